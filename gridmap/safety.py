@@ -68,13 +68,20 @@ def safe_unzip(archive: str | os.PathLike[str] | IO[bytes], dest: str | os.PathL
             total = 0
             for info, target in members:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                total = _copy_limited(zf, info, target, total, limits)
                 written.append(target)
+                total = _copy_limited(zf, info, target, total, limits)
+    except zipfile.BadZipFile as exc:  # CRC or size mismatch found while streaming: a forged header
+        _remove(written)
+        raise UnsafeArchive(f"压缩包已损坏 / the archive is corrupt: {exc}") from None
     except BaseException:
-        for p in written:
-            p.unlink(missing_ok=True)
+        _remove(written)
         raise
     return written
+
+
+def _remove(paths: list[Path]) -> None:
+    for p in paths:
+        p.unlink(missing_ok=True)
 
 
 def _check_members(zf: zipfile.ZipFile, dest: Path, limits: ZipLimits) -> list[tuple[zipfile.ZipInfo, Path]]:
@@ -88,7 +95,7 @@ def _check_members(zf: zipfile.ZipFile, dest: Path, limits: ZipLimits) -> list[t
         mode = info.external_attr >> 16
         if info.is_dir():
             continue
-        if mode and (stat.S_ISLNK(mode) or not stat.S_ISREG(mode)):
+        if stat.S_IFMT(mode) not in (0, stat.S_IFREG):  # 0: written by tools that set no type
             raise UnsafeArchive(f"压缩包含链接或特殊文件 / {info.filename!r} is a link or special file")
         if info.flag_bits & 0x1:
             raise UnsafeArchive(f"不支持加密文件 / {info.filename!r} is encrypted")

@@ -52,7 +52,7 @@ def test_safe_unzip_catches_a_forged_size_header(tmp_path):
     # forge the declared uncompressed size in the central directory to 10 bytes
     cd = data.rfind(b"PK\x01\x02")
     data[cd + 24: cd + 28] = (10).to_bytes(4, "little")
-    with pytest.raises((safety.UnsafeArchive, zipfile.BadZipFile)):
+    with pytest.raises(safety.UnsafeArchive):
         safety.safe_unzip(io.BytesIO(bytes(data)), tmp_path / "f",
                           limits=safety.ZipLimits(max_member_bytes=100))
     assert not (tmp_path / "f" / "a.txt").exists()
@@ -107,7 +107,8 @@ def test_check_geojson_accepts_and_counts():
     ({"type": "FeatureCollection", "features": [feature([120, 95])]}, "outside"),
     ({"type": "FeatureCollection", "features": [feature(["x", 36])]}, "numbers"),
     ({"type": "FeatureCollection", "features": [feature([float("nan"), 36])]}, "outside"),
-    ({"type": "FeatureCollection", "features": [feature([[120, 36]], "Polygon")]}, "nested"),
+    ({"type": "FeatureCollection", "features": [feature([[120, 36]], "Polygon")]}, "position"),
+    ({"type": "FeatureCollection", "features": [feature(5, "LineString")]}, "nested"),
     ({"type": "FeatureCollection", "features": {}}, "array"),
     ({"type": "Circle", "coordinates": [1, 2]}, "unknown"),
     ([1, 2, 3], "object"),
