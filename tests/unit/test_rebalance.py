@@ -7,7 +7,7 @@ from gridmap.plan import GridPlan
 from gridmap.rebalance import (RebalanceError, check_grids, components, fresh_code, rebalance,
                                together_groups)
 
-from .rebalance_worlds import lattice, plan_from_rows
+from rebalance_worlds import lattice, plan_from_rows
 
 COM = "370214001001"
 A, B, C = (f"{COM}{k:03d}" for k in (1, 2, 3))
