@@ -215,8 +215,8 @@ def _brute_minimum(plan, hh, adj, bounds):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(1, 12), min_size=6, max_size=6), st.integers(0, 2))
 def test_tiny_worlds_are_solved_close_to_the_brute_force_minimum(sizes, cut):
-    """On a 2×3 world with two grids that can be balanced, the rebalance balances it and moves at most
-    the true minimum plus one building's households."""
+    """On a 2×3 world with two grids: when balanced, never fewer households moved than the brute-force
+    minimum and at most two buildings' worth more."""
     picture = [["AAB", "ABB", "AAB"][cut]] * 2
     plan = plan_from_rows(picture)
     buildings = sorted(plan.assignment)
@@ -228,17 +228,18 @@ def test_tiny_worlds_are_solved_close_to_the_brute_force_minimum(sizes, cut):
     if best is None:
         return
     if not res.infeasible:
-        assert res.households_moved <= best + max(sizes)
+        # never below the true minimum (checks the brute force and the accounting), rarely much above
+        assert best <= res.households_moved <= best + 2 * max(sizes)
 
 
 def test_tiny_worlds_that_can_be_balanced_nearly_always_are():
     """Over 300 seeded random 2×3 worlds: at least 97% of the balanceable ones get balanced (the rest
-    need a rotation of three buildings the local search does not try), and the moves stay within the
-    true minimum plus one building."""
+    need a rotation of three buildings the local search does not try); at least 90% with exactly the
+    minimal households moved, and in total within 2% of the minimum."""
     import random
 
     rng = random.Random(1)
-    feasible = solved = 0
+    feasible = solved = exact = total_best = total_moved = 0
     for _ in range(300):
         plan = plan_from_rows([["AAB", "ABB", "AAB"][rng.randrange(3)]] * 2)
         buildings = sorted(plan.assignment)
@@ -253,5 +254,8 @@ def test_tiny_worlds_that_can_be_balanced_nearly_always_are():
                         allow_new_grids=False)
         if not res.infeasible:
             solved += 1
-            assert res.households_moved <= best + max(sizes)
+            exact += res.households_moved == best
+            total_best += best
+            total_moved += res.households_moved
     assert feasible > 250 and solved >= 0.97 * feasible, (feasible, solved)
+    assert exact >= 0.9 * solved and total_moved <= 1.02 * total_best, (exact, total_moved, total_best)
