@@ -14,6 +14,8 @@ from gridmap.store import Store, open_store
 #: blueprints to register, as "module:attribute"
 BLUEPRINTS: list[str] = [
     "gridmap.web.core_views:bp",
+    "gridmap.web.ogc:bp",
+    "gridmap.web.tiles:bp",
 ]
 
 
