@@ -47,6 +47,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Failed sign-ins from one address within LOGIN_LOCKOUT_SECONDS before it is refused"),
     Setting("HOST", "127.0.0.1", "Address `gridmap serve` listens on"),
     Setting("PORT", 5000, "Port `gridmap serve` listens on"),
+    Setting("TILE_MAX_AGE", 60, "Seconds browsers may reuse a vector tile before revalidating it (ETag)"),
 )
 
 

@@ -16,6 +16,8 @@ BLUEPRINTS: list[str] = [
     "gridmap.web.core_views:bp",
     "gridmap.web.auth:bp",
     "gridmap.web.openapi:bp",
+    "gridmap.web.ogc:bp",
+    "gridmap.web.tiles:bp",
 ]
 
 
