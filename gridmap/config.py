@@ -47,6 +47,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Failed sign-ins from one address within LOGIN_LOCKOUT_SECONDS before it is refused"),
     Setting("HOST", "127.0.0.1", "Address `gridmap serve` listens on"),
     Setting("PORT", 5000, "Port `gridmap serve` listens on"),
+    Setting("BASEMAP", "none",
+            "Basemap under the maps: none (boundaries and labels only; works offline), xyz (BASEMAP_URL), "
+            "tianditu (TIANDITU_KEY) or amap (GCJ-02 tiles; overlays are shifted to match)"),
+    Setting("BASEMAP_URL", "", "Tile URL template for BASEMAP=xyz, e.g. https://tiles.example.gov.cn/{z}/{x}/{y}.png"),
+    Setting("BASEMAP_ATTRIBUTION", "", "Attribution shown for the basemap (default: the provider's)"),
+    Setting("TIANDITU_KEY", "", "天地图 API key for BASEMAP=tianditu"),
     Setting("TILE_MAX_AGE", 60, "Seconds browsers may reuse a vector tile before revalidating it (ETag)"),
 )
 

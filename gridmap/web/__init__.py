@@ -18,6 +18,10 @@ BLUEPRINTS: list[str] = [
     "gridmap.web.openapi:bp",
     "gridmap.web.ogc:bp",
     "gridmap.web.tiles:bp",
+    "gridmap.web.assets:bp",
+    "gridmap.web.pages:bp",
+    "gridmap.web.api:bp",
+    "gridmap.web.embed:bp",
 ]
 
 

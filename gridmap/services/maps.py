@@ -1,0 +1,504 @@
+"""What the maps show: layers as GeoJSON by viewport and zoom, per-grid figures, search.
+
+Every layer is read through the store's bounding-box filter, simplified for the zoom (half a screen pixel)
+and rounded to the precision the zoom can show, and carries **only non-personal columns** (names, phones,
+rooms, descriptions and contacts never leave here; the security area may add role-based views).
+A building's, steward's or complaint's grid is derived from the published plan (``plan_assignments``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridmap.errors import InvalidInput, NotFoundError
+from gridmap.schema import STEWARD_ROLES
+from gridmap.store.base import Store
+
+#: closed complaint states (the complaints area's table wins when it is installed)
+_CLOSED_FALLBACK = ("resolved", "evaluated", "rejected", "duplicate", "closed")
+#: most features one layer request returns (the rest is reported as ``truncated``)
+MAX_FEATURES = 25_000
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One map layer: where it comes from, from which zoom it is drawn, which columns it shows."""
+
+    name: str
+    source: str
+    columns: tuple[str, ...]
+    min_zoom: int = 0
+    #: add the published plan's grid code of the feature's building
+    with_grid: bool = False
+
+
+LAYERS: dict[str, LayerSpec] = {s.name: s for s in (
+    LayerSpec("grids", "plan_grids", ("code", "community_id", "households", "buildings")),
+    LayerSpec("streets", "streets", ("id", "name")),
+    LayerSpec("communities", "communities", ("id", "name", "street_id")),
+    LayerSpec("estates", "estates", ("id", "name", "community_id"), min_zoom=13),
+    LayerSpec("buildings", "buildings", ("id", "name", "estate_id", "community_id", "households", "floors"),
+              min_zoom=15, with_grid=True),
+    LayerSpec("stewards", "stewards", ("id", "role", "building_id", "serves", "party_member"), min_zoom=14,
+              with_grid=True),
+    LayerSpec("complaints", "complaints", ("id", "category", "state", "created_at", "due_at", "building_id",
+                                           "filed_grid_code", "department"), min_zoom=0, with_grid=True),
+    LayerSpec("merchants", "merchants", ("id", "name", "category", "alliance"), min_zoom=14),
+    LayerSpec("volunteer_teams", "volunteer_teams", ("id", "name", "service", "members", "party_members"),
+              min_zoom=13),
+    LayerSpec("facilities", "facilities", ("id", "name", "kind"), min_zoom=14),
+)}
+
+
+# -- small helpers -------------------------------------------------------------------------------------
+def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """``"minx,miny,maxx,maxy"`` (degrees) → tuple, or None when absent; :class:`InvalidInput` if malformed."""
+    if text is None or text == "":
+        return None
+    try:
+        parts = [float(p) for p in text.split(",")]
+    except ValueError:
+        raise InvalidInput(f"bbox={text!r}: expected four numbers minx,miny,maxx,maxy") from None
+    if len(parts) != 4 or not all(math.isfinite(p) for p in parts):
+        raise InvalidInput(f"bbox={text!r}: expected four finite numbers minx,miny,maxx,maxy")
+    minx, miny, maxx, maxy = parts
+    if minx > maxx or miny > maxy or not (-180 <= minx <= 180 and -180 <= maxx <= 180
+                                          and -90 <= miny <= 90 and -90 <= maxy <= 90):
+        raise InvalidInput(f"bbox={text!r}: need minx<=maxx, miny<=maxy within ±180/±90 degrees")
+    return minx, miny, maxx, maxy
+
+
+def parse_zoom(text: str | None, *, default: int = 18) -> int:
+    if text is None or text == "":
+        return default
+    try:
+        z = int(float(text))
+    except ValueError:
+        raise InvalidInput(f"zoom={text!r}: expected a number 0–22") from None
+    if not 0 <= z <= 22:
+        raise InvalidInput(f"zoom={text!r}: expected a number 0–22")
+    return z
+
+
+def tolerance(zoom: int) -> float:
+    """Half a screen pixel at ``zoom``, in degrees (the simplification tolerance)."""
+    return 360.0 / (256 * 2 ** zoom) / 2
+
+
+def decimals(zoom: int) -> int:
+    """Decimal places that still resolve half a pixel at ``zoom`` (3 … 7)."""
+    return int(min(7, max(3, math.ceil(math.log10(1 / tolerance(zoom))))))
+
+
+def _is_closed(states: pd.Series) -> np.ndarray:
+    try:
+        from gridmap.complaints import STATES, is_open  # noqa: F401
+    except ImportError:
+        return states.isin(_CLOSED_FALLBACK).to_numpy()
+    return np.array([s not in STATES or not is_open(s) for s in states], dtype=bool)
+
+
+def open_states() -> list[str]:
+    try:
+        from gridmap.complaints import STATES, is_open
+    except ImportError:
+        return ["collected", "dispatched", "responding", "returned", "reassigned", "supervised", "reopened",
+                "open", "new"]
+    return [s for s in STATES if is_open(s)]
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.to_pydatetime()
+
+
+def _jsonable(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating, float)):
+        return None if math.isnan(v) else round(float(v), 3)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
+        return v.isoformat()
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return v
+
+
+# -- the published plan --------------------------------------------------------------------------------
+def published_plan_id(store: Store) -> str | None:
+    """Id of the published plan, or None when no plan is published yet."""
+    plans = store.read("plans", where={"status": "published"}, columns=["id", "published_at"])
+    if plans.empty:
+        return None
+    return str(plans.sort_values("published_at", na_position="first")["id"].iloc[-1])
+
+
+_ASSIGN_CACHE: dict[tuple[str, str], dict[str, str]] = {}
+_ASSIGN_LOCK = threading.Lock()
+
+
+def assignment(store: Store, plan_id: str) -> dict[str, str]:
+    """building id → grid code of ``plan_id`` (cached: a published plan never changes)."""
+    key = (store.url, plan_id)
+    with _ASSIGN_LOCK:
+        hit = _ASSIGN_CACHE.get(key)
+    if hit is not None:
+        return hit
+    rows = store.read("plan_assignments", where={"plan_id": plan_id}, columns=["building_id", "grid_code"])
+    out = dict(zip(rows["building_id"].astype(str), rows["grid_code"].astype(str)))
+    with _ASSIGN_LOCK:
+        if len(_ASSIGN_CACHE) > 8:
+            _ASSIGN_CACHE.clear()
+        _ASSIGN_CACHE[key] = out
+    return out
+
+
+def forget_cache() -> None:
+    """Drop cached plan assignments (tests that rewrite a plan under the same id)."""
+    with _ASSIGN_LOCK:
+        _ASSIGN_CACHE.clear()
+
+
+# -- layers as GeoJSON ---------------------------------------------------------------------------------
+def layer_frame(store: Store, layer: str, *, bbox: tuple[float, float, float, float] | None = None,
+                zoom: int = 18, where: Mapping[str, Any] | None = None, open_only: bool = True,
+                now: dt.datetime | None = None) -> pd.DataFrame:
+    """The rows of map layer ``layer`` inside ``bbox`` with their public properties (no simplification)."""
+    spec = _spec(layer)
+    cols = [c for c in spec.columns] + ["geometry"]
+    filt = dict(where or {})
+    if layer == "grids":
+        plan_id = published_plan_id(store)
+        if plan_id is None:
+            return _empty(spec)
+        filt["plan_id"] = plan_id
+    if layer == "complaints" and open_only:
+        filt["state"] = open_states()
+    frame = store.read(spec.source, bbox=bbox, where=filt or None, columns=cols)
+    frame = frame[frame.geometry.notna()] if len(frame) else frame
+    if spec.with_grid and len(frame):
+        plan_id = published_plan_id(store)
+        grid_of = assignment(store, plan_id) if plan_id else {}
+        bid = frame["id"] if layer == "buildings" else frame["building_id"]
+        frame = frame.assign(grid_code=[grid_of.get(str(b)) if b is not None else None for b in bid])
+    if layer == "complaints" and len(frame):
+        frame = _complaint_clock(frame, now or dt.datetime.utcnow())
+    return frame
+
+
+def _complaint_clock(frame: pd.DataFrame, now: dt.datetime) -> pd.DataFrame:
+    created = pd.to_datetime(frame["created_at"].map(_utc))
+    due = pd.to_datetime(frame["due_at"].map(_utc))
+    closed = _is_closed(frame["state"])
+    waiting = ((pd.Timestamp(now) - created).dt.total_seconds() / 86400).fillna(0).clip(lower=0)
+    overdue = (~closed) & due.notna().to_numpy() & (due < pd.Timestamp(now)).to_numpy()
+    return frame.assign(days_waiting=np.floor(waiting).astype(int), overdue=overdue, open=~closed)
+
+
+def _empty(spec: LayerSpec) -> pd.DataFrame:
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame({c: [] for c in spec.columns}, geometry=[], crs=4326)
+
+
+def _spec(layer: str) -> LayerSpec:
+    try:
+        return LAYERS[layer]
+    except KeyError:
+        raise NotFoundError(f"unknown map layer {layer!r}; layers are {', '.join(LAYERS)}") from None
+
+
+def simplify(geoms: np.ndarray, zoom: int) -> np.ndarray:
+    """Geometries simplified to half a pixel at ``zoom`` and rounded to the zoom's precision."""
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return geoms
+    d = decimals(zoom)
+    out = shapely.simplify(geoms, tolerance(zoom), preserve_topology=True)
+    out = shapely.transform(out, lambda xy: np.round(xy, d))
+    # rounding may collapse a tiny polygon; keep it drawable as the rounded original
+    bad = shapely.is_empty(out) | ~shapely.is_valid(out)
+    if bad.any():
+        out[bad] = shapely.transform(geoms[bad], lambda xy: np.round(xy, 7))
+    return out
+
+
+def features_json(frame: pd.DataFrame, *, zoom: int, shift: str | None = None,
+                  extra: Mapping[str, Any] | None = None) -> str:
+    """A GeoJSON FeatureCollection (text) of ``frame``: simplified for ``zoom``; shifted to GCJ-02 when
+    ``shift == "gcj02"``; ``extra`` members are added to the collection."""
+    geoms = frame.geometry.to_numpy() if len(frame) else np.array([], dtype=object)
+    if shift == "gcj02" and len(geoms):
+        from gridmap.coords import geometries_to_gcj02
+        geoms = geometries_to_gcj02(geoms)
+    geoms = simplify(geoms, zoom)
+    geo_text = shapely.to_geojson(geoms) if len(geoms) else []
+    props = [c for c in frame.columns if c != "geometry"]
+    records = frame[props].to_dict("records") if len(frame) else []
+    parts = []
+    for g, rec in zip(geo_text, records):
+        p = json.dumps({k: _jsonable(v) for k, v in rec.items()}, ensure_ascii=False, separators=(",", ":"))
+        parts.append('{"type":"Feature","geometry":' + g + ',"properties":' + p + "}")
+    head = {"type": "FeatureCollection", **(extra or {})}
+    text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
+    return text[:-1] + ',"features":[' + ",".join(parts) + "]}"
+
+
+def layer_geojson(store: Store, layer: str, *, bbox=None, zoom: int = 18, shift: str | None = None,
+                  open_only: bool = True, limit: int = MAX_FEATURES, bounds: tuple[int, int] = (300, 500),
+                  where: Mapping[str, Any] | None = None, now: dt.datetime | None = None) -> str:
+    """Layer ``layer`` inside ``bbox`` as GeoJSON text for a map at ``zoom``.
+
+    Below the layer's ``min_zoom`` the collection is empty with ``"hidden": "zoom"`` (too many to draw);
+    more than ``limit`` features are cut with ``"truncated": true``; ``"total"`` counts them all.
+    """
+    spec = _spec(layer)
+    meta: dict[str, Any] = {"layer": layer, "zoom": zoom, "min_zoom": spec.min_zoom}
+    if zoom < spec.min_zoom:
+        return features_json(_empty(spec), zoom=zoom, extra={**meta, "total": None, "hidden": "zoom"})
+    frame = layer_frame(store, layer, bbox=bbox, zoom=zoom, open_only=open_only, where=where, now=now)
+    total = len(frame)
+    if layer == "grids" and total:
+        frame = with_load(store, frame, bounds)
+    if total > limit:
+        frame = frame.iloc[:limit]
+        meta["truncated"] = True
+    return features_json(frame, zoom=zoom, shift=shift, extra={**meta, "total": total})
+
+
+def community_bounds(store: Store, community_ids: Iterable[str], default: tuple[int, int]) -> dict[str, tuple[int, int]]:
+    """community id → (min, max) households per grid (its own or the default)."""
+    ids = sorted({str(c) for c in community_ids if c is not None})
+    coms = store.read("communities", ids=ids, columns=["id", "min_households", "max_households"]) if ids \
+        else pd.DataFrame(columns=["id", "min_households", "max_households"])
+    out = {}
+    for r in coms.itertuples():
+        lo = default[0] if pd.isna(r.min_households) else int(r.min_households)
+        hi = default[1] if pd.isna(r.max_households) else int(r.max_households)
+        out[str(r.id)] = (lo, hi)
+    return {c: out.get(c, default) for c in ids}
+
+
+def load_status(households: int, lo: int, hi: int) -> str:
+    """``under``, ``ok`` or ``over`` the bounds [lo, hi]."""
+    return "under" if households < lo else "over" if households > hi else "ok"
+
+
+def with_load(store: Store, grids: pd.DataFrame, default: tuple[int, int]) -> pd.DataFrame:
+    b = community_bounds(store, grids["community_id"], default)
+    lo = np.array([b[str(c)][0] for c in grids["community_id"]])
+    hi = np.array([b[str(c)][1] for c in grids["community_id"]])
+    hh = grids["households"].fillna(0).astype(int).to_numpy()
+    status = [load_status(h, a, z) for h, a, z in zip(hh, lo, hi)]
+    return grids.assign(min=lo, max=hi, status=status)
+
+
+# -- one grid --------------------------------------------------------------------------------------------
+def grid_row(store: Store, code: str) -> dict[str, Any]:
+    """The published plan's grid ``code`` (dict with geometry), or :class:`NotFoundError`."""
+    plan_id = published_plan_id(store)
+    if plan_id is None or not code.isdigit():
+        raise NotFoundError(f"网格 {code} 不存在 / no grid {code} in the published plan")
+    row = store.get("plan_grids", (plan_id, code))
+    if row is None:
+        raise NotFoundError(f"网格 {code} 不存在 / no grid {code} in the published plan")
+    row["plan_id"] = plan_id
+    return row
+
+
+def grid_buildings(store: Store, plan_id: str, code: str) -> pd.DataFrame:
+    grid_of = assignment(store, plan_id)
+    ids = sorted(b for b, g in grid_of.items() if g == code)
+    if not ids:
+        return _empty(LAYERS["buildings"]).assign(grid_code=[])
+    frame = store.read("buildings", ids=ids, columns=list(LAYERS["buildings"].columns) + ["residents", "geometry"])
+    return frame.assign(grid_code=code)
+
+
+def grid_stats(store: Store, code: str, *, bounds: tuple[int, int] = (300, 500),
+               now: dt.datetime | None = None) -> dict[str, Any]:
+    """Figures of grid ``code``: households against its bounds, buildings, stewards by role, complaints."""
+    return _grid(store, code, bounds=bounds, now=now)["stats"]
+
+
+def grid_detail(store: Store, code: str, *, bounds: tuple[int, int] = (300, 500),
+                now: dt.datetime | None = None, radius_m: float = 500.0) -> dict[str, Any]:
+    """Everything the grid page shows: the figures and the lists (buildings, stewards by role, open
+    complaints with days waiting and overdue flag, merchants and volunteer teams within ``radius_m``)."""
+    return _grid(store, code, bounds=bounds, now=now, radius_m=radius_m, lists=True)
+
+
+def _grid(store: Store, code: str, *, bounds: tuple[int, int], now: dt.datetime | None,
+          radius_m: float = 500.0, lists: bool = False) -> dict[str, Any]:
+    now = now or dt.datetime.utcnow()
+    row = grid_row(store, code)
+    plan_id = row["plan_id"]
+    geom = row["geometry"]
+    blds = grid_buildings(store, plan_id, code)
+    ids = blds["id"].astype(str).tolist()
+    lo, hi = community_bounds(store, [row["community_id"]], bounds)[str(row["community_id"])]
+    stewards = _by_buildings(store, "stewards", ids, ["id", "role", "building_id", "serves", "geometry"])
+    leaders = store.read("stewards", where={"role": "grid_leader", "serves": code},
+                         columns=["id", "role", "building_id", "serves", "geometry"])
+    if len(leaders):
+        stewards = pd.concat([stewards, leaders[~leaders["id"].isin(stewards["id"])]], ignore_index=True)
+    complaints = _by_buildings(store, "complaints", ids, list(LAYERS["complaints"].columns) + ["geometry"])
+    if len(complaints):
+        complaints = _complaint_clock(complaints, now)
+        open_c = complaints[complaints["open"]]
+    else:
+        open_c = complaints
+    households = int(blds["households"].fillna(0).sum()) if len(blds) else 0
+    by_role = {r: int((stewards["role"] == r).sum()) if len(stewards) else 0 for r in STEWARD_ROLES}
+    stats = {
+        "code": code, "plan_id": plan_id, "community_id": row["community_id"],
+        "community": _name(store, "communities", row["community_id"]),
+        "households": households, "min": lo, "max": hi, "status": load_status(households, lo, hi),
+        "buildings": len(blds),
+        "residents": int(blds["residents"].fillna(0).sum()) if len(blds) and "residents" in blds else 0,
+        "stewards": by_role,
+        "complaints_open": int(len(open_c)),
+        "complaints_overdue": int(open_c["overdue"].sum()) if len(open_c) else 0,
+        "complaints_total": int(len(complaints)),
+        "longest_wait_days": int(open_c["days_waiting"].max()) if len(open_c) else 0,
+        "bbox": [round(float(v), 6) for v in shapely.bounds(geom)],
+    }
+    out: dict[str, Any] = {"stats": stats, "geometry": geom}
+    if not lists:
+        return out
+    near = shapely.buffer(geom, radius_m / 111_000.0)
+    merchants = _near(store, "merchants", near, list(LAYERS["merchants"].columns) + ["geometry"])
+    teams = _near(store, "volunteer_teams", near, list(LAYERS["volunteer_teams"].columns) + ["geometry"])
+    stats["merchants_near"] = len(merchants)
+    stats["volunteer_teams_near"] = len(teams)
+    estates = _names(store, "estates", blds["estate_id"].dropna().astype(str).unique().tolist() if len(blds) else [])
+    blds = blds.assign(estate=[estates.get(str(e), "") for e in blds["estate_id"]])
+    bname = dict(zip(blds["id"].astype(str), (blds["estate"] + " " + blds["name"].fillna("").astype(str)).str.strip()))
+    out.update(
+        buildings=blds.sort_values(["estate", "name"], key=lambda s: s.astype(str).str.zfill(6)),
+        stewards=stewards.assign(building=[bname.get(str(b), "") for b in stewards["building_id"]])
+        if len(stewards) else stewards,
+        complaints=open_c.assign(building=[bname.get(str(b), "") for b in open_c["building_id"]])
+        .sort_values("days_waiting", ascending=False) if len(open_c) else open_c,
+        merchants=merchants, volunteer_teams=teams)
+    return out
+
+
+def _by_buildings(store: Store, layer: str, ids: Sequence[str], columns: list[str]) -> pd.DataFrame:
+    if not ids:
+        return store.read(layer, columns=columns, limit=0)
+    parts = [store.read(layer, where={"building_id": list(ids[i:i + 500])}, columns=columns)
+             for i in range(0, len(ids), 500)]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _near(store: Store, layer: str, area: shapely.Geometry, columns: list[str]) -> pd.DataFrame:
+    frame = store.read(layer, bbox=tuple(shapely.bounds(area)), columns=columns)
+    if len(frame):
+        frame = frame[shapely.intersects(area, frame.geometry.to_numpy())]
+    return frame.reset_index(drop=True)
+
+
+def _name(store: Store, layer: str, key: Any) -> str:
+    row = store.get(layer, key) if key is not None else None
+    return str(row["name"]) if row else ""
+
+
+def _names(store: Store, layer: str, ids: Sequence[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    frame = store.read(layer, ids=list(ids), columns=["id", "name"])
+    return dict(zip(frame["id"].astype(str), frame["name"].astype(str)))
+
+
+# -- areas for embeds ----------------------------------------------------------------------------------
+def area(store: Store, kind: str, key: str) -> dict[str, Any]:
+    """A community or street: ``{"id", "name", "bbox", "grids": [codes]}`` or :class:`NotFoundError`."""
+    layer = {"community": "communities", "street": "streets"}[kind]
+    row = store.get(layer, key)
+    if row is None:
+        raise NotFoundError(f"{key} 不存在 / no {kind} {key}")
+    plan_id = published_plan_id(store)
+    codes: list[str] = []
+    if plan_id:
+        col = "community_id"
+        grids = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code", col])
+        codes = sorted(c for c, com in zip(grids["code"], grids[col]) if str(com).startswith(key))
+    return {"id": key, "name": row["name"], "bbox": [round(float(v), 6) for v in shapely.bounds(row["geometry"])],
+            "grids": codes}
+
+
+def first_grid(store: Store) -> str | None:
+    """The lowest grid code of the published plan (None without one)."""
+    plan_id = published_plan_id(store)
+    if plan_id is None:
+        return None
+    codes = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code"], order_by=["code"], limit=1)
+    return str(codes["code"].iloc[0]) if len(codes) else None
+
+
+def extent(store: Store) -> list[float] | None:
+    """Bounding box of the district (or of every street), or None for an empty store."""
+    for layer in ("districts", "streets", "communities"):
+        frame = store.read(layer, columns=["geometry"])
+        if len(frame):
+            return [round(float(v), 6) for v in frame.total_bounds]
+    return None
+
+
+# -- search --------------------------------------------------------------------------------------------
+def search(store: Store, q: str, *, limit: int = 10) -> list[dict[str, Any]]:
+    """Grids by code (prefix), estates by name, buildings as "estate name + number" or by id.
+
+    Each hit: ``{"kind", "id", "label", "bbox", "url"}`` (url only for grids).
+    """
+    q = (q or "").strip()
+    if not q:
+        return []
+    if len(q) > 100:
+        raise InvalidInput("search text is longer than 100 characters")
+    hits: list[dict[str, Any]] = []
+    plan_id = published_plan_id(store)
+    if q.isdigit() and plan_id:
+        grids = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code", "geometry"])
+        g = grids[grids["code"].astype(str).str.startswith(q)].head(limit)
+        hits += [{"kind": "grid", "id": c, "label": c, "bbox": _bbox(geom), "url": f"/grids/{c}"}
+                 for c, geom in zip(g["code"], g.geometry)]
+    estates = store.read("estates", columns=["id", "name", "geometry"])
+    words = q.split()
+    est_q = words[0] if len(words) > 1 else q
+    number = words[-1].rstrip("号楼栋") if len(words) > 1 else None
+    match = estates[estates["name"].astype(str).str.contains(est_q, regex=False)]
+    if number and len(match):
+        blds = store.read("buildings", where={"estate_id": match["id"].tolist()[:50], "name": number},
+                          columns=["id", "name", "estate_id", "geometry"])
+        names = dict(zip(match["id"], match["name"]))
+        hits += [{"kind": "building", "id": b, "label": f"{names.get(e, '')} {n}号楼", "bbox": _bbox(geom)}
+                 for b, n, e, geom in zip(blds["id"], blds["name"], blds["estate_id"], blds.geometry)]
+    if not number:
+        hits += [{"kind": "estate", "id": e, "label": n, "bbox": _bbox(geom)}
+                 for e, n, geom in zip(match["id"], match["name"], match.geometry)][:limit]
+    b = store.get("buildings", q)
+    if b is not None:
+        hits.append({"kind": "building", "id": q, "label": f"{q}", "bbox": _bbox(b["geometry"])})
+    return hits[:limit]
+
+
+def _bbox(geom: shapely.Geometry) -> list[float]:
+    return [round(float(v), 6) for v in shapely.bounds(geom)]

@@ -1,0 +1,428 @@
+/* gridmap: load map layers from /api/layers/<layer>?bbox=…&zoom=… on every move, draw them, and the
+ * map's own controls (search, legend, locate me, status). Text from the data is only ever set with
+ * textContent (never innerHTML). No external requests. */
+(function () {
+  "use strict";
+  var gm = window.gridmap = window.gridmap || {};
+  gm.sources = [];
+  gm.drawn = {};        // layer -> features drawn now (tests read it)
+  gm.totals = {};       // layer -> features the API counted in the loaded box
+  gm.loads = 0;         // finished layer loads
+  gm.pending = 0;
+  gm.selected = null;
+
+  function strings() {
+    if (gm._t) return gm._t;
+    var el = document.getElementById("gridmap-i18n");
+    gm._t = el ? JSON.parse(el.textContent) : {};
+    return gm._t;
+  }
+  function t(key, fallback) { var s = strings()[key]; return s === undefined ? (fallback || key) : s; }
+  gm.t = t;
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function row(dl, label, value, cls) {
+    var dt = el("dt", null, label), dd = el("dd", cls || null, value);
+    dl.appendChild(dt); dl.appendChild(dd);
+  }
+
+  // -- styles -----------------------------------------------------------------------------------------
+  var LOAD = { under: "#9ecae1", ok: "#74c476", over: "#ef3b2c" };
+  function loadColour(p) {
+    if (p.households === null || p.households === undefined) return "#cccccc";
+    if (p.households < p.min) return LOAD.under;
+    if (p.households > p.max) return LOAD.over;
+    var x = (p.households - p.min) / Math.max(1, p.max - p.min);   // 0..1 inside the bounds
+    var a = [199, 233, 192], b = [35, 139, 69];
+    var c = a.map(function (v, i) { return Math.round(v + (b[i] - v) * x); });
+    return "rgb(" + c.join(",") + ")";
+  }
+  gm.loadColour = loadColour;
+  var ROLE = {
+    grid_leader: { glyph: "网", colour: "#c0392b" },
+    building_leader: { glyph: "楼", colour: "#d35400" },
+    party_central_household: { glyph: "党", colour: "#b71c1c" },
+    property_steward: { glyph: "物", colour: "#1565c0" },
+    volunteer: { glyph: "志", colour: "#2e7d32" }
+  };
+  gm.ROLE = ROLE;
+
+  function styleFor(src, feature) {
+    var p = feature.properties, focus = src.opts.focus;
+    switch (src.opts.layer) {
+      case "streets": return { color: "#6a1b9a", weight: 3, fill: false, dashArray: "8 4", interactive: false };
+      case "communities": return { color: "#8e24aa", weight: 2, fill: false, dashArray: "4 3", interactive: false };
+      case "estates": return { color: "#795548", weight: 1, fillColor: "#d7ccc8", fillOpacity: 0.15, interactive: false };
+      case "grids":
+        var mine = focus && p.code === focus;
+        return { color: mine ? "#c62828" : "#37474f", weight: mine ? 4 : 1.2, fillColor: loadColour(p),
+                 fillOpacity: focus ? (mine ? 0.25 : 0.08) : 0.55 };
+      case "buildings":
+        var own = focus && p.grid_code === focus;
+        return { color: own ? "#5d4037" : "#9e9e9e", weight: 1, fillColor: own ? "#ffb74d" : "#e0e0e0",
+                 fillOpacity: own ? 0.85 : 0.5 };
+    }
+    return {};
+  }
+
+  function divIcon(glyph, colour, cls) {
+    return L.divIcon({ className: "gm-icon " + (cls || ""), iconSize: [22, 22], iconAnchor: [11, 11],
+                       html: '<span style="background:' + colour + '">' + glyph + "</span>" });
+  }
+  var ICONS = {};
+  function iconFor(layer, p) {
+    var key = layer + ":" + (p.role || (p.overdue ? "overdue" : "") || (p.alliance ? "ally" : ""));
+    if (ICONS[key]) return ICONS[key];
+    var icon;
+    if (layer === "stewards") { var r = ROLE[p.role] || { glyph: "?", colour: "#555" }; icon = divIcon(r.glyph, r.colour); }
+    else if (layer === "merchants") icon = divIcon("商", p.alliance ? "#ad1457" : "#6d4c41", "gm-square");
+    else if (layer === "volunteer_teams") icon = divIcon("队", "#00897b", "gm-square");
+    else if (layer === "complaints") icon = L.divIcon({ className: "gm-dot " + (p.overdue ? "gm-overdue" : "gm-open"), iconSize: [12, 12] });
+    else icon = divIcon("•", "#555");
+    ICONS[key] = icon;
+    return icon;
+  }
+
+  // -- popups -----------------------------------------------------------------------------------------
+  function statsUrl(src, code) { return src.api + "/grids/" + encodeURIComponent(code) + "/stats"; }
+
+  function gridPopup(src, p) {
+    var box = el("div", "gm-popup");
+    box.appendChild(el("h3", null, t("网格") + " " + p.code));
+    var dl = el("dl");
+    row(dl, t("户数"), p.households + " (" + p.min + "–" + p.max + ")", "gm-" + p.status);
+    row(dl, t("楼栋"), p.buildings);
+    box.appendChild(dl);
+    var more = el("dl", "gm-more", null);
+    box.appendChild(more);
+    fetch(statsUrl(src, p.code)).then(function (r) { return r.ok ? r.json() : null; }).then(function (s) {
+      if (!s) return;
+      row(more, t("社区"), s.community);
+      row(more, t("网格长"), s.stewards.grid_leader);
+      row(more, t("楼长"), s.stewards.building_leader);
+      row(more, t("党员中心户"), s.stewards.party_central_household);
+      row(more, t("待办诉求"), s.complaints_open + (s.complaints_overdue ? " · " + t("超期") + " " + s.complaints_overdue : ""));
+    });
+    if (src.opts.linkGrids) {
+      var a = el("a", "gm-link", t("查看网格") + " →");
+      a.href = "/grids/" + encodeURIComponent(p.code);
+      box.appendChild(a);
+    }
+    return box;
+  }
+
+  function pointPopup(layer, p) {
+    var box = el("div", "gm-popup"), dl = el("dl");
+    if (layer === "stewards") {
+      box.appendChild(el("h3", null, t("role:" + p.role, p.role)));
+      if (p.grid_code) row(dl, t("网格"), p.grid_code);
+      if (p.party_member) row(dl, t("党员"), t("是"));
+    } else if (layer === "complaints") {
+      box.appendChild(el("h3", null, t("诉求") + " " + p.id));
+      row(dl, t("类别"), p.category);
+      row(dl, t("状态"), t("state:" + p.state, p.state));
+      row(dl, t("已等待"), p.days_waiting + " " + t("天"), p.overdue ? "gm-over" : null);
+      if (p.overdue) row(dl, t("超期"), t("是"), "gm-over");
+      if (p.grid_code) row(dl, t("网格"), p.grid_code);
+    } else if (layer === "merchants") {
+      box.appendChild(el("h3", null, p.name));
+      row(dl, t("类别"), p.category || "—");
+      if (p.alliance) row(dl, t("商户联盟"), t("是"));
+    } else if (layer === "volunteer_teams") {
+      box.appendChild(el("h3", null, p.name));
+      row(dl, t("服务"), p.service || "—");
+      row(dl, t("队员"), p.members === null ? "—" : p.members);
+    }
+    box.appendChild(dl);
+    return box;
+  }
+
+  function buildingPopup(p) {
+    var box = el("div", "gm-popup"), dl = el("dl");
+    box.appendChild(el("h3", null, t("楼栋") + " " + (p.name || p.id)));
+    row(dl, t("户数"), p.households);
+    if (p.floors) row(dl, t("层数"), p.floors);
+    if (p.grid_code) row(dl, t("网格"), p.grid_code);
+    box.appendChild(dl);
+    return box;
+  }
+
+  // -- selecting (embeds post to the host page) -------------------------------------------------------
+  function select(src, kind, p) {
+    gm.selected = { kind: kind, code: kind === "grid" ? p.code : p.id };
+    if (!src.opts.select || window.parent === window) return;
+    var origin = gm.options.selectOrigin || window.location.origin;
+    var post = function (figures) {
+      window.parent.postMessage({ type: "gridmap:select", kind: kind, code: gm.selected.code, figures: figures }, origin);
+    };
+    if (kind === "grid") {
+      fetch(statsUrl(src, p.code)).then(function (r) { return r.ok ? r.json() : null; }).then(function (s) {
+        post(s || { households: p.households, buildings: p.buildings });
+      });
+    } else {
+      post({ households: p.households, grid_code: p.grid_code, name: p.name });
+    }
+  }
+
+  // -- drawing ----------------------------------------------------------------------------------------
+  function draw(src, data) {
+    var layer = src.opts.layer, group = src.group, feats = data.features || [];
+    if (src.opts.mode === "heat") {
+      var pts = feats.map(function (f) { var c = f.geometry.coordinates; return [c[1], c[0], 1]; });
+      group.setLatLngs(pts);
+      return pts.length;
+    }
+    group.clearLayers();
+    if (src.opts.mode === "cluster") {
+      var markers = feats.map(function (f) {
+        var c = f.geometry.coordinates, p = f.properties;
+        var mk = L.marker([c[1], c[0]], { icon: iconFor(layer, p), title: p.category || "" });
+        mk.bindPopup(function () { return pointPopup(layer, p); });
+        return mk;
+      });
+      group.addLayers(markers);
+      return markers.length;
+    }
+    var n = 0;
+    var gj = L.geoJSON(data, {
+      style: function (f) { return styleFor(src, f); },
+      pointToLayer: function (f, latlng) {
+        return L.marker(latlng, { icon: iconFor(layer, f.properties), keyboard: false });
+      },
+      onEachFeature: function (f, lyr) {
+        n += 1;
+        var p = f.properties;
+        if (layer === "grids") {
+          lyr.bindPopup(function () { return gridPopup(src, p); }, { maxWidth: 260 });
+          lyr.on("click", function () { select(src, "grid", p); });
+          lyr.bindTooltip(String(p.code).slice(-3), { permanent: false, direction: "center", className: "gm-label-grid" });
+        } else if (layer === "buildings") {
+          lyr.bindPopup(function () { return buildingPopup(p); });
+          lyr.on("click", function () { select(src, "building", p); });
+          if (src.opts.focus && p.grid_code === src.opts.focus && src.map.getZoom() >= 17) {
+            lyr.bindTooltip(String(p.households), { permanent: true, direction: "center", className: "gm-label-hh" });
+          }
+        } else if (layer === "streets" || layer === "communities") {
+          lyr.bindTooltip(String(p.name), { permanent: true, direction: "center",
+                                           className: "gm-label gm-label-" + layer, interactive: false });
+        } else if (src.opts.mode === "points") {
+          lyr.bindPopup(function () { return pointPopup(layer, p); });
+        }
+      }
+    });
+    gj.addTo(group);
+    return n;
+  }
+
+  function labelsVisible(src, zoom) {
+    if (src.opts.layer === "streets") return zoom <= 14;
+    if (src.opts.layer === "communities") return zoom >= 12 && zoom <= 16;
+    return true;
+  }
+
+  function boxOf(map) {
+    var b = map.getBounds().pad(0.3);
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return +v.toFixed(5); });
+  }
+  function contains(outer, inner) {
+    return outer && outer[0] <= inner[0] && outer[1] <= inner[1] && outer[2] >= inner[2] && outer[3] >= inner[3];
+  }
+
+  function refresh(src) {
+    var map = src.map, zoom = map.getZoom();
+    if (!map.hasLayer(src.group)) return;                        // hidden in the layer control
+    if (zoom < src.opts.minZoom) {
+      if (src.drawnAt !== "hidden") { draw(src, { features: [] }); src.drawnAt = "hidden"; src.box = null; }
+      gm.drawn[src.opts.layer] = 0;
+      src.loaded = true;
+      status();
+      return;
+    }
+    var view = map.getBounds();
+    var viewBox = [view.getWest(), view.getSouth(), view.getEast(), view.getNorth()];
+    var zoomKey = src.opts.mode === "polygon" ? zoom : Math.max(src.opts.minZoom, 0);
+    if (src.box && src.zoomKey === zoomKey && contains(src.box, viewBox)) {
+      src.group.eachLayer && src.opts.mode === "polygon" && toggleLabels(src, zoom);
+      return;
+    }
+    var box = boxOf(map);
+    if (src.controller) src.controller.abort();
+    src.controller = new AbortController();
+    var url = src.opts.url + "?bbox=" + box.join(",") + "&zoom=" + zoom + (src.opts.shift ? "&shift=" + src.opts.shift : "");
+    gm.pending += 1; status();
+    fetch(url, { signal: src.controller.signal, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (data) {
+        var n = draw(src, data);
+        src.box = box; src.zoomKey = zoomKey; src.drawnAt = zoom;
+        gm.drawn[src.opts.layer] = n;
+        gm.totals[src.opts.layer] = data.total;
+        if (data.truncated) gm.truncated = true;
+        toggleLabels(src, zoom);
+        src.loaded = true;
+      })
+      .catch(function (e) { if (e.name !== "AbortError") { gm.errors = (gm.errors || 0) + 1; src.loaded = true; console.error(src.opts.layer, e); } })
+      .finally(function () { gm.pending -= 1; gm.loads += 1; status(); });
+  }
+
+  function toggleLabels(src, zoom) {
+    if (src.opts.layer !== "streets" && src.opts.layer !== "communities") return;
+    var show = labelsVisible(src, zoom);
+    src.group.eachLayer(function (gj) {
+      gj.eachLayer && gj.eachLayer(function (l) {
+        var tt = l.getTooltip && l.getTooltip();
+        if (!tt) return;
+        if (show && !l.isTooltipOpen()) l.openTooltip(); else if (!show && l.isTooltipOpen()) l.closeTooltip();
+      });
+    });
+  }
+
+  var timers = {};
+  function schedule(map) {
+    var id = L.stamp(map);
+    clearTimeout(timers[id]);
+    timers[id] = setTimeout(function () {
+      gm.sources.forEach(function (s) { if (s.map === map) refresh(s); });
+    }, 120);
+  }
+
+  gm.register = function (map, group, opts) {
+    var src = { map: map, group: group, opts: opts, api: opts.url.replace(/\/layers\/.*$/, "") };
+    gm.sources.push(src);
+    gm.drawn[opts.layer] = 0;
+    if (!map._gridmapBound) {
+      map._gridmapBound = true;
+      map.on("moveend", function () { schedule(map); });
+      map.on("overlayadd", function () { schedule(map); });
+      map.whenReady(function () { schedule(map); });
+    }
+  };
+
+  // -- controls ---------------------------------------------------------------------------------------
+  function status() {
+    var s = document.getElementById("gm-status");
+    if (!s) return;
+    var map = gm.map, zoom = map ? map.getZoom() : 0, hints = [];
+    gm.sources.forEach(function (src) {
+      if (zoom < src.opts.minZoom && map.hasLayer(src.group) && src.opts.layer === "buildings") hints.push(t("放大查看楼栋"));
+    });
+    if (gm.truncated) hints.push(t("要素过多，请放大"));
+    s.textContent = gm.pending > 0 ? t("加载中…") : hints.join(" · ");
+    s.style.display = s.textContent ? "" : "none";
+    document.documentElement.dataset.gmIdle = gm.pending > 0 ? "0" : "1";
+  }
+
+  function control(position, build) {
+    var C = L.Control.extend({ options: { position: position }, onAdd: function () {
+      var box = build(); L.DomEvent.disableClickPropagation(box); L.DomEvent.disableScrollPropagation(box); return box; } });
+    return new C();
+  }
+
+  function legend(opts) {
+    var box = el("div", "gm-legend leaflet-bar");
+    box.appendChild(el("h4", null, t("网格户数")));
+    [["under", LOAD.under, t("低于下限") + " (<" + opts.min + ")"],
+     ["ok", "rgb(199,233,192)", opts.min + "–" + opts.max],
+     ["ok", "rgb(35,139,69)", ""],
+     ["over", LOAD.over, t("高于上限") + " (>" + opts.max + ")"]].forEach(function (r, i) {
+      if (i === 2) return;
+      var line = el("div", "gm-legend-row");
+      var sw = el("span", "gm-swatch");
+      sw.style.background = i === 1 ? "linear-gradient(90deg, rgb(199,233,192), rgb(35,139,69))" : r[1];
+      line.appendChild(sw); line.appendChild(el("span", null, r[2]));
+      box.appendChild(line);
+    });
+    if (opts.roles) {
+      var roles = el("div", "gm-legend-roles");
+      Object.keys(ROLE).forEach(function (k) {
+        var line = el("div", "gm-legend-row"), ic = el("span", "gm-icon-inline", ROLE[k].glyph);
+        ic.style.background = ROLE[k].colour;
+        line.appendChild(ic); line.appendChild(el("span", null, t("role:" + k, k)));
+        roles.appendChild(line);
+      });
+      var c = el("div", "gm-legend-row"), dot = el("span", "gm-dot gm-overdue gm-dot-inline");
+      c.appendChild(dot); c.appendChild(el("span", null, t("超期诉求")));
+      roles.appendChild(c);
+      box.appendChild(roles);
+    }
+    return box;
+  }
+
+  function searchBox(map, opts) {
+    var box = el("div", "gm-search leaflet-bar");
+    var form = el("form"); form.setAttribute("role", "search");
+    var input = el("input"); input.type = "search"; input.placeholder = t("搜索网格编码、小区或楼栋");
+    input.setAttribute("aria-label", t("搜索")); input.name = "q"; input.autocomplete = "off";
+    var list = el("ul", "gm-results");
+    form.appendChild(input); box.appendChild(form); box.appendChild(list);
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var q = input.value.trim();
+      list.textContent = "";
+      if (!q) return;
+      fetch(opts.api + "/search?q=" + encodeURIComponent(q)).then(function (r) { return r.json(); }).then(function (data) {
+        var hits = data.results || [];
+        if (!hits.length) { list.appendChild(el("li", "gm-empty", t("没有找到"))); return; }
+        hits.forEach(function (h) {
+          var li = el("li"), b = el("button", null, h.label);
+          b.type = "button";
+          li.appendChild(el("span", "gm-kind", t("kind:" + h.kind, h.kind)));
+          li.appendChild(b);
+          b.addEventListener("click", function () {
+            map.fitBounds([[h.bbox[1], h.bbox[0]], [h.bbox[3], h.bbox[2]]], { maxZoom: h.kind === "building" ? 18 : 17 });
+            list.textContent = "";
+            if (h.kind === "grid" && opts.linkGrids !== false) {
+              var go = el("li"), a = el("a", "gm-link", t("查看网格") + " " + h.label + " →");
+              a.href = h.url; go.appendChild(a); list.appendChild(go);
+            }
+          });
+          list.appendChild(li);
+        });
+      });
+    });
+    return box;
+  }
+
+  function locateButton(map) {
+    var box = el("div", "leaflet-bar gm-locate");
+    var a = el("a", null, "◎"); a.href = "#"; a.title = t("定位我的位置"); a.setAttribute("role", "button");
+    a.setAttribute("aria-label", t("定位我的位置"));
+    box.appendChild(a);
+    var marker = null;
+    a.addEventListener("click", function (e) {
+      e.preventDefault();
+      map.locate({ setView: true, maxZoom: 17, enableHighAccuracy: true });
+    });
+    map.on("locationfound", function (e) {
+      if (marker) map.removeLayer(marker);
+      marker = L.circle(e.latlng, { radius: Math.max(e.accuracy, 10), color: "#1565c0", weight: 2, fillOpacity: 0.15 }).addTo(map);
+      gm.located = [e.latlng.lat, e.latlng.lng];
+    });
+    map.on("locationerror", function (e) {
+      var s = document.getElementById("gm-status");
+      if (s) { s.textContent = t("无法定位") + ": " + e.message; s.style.display = ""; }
+      gm.locateError = e.message;
+    });
+    return box;
+  }
+
+  gm.controls = function (map, opts) {
+    gm.map = map; gm.options = opts;
+    if (opts.search) control("topleft", function () { return searchBox(map, opts); }).addTo(map);
+    if (opts.locate) control("topleft", function () { return locateButton(map); }).addTo(map);
+    if (opts.legend) control("bottomright", function () { return legend(opts.legend); }).addTo(map);
+    control("bottomleft", function () { var s = el("div", "gm-status"); s.id = "gm-status"; s.style.display = "none"; return s; }).addTo(map);
+    map.attributionControl && map.attributionControl.setPrefix("Leaflet");
+    setTimeout(status, 0);
+  };
+
+  /* wait until every visible layer has loaded once and nothing is pending (tests, benchmarks) */
+  gm.idle = function () {
+    return gm.pending === 0 && gm.sources.every(function (s) { return s.loaded || !s.map.hasLayer(s.group); });
+  };
+})();

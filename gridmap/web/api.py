@@ -1,0 +1,69 @@
+"""The maps' JSON API: every layer as GeoJSON by bounding box and zoom, a grid's figures, search.
+
+``GET /api/layers/<layer>?bbox=minx,miny,maxx,maxy&zoom=z[&shift=gcj02][&state=all]`` → FeatureCollection
+with ``total`` (features in the box), ``truncated``, ``hidden: "zoom"`` below the layer's ``min_zoom``.
+``GET /api/layers`` lists the layers; ``GET /api/grids/<code>/stats``; ``GET /api/search?q=…``.
+No personal field is ever returned (see :mod:`gridmap.services.maps`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, jsonify, request
+
+from gridmap.errors import InvalidInput
+from gridmap.services import maps
+from gridmap.web.access import allow
+
+bp = Blueprint("maps_api", __name__, url_prefix="/api")
+
+
+def _store():
+    from gridmap.web import get_store
+
+    return get_store()
+
+
+def _bounds() -> tuple[int, int]:
+    from gridmap.web.pages import bounds_setting
+
+    return bounds_setting()
+
+
+@bp.get("/layers")
+@allow("public")
+def layers():
+    """The map layers, their source layer, properties and the zoom they are drawn from."""
+    return jsonify({"layers": [{"name": s.name, "source": s.source, "min_zoom": s.min_zoom,
+                                "properties": list(s.columns) + (["grid_code"] if s.with_grid else []),
+                                "url": f"/api/layers/{s.name}"} for s in maps.LAYERS.values()]})
+
+
+@bp.get("/layers/<layer>")
+@allow("public")
+def layer(layer: str):
+    """One layer inside ``bbox`` as GeoJSON, simplified for ``zoom``."""
+    shift = request.args.get("shift") or None
+    if shift not in (None, "gcj02"):
+        raise InvalidInput(f"shift={shift!r}: only gcj02 is supported")
+    state = request.args.get("state", "open")
+    if state not in ("open", "all"):
+        raise InvalidInput(f"state={state!r}: use open or all")
+    text = maps.layer_geojson(_store(), layer, bbox=maps.parse_bbox(request.args.get("bbox")),
+                              zoom=maps.parse_zoom(request.args.get("zoom")), shift=shift,
+                              open_only=state == "open", bounds=_bounds(), now=dt.datetime.utcnow())
+    return Response(text, mimetype="application/geo+json")
+
+
+@bp.get("/grids/<code>/stats")
+@allow("public")
+def grid_stats(code: str):
+    """Figures of one grid of the published plan."""
+    return jsonify(maps.grid_stats(_store(), code, bounds=_bounds(), now=dt.datetime.utcnow()))
+
+
+@bp.get("/search")
+@allow("public")
+def search():
+    """Grids by code, estates by name, buildings as "estate number" or by id."""
+    return jsonify({"results": maps.search(_store(), request.args.get("q", ""))})

@@ -1,0 +1,198 @@
+"""Browser libraries served by the app itself, and folium rewritten to use them (no CDN, ever).
+
+* ``/vendor/leaflet/<version>/…`` and ``/vendor/markercluster/<version>/…`` serve the files of the installed
+  ``xstatic-leaflet`` and ``xstatic-leaflet-markercluster`` packages; ``/static/vendor/…`` holds the
+  copies listed in ``gridmap/static/vendor/README.md`` (jQuery, Bootstrap, awesome-markers, Font Awesome,
+  Leaflet.heat). Versioned URLs are sent with a one-year ``Cache-Control``.
+* :func:`localize_folium` rewrites folium's ``default_js``/``default_css`` (the map and every plugin class
+  gridmap uses) to those local URLs; :func:`external_urls` finds any URL that is still not local.
+* The configured basemap's origin is added to the CSP's image sources (``CSP_EXTRA_SOURCES``).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, send_from_directory
+
+from gridmap.web.access import allow
+
+bp = Blueprint("assets", __name__)
+bp.record_once(lambda state: init_app(state.app))
+
+YEAR = 365 * 24 * 3600
+
+
+def _xstatic(name: str) -> tuple[str, Path]:
+    from importlib import import_module
+
+    mod = import_module(f"xstatic.pkg.{name}")
+    return str(mod.VERSION), Path(mod.BASE_DIR)
+
+
+PACKAGES = {"leaflet": "leaflet", "markercluster": "leaflet_markercluster"}
+
+
+@bp.get("/vendor/<package>/<version>/<path:filename>")
+@allow("public")
+def vendor(package: str, version: str, filename: str):
+    """A file of an installed xstatic package, cacheable for a year (the URL carries the version)."""
+    if package not in PACKAGES:
+        abort(404)
+    have, base = _xstatic(PACKAGES[package])
+    if version != have:
+        abort(404)
+    return send_from_directory(base, filename, max_age=YEAR)
+
+
+def vendor_url(package: str, filename: str) -> str:
+    version, _ = _xstatic(PACKAGES[package])
+    return f"/vendor/{package}/{version}/{filename}"
+
+
+def local_assets() -> dict[str, str]:
+    """folium's asset names → local URL paths."""
+    s = "/static/vendor"
+    return {
+        # folium.Map
+        "leaflet": vendor_url("leaflet", "leaflet.js"),
+        "leaflet_css": vendor_url("leaflet", "leaflet.css"),
+        "jquery": f"{s}/jquery-3.7.1/jquery.min.js",
+        "bootstrap": f"{s}/bootstrap-5.2.2/js/bootstrap.bundle.min.js",
+        "bootstrap_css": f"{s}/bootstrap-5.2.2/css/bootstrap.min.css",
+        "awesome_markers": f"{s}/awesome-markers-2.0.5/leaflet.awesome-markers.min.js",
+        "awesome_markers_css": f"{s}/awesome-markers-2.0.5/leaflet.awesome-markers.css",
+        "awesome_markers_font_css": f"{s}/fontawesome-6.2.0/css/all.min.css",
+        "awesome_rotate_css": f"{s}/folium/leaflet.awesome.rotate.css",
+        # folium.plugins
+        "markerclusterjs": vendor_url("markercluster", "leaflet.markercluster.js"),
+        "markerclustercss": vendor_url("markercluster", "MarkerCluster.css"),
+        "markerclusterdefaultcss": vendor_url("markercluster", "MarkerCluster.Default.css"),
+        "leaflet-heat.js": f"{s}/leaflet-heat/leaflet_heat.min.js",
+    }
+
+
+#: folium assets gridmap does not ship (its pages use none of them)
+DROPPED = frozenset({"glyphicons_css"})
+
+
+class OfflineAssetError(RuntimeError):
+    """A folium element wants a file from the internet that gridmap does not serve."""
+
+
+def _rewrite(pairs: Iterable[tuple[str, str]], where: str) -> list[tuple[str, str]]:
+    local = local_assets()
+    out = []
+    for name, url in pairs:
+        if name in DROPPED:
+            continue
+        if name in local:
+            out.append((name, local[name]))
+        elif url.startswith("/"):
+            out.append((name, url))
+        else:
+            raise OfflineAssetError(f"{where}: no local copy of {name} ({url}); add it to gridmap/static/vendor")
+    return out
+
+
+def localize_folium() -> None:
+    """Point folium's map and the plugins gridmap uses at the local copies (idempotent)."""
+    import folium
+    from folium import plugins
+
+    classes: list[Any] = [folium.Map, folium.GeoJson, folium.Marker, folium.Icon, folium.LayerControl,
+                          folium.FeatureGroup, plugins.MarkerCluster, plugins.FastMarkerCluster, plugins.HeatMap]
+    for cls in classes:
+        for attr in ("default_js", "default_css"):
+            pairs = cls.__dict__.get(attr)
+            if pairs:
+                setattr(cls, attr, _rewrite(pairs, f"{cls.__name__}.{attr}"))
+
+
+_URL = re.compile(r"""(?:https?:)?//[A-Za-z0-9.\-]+(?::\d+)?[^\s"'<>)]*""")
+
+
+def external_urls(html: str, *, allowed: Iterable[str] = ()) -> list[str]:
+    """Every absolute ``http(s)://`` or protocol-relative URL in ``html`` not starting with one of ``allowed``
+    (XML namespace URIs such as ``http://www.w3.org/2000/svg`` are not fetched and are ignored)."""
+    allowed = tuple(a for a in allowed if a)
+    found = []
+    for m in _URL.finditer(html):
+        url = m.group(0)
+        if url.startswith(("http://www.w3.org/",)) or (allowed and url.startswith(allowed)):
+            continue
+        if url.startswith("//") and not re.match(r"//[A-Za-z0-9\-]+\.[A-Za-z]", url):
+            continue  # a JavaScript comment, not a URL
+        found.append(url)
+    return found
+
+
+# -- basemaps ----------------------------------------------------------------------------------------
+TIANDITU = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+            "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+            "&TILECOL={x}&tk={key}")
+AMAP = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+
+
+class BasemapError(ValueError):
+    """The basemap settings do not describe a usable basemap."""
+
+
+def basemap_layers(config: dict[str, Any], choice: str | None = None) -> list[dict[str, Any]]:
+    """Tile layers of the configured basemap (``choice`` may pick ``none`` instead): dicts with ``url``,
+    ``attribution``, ``subdomains``, ``name``; an empty list for ``none``."""
+    kind = (config.get("BASEMAP") or "none").lower()
+    if choice == "none":
+        return []
+    if kind == "none":
+        return []
+    if kind == "xyz":
+        url = config.get("BASEMAP_URL") or ""
+        if not url.startswith(("http://", "https://", "/")):
+            raise BasemapError("BASEMAP=xyz needs BASEMAP_URL, e.g. https://tiles.example.gov.cn/{z}/{x}/{y}.png")
+        return [{"url": url, "attribution": config.get("BASEMAP_ATTRIBUTION") or "basemap",
+                 "subdomains": "abc", "name": "底图"}]
+    if kind == "tianditu":
+        key = config.get("TIANDITU_KEY") or ""
+        if not key:
+            raise BasemapError("BASEMAP=tianditu needs TIANDITU_KEY (a 天地图 key)")
+        attribution = config.get("BASEMAP_ATTRIBUTION") or "天地图 GS(2024)0568号"
+        return [{"url": TIANDITU.format(s="{s}", layer=layer, z="{z}", x="{x}", y="{y}", key=key),
+                 "attribution": attribution, "subdomains": "01234567", "name": name}
+                for layer, name in (("vec", "天地图"), ("cva", "天地图注记"))]
+    if kind == "amap":
+        return [{"url": AMAP, "attribution": config.get("BASEMAP_ATTRIBUTION") or "© 高德地图",
+                 "subdomains": "1234", "name": "高德地图"}]
+    raise BasemapError(f"BASEMAP={kind!r}: use none, xyz, tianditu or amap")
+
+
+def basemap_shift(config: dict[str, Any]) -> str | None:
+    """``"gcj02"`` when the basemap's tiles are in GCJ-02 (AMap), so overlays must be shifted."""
+    return "gcj02" if (config.get("BASEMAP") or "none").lower() == "amap" else None
+
+
+def basemap_origins(config: dict[str, Any]) -> list[str]:
+    """Origins (``https://host``) the basemap's tiles come from, one per subdomain."""
+    out: list[str] = []
+    for layer in basemap_layers(config):
+        url = layer["url"]
+        if url.startswith("/"):
+            continue
+        subs = layer["subdomains"] if "{s}" in url else " "
+        for s in subs:
+            parts = urlsplit(url.replace("{s}", s.strip()))
+            origin = f"{parts.scheme}://{parts.netloc}"
+            if origin not in out:
+                out.append(origin)
+    return out
+
+
+def init_app(app: Flask) -> None:
+    """Rewrite folium to local files and let the basemap's tiles through the CSP."""
+    localize_folium()
+    origins = basemap_origins(app.config)
+    if origins:
+        extra = (app.config.get("CSP_EXTRA_SOURCES") or "").split()
+        app.config["CSP_EXTRA_SOURCES"] = " ".join(extra + [o for o in origins if o not in extra])

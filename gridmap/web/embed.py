@@ -1,0 +1,117 @@
+"""Embeddable maps without page chrome, and a demo host page.
+
+``/embed/grids/<code>``, ``/embed/communities/<id>``, ``/embed/streets/<id>``; query: ``layers=`` (comma
+separated, see :data:`gridmap.render.LAYER_ORDER`), ``basemap=none`` (drop the configured basemap),
+``origin=`` (the host page's origin, one of ``EMBED_FRAME_ANCESTORS``), ``token=`` (when
+``EMBED_REQUIRE_TOKEN``). A click on a grid or building posts
+``{type: "gridmap:select", kind, code, figures}`` to ``window.parent``. Framing is allowed only for the
+origins in ``EMBED_FRAME_ANCESTORS`` (``Content-Security-Policy: frame-ancestors``, set by
+:mod:`gridmap.web.security` for views marked ``@embed``).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+
+from gridmap import render
+from gridmap.errors import Forbidden, InvalidInput
+from gridmap.services import maps
+from gridmap.web.access import allow, embed, embed_claims
+from gridmap.web.pages import _padded, map_parts
+
+bp = Blueprint("embed", __name__, url_prefix="/embed")
+
+DEFAULT_LAYERS = ("streets", "communities", "grids", "buildings", "stewards", "complaints")
+
+
+def _store():
+    from gridmap.web import get_store
+
+    return get_store()
+
+
+def chosen_layers() -> tuple[str, ...]:
+    """Layers from ``?layers=`` (default :data:`DEFAULT_LAYERS`), limited by the embed token's layers."""
+    raw = request.args.get("layers")
+    layers = tuple(x for x in (raw.split(",") if raw else DEFAULT_LAYERS) if x)
+    bad = [x for x in layers if x not in render.LAYER_ORDER]
+    if bad:
+        raise InvalidInput(f"layers: unknown {bad}; layers are {', '.join(render.LAYER_ORDER)}")
+    claims = embed_claims()
+    return tuple(x for x in layers if claims is None or claims.allows_layer(x))
+
+
+def allowed_origins() -> list[str]:
+    """Origins named in ``EMBED_FRAME_ANCESTORS`` (``'self'`` is this app's own origin)."""
+    out = []
+    for item in (current_app.config.get("EMBED_FRAME_ANCESTORS") or "'self'").split():
+        out.append(request.host_url.rstrip("/") if item == "'self'" else item.rstrip("/"))
+    return out
+
+
+def target_origin() -> str:
+    """Where selections are posted: ``?origin=`` when it is allowed, else the only allowed host, else self."""
+    allowed = allowed_origins()
+    wanted = (request.args.get("origin") or "").rstrip("/")
+    if wanted:
+        if wanted not in allowed:
+            raise InvalidInput(f"origin={wanted!r} is not in EMBED_FRAME_ANCESTORS")
+        return wanted
+    others = [o for o in allowed if o != request.host_url.rstrip("/") and "*" not in o]
+    return others[0] if len(others) == 1 else request.host_url.rstrip("/")
+
+
+def _check_area(key: str) -> None:
+    claims = embed_claims()
+    if claims is not None and not claims.allows_grid(key):
+        raise Forbidden("此嵌入令牌不含该区域 / this embed token does not cover this area")
+
+
+def _embed_page(*, title: str, bounds, focus: str | None = None):
+    basemap = "none" if request.args.get("basemap") == "none" else None
+    m = map_parts(layers=chosen_layers(), bounds=bounds, focus=focus, select_origin=target_origin(),
+                  basemap=basemap, controls={"search": False, "locate": False, "linkGrids": False},
+                  link_grids=False)
+    return render_template("maps/embed.html", map=m, title=title)
+
+
+@bp.get("/grids/<code>")
+@allow("public")
+@embed("grid")
+def grid(code: str):
+    """One grid, framed by a host page."""
+    _check_area(code)
+    stats = maps.grid_stats(_store(), code)
+    return _embed_page(title=code, bounds=_padded(stats["bbox"]), focus=code)
+
+
+@bp.get("/communities/<cid>")
+@allow("public")
+@embed("map")
+def community(cid: str):
+    """One community and its grids, framed by a host page."""
+    _check_area(cid)
+    a = maps.area(_store(), "community", cid)
+    return _embed_page(title=a["name"], bounds=a["bbox"])
+
+
+@bp.get("/streets/<sid>")
+@allow("public")
+@embed("map")
+def street(sid: str):
+    """One street and its grids, framed by a host page."""
+    _check_area(sid)
+    a = maps.area(_store(), "street", sid)
+    return _embed_page(title=a["name"], bounds=a["bbox"])
+
+
+@bp.get("/demo")
+@allow("public")
+def demo():
+    """A host page: the iframe snippet, an embedded map and what a click sends."""
+    src = request.args.get("src", "")
+    if src and not src.startswith("/embed/"):
+        raise InvalidInput("src must be an /embed/… path of this app")
+    if not src:
+        first = maps.first_grid(_store())
+        src = f"/embed/grids/{first}?layers=grids,buildings,stewards,complaints" if first else ""
+    return render_template("maps/embed_demo.html", src=src, token=request.args.get("token", ""))

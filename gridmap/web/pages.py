@@ -1,0 +1,140 @@
+"""The map pages: the planner's overview ``/`` and a grid's page ``/grids/<code>``; the page frame helpers
+(language, navigation) every template uses."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping, Sequence
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, render_template, request
+from flask_babel import get_locale, gettext as _
+
+from gridmap import render
+from gridmap.schema import STEWARD_ROLES
+from gridmap.services import maps
+from gridmap.web.access import allow
+from gridmap.web.security import nonce_scripts
+
+bp = Blueprint("pages", __name__)
+
+
+# -- page frame ------------------------------------------------------------------------------------------
+def ui_lang() -> str:
+    """``zh-CN`` or ``en``: the page's language attribute."""
+    return "en" if str(get_locale()) == "en" else "zh-CN"
+
+
+def lang_switch_url() -> str:
+    args = request.args.to_dict()
+    args["lang"] = "zh_CN" if ui_lang() == "en" else "en"
+    return f"{request.path}?{urlencode(args)}"
+
+
+NAV = (("/", "总览"), ("/complaints", "诉求"), ("/kpi", "考核"), ("/planner", "网格规划"), ("/ogc", "开放数据"),
+       ("/login", "登录"))
+
+
+def nav_items() -> list[dict[str, Any]]:
+    """Links of the top bar to the pages this app has (other areas' pages appear once registered)."""
+    rules = {r.rule for r in current_app.url_map.iter_rules()}
+    labels = {"总览": _("总览"), "诉求": _("诉求"), "考核": _("考核"), "网格规划": _("网格规划"),
+              "开放数据": _("开放数据"), "登录": _("登录")}
+    return [{"url": path, "label": labels[zh], "current": request.path == path}
+            for path, zh in NAV if path in rules or path + "/" in rules]
+
+
+@bp.app_context_processor
+def _frame() -> dict[str, Any]:
+    return {"ui_lang": ui_lang, "lang_switch_url": lang_switch_url, "nav_items": nav_items}
+
+
+# -- strings for the map script ---------------------------------------------------------------------------
+def role_names() -> dict[str, str]:
+    return {"grid_leader": _("网格长"), "building_leader": _("楼长"), "party_central_household": _("党员中心户"),
+            "property_steward": _("物业管家"), "volunteer": _("志愿者")}
+
+
+def layer_names() -> dict[str, str]:
+    return {"streets": _("街道"), "communities": _("社区"), "estates": _("小区"), "grids": _("网格"),
+            "buildings": _("楼栋"), "stewards": _("红色管家"), "merchants": _("商户"),
+            "volunteer_teams": _("志愿服务队"), "complaints": _("诉求"), "heatmap": _("诉求热力")}
+
+
+def state_names() -> dict[str, str]:
+    """Complaint state labels in the page's language (from the complaints area's states table)."""
+    try:
+        from gridmap.complaints import STATES
+    except ImportError:
+        return {}
+    en = ui_lang() == "en"
+    return {key: getattr(s, "en" if en else "zh", key) for key, s in STATES.items()}
+
+
+def js_strings() -> dict[str, str]:
+    keys = ["网格", "户数", "楼栋", "社区", "网格长", "楼长", "党员中心户", "待办诉求", "超期", "查看网格", "党员", "是",
+            "诉求", "类别", "状态", "已等待", "天", "网格", "商户联盟", "服务", "队员", "层数", "放大查看楼栋",
+            "要素过多，请放大", "加载中…", "网格户数", "低于下限", "高于上限", "超期诉求", "搜索网格编码、小区或楼栋",
+            "搜索", "没有找到", "定位我的位置", "无法定位"]
+    out = {k: _(k) for k in keys}
+    out.update({f"role:{k}": v for k, v in role_names().items()})
+    out.update({f"state:{k}": v for k, v in state_names().items()})
+    out.update({"kind:grid": _("网格"), "kind:estate": _("小区"), "kind:building": _("楼栋")})
+    return out
+
+
+# -- maps -------------------------------------------------------------------------------------------------
+def bounds_setting() -> tuple[int, int]:
+    cfg = current_app.config
+    return int(cfg.get("MIN_HOUSEHOLDS", 300)), int(cfg.get("MAX_HOUSEHOLDS", 500))
+
+
+def map_parts(*, layers: Sequence[str], bounds: Sequence[float] | None, controls: Mapping[str, Any],
+              focus: str | None = None, select_origin: str | None = None, basemap: str | None = None,
+              hidden: Sequence[str] = (), link_grids: bool = True) -> dict[str, Any]:
+    """The map of a page as ``head``/``body``/``script`` pieces (scripts carry this request's nonce)."""
+    from gridmap.web.assets import basemap_layers, basemap_shift
+
+    cfg = current_app.config
+    base = basemap_layers(cfg, basemap)
+    opts = render.MapOptions(layers=tuple(layers), bounds=bounds, basemaps=base,
+                             shift=basemap_shift(cfg) if base else None, focus=focus,
+                             select_origin=select_origin, hidden=tuple(hidden), link_grids=link_grids)
+    lo, hi = bounds_setting()
+    m = render.build_map(opts, names=layer_names(),
+                         controls={"legend": {"min": lo, "max": hi, "roles": True}, **controls})
+    parts = render.page_parts(m)
+    return {"head": nonce_scripts(parts["head"]), "body": nonce_scripts(parts["body"]),
+            "script": nonce_scripts(parts["script"]), "name": parts["name"], "strings": js_strings()}
+
+
+# -- views ------------------------------------------------------------------------------------------------
+@bp.get("/")
+@allow("public")
+def overview():
+    """Every grid coloured by households against the bounds, with every layer, search and drill-down."""
+    from gridmap.web import get_store
+
+    extent = maps.extent(get_store())
+    m = map_parts(layers=render.LAYER_ORDER, bounds=extent, hidden=("heatmap",),
+                  controls={"search": True, "locate": False, "linkGrids": True})
+    return render_template("maps/overview.html", map=m, empty=extent is None)
+
+
+@bp.get("/grids/<code>")
+@allow("public")
+def grid_page(code: str):
+    """One grid: its buildings and households, stewards by role, open complaints, merchants and teams nearby."""
+    from gridmap.web import get_store
+
+    detail = maps.grid_detail(get_store(), code, bounds=bounds_setting(), now=dt.datetime.utcnow())
+    m = map_parts(layers=("communities", "grids", "buildings", "merchants", "volunteer_teams", "stewards",
+                          "complaints"), bounds=_padded(detail["stats"]["bbox"]), focus=code,
+                  controls={"search": False, "locate": True, "linkGrids": True})
+    return render_template("maps/grid.html", map=m, d=detail, s=detail["stats"], roles=role_names(),
+                           role_order=STEWARD_ROLES, states=state_names())
+
+
+def _padded(bbox: Sequence[float], frac: float = 0.08) -> list[float]:
+    minx, miny, maxx, maxy = bbox
+    dx, dy = (maxx - minx) * frac, (maxy - miny) * frac
+    return [minx - dx, miny - dy, maxx + dx, maxy + dy]

@@ -1,0 +1,161 @@
+"""The maps in a real headless Chromium against a live local server: pages load, draw the features the
+store holds, never request anything beyond loopback, and the embed's click reaches its host page."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+import maps_world  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def site(app_factory, sqlite_store, live_server):
+    maps_world.build(sqlite_store)
+    app = app_factory(sqlite_store)
+    return live_server(app), app
+
+
+def _page(browser, viewport):
+    ctx = browser.new_context(viewport=viewport, device_scale_factor=1, locale="zh-CN",
+                              geolocation={"latitude": 36.2833, "longitude": 120.3899}, permissions=["geolocation"])
+    page = ctx.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return ctx, page, requests, errors
+
+
+def _wait_idle(frame, timeout=15000):
+    frame.wait_for_function("() => window.gridmap && window.gridmap.sources.length > 0 && window.gridmap.idle()",
+                            timeout=timeout)
+
+
+def _only_loopback(requests):
+    hosts = {urlsplit(u).hostname for u in requests if not u.startswith(("data:", "blob:", "about:"))}
+    assert hosts <= {"127.0.0.1"}, f"requests left loopback: {sorted(hosts)}"
+
+
+def _drawn(frame) -> dict:
+    return frame.evaluate("() => ({drawn: gridmap.drawn, totals: gridmap.totals, errors: gridmap.errors || 0})")
+
+
+def test_overview_draws_every_layer_offline(site, browser, artifacts):
+    server, _ = site
+    for name, vp in (("desktop", DESKTOP), ("phone", PHONE)):
+        ctx, page, requests, errors = _page(browser, vp)
+        page.goto(server.url + "/")
+        _wait_idle(page)
+        d = _drawn(page)
+        assert d["errors"] == 0 and not errors, (d, errors)
+        # the whole tiny world is in view: every feature of the store is drawn, as the API counted it
+        assert d["drawn"]["grids"] == d["totals"]["grids"] == 3
+        assert d["drawn"]["streets"] == 1 and d["drawn"]["communities"] == 2
+        if page.evaluate("() => gridmap.map.getZoom()") >= 15:
+            assert d["drawn"]["buildings"] == 8
+        assert d["drawn"]["complaints"] == 3            # open ones: c1, c2, c4
+        assert d["drawn"]["stewards"] == 5
+        assert d["drawn"]["merchants"] == d["totals"]["merchants"] == 1   # m2 lies far outside the view
+        assert d["drawn"]["volunteer_teams"] == 1
+        assert page.locator(".gm-legend").is_visible()
+        page.screenshot(path=str(artifacts / f"overview-{name}.png"))
+        _only_loopback(requests)
+        ctx.close()
+
+
+def test_overview_grid_popup_and_search(site, browser, artifacts):
+    server, _ = site
+    ctx, page, requests, _errors = _page(browser, DESKTOP)
+    page.goto(server.url + "/")
+    _wait_idle(page)
+    xy = page.evaluate("""() => { var m = gridmap.map, hit = null;
+        gridmap.sources.filter(s => s.opts.layer === 'grids')[0].group.eachLayer(g => g.eachLayer(l => {
+          if (l.feature.properties.code === '%s') hit = m.latLngToContainerPoint(l.getBounds().getCenter()); }));
+        return [hit.x, hit.y]; }""" % maps_world.C)
+    page.locator(".folium-map").click(position={"x": xy[0], "y": xy[1]})
+    popup = page.locator(".gm-popup")
+    popup.wait_for()
+    assert maps_world.C in popup.inner_text()
+    assert popup.locator("a.gm-link").get_attribute("href") == f"/grids/{maps_world.C}"
+    page.wait_for_function("() => document.querySelectorAll('.gm-popup .gm-more dt').length > 0")
+    page.screenshot(path=str(artifacts / "overview-popup.png"))
+    page.locator(".gm-search input").fill("370214001001")
+    page.locator(".gm-search input").press("Enter")
+    page.locator(".gm-results button").first.wait_for()
+    assert page.locator(".gm-results button").count() == 2
+    _only_loopback(requests)
+    ctx.close()
+
+
+def test_grid_page_on_a_phone_and_desktop(site, browser, artifacts):
+    server, _ = site
+    for name, vp in (("phone", PHONE), ("desktop", DESKTOP)):
+        ctx, page, requests, errors = _page(browser, vp)
+        page.goto(f"{server.url}/grids/{maps_world.A}")
+        _wait_idle(page)
+        d = _drawn(page)
+        assert not errors and d["errors"] == 0
+        assert d["drawn"]["buildings"] == 8 and d["drawn"]["grids"] == 3
+        assert page.locator("[data-figure=households]").inner_text() == "250"
+        assert page.locator("[data-figure=complaints_overdue]").inner_text() == "1"
+        assert page.locator("tr[data-complaint]").count() == 2
+        assert page.locator(".gm-locate a").is_visible()
+        # no horizontal scrolling on the phone
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+        page.locator(".gm-locate a").click()
+        page.wait_for_function("() => gridmap.located || gridmap.locateError")
+        page.screenshot(path=str(artifacts / f"grid-{name}.png"), full_page=True)
+        _only_loopback(requests)
+        ctx.close()
+
+
+def test_embed_click_reaches_the_host_page(site, browser, artifacts):
+    server, app = site
+    from gridmap.services.accounts import issue_embed
+    from gridmap.web import get_store
+
+    with app.app_context():
+        token = issue_embed(get_store(), app.config["SECRET_KEY"], view="grid", hours=1)["token"]
+    ctx, page, requests, errors = _page(browser, DESKTOP)
+    src = f"/embed/grids/{maps_world.A}?layers=grids,buildings,stewards"
+    page.goto(f"{server.url}/embed/demo?" + "&".join([f"src={src.replace('?', '%3F').replace('&', '%26')}",
+                                                        f"token={token}"]))
+    frame = page.frame_locator("#embedded")
+    inner = next(f for f in page.frames if "/embed/grids/" in f.url)
+    _wait_idle(inner)
+    assert _drawn(inner)["drawn"]["grids"] == 3
+    assert inner.evaluate("() => document.querySelector('.topbar') === null")          # no page chrome
+    xy = inner.evaluate("""() => { var m = gridmap.map, hit = null;
+        gridmap.sources.filter(s => s.opts.layer === 'grids')[0].group.eachLayer(g => g.eachLayer(l => {
+          if (l.feature.properties.code === '%s') hit = m.latLngToContainerPoint(l.getBounds().getSouthWest()); }));
+        return [hit.x + 6, hit.y - 6]; }""" % maps_world.A)
+    frame.locator(".folium-map").click(position={"x": xy[0], "y": xy[1]})
+    page.wait_for_function("() => window.gridmapMessages && window.gridmapMessages.length > 0")
+    msg = page.evaluate("() => window.gridmapMessages[0]")
+    assert msg["type"] == "gridmap:select" and msg["code"] == maps_world.A
+    assert msg["figures"]["households"] == 250 and msg["figures"]["complaints_overdue"] == 1
+    assert "250" in page.locator("#selection").inner_text()
+    page.screenshot(path=str(artifacts / "embed-demo.png"))
+    _only_loopback(requests)
+    assert not errors
+    ctx.close()
+
+
+def test_not_found_page_in_english(site, browser):
+    server, _ = site
+    ctx, page, _requests, _errors = _page(browser, PHONE)
+    resp = page.goto(f"{server.url}/grids/999999999999999?lang=en")
+    assert resp.status == 404
+    assert "Page not found" in page.inner_text("body")
+    ctx.close()
