@@ -39,7 +39,7 @@ def _page(browser, viewport):
 
 def _wait_idle(frame, timeout=15000):
     frame.wait_for_function("() => window.gridmap && window.gridmap.sources.length > 0 && window.gridmap.idle()",
-                            timeout=timeout)
+                            timeout=timeout, polling=100)
 
 
 def _only_loopback(requests):
@@ -127,19 +127,19 @@ def test_embed_click_reaches_the_host_page(site, browser, artifacts):
 
     with app.app_context():
         token = issue_embed(get_store(), app.config["SECRET_KEY"], view="grid", hours=1)["token"]
-    ctx, page, requests, errors = _page(browser, DESKTOP)
+    ctx, page, requests, errors = _page(browser, {"width": 1280, "height": 1300})
     src = f"/embed/grids/{maps_world.A}?layers=grids,buildings,stewards"
     page.goto(f"{server.url}/embed/demo?" + "&".join([f"src={src.replace('?', '%3F').replace('&', '%26')}",
                                                         f"token={token}"]))
     frame = page.frame_locator("#embedded")
-    inner = next(f for f in page.frames if "/embed/grids/" in f.url)
+    inner = page.locator("#embedded").element_handle().content_frame()
     _wait_idle(inner)
     assert _drawn(inner)["drawn"]["grids"] == 3
     assert inner.evaluate("() => document.querySelector('.topbar') === null")          # no page chrome
     xy = inner.evaluate("""() => { var m = gridmap.map, hit = null;
         gridmap.sources.filter(s => s.opts.layer === 'grids')[0].group.eachLayer(g => g.eachLayer(l => {
-          if (l.feature.properties.code === '%s') hit = m.latLngToContainerPoint(l.getBounds().getSouthWest()); }));
-        return [hit.x + 6, hit.y - 6]; }""" % maps_world.A)
+          if (l.feature.properties.code === '%s') hit = m.latLngToContainerPoint(l.getBounds().getCenter()); }));
+        return [hit.x, hit.y]; }""" % maps_world.A)
     frame.locator(".folium-map").click(position={"x": xy[0], "y": xy[1]})
     page.wait_for_function("() => window.gridmapMessages && window.gridmapMessages.length > 0")
     msg = page.evaluate("() => window.gridmapMessages[0]")

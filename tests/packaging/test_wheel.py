@@ -52,3 +52,12 @@ def test_installed_wheel_finds_its_data(wheel: Path, tmp_path: Path):
     pkg, n, base, exists = res.stdout.split()
     assert pkg.startswith(str(target)) and n == "8"
     assert base.startswith(str(target / "gridmap" / "_data")) and exists == "True"
+
+
+def test_wheel_ships_the_maps_offline_assets_and_translations(wheel: Path):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for path in ("gridmap/static/js/gridmap.js", "gridmap/static/css/app.css",
+                 "gridmap/static/vendor/fontawesome-6.2.0/webfonts/fa-solid-900.woff2",
+                 "gridmap/static/vendor/leaflet-heat/leaflet_heat.min.js",
+                 "gridmap/translations/en/LC_MESSAGES/messages.mo", "gridmap/_data/templates/maps/grid.html"):
+        assert path in names, path

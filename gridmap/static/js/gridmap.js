@@ -188,7 +188,7 @@
       group.addLayers(markers);
       return markers.length;
     }
-    var n = 0;
+    var n = 0, labelled = [];
     var gj = L.geoJSON(data, {
       style: function (f) { return styleFor(src, f); },
       pointToLayer: function (f, latlng) {
@@ -204,9 +204,7 @@
         } else if (layer === "buildings") {
           lyr.bindPopup(function () { return buildingPopup(p); });
           lyr.on("click", function () { select(src, "building", p); });
-          if (src.opts.focus && p.grid_code === src.opts.focus && src.map.getZoom() >= 17) {
-            lyr.bindTooltip(String(p.households), { permanent: true, direction: "center", className: "gm-label-hh" });
-          }
+          if (src.opts.focus && p.grid_code === src.opts.focus && src.map.getZoom() >= 17) labelled.push([lyr, String(p.households)]);
         } else if (layer === "streets" || layer === "communities") {
           lyr.bindTooltip(String(p.name), { permanent: true, direction: "center",
                                            className: "gm-label gm-label-" + layer, interactive: false });
@@ -216,6 +214,10 @@
       }
     });
     gj.addTo(group);
+    labelled.forEach(function (x) {   // after adding: a polygon's centre needs the map
+      x[0].bindTooltip(x[1], { permanent: true, direction: "center", className: "gm-label-hh" })
+          .openTooltip(x[0].getBounds().getCenter());
+    });
     return n;
   }
 
