@@ -16,6 +16,8 @@ from gridmap import __version__, config
 COMMANDS: list[str] = [
     "gridmap.cli_data:import_cmd",
     "gridmap.cli_data:synth",
+    "gridmap.cli_users:users",
+    "gridmap.cli_users:embed",
 ]
 
 
