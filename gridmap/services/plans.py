@@ -649,7 +649,8 @@ def _open_complaints(store: Store) -> list[dict[str, Any]]:
         mask = [bool(is_open(s)) for s in c["state"]]
     except ImportError:
         mask = [str(s) not in _CLOSED_STATES for s in c["state"]]
-    return c[mask][["id", "building_id"]].to_dict("records")
+    keep = pd.Series(mask, index=c.index, dtype=bool)
+    return c.loc[keep, ["id", "building_id"]].to_dict("records")
 
 
 def diff(store: Store, old_id: str, new_id: str, *, world: PlanWorld) -> PlanDiff:
