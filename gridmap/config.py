@@ -34,6 +34,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_CONTENT_LENGTH", 64 * 1024 * 1024, "Largest accepted request body, bytes"),
     Setting("HOST", "127.0.0.1", "Address `gridmap serve` listens on"),
     Setting("PORT", 5000, "Port `gridmap serve` listens on"),
+    Setting("TILE_MAX_AGE", 60, "Seconds browsers may reuse a vector tile before revalidating it (ETag)"),
 )
 
 

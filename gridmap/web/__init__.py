@@ -15,6 +15,8 @@ from gridmap.store import Store, open_store
 BLUEPRINTS: list[str] = [
     "gridmap.web.core_views:bp",
     "gridmap.web.planner:bp",
+    "gridmap.web.ogc:bp",
+    "gridmap.web.tiles:bp",
 ]
 
 
