@@ -234,7 +234,11 @@ def _solve(w, nb_edges, k, lo, hi, seed, compactness):
         return np.zeros(n, dtype=np.int64)
     part = metis_partition(n, pairs, w, mw, k, seed=seed)
     part = _repair_contiguity(part, pairs, w)
-    return _refine(part, w, pairs, cost, lo, hi, seed, compactness)
+    k = int(part.max()) + 1
+    search = _Search(part, w, pairs, cost, mw, lo=lo, hi=hi, mean=float(w.sum()) / k, seed=seed,
+                     compactness=compactness)
+    search.run()
+    return np.asarray(search.st.part, dtype=np.int64)
 
 
 def metis_partition(n: int, pairs: np.ndarray, weights: np.ndarray, eweights: np.ndarray | None,
@@ -287,45 +291,120 @@ def _repair_contiguity(part, pairs, w):
     return part
 
 
-def _refine(part, w, pairs, cost, lo, hi, seed, compactness, max_passes: int = 12):
-    """Local search: boundary moves and two-step chains that lower balance + bounds + cut cost."""
-    n = len(w)
-    k = int(part.max()) + 1
-    total = float(w.sum())
-    m = total / k
-    nb: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-    for (a, b), c in zip(pairs.tolist(), cost.tolist()):
-        nb[a].append((b, c))
-        nb[b].append((a, c))
-    wl = w.tolist()
-    # cut cost scale: the perimeter of a typical grid (sum of soft costs / k)
-    scale = max(float(np.abs(cost).sum()) / k, 1e-9)
-    lam = compactness / scale
-    penalty = 100.0 / m
+class _Search:
+    """Local search over one community's partition, lowering
 
-    def bal(s: float) -> float:
-        d = (s - m) / m
-        return d * d + penalty * (max(0.0, lo - s) + max(0.0, s - hi))
+    sum over grids of ((s - mean) / mean)**2 + penalty * households outside [lo, hi] / mean
+    + compactness * (cut cost) / (cut cost of a typical grid),
 
-    st = _State(part.tolist(), np.bincount(part, weights=w, minlength=k).tolist(), nb, k)
-    rng = np.random.default_rng(seed)
-    for _ in range(max_passes):
-        moved = 0
-        for v in rng.permutation(n).tolist():
-            moved += _try_move(st, v, wl, bal, lam)
-        if moved == 0:
-            break
-    # chains for grids still off: move v a->b and u b->c together
-    for _ in range(4):
-        moved = 0
-        for g in sorted(range(k), key=lambda g: -abs(st.size[g] - m)):
-            if abs(st.size[g] - m) > 0.05 * m:
-                moved += _try_chain(st, g, wl, bal, lam, m)
-        for v in rng.permutation(n).tolist():
-            moved += _try_move(st, v, wl, bal, lam)
-        if moved == 0:
-            break
-    return np.asarray(st.part, dtype=np.int64)
+    by single boundary moves, two-step chains (push/pull through a neighbour, swaps) and, for grids
+    still out of bounds or far off, re-partitioning the grid with its neighbours by METIS.
+    Every step keeps every grid one piece.
+    """
+
+    def __init__(self, part, w, pairs, cost, mw, *, lo, hi, mean, seed, compactness,
+                 max_passes: int = 12, chain_at: float = 0.08, redo_at: float = 0.15):
+        n = len(w)
+        k = int(part.max()) + 1
+        self.w, self.pairs, self.cost, self.mw = w, pairs, cost, mw
+        self.lo, self.hi, self.m = lo, hi, mean
+        self.seed, self.max_passes, self.chain_at, self.redo_at = seed, max_passes, chain_at, redo_at
+        nb: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+        for (a, b), c in zip(pairs.tolist(), cost.tolist()):
+            nb[a].append((b, c))
+            nb[b].append((a, c))
+        self.wl = w.tolist()
+        scale = max(float(np.abs(cost).sum()) / k, 1e-9)
+        self.lam = compactness / scale
+        m, penalty = mean, 100.0 / mean
+
+        def bal(s: float) -> float:
+            d = (s - m) / m
+            return d * d + penalty * (max(0.0, lo - s) + max(0.0, s - hi))
+
+        self.bal = bal
+        self.st = _State(part.tolist(), np.bincount(part, weights=w, minlength=k).tolist(), nb, k)
+        self.rank = np.random.default_rng(seed).permutation(n)
+
+    def _boundary(self) -> set:
+        part = np.asarray(self.st.part)
+        cut = part[self.pairs[:, 0]] != part[self.pairs[:, 1]]
+        return set(np.unique(self.pairs[cut]).tolist())
+
+    def sweeps(self, todo: set) -> None:
+        for _ in range(self.max_passes):
+            todo = _sweep(self.st, todo, self.rank, self.wl, self.bal, self.lam)
+            if not todo:
+                break
+
+    def off(self, g: int, at: float) -> bool:
+        s = self.st.size[g]
+        return abs(s - self.m) > at * self.m or not self.lo <= s <= self.hi
+
+    def run(self) -> None:
+        st, m = self.st, self.m
+        self.sweeps(self._boundary())
+        for _ in range(4):
+            moved = 0
+            for g in sorted(range(len(st.size)), key=lambda g: -abs(st.size[g] - m)):
+                if self.off(g, self.chain_at):
+                    moved += _try_chain(st, g, self.wl, self.bal, self.lam, m)
+            if not moved:
+                break
+            self.sweeps(self._boundary())
+        for g in range(len(st.size)):
+            if self.off(g, self.redo_at):
+                self.repartition(g)
+
+    def repartition(self, g: int, tries: int = 6) -> bool:
+        """Re-split grid ``g`` and its neighbour grids together; keep the best split if it is better."""
+        st = self.st
+        grids = sorted({st.part[u] for v in st.members[g] for u, _ in st.nb[v]} | {g})
+        nodes = np.array(sorted(x for h in grids for x in st.members[h]))
+        if len(nodes) <= len(grids):
+            return False
+        local = {v: i for i, v in enumerate(nodes.tolist())}
+        inside = np.isin(self.pairs[:, 0], nodes) & np.isin(self.pairs[:, 1], nodes)
+        sub = np.array([[local[a], local[b]] for a, b in self.pairs[inside].tolist()], dtype=np.int64)
+        sub = sub.reshape(-1, 2)
+        cost, mw, w = self.cost[inside], self.mw[inside], self.w[nodes]
+        cur = np.array([grids.index(st.part[v]) for v in nodes.tolist()])
+        best = self._cost(cur, sub, cost, w, len(grids))
+        found = None
+        for t in range(tries):
+            part = metis_partition(len(nodes), sub, w, mw, len(grids), seed=self.seed * 7919 + t)
+            part = _repair_contiguity(part, sub, w)
+            if part.max() + 1 != len(grids):
+                continue
+            inner = _Search(part, w, sub, cost, mw, lo=self.lo, hi=self.hi, mean=self.m,
+                            seed=self.seed + t, compactness=0.0, redo_at=np.inf)
+            inner.lam = self.lam
+            inner.sweeps(inner._boundary())
+            part = np.asarray(inner.st.part)
+            c = self._cost(part, sub, cost, w, len(grids))
+            if c < best - 1e-9:
+                best, found = c, part
+        if found is None:
+            return False
+        for v, p in zip(nodes.tolist(), found.tolist()):
+            if st.part[v] != grids[p]:
+                st.move(v, grids[p], self.wl[v])
+        return True
+
+    def _cost(self, part, pairs, cost, w, k) -> float:
+        sizes = np.bincount(part, weights=w, minlength=k)
+        cut = part[pairs[:, 0]] != part[pairs[:, 1]]
+        return sum(self.bal(s) for s in sizes.tolist()) + self.lam * float(cost[cut].sum())
+
+
+def _sweep(st, todo, rank, wl, bal, lam) -> set:
+    """Try a move for every node in ``todo`` (in seeded order); return the neighbours of movers."""
+    touched: set[int] = set()
+    for v in sorted(todo, key=rank.__getitem__):
+        if _try_move(st, v, wl, bal, lam):
+            touched.add(v)
+            touched.update(u for u, _ in st.nb[v])
+    return touched
 
 
 class _State:
@@ -453,17 +532,19 @@ def _try_chain(st: _State, g, wl, bal, lam, m, top: int = 6) -> int:
         s_hub = size[hub] + (wv if over else -wv)
         if over:   # u: hub -> c
             cands = ((u, hub, c, cc, cu) for u in st.members[hub] if u != v
-                     for cu in (st.conn(u),) for c, cc in cu.items() if c not in (a, to))
+                     for cu in (st.conn(u),) for c, cc in cu.items() if c != hub)
         else:      # x: c -> hub
             cands = ((x, part[x], hub, 0.0, cx) for x in {z for y in st.members[hub] for z, _ in st.nb[y]}
-                     if x != v and part[x] not in (a, to) for cx in (st.conn(x),))
+                     if x != v and part[x] != hub for cx in (st.conn(x),))
         for u, frm, dst, _, cu in cands:
             wu = wl[u]
             if over:
-                d2 = (bal(s_hub - wu) - bal(s_hub) + bal(size[dst] + wu) - bal(size[dst])
+                sd = size[dst] - wv if dst == a else size[dst]
+                d2 = (bal(s_hub - wu) - bal(s_hub) + bal(sd + wu) - bal(sd)
                       + lam * (cu.get(frm, 0.0) - cu.get(dst, 0.0)))
             else:
-                d2 = (bal(s_hub + wu) - bal(s_hub) + bal(size[frm] - wu) - bal(size[frm])
+                sf = size[frm] + wv if frm == to else size[frm]
+                d2 = (bal(s_hub + wu) - bal(s_hub) + bal(sf - wu) - bal(sf)
                       + lam * (cu.get(frm, 0.0) - cu.get(dst, 0.0)))
             if d1 + d2 < best[0]:
                 best = (d1 + d2, (v, a, to, u, frm, dst))
