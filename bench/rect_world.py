@@ -18,7 +18,7 @@ ORIGIN = (120.40, 36.30)  # Chengyang-ish, EPSG:4326; geometry built in EPSG:454
 def rect_world(*, communities: int = 4, blocks: int = 5, block_m: float = 150.0, road_m: float = 20.0,
                seed: int = 0) -> dict[str, gpd.GeoDataFrame]:
     rng = np.random.default_rng(seed)
-    x0, y0 = 40_500_000.0 + 0, 4_018_000.0  # EPSG:4549 false easting 40,500,000 at 120E
+    x0, y0 = 536_000.0, 4_018_000.0  # EPSG:4549 (false easting 500,000 at 120E): about 120.4E 36.3N
     side = blocks * (block_m + road_m)
     ncol = int(np.ceil(np.sqrt(communities)))
     names = list(TYPES)

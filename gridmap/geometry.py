@@ -28,11 +28,14 @@ def metric_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> str:
         raise CRSError("the frame has no CRS; set one (EPSG:4326 for longitude/latitude) first")
     if len(gdf) == 0 or gdf.geometry.is_empty.all():
         return CGCS2000_GK_120E
-    lon = gdf.to_crs("EPSG:4326").geometry.total_bounds[[0, 2]].mean()
-    if 118.5 <= lon < 121.5:
+    b = gdf.to_crs("EPSG:4326").geometry.total_bounds
+    lon, lat = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+    if not (np.isfinite(lon) and np.isfinite(lat)):
+        raise CRSError("the frame's coordinates are not finite; check its CRS")
+    if 118.5 <= lon < 121.5 and lat > 0:
         return CGCS2000_GK_120E
-    crs = gdf.to_crs("EPSG:4326").estimate_utm_crs()
-    return crs.to_string()
+    zone = min(60, max(1, int((lon + 180) // 6) + 1))
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
 
 
 def to_metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

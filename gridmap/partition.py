@@ -25,7 +25,7 @@ from scipy.spatial import cKDTree
 #: edge kinds: an ordinary neighbour, a neighbour behind an estate wall, one across a barrier line
 SOFT, WALL, BARRIER = 0, 1, 2
 #: cut cost per metre of shared border, by kind: walls are cheap to cut, barriers want cutting
-CUT_COST = {SOFT: 1.0, WALL: 0.1, BARRIER: -1.0}
+CUT_COST = {SOFT: 1.0, WALL: 0.1, BARRIER: -10.0}
 
 
 class PartitionError(ValueError):

@@ -179,3 +179,22 @@ def _check_crs(*frames: gpd.GeoDataFrame) -> None:
         raise TessellationError(f"frames are in different CRS: {sorted(crs)}")
     if not frames[0].crs.is_projected:
         raise TessellationError("tessellate in a projected CRS (see gridmap.geometry.metric_crs)")
+
+
+def dissolve_cells(cells: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Union of the cells of each label: (unique labels, polygons). Cells of a tessellation form a
+    coverage, so the fast coverage union is used (falling back to an overlay union per label)."""
+    cells = np.asarray(cells)
+    labels = np.asarray(labels)
+    uniq, inv = np.unique(labels, return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(inv, minlength=len(uniq)))])
+    out = np.empty(len(uniq), dtype=object)
+    for g in range(len(uniq)):
+        part = cells[order[bounds[g]:bounds[g + 1]]]
+        try:
+            geom = shapely.coverage_union_all(part)
+        except shapely.errors.GEOSException:
+            geom = shapely.union_all(part)
+        out[g] = geom if shapely.is_valid(geom) else shapely.make_valid(shapely.union_all(part))
+    return uniq, out
