@@ -21,8 +21,9 @@ class CodeError(ValueError):
 def geographic_order(xy: np.ndarray, *, row_height: float | None = None) -> np.ndarray:
     """Positions of ``xy`` (metric, y north) in reading order: rows north→south, west→east in a row.
 
-    Rows are bands of ``row_height`` metres from the northernmost point (default: the typical
-    spacing sqrt(bbox area / n), so each row holds about one grid per column).
+    Walking south from the northernmost point, a point more than half ``row_height`` below the
+    first point of the current row starts a new row (default ``row_height``: the typical spacing
+    sqrt(bbox area / n)).
     """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     n = len(xy)
@@ -31,7 +32,14 @@ def geographic_order(xy: np.ndarray, *, row_height: float | None = None) -> np.n
     if row_height is None:
         span = np.ptp(xy, axis=0)
         row_height = max(float(np.sqrt(max(span[0], 1.0) * max(span[1], 1.0) / n)), 1e-9)
-    band = np.floor((xy[:, 1].max() - xy[:, 1]) / row_height)
+    # rows: walking south, a point more than half a row below the row's first point starts a new row
+    by_y = np.argsort(-xy[:, 1], kind="stable")
+    band = np.empty(n, dtype=np.int64)
+    row, top = 0, xy[by_y[0], 1]
+    for i in by_y.tolist():
+        if top - xy[i, 1] > row_height / 2:
+            row, top = row + 1, xy[i, 1]
+        band[i] = row
     return np.lexsort((xy[:, 0], band))
 
 

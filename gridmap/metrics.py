@@ -126,8 +126,8 @@ def deviation(plan: GridPlan, world: World) -> pd.Series:
 def in_bounds(plan: GridPlan, world: World) -> pd.Series:
     h = households(plan, world)
     com = community_id(plan, world)
-    lo = com.map(lambda c: world.bounds_of(c)[0])
-    hi = com.map(lambda c: world.bounds_of(c)[1])
+    lo = pd.Series([world.bounds_of(c)[0] for c in com], index=com.index, dtype=float)
+    hi = pd.Series([world.bounds_of(c)[1] for c in com], index=com.index, dtype=float)
     return (h >= lo) & (h <= hi)
 
 
@@ -207,7 +207,8 @@ def estates_split(plan: GridPlan, world: World) -> pd.Series:
                       "hh": pd.to_numeric(b["households"], errors="coerce").fillna(0),
                       "com": b["community_id"]}).dropna(subset=["estate", "grid"])
     tot = f.groupby("estate")["hh"].sum()
-    hi = f.groupby("estate")["com"].first().map(lambda c: world.bounds_of(c)[1])
+    first = f.groupby("estate")["com"].first()
+    hi = pd.Series([world.bounds_of(c)[1] for c in first], index=first.index, dtype=float)
     fits = tot <= hi
     ngrids = f.groupby("estate")["grid"].nunique()
     bad = ngrids[(ngrids > 1) & fits].index

@@ -256,7 +256,7 @@ def metis_partition(n: int, pairs: np.ndarray, weights: np.ndarray, eweights: np
     xadj = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).astype(np.int32)
     opts = pymetis.Options(seed=int(seed), contig=1 if contiguous else 0)
     _, parts = pymetis.part_graph(
-        int(k), xadj=xadj, adjncy=adjncy, vweights=np.maximum(weights, 1).astype(np.int32),
+        int(k), pymetis.CSRAdjacency(xadj, adjncy), vweights=np.maximum(weights, 1).astype(np.int32),
         eweights=None if ew is None else np.maximum(ew[order], 1).astype(np.int32), options=opts)
     parts = np.asarray(parts, dtype=np.int64)
     _, parts = np.unique(parts, return_inverse=True)  # drop empty parts
