@@ -32,8 +32,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DISTRICT_CODE", "370214", "GB/T 2260 code of the district served (Chengyang 370214)"),
     Setting("DEFAULT_LOCALE", "zh_CN", "Interface language when the user has not chosen one (zh_CN or en)"),
     Setting("MAX_CONTENT_LENGTH", 64 * 1024 * 1024, "Largest accepted request body, bytes"),
+    Setting("EMBED_REQUIRE_TOKEN", True,
+            "Embed pages need ?token= (a signed embed token issued by a planner or admin)"),
+    Setting("EMBED_FRAME_ANCESTORS", "'self'",
+            "Sites allowed to frame embed pages (CSP frame-ancestors list, e.g. \"'self' https://www.example.gov.cn\"); "
+            "every other page refuses framing"),
+    Setting("CSP_EXTRA_SOURCES", "",
+            "Extra origins allowed for images and fetches (tile servers), space separated"),
+    Setting("COOKIE_SECURE", "auto",
+            "Secure cookies: auto (when the request came over https), always, or never"),
+    Setting("LOGIN_MAX_FAILURES", 5, "Wrong passwords in a row before an account is locked"),
+    Setting("LOGIN_LOCKOUT_SECONDS", 900, "How long a locked account stays locked"),
+    Setting("LOGIN_MAX_FAILURES_PER_IP", 20,
+            "Failed sign-ins from one address within LOGIN_LOCKOUT_SECONDS before it is refused"),
     Setting("HOST", "127.0.0.1", "Address `gridmap serve` listens on"),
     Setting("PORT", 5000, "Port `gridmap serve` listens on"),
+    Setting("TILE_MAX_AGE", 60, "Seconds browsers may reuse a vector tile before revalidating it (ETag)"),
 )
 
 
