@@ -1,0 +1,122 @@
+"""The ``gridmap`` command: a click group; command modules register themselves through :data:`COMMANDS`.
+
+Exit codes: 0 ok, 1 failed (the reason on stderr), 2 usage error.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from importlib import import_module
+
+import click
+
+from gridmap import __version__, config
+
+#: extra commands or groups, as "module:attribute"; a module that is not importable is skipped with a warning
+COMMANDS: list[str] = [
+]
+
+
+def store_url() -> str:
+    return config.load()["DATABASE_URL"]
+
+
+def open_cli_store():
+    """The store named by GRIDMAP_DATABASE_URL, or a clean click error saying why it cannot be opened."""
+    from gridmap.store import StoreError, open_store
+
+    url = store_url()
+    try:
+        return open_store(url)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # driver errors: unreachable server, bad path …
+        raise click.ClickException(f"cannot open the store at {_redact(url)}: {exc}") from None
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<GRIDMAP_DATABASE_URL>"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gridmap")
+def main() -> None:
+    """gridmap — 网格化治理: governance grids, red stewards, residents' complaints and maps.
+
+    The store is chosen by GRIDMAP_DATABASE_URL (default sqlite:///gridmap.db).
+    """
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default GRIDMAP_HOST, 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default GRIDMAP_PORT, 5000).")
+@click.option("--debug", is_flag=True, help="Flask debug mode (never in production).")
+def serve(host: str | None, port: int | None, debug: bool) -> None:
+    """Serve the web app and API."""
+    from gridmap.web import create_app
+
+    settings = config.load()
+    app = create_app()
+    app.run(host=host or settings["HOST"], port=port or settings["PORT"], debug=debug, use_reloader=False,
+            threaded=True)
+
+
+@main.command()
+@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic world.")
+@click.option("--no-serve", is_flag=True, help="Only load the demo into the store, do not serve it.")
+@click.option("--fresh/--keep", default=True, show_default=True,
+              help="Empty the store first (--keep loads into what is there).")
+@click.option("--host", default=None, help="Address to listen on.")
+@click.option("--port", default=None, type=int, help="Port to listen on.")
+def demo(seed: int, no_serve: bool, fresh: bool, host: str | None, port: int | None) -> None:
+    """Load the Chengyang demo (real street boundaries, synthetic estates) and serve it."""
+    from gridmap.demo import load_demo
+
+    store = open_cli_store()
+    summary = load_demo(store, seed=seed, fresh=fresh)
+    for layer, n in summary.items():
+        click.echo(f"{layer:>20}: {n}")
+    store.close()
+    if not no_serve:
+        ctx = click.get_current_context()
+        ctx.invoke(serve, host=host, port=port, debug=False)
+
+
+@main.command("settings")
+def settings_cmd() -> None:
+    """List every setting, its environment variable, current value and meaning."""
+    current = config.load()
+    for s in config.SETTINGS:
+        value = current[s.name]
+        if s.name == "SECRET_KEY" and value:
+            value = "****"
+        if s.name == "DATABASE_URL":
+            value = _redact(str(value))
+        click.echo(f"{s.env}={value}\n    {s.help}")
+
+
+@main.command()
+def migrate() -> None:
+    """Create or upgrade the store's schema to the newest revision."""
+    store = open_cli_store()
+    click.echo(f"schema at revision {store.schema_revision()} ({_redact(store.url)})")
+    store.close()
+
+
+def _register() -> None:
+    for target in COMMANDS:
+        module, attr = target.split(":")
+        try:
+            cmd = getattr(import_module(module), attr)
+        except ImportError as exc:  # pragma: no cover - a broken optional module must not kill the CLI
+            print(f"gridmap: warning: command {target} unavailable: {exc}", file=sys.stderr)
+            continue
+        main.add_command(cmd)
+
+
+_register()

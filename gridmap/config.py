@@ -1,0 +1,73 @@
+"""Settings as data: name, default, help. Read from defaults → ``GRIDMAP_<NAME>`` environment → overrides.
+
+README's settings table is checked against :data:`SETTINGS` by a test: add a row there when you add one here.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "GRIDMAP_" + self.name
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", "sqlite:///gridmap.db",
+            "Where the store lives: sqlite:///path.db (embedded, default) or postgresql+psycopg://user:pw@host/db"),
+    Setting("SECRET_KEY", None,
+            "Key that signs sessions, CSRF and embed tokens. Required in production; a random one is made "
+            "per process when unset (sessions then end on restart)"),
+    Setting("MIN_HOUSEHOLDS", 300, "Default lower bound of households per grid"),
+    Setting("MAX_HOUSEHOLDS", 500, "Default upper bound of households per grid"),
+    Setting("DISTRICT_CODE", "370214", "GB/T 2260 code of the district served (Chengyang 370214)"),
+    Setting("DEFAULT_LOCALE", "zh_CN", "Interface language when the user has not chosen one (zh_CN or en)"),
+    Setting("MAX_CONTENT_LENGTH", 64 * 1024 * 1024, "Largest accepted request body, bytes"),
+    Setting("HOST", "127.0.0.1", "Address `gridmap serve` listens on"),
+    Setting("PORT", 5000, "Port `gridmap serve` listens on"),
+)
+
+
+def _coerce(raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, (list, dict)):
+        return json.loads(raw)
+    return raw
+
+
+def load(overrides: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Resolve every setting: default, then ``GRIDMAP_<NAME>`` from ``environ``, then ``overrides``."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for s in SETTINGS:
+        value = s.default
+        if s.env in environ:
+            try:
+                value = _coerce(environ[s.env], s.default)
+            except ValueError as exc:
+                raise ValueError(f"{s.env}={environ[s.env]!r} is not valid: {exc}") from None
+        out[s.name] = value
+    for k, v in (overrides or {}).items():
+        out[k] = v
+    return out
+
+
+def setting(name: str) -> Setting:
+    for s in SETTINGS:
+        if s.name == name:
+            return s
+    raise KeyError(name)

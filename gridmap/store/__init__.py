@@ -1,0 +1,31 @@
+"""Open a store by URL: the scheme chooses the backend (``sqlite:///…``, ``postgresql+psycopg://…``)."""
+from __future__ import annotations
+
+from importlib import import_module
+
+from gridmap.store.base import (ConflictError, NotFound, SchemaError, Store, StoreError,  # noqa: F401
+                                WriteResult)
+
+#: URL scheme (before any ``+driver``) → "module:Class"
+BACKENDS = {
+    "sqlite": "gridmap.store.sqlite:SQLiteStore",
+    "postgresql": "gridmap.store.postgis:PostGISStore",
+    "postgres": "gridmap.store.postgis:PostGISStore",
+}
+
+
+def open_store(url: str, *, migrate: bool = True) -> Store:
+    """Open the store at ``url`` and (by default) bring its schema to the newest revision."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+    try:
+        target = BACKENDS[scheme]
+    except KeyError:
+        raise StoreError(f"no store backend for {url.split(':', 1)[0]!r} URLs; "
+                         f"use one of: {', '.join(sorted(BACKENDS))}") from None
+    if scheme.startswith("postgres") and "+" not in url.split(":", 1)[0]:
+        url = "postgresql+psycopg:" + url.split(":", 1)[1]
+    module, cls = target.split(":")
+    store = getattr(import_module(module), cls)(url)
+    if migrate:
+        store.migrate()
+    return store

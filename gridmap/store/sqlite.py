@@ -1,0 +1,73 @@
+"""SQLite backend: the embedded default, a single file that needs no server.
+
+Geometry is stored as WKB with its bounding box; an R*Tree index kept in step by triggers answers
+bbox queries. WAL journal and ``BEGIN IMMEDIATE`` let concurrent writers queue instead of failing.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from gridmap.schema import LAYERS
+from gridmap.store.base import BBox
+from gridmap.store.sql import SQLStore
+
+_BBOX = ("bbox_minx", "bbox_miny", "bbox_maxx", "bbox_maxy")
+
+
+def _engine(url: str, *, immediate: bool) -> sa.Engine:
+    engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn):  # noqa: ANN001
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class SQLiteStore(SQLStore):
+    bbox_columns = _BBOX
+
+    def __init__(self, url: str):
+        path = sa.engine.make_url(url).database
+        if path and path != ":memory:":
+            Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(url, engine=_engine(url, immediate=True), read_engine=_engine(url, immediate=False))
+
+    def upsert_statement(self, table: sa.Table):
+        return sqlite_insert(table)
+
+    def bbox_clause(self, table: sa.Table, bbox: BBox) -> sa.ColumnElement[bool]:
+        minx, miny, maxx, maxy = bbox
+        rtree = sa.table(f"rtree_{table.name}", sa.column("rid"), *[sa.column(c) for c in _BBOX])
+        inner = sa.select(rtree.c.rid).where(rtree.c.bbox_maxx >= minx, rtree.c.bbox_minx <= maxx,
+                                             rtree.c.bbox_maxy >= miny, rtree.c.bbox_miny <= maxy)
+        return sa.literal_column(f"{table.name}.rowid").in_(inner)
+
+    def after_create(self, conn: sa.Connection) -> None:
+        for layer in LAYERS.values():
+            if not layer.geometry:
+                continue
+            t = layer.name
+            conn.exec_driver_sql(f"CREATE VIRTUAL TABLE IF NOT EXISTS rtree_{t} USING rtree("
+                                 f"rid, bbox_minx, bbox_maxx, bbox_miny, bbox_maxy)")
+            vals = "NEW.rowid, NEW.bbox_minx, NEW.bbox_maxx, NEW.bbox_miny, NEW.bbox_maxy"
+            cond = "NEW.bbox_minx IS NOT NULL"
+            conn.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {t}_rtree_ins AFTER INSERT ON {t} "
+                                 f"WHEN {cond} BEGIN INSERT INTO rtree_{t} VALUES ({vals}); END")
+            conn.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {t}_rtree_upd AFTER UPDATE ON {t} BEGIN "
+                                 f"DELETE FROM rtree_{t} WHERE rid = OLD.rowid; "
+                                 f"INSERT INTO rtree_{t} SELECT {vals} WHERE {cond}; END")
+            conn.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {t}_rtree_del AFTER DELETE ON {t} BEGIN "
+                                 f"DELETE FROM rtree_{t} WHERE rid = OLD.rowid; END")

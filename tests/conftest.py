@@ -1,0 +1,242 @@
+"""Shared fixtures: stores for every backend, the app, a live server, signing in, the demo store.
+
+Tests that need PostgreSQL/PostGIS or a real browser skip with the reason when the service is missing —
+except under ``CI=true``, where such a skip is a failure.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from gridmap.store import open_store
+
+CI = os.environ.get("CI", "").lower() == "true"
+BACKENDS = ["sqlite", "postgis"]
+
+
+def need(ok: bool, reason: str) -> None:
+    """Skip with ``reason`` unless ``ok``; under CI=true fail instead of skipping."""
+    if ok:
+        return
+    if CI:
+        pytest.fail(f"required under CI=true: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+# -- PostgreSQL/PostGIS -----------------------------------------------------------------------------
+def _postgres_admin_url() -> str | None:
+    return os.environ.get("GRIDMAP_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(scope="session")
+def postgis_url() -> Iterator[str]:
+    """URL of an empty PostGIS database for this test session (created here, dropped at the end)."""
+    admin = _postgres_admin_url()
+    need(bool(admin), "GRIDMAP_TEST_POSTGRES_URL is not set: run the README's test command "
+                      "(scripts/test.sh), which installs and starts PostgreSQL 15 + PostGIS")
+    import sqlalchemy as sa
+
+    name = f"gridmap_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # server down, bad credentials
+        need(False, f"cannot reach PostgreSQL at GRIDMAP_TEST_POSTGRES_URL: {exc}")
+    url = sa.engine.make_url(admin).set(database=name).render_as_string(hide_password=False)
+    db = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with db.connect() as conn:
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+    db.dispose()
+    yield url
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    engine.dispose()
+
+
+def _empty(store: Any) -> None:
+    from gridmap.schema import LAYERS
+
+    with store.transaction():
+        for name in LAYERS:
+            store.delete(name)
+
+
+def _make_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path):
+    if backend == "sqlite":
+        return open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    url = request.getfixturevalue("postgis_url")
+    try:
+        import gridmap.store.postgis  # noqa: F401
+    except ImportError as exc:
+        need(False, f"the PostGIS backend is not available: {exc}")
+    store = open_store(url)
+    _empty(store)
+    return store
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path):
+    """An empty, migrated store — once per backend."""
+    if request.param == "postgis":
+        request.applymarker(pytest.mark.postgis)
+    s = _make_store(request.param, request, tmp_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path):
+    s = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    yield s
+    s.close()
+
+
+# -- the app ------------------------------------------------------------------------------------------
+@pytest.fixture
+def app_factory(tmp_path: Path) -> Callable[..., Any]:
+    """Make an app over a given store (default: a fresh SQLite store) with test settings."""
+    from gridmap.web import create_app
+
+    def make(store: Any = None, **config: Any):
+        settings = {"TESTING": True, "SECRET_KEY": "test-secret",
+                    "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"}
+        settings.update(config)
+        return create_app(settings, store=store)
+
+    return make
+
+
+@pytest.fixture
+def app(app_factory, sqlite_store):
+    return app_factory(sqlite_store)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def login() -> Callable[..., dict]:
+    """``login(client, role, scope=None)``: create a user with that role in the client's app store and sign in."""
+    def do(client: Any, role: str, scope: dict | None = None, *, username: str | None = None) -> dict:
+        import pandas as pd
+
+        from gridmap.web import get_store
+
+        app = client.application
+        uid = f"u-{role}-{uuid.uuid4().hex[:8]}"
+        user = {"id": uid, "username": username or uid, "role": role, "scope": scope or {}, "active": True,
+                "display_name": role}
+        with app.app_context():
+            get_store(app).write("users", pd.DataFrame([user]))
+        with client.session_transaction() as sess:
+            sess["uid"] = uid
+        return user
+
+    return do
+
+
+class LiveServer:
+    def __init__(self, app: Any):
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server() -> Iterator[Callable[[Any], LiveServer]]:
+    """``live_server(app)`` → a server on 127.0.0.1 with ``.url``; stopped after the test."""
+    servers: list[LiveServer] = []
+
+    def start(app: Any) -> LiveServer:
+        s = LiveServer(app)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+# -- a real browser -----------------------------------------------------------------------------------
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+def chromium_path() -> str | None:
+    import shutil
+
+    for candidate in (os.environ.get("GRIDMAP_TEST_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                      shutil.which("chromium-browser")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """A headless Debian Chromium driven by Playwright (marker ``browser``)."""
+    path = chromium_path()
+    need(path is not None, "no Chromium found (apt-get install chromium, or set GRIDMAP_TEST_CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        need(False, f"playwright is not installed: {exc}")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Folder for screenshots and other test artefacts."""
+    out = Path(os.environ.get("GRIDMAP_TEST_ARTIFACTS", "test-artifacts"))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+# -- the demo world -----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory):
+    """A SQLite store holding the seeded demo (read-only: copy it before writing)."""
+    from gridmap.demo import load_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    s = open_store(f"sqlite:///{path}")
+    load_demo(s, seed=0)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def demo_copy(demo_store, tmp_path: Path):
+    """A writable copy of the demo store."""
+    import shutil
+
+    from gridmap.store.sqlite import SQLiteStore
+
+    src = demo_store.url.split("///", 1)[1]
+    dst = tmp_path / "demo-copy.db"
+    import sqlite3
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+    s = open_store(f"sqlite:///{dst}")
+    yield s
+    s.close()
