@@ -149,12 +149,14 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("collected", "responding", {_S}, "就地办理", "handle on the spot"),
     _t("collected", "rejected", {_S}, "不予受理", "reject"),
     _t("collected", "duplicate", {_S}, "合并重复件", "mark duplicate"),
+    _t("collected", "supervised", {_S, _Y}, "督办", "supervise"),
     _t("dispatched", "responding", {_D}, "签收响应", "respond"),
     _t("dispatched", "returned", {_D}, "退回", "return"),
     _t("dispatched", "duplicate", {_S}, "合并重复件", "mark duplicate"),
     _t("dispatched", "supervised", {_S, _Y}, "督办", "supervise"),
     _t("returned", "reassigned", {_S}, "改派", "reassign"),
     _t("returned", "rejected", {_S}, "不予受理", "reject"),
+    _t("returned", "supervised", {_S, _Y}, "督办", "supervise"),
     _t("reassigned", "responding", {_D}, "签收响应", "respond"),
     _t("reassigned", "returned", {_D}, "退回", "return"),
     _t("reassigned", "supervised", {_S, _Y}, "督办", "supervise"),
@@ -162,6 +164,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("responding", "returned", {_D}, "退回", "return"),
     _t("responding", "supervised", {_S, _Y}, "督办", "supervise"),
     _t("supervised", "supervised", {_S, _Y}, "升级督办", "escalate"),
+    _t("supervised", "dispatched", {_S}, "派单", "dispatch"),
     _t("supervised", "responding", {_D}, "签收响应", "respond"),
     _t("supervised", "resolved", {_D}, "办结", "resolve"),
     _t("resolved", "evaluated", {_S}, "回访评价", "evaluate"),
@@ -362,8 +365,8 @@ def _no_guard(record: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
 
 
 def _guard_duplicate(record: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
-    other = changes.get("duplicate_of")
-    if not other:
+    other = changes.get("duplicate_of") or record.get("duplicate_of")
+    if not other or _isnull(other):
         raise ComplaintError("marking a duplicate needs duplicate_of: the id of the original request")
     if other == record.get("id"):
         raise ComplaintError("a request cannot be a duplicate of itself")

@@ -192,7 +192,7 @@ def three_rates(labelled: pd.DataFrame, events: pd.DataFrame, *, year: int | Non
         c = c[c["year"] == year]
     c = c.copy()
     first = _first_response(events)
-    c["first_response"] = c["id"].map(first)
+    c["first_response"] = pd.to_datetime(first.reindex(c["id"].to_numpy()).to_numpy())
     deadline = c["created_at"].map(lambda t: calendar.due(t, response_days))
     c["responded"] = c["first_response"].notna() & (c["first_response"] <= deadline)
     rating = pd.to_numeric(c["rating"], errors="coerce")

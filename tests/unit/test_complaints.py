@@ -196,8 +196,11 @@ def test_escalation_jumps_two_levels_when_long_overdue_and_skips_closed():
     steps = C.escalate(rec, dt.datetime(2025, 4, 30), seq=2, policy=POLICY)
     assert [r["escalation"] for r, _ in steps] == [1, 2] and [e["seq"] for _, e in steps] == [2, 3]
     assert C.escalate(_record("resolved"), dt.datetime(2025, 4, 30), seq=2, policy=POLICY) == []
-    # returned requests wait for staff to reassign; the table has no system move from returned
-    assert C.escalate(_record("returned"), dt.datetime(2025, 4, 30), seq=2, policy=POLICY) == []
+    assert C.escalate(_record("duplicate"), dt.datetime(2025, 4, 30), seq=2, policy=POLICY) == []
+    # a request nobody dispatched, or one a department sent back, is chased too
+    for state in ("collected", "returned"):
+        steps = C.escalate(_record(state), dt.datetime(2025, 4, 30), seq=2, policy=POLICY)
+        assert [e["from_state"] for _, e in steps] == [state, "supervised"]
 
 
 # -- routing ------------------------------------------------------------------------------------
