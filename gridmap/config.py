@@ -45,6 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COMPLAINT_NEAREST_M", 60.0, "A point off every building goes to the nearest building within this (m)"),
     Setting("COMPLAINT_RESPONSE_DAYS", 1, "Working days within which a first response counts for the response rate"),
     Setting("COMPLAINT_SATISFIED_MIN", 4, "Ratings (1–5) at or above this count as satisfied"),
+    Setting("TILE_MAX_AGE", 60, "Seconds browsers may reuse a vector tile before revalidating it (ETag)"),
 )
 
 

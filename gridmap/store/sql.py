@@ -76,6 +76,10 @@ class SQLStore(Store):
     def after_create(self, conn: sa.Connection) -> None:
         """Extra DDL (spatial indexes, triggers)."""
 
+    def insert_rows(self, conn: sa.Connection, spec: Layer, rows: pd.DataFrame) -> None:
+        """Insert rows whose keys are new (a backend may bulk-load them, e.g. PostgreSQL COPY)."""
+        conn.execute(self.tables[spec.name].insert(), self._db_records(spec, rows))
+
     def upsert_statement(self, table: sa.Table):  # pragma: no cover - per dialect
         raise NotImplementedError
 
@@ -224,7 +228,7 @@ class SQLStore(Store):
             changed = rows[~is_new & ~same]
             unchanged = int((~is_new & same).sum())
         if len(new):
-            conn.execute(table.insert(), self._db_records(spec, new))
+            self.insert_rows(conn, spec, new)
         if len(changed):
             recs = self._db_records(spec, changed)
             stmt = table.update().where(*[table.c[k] == sa.bindparam("_k_" + k) for k in key])

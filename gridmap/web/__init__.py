@@ -17,6 +17,8 @@ BLUEPRINTS: list[str] = [
     "gridmap.web.complaints:bp",
     "gridmap.web.open311:bp",
     "gridmap.web.kpi:bp",
+    "gridmap.web.ogc:bp",
+    "gridmap.web.tiles:bp",
 ]
 
 

@@ -1,0 +1,126 @@
+"""Load the Chengyang demo into a store: real street boundaries, synthetic world, then grids.
+
+``load_demo(store, seed=0)`` writes every layer of :func:`gridmap.synth.generate` in one transaction
+(bad data leaves the store as it was). When the grids service (``gridmap.services.grids.generate``) is
+available, a grid plan is generated and published and grid leaders get the grid they serve.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+from importlib import import_module
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from gridmap.schema import LAYERS
+from gridmap.store.base import Store
+from gridmap.synth import generate
+
+log = logging.getLogger(__name__)
+
+#: parents before children, so references resolve while writing
+WRITE_ORDER = ("districts", "streets", "communities", "property_companies", "estates", "buildings",
+               "households", "stewards", "volunteer_teams", "party_members", "merchants", "facilities",
+               "complaints", "complaint_events")
+#: layers a fresh demo empties first (accounts, tokens and the audit log are kept)
+DEMO_LAYERS = tuple(n for n in LAYERS if n not in ("users", "api_tokens", "embed_tokens", "audit_log"))
+
+
+def load_demo(store: Store, *, seed: int = 0, fresh: bool = True, scale: Any = "demo",
+              grids: bool = True) -> dict[str, int]:
+    """Write the seeded demo world into ``store`` and return rows written per layer.
+
+    Parameters
+    ----------
+    fresh
+        Empty the demo layers first (users, tokens and the audit log are kept).
+    scale
+        Passed to :func:`gridmap.synth.generate` (``"demo"`` by default).
+    grids
+        Generate and publish a grid plan and fill grid leaders' ``serves`` (when the grids service exists).
+    """
+    world = generate(seed=seed, scale=scale)
+    with store.transaction():
+        if fresh:
+            for name in reversed(DEMO_LAYERS):
+                store.delete(name)
+        for name in WRITE_ORDER:
+            if name in world:
+                store.write(name, world[name])
+    summary = {name: len(world[name]) for name in WRITE_ORDER if name in world}
+    if grids:
+        summary.update(make_grids(store))
+    return summary
+
+
+def _grids_service() -> Callable[..., Any] | None:
+    try:
+        return getattr(import_module("gridmap.services.grids"), "generate")
+    except (ImportError, AttributeError):
+        return None
+
+
+def make_grids(store: Store) -> dict[str, int]:
+    """Generate and publish grids with the grids service, then let each grid leader serve one grid.
+
+    Returns ``{"plan_grids": n, "grid_leaders": m}``, or ``{}`` when the grids service is not installed.
+    """
+    fn = _grids_service()
+    if fn is None:
+        log.info("gridmap.services.grids.generate not available: demo loaded without grids")
+        return {}
+    params = inspect.signature(fn).parameters
+    kwargs = {k: v for k, v in (("publish", True),) if k in params}
+    fn(store, **kwargs)
+    return assign_grid_leaders(store)
+
+
+def assign_grid_leaders(store: Store) -> dict[str, int]:
+    """Give every grid of the published plan one grid leader of its community (``serves`` = grid code).
+
+    Existing grid leaders of a community are used in id order; missing ones are created as new stewards
+    living in a building of that grid. Leaders without a grid keep an empty ``serves``.
+    """
+    plans = store.read("plans", where={"status": "published"})
+    if plans.empty:
+        return {}
+    plan_id = plans["id"].iat[0]
+    grids = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code", "community_id"],
+                       order_by=["code"])
+    leaders = store.read("stewards", where={"role": "grid_leader"}, order_by=["id"])
+    assign = store.read("plan_assignments", where={"plan_id": plan_id}, columns=["building_id", "grid_code"],
+                        order_by=["building_id"])
+    home = assign.groupby("grid_code")["building_id"].first()
+    updates, created = [], []
+    pool = {c: list(g["id"]) for c, g in leaders.groupby("community_id")}
+    n = store.count("stewards")
+    for code, community in zip(grids["code"], grids["community_id"]):
+        free = pool.get(community, [])
+        if free:
+            updates.append({"id": free.pop(0), "serves": code})
+            continue
+        n += 1
+        created.append({"id": f"SG{n:06d}", "name": f"网格长{code[-3:]}", "role": "grid_leader",
+                        "community_id": community, "building_id": home.get(code), "serves": code,
+                        "party_member": True})
+    unassigned = [{"id": sid, "serves": None} for ids in pool.values() for sid in ids]
+    with store.transaction():
+        if updates or unassigned:
+            _update(store, leaders, updates + unassigned)
+        if created:
+            store.write("stewards", pd.DataFrame(created))
+    return {"plan_grids": len(grids), "grid_leaders": len(updates) + len(created)}
+
+
+def _update(store: Store, leaders: pd.DataFrame, changes: list[dict[str, Any]]) -> None:
+    frame = pd.DataFrame(leaders).set_index("id")
+    ch = pd.DataFrame(changes).set_index("id")
+    frame.loc[ch.index, "serves"] = ch["serves"].astype(object).where(ch["serves"].notna(), None)
+    frame = frame.reset_index()
+    if "geometry" in frame:
+        import geopandas as gpd
+        frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=4326)
+    frame = frame.replace({np.nan: None})
+    store.write("stewards", frame)

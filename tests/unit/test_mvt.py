@@ -1,0 +1,86 @@
+"""gridmap.mvt on hand-drawn buildings around one tile with known positions."""
+from __future__ import annotations
+
+import geopandas as gpd
+import mercantile
+import pandas as pd
+import pytest
+import shapely
+
+from gridmap import mvt
+
+Z, X, Y = 14, 13671, 6416  # a tile over Chengyang
+
+
+def _world() -> gpd.GeoDataFrame:
+    b = mercantile.bounds(X, Y, Z)
+    w, h = b.east - b.west, b.north - b.south
+    cx, cy = b.west + w / 2, b.south + h / 2
+    return gpd.GeoDataFrame({
+        "id": ["inside", "far", "edge", "tiny"],
+        "households": pd.array([10, 5, 3, None], dtype="Int64"),
+        "name": ["3", "4", None, "x"],
+    }, geometry=[
+        shapely.box(cx, cy, cx + w / 10, cy + h / 10),          # top-right quadrant of the centre
+        shapely.box(b.east + w, cy, b.east + 2 * w, cy + h),   # next tile but one: outside
+        shapely.box(b.west - w / 10, cy, b.west + w / 10, cy + h / 10),  # straddles the west edge
+        shapely.box(cx, cy, cx + w * 1e-6, cy + h * 1e-6),     # far below one tile unit
+    ], crs="EPSG:4326")
+
+
+def test_features_land_where_they_are_and_keep_their_properties():
+    tile = mvt.decode(mvt.encode({"buildings": _world()}, Z, X, Y))
+    feats = {f["properties"]["id"]: f for f in tile["buildings"]["features"]}
+    assert set(feats) == {"inside", "edge"}
+    inside = feats["inside"]
+    assert inside["properties"] == {"id": "inside", "households": 10, "name": "3"}
+    xs = [p[0] for p in inside["geometry"]["coordinates"][0]]
+    ys = [p[1] for p in inside["geometry"]["coordinates"][0]]
+    # centre of the tile is (2048, 2048); the box spans 1/10 of the tile east and north (y down)
+    assert min(xs) == 2048 and max(xs) == pytest.approx(2048 + 410, abs=2)
+    assert max(ys) == 2048 and min(ys) == pytest.approx(2048 - 410, abs=40)  # mercator stretches y
+    assert "name" not in feats["edge"]["properties"]  # None is left out
+
+
+def test_clipped_to_the_buffer():
+    tile = mvt.decode(mvt.encode({"buildings": _world()}, Z, X, Y, buffer=64))
+    edge = next(f for f in tile["buildings"]["features"] if f["properties"]["id"] == "edge")
+    assert min(p[0] for p in edge["geometry"]["coordinates"][0]) == -64
+
+
+def test_empty_tile_and_empty_layers():
+    assert mvt.encode({"buildings": _world().iloc[[1]]}, Z, X, Y) == b""
+    assert mvt.decode(b"") == {}
+    data = mvt.encode({"buildings": _world(), "grids": _world().iloc[0:0]}, Z, X, Y)
+    assert set(mvt.decode(data)) == {"buildings"}
+
+
+def test_simplification_grows_with_lower_zoom():
+    b = mercantile.bounds(X, Y, Z)
+    circle = shapely.Point((b.west + b.east) / 2, (b.south + b.north) / 2).buffer((b.east - b.west) / 4,
+                                                                                   quad_segs=64)
+    frame = gpd.GeoDataFrame({"id": ["c"]}, geometry=[circle], crs="EPSG:4326")
+    counts = []
+    for z in (Z, Z - 3, Z - 6):
+        t = mercantile.tile((b.west + b.east) / 2, (b.south + b.north) / 2, z)
+        feats = mvt.decode(mvt.encode({"g": frame}, z, t.x, t.y))["g"]["features"]
+        counts.append(len(feats[0]["geometry"]["coordinates"][0]))
+    assert counts[0] > counts[1] > counts[2] >= 4
+
+
+@pytest.mark.parametrize("z,x,y", [(-1, 0, 0), (25, 0, 0), (2, 4, 0), (2, 0, -1)])
+def test_bad_tile_addresses(z, x, y):
+    with pytest.raises(mvt.TileError):
+        mvt.tile_bbox(z, x, y)
+
+
+def test_tile_bbox_contains_the_tile_and_the_buffer():
+    b = mercantile.bounds(X, Y, Z)
+    minx, miny, maxx, maxy = mvt.tile_bbox(Z, X, Y)
+    assert minx < b.west < b.east < maxx and miny < b.south < b.north < maxy
+    assert (b.west - minx) / (b.east - b.west) == pytest.approx(64 / 4096, rel=1e-3)
+    assert mvt.tile_bbox(Z, X, Y, buffer=0) == pytest.approx((b.west, b.south, b.east, b.north))
+
+
+def test_etag_depends_on_the_bytes():
+    assert mvt.etag(b"a") == mvt.etag(b"a") != mvt.etag(b"b")
