@@ -217,7 +217,7 @@ def overdue_counts(labelled: pd.DataFrame, *, now: dt.datetime, level: str | Non
     c = labelled[labelled["counted"]].copy()
     due = pd.to_datetime(c["due_at"])
     closed = pd.to_datetime(c["closed_at"])
-    is_open = c["state"].map(lambda s: STATES[s].type == "open")
+    is_open = c["state"].map(lambda s: s in STATES and STATES[s].type == "open")
     c["overdue_open"] = is_open & due.notna() & (due < pd.Timestamp(now))
     c["closed_late"] = ~is_open & closed.notna() & due.notna() & (closed > due)
     g = c.groupby(level or (lambda _: "all"))
