@@ -17,6 +17,8 @@ BLUEPRINTS: list[str] = [
     "gridmap.web.complaints:bp",
     "gridmap.web.open311:bp",
     "gridmap.web.kpi:bp",
+    "gridmap.web.auth:bp",
+    "gridmap.web.openapi:bp",
     "gridmap.web.ogc:bp",
     "gridmap.web.tiles:bp",
 ]
@@ -40,6 +42,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | N
     _init_babel(app)
     from gridmap.web import errors
     errors.init_app(app)
+    from gridmap.web import security
+    security.init_app(app)
     for target in BLUEPRINTS:
         module, attr = target.split(":")
         app.register_blueprint(getattr(import_module(module), attr))
