@@ -218,11 +218,11 @@ def overdue_counts(labelled: pd.DataFrame, *, now: dt.datetime, level: str | Non
     due = pd.to_datetime(c["due_at"])
     closed = pd.to_datetime(c["closed_at"])
     is_open = c["state"].map(lambda s: s in STATES and STATES[s].type == "open")
-    c["overdue_open"] = is_open & due.notna() & (due < pd.Timestamp(now))
-    c["closed_late"] = ~is_open & closed.notna() & due.notna() & (closed > due)
+    c["open"] = is_open.astype(bool)
+    c["overdue_open"] = c["open"] & due.notna() & (due < pd.Timestamp(now))
+    c["closed_late"] = ~c["open"] & closed.notna() & due.notna() & (closed > due)
     g = c.groupby(level or (lambda _: "all"))
-    return pd.DataFrame({"open": g.apply(lambda x: int(is_open[x.index].sum())),
-                         "overdue_open": g["overdue_open"].sum(),
+    return pd.DataFrame({"open": g["open"].sum(), "overdue_open": g["overdue_open"].sum(),
                          "closed_late": g["closed_late"].sum()}).astype(int).sort_index()
 
 

@@ -73,3 +73,12 @@ def test_kpi_csv_and_page(client):
     page = client.get("/kpi?year=2025").get_data(as_text=True)
     assert "id=\"gridmap-svg\"" in page and f'data-code="{G2}"' in page and "城阳街道" in page
     assert "75.0%" in page  # red-property coverage card
+
+
+def test_kpi_on_an_empty_store(app_factory, tmp_path):
+    from gridmap.store import open_store
+
+    c = app_factory(open_store(f"sqlite:///{tmp_path / 'empty.db'}")).test_client()
+    assert c.get("/api/kpi").json["summary"]["complaints"] == 0
+    assert c.get("/kpi").status_code == 200 and c.get("/api/kpi.csv").status_code == 200
+    assert c.get("/complaints/new").status_code == 200
