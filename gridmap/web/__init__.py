@@ -17,6 +17,7 @@ BLUEPRINTS: list[str] = [
     "gridmap.web.complaints:bp",
     "gridmap.web.open311:bp",
     "gridmap.web.kpi:bp",
+    "gridmap.web.planner:bp",
     "gridmap.web.auth:bp",
     "gridmap.web.openapi:bp",
     "gridmap.web.ogc:bp",
