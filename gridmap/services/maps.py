@@ -24,6 +24,9 @@ from gridmap.store.base import Store
 
 #: closed complaint states (the complaints area's table wins when it is installed)
 _CLOSED_FALLBACK = ("resolved", "evaluated", "rejected", "duplicate", "closed")
+#: below this zoom complaints carry only what their popup shows (smaller responses for a whole district)
+DETAIL_ZOOM = 16
+LIGHT_COMPLAINT = ("id", "category", "state", "days_waiting", "overdue", "grid_code")
 #: most features one layer request returns (the rest is reported as ``truncated``)
 MAX_FEATURES = 25_000
 
@@ -276,6 +279,8 @@ def layer_geojson(store: Store, layer: str, *, bbox=None, zoom: int = 18, shift:
     total = len(frame)
     if layer == "grids" and total:
         frame = with_load(store, frame, bounds)
+    if layer == "complaints" and zoom < DETAIL_ZOOM and total:
+        frame = frame[[c for c in LIGHT_COMPLAINT if c in frame.columns] + ["geometry"]]
     if total > limit:
         frame = frame.iloc[:limit]
         meta["truncated"] = True

@@ -377,3 +377,20 @@ def test_every_maps_string_is_translated():
             if isinstance(msg, str) and msg not in have:
                 missing.add(msg)
     assert not missing, f"add English for {sorted(missing)} (docs/maps.md, translations)"
+
+
+def test_layers_are_gzipped_when_the_client_accepts_it(c):
+    import gzip
+
+    plain = c.get("/api/layers/buildings?zoom=18")
+    packed = c.get("/api/layers/buildings?zoom=18", headers={"Accept-Encoding": "gzip, deflate"})
+    assert packed.headers["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain.headers
+    assert gzip.decompress(packed.get_data()) == plain.get_data()
+    assert len(packed.get_data()) < len(plain.get_data()) / 3
+
+
+def test_complaints_are_light_below_detail_zoom(c):
+    light = geo(c, "/api/layers/complaints?zoom=12")["features"][0]["properties"]
+    full = geo(c, "/api/layers/complaints?zoom=17")["features"][0]["properties"]
+    assert set(light) == {"id", "category", "state", "days_waiting", "overdue", "grid_code"}
+    assert {"created_at", "due_at", "building_id"} <= set(full)

@@ -235,6 +235,21 @@
     return outer && outer[0] <= inner[0] && outer[1] <= inner[1] && outer[2] >= inner[2] && outer[3] >= inner[3];
   }
 
+  // one request per URL even when two layers show the same data (complaint clusters and heat map)
+  var memo = {};
+  function getJSON(url, signal) {
+    if (!memo[url]) {
+      memo[url] = fetch(url, { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); });
+      memo[url].catch(function () { delete memo[url]; });
+      setTimeout(function () { delete memo[url]; }, 60000);
+    }
+    return new Promise(function (resolve, reject) {
+      if (signal) signal.addEventListener("abort", function () { var e = new Error("aborted"); e.name = "AbortError"; reject(e); });
+      memo[url].then(resolve, reject);
+    });
+  }
+
   function refresh(src) {
     var map = src.map, zoom = map.getZoom();
     if (!map.hasLayer(src.group)) return;                        // hidden in the layer control
@@ -257,8 +272,7 @@
     src.controller = new AbortController();
     var url = src.opts.url + "?bbox=" + box.join(",") + "&zoom=" + zoom + (src.opts.shift ? "&shift=" + src.opts.shift : "");
     gm.pending += 1; status();
-    fetch(url, { signal: src.controller.signal, credentials: "same-origin" })
-      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+    getJSON(url, src.controller.signal)
       .then(function (data) {
         var n = draw(src, data);
         src.box = box; src.zoomKey = zoomKey; src.drawnAt = zoom;

@@ -1,0 +1,329 @@
+"""Benchmark the map pages with a whole synthetic district in a real headless Chromium.
+
+    python bench/bench_pages.py                    # district scale (~100k buildings, 100k complaints)
+    python bench/bench_pages.py --scale demo       # quick run on the demo world
+
+What it measures (printed as a Markdown table, for docs/benchmarks.md):
+
+* cold load of the overview ``/`` and of a grid page in headless Chromium (new browser context, empty cache):
+  time until every visible layer is drawn (``gridmap.idle()``), and the bytes transferred (HTML, data,
+  static files separately);
+* the peer: folium's default way — every building inlined as GeoJSON in one page — built and loaded the
+  same way (``--peer-buildings`` buildings, default 20,000);
+* server time per page and per API call, p50/p95, under load from a second process on loopback
+  (``--clients`` threads for ``--seconds`` seconds).
+
+The world is built once and kept in ``bench/out/pages-<scale>.db`` (``--rebuild`` to redo).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+# -- the world ----------------------------------------------------------------------------------------
+def build_world(db: Path, scale: str, complaints: int, seed: int = 0) -> dict[str, float]:
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    from gridmap.demo import WRITE_ORDER
+    from gridmap.services.grids import generate as make_grids
+    from gridmap.store import open_store
+    from gridmap.synth import generate
+
+    t = {}
+    t0 = time.perf_counter()
+    world = generate(seed=seed, scale=scale)
+    t["synth_s"] = time.perf_counter() - t0
+    db.parent.mkdir(parents=True, exist_ok=True)
+    if db.exists():
+        db.unlink()
+    store = open_store(f"sqlite:///{db}")
+    t0 = time.perf_counter()
+    with store.transaction():
+        for name in WRITE_ORDER:
+            if name in world and name not in ("complaints", "complaint_events"):
+                store.write(name, world[name])
+    t["write_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    try:
+        make_grids(store, publish=True)
+        t["grids"] = "gridmap.services.grids"
+    except Exception as exc:  # noqa: BLE001 (the grids service failing on this world is reported, not fatal)
+        print(f"grids service failed ({type(exc).__name__}: {exc}); using simple sweep grids for the bench",
+              flush=True)
+        simple_plan(store, world["buildings"])
+        t["grids"] = "simple sweep (grids service failed)"
+    t["grids_s"] = time.perf_counter() - t0
+    # complaints: points on buildings weighted by households, ~15 % still open, a third of those overdue
+    rng = np.random.default_rng(seed)
+    b = world["buildings"]
+    w = b["households"].to_numpy(float)
+    pick = rng.choice(len(b), size=complaints, p=w / w.sum())
+    pts = shapely.point_on_surface(b.geometry.to_numpy()[pick])
+    now = dt.datetime.utcnow().replace(microsecond=0)
+    created = [now - dt.timedelta(hours=int(h)) for h in rng.integers(1, 24 * 120, complaints)]
+    is_open = rng.random(complaints) < 0.15
+    state = np.where(is_open, rng.choice(["collected", "dispatched", "responding"], complaints),
+                     rng.choice(["resolved", "evaluated"], complaints))
+    due = [c + dt.timedelta(days=int(d)) for c, d in zip(created, rng.integers(2, 20, complaints))]
+    cats = rng.choice(["环境卫生", "物业服务", "噪音", "停车", "市政设施", "邻里纠纷"], complaints)
+    frame = gpd.GeoDataFrame({
+        "id": [f"bc{i:06d}" for i in range(complaints)], "category": cats, "state": state, "channel": "map",
+        "building_id": b["id"].to_numpy()[pick], "community_id": b["community_id"].to_numpy()[pick],
+        "created_at": created, "due_at": due}, geometry=pts, crs=4326)
+    t0 = time.perf_counter()
+    store.write("complaints", frame)
+    t["complaints_s"] = time.perf_counter() - t0
+    t["buildings"] = len(b)
+    t["complaints"] = complaints
+    t["grids"] = store.count("plan_grids")
+    store.close()
+    return t
+
+
+def simple_plan(store, buildings, per_grid: int = 400) -> None:
+    """A published plan made by sweeping each community's buildings west → east into chunks of about
+    ``per_grid`` households (grid polygon: the chunk's convex hull). Only for benchmarking the pages."""
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    now = dt.datetime.utcnow().replace(microsecond=0)
+    assign, grids = [], []
+    for cid, grp in buildings.groupby("community_id"):
+        c = shapely.centroid(grp.geometry.to_numpy())
+        order = np.lexsort((shapely.get_y(c), np.round(shapely.get_x(c), 3)))
+        hh = grp["households"].to_numpy()[order]
+        chunk = (np.cumsum(hh) // per_grid).astype(int)
+        for k in np.unique(chunk):
+            idx = order[chunk == k]
+            code = f"{cid}{len([g for g in grids if g['community_id'] == cid]) + 1:03d}"
+            ids = grp["id"].to_numpy()[idx]
+            assign += [{"plan_id": "bench", "building_id": b, "grid_code": code} for b in ids]
+            hull = shapely.convex_hull(shapely.union_all(grp.geometry.to_numpy()[idx])).buffer(0.00005)
+            grids.append({"plan_id": "bench", "code": code, "community_id": cid,
+                          "households": int(grp["households"].to_numpy()[idx].sum()), "buildings": len(idx),
+                          "geometry": hull})
+    with store.transaction():
+        store.write("plans", pd.DataFrame([{"id": "bench", "status": "published", "created_at": now,
+                                            "published_at": now, "created_by": "bench"}]))
+        store.write("plan_assignments", pd.DataFrame(assign))
+        store.write("plan_grids", gpd.GeoDataFrame(grids, geometry="geometry", crs=4326))
+
+
+# -- the server (a separate process, as `gridmap serve` runs it) ------------------------------------------
+def start_server(db: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "GRIDMAP_DATABASE_URL": f"sqlite:///{db}", "GRIDMAP_SECRET_KEY": "bench",
+           "GRIDMAP_PORT": str(port), "GRIDMAP_HOST": "127.0.0.1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "gridmap", "serve"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/healthz"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the server did not start")
+
+
+# -- the browser ---------------------------------------------------------------------------------------
+def cold_load(browser, url: str, *, viewport, wait_js: str, timeout_s: float = 120) -> dict[str, float]:
+    """Open ``url`` in a fresh context (empty cache); time until ``wait_js`` is true; bytes by kind."""
+    ctx = browser.new_context(viewport=viewport)
+    page = ctx.new_page()
+    sizes = {"html": 0, "data": 0, "static": 0}
+    outside = []
+
+    def on_response(resp):
+        try:
+            body = resp.body()
+        except Exception:  # noqa: BLE001 (redirects, aborted)
+            return
+        path = resp.url.split("//", 1)[-1].split("/", 1)[-1]
+        kind = "data" if path.startswith("api/") else "static" if path.startswith(("static/", "vendor/")) else "html"
+        sizes[kind] += len(body)
+        if not resp.url.startswith("http://127.0.0.1"):
+            outside.append(resp.url)
+
+    page.on("response", on_response)
+    cdp = ctx.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_function(wait_js, timeout=timeout_s * 1000, polling=50)
+    elapsed = time.perf_counter() - t0
+    drawn = page.evaluate("() => window.gridmap ? gridmap.drawn : null")
+    ctx.close()
+    return {"seconds": elapsed, **sizes, "outside": len(outside), "drawn": drawn}
+
+
+def peer_page(db: Path, n: int, out: Path) -> tuple[Path, float, int]:
+    """folium's default: ``n`` buildings inlined as GeoJSON in one page (assets from local files)."""
+    import folium
+
+    from gridmap.store import open_store
+    from gridmap.web.assets import localize_folium
+
+    localize_folium()
+    store = open_store(f"sqlite:///{db}")
+    t0 = time.perf_counter()
+    b = store.read("buildings", columns=["id", "households", "geometry"], limit=n)
+    m = folium.Map(tiles=None, prefer_canvas=True)
+    folium.GeoJson(b, name="buildings", tooltip=folium.GeoJsonTooltip(["id", "households"])).add_to(m)
+    m.fit_bounds([[b.total_bounds[1], b.total_bounds[0]], [b.total_bounds[3], b.total_bounds[2]]])
+    html = m.get_root().render()
+    build_s = time.perf_counter() - t0
+    store.close()
+    out.write_text(html, encoding="utf-8")
+    return out, build_s, len(html.encode())
+
+
+# -- load from a second process -------------------------------------------------------------------------
+def _worker(args) -> list[tuple[str, float, int]]:
+    base, urls, seconds, seed = args
+    rnd = random.Random(seed)
+    out = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        name, url = rnd.choice(urls)
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(base + url, timeout=60) as r:
+            body = r.read()
+        out.append((name, time.perf_counter() - t0, len(body)))
+    return out
+
+
+def load_test(base: str, urls: list[tuple[str, str]], *, clients: int, seconds: float) -> dict[str, dict]:
+    with mp.get_context("spawn").Pool(clients) as pool:
+        results = pool.map(_worker, [(base, urls, seconds, i) for i in range(clients)])
+    by: dict[str, list[float]] = {}
+    size: dict[str, int] = {}
+    for rows in results:
+        for name, s, n in rows:
+            by.setdefault(name, []).append(s)
+            size[name] = n
+    out = {}
+    for name, xs in by.items():
+        xs.sort()
+        out[name] = {"n": len(xs), "p50_ms": 1000 * statistics.median(xs),
+                     "p95_ms": 1000 * xs[min(len(xs) - 1, int(0.95 * len(xs)))], "bytes": size[name]}
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", default="district", help="synth scale: district (~100k buildings) or demo")
+    ap.add_argument("--complaints", type=int, default=100_000)
+    ap.add_argument("--db", type=Path, default=None)
+    ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--port", type=int, default=5077)
+    ap.add_argument("--clients", type=int, default=4, help="concurrent client threads of the load test (bounded)")
+    ap.add_argument("--seconds", type=float, default=15)
+    ap.add_argument("--peer-buildings", type=int, default=20_000)
+    ap.add_argument("--runs", type=int, default=3, help="cold loads per page (median reported)")
+    a = ap.parse_args(argv)
+    db = a.db or ROOT / "bench" / "out" / f"pages-{a.scale}.db"
+    if a.rebuild or not db.exists():
+        print("building the world …", flush=True)
+        print(json.dumps(build_world(db, a.scale, a.complaints)), flush=True)
+    from gridmap.services.maps import first_grid
+    from gridmap.store import open_store
+
+    store = open_store(f"sqlite:///{db}")
+    facts = {"buildings": store.count("buildings"), "complaints": store.count("complaints"),
+             "grids": store.count("plan_grids")}
+    code = first_grid(store)
+    # the busiest grid (most buildings) is the worst case for a grid page
+    grids = store.read("plan_grids", columns=["code", "buildings"])
+    code = str(grids.sort_values("buildings")["code"].iloc[-1]) if len(grids) else code
+    store.close()
+    print(f"world: {facts}; grid page: {code}", flush=True)
+
+    proc = start_server(db, a.port)
+    base = f"http://127.0.0.1:{a.port}"
+    rows = []
+    try:
+        from playwright.sync_api import sync_playwright
+
+        idle = "() => window.gridmap && gridmap.sources.length > 0 && gridmap.idle()"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            pages = [("overview /", "/", {"width": 1280, "height": 800}),
+                     ("grid page (phone)", f"/grids/{code}", {"width": 390, "height": 844}),
+                     ("grid page (desktop)", f"/grids/{code}", {"width": 1280, "height": 800})]
+            for label, path, vp in pages:
+                cold_load(browser, base + path, viewport=vp, wait_js=idle)   # warm the server, not the browser
+                runs = [cold_load(browser, base + path, viewport=vp, wait_js=idle) for _ in range(a.runs)]
+                med = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+                rows.append((label, med))
+                print(label, json.dumps(med, ensure_ascii=False), flush=True)
+            with tempfile.TemporaryDirectory() as tmp:
+                peer, build_s, size = peer_page(db, a.peer_buildings, Path(tmp) / "peer.html")
+                # served by the same app's static route would need a copy; load it from file:// instead
+                ctx_wait = "() => document.querySelectorAll('path.leaflet-interactive').length > 0 || " \
+                           "document.querySelector('canvas.leaflet-zoom-animated') !== null"
+                res = cold_load(browser, peer.as_uri(), viewport={"width": 1280, "height": 800}, wait_js=ctx_wait)
+                res.update(html=size, build_s=build_s)
+                rows.append((f"peer: folium inlining {a.peer_buildings:,} buildings", res))
+                print("peer", json.dumps(res), flush=True)
+            browser.close()
+        urls = [("page /", "/"), (f"page /grids/<code>", f"/grids/{code}"),
+                ("api grids z12", "/api/layers/grids?zoom=12"),
+                ("api complaints z12 (open, whole district)", "/api/layers/complaints?zoom=12"),
+                ("api buildings z16 (1.5 km view)", None), ("api grid stats", f"/api/grids/{code}/stats")]
+        store = open_store(f"sqlite:///{db}")
+        from gridmap.services.maps import grid_row
+        g = grid_row(store, code)["geometry"]
+        store.close()
+        cx, cy = g.centroid.x, g.centroid.y
+        urls[4] = (urls[4][0], f"/api/layers/buildings?bbox={cx - 0.009},{cy - 0.007},{cx + 0.009},{cy + 0.007}&zoom=16")
+        load = load_test(base, urls, clients=a.clients, seconds=a.seconds)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+    print()
+    print(f"World: {facts['buildings']:,} buildings, {facts['grids']:,} grids, {facts['complaints']:,} complaints "
+          f"(scale {a.scale}); machine: {os.cpu_count()} CPUs, {sys.platform}")
+    print()
+    print("| cold load (headless Chromium) | time to drawn | HTML | data (API) | static | drawn |")
+    print("|---|---:|---:|---:|---:|---|")
+    for label, r in rows:
+        drawn = r.get("drawn") or {}
+        shown = ", ".join(f"{k} {v:,}" for k, v in drawn.items() if v) if drawn else "—"
+        extra = f" (built in {r['build_s']:.1f} s)" if "build_s" in r else ""
+        print(f"| {label}{extra} | {r['seconds']:.2f} s | {r['html'] / 1024:,.0f} KB | {r['data'] / 1024:,.0f} KB "
+              f"| {r['static'] / 1024:,.0f} KB | {shown} |")
+    print()
+    print(f"| server, {a.clients} clients × {a.seconds:.0f} s from a second process | requests | p50 | p95 | body |")
+    print("|---|---:|---:|---:|---:|")
+    for name, r in load.items():
+        print(f"| {name} | {r['n']:,} | {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms | {r['bytes'] / 1024:,.0f} KB |")
+
+
+if __name__ == "__main__":
+    main()
