@@ -23,7 +23,7 @@ from gridmap.plan import GridPlan, Move
 DEFAULT_BOUNDS = (300, 500)
 
 __all__ = ["DEFAULT_BOUNDS", "Infeasible", "RebalanceResult", "GridCheck", "RebalanceError",
-           "rebalance", "check_grids", "components", "fresh_code", "together_groups"]
+           "rebalance", "check_grids", "components", "fresh_code", "together_groups", "members_of"]
 
 
 class RebalanceError(ValueError):
@@ -143,6 +143,27 @@ def _bounds_of(community: str, bounds: Mapping[str, tuple[int, int]] | None,
 # ---------------------------------------------------------------------------------------------
 # checks (used by drafts after every change; incremental through ``codes``)
 
+def members_of(plan: GridPlan, codes: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Buildings of grids ``codes`` without grouping the whole plan: start from the nearest ancestor
+    whose grids are already known (cached) and replay the moves since. This keeps a check after one
+    move proportional to the touched grids, not to the district."""
+    codes = list(codes)
+    chain = []
+    p = plan
+    while "grids" not in p.__dict__ and p.parent is not None:
+        chain.append(p)
+        p = p.parent
+    base = p.grids
+    out = {c: set(base.get(c, ())) for c in codes}
+    for q in reversed(chain):
+        for m in q.moves:
+            if m.from_grid in out:
+                out[m.from_grid].discard(m.building_id)
+            if m.to_grid in out:
+                out[m.to_grid].add(m.building_id)
+    return {c: frozenset(v) for c, v in out.items()}
+
+
 def check_grids(plan: GridPlan, *, households: Mapping[str, int],
                 adjacency: Mapping[str, Iterable[str]],
                 bounds: Mapping[str, tuple[int, int]] | None = None,
@@ -171,12 +192,14 @@ def check_grids(plan: GridPlan, *, households: Mapping[str, int],
     """
     codes = plan.codes if codes is None else sorted(set(codes))
     covered = None if covered is None else set(covered)
+    unknown = [c for c in codes if c not in plan.grid_community]
+    if unknown:
+        raise RebalanceError(f"grid {unknown[0]!r} is not in this plan")
+    grids = members_of(plan, codes)
     out = {}
     for code in codes:
-        if code not in plan.grid_community:
-            raise RebalanceError(f"grid {code!r} is not in this plan")
         community = plan.grid_community[code]
-        members = plan.grids[code]
+        members = grids[code]
         hh = sum(int(households.get(b, 0)) for b in members)
         lo, hi = _bounds_of(community, bounds, default_bounds)
         parts = components(members, adjacency)
