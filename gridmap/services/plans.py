@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping
 import geopandas as gpd
 import pandas as pd
 import shapely
+import shapely.geometry
 
 from gridmap import config
 from gridmap.diff import PlanDiff, diff_plans
@@ -282,9 +283,10 @@ def _set_head(store: Store, draft_id: str, head: str, redo: list[str]) -> None:
 
 
 def _head(store: Store, draft_id: str, world: PlanWorld | None) -> tuple[GridPlan, dict]:
+    """The draft's head plan and its root row (``params`` decoded)."""
     root = _draft_root(store, draft_id)
-    p = _params(root)
-    return load_plan(store, p["head"], world=world), p
+    root = {**root, "params": _params(root)}
+    return load_plan(store, root["params"]["head"], world=world), root
 
 
 def _locked(plan: GridPlan) -> list[str]:
@@ -304,14 +306,15 @@ def _commit(store: Store, draft_id: str, root: dict, head: GridPlan, new: GridPl
     locked = sorted(locked)
     with store.transaction():
         pid = _new_plan_id(store)
-        store.write("plans", pd.DataFrame([{
-            "id": pid, "parent_id": head.id, "status": "draft", "created_at": _now(),
-            "created_by": actor, "moves": moves,
-            "params": {"kind": "version", "draft": draft_id, "locked": locked,
-                       "new_grids": dict(new_grids or {}), "dropped": sorted(dropped),
-                       "action": action}}]), mode="insert")
-        root = {**root, "head": pid, "redo": []}
-        store.write("plans", pd.DataFrame([{"id": draft_id, "params": root}]))
+        version = {"id": pid, "parent_id": head.id, "status": "draft", "created_at": _now(),
+                   "created_by": actor, "moves": moves, "effective_date": None, "published_at": None,
+                   "note": None,
+                   "params": {"kind": "version", "draft": draft_id, "locked": locked,
+                              "new_grids": dict(new_grids or {}), "dropped": sorted(dropped),
+                              "action": action}}
+        # the new version and the root's head pointer in one write (the root row written whole)
+        moved_root = {**root, "params": {**root["params"], "head": pid, "redo": []}}
+        store.write("plans", pd.DataFrame([moved_root, version])[list(version)])
         audit(store, actor, f"plan.draft.{action}", pid,
               {"draft": draft_id, "moves": len(moves), **(detail or {})})
     plan = GridPlan(new.assignment, new.grid_community, parent=head, moves=new.moves, id=pid,
@@ -320,7 +323,7 @@ def _commit(store: Store, draft_id: str, root: dict, head: GridPlan, new: GridPl
 
 
 def _info_after_change(draft_id: str, root: dict, plan: GridPlan) -> dict[str, Any]:
-    return {"draft": draft_id, "head": plan.id, "base": root.get("base"), "can_undo": True,
+    return {"draft": draft_id, "head": plan.id, "base": root.get("parent_id"), "can_undo": True,
             "can_redo": False, "locked": _locked(plan)}
 
 
@@ -381,7 +384,21 @@ def change_result(store: Store, draft_id: str, plan: GridPlan, touched: Iterable
     ms = (time.perf_counter() - t0) * 1000
     return {"draft": info or draft_info(store, draft_id), "plan": plan.id,
             "moves": [m.__dict__ for m in plan.moves], "grids": checks, "check_ms": round(ms, 2),
-            "polygons": json.loads(grid_polygons(plan, world, codes=touched).to_json())}
+            "polygons": _feature_collection(grid_polygons(plan, world, codes=touched))}
+
+
+def _feature_collection(frame: gpd.GeoDataFrame) -> dict[str, Any]:
+    """GeoJSON of a small frame (faster than ``to_json`` for the two grids of a move)."""
+    props = [c for c in frame.columns if c != "geometry"]
+    feats = []
+    for row, geom in zip(frame[props].to_dict("records"), frame.geometry.values):
+        feats.append({"type": "Feature", "properties": {k: _plain(v) for k, v in row.items()},
+                      "geometry": shapely.geometry.mapping(geom) if geom is not None else None})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
 
 
 def check_plan(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | None = None
