@@ -612,18 +612,9 @@ def rebalance(plan: GridPlan, *, households: Mapping[str, int],
                            lo, hi, locked)
         _balance(state, max_chain, max_rounds)
         if allow_new_grids:
-            while _needs_more_grids(state):
-                free = [g for g in state.units if state.free(g) and len(state.units[g]) > 1]
-                if not free:
-                    break
-                g = max(free, key=lambda g: (state.hh[g], g))
+            while _could_use_another_grid(state):
                 code = fresh_code(com, issued)
-                mark, before = len(state.log), state.badness()
-                state.split(g, code)
-                _balance(state, max_chain, max_rounds)
-                if state.badness()[0] >= before[0]:   # a new grid must leave fewer grids out of bounds
-                    state.rollback(mark)
-                    state.drop(code)
+                if not _try_split(state, code, max_chain, max_rounds):
                     break
                 issued.add(code)
                 new_grids[code] = com
@@ -650,12 +641,29 @@ def _balance(state: _Community, max_chain: int, max_rounds: int) -> None:
             return
 
 
-def _needs_more_grids(state: _Community) -> bool:
+def _could_use_another_grid(state: _Community) -> bool:
+    """A free grid is still above max (no moves fixed it) and the community has households enough for
+    one grid more at the minimum size."""
     free = [g for g in state.units if state.free(g)]
     total = sum(state.hh[g] for g in free)
-    if not free or all(not state.violation(g) for g in free):
-        return False
-    return total > len(free) * state.hi and total >= (len(free) + 1) * state.lo
+    over = any(state.hh[g] > state.hi and len(state.units[g]) > 1 for g in free)
+    return over and total >= (len(free) + 1) * state.lo
+
+
+def _try_split(state: _Community, code: str, max_chain: int, max_rounds: int) -> bool:
+    """Split one over-full grid into two and rebalance; kept only if fewer grids end out of bounds."""
+    candidates = sorted((g for g in state.units if state.free(g) and state.hh[g] > state.hi
+                         and len(state.units[g]) > 1), key=lambda g: (-state.hh[g], g))
+    before = state.badness()[0]
+    for g in candidates[:4]:
+        mark = len(state.log)
+        state.split(g, code)
+        _balance(state, max_chain, max_rounds)
+        if state.badness()[0] < before:
+            return True
+        state.rollback(mark)
+        state.drop(code)
+    return False
 
 
 def _report(state: _Community) -> list[Infeasible]:
