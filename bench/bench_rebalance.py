@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.errors
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -47,12 +48,39 @@ def build(scale: str, seed: int):
     coms, blds = world["communities"], world["buildings"].reset_index(drop=True)
     crs = metric_crs(coms)
     coms_m, blds_m = coms.to_crs(crs), blds.to_crs(crs)
-    cells = tessellate(blds_m, coms_m)
+    cells, dropped = _tessellate(blds_m, coms_m, tessellate)
+    if dropped:
+        blds_m = blds_m[~blds_m["community_id"].isin(dropped)].reset_index(drop=True)
+        coms = coms[~coms["id"].isin(dropped)]
+        print(f"tessellation failed in {len(dropped)} communities (left out): {sorted(dropped)}")
+    cells = cells.set_index("id").loc[blds_m["id"]].reset_index()
     adj = adjacency(cells)
     kind = edge_kinds(blds_m, cells, adj, None)
     print(f"world: {len(blds):,} buildings, {int(blds['households'].sum()):,} households, "
           f"{len(coms)} communities; built in {time.perf_counter() - t:.1f} s", flush=True)
     return world, coms, blds_m, cells, adj, kind
+
+
+def _tessellate(blds_m, coms_m, tessellate):
+    """Tessellate community by community; a community whose geometry GEOS cannot cut is retried with
+    its polygon repaired, then left out (and named)."""
+    import geopandas as gpd
+
+    frames, dropped = [], []
+    for cid, group in blds_m.groupby("community_id", sort=True):
+        com = coms_m[coms_m["id"] == cid]
+        try:
+            frames.append(tessellate(group, com))
+            continue
+        except shapely.errors.GEOSException:
+            pass
+        try:
+            fixed = com.assign(geometry=shapely.make_valid(com.geometry.values).buffer(0))
+            frames.append(tessellate(group, fixed))
+        except shapely.errors.GEOSException:
+            dropped.append(cid)
+    cells = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=blds_m.crs)
+    return cells, dropped
 
 
 def partition(blds_m, adj, kind, bounds, seed):
