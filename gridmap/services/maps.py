@@ -127,6 +127,20 @@ def _utc(value: Any) -> dt.datetime | None:
     return ts.to_pydatetime()
 
 
+def _native(col: pd.Series) -> list[Any]:
+    """A column as a list of JSON-ready Python values (None for missing), converted at once."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return [None if pd.isna(v) else v for v in col.dt.strftime("%Y-%m-%dT%H:%M:%S")]
+    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_integer_dtype(col):
+        return col.astype(object).where(col.notna(), None).tolist()
+    if pd.api.types.is_float_dtype(col):
+        return col.round(3).astype(object).where(col.notna(), None).tolist()
+    values = col.astype(object).where(col.notna(), None).tolist()
+    if {type(v) for v in values} <= {str, int, bool, type(None)}:
+        return values
+    return [_jsonable(v) for v in values]
+
+
 def _jsonable(v: Any) -> Any:
     if v is None:
         return None
@@ -206,12 +220,17 @@ def layer_frame(store: Store, layer: str, *, bbox: tuple[float, float, float, fl
 
 
 def _complaint_clock(frame: pd.DataFrame, now: dt.datetime) -> pd.DataFrame:
-    created = pd.to_datetime(frame["created_at"].map(_utc))
-    due = pd.to_datetime(frame["due_at"].map(_utc))
+    created = _utc_naive(frame["created_at"])
+    due = _utc_naive(frame["due_at"])
     closed = _is_closed(frame["state"])
     waiting = ((pd.Timestamp(now) - created).dt.total_seconds() / 86400).fillna(0).clip(lower=0)
     overdue = (~closed) & due.notna().to_numpy() & (due < pd.Timestamp(now)).to_numpy()
     return frame.assign(days_waiting=np.floor(waiting).astype(int), overdue=overdue, open=~closed)
+
+
+def _utc_naive(col: pd.Series) -> pd.Series:
+    """Datetimes as naive UTC (naive values are taken as UTC already)."""
+    return pd.to_datetime(col, utc=True, errors="coerce").dt.tz_localize(None)
 
 
 def _empty(spec: LayerSpec) -> pd.DataFrame:
@@ -253,11 +272,10 @@ def features_json(frame: pd.DataFrame, *, zoom: int, shift: str | None = None,
     geoms = simplify(geoms, zoom)
     geo_text = shapely.to_geojson(geoms) if len(geoms) else []
     props = [c for c in frame.columns if c != "geometry"]
-    records = frame[props].to_dict("records") if len(frame) else []
-    parts = []
-    for g, rec in zip(geo_text, records):
-        p = json.dumps({k: _jsonable(v) for k, v in rec.items()}, ensure_ascii=False, separators=(",", ":"))
-        parts.append('{"type":"Feature","geometry":' + g + ',"properties":' + p + "}")
+    columns = [_native(frame[c]) for c in props]
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    parts = ['{"type":"Feature","geometry":' + g + ',"properties":' + dumps(dict(zip(props, values))) + "}"
+             for g, values in zip(geo_text, zip(*columns))]
     head = {"type": "FeatureCollection", **(extra or {})}
     text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
     return text[:-1] + ',"features":[' + ",".join(parts) + "]}"
