@@ -72,6 +72,10 @@ def generate(buildings: gpd.GeoDataFrame, *, policy: C.Policy, now: dt.datetime,
     grid_leaders = grid_leaders or {}
     b = buildings.reset_index(drop=True)
     pts = b.geometry.representative_point()
+    px, py = pts.x.to_numpy(), pts.y.to_numpy()
+    ids = b["id"].astype(str).to_numpy()
+    estates = [_s(v) for v in b["estate_id"]]
+    communities = [_s(v) for v in b["community_id"]]
     hh = b["households"].fillna(0).to_numpy(dtype=float)
     red = b["estate_id"].astype(str).isin(set(red_estates)).to_numpy()
     first = now.year - 2
@@ -100,17 +104,16 @@ def generate(buildings: gpd.GeoDataFrame, *, policy: C.Policy, now: dt.datetime,
             t = t.replace(hour=int(8 + (t.hour % 12)), microsecond=0)
             if t >= now:
                 continue
-            bid = str(b.at[bi, "id"])
+            bid = ids[bi]
             grid = assignment.get(bid)
-            route = C.Route(building_id=bid, estate_id=_s(b.at[bi, "estate_id"]),
-                            community_id=_s(b.at[bi, "community_id"]), grid_code=grid,
+            route = C.Route(building_id=bid, estate_id=estates[bi],
+                            community_id=communities[bi], grid_code=grid,
                             grid_leader_id=grid_leaders.get(grid or ""), needs_confirmation=False,
                             placement="contained", placement_distance_m=0.0,
                             department=C.CATEGORIES[cats[i]].departments[0])
-            p = pts.iloc[bi]
             rec, ev = C.new_complaint(id=f"D{year}{serial:06d}", category=str(cats[i]),
                                       description=f"{C.CATEGORIES[cats[i]].zh}问题（演示数据）", at=t,
-                                      channel=str(chans[i]), lon=p.x, lat=p.y, actor="demo", policy=policy,
+                                      channel=str(chans[i]), lon=px[bi], lat=py[bi], actor="demo", policy=policy,
                                       route=route)
             rec, evs = _walk(rec, ev, rng=rng, k=k, now=now, policy=policy, spec=spec, recent=records)
             records.append(rec)
@@ -229,7 +232,8 @@ def load(store: Any, *, seed: int = 0, now: dt.datetime | None = None, settings:
     """
     from gridmap.services.complaints import policy_from, published_plan_id
 
-    now = (now or dt.datetime.now()).replace(microsecond=0)
+    # the start of today by default, so loading the demo twice in a day writes the same rows
+    now = (now or dt.datetime.combine(dt.date.today(), dt.time())).replace(microsecond=0)
     policy = policy_from(settings or {})
     buildings = store.read("buildings", columns=["id", "estate_id", "community_id", "households", "geometry"])
     plan = published_plan_id(store)
