@@ -75,7 +75,7 @@ def _tessellate(blds_m, coms_m, tessellate):
         except shapely.errors.GEOSException:
             pass
         try:
-            fixed = com.assign(geometry=shapely.make_valid(com.geometry.values).buffer(0))
+            fixed = com.assign(geometry=shapely.buffer(shapely.make_valid(com.geometry.values), 0))
             frames.append(tessellate(group, fixed))
         except shapely.errors.GEOSException:
             dropped.append(cid)
