@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping
 import geopandas as gpd
 import pandas as pd
 import shapely
+import shapely.errors
 import shapely.geometry
 
 from gridmap import config
@@ -441,11 +442,21 @@ def grid_polygons(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | No
     geoms, hh = [], []
     for code in codes:
         parts = [world.cells[b] for b in members[code] if b in world.cells]
-        geoms.append(shapely.union_all(parts) if parts else None)
+        geoms.append(union_cells(parts) if parts else None)
         hh.append(sum(world.households.get(b, 0) for b in members[code]))
     return gpd.GeoDataFrame({"code": codes, "community_id": [plan.grid_community[c] for c in codes],
                              "households": hh, "buildings": [len(members[c]) for c in codes]},
                             geometry=geoms, crs=4326)
+
+
+def union_cells(parts: list[Any]) -> Any:
+    """Union of tessellation cells; cells that GEOS cannot union as they are (slivers, rings that touch
+    themselves after reprojection) are repaired on a 1e-9° grid first."""
+    try:
+        return shapely.union_all(parts)
+    except shapely.errors.GEOSException:
+        fixed = shapely.make_valid(shapely.set_precision(parts, 1e-9))
+        return shapely.union_all(fixed)
 
 
 def merge_grids(store: Store, draft_id: str, codes: list[str], *, actor: str | None,
