@@ -55,7 +55,7 @@ SCHEMAS: dict[str, Any] = {
                       scope={"type": "object", "nullable": True}, layers={"type": "array", "nullable": True},
                       created_at=NDATETIME, expires_at=NDATETIME,
                       revoked={"type": "boolean", "nullable": True}),
-    "AuditEntry": obj(("id", "at", "action"), id=STR, at=STR, actor=NSTR, action=STR, target=NSTR,
+    "AuditEntry": obj(("id", "at", "action"), id=STR, at={"type": "string", "format": "date-time"}, actor=NSTR, action=STR, target=NSTR,
                       detail={"nullable": True}),
 }
 
@@ -113,7 +113,8 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": op("Issue a signed embed token for a view, grids and layers", role="planner", tag="embeds",
                    status=201,
                    ok=obj(("id", "token", "view", "expires_at"), id=STR, token=STR, view=STR,
-                          grids=arr(STR), layers=arr(STR), expires_at=STR),
+                          grids=arr(STR), layers=arr(STR),
+                          expires_at={"type": "string", "format": "date-time"}),
                    body=obj(view={"type": "string", "enum": ["map", "grid", "stats"]},
                             grids=arr({"type": "string", "pattern": "^[0-9]{6}([0-9]{3}){0,3}$"}, maxItems=500),
                             layers=arr({"type": "string", "maxLength": 40}, maxItems=50),
