@@ -134,6 +134,58 @@ PATHS: dict[str, dict[str, Any]] = {
 }
 
 
+# -- the planner (gridmap.web.planner, issue #8) ------------------------------------------------------
+DRAFT = param("draft", "path", {"type": "string", "maxLength": 64})
+IDS = arr({"type": "string", "maxLength": 64}, maxItems=5000)
+OBJ = {"type": "object"}
+_P = dict(role="planner", tag="planner", ok=OBJ)
+
+PATHS.update({
+    "/api/planner/plans": {"get": op("Plans and the published one", **_P)},
+    "/api/planner/drafts": {"post": op("Start a draft from a plan (default: the published one)", status=201,
+                                       body=obj(base=NSTR, note=NSTR), **_P)},
+    "/api/planner/drafts/{draft}": {"get": op("A draft's grids, figures and history", params=(
+        DRAFT, param("community", schema={"type": "string", "maxLength": 12})), **_P)},
+    "/api/planner/drafts/{draft}/move": {"post": op(
+        "Move buildings to a grid", params=(DRAFT,),
+        body=obj(("buildings", "to_grid"), buildings=IDS, to_grid=STR), **_P)},
+    "/api/planner/drafts/{draft}/merge": {"post": op(
+        "Merge grids", params=(DRAFT,), body=obj(("grids",), grids=IDS), **_P)},
+    "/api/planner/drafts/{draft}/split": {"post": op(
+        "Split a grid (optionally: these buildings leave it)", params=(DRAFT,),
+        body=obj(("grid",), grid=STR, buildings=IDS), **_P)},
+    "/api/planner/drafts/{draft}/lock": {"post": op(
+        "Lock or unlock grids against rebalancing", params=(DRAFT,),
+        body=obj(("grids",), grids=IDS, locked=BOOL), **_P)},
+    "/api/planner/drafts/{draft}/undo": {"post": op("Undo the last change", params=(DRAFT,), **_P)},
+    "/api/planner/drafts/{draft}/redo": {"post": op("Redo", params=(DRAFT,), **_P)},
+    "/api/planner/drafts/{draft}/rebalance": {"post": op(
+        "Minimal-change rebalance of the draft", params=(DRAFT,), body=obj(allow_new_grids=BOOL), **_P)},
+    "/api/planner/drafts/{draft}/publish": {"post": op(
+        "Publish the draft", params=(DRAFT,),
+        body=obj(effective_date={"type": "string", "format": "date", "nullable": True}), **_P)},
+    "/api/planner/rollback": {"post": op(
+        "Publish an earlier plan again", body=obj(("plan",), plan=STR,
+                                                   effective_date={"type": "string", "format": "date",
+                                                                   "nullable": True}), **_P)},
+    "/api/planner/diff": {"get": op("What changed between two plans", params=(
+        param("old", required=True), param("new", required=True)), **_P)},
+    "/api/planner/plans/{plan_id}/export": {"get": {**op(
+        "Download a plan (gpkg, geojson, zipped shp, csv)", role="planner", tag="planner", params=(
+            param("plan_id", "path", {"type": "string", "maxLength": 64}),
+            param("format", schema={"type": "string", "enum": ["gpkg", "geojson", "shp", "csv"]}))),
+        "responses": {"200": {"description": "the file", "content": {
+            "application/geopackage+sqlite3": {"schema": {"type": "string", "format": "binary"}},
+            "application/geo+json": {"schema": {"type": "string", "format": "binary"}},
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            "text/csv": {"schema": {"type": "string", "format": "binary"}}}},
+            "default": {"description": "error", "content": {"application/json": {"schema": ref("Error")}}}}}},
+    "/api/planner/import": {"post": {**op("Import a plan file as a new draft", status=201, **_P),
+                                     "requestBody": {"required": True, "content": {"multipart/form-data": {
+                                         "schema": obj(("file",), file={"type": "string", "format": "binary"})}}}}},
+})
+
+
 def describe(path: str, method: str, operation: Mapping[str, Any], *,
              schemas: Mapping[str, Any] | None = None) -> None:
     """Add one operation (made with :func:`op`) and any component ``schemas`` it refers to."""
