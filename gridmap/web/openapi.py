@@ -186,6 +186,60 @@ PATHS.update({
 })
 
 
+# -- complaints and KPI (gridmap.web.complaints, gridmap.web.kpi, issue #6) --------------------------------
+CID = param("cid", "path", {"type": "string", "maxLength": 40})
+LONLAT = (param("lon", schema=NUM, required=True), param("lat", schema=NUM, required=True),
+          param("category", schema={"type": "string", "maxLength": 40}, required=True))
+COMPLAINT_IN = obj(("category",), category={"type": "string", "maxLength": 40},
+                   description={"type": "string", "maxLength": 2000},
+                   lon={"type": "number", "minimum": -180, "maximum": 180},
+                   lat={"type": "number", "minimum": -90, "maximum": 90},
+                   building_id={"type": "string", "maxLength": 64},
+                   contact_name={"type": "string", "maxLength": 50},
+                   contact_phone={"type": "string", "maxLength": 30},
+                   duplicate_of={"type": "string", "maxLength": 40, "nullable": True},
+                   channel={"type": "string", "enum": ["api", "map", "visit", "phone"]})
+_C = dict(tag="complaints", ok=OBJ)
+
+PATHS.update({
+    "/api/complaints/categories": {"get": op("Complaint categories, departments, time limits", role="public",
+                                             tag="complaints", ok=arr(OBJ))},
+    "/api/complaints/route": {"get": op("Which grid and department a request here would go to",
+                                        role="public", params=LONLAT, **_C)},
+    "/api/complaints/duplicates": {"get": op("Open requests of the category nearby (ids and distances)",
+                                             role="public", tag="complaints", params=LONLAT, ok=arr(OBJ))},
+    "/api/complaints": {
+        "post": op("File a request (public: the answer carries no personal fields)", role="public",
+                   status=201, body=COMPLAINT_IN, **_C),
+        "get": op("Requests in my area, newest first (personal fields masked by role and scope)",
+                  role="department", params=(
+                      param("state"), param("category"), param("department"), param("grid"),
+                      param("community_id"), param("overdue", schema={"type": "string", "enum": ["true", "false"]}),
+                      param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+                      param("offset", schema={"type": "integer", "minimum": 0})),
+                  tag="complaints", ok=obj(("items",), total=INT, limit=INT, offset=INT, items=arr(OBJ))),
+    },
+    "/api/complaints/{cid}": {"get": op("One request with its events (read is audited)", role="department",
+                                        params=(CID,), **_C)},
+    "/api/complaints/{cid}/events": {"get": op("A request's transitions", role="department", params=(CID,),
+                                               tag="complaints", ok=arr(OBJ))},
+    "/api/complaints/{cid}/transitions": {"post": op(
+        "Move a request to another state", role="department", params=(CID,),
+        body=obj(("to",), to={"type": "string", "maxLength": 40}, note={"type": "string", "maxLength": 2000}),
+        **_C)},
+    "/api/complaints/escalate": {"post": op("Escalate every overdue open request (督办)", role="street_official",
+                                            **_C)},
+    "/api/kpi": {"get": op("Response, resolution and satisfaction rates per grid, community, street",
+                           role="public", params=(param("year", schema={"type": "integer", "minimum": 1990,
+                                                                           "maximum": 2100}),), **_C)},
+    "/api/kpi.csv": {"get": op("The KPI table as CSV", role="public", tag="complaints", content_type="text/csv",
+                               ok={"type": "string"}, params=(
+                                   param("year", schema={"type": "integer", "minimum": 1990, "maximum": 2100}),
+                                   param("level", schema={"type": "string",
+                                                          "enum": ["grid", "community", "street"]})))},
+})
+
+
 def describe(path: str, method: str, operation: Mapping[str, Any], *,
              schemas: Mapping[str, Any] | None = None) -> None:
     """Add one operation (made with :func:`op`) and any component ``schemas`` it refers to."""
