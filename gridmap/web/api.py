@@ -79,3 +79,33 @@ def grid_stats(code: str):
 def search():
     """Grids by code, estates by name, buildings as "estate number" or by id."""
     return jsonify({"results": maps.search(_store(), request.args.get("q", ""))})
+
+
+def _describe() -> None:
+    """Describe these routes in the OpenAPI document (``/api/openapi.json``)."""
+    from gridmap.web.openapi import describe, obj, op, param
+
+    layer_names = list(maps.LAYERS)
+    fc = obj(("type", "features"), type={"type": "string", "enum": ["FeatureCollection"]},
+             features={"type": "array", "items": {"type": "object"}})
+    describe("/api/layers", "get", op("The map layers, their properties and the zoom they are drawn from",
+                                      role="public", tag="maps", ok=obj(("layers",))))
+    describe("/api/layers/{layer}", "get", op(
+        "One layer inside bbox as GeoJSON, simplified for zoom (no personal fields)", role="public", tag="maps",
+        content_type="application/geo+json", ok=fc, params=(
+            param("layer", "path", {"type": "string", "enum": layer_names}),
+            param("bbox", description="minx,miny,maxx,maxy in EPSG:4326",
+                  schema={"type": "string", "pattern": r"^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$"}),
+            param("zoom", schema={"type": "integer", "minimum": 0, "maximum": 22}),
+            param("shift", schema={"type": "string", "enum": ["gcj02"]}),
+            param("state", schema={"type": "string", "enum": ["open", "all"]}))))
+    describe("/api/grids/{code}/stats", "get", op(
+        "A grid's figures: households against its bounds, buildings, stewards by role, complaints",
+        role="public", tag="maps", ok=obj(("code", "households")),
+        params=(param("code", "path", {"type": "string", "maxLength": 15}),)))
+    describe("/api/search", "get", op(
+        "Grids by code, estates by name, buildings as 'estate number' or by id", role="public", tag="maps",
+        ok=obj(("results",)), params=(param("q", schema={"type": "string", "maxLength": 100}),)))
+
+
+_describe()
