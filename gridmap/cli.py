@@ -16,6 +16,7 @@ from gridmap import __version__, config
 COMMANDS: list[str] = [
     "gridmap.cli_users:users",
     "gridmap.cli_users:embed",
+    "gridmap.cli_dask:dask_group",
 ]
 
 
