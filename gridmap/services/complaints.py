@@ -18,7 +18,7 @@ from shapely.geometry import Point
 
 from gridmap import complaints as C
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFoundError
-from gridmap.store.base import Store
+from gridmap.store.base import ConflictError, Store
 from gridmap.workdays import CalendarError, WorkCalendar, china_calendar
 
 __all__ = ["policy_from", "submit", "transition", "escalate_overdue", "get_complaint", "list_complaints",
@@ -330,7 +330,11 @@ def transition(store: Store, cid: str, target: str, *, user: Any, settings: Mapp
             raise Conflict(str(exc)) from None
         except C.ComplaintError as exc:
             raise InvalidInput(str(exc)) from None
-        _write(store, new, events, mode="upsert")
+        try:
+            _write(store, new, events, mode="upsert")
+        except ConflictError:  # another move of the same request won the race for this event number
+            raise Conflict(f"request {cid} was changed by someone else at the same moment; "
+                           f"reload it and try again") from None
     return {"complaint": staff_view(new), "events": [_event_json(e) for e in events]}
 
 
@@ -474,6 +478,16 @@ def public_view(view: Mapping[str, Any]) -> dict[str, Any]:
         if out.get(k) is not None:
             out[k] = round(float(out[k]), 3)
     return out
+
+
+def map_extent(store: Store, community: str | None) -> tuple[list[dict[str, str]], str | None, Any]:
+    """Communities to zoom the intake map to, the chosen one (if it exists) and its lon/lat bbox."""
+    com = store.read("communities", columns=["id", "name", "geometry"], order_by=["id"])
+    options = [{"id": str(i), "name": str(n)} for i, n in zip(com["id"], com["name"])]
+    if not community or community not in set(com["id"].astype(str)):
+        return options, None, None
+    geom = com.loc[com["id"].astype(str) == community, "geometry"].iloc[0]
+    return options, community, tuple(float(v) for v in geom.bounds)
 
 
 def categories_catalogue(settings: Mapping[str, Any]) -> list[dict[str, Any]]:
