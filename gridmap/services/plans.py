@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 import shapely.errors
@@ -455,8 +456,16 @@ def union_cells(parts: list[Any]) -> Any:
     try:
         return shapely.union_all(parts)
     except shapely.errors.GEOSException:
-        fixed = shapely.make_valid(shapely.set_precision(parts, 1e-9))
-        return shapely.union_all(fixed)
+        pass
+    fixed = shapely.make_valid(np.asarray(parts, dtype=object))
+    for repair in (lambda g: g, lambda g: shapely.buffer(g, 0),
+                   lambda g: shapely.set_precision(shapely.buffer(g, 0), 1e-9)):
+        try:
+            return shapely.union_all(repair(fixed))
+        except shapely.errors.GEOSException:
+            continue
+    raise InvalidInput("网格多边形无法合并 / the grid's tessellation cells cannot be unioned; "
+                       "regenerate the cells (gridmap grids generate)")
 
 
 def merge_grids(store: Store, draft_id: str, codes: list[str], *, actor: str | None,
