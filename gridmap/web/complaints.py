@@ -50,9 +50,12 @@ def intake_form():
     from gridmap.web import select_locale
 
     user = current_user()
+    store = get_store()
+    communities, community, bbox = svc.map_extent(store, request.args.get("community"))
     return render_template("complaints/new.html", layout=layout(), user=user, en=select_locale() == "en",
-                           categories=svc.categories_catalogue(_settings()),
-                           staff=user.role in svc.STAFF_ROLES, svg=grid_svg(get_store()))
+                           categories=svc.categories_catalogue(_settings()), communities=communities,
+                           community=community, staff=user.role in svc.STAFF_ROLES,
+                           svg=grid_svg(store, buildings=True, bbox=bbox))
 
 
 @bp.get("/api/complaints/categories")
