@@ -245,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--peer-buildings", type=int, default=20_000)
     ap.add_argument("--runs", type=int, default=3, help="cold loads per page (median reported)")
+    ap.add_argument("--skip-pages", action="store_true", help="only the peer and the load test")
     a = ap.parse_args(argv)
     db = a.db or ROOT / "bench" / "out" / f"pages-{a.scale}.db"
     if a.rebuild or not db.exists():
@@ -275,7 +276,7 @@ def main(argv: list[str] | None = None) -> None:
             pages = [("overview /", "/", {"width": 1280, "height": 800}),
                      ("grid page (phone)", f"/grids/{code}", {"width": 390, "height": 844}),
                      ("grid page (desktop)", f"/grids/{code}", {"width": 1280, "height": 800})]
-            for label, path, vp in pages:
+            for label, path, vp in ([] if a.skip_pages else pages):
                 cold_load(browser, base + path, viewport=vp, wait_js=idle)   # warm the server, not the browser
                 runs = [cold_load(browser, base + path, viewport=vp, wait_js=idle) for _ in range(a.runs)]
                 med = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
@@ -283,6 +284,10 @@ def main(argv: list[str] | None = None) -> None:
                 print(label, json.dumps(med, ensure_ascii=False), flush=True)
             with tempfile.TemporaryDirectory() as tmp:
                 peer, build_s, size = peer_page(db, a.peer_buildings, Path(tmp) / "peer.html")
+                # its local asset paths point at the running server (the page itself is opened from a file)
+                html = peer.read_text(encoding="utf-8")
+                peer.write_text(html.replace('src="/', f'src="{base}/').replace('href="/', f'href="{base}/'),
+                                encoding="utf-8")
                 # served by the same app's static route would need a copy; load it from file:// instead
                 ctx_wait = "() => document.querySelectorAll('path.leaflet-interactive').length > 0 || " \
                            "document.querySelector('canvas.leaflet-zoom-animated') !== null"
