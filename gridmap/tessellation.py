@@ -56,6 +56,7 @@ def community_cells(footprints: np.ndarray, region: shapely.Geometry) -> np.ndar
     n = len(footprints)
     if n == 0:
         return np.empty(0, dtype=object)
+    region = polygonal(region)
     if n == 1:
         return np.array([region], dtype=object)
     seeds = _seed_points(footprints)
@@ -63,13 +64,30 @@ def community_cells(footprints: np.ndarray, region: shapely.Geometry) -> np.ndar
     pad = max(xmax - xmin, ymax - ymin) + 1.0
     frame = shapely.box(xmin - pad, ymin - pad, xmax + pad, ymax + pad)
     vor = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=frame, ordered=True)
-    cells = shapely.intersection(shapely.get_parts(vor), region)
+    polys = shapely.get_parts(vor)
+    bad = ~shapely.is_valid(polys)
+    if bad.any():  # near-degenerate Voronoi vertices (cocircular seeds): repair those cells
+        polys = polys.copy()
+        polys[bad] = shapely.buffer(polys[bad], 0)
+    cells = shapely.intersection(polys, region)
     return _reassign_fragments(cells, shapely.points(seeds))
 
 
+def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """``geom`` made valid, keeping only its polygons (invalid community outlines happen in real data)."""
+    if shapely.is_valid(geom):
+        return geom
+    fixed = shapely.make_valid(geom)
+    polys = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(polys) if polys else fixed
+
+
 def _seed_points(footprints: np.ndarray) -> np.ndarray:
-    """One point inside each footprint; coincident points are nudged apart (1 mm) so each gets a cell."""
+    """One point inside each footprint; coincident points are nudged apart (1 mm) so each gets a cell,
+    and every point is jittered by well under a millimetre (seeded) so that buildings on a perfect
+    lattice do not make degenerate (cocircular) Voronoi vertices."""
     xy = shapely.get_coordinates(shapely.point_on_surface(footprints))
+    xy = xy + np.random.default_rng(len(xy)).uniform(-2e-4, 2e-4, size=xy.shape)
     _, inverse, counts = np.unique(np.round(xy, 4), axis=0, return_inverse=True, return_counts=True)
     inverse = inverse.ravel()
     if (counts > 1).any():
