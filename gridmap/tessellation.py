@@ -130,7 +130,7 @@ def _reassign_fragments(cells: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     return out
 
 
-def adjacency(cells: gpd.GeoDataFrame, *, min_length: float = 1e-6, decimals: int = 6) -> pd.DataFrame:
+def adjacency(cells: gpd.GeoDataFrame, *, min_length: float = 0.05, decimals: int = 6) -> pd.DataFrame:
     """Pairs of cells of the same community sharing a border: ``i < j`` (positions), ``length`` (m).
 
     Cells touching only at a corner are not neighbours (rook adjacency), so a set of cells that is
