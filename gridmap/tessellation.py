@@ -69,7 +69,11 @@ def community_cells(footprints: np.ndarray, region: shapely.Geometry) -> np.ndar
     if bad.any():  # near-degenerate Voronoi vertices (cocircular seeds): repair those cells
         polys = polys.copy()
         polys[bad] = shapely.buffer(polys[bad], 0)
-    cells = shapely.intersection(polys, region)
+    # clip only the cells that cross the community's outline (most lie well inside it)
+    shapely.prepare(region)
+    inside = shapely.contains_properly(region, polys)
+    cells = polys.copy()
+    cells[~inside] = shapely.intersection(polys[~inside], region)
     return _reassign_fragments(cells, shapely.points(seeds))
 
 
@@ -130,14 +134,16 @@ def _reassign_fragments(cells: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     return out
 
 
-def adjacency(cells: gpd.GeoDataFrame, *, min_length: float = 0.05, decimals: int = 6) -> pd.DataFrame:
+def adjacency(cells: gpd.GeoDataFrame, *, min_length: float = 0.05, decimals: int = 6,
+              overlay: bool = False) -> pd.DataFrame:
     """Pairs of cells of the same community sharing a border: ``i < j`` (positions), ``length`` (m).
 
     Cells touching only at a corner are not neighbours (rook adjacency), so a set of cells that is
     connected in this graph has a union that is one piece. Neighbouring tessellation cells share
     their border segments vertex for vertex, so shared borders are found by matching segments
-    (rounded to ``decimals``) rather than by polygon overlay; pairs whose borders do not line up
-    that way (cells from another source) are found by an overlay fallback.
+    (rounded to ``decimals``) rather than by polygon overlay. Borders shorter than ``min_length``
+    do not count. ``overlay=True`` also finds pairs whose borders do not line up vertex for vertex
+    (cells from another source), at the cost of a spatial join.
     """
     geoms = cells.geometry.values
     n = len(geoms)
@@ -146,7 +152,14 @@ def adjacency(cells: gpd.GeoDataFrame, *, min_length: float = 0.05, decimals: in
                              "length": np.zeros(0)})
     pairs = _segment_pairs(geoms, decimals)
     com = cells["community_id"].to_numpy()
-    # fallback: intersecting pairs not found by segment matching
+    if overlay:
+        pairs = _overlay_pairs(geoms, com, pairs)
+    pairs = pairs[(pairs["length"] > min_length) & (com[pairs["i"]] == com[pairs["j"]])]
+    return pairs.sort_values(["i", "j"]).reset_index(drop=True)
+
+
+def _overlay_pairs(geoms: np.ndarray, com: np.ndarray, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Add intersecting pairs that segment matching missed, measured by overlay."""
     tree = shapely.STRtree(geoms)
     i, j = tree.query(geoms, predicate="intersects")
     sel = (i < j) & (com[i] == com[j])
@@ -157,8 +170,7 @@ def adjacency(cells: gpd.GeoDataFrame, *, min_length: float = 0.05, decimals: in
         ti, tj = i[todo], j[todo]
         ln = shapely.length(shapely.intersection(shapely.boundary(geoms[ti]), shapely.boundary(geoms[tj])))
         pairs = pd.concat([pairs, pd.DataFrame({"i": ti, "j": tj, "length": ln})], ignore_index=True)
-    pairs = pairs[(pairs["length"] > min_length) & (com[pairs["i"]] == com[pairs["j"]])]
-    return pairs.sort_values(["i", "j"]).reset_index(drop=True)
+    return pairs
 
 
 def _segment_pairs(geoms: np.ndarray, decimals: int) -> pd.DataFrame:
