@@ -6,6 +6,7 @@ No I/O.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -73,8 +74,19 @@ def _codes(plan: GridPlan) -> pd.Index:
     return pd.Index(plan.codes, name="code")
 
 
+_GRID_OF: "weakref.WeakKeyDictionary[GridPlan, tuple[int, pd.Series]]" = weakref.WeakKeyDictionary()
+
+
 def _grid_of_buildings(plan: GridPlan, world: World) -> pd.Series:
-    return world.buildings["id"].map(plan.assignment)
+    """Grid code of each of ``world.buildings`` (NaN when unassigned), computed once per plan/world."""
+    hit = _GRID_OF.get(plan)
+    if hit is not None and hit[0] == id(world.buildings):
+        return hit[1]
+    lookup = pd.Series(dict(plan.assignment), dtype=object)
+    out = pd.Series(lookup.reindex(world.buildings["id"].to_numpy()).to_numpy(), index=world.buildings.index,
+                    dtype=object)
+    _GRID_OF[plan] = (id(world.buildings), out)
+    return out
 
 
 def _sum_by_grid(plan: GridPlan, world: World, column: str) -> pd.Series:
@@ -270,23 +282,27 @@ def grid_table(plan: GridPlan, world: World, names: list[str] | None = None) -> 
 
 
 def coverage(plan: GridPlan, world: World) -> pd.DataFrame:
-    """Per community: area, gap area (community not covered by a grid), overlap area (covered twice)."""
+    """Per community: area, gap area (not covered by a grid) and overlap area (covered twice), m².
+
+    Grids are clipped to their community, so gap = community area - union area and
+    overlap = sum of grid areas - union area.
+    """
     g = world.grids
+    by_com = {c: geoms for c, geoms in g.groupby("community_id").geometry} if len(g) else {}
     rows = []
     for cid, geom in zip(world.communities["id"], world.communities.geometry.values):
-        mine = g[g["community_id"] == cid].geometry.values
         total = float(shapely.area(geom))
-        if len(mine):
-            union = shapely.union_all(mine)
-            gap = float(shapely.area(shapely.difference(geom, union)))
-            outside = float(shapely.area(shapely.difference(union, geom)))
-            overlap = max(0.0, float(shapely.area(mine).sum() - shapely.area(union)))
+        mine = by_com.get(cid)
+        if mine is not None and len(mine):
+            geoms = mine.values
+            union = float(shapely.area(shapely.union_all(geoms)))
+            gap = max(0.0, total - union)
+            overlap = max(0.0, float(shapely.area(geoms).sum()) - union)
         else:
-            gap, outside, overlap = total, 0.0, 0.0
-        rows.append({"community_id": cid, "area_m2": total, "gap_m2": gap, "outside_m2": outside,
-                     "overlap_m2": overlap})
+            gap, overlap = total, 0.0
+        rows.append({"community_id": cid, "area_m2": total, "gap_m2": gap, "overlap_m2": overlap})
     return pd.DataFrame(rows).set_index("community_id") if rows else \
-        pd.DataFrame(columns=["area_m2", "gap_m2", "outside_m2", "overlap_m2"])
+        pd.DataFrame(columns=["area_m2", "gap_m2", "overlap_m2"])
 
 
 def community_table(grids: pd.DataFrame, world: World, cover: pd.DataFrame | None = None) -> pd.DataFrame:
