@@ -149,6 +149,34 @@ def polygon_parts(plan: GridPlan, world: World) -> pd.Series:
     return pd.Series(parts(_geom(plan, world).values), index=_codes(plan)).astype(int)
 
 
+@metric("detached_parts")
+def detached_parts(plan: GridPlan, world: World) -> pd.Series:
+    """Pieces of the grid polygon beyond one per piece of its community it lies in: 0 = contiguous.
+
+    A community drawn as several separate pieces forces a grid spanning them to have several pieces;
+    only the pieces the plan could have avoided are counted here.
+    """
+    geoms = _geom(plan, world).values
+    codes = _codes(plan)
+    ok = ~(pd.isna(geoms) | shapely.is_empty(geoms))
+    out = pd.Series(0, index=codes, dtype=int)
+    if not ok.any():
+        return out
+    pieces, owner = shapely.get_parts(world.communities.geometry.values, return_index=True)
+    piece_com = world.communities["id"].to_numpy()[owner]
+    parts_, grid_idx = shapely.get_parts(geoms[ok], return_index=True)
+    tree = shapely.STRtree(pieces)
+    pt, pc = tree.query(shapely.point_on_surface(parts_), predicate="intersects")
+    frame = pd.DataFrame({"grid": np.flatnonzero(ok)[grid_idx[pt]], "piece": pc})
+    com = np.array([plan.grid_community[c] for c in codes], dtype=object)
+    frame = frame[piece_com[frame["piece"].to_numpy()] == com[frame["grid"].to_numpy()]]
+    n_pieces = frame.groupby("grid")["piece"].nunique()
+    n_parts = pd.Series(shapely.get_num_geometries(geoms[ok]), index=np.flatnonzero(ok))
+    extra = (n_parts - n_pieces.reindex(n_parts.index).fillna(1)).clip(lower=0).astype(int)
+    out.iloc[extra.index.to_numpy()] = extra.to_numpy()
+    return out
+
+
 @metric("building_parts")
 def building_parts(plan: GridPlan, world: World) -> pd.Series:
     """Number of connected pieces of the grid's buildings in the adjacency graph (1 = contiguous)."""
@@ -321,7 +349,7 @@ def community_table(grids: pd.DataFrame, world: World, cover: pd.DataFrame | Non
             "min_bound": lo, "max_bound": hi, "share_in_bounds": float(t["in_bounds"].mean()),
             "share_within_10pct": float((dev <= NEAR + 1e-12).mean()),
             "p95_deviation": float(dev.quantile(0.95)),
-            "contiguous_share": float((t["parts"] <= 1).mean()),
+            "contiguous_share": float((t["detached_parts"] == 0).mean()),
             "enclosed_grids": int((t["enclosed_by"] != "").sum()),
             "polsby_popper_mean": float(t["polsby_popper"].mean()),
             "walls_crossed": int(t["walls_crossed"].sum()),
@@ -347,7 +375,8 @@ def summary(grids: pd.DataFrame) -> dict:
         "cv": float((1 + dev).std(ddof=0)),
         "share_within_10pct": float((dev.abs() <= NEAR + 1e-12).mean()),
         "p95_deviation": float(dev.abs().quantile(0.95)),
-        "contiguous_share": float((grids["parts"] <= 1).mean()),
+        "contiguous_share": float((grids["detached_parts"] == 0).mean()),
+        "one_piece_share": float((grids["parts"] <= 1).mean()),
         "building_contiguous_share": float((grids["building_parts"].fillna(1) <= 1).mean()),
         "enclosed_grids": int((grids["enclosed_by"] != "").sum()),
         "polsby_popper_mean": float(grids["polsby_popper"].mean()),
