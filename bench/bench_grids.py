@@ -358,6 +358,8 @@ def _budgeted(fn, communities, graphs, hh, ks, budget):
                 out[c] = fn(hh[idx], pairs, ks[c], c)
             except _OutOfTime:
                 break
+            except Exception as exc:  # a peer that crashes on a community: count it as not done
+                print(f"    {c}: {type(exc).__name__}: {str(exc)[:80]}", flush=True)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
     finally:
