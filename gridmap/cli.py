@@ -20,6 +20,7 @@ COMMANDS: list[str] = [
     "gridmap.cli_data:synth",
     "gridmap.cli_users:users",
     "gridmap.cli_users:embed",
+    "gridmap.cli_complaints:complaints",
 ]
 
 
