@@ -235,11 +235,14 @@ def main(argv=None) -> None:
                          "shown as not done)")
     ap.add_argument("--peers", default="metis,gerrychain,regionkmeans,skater,maxp")
     ap.add_argument("--generate", action="store_true", help="also time the whole generate into SQLite")
+    ap.add_argument("--only-generate", action="store_true", help="only time the whole generate")
     a = ap.parse_args(argv)
     peers = set(a.peers.split(","))
 
     t = time.perf_counter()
     w = load_world(a.world, a.seed)
+    if a.only_generate:
+        return time_generate(a, w)
     b = w["buildings"]
     print(f"world {a.world}: {len(w['communities'])} communities, {len(b)} buildings, "
           f"{int(b['households'].sum())} households ({time.perf_counter() - t:.1f} s)", flush=True)
@@ -387,12 +390,7 @@ def time_generate(a, w) -> None:
         store = open_store(f"sqlite:///{d}/bench.db")
         raw = w["raw"]
         t = time.perf_counter()
-        if a.world == "synth":
-            from gridmap.demo import load_demo
-
-            load_demo(store, seed=a.seed, scale="district", grids=False)
-        else:
-            _write_world(store, raw)
+        _write_world(store, raw)
         print(f"\nloaded the store in {time.perf_counter() - t:.1f} s", flush=True)
         t = time.perf_counter()
         r = svc.generate(store, min_households=a.lo, max_households=a.hi, seed=a.seed)
@@ -417,7 +415,8 @@ def _write_world(store, raw) -> None:
                                                   crs=4326))
         store.write("streets", gpd.GeoDataFrame([{"id": sid, "name": "street", "district_id": sid[:6],
                                                   "geometry": region}], crs=4326))
-        store.write("communities", coms[["id", "name", "street_id", "geometry"]])
+        store.write("communities", coms[[c for c in ("id", "name", "street_id", "min_households",
+                                                     "max_households", "geometry") if c in coms]])
         if "estates" in raw:
             store.write("estates", raw["estates"].to_crs(4326))
         cols = ["id", "name", "estate_id", "community_id", "households", "residents", "geometry"]
@@ -425,6 +424,10 @@ def _write_world(store, raw) -> None:
         store.write("buildings", blds[[c for c in cols if c in blds]])
         if raw.get("barriers") is not None and len(raw["barriers"]):
             store.write("barriers", raw["barriers"].to_crs(4326))
+        if raw.get("stewards") is not None and len(raw["stewards"]):
+            st = raw["stewards"]
+            store.write("stewards", st[[c for c in ("id", "name", "role", "building_id", "community_id",
+                                                    "serves", "party_member") if c in st]])
 
 
 if __name__ == "__main__":
