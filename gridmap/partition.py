@@ -319,6 +319,8 @@ def metis_partition(n: int, pairs: np.ndarray, weights: np.ndarray, eweights: np
 def _repair_contiguity(part, pairs, w):
     """Give every detached piece of a grid to the neighbouring grid it touches most."""
     n = len(part)
+    if n < 400 and _contiguous_small(part, pairs):
+        return part
     for _ in range(n):
         inside = part[pairs[:, 0]] == part[pairs[:, 1]]
         ncomp, comp = connected_components(_adj(n, pairs[inside]), directed=False)
@@ -342,6 +344,30 @@ def _repair_contiguity(part, pairs, w):
         _, part = np.unique(part, return_inverse=True)
         part = part.ravel()
     return part
+
+
+def _contiguous_small(part, pairs) -> bool:
+    """Every part is one connected piece (union-find in Python: cheaper than scipy for small graphs)."""
+    parent = list(range(len(part)))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    pl = part.tolist()
+    for a, b in pairs.tolist():
+        if pl[a] == pl[b]:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[ra] = rb
+    roots: dict[int, int] = {}
+    for v, g in enumerate(pl):
+        r = find(v)
+        if roots.setdefault(g, r) != r:
+            return False
+    return True
 
 
 class _Search:
