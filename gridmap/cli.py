@@ -21,6 +21,7 @@ COMMANDS: list[str] = [
     "gridmap.cli_users:users",
     "gridmap.cli_users:embed",
     "gridmap.cli_complaints:complaints",
+    "gridmap.cli_dask:dask_group",
 ]
 
 
