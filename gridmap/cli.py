@@ -14,6 +14,8 @@ from gridmap import __version__, config
 
 #: extra commands or groups, as "module:attribute"; a module that is not importable is skipped with a warning
 COMMANDS: list[str] = [
+    "gridmap.cli_placement:place",
+    "gridmap.cli_placement:coverage",
 ]
 
 

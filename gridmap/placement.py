@@ -493,9 +493,9 @@ def _first_pairs(qi: np.ndarray, ti: np.ndarray, *, before: np.ndarray | None = 
 
 
 # -- assembling the answer -------------------------------------------------------------------------
-def _assemble(records: pd.DataFrame, world: PlacementWorld, st: _State, room: _Rooms | None) -> Placement:
-    """The records plus the derived columns, as Categoricals (small integer codes, shared categories)."""
-    n = len(records)
+def _derived_columns(world: PlacementWorld, st: _State) -> dict[str, pd.Categorical]:
+    """building, estate, grid, community and street of every record, as Categoricals over the world's ids."""
+    n = len(st.outcome)
     on_b, on_c, on_g = st.building >= 0, st.community >= 0, st.grid >= 0
 
     def codes(per_building: np.ndarray, per_area: np.ndarray | None = None, on_area: np.ndarray | None = None,
@@ -504,20 +504,29 @@ def _assemble(records: pd.DataFrame, world: PlacementWorld, st: _State, room: _R
         if len(per_building) and on_b.any():
             out = np.where(on_b, per_building[np.where(on_b, st.building, 0)], out)
         if per_area is not None and len(per_area) and on_area.any():
-            out = np.where(on_area, per_area[np.where(on_area, area_pos, 0)], out)
+            out = np.where(on_area & (out < 0), per_area[np.where(on_area, area_pos, 0)], out)
         return out
 
     def cat(c: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
         return pd.Categorical.from_codes(c, dtype=dtype, validate=False)
 
     dt = world.dtypes
+    return {
+        "building_id": cat(codes(np.arange(len(world))), dt["building"]),
+        "estate_id": cat(codes(world.b_estate), dt["estate"]),
+        "grid_code": cat(codes(world.b_grid, world.g_grid, on_g, st.grid), dt["grid"]),
+        "community_id": cat(codes(world.b_community, world.c_community, on_c, st.community), dt["community"]),
+        "street_id": cat(codes(world.b_street, world.c_street, on_c, st.community), dt["street"]),
+    }
+
+
+def _assemble(records: pd.DataFrame, world: PlacementWorld, st: _State, room: _Rooms | None) -> Placement:
+    """The records plus the derived columns, as Categoricals (small integer codes, shared categories)."""
+    n = len(records)
     out = records.copy()
-    out["building_id"] = cat(codes(np.arange(len(world))), dt["building"])
-    out["estate_id"] = cat(codes(world.b_estate), dt["estate"])
-    out["grid_code"] = cat(codes(world.b_grid, world.g_grid, on_g, st.grid), dt["grid"])
-    out["community_id"] = cat(codes(world.b_community, world.c_community, on_c, st.community), dt["community"])
-    out["street_id"] = cat(codes(world.b_street, world.c_street, on_c, st.community), dt["street"])
-    out["placement"] = cat(st.outcome, OUTCOME_DTYPE)
+    for name, values in _derived_columns(world, st).items():
+        out[name] = values
+    out["placement"] = pd.Categorical.from_codes(st.outcome, dtype=OUTCOME_DTYPE, validate=False)
     out["placement_distance_m"] = st.distance
     rcodes, rcats = pd.factorize(st.reason)
     out["reason"] = pd.Categorical.from_codes(rcodes, categories=np.asarray(rcats, dtype=object))
@@ -527,6 +536,38 @@ def _assemble(records: pd.DataFrame, world: PlacementWorld, st: _State, room: _R
                 else np.full(n, np.nan)
             out[name] = pd.array(np.where(np.isnan(got), old, got), dtype="Float64").astype("Int64")
     return Placement(out, summarize(st.outcome))
+
+
+def derive(records: pd.DataFrame, world: PlacementWorld) -> pd.DataFrame:
+    """Estate, grid, community and street of already placed records, from the world's current plan.
+
+    A record with a ``building_id`` takes everything from its building (its grid from the plan's
+    assignment); one without (area-only) keeps its ``community_id`` and takes the grid whose polygon
+    holds its point. Returns ``id`` (when present) and the derived columns, in input order.
+    """
+    n = len(records)
+    st = _State(n)
+    bid = _column(records, "building_id")
+    if bid is not None and len(world):
+        st.building = world.building_index.get_indexer(bid).astype(np.int64)
+    free = st.building < 0
+    com = _column(records, "community_id")
+    if com is not None and len(world.community_ids):
+        st.community = np.where(free, pd.Index(world.community_ids).get_indexer(com), -1).astype(np.int64)
+    if isinstance(records, gpd.GeoDataFrame) and "geometry" in records and free.any():
+        geoms = _records_4326(records)
+        rows = np.flatnonzero(free & (shapely.get_type_id(geoms) == 0))
+        if len(world.grid_codes) and len(rows):
+            hit, gpos = _containing(world.grid_tree, world.grid_geoms, geoms[rows])
+            st.grid[rows[hit]] = gpos[hit]
+        lost = rows[st.community[rows] < 0]
+        if len(lost) and len(world.community_ids):
+            hit, cpos = _containing(world.community_tree, world.community_geoms, geoms[lost])
+            st.community[lost[hit]] = cpos[hit]
+    out = pd.DataFrame(_derived_columns(world, st), index=records.index)
+    if "id" in records:
+        out.insert(0, "id", records["id"].to_numpy())
+    return out.reset_index(drop=True)
 
 
 # -- small helpers ---------------------------------------------------------------------------------

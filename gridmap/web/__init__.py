@@ -16,6 +16,7 @@ BLUEPRINTS: list[str] = [
     "gridmap.web.core_views:bp",
     "gridmap.web.ogc:bp",
     "gridmap.web.tiles:bp",
+    "gridmap.web.api_place:bp",
 ]
 
 

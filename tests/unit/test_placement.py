@@ -8,7 +8,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from gridmap.placement import PlacementError, PlacementWorld, place, summarize
+from gridmap.placement import PlacementError, PlacementWorld, derive, place, summarize
 from tests.unit.placement_world import ASSIGNMENT, H, frames
 
 
@@ -212,3 +212,15 @@ def test_world_survives_pickling(world):
 def test_empty_records(world):
     res = place(points([]), world)
     assert res.summary["total"] == 0 and "placement" in res.frame
+
+
+def test_derive_follows_the_plan_for_stored_records(world):
+    f = frames()
+    stored = points([("b", 120.4011, 36.3011), ("a", 120.418, 36.308), ("x", None, None)],
+                    building_id=["A", None, None], community_id=["C1", "C2", "C1"])
+    got = {r["id"]: r for r in derive(stored, world).to_dict("records")}
+    assert (got["b"]["grid_code"], got["b"]["estate_id"], got["b"]["street_id"]) == ("G1", "E1", "S1")
+    assert (got["a"]["grid_code"], got["a"]["community_id"]) == ("G3", "C2")
+    assert pd.isna(got["x"]["grid_code"]) and got["x"]["community_id"] == "C1"
+    w2 = PlacementWorld(f["buildings"], f["communities"], assignment=dict(ASSIGNMENT, A="G2"), grids=f["grids"])
+    assert derive(stored, w2)["grid_code"].iloc[0] == "G2"
