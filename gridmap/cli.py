@@ -14,6 +14,11 @@ from gridmap import __version__, config
 
 #: extra commands or groups, as "module:attribute"; a module that is not importable is skipped with a warning
 COMMANDS: list[str] = [
+    "gridmap.cli_plan:plan",
+    "gridmap.cli_data:import_cmd",
+    "gridmap.cli_data:synth",
+    "gridmap.cli_users:users",
+    "gridmap.cli_users:embed",
     "gridmap.cli_placement:place",
     "gridmap.cli_placement:coverage",
 ]

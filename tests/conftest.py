@@ -117,9 +117,33 @@ def app(app_factory, sqlite_store):
     return app_factory(sqlite_store)
 
 
+def _arm_csrf(client: Any) -> str:
+    """Give a test client a CSRF token in its session and send it as ``X-CSRFToken`` on every request,
+    as a page of the app does (``<meta name="csrf-token">``). Returns the token."""
+    import secrets as _secrets
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    raw = _secrets.token_hex(20)
+    with client.session_transaction() as sess:
+        sess["csrf_token"] = raw
+    token = URLSafeTimedSerializer(client.application.config["SECRET_KEY"], salt="wtf-csrf-token").dumps(raw)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = token
+    return token
+
+
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """A test client that sends a valid CSRF token (like the app's pages); ``app.test_client()`` does not."""
+    c = app.test_client()
+    _arm_csrf(c)
+    return c
+
+
+@pytest.fixture
+def arm_csrf() -> Callable[[Any], str]:
+    """``arm_csrf(client)``: make a test client send a valid CSRF token, as the app's pages do."""
+    return _arm_csrf
 
 
 @pytest.fixture
@@ -138,6 +162,7 @@ def login() -> Callable[..., dict]:
             get_store(app).write("users", pd.DataFrame([user]))
         with client.session_transaction() as sess:
             sess["uid"] = uid
+        _arm_csrf(client)
         return user
 
     return do

@@ -31,7 +31,7 @@ from gridmap.rebalance import (RebalanceError, RebalanceResult, _Community, chec
                                rebalance, together_groups)
 from gridmap.store.base import Store
 
-__all__ = ["PlanWorld", "load_world", "published_plan_id", "load_plan", "start_draft", "draft_info",
+__all__ = ["PlanWorld", "load_world", "communities", "draft_view", "published_plan_id", "load_plan", "start_draft", "draft_info",
            "move_buildings", "merge_grids", "split_grid", "lock_grids", "undo", "redo",
            "rebalance_draft", "check_plan", "publish", "rollback", "diff", "list_plans",
            "grid_polygons", "export_plan_file", "import_plan_file", "audit"]
@@ -649,7 +649,8 @@ def _open_complaints(store: Store) -> list[dict[str, Any]]:
         mask = [bool(is_open(s)) for s in c["state"]]
     except ImportError:
         mask = [str(s) not in _CLOSED_STATES for s in c["state"]]
-    return c[mask][["id", "building_id"]].to_dict("records")
+    keep = pd.Series(mask, index=c.index, dtype=bool)
+    return c.loc[keep, ["id", "building_id"]].to_dict("records")
 
 
 def diff(store: Store, old_id: str, new_id: str, *, world: PlanWorld) -> PlanDiff:
@@ -701,3 +702,33 @@ def import_plan_file(store: Store, path: str, *, format: str | None = None, acto
     plan_v = _commit(store, draft, head, new, actor=actor, action="import", locked=[],
                      new_grids=new_grids, dropped=dropped, detail={"file": str(path)}, world=world)
     return {**draft_info(store, draft), "plan": plan_v.id, "moves": len(plan_v.moves)}
+
+
+# ---------------------------------------------------------------------------------------------
+# what the planner map shows
+
+def communities(store: Store) -> list[dict[str, str]]:
+    c = store.read("communities", columns=["id", "name"])
+    return [{"id": r["id"], "name": r["name"]} for r in c.to_dict("records")]
+
+
+def draft_view(store: Store, draft_id: str, *, world: PlanWorld,
+               community: str | None = None) -> dict[str, Any]:
+    """The draft's head for one community: buildings (with grid), grid polygons and every grid's checks."""
+    info = draft_info(store, draft_id)
+    plan = load_plan(store, info["head"], world=world)
+    coms = sorted(set(plan.grid_community.values()))
+    if community is None or community not in coms:
+        community = coms[0] if coms else None
+    codes = plan.grids_in(community) if community else []
+    b = store.read("buildings", where={"community_id": community},
+                   columns=["id", "name", "households", "geometry"]) if community else None
+    buildings: dict[str, Any] = {"type": "FeatureCollection", "features": []}
+    if b is not None and len(b):
+        pts = b.geometry.representative_point()
+        b = b.assign(grid=[plan.assignment.get(i) for i in b["id"]], cx=pts.x.round(7),
+                     cy=pts.y.round(7), households=b["households"].fillna(0).astype(int))
+        buildings = json.loads(b.to_json(drop_id=True))
+    return {"draft": info, "plan": plan.id, "base": info["base"], "community": community,
+            "grids": check_plan(plan, world, codes=codes), "buildings": buildings,
+            "polygons": json.loads(grid_polygons(plan, world, codes=codes).to_json())}

@@ -14,6 +14,9 @@ from gridmap.store import Store, open_store
 #: blueprints to register, as "module:attribute"
 BLUEPRINTS: list[str] = [
     "gridmap.web.core_views:bp",
+    "gridmap.web.planner:bp",
+    "gridmap.web.auth:bp",
+    "gridmap.web.openapi:bp",
     "gridmap.web.ogc:bp",
     "gridmap.web.tiles:bp",
     "gridmap.web.api_place:bp",
@@ -38,6 +41,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | N
     _init_babel(app)
     from gridmap.web import errors
     errors.init_app(app)
+    from gridmap.web import security
+    security.init_app(app)
     for target in BLUEPRINTS:
         module, attr = target.split(":")
         app.register_blueprint(getattr(import_module(module), attr))

@@ -1,0 +1,242 @@
+"""Accounts, API tokens, sign-in with lockout, and embed tokens: the use cases behind ``gridmap users``
+and :mod:`gridmap.web.auth`. Every change is written to the audit log in the same transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+from gridmap import audit, auth
+from gridmap.errors import Conflict, InvalidInput, NotFoundError, TooManyRequests, Unauthorized
+from gridmap.schema import LAYERS
+
+_now = audit.now
+
+
+def _clean(value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def _row(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return None if record is None else {k: _clean(v) for k, v in record.items()}
+
+
+def public_user(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A user row without its password hash or lockout counters."""
+    return {k: _clean(row.get(k)) for k in ("id", "username", "display_name", "role", "scope", "active",
+                                            "created_at", "locked_until")}
+
+
+# -- users ------------------------------------------------------------------------------------------
+def find_user(store: Any, username: str) -> dict[str, Any] | None:
+    rows = store.read("users", where={"username": username})
+    return _row(rows.iloc[0].to_dict()) if len(rows) else None
+
+
+def get_user(store: Any, username: str) -> dict[str, Any]:
+    row = find_user(store, username)
+    if row is None:
+        raise NotFoundError(f"没有用户 {username!r} / no user called {username!r}")
+    return row
+
+
+def add_user(store: Any, *, username: str, role: str, password: str | None = None,
+             scope: Mapping[str, Any] | None = None, display_name: str | None = None,
+             actor: str = "cli") -> dict[str, Any]:
+    """Create an account; ``password`` None leaves it able to use only API tokens."""
+    username = (username or "").strip()
+    if not username or len(username) > 64 or any(c.isspace() for c in username):
+        raise InvalidInput("用户名需为 1–64 个非空白字符 / user names are 1–64 characters without spaces")
+    scope = auth.normalise_scope(role, scope)
+    pw_hash = auth.hash_password(password, username=username) if password else None
+    with store.transaction():
+        if find_user(store, username) is not None:
+            raise Conflict(f"用户 {username!r} 已存在 / user {username!r} exists")
+        row = {"id": f"u-{store.next_id('users')}", "username": username, "display_name": display_name,
+               "password_hash": pw_hash, "role": role, "scope": scope, "active": True, "failed_logins": 0,
+               "locked_until": None, "created_at": _now()}
+        store.write("users", pd.DataFrame([row]), mode="insert")
+        audit.record(store, actor, "user.add", f"user:{username}", {"role": role, "scope": scope})
+    return public_user(row)
+
+
+def list_users(store: Any) -> list[dict[str, Any]]:
+    frame = store.read("users", order_by=["username"])
+    return [public_user(_row(r)) for r in frame.to_dict("records")]
+
+
+def set_password(store: Any, username: str, password: str, *, actor: str = "cli") -> None:
+    user = get_user(store, username)
+    pw_hash = auth.hash_password(password, username=username)
+    with store.transaction():
+        _update(store, "users", user, password_hash=pw_hash, failed_logins=0, locked_until=None)
+        audit.record(store, actor, "user.passwd", f"user:{username}")
+
+
+def set_active(store: Any, username: str, active: bool, *, actor: str = "cli") -> None:
+    """Disable (or enable) an account; disabling also revokes its API tokens."""
+    user = get_user(store, username)
+    with store.transaction():
+        _update(store, "users", user, active=active, failed_logins=0, locked_until=None)
+        if not active:
+            toks = store.read("api_tokens", where={"user_id": user["id"]})
+            if len(toks):
+                store.write("api_tokens", toks.assign(revoked=True))
+        audit.record(store, actor, "user.enable" if active else "user.disable", f"user:{username}")
+
+
+def _update(store: Any, layer: str, row: Mapping[str, Any], **changes: Any) -> None:
+    cols = LAYERS[layer].column_names
+    new = {c: row.get(c) for c in cols}
+    new.update(changes)
+    store.write(layer, pd.DataFrame([new]))
+
+
+# -- API tokens -----------------------------------------------------------------------------------
+def issue_api_token(store: Any, username: str, *, name: str | None = None, days: int | None = 90,
+                    actor: str = "cli") -> tuple[str, str]:
+    """A new bearer token for ``username``: returns ``(token_id, secret)``; only the hash is stored."""
+    user = get_user(store, username)
+    if not user.get("active", True):
+        raise InvalidInput(f"用户 {username!r} 已停用 / user {username!r} is disabled")
+    token_id, secret = auth.new_api_token()
+    row = {"id": token_id, "user_id": user["id"], "token_hash": auth.token_hash(secret), "name": name,
+           "created_at": _now(), "expires_at": _now() + dt.timedelta(days=days) if days else None,
+           "revoked": False}
+    with store.transaction():
+        store.write("api_tokens", pd.DataFrame([row]), mode="insert")
+        audit.record(store, actor, "token.issue", f"token:{token_id}", {"user": username, "days": days})
+    return token_id, secret
+
+
+def list_api_tokens(store: Any, *, user_id: str | None = None) -> list[dict[str, Any]]:
+    frame = store.read("api_tokens", where={"user_id": user_id} if user_id else None)
+    return [{k: _clean(r[k]) for k in ("id", "user_id", "name", "created_at", "expires_at", "revoked")}
+            for r in frame.to_dict("records")]
+
+
+def revoke_api_token(store: Any, token_id: str, *, actor: str = "cli", user_id: str | None = None) -> None:
+    tok = _row(store.get("api_tokens", token_id))
+    if tok is None or (user_id is not None and tok["user_id"] != user_id):
+        raise NotFoundError(f"没有令牌 {token_id!r} / no token {token_id!r}")
+    with store.transaction():
+        _update(store, "api_tokens", tok, revoked=True)
+        audit.record(store, actor, "token.revoke", f"token:{token_id}")
+
+
+def user_for_token(store: Any, secret: str) -> dict[str, Any] | None:
+    """The active user a bearer secret belongs to, or None (unknown, revoked, expired)."""
+    if not secret or len(secret) > 200:
+        return None
+    rows = store.read("api_tokens", where={"token_hash": auth.token_hash(secret)})
+    if not len(rows):
+        return None
+    tok = _row(rows.iloc[0].to_dict())
+    if tok.get("revoked") or (tok.get("expires_at") and tok["expires_at"] <= _now()):
+        return None
+    user = _row(store.get("users", tok["user_id"]))
+    return user if user and user.get("active") is not False else None
+
+
+# -- sign-in ----------------------------------------------------------------------------------------
+def login(store: Any, username: str, password: str, *, ip: str = "?",
+          policy: auth.LoginPolicy = auth.LoginPolicy()) -> dict[str, Any]:
+    """Check a password with per-user lockout and per-address throttling; return the user row.
+
+    Raises :class:`~gridmap.errors.TooManyRequests` while the address or the account is locked,
+    :class:`~gridmap.errors.Unauthorized` for a wrong name or password (the same message for both).
+    Failures are counted in ``users.failed_logins`` and as ``login.failed`` audit entries per address.
+    """
+    now = _now()
+    failures = store.read("audit_log", where={"action": "login.failed", "target": f"ip:{ip}"},
+                          columns=["at"])
+    if policy.ip_blocked([_clean(t) for t in failures["at"]] if len(failures) else [], now):
+        raise TooManyRequests("尝试次数过多，请稍后再试 / too many failed sign-ins from this address; "
+                              "try again later")
+    user = find_user(store, (username or "").strip()[:64])
+    if user and policy.is_locked(user.get("locked_until"), now):
+        raise TooManyRequests("账户已临时锁定，请稍后再试 / this account is locked for a while after "
+                              "repeated wrong passwords")
+    ok = auth.verify_password(user.get("password_hash") if user else None, password or "")
+    if not ok or not user or user.get("active") is False:
+        with store.transaction():
+            detail = {"username": (username or "")[:64]}
+            if user:
+                n, until = policy.after_failure(int(user.get("failed_logins") or 0), now)
+                _update(store, "users", user, failed_logins=n, locked_until=until)
+                if until:
+                    audit.record(store, "system", "user.locked", f"user:{user['username']}", {"until": str(until)})
+            audit.record(store, username or "anonymous", "login.failed", f"ip:{ip}", detail)
+        raise Unauthorized("用户名或密码错误 / wrong user name or password")
+    with store.transaction():
+        changes: dict[str, Any] = {"failed_logins": 0, "locked_until": None}
+        if auth.needs_rehash(user["password_hash"]):
+            changes["password_hash"] = auth._hasher.hash(password)
+        _update(store, "users", user, **changes)
+        audit.record(store, user["username"], "login.ok", f"ip:{ip}")
+    return user
+
+
+# -- embed tokens -----------------------------------------------------------------------------------
+def issue_embed(store: Any, secret_key: str, *, view: str, grids: Iterable[str] = (),
+                layers: Iterable[str] = (), hours: float = 24 * 30, actor: str = "cli") -> dict[str, Any]:
+    """A signed embed token for ``view`` limited to ``grids`` (code prefixes; empty = all) and ``layers``.
+
+    Returns ``{"id", "token", "view", "grids", "layers", "expires_at"}``; the row in ``embed_tokens``
+    is what revocation flips.
+    """
+    if view not in auth.EMBED_VIEWS:
+        raise InvalidInput(f"未知视图 {view!r} / unknown view; views: {', '.join(auth.EMBED_VIEWS)}")
+    grids = tuple(sorted({str(g).strip() for g in grids if str(g).strip()}))
+    bad = [g for g in grids if not (g.isdigit() and len(g) in (6, 9, 12, 15))]
+    if bad:
+        raise InvalidInput(f"网格范围需为区/街道/社区/网格编码 / grids must be 6/9/12/15-digit codes: {bad}")
+    layers = tuple(sorted({str(x).strip() for x in layers if str(x).strip()}))
+    if not (0 < float(hours) <= 24 * 366):
+        raise InvalidInput("有效期需在 0 与 366 天之间 / hours must be between 0 and 366 days")
+    expires = (_now() + dt.timedelta(hours=float(hours))).replace(microsecond=0)
+    claims = auth.EmbedClaims(id=f"emb-{secrets.token_hex(6)}", view=view, expires_at=expires, grids=grids,
+                              layers=layers)
+    row = {"id": claims.id, "created_by": actor, "view": view, "scope": {"grids": list(grids)},
+           "layers": list(layers), "created_at": _now(), "expires_at": expires, "revoked": False}
+    with store.transaction():
+        store.write("embed_tokens", pd.DataFrame([row]), mode="insert")
+        audit.record(store, actor, "embed.issue", f"embed:{claims.id}", {"view": view, "grids": list(grids)})
+    return {"id": claims.id, "token": auth.sign_embed(claims, secret_key), "view": view, "grids": list(grids),
+            "layers": list(layers), "expires_at": expires.isoformat()}
+
+
+def check_embed(store: Any, secret_key: str, token: str, *, view: str | None = None) -> auth.EmbedClaims:
+    """Claims of a valid embed token; :class:`~gridmap.auth.InvalidToken` if tampered, expired or revoked."""
+    claims = auth.read_embed(token, secret_key, now=_now(), view=view)
+    row = _row(store.get("embed_tokens", claims.id))
+    if row is None or row.get("revoked"):
+        raise auth.InvalidToken("嵌入令牌已撤销 / the embed token has been revoked")
+    return claims
+
+
+def revoke_embed(store: Any, token_id: str, *, actor: str = "cli") -> None:
+    row = _row(store.get("embed_tokens", token_id))
+    if row is None:
+        raise NotFoundError(f"没有嵌入令牌 {token_id!r} / no embed token {token_id!r}")
+    with store.transaction():
+        _update(store, "embed_tokens", row, revoked=True)
+        audit.record(store, actor, "embed.revoke", f"embed:{token_id}")
+
+
+def list_embeds(store: Any) -> list[dict[str, Any]]:
+    frame = store.read("embed_tokens", order_by=["created_at"])
+    return [{k: _clean(r[k]) for k in ("id", "created_by", "view", "scope", "layers", "created_at",
+                                       "expires_at", "revoked")} for r in frame.to_dict("records")]
