@@ -344,3 +344,52 @@ def coverage_report(store: Store):
         estates=store.read("estates", columns=["id", "community_id", "property_company_id"]),
         companies=store.read("property_companies", columns=["id", "has_party_org"]),
         communities=store.read("communities", columns=["id", "street_id"]))
+
+
+# -- real data: Taipei garbage-truck stops ---------------------------------------------------------
+def taipei_world() -> tuple[PlacementWorld, gpd.GeoDataFrame]:
+    """The shipped Taipei Wanhua sheet as a placement world (villages 里 as communities, districts as
+    streets) and the garbage-truck stops as records (``district_label``/``village_label`` kept)."""
+    from gridmap.geodata import taipei_file
+
+    villages = gpd.read_file(taipei_file("villages"))
+    buildings = gpd.read_file(taipei_file("buildings"))
+    stops = gpd.read_file(taipei_file("garbage_truck_stops"))
+    communities = gpd.GeoDataFrame({"id": villages["village_code"].astype(str), "street_id": villages["district"],
+                                    "name": villages["village"]}, geometry=villages.geometry, crs=villages.crs)
+    blds = gpd.GeoDataFrame({"id": buildings["bldg_id"], "community_id": buildings["village_code"]},
+                            geometry=buildings.geometry, crs=buildings.crs)
+    recs = gpd.GeoDataFrame({"id": [f"stop{i:04d}" for i in range(len(stops))],
+                             "district_label": stops["district_label"], "village_label": stops["village_label"]},
+                            geometry=stops.geometry, crs=stops.crs)
+    return PlacementWorld(blds, communities), recs
+
+
+def taipei_agreement(*, tolerance_m: float = DEFAULT_TOLERANCE_M) -> dict[str, Any]:
+    """Place the Taipei stops and compare the village found with the operator's ``village_label``.
+
+    Returns counts by outcome, the agreement of the placed village (through the building when one was
+    found) and of the plain point-in-village test, each as a share of all stops.
+    """
+    world, recs = taipei_world()
+    res = place(recs, world, tolerance_m=tolerance_m)
+    names = pd.Series(world.community_ids).map(dict(zip(*_village_names())))
+    name_of = dict(zip(world.community_ids, names))
+    placed = res.frame["community_id"].astype(object).map(name_of)
+    street = res.frame["street_id"].astype(object)
+    agree = (placed == recs["village_label"]) & (street == recs["district_label"])
+    area_only = derive(recs.assign(building_id=None, community_id=None), world)
+    pip = area_only["community_id"].astype(object).map(name_of)
+    pip_agree = (pip == recs["village_label"]) & (area_only["street_id"].astype(object) == recs["district_label"])
+    n = len(recs)
+    return {"stops": n, "summary": res.summary, "tolerance_m": tolerance_m,
+            "agree_placed": int(agree.sum()), "agree_placed_share": float(agree.mean()) if n else None,
+            "agree_point_in_village": int(pip_agree.sum()),
+            "agree_point_in_village_share": float(pip_agree.mean()) if n else None}
+
+
+def _village_names() -> tuple[list[str], list[str]]:
+    from gridmap.geodata import taipei_file
+
+    v = gpd.read_file(taipei_file("villages"), columns=["village_code", "village"], ignore_geometry=True)
+    return v["village_code"].astype(str).tolist(), v["village"].tolist()
