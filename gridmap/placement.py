@@ -108,8 +108,8 @@ class PlacementWorld:
                                  self.c_street[np.maximum(self.building_community_pos, 0)]
                                  if len(self.c_street) else -1, -1)
         self.grid_cats, (self.b_grid, self.g_grid) = _shared_codes(self.building_grids, self.grid_codes)
-        self.metric_crs = metric_crs_for(shapely.total_bounds(self.building_geoms) if len(b)
-                                         else shapely.total_bounds(self.community_geoms))
+        extent = self.building_geoms if len(b) else self.community_geoms
+        self.metric_crs = metric_crs_for(shapely.total_bounds(extent) if len(extent) else (120, 36, 120, 36))
         self._cache: dict[str, Any] = {}
 
     # -- lazily built indexes ------------------------------------------------------------------

@@ -224,3 +224,13 @@ def test_derive_follows_the_plan_for_stored_records(world):
     assert pd.isna(got["x"]["grid_code"]) and got["x"]["community_id"] == "C1"
     w2 = PlacementWorld(f["buildings"], f["communities"], assignment=dict(ASSIGNMENT, A="G2"), grids=f["grids"])
     assert derive(stored, w2)["grid_code"].iloc[0] == "G2"
+
+
+def test_an_empty_world_rejects_everything_with_reasons():
+    f = frames()
+    w = PlacementWorld(f["buildings"].iloc[0:0], f["communities"].iloc[0:0])
+    res = place(points([("r", 120.4011, 36.3011)], building_id=["A"]), w)
+    assert res.summary["rejected"] == 1 and "unknown building id A" in res.frame["reason"].iloc[0]
+    res = place(points([("r", 120.4011, 36.3011)]), w)
+    assert "outside every community" in res.frame["reason"].iloc[0]
+    assert derive(points([("r", 120.4011, 36.3011)]), w)["grid_code"].isna().all()

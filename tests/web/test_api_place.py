@@ -86,3 +86,9 @@ def test_cli_place_and_coverage(world_store, tmp_path, monkeypatch):  # noqa: F8
     bad = runner.invoke(main, ["place", "households", str(src), "--tolerance", "-1"])
     assert bad.exit_code == 1 and "tolerance" in bad.output
     assert runner.invoke(main, ["place", "--help"]).exit_code == 0
+
+
+def test_coverage_of_an_empty_store(client, login):
+    login(client, "viewer")
+    body = client.get("/api/coverage").get_json()
+    assert body["summary"]["grids"] == 0 and body["summary"]["red_property_share"] is None
