@@ -14,6 +14,7 @@ from gridmap import __version__, config
 
 #: extra commands or groups, as "module:attribute"; a module that is not importable is skipped with a warning
 COMMANDS: list[str] = [
+    "gridmap.cli_grids:grids",
     "gridmap.cli_plan:plan",
     "gridmap.cli_data:import_cmd",
     "gridmap.cli_data:synth",

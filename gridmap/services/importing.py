@@ -125,18 +125,19 @@ def import_frame(store: Store, layer: str, frame: pd.DataFrame, *, report: Impor
     report = report or ImportReport(layer=layer, source="<frame>")
     df = _columns(spec, frame, id_column)
     report.rows_read = len(df)
-    communities = store.read("communities", columns=["id", "geometry"]) if spec.geometry else None
-    known = {ref: set(store.read(ref, columns=["id"])["id"]) for ref in _refs(spec)}
-    clean, issues = validate(layer, df, communities=communities, known_ids=known)
-    report.issues += issues
-    if report.errors and not skip_invalid:
-        raise ImportRejected(report)
-    good = clean[~clean["_row"].isin(report.rejected_rows)].drop(columns="_row")
-    if spec.geometry:
-        good = gpd.GeoDataFrame(good, geometry="geometry", crs=4326)
-    else:
-        good = pd.DataFrame(good).drop(columns="geometry", errors="ignore")
-    report.written = _write(store, layer, good, progress=progress)
+    with store.transaction():  # what is checked against is what is written to
+        communities = store.read("communities", columns=["id", "geometry"]) if spec.geometry else None
+        known = {ref: set(store.read(ref, columns=["id"])["id"]) for ref in _refs(spec)}
+        clean, issues = validate(layer, df, communities=communities, known_ids=known)
+        report.issues += issues
+        if report.errors and not skip_invalid:
+            raise ImportRejected(report)
+        good = clean[~clean["_row"].isin(report.rejected_rows)].drop(columns="_row")
+        if spec.geometry:
+            good = gpd.GeoDataFrame(good, geometry="geometry", crs=4326)
+        else:
+            good = pd.DataFrame(good).drop(columns="geometry", errors="ignore")
+        report.written = _write(store, layer, good, progress=progress)
     return report
 
 

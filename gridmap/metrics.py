@@ -1,0 +1,340 @@
+"""Metrics of a grid plan, registered by name: each is a function of a plan and the world it divides.
+
+Per-grid metrics return a Series indexed by grid code; :func:`grid_table` gathers them all and
+:func:`community_table` summarises per community. Everything is measured in the world's metric CRS.
+No I/O.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from gridmap.geometry import parts, polsby_popper
+from gridmap.plan import GridPlan
+
+#: "within ±10% of the community mean"
+NEAR = 0.10
+
+
+@dataclass(frozen=True)
+class World:
+    """The frames a plan is judged against, all in one projected CRS.
+
+    ``buildings``: id, community_id, households, residents?, estate_id?, geometry.
+    ``grids``: code, community_id, geometry (the plan's grid polygons).
+    ``adjacency``: i, j (positions in ``buildings``), length, kind (SOFT/WALL/BARRIER) — optional.
+    ``stewards``: role, building_id, serves, party_member — optional.
+    ``bounds``: community id -> (min, max) households.
+    """
+
+    communities: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    grids: gpd.GeoDataFrame
+    adjacency: pd.DataFrame | None = None
+    stewards: pd.DataFrame | None = None
+    bounds: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    default_bounds: tuple[int, int] = (300, 500)
+
+    def bounds_of(self, community_id: str) -> tuple[int, int]:
+        return tuple(self.bounds.get(community_id, self.default_bounds))  # type: ignore[return-value]
+
+
+Metric = Callable[[GridPlan, World], pd.Series]
+METRICS: dict[str, Metric] = {}
+
+
+def metric(name: str) -> Callable[[Metric], Metric]:
+    """Register a per-grid metric under ``name``."""
+    def deco(fn: Metric) -> Metric:
+        METRICS[name] = fn
+        return fn
+    return deco
+
+
+def compute(name: str, plan: GridPlan, world: World) -> pd.Series:
+    """The metric ``name`` of ``plan``; KeyError naming the known metrics otherwise."""
+    try:
+        fn = METRICS[name]
+    except KeyError:
+        raise KeyError(f"unknown metric {name!r}; known: {', '.join(sorted(METRICS))}") from None
+    return fn(plan, world).rename(name)
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+def _codes(plan: GridPlan) -> pd.Index:
+    return pd.Index(plan.codes, name="code")
+
+
+def _grid_of_buildings(plan: GridPlan, world: World) -> pd.Series:
+    return world.buildings["id"].map(plan.assignment)
+
+
+def _sum_by_grid(plan: GridPlan, world: World, column: str) -> pd.Series:
+    b = world.buildings
+    if column not in b:
+        return pd.Series(0, index=_codes(plan))
+    vals = pd.to_numeric(b[column], errors="coerce").fillna(0)
+    return vals.groupby(_grid_of_buildings(plan, world)).sum().reindex(_codes(plan), fill_value=0)
+
+
+def _geom(plan: GridPlan, world: World) -> pd.Series:
+    g = world.grids.set_index("code").geometry
+    return g.reindex(_codes(plan))
+
+
+# -- per-grid metrics --------------------------------------------------------------------------
+
+@metric("community_id")
+def community_id(plan: GridPlan, world: World) -> pd.Series:
+    return pd.Series(plan.grid_community).reindex(_codes(plan))
+
+
+@metric("households")
+def households(plan: GridPlan, world: World) -> pd.Series:
+    return _sum_by_grid(plan, world, "households").astype(int)
+
+
+@metric("residents")
+def residents(plan: GridPlan, world: World) -> pd.Series:
+    return _sum_by_grid(plan, world, "residents").astype(int)
+
+
+@metric("buildings")
+def buildings(plan: GridPlan, world: World) -> pd.Series:
+    grid = _grid_of_buildings(plan, world)
+    return grid.value_counts().reindex(_codes(plan), fill_value=0).astype(int)
+
+
+@metric("deviation")
+def deviation(plan: GridPlan, world: World) -> pd.Series:
+    """Households relative to the community's mean grid size, minus 1."""
+    h = households(plan, world)
+    com = community_id(plan, world)
+    mean = h.groupby(com).transform("mean")
+    return (h / mean.where(mean > 0) - 1).fillna(0.0)
+
+
+@metric("in_bounds")
+def in_bounds(plan: GridPlan, world: World) -> pd.Series:
+    h = households(plan, world)
+    com = community_id(plan, world)
+    lo = pd.Series([world.bounds_of(c)[0] for c in com], index=com.index, dtype=float)
+    hi = pd.Series([world.bounds_of(c)[1] for c in com], index=com.index, dtype=float)
+    return (h >= lo) & (h <= hi)
+
+
+@metric("parts")
+def polygon_parts(plan: GridPlan, world: World) -> pd.Series:
+    """Number of pieces of the grid polygon (1 = contiguous)."""
+    return pd.Series(parts(_geom(plan, world).values), index=_codes(plan)).astype(int)
+
+
+@metric("building_parts")
+def building_parts(plan: GridPlan, world: World) -> pd.Series:
+    """Number of connected pieces of the grid's buildings in the adjacency graph (1 = contiguous)."""
+    adj = world.adjacency
+    grid = _grid_of_buildings(plan, world).to_numpy(dtype=object)
+    n = len(grid)
+    if adj is None or n == 0:
+        return pd.Series(np.nan, index=_codes(plan))
+    i, j = adj["i"].to_numpy(), adj["j"].to_numpy()
+    same = grid[i] == grid[j]
+    m = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n))
+    _, comp = connected_components(m, directed=False)
+    frame = pd.DataFrame({"grid": grid, "comp": comp}).dropna()
+    return frame.groupby("grid")["comp"].nunique().reindex(_codes(plan), fill_value=0).astype(int)
+
+
+@metric("polsby_popper")
+def polsby_popper_metric(plan: GridPlan, world: World) -> pd.Series:
+    return pd.Series(polsby_popper(_geom(plan, world).values), index=_codes(plan))
+
+
+@metric("area_m2")
+def area(plan: GridPlan, world: World) -> pd.Series:
+    return pd.Series(shapely.area(_geom(plan, world).values), index=_codes(plan))
+
+
+@metric("enclosed_by")
+def enclosed_by(plan: GridPlan, world: World) -> pd.Series:
+    """Code of the grid that surrounds this grid on every side ('' when none)."""
+    geoms = _geom(plan, world).values
+    codes = _codes(plan)
+    out = pd.Series("", index=codes, dtype=object)
+    ok = ~(pd.isna(geoms) | shapely.is_empty(geoms))
+    if ok.sum() < 2:
+        return out
+    idx = np.flatnonzero(ok)
+    filled = shapely.polygons(shapely.get_exterior_ring(shapely.get_geometry(geoms[idx], 0)))
+    shrunk = shapely.buffer(geoms[idx], -0.01)
+    tree = shapely.STRtree(filled)
+    a, b = tree.query(shrunk, predicate="within")
+    for x, y in zip(a.tolist(), b.tolist()):
+        if x != y and plan.grid_community[codes[idx[x]]] == plan.grid_community[codes[idx[y]]]:
+            out.iloc[idx[x]] = codes[idx[y]]
+    return out
+
+
+@metric("walls_crossed")
+def walls_crossed(plan: GridPlan, world: World) -> pd.Series:
+    """Neighbouring building pairs inside the grid that a barrier line (road, river, wall) separates."""
+    adj = world.adjacency
+    if adj is None or "kind" not in adj:
+        return pd.Series(0, index=_codes(plan))
+    from gridmap.partition import BARRIER
+
+    grid = _grid_of_buildings(plan, world).to_numpy(dtype=object)
+    i, j = adj["i"].to_numpy(), adj["j"].to_numpy()
+    inside = (grid[i] == grid[j]) & (adj["kind"].to_numpy() == BARRIER)
+    return pd.Series(grid[i[inside]]).value_counts().reindex(_codes(plan), fill_value=0).astype(int)
+
+
+@metric("estates_split")
+def estates_split(plan: GridPlan, world: World) -> pd.Series:
+    """Estates that fit in one grid but have buildings in this grid and in another."""
+    b = world.buildings
+    if "estate_id" not in b:
+        return pd.Series(0, index=_codes(plan))
+    f = pd.DataFrame({"estate": b["estate_id"], "grid": _grid_of_buildings(plan, world),
+                      "hh": pd.to_numeric(b["households"], errors="coerce").fillna(0),
+                      "com": b["community_id"]}).dropna(subset=["estate", "grid"])
+    tot = f.groupby("estate")["hh"].sum()
+    first = f.groupby("estate")["com"].first()
+    hi = pd.Series([world.bounds_of(c)[1] for c in first], index=first.index, dtype=float)
+    fits = tot <= hi
+    ngrids = f.groupby("estate")["grid"].nunique()
+    bad = ngrids[(ngrids > 1) & fits].index
+    hit = f[f["estate"].isin(bad)].groupby("grid")["estate"].nunique()
+    return hit.reindex(_codes(plan), fill_value=0).astype(int)
+
+
+def _stewards_by_grid(plan: GridPlan, world: World, role: str) -> pd.Series:
+    s = world.stewards
+    if s is None or not len(s):
+        return pd.Series(0, index=_codes(plan))
+    s = s[s["role"] == role]
+    grid = s["building_id"].map(plan.assignment)
+    if role == "grid_leader" and "serves" in s:  # a grid leader serves a grid code
+        grid = s["serves"].where(s["serves"].isin(plan.grid_community), grid)
+    return grid.value_counts().reindex(_codes(plan), fill_value=0).astype(int)
+
+
+@metric("stewards")
+def stewards(plan: GridPlan, world: World) -> pd.Series:
+    s = world.stewards
+    if s is None or not len(s):
+        return pd.Series(0, index=_codes(plan))
+    return s["building_id"].map(plan.assignment).value_counts().reindex(_codes(plan), fill_value=0) \
+        .astype(int)
+
+
+@metric("grid_leaders")
+def grid_leaders(plan: GridPlan, world: World) -> pd.Series:
+    return _stewards_by_grid(plan, world, "grid_leader")
+
+
+@metric("party_central_households")
+def party_central(plan: GridPlan, world: World) -> pd.Series:
+    return _stewards_by_grid(plan, world, "party_central_household")
+
+
+@metric("buildings_without_leader")
+def buildings_without_leader(plan: GridPlan, world: World) -> pd.Series:
+    s = world.stewards
+    b = world.buildings
+    led: set = set()
+    if s is not None and len(s):
+        leaders = s[s["role"] == "building_leader"]
+        led = set(leaders["building_id"].dropna())
+        if "serves" in leaders:
+            led |= set(leaders["serves"].dropna())
+    lacking = ~b["id"].isin(led)
+    grid = _grid_of_buildings(plan, world)[lacking]
+    return grid.value_counts().reindex(_codes(plan), fill_value=0).astype(int)
+
+
+# -- tables ------------------------------------------------------------------------------------
+
+def grid_table(plan: GridPlan, world: World, names: list[str] | None = None) -> pd.DataFrame:
+    """Every (or the named) per-grid metric, one row per grid code."""
+    cols = {name: compute(name, plan, world) for name in (names or METRICS)}
+    return pd.DataFrame(cols, index=_codes(plan))
+
+
+def coverage(plan: GridPlan, world: World) -> pd.DataFrame:
+    """Per community: area, gap area (community not covered by a grid), overlap area (covered twice)."""
+    g = world.grids
+    rows = []
+    for cid, geom in zip(world.communities["id"], world.communities.geometry.values):
+        mine = g[g["community_id"] == cid].geometry.values
+        total = float(shapely.area(geom))
+        if len(mine):
+            union = shapely.union_all(mine)
+            gap = float(shapely.area(shapely.difference(geom, union)))
+            outside = float(shapely.area(shapely.difference(union, geom)))
+            overlap = max(0.0, float(shapely.area(mine).sum() - shapely.area(union)))
+        else:
+            gap, outside, overlap = total, 0.0, 0.0
+        rows.append({"community_id": cid, "area_m2": total, "gap_m2": gap, "outside_m2": outside,
+                     "overlap_m2": overlap})
+    return pd.DataFrame(rows).set_index("community_id") if rows else \
+        pd.DataFrame(columns=["area_m2", "gap_m2", "outside_m2", "overlap_m2"])
+
+
+def community_table(grids: pd.DataFrame, world: World, cover: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per community, from :func:`grid_table`: grid count, households, balance, contiguity, shape."""
+    rows = []
+    for cid, t in grids.groupby("community_id"):
+        h = t["households"].astype(float)
+        mean = h.mean()
+        dev = (h / mean - 1).abs() if mean > 0 else h * 0
+        lo, hi = world.bounds_of(cid)
+        rows.append({
+            "community_id": cid, "grids": len(t), "households": int(h.sum()),
+            "residents": int(t["residents"].sum()), "buildings": int(t["buildings"].sum()),
+            "stewards": int(t["stewards"].sum()), "min": int(h.min()), "max": int(h.max()),
+            "mean": float(mean), "cv": float(h.std(ddof=0) / mean) if mean > 0 else 0.0,
+            "min_bound": lo, "max_bound": hi, "share_in_bounds": float(t["in_bounds"].mean()),
+            "share_within_10pct": float((dev <= NEAR + 1e-12).mean()),
+            "p95_deviation": float(dev.quantile(0.95)),
+            "contiguous_share": float((t["parts"] <= 1).mean()),
+            "enclosed_grids": int((t["enclosed_by"] != "").sum()),
+            "polsby_popper_mean": float(t["polsby_popper"].mean()),
+            "walls_crossed": int(t["walls_crossed"].sum()),
+            "grids_without_leader": int((t["grid_leaders"] == 0).sum()),
+            "grids_without_party_central": int((t["party_central_households"] == 0).sum()),
+            "buildings_without_leader": int(t["buildings_without_leader"].sum()),
+        })
+    out = pd.DataFrame(rows).set_index("community_id") if rows else pd.DataFrame()
+    if cover is not None and len(out):
+        out = out.join(cover)
+    return out
+
+
+def summary(grids: pd.DataFrame) -> dict:
+    """District-wide figures; deviations are relative to each grid's own community mean."""
+    if not len(grids):
+        return {"grids": 0}
+    dev = grids["deviation"].astype(float)
+    return {
+        "grids": int(len(grids)), "communities": int(grids["community_id"].nunique()),
+        "households": int(grids["households"].sum()), "buildings": int(grids["buildings"].sum()),
+        "share_in_bounds": float(grids["in_bounds"].mean()),
+        "cv": float((1 + dev).std(ddof=0)),
+        "share_within_10pct": float((dev.abs() <= NEAR + 1e-12).mean()),
+        "p95_deviation": float(dev.abs().quantile(0.95)),
+        "contiguous_share": float((grids["parts"] <= 1).mean()),
+        "building_contiguous_share": float((grids["building_parts"].fillna(1) <= 1).mean()),
+        "enclosed_grids": int((grids["enclosed_by"] != "").sum()),
+        "polsby_popper_mean": float(grids["polsby_popper"].mean()),
+        "walls_crossed": int(grids["walls_crossed"].sum()),
+        "estates_split": int(grids["estates_split"].sum()),
+    }

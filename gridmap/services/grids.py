@@ -1,0 +1,246 @@
+"""Use cases of grid generation: generate a plan for every (or one) community, report on a plan.
+
+``generate`` reads the world from the store, tessellates, partitions, codes and stores a draft plan
+(one transaction), and returns its id with the evaluation report. CLI and web call these.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridmap import codes as codes_mod
+from gridmap import plans as plans_mod
+from gridmap import report as report_mod
+from gridmap.errors import InvalidInput, NotFoundError
+from gridmap.geometry import metric_crs
+from gridmap.metrics import World
+from gridmap.partition import PartitionError, edge_kinds, partition_world
+from gridmap.plan import GridPlan
+from gridmap.store.base import Store
+from gridmap.tessellation import adjacency, dissolve_cells, tessellate
+
+
+@dataclass
+class GenerateResult:
+    plan_id: str
+    plan: GridPlan
+    report: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def generate(store: Store, *, community: str | None = None, min_households: int = 300,
+             max_households: int = 500, seed: int = 0, publish: bool = False,
+             created_by: str | None = None) -> GenerateResult:
+    """Generate grids for every community (or only ``community``) and store them as a draft plan.
+
+    Per-community bounds (``communities.min_households/max_households``) override the defaults.
+    With ``community``, the other communities keep their grids from the current plan (published,
+    else newest). ``publish=True`` publishes the new plan at once (the demo loader does this).
+
+    Raises
+    ------
+    NotFoundError
+        ``community`` is not in the store, or the store has no communities.
+    InvalidInput
+        Bounds that make no sense, or a community id that is not 12 digits.
+    """
+    if min_households < 1 or max_households < min_households:
+        raise InvalidInput(f"household bounds must satisfy 1 <= min <= max, got "
+                           f"[{min_households}, {max_households}]")
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    coms = store.read("communities")
+    if community is not None:
+        coms = coms[coms["id"] == community]
+        if not len(coms):
+            raise NotFoundError(f"no community {community!r}; see the communities layer")
+    if not len(coms):
+        raise NotFoundError("the store has no communities: import them first (gridmap import)")
+    bad = [c for c in coms["id"] if not codes_mod.COMMUNITY_RE.match(str(c))]
+    if bad:
+        raise InvalidInput(f"community id {bad[0]!r} is not 12 digits (street id + 3 digits)")
+    com_ids = coms["id"].tolist()
+    blds = store.read("buildings", where={"community_id": com_ids})
+    barriers = store.read("barriers")
+    crs = metric_crs(coms)
+    coms_m, blds_m = coms.to_crs(crs), blds.to_crs(crs).reset_index(drop=True)
+    bars_m = barriers.to_crs(crs) if len(barriers) else None
+    timings["read"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    cells = tessellate(blds_m, coms_m)
+    adj = adjacency(cells)
+    adj["kind"] = edge_kinds(blds_m, cells, adj, bars_m)
+    timings["tessellate"] = time.perf_counter() - t
+
+    bounds = _bounds(coms, min_households, max_households)
+    t = time.perf_counter()
+    try:
+        parts = partition_world(blds_m, adj, adj["kind"].to_numpy(), bounds=bounds,
+                                default_bounds=(min_households, max_households), seed=seed)
+    except PartitionError as exc:
+        raise InvalidInput(str(exc)) from None
+    timings["partition"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    prev_id = plans_mod.latest_plan_id(store)
+    prev = plans_mod.load_plan(store, prev_id) if prev_id else None
+    issued = plans_mod.issued_codes(store, com_ids)
+    grids, assignment, diagnostics = _grids_and_codes(coms_m, blds_m, cells, parts, prev, issued)
+    grid_community = dict(zip(grids["code"], grids["community_id"]))
+    if prev is not None and community is not None:
+        assignment, grid_community, grids = _keep_others(store, prev, com_ids, assignment,
+                                                         grid_community, grids, crs)
+    plan = GridPlan(assignment, grid_community,
+                    meta={"parent_id": prev_id})
+    timings["codes"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    params = {"min_households": min_households, "max_households": max_households, "seed": seed,
+              "community": community, "bounds": {c: list(b) for c, b in bounds.items()},
+              "diagnostics": diagnostics}
+    with store.transaction():
+        plan_id = plans_mod.save_plan(store, plan, grids, params=params, created_by=created_by,
+                                      note="generated")
+        plans_mod.save_cells(store, cells, com_ids)
+        if publish:
+            plans_mod.publish(store, plan_id)
+    plan = plan.with_id(plan_id)
+    timings["store"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    world = World(coms_m, blds_m, grids.to_crs(crs) if grids.crs != crs else grids, adjacency=adj,
+                  stewards=store.read("stewards", where={"community_id": com_ids}),
+                  bounds=bounds, default_bounds=(min_households, max_households))
+    rep = report_mod.build_report(plan, world, diagnostics=diagnostics)
+    timings["report"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    rep["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+    return GenerateResult(plan_id, plan, rep, timings)
+
+
+def report(store: Store, plan_id: str) -> dict[str, Any]:
+    """The evaluation report of a stored plan (see :func:`gridmap.report.build_report`)."""
+    try:
+        plan = plans_mod.load_plan(store, plan_id)
+    except plans_mod.PlanNotFound as exc:
+        raise NotFoundError(str(exc)) from None
+    world = load_world(store, plan)
+    return report_mod.build_report(plan, world, diagnostics=(plan.meta.get("params") or {})
+                                   .get("diagnostics"))
+
+
+def load_world(store: Store, plan: GridPlan) -> World:
+    """The world ``plan`` divides, from the store, in its metric CRS (adjacency from stored cells)."""
+    com_ids = sorted(set(plan.grid_community.values()))
+    coms = store.read("communities", ids=com_ids)
+    crs = metric_crs(coms)
+    blds = store.read("buildings", where={"community_id": com_ids}).to_crs(crs).reset_index(drop=True)
+    grids = plans_mod.load_grids(store, plan.id).to_crs(crs)
+    adj = None
+    cells = store.read("cells", where={"community_id": com_ids})
+    if len(cells):
+        cells = cells.to_crs(crs).set_index("id").reindex(blds["id"]).reset_index()
+        if cells.geometry.notna().all():
+            cells = gpd.GeoDataFrame(cells, geometry="geometry", crs=crs)
+            adj = adjacency(cells)
+            bars = store.read("barriers")
+            adj["kind"] = edge_kinds(blds, cells, adj, bars.to_crs(crs) if len(bars) else None)
+    params = plan.meta.get("params") or {}
+    lo, hi = params.get("min_households", 300), params.get("max_households", 500)
+    bounds = {c: tuple(b) for c, b in (params.get("bounds") or {}).items()} or \
+        _bounds(coms, lo, hi)
+    return World(coms.to_crs(crs), blds, grids, adjacency=adj,
+                 stewards=store.read("stewards", where={"community_id": com_ids}),
+                 bounds=bounds, default_bounds=(lo, hi))
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+def _bounds(coms: pd.DataFrame, lo: int, hi: int) -> dict[str, tuple[int, int]]:
+    out = {}
+    for cid, a, b in zip(coms["id"], coms.get("min_households", pd.Series(index=coms.index)),
+                         coms.get("max_households", pd.Series(index=coms.index))):
+        a = lo if a is None or pd.isna(a) else int(a)
+        b = hi if b is None or pd.isna(b) else int(b)
+        if a < 1 or b < a:
+            raise InvalidInput(f"community {cid}: bounds [{a}, {b}] must satisfy 1 <= min <= max "
+                               f"(columns min_households/max_households)")
+        out[str(cid)] = (a, b)
+    return out
+
+
+def _grids_and_codes(coms_m, blds_m, cells, parts, prev: GridPlan | None, issued):
+    """Grid polygons (dissolved cells) with codes, the assignment, and the partition diagnostics."""
+    previous = {}
+    if prev is not None:
+        previous = {frozenset(b): code for code, b in prev.grids.items()}
+    cell_geom = dict(zip(cells["id"], cells.geometry.values))
+    rows, assignment = [], {}
+    diagnostics: dict[str, Any] = {"too_big": [], "islands": [], "count_infeasible": []}
+    hh = dict(zip(blds_m["id"], blds_m["households"].fillna(0).astype(int)))
+    for cid, region in zip(coms_m["id"], coms_m.geometry.values):
+        res = parts.communities.get(cid)
+        ids = parts.building_ids.get(cid, [])
+        if res is None or not ids:
+            polys, sets = [region], [frozenset()]
+        else:
+            labels = res.labels
+            geoms = np.array([cell_geom[b] for b in ids], dtype=object)
+            uniq, polys = dissolve_cells(geoms, labels)
+            arr = np.array(ids, dtype=object)
+            sets = [frozenset(arr[labels == u].tolist()) for u in uniq]
+            diagnostics["too_big"] += [{"community_id": cid, "building_id": ids[i], "households": h,
+                                        "over_by": over} for i, h, over in res.too_big]
+            diagnostics["islands"] += [{"community_id": cid, "buildings": [ids[i] for i in isl],
+                                        "joined_to": ids[to]} for isl, to in res.islands]
+            if res.count_infeasible:
+                diagnostics["count_infeasible"].append(cid)
+        xy = shapely.get_coordinates(shapely.point_on_surface(np.asarray(polys, dtype=object)))
+        codes = codes_mod.assign_codes(cid, sets, xy, previous=previous,
+                                       issued=[c for c in issued if c.startswith(cid)])
+        for code, poly, s in zip(codes, polys, sets):
+            rows.append({"code": code, "community_id": cid, "households": int(sum(hh[b] for b in s)),
+                         "buildings": len(s), "geometry": poly})
+            for b in s:
+                assignment[b] = code
+    grids = gpd.GeoDataFrame(rows, geometry="geometry", crs=coms_m.crs)
+    return grids, assignment, diagnostics
+
+
+def _keep_others(store, prev: GridPlan, com_ids, assignment, grid_community, grids, crs):
+    """Carry the other communities' grids over from ``prev`` unchanged."""
+    keep = {c: com for c, com in prev.grid_community.items() if com not in set(com_ids)}
+    a = {b: c for b, c in prev.assignment.items() if c in keep}
+    a.update(assignment)
+    gc = dict(keep)
+    gc.update(grid_community)
+    old = plans_mod.load_grids(store, prev.id)
+    old = old[old["code"].isin(keep)].to_crs(crs)
+    cols = ["code", "community_id", "households", "buildings", "geometry"]
+    both = pd.concat([old[cols], grids[cols]], ignore_index=True)
+    return a, gc, gpd.GeoDataFrame(both, geometry="geometry", crs=crs)
+
+
+def report_text(store: Store, plan_id: str, *, fmt: str = "json") -> str:
+    """The report of a stored plan rendered as ``json`` or standalone ``html``."""
+    import json
+
+    if fmt not in ("json", "html"):
+        raise InvalidInput(f"format must be json or html, not {fmt!r}")
+    try:
+        plan = plans_mod.load_plan(store, plan_id)
+    except plans_mod.PlanNotFound as exc:
+        raise NotFoundError(str(exc)) from None
+    world = load_world(store, plan)
+    rep = report_mod.build_report(plan, world, diagnostics=(plan.meta.get("params") or {})
+                                  .get("diagnostics"))
+    if fmt == "json":
+        return json.dumps(rep, ensure_ascii=False, indent=1, default=str)
+    return report_mod.render_html(rep, world.grids)

@@ -1,0 +1,88 @@
+"""Tessellation cells tile each community exactly; adjacency is rook adjacency of the cells."""
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from grids_worlds import CRS, STEP, X0, Y0, lattice
+from gridmap.geometry import CRSError, metric_crs, polsby_popper
+from gridmap.tessellation import TessellationError, adjacency, dissolve_cells, tessellate
+
+
+def _tiles(cells, region):
+    geoms = cells.geometry.values
+    union = shapely.union_all(geoms)
+    assert abs(shapely.area(union) - shapely.area(region)) <= 1e-4 * shapely.area(region)
+    assert abs(shapely.area(geoms).sum() - shapely.area(region)) <= 1e-4 * shapely.area(region)
+    assert shapely.area(shapely.symmetric_difference(union, region)) <= 1e-4 * shapely.area(region)
+
+
+def test_three_by_three_cells_tile_the_square_with_twelve_rook_neighbours():
+    w = lattice([[10] * 3] * 3)
+    cells = tessellate(w["buildings"], w["communities"])
+    assert cells["id"].tolist() == w["buildings"]["id"].tolist()
+    _tiles(cells, w["communities"].geometry.iloc[0])
+    # each cell is the 10 m square around its building
+    assert np.allclose(shapely.area(cells.geometry.values), STEP * STEP)
+    assert shapely.contains(cells.geometry.values, w["buildings"].geometry.values).all()
+    adj = adjacency(cells)
+    assert len(adj) == 12  # 3 x 2 horizontal + 2 x 3 vertical; no diagonal (corner) pairs
+    assert np.allclose(adj["length"], STEP)
+
+
+def test_concave_community_fragments_go_to_a_neighbour():
+    # a U-shaped community: the cell of the building in the left arm would also reach into the
+    # right arm across the notch; that piece must go to a cell in the right arm
+    u = shapely.difference(shapely.box(X0, Y0 - 30, X0 + 30, Y0), shapely.box(X0 + 10, Y0 - 20, X0 + 20, Y0))
+    w = lattice([[10, None, 10], [None, None, None], [None, 10, None]], region=u)
+    cells = tessellate(w["buildings"], w["communities"])
+    _tiles(cells, u)
+    assert (shapely.get_num_geometries(cells.geometry.values) == 1).all()
+
+
+def test_one_building_cell_is_the_whole_community_and_empty_community_gets_none():
+    w = lattice([[10]])
+    other = gpd.GeoDataFrame([{"id": "370214001002", "geometry": shapely.box(X0 + 50, Y0 - 10, X0 + 60, Y0)}],
+                             crs=CRS)
+    coms = gpd.GeoDataFrame(
+        [*w["communities"][["id", "geometry"]].to_dict("records"), *other.to_dict("records")], crs=CRS)
+    cells = tessellate(w["buildings"], coms)
+    assert len(cells) == 1
+    assert shapely.equals(cells.geometry.iloc[0], w["communities"].geometry.iloc[0])
+
+
+def test_coincident_buildings_each_get_a_cell():
+    w = lattice([[10, 10]])
+    b = w["buildings"].copy()
+    b.loc[1, "geometry"] = b.geometry.iloc[0]
+    cells = tessellate(b, w["communities"])
+    assert (shapely.area(cells.geometry.values) > 0).all()
+    _tiles(cells, w["communities"].geometry.iloc[0])
+
+
+def test_dissolve_gives_one_polygon_per_label():
+    w = lattice([[10] * 4])
+    cells = tessellate(w["buildings"], w["communities"])
+    labels, polys = dissolve_cells(cells.geometry.values, np.array([0, 0, 1, 1]))
+    assert labels.tolist() == [0, 1]
+    assert np.allclose(shapely.area(polys), 2 * STEP * STEP)
+    assert np.allclose(polsby_popper(polys), 4 * np.pi * 200 / 60 ** 2)
+
+
+def test_crs_is_checked():
+    w = lattice([[10, 10]])
+    with pytest.raises(TessellationError, match="projected"):
+        tessellate(w["buildings"].to_crs(4326), w["communities"].to_crs(4326))
+    with pytest.raises(TessellationError, match="different CRS"):
+        tessellate(w["buildings"], w["communities"].to_crs(4326))
+
+
+def test_metric_crs():
+    w = lattice([[10]])
+    assert metric_crs(w["buildings"].to_crs(4326)) == "EPSG:4549"  # Qingdao, 120.4E
+    taipei = gpd.GeoDataFrame(geometry=[shapely.Point(121.56, 25.04)], crs=4326)
+    assert metric_crs(taipei) == "EPSG:32651"
+    with pytest.raises(CRSError):
+        metric_crs(gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)]))
