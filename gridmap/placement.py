@@ -123,6 +123,10 @@ class PlacementWorld:
         return self._cached("building_tree", lambda: shapely.STRtree(self.building_geoms))
 
     @property
+    def building_cells(self) -> CellIndex:
+        return self._cached("building_cells", lambda: CellIndex(self.building_geoms))
+
+    @property
     def metric_building_tree(self) -> shapely.STRtree:
         return self._cached("metric_building_tree",
                             lambda: shapely.STRtree(self.to_metric(self.building_geoms)))
@@ -155,7 +159,7 @@ class PlacementWorld:
     def prepare(self) -> "PlacementWorld":
         """Build every index now (benchmarks time preparation apart from placing)."""
         shapely.prepare(self.building_geoms)
-        for name in ("building_tree", "community_tree", "grid_tree", "building_index", "dtypes"):
+        for name in ("building_cells", "community_tree", "grid_tree", "building_index", "dtypes"):
             getattr(self, name)
         return self
 
@@ -166,6 +170,73 @@ class PlacementWorld:
 
     def __len__(self) -> int:
         return len(self.building_ids)
+
+
+class CellIndex:
+    """Polygons by the cells of a regular lattice their bounding boxes touch (CSR arrays).
+
+    Point-in-building for a million points is the hot path; looking candidates up by lattice cell and
+    testing them with ``shapely.intersects_xy`` on prepared polygons finds exactly the pairs of an
+    ``STRtree.query(points, predicate="intersects")`` (a test checks it) in about two thirds of the time
+    (``bench/bench_placement.py``). The cell side is the median building size, capped at ~4 M cells.
+    """
+
+    MAX_CELLS = 4_000_000
+
+    def __init__(self, polys: np.ndarray) -> None:
+        self.polys = polys
+        shapely.prepare(polys)
+        bb = shapely.bounds(polys)
+        ok = np.isfinite(bb).all(axis=1)
+        pos, bb = np.flatnonzero(ok), bb[ok]
+        if not len(pos):
+            self.x0 = self.y0 = 0.0
+            self.size, self.nx, self.ny = 1.0, 1, 1
+            self.offsets, self.items = np.zeros(2, dtype=np.int64), np.empty(0, dtype=np.int64)
+            return
+        side = np.maximum(bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1])
+        size = float(np.median(side)) or 1e-6
+        x0, y0, x1, y1 = bb[:, 0].min(), bb[:, 1].min(), bb[:, 2].max(), bb[:, 3].max()
+        while ((x1 - x0) / size + 1) * ((y1 - y0) / size + 1) > self.MAX_CELLS:
+            size *= 2
+        nx, ny = int((x1 - x0) // size) + 1, int((y1 - y0) // size) + 1
+        ix0, ix1 = ((bb[:, 0] - x0) // size).astype(np.int64), ((bb[:, 2] - x0) // size).astype(np.int64)
+        iy0, iy1 = ((bb[:, 1] - y0) // size).astype(np.int64), ((bb[:, 3] - y0) // size).astype(np.int64)
+        width = ix1 - ix0 + 1
+        count = width * (iy1 - iy0 + 1)
+        k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        w = np.repeat(width, count)
+        cell = (np.repeat(iy0, count) + k // w) * nx + np.repeat(ix0, count) + k % w
+        owner = np.repeat(pos, count)
+        order = np.lexsort((owner, cell))
+        self.items = owner[order]
+        self.offsets = np.zeros(nx * ny + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cell, minlength=nx * ny), out=self.offsets[1:])
+        self.x0, self.y0, self.size, self.nx, self.ny = float(x0), float(y0), size, nx, ny
+
+    def query_points(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(point index, polygon position)`` pairs where the polygon intersects the point (edges count)."""
+        x, y = _xy(pts)
+        ix, iy = (x - self.x0) // self.size, (y - self.y0) // self.size
+        q = np.flatnonzero((ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny))
+        cell = iy[q].astype(np.int64) * self.nx + ix[q].astype(np.int64)
+        start = self.offsets[cell]
+        n = self.offsets[cell + 1] - start
+        qi = np.repeat(q, n)
+        bi = self.items[np.repeat(start - np.cumsum(n) + n, n) + np.arange(n.sum())]
+        hit = shapely.intersects_xy(self.polys[bi], x[qi], y[qi])
+        return qi[hit], bi[hit]
+
+
+def _xy(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates of points, NaN for missing and empty ones."""
+    try:
+        return shapely.get_x(pts), shapely.get_y(pts)
+    except shapely.errors.GEOSException:  # an empty point among them: the slower, careful way
+        x, y = np.full(len(pts), np.nan), np.full(len(pts), np.nan)
+        ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
+        x[ok], y[ok] = shapely.get_x(pts[ok]), shapely.get_y(pts[ok])
+        return x, y
 
 
 @dataclass(frozen=True)
@@ -278,7 +349,7 @@ def _column(records: pd.DataFrame, name: str) -> np.ndarray | None:
 def _duplicates(records: pd.DataFrame, st: _State, seen_ids: Iterable[str] | None) -> None:
     if "id" not in records:
         return
-    if seen_ids is None and records["id"].is_unique:  # the usual case, and cheap
+    if seen_ids is None and pd.Index(records["id"].to_numpy(dtype=object), dtype=object).is_unique:
         return
     ids = _str_or_none(records["id"], len(records))
     s = pd.Series(ids)
@@ -416,7 +487,7 @@ def _by_location(records: pd.DataFrame, world: PlacementWorld, st: _State, toler
     _reject_rows(st, rows[not_point], ["坐标不是点 / the geometry is not a point"] * int(not_point.sum()))
     rows, pts = rows[~not_point], pts[~not_point]
     # 3. containing building (a point on an edge counts; see _containing for ties)
-    hit, pos = _containing(world.building_tree, world.building_geoms, pts)
+    hit, pos = _containing(world.building_cells, world.building_geoms, pts)
     st.to_building(rows[hit], pos[hit], CONTAINED)
     st.distance[rows[hit]] = 0.0
     rows, pts = rows[~hit], pts[~hit]
@@ -463,12 +534,16 @@ def _records_4326(records: gpd.GeoDataFrame) -> np.ndarray:
     return records.geometry.to_numpy()
 
 
-def _containing(tree: shapely.STRtree, polys: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _containing(index: shapely.STRtree | CellIndex, polys: np.ndarray,
+                pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each point: found?, position of the polygon containing it (interior first, then lowest position)."""
     k = len(pts)
     if not len(polys) or not k:
         return np.zeros(k, bool), np.full(k, -1, dtype=np.int64)
-    qi, pi = tree.query(pts, predicate="intersects")
+    if isinstance(index, CellIndex):
+        qi, pi = index.query_points(pts)
+    else:
+        qi, pi = index.query(pts, predicate="intersects")
     counts = np.bincount(qi, minlength=k)
     pos = np.full(k, -1, dtype=np.int64)
     single = counts[qi] == 1
@@ -495,16 +570,15 @@ def _first_pairs(qi: np.ndarray, ti: np.ndarray, *, before: np.ndarray | None = 
 # -- assembling the answer -------------------------------------------------------------------------
 def _derived_columns(world: PlacementWorld, st: _State) -> dict[str, pd.Categorical]:
     """building, estate, grid, community and street of every record, as Categoricals over the world's ids."""
-    n = len(st.outcome)
-    on_b, on_c, on_g = st.building >= 0, st.community >= 0, st.grid >= 0
+    on_c, on_g = st.community >= 0, st.grid >= 0
 
     def codes(per_building: np.ndarray, per_area: np.ndarray | None = None, on_area: np.ndarray | None = None,
               area_pos: np.ndarray | None = None) -> np.ndarray:
-        out = np.full(n, -1, dtype=np.int64)
-        if len(per_building) and on_b.any():
-            out = np.where(on_b, per_building[np.where(on_b, st.building, 0)], out)
+        # position -1 (no building) picks the appended -1: one gather, no masks
+        out = np.append(per_building, -1)[st.building]
         if per_area is not None and len(per_area) and on_area.any():
-            out = np.where(on_area & (out < 0), per_area[np.where(on_area, area_pos, 0)], out)
+            rows = np.flatnonzero(on_area & (out < 0))
+            out[rows] = per_area[area_pos[rows]]
         return out
 
     def cat(c: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
@@ -523,7 +597,7 @@ def _derived_columns(world: PlacementWorld, st: _State) -> dict[str, pd.Categori
 def _assemble(records: pd.DataFrame, world: PlacementWorld, st: _State, room: _Rooms | None) -> Placement:
     """The records plus the derived columns, as Categoricals (small integer codes, shared categories)."""
     n = len(records)
-    out = records.copy()
+    out = records.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     for name, values in _derived_columns(world, st).items():
         out[name] = values
     out["placement"] = pd.Categorical.from_codes(st.outcome, dtype=OUTCOME_DTYPE, validate=False)

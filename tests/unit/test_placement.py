@@ -234,3 +234,25 @@ def test_an_empty_world_rejects_everything_with_reasons():
     res = place(points([("r", 120.4011, 36.3011)]), w)
     assert "outside every community" in res.frame["reason"].iloc[0]
     assert derive(points([("r", 120.4011, 36.3011)]), w)["grid_code"].isna().all()
+
+
+def test_cell_index_finds_exactly_the_strtree_pairs():
+    from gridmap.placement import CellIndex
+
+    rng = np.random.default_rng(11)
+    f = frames()["buildings"]
+    # many small random rectangles of varied size, some touching, plus the hand-drawn ones
+    x0 = rng.uniform(120.400, 120.402, 300)
+    y0 = rng.uniform(36.300, 36.302, 300)
+    w = rng.choice([0.00002, 0.00005, 0.0002], 300)
+    polys = np.concatenate([shapely.box(x0, y0, x0 + w, y0 + w), f.geometry.to_numpy()])
+    corners = shapely.get_coordinates(shapely.boundary(polys))[::3]
+    xy = np.vstack([np.column_stack([rng.uniform(120.3995, 120.4025, 3000), rng.uniform(36.2995, 36.3025, 3000)]),
+                    corners])
+    pts = shapely.points(xy)
+    pts = np.append(pts, [shapely.Point(), None])  # empty and missing points match nothing
+    got = np.stack(CellIndex(polys).query_points(pts))
+    want = shapely.STRtree(polys).query(pts, predicate="intersects")
+    key = lambda a: a[:, np.lexsort(a[::-1])]  # noqa: E731
+    np.testing.assert_array_equal(key(got), key(want))
+    assert got.shape[1] > 500
