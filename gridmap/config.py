@@ -47,6 +47,17 @@ SETTINGS: tuple[Setting, ...] = (
             "Failed sign-ins from one address within LOGIN_LOCKOUT_SECONDS before it is refused"),
     Setting("HOST", "127.0.0.1", "Address `gridmap serve` listens on"),
     Setting("PORT", 5000, "Port `gridmap serve` listens on"),
+    Setting("COMPLAINT_SLA_DAYS", {}, "Working days per SLA kind, overriding the defaults "
+            '{"consultation": 2, "help": 10, "suggestion": 10, "complaint": 15} (JSON object)'),
+    Setting("COMPLAINT_HOLIDAYS", [], "Extra days off for complaint clocks, ISO dates (JSON list); added to "
+            "the CN public-holiday calendar of the `holidays` package"),
+    Setting("COMPLAINT_WORKDAYS", [], "Extra working days (make-up 调休 days) for complaint clocks, ISO dates"),
+    Setting("COMPLAINT_REOPEN_DAYS", 15, "Days after resolution within which an unsatisfied resident reopens"),
+    Setting("COMPLAINT_ESCALATION_DAYS", 3, "Working days overdue before 督办 moves from community to street"),
+    Setting("COMPLAINT_BOUNDARY_M", 30.0, "A request closer than this (m) to another grid needs confirmation"),
+    Setting("COMPLAINT_NEAREST_M", 60.0, "A point off every building goes to the nearest building within this (m)"),
+    Setting("COMPLAINT_RESPONSE_DAYS", 1, "Working days within which a first response counts for the response rate"),
+    Setting("COMPLAINT_SATISFIED_MIN", 4, "Ratings (1–5) at or above this count as satisfied"),
     Setting("TILE_MAX_AGE", 60, "Seconds browsers may reuse a vector tile before revalidating it (ETag)"),
 )
 

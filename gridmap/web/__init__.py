@@ -14,6 +14,9 @@ from gridmap.store import Store, open_store
 #: blueprints to register, as "module:attribute"
 BLUEPRINTS: list[str] = [
     "gridmap.web.core_views:bp",
+    "gridmap.web.complaints:bp",
+    "gridmap.web.open311:bp",
+    "gridmap.web.kpi:bp",
     "gridmap.web.planner:bp",
     "gridmap.web.auth:bp",
     "gridmap.web.openapi:bp",

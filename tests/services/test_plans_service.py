@@ -107,9 +107,9 @@ def test_rollback_creates_a_new_published_version(world_store):
 def test_diff_counts_stewards_and_open_complaints(world_store):
     store, w = world_store, world(world_store)
     store.write("complaints", pd.DataFrame([
-        {"id": "c1", "category": "parking", "state": "submitted", "building_id": "r1c1",
+        {"id": "c1", "category": "parking", "state": "collected", "building_id": "r1c1",
          "filed_grid_code": A, "created_at": pd.Timestamp("2026-02-01")},
-        {"id": "c2", "category": "parking", "state": "closed", "building_id": "r1c1",
+        {"id": "c2", "category": "parking", "state": "resolved", "building_id": "r1c1",
          "filed_grid_code": A, "created_at": pd.Timestamp("2026-02-01")}]))
     store.write("stewards", pd.DataFrame([{"id": "bl1", "name": "楼长", "role": "building_leader",
                                            "building_id": "r1c1", "serves": "r1c1"}]))

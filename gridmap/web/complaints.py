@@ -1,0 +1,127 @@
+"""Complaint intake form and JSON API (``/complaints/new``, ``/api/complaints`` …); views call the service."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+
+from gridmap.errors import InvalidInput
+from gridmap.services import complaints as svc
+from gridmap.web import get_store
+from gridmap.web.access import allow, current_user
+
+bp = Blueprint("complaints", __name__)
+
+
+def _settings() -> dict[str, Any]:
+    return current_app.config["GRIDMAP_SETTINGS"]
+
+
+def _data() -> dict[str, Any]:
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise InvalidInput("the body must be a JSON object")
+        return body
+    return request.form.to_dict()
+
+
+def _int_arg(name: str, default: int, *, lo: int = 0, hi: int = 1000) -> int:
+    raw = request.args.get(name)
+    try:
+        value = default if raw in (None, "") else int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise InvalidInput(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def layout() -> Any:
+    """The maps engineer's ``base.html`` when present, else the complaints pages' own small layout."""
+    return current_app.jinja_env.select_template(["base.html", "complaints/_layout.html"])
+
+
+@bp.get("/complaints/new")
+@allow("public")
+def intake_form():
+    from gridmap.web.kpi import grid_svg
+
+    from gridmap.web import select_locale
+
+    user = current_user()
+    return render_template("complaints/new.html", layout=layout(), user=user, en=select_locale() == "en",
+                           categories=svc.categories_catalogue(_settings()),
+                           staff=user.role in svc.STAFF_ROLES, svg=grid_svg(get_store()))
+
+
+@bp.get("/api/complaints/categories")
+@allow("public")
+def categories():
+    return jsonify(svc.categories_catalogue(_settings()))
+
+
+@bp.get("/api/complaints/route")
+@allow("public")
+def route_preview():
+    a = request.args
+    return jsonify(svc.route_preview(get_store(), lon=a.get("lon"), lat=a.get("lat"),
+                                     category=a.get("category", ""), settings=_settings()))
+
+
+@bp.get("/api/complaints/duplicates")
+@allow("public")
+def duplicates():
+    a = request.args
+    return jsonify(svc.duplicates_near(get_store(), lon=a.get("lon"), lat=a.get("lat"),
+                                       category=a.get("category", ""), settings=_settings()))
+
+
+@bp.post("/api/complaints")
+@allow("public")
+def create():
+    user = current_user()
+    out = svc.submit(get_store(), _data(), user=user, settings=_settings(), channel="api")
+    view = out if user.role in svc.STAFF_ROLES else svc.public_view(out) | {
+        "duplicates": out["duplicates"], "due_at": out["due_at"]}
+    return jsonify(view), 201
+
+
+@bp.get("/api/complaints")
+@allow("department", "grid_leader")
+def index():
+    return jsonify(svc.list_complaints(get_store(), user=current_user(), filters=request.args,
+                                       limit=_int_arg("limit", 100, lo=1), offset=_int_arg("offset", 0,
+                                                                                           hi=10**9)))
+
+
+@bp.get("/api/complaints/<cid>")
+@allow("department", "grid_leader")
+def show(cid: str):
+    return jsonify(svc.get_complaint(get_store(), cid, user=current_user()))
+
+
+@bp.get("/api/complaints/<cid>/events")
+@allow("department", "grid_leader")
+def events(cid: str):
+    svc.get_complaint(get_store(), cid, user=current_user())  # existence and role check
+    return jsonify(svc.events_of(get_store(), cid))
+
+
+@bp.post("/api/complaints/<cid>/transitions")
+@allow("department", "grid_leader")
+def move(cid: str):
+    data = dict(_data())
+    target = data.pop("to", None) or data.pop("state", None)
+    if not target:
+        raise InvalidInput('say which state to move to: {"to": "dispatched", "note": "…"}')
+    note = data.pop("note", None)
+    out = svc.transition(get_store(), cid, str(target), user=current_user(), settings=_settings(),
+                         note=note, changes=data)
+    return jsonify(out)
+
+
+@bp.post("/api/complaints/escalate")
+@allow("street_official")
+def escalate():
+    return jsonify(svc.escalate_overdue(get_store(), settings=_settings()))

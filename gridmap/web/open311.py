@@ -1,0 +1,269 @@
+"""Open311 GeoReport v2 under ``/open311/v2/``: discovery, services, service definitions, requests (GET with
+the spec's filters, POST) and one request; every path in ``.json`` and ``.xml``.
+
+Our states map to ``open``/``closed`` by their type; ``status_notes`` carries the state's name,
+``agency_responsible`` the routed department and grid, ``expected_datetime`` the SLA due time. Times are
+W3C with the +08:00 offset (the store keeps China local time). Anyone may file and follow a request by
+id; personal fields (description, address id) are shown only to staff whose area holds the request, and
+coordinates to others are rounded to about 100 m.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from typing import Any, Mapping
+
+import pandas as pd
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from gridmap import complaints as C
+from gridmap.errors import Forbidden, GridmapError, InvalidInput, NotFoundError
+from gridmap.services import complaints as svc
+from gridmap.web import get_store
+from gridmap.web.access import ANONYMOUS, User, allow, current_user, token_hash
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+
+TZ = dt.timezone(dt.timedelta(hours=8))
+FORMATS = ("json", "xml")
+MAX_DAYS = 90
+
+
+# -- plumbing -----------------------------------------------------------------------------------------------
+def _fmt(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise NotFoundError(f"format .{fmt} is not offered; use .json or .xml")
+    return fmt
+
+
+def _respond(data: Any, fmt: str, root: str, item: str | None = None, status: int = 200) -> Response:
+    if fmt == "json":
+        resp = jsonify(data)
+        resp.status_code = status
+        return resp
+    return Response(_xml(data, root, item), status=status, mimetype="text/xml")
+
+
+def _xml(data: Any, root: str, item: str | None) -> bytes:
+    top = ET.Element(root)
+    if isinstance(data, list):
+        for row in data:
+            _fill(ET.SubElement(top, item or "item"), row)
+    else:
+        _fill(top, data)
+    return ET.tostring(top, encoding="utf-8", xml_declaration=True)
+
+
+def _fill(node: ET.Element, value: Any) -> None:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if isinstance(v, list) and k in _LIST_ITEMS:
+                child = ET.SubElement(node, k)
+                for x in v:
+                    _fill(ET.SubElement(child, _LIST_ITEMS[k]), x)
+            else:
+                _fill(ET.SubElement(node, k), v)
+    elif value is None:
+        node.text = ""
+    elif isinstance(value, bool):
+        node.text = "true" if value else "false"
+    else:
+        node.text = str(value)
+
+
+_LIST_ITEMS = {"endpoints": "endpoint", "formats": "format", "attributes": "attribute", "values": "value"}
+
+
+@bp.errorhandler(GridmapError)
+def _error(err: GridmapError):
+    fmt = "xml" if request.path.endswith(".xml") else "json"
+    body = [{"code": err.status, "description": err.message}]
+    if fmt == "json":
+        resp = jsonify(body)
+        resp.status_code = err.status
+        return resp
+    return Response(_xml(body, "errors", "error"), status=err.status, mimetype="text/xml")
+
+
+def _settings() -> Mapping[str, Any]:
+    return current_app.config["GRIDMAP_SETTINGS"]
+
+
+def _w3c(v: Any) -> str | None:
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    t = pd.Timestamp(v).to_pydatetime().replace(microsecond=0)
+    return (t if t.tzinfo else t.replace(tzinfo=TZ)).isoformat()
+
+
+def _parse_w3c(raw: str | None, name: str) -> dt.datetime | None:
+    if not raw:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name} {raw!r} is not a W3C datetime such as 2025-01-01T00:00:00+08:00") from None
+    return t.astimezone(TZ).replace(tzinfo=None) if t.tzinfo else t
+
+
+# -- discovery and services -------------------------------------------------------------------------------
+@bp.get("/discovery.<fmt>")
+@allow("public")
+def discovery(fmt: str):
+    fmt = _fmt(fmt)
+    base = url_for("open311.services", fmt="json", _external=True).rsplit("/", 1)[0] + "/"
+    data = {"changeset": "2025-01-01T00:00:00+08:00", "contact": "网格化治理平台 gridmap",
+            "key_service": "API keys: ask the district administrator (gridmap users token)",
+            "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": base,
+                           "changeset": "2025-01-01T00:00:00+08:00", "type": "production",
+                           "formats": ["application/json", "text/xml"]}]}
+    return _respond(data, fmt, "discovery")
+
+
+def _service(cat: dict[str, Any]) -> dict[str, Any]:
+    depts = "、".join(d["zh"] for d in cat["departments"])
+    return {"service_code": cat["code"], "service_name": cat["zh"],
+            "description": f"{cat['en']}; 承办 {depts}; 时限 {cat['sla_days']} 个工作日",
+            "metadata": False, "type": "realtime", "keywords": ",".join(cat["keywords"]),
+            "group": cat["group"]}
+
+
+@bp.get("/services.<fmt>")
+@allow("public")
+def services(fmt: str):
+    fmt = _fmt(fmt)
+    return _respond([_service(c) for c in svc.categories_catalogue(_settings())], fmt, "services", "service")
+
+
+@bp.get("/services/<code>.<fmt>")
+@allow("public")
+def service_definition(code: str, fmt: str):
+    fmt = _fmt(fmt)
+    if code not in C.CATEGORIES:
+        raise NotFoundError(f"service_code {code!r} does not exist; see services.{fmt}")
+    return _respond({"service_code": code, "attributes": []}, fmt, "service_definition")
+
+
+# -- requests ---------------------------------------------------------------------------------------------
+def _caller() -> User:
+    """The signed-in user, or the owner of ``api_key`` (a gridmap API token), or anonymous."""
+    user = current_user()
+    key = request.values.get("api_key")
+    if user.authenticated or not key:
+        return user
+    tokens = get_store().read("api_tokens", where={"token_hash": token_hash(key)})
+    if not len(tokens) or bool(tokens.iloc[0]["revoked"] or False):
+        raise Forbidden("api_key is not valid / API 密钥无效")
+    row = get_store().get("users", tokens.iloc[0]["user_id"])
+    if row is None or row.get("active") is False:
+        return ANONYMOUS
+    return User(id=row["id"], username=row["username"], role=row["role"], scope=row.get("scope") or {})
+
+
+def _as_request(view: Mapping[str, Any], user: User, grid: str | None = None) -> dict[str, Any]:
+    cat = C.CATEGORIES.get(view["category"])
+    state = C.STATES[view["state"]]
+    full = user.role not in ("public", "viewer") and svc.in_scope(user, view, grid)
+    dept = C.DEPARTMENTS.get(view.get("department") or "")
+    agency = " / ".join(x for x in ((dept.zh if dept else None),
+                                    (f"网格 {view['filed_grid_code']}" if view.get("filed_grid_code") else None)) if x)
+    lat, lon = view.get("lat"), view.get("lon")
+    if not full and lat is not None:
+        lat, lon = round(float(lat), 3), round(float(lon), 3)
+    notes = f"{state.zh} {state.en}"
+    if view.get("needs_confirmation"):
+        notes += "；位置待确认 location to be confirmed"
+    return {"service_request_id": view["id"], "status": state.type, "status_notes": notes,
+            "service_name": cat.zh if cat else view["category"], "service_code": view["category"],
+            "description": view.get("description") if full else None, "agency_responsible": agency or None,
+            "service_notice": _notice(view["category"]), "requested_datetime": _w3c(view.get("created_at")),
+            "updated_datetime": _w3c(view.get("updated_at")), "expected_datetime": _w3c(view.get("due_at")),
+            "address": None, "address_id": view.get("building_id") if full else None, "zipcode": None,
+            "lat": lat, "long": lon, "media_url": None}
+
+
+def _notice(code: str) -> str | None:
+    try:
+        days = svc.policy_from(_settings()).sla_for(code)
+    except Exception:
+        return None
+    return f"{days} 个工作日内办理 / handled within {days} working days"
+
+
+def _views(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [svc.staff_view({k: (None if svc._isna(v) else v) for k, v in r.items()}) for r in frame.to_dict("records")]
+
+
+def _split(raw: str | None) -> list[str]:
+    return [x.strip() for x in (raw or "").split(",") if x.strip()]
+
+
+@bp.get("/requests.<fmt>")
+@allow("public")
+def requests_index(fmt: str):
+    fmt = _fmt(fmt)
+    user = _caller()
+    store = get_store()
+    ids = _split(request.args.get("service_request_id"))
+    if ids:
+        frame = store.read("complaints", ids=ids)
+    else:
+        where: dict[str, Any] = {}
+        codes = _split(request.args.get("service_code"))
+        if codes:
+            where["category"] = codes
+        statuses = _split(request.args.get("status"))
+        bad = [s for s in statuses if s not in ("open", "closed")]
+        if bad:
+            raise InvalidInput(f"status must be open and/or closed, not {bad}")
+        if statuses:
+            where["state"] = [s for s, st in C.STATES.items() if st.type in statuses]
+        end = _parse_w3c(request.args.get("end_date"), "end_date")
+        start = _parse_w3c(request.args.get("start_date"), "start_date")
+        if start is None and end is None:
+            end = dt.datetime.now()
+        if start is None:
+            start = end - dt.timedelta(days=MAX_DAYS)
+        if end is None:
+            end = start + dt.timedelta(days=MAX_DAYS)
+        if end < start:
+            raise InvalidInput("end_date is before start_date")
+        if end - start > dt.timedelta(days=MAX_DAYS):
+            raise InvalidInput(f"a search may span at most {MAX_DAYS} days")
+        frame = store.read("complaints", where=where, order_by=["created_at"])
+        t = pd.to_datetime(frame["created_at"])
+        frame = frame[(t >= pd.Timestamp(start)) & (t <= pd.Timestamp(end))].iloc[::-1].head(1000)
+    data = [_as_request(v, user) for v in _views(frame)]
+    return _respond(data, fmt, "service_requests", "request")
+
+
+@bp.get("/requests/<rid>.<fmt>")
+@allow("public")
+def requests_show(rid: str, fmt: str):
+    fmt = _fmt(fmt)
+    user = _caller()
+    frame = get_store().read("complaints", ids=[rid])
+    if not len(frame):
+        raise NotFoundError(f"service_request_id {rid!r} does not exist")
+    return _respond([_as_request(v, user) for v in _views(frame)], fmt, "service_requests", "request")
+
+
+@bp.post("/requests.<fmt>")
+@allow("public")
+def requests_create(fmt: str):
+    fmt = _fmt(fmt)
+    user = _caller()
+    f = request.values
+    if f.get("address_string") and not (f.get("lat") or f.get("address_id")):
+        raise InvalidInput("address_string alone cannot be placed: give lat and long, or address_id (a building id)")
+    name = " ".join(x for x in (f.get("first_name"), f.get("last_name")) if x) or None
+    data = {"category": f.get("service_code"), "description": f.get("description"),
+            "lon": f.get("long"), "lat": f.get("lat"), "building_id": f.get("address_id"),
+            "contact_name": name, "contact_phone": f.get("phone"), "channel": "open311"}
+    if not data["category"]:
+        raise InvalidInput("service_code is required")
+    if data["category"] not in C.CATEGORIES:
+        raise NotFoundError(f"service_code {data['category']!r} does not exist")
+    out = svc.submit(get_store(), data, user=user, settings=_settings(), channel="open311")
+    body = [{"service_request_id": out["id"], "service_notice": _notice(out["category"]), "account_id": None}]
+    return _respond(body, fmt, "service_requests", "request", status=201)

@@ -1,0 +1,124 @@
+"""Working-day clocks: weekends, a holiday calendar and its make-up working days (调休).
+
+China's public holidays and the weekend days worked in exchange come from the ``holidays`` package's CN
+calendar (``holidays.country_holidays("CN")`` and its ``weekend_workdays``); a deployment can add or
+remove days with the settings ``COMPLAINT_HOLIDAYS`` / ``COMPLAINT_WORKDAYS`` (lists of ISO dates),
+which win over the package. Pure: no I/O, no settings lookup (callers pass the overrides).
+
+Time limits count whole working days *after* the day a request was filed (受理之日的次日起算): a request
+filed on Friday with a 2-working-day limit is due at the end of Tuesday.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Iterable
+
+__all__ = ["WorkCalendar", "CalendarError", "china_calendar", "end_of_day"]
+
+
+class CalendarError(ValueError):
+    """A calendar setting that cannot be read (a date that is not ISO ``YYYY-MM-DD``)."""
+
+
+def _as_date(value: dt.date | dt.datetime | str, *, what: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise CalendarError(f"{what}: {value!r} is not a date (write it as YYYY-MM-DD)") from None
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The last second of ``day`` (a time limit ends then)."""
+    return dt.datetime.combine(day, dt.time(23, 59, 59))
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """Which days are worked.
+
+    Parameters
+    ----------
+    holidays
+        Days off even if they fall Monday–Friday.
+    workdays
+        Days worked even if they fall on a weekend (make-up working days). A day in both is a holiday.
+    weekend
+        ISO weekday numbers of the weekend (6 = Saturday, 7 = Sunday).
+    """
+
+    holidays: frozenset[dt.date] = field(default_factory=frozenset)
+    workdays: frozenset[dt.date] = field(default_factory=frozenset)
+    weekend: frozenset[int] = frozenset({6, 7})
+
+    def is_working_day(self, day: dt.date | dt.datetime) -> bool:
+        """True when ``day`` is worked."""
+        day = _as_date(day, what="day")
+        if day in self.holidays:
+            return False
+        if day in self.workdays:
+            return True
+        return day.isoweekday() not in self.weekend
+
+    def add_working_days(self, start: dt.date | dt.datetime, days: int) -> dt.date:
+        """The ``days``-th working day after the date of ``start`` (``days`` ≥ 0; 0 → that date)."""
+        if days < 0:
+            raise CalendarError(f"days must be ≥ 0, got {days}")
+        day = _as_date(start, what="start")
+        left = days
+        while left:
+            day += dt.timedelta(days=1)
+            if self.is_working_day(day):
+                left -= 1
+        return day
+
+    def due(self, start: dt.datetime, days: int) -> dt.datetime:
+        """When a ``days``-working-day limit that starts at ``start`` ends (end of that day)."""
+        return end_of_day(self.add_working_days(start, days))
+
+    def working_days_between(self, start: dt.date | dt.datetime, end: dt.date | dt.datetime) -> int:
+        """Working days in the half-open range (date of ``start``, date of ``end``]; negative if reversed."""
+        a, b = _as_date(start, what="start"), _as_date(end, what="end")
+        sign = 1
+        if b < a:
+            a, b, sign = b, a, -1
+        n = sum(1 for i in range(1, (b - a).days + 1) if self.is_working_day(a + dt.timedelta(days=i)))
+        return sign * n
+
+    def with_overrides(self, *, holidays: Iterable[object] = (), workdays: Iterable[object] = ()
+                       ) -> "WorkCalendar":
+        """A new calendar with extra holidays and make-up working days (they override each other's
+        earlier entries: a date listed as a workday here stops being a holiday, and vice versa)."""
+        extra_h = {_as_date(d, what="COMPLAINT_HOLIDAYS") for d in holidays}
+        extra_w = {_as_date(d, what="COMPLAINT_WORKDAYS") for d in workdays}
+        both = extra_h & extra_w
+        if both:
+            raise CalendarError(f"dates listed both as holiday and as workday: {sorted(map(str, both))}")
+        return WorkCalendar(holidays=frozenset((self.holidays - extra_w) | extra_h),
+                            workdays=frozenset((self.workdays - extra_h) | extra_w),
+                            weekend=self.weekend)
+
+
+def china_calendar(years: Iterable[int], *, holidays: Iterable[object] = (),
+                   workdays: Iterable[object] = ()) -> WorkCalendar:
+    """The CN public-holiday calendar of ``years`` with its make-up working days, plus overrides.
+
+    Parameters
+    ----------
+    years
+        Calendar years to cover (a clock that runs past them sees only weekends).
+    holidays, workdays
+        Extra days off / days worked (ISO strings or dates), e.g. from the settings.
+    """
+    import holidays as holidays_pkg  # the package; imported here so the module loads fast
+
+    years = sorted(set(int(y) for y in years))
+    cn = holidays_pkg.country_holidays("CN", years=years)
+    off = frozenset(d for d in cn if d.year in years)
+    worked = frozenset(d for d in getattr(cn, "weekend_workdays", ()) if d.year in years)
+    return WorkCalendar(holidays=off, workdays=worked).with_overrides(holidays=holidays,
+                                                                      workdays=workdays)

@@ -1,0 +1,84 @@
+"""/kpi, /api/kpi and /api/kpi.csv over the hand-drawn world with requests of two years."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+
+from complaints_world import COM_A, COM_B, G1, G2, G3, STREET, build, lonlat
+
+
+@pytest.fixture
+def world(sqlite_store):
+    from gridmap import config
+    from gridmap.services import complaints as svc
+    from gridmap.web.access import User
+
+    build(sqlite_store)
+    pub, staff, s = User(None, "x", "public"), User("u1", "admin", "admin"), config.load()
+    # 2024: 4 in G1 (b1), 2 in G3; 2025: 2 in G1, 1 in G2, 3 in G3 (one of them rejected)
+    plan = [(2024, 20, 4), (2024, 220, 2), (2025, 20, 2), (2025, 160, 1), (2025, 220, 3)]
+    ids = []
+    for year, x, n in plan:
+        for i in range(n):
+            lon, lat = lonlat(x, 20)
+            ids.append(svc.submit(sqlite_store, {"category": "neighbour_dispute" if i == 0 else "parking",
+                                                 "description": "d", "lon": lon, "lat": lat},
+                                  user=pub, settings=s, now=dt.datetime(year, 5, 5 + i, 10))["id"])
+    svc.transition(sqlite_store, ids[-1], "rejected", user=staff, settings=s, now=dt.datetime(2025, 5, 20))
+    # a dispute in 2025 resolved and evaluated satisfied
+    d = ids[6]
+    for to, kw in [("dispatched", {}), ("responding", {}), ("resolved", {})]:
+        svc.transition(sqlite_store, d, to, user=staff, settings=s, now=dt.datetime(2025, 5, 5, 15))
+    svc.transition(sqlite_store, d, "evaluated", user=staff, settings=s, changes={"rating": 5, "resolved": True},
+                   now=dt.datetime(2025, 5, 8))
+    return sqlite_store
+
+
+@pytest.fixture
+def client(app_factory, world):
+    return app_factory(world).test_client()
+
+
+def test_kpi_json_figures(client):
+    rep = client.get("/api/kpi?year=2025").json
+    s = rep["summary"]
+    assert s["households"] == 1000 and s["complaints"] == 5 and s["complaints_prev"] == 6
+    assert s["per_1000"] == pytest.approx(5.0) and s["change"] == pytest.approx(-1 / 6, abs=1e-6)
+    assert s["target_met"] is False
+    grids = {r["grid"]: r for r in rep["levels"]["grid"]}
+    assert grids[G1]["households"] == 250 and grids[G1]["complaints"] == 2 and grids[G1]["complaints_prev"] == 4
+    assert grids[G1]["change"] == pytest.approx(-0.5) and grids[G1]["target_met"] is True
+    assert grids[G3]["complaints"] == 2 and grids[G3]["per_1000"] == pytest.approx(4.0)
+    coms = {r["community"]: r for r in rep["levels"]["community"]}
+    assert coms[COM_A]["complaints"] == 3 and coms[COM_B]["households"] == 500
+    # disputes 2025: one per (year, place) group → G1, G2, G3 = 3, one resolved
+    assert s["dispute_rate"] == pytest.approx(1 / 3)
+    assert s["satisfaction_rate"] == 1.0 and s["resolution_rate"] == 1.0
+    assert s["response_rate"] == pytest.approx(1 / 5)
+    cov = rep["coverage"]["district"][0]
+    assert (cov["red"], cov["estates"]) == (3, 4) and cov["coverage"] == 0.75
+    assert rep["years"] == [2024, 2025]
+    assert client.get("/api/kpi?year=abc").status_code == 400
+
+
+def test_kpi_csv_and_page(client):
+    r = client.get("/api/kpi.csv?year=2025&level=street")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
+    assert [x["street"] for x in rows] == [STREET] and rows[0]["complaints"] == "5"
+    assert client.get("/api/kpi.csv?level=planet").status_code == 400
+    page = client.get("/kpi?year=2025").get_data(as_text=True)
+    assert "id=\"gridmap-svg\"" in page and f'data-code="{G2}"' in page and "城阳街道" in page
+    assert "75.0%" in page  # red-property coverage card
+
+
+def test_kpi_on_an_empty_store(app_factory, tmp_path):
+    from gridmap.store import open_store
+
+    c = app_factory(open_store(f"sqlite:///{tmp_path / 'empty.db'}")).test_client()
+    assert c.get("/api/kpi").json["summary"]["complaints"] == 0
+    assert c.get("/kpi").status_code == 200 and c.get("/api/kpi.csv").status_code == 200
+    assert c.get("/complaints/new").status_code == 200
