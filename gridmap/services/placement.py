@@ -207,6 +207,11 @@ def place_records(store: Store, kind: str, records: pd.DataFrame, *,
                and c not in ("estate_id",)]
     placed = frame[(frame["placement"] != "rejected").to_numpy()]
     out = pd.DataFrame({c: _plain(placed[c]) for c in keep})
+    if kind == "complaints":  # a complaint remembers the grid it was filed in (kept across plans)
+        filed = _plain(placed["grid_code"])
+        if "filed_grid_code" in out:
+            filed = out["filed_grid_code"].where(out["filed_grid_code"].notna(), filed)
+        out["filed_grid_code"] = filed
     if spec.geometry and isinstance(placed, gpd.GeoDataFrame):
         out = gpd.GeoDataFrame(out, geometry=placed.geometry.to_numpy(), crs=4326)
     _check_required(out, spec, frame)

@@ -135,3 +135,15 @@ def test_read_records_errors():
     with pytest.raises(InvalidInput):
         svc.geojson_body(b"{not json")
     assert json.dumps(svc.PlaceResult("households", {}, pd.DataFrame({"row": []})).to_json())
+
+
+def test_complaints_remember_the_grid_they_were_filed_in(world_store):
+    recs = svc.read_records({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"id": "c1", "category": "parking", "state": "submitted",
+                                           "created_at": "2026-03-01T09:00:00"},
+         "geometry": {"type": "Point", "coordinates": [120.4011, 36.3011]}}]})
+    svc.place_records(world_store, "complaints", recs)
+    assert world_store.get("complaints", "c1")["filed_grid_code"] == "G1"
+    publish(world_store, "P2", dict(ASSIGNMENT, A="G2"), supersede="P1")
+    assert world_store.get("complaints", "c1")["filed_grid_code"] == "G1"  # kept
+    assert svc.locate(world_store, "complaints", ["c1"])["grid_code"].iloc[0] == "G2"  # current grid derived
