@@ -23,7 +23,7 @@ from gridmap.plan import GridPlan, Move
 DEFAULT_BOUNDS = (300, 500)
 
 __all__ = ["DEFAULT_BOUNDS", "Infeasible", "RebalanceResult", "GridCheck", "RebalanceError",
-           "rebalance", "check_grids", "components", "fresh_code", "together_groups"]
+           "rebalance", "check_grids", "components", "fresh_code", "together_groups", "members_of"]
 
 
 class RebalanceError(ValueError):
@@ -143,6 +143,27 @@ def _bounds_of(community: str, bounds: Mapping[str, tuple[int, int]] | None,
 # ---------------------------------------------------------------------------------------------
 # checks (used by drafts after every change; incremental through ``codes``)
 
+def members_of(plan: GridPlan, codes: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Buildings of grids ``codes`` without grouping the whole plan: start from the nearest ancestor
+    whose grids are already known (cached) and replay the moves since. This keeps a check after one
+    move proportional to the touched grids, not to the district."""
+    codes = list(codes)
+    chain = []
+    p = plan
+    while "grids" not in p.__dict__ and p.parent is not None:
+        chain.append(p)
+        p = p.parent
+    base = p.grids
+    out = {c: set(base.get(c, ())) for c in codes}
+    for q in reversed(chain):
+        for m in q.moves:
+            if m.from_grid in out:
+                out[m.from_grid].discard(m.building_id)
+            if m.to_grid in out:
+                out[m.to_grid].add(m.building_id)
+    return {c: frozenset(v) for c, v in out.items()}
+
+
 def check_grids(plan: GridPlan, *, households: Mapping[str, int],
                 adjacency: Mapping[str, Iterable[str]],
                 bounds: Mapping[str, tuple[int, int]] | None = None,
@@ -171,12 +192,14 @@ def check_grids(plan: GridPlan, *, households: Mapping[str, int],
     """
     codes = plan.codes if codes is None else sorted(set(codes))
     covered = None if covered is None else set(covered)
+    unknown = [c for c in codes if c not in plan.grid_community]
+    if unknown:
+        raise RebalanceError(f"grid {unknown[0]!r} is not in this plan")
+    grids = members_of(plan, codes)
     out = {}
     for code in codes:
-        if code not in plan.grid_community:
-            raise RebalanceError(f"grid {code!r} is not in this plan")
         community = plan.grid_community[code]
-        members = plan.grids[code]
+        members = grids[code]
         hh = sum(int(households.get(b, 0)) for b in members)
         lo, hi = _bounds_of(community, bounds, default_bounds)
         parts = components(members, adjacency)
@@ -589,18 +612,9 @@ def rebalance(plan: GridPlan, *, households: Mapping[str, int],
                            lo, hi, locked)
         _balance(state, max_chain, max_rounds)
         if allow_new_grids:
-            while _needs_more_grids(state):
-                free = [g for g in state.units if state.free(g) and len(state.units[g]) > 1]
-                if not free:
-                    break
-                g = max(free, key=lambda g: (state.hh[g], g))
+            while _could_use_another_grid(state):
                 code = fresh_code(com, issued)
-                mark, before = len(state.log), state.badness()
-                state.split(g, code)
-                _balance(state, max_chain, max_rounds)
-                if state.badness()[0] >= before[0]:   # a new grid must leave fewer grids out of bounds
-                    state.rollback(mark)
-                    state.drop(code)
+                if not _try_split(state, code, max_chain, max_rounds):
                     break
                 issued.add(code)
                 new_grids[code] = com
@@ -627,12 +641,29 @@ def _balance(state: _Community, max_chain: int, max_rounds: int) -> None:
             return
 
 
-def _needs_more_grids(state: _Community) -> bool:
+def _could_use_another_grid(state: _Community) -> bool:
+    """A free grid is still above max (no moves fixed it) and the community has households enough for
+    one grid more at the minimum size."""
     free = [g for g in state.units if state.free(g)]
     total = sum(state.hh[g] for g in free)
-    if not free or all(not state.violation(g) for g in free):
-        return False
-    return total > len(free) * state.hi and total >= (len(free) + 1) * state.lo
+    over = any(state.hh[g] > state.hi and len(state.units[g]) > 1 for g in free)
+    return over and total >= (len(free) + 1) * state.lo
+
+
+def _try_split(state: _Community, code: str, max_chain: int, max_rounds: int) -> bool:
+    """Split one over-full grid into two and rebalance; kept only if fewer grids end out of bounds."""
+    candidates = sorted((g for g in state.units if state.free(g) and state.hh[g] > state.hi
+                         and len(state.units[g]) > 1), key=lambda g: (-state.hh[g], g))
+    before = state.badness()[0]
+    for g in candidates[:4]:
+        mark = len(state.log)
+        state.split(g, code)
+        _balance(state, max_chain, max_rounds)
+        if state.badness()[0] < before:
+            return True
+        state.rollback(mark)
+        state.drop(code)
+    return False
 
 
 def _report(state: _Community) -> list[Infeasible]:

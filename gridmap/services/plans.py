@@ -22,13 +22,14 @@ from typing import Any, Iterable, Mapping
 import geopandas as gpd
 import pandas as pd
 import shapely
+import shapely.geometry
 
 from gridmap import config
 from gridmap.diff import PlanDiff, diff_plans
 from gridmap.errors import Conflict, InvalidInput, NotFoundError
 from gridmap.plan import GridPlan, PlanError
 from gridmap.rebalance import (RebalanceError, RebalanceResult, _Community, check_grids, fresh_code,
-                               rebalance, together_groups)
+                               members_of, rebalance, together_groups)
 from gridmap.store.base import Store
 
 __all__ = ["PlanWorld", "load_world", "communities", "draft_view", "published_plan_id", "load_plan", "start_draft", "draft_info",
@@ -250,7 +251,7 @@ def start_draft(store: Store, *, actor: str | None, base: str | None = None,
         pid = _new_plan_id(store)
         store.write("plans", pd.DataFrame([{
             "id": pid, "parent_id": base, "status": "draft", "created_at": _now(), "created_by": actor,
-            "params": {"kind": "version", "draft": pid, "head": pid, "redo": [],
+            "params": {"kind": "version", "draft": pid, "head": pid, "redo": [], "base": base,
                        "locked": _params(base_row).get("locked") or [], "action": "start"},
             "moves": [], "note": note}]))
         audit(store, actor, "plan.draft.start", pid, {"base": base})
@@ -282,29 +283,48 @@ def _set_head(store: Store, draft_id: str, head: str, redo: list[str]) -> None:
 
 
 def _head(store: Store, draft_id: str, world: PlanWorld | None) -> tuple[GridPlan, dict]:
+    """The draft's head plan and its root row (``params`` decoded)."""
     root = _draft_root(store, draft_id)
-    p = _params(root)
-    return load_plan(store, p["head"], world=world), p
+    root = {**root, "params": _params(root)}
+    return load_plan(store, root["params"]["head"], world=world), root
 
 
-def _commit(store: Store, draft_id: str, head: GridPlan, new: GridPlan, *, actor: str | None,
-            action: str, locked: list[str], new_grids: Mapping[str, str] | None = None,
-            dropped: Iterable[str] = (), detail: Any = None, world: PlanWorld | None = None) -> GridPlan:
-    """Write ``new`` (a child of ``head``) as the draft's new head; clears the redo stack."""
+def _locked(plan: GridPlan) -> list[str]:
+    return list(plan.meta.get("locked") or [])
+
+
+def _commit(store: Store, draft_id: str, root: dict, head: GridPlan, new: GridPlan, *,
+            actor: str | None, action: str, locked: list[str],
+            new_grids: Mapping[str, str] | None = None, dropped: Iterable[str] = (),
+            detail: Any = None, world: PlanWorld | None = None) -> GridPlan:
+    """Write ``new`` (a child of ``head``) as the draft's new head; clears the redo stack.
+
+    One transaction: the version row, the root's head pointer and the audit row.
+    """
     moves = [{"building_id": m.building_id, "from_grid": m.from_grid, "to_grid": m.to_grid}
              for m in new.moves]
+    locked = sorted(locked)
     with store.transaction():
         pid = _new_plan_id(store)
-        store.write("plans", pd.DataFrame([{
-            "id": pid, "parent_id": head.id, "status": "draft", "created_at": _now(),
-            "created_by": actor, "moves": moves,
-            "params": {"kind": "version", "draft": draft_id, "locked": sorted(locked),
-                       "new_grids": dict(new_grids or {}), "dropped": sorted(dropped),
-                       "action": action}}]))
-        _set_head(store, draft_id, pid, [])
+        version = {"id": pid, "parent_id": head.id, "status": "draft", "created_at": _now(),
+                   "created_by": actor, "moves": moves, "effective_date": None, "published_at": None,
+                   "note": None,
+                   "params": {"kind": "version", "draft": draft_id, "locked": locked,
+                              "new_grids": dict(new_grids or {}), "dropped": sorted(dropped),
+                              "action": action}}
+        # the new version and the root's head pointer in one write (the root row written whole)
+        moved_root = {**root, "params": {**root["params"], "head": pid, "redo": []}}
+        store.write("plans", pd.DataFrame([moved_root, version])[list(version)])
         audit(store, actor, f"plan.draft.{action}", pid,
               {"draft": draft_id, "moves": len(moves), **(detail or {})})
-    return load_plan(store, pid, world=world)
+    plan = GridPlan(new.assignment, new.grid_community, parent=head, moves=new.moves, id=pid,
+                    meta={"locked": locked, "draft": draft_id})
+    return world.remember(plan) if world is not None else plan
+
+
+def _info_after_change(draft_id: str, root: dict, plan: GridPlan) -> dict[str, Any]:
+    return {"draft": draft_id, "head": plan.id, "base": root.get("parent_id"), "can_undo": True,
+            "can_redo": False, "locked": _locked(plan)}
 
 
 def _check_locked(head: GridPlan, moves: Iterable[tuple[str, str]], locked: Iterable[str]) -> None:
@@ -319,7 +339,7 @@ def _check_locked(head: GridPlan, moves: Iterable[tuple[str, str]], locked: Iter
 def move_buildings(store: Store, draft_id: str, building_ids: Iterable[str], to_grid: str, *,
                    actor: str | None, world: PlanWorld) -> dict[str, Any]:
     """Move buildings (ids from a click or a lasso) to ``to_grid``; returns the touched grids' checks."""
-    head, p = _head(store, draft_id, world)
+    head, root = _head(store, draft_id, world)
     ids = [str(b) for b in building_ids]
     if not ids:
         raise InvalidInput("没有选中楼栋 / no buildings selected")
@@ -331,16 +351,17 @@ def move_buildings(store: Store, draft_id: str, building_ids: Iterable[str], to_
     # a building leader's home and served building go together
     ids = _with_partners(ids, world)
     pairs = [(b, to_grid) for b in ids]
-    locked = _params(_plan_row(store, head.id)).get("locked") or []
+    locked = _locked(head)
     _check_locked(head, pairs, locked)
     try:
         new = head.reassign(pairs)
     except PlanError as err:
         raise InvalidInput(str(err)) from None
     touched = {m.from_grid for m in new.moves} | {to_grid}
-    plan = _commit(store, draft_id, head, new, actor=actor, action="move", locked=locked,
+    plan = _commit(store, draft_id, root, head, new, actor=actor, action="move", locked=locked,
                    detail={"to_grid": to_grid, "buildings": ids[:50]}, world=world)
-    return change_result(store, draft_id, plan, touched, world)
+    return change_result(store, draft_id, plan, touched, world,
+                         info=_info_after_change(draft_id, root, plan))
 
 
 def _with_partners(ids: list[str], world: PlanWorld) -> list[str]:
@@ -355,15 +376,29 @@ def _with_partners(ids: list[str], world: PlanWorld) -> list[str]:
 
 
 def change_result(store: Store, draft_id: str, plan: GridPlan, touched: Iterable[str],
-                  world: PlanWorld) -> dict[str, Any]:
+                  world: PlanWorld, *, info: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the map and side panel need after a change: the touched grids' checks and polygons."""
     touched = sorted(c for c in set(touched) if c in plan.grid_community)
     t0 = time.perf_counter()
     checks = check_plan(plan, world, codes=touched)
     ms = (time.perf_counter() - t0) * 1000
-    return {"draft": draft_info(store, draft_id), "plan": plan.id,
+    return {"draft": info or draft_info(store, draft_id), "plan": plan.id,
             "moves": [m.__dict__ for m in plan.moves], "grids": checks, "check_ms": round(ms, 2),
-            "polygons": json.loads(grid_polygons(plan, world, codes=touched).to_json())}
+            "polygons": _feature_collection(grid_polygons(plan, world, codes=touched))}
+
+
+def _feature_collection(frame: gpd.GeoDataFrame) -> dict[str, Any]:
+    """GeoJSON of a small frame (faster than ``to_json`` for the two grids of a move)."""
+    props = [c for c in frame.columns if c != "geometry"]
+    feats = []
+    for row, geom in zip(frame[props].to_dict("records"), frame.geometry.values):
+        feats.append({"type": "Feature", "properties": {k: _plain(v) for k, v in row.items()},
+                      "geometry": shapely.geometry.mapping(geom) if geom is not None else None})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
 
 
 def check_plan(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | None = None
@@ -393,27 +428,28 @@ def grid_polygons(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | No
     codes = plan.codes if codes is None else sorted(set(codes))
     if community is not None:
         codes = [c for c in codes if plan.grid_community[c] == community]
+    members = plan.grids if len(codes) > 50 else members_of(plan, codes)
     geoms, hh = [], []
     for code in codes:
-        parts = [world.cells[b] for b in plan.grids[code] if b in world.cells]
+        parts = [world.cells[b] for b in members[code] if b in world.cells]
         geoms.append(shapely.union_all(parts) if parts else None)
-        hh.append(sum(world.households.get(b, 0) for b in plan.grids[code]))
+        hh.append(sum(world.households.get(b, 0) for b in members[code]))
     return gpd.GeoDataFrame({"code": codes, "community_id": [plan.grid_community[c] for c in codes],
-                             "households": hh, "buildings": [len(plan.grids[c]) for c in codes]},
+                             "households": hh, "buildings": [len(members[c]) for c in codes]},
                             geometry=geoms, crs=4326)
 
 
 def merge_grids(store: Store, draft_id: str, codes: list[str], *, actor: str | None,
                 world: PlanWorld) -> dict[str, Any]:
     """Merge grids into the first code; the others' codes are retired (never reused)."""
-    head, _ = _head(store, draft_id, world)
+    head, root = _head(store, draft_id, world)
     if len(set(codes)) < 2:
         raise InvalidInput("至少选择两个网格 / choose at least two grids to merge")
     missing = [c for c in codes if c not in head.grid_community]
     if missing:
         raise InvalidInput(f"没有网格 / no grids {missing}")
     keep, others = codes[0], [c for c in dict.fromkeys(codes[1:]) if c != codes[0]]
-    locked = _params(_plan_row(store, head.id)).get("locked") or []
+    locked = _locked(head)
     pairs = [(b, keep) for c in others for b in sorted(head.grids[c])]
     _check_locked(head, pairs, locked + ([keep] if keep in locked else []))
     try:
@@ -422,7 +458,7 @@ def merge_grids(store: Store, draft_id: str, codes: list[str], *, actor: str | N
     except PlanError as err:
         raise InvalidInput(str(err)) from None
     new = GridPlan(dropped.assignment, dropped.grid_community, parent=head, moves=moved.moves)
-    plan = _commit(store, draft_id, head, new, actor=actor, action="merge", locked=locked,
+    plan = _commit(store, draft_id, root, head, new, actor=actor, action="merge", locked=locked,
                    dropped=others, detail={"into": keep, "merged": others}, world=world)
     return change_result(store, draft_id, plan, [keep], world)
 
@@ -431,10 +467,10 @@ def split_grid(store: Store, draft_id: str, code: str, building_ids: Iterable[st
                actor: str | None, world: PlanWorld) -> dict[str, Any]:
     """Split grid ``code``: the given buildings (or, without ids, about half of it, contiguous) go to a
     new grid with a fresh code never issued before."""
-    head, _ = _head(store, draft_id, world)
+    head, root = _head(store, draft_id, world)
     if code not in head.grid_community:
         raise InvalidInput(f"没有网格 {code} / no grid {code!r}")
-    locked = _params(_plan_row(store, head.id)).get("locked") or []
+    locked = _locked(head)
     if code in locked:
         raise Conflict(f"网格 {code} 已锁定 / grid {code} is locked")
     com = head.grid_community[code]
@@ -454,7 +490,7 @@ def split_grid(store: Store, draft_id: str, code: str, building_ids: Iterable[st
         if not ids:
             raise InvalidInput(f"网格 {code} 无法拆分 / grid {code} cannot be split")
     new = head.reassign([(b, new_code) for b in ids], new_grids={new_code: com})
-    plan = _commit(store, draft_id, head, new, actor=actor, action="split", locked=locked,
+    plan = _commit(store, draft_id, root, head, new, actor=actor, action="split", locked=locked,
                    new_grids={new_code: com}, detail={"grid": code, "new_grid": new_code},
                    world=world)
     return change_result(store, draft_id, plan, [code, new_code], world)
@@ -470,15 +506,15 @@ def _codes_in_chain(plan: GridPlan) -> set[str]:
 def lock_grids(store: Store, draft_id: str, codes: Iterable[str], *, locked: bool = True,
                actor: str | None, world: PlanWorld) -> dict[str, Any]:
     """Lock (or unlock) grids of the draft: rebalance and moves leave locked grids alone."""
-    head, _ = _head(store, draft_id, world)
+    head, root = _head(store, draft_id, world)
     codes = list(codes)
     missing = [c for c in codes if c not in head.grid_community]
     if missing:
         raise InvalidInput(f"没有网格 / no grids {missing}")
-    current = set(_params(_plan_row(store, head.id)).get("locked") or [])
+    current = set(_locked(head))
     current = current | set(codes) if locked else current - set(codes)
     new = GridPlan(head.assignment, head.grid_community, parent=head)
-    plan = _commit(store, draft_id, head, new, actor=actor, action="lock" if locked else "unlock",
+    plan = _commit(store, draft_id, root, head, new, actor=actor, action="lock" if locked else "unlock",
                    locked=sorted(current), detail={"grids": codes}, world=world)
     return change_result(store, draft_id, plan, codes, world)
 
@@ -517,10 +553,10 @@ def redo(store: Store, draft_id: str, *, actor: str | None, world: PlanWorld) ->
 def rebalance_draft(store: Store, draft_id: str, *, actor: str | None, world: PlanWorld,
                     allow_new_grids: bool = True) -> dict[str, Any]:
     """Run the minimal-change rebalance on the draft's head; the result becomes the new head."""
-    head, _ = _head(store, draft_id, world)
-    locked = _params(_plan_row(store, head.id)).get("locked") or []
+    head, root = _head(store, draft_id, world)
+    locked = _locked(head)
     result = run_rebalance(head, world, locked=locked, allow_new_grids=allow_new_grids)
-    plan = _commit(store, draft_id, head, result.plan, actor=actor, action="rebalance", locked=locked,
+    plan = _commit(store, draft_id, root, head, result.plan, actor=actor, action="rebalance", locked=locked,
                    new_grids=result.new_grids,
                    detail={"households_moved": result.households_moved,
                            "infeasible": len(result.infeasible)}, world=world)
@@ -686,7 +722,7 @@ def import_plan_file(store: Store, path: str, *, format: str | None = None, acto
         raise InvalidInput(f"{path}: {len(unknown)} buildings are not in the store, e.g. {unknown[:5]}")
     info = start_draft(store, actor=actor, note=f"imported from {path}")
     draft = info["draft"]
-    head, _ = _head(store, draft, world)
+    head, root = _head(store, draft, world)
     missing = sorted(set(head.assignment) - set(plan.assignment))
     if missing:
         raise InvalidInput(f"{path}: {len(missing)} buildings of the published plan are missing, "
@@ -699,7 +735,7 @@ def import_plan_file(store: Store, path: str, *, format: str | None = None, acto
     dropped = [c for c in moved.grid_community if not moved.grids[c]]
     new = moved.without_grids(dropped) if dropped else moved
     new = GridPlan(new.assignment, new.grid_community, parent=head, moves=moved.moves)
-    plan_v = _commit(store, draft, head, new, actor=actor, action="import", locked=[],
+    plan_v = _commit(store, draft, root, head, new, actor=actor, action="import", locked=[],
                      new_grids=new_grids, dropped=dropped, detail={"file": str(path)}, world=world)
     return {**draft_info(store, draft), "plan": plan_v.id, "moves": len(plan_v.moves)}
 

@@ -259,3 +259,31 @@ def test_tiny_worlds_that_can_be_balanced_nearly_always_are():
             total_moved += res.households_moved
     assert feasible > 250 and solved >= 0.97 * feasible, (feasible, solved)
     assert exact >= 0.9 * solved and total_moved <= 1.02 * total_best, (exact, total_moved, total_best)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 8), st.integers(0, 2)), max_size=12), st.integers(0, 12))
+def test_members_of_replays_moves_like_a_full_regrouping(moves, cached_at):
+    from gridmap.rebalance import members_of
+
+    plan = plan_from_rows(["AAB", "ACB", "CCB"])
+    buildings = sorted(plan.assignment)
+    chain = [plan]
+    for k, (b, g) in enumerate(moves):
+        if k == cached_at:
+            chain[-1].grids            # an ancestor whose grids are cached
+        chain.append(chain[-1].reassign([(buildings[b], plan.codes[g])]))
+    last = chain[-1]
+    assert members_of(last, last.codes) == dict(GridPlan(last.assignment, last.grid_community).grids)
+
+
+def test_a_grid_no_move_can_fix_gets_split_when_the_community_can_afford_a_grid():
+    plan = plan_from_rows(["AAB"])
+    hh = {"r0c0": 40, "r0c1": 25, "r0c2": 30}     # 95 ≤ 2 × 50, yet neither A building fits in B
+    res = rebalance(plan, households=hh, adjacency=lattice(1, 3), default_bounds=(20, 50))
+    assert list(res.new_grids) == [C] and res.infeasible == ()
+    assert res.plan.grids[B] == plan.grids[B]
+    assert len(res.moves) == 1 and res.moves[0].to_grid == C
+    small = rebalance(plan, households=hh | {"r0c1": 15}, adjacency=lattice(1, 3),
+                      default_bounds=(20, 50))
+    assert small.new_grids == {} and small.moves[0].building_id == "r0c1"  # a move suffices: no new grid

@@ -1,0 +1,290 @@
+"""Benchmark: minimal-change rebalance against regenerating the plan from scratch, and the single-move
+re-check a planner waits for.
+
+On the synthetic district (``gridmap.synth``, seeded), grids are generated (tessellation + the grids
+area's partition), then 10% more households are added to 5% of the buildings. Then, on the same data in
+the same run:
+
+* **rebalance**: :func:`gridmap.rebalance.rebalance` from the old plan;
+* **regenerate**: :func:`gridmap.partition.partition_world` from scratch on the new households, its grids
+  matched to the old ones per community by the largest household overlap (Hungarian), which is the most
+  charitable reading of "households that change grid";
+* **single move**: one boundary building moved to a neighbouring grid and the two touched grids re-checked
+  (bounds, contiguity, tiling: union of their cells, grid leader), as the planner's API does; with
+  ``--service`` also end-to-end through :func:`gridmap.services.plans.move_buildings` on a SQLite store.
+
+Run: ``python bench/bench_rebalance.py [--scale district|demo] [--seed 0] [--service]``
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+import shapely.errors
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gridmap.plan import GridPlan  # noqa: E402
+from gridmap.rebalance import check_grids, rebalance  # noqa: E402
+
+
+def build(scale: str, seed: int):
+    from gridmap.geometry import metric_crs
+    from gridmap.partition import edge_kinds
+    from gridmap.synth import generate
+    from gridmap.tessellation import adjacency, tessellate
+
+    t = time.perf_counter()
+    world = generate(seed=seed, scale=scale)
+    coms, blds = world["communities"], world["buildings"].reset_index(drop=True)
+    crs = metric_crs(coms)
+    coms_m, blds_m = coms.to_crs(crs), blds.to_crs(crs)
+    cells, dropped = _tessellate(blds_m, coms_m, tessellate)
+    if dropped:
+        blds_m = blds_m[~blds_m["community_id"].isin(dropped)].reset_index(drop=True)
+        coms = coms[~coms["id"].isin(dropped)]
+        print(f"tessellation failed in {len(dropped)} communities (left out): {sorted(dropped)}")
+    cells = cells.set_index("id").loc[blds_m["id"]].reset_index()
+    adj = adjacency(cells)
+    kind = edge_kinds(blds_m, cells, adj, None)
+    print(f"world: {len(blds):,} buildings, {int(blds['households'].sum()):,} households, "
+          f"{len(coms)} communities; built in {time.perf_counter() - t:.1f} s", flush=True)
+    return world, coms, blds_m, cells, adj, kind
+
+
+def _tessellate(blds_m, coms_m, tessellate):
+    """Tessellate community by community; a community whose geometry GEOS cannot cut is retried with
+    its polygon repaired, then left out (and named)."""
+    import geopandas as gpd
+
+    frames, dropped = [], []
+    for cid, group in blds_m.groupby("community_id", sort=True):
+        com = coms_m[coms_m["id"] == cid]
+        try:
+            frames.append(tessellate(group, com))
+            continue
+        except shapely.errors.GEOSException:
+            pass
+        try:
+            fixed = com.assign(geometry=shapely.make_valid(com.geometry.values).buffer(0))
+            frames.append(tessellate(group, fixed))
+        except shapely.errors.GEOSException:
+            dropped.append(cid)
+    cells = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=blds_m.crs)
+    return cells, dropped
+
+
+def partition(blds_m, adj, kind, bounds, seed):
+    from gridmap.partition import partition_world
+
+    parts = partition_world(blds_m, adj, kind, bounds=bounds, seed=seed)
+    assignment, grid_community = {}, {}
+    for b, (c, lab) in parts.grid_of.items():
+        code = f"{c}{lab + 1:03d}"
+        assignment[b] = code
+        grid_community[code] = c
+    return GridPlan(assignment, grid_community)
+
+
+def grow(blds: pd.DataFrame, *, share: float, extra: float, seed: int) -> dict[str, int]:
+    """Add ``extra`` × all households to ``share`` of the buildings (proportional to their size)."""
+    rng = np.random.default_rng(seed + 1)
+    hh = blds["households"].fillna(0).astype(int).to_numpy()
+    chosen = rng.choice(len(blds), size=max(1, int(share * len(blds))), replace=False)
+    w = np.maximum(hh[chosen], 1).astype(float)
+    add = np.floor(extra * hh.sum() * w / w.sum()).astype(int)
+    new = hh.copy()
+    new[chosen] += add
+    return dict(zip(blds["id"], new.tolist()))
+
+
+def out_of_bounds(plan: GridPlan, hh: dict[str, int], bounds, default) -> int:
+    n = 0
+    for code, members in plan.grids.items():
+        lo, hi = bounds.get(plan.grid_community[code], default)
+        total = sum(hh[b] for b in members)
+        n += not (lo <= total <= hi)
+    return n
+
+
+def moved_after_matching(old: GridPlan, new: GridPlan, hh: dict[str, int]) -> int:
+    """Households whose grid changes when each new grid is matched to the old grid it overlaps most
+    (per community, Hungarian assignment on shared households)."""
+    from scipy.optimize import linear_sum_assignment
+
+    frame = pd.DataFrame({"b": list(old.assignment), "old": list(old.assignment.values())})
+    frame["new"] = frame["b"].map(new.assignment)
+    frame["hh"] = frame["b"].map(hh)
+    frame["com"] = frame["old"].map(old.grid_community)
+    moved = 0
+    for _, g in frame.groupby("com"):
+        m = g.pivot_table(index="new", columns="old", values="hh", aggfunc="sum", fill_value=0)
+        r, c = linear_sum_assignment(-m.to_numpy())
+        kept = m.to_numpy()[r, c].sum()
+        moved += int(g["hh"].sum() - kept)
+    return moved
+
+
+def single_moves(plan: GridPlan, hh, adjacency, cells, bounds, default, n: int, seed: int):
+    rng = np.random.default_rng(seed + 2)
+    ids = list(plan.assignment)
+    times = []
+    tries = 0
+    while len(times) < n and tries < n * 50:
+        tries += 1
+        b = ids[rng.integers(len(ids))]
+        g = plan.assignment[b]
+        others = sorted({plan.assignment[x] for x in adjacency[b]} - {g})
+        if not others:
+            continue
+        h = others[0]
+        t = time.perf_counter()
+        new = plan.reassign([(b, h)])
+        check_grids(new, households=hh, adjacency=adjacency, bounds=bounds, default_bounds=default,
+                    codes=[g, h], covered=set())
+        for code in (g, h):
+            shapely.union_all([cells[x] for x in new.grids[code]])
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+
+
+def service_moves(world, plan: GridPlan, hh, cells_4326, n: int, seed: int):
+    """End to end: seed a SQLite store, then time move_buildings (server time, no HTTP)."""
+    import datetime as dt
+
+    import geopandas as gpd
+
+    from gridmap.services import plans as svc
+    from gridmap.store import open_store
+
+    tmp = tempfile.mkdtemp(prefix="bench-rebalance-")
+    store = open_store(f"sqlite:///{tmp}/bench.db")
+    t = time.perf_counter()
+    blds = world["buildings"].copy()
+    blds["households"] = blds["id"].map(hh)
+    with store.transaction():
+        store.write("communities", world["communities"])
+        store.write("buildings", blds)
+        store.write("cells", cells_4326)
+        store.write("plans", pd.DataFrame([{"id": "bench-base", "status": "published",
+                                            "created_at": dt.datetime(2026, 1, 1),
+                                            "published_at": dt.datetime(2026, 1, 1)}]))
+        store.write("plan_assignments", pd.DataFrame({"plan_id": "bench-base",
+                                                      "building_id": list(plan.assignment),
+                                                      "grid_code": list(plan.assignment.values())}))
+        store.write("plan_grids", gpd.GeoDataFrame(
+            {"plan_id": "bench-base", "code": plan.codes,
+             "community_id": [plan.grid_community[c] for c in plan.codes]},
+            geometry=[None] * len(plan.codes), crs=4326))
+    print(f"service store seeded in {time.perf_counter() - t:.1f} s", flush=True)
+    w = svc.load_world(store)
+    draft = svc.start_draft(store, actor="bench")["draft"]
+    svc.load_plan(store, draft, world=w)           # warm the plan cache as the web app does
+    rng = np.random.default_rng(seed + 3)
+    ids = list(plan.assignment)
+    times = []
+    head = plan
+    while len(times) < n:
+        b = ids[rng.integers(len(ids))]
+        g = head.assignment[b]
+        others = sorted({head.assignment[x] for x in w.adjacency[b]} - {g})
+        if not others:
+            continue
+        t = time.perf_counter()
+        res = svc.move_buildings(store, draft, [b], others[0], actor="bench", world=w)
+        times.append((time.perf_counter() - t) * 1000)
+        head = svc.load_plan(store, res["plan"], world=w)
+    store.close()
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", default="district")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--share", type=float, default=0.05, help="share of buildings that grow")
+    ap.add_argument("--extra", type=float, default=0.10, help="households added, share of all")
+    ap.add_argument("--moves", type=int, default=200, help="single moves to time")
+    ap.add_argument("--service", action="store_true", help="also time moves through the plan service")
+    args = ap.parse_args()
+
+    world, coms, blds_m, cells, adj, kind = build(args.scale, args.seed)
+    default = (300, 500)
+    bounds = {c: default for c in coms["id"]}
+    ids = blds_m["id"].to_numpy()
+    adjacency = {b: set() for b in ids}
+    for i, j in zip(adj["i"].to_numpy(), adj["j"].to_numpy()):
+        adjacency[ids[i]].add(ids[j])
+        adjacency[ids[j]].add(ids[i])
+    cells_4326 = cells.to_crs(4326)
+    cell_of = dict(zip(cells_4326["id"], cells_4326.geometry.values))
+
+    t = time.perf_counter()
+    plan0 = partition(blds_m, adj, kind, bounds, args.seed)
+    t_gen0 = time.perf_counter() - t
+    hh0 = dict(zip(blds_m["id"], blds_m["households"].fillna(0).astype(int)))
+    hh1 = grow(blds_m, share=args.share, extra=args.extra, seed=args.seed)
+    before = out_of_bounds(plan0, hh1, bounds, default)
+    total1 = sum(hh1.values())
+
+    t = time.perf_counter()
+    res = rebalance(plan0, households=hh1, adjacency=adjacency, bounds=bounds, default_bounds=default)
+    t_reb = time.perf_counter() - t
+    after_reb = out_of_bounds(res.plan, hh1, bounds, default)
+
+    grown = blds_m.assign(households=blds_m["id"].map(hh1))
+    t = time.perf_counter()
+    plan_regen = partition(grown, adj, kind, bounds, args.seed)
+    t_regen = time.perf_counter() - t
+    after_regen = out_of_bounds(plan_regen, hh1, bounds, default)
+    moved_regen = moved_after_matching(plan0, plan_regen, hh1)
+
+    checks = single_moves(res.plan, hh1, adjacency, cell_of, bounds, default, args.moves, args.seed)
+    service = service_moves(world, plan0, hh1, cells_4326, min(args.moves, 100), args.seed) \
+        if args.service else None
+
+    n_grids = len(plan0.grid_community)
+    print()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}; scale={args.scale} seed={args.seed}; "
+          f"+{args.extra:.0%} households on {args.share:.0%} of buildings "
+          f"({sum(hh0.values()):,} → {total1:,} households), {n_grids:,} grids, bounds {default}")
+    print()
+    print("| method | time (s) | households moved | share of all | buildings moved | grids out of bounds |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(f"| before (old plan, new households) | – | – | – | – | {before} |")
+    print(f"| minimal-change rebalance | {t_reb:.2f} | {res.households_moved:,} | "
+          f"{res.households_moved / total1:.2%} | {len(res.moves):,} | {after_reb} |")
+    changed_regen = sum(plan0.assignment[b] != plan_regen.assignment[b] for b in plan0.assignment)
+    print(f"| regenerate from scratch (grids partition) | {t_regen:.2f} | {moved_regen:,} | "
+          f"{moved_regen / total1:.2%} | {changed_regen:,}* | {after_regen} |")
+    print()
+    ratio = res.households_moved / moved_regen if moved_regen else float("nan")
+    print(f"rebalance moves {ratio:.3f} × the households regenerating moves (goal ≤ 0.1); "
+          f"rebalance time {t_reb:.2f} s (goal < 10 s); first generation took {t_gen0:.2f} s; "
+          f"new grids {len(res.new_grids)}, still out of bounds {len(res.infeasible)} "
+          f"({pd.Series([i.reason for i in res.infeasible]).value_counts().to_dict()})")
+    print("* buildings whose grid label differs before matching; households are counted after matching")
+    print()
+    q = statistics.quantiles(checks, n=20)
+    print("| single move, re-check of the 2 touched grids | median (ms) | p95 (ms) | max (ms) | n |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| pure check (bounds, contiguity, tiling union, leader) | {statistics.median(checks):.2f} | "
+          f"{q[18]:.2f} | {max(checks):.2f} | {len(checks)} |")
+    if service:
+        qs = statistics.quantiles(service, n=20)
+        print(f"| service move_buildings on SQLite (write version + audit + check) | "
+              f"{statistics.median(service):.2f} | {qs[18]:.2f} | {max(service):.2f} | {len(service)} |")
+
+
+if __name__ == "__main__":
+    main()
