@@ -263,8 +263,12 @@ def community_shares(geoms: gpd.GeoSeries, communities: gpd.GeoDataFrame) -> pd.
     g = geoms.to_crs(crs).to_numpy()
     c = communities.to_crs(crs)
     left, right = c.sindex.query(g, predicate="intersects")
-    inter = shapely.area(shapely.intersection(g[left], c.geometry.to_numpy()[right]))
+    cg = c.geometry.to_numpy()
+    shapely.prepare(cg)
     total = shapely.area(g)[left]
+    inside = shapely.contains_properly(cg[right], g[left])  # fast path: no intersection needed
+    inter = total.copy()
+    inter[~inside] = shapely.area(shapely.intersection(g[left][~inside], cg[right][~inside]))
     return pd.DataFrame({"pos": left, "community_id": c["id"].to_numpy()[right],
                          "share": np.where(total > 0, inter / np.maximum(total, 1e-12), 1.0)})
 
@@ -283,37 +287,39 @@ def _containment(layer: str, df: pd.DataFrame, communities: gpd.GeoDataFrame | N
     geoms = gpd.GeoSeries(list(df.loc[has, "geometry"]), crs=4326)
     shares = community_shares(geoms, communities).sort_values(
         ["pos", "share", "community_id"], ascending=[True, False, True], kind="stable")
-    rows_at = np.flatnonzero(has)
-    inside = shares.groupby("pos")["share"].sum().reindex(range(len(geoms)), fill_value=0.0)
-    top = shares.groupby("pos").head(2).groupby("pos")
-    first = top.nth(0).set_index("pos")
-    second = top.nth(1).set_index("pos")
+    n = len(geoms)
+    inside = shares.groupby("pos")["share"].sum().reindex(range(n), fill_value=0.0).to_numpy()
+    top = shares.groupby("pos").head(2)
+    rank = top.groupby("pos").cumcount().to_numpy()
+    first = top[rank == 0].set_index("pos").reindex(range(n))
+    second = top[rank == 1].set_index("pos").reindex(range(n))
+    sub = df.loc[has]
+    given = sub["community_id"].to_numpy(dtype=object)
+    best = first["community_id"].to_numpy(dtype=object)
+    out = inside < INSIDE_SHARE
+    straddle = ~out & (second["share"].fillna(0).to_numpy() >= STRADDLE_SHARE)
+    wrong = ~out & ~straddle & ~pd.isna(given) & (given != best)
     what = "building" if layer == "buildings" else "estate"
-    for pos in range(len(geoms)):
-        k = df.index[rows_at[pos]]
-        given = df.at[k, "community_id"]
-        row, rid = int(df.at[k, "_row"]), df.at[k, "id"] if "id" in df else None
-        if inside[pos] < INSIDE_SHARE:
-            issues.append(Issue(row, rid, "geometry", f"{what} lies outside every community "
-                                f"({inside[pos]:.0%} inside)", "check its coordinates/CRS, or import the "
-                                "community it belongs to", rule="outside_communities"))
-            continue
-        if pos in second.index and second.at[pos, "share"] >= STRADDLE_SHARE:
-            a, b = first.loc[pos], second.loc[pos]
-            rule = "straddles_communities" if layer == "buildings" else "crosses_community_boundary"
-            verb = "straddles communities" if layer == "buildings" else "crosses the boundary of communities"
-            problem = (f"{what} {verb} {a['community_id']} ({a['share']:.0%}) and "
-                       f"{b['community_id']} ({b['share']:.0%})")
-            fix = ("split the building or move the community boundary" if layer == "buildings"
-                   else "split the estate at the community boundary or move the boundary")
-            issues.append(Issue(row, rid, "geometry", problem, fix, rule=rule))
-            continue
-        best = first.at[pos, "community_id"]
-        if given is not None and not pd.isna(given) and given != best:
-            issues.append(Issue(row, rid, "community_id", f"community_id {given} but the {what} lies in {best}",
-                                f"set community_id to {best} or correct the geometry", rule="wrong_community"))
-            continue
-        df.at[k, "community_id"] = best
+    idx = sub.index
+    issues += _issue(sub, out, "geometry", pd.Series([f"{what} lies outside every community ({v:.0%} inside)"
+                                                      for v in inside[out]], index=idx[out]),
+                     "check its coordinates/CRS, or import the community it belongs to",
+                     rule="outside_communities")
+    verb = "straddles communities" if layer == "buildings" else "crosses the boundary of communities"
+    a_id, a_sh = best[straddle], first["share"].to_numpy()[straddle]
+    b_id, b_sh = second["community_id"].to_numpy(dtype=object)[straddle], second["share"].to_numpy()[straddle]
+    issues += _issue(sub, straddle, "geometry", pd.Series(
+        [f"{what} {verb} {a} ({x:.0%}) and {b} ({y:.0%})" for a, x, b, y in zip(a_id, a_sh, b_id, b_sh)],
+        index=idx[straddle]),
+        "split the building or move the community boundary" if layer == "buildings"
+        else "split the estate at the community boundary or move the boundary",
+        rule="straddles_communities" if layer == "buildings" else "crosses_community_boundary")
+    issues += _issue(sub, wrong, "community_id", pd.Series(
+        [f"community_id {g} but the {what} lies in {b}" for g, b in zip(given[wrong], best[wrong])],
+        index=idx[wrong]), "set community_id to the community it lies in, or correct the geometry",
+        rule="wrong_community")
+    ok = ~out & ~straddle & ~wrong
+    df.loc[idx[ok], "community_id"] = best[ok]
 
 
 def _parents(spec: Layer, df: pd.DataFrame, known: Mapping[str, set[str]], issues: list[Issue]) -> None:

@@ -51,3 +51,20 @@ def test_grid_leaders_get_one_grid_each(sqlite_store):
     new = leaders[leaders["id"] != "S1"].iloc[0]
     assert new["building_id"] in {"b0_1", "b1_1"} and new["community_id"] == cid
     assert sqlite_store.get("stewards", "S2")["serves"] == "b0_0"
+
+
+def test_demo_has_published_grids_and_grid_leaders_serve_them(demo_store):
+    import pytest
+
+    from gridmap.demo import _grids_service
+
+    if _grids_service() is None:
+        pytest.skip("gridmap.services.grids is not installed")
+    plan = demo_store.read("plans", where={"status": "published"})
+    assert len(plan) == 1
+    grids = demo_store.read("plan_grids", where={"plan_id": plan["id"].iat[0]})
+    leaders = demo_store.read("stewards", where={"role": "grid_leader"})
+    serving = leaders[leaders["serves"].notna()]
+    assert sorted(serving["serves"]) == sorted(grids["code"])  # one leader per grid, every grid served
+    com = dict(zip(grids["code"], grids["community_id"]))
+    assert (serving["serves"].map(com) == serving["community_id"]).all()
