@@ -13,7 +13,8 @@ Rules, first match wins (each record gets ``placement`` = the rule that placed i
 An identifier that is given but does not resolve (an unknown building id, a room code naming a missing
 building, unit or floor) rejects the record with that reason even when it also carries a point: a wrong
 identifier is a data error the community should fix, not something to paper over with coordinates.
-Later copies of a record id (and ids in ``seen_ids``) are rejected as duplicates; the first copy is placed.
+Later copies of a record id (and ids in ``seen_ids``) are rejected as duplicates; the first copy is placed
+(the check runs in a second thread beside the spatial rules and overrides what they found).
 
 Ties are broken the same way every run: a point on the edge shared by two buildings (or communities, or
 grids) goes to the one whose interior holds it, else to the lowest id. Distances are measured in a metric
@@ -22,6 +23,7 @@ indexing; there is no per-record Python loop. Nothing here does I/O.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
@@ -216,7 +218,10 @@ class CellIndex:
 
     def query_points(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(point index, polygon position)`` pairs where the polygon intersects the point (edges count)."""
-        x, y = _xy(pts)
+        return self.query_xy(*_xy(pts))
+
+    def query_xy(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`query_points` for coordinate arrays (NaN matches nothing)."""
         ix, iy = (x - self.x0) // self.size, (y - self.y0) // self.size
         q = np.flatnonzero((ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny))
         cell = iy[q].astype(np.int64) * self.nx + ix[q].astype(np.int64)
@@ -305,10 +310,13 @@ def place(records: pd.DataFrame, world: PlacementWorld, *, tolerance_m: float = 
         raise PlacementError(f"tolerance must be a non-negative number of metres, got {tolerance_m!r}")
     n = len(records)
     st = _State(n)
-    _duplicates(records, st, seen_ids)
-    _by_building_id(records, world, st)
-    room = _by_room(records, world, st)
-    _by_location(records, world, st, tolerance_m)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        duplicates = pool.submit(_duplicate_rows, records, seen_ids)
+        _by_building_id(records, world, st)
+        room = _by_room(records, world, st)
+        _by_location(records, world, st, tolerance_m)
+        rows, reasons = duplicates.result()
+    st.reject_again(rows, reasons)  # a later copy of an id is rejected whatever it matched
     none_left = st.todo
     st.reject(none_left, "没有楼栋编号、房号或坐标 / no building id, room code or location")
     return _assemble(records, world, st, room)
@@ -334,6 +342,13 @@ class _State:
         self.outcome[mask] = REJECTED
         self.reason[mask] = reason if isinstance(reason, str) else reason[mask]
 
+    def reject_again(self, rows: np.ndarray, reasons: list[str]) -> None:
+        """Reject ``rows`` whatever a rule found for them."""
+        if len(rows):
+            self.building[rows] = self.community[rows] = self.grid[rows] = -1
+            self.distance[rows] = np.nan
+            _reject_rows(self, rows, reasons)
+
     def to_building(self, rows: np.ndarray, buildings: np.ndarray, outcome: int) -> None:
         self.outcome[rows] = outcome
         self.building[rows] = buildings
@@ -346,11 +361,13 @@ def _column(records: pd.DataFrame, name: str) -> np.ndarray | None:
     return _str_or_none(records[name], len(records))
 
 
-def _duplicates(records: pd.DataFrame, st: _State, seen_ids: Iterable[str] | None) -> None:
+def _duplicate_rows(records: pd.DataFrame, seen_ids: Iterable[str] | None) -> tuple[np.ndarray, list[str]]:
+    """Rows repeating an earlier record id (or one of ``seen_ids``), with their reasons."""
     if "id" not in records:
-        return
-    if seen_ids is None and pd.Index(records["id"].to_numpy(dtype=object), dtype=object).is_unique:
-        return
+        return np.empty(0, dtype=np.int64), []
+    # pyarrow-backed ids hash outside the GIL, so this runs beside the spatial rules (see place)
+    if seen_ids is None and records["id"].is_unique:
+        return np.empty(0, dtype=np.int64), []
     ids = _str_or_none(records["id"], len(records))
     s = pd.Series(ids)
     has = s.notna().to_numpy()
@@ -358,7 +375,7 @@ def _duplicates(records: pd.DataFrame, st: _State, seen_ids: Iterable[str] | Non
     if seen_ids is not None:
         dup |= has & s.isin(pd.Index(seen_ids)).to_numpy()
     rows = np.flatnonzero(dup)
-    _reject_rows(st, rows, [f"重复记录 / duplicate record id {v}" for v in ids[rows]])
+    return rows, [f"重复记录 / duplicate record id {v}" for v in ids[rows]]
 
 
 def _by_building_id(records: pd.DataFrame, world: PlacementWorld, st: _State) -> None:
@@ -478,24 +495,28 @@ def _by_location(records: pd.DataFrame, world: PlacementWorld, st: _State, toler
     if "geometry" not in records or not isinstance(records, gpd.GeoDataFrame):
         return
     geoms = _records_4326(records)
-    kind = shapely.get_type_id(geoms)  # -1 missing, 0 point
-    rows = np.flatnonzero(st.todo & (kind >= 0))
+    x, y = _xy(geoms)  # NaN: missing, empty or not a point
+    todo = st.todo
+    odd = np.flatnonzero(todo & np.isnan(x))
+    if len(odd):  # rare: say why, unless there simply is no geometry
+        kind = shapely.get_type_id(geoms[odd])
+        _reject_rows(st, odd[kind == 0], ["坐标为空 / the point is empty"] * int((kind == 0).sum()))
+        _reject_rows(st, odd[kind > 0], ["坐标不是点 / the geometry is not a point"] * int((kind > 0).sum()))
+    rows = np.flatnonzero(todo & ~np.isnan(x))
     if not len(rows):
         return
-    pts = geoms[rows]
-    not_point = kind[rows] != 0
-    _reject_rows(st, rows[not_point], ["坐标不是点 / the geometry is not a point"] * int(not_point.sum()))
-    rows, pts = rows[~not_point], pts[~not_point]
     # 3. containing building (a point on an edge counts; see _containing for ties)
-    hit, pos = _containing(world.building_cells, world.building_geoms, pts)
+    every = len(rows) == len(x)
+    hit, pos = _containing_xy(world.building_cells, world.building_geoms,
+                              x if every else x[rows], y if every else y[rows])
+    if hit.all():
+        st.to_building(rows, pos, CONTAINED)
+        st.distance[rows] = 0.0
+        return
     st.to_building(rows[hit], pos[hit], CONTAINED)
     st.distance[rows[hit]] = 0.0
-    rows, pts = rows[~hit], pts[~hit]
-    empty = shapely.is_empty(pts)  # an empty point lies nowhere: no building, no community
-    _reject_rows(st, rows[empty], ["坐标为空 / the point is empty"] * int(empty.sum()))
-    rows, pts = rows[~empty], pts[~empty]
-    if not len(rows):
-        return
+    rows = rows[~hit]
+    pts = geoms[rows]
     # 4. nearest building within the tolerance, in metres
     if len(world) and tolerance_m > 0:
         mpts = world.to_metric(pts)
@@ -534,6 +555,14 @@ def _records_4326(records: gpd.GeoDataFrame) -> np.ndarray:
     return records.geometry.to_numpy()
 
 
+def _containing_xy(index: CellIndex, polys: np.ndarray, x: np.ndarray,
+                   y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_containing` for coordinate arrays through a :class:`CellIndex`."""
+    k = len(x)
+    qi, pi = index.query_xy(x, y)
+    return _pick_containing(qi, pi, polys, k, lambda q: shapely.points(x[q], y[q]))
+
+
 def _containing(index: shapely.STRtree | CellIndex, polys: np.ndarray,
                 pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each point: found?, position of the polygon containing it (interior first, then lowest position)."""
@@ -544,13 +573,19 @@ def _containing(index: shapely.STRtree | CellIndex, polys: np.ndarray,
         qi, pi = index.query_points(pts)
     else:
         qi, pi = index.query(pts, predicate="intersects")
+    return _pick_containing(qi, pi, polys, k, lambda q: pts[q])
+
+
+def _pick_containing(qi: np.ndarray, pi: np.ndarray, polys: np.ndarray, k: int,
+                     points_of: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """One polygon per point from intersecting pairs: the only one, else interior first, then lowest."""
     counts = np.bincount(qi, minlength=k)
     pos = np.full(k, -1, dtype=np.int64)
     single = counts[qi] == 1
     pos[qi[single]] = pi[single]
     if (~single).any():  # a point on a shared edge, or overlapping polygons: rare, so a vectorised tie-break
         mq, mp = qi[~single], pi[~single]
-        pick = _first_pairs(mq, mp, before=shapely.contains_properly(polys[mp], pts[mq]))
+        pick = _first_pairs(mq, mp, before=shapely.contains_properly(polys[mp], points_of(mq)))
         pos[mq[pick]] = mp[pick]
     return pos >= 0, pos
 
@@ -605,7 +640,9 @@ def _assemble(records: pd.DataFrame, world: PlacementWorld, st: _State, room: _R
     rcodes, rcats = pd.factorize(st.reason)
     out["reason"] = pd.Categorical.from_codes(rcodes, categories=np.asarray(rcats, dtype=object))
     if room is not None:
-        for name, got in (("unit", room.unit), ("floor", room.floor)):
+        by_room = st.outcome == ROOM
+        for name, got in (("unit", np.where(by_room, room.unit, np.nan)),
+                          ("floor", np.where(by_room, room.floor, np.nan))):
             old = pd.to_numeric(records[name], errors="coerce").to_numpy(float) if name in records \
                 else np.full(n, np.nan)
             out[name] = pd.array(np.where(np.isnan(got), old, got), dtype="Float64").astype("Int64")
