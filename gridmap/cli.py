@@ -22,6 +22,7 @@ COMMANDS: list[str] = [
     "gridmap.cli_users:embed",
     "gridmap.cli_placement:place",
     "gridmap.cli_placement:coverage",
+    "gridmap.cli_complaints:complaints",
 ]
 
 

@@ -29,7 +29,7 @@ DEMO_LAYERS = tuple(n for n in LAYERS if n not in ("users", "api_tokens", "embed
 
 
 def load_demo(store: Store, *, seed: int = 0, fresh: bool = True, scale: Any = "demo",
-              grids: bool = True) -> dict[str, int]:
+              grids: bool = True, complaints: bool = True) -> dict[str, int]:
     """Write the seeded demo world into ``store`` and return rows written per layer.
 
     Parameters
@@ -40,6 +40,9 @@ def load_demo(store: Store, *, seed: int = 0, fresh: bool = True, scale: Any = "
         Passed to :func:`gridmap.synth.generate` (``"demo"`` by default).
     grids
         Generate and publish a grid plan and fill grid leaders' ``serves`` (when the grids service exists).
+    complaints
+        Add two years and this year of residents' requests with their histories
+        (:func:`gridmap.complaints_synth.load`), after the grids so requests carry their grid.
     """
     world = generate(seed=seed, scale=scale)
     with store.transaction():
@@ -52,6 +55,10 @@ def load_demo(store: Store, *, seed: int = 0, fresh: bool = True, scale: Any = "
     summary = {name: len(world[name]) for name in WRITE_ORDER if name in world}
     if grids:
         summary.update(make_grids(store))
+    if complaints:
+        from gridmap.complaints_synth import load as load_complaints
+
+        summary.update(load_complaints(store, seed=seed))
     return summary
 
 

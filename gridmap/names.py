@@ -51,6 +51,5 @@ def person_names(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def phones(rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` 11-digit mobile numbers with virtual-operator prefixes 170/171 (not real subscribers)."""
-    prefix = np.where(rng.random(n) < 0.5, "170", "171")
-    rest = rng.integers(0, 10**8, size=n)
-    return np.char.add(prefix.astype(str), np.char.zfill(rest.astype(str), 8)).astype(object)
+    prefix = np.where(rng.random(n) < 0.5, 170, 171).astype(np.int64)
+    return (prefix * 10**8 + rng.integers(0, 10**8, size=n)).astype(str).astype(object)

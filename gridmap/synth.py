@@ -39,7 +39,8 @@ URBAN_WEIGHT = {"城阳街道": 0.30, "流亭街道": 0.15, "夏庄街道": 0.15
                 "红岛街道": 0.10, "河套街道": 0.07, "惜福镇街道": 0.07, "上马街道": 0.06}
 
 #: layers that extra generators may add, as "module:function"; a missing module is skipped.
-#: A generator is called as ``fn(world, rng=rng, scale=scale)`` and returns a frame for its layer.
+#: A generator is called as ``fn(world, rng=rng, scale=scale)`` and returns a frame for its layer, or a
+#: dict of frames (e.g. complaints and complaint_events).
 EXTRA_GENERATORS: dict[str, str] = {"complaints": "gridmap.complaints:synth_complaints"}
 
 
@@ -116,7 +117,8 @@ def generate(*, seed: int = 0, scale: str | Mapping[str, Any] | Scale = "demo",
     for layer, target in EXTRA_GENERATORS.items():
         fn = _optional(target)
         if fn is not None:
-            world[layer] = fn(world, rng=rng, scale=sc)
+            made = fn(world, rng=rng, scale=sc)
+            world.update(made if isinstance(made, dict) else {layer: made})
     return world
 
 

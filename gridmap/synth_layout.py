@@ -124,11 +124,12 @@ def layout(communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, sc: "Scale"
                                   name=np.arange(1, len(frame) + 1).astype(str)))
         est_rows.append((eid, name, cid, rect))
     loose = _loose_buildings(bx, by, bcomm, use, sc, rng)
-    loose["community_id"] = communities["id"].to_numpy()[loose.pop("comm").to_numpy()]
+    loose["community_id"] = communities["id"].to_numpy()[loose.pop("comm").to_numpy().astype(int)]
     loose["estate_id"] = None
     loose = loose.sort_values(["community_id", "cy", "cx"], ascending=[True, False, True])
     loose["name"] = (loose.groupby("community_id").cumcount() + 1).astype(str)
-    b = pd.concat(parts + [loose], ignore_index=True)
+    b = pd.concat(parts + ([loose] if len(loose) else []), ignore_index=True)
+    b = b.astype({"cx": float, "cy": float, "w": float, "d": float, "units": int, "floors": int, "flats": int})
     b["id"] = np.where(b["estate_id"].isna(), b["community_id"] + "-B" + b["name"].str.zfill(4),
                        b["estate_id"].fillna("") + "-" + b["name"])
     b["households"] = (b["units"] * b["floors"] * b["flats"]).astype(int)

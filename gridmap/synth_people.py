@@ -77,7 +77,7 @@ def _companies(estates: gpd.GeoDataFrame, rng: np.random.Generator) -> tuple[pd.
 def _household_buildings(lay: Layout, sc: "Scale", rng: np.random.Generator) -> np.ndarray:
     e = lay.estates
     named = e.index[e["name"].isin([VANKE, LEIXIN])].to_numpy()
-    others = rng.permutation(e.index[~e["name"].isin([VANKE, LEIXIN])].to_numpy())[: sc.household_estates]
+    others = rng.permutation(np.array(e.index[~e["name"].isin([VANKE, LEIXIN])]))[: sc.household_estates]
     chosen = set(e["id"].to_numpy()[np.r_[named, others].astype(int)])
     return np.flatnonzero(lay.buildings["estate_id"].isin(chosen).to_numpy())
 
@@ -162,7 +162,7 @@ def _stewards(world: dict, lay: Layout, estates: pd.DataFrame, rng: np.random.Ge
         k = 1 + int(b["households"].to_numpy()[members].sum() // 600)
         rows += [("property_steward", int(i), e.id, 0.3) for i in rng.choice(members, size=k)]
     vb = np.flatnonzero(in_vanke)
-    for role, k in VANKE_STEWARDS.items():
+    for role, k in VANKE_STEWARDS.items() if len(vb) else ():
         picks = vb[: k] if role == "building_leader" else rng.choice(vb, size=k)
         serves = {"grid_leader": None, "property_steward": vanke, "volunteer": vanke}
         rows += [(role, int(i), serves.get(role, b["id"].iat[i]), 1.0) for i in picks]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterable
 
 __all__ = ["WorkCalendar", "CalendarError", "china_calendar", "end_of_day"]
@@ -68,13 +69,7 @@ class WorkCalendar:
         """The ``days``-th working day after the date of ``start`` (``days`` ≥ 0; 0 → that date)."""
         if days < 0:
             raise CalendarError(f"days must be ≥ 0, got {days}")
-        day = _as_date(start, what="start")
-        left = days
-        while left:
-            day += dt.timedelta(days=1)
-            if self.is_working_day(day):
-                left -= 1
-        return day
+        return _add(self, _as_date(start, what="start"), int(days))
 
     def due(self, start: dt.datetime, days: int) -> dt.datetime:
         """When a ``days``-working-day limit that starts at ``start`` ends (end of that day)."""
@@ -83,11 +78,9 @@ class WorkCalendar:
     def working_days_between(self, start: dt.date | dt.datetime, end: dt.date | dt.datetime) -> int:
         """Working days in the half-open range (date of ``start``, date of ``end``]; negative if reversed."""
         a, b = _as_date(start, what="start"), _as_date(end, what="end")
-        sign = 1
         if b < a:
-            a, b, sign = b, a, -1
-        n = sum(1 for i in range(1, (b - a).days + 1) if self.is_working_day(a + dt.timedelta(days=i)))
-        return sign * n
+            return -_between(self, b, a)
+        return _between(self, a, b)
 
     def with_overrides(self, *, holidays: Iterable[object] = (), workdays: Iterable[object] = ()
                        ) -> "WorkCalendar":
@@ -101,6 +94,21 @@ class WorkCalendar:
         return WorkCalendar(holidays=frozenset((self.holidays - extra_w) | extra_h),
                             workdays=frozenset((self.workdays - extra_h) | extra_w),
                             weekend=self.weekend)
+
+
+@lru_cache(maxsize=65536)
+def _add(cal: WorkCalendar, day: dt.date, days: int) -> dt.date:
+    left = days
+    while left:
+        day += dt.timedelta(days=1)
+        if cal.is_working_day(day):
+            left -= 1
+    return day
+
+
+@lru_cache(maxsize=65536)
+def _between(cal: WorkCalendar, a: dt.date, b: dt.date) -> int:
+    return sum(1 for i in range(1, (b - a).days + 1) if cal.is_working_day(a + dt.timedelta(days=i)))
 
 
 def china_calendar(years: Iterable[int], *, holidays: Iterable[object] = (),

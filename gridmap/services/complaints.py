@@ -525,8 +525,10 @@ def kpi_report(store: Store, *, settings: Mapping[str, Any], year: int | None = 
     raw = store.read("complaints", columns=_KPI_COLS)
     events = store.read("complaint_events", columns=["complaint_id", "seq", "to_state", "at"])
     lab = kpi.label_units(raw, units)
-    if year is None:
-        year = int(lab["year"].max()) if len(lab) else now.year
+    if year is None:  # the latest complete year with requests (targets are for whole years)
+        years = sorted(int(y) for y in lab["year"].dropna().unique())
+        complete = [y for y in years if y < now.year]
+        year = complete[-1] if complete else (years[-1] if years else now.year)
     kw = dict(calendar=policy.calendar, satisfied_min=policy.satisfied_min,
               response_days=int(settings.get("COMPLAINT_RESPONSE_DAYS", 1)))
     levels = {}

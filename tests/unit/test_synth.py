@@ -182,3 +182,35 @@ def test_district_scale():
     assert 350_000 <= b["households"].sum() <= 480_000
     assert len(w["households"]) == 2912 + 1392  # only the named estates get one row per flat
     assert np.isin(b["community_id"], w["communities"]["id"]).all()
+
+
+def test_extra_generators_hook(monkeypatch):
+    import gridmap.synth as synth
+
+    seen = {}
+
+    def fake(world, *, rng, scale):
+        seen["buildings"] = len(world["buildings"])
+        return {"complaints": world["buildings"][["id"]].head(3).rename(columns={"id": "building_id"})}
+
+    monkeypatch.setattr(synth, "_optional", lambda target: fake)
+    w = synth.generate(seed=0, scale={"communities": 16, "estates": 4, "village_houses": 50,
+                                      "loose_buildings": 6, "household_estates": 0})
+    assert seen["buildings"] == len(w["buildings"]) and len(w["complaints"]) == 3
+
+
+def test_custom_streets_and_sparse_worlds():
+    import geopandas as gpd
+
+    from gridmap.geodata import taipei_file
+
+    v = gpd.read_file(taipei_file("villages"))
+    streets = v.dissolve(by="district").reset_index()[["district", "geometry"]].rename(columns={"district": "name"})
+    w = generate(seed=0, streets=streets, scale={"communities": 10, "estates": 3, "village_houses": 0,
+                                                "loose_buildings": 0, "household_estates": 0})
+    assert list(w["streets"]["id"]) == ["370214001", "370214002", "370214003"]
+    assert len(w["communities"]) == 10 and not (w["estates"]["name"] == VANKE).any()
+    com = w["communities"].set_index("id").geometry
+    b = w["buildings"]
+    assert shapely.contains_properly(com.reindex(b["community_id"]).to_numpy(), b.geometry.to_numpy()).all()
+    assert (w["stewards"]["role"] == "grid_leader").any()
