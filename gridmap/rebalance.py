@@ -265,14 +265,39 @@ class _Community:
             self.units[g].add(u)
         self.hh = {g: sum(self.weight[u] for u in us) for g, us in self.units.items()}
         self.badj = adjacency
-        self.parts = {g: self.grid_parts(g) for g in self.units}
-        self.log: list[tuple[str, str, str]] = []  # (unit, from, to) for rollback
+        self.bset: dict[str, set[str]] = {g: {b for u in us for b in self.members[u]}
+                                          for g, us in self.units.items()}
+        self.parts = {g: components(self.bset[g], adjacency) for g in self.units}
+        # (unit, from, to, parts of from before, parts of to before) for rollback
+        self.log: list[tuple[str, str, str, int, int]] = []
 
     # -- state -----------------------------------------------------------------------------------
     def grid_parts(self, g: str, without: str | None = None) -> int:
         """Connected parts of grid ``g``'s buildings (optionally without unit ``without``)."""
-        return components((b for u in self.units[g] if u != without for b in self.members[u]),
-                          self.badj)
+        nodes = self.bset[g] if without is None else self.bset[g] - set(self.members[without])
+        return components(nodes, self.badj)
+
+    def _stays_connected(self, g: str, u: str) -> bool:
+        """Grid ``g`` (one piece) stays one piece without unit ``u``: a search from one of ``u``'s
+        neighbours inside ``g`` that stops as soon as it has reached all of them (usually a few steps)."""
+        gone = set(self.members[u])
+        rest = self.bset[g]
+        targets = {v for b in gone for v in self.badj.get(b, ()) if v in rest and v not in gone}
+        if len(targets) <= 1:
+            return True
+        start = next(iter(targets))
+        seen, queue = {start}, deque([start])
+        left = len(targets) - 1
+        while queue:
+            for v in self.badj.get(queue.popleft(), ()):
+                if v in rest and v not in gone and v not in seen:
+                    seen.add(v)
+                    queue.append(v)
+                    if v in targets:
+                        left -= 1
+                        if not left:
+                            return True
+        return False
 
     def violation(self, g: str) -> int:
         return max(0, self.hh[g] - self.hi) + max(0, self.lo - self.hh[g])
@@ -284,26 +309,39 @@ class _Community:
 
     def drop(self, g: str) -> None:
         assert not self.units[g]
-        del self.units[g], self.hh[g], self.parts[g]
+        del self.units[g], self.hh[g], self.parts[g], self.bset[g]
 
     def free(self, g: str) -> bool:
         return g not in self.locked
 
-    def move(self, u: str, to: str) -> None:
+    def move(self, u: str, to: str, *, kept: bool = False, parts: tuple[int, int] | None = None) -> None:
+        """Move unit ``u`` to grid ``to``. ``kept``: the caller checked that ``u``'s grid keeps its
+        number of parts; ``parts``: both grids' part counts are known (rollback)."""
         frm = self.grid_of[u]
+        before = (self.parts[frm], self.parts[to])
+        touches = any(self.grid_of[v] == to for v in self.adj[u])
         self.units[frm].remove(u)
         self.units[to].add(u)
+        self.bset[frm].difference_update(self.members[u])
+        self.bset[to].update(self.members[u])
         self.grid_of[u] = to
         self.hh[frm] -= self.weight[u]
         self.hh[to] += self.weight[u]
-        self.parts[frm] = self.grid_parts(frm)
-        self.parts[to] = self.grid_parts(to)
-        self.log.append((u, frm, to))
+        if parts is not None:
+            self.parts[frm], self.parts[to] = parts
+        else:
+            if not (kept and before[0] == 1):
+                self.parts[frm] = components(self.bset[frm], self.badj)
+            if before[1] == 1 and touches and u not in self.pinned:
+                self.parts[to] = 1
+            else:
+                self.parts[to] = components(self.bset[to], self.badj)
+        self.log.append((u, frm, to, *before))
 
     def rollback(self, mark: int) -> None:
         while len(self.log) > mark:
-            u, frm, to = self.log.pop()
-            self.move(u, frm)
+            u, frm, to, p_frm, p_to = self.log.pop()
+            self.move(u, frm, parts=(p_to, p_frm))
             self.log.pop()
 
     def neighbours(self, g: str) -> set[str]:
@@ -319,7 +357,11 @@ class _Community:
         if u in self.pinned:
             return False
         g = self.grid_of[u]
-        return len(self.units[g]) > 1 and self.grid_parts(g, without=u) <= self.parts[g]
+        if len(self.units[g]) <= 1:
+            return False
+        if self.parts[g] == 1:
+            return self._stays_connected(g, u)
+        return self.grid_parts(g, without=u) <= self.parts[g]
 
     # -- moves -------------------------------------------------------------------------------------
     def transfer(self, g: str, h: str, need: int, cap: float, floor: float,
@@ -334,17 +376,18 @@ class _Community:
         self._budget = 40
         (_, _), seq = self._search(g, h, need, cap, floor, exclude, 0, 0)
         for u in seq:
-            self.move(u, h)
+            self.move(u, h, kept=True)
         return sum(self.weight[u] for u in seq)
 
     def _options(self, g: str, h: str, rem: int, room: float, floor: float,
                  exclude: frozenset[str]) -> list[str]:
         finishing, partial = [], []
+        h_units = self.units[h]
         for u in self.units[g]:
             w = self.weight[u]
             if w > room or self.hh[g] - w < floor or u in exclude:
                 continue
-            touch = sum(1 for v in self.adj[u] if self.grid_of[v] == h)
+            touch = len(self.adj[u] & h_units)
             if touch:
                 (finishing if w >= rem else partial).append(((w, -touch, u) if w >= rem
                                                              else (-w, -touch, u)))
@@ -369,7 +412,7 @@ class _Community:
         for u in self._options(g, h, need - moved, cap - moved, floor, exclude):
             self._budget -= 1
             mark = len(self.log)
-            self.move(u, h)
+            self.move(u, h, kept=True)
             score, seq = self._search(g, h, need, cap, floor, exclude, moved + self.weight[u],
                                       depth + 1)
             self.rollback(mark)
@@ -389,7 +432,7 @@ class _Community:
             if not self.removable(u):
                 continue
             mark = len(self.log)
-            self.move(u, dst)
+            self.move(u, dst, kept=True)
             if over:
                 need = self.hh[h] - self.hi
                 self.transfer(h, g, need, self.hi - self.hh[g], self.lo, frozenset({u}))
@@ -504,13 +547,15 @@ class _Community:
             self.rollback(mark)
 
     # -- new grids -----------------------------------------------------------------------------------
-    def split(self, g: str, new: str) -> None:
-        """Carve a contiguous part of about half of ``g``'s households into the new grid ``new``."""
+    def split(self, g: str, new: str, *, target: float | None = None) -> None:
+        """Carve a contiguous part of ``g`` of about ``target`` households (default half) into the new
+        grid ``new``."""
         self.units[new] = set()
+        self.bset[new] = set()
         self.hh[new] = 0
         self.parts[new] = 0
         us = self.units[g]
-        target = self.hh[g] / 2
+        target = self.hh[g] / 2 if target is None else target
         # start from a unit far from the rest (end of a BFS), grow by BFS keeping the rest contiguous
         start = _far_end(us, self.adj)
         queue, seen = deque([start]), {start}
@@ -524,7 +569,7 @@ class _Community:
                 continue
             if self.hh[new] and not any(self.grid_of[v] == new for v in self.adj[u]):
                 continue
-            self.move(u, new)
+            self.move(u, new, kept=True)
             for v in sorted(self.adj[u]):
                 if v in us and v not in seen:
                     seen.add(v)
@@ -656,6 +701,7 @@ def _try_split(state: _Community, code: str, max_chain: int, max_rounds: int) ->
                          and len(state.units[g]) > 1), key=lambda g: (-state.hh[g], g))
     before = state.badness()[0]
     for g in candidates[:4]:
+        # an even split: carving off only the minimum made the rebalance after it move more (bench)
         mark = len(state.log)
         state.split(g, code)
         _balance(state, max_chain, max_rounds)

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping
 import geopandas as gpd
 import pandas as pd
 import shapely
+import shapely.errors
 import shapely.geometry
 
 from gridmap import config
@@ -174,8 +175,8 @@ def load_plan(store: Store, plan_id: str, *, world: PlanWorld | None = None) -> 
     params = _params(row)
     if params.get("kind") == "version":
         parent = load_plan(store, row["parent_id"], world=world)
-        moves = row.get("moves") or []
-        moved = parent.reassign([(m["building_id"], m["to_grid"]) for m in moves],
+        moves = [_move_pair(m) for m in (row.get("moves") or [])]
+        moved = parent.reassign(moves,
                                 new_grids=params.get("new_grids") or {})
         gc = {c: com for c, com in moved.grid_community.items() if c not in set(params.get("dropped") or [])}
         plan = GridPlan(moved.assignment, gc, parent=parent, moves=moved.moves, id=plan_id,
@@ -190,6 +191,13 @@ def load_plan(store: Store, plan_id: str, *, world: PlanWorld | None = None) -> 
         plan = GridPlan(dict(zip(a["building_id"], a["grid_code"])), grid_community, id=plan_id,
                         meta={"locked": params.get("locked") or []})
     return world.remember(plan) if world is not None else plan
+
+
+def _move_pair(m: Any) -> tuple[str, str]:
+    """(building, to_grid) of a stored move: ``[b, from, to]`` or ``{"building_id", "to_grid"}``."""
+    if isinstance(m, Mapping):
+        return m["building_id"], m["to_grid"]
+    return m[0], m[2]
 
 
 def list_plans(store: Store) -> list[dict[str, Any]]:
@@ -220,7 +228,9 @@ def _iso(v: Any) -> str | None:
 
 
 def _new_plan_id(store: Store) -> str:
-    return f"plan-{store.next_id('plans'):05d}"
+    from gridmap.plans import new_plan_id  # the grids area's id scheme: one sequence for every plan
+
+    return new_plan_id(store)
 
 
 def audit(store: Store, actor: str | None, action: str, target: str | None, detail: Any = None) -> None:
@@ -301,8 +311,8 @@ def _commit(store: Store, draft_id: str, root: dict, head: GridPlan, new: GridPl
 
     One transaction: the version row, the root's head pointer and the audit row.
     """
-    moves = [{"building_id": m.building_id, "from_grid": m.from_grid, "to_grid": m.to_grid}
-             for m in new.moves]
+    # the grids area's format (gridmap.plans): [building_id, from_grid, to_grid]
+    moves = [[m.building_id, m.from_grid, m.to_grid] for m in new.moves]
     locked = sorted(locked)
     with store.transaction():
         pid = _new_plan_id(store)
@@ -432,11 +442,21 @@ def grid_polygons(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | No
     geoms, hh = [], []
     for code in codes:
         parts = [world.cells[b] for b in members[code] if b in world.cells]
-        geoms.append(shapely.union_all(parts) if parts else None)
+        geoms.append(union_cells(parts) if parts else None)
         hh.append(sum(world.households.get(b, 0) for b in members[code]))
     return gpd.GeoDataFrame({"code": codes, "community_id": [plan.grid_community[c] for c in codes],
                              "households": hh, "buildings": [len(members[c]) for c in codes]},
                             geometry=geoms, crs=4326)
+
+
+def union_cells(parts: list[Any]) -> Any:
+    """Union of tessellation cells; cells that GEOS cannot union as they are (slivers, rings that touch
+    themselves after reprojection) are repaired on a 1e-9° grid first."""
+    try:
+        return shapely.union_all(parts)
+    except shapely.errors.GEOSException:
+        fixed = shapely.make_valid(shapely.set_precision(parts, 1e-9))
+        return shapely.union_all(fixed)
 
 
 def merge_grids(store: Store, draft_id: str, codes: list[str], *, actor: str | None,

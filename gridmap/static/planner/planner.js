@@ -89,8 +89,12 @@
                                            T.households + " · " + f.properties.grid);
           });
         }
-      }).eachLayer(function (l) { buildingLayer.addLayer(l); });
-      // test hooks: the map's buildings as data, not element ids
+      }).eachLayer(function (l) {
+        // the path exists once the map has a view: tag it with the building id then
+        l.on("add", function () { l.getElement().setAttribute("data-building", l.feature.properties.id); });
+        buildingLayer.addLayer(l);
+      });
+      // the map's buildings as data (for scripts and tests), not element ids
       root.dataset.buildings = String(state.buildings.features.length);
     }
 
