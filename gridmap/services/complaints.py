@@ -18,7 +18,7 @@ from shapely.geometry import Point
 
 from gridmap import complaints as C
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFoundError
-from gridmap.store.base import Store
+from gridmap.store.base import ConflictError, Store
 from gridmap.workdays import CalendarError, WorkCalendar, china_calendar
 
 __all__ = ["policy_from", "submit", "transition", "escalate_overdue", "get_complaint", "list_complaints",
@@ -330,7 +330,11 @@ def transition(store: Store, cid: str, target: str, *, user: Any, settings: Mapp
             raise Conflict(str(exc)) from None
         except C.ComplaintError as exc:
             raise InvalidInput(str(exc)) from None
-        _write(store, new, events, mode="upsert")
+        try:
+            _write(store, new, events, mode="upsert")
+        except ConflictError:  # another move of the same request won the race for this event number
+            raise Conflict(f"request {cid} was changed by someone else at the same moment; "
+                           f"reload it and try again") from None
     return {"complaint": staff_view(new), "events": [_event_json(e) for e in events]}
 
 
