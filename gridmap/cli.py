@@ -23,6 +23,7 @@ COMMANDS: list[str] = [
     "gridmap.cli_placement:place",
     "gridmap.cli_placement:coverage",
     "gridmap.cli_complaints:complaints",
+    "gridmap.cli_dask:dask_group",
 ]
 
 

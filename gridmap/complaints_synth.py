@@ -172,9 +172,11 @@ def _walk(rec: dict[str, Any], ev: dict[str, Any], *, rng: np.random.Generator, 
         dispute = C.CATEGORIES[rec["category"]].dispute
         ok = rng.random() < (spec.dispute_resolved[k] if dispute else spec.resolved[k])
         rating = int(rng.choice([4, 5], p=[0.4, 0.6])) if ok else int(rng.choice([1, 2, 3, 4], p=[.2, .35, .3, .15]))
-        if attempt == 1:  # the second time round the resident accepts the result
-            ok, rating = True, max(rating, policy.satisfied_min)
         at = state["t"] + dt.timedelta(hours=float(rng.uniform(4, 72)))
+        if attempt == 1:  # second time round: satisfied, or still unresolved but past the reopen window
+            rating = max(rating, policy.satisfied_min) if ok else min(rating, policy.satisfied_min - 1)
+            if not ok:
+                at = state["rec"]["closed_at"] + dt.timedelta(days=policy.reopen_days + 1)
         if at >= now:
             return state["rec"], evs
         state["rec"], new = C.evaluate(state["rec"], rating=rating, resolved=bool(ok), actor="demo", at=at,

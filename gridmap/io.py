@@ -80,8 +80,13 @@ def _read_ogr(path: Path, layer: str | None) -> pd.DataFrame:
 
     target = str(path)
     if path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as z:
-            shp = [n for n in z.namelist() if n.lower().endswith((".shp", ".geojson", ".gpkg"))]
+        from gridmap.safety import UnsafeArchive, check_zip
+
+        try:  # zip bombs, forged headers, traversal names: refused before GDAL inflates anything
+            names = check_zip(path)
+        except UnsafeArchive as exc:
+            raise ReadError(f"{path}: {exc.message}") from None
+        shp = [n for n in names if n.lower().endswith((".shp", ".geojson", ".gpkg"))]
         if not shp:
             raise ReadError(f"{path}: the zip holds no .shp, .geojson or .gpkg file")
         target = f"/vsizip/{path}/{shp[0]}"

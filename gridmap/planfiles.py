@@ -235,10 +235,12 @@ def _import_geojson(path: Path) -> GridPlan:
 
 
 def _import_shp(path: Path) -> GridPlan:
-    try:
-        names = zipfile.ZipFile(path).namelist()
-    except (OSError, zipfile.BadZipFile) as err:
-        raise PlanFileError(f"{path}: not a zip file ({err})") from None
+    from gridmap.safety import UnsafeArchive, check_zip
+
+    try:  # zip bombs, forged headers, traversal names: refused before GDAL inflates anything
+        names = check_zip(path)
+    except UnsafeArchive as err:
+        raise PlanFileError(f"{path}: {err.message}") from None
     dbf = next((n for n in names if n.lower().endswith("assignments.dbf")), None)
     if dbf is None:
         raise PlanFileError(f"{path}: no assignments.dbf inside (found: {', '.join(names)})")

@@ -88,8 +88,20 @@ def in_scope(viewer: Viewer, where: Where) -> bool:
     if role == "grid_leader":
         return where.grid is not None and where.grid in scope_list(scope, "grids")
     if role == "department":
-        return where.department is not None and where.department in scope_list(scope, "departments")
+        return where.department is not None and bool(_department_names(where.department)
+                                                     & scope_list(scope, "departments"))
     return False
+
+
+def _department_names(department: str) -> set[str]:
+    """A department's code and its Chinese name (scopes may use either: ``urban_management`` / ``城管``)."""
+    from gridmap.complaints import DEPARTMENTS
+
+    names = {department}
+    for code, dept in DEPARTMENTS.items():
+        if department in (code, dept.zh):
+            names |= {code, dept.zh}
+    return names
 
 
 def access_level(viewer: Viewer, where: Where) -> str:

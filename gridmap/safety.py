@@ -84,6 +84,32 @@ def _remove(paths: list[Path]) -> None:
         p.unlink(missing_ok=True)
 
 
+def check_zip(archive: str | os.PathLike[str] | IO[bytes], *, limits: ZipLimits = ZipLimits()) -> list[str]:
+    """Check an archive that is read in place (GDAL ``/vsizip/``) without extracting it.
+
+    Same limits as :func:`safe_unzip` from the declared sizes, and every member is streamed once through
+    a counting reader, so a forged size header or a CRC mismatch is caught too. Returns the member names.
+    """
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UnsafeArchive(f"不是有效的 zip 文件 / not a valid zip archive: {exc}") from None
+    with zf:
+        members = _check_members(zf, Path("/nonexistent-gridmap-check").resolve(), limits)
+        total = 0
+        try:
+            for info, _ in members:
+                size = 0
+                with zf.open(info) as src:
+                    while chunk := src.read(1 << 16):
+                        size += len(chunk)
+                        total += len(chunk)
+                        _check_sizes(info, size, total, limits)
+        except zipfile.BadZipFile as exc:
+            raise UnsafeArchive(f"压缩包已损坏 / the archive is corrupt: {exc}") from None
+        return [info.filename for info, _ in members]
+
+
 def _check_members(zf: zipfile.ZipFile, dest: Path, limits: ZipLimits) -> list[tuple[zipfile.ZipInfo, Path]]:
     infos = zf.infolist()
     if len(infos) > limits.max_members:

@@ -29,6 +29,13 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def iso(value: dt.datetime) -> str:
+    """RFC 3339 text of a naive-UTC datetime (the store's convention): ``2026-05-01T09:00:00Z``."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.isoformat(timespec="seconds") + "Z"
+
+
 def _row(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return None if record is None else {k: _clean(v) for k, v in record.items()}
 
@@ -215,7 +222,7 @@ def issue_embed(store: Any, secret_key: str, *, view: str, grids: Iterable[str] 
         store.write("embed_tokens", pd.DataFrame([row]), mode="insert")
         audit.record(store, actor, "embed.issue", f"embed:{claims.id}", {"view": view, "grids": list(grids)})
     return {"id": claims.id, "token": auth.sign_embed(claims, secret_key), "view": view, "grids": list(grids),
-            "layers": list(layers), "expires_at": expires.isoformat()}
+            "layers": list(layers), "expires_at": iso(expires)}
 
 
 def check_embed(store: Any, secret_key: str, token: str, *, view: str | None = None) -> auth.EmbedClaims:

@@ -480,6 +480,16 @@ def public_view(view: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def map_extent(store: Store, community: str | None) -> tuple[list[dict[str, str]], str | None, Any]:
+    """Communities to zoom the intake map to, the chosen one (if it exists) and its lon/lat bbox."""
+    com = store.read("communities", columns=["id", "name", "geometry"], order_by=["id"])
+    options = [{"id": str(i), "name": str(n)} for i, n in zip(com["id"], com["name"])]
+    if not community or community not in set(com["id"].astype(str)):
+        return options, None, None
+    geom = com.loc[com["id"].astype(str) == community, "geometry"].iloc[0]
+    return options, community, tuple(float(v) for v in geom.bounds)
+
+
 def categories_catalogue(settings: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Categories with their departments and time limits (working days), for forms and Open311."""
     policy = policy_from(settings)

@@ -36,7 +36,7 @@ class GenerateResult:
 
 def generate(store: Store, *, community: str | None = None, min_households: int = 300,
              max_households: int = 500, seed: int = 0, publish: bool = False,
-             created_by: str | None = None) -> GenerateResult:
+             created_by: str | None = None, partitioner: Any = None) -> GenerateResult:
     """Generate grids for every community (or only ``community``) and store them as a draft plan.
 
     Per-community bounds (``communities.min_households/max_households``) override the defaults.
@@ -73,20 +73,29 @@ def generate(store: Store, *, community: str | None = None, min_households: int 
     bars_m = barriers.to_crs(crs) if len(barriers) else None
     timings["read"] = time.perf_counter() - t0
 
-    t = time.perf_counter()
-    cells = tessellate(blds_m, coms_m)
-    adj = adjacency(cells)
-    adj["kind"] = edge_kinds(blds_m, cells, adj, bars_m)
-    timings["tessellate"] = time.perf_counter() - t
-
     bounds = _bounds(coms, min_households, max_households)
-    t = time.perf_counter()
-    try:
-        parts = partition_world(blds_m, adj, adj["kind"].to_numpy(), bounds=bounds,
-                                default_bounds=(min_households, max_households), seed=seed)
-    except PartitionError as exc:
-        raise InvalidInput(str(exc)) from None
-    timings["partition"] = time.perf_counter() - t
+    if partitioner is not None:  # e.g. gridmap.dask_grids: the same steps, one task per community
+        t = time.perf_counter()
+        try:
+            cells, adj, parts = partitioner(coms_m, blds_m, bars_m, bounds=bounds,
+                                            default_bounds=(min_households, max_households), seed=seed)
+        except PartitionError as exc:
+            raise InvalidInput(str(exc)) from None
+        timings["partition"] = time.perf_counter() - t
+    else:
+        t = time.perf_counter()
+        cells = tessellate(blds_m, coms_m)
+        adj = adjacency(cells)
+        adj["kind"] = edge_kinds(blds_m, cells, adj, bars_m)
+        timings["tessellate"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        try:
+            parts = partition_world(blds_m, adj, adj["kind"].to_numpy(), bounds=bounds,
+                                    default_bounds=(min_households, max_households), seed=seed)
+        except PartitionError as exc:
+            raise InvalidInput(str(exc)) from None
+        timings["partition"] = time.perf_counter() - t
 
     t = time.perf_counter()
     prev_id = plans_mod.latest_plan_id(store)

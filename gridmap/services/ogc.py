@@ -171,7 +171,12 @@ def item(store: Store, collection_id: str, feature_id: str, *, now: dt.datetime 
     where = _plan_filter(store, coll)
     frame = None
     if where is not None:
-        frame = store.read(coll.layer, where={**where, coll.id_column: feature_id}, columns=_read_columns(coll))
+        # filter on the selective key alone (SQLite's planner would otherwise scan by plan_id)
+        frame = store.read(coll.layer, where={coll.id_column: feature_id}, columns=_read_columns(coll) +
+                           list(where))
+        for col, value in where.items():
+            frame = frame[frame[col] == value]
+        frame = frame.drop(columns=list(where))
     if frame is None or frame.empty:
         raise NotFoundError(f"集合 {collection_id} 中没有要素 {feature_id!r} / "
                             f"no feature {feature_id!r} in collection {collection_id}")
@@ -226,8 +231,9 @@ def complaint_counts(store: Store, plan_id: str | None, codes: Sequence[str], *,
     out = {c: {name: 0 for name, _ in COMPLAINT_COUNTS} for c in codes}
     if not codes or plan_id is None:
         return out
-    assign = store.read("plan_assignments", where={"plan_id": plan_id, "grid_code": list(codes)},
-                        columns=["building_id", "grid_code"])
+    assign = store.read("plan_assignments", where={"grid_code": list(codes)},
+                        columns=["plan_id", "building_id", "grid_code"])
+    assign = assign[assign["plan_id"] == plan_id]  # codes live on across plans: keep this plan's rows
     cols = ["building_id", "filed_grid_code", "closed_at", "due_at"]
     parts = []
     if len(assign):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 import shapely.errors
@@ -421,9 +422,10 @@ def check_plan(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | None 
     checks = check_grids(plan, households=world.households, adjacency=world.adjacency,
                          bounds=world.bounds, default_bounds=world.default_bounds, codes=codes,
                          covered=world.grid_leaders)
+    members = members_of(plan, checks) if len(checks) <= 50 else plan.grids
     out = {}
     for code, c in checks.items():
-        no_cell = sorted(b for b in plan.grids[code] if b not in world.cells)
+        no_cell = sorted(b for b in members[code] if b not in world.cells)
         problems = list(c.problems) + (["tiling_gap"] if no_cell else [])
         out[code] = {"code": code, "community_id": c.community, "households": c.households,
                      "buildings": c.buildings, "min": c.min, "max": c.max, "parts": c.parts,
@@ -452,11 +454,25 @@ def grid_polygons(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | No
 def union_cells(parts: list[Any]) -> Any:
     """Union of tessellation cells; cells that GEOS cannot union as they are (slivers, rings that touch
     themselves after reprojection) are repaired on a 1e-9° grid first."""
+    try:  # cells of a tessellation share their borders vertex for vertex: a coverage union is exact
+        out = shapely.coverage_union_all(parts)
+        if out.is_valid and not out.is_empty:
+            return out
+    except shapely.errors.GEOSException:
+        pass
     try:
         return shapely.union_all(parts)
     except shapely.errors.GEOSException:
-        fixed = shapely.make_valid(shapely.set_precision(parts, 1e-9))
-        return shapely.union_all(fixed)
+        pass
+    fixed = shapely.make_valid(np.asarray(parts, dtype=object))
+    for repair in (lambda g: g, lambda g: shapely.buffer(g, 0),
+                   lambda g: shapely.set_precision(shapely.buffer(g, 0), 1e-9)):
+        try:
+            return shapely.union_all(repair(fixed))
+        except shapely.errors.GEOSException:
+            continue
+    raise InvalidInput("网格多边形无法合并 / the grid's tessellation cells cannot be unioned; "
+                       "regenerate the cells (gridmap grids generate)")
 
 
 def merge_grids(store: Store, draft_id: str, codes: list[str], *, actor: str | None,

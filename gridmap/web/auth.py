@@ -162,6 +162,7 @@ def _str_list(value: Any) -> bool:
 def _jsonable(rows) -> list[dict[str, Any]]:
     out = []
     for r in rows:
-        out.append({k: (v.isoformat() if isinstance(v, (dt.datetime, dt.date)) else v) for k, v in r.items()})
+        out.append({k: (accounts.iso(v) if isinstance(v, dt.datetime) else
+                         v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()})
     return out
 

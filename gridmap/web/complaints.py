@@ -5,6 +5,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
+from gridmap import audit, privacy
 from gridmap.errors import InvalidInput
 from gridmap.services import complaints as svc
 from gridmap.web import get_store
@@ -50,9 +51,12 @@ def intake_form():
     from gridmap.web import select_locale
 
     user = current_user()
+    store = get_store()
+    communities, community, bbox = svc.map_extent(store, request.args.get("community"))
     return render_template("complaints/new.html", layout=layout(), user=user, en=select_locale() == "en",
-                           categories=svc.categories_catalogue(_settings()),
-                           staff=user.role in svc.STAFF_ROLES, svg=grid_svg(get_store()))
+                           categories=svc.categories_catalogue(_settings()), communities=communities,
+                           community=community, staff=user.role in svc.STAFF_ROLES,
+                           svg=grid_svg(store, buildings=True, bbox=bbox))
 
 
 @bp.get("/api/complaints/categories")
@@ -90,15 +94,33 @@ def create():
 @bp.get("/api/complaints")
 @allow("department", "grid_leader")
 def index():
-    return jsonify(svc.list_complaints(get_store(), user=current_user(), filters=request.args,
-                                       limit=_int_arg("limit", 100, lo=1), offset=_int_arg("offset", 0,
-                                                                                           hi=10**9)))
+    out = svc.list_complaints(get_store(), user=current_user(), filters=request.args,
+                              limit=_int_arg("limit", 100, lo=1), offset=_int_arg("offset", 0, hi=10**9))
+    out["items"] = [_personal(item, None) for item in out["items"]]
+    _audit_read("complaints:list", out["items"])
+    return jsonify(out)
+
+
+def _personal(rec: dict[str, Any], target: str | None) -> dict[str, Any]:
+    """Mask personal fields the way :mod:`gridmap.privacy` says for this user (security, issue #7);
+    with a ``target`` the read is written to the audit log."""
+    out = privacy.redact_record(rec, "complaints", current_user())
+    if target:
+        _audit_read(target, [out])
+    return out
+
+
+def _audit_read(target: str, items: list[dict[str, Any]]) -> None:
+    shown = sorted({k for r in items for k in svc.PERSONAL if r.get(k) is not None})
+    if shown:
+        audit.record(get_store(), current_user(), "complaints.read", target,
+                     {"rows": len(items), "fields": shown, "ip": request.remote_addr})
 
 
 @bp.get("/api/complaints/<cid>")
 @allow("department", "grid_leader")
 def show(cid: str):
-    return jsonify(svc.get_complaint(get_store(), cid, user=current_user()))
+    return jsonify(_personal(svc.get_complaint(get_store(), cid, user=current_user()), f"complaint:{cid}"))
 
 
 @bp.get("/api/complaints/<cid>/events")

@@ -143,11 +143,14 @@ def trend_chart(trend: Iterable[Mapping[str, Any]], *, width: int = 560, height:
 
 
 def grid_svg(store: Any, *, values: Mapping[str, float | None] | None = None, width: int = 640,
-             tolerance: float = 2e-5) -> Markup | None:
+             tolerance: float = 2e-5, buildings: bool = False, max_buildings: int = 1500,
+             bbox: tuple[float, float, float, float] | None = None) -> Markup | None:
     """The published plan's grids (or, without a plan, the communities) as SVG paths.
 
-    ``values`` colours the grids in six classes; the ``<svg>`` carries ``data-*`` numbers with which the
-    intake form's script turns a click into lon/lat (equirectangular at the map's mid latitude).
+    ``values`` colours the grids in six classes; ``buildings`` adds building outlines (up to
+    ``max_buildings`` in view) so a resident can click their building; ``bbox`` (lon/lat) crops the map
+    to one community. The ``<svg>`` carries ``data-*`` numbers with
+    which the intake form's script turns a click into lon/lat (equirectangular at the map's mid latitude).
     """
     import math
 
@@ -156,10 +159,10 @@ def grid_svg(store: Any, *, values: Mapping[str, float | None] | None = None, wi
 
     plan = svc.published_plan_id(store)
     if plan:
-        frame = store.read("plan_grids", where={"plan_id": plan}, columns=["code", "geometry"])
+        frame = store.read("plan_grids", where={"plan_id": plan}, columns=["code", "geometry"], bbox=bbox)
         key = "code"
     else:
-        frame = store.read("communities", columns=["id", "name", "geometry"])
+        frame = store.read("communities", columns=["id", "name", "geometry"], bbox=bbox)
         key = "id"
     if not len(frame):
         return None
@@ -181,6 +184,12 @@ def grid_svg(store: Any, *, values: Mapping[str, float | None] | None = None, wi
         tip = escape(code) + (f": {v:.1f} / 1000" if v is not None else "")
         parts.append(f'<path d="{d}" fill="{fill}" stroke="#636363" stroke-width="0.4" data-code="{escape(code)}">'
                      f'<title>{tip}</title></path>')
+    if buildings and 0 < store.count("buildings", bbox=(minx, miny, maxx, maxy)) <= max_buildings:
+        b = store.read("buildings", columns=["id", "geometry"], bbox=(minx, miny, maxx, maxy))
+        for geom in shapely.simplify(b.geometry.values, tolerance / 4):
+            if geom is not None and not geom.is_empty:
+                parts.append(f'<path d="{_path(geom, minx, maxy, scale, k_lat)}" fill="#bdbdbd" '
+                             f'stroke="#737373" stroke-width="0.3" pointer-events="none"/>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

@@ -55,7 +55,7 @@ SCHEMAS: dict[str, Any] = {
                       scope={"type": "object", "nullable": True}, layers={"type": "array", "nullable": True},
                       created_at=NDATETIME, expires_at=NDATETIME,
                       revoked={"type": "boolean", "nullable": True}),
-    "AuditEntry": obj(("id", "at", "action"), id=STR, at=STR, actor=NSTR, action=STR, target=NSTR,
+    "AuditEntry": obj(("id", "at", "action"), id=STR, at={"type": "string", "format": "date-time"}, actor=NSTR, action=STR, target=NSTR,
                       detail={"nullable": True}),
 }
 
@@ -113,7 +113,8 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": op("Issue a signed embed token for a view, grids and layers", role="planner", tag="embeds",
                    status=201,
                    ok=obj(("id", "token", "view", "expires_at"), id=STR, token=STR, view=STR,
-                          grids=arr(STR), layers=arr(STR), expires_at=STR),
+                          grids=arr(STR), layers=arr(STR),
+                          expires_at={"type": "string", "format": "date-time"}),
                    body=obj(view={"type": "string", "enum": ["map", "grid", "stats"]},
                             grids=arr({"type": "string", "pattern": "^[0-9]{6}([0-9]{3}){0,3}$"}, maxItems=500),
                             layers=arr({"type": "string", "maxLength": 40}, maxItems=50),
@@ -131,6 +132,112 @@ PATHS: dict[str, dict[str, Any]] = {
                   ok=obj(("entries",), entries=arr(ref("AuditEntry")))),
     },
 }
+
+
+# -- the planner (gridmap.web.planner, issue #8) ------------------------------------------------------
+DRAFT = param("draft", "path", {"type": "string", "maxLength": 64})
+IDS = arr({"type": "string", "maxLength": 64}, maxItems=5000)
+OBJ = {"type": "object"}
+_P = dict(role="planner", tag="planner", ok=OBJ)
+
+PATHS.update({
+    "/api/planner/plans": {"get": op("Plans and the published one", **_P)},
+    "/api/planner/drafts": {"post": op("Start a draft from a plan (default: the published one)", status=201,
+                                       body=obj(base=NSTR, note=NSTR), **_P)},
+    "/api/planner/drafts/{draft}": {"get": op("A draft's grids, figures and history", params=(
+        DRAFT, param("community", schema={"type": "string", "maxLength": 12})), **_P)},
+    "/api/planner/drafts/{draft}/move": {"post": op(
+        "Move buildings to a grid", params=(DRAFT,),
+        body=obj(("buildings", "to_grid"), buildings=IDS, to_grid=STR), **_P)},
+    "/api/planner/drafts/{draft}/merge": {"post": op(
+        "Merge grids", params=(DRAFT,), body=obj(("grids",), grids=IDS), **_P)},
+    "/api/planner/drafts/{draft}/split": {"post": op(
+        "Split a grid (optionally: these buildings leave it)", params=(DRAFT,),
+        body=obj(("grid",), grid=STR, buildings=IDS), **_P)},
+    "/api/planner/drafts/{draft}/lock": {"post": op(
+        "Lock or unlock grids against rebalancing", params=(DRAFT,),
+        body=obj(("grids",), grids=IDS, locked=BOOL), **_P)},
+    "/api/planner/drafts/{draft}/undo": {"post": op("Undo the last change", params=(DRAFT,), **_P)},
+    "/api/planner/drafts/{draft}/redo": {"post": op("Redo", params=(DRAFT,), **_P)},
+    "/api/planner/drafts/{draft}/rebalance": {"post": op(
+        "Minimal-change rebalance of the draft", params=(DRAFT,), body=obj(allow_new_grids=BOOL), **_P)},
+    "/api/planner/drafts/{draft}/publish": {"post": op(
+        "Publish the draft", params=(DRAFT,),
+        body=obj(effective_date={"type": "string", "format": "date", "nullable": True}), **_P)},
+    "/api/planner/rollback": {"post": op(
+        "Publish an earlier plan again", body=obj(("plan",), plan=STR,
+                                                   effective_date={"type": "string", "format": "date",
+                                                                   "nullable": True}), **_P)},
+    "/api/planner/diff": {"get": op("What changed between two plans", params=(
+        param("old", required=True), param("new", required=True)), **_P)},
+    "/api/planner/plans/{plan_id}/export": {"get": {**op(
+        "Download a plan (gpkg, geojson, zipped shp, csv)", role="planner", tag="planner", params=(
+            param("plan_id", "path", {"type": "string", "maxLength": 64}),
+            param("format", schema={"type": "string", "enum": ["gpkg", "geojson", "shp", "csv"]}))),
+        "responses": {"200": {"description": "the file", "content": {
+            "application/geopackage+sqlite3": {"schema": {"type": "string", "format": "binary"}},
+            "application/geo+json": {"schema": {"type": "string", "format": "binary"}},
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            "text/csv": {"schema": {"type": "string", "format": "binary"}}}},
+            "default": {"description": "error", "content": {"application/json": {"schema": ref("Error")}}}}}},
+    "/api/planner/import": {"post": {**op("Import a plan file as a new draft", status=201, **_P),
+                                     "requestBody": {"required": True, "content": {"multipart/form-data": {
+                                         "schema": obj(("file",), file={"type": "string", "format": "binary"})}}}}},
+})
+
+
+# -- complaints and KPI (gridmap.web.complaints, gridmap.web.kpi, issue #6) --------------------------------
+CID = param("cid", "path", {"type": "string", "maxLength": 40})
+LONLAT = (param("lon", schema=NUM, required=True), param("lat", schema=NUM, required=True),
+          param("category", schema={"type": "string", "maxLength": 40}, required=True))
+COMPLAINT_IN = obj(("category",), category={"type": "string", "maxLength": 40},
+                   description={"type": "string", "maxLength": 2000},
+                   lon={"type": "number", "minimum": -180, "maximum": 180},
+                   lat={"type": "number", "minimum": -90, "maximum": 90},
+                   building_id={"type": "string", "maxLength": 64},
+                   contact_name={"type": "string", "maxLength": 50},
+                   contact_phone={"type": "string", "maxLength": 30},
+                   duplicate_of={"type": "string", "maxLength": 40, "nullable": True},
+                   channel={"type": "string", "enum": ["api", "map", "visit", "phone"]})
+_C = dict(tag="complaints", ok=OBJ)
+
+PATHS.update({
+    "/api/complaints/categories": {"get": op("Complaint categories, departments, time limits", role="public",
+                                             tag="complaints", ok=arr(OBJ))},
+    "/api/complaints/route": {"get": op("Which grid and department a request here would go to",
+                                        role="public", params=LONLAT, **_C)},
+    "/api/complaints/duplicates": {"get": op("Open requests of the category nearby (ids and distances)",
+                                             role="public", tag="complaints", params=LONLAT, ok=arr(OBJ))},
+    "/api/complaints": {
+        "post": op("File a request (public: the answer carries no personal fields)", role="public",
+                   status=201, body=COMPLAINT_IN, **_C),
+        "get": op("Requests in my area, newest first (personal fields masked by role and scope)",
+                  role="department", params=(
+                      param("state"), param("category"), param("department"), param("grid"),
+                      param("community_id"), param("overdue", schema={"type": "string", "enum": ["true", "false"]}),
+                      param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+                      param("offset", schema={"type": "integer", "minimum": 0})),
+                  tag="complaints", ok=obj(("items",), total=INT, limit=INT, offset=INT, items=arr(OBJ))),
+    },
+    "/api/complaints/{cid}": {"get": op("One request with its events (read is audited)", role="department",
+                                        params=(CID,), **_C)},
+    "/api/complaints/{cid}/events": {"get": op("A request's transitions", role="department", params=(CID,),
+                                               tag="complaints", ok=arr(OBJ))},
+    "/api/complaints/{cid}/transitions": {"post": op(
+        "Move a request to another state", role="department", params=(CID,),
+        body=obj(("to",), to={"type": "string", "maxLength": 40}, note={"type": "string", "maxLength": 2000}),
+        **_C)},
+    "/api/complaints/escalate": {"post": op("Escalate every overdue open request (督办)", role="street_official",
+                                            **_C)},
+    "/api/kpi": {"get": op("Response, resolution and satisfaction rates per grid, community, street",
+                           role="public", params=(param("year", schema={"type": "integer", "minimum": 1990,
+                                                                           "maximum": 2100}),), **_C)},
+    "/api/kpi.csv": {"get": op("The KPI table as CSV", role="public", tag="complaints", content_type="text/csv",
+                               ok={"type": "string"}, params=(
+                                   param("year", schema={"type": "integer", "minimum": 1990, "maximum": 2100}),
+                                   param("level", schema={"type": "string",
+                                                          "enum": ["grid", "community", "street"]})))},
+})
 
 
 def describe(path: str, method: str, operation: Mapping[str, Any], *,

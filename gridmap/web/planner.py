@@ -49,6 +49,23 @@ def _body() -> dict[str, Any]:
     return data
 
 
+def _opt_body() -> dict[str, Any]:
+    """An optional JSON object body: {} when absent, 400 when it is not an object."""
+    data = request.get_json(silent=True)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidInput("请求体应为 JSON 对象 / the request body must be a JSON object")
+    return data
+
+
+def _opt_str(data: dict, key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"'{key}' 应为字符串 / '{key}' must be a string")
+    return value
+
+
 def _list(data: dict, key: str) -> list[str]:
     value = data.get(key)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -97,9 +114,9 @@ def api_plans():
 @bp.post("/api/planner/drafts")
 @allow("planner")
 def api_start():
-    data = request.get_json(silent=True) or {}
-    return jsonify(svc.start_draft(_store(), actor=_actor(), base=data.get("base"),
-                                   note=data.get("note"))), 201
+    data = _opt_body()
+    return jsonify(svc.start_draft(_store(), actor=_actor(), base=_opt_str(data, "base"),
+                                   note=_opt_str(data, "note"))), 201
 
 
 @bp.get("/api/planner/drafts/<draft>")
@@ -156,7 +173,7 @@ def api_redo(draft: str):
 @bp.post("/api/planner/drafts/<draft>/rebalance")
 @allow("planner")
 def api_rebalance(draft: str):
-    data = request.get_json(silent=True) or {}
+    data = _opt_body()
     return jsonify(svc.rebalance_draft(_store(), draft, actor=_actor(), world=world(),
                                        allow_new_grids=bool(data.get("allow_new_grids", True))))
 
@@ -164,8 +181,8 @@ def api_rebalance(draft: str):
 @bp.post("/api/planner/drafts/<draft>/publish")
 @allow("planner")
 def api_publish(draft: str):
-    data = request.get_json(silent=True) or {}
-    return jsonify(svc.publish(_store(), draft, effective_date=data.get("effective_date"),
+    data = _opt_body()
+    return jsonify(svc.publish(_store(), draft, effective_date=_opt_str(data, "effective_date"),
                                actor=_actor(), world=world()))
 
 
@@ -174,7 +191,7 @@ def api_publish(draft: str):
 def api_rollback():
     data = _body()
     return jsonify(svc.rollback(_store(), _str(data, "plan"), actor=_actor(), world=world(),
-                                effective_date=data.get("effective_date")))
+                                effective_date=_opt_str(data, "effective_date")))
 
 
 @bp.get("/api/planner/diff")

@@ -23,7 +23,7 @@ import secrets
 
 from flask import Flask, current_app, g, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup
 
 #: machine APIs that accept anonymous POSTs without CSRF token; the session cookie is ignored there
@@ -129,6 +129,8 @@ def _csrf_check() -> None:
         return  # cross-site pages can send neither without a CORS preflight, which is never granted
     if current_app.config.get("WTF_CSRF_ENABLED", True) is False:
         return
+    if any(not isinstance(key, str) for key in request.form):  # Flask-WTF would crash on a nameless field
+        raise CSRFError("表单格式错误 / malformed form data")
     csrf.protect()
 
 

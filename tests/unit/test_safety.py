@@ -136,3 +136,18 @@ def test_clean_text_and_html_text():
         safety.clean_text("x" * 11, field="d", max_length=10)
     out = safety.html_text("<img src=x onerror=alert(1)>`${alert(2)}`\\")
     assert "<" not in out and "`" not in out and "$" not in out and "\\" not in out
+
+
+def test_check_zip_reads_in_place(tmp_path):
+    ok = tmp_path / "ok.zip"
+    ok.write_bytes(make_zip({"a/roads.shp": b"x" * 100, "a/roads.dbf": b"y"}))
+    assert safety.check_zip(ok) == ["a/roads.shp", "a/roads.dbf"]
+    bomb = tmp_path / "bomb.zip"
+    bomb.write_bytes(make_zip({"zeros.dbf": b"\x00" * (20 * 1024 * 1024)}))
+    with pytest.raises(safety.UnsafeArchive, match="ratio"):
+        safety.check_zip(bomb)
+    evil = tmp_path / "evil.zip"
+    evil.write_bytes(make_zip({"../../x.shp": b"x"}))
+    with pytest.raises(safety.UnsafeArchive):
+        safety.check_zip(evil)
+    assert list(tmp_path.iterdir()) and not (tmp_path.parent / "x.shp").exists()

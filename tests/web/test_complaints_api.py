@@ -183,3 +183,11 @@ def test_pages_render(wclient, world):
     assert "每千户" in k.get_data(as_text=True)
     en = wclient.get("/complaints/new?lang=en")
     assert en.status_code == 200
+
+
+def test_intake_map_zooms_to_a_community(wclient):
+    whole = wclient.get("/complaints/new").get_data(as_text=True)
+    assert whole.count("data-code=") == 3 and "乙社区" in whole
+    zoomed = wclient.get(f"/complaints/new?community={COM_B}").get_data(as_text=True)
+    assert f'data-code="{G3}"' in zoomed and f'data-code="{G1}"' not in zoomed
+    assert wclient.get("/complaints/new?community=nope").get_data(as_text=True).count("data-code=") == 3

@@ -334,3 +334,14 @@ def test_serve_personal_masks_and_audits(monkeypatch, app_factory, sqlite_store,
     assert sorted(log["actor"]) == sorted([leader["username"], next(a for a in log["actor"] if a != leader["username"])])
     assert len(log) == 2  # the viewer saw nothing personal: no entry
     assert all("张三" not in str(d) for d in log["detail"])
+
+
+def test_malformed_multipart_form_is_400_not_500(app):
+    body = (b'--B\r\nContent-Disposition: form-data; name="\xc2\x84"\r\n\r\n{}\r\n--B\r\n'
+            b'Content-Disposition: form-data; name=""\r\n\r\n801\r\n--B\r\n'
+            b'Content-Disposition: form-data; name="file"; filename="f"\r\n\r\n\xff\r\n--B--\r\n')
+    for path in ("/login", "/api/tokens"):
+        c = app.test_client()
+        c.get("/login")
+        r = c.post(path, data=body, content_type="multipart/form-data; boundary=B")
+        assert r.status_code in (400, 401), (path, r.status_code)

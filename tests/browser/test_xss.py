@@ -1,0 +1,120 @@
+"""In a real Chromium: script payloads typed by users are shown as text and never run."""
+from __future__ import annotations
+
+import pytest
+
+from gridmap.services import accounts
+from gridmap.web import get_store
+
+pytestmark = pytest.mark.browser
+
+#: each payload sets window.__xss when it runs; the page must show it as text instead
+PAYLOADS = [
+    "<script>window.__xss=1</script>",
+    "<img src=x onerror=\"window.__xss=2\">",
+    "\"><svg onload=\"window.__xss=3\">",
+    "${window.__xss=4}`;window.__xss=5;`",
+    "</script><script>window.__xss=6</script>",
+    "javascript:window.__xss=7",
+]
+
+
+def no_xss(page) -> None:
+    assert page.evaluate("window.__xss === undefined"), f"a payload ran: {page.evaluate('window.__xss')}"
+
+
+def test_login_form_echo_is_text(app, browser, live_server):
+    with app.app_context():
+        accounts.add_user(get_store(), username="li", role="planner", password="correct horse battery")
+    server = live_server(app)
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for payload in PAYLOADS:
+        page.goto(f"{server.url}/login")
+        page.fill("input[name=username]", payload)
+        page.fill("input[name=password]", "wrong password")
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        assert page.input_value("input[name=username]") == payload
+        assert "用户名或密码错误" in page.inner_text("body")
+        no_xss(page)
+    # and the real sign-in works through the same form (CSRF token included)
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=username]", "li")
+    page.fill("input[name=password]", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert page.evaluate("fetch('/api/me').then(r => r.json()).then(j => j.username)") == "li"
+    page.close()
+
+
+def _fill_args(rule, ids: dict[str, str]) -> str | None:
+    import re
+
+    url = rule.rule
+    for m in re.finditer(r"<(?:[^:<>]+:)?([^<>]+)>", rule.rule):
+        if m.group(1) not in ids:
+            return None
+        url = url.replace(m.group(0), ids[m.group(1)], 1)
+    return url
+
+
+def test_complaint_and_steward_payloads_never_run(demo_copy, app_factory, browser, live_server):
+    """File a complaint with payloads through the real intake page, give a steward a payload name, then
+    open every page of the app (as an admin, who sees personal fields) — nothing may run."""
+    import pandas as pd
+
+    store = demo_copy
+    plan = store.read("plans", where={"status": "published"}).iloc[0]["id"]
+    assign = store.read("plan_assignments", where={"plan_id": plan}, limit=1).iloc[0]
+    building = store.get("buildings", assign["building_id"])
+    point = building["geometry"].representative_point()
+    steward = {"id": "st-xss", "name": PAYLOADS[1], "phone": "13800000000", "role": "grid_leader",
+               "building_id": building["id"], "community_id": building["community_id"],
+               "serves": assign["grid_code"]}
+    import geopandas as gpd
+    store.write("stewards", gpd.GeoDataFrame([steward], geometry=[point], crs="EPSG:4326"))
+    app = app_factory(store)
+    with app.app_context():
+        accounts.add_user(get_store(), username="boss", role="admin", password="correct horse battery")
+    server = live_server(app)
+    page = browser.new_page()
+
+    page.goto(f"{server.url}/complaints/new")
+    page.fill("textarea[name=description]", " ".join(PAYLOADS))
+    page.fill("input[name=contact_name]", PAYLOADS[2][:50])
+    page.fill("input[name=lon]", f"{point.x:.6f}")
+    page.fill("input[name=lat]", f"{point.y:.6f}")
+    page.click("#gm-complaint-form button[type=submit]")
+    from playwright.sync_api import expect
+    expect(page.locator("#gm-result")).not_to_be_empty(timeout=15000)
+    no_xss(page)
+    filed = store.read("complaints")
+    mine = filed[filed["description"] == " ".join(PAYLOADS)]
+    assert len(mine) == 1, "the complaint was not stored as typed"
+    cid = str(mine.iloc[0]["id"])
+
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    ids = {"cid": cid, "code": str(assign["grid_code"]), "sid": str(building["community_id"])[:9],
+           "rid": cid, "fmt": "json", "draft": "none"}
+    visited = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static" or rule.rule.startswith(("/api/", "/tiles")):
+            continue
+        url = _fill_args(rule, ids | {"cid": cid if "complaint" in rule.endpoint else str(building["community_id"])})
+        if url is None:
+            continue
+        page.goto(f"{server.url}{url}")
+        page.wait_for_load_state("networkidle")
+        no_xss(page)
+        visited.append(url)
+    # the staff API the pages use returns the text unchanged (as data, not markup)
+    got = page.evaluate(f"fetch('/api/complaints/{cid}').then(r => r.json())")
+    assert got["description"] == " ".join(PAYLOADS)
+    assert "/complaints/new" in visited and len(visited) > 3
+    page.close()
