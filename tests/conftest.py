@@ -65,6 +65,10 @@ def _empty(store: Any) -> None:
     with store.transaction():
         for name in LAYERS:
             store.delete(name)
+    sequences = getattr(store, "sequences", None)
+    if sequences is not None:  # the PostGIS database is shared by a session: restart every sequence too
+        with store.engine.begin() as conn:
+            conn.execute(sequences.delete())
 
 
 def _make_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path):
