@@ -6,6 +6,7 @@ No I/O.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -73,8 +74,19 @@ def _codes(plan: GridPlan) -> pd.Index:
     return pd.Index(plan.codes, name="code")
 
 
+_GRID_OF: "weakref.WeakKeyDictionary[GridPlan, tuple[int, pd.Series]]" = weakref.WeakKeyDictionary()
+
+
 def _grid_of_buildings(plan: GridPlan, world: World) -> pd.Series:
-    return world.buildings["id"].map(plan.assignment)
+    """Grid code of each of ``world.buildings`` (NaN when unassigned), computed once per plan/world."""
+    hit = _GRID_OF.get(plan)
+    if hit is not None and hit[0] == id(world.buildings):
+        return hit[1]
+    lookup = pd.Series(dict(plan.assignment), dtype=object)
+    out = pd.Series(lookup.reindex(world.buildings["id"].to_numpy()).to_numpy(), index=world.buildings.index,
+                    dtype=object)
+    _GRID_OF[plan] = (id(world.buildings), out)
+    return out
 
 
 def _sum_by_grid(plan: GridPlan, world: World, column: str) -> pd.Series:
@@ -135,6 +147,34 @@ def in_bounds(plan: GridPlan, world: World) -> pd.Series:
 def polygon_parts(plan: GridPlan, world: World) -> pd.Series:
     """Number of pieces of the grid polygon (1 = contiguous)."""
     return pd.Series(parts(_geom(plan, world).values), index=_codes(plan)).astype(int)
+
+
+@metric("detached_parts")
+def detached_parts(plan: GridPlan, world: World) -> pd.Series:
+    """Pieces of the grid polygon beyond one per piece of its community it lies in: 0 = contiguous.
+
+    A community drawn as several separate pieces forces a grid spanning them to have several pieces;
+    only the pieces the plan could have avoided are counted here.
+    """
+    geoms = _geom(plan, world).values
+    codes = _codes(plan)
+    ok = ~(pd.isna(geoms) | shapely.is_empty(geoms))
+    out = pd.Series(0, index=codes, dtype=int)
+    if not ok.any():
+        return out
+    pieces, owner = shapely.get_parts(world.communities.geometry.values, return_index=True)
+    piece_com = world.communities["id"].to_numpy()[owner]
+    parts_, grid_idx = shapely.get_parts(geoms[ok], return_index=True)
+    tree = shapely.STRtree(pieces)
+    pt, pc = tree.query(shapely.point_on_surface(parts_), predicate="intersects")
+    frame = pd.DataFrame({"grid": np.flatnonzero(ok)[grid_idx[pt]], "piece": pc})
+    com = np.array([plan.grid_community[c] for c in codes], dtype=object)
+    frame = frame[piece_com[frame["piece"].to_numpy()] == com[frame["grid"].to_numpy()]]
+    n_pieces = frame.groupby("grid")["piece"].nunique()
+    n_parts = pd.Series(shapely.get_num_geometries(geoms[ok]), index=np.flatnonzero(ok))
+    extra = (n_parts - n_pieces.reindex(n_parts.index).fillna(1)).clip(lower=0).astype(int)
+    out.iloc[extra.index.to_numpy()] = extra.to_numpy()
+    return out
 
 
 @metric("building_parts")
@@ -270,23 +310,27 @@ def grid_table(plan: GridPlan, world: World, names: list[str] | None = None) -> 
 
 
 def coverage(plan: GridPlan, world: World) -> pd.DataFrame:
-    """Per community: area, gap area (community not covered by a grid), overlap area (covered twice)."""
+    """Per community: area, gap area (not covered by a grid) and overlap area (covered twice), m².
+
+    Grids are clipped to their community, so gap = community area - union area and
+    overlap = sum of grid areas - union area.
+    """
     g = world.grids
+    by_com = {c: geoms for c, geoms in g.groupby("community_id").geometry} if len(g) else {}
     rows = []
     for cid, geom in zip(world.communities["id"], world.communities.geometry.values):
-        mine = g[g["community_id"] == cid].geometry.values
         total = float(shapely.area(geom))
-        if len(mine):
-            union = shapely.union_all(mine)
-            gap = float(shapely.area(shapely.difference(geom, union)))
-            outside = float(shapely.area(shapely.difference(union, geom)))
-            overlap = max(0.0, float(shapely.area(mine).sum() - shapely.area(union)))
+        mine = by_com.get(cid)
+        if mine is not None and len(mine):
+            geoms = mine.values
+            union = float(shapely.area(shapely.union_all(geoms)))
+            gap = max(0.0, total - union)
+            overlap = max(0.0, float(shapely.area(geoms).sum()) - union)
         else:
-            gap, outside, overlap = total, 0.0, 0.0
-        rows.append({"community_id": cid, "area_m2": total, "gap_m2": gap, "outside_m2": outside,
-                     "overlap_m2": overlap})
+            gap, overlap = total, 0.0
+        rows.append({"community_id": cid, "area_m2": total, "gap_m2": gap, "overlap_m2": overlap})
     return pd.DataFrame(rows).set_index("community_id") if rows else \
-        pd.DataFrame(columns=["area_m2", "gap_m2", "outside_m2", "overlap_m2"])
+        pd.DataFrame(columns=["area_m2", "gap_m2", "overlap_m2"])
 
 
 def community_table(grids: pd.DataFrame, world: World, cover: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -305,7 +349,7 @@ def community_table(grids: pd.DataFrame, world: World, cover: pd.DataFrame | Non
             "min_bound": lo, "max_bound": hi, "share_in_bounds": float(t["in_bounds"].mean()),
             "share_within_10pct": float((dev <= NEAR + 1e-12).mean()),
             "p95_deviation": float(dev.quantile(0.95)),
-            "contiguous_share": float((t["parts"] <= 1).mean()),
+            "contiguous_share": float((t["detached_parts"] == 0).mean()),
             "enclosed_grids": int((t["enclosed_by"] != "").sum()),
             "polsby_popper_mean": float(t["polsby_popper"].mean()),
             "walls_crossed": int(t["walls_crossed"].sum()),
@@ -331,7 +375,8 @@ def summary(grids: pd.DataFrame) -> dict:
         "cv": float((1 + dev).std(ddof=0)),
         "share_within_10pct": float((dev.abs() <= NEAR + 1e-12).mean()),
         "p95_deviation": float(dev.abs().quantile(0.95)),
-        "contiguous_share": float((grids["parts"] <= 1).mean()),
+        "contiguous_share": float((grids["detached_parts"] == 0).mean()),
+        "one_piece_share": float((grids["parts"] <= 1).mean()),
         "building_contiguous_share": float((grids["building_parts"].fillna(1) <= 1).mean()),
         "enclosed_grids": int((grids["enclosed_by"] != "").sum()),
         "polsby_popper_mean": float(grids["polsby_popper"].mean()),

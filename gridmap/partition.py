@@ -100,7 +100,8 @@ def grid_count(total: int, *, min_households: int, max_households: int) -> int:
 
 def partition_community(graph: CommunityGraph, *, min_households: int = 300,
                         max_households: int = 500, seed: int = 0,
-                        compactness: float = 0.02) -> CommunityPartition:
+                        compactness: float = 0.02, coarsen: float = 0.05,
+                        restarts: int = 3) -> CommunityPartition:
     """Split one community's buildings into grids.
 
     Parameters
@@ -113,6 +114,12 @@ def partition_community(graph: CommunityGraph, *, min_households: int = 300,
         METIS seed and local-search order: the same seed gives the same partition.
     compactness
         Weight of cut length against balance in the local search.
+    coarsen
+        Neighbouring small buildings (same estate or none) are merged into clusters of up to
+        ``coarsen * min_households`` households before partitioning (0: no clustering).
+    restarts
+        Further METIS seeds tried when a grid is still out of bounds in a community whose bounds look
+        feasible.
 
     Returns
     -------
@@ -130,16 +137,23 @@ def partition_community(graph: CommunityGraph, *, min_households: int = 300,
     lo, hi = math.ceil(total / max_households), max(1, total // min_households)
     if k0 == 1 or n == 1:
         return CommunityPartition(np.zeros(n, dtype=np.int64), 1, float(total), too_big, islands,
-                                  count_infeasible=total > max_households)
-    node_of, nodes_w, nb_edges = _contract(graph, edges, length, kind, max_households)
+                                  count_infeasible=total > max_households or total < min_households)
+    node_of, nodes_w, nb_edges = _contract(graph, edges, length, kind, max_households,
+                                           coarsen_to=max(1, int(coarsen * min_households)))
     best = None
-    tried: set[int] = set()
-    for k in (k0, k0 - 1, k0 + 1):
+    infeasible = lo > hi or total < min_households
+    # the count from the bounds first, then one more or fewer; then other seeds if a grid is still out
+    plan = [(k, seed) for k in (k0, k0 - 1, k0 + 1)]
+    if not infeasible and not too_big:
+        plan += [(k, seed * 1000 + r) for r in range(1, restarts + 1) for k in (k0, k0 - 1, k0 + 1)]
+    tried: set[tuple[int, int]] = set()
+    for k, s in plan:
         k = min(k, len(nodes_w))
-        if k < 1 or k in tried or (k != k0 and not (lo <= k <= hi or lo > hi)):
+        if k < 1 or (k, s) in tried or (k != k0 and not (lo <= k <= hi or lo > hi)):
             continue
-        tried.add(k)
-        part = _solve(nodes_w, nb_edges, k, min_households, max_households, seed, compactness)
+        tried.add((k, s))
+        part = _solve(nodes_w, nb_edges, k, min_households, max_households, s, compactness,
+                      redo=not infeasible and not too_big)
         labels = part[node_of]
         kk = int(labels.max()) + 1
         sizes = np.bincount(labels, weights=h, minlength=kk)
@@ -152,7 +166,7 @@ def partition_community(graph: CommunityGraph, *, min_households: int = 300,
         if out == 0:
             break
     _, labels, kk, mean = best
-    return CommunityPartition(labels, kk, mean, too_big, islands, count_infeasible=lo > hi)
+    return CommunityPartition(labels, kk, mean, too_big, islands, count_infeasible=infeasible)
 
 
 # -- graph preparation -------------------------------------------------------------------------
@@ -197,8 +211,9 @@ def _adj(n: int, e: np.ndarray):
     return coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
 
 
-def _contract(graph: CommunityGraph, e, ln, kd, max_households):
-    """Contract every connected piece of an estate that fits in one grid into one node."""
+def _contract(graph: CommunityGraph, e, ln, kd, max_households, coarsen_to: int = 1):
+    """Contract every connected piece of an estate that fits in one grid into one node, then merge
+    neighbouring light nodes (never across a wall or barrier) up to ``coarsen_to`` households."""
     n = len(graph.households)
     g = graph.group
     gw = {}
@@ -211,6 +226,8 @@ def _contract(graph: CommunityGraph, e, ln, kd, max_households):
     same = (g[e[:, 0]] == g[e[:, 1]]) & fits[e[:, 0]] & fits[e[:, 1]] & (kd != BARRIER)
     ncomp, node_of = connected_components(_adj(n, e[same]), directed=False)
     w = np.bincount(node_of, weights=graph.households, minlength=ncomp).astype(np.int64)
+    if coarsen_to > 1:
+        node_of, w, ncomp = _coarsen(node_of, w, e[kd == SOFT], ln[kd == SOFT], coarsen_to)
     a, b = node_of[e[:, 0]], node_of[e[:, 1]]
     cross = a != b
     cost = np.array([CUT_COST[int(x)] for x in range(3)])[kd[cross]] * ln[cross]
@@ -225,9 +242,45 @@ def _contract(graph: CommunityGraph, e, ln, kd, max_households):
     return node_of, w, (pairs, cost_u, mw_u)
 
 
+def _coarsen(node_of, w, e, ln, cap, rounds: int = 8):
+    """Heavy-edge matching (vectorised): neighbours joined by a soft edge whose combined households
+    stay within ``cap`` merge pairwise, round after round, so small houses travel in clusters."""
+    a, b = node_of[e[:, 0]], node_of[e[:, 1]]
+    score = ln
+    for _ in range(rounds):
+        n = len(w)
+        ok = (a != b) & (w[a] + w[b] <= cap)
+        if not ok.any():
+            break
+        a, b, score = a[ok], b[ok], score[ok]
+        # best partner of each node: the longest shared border (ties: lower id)
+        src = np.concatenate([a, b])
+        dst = np.concatenate([b, a])
+        sc = np.concatenate([score, score])
+        order = np.lexsort((dst, -sc, src))
+        first = np.unique(src[order], return_index=True)[1]
+        best = np.full(n, -1, dtype=np.int64)
+        best[src[order][first]] = dst[order][first]
+        mutual = np.flatnonzero((best >= 0) & (best[np.maximum(best, 0)] == np.arange(n)))
+        mutual = mutual[mutual < best[mutual]]
+        if len(mutual) < max(1, n // 50):
+            break
+        m = coo_matrix((np.ones(len(mutual)), (mutual, best[mutual])), shape=(n, n))
+        k, merged = connected_components(m, directed=False)
+        node_of = merged[node_of]
+        w = np.bincount(merged, weights=w, minlength=k).astype(np.int64)
+        a, b = merged[a], merged[b]
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        keep = lo != hi
+        key, inv = np.unique(lo[keep] * k + hi[keep], return_inverse=True)
+        score = np.bincount(inv, weights=score[keep])
+        a, b = key // k, key % k
+    return node_of, w, len(w)
+
+
 # -- solving -----------------------------------------------------------------------------------
 
-def _solve(w, nb_edges, k, lo, hi, seed, compactness):
+def _solve(w, nb_edges, k, lo, hi, seed, compactness, redo=True):
     pairs, cost, mw = nb_edges
     n = len(w)
     if k <= 1:
@@ -237,7 +290,7 @@ def _solve(w, nb_edges, k, lo, hi, seed, compactness):
     k = int(part.max()) + 1
     search = _Search(part, w, pairs, cost, mw, lo=lo, hi=hi, mean=float(w.sum()) / k, seed=seed,
                      compactness=compactness)
-    search.run()
+    search.run(redo=redo)
     return np.asarray(search.st.part, dtype=np.int64)
 
 
@@ -266,6 +319,8 @@ def metis_partition(n: int, pairs: np.ndarray, weights: np.ndarray, eweights: np
 def _repair_contiguity(part, pairs, w):
     """Give every detached piece of a grid to the neighbouring grid it touches most."""
     n = len(part)
+    if n < 400 and _contiguous_small(part, pairs):
+        return part
     for _ in range(n):
         inside = part[pairs[:, 0]] == part[pairs[:, 1]]
         ncomp, comp = connected_components(_adj(n, pairs[inside]), directed=False)
@@ -291,6 +346,30 @@ def _repair_contiguity(part, pairs, w):
     return part
 
 
+def _contiguous_small(part, pairs) -> bool:
+    """Every part is one connected piece (union-find in Python: cheaper than scipy for small graphs)."""
+    parent = list(range(len(part)))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    pl = part.tolist()
+    for a, b in pairs.tolist():
+        if pl[a] == pl[b]:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[ra] = rb
+    roots: dict[int, int] = {}
+    for v, g in enumerate(pl):
+        r = find(v)
+        if roots.setdefault(g, r) != r:
+            return False
+    return True
+
+
 class _Search:
     """Local search over one community's partition, lowering
 
@@ -303,7 +382,7 @@ class _Search:
     """
 
     def __init__(self, part, w, pairs, cost, mw, *, lo, hi, mean, seed, compactness,
-                 max_passes: int = 12, chain_at: float = 0.08, redo_at: float = 0.15):
+                 max_passes: int = 12, chain_at: float = 0.1, redo_at: float = math.inf):
         n = len(w)
         k = int(part.max()) + 1
         self.w, self.pairs, self.cost, self.mw = w, pairs, cost, mw
@@ -318,9 +397,15 @@ class _Search:
         self.lam = compactness / scale
         m, penalty = mean, 100.0 / mean
 
+        inv = 1.0 / mean
+
         def bal(s: float) -> float:
-            d = (s - m) / m
-            return d * d + penalty * (max(0.0, lo - s) + max(0.0, s - hi))
+            d = (s - m) * inv
+            if s < lo:
+                return d * d + penalty * (lo - s)
+            if s > hi:
+                return d * d + penalty * (s - hi)
+            return d * d
 
         self.bal = bal
         self.st = _State(part.tolist(), np.bincount(part, weights=w, minlength=k).tolist(), nb, k)
@@ -341,7 +426,7 @@ class _Search:
         s = self.st.size[g]
         return abs(s - self.m) > at * self.m or not self.lo <= s <= self.hi
 
-    def run(self) -> None:
+    def run(self, *, redo: bool = True) -> None:
         st, m = self.st, self.m
         self.sweeps(self._boundary())
         for _ in range(4):
@@ -353,10 +438,10 @@ class _Search:
                 break
             self.sweeps(self._boundary())
         for g in range(len(st.size)):
-            if self.off(g, self.redo_at):
+            if redo and self.off(g, self.redo_at):
                 self.repartition(g)
 
-    def repartition(self, g: int, tries: int = 6) -> bool:
+    def repartition(self, g: int, tries: int = 4) -> bool:
         """Re-split grid ``g`` and its neighbour grids together; keep the best split if it is better."""
         st = self.st
         grids = sorted({st.part[u] for v in st.members[g] for u, _ in st.nb[v]} | {g})

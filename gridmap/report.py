@@ -15,7 +15,7 @@ from gridmap.plan import GridPlan
 
 GRID_COLUMNS = ["community_id", "households", "residents", "buildings", "stewards", "grid_leaders",
                 "party_central_households", "buildings_without_leader", "deviation", "in_bounds",
-                "parts", "building_parts", "enclosed_by", "polsby_popper", "walls_crossed",
+                "parts", "detached_parts", "building_parts", "enclosed_by", "polsby_popper", "walls_crossed",
                 "estates_split", "area_m2"]
 
 
@@ -77,9 +77,12 @@ def problems(grids: pd.DataFrame, coms: pd.DataFrame, diagnostics: Mapping[str, 
             out.append({"kind": "out_of_bounds", "where": code,
                         "message": f"grid {code}: {g['households']} households, {by} {side} "
                                    f"[{lo}, {hi}]"})
-        if g["parts"] > 1:
+        if g["detached_parts"] > 0:
             out.append({"kind": "not_contiguous", "where": code,
                         "message": f"grid {code} is in {g['parts']} pieces"})
+        elif g["parts"] > 1:
+            out.append({"kind": "community_pieces", "where": code,
+                        "message": f"grid {code} is in {g['parts']} pieces because its community is in separate pieces"})
         if g["enclosed_by"]:
             out.append({"kind": "enclosed", "where": code,
                         "message": f"grid {code} is enclosed by grid {g['enclosed_by']}"})

@@ -56,6 +56,7 @@ def community_cells(footprints: np.ndarray, region: shapely.Geometry) -> np.ndar
     n = len(footprints)
     if n == 0:
         return np.empty(0, dtype=object)
+    region = polygonal(region)
     if n == 1:
         return np.array([region], dtype=object)
     seeds = _seed_points(footprints)
@@ -63,13 +64,34 @@ def community_cells(footprints: np.ndarray, region: shapely.Geometry) -> np.ndar
     pad = max(xmax - xmin, ymax - ymin) + 1.0
     frame = shapely.box(xmin - pad, ymin - pad, xmax + pad, ymax + pad)
     vor = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=frame, ordered=True)
-    cells = shapely.intersection(shapely.get_parts(vor), region)
+    polys = shapely.get_parts(vor)
+    bad = ~shapely.is_valid(polys)
+    if bad.any():  # near-degenerate Voronoi vertices (cocircular seeds): repair those cells
+        polys = polys.copy()
+        polys[bad] = shapely.buffer(polys[bad], 0)
+    # clip only the cells that cross the community's outline (most lie well inside it)
+    shapely.prepare(region)
+    inside = shapely.contains_properly(region, polys)
+    cells = polys.copy()
+    cells[~inside] = shapely.intersection(polys[~inside], region)
     return _reassign_fragments(cells, shapely.points(seeds))
 
 
+def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """``geom`` made valid, keeping only its polygons (invalid community outlines happen in real data)."""
+    if shapely.is_valid(geom):
+        return geom
+    fixed = shapely.make_valid(geom)
+    polys = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(polys) if polys else fixed
+
+
 def _seed_points(footprints: np.ndarray) -> np.ndarray:
-    """One point inside each footprint; coincident points are nudged apart (1 mm) so each gets a cell."""
+    """One point inside each footprint; coincident points are nudged apart (1 mm) so each gets a cell,
+    and every point is jittered by well under a millimetre (seeded) so that buildings on a perfect
+    lattice do not make degenerate (cocircular) Voronoi vertices."""
     xy = shapely.get_coordinates(shapely.point_on_surface(footprints))
+    xy = xy + np.random.default_rng(len(xy)).uniform(-2e-4, 2e-4, size=xy.shape)
     _, inverse, counts = np.unique(np.round(xy, 4), axis=0, return_inverse=True, return_counts=True)
     inverse = inverse.ravel()
     if (counts > 1).any():
@@ -112,14 +134,16 @@ def _reassign_fragments(cells: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     return out
 
 
-def adjacency(cells: gpd.GeoDataFrame, *, min_length: float = 1e-6, decimals: int = 6) -> pd.DataFrame:
+def adjacency(cells: gpd.GeoDataFrame, *, min_length: float = 0.05, decimals: int = 6,
+              overlay: bool = False) -> pd.DataFrame:
     """Pairs of cells of the same community sharing a border: ``i < j`` (positions), ``length`` (m).
 
     Cells touching only at a corner are not neighbours (rook adjacency), so a set of cells that is
     connected in this graph has a union that is one piece. Neighbouring tessellation cells share
     their border segments vertex for vertex, so shared borders are found by matching segments
-    (rounded to ``decimals``) rather than by polygon overlay; pairs whose borders do not line up
-    that way (cells from another source) are found by an overlay fallback.
+    (rounded to ``decimals``) rather than by polygon overlay. Borders shorter than ``min_length``
+    do not count. ``overlay=True`` also finds pairs whose borders do not line up vertex for vertex
+    (cells from another source), at the cost of a spatial join.
     """
     geoms = cells.geometry.values
     n = len(geoms)
@@ -128,7 +152,14 @@ def adjacency(cells: gpd.GeoDataFrame, *, min_length: float = 1e-6, decimals: in
                              "length": np.zeros(0)})
     pairs = _segment_pairs(geoms, decimals)
     com = cells["community_id"].to_numpy()
-    # fallback: intersecting pairs not found by segment matching
+    if overlay:
+        pairs = _overlay_pairs(geoms, com, pairs)
+    pairs = pairs[(pairs["length"] > min_length) & (com[pairs["i"]] == com[pairs["j"]])]
+    return pairs.sort_values(["i", "j"]).reset_index(drop=True)
+
+
+def _overlay_pairs(geoms: np.ndarray, com: np.ndarray, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Add intersecting pairs that segment matching missed, measured by overlay."""
     tree = shapely.STRtree(geoms)
     i, j = tree.query(geoms, predicate="intersects")
     sel = (i < j) & (com[i] == com[j])
@@ -139,8 +170,7 @@ def adjacency(cells: gpd.GeoDataFrame, *, min_length: float = 1e-6, decimals: in
         ti, tj = i[todo], j[todo]
         ln = shapely.length(shapely.intersection(shapely.boundary(geoms[ti]), shapely.boundary(geoms[tj])))
         pairs = pd.concat([pairs, pd.DataFrame({"i": ti, "j": tj, "length": ln})], ignore_index=True)
-    pairs = pairs[(pairs["length"] > min_length) & (com[pairs["i"]] == com[pairs["j"]])]
-    return pairs.sort_values(["i", "j"]).reset_index(drop=True)
+    return pairs
 
 
 def _segment_pairs(geoms: np.ndarray, decimals: int) -> pd.DataFrame:

@@ -114,10 +114,14 @@ def generate(store: Store, *, community: str | None = None, min_households: int 
     params = {"min_households": min_households, "max_households": max_households, "seed": seed,
               "community": community, "bounds": {c: list(b) for c, b in bounds.items()},
               "diagnostics": diagnostics}
+    prints = _fingerprints(coms_m, blds_m)
+    params["cells_fingerprint"] = prints
+    stale = _stale_cells(store, prints, blds_m)
     with store.transaction():
         plan_id = plans_mod.save_plan(store, plan, grids, params=params, created_by=created_by,
                                       note="generated")
-        plans_mod.save_cells(store, cells, com_ids)
+        if stale:
+            plans_mod.save_cells(store, cells[cells["community_id"].isin(stale)], stale)
         if publish:
             plans_mod.publish(store, plan_id)
     plan = plan.with_id(plan_id)
@@ -253,3 +257,35 @@ def report_text(store: Store, plan_id: str, *, fmt: str = "json") -> str:
     if fmt == "json":
         return json.dumps(rep, ensure_ascii=False, indent=1, default=str)
     return report_mod.render_html(rep, world.grids)
+
+
+def _fingerprints(coms_m: gpd.GeoDataFrame, blds_m: gpd.GeoDataFrame) -> dict[str, str]:
+    """A hash per community of its outline and its buildings (ids and footprints)."""
+    import hashlib
+
+    wkb = shapely.to_wkb(blds_m.geometry.values, output_dimension=2)
+    out = {}
+    groups = pd.Series(np.arange(len(blds_m))).groupby(blds_m["community_id"].to_numpy()).indices
+    for cid, geom in zip(coms_m["id"], coms_m.geometry.values):
+        h = hashlib.sha1(shapely.to_wkb(geom, output_dimension=2))
+        idx = groups.get(cid, np.zeros(0, dtype=np.int64))
+        for i in idx[np.argsort(blds_m["id"].to_numpy()[idx])] if len(idx) else []:
+            h.update(str(blds_m["id"].iat[i]).encode())
+            h.update(wkb[i])
+        out[str(cid)] = h.hexdigest()
+    return out
+
+
+def _stale_cells(store: Store, prints: dict[str, str], blds_m: gpd.GeoDataFrame) -> list[str]:
+    """Communities whose stored cells do not come from the same outline and buildings."""
+    rows = store.read("plans", columns=["id", "created_at", "params"])
+    last = {}
+    if len(rows):
+        newest = rows.sort_values(["created_at", "id"]).iloc[-1]["params"] or {}
+        last = newest.get("cells_fingerprint") or {}
+    same = [c for c, fp in prints.items() if last.get(c) == fp]
+    if same:
+        n = int((blds_m["community_id"].isin(same)).sum())
+        if store.count("cells", where={"community_id": same}) != n:
+            same = []
+    return [c for c in prints if c not in set(same)]

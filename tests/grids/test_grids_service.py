@@ -137,3 +137,13 @@ def test_cli_generate_and_report(sqlite_store, tmp_path, monkeypatch):
     assert bad.exit_code == 1 and "no plan" in bad.output
     usage = runner.invoke(main, ["grids", "generate", "--min", "600", "--max", "500"])
     assert usage.exit_code == 2
+
+
+def test_html_report_escapes_names_and_has_no_scripts(sqlite_store):
+    coms = _load(sqlite_store)
+    row = coms.iloc[[0]].to_crs(4326).assign(name="<script>alert(1)</script>")
+    sqlite_store.write("communities", row)
+    res = svc.generate(sqlite_store)
+    html = svc.report_text(sqlite_store, res.plan_id, fmt="html")
+    assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "grid_report" not in html and html.count("<svg") == 2  # the map and the histogram

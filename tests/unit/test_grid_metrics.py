@@ -39,6 +39,7 @@ def test_balance_shape_and_coverage():
     assert t.loc[G1, "deviation"] == pytest.approx(100 / 300 - 1)
     assert not t.loc[G1, "in_bounds"] and not t.loc[G2, "in_bounds"]
     assert t.loc[G1, "parts"] == 1 and t.loc[G2, "parts"] == 2
+    assert t.loc[G1, "detached_parts"] == 0 and t.loc[G2, "detached_parts"] == 1
     assert t.loc[G1, "polsby_popper"] == pytest.approx(np.pi / 4)
     cover = M.coverage(plan, world)
     assert cover.loc[COM, "gap_m2"] == pytest.approx(0.5 * 10)

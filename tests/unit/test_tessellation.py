@@ -25,11 +25,11 @@ def test_three_by_three_cells_tile_the_square_with_twelve_rook_neighbours():
     assert cells["id"].tolist() == w["buildings"]["id"].tolist()
     _tiles(cells, w["communities"].geometry.iloc[0])
     # each cell is the 10 m square around its building
-    assert np.allclose(shapely.area(cells.geometry.values), STEP * STEP)
+    assert np.allclose(shapely.area(cells.geometry.values), STEP * STEP, rtol=1e-3)  # seeds jittered
     assert shapely.contains(cells.geometry.values, w["buildings"].geometry.values).all()
     adj = adjacency(cells)
     assert len(adj) == 12  # 3 x 2 horizontal + 2 x 3 vertical; no diagonal (corner) pairs
-    assert np.allclose(adj["length"], STEP)
+    assert np.allclose(adj["length"], STEP, rtol=1e-3)
 
 
 def test_concave_community_fragments_go_to_a_neighbour():
