@@ -20,6 +20,8 @@ COMMANDS: list[str] = [
     "gridmap.cli_data:synth",
     "gridmap.cli_users:users",
     "gridmap.cli_users:embed",
+    "gridmap.cli_placement:place",
+    "gridmap.cli_placement:coverage",
     "gridmap.cli_complaints:complaints",
     "gridmap.cli_dask:dask_group",
 ]

@@ -26,6 +26,7 @@ BLUEPRINTS: list[str] = [
     "gridmap.web.pages:bp",
     "gridmap.web.api:bp",
     "gridmap.web.embed:bp",
+    "gridmap.web.api_place:bp",
 ]
 
 

@@ -240,6 +240,23 @@ PATHS.update({
 })
 
 
+# -- placement and coverage (gridmap.web.api_place, issue #4) ----------------------------------------------
+PATHS.update({
+    "/api/place/{kind}": {"post": op(
+        "Place records of a layer on buildings (GeoJSON FeatureCollection body or multipart file)",
+        role="planner", tag="placement", ok=OBJ, params=(
+            param("kind", "path", {"type": "string", "enum": ["households", "stewards", "complaints",
+                                                               "merchants", "facilities"]}),
+            param("tolerance", schema={"type": "number", "minimum": 0, "maximum": 10000}),
+            param("dry_run", schema={"type": "string", "enum": ["0", "1", "true", "false"]})),
+        body=obj(("type", "features"), type={"type": "string", "enum": ["FeatureCollection"]},
+                 features=arr(OBJ)))},
+    "/api/coverage": {"get": op("Steward and red-property coverage as JSON (?format=csv&table=…&level=… "
+                                "gives one table as CSV, see docs/placement.md)", role="viewer",
+                                tag="placement", ok=OBJ)},
+})
+
+
 def describe(path: str, method: str, operation: Mapping[str, Any], *,
              schemas: Mapping[str, Any] | None = None) -> None:
     """Add one operation (made with :func:`op`) and any component ``schemas`` it refers to."""

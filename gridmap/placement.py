@@ -1,0 +1,749 @@
+"""Placing records (households, stewards, complaints, merchants, facilities) on buildings, vectorised.
+
+Rules, first match wins (each record gets ``placement`` = the rule that placed it):
+
+1. ``exact``     — the record names a known ``building_id``;
+2. ``room``      — a room code ``3-2-501`` (building name "3" inside the record's estate, or its community
+   when the name is unique there; unit 2; room 501 → floor 5);
+3. ``contained`` — its point lies in (or on the edge of) a building polygon;
+4. ``nearest``   — no building contains the point, but one lies within ``tolerance_m`` metres;
+5. ``area``      — only the community (and the published plan's grid polygon) containing the point;
+6. ``rejected``  — everything else, with the ``reason``.
+
+An identifier that is given but does not resolve (an unknown building id, a room code naming a missing
+building, unit or floor) rejects the record with that reason even when it also carries a point: a wrong
+identifier is a data error the community should fix, not something to paper over with coordinates.
+Later copies of a record id (and ids in ``seen_ids``) are rejected as duplicates; the first copy is placed
+(the check runs in a second thread beside the spatial rules and overrides what they found).
+
+Ties are broken the same way every run: a point on the edge shared by two buildings (or communities, or
+grids) goes to the one whose interior holds it, else to the lowest id. Distances are measured in a metric
+CRS (EPSG:4549 near 120°E, else the UTM zone). The hot path is shapely 2 ``STRtree`` queries and numpy
+indexing; there is no per-record Python loop. Nothing here does I/O.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+
+OUTCOMES = ("exact", "room", "contained", "nearest", "area", "rejected")
+EXACT, ROOM, CONTAINED, NEAREST, AREA, REJECTED = range(len(OUTCOMES))
+_UNSET = -1
+#: columns every placement adds (or overwrites) on the records
+DERIVED = ("building_id", "estate_id", "grid_code", "community_id", "street_id", "placement",
+           "placement_distance_m", "reason")
+OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
+ROOM_PATTERN = r"^\s*([^-\s]+)-(\d+)-(\d+)\s*$"
+DEFAULT_TOLERANCE_M = 30.0
+
+
+class PlacementError(ValueError):
+    """Inputs placement cannot work with (no CRS, missing columns, duplicate building ids …)."""
+
+
+def metric_crs_for(bounds: Iterable[float]) -> str:
+    """EPSG:4549 (CGCS2000 GK, CM 120°E) within 1.5° of 120°E, else the WGS 84 UTM zone of the centre."""
+    minx, miny, maxx, maxy = bounds
+    lon, lat = (minx + maxx) / 2, (miny + maxy) / 2
+    if not (np.isfinite(lon) and np.isfinite(lat)):
+        return "EPSG:4549"
+    if 118.5 <= lon < 121.5 and lat > 0:
+        return "EPSG:4549"
+    zone = min(60, max(1, int((lon + 180) // 6) + 1))
+    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
+
+
+class PlacementWorld:
+    """Buildings, communities and the published plan, indexed for placement (build once, place often).
+
+    Buildings, communities and grids are sorted by id, so "lowest id" ties are "lowest position".
+    Spatial indexes are built lazily and dropped when pickled (the world travels to Dask workers).
+    """
+
+    def __init__(self, buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
+                 assignment: Mapping[str, str] | pd.Series | None = None,
+                 grids: gpd.GeoDataFrame | None = None) -> None:
+        b = _geo(buildings, "buildings", ("id", "community_id"))
+        c = _geo(communities, "communities", ("id",))
+        b = b.sort_values("id", kind="stable").reset_index(drop=True)
+        c = c.sort_values("id", kind="stable").reset_index(drop=True)
+        for frame, what in ((b, "buildings"), (c, "communities")):
+            dup = frame["id"][frame["id"].duplicated()]
+            if len(dup):
+                raise PlacementError(f"{what} ids are not unique: {sorted(map(str, dup.unique()))[:5]}")
+        self.building_ids = b["id"].astype(str).to_numpy(dtype=object)
+        self.building_geoms = b.geometry.to_numpy()
+        self.building_names = _str_or_none(b.get("name"), len(b))
+        self.building_estates = _str_or_none(b.get("estate_id"), len(b))
+        self.building_communities = _str_or_none(b["community_id"], len(b))
+        self.building_units = _int_or_nan(b.get("units"), len(b))
+        self.building_floors = _int_or_nan(b.get("floors"), len(b))
+        self.community_ids = c["id"].astype(str).to_numpy(dtype=object)
+        self.community_geoms = c.geometry.to_numpy()
+        self.community_streets = _str_or_none(c.get("street_id"), len(c))
+        self.building_community_pos = pd.Index(self.community_ids).get_indexer(self.building_communities)
+        if assignment is None:
+            self.building_grids = np.full(len(b), None, dtype=object)
+        else:
+            amap = pd.Series(assignment) if not isinstance(assignment, pd.Series) else assignment
+            self.building_grids = _str_or_none(pd.Series(self.building_ids).map(amap), len(b))
+        if grids is not None and len(grids):
+            g = _geo(grids, "plan_grids", ("code",)).sort_values("code", kind="stable")
+            self.grid_codes = g["code"].astype(str).to_numpy(dtype=object)
+            self.grid_geoms = g.geometry.to_numpy()
+        else:
+            self.grid_codes = np.empty(0, dtype=object)
+            self.grid_geoms = np.empty(0, dtype=object)
+        # integer codes into shared category arrays, so results are cheap pandas Categoricals
+        self.estate_cats, (self.b_estate,) = _shared_codes(self.building_estates)
+        self.community_cats, (self.c_community, self.b_community) = _shared_codes(
+            self.community_ids, self.building_communities)
+        self.street_cats, (self.c_street,) = _shared_codes(self.community_streets)
+        self.b_street = np.where(self.building_community_pos >= 0,
+                                 self.c_street[np.maximum(self.building_community_pos, 0)]
+                                 if len(self.c_street) else -1, -1)
+        self.grid_cats, (self.b_grid, self.g_grid) = _shared_codes(self.building_grids, self.grid_codes)
+        extent = self.building_geoms if len(b) else self.community_geoms
+        self.metric_crs = metric_crs_for(shapely.total_bounds(extent) if len(extent) else (120, 36, 120, 36))
+        self._cache: dict[str, Any] = {}
+
+    # -- lazily built indexes ------------------------------------------------------------------
+    def _cached(self, key: str, make: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    @property
+    def building_tree(self) -> shapely.STRtree:
+        return self._cached("building_tree", lambda: shapely.STRtree(self.building_geoms))
+
+    @property
+    def building_cells(self) -> CellIndex:
+        return self._cached("building_cells", lambda: CellIndex(self.building_geoms))
+
+    @property
+    def metric_building_tree(self) -> shapely.STRtree:
+        return self._cached("metric_building_tree",
+                            lambda: shapely.STRtree(self.to_metric(self.building_geoms)))
+
+    @property
+    def community_tree(self) -> shapely.STRtree:
+        return self._cached("community_tree", lambda: shapely.STRtree(self.community_geoms))
+
+    @property
+    def grid_tree(self) -> shapely.STRtree:
+        return self._cached("grid_tree", lambda: shapely.STRtree(self.grid_geoms))
+
+    @property
+    def dtypes(self) -> dict[str, pd.CategoricalDtype]:
+        """Categorical dtypes of the derived id columns (categories validated once)."""
+        return self._cached("dtypes", lambda: {
+            "building": pd.CategoricalDtype(self.building_ids), "estate": pd.CategoricalDtype(self.estate_cats),
+            "grid": pd.CategoricalDtype(self.grid_cats), "community": pd.CategoricalDtype(self.community_cats),
+            "street": pd.CategoricalDtype(self.street_cats)})
+
+    @property
+    def building_index(self) -> pd.Index:
+        return self._cached("building_index", lambda: pd.Index(self.building_ids))
+
+    def to_metric(self, geoms: np.ndarray) -> np.ndarray:
+        """Project EPSG:4326 geometries to :attr:`metric_crs`."""
+        t = self._cached("transformer", lambda: Transformer.from_crs(4326, self.metric_crs, always_xy=True))
+        return shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+
+    def prepare(self) -> "PlacementWorld":
+        """Build every index now (benchmarks time preparation apart from placing)."""
+        shapely.prepare(self.building_geoms)
+        for name in ("building_cells", "community_tree", "grid_tree", "building_index", "dtypes"):
+            getattr(self, name)
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_cache"] = {}
+        return state
+
+    def __len__(self) -> int:
+        return len(self.building_ids)
+
+
+class CellIndex:
+    """Polygons by the cells of a regular lattice their bounding boxes touch (CSR arrays).
+
+    Point-in-building for a million points is the hot path; looking candidates up by lattice cell, keeping
+    those whose bounding box holds the point and testing them with ``shapely.intersects_xy`` on prepared
+    polygons finds exactly the pairs of an ``STRtree.query(points, predicate="intersects")`` (a test checks
+    it) in less time, because the candidate step is a few numpy passes instead of a tree walk per point
+    (``bench/bench_placement.py``). The cell side is the median building size, capped at ~4 M cells.
+    """
+
+    MAX_CELLS = 4_000_000
+
+    def __init__(self, polys: np.ndarray) -> None:
+        self.polys = polys
+        shapely.prepare(polys)
+        bb = shapely.bounds(polys)
+        ok = np.isfinite(bb).all(axis=1)
+        pos, bb = np.flatnonzero(ok), bb[ok]
+        if not len(pos):
+            self.x0 = self.y0 = 0.0
+            self.inv, self.nx, self.ny = 1.0, 1, 1
+            self.offsets, self.items = np.zeros(2, dtype=np.int64), np.empty(0, dtype=np.int64)
+            self.bounds = np.full((len(polys), 4), np.nan)
+            return
+        side = np.maximum(bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1])
+        size = float(np.median(side)) or 1e-6
+        x0, y0, x1, y1 = bb[:, 0].min(), bb[:, 1].min(), bb[:, 2].max(), bb[:, 3].max()
+        while ((x1 - x0) / size + 1) * ((y1 - y0) / size + 1) > self.MAX_CELLS:
+            size *= 2
+        self.x0, self.y0, self.inv = float(x0), float(y0), 1.0 / size
+        ix0, ix1 = self._cell(bb[:, 0], self.x0).astype(np.int64), self._cell(bb[:, 2], self.x0).astype(np.int64)
+        iy0, iy1 = self._cell(bb[:, 1], self.y0).astype(np.int64), self._cell(bb[:, 3], self.y0).astype(np.int64)
+        nx, ny = int(ix1.max()) + 1, int(iy1.max()) + 1
+        width = ix1 - ix0 + 1
+        count = width * (iy1 - iy0 + 1)
+        k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        w = np.repeat(width, count)
+        cell = (np.repeat(iy0, count) + k // w) * nx + np.repeat(ix0, count) + k % w
+        owner = np.repeat(pos, count)
+        order = np.lexsort((owner, cell))
+        self.items = owner[order]
+        self.offsets = np.zeros(nx * ny + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cell, minlength=nx * ny), out=self.offsets[1:])
+        self.nx, self.ny = nx, ny
+        self.bounds = np.full((len(polys), 4), np.nan)
+        self.bounds[pos] = bb
+
+    def _cell(self, v: np.ndarray, origin: float) -> np.ndarray:
+        # one monotonic formula for boxes and points alike, so a point on a box edge finds the box
+        return np.floor((v - origin) * self.inv)
+
+    def query_points(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(point index, polygon position)`` pairs where the polygon intersects the point (edges count)."""
+        return self.query_xy(*_xy(pts))
+
+    def query_xy(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`query_points` for coordinate arrays (NaN matches nothing)."""
+        ix, iy = self._cell(x, self.x0), self._cell(y, self.y0)
+        q = np.flatnonzero((ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny))
+        cell = iy[q].astype(np.int64) * self.nx + ix[q].astype(np.int64)
+        start = self.offsets[cell]
+        n = self.offsets[cell + 1] - start
+        qi = np.repeat(q, n)
+        bi = self.items[np.repeat(start - np.cumsum(n) + n, n) + np.arange(n.sum())]
+        xq, yq = x[qi], y[qi]
+        inbox = (xq >= self.bounds[bi, 0]) & (xq <= self.bounds[bi, 2]) & \
+                (yq >= self.bounds[bi, 1]) & (yq <= self.bounds[bi, 3])
+        qi, bi, xq, yq = qi[inbox], bi[inbox], xq[inbox], yq[inbox]
+        hit = _intersects_xy(self.polys[bi], xq, yq)
+        return qi[hit], bi[hit]
+
+
+def _intersects_xy(polys: np.ndarray, x: np.ndarray, y: np.ndarray, *, split: int = 200_000) -> np.ndarray:
+    """``shapely.intersects_xy`` in two threads for long inputs (GEOS runs outside the GIL)."""
+    if len(polys) < split:
+        return shapely.intersects_xy(polys, x, y)
+    h = len(polys) // 2
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(shapely.intersects_xy, polys[:h], x[:h], y[:h])
+        second = shapely.intersects_xy(polys[h:], x[h:], y[h:])
+        return np.concatenate([first.result(), second])
+
+
+def _xy(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates of points, NaN for missing and empty ones."""
+    try:
+        return shapely.get_x(pts), shapely.get_y(pts)
+    except shapely.errors.GEOSException:  # an empty point among them: the slower, careful way
+        x, y = np.full(len(pts), np.nan), np.full(len(pts), np.nan)
+        ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
+        x[ok], y[ok] = shapely.get_x(pts[ok]), shapely.get_y(pts[ok])
+        return x, y
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The records with the derived columns added, and counts by outcome."""
+
+    frame: pd.DataFrame
+    summary: dict[str, int]
+
+    @property
+    def unmatched(self) -> pd.DataFrame:
+        """Rejected records (with ``reason``)."""
+        return self.frame[self.frame["placement"] == "rejected"]
+
+    def report(self) -> pd.DataFrame:
+        """Every record not placed exactly: rejected, area-only and nearest, with the input row number."""
+        flagged = self.frame["placement"].isin(["rejected", "area", "nearest"]).to_numpy()
+        cols = [c for c in ("id", "room", "building_id", "community_id", "grid_code", "placement",
+                            "placement_distance_m", "reason") if c in self.frame]
+        out = pd.DataFrame(self.frame.loc[flagged, cols])
+        out.insert(0, "row", np.flatnonzero(flagged) + 1)
+        return out.reset_index(drop=True)
+
+
+def summarize(placement: pd.Series | np.ndarray) -> dict[str, int]:
+    """Counts by outcome (every outcome present, zeros included) and ``total``.
+
+    ``placement``: outcome names, or the integer codes of :data:`OUTCOMES`.
+    """
+    arr = np.asarray(placement)
+    if arr.dtype.kind in "iu":
+        counts = np.bincount(arr, minlength=len(OUTCOMES))
+        out = {k: int(counts[i]) for i, k in enumerate(OUTCOMES)}
+    else:
+        vc = pd.Series(arr).value_counts()
+        out = {k: int(vc.get(k, 0)) for k in OUTCOMES}
+    out["total"] = int(len(placement))
+    return out
+
+
+def place(records: pd.DataFrame, world: PlacementWorld, *, tolerance_m: float = DEFAULT_TOLERANCE_M,
+          seen_ids: Iterable[str] | None = None) -> Placement:
+    """Place ``records`` on the buildings of ``world`` (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    records
+        A (Geo)DataFrame; optional columns ``id``, ``building_id``, ``room`` (with ``estate_id`` or
+        ``community_id`` naming where the room code's building number lives) and point ``geometry``.
+        Its other columns are passed through unchanged.
+    world
+        :class:`PlacementWorld` of buildings, communities and the published plan.
+    tolerance_m
+        How far (metres) the nearest building may be from a point in no building.
+    seen_ids
+        Record ids placed before (earlier chunks): their copies here are duplicates.
+
+    Returns
+    -------
+    Placement
+        ``frame``: the records in input order with ``building_id, estate_id, grid_code, community_id,
+        street_id, placement, placement_distance_m, reason`` (and ``unit``/``floor`` from room codes);
+        ``summary``: counts by outcome.
+    """
+    if tolerance_m < 0 or not np.isfinite(tolerance_m):
+        raise PlacementError(f"tolerance must be a non-negative number of metres, got {tolerance_m!r}")
+    n = len(records)
+    st = _State(n)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        duplicates = pool.submit(_duplicate_rows, records, seen_ids)
+        _by_building_id(records, world, st)
+        room = _by_room(records, world, st)
+        _by_location(records, world, st, tolerance_m)
+        rows, reasons = duplicates.result()
+    st.reject_again(rows, reasons)  # a later copy of an id is rejected whatever it matched
+    none_left = st.todo
+    st.reject(none_left, "没有楼栋编号、房号或坐标 / no building id, room code or location")
+    return _assemble(records, world, st, room)
+
+
+# -- the rules -------------------------------------------------------------------------------------
+class _State:
+    """Per-record working arrays shared by the rules."""
+
+    def __init__(self, n: int) -> None:
+        self.outcome = np.full(n, _UNSET, dtype=np.int8)
+        self.building = np.full(n, -1, dtype=np.int64)
+        self.community = np.full(n, -1, dtype=np.int64)
+        self.grid = np.full(n, -1, dtype=np.int64)
+        self.distance = np.full(n, np.nan)
+        self.reason = np.full(n, None, dtype=object)
+
+    @property
+    def todo(self) -> np.ndarray:
+        return self.outcome == _UNSET
+
+    def reject(self, mask: np.ndarray, reason: str | np.ndarray) -> None:
+        self.outcome[mask] = REJECTED
+        self.reason[mask] = reason if isinstance(reason, str) else reason[mask]
+
+    def reject_again(self, rows: np.ndarray, reasons: list[str]) -> None:
+        """Reject ``rows`` whatever a rule found for them."""
+        if len(rows):
+            self.building[rows] = self.community[rows] = self.grid[rows] = -1
+            self.distance[rows] = np.nan
+            _reject_rows(self, rows, reasons)
+
+    def to_building(self, rows: np.ndarray, buildings: np.ndarray, outcome: int) -> None:
+        self.outcome[rows] = outcome
+        self.building[rows] = buildings
+
+
+def _column(records: pd.DataFrame, name: str) -> np.ndarray | None:
+    """Column as an object array with blanks as None, or None when absent."""
+    if name not in records:
+        return None
+    return _str_or_none(records[name], len(records))
+
+
+def _duplicate_rows(records: pd.DataFrame, seen_ids: Iterable[str] | None) -> tuple[np.ndarray, list[str]]:
+    """Rows repeating an earlier record id (or one of ``seen_ids``), with their reasons."""
+    if "id" not in records:
+        return np.empty(0, dtype=np.int64), []
+    # pyarrow-backed ids hash outside the GIL, so this runs beside the spatial rules (see place)
+    if seen_ids is None and records["id"].is_unique:
+        return np.empty(0, dtype=np.int64), []
+    ids = _str_or_none(records["id"], len(records))
+    s = pd.Series(ids)
+    has = s.notna().to_numpy()
+    dup = has & s.duplicated(keep="first").to_numpy()
+    if seen_ids is not None:
+        dup |= has & s.isin(pd.Index(seen_ids)).to_numpy()
+    rows = np.flatnonzero(dup)
+    return rows, [f"重复记录 / duplicate record id {v}" for v in ids[rows]]
+
+
+def _by_building_id(records: pd.DataFrame, world: PlacementWorld, st: _State) -> None:
+    given = _column(records, "building_id")
+    if given is None:
+        return
+    rows = st.todo & pd.notna(given)
+    if not rows.any():
+        return
+    idx = np.flatnonzero(rows)
+    pos = world.building_index.get_indexer(given[idx])
+    ok = pos >= 0
+    st.to_building(idx[ok], pos[ok], EXACT)
+    _reject_rows(st, idx[~ok], [f"楼栋编号不存在 / unknown building id {v}" for v in given[idx[~ok]]])
+
+
+@dataclass
+class _Rooms:
+    unit: np.ndarray
+    floor: np.ndarray
+
+
+def _by_room(records: pd.DataFrame, world: PlacementWorld, st: _State) -> _Rooms | None:
+    """Rule 2: room codes within the record's estate (or community, when the building name is unique)."""
+    rooms = _column(records, "room")
+    if rooms is None:
+        return None
+    n = len(records)
+    unit = np.full(n, np.nan)
+    floor = np.full(n, np.nan)
+    rows = np.flatnonzero(st.todo & pd.notna(rooms))
+    if not len(rows):
+        return _Rooms(unit, floor)
+    parts = pd.Series(rooms[rows]).str.extract(ROOM_PATTERN)
+    bad_format = parts[0].isna().to_numpy()
+    _reject_rows(st, rows[bad_format], [f"房号格式不对 / room code {r!r} is not building-unit-room like 3-2-501"
+                                        for r in rooms[rows[bad_format]]])
+    rows, parts = rows[~bad_format], parts[~bad_format]
+    name = parts[0].to_numpy(dtype=object)
+    u = parts[1].astype(int).to_numpy()
+    r = parts[2].astype(int).to_numpy()
+    estate = _column(records, "estate_id")
+    community = _column(records, "community_id")
+    est = estate[rows] if estate is not None else np.full(len(rows), None, dtype=object)
+    com = community[rows] if community is not None else np.full(len(rows), None, dtype=object)
+    pos, why = _room_buildings(world, name, est, com)
+    failed = pos < 0
+    _reject_rows(st, rows[failed], list(why[failed]))
+    ok = ~failed
+    rows, pos, name, u, r = rows[ok], pos[ok], name[ok], u[ok], r[ok]
+    f = r // 100
+    units = world.building_units[pos]
+    floors = world.building_floors[pos]
+    no_unit = (u < 1) | (~np.isnan(units) & (u > units))
+    no_floor = ~no_unit & ((f < 1) | (~np.isnan(floors) & (f > floors)))
+    _reject_rows(st, rows[no_unit], [f"{b} 号楼没有 {x} 单元 / building {b} has no unit {x}"
+                                     f" (units 1–{'?' if np.isnan(k) else int(k)})"
+                                     for b, x, k in zip(name[no_unit], u[no_unit], units[no_unit])])
+    _reject_rows(st, rows[no_floor], [f"{b} 号楼没有 {x} 层 / building {b} has no floor {x}"
+                                      f" (floors 1–{'?' if np.isnan(k) else int(k)})"
+                                      for b, x, k in zip(name[no_floor], f[no_floor], floors[no_floor])])
+    good = ~(no_unit | no_floor)
+    st.to_building(rows[good], pos[good], ROOM)
+    unit[rows[good]] = u[good]
+    floor[rows[good]] = f[good]
+    return _Rooms(unit, floor)
+
+
+def _reject_rows(st: _State, rows: np.ndarray, reasons: list[str]) -> None:
+    if len(rows):
+        st.outcome[rows] = REJECTED
+        st.reason[rows] = np.asarray(reasons, dtype=object)
+
+
+def _room_buildings(world: PlacementWorld, name: np.ndarray, estate: np.ndarray,
+                    community: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Building position for each (name, estate | community) or -1 with the reason (vectorised joins)."""
+    k = len(name)
+    pos = np.full(k, -1, dtype=np.int64)
+    why = np.full(k, None, dtype=object)
+    bld = pd.DataFrame({"name": world.building_names, "estate": world.building_estates,
+                        "community": world.building_communities, "pos": np.arange(len(world))})
+    bld = bld[bld["name"].notna()]
+    use_estate = pd.notna(estate)
+    use_comm = ~use_estate & pd.notna(community)
+    neither = ~use_estate & ~use_comm
+    why[neither] = "房号需要小区或社区 / a room code needs the record's estate_id or community_id"
+    if use_estate.any():
+        q = pd.DataFrame({"name": name[use_estate], "estate": estate[use_estate]})
+        m = q.merge(bld.drop_duplicates(["estate", "name"], keep=False), how="left", on=["name", "estate"])
+        p = m["pos"].fillna(-1).astype(np.int64).to_numpy()
+        idx = np.flatnonzero(use_estate)
+        pos[idx] = p
+        missing = p < 0
+        why[idx[missing]] = [f"小区 {e} 没有 {b} 号楼 / estate {e} has no building {b}"
+                             for b, e in zip(q["name"].to_numpy()[missing], q["estate"].to_numpy()[missing])]
+    if use_comm.any():
+        counts = bld.groupby(["community", "name"]).size().rename("n").reset_index()
+        first = bld.drop_duplicates(["community", "name"], keep="first")
+        q = pd.DataFrame({"name": name[use_comm], "community": community[use_comm]})
+        m = q.merge(counts, how="left", on=["community", "name"]).merge(first, how="left",
+                                                                         on=["community", "name"])
+        nn = m["n"].fillna(0).to_numpy()
+        p = np.where(nn == 1, m["pos"].fillna(-1).to_numpy(), -1).astype(np.int64)
+        idx = np.flatnonzero(use_comm)
+        pos[idx] = p
+        qn, qc = q["name"].to_numpy(), q["community"].to_numpy()
+        why[idx[nn == 0]] = [f"社区 {c} 没有 {b} 号楼 / community {c} has no building {b}"
+                             for b, c in zip(qn[nn == 0], qc[nn == 0])]
+        why[idx[nn > 1]] = [f"社区 {c} 有多个 {b} 号楼, 请给出小区 / community {c} has several buildings {b};"
+                            f" give the estate_id" for b, c in zip(qn[nn > 1], qc[nn > 1])]
+    return pos, why
+
+
+def _by_location(records: pd.DataFrame, world: PlacementWorld, st: _State, tolerance_m: float) -> None:
+    """Rules 3–5: containing building, nearest building within the tolerance, containing area."""
+    if "geometry" not in records or not isinstance(records, gpd.GeoDataFrame):
+        return
+    geoms = _records_4326(records)
+    x, y = _xy(geoms)  # NaN: missing, empty or not a point
+    todo = st.todo
+    odd = np.flatnonzero(todo & np.isnan(x))
+    if len(odd):  # rare: say why, unless there simply is no geometry
+        kind = shapely.get_type_id(geoms[odd])
+        _reject_rows(st, odd[kind == 0], ["坐标为空 / the point is empty"] * int((kind == 0).sum()))
+        _reject_rows(st, odd[kind > 0], ["坐标不是点 / the geometry is not a point"] * int((kind > 0).sum()))
+    rows = np.flatnonzero(todo & ~np.isnan(x))
+    if not len(rows):
+        return
+    # 3. containing building (a point on an edge counts; see _containing for ties)
+    every = len(rows) == len(x)
+    hit, pos = _containing_xy(world.building_cells, world.building_geoms,
+                              x if every else x[rows], y if every else y[rows])
+    if hit.all():
+        st.to_building(rows, pos, CONTAINED)
+        st.distance[rows] = 0.0
+        return
+    st.to_building(rows[hit], pos[hit], CONTAINED)
+    st.distance[rows[hit]] = 0.0
+    rows = rows[~hit]
+    pts = geoms[rows]
+    # 4. nearest building within the tolerance, in metres
+    if len(world) and tolerance_m > 0:
+        mpts = world.to_metric(pts)
+        (qi, bi), d = world.metric_building_tree.query_nearest(mpts, max_distance=tolerance_m,
+                                                               return_distance=True, all_matches=True)
+        pick = _first_pairs(qi, bi)  # ties (equal distances) → lowest id
+        first = np.full(len(pts), -1, dtype=np.int64)
+        dist = np.full(len(pts), np.nan)
+        first[qi[pick]] = bi[pick]
+        dist[qi[pick]] = d[pick]
+        near = first >= 0
+        st.to_building(rows[near], first[near], NEAREST)
+        st.distance[rows[near]] = dist[near]
+        st.reason[rows[near]] = f"不在楼内, 取 {tolerance_m:g} 米内最近楼栋 / in no building; nearest " \
+                                f"within {tolerance_m:g} m"
+        rows, pts = rows[~near], pts[~near]
+    if not len(rows):
+        return
+    # 5. the community (and grid) containing the point
+    hit, cpos = _containing(world.community_tree, world.community_geoms, pts)
+    st.outcome[rows[hit]] = AREA
+    st.community[rows[hit]] = cpos[hit]
+    st.reason[rows[hit]] = f"{tolerance_m:g} 米内没有楼栋, 只定位到社区 / no building within " \
+                           f"{tolerance_m:g} m; placed in its community only"
+    if len(world.grid_codes) and hit.any():
+        ghit, gpos = _containing(world.grid_tree, world.grid_geoms, pts[hit])
+        st.grid[rows[hit][ghit]] = gpos[ghit]
+    _reject_rows(st, rows[~hit], ["不在任何社区内 / outside every community"] * int((~hit).sum()))
+
+
+def _records_4326(records: gpd.GeoDataFrame) -> np.ndarray:
+    if records.crs is None:
+        raise PlacementError("the records have no CRS; set one (EPSG:4326 for longitude/latitude) first")
+    if not CRS.from_user_input(records.crs).equals(CRS.from_epsg(4326)):
+        records = records.to_crs(4326)
+    return records.geometry.to_numpy()
+
+
+def _containing_xy(index: CellIndex, polys: np.ndarray, x: np.ndarray,
+                   y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_containing` for coordinate arrays through a :class:`CellIndex`."""
+    k = len(x)
+    qi, pi = index.query_xy(x, y)
+    return _pick_containing(qi, pi, polys, k, lambda q: shapely.points(x[q], y[q]))
+
+
+def _containing(index: shapely.STRtree | CellIndex, polys: np.ndarray,
+                pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each point: found?, position of the polygon containing it (interior first, then lowest position)."""
+    k = len(pts)
+    if not len(polys) or not k:
+        return np.zeros(k, bool), np.full(k, -1, dtype=np.int64)
+    if isinstance(index, CellIndex):
+        qi, pi = index.query_points(pts)
+    else:
+        qi, pi = index.query(pts, predicate="intersects")
+    return _pick_containing(qi, pi, polys, k, lambda q: pts[q])
+
+
+def _pick_containing(qi: np.ndarray, pi: np.ndarray, polys: np.ndarray, k: int,
+                     points_of: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """One polygon per point from intersecting pairs: the only one, else interior first, then lowest."""
+    counts = np.bincount(qi, minlength=k)
+    pos = np.full(k, -1, dtype=np.int64)
+    single = counts[qi] == 1
+    pos[qi[single]] = pi[single]
+    if (~single).any():  # a point on a shared edge, or overlapping polygons: rare, so a vectorised tie-break
+        mq, mp = qi[~single], pi[~single]
+        pick = _first_pairs(mq, mp, before=shapely.contains_properly(polys[mp], points_of(mq)))
+        pos[mq[pick]] = mp[pick]
+    return pos >= 0, pos
+
+
+def _first_pairs(qi: np.ndarray, ti: np.ndarray, *, before: np.ndarray | None = None) -> np.ndarray:
+    """Indices into the ``(qi, ti)`` pairs of one pair per query: ``before`` True first, then lowest ``ti``."""
+    if not len(qi):
+        return np.empty(0, dtype=np.int64)
+    keys = (ti, qi) if before is None else (ti, ~before, qi)
+    order = np.lexsort(keys)
+    qs = qi[order]
+    firsts = np.ones(len(qs), bool)
+    firsts[1:] = qs[1:] != qs[:-1]
+    return order[firsts]
+
+
+# -- assembling the answer -------------------------------------------------------------------------
+def _derived_columns(world: PlacementWorld, st: _State) -> dict[str, pd.Categorical]:
+    """building, estate, grid, community and street of every record, as Categoricals over the world's ids."""
+    on_c, on_g = st.community >= 0, st.grid >= 0
+
+    def codes(per_building: np.ndarray, per_area: np.ndarray | None = None, on_area: np.ndarray | None = None,
+              area_pos: np.ndarray | None = None) -> np.ndarray:
+        # position -1 (no building) picks the appended -1: one gather, no masks
+        out = np.append(per_building, -1)[st.building]
+        if per_area is not None and len(per_area) and on_area.any():
+            rows = np.flatnonzero(on_area & (out < 0))
+            out[rows] = per_area[area_pos[rows]]
+        return out
+
+    def cat(c: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
+        return pd.Categorical.from_codes(c, dtype=dtype, validate=False)
+
+    dt = world.dtypes
+    return {
+        "building_id": cat(codes(np.arange(len(world))), dt["building"]),
+        "estate_id": cat(codes(world.b_estate), dt["estate"]),
+        "grid_code": cat(codes(world.b_grid, world.g_grid, on_g, st.grid), dt["grid"]),
+        "community_id": cat(codes(world.b_community, world.c_community, on_c, st.community), dt["community"]),
+        "street_id": cat(codes(world.b_street, world.c_street, on_c, st.community), dt["street"]),
+    }
+
+
+def _assemble(records: pd.DataFrame, world: PlacementWorld, st: _State, room: _Rooms | None) -> Placement:
+    """The records plus the derived columns, as Categoricals (small integer codes, shared categories)."""
+    n = len(records)
+    out = records.copy(deep=False)  # copy-on-write: the caller's frame is never changed
+    for name, values in _derived_columns(world, st).items():
+        out[name] = values
+    out["placement"] = pd.Categorical.from_codes(st.outcome, dtype=OUTCOME_DTYPE, validate=False)
+    out["placement_distance_m"] = st.distance
+    rcodes, rcats = pd.factorize(st.reason)
+    out["reason"] = pd.Categorical.from_codes(rcodes, categories=np.asarray(rcats, dtype=object))
+    if room is not None:
+        by_room = st.outcome == ROOM
+        for name, got in (("unit", np.where(by_room, room.unit, np.nan)),
+                          ("floor", np.where(by_room, room.floor, np.nan))):
+            old = pd.to_numeric(records[name], errors="coerce").to_numpy(float) if name in records \
+                else np.full(n, np.nan)
+            out[name] = pd.array(np.where(np.isnan(got), old, got), dtype="Float64").astype("Int64")
+    return Placement(out, summarize(st.outcome))
+
+
+def derive(records: pd.DataFrame, world: PlacementWorld) -> pd.DataFrame:
+    """Estate, grid, community and street of already placed records, from the world's current plan.
+
+    A record with a ``building_id`` takes everything from its building (its grid from the plan's
+    assignment); one without (area-only) keeps its ``community_id`` and takes the grid whose polygon
+    holds its point. Returns ``id`` (when present) and the derived columns, in input order.
+    """
+    n = len(records)
+    st = _State(n)
+    bid = _column(records, "building_id")
+    if bid is not None and len(world):
+        st.building = world.building_index.get_indexer(bid).astype(np.int64)
+    free = st.building < 0
+    com = _column(records, "community_id")
+    if com is not None and len(world.community_ids):
+        st.community = np.where(free, pd.Index(world.community_ids).get_indexer(com), -1).astype(np.int64)
+    if isinstance(records, gpd.GeoDataFrame) and "geometry" in records and free.any():
+        geoms = _records_4326(records)
+        rows = np.flatnonzero(free & (shapely.get_type_id(geoms) == 0))
+        if len(world.grid_codes) and len(rows):
+            hit, gpos = _containing(world.grid_tree, world.grid_geoms, geoms[rows])
+            st.grid[rows[hit]] = gpos[hit]
+        lost = rows[st.community[rows] < 0]
+        if len(lost) and len(world.community_ids):
+            hit, cpos = _containing(world.community_tree, world.community_geoms, geoms[lost])
+            st.community[lost[hit]] = cpos[hit]
+    out = pd.DataFrame(_derived_columns(world, st), index=records.index)
+    if "id" in records:
+        out.insert(0, "id", records["id"].to_numpy())
+    return out.reset_index(drop=True)
+
+
+# -- small helpers ---------------------------------------------------------------------------------
+def _geo(frame: gpd.GeoDataFrame, what: str, required: tuple[str, ...]) -> gpd.GeoDataFrame:
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise PlacementError(f"{what} must be a GeoDataFrame with polygons")
+    missing = [c for c in required if c not in frame]
+    if missing:
+        raise PlacementError(f"{what} lack the column(s) {missing}")
+    if frame.crs is None:
+        raise PlacementError(f"{what} have no CRS; set one (EPSG:4326) first")
+    if not CRS.from_user_input(frame.crs).equals(CRS.from_epsg(4326)):
+        frame = frame.to_crs(4326)
+    frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
+    return frame
+
+
+def _str_or_none(col: pd.Series | np.ndarray | None, n: int) -> np.ndarray:
+    """Object array of strings, with missing and empty values as None (a copy)."""
+    if col is None:
+        return np.full(n, None, dtype=object)
+    s = pd.Series(np.asarray(col, dtype=object))
+    missing = s.isna().to_numpy().copy()
+    if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+        s = s.astype(object)
+        s[~missing] = s[~missing].astype(str)
+    arr = s.to_numpy(dtype=object, copy=True)
+    missing |= arr == ""
+    arr[missing] = None
+    return arr
+
+
+def _int_or_nan(col: pd.Series | None, n: int) -> np.ndarray:
+    if col is None:
+        return np.full(n, np.nan)
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _shared_codes(*parts: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Unique non-null values over ``parts`` and each part's integer codes into them (-1 for None)."""
+    joined = np.concatenate([np.asarray(p, dtype=object) for p in parts]) if parts else np.empty(0, object)
+    codes, cats = pd.factorize(joined)
+    bounds = np.cumsum([0] + [len(p) for p in parts])
+    return np.asarray(cats, dtype=object), [codes[a:b].astype(np.int64) for a, b in zip(bounds[:-1], bounds[1:])]
