@@ -17,6 +17,7 @@ Usage::
 
     python bench/bench_scale.py --postgres-url postgresql+psycopg://gridmap:gridmap@127.0.0.1/postgres
     python bench/bench_scale.py --small            # 10k households/complaints, quick check
+    python bench/bench_scale.py --only intake --reuse   # intake row only, on the stores loaded last time
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -122,6 +124,17 @@ def _complaints(b: gpd.GeoDataFrame, assign: pd.DataFrame, n: int, rng: np.rando
         "due_at": pd.to_datetime(created + np.timedelta64(15 * 86400, "s")),
         "closed_at": pd.to_datetime(closed), "placement": "exact",
     }, geometry=_points_near(b, idx, rng), crs="EPSG:4326")
+
+
+def _loaded(store, world: dict[str, pd.DataFrame]) -> bool:
+    """Whether ``store`` already holds this world (same sizes; intake runs only add complaints)."""
+    try:
+        return (store.count("plans", where={"id": "bench"}) == 1
+                and store.count("households") == len(world["households"])
+                and store.count("buildings") == len(world["buildings"])
+                and store.count("complaints", where={"channel": "import"}) == len(world["complaints"]))
+    except Exception:  # noqa: BLE001 - no schema yet
+        return False
 
 
 def load(store, world: dict[str, pd.DataFrame]) -> dict[str, float]:
@@ -270,13 +283,15 @@ def intake_worker(args: argparse.Namespace) -> None:
 
 
 # -- main --------------------------------------------------------------------------------------------
-def _postgres_db(admin_url: str, name: str) -> str:
+def _postgres_db(admin_url: str, name: str, *, reuse: bool = False) -> str:
     import sqlalchemy as sa
 
     eng = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with eng.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        exists = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).scalar()
+        if not (reuse and exists):
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     eng.dispose()
     url = sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     db = sa.create_engine(url, isolation_level="AUTOCOMMIT")
@@ -305,6 +320,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--concurrency", type=int, default=8, help="intake threads in the second process")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--only", choices=("intake",), help="measure only this row (skip the latency rows)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep stores loaded by an earlier run with the same sizes (skip the load)")
+    ap.add_argument("--db-name", default="gridmap_bench", help="PostgreSQL database made for the run")
     args = ap.parse_args(argv)
     if args.cmd == "intake":
         intake_worker(args)
@@ -321,26 +340,32 @@ def main(argv: list[str] | None = None) -> None:
           f"({time.perf_counter() - t:.0f} s)", flush=True)
     backends = {"SQLite": f"sqlite:///{work / 'bench.db'}"}
     if args.postgres_url:
-        backends["PostGIS"] = _postgres_db(args.postgres_url, "gridmap_bench")
+        backends["PostGIS"] = _postgres_db(args.postgres_url, args.db_name, reuse=args.reuse)
     else:
         print("no --postgres-url / GRIDMAP_TEST_POSTGRES_URL: PostGIS column skipped", flush=True)
-    for f in work.glob("bench.db*"):
-        f.unlink()
+    if not args.reuse:
+        for f in work.glob("bench.db*"):
+            f.unlink()
     results: dict[str, dict] = {}
     for i, (name, url) in enumerate(backends.items()):
         store = open_store(url)
-        t = time.perf_counter()
-        times = load(store, world)
-        total = time.perf_counter() - t
-        print(f"{name}: loaded in {total:.0f} s (households {times['households']:.0f} s, "
-              f"complaints {times['complaints']:.0f} s)", flush=True)
+        figures: dict[str, Any] = {}
+        if args.reuse and _loaded(store, world):
+            print(f"{name}: reusing the loaded store", flush=True)
+        else:
+            t = time.perf_counter()
+            times = load(store, world)
+            total = time.perf_counter() - t
+            print(f"{name}: loaded in {total:.0f} s (households {times['households']:.0f} s, "
+                  f"complaints {times['complaints']:.0f} s)", flush=True)
+            figures["load: households rows/s"] = (len(world["households"]) / times["households"],)
+            figures["load: complaints rows/s"] = (len(world["complaints"]) / times["complaints"],)
         port = 5870 + i
         server = start_server(url, port)
         try:
             base = f"http://127.0.0.1:{port}"
-            figures = measure(store, base, world, n=args.requests, seed=args.seed)
-            figures["load: households rows/s"] = (len(world["households"]) / times["households"],)
-            figures["load: complaints rows/s"] = (len(world["complaints"]) / times["complaints"],)
+            if args.only != "intake":
+                figures.update(measure(store, base, world, n=args.requests, seed=args.seed))
             try:
                 figures["intake"] = intake(base, seconds=args.seconds, concurrency=args.concurrency,
                                            bounds=tuple(world["communities"].total_bounds))
@@ -363,7 +388,7 @@ def print_table(results: dict[str, dict], args: argparse.Namespace) -> None:
           f"{args.households:,} households, {args.complaints:,} complaints; {args.requests} requests per row\n")
     print("| measure | " + " | ".join(f"{n} p50 / p95 ms" for n in names) + " |")
     print("|---|" + "---|" * len(names))
-    rows = [k for k in results[names[0]] if k != "intake"]
+    rows = list(dict.fromkeys(k for n in names for k in results[n] if k != "intake"))
     for k in rows:
         cells = []
         for n in names:

@@ -11,8 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import shapely
 
 from gridmap.workdays import WorkCalendar
 
@@ -537,19 +541,13 @@ def route(lon: float, lat: float, *, category: str, buildings: Any, assignment: 
         grid containing the point (``area``); ``needs_confirmation`` when not on a building, or within
         ``policy.boundary_m`` of another grid, or when the building's grid is not the grid drawn there.
     """
-    import geopandas as gpd
-    from shapely.geometry import Point
-
     cat = policy.category(category)
     _check_point(lon, lat)
     crs = metric_crs(float(lon))
-    pt = gpd.GeoSeries([Point(float(lon), float(lat))], crs="EPSG:4326").to_crs(crs).iloc[0]
+    pt = _project_point(float(lon), float(lat), crs)
     reasons: list[str] = []
     b_row, placement, dist = _match_building(pt, buildings, crs, policy.nearest_m)
     grid_code = community = estate = building_id = None
-    grid_geoms = None
-    if grids is not None and len(grids):
-        grid_geoms = grids.to_crs(crs)
     if b_row is not None:
         building_id, estate = str(b_row["id"]), _str_or_none(b_row.get("estate_id"))
         community = _str_or_none(b_row.get("community_id"))
@@ -558,16 +556,17 @@ def route(lon: float, lat: float, *, category: str, buildings: Any, assignment: 
             reasons.append("building is in no grid of the published plan")
     else:
         reasons.append("no building at this location")
-    if grid_geoms is not None:
-        d = grid_geoms.geometry.distance(pt)
-        inside = grid_geoms[d <= 1e-6]
-        drawn = str(inside.iloc[0]["code"]) if len(inside) else None
+    if grids is not None and len(grids):
+        d = shapely.distance(_project(grids.geometry, crs), pt)
+        codes = grids["code"].astype(str).to_numpy()
+        inside = np.flatnonzero(d <= 1e-6)
+        drawn = str(codes[inside[0]]) if len(inside) else None
         if grid_code is None and drawn is not None:
             grid_code, placement = drawn, ("area" if b_row is None else placement)
-            community = community or _str_or_none(inside.iloc[0].get("community_id"))
+            community = community or _str_or_none(grids.iloc[int(inside[0])].get("community_id"))
         elif drawn is not None and drawn != grid_code:
             reasons.append(f"drawn inside grid {drawn}, building belongs to {grid_code}")
-        others = d[grid_geoms["code"].astype(str) != str(grid_code)]
+        others = d[codes != str(grid_code)]
         if len(others) and float(others.min()) < policy.boundary_m:
             reasons.append(f"{float(others.min()):.0f} m from another grid "
                            f"(confirmation below {policy.boundary_m:.0f} m)")
@@ -590,15 +589,41 @@ def _match_building(pt: Any, buildings: Any, crs: str, nearest_m: float
                     ) -> tuple[Mapping[str, Any] | None, str, float | None]:
     if buildings is None or not len(buildings):
         return None, "rejected", None
-    b = buildings.to_crs(crs)
-    d = b.geometry.distance(pt)
-    i = int(d.values.argmin())
-    dist = float(d.iloc[i])
+    d = shapely.distance(_project(buildings.geometry, crs), pt)
+    i = int(np.argmin(d))
+    dist = float(d[i])
     if dist <= 1e-6:
-        return b.iloc[i], "contained", 0.0
+        return buildings.iloc[i], "contained", 0.0
     if dist <= nearest_m:
-        return b.iloc[i], "nearest", round(dist, 1)
+        return buildings.iloc[i], "nearest", round(dist, 1)
     return None, "rejected", None
+
+
+@lru_cache(maxsize=16)
+def _transformer(crs: str) -> Any:
+    from pyproj import Transformer  # pyproj ≥ 3.1: one Transformer may serve every thread
+
+    return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+
+
+def _project(geoms: Any, crs: str) -> Any:
+    """Geometries in EPSG:4326 → ``crs`` (the same pyproj transformation ``GeoSeries.to_crs`` makes,
+    without building a frame: routing and duplicate search run on every submission)."""
+    src = getattr(geoms, "crs", None)
+    if src is not None and src.to_epsg() != 4326:  # a frame in another CRS: let geopandas do it
+        return np.asarray(geoms.to_crs(crs).values, dtype=object)
+    tr = _transformer(crs)
+
+    def xy(c: Any) -> Any:
+        x, y = tr.transform(c[:, 0], c[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(np.asarray(getattr(geoms, "values", geoms), dtype=object), xy)
+
+
+def _project_point(lon: float, lat: float, crs: str) -> Any:
+    x, y = _transformer(crs).transform(lon, lat)
+    return shapely.Point(x, y)
 
 
 def _steward(stewards: Any, role: str, serves: Sequence[str | None]) -> str | None:
@@ -616,9 +641,6 @@ def find_duplicates(lon: float, lat: float, *, category: str, candidates: Any, p
     ``candidates``: GeoDataFrame (EPSG:4326) with ``id``, ``category``, ``state`` and point geometry.
     Returns ``[(id, distance_m), …]``.
     """
-    import geopandas as gpd
-    from shapely.geometry import Point
-
     cat = policy.category(category)
     _check_point(lon, lat)
     if candidates is None or not len(candidates) or cat.duplicate_radius_m <= 0:
@@ -631,8 +653,8 @@ def find_duplicates(lon: float, lat: float, *, category: str, candidates: Any, p
     if not len(c):
         return []
     crs = metric_crs(float(lon))
-    pt = gpd.GeoSeries([Point(float(lon), float(lat))], crs="EPSG:4326").to_crs(crs).iloc[0]
-    d = c.to_crs(crs).geometry.distance(pt)
+    pt = _project_point(float(lon), float(lat), crs)
+    d = shapely.distance(_project(c.geometry, crs), pt)
     near = sorted((round(float(dist), 1), str(i)) for i, dist in zip(c["id"], d)
                   if dist <= cat.duplicate_radius_m)
     return [(i, dist) for dist, i in near]

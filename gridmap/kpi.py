@@ -31,6 +31,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from gridmap import coverage
 from gridmap.complaints import CATEGORIES, STATES, Category
 from gridmap.workdays import WorkCalendar
 
@@ -41,7 +42,7 @@ __all__ = ["Units", "LEVELS", "COVERAGE_TARGETS", "RATE_TARGET", "DISPUTE_TARGET
 LEVELS = ("grid", "community", "street")
 RATE_TARGET = -0.30
 DISPUTE_TARGET = 0.30
-COVERAGE_TARGETS = {2020: 0.50, 2021: 0.70, 2022: 1.00}
+COVERAGE_TARGETS = coverage.TARGETS  # red property: 50 % 2020, 70 % 2021, 100 % 2022 (gridmap.coverage)
 _NOT_COUNTED = ("rejected", "duplicate")
 _DONE = ("resolved", "evaluated")
 
@@ -231,24 +232,30 @@ def red_property_coverage(estates: pd.DataFrame, companies: pd.DataFrame,
                           year: int | None = None) -> pd.DataFrame:
     """Share of estates with a property company whose company has a party organisation.
 
-    ``level``: ``estate`` (0/1 each), ``community``, ``street`` or ``district``; with ``year`` the
-    target of that year (50 % 2020, 70 % 2021, 100 % 2022 and after) and whether it is met.
+    The figures are :func:`gridmap.coverage.red_property`'s (the one source of red-property coverage, also
+    behind ``gridmap coverage``), over the estates that have a property company — the programme's
+    denominator. ``level``: ``estate`` (0/1 each), ``community``, ``street`` or ``district`` (key: the
+    district code, the first 6 digits of the street id); with ``year`` the target of that year (50 % 2020,
+    70 % 2021, 100 % 2022 and after) and whether it is met. Columns ``estates``, ``red``, ``coverage``.
     """
-    if level not in ("estate", "community", "street", "district"):
+    if level not in coverage.LEVELS:
         raise KpiError(f"unknown coverage level {level!r}; use estate, community, street or district")
-    red = dict(zip(companies["id"].astype(str), companies["has_party_org"].astype(bool)))
-    e = pd.DataFrame(estates)[["id", "community_id", "property_company_id"]].copy()
-    e = e[e["property_company_id"].notna()]
-    e["red"] = e["property_company_id"].astype(str).map(red).fillna(False).astype(bool)
-    e["community"] = e["community_id"].astype(str)
-    e["street"] = e["community"].map(community_street)
-    e["district"] = "all"
-    e["estate"] = e["id"].astype(str)
-    g = e.groupby(level)
-    out = pd.DataFrame({"estates": g.size(), "red": g["red"].sum()}).astype(int)
+    managed = pd.DataFrame(estates)
+    managed = managed[managed["property_company_id"].notna()]
+    communities = pd.DataFrame({"id": [str(c) for c in community_street],
+                                "street_id": [str(s) for s in community_street.values()]})
+    table = coverage.red_property(managed, companies, communities)[level]
+    if level == "estate":
+        out = pd.DataFrame({"estates": 1, "red": table["red"].astype(int).to_numpy()},
+                           index=pd.Index(table["id"].astype(str).to_numpy(), name="estate"))
+    else:
+        key = {"community": "community_id", "street": "street_id", "district": "district_id"}[level]
+        out = pd.DataFrame({"estates": table["estates"].astype(int).to_numpy(),
+                            "red": table["red_estates"].astype(int).to_numpy()},
+                           index=pd.Index(table[key].to_numpy(), name=level))
     out["coverage"] = out["red"] / out["estates"]
     if year is not None:
-        target = COVERAGE_TARGETS.get(year, 1.0 if year > 2022 else None)
+        target = COVERAGE_TARGETS.get(year, 1.0 if year > max(COVERAGE_TARGETS) else None)
         out["target"] = target
         out["target_met"] = None if target is None else out["coverage"] >= target - 1e-12
     return out.sort_index()

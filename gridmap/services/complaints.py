@@ -12,7 +12,6 @@ import math
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
-import geopandas as gpd
 import pandas as pd
 from shapely.geometry import Point
 
@@ -72,15 +71,16 @@ def _bbox_around(lon: float, lat: float, metres: float) -> tuple[float, float, f
 
 
 def _context(store: Store, lon: float, lat: float, policy: C.Policy) -> dict[str, Any]:
-    reach = max(policy.nearest_m, policy.boundary_m) + 50.0
-    bbox = _bbox_around(lon, lat, reach)
-    buildings = store.read("buildings", bbox=bbox, columns=["id", "estate_id", "community_id", "geometry"])
+    # Only what can matter, through the spatial index: a building within ``nearest_m`` and a grid within
+    # ``boundary_m`` must overlap these boxes (a few metres spare for the degree approximation).
+    buildings = store.read("buildings", bbox=_bbox_around(lon, lat, policy.nearest_m + 5.0),
+                           columns=["id", "estate_id", "community_id", "geometry"])
     plan_id = published_plan_id(store)
     assignment: dict[str, str] = {}
     grids = None
     if plan_id is not None:
-        grids = store.read("plan_grids", bbox=bbox, where={"plan_id": plan_id},
-                           columns=["code", "community_id", "geometry"])
+        grids = store.read("plan_grids", bbox=_bbox_around(lon, lat, policy.boundary_m + 5.0),
+                           where={"plan_id": plan_id}, columns=["code", "community_id", "geometry"])
         if len(buildings):
             a = store.read("plan_assignments", where={"plan_id": plan_id,
                                                       "building_id": buildings["id"].tolist()})
@@ -222,8 +222,8 @@ def _write(store: Store, rec: Mapping[str, Any], events: list[Mapping[str, Any]]
     geom = rec.get("geometry")
     if geom is None and rec.get("lon") is not None:
         geom = Point(float(rec["lon"]), float(rec["lat"]))
-    frame = gpd.GeoDataFrame([row], geometry=[geom], crs="EPSG:4326")
-    store.write("complaints", frame, mode=mode)
+    row["geometry"] = geom  # EPSG:4326; a plain one-row frame is cheaper than a GeoDataFrame
+    store.write("complaints", pd.DataFrame([row]), mode=mode)
     if events:
         store.write("complaint_events", pd.DataFrame(list(events)), mode="insert")
 

@@ -210,7 +210,8 @@ class SQLStore(Store):
     def _write_rows(self, conn: sa.Connection, spec: Layer, rows: pd.DataFrame, mode: str) -> WriteResult:
         table = self.tables[spec.name]
         key = list(spec.key)
-        existing = self._fetch(conn, spec, rows[key], [c for c in rows.columns])
+        # an insert only needs to know which keys exist; an upsert compares whole rows
+        existing = self._fetch(conn, spec, rows[key], key if mode == "insert" else list(rows.columns))
         if mode == "insert" and len(existing):
             raise ConflictError(f"layer {spec.name!r}: {len(existing)} key(s) exist already, e.g. "
                                 f"{existing[key].iloc[0].tolist()}")
@@ -259,7 +260,9 @@ class SQLStore(Store):
                 res = conn.execute(sa.select(*sel_cols).where(table.c[k0].in_(values[i:i + _CHUNK])))
                 frames.append(pd.DataFrame(res.fetchall(), columns=columns))
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-        if len(spec.key) > 1 and len(out):
+        if out.empty:  # nothing to convert (the common case of inserting new rows)
+            return out
+        if len(spec.key) > 1:
             out = out.merge(keys.drop_duplicates(), on=list(spec.key), how="inner")
         if "geometry" in out:
             out["geometry"] = self.decode_geometry(out["geometry"].tolist())

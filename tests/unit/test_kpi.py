@@ -152,12 +152,52 @@ def test_red_property_coverage():
     estates = pd.DataFrame({"id": ["e1", "e2", "e3", "e4", "e5"], "community_id": ["C1", "C1", "C2", "C2", "C2"],
                             "property_company_id": ["p1", "p2", "p1", None, "p2"]})
     companies = pd.DataFrame({"id": ["p1", "p2"], "has_party_org": [True, False]})
-    com = kpi.red_property_coverage(estates, companies, UNITS.community_street, level="community", year=2021)
+    streets = {"C1": "370214001", "C2": "370214002"}
+    com = kpi.red_property_coverage(estates, companies, streets, level="community", year=2021)
     assert com.loc["C1", "coverage"] == 0.5 and com.loc["C2", "coverage"] == 0.5  # e4 has no company
     assert not com.loc["C1", "target_met"]
-    dist = kpi.red_property_coverage(estates, companies, UNITS.community_street, level="district", year=2020)
-    assert dist.loc["all", "red"] == 2 and dist.loc["all", "estates"] == 4 and dist.loc["all", "target_met"]
+    dist = kpi.red_property_coverage(estates, companies, streets, level="district", year=2020)
+    assert list(dist.index) == ["370214"]
+    assert dist.loc["370214", "red"] == 2 and dist.loc["370214", "estates"] == 4 and dist.loc["370214", "target_met"]
+    est = kpi.red_property_coverage(estates, companies, streets, level="estate")
+    assert est["red"].to_dict() == {"e1": 1, "e2": 0, "e3": 1, "e5": 0}
     with pytest.raises(kpi.KpiError):
         kpi.red_property_coverage(estates, companies, {}, level="planet")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_red_property_coverage_recount(seed):
+    """Against a brute-force recount, and the same red/estates figures as gridmap.coverage's own tables."""
+    from gridmap import coverage
+
+    rnd = random.Random(seed)
+    companies = pd.DataFrame({"id": [f"p{i}" for i in range(6)],
+                              "has_party_org": [rnd.choice([True, False, None]) for _ in range(6)]})
+    streets = {f"370214{s:03d}{c:03d}": f"370214{s:03d}" for s in range(1, 4) for c in range(1, 4)}
+    rows = [{"id": f"e{i}", "community_id": rnd.choice(list(streets)),
+             "property_company_id": rnd.choice(list(companies["id"]) + [None])} for i in range(60)]
+    estates = pd.DataFrame(rows)
+    red_company = {r["id"]: bool(r["has_party_org"]) for r in companies.to_dict("records")}
+    for level, unit in (("community", lambda r: r["community_id"]),
+                        ("street", lambda r: streets[r["community_id"]]),
+                        ("district", lambda r: streets[r["community_id"]][:6])):
+        got = kpi.red_property_coverage(estates, companies, streets, level=level, year=2024)
+        want: dict[str, list[int]] = {}
+        for r in rows:
+            if r["property_company_id"] is None:
+                continue
+            n = want.setdefault(unit(r), [0, 0])
+            n[0] += 1
+            n[1] += red_company[r["property_company_id"]]
+        assert {k: [int(v.estates), int(v.red)] for k, v in got.iterrows()} == want
+        assert (got["target_met"] == (got["coverage"] >= 1.0)).all()
+    managed = estates[estates["property_company_id"].notna()]
+    communities = pd.DataFrame({"id": list(streets), "street_id": list(streets.values())})
+    own = coverage.red_property(managed, companies, communities)["street"].set_index("street_id")
+    got = kpi.red_property_coverage(estates, companies, streets, level="street")
+    assert (own["red_estates"].astype(int) == got["red"]).all() and (own["estates"] == got["estates"]).all()
+
+
+def test_unknown_level():
     with pytest.raises(kpi.KpiError, match="unknown level"):
         kpi.complaint_rates(kpi.label_units(pd.DataFrame(_world(1, 5)[0]), UNITS), UNITS, level="x", year=1)
