@@ -181,23 +181,25 @@ def submit(store: Store, data: Mapping[str, Any], *, user: Any, settings: Mappin
     route = route_at(store, lon, lat, category=category, policy=policy)
     dup_of = data.get("duplicate_of") or None
     actor = _actor(user)
-    with store.transaction():
-        if dup_of is not None:
-            other = store.get("complaints", str(dup_of))
-            if other is None or not C.is_open(other["state"]):
-                raise InvalidInput(f"duplicate_of {dup_of!r} is not an open request")
-        n = store.next_id("complaint")
-        cid = f"{now:%Y}{n:06d}"
-        try:
-            rec, event = C.new_complaint(id=cid, category=category, description=str(data.get("description") or ""),
-                                         at=now, channel=channel, lon=lon, lat=lat, actor=actor,
-                                         policy=policy, route=route,
-                                         contact_name=_opt(data.get("contact_name")),
-                                         contact_phone=_opt(data.get("contact_phone")))
-        except C.ComplaintError as exc:
-            raise InvalidInput(str(exc)) from None
-        rec["duplicate_of"] = str(dup_of) if dup_of else None
-        _write(store, rec, [event], mode="insert")
+    try:  # validate before taking a number, so a refused request uses none
+        rec, event = C.new_complaint(id="", category=category, description=str(data.get("description") or ""),
+                                     at=now, channel=channel, lon=lon, lat=lat, actor=actor, policy=policy,
+                                     route=route, contact_name=_opt(data.get("contact_name")),
+                                     contact_phone=_opt(data.get("contact_phone")))
+    except C.ComplaintError as exc:
+        raise InvalidInput(str(exc)) from None
+    if dup_of is not None:
+        other = store.get("complaints", str(dup_of))
+        if other is None or not C.is_open(other["state"]):
+            raise InvalidInput(f"duplicate_of {dup_of!r} is not an open request")
+    rec["duplicate_of"] = str(dup_of) if dup_of else None
+    # The number is taken on its own (atomic, unique under concurrent writers), not inside the transaction:
+    # there it would hold the sequence row's lock until commit and queue every other submission behind it.
+    cid = f"{now:%Y}{store.next_id('complaint'):06d}"
+    rec["id"] = event["complaint_id"] = cid
+    frames = _frames(rec, [event])
+    with store.transaction():  # the request and its first event, both or neither
+        _store_frames(store, frames, mode="insert")
     out = staff_view(rec)
     out["route"] = {"reasons": list(route.reasons), "grid_leader_id": route.grid_leader_id,
                     "property_steward_id": route.property_steward_id,
@@ -217,15 +219,24 @@ def _actor(user: Any) -> str:
     return str(uid) if uid else "public"
 
 
-def _write(store: Store, rec: Mapping[str, Any], events: list[Mapping[str, Any]], *, mode: str) -> None:
+def _frames(rec: Mapping[str, Any], events: list[Mapping[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The ``complaints`` row and its ``complaint_events`` rows as frames (built before any transaction)."""
     row = {k: v for k, v in rec.items() if k not in ("lon", "lat", "geometry")}
     geom = rec.get("geometry")
     if geom is None and rec.get("lon") is not None:
         geom = Point(float(rec["lon"]), float(rec["lat"]))
     row["geometry"] = geom  # EPSG:4326; a plain one-row frame is cheaper than a GeoDataFrame
-    store.write("complaints", pd.DataFrame([row]), mode=mode)
-    if events:
-        store.write("complaint_events", pd.DataFrame(list(events)), mode="insert")
+    return pd.DataFrame([row]), (pd.DataFrame(list(events)) if events else None)
+
+
+def _store_frames(store: Store, frames: tuple[pd.DataFrame, pd.DataFrame | None], *, mode: str) -> None:
+    store.write("complaints", frames[0], mode=mode)
+    if frames[1] is not None:
+        store.write("complaint_events", frames[1], mode="insert")
+
+
+def _write(store: Store, rec: Mapping[str, Any], events: list[Mapping[str, Any]], *, mode: str) -> None:
+    _store_frames(store, _frames(rec, events), mode=mode)
 
 
 # -- who may act ---------------------------------------------------------------------------------------
