@@ -22,7 +22,7 @@ from gridmap.workdays import CalendarError, WorkCalendar, china_calendar
 
 __all__ = ["policy_from", "submit", "transition", "escalate_overdue", "get_complaint", "list_complaints",
            "events_of", "duplicates_near", "route_preview", "published_plan_id", "public_view",
-           "staff_view", "categories_catalogue", "street_of"]
+           "staff_view", "categories_catalogue", "street_of", "work_list"]
 
 #: roles that act as ``staff`` in the transitions table; ``department`` acts as ``department``
 STAFF_ROLES = ("grid_leader", "community_official", "street_official", "planner", "admin")
@@ -438,6 +438,31 @@ def list_complaints(store: Store, *, user: Any, filters: Mapping[str, Any] | Non
     page = rows.iloc[offset:offset + limit]
     items = [staff_view({k: (None if _isna(v) else v) for k, v in r.items()}) for r in page.to_dict("records")]
     return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+
+#: moves the work list offers as a button (reassigning and marking a duplicate need more than a note)
+_LIST_MOVES = ("dispatched", "responding", "returned", "resolved", "supervised", "evaluated", "reopened",
+               "rejected")
+
+
+def open_states() -> list[dict[str, str]]:
+    """The open states (code, 中文, English), for filters."""
+    return [{"code": k, "zh": st.zh, "en": st.en} for k, st in C.STATES.items() if st.type == "open"]
+
+
+def work_list(store: Store, *, user: Any, filters: Mapping[str, Any] | None = None,
+              limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """:func:`list_complaints` for the staff work list page: each item with ``moves``, the states this user
+    may move it to from the page (state code, 中文, English), and ``overdue``."""
+    out = list_complaints(store, user=user, filters=filters, limit=limit, offset=offset)
+    by = _actor_kind(user)
+    now = pd.Timestamp(dt.datetime.now())
+    for item in out["items"]:
+        item["moves"] = [{"to": t, "zh": C.STATES[t].zh, "en": C.STATES[t].en}
+                         for t in C.allowed_targets(item["state"], by=by) if t in _LIST_MOVES]
+        due = item.get("due_at")
+        item["overdue"] = bool(C.is_open(item["state"]) and due and pd.Timestamp(due) < now)
+    return out
 
 
 # -- shapes ------------------------------------------------------------------------------------------------

@@ -59,6 +59,21 @@ def intake_form():
                            svg=grid_svg(store, buildings=True, bbox=bbox))
 
 
+@bp.get("/complaints")
+@allow("department", "grid_leader")
+def work_list():
+    """The staff work list: requests in the caller's area, newest first, each with the moves it allows."""
+    from gridmap.web import select_locale
+
+    filters = {k: request.args[k] for k in ("state", "category", "overdue") if request.args.get(k)}
+    limit, offset = _int_arg("limit", 30, lo=1, hi=200), _int_arg("offset", 0, hi=10**9)
+    out = svc.work_list(get_store(), user=current_user(), filters=filters, limit=limit, offset=offset)
+    out["items"] = [_personal(item, None) for item in out["items"]]
+    _audit_read("complaints:list", out["items"])
+    return render_template("complaints/list.html", layout=layout(), page=out, filters=filters,
+                           en=select_locale() == "en", open_states=svc.open_states())
+
+
 @bp.get("/api/complaints/categories")
 @allow("public")
 def categories():

@@ -182,7 +182,7 @@ def test_pages_render(wclient, world):
     assert k.status_code == 200 and "<script>alert" not in k.get_data(as_text=True)
     assert "每千户" in k.get_data(as_text=True)
     en = wclient.get("/complaints/new?lang=en")
-    assert en.status_code == 200
+    assert en.status_code == 200 and "Report a problem" in en.get_data(as_text=True)
 
 
 def test_intake_map_zooms_to_a_community(wclient):
@@ -191,3 +191,18 @@ def test_intake_map_zooms_to_a_community(wclient):
     zoomed = wclient.get(f"/complaints/new?community={COM_B}").get_data(as_text=True)
     assert f'data-code="{G3}"' in zoomed and f'data-code="{G1}"' not in zoomed
     assert wclient.get("/complaints/new?community=nope").get_data(as_text=True).count("data-code=") == 3
+
+
+# -- the staff work list page ------------------------------------------------------------------------------
+def test_work_list_shows_only_the_leaders_grid_and_offers_the_allowed_moves(wclient, world, login):
+    mine = _post(wclient, description="楼道<script>x</script>堆物").json["id"]
+    other = _post(wclient, lon=lonlat(160, 20)[0], lat=lonlat(160, 20)[1]).json["id"]  # b3, grid G2
+    assert wclient.get("/complaints").status_code in (302, 401, 403)  # the public has no work list
+    login(wclient, "grid_leader", scope={"grids": [G1]})
+    html = wclient.get("/complaints").get_data(as_text=True)
+    assert f'id="c-{mine}"' in html and f'id="c-{other}"' not in html
+    assert "楼道&lt;script&gt;x&lt;/script&gt;堆物" in html and "<script>x" not in html
+    moves = html.split(f'id="c-{mine}"')[1].split("</form>")[0]
+    assert 'value="dispatched"' in moves and 'value="rejected"' in moves and 'value="resolved"' not in moves
+    assert wclient.get("/complaints?state=resolved").get_data(as_text=True).count('class="gm-item') == 0
+    assert "Requests to handle" in wclient.get("/complaints?lang=en").get_data(as_text=True)
