@@ -18,6 +18,7 @@ COMMANDS: list[str] = [
     "gridmap.cli_plan:plan",
     "gridmap.cli_data:import_cmd",
     "gridmap.cli_data:synth",
+    "gridmap.cli_data:taipei",
     "gridmap.cli_users:users",
     "gridmap.cli_users:embed",
     "gridmap.cli_placement:place",
