@@ -95,14 +95,26 @@ def demo(seed: int, no_serve: bool, fresh: bool, host: str | None, port: int | N
     import secrets
 
     from gridmap.demo import demo_accounts, load_demo
+    from gridmap.errors import GridmapError
 
+    if accounts and password is not None:
+        from gridmap.auth import check_password_policy
+
+        try:
+            check_password_policy(password)
+        except GridmapError as exc:
+            raise click.ClickException(f"--password: {exc}") from None
     store = open_cli_store()
     summary = load_demo(store, seed=seed, fresh=fresh)
     for layer, n in summary.items():
         click.echo(f"{layer:>20}: {n}")
     if accounts:
         password = password or secrets.token_urlsafe(9)
-        made = demo_accounts(store, password=password)
+        try:
+            made = demo_accounts(store, password=password)
+        except GridmapError as exc:
+            store.close()
+            raise click.ClickException(f"demo accounts: {exc}") from None
         click.echo(f"\ndemo accounts (password for all: {password}):")
         for acc in made:
             scope = "; ".join(f"{k}={','.join(v)}" for k, v in acc["scope"].items()) or "all"
