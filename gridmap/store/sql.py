@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 import geopandas as gpd
+from geopandas.array import from_shapely
 import numpy as np
 import pandas as pd
 import shapely
@@ -333,15 +334,13 @@ class SQLStore(Store):
         data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
         out: dict[str, Any] = {}
         for c in cols:
-            if c == "geometry":
-                continue
-            out[c] = _from_db(data[c], spec.column(c).kind)
-        frame = pd.DataFrame(out, index=range(len(rows)))
+            if c == "geometry":  # built in column order, CRS on the array: no reordering copy afterwards
+                out[c] = from_shapely(self.decode_geometry(data[c]), crs="EPSG:4326")
+            else:
+                out[c] = _from_db(data[c], spec.column(c).kind)
         if "geometry" in cols:
-            geoms = self.decode_geometry(data["geometry"])
-            frame = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs="EPSG:4326")
-            frame = frame[cols]
-        return frame
+            return gpd.GeoDataFrame(out, index=range(len(rows)), geometry="geometry")
+        return pd.DataFrame(out, index=range(len(rows)))
 
     def get(self, layer: str, key: Any) -> dict[str, Any] | None:
         frame = self.read(layer, ids=[key])
