@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
-from complaints_world import G1, build, lonlat  # noqa: E402
+from complaints_world import G1, build  # noqa: E402
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -37,13 +37,22 @@ def test_intake_and_work_list_on_a_phone(browser, app_factory, sqlite_store, liv
         # the resident's form: tap the map on building b1, fill in, submit
         page.goto(f"{server.url}/complaints/new")
         page.select_option("select[name=category]", "sanitation")
-        box = page.locator("#gridmap-svg").bounding_box()
-        page.mouse.click(box["x"] + box["width"] * 20 / 300, box["y"] + box["height"] * 80 / 100)
+        for _ in range(100):  # wait for the Leaflet map (no wait_for_function: the page's CSP forbids eval)
+            if page.evaluate("() => !!(window.gridmap && window.gridmap.map)"):
+                break
+            page.wait_for_timeout(100)
+        c = sqlite_store.get("buildings", "b1")["geometry"].centroid
+        x, y = page.evaluate("([lat, lon]) => { const p = window.gridmap.map.latLngToContainerPoint([lat, lon]);"
+                             " return [p.x, p.y]; }", [c.y, c.x])
+        box = page.locator("#gm-intake-map .folium-map").bounding_box()
+        page.mouse.click(box["x"] + x, box["y"] + y)
         page.locator("#gm-route p").first.wait_for()
+        assert G1 in page.text_content("#gm-route")
         page.fill("textarea[name=description]", "楼下垃圾没人清")
-        for sel in ("#gridmap-svg", "#gm-complaint-form", "#gm-complaint-form textarea",
+        for sel in ("#gm-intake-map", "#gm-complaint-form", "#gm-complaint-form textarea",
                     "#gm-complaint-form select", "#gm-complaint-form button[type=submit]", "main"):
             _fits(page, sel)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(path=str(artifacts / "phone-complaint-form.png"), full_page=True)
         page.click("#gm-complaint-form button[type=submit]")
         page.locator("#gm-result p").first.wait_for()
@@ -61,6 +70,7 @@ def test_intake_and_work_list_on_a_phone(browser, app_factory, sqlite_store, liv
         assert "楼下垃圾没人清" in item.text_content()
         for sel in (".gm-item", ".gm-move select", ".gm-move input", ".gm-move button", ".gm-filters", "main"):
             _fits(page, sel)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(path=str(artifacts / "phone-work-list.png"), full_page=True)
         item.locator("select[name=to]").select_option("dispatched")
         item.locator("input[name=note]").fill("已派城管")
