@@ -33,7 +33,12 @@ def _year() -> int | None:
 
 
 def _report() -> dict[str, Any]:
-    return svc.kpi_report(get_store(), settings=current_app.config["GRIDMAP_SETTINGS"], year=_year())
+    """The KPI report; public, viewer and embed callers get small counts suppressed (issue #7)."""
+    from gridmap import kpi, privacy
+    from gridmap.web.access import current_user
+
+    rep = svc.kpi_report(get_store(), settings=current_app.config["GRIDMAP_SETTINGS"], year=_year())
+    return rep if privacy.sees_exact_counts(current_user()) else kpi.public_report(rep)
 
 
 @bp.get("/kpi")

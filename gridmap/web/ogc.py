@@ -2,7 +2,8 @@
 
 Format: ``?f=json|html``, else the ``Accept`` header (JSON unless the client prefers HTML). Coordinates are
 CRS84 (longitude, latitude). Everything here is public: the collections publish no personal columns and
-complaints only as counts per grid (:mod:`gridmap.services.ogc`).
+complaints only as counts per grid (:mod:`gridmap.services.ogc`), with counts from 1 to 4 shown as ``"<5"``
+unless the caller may see personal data.
 """
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def collection(collection_id: str):
 def items(collection_id: str):
     bbox = svc.parse_bbox(request.args.get("bbox"))
     limit, offset = svc.parse_paging(request.args.get("limit"), request.args.get("offset"))
-    page = svc.items(_store(), collection_id, bbox=bbox, limit=limit, offset=offset)
+    page = svc.items(_store(), collection_id, bbox=bbox, limit=limit, offset=offset, exact=_exact())
     body = {"type": "FeatureCollection", "features": svc.feature_dicts(page.features),
             "numberMatched": page.number_matched, "numberReturned": page.number_returned,
             "timeStamp": _now(), "links": _page_links(collection_id, page)}
@@ -79,7 +80,7 @@ def items(collection_id: str):
 @bp.get("/collections/<collection_id>/items/<feature_id>")
 @allow("public")
 def feature(collection_id: str, feature_id: str):
-    body = svc.feature_dicts(svc.item(_store(), collection_id, feature_id))[0]
+    body = svc.feature_dicts(svc.item(_store(), collection_id, feature_id, exact=_exact()))[0]
     body["links"] = _self_links("ogc.feature", GEOJSON, collection_id=collection_id, feature_id=feature_id) \
         + [_link("ogc.collection", "collection", JSON, collection_id=collection_id)]
     return _respond(body, "ogc/item.html", GEOJSON, collection=svc.collection(collection_id))
@@ -147,7 +148,7 @@ def openapi_document() -> dict[str, Any]:
     schemas = {}
     for c in svc.COLLECTIONS.values():
         schemas[c.id] = {"type": "object", "title": c.title, "properties": {
-            name: {"type": svc.JSON_TYPES[kind]} for name, kind in c.schema()}}
+            name: svc.json_schema(kind) for name, kind in c.schema()}}
     return {
         "openapi": "3.0.3",
         "info": {"title": "gridmap OGC API – Features", "version": "1.0.0",
@@ -173,6 +174,15 @@ def openapi_document() -> dict[str, Any]:
 def _store():
     from gridmap.web import get_store
     return get_store()
+
+
+def _exact() -> bool:
+    """Exact small counts only for callers who may see personal data (a bearer token of such a user);
+    everyone else gets 1–4 as "<5" (issue #7)."""
+    from gridmap.privacy import sees_exact_counts
+    from gridmap.web.access import current_user
+
+    return sees_exact_counts(current_user())
 
 
 def _now() -> str:

@@ -131,7 +131,13 @@ def grid_page(code: str):
     """One grid: its buildings and households, stewards by role, open complaints, merchants and teams nearby."""
     from gridmap.web import get_store
 
+    from gridmap.privacy import sees_exact_counts
+    from gridmap.web.access import current_user
+    from gridmap.web.api import visible_stats
+
     detail = maps.grid_detail(get_store(), code, bounds=bounds_setting(), now=dt.datetime.utcnow())
+    exact = sees_exact_counts(current_user())  # the public sees request counts, not the requests (#7)
+    detail = dict(detail, stats=visible_stats(detail["stats"]), complaints=detail["complaints"] if exact else None)
     m = map_parts(layers=("communities", "grids", "buildings", "merchants", "volunteer_teams", "stewards",
                           "complaints"), bounds=_padded(detail["stats"]["bbox"]), focus=code,
                   controls={"search": False, "locate": True, "linkGrids": True})
