@@ -2,7 +2,8 @@
 
 A *viewer* is anything with ``role`` and ``scope`` (``gridmap.web.access.User`` fits). Scope keys:
 ``grids`` (15-digit grid codes), ``communities`` (12-digit ids), ``streets`` (9-digit ids),
-``departments`` (names; ``department`` as one string is accepted too).
+``departments`` (department codes such as ``urban_management``; Chinese or English names are read as
+their code, see :func:`department_code`; ``department`` as one string is accepted too).
 
 For one record and one viewer :func:`access_level` answers
 
@@ -88,20 +89,35 @@ def in_scope(viewer: Viewer, where: Where) -> bool:
     if role == "grid_leader":
         return where.grid is not None and where.grid in scope_list(scope, "grids")
     if role == "department":
-        return where.department is not None and bool(_department_names(where.department)
-                                                     & scope_list(scope, "departments"))
+        code = department_code(where.department)
+        return code is not None and code in department_codes(scope_list(scope, "departments"))
     return False
 
 
-def _department_names(department: str) -> set[str]:
-    """A department's code and its Chinese name (scopes may use either: ``urban_management`` / ``城管``)."""
+def department_code(name: Any) -> str | None:
+    """The code of a department (:data:`gridmap.complaints.DEPARTMENTS`) given its code, Chinese or
+    English name (``urban_management``, ``城管``, ``urban management``); None when unknown.
+
+    Requests are routed to codes; a user's scope may name a department either way (accounts made with
+    ``gridmap users add`` store codes), so both sides are compared as codes.
+    """
     from gridmap.complaints import DEPARTMENTS
 
-    names = {department}
+    text = _s(name)
+    if text is None:
+        return None
+    if text in DEPARTMENTS:
+        return text
+    low = text.lower()
     for code, dept in DEPARTMENTS.items():
-        if department in (code, dept.zh):
-            names |= {code, dept.zh}
-    return names
+        if low in (code.lower(), dept.zh, dept.en.lower()):
+            return code
+    return None
+
+
+def department_codes(names: Iterable[Any]) -> frozenset[str]:
+    """:func:`department_code` of each name; unknown names are dropped."""
+    return frozenset(c for c in map(department_code, names) if c is not None)
 
 
 def access_level(viewer: Viewer, where: Where) -> str:
