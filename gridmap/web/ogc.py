@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from gridmap.errors import InvalidInput
 from gridmap.services import ogc as svc
 from gridmap.web.access import allow
+from gridmap.web.security import in_ui_language
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -34,7 +35,7 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 @bp.get("", strict_slashes=False)
 @allow("public")
 def landing():
-    body = {"title": "gridmap 网格化治理 OGC API", "description": _("网格化治理的公开地图数据（OGC API – Features）"),
+    body = {"title": f"gridmap {_('网格化治理')} OGC API", "description": _("网格化治理的公开地图数据（OGC API – Features）"),
             "links": _self_links("ogc.landing", JSON) + [
                 _link("ogc.openapi", "service-desc", OPENAPI, "OpenAPI 3.0"),
                 _link("ogc.openapi", "service-doc", HTML, "API (HTML)", f="html"),
@@ -74,7 +75,8 @@ def items(collection_id: str):
     body = {"type": "FeatureCollection", "features": svc.feature_dicts(page.features),
             "numberMatched": page.number_matched, "numberReturned": page.number_returned,
             "timeStamp": _now(), "links": _page_links(collection_id, page)}
-    return _respond(body, "ogc/items.html", GEOJSON, collection=svc.collection(collection_id))
+    return _respond(body, "ogc/items.html", GEOJSON, collection=svc.collection(collection_id),
+                    title=collection_title(svc.collection(collection_id)))
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
@@ -83,7 +85,8 @@ def feature(collection_id: str, feature_id: str):
     body = svc.feature_dicts(svc.item(_store(), collection_id, feature_id, exact=_exact()))[0]
     body["links"] = _self_links("ogc.feature", GEOJSON, collection_id=collection_id, feature_id=feature_id) \
         + [_link("ogc.collection", "collection", JSON, collection_id=collection_id)]
-    return _respond(body, "ogc/item.html", GEOJSON, collection=svc.collection(collection_id))
+    return _respond(body, "ogc/item.html", GEOJSON, collection=svc.collection(collection_id),
+                    title=collection_title(svc.collection(collection_id)))
 
 
 @bp.get("/api")
@@ -95,14 +98,23 @@ def openapi():
 # -- documents ---------------------------------------------------------------------------------------
 def _collection_body(coll: svc.Collection, bounds: Any) -> dict[str, Any]:
     cid = coll.id
-    body = {"id": cid, "title": coll.title, "description": coll.description, "itemType": "feature",
+    body = {"id": cid, "title": collection_title(coll), "description": in_ui_language(coll.description),
+            "itemType": "feature",
             "crs": [CRS84], "storageCrs": CRS84,
             "links": _self_links("ogc.collection", JSON, collection_id=cid) + [
-                _link("ogc.items", "items", GEOJSON, coll.title, collection_id=cid),
-                _link("ogc.items", "items", HTML, coll.title, collection_id=cid, f="html")]}
+                _link("ogc.items", "items", GEOJSON, collection_title(coll), collection_id=cid),
+                _link("ogc.items", "items", HTML, collection_title(coll), collection_id=cid, f="html")]}
     if bounds is not None:
         body["extent"] = {"spatial": {"bbox": [list(bounds)], "crs": CRS84}}
     return body
+
+
+def collection_title(coll: svc.Collection) -> str:
+    """The collection's title in the UI language (Chinese first, English with ``?lang=en``)."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return coll.title_en if locale is not None and locale.language == "en" else coll.title
 
 
 def _page_links(collection_id: str, page: svc.Page) -> list[dict[str, Any]]:

@@ -104,6 +104,9 @@ def js_strings() -> dict[str, str]:
     out.update({f"role:{k}": v for k, v in role_names().items()})
     out.update({f"state:{k}": v for k, v in state_names().items()})
     out.update({"kind:grid": _("网格"), "kind:estate": _("小区"), "kind:building": _("楼栋")})
+    out.update({"glyph:grid_leader": _("网"), "glyph:building_leader": _("楼"),
+                "glyph:party_central_household": _("党"), "glyph:property_steward": _("物"),
+                "glyph:volunteer": _("志"), "glyph:merchant": _("商"), "glyph:volunteer_team": _("队")})
     return out
 
 
