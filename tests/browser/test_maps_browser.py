@@ -159,3 +159,31 @@ def test_not_found_page_in_english(site, browser):
     assert resp.status == 404
     assert "Page not found" in page.inner_text("body")
     ctx.close()
+
+
+def test_overview_zoomed_out_draws_counts_and_tiled_buildings(site, browser, artifacts):
+    """Below zoom 15 complaints are bubbles of counts per grid ("<5" here), below 12 per community;
+    at zoom 13–14 buildings come from the vector tiles (Leaflet.VectorGrid), all from loopback."""
+    server, _ = site
+    ctx, page, requests, errors = _page(browser, DESKTOP)
+    page.goto(server.url + "/")
+    _wait_idle(page)
+    centre = page.evaluate("() => { var c = gridmap.map.getCenter(); return [c.lat, c.lng]; }")
+    page.evaluate("([lat, lng]) => gridmap.map.setView([lat, lng], 14, {animate: false})", centre)
+    page.wait_for_function("() => gridmap.map.getZoom() === 14 && gridmap.aggregate.complaints === 'grid' "
+                           "&& gridmap.idle() && gridmap.tiled.buildings > 0", timeout=15000, polling=100)
+    d = page.evaluate("() => ({drawn: gridmap.drawn, tiled: gridmap.tiled, errors: gridmap.errors || 0})")
+    assert d["errors"] == 0 and not errors, (d, errors)
+    assert d["tiled"]["buildings"] == 8 and d["drawn"]["buildings"] == 0      # every building, from tiles
+    assert d["drawn"]["complaints"] == 2                                      # grids A and C
+    bubbles = page.locator(".gm-bubble")
+    assert bubbles.count() == 2 and {bubbles.nth(i).inner_text() for i in range(2)} == {"<5"}
+    assert any("/tiles/buildings/14/" in u for u in requests)
+    page.screenshot(path=str(artifacts / "overview-z14-tiles-counts.png"))
+    page.evaluate("([lat, lng]) => gridmap.map.setView([lat, lng], 11, {animate: false})", centre)
+    page.wait_for_function("() => gridmap.map.getZoom() === 11 && gridmap.aggregate.complaints === 'community' "
+                           "&& gridmap.idle()", timeout=15000, polling=100)
+    assert page.locator(".gm-bubble-community").count() == 2
+    assert page.evaluate("() => gridmap.tiled.buildings") == 0                # below the tile zooms
+    _only_loopback(requests)
+    ctx.close()
