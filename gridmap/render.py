@@ -158,13 +158,17 @@ def grids_layer(m: folium.Map, opts: MapOptions, *, name: str = "网格") -> fol
 
 
 def buildings_layer(m: folium.Map, opts: MapOptions, *, name: str = "楼栋") -> folium.Map:
-    """Buildings with their households (GeoJSON from zoom 15; from vector tiles at ``opts.tile_zooms``
-    when ``opts.tiles`` has a ``buildings`` URL)."""
+    """Buildings with their households: GeoJSON from zoom 15, from vector tiles at ``opts.tile_zooms`` when
+    ``opts.tiles`` has a ``buildings`` URL. A map with a focus grid takes only that grid's buildings as
+    GeoJSON (clickable, labelled) and every other building from the tiles at every zoom from 13."""
     url = opts.tiles.get("buildings")
-    tiles = {"url": url, "minZoom": opts.tile_zooms[0], "maxZoom": opts.tile_zooms[1]} if url else None
-    if tiles:
+    focus_only = bool(url and opts.focus)
+    tiles = None
+    if url:
+        tiles = {"url": url, "minZoom": opts.tile_zooms[0], "maxZoom": 19 if focus_only else opts.tile_zooms[1]}
         VectorTileAssets().add_to(m)
-    return _source(m, _group(name, opts, "buildings"), "buildings", opts, mode="polygon", tiles=tiles)
+    return _source(m, _group(name, opts, "buildings"), "buildings", opts, mode="polygon", tiles=tiles,
+                   focusOnly=focus_only)
 
 
 def stewards_layer(m: folium.Map, opts: MapOptions, *, name: str = "红色管家") -> folium.Map:

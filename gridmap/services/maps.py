@@ -54,8 +54,7 @@ LAYERS: dict[str, LayerSpec] = {s.name: s for s in (
     LayerSpec("streets", "streets", ("id", "name")),
     LayerSpec("communities", "communities", ("id", "name", "street_id")),
     LayerSpec("estates", "estates", ("id", "name", "community_id"), min_zoom=13),
-    LayerSpec("buildings", "buildings", ("id", "name", "estate_id", "community_id", "households", "floors"),
-              min_zoom=15, with_grid=True),
+    LayerSpec("buildings", "buildings", ("id", "name", "households", "floors"), min_zoom=15, with_grid=True),
     LayerSpec("stewards", "stewards", ("id", "role", "building_id", "serves", "party_member"), min_zoom=14,
               with_grid=True),
     LayerSpec("complaints", "complaints", ("id", "category", "state", "created_at", "due_at", "building_id",
@@ -103,8 +102,9 @@ def tolerance(zoom: int) -> float:
 
 
 def decimals(zoom: int) -> int:
-    """Decimal places that still resolve half a pixel at ``zoom`` (3 … 7)."""
-    return int(min(7, max(3, math.ceil(math.log10(1 / tolerance(zoom))))))
+    """Fewest decimal places whose rounding error (half a unit of the last place) stays within half a
+    pixel at ``zoom`` (3 … 7): 5 places (±0.55 m) up to zoom 17."""
+    return int(min(7, max(3, math.ceil(-math.log10(2 * tolerance(zoom))))))
 
 
 def _is_closed(states: pd.Series) -> np.ndarray:
@@ -203,11 +203,20 @@ def forget_cache() -> None:
 # -- layers as GeoJSON ---------------------------------------------------------------------------------
 def layer_frame(store: Store, layer: str, *, bbox: tuple[float, float, float, float] | None = None,
                 zoom: int = 18, where: Mapping[str, Any] | None = None, open_only: bool = True,
-                now: dt.datetime | None = None) -> pd.DataFrame:
-    """The rows of map layer ``layer`` inside ``bbox`` with their public properties (no simplification)."""
+                now: dt.datetime | None = None, grid: str | None = None) -> pd.DataFrame:
+    """The rows of map layer ``layer`` inside ``bbox`` with their public properties (no simplification);
+    ``grid``: only the buildings of that grid of the published plan (buildings layer only)."""
     spec = _spec(layer)
     cols = [c for c in spec.columns] + ["geometry"]
     filt = dict(where or {})
+    if grid is not None:
+        if layer != "buildings":
+            raise InvalidInput(f"grid={grid!r} filters the buildings layer only, not {layer}")
+        plan_id = published_plan_id(store)
+        grid_of = assignment(store, plan_id) if plan_id else {}
+        filt["id"] = sorted(b for b, g in grid_of.items() if g == grid)
+        if not filt["id"]:
+            return _empty(spec).assign(grid_code=[])
     if layer == "grids":
         plan_id = published_plan_id(store)
         if plan_id is None:
@@ -301,8 +310,10 @@ def features_json(frame: pd.DataFrame, *, zoom: int, shift: str | None = None,
 
 def layer_geojson(store: Store, layer: str, *, bbox=None, zoom: int = 18, shift: str | None = None,
                   open_only: bool = True, limit: int = MAX_FEATURES, bounds: tuple[int, int] = (300, 500),
-                  where: Mapping[str, Any] | None = None, now: dt.datetime | None = None) -> str:
-    """Layer ``layer`` inside ``bbox`` as GeoJSON text for a map at ``zoom``.
+                  where: Mapping[str, Any] | None = None, now: dt.datetime | None = None,
+                  grid: str | None = None) -> str:
+    """Layer ``layer`` inside ``bbox`` as GeoJSON text for a map at ``zoom`` (``grid``: only that grid's
+    buildings — a grid page draws the others from vector tiles).
 
     Below the layer's ``min_zoom`` the collection is empty with ``"hidden": "zoom"`` (too many to draw);
     more than ``limit`` features are cut with ``"truncated": true``; ``"total"`` counts them all.
@@ -324,7 +335,7 @@ def layer_geojson(store: Store, layer: str, *, bbox=None, zoom: int = 18, shift:
         frame = complaint_counts(store, level=level, bbox=bbox, open_only=open_only, now=now)
         meta.update(aggregate=level, point_zoom=POINT_ZOOM, suppressed_below=_small_count())
         return features_json(frame, zoom=zoom, shift=shift, extra={**meta, "total": len(frame)})
-    frame = layer_frame(store, layer, bbox=bbox, zoom=zoom, open_only=open_only, where=where, now=now)
+    frame = layer_frame(store, layer, bbox=bbox, zoom=zoom, open_only=open_only, where=where, now=now, grid=grid)
     total = len(frame)
     if layer == "grids" and total:
         frame = with_load(store, frame, bounds)
@@ -525,7 +536,8 @@ def grid_buildings(store: Store, plan_id: str, code: str) -> pd.DataFrame:
     ids = sorted(b for b, g in grid_of.items() if g == code)
     if not ids:
         return _empty(LAYERS["buildings"]).assign(grid_code=[])
-    frame = store.read("buildings", ids=ids, columns=list(LAYERS["buildings"].columns) + ["residents", "geometry"])
+    frame = store.read("buildings", ids=ids, columns=["id", "name", "estate_id", "community_id", "households",
+                                                     "floors", "residents", "geometry"])
     return frame.assign(grid_code=code)
 
 

@@ -48,7 +48,8 @@ def _only_loopback(requests):
 
 
 def _drawn(frame) -> dict:
-    return frame.evaluate("() => ({drawn: gridmap.drawn, totals: gridmap.totals, errors: gridmap.errors || 0})")
+    return frame.evaluate("() => ({drawn: gridmap.drawn, totals: gridmap.totals, tiled: gridmap.tiled, "
+                          "errors: gridmap.errors || 0})")
 
 
 def test_overview_draws_every_layer_offline(site, browser, artifacts):
@@ -106,7 +107,10 @@ def test_grid_page_on_a_phone_and_desktop(site, browser, artifacts):
         _wait_idle(page)
         d = _drawn(page)
         assert not errors and d["errors"] == 0
-        assert d["drawn"]["buildings"] == 8 and d["drawn"]["grids"] == 3
+        # the grid's own 2 buildings as GeoJSON, all 8 from the vector tiles (the others are context)
+        assert d["drawn"]["buildings"] == 2 and d["drawn"]["grids"] == 3
+        tiled = page.evaluate("() => gridmap.tiled.buildings")
+        assert tiled == 8, tiled
         assert page.locator("[data-figure=households]").inner_text() == "250"
         assert page.locator("[data-figure=complaints_overdue]").inner_text() == "1"
         assert page.locator("tr[data-complaint]").count() == 2

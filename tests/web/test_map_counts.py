@@ -189,3 +189,29 @@ def test_amap_basemap_draws_no_tiles(app_factory, sqlite_store, world):
     app = app_factory(sqlite_store, BASEMAP="amap")
     html = app.test_client().get("/").get_data(as_text=True)
     assert "Leaflet.VectorGrid" not in html and "/tiles/buildings" not in html
+
+
+# -- a grid page's buildings ---------------------------------------------------------------------------------
+def test_buildings_of_one_grid_and_their_light_properties(c):
+    fc = geo(c, f"/api/layers/buildings?zoom=16&grid={A}")
+    assert sorted(f["properties"]["id"] for f in fc["features"]) == ["b0_0", "b1_0"] and fc["total"] == 2
+    assert set(fc["features"][0]["properties"]) == {"id", "name", "households", "floors", "grid_code"}
+    assert geo(c, "/api/layers/buildings?zoom=16&grid=370214001009009")["features"] == []
+    for bad in (f"/api/layers/stewards?zoom=16&grid={A}", "/api/layers/buildings?zoom=16&grid=abc"):
+        r = c.get(bad)
+        assert r.status_code == 400 and r.get_json()["error"]["code"]
+
+
+def test_grid_page_map_takes_its_own_buildings_and_tiles_for_the_rest(c):
+    html = c.get(f"/grids/{A}").get_data(as_text=True)
+    assert '"focusOnly": true' in html and '"maxZoom": 19' in html
+
+
+def test_coordinates_are_rounded_to_five_places_up_to_zoom_17(c):
+    from gridmap.services.maps import decimals, tolerance
+
+    assert [decimals(z) for z in (10, 13, 16, 17, 18, 19)] == [3, 4, 5, 5, 6, 6]
+    for z in range(8, 20):       # the rounding error stays within half a pixel
+        assert 0.5 * 10 ** -decimals(z) <= tolerance(z)
+    ring = geo(c, "/api/layers/buildings?zoom=17")["features"][0]["geometry"]["coordinates"][0]
+    assert max(len(str(v).split(".")[1]) for p in ring for v in p) <= 5

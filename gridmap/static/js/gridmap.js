@@ -323,7 +323,8 @@
     var box = boxOf(map);
     if (src.controller) src.controller.abort();
     src.controller = new AbortController();
-    var url = src.opts.url + "?bbox=" + box.join(",") + "&zoom=" + zoom + (src.opts.shift ? "&shift=" + src.opts.shift : "");
+    var url = src.opts.url + "?bbox=" + box.join(",") + "&zoom=" + zoom + (src.opts.shift ? "&shift=" + src.opts.shift : "") +
+              (src.opts.focusOnly && src.opts.focus ? "&grid=" + encodeURIComponent(src.opts.focus) : "");
     gm.pending += 1; status();
     getJSON(url, src.controller.signal)
       .then(function (data) {
@@ -363,8 +364,10 @@
   // -- vector tiles (Leaflet.VectorGrid) ------------------------------------------------------------------
   function tileStyle(src) {
     var focus = src.opts.focus;
-    return function (p) {
+    return function (p, zoom) {
       var own = focus && p.grid_code === focus;
+      // a grid page draws its own buildings as GeoJSON from the layer's zoom: the tiles only add the rest
+      if (own && src.opts.focusOnly && zoom >= src.opts.minZoom) return { fill: false, stroke: false };
       return { fill: true, weight: 0.6, color: own ? "#5d4037" : "#8d8d8d", fillColor: own ? "#ffb74d" : "#d6d6d6",
                fillOpacity: own ? 0.85 : 0.6 };
     };
