@@ -348,6 +348,25 @@ def test_embed_demo_host_page(c):
     assert c.get("/embed/demo?src=https://evil.example.com/").status_code == 400
 
 
+def test_embed_demo_issues_a_preview_token_to_planners_only(app_factory, sqlite_store, world, login):
+    import html as htmllib
+    import re
+
+    app = app_factory(sqlite_store, EMBED_REQUIRE_TOKEN=True)
+    anon = app.test_client()
+    page = anon.get("/embed/demo").get_data(as_text=True)
+    assert "<iframe id=\"embedded\"" not in page and "gridmap embed issue" in page
+    assert sqlite_store.count("embed_tokens") == 0
+    planner = app.test_client()
+    login(planner, "planner")
+    page = planner.get("/embed/demo").get_data(as_text=True)
+    src = htmllib.unescape(re.search(r'<iframe id="embedded"[^>]* src="([^"]+)"', page).group(1))
+    assert src.startswith(f"/embed/grids/{A}?") and "token=" in src
+    assert sqlite_store.count("embed_tokens") == 1
+    assert anon.get(src).status_code == 200  # the token works for anyone who has it (the iframe)
+    assert anon.get(src.split("token=")[0] + "token=forged").status_code == 403
+
+
 # -- translations -------------------------------------------------------------------------------------------
 def test_english_catalog_is_complete_and_compiled():
     from babel.messages.mofile import read_mo
