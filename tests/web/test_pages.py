@@ -413,3 +413,20 @@ def test_complaints_are_light_below_detail_zoom(c):
     full = geo(c, "/api/layers/complaints?zoom=17")["features"][0]["properties"]
     assert set(light) == {"id", "category", "state", "days_waiting", "overdue", "grid_code"}
     assert {"created_at", "due_at", "building_id"} <= set(full)
+
+
+def test_top_bar_follows_the_user(app, login):
+    anon = app.test_client()
+    html = anon.get("/").get_data(as_text=True)
+    assert 'href="/login?next=' in html and 'href="/planner"' not in html and 'action="/logout"' not in html
+    planner = app.test_client()
+    login(planner, "planner", username="wang")
+    html = planner.get("/kpi").get_data(as_text=True)
+    assert 'href="/planner"' in html and 'action="/logout"' in html and 'href="/login' not in html
+    leader = app.test_client()
+    login(leader, "grid_leader", {"grids": [A]}, username="li")
+    html = leader.get("/").get_data(as_text=True)
+    assert f'href="/grids/{A}"' in html and 'href="/planner"' not in html
+    r = leader.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)})
+    assert r.status_code in (302, 303)
+    assert 'href="/login?next=' in leader.get("/").get_data(as_text=True)
