@@ -164,8 +164,11 @@ def cold_load(browser, url: str, *, viewport, wait_js: str, timeout_s: float = 1
     def on_response(resp):
         try:
             body = resp.body()
-        except Exception:  # noqa: BLE001 (redirects, aborted)
-            return
+        except Exception:  # noqa: BLE001 (fetch() bodies read as blobs, e.g. vector tiles: use the sizes)
+            try:
+                body = b"\0" * int(resp.request.sizes().get("responseBodySize") or 0)
+            except Exception:  # noqa: BLE001 (redirects, aborted)
+                return
         path = resp.url.split("//", 1)[-1].split("/", 1)[-1]
         kind = "data" if path.startswith("api/") else "tiles" if path.startswith("tiles/") \
             else "static" if path.startswith(("static/", "vendor/")) else "html"
@@ -260,6 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--peer-buildings", type=int, default=20_000)
     ap.add_argument("--runs", type=int, default=3, help="cold loads per page (median reported)")
     ap.add_argument("--skip-pages", action="store_true", help="only the peer and the load test")
+    ap.add_argument("--skip-peer", action="store_true", help="no folium peer page")
     a = ap.parse_args(argv)
     started_load = os.getloadavg()
     db = a.db or ROOT / "bench" / "out" / f"pages-{a.scale}.db"
@@ -303,19 +307,20 @@ def main(argv: list[str] | None = None) -> None:
                 med = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
                 rows.append((label, med))
                 print(label, json.dumps(med, ensure_ascii=False), flush=True)
-            with tempfile.TemporaryDirectory() as tmp:
-                peer, build_s, size = peer_page(db, a.peer_buildings, Path(tmp) / "peer.html")
-                # its local asset paths point at the running server (the page itself is opened from a file)
-                html = peer.read_text(encoding="utf-8")
-                peer.write_text(html.replace('src="/', f'src="{base}/').replace('href="/', f'href="{base}/'),
-                                encoding="utf-8")
-                # served by the same app's static route would need a copy; load it from file:// instead
-                ctx_wait = "() => document.querySelectorAll('path.leaflet-interactive').length > 0 || " \
-                           "document.querySelector('canvas.leaflet-zoom-animated') !== null"
-                res = cold_load(browser, peer.as_uri(), viewport={"width": 1280, "height": 800}, wait_js=ctx_wait)
-                res.update(html=size, build_s=build_s)
-                rows.append((f"peer: folium inlining {a.peer_buildings:,} buildings", res))
-                print("peer", json.dumps(res), flush=True)
+            if not a.skip_peer:
+                with tempfile.TemporaryDirectory() as tmp:
+                    peer, build_s, size = peer_page(db, a.peer_buildings, Path(tmp) / "peer.html")
+                    # its local asset paths point at the running server (the page itself is opened from a file)
+                    html = peer.read_text(encoding="utf-8")
+                    peer.write_text(html.replace('src="/', f'src="{base}/').replace('href="/', f'href="{base}/'),
+                                    encoding="utf-8")
+                    ctx_wait = "() => document.querySelectorAll('path.leaflet-interactive').length > 0 || " \
+                               "document.querySelector('canvas.leaflet-zoom-animated') !== null"
+                    res = cold_load(browser, peer.as_uri(), viewport={"width": 1280, "height": 800},
+                                    wait_js=ctx_wait)
+                    res.update(html=size, build_s=build_s)
+                    rows.append((f"peer: folium inlining {a.peer_buildings:,} buildings", res))
+                    print("peer", json.dumps(res), flush=True)
             browser.close()
         import mercantile
 

@@ -413,12 +413,13 @@ def _small_count() -> int:
 
 
 def suppressed(n: int) -> int | str:
-    """A public count: ``"<5"`` below the privacy threshold (see :func:`gridmap.privacy.suppress`)."""
+    """A public count: ``"<5"`` for 1–4, other counts as they are (:func:`gridmap.privacy.suppress_small`,
+    the one small-count rule of issue #7)."""
     try:
-        from gridmap.privacy import suppress
+        from gridmap.privacy import suppress_small
     except ImportError:
-        return n if n >= 5 else "<5"
-    return suppress(n)
+        return n if n == 0 or n >= 5 else "<5"
+    return suppress_small(n)
 
 
 def centres(store: Store, level: str) -> pd.DataFrame:
@@ -453,7 +454,7 @@ def centres(store: Store, level: str) -> pd.DataFrame:
 def complaint_counts(store: Store, *, level: str = "grid", bbox: tuple[float, float, float, float] | None = None,
                      open_only: bool = True, now: dt.datetime | None = None) -> pd.DataFrame:
     """Complaints counted per published grid (``level="grid"``) or per community, as points inside each
-    area with ``id, name, level, count, overdue`` — counts below 5 are ``"<5"`` (PIPL: no small cells in
+    area with ``id, name, level, count, overdue`` — counts of 1–4 are ``"<5"`` (PIPL: no small cells in
     public aggregates); areas without complaints are left out; only areas whose point lies in ``bbox``.
 
     A complaint's grid is its building's in the published plan; its community is that grid's (the
