@@ -30,6 +30,8 @@ from typing import Any, Callable, Iterable, Mapping
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from pyproj import CRS, Transformer
 
@@ -197,6 +199,7 @@ class CellIndex:
             self.inv, self.nx, self.ny = 1.0, 1, 1
             self.offsets, self.items = np.zeros(2, dtype=np.int64), np.empty(0, dtype=np.int64)
             self.bounds = np.full((len(polys), 4), np.nan)
+            self._finish()
             return
         side = np.maximum(bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1])
         size = float(np.median(side)) or 1e-6
@@ -220,10 +223,56 @@ class CellIndex:
         self.nx, self.ny = nx, ny
         self.bounds = np.full((len(polys), 4), np.nan)
         self.bounds[pos] = bb
+        self._finish()
+
+    def _finish(self) -> None:
+        # per cell (plus one "outside" slot at the end): its only candidate, -1 for none, -2 for several
+        count = np.diff(self.offsets)
+        self.only = np.full(self.nx * self.ny + 1, -1, dtype=np.int64)
+        one = np.flatnonzero(count == 1)
+        self.only[one] = self.items[self.offsets[one]]
+        self.only[:-1][count > 1] = -2
+        # candidate → geometry with -1 and -2 both landing on a missing one (which intersects nothing)
+        self._polys_or_none = np.append(self.polys, [None, None])
 
     def _cell(self, v: np.ndarray, origin: float) -> np.ndarray:
         # one monotonic formula for boxes and points alike, so a point on a box edge finds the box
         return np.floor((v - origin) * self.inv)
+
+    def _cells_of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Cell number of each point; ``nx * ny`` (the "outside" slot) off the lattice or for NaN."""
+        fx = x - self.x0
+        fx *= self.inv
+        np.floor(fx, out=fx)  # the very arithmetic of _cell, so a point on a box edge finds the box
+        fy = y - self.y0
+        fy *= self.inv
+        np.floor(fy, out=fy)
+        on = len(fx) and fx.min() >= 0 and fx.max() < self.nx and fy.min() >= 0 and fy.max() < self.ny
+        if not on:  # some point is off the lattice or NaN (NaN fails every comparison)
+            off = ~((fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny))
+        fy *= self.nx
+        fy += fx
+        if not on:
+            fy[off] = self.nx * self.ny
+        return fy.astype(np.int64)
+
+    def locate_xy(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Position of the polygon holding each point, or -1 (NaN: -1).
+
+        A point on an edge counts. When several polygons hold a point, the one whose interior holds it
+        wins, then the lowest position. Points in a cell with a single candidate (most of them) need one
+        ``intersects_xy`` and no pair bookkeeping; the others take the pairs of :meth:`query_xy`.
+        """
+        cand = self.only[self._cells_of(x, y)]
+        hit = _intersects_xy(self._polys_or_none[cand], x, y)
+        pos = np.where(hit, cand, -1)
+        many = np.flatnonzero(cand == -2)
+        if len(many):
+            xm, ym = x[many], y[many]
+            qi, pi = self.query_xy(xm, ym)
+            got = _pick_containing(qi, pi, self.polys, len(many), lambda q: shapely.points(xm[q], ym[q]))
+            pos[many] = got
+        return pos
 
     def query_points(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(point index, polygon position)`` pairs where the polygon intersects the point (edges count)."""
@@ -356,15 +405,35 @@ class _State:
         self.community = np.full(n, -1, dtype=np.int64)
         self.grid = np.full(n, -1, dtype=np.int64)
         self.distance = np.full(n, np.nan)
-        self.reason = np.full(n, None, dtype=object)
+        # reasons as integer codes into ``reasons`` (no million-element object array on the hot path)
+        self.reason = np.full(n, -1, dtype=np.int32)
+        self.reasons: dict[str, int] = {}
 
     @property
     def todo(self) -> np.ndarray:
         return self.outcome == _UNSET
 
-    def reject(self, mask: np.ndarray, reason: str | np.ndarray) -> None:
+    def say(self, rows: np.ndarray, reason: str | Iterable[str]) -> None:
+        """Set the reason of ``rows`` (an index or mask): one text for all, or one per row."""
+        if isinstance(reason, str):
+            self.reason[rows] = self.reasons.setdefault(reason, len(self.reasons))
+            return
+        codes, texts = pd.factorize(np.asarray(list(reason), dtype=object))
+        table = np.array([self.reasons.setdefault(t, len(self.reasons)) for t in texts], dtype=np.int32)
+        self.reason[rows] = table[codes]
+
+    def reason_column(self) -> pd.Categorical:
+        """The reasons as a Categorical over the texts in use (NaN where there is none)."""
+        texts = np.array(list(self.reasons), dtype=object)
+        used = np.bincount(self.reason[self.reason >= 0], minlength=len(texts)) > 0
+        remap = np.full(len(texts) + 1, -1, dtype=np.int32)
+        remap[:-1][used] = np.arange(int(used.sum()), dtype=np.int32)
+        return pd.Categorical.from_codes(remap[self.reason], categories=pd.Index(texts[used], dtype=object),
+                                         validate=False)
+
+    def reject(self, mask: np.ndarray, reason: str) -> None:
         self.outcome[mask] = REJECTED
-        self.reason[mask] = reason if isinstance(reason, str) else reason[mask]
+        self.say(mask, reason)
 
     def reject_again(self, rows: np.ndarray, reasons: list[str]) -> None:
         """Reject ``rows`` whatever a rule found for them."""
@@ -389,8 +458,7 @@ def _duplicate_rows(records: pd.DataFrame, seen_ids: Iterable[str] | None) -> tu
     """Rows repeating an earlier record id (or one of ``seen_ids``), with their reasons."""
     if "id" not in records:
         return np.empty(0, dtype=np.int64), []
-    # pyarrow-backed ids hash outside the GIL, so this runs beside the spatial rules (see place)
-    if seen_ids is None and records["id"].is_unique:
+    if seen_ids is None and _all_distinct(records["id"]):
         return np.empty(0, dtype=np.int64), []
     ids = _str_or_none(records["id"], len(records))
     s = pd.Series(ids)
@@ -400,6 +468,20 @@ def _duplicate_rows(records: pd.DataFrame, seen_ids: Iterable[str] | None) -> tu
         dup |= has & s.isin(pd.Index(seen_ids)).to_numpy()
     rows = np.flatnonzero(dup)
     return rows, [f"重复记录 / duplicate record id {v}" for v in ids[rows]]
+
+
+def _all_distinct(col: pd.Series) -> bool:
+    """No value occurs twice (missing ones included; False only means "look closer").
+
+    Arrow-backed strings (pandas' default ``str``) are hashed by ``pyarrow.compute.unique``, which runs
+    outside the GIL, so the check really runs beside the spatial rules (see :func:`place`); pandas'
+    ``is_unique`` would hold the GIL for most of its time and stall them.
+    """
+    dtype = col.dtype
+    if isinstance(dtype, pd.ArrowDtype) or getattr(dtype, "storage", None) == "pyarrow":
+        values = pa.array(col)  # zero-copy for arrow-backed columns
+        return len(pc.unique(values)) == len(values)
+    return bool(col.is_unique)
 
 
 def _by_building_id(records: pd.DataFrame, world: PlacementWorld, st: _State) -> None:
@@ -471,7 +553,7 @@ def _by_room(records: pd.DataFrame, world: PlacementWorld, st: _State) -> _Rooms
 def _reject_rows(st: _State, rows: np.ndarray, reasons: list[str]) -> None:
     if len(rows):
         st.outcome[rows] = REJECTED
-        st.reason[rows] = np.asarray(reasons, dtype=object)
+        st.say(rows, reasons)
 
 
 def _room_buildings(world: PlacementWorld, name: np.ndarray, estate: np.ndarray,
@@ -554,8 +636,8 @@ def _by_location(records: pd.DataFrame, world: PlacementWorld, st: _State, toler
         near = first >= 0
         st.to_building(rows[near], first[near], NEAREST)
         st.distance[rows[near]] = dist[near]
-        st.reason[rows[near]] = f"不在楼内, 取 {tolerance_m:g} 米内最近楼栋 / in no building; nearest " \
-                                f"within {tolerance_m:g} m"
+        st.say(rows[near], f"不在楼内, 取 {tolerance_m:g} 米内最近楼栋 / in no building; nearest " \
+                                f"within {tolerance_m:g} m")
         rows, pts = rows[~near], pts[~near]
     if not len(rows):
         return
@@ -563,8 +645,8 @@ def _by_location(records: pd.DataFrame, world: PlacementWorld, st: _State, toler
     hit, cpos = _containing(world.community_tree, world.community_geoms, pts)
     st.outcome[rows[hit]] = AREA
     st.community[rows[hit]] = cpos[hit]
-    st.reason[rows[hit]] = f"{tolerance_m:g} 米内没有楼栋, 只定位到社区 / no building within " \
-                           f"{tolerance_m:g} m; placed in its community only"
+    st.say(rows[hit], f"{tolerance_m:g} 米内没有楼栋, 只定位到社区 / no building within " \
+                           f"{tolerance_m:g} m; placed in its community only")
     if len(world.grid_codes) and hit.any():
         ghit, gpos = _containing(world.grid_tree, world.grid_geoms, pts[hit])
         st.grid[rows[hit][ghit]] = gpos[ghit]
@@ -582,9 +664,8 @@ def _records_4326(records: gpd.GeoDataFrame) -> np.ndarray:
 def _containing_xy(index: CellIndex, polys: np.ndarray, x: np.ndarray,
                    y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_containing` for coordinate arrays through a :class:`CellIndex`."""
-    k = len(x)
-    qi, pi = index.query_xy(x, y)
-    return _pick_containing(qi, pi, polys, k, lambda q: shapely.points(x[q], y[q]))
+    pos = index.locate_xy(x, y)
+    return pos >= 0, pos
 
 
 def _containing(index: shapely.STRtree | CellIndex, polys: np.ndarray,
@@ -597,12 +678,14 @@ def _containing(index: shapely.STRtree | CellIndex, polys: np.ndarray,
         qi, pi = index.query_points(pts)
     else:
         qi, pi = index.query(pts, predicate="intersects")
-    return _pick_containing(qi, pi, polys, k, lambda q: pts[q])
+    pos = _pick_containing(qi, pi, polys, k, lambda q: pts[q])
+    return pos >= 0, pos
 
 
 def _pick_containing(qi: np.ndarray, pi: np.ndarray, polys: np.ndarray, k: int,
-                     points_of: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """One polygon per point from intersecting pairs: the only one, else interior first, then lowest."""
+                     points_of: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """One polygon per point from intersecting pairs (-1: none): the only one, else interior first, then
+    lowest position."""
     counts = np.bincount(qi, minlength=k)
     pos = np.full(k, -1, dtype=np.int64)
     single = counts[qi] == 1
@@ -611,7 +694,7 @@ def _pick_containing(qi: np.ndarray, pi: np.ndarray, polys: np.ndarray, k: int,
         mq, mp = qi[~single], pi[~single]
         pick = _first_pairs(mq, mp, before=shapely.contains_properly(polys[mp], points_of(mq)))
         pos[mq[pick]] = mp[pick]
-    return pos >= 0, pos
+    return pos
 
 
 def _first_pairs(qi: np.ndarray, ti: np.ndarray, *, before: np.ndarray | None = None) -> np.ndarray:
@@ -661,8 +744,7 @@ def _assemble(records: pd.DataFrame, world: PlacementWorld, st: _State, room: _R
         out[name] = values
     out["placement"] = pd.Categorical.from_codes(st.outcome, dtype=OUTCOME_DTYPE, validate=False)
     out["placement_distance_m"] = st.distance
-    rcodes, rcats = pd.factorize(st.reason)
-    out["reason"] = pd.Categorical.from_codes(rcodes, categories=np.asarray(rcats, dtype=object))
+    out["reason"] = st.reason_column()
     if room is not None:
         by_room = st.outcome == ROOM
         for name, got in (("unit", np.where(by_room, room.unit, np.nan)),

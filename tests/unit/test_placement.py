@@ -256,3 +256,26 @@ def test_cell_index_finds_exactly_the_strtree_pairs():
     key = lambda a: a[:, np.lexsort(a[::-1])]  # noqa: E731
     np.testing.assert_array_equal(key(got), key(want))
     assert got.shape[1] > 500
+
+
+def test_cell_index_locate_picks_interior_then_lowest_like_a_plain_loop():
+    from gridmap.placement import CellIndex
+
+    rng = np.random.default_rng(12)
+    # touching and overlapping squares of a few sizes, so cells hold one, several or no candidates
+    x0 = rng.uniform(120.400, 120.402, 200).round(5)
+    y0 = rng.uniform(36.300, 36.302, 200).round(5)
+    w = rng.choice([0.00002, 0.00005, 0.0002], 200)
+    polys = shapely.box(x0, y0, x0 + w, y0 + w)
+    corners = shapely.get_coordinates(shapely.boundary(polys))[::2]
+    xy = np.vstack([np.column_stack([rng.uniform(120.3995, 120.4025, 3000),
+                                     rng.uniform(36.2995, 36.3025, 3000)]), corners, [[np.nan, np.nan]]])
+    got = CellIndex(polys).locate_xy(xy[:, 0].copy(), xy[:, 1].copy())
+    want = []
+    for x, y in xy:
+        p = shapely.Point(x, y)
+        holding = [i for i, poly in enumerate(polys) if not np.isnan(x) and poly.intersects(p)]
+        inner = [i for i in holding if polys[i].contains_properly(p)]
+        want.append((inner or holding or [-1])[0])
+    np.testing.assert_array_equal(got, want)
+    assert (got >= 0).sum() > 300 and len(set(map(int, got))) > 50
