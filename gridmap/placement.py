@@ -23,6 +23,7 @@ indexing; there is no per-record Python loop. Nothing here does I/O.
 """
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
@@ -31,7 +32,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import shapely
 from pyproj import CRS, Transformer
 
@@ -124,7 +124,7 @@ class PlacementWorld:
 
     @property
     def building_tree(self) -> shapely.STRtree:
-        return self._cached("building_tree", lambda: shapely.STRtree(self.building_geoms))
+        return self.building_cells.tree
 
     @property
     def building_cells(self) -> CellIndex:
@@ -152,6 +152,18 @@ class PlacementWorld:
             "street": pd.CategoricalDtype(self.street_cats)})
 
     @property
+    def code_tables(self) -> dict[str, np.ndarray]:
+        """Per building position (and -1 at the end, for "no building"): the code of each derived id."""
+        def table(per_building: np.ndarray, dtype: pd.CategoricalDtype) -> np.ndarray:
+            small = pd.Categorical.from_codes(np.empty(0, dtype=np.int64), dtype=dtype).codes.dtype
+            return np.append(per_building, -1).astype(small)
+
+        return self._cached("code_tables", lambda: {
+            name: table(per_building, self.dtypes[name]) for name, per_building in (
+                ("building", np.arange(len(self))), ("estate", self.b_estate), ("grid", self.b_grid),
+                ("community", self.b_community), ("street", self.b_street))})
+
+    @property
     def building_index(self) -> pd.Index:
         return self._cached("building_index", lambda: pd.Index(self.building_ids))
 
@@ -163,7 +175,7 @@ class PlacementWorld:
     def prepare(self) -> "PlacementWorld":
         """Build every index now (benchmarks time preparation apart from placing)."""
         shapely.prepare(self.building_geoms)
-        for name in ("building_cells", "community_tree", "grid_tree", "building_index", "dtypes"):
+        for name in ("building_cells", "community_tree", "grid_tree", "building_index", "code_tables"):
             getattr(self, name)
         return self
 
@@ -177,63 +189,50 @@ class PlacementWorld:
 
 
 class CellIndex:
-    """Polygons by the cells of a regular lattice their bounding boxes touch (CSR arrays).
+    """Which polygon holds each point: a regular lattice of cells, each knowing its only candidate.
 
-    Point-in-building for a million points is the hot path; looking candidates up by lattice cell, keeping
-    those whose bounding box holds the point and testing them with ``shapely.intersects_xy`` on prepared
-    polygons finds exactly the pairs of an ``STRtree.query(points, predicate="intersects")`` (a test checks
-    it) in less time, because the candidate step is a few numpy passes instead of a tree walk per point
-    (``bench/bench_placement.py``). The cell side is the median building size, capped at ~4 M cells.
+    Point-in-building for a million points is the hot path. Each cell of a lattice (side: the median
+    building size, capped at :attr:`MAX_CELLS` cells) stores the one polygon whose bounding box touches it,
+    or says there are none or several. A point in a single-candidate cell — 99.5 % of the benchmark's
+    points — needs one array lookup and one ``shapely.intersects_xy`` on the prepared polygon; the rest go
+    through an ``STRtree`` query. No tree walk, no candidate pairs, no sort for the many
+    (``bench/bench_placement.py``); ``tests/unit/test_placement.py`` checks the answers against a plain loop.
     """
 
-    MAX_CELLS = 4_000_000
+    MAX_CELLS = 8_000_000  # int32 each: 32 MB at most
 
     def __init__(self, polys: np.ndarray) -> None:
         self.polys = polys
         shapely.prepare(polys)
+        self.tree = shapely.STRtree(polys)
         bb = shapely.bounds(polys)
-        ok = np.isfinite(bb).all(axis=1)
-        pos, bb = np.flatnonzero(ok), bb[ok]
-        if not len(pos):
-            self.x0 = self.y0 = 0.0
-            self.inv, self.nx, self.ny = 1.0, 1, 1
-            self.offsets, self.items = np.zeros(2, dtype=np.int64), np.empty(0, dtype=np.int64)
-            self.bounds = np.full((len(polys), 4), np.nan)
-            self._finish()
-            return
-        side = np.maximum(bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1])
-        size = float(np.median(side)) or 1e-6
-        x0, y0, x1, y1 = bb[:, 0].min(), bb[:, 1].min(), bb[:, 2].max(), bb[:, 3].max()
-        while ((x1 - x0) / size + 1) * ((y1 - y0) / size + 1) > self.MAX_CELLS:
-            size *= 2
-        self.x0, self.y0, self.inv = float(x0), float(y0), 1.0 / size
+        pos = np.flatnonzero(np.isfinite(bb).all(axis=1))
+        bb = bb[pos]
+        self.x0 = self.y0 = 0.0
+        self.inv, self.nx, self.ny = 1.0, 1, 1
+        if len(pos):
+            side = np.maximum(bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1])
+            size = float(np.median(side)) or 1e-6
+            x0, y0, x1, y1 = bb[:, 0].min(), bb[:, 1].min(), bb[:, 2].max(), bb[:, 3].max()
+            while ((x1 - x0) / size + 1) * ((y1 - y0) / size + 1) > self.MAX_CELLS:
+                size *= 2
+            self.x0, self.y0, self.inv = float(x0), float(y0), 1.0 / size
         ix0, ix1 = self._cell(bb[:, 0], self.x0).astype(np.int64), self._cell(bb[:, 2], self.x0).astype(np.int64)
         iy0, iy1 = self._cell(bb[:, 1], self.y0).astype(np.int64), self._cell(bb[:, 3], self.y0).astype(np.int64)
-        nx, ny = int(ix1.max()) + 1, int(iy1.max()) + 1
+        if len(pos):
+            self.nx, self.ny = int(ix1.max()) + 1, int(iy1.max()) + 1
+        # every (cell, polygon) pair whose bounding box touches the cell, without a loop
         width = ix1 - ix0 + 1
         count = width * (iy1 - iy0 + 1)
         k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
         w = np.repeat(width, count)
-        cell = (np.repeat(iy0, count) + k // w) * nx + np.repeat(ix0, count) + k % w
-        owner = np.repeat(pos, count)
-        order = np.lexsort((owner, cell))
-        self.items = owner[order]
-        self.offsets = np.zeros(nx * ny + 1, dtype=np.int64)
-        np.cumsum(np.bincount(cell, minlength=nx * ny), out=self.offsets[1:])
-        self.nx, self.ny = nx, ny
-        self.bounds = np.full((len(polys), 4), np.nan)
-        self.bounds[pos] = bb
-        self._finish()
-
-    def _finish(self) -> None:
+        cell = (np.repeat(iy0, count) + k // w) * self.nx + np.repeat(ix0, count) + k % w
         # per cell (plus one "outside" slot at the end): its only candidate, -1 for none, -2 for several
-        count = np.diff(self.offsets)
-        self.only = np.full(self.nx * self.ny + 1, -1, dtype=np.int64)
-        one = np.flatnonzero(count == 1)
-        self.only[one] = self.items[self.offsets[one]]
-        self.only[:-1][count > 1] = -2
-        # candidate → geometry with -1 and -2 both landing on a missing one (which intersects nothing)
-        self._polys_or_none = np.append(self.polys, [None, None])
+        self.only = np.full(self.nx * self.ny + 1, -1, dtype=np.int32)
+        self.only[cell] = np.repeat(pos, count)
+        self.only[:-1][np.bincount(cell, minlength=self.nx * self.ny) > 1] = -2
+        # candidate → geometry, with -1 and -2 both landing on a missing one (which intersects nothing)
+        self._polys_or_none = np.append(np.asarray(polys, dtype=object), [None, None])
 
     def _cell(self, v: np.ndarray, origin: float) -> np.ndarray:
         # one monotonic formula for boxes and points alike, so a point on a box edge finds the box
@@ -243,7 +242,7 @@ class CellIndex:
         """Cell number of each point; ``nx * ny`` (the "outside" slot) off the lattice or for NaN."""
         fx = x - self.x0
         fx *= self.inv
-        np.floor(fx, out=fx)  # the very arithmetic of _cell, so a point on a box edge finds the box
+        np.floor(fx, out=fx)  # the very arithmetic of _cell, in place
         fy = y - self.y0
         fy *= self.inv
         np.floor(fy, out=fy)
@@ -257,42 +256,24 @@ class CellIndex:
         return fy.astype(np.int64)
 
     def locate_xy(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Position of the polygon holding each point, or -1 (NaN: -1).
+        """Position of the polygon holding each point, or -1 (also for NaN coordinates).
 
         A point on an edge counts. When several polygons hold a point, the one whose interior holds it
-        wins, then the lowest position. Points in a cell with a single candidate (most of them) need one
-        ``intersects_xy`` and no pair bookkeeping; the others take the pairs of :meth:`query_xy`.
+        wins, then the lowest position.
         """
         cand = self.only[self._cells_of(x, y)]
         hit = _intersects_xy(self._polys_or_none[cand], x, y)
-        pos = np.where(hit, cand, -1)
+        pos = np.where(hit, cand, -1).astype(np.int64)
         many = np.flatnonzero(cand == -2)
-        if len(many):
-            xm, ym = x[many], y[many]
-            qi, pi = self.query_xy(xm, ym)
-            got = _pick_containing(qi, pi, self.polys, len(many), lambda q: shapely.points(xm[q], ym[q]))
-            pos[many] = got
+        if len(many):  # cells with several candidates: the tree, and the tie-break
+            pts = shapely.points(x[many], y[many])
+            qi, pi = self.tree.query(pts, predicate="intersects")
+            pos[many] = _pick_containing(qi, pi, self.polys, len(many), lambda q: pts[q])
         return pos
 
-    def query_points(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(point index, polygon position)`` pairs where the polygon intersects the point (edges count)."""
-        return self.query_xy(*_xy(pts))
-
-    def query_xy(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """As :meth:`query_points` for coordinate arrays (NaN matches nothing)."""
-        ix, iy = self._cell(x, self.x0), self._cell(y, self.y0)
-        q = np.flatnonzero((ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny))
-        cell = iy[q].astype(np.int64) * self.nx + ix[q].astype(np.int64)
-        start = self.offsets[cell]
-        n = self.offsets[cell + 1] - start
-        qi = np.repeat(q, n)
-        bi = self.items[np.repeat(start - np.cumsum(n) + n, n) + np.arange(n.sum())]
-        xq, yq = x[qi], y[qi]
-        inbox = (xq >= self.bounds[bi, 0]) & (xq <= self.bounds[bi, 2]) & \
-                (yq >= self.bounds[bi, 1]) & (yq <= self.bounds[bi, 3])
-        qi, bi, xq, yq = qi[inbox], bi[inbox], xq[inbox], yq[inbox]
-        hit = _intersects_xy(self.polys[bi], xq, yq)
-        return qi[hit], bi[hit]
+    def locate(self, pts: np.ndarray) -> np.ndarray:
+        """As :meth:`locate_xy` for point geometries (missing and empty ones: -1)."""
+        return self.locate_xy(*_xy(pts))
 
 
 def _intersects_xy(polys: np.ndarray, x: np.ndarray, y: np.ndarray, *, split: int = 200_000) -> np.ndarray:
@@ -309,7 +290,11 @@ def _intersects_xy(polys: np.ndarray, x: np.ndarray, y: np.ndarray, *, split: in
 def _xy(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates of points, NaN for missing and empty ones."""
     try:
-        return shapely.get_x(pts), shapely.get_y(pts)
+        if len(pts) < 200_000:
+            return shapely.get_x(pts), shapely.get_y(pts)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # GEOS runs outside the GIL
+            y = pool.submit(shapely.get_y, pts)
+            return shapely.get_x(pts), y.result()
     except shapely.errors.GEOSException:  # an empty point among them: the slower, careful way
         x, y = np.full(len(pts), np.nan), np.full(len(pts), np.nan)
         ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
@@ -473,15 +458,51 @@ def _duplicate_rows(records: pd.DataFrame, seen_ids: Iterable[str] | None) -> tu
 def _all_distinct(col: pd.Series) -> bool:
     """No value occurs twice (missing ones included; False only means "look closer").
 
-    Arrow-backed strings (pandas' default ``str``) are hashed by ``pyarrow.compute.unique``, which runs
-    outside the GIL, so the check really runs beside the spatial rules (see :func:`place`); pandas'
-    ``is_unique`` would hold the GIL for most of its time and stall them.
+    For arrow-backed strings (pandas' default ``str``) it compares 64-bit fingerprints (:func:`_fingerprints`):
+    distinct fingerprints prove distinct ids, in a third of the time of hashing the strings, and mostly
+    outside the GIL, so the check really runs beside the spatial rules (see :func:`place`).
     """
     dtype = col.dtype
     if isinstance(dtype, pd.ArrowDtype) or getattr(dtype, "storage", None) == "pyarrow":
-        values = pa.array(col)  # zero-copy for arrow-backed columns
-        return len(pc.unique(values)) == len(values)
+        fp = _fingerprints(pa.array(col))  # zero-copy for arrow-backed columns
+        if fp is not None:
+            return bool(pd.Index(fp).is_unique)
     return bool(col.is_unique)
+
+
+_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+
+
+def _fingerprints(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """A 64-bit fingerprint of each string (equal strings, equal fingerprints), or None for other types.
+
+    Mixes the length, the first 8 and the last 8 bytes (one unaligned 8-byte load each from the arrow
+    data buffer), so strings of up to 16 bytes that differ get different (head, tail, length) triples.
+    """
+    if sys.byteorder != "little" or not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return None
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    arr = arr.cast(pa.large_string())
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    padded = np.zeros(hi - lo + 16, dtype=np.uint8)  # 8 spare bytes either side of the characters
+    if hi > lo:
+        padded[8:8 + hi - lo] = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[lo:hi]
+    words = np.ndarray((len(padded) - 7,), dtype=np.uint64, buffer=padded, strides=(1,))  # load at any byte
+    start, end = offsets[:-1] - lo, offsets[1:] - lo
+    length = (end - start).astype(np.uint64)
+    head = words[start + 8]  # the 8 bytes from the first character (little-endian: first = lowest)
+    tail = words[end]        # the 8 bytes ending with the last character (last = highest)
+    bits = np.minimum(length, 8) * np.uint64(8)
+    head &= np.where(bits < 64, (np.uint64(1) << (bits & np.uint64(63))) - np.uint64(1), _ONES)
+    bits = np.minimum(np.maximum(length, 8) - np.uint64(8), 8) * np.uint64(8)  # tail bytes beyond the head
+    tail &= np.where(bits > 0, ~((np.uint64(1) << ((np.uint64(64) - bits) & np.uint64(63))) - np.uint64(1)),
+                     np.uint64(0))
+    head *= np.uint64(0x9E37_79B9_7F4A_7C15)
+    tail *= np.uint64(0xC2B2_AE3D_27D4_EB4F)
+    head ^= tail
+    head ^= length
+    return head
 
 
 def _by_building_id(records: pd.DataFrame, world: PlacementWorld, st: _State) -> None:
@@ -613,8 +634,8 @@ def _by_location(records: pd.DataFrame, world: PlacementWorld, st: _State, toler
         return
     # 3. containing building (a point on an edge counts; see _containing for ties)
     every = len(rows) == len(x)
-    hit, pos = _containing_xy(world.building_cells, world.building_geoms,
-                              x if every else x[rows], y if every else y[rows])
+    pos = world.building_cells.locate_xy(x if every else x[rows], y if every else y[rows])
+    hit = pos >= 0
     if hit.all():
         st.to_building(rows, pos, CONTAINED)
         st.distance[rows] = 0.0
@@ -661,13 +682,6 @@ def _records_4326(records: gpd.GeoDataFrame) -> np.ndarray:
     return records.geometry.to_numpy()
 
 
-def _containing_xy(index: CellIndex, polys: np.ndarray, x: np.ndarray,
-                   y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_containing` for coordinate arrays through a :class:`CellIndex`."""
-    pos = index.locate_xy(x, y)
-    return pos >= 0, pos
-
-
 def _containing(index: shapely.STRtree | CellIndex, polys: np.ndarray,
                 pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each point: found?, position of the polygon containing it (interior first, then lowest position)."""
@@ -675,10 +689,10 @@ def _containing(index: shapely.STRtree | CellIndex, polys: np.ndarray,
     if not len(polys) or not k:
         return np.zeros(k, bool), np.full(k, -1, dtype=np.int64)
     if isinstance(index, CellIndex):
-        qi, pi = index.query_points(pts)
+        pos = index.locate(pts)
     else:
         qi, pi = index.query(pts, predicate="intersects")
-    pos = _pick_containing(qi, pi, polys, k, lambda q: pts[q])
+        pos = _pick_containing(qi, pi, polys, k, lambda q: pts[q])
     return pos >= 0, pos
 
 
@@ -714,25 +728,24 @@ def _derived_columns(world: PlacementWorld, st: _State) -> dict[str, pd.Categori
     """building, estate, grid, community and street of every record, as Categoricals over the world's ids."""
     on_c, on_g = st.community >= 0, st.grid >= 0
 
-    def codes(per_building: np.ndarray, per_area: np.ndarray | None = None, on_area: np.ndarray | None = None,
-              area_pos: np.ndarray | None = None) -> np.ndarray:
-        # position -1 (no building) picks the appended -1: one gather, no masks
-        out = np.append(per_building, -1)[st.building]
+    tables = world.code_tables
+
+    def codes(name: str, per_area: np.ndarray | None = None, on_area: np.ndarray | None = None,
+              area_pos: np.ndarray | None = None) -> pd.Categorical:
+        # position -1 (no building) picks the table's last entry, -1: one gather, no masks, and the
+        # table's dtype is already the one pandas keeps for these categories (no conversion pass)
+        out = tables[name][st.building]
         if per_area is not None and len(per_area) and on_area.any():
             rows = np.flatnonzero(on_area & (out < 0))
             out[rows] = per_area[area_pos[rows]]
-        return out
+        return pd.Categorical.from_codes(out, dtype=world.dtypes[name], validate=False)
 
-    def cat(c: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
-        return pd.Categorical.from_codes(c, dtype=dtype, validate=False)
-
-    dt = world.dtypes
     return {
-        "building_id": cat(codes(np.arange(len(world))), dt["building"]),
-        "estate_id": cat(codes(world.b_estate), dt["estate"]),
-        "grid_code": cat(codes(world.b_grid, world.g_grid, on_g, st.grid), dt["grid"]),
-        "community_id": cat(codes(world.b_community, world.c_community, on_c, st.community), dt["community"]),
-        "street_id": cat(codes(world.b_street, world.c_street, on_c, st.community), dt["street"]),
+        "building_id": codes("building"),
+        "estate_id": codes("estate"),
+        "grid_code": codes("grid", world.g_grid, on_g, st.grid),
+        "community_id": codes("community", world.c_community, on_c, st.community),
+        "street_id": codes("street", world.c_street, on_c, st.community),
     }
 
 

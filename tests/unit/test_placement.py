@@ -236,8 +236,8 @@ def test_an_empty_world_rejects_everything_with_reasons():
     assert derive(points([("r", 120.4011, 36.3011)]), w)["grid_code"].isna().all()
 
 
-def test_cell_index_finds_exactly_the_strtree_pairs():
-    from gridmap.placement import CellIndex
+def test_cell_index_agrees_with_the_strtree():
+    from gridmap.placement import CellIndex, _containing
 
     rng = np.random.default_rng(11)
     f = frames()["buildings"]
@@ -251,11 +251,10 @@ def test_cell_index_finds_exactly_the_strtree_pairs():
                     corners])
     pts = shapely.points(xy)
     pts = np.append(pts, [shapely.Point(), None])  # empty and missing points match nothing
-    got = np.stack(CellIndex(polys).query_points(pts))
-    want = shapely.STRtree(polys).query(pts, predicate="intersects")
-    key = lambda a: a[:, np.lexsort(a[::-1])]  # noqa: E731
-    np.testing.assert_array_equal(key(got), key(want))
-    assert got.shape[1] > 500
+    got = CellIndex(polys).locate(pts)
+    hit, want = _containing(shapely.STRtree(polys), polys, pts)
+    np.testing.assert_array_equal(got, want)
+    assert hit.sum() > 500 and got[-2:].tolist() == [-1, -1]
 
 
 def test_cell_index_locate_picks_interior_then_lowest_like_a_plain_loop():
@@ -279,3 +278,26 @@ def test_cell_index_locate_picks_interior_then_lowest_like_a_plain_loop():
         want.append((inner or holding or [-1])[0])
     np.testing.assert_array_equal(got, want)
     assert (got >= 0).sum() > 300 and len(set(map(int, got))) > 50
+
+
+def test_fingerprints_equal_for_equal_ids_and_distinct_for_short_distinct_ones():
+    import pyarrow as pa
+
+    from gridmap.placement import _all_distinct, _fingerprints
+
+    words = ["", "a", "ab", "P0000001", "P0000002", "abcdefgh", "abcdefghi", "xbcdefghi", "abcdefghijklmnop",
+             "abcdefghijklmnoq", "3-2-501", "户0001", "户0002", "a" * 40, "b" + "a" * 39]
+    arr = pa.chunked_array([pa.array(words[:7]), pa.array(words[7:] + words)])  # two chunks, repeats
+    fp = _fingerprints(arr)
+    by_word: dict[str, set] = {}
+    for w, f in zip(words + words, fp.tolist()):
+        by_word.setdefault(w, set()).add(f)
+    assert all(len(v) == 1 for v in by_word.values())  # equal strings, equal fingerprints
+    assert len({next(iter(v)) for v in by_word.values()}) == len(words)  # these distinct ones stay distinct
+    sliced = pa.array(["x", "y", "a", "b"]).slice(2)  # an offset into the buffers
+    assert _fingerprints(sliced).tolist() == _fingerprints(pa.array(["a", "b"])).tolist()
+    assert _fingerprints(pa.array([1, 2])) is None
+    assert _all_distinct(pd.Series(words, dtype="str"))
+    assert not _all_distinct(pd.Series(words + ["ab"], dtype="str"))
+    assert not _all_distinct(pd.Series(["x", None, None], dtype="str"))  # two missing ids: look closer
+    assert not _all_distinct(pd.Series(["x", "x"], dtype=object))
