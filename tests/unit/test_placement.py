@@ -283,7 +283,7 @@ def test_cell_index_locate_picks_interior_then_lowest_like_a_plain_loop():
 def test_fingerprints_equal_for_equal_ids_and_distinct_for_short_distinct_ones():
     import pyarrow as pa
 
-    from gridmap.placement import _all_distinct, _fingerprints
+    from gridmap.placement import _fingerprints, _suspects
 
     words = ["", "a", "ab", "P0000001", "P0000002", "abcdefgh", "abcdefghi", "xbcdefghi", "abcdefghijklmnop",
              "abcdefghijklmnoq", "3-2-501", "户0001", "户0002", "a" * 40, "b" + "a" * 39]
@@ -297,7 +297,25 @@ def test_fingerprints_equal_for_equal_ids_and_distinct_for_short_distinct_ones()
     sliced = pa.array(["x", "y", "a", "b"]).slice(2)  # an offset into the buffers
     assert _fingerprints(sliced).tolist() == _fingerprints(pa.array(["a", "b"])).tolist()
     assert _fingerprints(pa.array([1, 2])) is None
-    assert _all_distinct(pd.Series(words, dtype="str"))
-    assert not _all_distinct(pd.Series(words + ["ab"], dtype="str"))
-    assert not _all_distinct(pd.Series(["x", None, None], dtype="str"))  # two missing ids: look closer
-    assert not _all_distinct(pd.Series(["x", "x"], dtype=object))
+    for fixed in (["P0000001", "P0000002", "P0000001", "Q0000001"], ["abc", "abd", "abc", "户"]):  # 8 and 3 bytes
+        fp = _fingerprints(pa.array(["pad"] + fixed).slice(1)).tolist()
+        assert fp[0] == fp[2] and len({fp[0], fp[1], fp[3]}) == 3
+    assert _suspects(pd.Series(words, dtype="str")).tolist() == []
+    assert _suspects(pd.Series(words + ["ab"], dtype="str")).tolist() == [2, len(words)]
+    assert _suspects(pd.Series(["x", None, None], dtype="str")).tolist() == [1, 2]  # missing ids: look closer
+    assert _suspects(pd.Series(["x", "x"], dtype=object)) is None  # not arrow-backed: every row
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_duplicates_among_many_ids_match_a_plain_loop(world, dtype):
+    rng = np.random.default_rng(5)
+    pool = [f"H{i:05d}" for i in range(1500)] + [f"户-{i}" for i in range(300)] + ["a" * 30 + str(i) for i in range(9)]
+    ids = [None if rng.random() < 0.02 else pool[i] for i in rng.integers(0, len(pool), 2500)]
+    recs = pd.DataFrame({"id": pd.Series(ids, dtype=dtype), "building_id": "K"})
+    got = place(recs, world).frame
+    seen, want = set(), []
+    for i in ids:
+        want.append(i is not None and i in seen)
+        seen.add(i)
+    assert (got["placement"] == "rejected").tolist() == want
+    assert sum(want) > 300
