@@ -175,7 +175,8 @@ def test_pages_render(wclient, world):
     form = wclient.get("/complaints/new")
     assert form.status_code == 200
     html = form.get_data(as_text=True)
-    assert "停车管理" in html and 'id="gridmap-svg"' in html and "intake.js" in html
+    assert "停车管理" in html and 'id="gm-intake-map"' in html and "intake.js" in html
+    assert "/vendor/leaflet/" in html and "https://" not in html.split("</head>")[0]
     assert wclient.get("/static/complaints/intake.js").status_code == 200
     _post(wclient, description="<script>alert(1)</script>")
     k = wclient.get("/kpi")
