@@ -29,7 +29,6 @@ import gc
 import multiprocessing as mp
 import os
 import platform
-import resource
 import sys
 import time
 from pathlib import Path
@@ -82,15 +81,21 @@ def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return min(times), out
 
 
-def _rss_kb() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
 
 
 def _child(fn: Callable[[], Any], q: Any) -> None:
-    base = _rss_kb()
+    try:  # reset the peak-RSS mark (Linux ≥ 4.0): a forked child starts with its parent's
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        q.put(None)
+        return
+    base = _status_kb("VmRSS")
     fn()
-    q.put(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)
+    q.put(_status_kb("VmHWM") - base)
 
 
 def peak_mb(fn: Callable[[], Any]) -> float | None:
@@ -103,7 +108,8 @@ def peak_mb(fn: Callable[[], Any]) -> float | None:
     p = ctx.Process(target=_child, args=(fn, q))
     p.start()
     p.join()
-    return q.get() / 1024 if p.exitcode == 0 and not q.empty() else None
+    got = q.get() if p.exitcode == 0 and not q.empty() else None
+    return None if got is None else got / 1024
 
 
 # -- PostGIS -----------------------------------------------------------------------------------------
