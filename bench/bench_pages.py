@@ -6,12 +6,13 @@
 What it measures (printed as a Markdown table, for docs/benchmarks.md):
 
 * cold load of the overview ``/`` and of a grid page in headless Chromium (new browser context, empty cache):
-  time until every visible layer is drawn (``gridmap.idle()``), and the bytes transferred (HTML, data,
-  static files separately);
+  time until every visible layer is drawn (``gridmap.idle()``, vector tiles included), and the decoded bytes
+  by kind (HTML, API data, vector tiles, static files);
 * the peer: folium's default way — every building inlined as GeoJSON in one page — built and loaded the
   same way (``--peer-buildings`` buildings, default 20,000);
 * server time per page and per API call, p50/p95, under load from a second process on loopback
-  (``--clients`` threads for ``--seconds`` seconds).
+  (``--clients`` client processes for ``--seconds`` seconds, against ``gridmap serve`` in its own process),
+  with the machine's load average before and after.
 
 The world is built once and kept in ``bench/out/pages-<scale>.db`` (``--rebuild`` to redo).
 """
@@ -150,20 +151,27 @@ def start_server(db: Path, port: int) -> subprocess.Popen:
 
 
 # -- the browser ---------------------------------------------------------------------------------------
-def cold_load(browser, url: str, *, viewport, wait_js: str, timeout_s: float = 120) -> dict[str, float]:
-    """Open ``url`` in a fresh context (empty cache); time until ``wait_js`` is true; bytes by kind."""
+def cold_load(browser, url: str, *, viewport, wait_js: str, timeout_s: float = 120,
+              then: str | None = None) -> dict[str, float]:
+    """Open ``url`` in a fresh context (empty cache); time until ``wait_js`` is true; bytes by kind.
+    With ``then`` (JavaScript run once the page is drawn, e.g. a zoom), the time and bytes are those from
+    running it until ``wait_js`` is true again."""
     ctx = browser.new_context(viewport=viewport)
     page = ctx.new_page()
-    sizes = {"html": 0, "data": 0, "static": 0}
+    sizes = {"html": 0, "data": 0, "tiles": 0, "static": 0}
     outside = []
 
     def on_response(resp):
         try:
             body = resp.body()
-        except Exception:  # noqa: BLE001 (redirects, aborted)
-            return
+        except Exception:  # noqa: BLE001 (fetch() bodies read as blobs, e.g. vector tiles: use the sizes)
+            try:
+                body = b"\0" * int(resp.request.sizes().get("responseBodySize") or 0)
+            except Exception:  # noqa: BLE001 (redirects, aborted)
+                return
         path = resp.url.split("//", 1)[-1].split("/", 1)[-1]
-        kind = "data" if path.startswith("api/") else "static" if path.startswith(("static/", "vendor/")) else "html"
+        kind = "data" if path.startswith("api/") else "tiles" if path.startswith("tiles/") \
+            else "static" if path.startswith(("static/", "vendor/")) else "html"
         sizes[kind] += len(body)
         if not resp.url.startswith("http://127.0.0.1"):
             outside.append(resp.url)
@@ -175,8 +183,16 @@ def cold_load(browser, url: str, *, viewport, wait_js: str, timeout_s: float = 1
     t0 = time.perf_counter()
     page.goto(url, wait_until="domcontentloaded")
     page.wait_for_function(wait_js, timeout=timeout_s * 1000, polling=50)
+    if then:
+        for k in sizes:
+            sizes[k] = 0
+        t0 = time.perf_counter()
+        page.evaluate(then)
+        page.wait_for_timeout(200)          # the map schedules its loads 120 ms after a move
+        page.wait_for_function(wait_js, timeout=timeout_s * 1000, polling=50)
     elapsed = time.perf_counter() - t0
-    drawn = page.evaluate("() => window.gridmap ? gridmap.drawn : null")
+    drawn = page.evaluate("() => window.gridmap ? Object.assign({}, gridmap.drawn, "
+                          "Object.fromEntries(Object.entries(gridmap.tiled).map(([k, v]) => [k + ' (tiles)', v]))) : null")
     ctx.close()
     return {"seconds": elapsed, **sizes, "outside": len(outside), "drawn": drawn}
 
@@ -211,7 +227,8 @@ def _worker(args) -> list[tuple[str, float, int]]:
     while time.perf_counter() < end:
         name, url = rnd.choice(urls)
         t0 = time.perf_counter()
-        with urllib.request.urlopen(base + url, timeout=60) as r:
+        req = urllib.request.Request(base + url, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(req, timeout=60) as r:
             body = r.read()
         out.append((name, time.perf_counter() - t0, len(body)))
     return out
@@ -246,7 +263,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--peer-buildings", type=int, default=20_000)
     ap.add_argument("--runs", type=int, default=3, help="cold loads per page (median reported)")
     ap.add_argument("--skip-pages", action="store_true", help="only the peer and the load test")
+    ap.add_argument("--skip-peer", action="store_true", help="no folium peer page")
     a = ap.parse_args(argv)
+    started_load = os.getloadavg()
     db = a.db or ROOT / "bench" / "out" / f"pages-{a.scale}.db"
     if a.rebuild or not db.exists():
         print("building the world …", flush=True)
@@ -261,6 +280,8 @@ def main(argv: list[str] | None = None) -> None:
     # the busiest grid (most buildings) is the worst case for a grid page
     grids = store.read("plan_grids", columns=["code", "buildings"])
     code = str(grids.sort_values("buildings")["code"].iloc[-1]) if len(grids) else code
+    from gridmap.services.maps import grid_row
+    busiest_bbox = [float(v) for v in grid_row(store, code)["geometry"].bounds]
     store.close()
     print(f"world: {facts}; grid page: {code}", flush=True)
 
@@ -273,56 +294,79 @@ def main(argv: list[str] | None = None) -> None:
         idle = "() => window.gridmap && gridmap.sources.length > 0 && gridmap.idle()"
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            zoom13 = ("() => { var b = %s; gridmap.map.setView([(b[1] + b[3]) / 2, (b[0] + b[2]) / 2], 13, "
+                      "{animate: false}); }" % json.dumps(busiest_bbox))
             pages = [("overview /", "/", {"width": 1280, "height": 800}),
+                     ("overview, then zoom 13 on the busiest grid", "/", {"width": 1280, "height": 800}),
                      ("grid page (phone)", f"/grids/{code}", {"width": 390, "height": 844}),
                      ("grid page (desktop)", f"/grids/{code}", {"width": 1280, "height": 800})]
             for label, path, vp in ([] if a.skip_pages else pages):
-                cold_load(browser, base + path, viewport=vp, wait_js=idle)   # warm the server, not the browser
-                runs = [cold_load(browser, base + path, viewport=vp, wait_js=idle) for _ in range(a.runs)]
+                then = zoom13 if "zoom 13" in label else None
+                cold_load(browser, base + path, viewport=vp, wait_js=idle, then=then)   # warm the server
+                runs = [cold_load(browser, base + path, viewport=vp, wait_js=idle, then=then) for _ in range(a.runs)]
                 med = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
                 rows.append((label, med))
                 print(label, json.dumps(med, ensure_ascii=False), flush=True)
-            with tempfile.TemporaryDirectory() as tmp:
-                peer, build_s, size = peer_page(db, a.peer_buildings, Path(tmp) / "peer.html")
-                # its local asset paths point at the running server (the page itself is opened from a file)
-                html = peer.read_text(encoding="utf-8")
-                peer.write_text(html.replace('src="/', f'src="{base}/').replace('href="/', f'href="{base}/'),
-                                encoding="utf-8")
-                # served by the same app's static route would need a copy; load it from file:// instead
-                ctx_wait = "() => document.querySelectorAll('path.leaflet-interactive').length > 0 || " \
-                           "document.querySelector('canvas.leaflet-zoom-animated') !== null"
-                res = cold_load(browser, peer.as_uri(), viewport={"width": 1280, "height": 800}, wait_js=ctx_wait)
-                res.update(html=size, build_s=build_s)
-                rows.append((f"peer: folium inlining {a.peer_buildings:,} buildings", res))
-                print("peer", json.dumps(res), flush=True)
+            if not a.skip_peer:
+                with tempfile.TemporaryDirectory() as tmp:
+                    peer, build_s, size = peer_page(db, a.peer_buildings, Path(tmp) / "peer.html")
+                    # its local asset paths point at the running server (the page itself is opened from a file)
+                    html = peer.read_text(encoding="utf-8")
+                    peer.write_text(html.replace('src="/', f'src="{base}/').replace('href="/', f'href="{base}/'),
+                                    encoding="utf-8")
+                    ctx_wait = "() => document.querySelectorAll('path.leaflet-interactive').length > 0 || " \
+                               "document.querySelector('canvas.leaflet-zoom-animated') !== null"
+                    res = cold_load(browser, peer.as_uri(), viewport={"width": 1280, "height": 800},
+                                    wait_js=ctx_wait)
+                    res.update(html=size, build_s=build_s)
+                    rows.append((f"peer: folium inlining {a.peer_buildings:,} buildings", res))
+                    print("peer", json.dumps(res), flush=True)
             browser.close()
-        urls = [("page /", "/"), (f"page /grids/<code>", f"/grids/{code}"),
-                ("api grids z12", "/api/layers/grids?zoom=12"),
-                ("api complaints z12 (open, whole district)", "/api/layers/complaints?zoom=12"),
-                ("api buildings z16 (1.5 km view)", None), ("api grid stats", f"/api/grids/{code}/stats")]
+        import mercantile
+
         store = open_store(f"sqlite:///{db}")
-        from gridmap.services.maps import grid_row
+        from gridmap.services.maps import extent, grid_row
         g = grid_row(store, code)["geometry"]
+        ext = extent(store)
         store.close()
         cx, cy = g.centroid.x, g.centroid.y
-        urls[4] = (urls[4][0], f"/api/layers/buildings?bbox={cx - 0.009},{cy - 0.007},{cx + 0.009},{cy + 0.007}&zoom=16")
+        view = f"bbox={cx - 0.009},{cy - 0.007},{cx + 0.009},{cy + 0.007}"
+        whole = "bbox=" + ",".join(str(v) for v in ext)
+        t15 = mercantile.tile(cx, cy, 15)
+        t13 = mercantile.tile(cx, cy, 13)
+        urls = [("page /", "/"), ("page /grids/<code>", f"/grids/{code}"),
+                ("api grids z11 (whole district, cached per plan)", f"/api/layers/grids?{whole}&zoom=11"),
+                ("api communities z11 (whole district)", f"/api/layers/communities?{whole}&zoom=11"),
+                ("api complaints z11 (counts per community)", f"/api/layers/complaints?{whole}&zoom=11"),
+                ("api complaints z13 (counts per grid, view)", f"/api/layers/complaints?{view}&zoom=13"),
+                ("api complaints z16 (points, 1.5 km view)", f"/api/layers/complaints?{view}&zoom=16"),
+                ("api buildings z16 (1.5 km view)", f"/api/layers/buildings?{view}&zoom=16"),
+                ("api buildings z16 of one grid", f"/api/layers/buildings?{view}&zoom=16&grid={code}"),
+                ("api grid stats", f"/api/grids/{code}/stats"),
+                ("tile buildings z13", f"/tiles/buildings/13/{t13.x}/{t13.y}.pbf"),
+                ("tile buildings z15", f"/tiles/buildings/15/{t15.x}/{t15.y}.pbf")]
+        load_before = os.getloadavg()
         load = load_test(base, urls, clients=a.clients, seconds=a.seconds)
+        load_after = os.getloadavg()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
     print()
     print(f"World: {facts['buildings']:,} buildings, {facts['grids']:,} grids, {facts['complaints']:,} complaints "
-          f"(scale {a.scale}); machine: {os.cpu_count()} CPUs, {sys.platform}")
+          f"(scale {a.scale}); machine: {os.cpu_count()} CPUs, {sys.platform}; load average (1/5/15 min) "
+          f"at the start {started_load[0]:.1f}/{started_load[1]:.1f}/{started_load[2]:.1f}")
     print()
-    print("| cold load (headless Chromium) | time to drawn | HTML | data (API) | static | drawn |")
-    print("|---|---:|---:|---:|---:|---|")
+    print("| cold load (headless Chromium) | time to drawn | HTML | data (API) | vector tiles | static | drawn |")
+    print("|---|---:|---:|---:|---:|---:|---|")
     for label, r in rows:
         drawn = r.get("drawn") or {}
         shown = ", ".join(f"{k} {v:,}" for k, v in drawn.items() if v) if drawn else "—"
         extra = f" (built in {r['build_s']:.1f} s)" if "build_s" in r else ""
         print(f"| {label}{extra} | {r['seconds']:.2f} s | {r['html'] / 1024:,.0f} KB | {r['data'] / 1024:,.0f} KB "
-              f"| {r['static'] / 1024:,.0f} KB | {shown} |")
+              f"| {r.get('tiles', 0) / 1024:,.0f} KB | {r['static'] / 1024:,.0f} KB | {shown} |")
+    print()
+    print(f"Load test: load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min)")
     print()
     print(f"| server, {a.clients} clients × {a.seconds:.0f} s from a second process | requests | p50 | p95 | body |")
     print("|---|---:|---:|---:|---:|")

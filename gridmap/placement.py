@@ -23,6 +23,9 @@ indexing; there is no per-record Python loop. Nothing here does I/O.
 """
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
@@ -30,6 +33,7 @@ from typing import Any, Callable, Iterable, Mapping
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 from pyproj import CRS, Transformer
 
@@ -122,7 +126,7 @@ class PlacementWorld:
 
     @property
     def building_tree(self) -> shapely.STRtree:
-        return self._cached("building_tree", lambda: shapely.STRtree(self.building_geoms))
+        return self.building_cells.tree
 
     @property
     def building_cells(self) -> CellIndex:
@@ -150,6 +154,18 @@ class PlacementWorld:
             "street": pd.CategoricalDtype(self.street_cats)})
 
     @property
+    def code_tables(self) -> dict[str, np.ndarray]:
+        """Per building position (and -1 at the end, for "no building"): the code of each derived id."""
+        def table(per_building: np.ndarray, dtype: pd.CategoricalDtype) -> np.ndarray:
+            small = pd.Categorical.from_codes(np.empty(0, dtype=np.int64), dtype=dtype).codes.dtype
+            return np.append(per_building, -1).astype(small)
+
+        return self._cached("code_tables", lambda: {
+            name: table(per_building, self.dtypes[name]) for name, per_building in (
+                ("building", np.arange(len(self))), ("estate", self.b_estate), ("grid", self.b_grid),
+                ("community", self.b_community), ("street", self.b_street))})
+
+    @property
     def building_index(self) -> pd.Index:
         return self._cached("building_index", lambda: pd.Index(self.building_ids))
 
@@ -161,7 +177,7 @@ class PlacementWorld:
     def prepare(self) -> "PlacementWorld":
         """Build every index now (benchmarks time preparation apart from placing)."""
         shapely.prepare(self.building_geoms)
-        for name in ("building_cells", "community_tree", "grid_tree", "building_index", "dtypes"):
+        for name in ("building_cells", "community_tree", "grid_tree", "building_index", "code_tables"):
             getattr(self, name)
         return self
 
@@ -175,75 +191,120 @@ class PlacementWorld:
 
 
 class CellIndex:
-    """Polygons by the cells of a regular lattice their bounding boxes touch (CSR arrays).
+    """Which polygon holds each point: a regular lattice of cells, each knowing its only candidate.
 
-    Point-in-building for a million points is the hot path; looking candidates up by lattice cell, keeping
-    those whose bounding box holds the point and testing them with ``shapely.intersects_xy`` on prepared
-    polygons finds exactly the pairs of an ``STRtree.query(points, predicate="intersects")`` (a test checks
-    it) in less time, because the candidate step is a few numpy passes instead of a tree walk per point
-    (``bench/bench_placement.py``). The cell side is the median building size, capped at ~4 M cells.
+    Point-in-building for a million points is the hot path. Each cell of a lattice (side: the median
+    building size, capped at :attr:`MAX_CELLS` cells) stores the one polygon whose bounding box touches it,
+    or says there are none or several. A point in a single-candidate cell — 99.5 % of the benchmark's
+    points — needs one array lookup and one ``shapely.intersects_xy`` on the prepared polygon; the rest go
+    through an ``STRtree`` query. No tree walk, no candidate pairs, no sort for the many
+    (``bench/bench_placement.py``); ``tests/unit/test_placement.py`` checks the answers against a plain loop.
     """
 
-    MAX_CELLS = 4_000_000
+    MAX_CELLS = 8_000_000  # int32 each: 32 MB at most
 
     def __init__(self, polys: np.ndarray) -> None:
         self.polys = polys
         shapely.prepare(polys)
+        self.tree = shapely.STRtree(polys)
         bb = shapely.bounds(polys)
-        ok = np.isfinite(bb).all(axis=1)
-        pos, bb = np.flatnonzero(ok), bb[ok]
-        if not len(pos):
-            self.x0 = self.y0 = 0.0
-            self.inv, self.nx, self.ny = 1.0, 1, 1
-            self.offsets, self.items = np.zeros(2, dtype=np.int64), np.empty(0, dtype=np.int64)
-            self.bounds = np.full((len(polys), 4), np.nan)
-            return
-        side = np.maximum(bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1])
-        size = float(np.median(side)) or 1e-6
-        x0, y0, x1, y1 = bb[:, 0].min(), bb[:, 1].min(), bb[:, 2].max(), bb[:, 3].max()
-        while ((x1 - x0) / size + 1) * ((y1 - y0) / size + 1) > self.MAX_CELLS:
-            size *= 2
-        self.x0, self.y0, self.inv = float(x0), float(y0), 1.0 / size
+        pos = np.flatnonzero(np.isfinite(bb).all(axis=1))
+        bb = bb[pos]
+        self.x0 = self.y0 = 0.0
+        self.inv, self.nx, self.ny = 1.0, 1, 1
+        if len(pos):
+            side = np.maximum(bb[:, 2] - bb[:, 0], bb[:, 3] - bb[:, 1])
+            size = float(np.median(side)) or 1e-6
+            x0, y0, x1, y1 = bb[:, 0].min(), bb[:, 1].min(), bb[:, 2].max(), bb[:, 3].max()
+            while ((x1 - x0) / size + 1) * ((y1 - y0) / size + 1) > self.MAX_CELLS:
+                size *= 2
+            self.x0, self.y0, self.inv = float(x0), float(y0), 1.0 / size
         ix0, ix1 = self._cell(bb[:, 0], self.x0).astype(np.int64), self._cell(bb[:, 2], self.x0).astype(np.int64)
         iy0, iy1 = self._cell(bb[:, 1], self.y0).astype(np.int64), self._cell(bb[:, 3], self.y0).astype(np.int64)
-        nx, ny = int(ix1.max()) + 1, int(iy1.max()) + 1
+        if len(pos):
+            self.nx, self.ny = int(ix1.max()) + 1, int(iy1.max()) + 1
+        # every (cell, polygon) pair whose bounding box touches the cell, without a loop
         width = ix1 - ix0 + 1
         count = width * (iy1 - iy0 + 1)
         k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
         w = np.repeat(width, count)
-        cell = (np.repeat(iy0, count) + k // w) * nx + np.repeat(ix0, count) + k % w
-        owner = np.repeat(pos, count)
-        order = np.lexsort((owner, cell))
-        self.items = owner[order]
-        self.offsets = np.zeros(nx * ny + 1, dtype=np.int64)
-        np.cumsum(np.bincount(cell, minlength=nx * ny), out=self.offsets[1:])
-        self.nx, self.ny = nx, ny
-        self.bounds = np.full((len(polys), 4), np.nan)
-        self.bounds[pos] = bb
+        cell = (np.repeat(iy0, count) + k // w) * self.nx + np.repeat(ix0, count) + k % w
+        # per cell (plus one "outside" slot at the end): its only candidate, -1 for none, -2 for several
+        self.only = np.full(self.nx * self.ny + 1, -1, dtype=np.int32)
+        self.only[cell] = np.repeat(pos, count)
+        self.only[:-1][np.bincount(cell, minlength=self.nx * self.ny) > 1] = -2
+        # candidate → geometry, with -1 and -2 both landing on a missing one (which intersects nothing)
+        self._polys_or_none = np.append(np.asarray(polys, dtype=object), [None, None])
 
     def _cell(self, v: np.ndarray, origin: float) -> np.ndarray:
         # one monotonic formula for boxes and points alike, so a point on a box edge finds the box
         return np.floor((v - origin) * self.inv)
 
-    def query_points(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(point index, polygon position)`` pairs where the polygon intersects the point (edges count)."""
-        return self.query_xy(*_xy(pts))
+    def _cells_of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Cell number of each point; ``nx * ny`` (the "outside" slot) off the lattice or for NaN."""
+        fx = x - self.x0
+        fx *= self.inv
+        np.floor(fx, out=fx)  # the very arithmetic of _cell, in place
+        fy = y - self.y0
+        fy *= self.inv
+        np.floor(fy, out=fy)
+        on = len(fx) and fx.min() >= 0 and fx.max() < self.nx and fy.min() >= 0 and fy.max() < self.ny
+        if not on:  # some point is off the lattice or NaN (NaN fails every comparison)
+            off = ~((fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny))
+        fy *= self.nx
+        fy += fx
+        if not on:
+            fy[off] = self.nx * self.ny
+        return fy.astype(np.int64)
 
-    def query_xy(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """As :meth:`query_points` for coordinate arrays (NaN matches nothing)."""
-        ix, iy = self._cell(x, self.x0), self._cell(y, self.y0)
-        q = np.flatnonzero((ix >= 0) & (ix < self.nx) & (iy >= 0) & (iy < self.ny))
-        cell = iy[q].astype(np.int64) * self.nx + ix[q].astype(np.int64)
-        start = self.offsets[cell]
-        n = self.offsets[cell + 1] - start
-        qi = np.repeat(q, n)
-        bi = self.items[np.repeat(start - np.cumsum(n) + n, n) + np.arange(n.sum())]
-        xq, yq = x[qi], y[qi]
-        inbox = (xq >= self.bounds[bi, 0]) & (xq <= self.bounds[bi, 2]) & \
-                (yq >= self.bounds[bi, 1]) & (yq <= self.bounds[bi, 3])
-        qi, bi, xq, yq = qi[inbox], bi[inbox], xq[inbox], yq[inbox]
-        hit = _intersects_xy(self.polys[bi], xq, yq)
-        return qi[hit], bi[hit]
+    def locate_xy(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Position of the polygon holding each point, or -1 (also for NaN coordinates).
+
+        A point on an edge counts. When several polygons hold a point, the one whose interior holds it
+        wins, then the lowest position.
+        """
+        cand = self.only[self._cells_of(x, y)]
+        hit = _intersects_xy(self._polys_or_none[cand], x, y)
+        pos = np.where(hit, cand, -1).astype(np.int64)
+        many = np.flatnonzero(cand == -2)
+        if len(many):  # cells with several candidates: the tree, and the tie-break
+            pts = shapely.points(x[many], y[many])
+            qi, pi = self.tree.query(pts, predicate="intersects")
+            pos[many] = _pick_containing(qi, pi, self.polys, len(many), lambda q: pts[q])
+        return pos
+
+    def locate(self, pts: np.ndarray) -> np.ndarray:
+        """As :meth:`locate_xy` for point geometries (missing and empty ones: -1)."""
+        return self.locate_xy(*_xy(pts))
+
+
+_THREADS = True  # False runs every step in the calling thread (for comparisons)
+_POOL: list[ThreadPoolExecutor] = []
+_POOL_LOCK = threading.Lock()
+
+
+def _forget_pool() -> None:  # a forked child has none of its parent's threads
+    global _POOL_LOCK
+    _POOL_LOCK = threading.Lock()
+    _POOL.clear()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _beside(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+    """Start ``fn(*args)`` in a helper thread; call the answer to wait for its result.
+
+    For steps that spend their time outside the GIL (GEOS, numpy, pyarrow). One small pool is kept for the
+    process, so no thread is started per call.
+    """
+    if not _THREADS:
+        return lambda: fn(*args)
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="gridmap-place"))
+        pool = _POOL[0]
+    return pool.submit(fn, *args).result
 
 
 def _intersects_xy(polys: np.ndarray, x: np.ndarray, y: np.ndarray, *, split: int = 200_000) -> np.ndarray:
@@ -251,16 +312,19 @@ def _intersects_xy(polys: np.ndarray, x: np.ndarray, y: np.ndarray, *, split: in
     if len(polys) < split:
         return shapely.intersects_xy(polys, x, y)
     h = len(polys) // 2
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        first = pool.submit(shapely.intersects_xy, polys[:h], x[:h], y[:h])
-        second = shapely.intersects_xy(polys[h:], x[h:], y[h:])
-        return np.concatenate([first.result(), second])
+    first = _beside(shapely.intersects_xy, polys[:h], x[:h], y[:h])
+    second = shapely.intersects_xy(polys[h:], x[h:], y[h:])
+    return np.concatenate([first(), second])
 
 
 def _xy(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates of points, NaN for missing and empty ones."""
     try:
-        return shapely.get_x(pts), shapely.get_y(pts)
+        if len(pts) < 200_000:
+            return shapely.get_x(pts), shapely.get_y(pts)
+        y = _beside(shapely.get_y, pts)
+        x = shapely.get_x(pts)
+        return x, y()
     except shapely.errors.GEOSException:  # an empty point among them: the slower, careful way
         x, y = np.full(len(pts), np.nan), np.full(len(pts), np.nan)
         ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
@@ -297,8 +361,7 @@ def summarize(placement: pd.Series | np.ndarray) -> dict[str, int]:
     """
     arr = np.asarray(placement)
     if arr.dtype.kind in "iu":
-        counts = np.bincount(arr, minlength=len(OUTCOMES))
-        out = {k: int(counts[i]) for i, k in enumerate(OUTCOMES)}
+        out = {k: int(np.count_nonzero(arr == i)) for i, k in enumerate(OUTCOMES)}
     else:
         vc = pd.Series(arr).value_counts()
         out = {k: int(vc.get(k, 0)) for k in OUTCOMES}
@@ -334,12 +397,11 @@ def place(records: pd.DataFrame, world: PlacementWorld, *, tolerance_m: float = 
         raise PlacementError(f"tolerance must be a non-negative number of metres, got {tolerance_m!r}")
     n = len(records)
     st = _State(n)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        duplicates = pool.submit(_duplicate_rows, records, seen_ids)
-        _by_building_id(records, world, st)
-        room = _by_room(records, world, st)
-        _by_location(records, world, st, tolerance_m)
-        rows, reasons = duplicates.result()
+    duplicates = _beside(_duplicate_rows, records, seen_ids)
+    _by_building_id(records, world, st)
+    room = _by_room(records, world, st)
+    _by_location(records, world, st, tolerance_m)
+    rows, reasons = duplicates()
     st.reject_again(rows, reasons)  # a later copy of an id is rejected whatever it matched
     none_left = st.todo
     st.reject(none_left, "没有楼栋编号、房号或坐标 / no building id, room code or location")
@@ -356,15 +418,35 @@ class _State:
         self.community = np.full(n, -1, dtype=np.int64)
         self.grid = np.full(n, -1, dtype=np.int64)
         self.distance = np.full(n, np.nan)
-        self.reason = np.full(n, None, dtype=object)
+        # reasons as integer codes into ``reasons`` (no million-element object array on the hot path)
+        self.reason = np.full(n, -1, dtype=np.int32)
+        self.reasons: dict[str, int] = {}
 
     @property
     def todo(self) -> np.ndarray:
         return self.outcome == _UNSET
 
-    def reject(self, mask: np.ndarray, reason: str | np.ndarray) -> None:
+    def say(self, rows: np.ndarray, reason: str | Iterable[str]) -> None:
+        """Set the reason of ``rows`` (an index or mask): one text for all, or one per row."""
+        if isinstance(reason, str):
+            self.reason[rows] = self.reasons.setdefault(reason, len(self.reasons))
+            return
+        codes, texts = pd.factorize(np.asarray(list(reason), dtype=object))
+        table = np.array([self.reasons.setdefault(t, len(self.reasons)) for t in texts], dtype=np.int32)
+        self.reason[rows] = table[codes]
+
+    def reason_column(self) -> pd.Categorical:
+        """The reasons as a Categorical over the texts in use (NaN where there is none)."""
+        texts = np.array(list(self.reasons), dtype=object)
+        used = np.bincount(self.reason[self.reason >= 0], minlength=len(texts)) > 0
+        remap = np.full(len(texts) + 1, -1, dtype=np.int32)
+        remap[:-1][used] = np.arange(int(used.sum()), dtype=np.int32)
+        return pd.Categorical.from_codes(remap[self.reason], categories=pd.Index(texts[used], dtype=object),
+                                         validate=False)
+
+    def reject(self, mask: np.ndarray, reason: str) -> None:
         self.outcome[mask] = REJECTED
-        self.reason[mask] = reason if isinstance(reason, str) else reason[mask]
+        self.say(mask, reason)
 
     def reject_again(self, rows: np.ndarray, reasons: list[str]) -> None:
         """Reject ``rows`` whatever a rule found for them."""
@@ -386,20 +468,91 @@ def _column(records: pd.DataFrame, name: str) -> np.ndarray | None:
 
 
 def _duplicate_rows(records: pd.DataFrame, seen_ids: Iterable[str] | None) -> tuple[np.ndarray, list[str]]:
-    """Rows repeating an earlier record id (or one of ``seen_ids``), with their reasons."""
+    """Rows repeating an earlier record id (or one of ``seen_ids``), with their reasons.
+
+    Only rows whose id shares its fingerprint with another row's (:func:`_suspects`) are compared as
+    strings, so a million distinct ids cost one numpy sort, which runs outside the GIL, beside the spatial
+    rules (see :func:`place`).
+    """
     if "id" not in records:
         return np.empty(0, dtype=np.int64), []
-    # pyarrow-backed ids hash outside the GIL, so this runs beside the spatial rules (see place)
-    if seen_ids is None and records["id"].is_unique:
-        return np.empty(0, dtype=np.int64), []
-    ids = _str_or_none(records["id"], len(records))
+    col = records["id"]
+    rows = _suspects(col) if seen_ids is None else None
+    if rows is None:
+        rows = np.arange(len(col))
+    elif not len(rows):
+        return rows, []
+    else:
+        col = col.iloc[rows]
+    ids = _str_or_none(col, len(col))
     s = pd.Series(ids)
     has = s.notna().to_numpy()
     dup = has & s.duplicated(keep="first").to_numpy()
     if seen_ids is not None:
         dup |= has & s.isin(pd.Index(seen_ids)).to_numpy()
-    rows = np.flatnonzero(dup)
-    return rows, [f"重复记录 / duplicate record id {v}" for v in ids[rows]]
+    return rows[dup], [f"重复记录 / duplicate record id {v}" for v in ids[dup]]
+
+
+def _suspects(col: pd.Series) -> np.ndarray | None:
+    """Rows that may repeat another row's id (ascending), or None: look at every row.
+
+    Arrow-backed strings (pandas' default ``str``) get 64-bit fingerprints (:func:`_fingerprints`); rows
+    with a fingerprint of their own certainly hold an id of their own. Sorting a million fingerprints
+    (numpy's vectorised sort) is several times faster than hashing the strings.
+    """
+    dtype = col.dtype
+    if not (isinstance(dtype, pd.ArrowDtype) or getattr(dtype, "storage", None) == "pyarrow"):
+        return None
+    fp = _fingerprints(pa.array(col))  # zero-copy for arrow-backed columns
+    if fp is None:
+        return None
+    ordered = np.sort(fp)
+    shared = ordered[1:][ordered[1:] == ordered[:-1]]
+    return np.flatnonzero(np.isin(fp, shared)) if len(shared) else np.empty(0, dtype=np.int64)
+
+
+_ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+
+
+def _fingerprints(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """A 64-bit fingerprint of each string (equal strings, equal fingerprints), or None for other types.
+
+    Mixes the length, the first 8 and the last 8 bytes (one unaligned 8-byte load each from the arrow
+    data buffer), so strings of up to 16 bytes that differ get different (head, tail, length) triples.
+    """
+    if sys.byteorder != "little" or not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return None
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    arr = arr.cast(pa.large_string())
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    if len(arr) and hi - lo == (offsets[1] - offsets[0]) * len(arr) and (offsets[1] - offsets[0]) <= 8 and \
+            (np.diff(offsets) == offsets[1] - offsets[0]).all():  # fixed width ≤ 8 (generated ids): exact
+        width = int(offsets[1] - offsets[0])
+        chars = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[lo:hi]
+        if width == 8:
+            return chars.view(np.uint64)
+        block = np.zeros((len(arr), 8), dtype=np.uint8)
+        block[:, :width] = chars.reshape(len(arr), width)
+        return block.view(np.uint64).ravel()
+    padded = np.zeros(hi - lo + 16, dtype=np.uint8)  # 8 spare bytes either side of the characters
+    if hi > lo:
+        padded[8:8 + hi - lo] = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[lo:hi]
+    words = np.ndarray((len(padded) - 7,), dtype=np.uint64, buffer=padded, strides=(1,))  # load at any byte
+    start, end = offsets[:-1] - lo, offsets[1:] - lo
+    length = (end - start).astype(np.uint64)
+    head = words[start + 8]  # the 8 bytes from the first character (little-endian: first = lowest)
+    tail = words[end]        # the 8 bytes ending with the last character (last = highest)
+    bits = np.minimum(length, 8) * np.uint64(8)
+    head &= np.where(bits < 64, (np.uint64(1) << (bits & np.uint64(63))) - np.uint64(1), _ONES)
+    bits = np.minimum(np.maximum(length, 8) - np.uint64(8), 8) * np.uint64(8)  # tail bytes beyond the head
+    tail &= np.where(bits > 0, ~((np.uint64(1) << ((np.uint64(64) - bits) & np.uint64(63))) - np.uint64(1)),
+                     np.uint64(0))
+    head *= np.uint64(0x9E37_79B9_7F4A_7C15)
+    tail *= np.uint64(0xC2B2_AE3D_27D4_EB4F)
+    head ^= tail
+    head ^= length
+    return head
 
 
 def _by_building_id(records: pd.DataFrame, world: PlacementWorld, st: _State) -> None:
@@ -471,7 +624,7 @@ def _by_room(records: pd.DataFrame, world: PlacementWorld, st: _State) -> _Rooms
 def _reject_rows(st: _State, rows: np.ndarray, reasons: list[str]) -> None:
     if len(rows):
         st.outcome[rows] = REJECTED
-        st.reason[rows] = np.asarray(reasons, dtype=object)
+        st.say(rows, reasons)
 
 
 def _room_buildings(world: PlacementWorld, name: np.ndarray, estate: np.ndarray,
@@ -531,11 +684,16 @@ def _by_location(records: pd.DataFrame, world: PlacementWorld, st: _State, toler
         return
     # 3. containing building (a point on an edge counts; see _containing for ties)
     every = len(rows) == len(x)
-    hit, pos = _containing_xy(world.building_cells, world.building_geoms,
-                              x if every else x[rows], y if every else y[rows])
+    pos = world.building_cells.locate_xy(x if every else x[rows], y if every else y[rows])
+    hit = pos >= 0
     if hit.all():
-        st.to_building(rows, pos, CONTAINED)
-        st.distance[rows] = 0.0
+        if every:  # the common case, without index arrays
+            st.outcome[:] = CONTAINED
+            st.building = pos
+            st.distance[:] = 0.0
+        else:
+            st.to_building(rows, pos, CONTAINED)
+            st.distance[rows] = 0.0
         return
     st.to_building(rows[hit], pos[hit], CONTAINED)
     st.distance[rows[hit]] = 0.0
@@ -554,8 +712,8 @@ def _by_location(records: pd.DataFrame, world: PlacementWorld, st: _State, toler
         near = first >= 0
         st.to_building(rows[near], first[near], NEAREST)
         st.distance[rows[near]] = dist[near]
-        st.reason[rows[near]] = f"不在楼内, 取 {tolerance_m:g} 米内最近楼栋 / in no building; nearest " \
-                                f"within {tolerance_m:g} m"
+        st.say(rows[near], f"不在楼内, 取 {tolerance_m:g} 米内最近楼栋 / in no building; nearest " \
+                                f"within {tolerance_m:g} m")
         rows, pts = rows[~near], pts[~near]
     if not len(rows):
         return
@@ -563,8 +721,8 @@ def _by_location(records: pd.DataFrame, world: PlacementWorld, st: _State, toler
     hit, cpos = _containing(world.community_tree, world.community_geoms, pts)
     st.outcome[rows[hit]] = AREA
     st.community[rows[hit]] = cpos[hit]
-    st.reason[rows[hit]] = f"{tolerance_m:g} 米内没有楼栋, 只定位到社区 / no building within " \
-                           f"{tolerance_m:g} m; placed in its community only"
+    st.say(rows[hit], f"{tolerance_m:g} 米内没有楼栋, 只定位到社区 / no building within " \
+                           f"{tolerance_m:g} m; placed in its community only")
     if len(world.grid_codes) and hit.any():
         ghit, gpos = _containing(world.grid_tree, world.grid_geoms, pts[hit])
         st.grid[rows[hit][ghit]] = gpos[ghit]
@@ -579,14 +737,6 @@ def _records_4326(records: gpd.GeoDataFrame) -> np.ndarray:
     return records.geometry.to_numpy()
 
 
-def _containing_xy(index: CellIndex, polys: np.ndarray, x: np.ndarray,
-                   y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_containing` for coordinate arrays through a :class:`CellIndex`."""
-    k = len(x)
-    qi, pi = index.query_xy(x, y)
-    return _pick_containing(qi, pi, polys, k, lambda q: shapely.points(x[q], y[q]))
-
-
 def _containing(index: shapely.STRtree | CellIndex, polys: np.ndarray,
                 pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each point: found?, position of the polygon containing it (interior first, then lowest position)."""
@@ -594,15 +744,17 @@ def _containing(index: shapely.STRtree | CellIndex, polys: np.ndarray,
     if not len(polys) or not k:
         return np.zeros(k, bool), np.full(k, -1, dtype=np.int64)
     if isinstance(index, CellIndex):
-        qi, pi = index.query_points(pts)
+        pos = index.locate(pts)
     else:
         qi, pi = index.query(pts, predicate="intersects")
-    return _pick_containing(qi, pi, polys, k, lambda q: pts[q])
+        pos = _pick_containing(qi, pi, polys, k, lambda q: pts[q])
+    return pos >= 0, pos
 
 
 def _pick_containing(qi: np.ndarray, pi: np.ndarray, polys: np.ndarray, k: int,
-                     points_of: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """One polygon per point from intersecting pairs: the only one, else interior first, then lowest."""
+                     points_of: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """One polygon per point from intersecting pairs (-1: none): the only one, else interior first, then
+    lowest position."""
     counts = np.bincount(qi, minlength=k)
     pos = np.full(k, -1, dtype=np.int64)
     single = counts[qi] == 1
@@ -611,7 +763,7 @@ def _pick_containing(qi: np.ndarray, pi: np.ndarray, polys: np.ndarray, k: int,
         mq, mp = qi[~single], pi[~single]
         pick = _first_pairs(mq, mp, before=shapely.contains_properly(polys[mp], points_of(mq)))
         pos[mq[pick]] = mp[pick]
-    return pos >= 0, pos
+    return pos
 
 
 def _first_pairs(qi: np.ndarray, ti: np.ndarray, *, before: np.ndarray | None = None) -> np.ndarray:
@@ -631,25 +783,24 @@ def _derived_columns(world: PlacementWorld, st: _State) -> dict[str, pd.Categori
     """building, estate, grid, community and street of every record, as Categoricals over the world's ids."""
     on_c, on_g = st.community >= 0, st.grid >= 0
 
-    def codes(per_building: np.ndarray, per_area: np.ndarray | None = None, on_area: np.ndarray | None = None,
-              area_pos: np.ndarray | None = None) -> np.ndarray:
-        # position -1 (no building) picks the appended -1: one gather, no masks
-        out = np.append(per_building, -1)[st.building]
+    tables = world.code_tables
+
+    def codes(name: str, per_area: np.ndarray | None = None, on_area: np.ndarray | None = None,
+              area_pos: np.ndarray | None = None) -> pd.Categorical:
+        # position -1 (no building) picks the table's last entry, -1: one gather, no masks, and the
+        # table's dtype is already the one pandas keeps for these categories (no conversion pass)
+        out = tables[name][st.building]
         if per_area is not None and len(per_area) and on_area.any():
             rows = np.flatnonzero(on_area & (out < 0))
             out[rows] = per_area[area_pos[rows]]
-        return out
+        return pd.Categorical.from_codes(out, dtype=world.dtypes[name], validate=False)
 
-    def cat(c: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
-        return pd.Categorical.from_codes(c, dtype=dtype, validate=False)
-
-    dt = world.dtypes
     return {
-        "building_id": cat(codes(np.arange(len(world))), dt["building"]),
-        "estate_id": cat(codes(world.b_estate), dt["estate"]),
-        "grid_code": cat(codes(world.b_grid, world.g_grid, on_g, st.grid), dt["grid"]),
-        "community_id": cat(codes(world.b_community, world.c_community, on_c, st.community), dt["community"]),
-        "street_id": cat(codes(world.b_street, world.c_street, on_c, st.community), dt["street"]),
+        "building_id": codes("building"),
+        "estate_id": codes("estate"),
+        "grid_code": codes("grid", world.g_grid, on_g, st.grid),
+        "community_id": codes("community", world.c_community, on_c, st.community),
+        "street_id": codes("street", world.c_street, on_c, st.community),
     }
 
 
@@ -661,8 +812,7 @@ def _assemble(records: pd.DataFrame, world: PlacementWorld, st: _State, room: _R
         out[name] = values
     out["placement"] = pd.Categorical.from_codes(st.outcome, dtype=OUTCOME_DTYPE, validate=False)
     out["placement_distance_m"] = st.distance
-    rcodes, rcats = pd.factorize(st.reason)
-    out["reason"] = pd.Categorical.from_codes(rcodes, categories=np.asarray(rcats, dtype=object))
+    out["reason"] = st.reason_column()
     if room is not None:
         by_room = st.outcome == ROOM
         for name, got in (("unit", np.where(by_room, room.unit, np.nan)),

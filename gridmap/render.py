@@ -16,6 +16,7 @@ from folium import plugins
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
+from gridmap.services.maps import GRID_COUNT_ZOOM, POINT_ZOOM
 from gridmap.services.maps import LAYERS as API_LAYERS
 
 #: every layer a map can show, in drawing order (bottom first), with its container kind
@@ -41,6 +42,10 @@ class MapOptions:
     #: layers hidden at first (still in the layer control)
     hidden: Sequence[str] = ()
     api: str = "/api"
+    #: vector tile URL templates per layer (``{"buildings": "/tiles/buildings/{z}/{x}/{y}.pbf"}``): the layer
+    #: is drawn from tiles between ``tile_zooms`` (inclusive), below its GeoJSON ``min_zoom``
+    tiles: Mapping[str, str] = field(default_factory=dict)
+    tile_zooms: tuple[int, int] = (13, 14)
     link_grids: bool = True
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -61,6 +66,25 @@ class ApiSource(JSCSSMixin, MacroElement):
         self._name = "ApiSource"
         self.container = container
         self.options = dict(options)
+
+
+class VectorTileAssets(JSCSSMixin, MacroElement):
+    """Loads Leaflet.VectorGrid (vendored under ``/static/vendor``) for layers drawn from vector tiles."""
+
+    _template = Template("")
+    default_js = [("leaflet_vectorgrid", "/static/vendor/leaflet-vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js")]
+
+
+class ClusterAssets(JSCSSMixin, MacroElement):
+    """Loads Leaflet.markercluster (folium's MarkerCluster assets, localised by ``gridmap.web.assets``)."""
+
+    _template = Template("")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "ClusterAssets"
+        self.default_js = list(plugins.MarkerCluster.default_js)
+        self.default_css = list(plugins.MarkerCluster.default_css)
 
 
 class MapControls(JSCSSMixin, MacroElement):
@@ -134,8 +158,17 @@ def grids_layer(m: folium.Map, opts: MapOptions, *, name: str = "网格") -> fol
 
 
 def buildings_layer(m: folium.Map, opts: MapOptions, *, name: str = "楼栋") -> folium.Map:
-    """Buildings with their households (from zoom 15)."""
-    return _source(m, _group(name, opts, "buildings"), "buildings", opts, mode="polygon")
+    """Buildings with their households: GeoJSON from zoom 15, from vector tiles at ``opts.tile_zooms`` when
+    ``opts.tiles`` has a ``buildings`` URL. A map with a focus grid takes only that grid's buildings as
+    GeoJSON (clickable, labelled) and every other building from the tiles at every zoom from 13."""
+    url = opts.tiles.get("buildings")
+    focus_only = bool(url and opts.focus)
+    tiles = None
+    if url:
+        tiles = {"url": url, "minZoom": opts.tile_zooms[0], "maxZoom": 19 if focus_only else opts.tile_zooms[1]}
+        VectorTileAssets().add_to(m)
+    return _source(m, _group(name, opts, "buildings"), "buildings", opts, mode="polygon", tiles=tiles,
+                   focusOnly=focus_only)
 
 
 def stewards_layer(m: folium.Map, opts: MapOptions, *, name: str = "红色管家") -> folium.Map:
@@ -152,18 +185,20 @@ def volunteer_teams_layer(m: folium.Map, opts: MapOptions, *, name: str = "志�
 
 
 def complaints_layer(m: folium.Map, opts: MapOptions, *, name: str = "诉求") -> folium.Map:
-    """Open complaints, clustered (Leaflet.markercluster, chunked loading)."""
-    cluster = plugins.MarkerCluster(name=name, show="complaints" not in opts.hidden,
-                                    options={"chunkedLoading": True, "maxClusterRadius": 50,
-                                             "disableClusteringAtZoom": 18})
-    return _source(m, cluster, "complaints", opts, mode="cluster")
+    """Open complaints: below zoom 15 the server's counts per community (below 12) or grid, drawn as sized
+    bubbles ("<5" for small counts); from zoom 15 the points in view, clustered (Leaflet.markercluster)."""
+    ClusterAssets().add_to(m)
+    return _source(m, _group(name, opts, "complaints"), "complaints", opts, mode="cluster",
+                   cluster={"chunkedLoading": True, "maxClusterRadius": 50, "disableClusteringAtZoom": 18},
+                   aggregate={"grid": GRID_COUNT_ZOOM, "points": POINT_ZOOM})
 
 
 def heatmap_layer(m: folium.Map, opts: MapOptions, *, name: str = "诉求热力") -> folium.Map:
     """Open complaints as a heat map (folium's HeatMap plugin, served locally)."""
     heat = plugins.HeatMap([], name=name, show="heatmap" not in opts.hidden, radius=18, blur=15,
                            min_opacity=0.35, max_zoom=17)
-    return _source(m, heat, "heatmap", opts, mode="heat", api_layer="complaints")
+    return _source(m, heat, "heatmap", opts, mode="heat", api_layer="complaints",
+                   aggregate={"grid": GRID_COUNT_ZOOM, "points": POINT_ZOOM})
 
 
 ADDERS = {"streets": streets_layer, "communities": communities_layer, "estates": estates_layer,

@@ -29,6 +29,12 @@ DETAIL_ZOOM = 16
 LIGHT_COMPLAINT = ("id", "category", "state", "days_waiting", "overdue", "grid_code")
 #: most features one layer request returns (the rest is reported as ``truncated``)
 MAX_FEATURES = 25_000
+#: complaints are sent as points from this zoom; below it as counts per grid, and per community below
+#: :data:`GRID_COUNT_ZOOM` (a whole district's open complaints are too many points to send and cluster)
+POINT_ZOOM = 15
+GRID_COUNT_ZOOM = 12
+#: seconds a cached whole-plan grids layer or community centre list is trusted (community bounds may change)
+CACHE_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,7 @@ LAYERS: dict[str, LayerSpec] = {s.name: s for s in (
     LayerSpec("streets", "streets", ("id", "name")),
     LayerSpec("communities", "communities", ("id", "name", "street_id")),
     LayerSpec("estates", "estates", ("id", "name", "community_id"), min_zoom=13),
-    LayerSpec("buildings", "buildings", ("id", "name", "estate_id", "community_id", "households", "floors"),
-              min_zoom=15, with_grid=True),
+    LayerSpec("buildings", "buildings", ("id", "name", "households", "floors"), min_zoom=15, with_grid=True),
     LayerSpec("stewards", "stewards", ("id", "role", "building_id", "serves", "party_member"), min_zoom=14,
               with_grid=True),
     LayerSpec("complaints", "complaints", ("id", "category", "state", "created_at", "due_at", "building_id",
@@ -97,8 +102,9 @@ def tolerance(zoom: int) -> float:
 
 
 def decimals(zoom: int) -> int:
-    """Decimal places that still resolve half a pixel at ``zoom`` (3 … 7)."""
-    return int(min(7, max(3, math.ceil(math.log10(1 / tolerance(zoom))))))
+    """Fewest decimal places whose rounding error (half a unit of the last place) stays within half a
+    pixel at ``zoom`` (3 … 7): 5 places (±0.55 m) up to zoom 17."""
+    return int(min(7, max(3, math.ceil(-math.log10(2 * tolerance(zoom))))))
 
 
 def _is_closed(states: pd.Series) -> np.ndarray:
@@ -187,19 +193,30 @@ def assignment(store: Store, plan_id: str) -> dict[str, str]:
 
 
 def forget_cache() -> None:
-    """Drop cached plan assignments (tests that rewrite a plan under the same id)."""
+    """Drop cached plan assignments, grid layers and centres (tests that rewrite a plan under the same id)."""
     with _ASSIGN_LOCK:
         _ASSIGN_CACHE.clear()
+        _GRIDS_CACHE.clear()
+        _CENTRES_CACHE.clear()
 
 
 # -- layers as GeoJSON ---------------------------------------------------------------------------------
 def layer_frame(store: Store, layer: str, *, bbox: tuple[float, float, float, float] | None = None,
                 zoom: int = 18, where: Mapping[str, Any] | None = None, open_only: bool = True,
-                now: dt.datetime | None = None) -> pd.DataFrame:
-    """The rows of map layer ``layer`` inside ``bbox`` with their public properties (no simplification)."""
+                now: dt.datetime | None = None, grid: str | None = None) -> pd.DataFrame:
+    """The rows of map layer ``layer`` inside ``bbox`` with their public properties (no simplification);
+    ``grid``: only the buildings of that grid of the published plan (buildings layer only)."""
     spec = _spec(layer)
     cols = [c for c in spec.columns] + ["geometry"]
     filt = dict(where or {})
+    if grid is not None:
+        if layer != "buildings":
+            raise InvalidInput(f"grid={grid!r} filters the buildings layer only, not {layer}")
+        plan_id = published_plan_id(store)
+        grid_of = assignment(store, plan_id) if plan_id else {}
+        filt["id"] = sorted(b for b, g in grid_of.items() if g == grid)
+        if not filt["id"]:
+            return _empty(spec).assign(grid_code=[])
     if layer == "grids":
         plan_id = published_plan_id(store)
         if plan_id is None:
@@ -261,10 +278,9 @@ def simplify(geoms: np.ndarray, zoom: int) -> np.ndarray:
     return out
 
 
-def features_json(frame: pd.DataFrame, *, zoom: int, shift: str | None = None,
-                  extra: Mapping[str, Any] | None = None) -> str:
-    """A GeoJSON FeatureCollection (text) of ``frame``: simplified for ``zoom``; shifted to GCJ-02 when
-    ``shift == "gcj02"``; ``extra`` members are added to the collection."""
+def feature_texts(frame: pd.DataFrame, *, zoom: int, shift: str | None = None) -> list[str]:
+    """One GeoJSON Feature (text) per row of ``frame``, simplified for ``zoom``, shifted to GCJ-02 when
+    ``shift == "gcj02"``."""
     geoms = frame.geometry.to_numpy() if len(frame) else np.array([], dtype=object)
     if shift == "gcj02" and len(geoms):
         from gridmap.coords import geometries_to_gcj02
@@ -274,26 +290,52 @@ def features_json(frame: pd.DataFrame, *, zoom: int, shift: str | None = None,
     props = [c for c in frame.columns if c != "geometry"]
     columns = [_native(frame[c]) for c in props]
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    parts = ['{"type":"Feature","geometry":' + g + ',"properties":' + dumps(dict(zip(props, values))) + "}"
-             for g, values in zip(geo_text, zip(*columns))]
+    return ['{"type":"Feature","geometry":' + g + ',"properties":' + dumps(dict(zip(props, values))) + "}"
+            for g, values in zip(geo_text, zip(*columns))]
+
+
+def collection(parts: Sequence[str], extra: Mapping[str, Any] | None = None) -> str:
+    """A FeatureCollection (text) of Feature texts, with ``extra`` members."""
     head = {"type": "FeatureCollection", **(extra or {})}
     text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
     return text[:-1] + ',"features":[' + ",".join(parts) + "]}"
 
 
+def features_json(frame: pd.DataFrame, *, zoom: int, shift: str | None = None,
+                  extra: Mapping[str, Any] | None = None) -> str:
+    """A GeoJSON FeatureCollection (text) of ``frame``: simplified for ``zoom``; shifted to GCJ-02 when
+    ``shift == "gcj02"``; ``extra`` members are added to the collection."""
+    return collection(feature_texts(frame, zoom=zoom, shift=shift), extra)
+
+
 def layer_geojson(store: Store, layer: str, *, bbox=None, zoom: int = 18, shift: str | None = None,
                   open_only: bool = True, limit: int = MAX_FEATURES, bounds: tuple[int, int] = (300, 500),
-                  where: Mapping[str, Any] | None = None, now: dt.datetime | None = None) -> str:
-    """Layer ``layer`` inside ``bbox`` as GeoJSON text for a map at ``zoom``.
+                  where: Mapping[str, Any] | None = None, now: dt.datetime | None = None,
+                  grid: str | None = None) -> str:
+    """Layer ``layer`` inside ``bbox`` as GeoJSON text for a map at ``zoom`` (``grid``: only that grid's
+    buildings — a grid page draws the others from vector tiles).
 
     Below the layer's ``min_zoom`` the collection is empty with ``"hidden": "zoom"`` (too many to draw);
     more than ``limit`` features are cut with ``"truncated": true``; ``"total"`` counts them all.
+    Complaints below :data:`POINT_ZOOM` are counts per grid or community (:func:`complaint_counts`,
+    ``"aggregate"`` names the level); the grids layer comes from a per-plan cache (:func:`grid_features`).
     """
     spec = _spec(layer)
     meta: dict[str, Any] = {"layer": layer, "zoom": zoom, "min_zoom": spec.min_zoom}
     if zoom < spec.min_zoom:
         return features_json(_empty(spec), zoom=zoom, extra={**meta, "total": None, "hidden": "zoom"})
-    frame = layer_frame(store, layer, bbox=bbox, zoom=zoom, open_only=open_only, where=where, now=now)
+    if layer == "grids" and not where:
+        parts = grid_features(store, bbox=bbox, zoom=zoom, shift=shift, bounds=bounds)
+        meta["total"] = len(parts)
+        if len(parts) > limit:
+            parts, meta["truncated"] = parts[:limit], True
+        return collection(parts, meta)
+    if layer == "complaints" and zoom < POINT_ZOOM and not where:
+        level = "grid" if zoom >= GRID_COUNT_ZOOM else "community"
+        frame = complaint_counts(store, level=level, bbox=bbox, open_only=open_only, now=now)
+        meta.update(aggregate=level, point_zoom=POINT_ZOOM, suppressed_below=_small_count())
+        return features_json(frame, zoom=zoom, shift=shift, extra={**meta, "total": len(frame)})
+    frame = layer_frame(store, layer, bbox=bbox, zoom=zoom, open_only=open_only, where=where, now=now, grid=grid)
     total = len(frame)
     if layer == "grids" and total:
         frame = with_load(store, frame, bounds)
@@ -303,6 +345,151 @@ def layer_geojson(store: Store, layer: str, *, bbox=None, zoom: int = 18, shift:
         frame = frame.iloc[:limit]
         meta["truncated"] = True
     return features_json(frame, zoom=zoom, shift=shift, extra={**meta, "total": total})
+
+
+# -- cached whole-plan grids -----------------------------------------------------------------------------
+@dataclass
+class _GridLayer:
+    """A published plan's grids with their load, and Feature texts per (zoom, shift), made once."""
+
+    frame: pd.DataFrame
+    boxes: np.ndarray
+    made: float
+    texts: dict[tuple[int, str | None], list[str]]
+
+
+_GRIDS_CACHE: dict[tuple[str, str, tuple[int, int]], _GridLayer] = {}
+
+
+def grid_features(store: Store, *, bbox: tuple[float, float, float, float] | None, zoom: int,
+                  shift: str | None = None, bounds: tuple[int, int] = (300, 500)) -> list[str]:
+    """Feature texts of the published plan's grids intersecting ``bbox`` (all without one), coloured
+    against ``bounds``. The plan's whole layer is read, loaded and encoded once per zoom and kept for
+    :data:`CACHE_SECONDS` (a published plan never changes; community bounds rarely do)."""
+    import time
+
+    plan_id = published_plan_id(store)
+    if plan_id is None:
+        return []
+    key = (store.url, plan_id, tuple(bounds))
+    with _ASSIGN_LOCK:
+        hit = _GRIDS_CACHE.get(key)
+    if hit is None or time.monotonic() - hit.made > CACHE_SECONDS:
+        frame = layer_frame(store, "grids")
+        frame = with_load(store, frame, bounds) if len(frame) else frame
+        hit = _GridLayer(frame=frame, boxes=shapely.bounds(frame.geometry.to_numpy()) if len(frame)
+                         else np.zeros((0, 4)), made=time.monotonic(), texts={})
+        with _ASSIGN_LOCK:
+            if len(_GRIDS_CACHE) > 8:
+                _GRIDS_CACHE.clear()
+            _GRIDS_CACHE[key] = hit
+    texts = hit.texts.get((zoom, shift))
+    if texts is None:
+        texts = feature_texts(hit.frame, zoom=zoom, shift=shift)
+        hit.texts[(zoom, shift)] = texts
+    if bbox is None:
+        return list(texts)
+    b = hit.boxes
+    inside = (b[:, 0] <= bbox[2]) & (b[:, 2] >= bbox[0]) & (b[:, 1] <= bbox[3]) & (b[:, 3] >= bbox[1])
+    if inside.any():
+        # the boxes overlap: keep only grids whose polygon really meets the box
+        idx = np.flatnonzero(inside)
+        geoms = hit.frame.geometry.to_numpy()[idx]
+        idx = idx[shapely.intersects(geoms, shapely.box(*bbox))]
+        return [texts[i] for i in idx]
+    return []
+
+
+# -- complaint counts ------------------------------------------------------------------------------------
+_CENTRES_CACHE: dict[tuple[str, str, str], tuple[float, pd.DataFrame]] = {}
+
+
+def _small_count() -> int:
+    try:
+        from gridmap.privacy import SMALL_COUNT
+    except ImportError:
+        return 5
+    return int(SMALL_COUNT)
+
+
+def suppressed(n: int) -> int | str:
+    """A public count: ``"<5"`` for 1–4, other counts as they are (:func:`gridmap.privacy.suppress_small`,
+    the one small-count rule of issue #7)."""
+    try:
+        from gridmap.privacy import suppress_small
+    except ImportError:
+        return n if n == 0 or n >= 5 else "<5"
+    return suppress_small(n)
+
+
+def centres(store: Store, level: str) -> pd.DataFrame:
+    """``id, name, geometry`` (a point inside each area) of the published plan's grids (``level="grid"``)
+    or of the communities (``"community"``); cached like :func:`grid_features`."""
+    import time
+
+    import geopandas as gpd
+
+    plan_id = published_plan_id(store) or ""
+    key = (store.url, plan_id, level)
+    with _ASSIGN_LOCK:
+        hit = _CENTRES_CACHE.get(key)
+    if hit is not None and time.monotonic() - hit[0] <= CACHE_SECONDS:
+        return hit[1]
+    if level == "grid":
+        rows = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code", "geometry"]) \
+            if plan_id else _empty(LAYERS["grids"])
+        ids, names = rows["code"].astype(str), rows["code"].astype(str)
+    else:
+        rows = store.read("communities", columns=["id", "name", "geometry"])
+        ids, names = rows["id"].astype(str), rows["name"].astype(str)
+    pts = shapely.point_on_surface(rows.geometry.to_numpy()) if len(rows) else []
+    out = gpd.GeoDataFrame({"id": ids.to_numpy(), "name": names.to_numpy()}, geometry=list(pts), crs=4326)
+    with _ASSIGN_LOCK:
+        if len(_CENTRES_CACHE) > 16:
+            _CENTRES_CACHE.clear()
+        _CENTRES_CACHE[key] = (time.monotonic(), out)
+    return out
+
+
+def complaint_counts(store: Store, *, level: str = "grid", bbox: tuple[float, float, float, float] | None = None,
+                     open_only: bool = True, now: dt.datetime | None = None) -> pd.DataFrame:
+    """Complaints counted per published grid (``level="grid"``) or per community, as points inside each
+    area with ``id, name, level, count, overdue`` — counts of 1–4 are ``"<5"`` (PIPL: no small cells in
+    public aggregates); areas without complaints are left out; only areas whose point lies in ``bbox``.
+
+    A complaint's grid is its building's in the published plan; its community is that grid's (the
+    first 12 digits of the code), or the complaint's own ``community_id`` when it has no grid.
+    """
+    if level not in ("grid", "community"):
+        raise InvalidInput(f"level={level!r}: use grid or community")
+    filt = {"state": open_states()} if open_only else None
+    rows = store.read("complaints", where=filt, columns=["building_id", "community_id", "state", "created_at",
+                                                         "due_at"])
+    where = centres(store, level)
+    if bbox is not None and len(where):
+        x, y = shapely.get_x(where.geometry.to_numpy()), shapely.get_y(where.geometry.to_numpy())
+        where = where[(x >= bbox[0]) & (x <= bbox[2]) & (y >= bbox[1]) & (y <= bbox[3])]
+    cols = {"id": [], "name": [], "level": [], "count": [], "overdue": []}
+    if not len(rows) or not len(where):
+        import geopandas as gpd
+        return gpd.GeoDataFrame(cols, geometry=[], crs=4326)
+    rows = _complaint_clock(rows, now or dt.datetime.utcnow())
+    plan_id = published_plan_id(store)
+    grid_of = assignment(store, plan_id) if plan_id else {}
+    grid = pd.Series([grid_of.get(str(b)) if b is not None else None for b in rows["building_id"]],
+                     index=rows.index, dtype=object)
+    if level == "grid":
+        key = grid
+    else:
+        key = grid.str[:12].where(grid.notna(), rows["community_id"].astype(object))
+    counts = pd.DataFrame({"key": key, "overdue": rows["overdue"].astype(int)}).dropna(subset=["key"]) \
+        .groupby("key")["overdue"].agg(["size", "sum"])
+    where = where[where["id"].isin(counts.index)]
+    c = counts.reindex(where["id"])
+    out = where.assign(level=level, count=[suppressed(int(n)) for n in c["size"]],
+                       overdue=[suppressed(int(n)) for n in c["sum"]])
+    cols = ["id", "name"] if level == "community" else ["id"]
+    return out[cols + ["level", "count", "overdue", "geometry"]].reset_index(drop=True)
 
 
 def community_bounds(store: Store, community_ids: Iterable[str], default: tuple[int, int]) -> dict[str, tuple[int, int]]:
@@ -350,7 +537,8 @@ def grid_buildings(store: Store, plan_id: str, code: str) -> pd.DataFrame:
     ids = sorted(b for b, g in grid_of.items() if g == code)
     if not ids:
         return _empty(LAYERS["buildings"]).assign(grid_code=[])
-    frame = store.read("buildings", ids=ids, columns=list(LAYERS["buildings"].columns) + ["residents", "geometry"])
+    frame = store.read("buildings", ids=ids, columns=["id", "name", "estate_id", "community_id", "households",
+                                                     "floors", "residents", "geometry"])
     return frame.assign(grid_code=code)
 
 

@@ -50,9 +50,12 @@ def layer(layer: str):
     state = request.args.get("state", "open")
     if state not in ("open", "all"):
         raise InvalidInput(f"state={state!r}: use open or all")
+    grid = request.args.get("grid") or None
+    if grid is not None and not (grid.isdigit() and len(grid) <= 15):
+        raise InvalidInput(f"grid={grid!r}: expected a grid code (digits)")
     text = maps.layer_geojson(_store(), layer, bbox=maps.parse_bbox(request.args.get("bbox")),
                               zoom=maps.parse_zoom(request.args.get("zoom")), shift=shift,
-                              open_only=state == "open", bounds=_bounds(), now=dt.datetime.utcnow())
+                              open_only=state == "open", bounds=_bounds(), now=dt.datetime.utcnow(), grid=grid)
     return compressed(Response(text, mimetype="application/geo+json"))
 
 
@@ -115,7 +118,9 @@ def _describe() -> None:
                   schema={"type": "string", "pattern": r"^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$"}),
             param("zoom", schema={"type": "integer", "minimum": 0, "maximum": 22}),
             param("shift", schema={"type": "string", "enum": ["gcj02"]}),
-            param("state", schema={"type": "string", "enum": ["open", "all"]}))))
+            param("state", schema={"type": "string", "enum": ["open", "all"]}),
+            param("grid", description="buildings only: the buildings of this grid of the published plan",
+                  schema={"type": "string", "pattern": "^[0-9]{1,15}$"}))))
     describe("/api/grids/{code}/stats", "get", op(
         "A grid's figures: households against its bounds, buildings, stewards by role, complaints",
         role="public", tag="maps", ok=obj(("code", "households")),

@@ -48,6 +48,8 @@ def vendor(package: str, version: str, filename: str):
 
 
 def vendor_url(package: str, filename: str) -> str:
+    """The versioned URL of an installed xstatic package's file (templates: ``{{ vendor_url('leaflet',
+    'leaflet.js') }}``)."""
     version, _ = _xstatic(PACKAGES[package])
     return f"/vendor/{package}/{version}/{filename}"
 
@@ -190,8 +192,10 @@ def basemap_origins(config: dict[str, Any]) -> list[str]:
 
 
 def init_app(app: Flask) -> None:
-    """Rewrite folium to local files and let the basemap's tiles through the CSP."""
+    """Rewrite folium to local files, offer ``vendor_url`` to templates, let the basemap's tiles through
+    the CSP."""
     localize_folium()
+    app.jinja_env.globals.setdefault("vendor_url", vendor_url)
     origins = basemap_origins(app.config)
     if origins:
         extra = (app.config.get("CSP_EXTRA_SOURCES") or "").split()

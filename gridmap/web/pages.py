@@ -99,7 +99,7 @@ def js_strings() -> dict[str, str]:
         "服务": _("服务"), "队员": _("队员"), "层数": _("层数"), "放大查看楼栋": _("放大查看楼栋"), "要素过多，请放大": _("要素过多，请放大"),
         "加载中…": _("加载中…"), "网格户数": _("网格户数"), "低于下限": _("低于下限"), "高于上限": _("高于上限"), "超期诉求": _("超期诉求"),
         "搜索网格编码、小区或楼栋": _("搜索网格编码、小区或楼栋"), "搜索": _("搜索"), "没有找到": _("没有找到"), "定位我的位置": _("定位我的位置"),
-        "无法定位": _("无法定位"),
+        "无法定位": _("无法定位"), "放大查看诉求点位": _("放大查看诉求点位"),
     }
     out.update({f"role:{k}": v for k, v in role_names().items()})
     out.update({f"state:{k}": v for k, v in state_names().items()})
@@ -124,15 +124,27 @@ def map_parts(*, layers: Sequence[str], bounds: Sequence[float] | None, controls
 
     cfg = current_app.config
     base = basemap_layers(cfg, basemap)
-    opts = render.MapOptions(layers=tuple(layers), bounds=bounds, basemaps=base,
-                             shift=basemap_shift(cfg) if base else None, focus=focus,
-                             select_origin=select_origin, hidden=tuple(hidden), link_grids=link_grids)
+    shift = basemap_shift(cfg) if base else None
+    opts = render.MapOptions(layers=tuple(layers), bounds=bounds, basemaps=base, shift=shift, focus=focus,
+                             select_origin=select_origin, hidden=tuple(hidden), link_grids=link_grids,
+                             tiles={} if shift else vector_tiles())
     lo, hi = bounds_setting()
     m = render.build_map(opts, names=layer_names(),
                          controls={"legend": {"min": lo, "max": hi, "roles": True}, **controls})
     parts = render.page_parts(m)
     return {"head": nonce_scripts(parts["head"]), "body": nonce_scripts(parts["body"]),
             "script": nonce_scripts(parts["script"]), "name": parts["name"], "strings": js_strings()}
+
+
+TILE_RULE = "/tiles/<layer>/<int:z>/<int:x>/<int:y>.pbf"
+
+
+def vector_tiles() -> dict[str, str]:
+    """Tile URL templates of the layers this app serves as vector tiles (buildings), when it does.
+    (Tiles are never shifted to GCJ-02, so maps on an AMap basemap draw GeoJSON only.)"""
+    if not any(r.rule == TILE_RULE for r in current_app.url_map.iter_rules()):
+        return {}
+    return {"buildings": "/tiles/buildings/{z}/{x}/{y}.pbf"}
 
 
 # -- views ------------------------------------------------------------------------------------------------

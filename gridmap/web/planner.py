@@ -8,8 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from flask import (Blueprint, abort, current_app, jsonify, render_template, request, send_file,
-                   send_from_directory)
+from flask import (Blueprint, abort, current_app, jsonify, render_template, request, send_file)
 
 from gridmap.errors import InvalidInput
 from gridmap.services import plans as svc
@@ -94,14 +93,6 @@ def draft_page(draft: str):
     info = svc.draft_info(_store(), draft)
     return render_template("planner/draft.html", info=info, communities=svc.communities(_store()),
                            community=request.args.get("community"))
-
-
-@bp.get("/planner/vendor/leaflet/<path:name>")
-@allow("public")
-def leaflet(name: str):
-    """Leaflet from the xstatic-leaflet package (served here, never from a CDN)."""
-    import xstatic.pkg.leaflet as pkg
-    return send_from_directory(pkg.BASE_DIR, name, max_age=86400)
 
 
 # -- API ---------------------------------------------------------------------------------------

@@ -48,7 +48,8 @@ def _only_loopback(requests):
 
 
 def _drawn(frame) -> dict:
-    return frame.evaluate("() => ({drawn: gridmap.drawn, totals: gridmap.totals, errors: gridmap.errors || 0})")
+    return frame.evaluate("() => ({drawn: gridmap.drawn, totals: gridmap.totals, tiled: gridmap.tiled, "
+                          "errors: gridmap.errors || 0})")
 
 
 def test_overview_draws_every_layer_offline(site, browser, artifacts):
@@ -106,7 +107,10 @@ def test_grid_page_on_a_phone_and_desktop(site, browser, artifacts):
         _wait_idle(page)
         d = _drawn(page)
         assert not errors and d["errors"] == 0
-        assert d["drawn"]["buildings"] == 8 and d["drawn"]["grids"] == 3
+        # the grid's own 2 buildings as GeoJSON, all 8 from the vector tiles (the others are context)
+        assert d["drawn"]["buildings"] == 2 and d["drawn"]["grids"] == 3
+        tiled = page.evaluate("() => gridmap.tiled.buildings")
+        assert tiled == 8, tiled
         assert page.locator("[data-figure=households]").inner_text() == "250"
         # the public sees small request counts suppressed and no list of requests (issue #7)
         assert page.locator("[data-figure=complaints_overdue]").inner_text() == "<5"
@@ -159,4 +163,32 @@ def test_not_found_page_in_english(site, browser):
     resp = page.goto(f"{server.url}/grids/999999999999999?lang=en")
     assert resp.status == 404
     assert "Page not found" in page.inner_text("body")
+    ctx.close()
+
+
+def test_overview_zoomed_out_draws_counts_and_tiled_buildings(site, browser, artifacts):
+    """Below zoom 15 complaints are bubbles of counts per grid ("<5" here), below 12 per community;
+    at zoom 13–14 buildings come from the vector tiles (Leaflet.VectorGrid), all from loopback."""
+    server, _ = site
+    ctx, page, requests, errors = _page(browser, DESKTOP)
+    page.goto(server.url + "/")
+    _wait_idle(page)
+    centre = page.evaluate("() => { var c = gridmap.map.getCenter(); return [c.lat, c.lng]; }")
+    page.evaluate("([lat, lng]) => gridmap.map.setView([lat, lng], 14, {animate: false})", centre)
+    page.wait_for_function("() => gridmap.map.getZoom() === 14 && gridmap.aggregate.complaints === 'grid' "
+                           "&& gridmap.idle() && gridmap.tiled.buildings > 0", timeout=15000, polling=100)
+    d = page.evaluate("() => ({drawn: gridmap.drawn, tiled: gridmap.tiled, errors: gridmap.errors || 0})")
+    assert d["errors"] == 0 and not errors, (d, errors)
+    assert d["tiled"]["buildings"] == 8 and d["drawn"]["buildings"] == 0      # every building, from tiles
+    assert d["drawn"]["complaints"] == 2                                      # grids A and C
+    bubbles = page.locator(".gm-bubble")
+    assert bubbles.count() == 2 and {bubbles.nth(i).inner_text() for i in range(2)} == {"<5"}
+    assert any("/tiles/buildings/14/" in u for u in requests)
+    page.screenshot(path=str(artifacts / "overview-z14-tiles-counts.png"))
+    page.evaluate("([lat, lng]) => gridmap.map.setView([lat, lng], 11, {animate: false})", centre)
+    page.wait_for_function("() => gridmap.map.getZoom() === 11 && gridmap.aggregate.complaints === 'community' "
+                           "&& gridmap.idle()", timeout=15000, polling=100)
+    assert page.locator(".gm-bubble-community").count() == 2
+    assert page.evaluate("() => gridmap.tiled.buildings") == 0                # below the tile zooms
+    _only_loopback(requests)
     ctx.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import shapely
+from shapely.geometry import shape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "services"))
 from plan_world import COM, cell, seed  # noqa: E402
@@ -63,13 +64,34 @@ def test_planner_moves_a_building_publishes_and_the_grid_page_follows(app_factor
     grids = sqlite_store.read("plan_grids", where={"plan_id": published})
     poly_b = dict(zip(grids["code"], grids.geometry))[B]
     assert shapely.contains(poly_b.buffer(1e-9), cell(1, 1))
-    app = app_factory(sqlite_store)
-    if not any(r.rule == "/grids/<code>" for r in app.url_map.iter_rules()):
-        pytest.skip("the maps area's grid page /grids/<code> is not registered in this build")
+    # the grid leader's page: r1c1 is listed under B, B's figures follow, and the map draws B's new
+    # boundary (the published polygon) with r1c1 among B's own buildings
     page = browser.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         page.goto(f"{server.url}/grids/{B}")
         assert page.locator('tr[data-building="r1c1"]').count() == 1
         assert page.locator('[data-figure="households"]').first.text_content().strip() == "35"
+        page.wait_for_function("() => window.gridmap && gridmap.sources.length > 0 && gridmap.idle()",
+                               timeout=15000, polling=100)
+        drawn = page.evaluate("""() => {
+            var out = {grid: null, buildings: []};
+            gridmap.sources.forEach(function (s) {
+              if (!s.gj) return;
+              s.gj.eachLayer(function (l) {
+                var p = l.feature.properties;
+                if (s.opts.layer === 'grids' && p.code === '%s') out.grid = l.feature.geometry;
+                if (s.opts.layer === 'buildings') out.buildings.push(p.id);
+              });
+            });
+            return out; }""" % B)
+        assert drawn["grid"] is not None, "grid B is not drawn"
+        assert "r1c1" in drawn["buildings"] and not errors, (drawn, errors)
+        # the boundary drawn is the published one: it covers r1c1's cell (to the precision sent)
+        assert shape(drawn["grid"]).buffer(1e-4).contains(cell(1, 1))
+        assert shape(drawn["grid"]).area == pytest.approx(poly_b.area, rel=0.05)
+        assert any("/api/layers/buildings" in u and f"grid={B}" in u for u in requests)
     finally:
         page.close()

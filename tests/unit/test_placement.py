@@ -236,8 +236,8 @@ def test_an_empty_world_rejects_everything_with_reasons():
     assert derive(points([("r", 120.4011, 36.3011)]), w)["grid_code"].isna().all()
 
 
-def test_cell_index_finds_exactly_the_strtree_pairs():
-    from gridmap.placement import CellIndex
+def test_cell_index_agrees_with_the_strtree():
+    from gridmap.placement import CellIndex, _containing
 
     rng = np.random.default_rng(11)
     f = frames()["buildings"]
@@ -251,8 +251,71 @@ def test_cell_index_finds_exactly_the_strtree_pairs():
                     corners])
     pts = shapely.points(xy)
     pts = np.append(pts, [shapely.Point(), None])  # empty and missing points match nothing
-    got = np.stack(CellIndex(polys).query_points(pts))
-    want = shapely.STRtree(polys).query(pts, predicate="intersects")
-    key = lambda a: a[:, np.lexsort(a[::-1])]  # noqa: E731
-    np.testing.assert_array_equal(key(got), key(want))
-    assert got.shape[1] > 500
+    got = CellIndex(polys).locate(pts)
+    hit, want = _containing(shapely.STRtree(polys), polys, pts)
+    np.testing.assert_array_equal(got, want)
+    assert hit.sum() > 500 and got[-2:].tolist() == [-1, -1]
+
+
+def test_cell_index_locate_picks_interior_then_lowest_like_a_plain_loop():
+    from gridmap.placement import CellIndex
+
+    rng = np.random.default_rng(12)
+    # touching and overlapping squares of a few sizes, so cells hold one, several or no candidates
+    x0 = rng.uniform(120.400, 120.402, 200).round(5)
+    y0 = rng.uniform(36.300, 36.302, 200).round(5)
+    w = rng.choice([0.00002, 0.00005, 0.0002], 200)
+    polys = shapely.box(x0, y0, x0 + w, y0 + w)
+    corners = shapely.get_coordinates(shapely.boundary(polys))[::2]
+    xy = np.vstack([np.column_stack([rng.uniform(120.3995, 120.4025, 3000),
+                                     rng.uniform(36.2995, 36.3025, 3000)]), corners, [[np.nan, np.nan]]])
+    got = CellIndex(polys).locate_xy(xy[:, 0].copy(), xy[:, 1].copy())
+    want = []
+    for x, y in xy:
+        p = shapely.Point(x, y)
+        holding = [i for i, poly in enumerate(polys) if not np.isnan(x) and poly.intersects(p)]
+        inner = [i for i in holding if polys[i].contains_properly(p)]
+        want.append((inner or holding or [-1])[0])
+    np.testing.assert_array_equal(got, want)
+    assert (got >= 0).sum() > 300 and len(set(map(int, got))) > 50
+
+
+def test_fingerprints_equal_for_equal_ids_and_distinct_for_short_distinct_ones():
+    import pyarrow as pa
+
+    from gridmap.placement import _fingerprints, _suspects
+
+    words = ["", "a", "ab", "P0000001", "P0000002", "abcdefgh", "abcdefghi", "xbcdefghi", "abcdefghijklmnop",
+             "abcdefghijklmnoq", "3-2-501", "户0001", "户0002", "a" * 40, "b" + "a" * 39]
+    arr = pa.chunked_array([pa.array(words[:7]), pa.array(words[7:] + words)])  # two chunks, repeats
+    fp = _fingerprints(arr)
+    by_word: dict[str, set] = {}
+    for w, f in zip(words + words, fp.tolist()):
+        by_word.setdefault(w, set()).add(f)
+    assert all(len(v) == 1 for v in by_word.values())  # equal strings, equal fingerprints
+    assert len({next(iter(v)) for v in by_word.values()}) == len(words)  # these distinct ones stay distinct
+    sliced = pa.array(["x", "y", "a", "b"]).slice(2)  # an offset into the buffers
+    assert _fingerprints(sliced).tolist() == _fingerprints(pa.array(["a", "b"])).tolist()
+    assert _fingerprints(pa.array([1, 2])) is None
+    for fixed in (["P0000001", "P0000002", "P0000001", "Q0000001"], ["abc", "abd", "abc", "户"]):  # 8 and 3 bytes
+        fp = _fingerprints(pa.array(["pad"] + fixed).slice(1)).tolist()
+        assert fp[0] == fp[2] and len({fp[0], fp[1], fp[3]}) == 3
+    assert _suspects(pd.Series(words, dtype="str")).tolist() == []
+    assert _suspects(pd.Series(words + ["ab"], dtype="str")).tolist() == [2, len(words)]
+    assert _suspects(pd.Series(["x", None, None], dtype="str")).tolist() == [1, 2]  # missing ids: look closer
+    assert _suspects(pd.Series(["x", "x"], dtype=object)) is None  # not arrow-backed: every row
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_duplicates_among_many_ids_match_a_plain_loop(world, dtype):
+    rng = np.random.default_rng(5)
+    pool = [f"H{i:05d}" for i in range(1500)] + [f"户-{i}" for i in range(300)] + ["a" * 30 + str(i) for i in range(9)]
+    ids = [None if rng.random() < 0.02 else pool[i] for i in rng.integers(0, len(pool), 2500)]
+    recs = pd.DataFrame({"id": pd.Series(ids, dtype=dtype), "building_id": "K"})
+    got = place(recs, world).frame
+    seen, want = set(), []
+    for i in ids:
+        want.append(i is not None and i in seen)
+        seen.add(i)
+    assert (got["placement"] == "rejected").tolist() == want
+    assert sum(want) > 300

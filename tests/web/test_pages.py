@@ -422,7 +422,7 @@ def test_layers_are_gzipped_when_the_client_accepts_it(c):
 
 
 def test_complaints_are_light_below_detail_zoom(c):
-    light = geo(c, "/api/layers/complaints?zoom=12")["features"][0]["properties"]
+    light = geo(c, "/api/layers/complaints?zoom=15")["features"][0]["properties"]
     full = geo(c, "/api/layers/complaints?zoom=17")["features"][0]["properties"]
     assert set(light) == {"id", "category", "state", "days_waiting", "overdue", "grid_code"}
     assert {"created_at", "due_at", "building_id"} <= set(full)

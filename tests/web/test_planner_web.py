@@ -33,7 +33,9 @@ def test_move_rebalance_diff_publish_over_http(planner_app, login):
     assert page.status_code == 200 and "plan-base" in page.get_data(as_text=True)
     draft = client.post("/api/planner/drafts", json={}).get_json()["draft"]
     html = client.get(f"/planner/drafts/{draft}").get_data(as_text=True)
-    assert "/planner/vendor/leaflet/leaflet.js" in html and "cdn" not in html.lower()
+    from gridmap.web.assets import vendor_url
+
+    assert vendor_url("leaflet", "leaflet.js") in html and "/planner/vendor" not in html and "cdn" not in html.lower()
     view = client.get(f"/api/planner/drafts/{draft}").get_json()
     assert view["grids"][A]["households"] == 55 and "above_max" in view["grids"][A]["problems"]
     assert len(view["buildings"]["features"]) == 9

@@ -1,11 +1,15 @@
 /* gridmap: load map layers from /api/layers/<layer>?bbox=…&zoom=… on every move, draw them, and the
- * map's own controls (search, legend, locate me, status). Text from the data is only ever set with
+ * map's own controls (search, legend, locate me, status). Below the points zoom, complaints arrive as
+ * counts per community or grid and are drawn as sized bubbles; buildings can come from vector tiles
+ * (/tiles/buildings/{z}/{x}/{y}.pbf, Leaflet.VectorGrid) between the tile zooms. Text from the data is only ever set with
  * textContent (never innerHTML). No external requests. */
 (function () {
   "use strict";
   var gm = window.gridmap = window.gridmap || {};
   gm.sources = [];
   gm.drawn = {};        // layer -> features drawn now (tests read it)
+  gm.tiled = {};        // layer -> distinct features in the vector tiles shown now
+  gm.aggregate = {};    // layer -> "community" | "grid" when counts are drawn instead of points
   gm.totals = {};       // layer -> features the API counted in the loaded box
   gm.loads = 0;         // finished layer loads
   gm.pending = 0;
@@ -172,25 +176,70 @@
     }
   }
 
+  // -- counts per area (complaints below the points zoom) ----------------------------------------------
+  function countValue(v) { return typeof v === "number" ? v : 2; }      // "<5": drawn as the smallest
+  function bubbleIcon(p) {
+    var n = countValue(p.count), d = Math.round(Math.min(64, 22 + 9 * Math.log10(Math.max(1, n))));
+    var span = el("span", null, String(p.count));
+    var hot = typeof p.overdue === "number" && p.overdue > 0;
+    return L.divIcon({ className: "gm-bubble" + (hot ? " gm-bubble-over" : "") + " gm-bubble-" + p.level,
+                       iconSize: [d, d], iconAnchor: [d / 2, d / 2], html: span });
+  }
+  function bubblePopup(p) {
+    var box = el("div", "gm-popup"), dl = el("dl");
+    box.appendChild(el("h3", null, (p.level === "grid" ? t("网格") + " " + p.id : p.name || p.id)));
+    row(dl, t("待办诉求"), p.count);
+    row(dl, t("超期"), p.overdue, typeof p.overdue === "number" && p.overdue > 0 ? "gm-over" : null);
+    box.appendChild(dl);
+    box.appendChild(el("p", "gm-note", t("放大查看诉求点位")));
+    return box;
+  }
+  function drawCounts(src, feats) {
+    var points = src.opts.aggregate.points, grid = src.opts.aggregate.grid;
+    var markers = feats.map(function (f) {
+      var c = f.geometry.coordinates, p = f.properties;
+      var mk = L.marker([c[1], c[0]], { icon: bubbleIcon(p), keyboard: false, riseOnHover: true,
+                                          title: p.level === "grid" ? p.id : (p.name || p.id) });
+      mk.bindPopup(function () { return bubblePopup(p); });
+      mk.on("dblclick", function () { src.map.setView(mk.getLatLng(), p.level === "grid" ? points : grid); });
+      return mk;
+    });
+    markers.forEach(function (mk) { src.bubbles.addLayer(mk); });
+    return markers.length;
+  }
+
   // -- drawing ----------------------------------------------------------------------------------------
   function draw(src, data) {
     var layer = src.opts.layer, group = src.group, feats = data.features || [];
+    gm.aggregate[layer] = data.aggregate || null;
     if (src.opts.mode === "heat") {
-      var pts = feats.map(function (f) { var c = f.geometry.coordinates; return [c[1], c[0], 1]; });
+      var pts = feats.map(function (f) {
+        var c = f.geometry.coordinates;
+        return [c[1], c[0], data.aggregate ? countValue(f.properties.count) : 1];
+      });
+      if (data.aggregate) group.setOptions({ max: Math.max.apply(null, pts.map(function (x) { return x[2]; }).concat([1])) });
+      else group.setOptions({ max: 1 });
       group.setLatLngs(pts);
       return pts.length;
     }
-    group.clearLayers();
     if (src.opts.mode === "cluster") {
+      if (!src.cluster) {
+        src.cluster = L.markerClusterGroup(src.opts.cluster || {});
+        src.bubbles = L.layerGroup();
+        group.addLayer(src.cluster); group.addLayer(src.bubbles);
+      }
+      src.cluster.clearLayers(); src.bubbles.clearLayers();
+      if (data.aggregate) return drawCounts(src, feats);
       var markers = feats.map(function (f) {
         var c = f.geometry.coordinates, p = f.properties;
         var mk = L.marker([c[1], c[0]], { icon: iconFor(layer, p), title: p.category || "" });
         mk.bindPopup(function () { return pointPopup(layer, p); });
         return mk;
       });
-      group.addLayers(markers);
+      src.cluster.addLayers(markers);
       return markers.length;
     }
+    if (src.gj) { group.removeLayer(src.gj); src.gj = null; }
     var n = 0, labelled = [];
     var gj = L.geoJSON(data, {
       style: function (f) { return styleFor(src, f); },
@@ -217,6 +266,7 @@
       }
     });
     gj.addTo(group);
+    src.gj = gj;
     labelled.forEach(function (x) {   // after adding: a polygon's centre needs the map
       x[0].bindTooltip(x[1], { permanent: true, direction: "center", className: "gm-label-hh" })
           .openTooltip(x[0].getBounds().getCenter());
@@ -256,6 +306,7 @@
   function refresh(src) {
     var map = src.map, zoom = map.getZoom();
     if (!map.hasLayer(src.group)) return;                        // hidden in the layer control
+    if (src.tiles) countTiles(src);
     if (zoom < src.opts.minZoom) {
       if (src.drawnAt !== "hidden") { draw(src, { features: [] }); src.drawnAt = "hidden"; src.box = null; }
       gm.drawn[src.opts.layer] = 0;
@@ -265,7 +316,9 @@
     }
     var view = map.getBounds();
     var viewBox = [view.getWest(), view.getSouth(), view.getEast(), view.getNorth()];
-    var zoomKey = src.opts.mode === "polygon" ? zoom : Math.max(src.opts.minZoom, 0);
+    var agg = src.opts.aggregate;
+    var zoomKey = src.opts.mode === "polygon" ? zoom
+      : agg ? (zoom >= agg.points ? "points" : zoom >= agg.grid ? "grid" : "community") : Math.max(src.opts.minZoom, 0);
     if (src.box && src.zoomKey === zoomKey && contains(src.box, viewBox)) {
       src.group.eachLayer && src.opts.mode === "polygon" && toggleLabels(src, zoom);
       return;
@@ -273,7 +326,8 @@
     var box = boxOf(map);
     if (src.controller) src.controller.abort();
     src.controller = new AbortController();
-    var url = src.opts.url + "?bbox=" + box.join(",") + "&zoom=" + zoom + (src.opts.shift ? "&shift=" + src.opts.shift : "");
+    var url = src.opts.url + "?bbox=" + box.join(",") + "&zoom=" + zoom + (src.opts.shift ? "&shift=" + src.opts.shift : "") +
+              (src.opts.focusOnly && src.opts.focus ? "&grid=" + encodeURIComponent(src.opts.focus) : "");
     gm.pending += 1; status();
     getJSON(url, src.controller.signal)
       .then(function (data) {
@@ -310,10 +364,53 @@
     }, 120);
   }
 
+  // -- vector tiles (Leaflet.VectorGrid) ------------------------------------------------------------------
+  function tileStyle(src) {
+    var focus = src.opts.focus;
+    return function (p, zoom) {
+      var own = focus && p.grid_code === focus;
+      // a grid page draws its own buildings as GeoJSON from the layer's zoom: the tiles only add the rest
+      if (own && src.opts.focusOnly && zoom >= src.opts.minZoom) return { fill: false, stroke: false };
+      return { fill: true, weight: 0.6, color: own ? "#5d4037" : "#8d8d8d", fillColor: own ? "#ffb74d" : "#d6d6d6",
+               fillOpacity: own ? 0.85 : 0.6 };
+    };
+  }
+  function countTiles(src) {        // distinct features in the tiles shown now (features cross tile edges)
+    var ids = {}, n = 0, tiles = src.tiles._vectorTiles || {};
+    var shown = src.map.hasLayer(src.tiles) && src.map.getZoom() >= src.opts.tiles.minZoom &&
+                src.map.getZoom() <= src.opts.tiles.maxZoom;
+    if (shown) Object.keys(tiles).forEach(function (k) {
+      Object.keys(tiles[k]._features || {}).forEach(function (id) { if (!ids[id]) { ids[id] = 1; n += 1; } });
+    });
+    gm.tiled[src.opts.layer] = n;
+    return n;
+  }
+  function addTiles(src) {
+    var o = src.opts.tiles, layer = src.opts.layer, styles = {};
+    styles[layer] = tileStyle(src);
+    var vg = L.vectorGrid.protobuf(o.url, {
+      rendererFactory: L.canvas.tile, vectorTileLayerStyles: styles, interactive: true,
+      minZoom: o.minZoom, maxZoom: o.maxZoom, getFeatureId: function (f) { return f.properties.id; },
+      fetchOptions: { credentials: "same-origin" }
+    });
+    src.tiles = vg; src.tilesLoading = false;
+    vg.on("loading", function () { src.tilesLoading = true; status(); });
+    vg.on("load", function () { src.tilesLoading = false; countTiles(src); status(); });
+    vg.on("tileunload", function () { countTiles(src); });
+    vg.on("click", function (e) {
+      var p = e.layer && e.layer.properties;
+      if (!p) return;
+      L.popup().setLatLng(e.latlng).setContent(buildingPopup(p)).openOn(src.map);
+      select(src, "building", p);
+    });
+    src.group.addLayer(vg);
+  }
+
   gm.register = function (map, group, opts) {
     var src = { map: map, group: group, opts: opts, api: opts.url.replace(/\/layers\/.*$/, "") };
     gm.sources.push(src);
     gm.drawn[opts.layer] = 0;
+    if (opts.tiles && L.vectorGrid) addTiles(src);
     if (!map._gridmapBound) {
       map._gridmapBound = true;
       map.on("moveend", function () { schedule(map); });
@@ -328,12 +425,14 @@
     if (!s) return;
     var map = gm.map, zoom = map ? map.getZoom() : 0, hints = [];
     gm.sources.forEach(function (src) {
-      if (zoom < src.opts.minZoom && map.hasLayer(src.group) && src.opts.layer === "buildings") hints.push(t("放大查看楼栋"));
+      var tiled = src.tiles && zoom >= src.opts.tiles.minZoom;
+      if (zoom < src.opts.minZoom && !tiled && map.hasLayer(src.group) && src.opts.layer === "buildings") hints.push(t("放大查看楼栋"));
     });
     if (gm.truncated) hints.push(t("要素过多，请放大"));
-    s.textContent = gm.pending > 0 ? t("加载中…") : hints.join(" · ");
+    var busy = gm.pending > 0 || tilesBusy();
+    s.textContent = busy ? t("加载中…") : hints.join(" · ");
     s.style.display = s.textContent ? "" : "none";
-    document.documentElement.dataset.gmIdle = gm.pending > 0 ? "0" : "1";
+    document.documentElement.dataset.gmIdle = busy ? "0" : "1";
   }
 
   function control(position, build) {
@@ -441,7 +540,11 @@
   };
 
   /* wait until every visible layer has loaded once and nothing is pending (tests, benchmarks) */
+  function tilesBusy() {
+    return gm.sources.some(function (s) { return s.tiles && s.tilesLoading && s.map.hasLayer(s.group); });
+  }
   gm.idle = function () {
-    return gm.pending === 0 && gm.sources.every(function (s) { return s.loaded || !s.map.hasLayer(s.group); });
+    return gm.pending === 0 && !tilesBusy() &&
+      gm.sources.every(function (s) { return s.loaded || !s.map.hasLayer(s.group); });
   };
 })();
