@@ -158,22 +158,45 @@ def _reassign_fragments(cells: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     kept = np.full(len(cells), None, dtype=object)
     kept[owner[keep]] = pieces[keep]
     kept = np.where(pd.isna(kept), shapely.Polygon(), kept).astype(object)
-    orphans = pieces[~keep]
-    tree = shapely.STRtree(kept)
+    target = _orphan_targets(pieces, np.where(keep, owner, -1), kept)
     extra: dict[int, list] = {}
-    for piece in orphans:
-        cand = tree.query(piece, predicate="intersects")
-        if len(cand):
-            shared = shapely.length(_robust(shapely.intersection, shapely.boundary(piece),
-                                            shapely.boundary(kept[cand])))
-            target = int(cand[np.argmax(shared)])
-        else:
-            target = int(tree.nearest(piece))
-        extra.setdefault(target, []).append(piece)
+    for piece, t in zip(pieces[~keep], target[~keep]):
+        extra.setdefault(int(t), []).append(piece)
     out = kept.copy()
-    for target, more in extra.items():
-        out[target] = _robust(shapely.union_all, [kept[target], *more])
+    for t, more in extra.items():
+        out[t] = _robust(shapely.union_all, [kept[t], *more])
     return out
+
+
+def _orphan_targets(pieces: np.ndarray, target: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """The cell each piece goes to: ``target`` (-1 = orphan) filled outwards from the kept pieces,
+    each orphan joining the assigned piece it shares the longest border with, so that a chain of
+    orphans (a narrow arm of the community reached only by cells from outside it) stays attached.
+    Orphans sharing no border with any of them (a separate part of the community) join the nearest
+    cell."""
+    target = target.copy()
+    orphan = np.flatnonzero(target < 0)
+    tree = shapely.STRtree(pieces)
+    oi, nb = tree.query(pieces[orphan], predicate="intersects")
+    oi = orphan[oi]
+    sel = oi != nb
+    oi, nb = oi[sel], nb[sel]
+    shared = shapely.length(_robust(shapely.intersection, shapely.boundary(pieces[oi]),
+                                    shapely.boundary(pieces[nb])))
+    sel = shared > 0
+    oi, nb, shared = oi[sel], nb[sel], shared[sel]
+    while True:
+        ok = (target[oi] < 0) & (target[nb] >= 0)
+        if not ok.any():
+            break
+        cand = pd.DataFrame({"o": oi[ok], "t": target[nb[ok]], "len": shared[ok]})
+        best = cand.sort_values(["o", "len"], ascending=[True, False]).drop_duplicates("o")
+        target[best["o"].to_numpy()] = best["t"].to_numpy()
+    rest = np.flatnonzero(target < 0)
+    if len(rest):
+        kt = shapely.STRtree(kept)
+        target[rest] = kt.nearest(pieces[rest])
+    return target
 
 
 def adjacency(cells: gpd.GeoDataFrame, *, min_length: float = 0.05, decimals: int = 6,

@@ -146,3 +146,18 @@ def test_clipping_leaves_no_line_slivers():
     region = w["communities"].geometry.iloc[0]
     cells = community_cells(w["buildings"].geometry.values, region)
     _cells_tile(cells, w["buildings"].geometry.values, region)
+
+
+def test_a_chain_of_cut_off_pieces_joins_the_cell_it_hangs_from():
+    # five buildings in a row; the community also has a hook: an arm up the west side and a strip
+    # running east 4 m above the row. The cells of buildings 1-4 reach over the gap into the strip;
+    # those pieces hang, one after the other, from the west cell's piece, so all go to that cell
+    # (the nearest cell across the gap would make a cell of two pieces)
+    w = lattice([[10] * 5])
+    body = shapely.box(X0, Y0 - 10, X0 + 50, Y0)
+    arm = shapely.box(X0, Y0 - 1, X0 + 4, Y0 + 8)
+    strip = shapely.box(X0, Y0 + 4, X0 + 50, Y0 + 8)
+    region = shapely.union_all([body, arm, strip])
+    cells = community_cells(w["buildings"].geometry.values, region)
+    _cells_tile(cells, w["buildings"].geometry.values, region)
+    assert shapely.area(shapely.difference(strip, cells[0])) < 1e-6
