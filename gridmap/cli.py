@@ -18,6 +18,7 @@ COMMANDS: list[str] = [
     "gridmap.cli_plan:plan",
     "gridmap.cli_data:import_cmd",
     "gridmap.cli_data:synth",
+    "gridmap.cli_data:taipei",
     "gridmap.cli_users:users",
     "gridmap.cli_users:embed",
     "gridmap.cli_placement:place",
@@ -83,14 +84,41 @@ def serve(host: str | None, port: int | None, debug: bool) -> None:
               help="Empty the store first (--keep loads into what is there).")
 @click.option("--host", default=None, help="Address to listen on.")
 @click.option("--port", default=None, type=int, help="Port to listen on.")
-def demo(seed: int, no_serve: bool, fresh: bool, host: str | None, port: int | None) -> None:
+@click.option("--password", default=None, envvar="GRIDMAP_DEMO_PASSWORD", show_envvar=True,
+              help="Password of the demo accounts (default: a new random one, printed).")
+@click.option("--accounts/--no-accounts", default=True, show_default=True,
+              help="Create one sign-in account per role (admin, planner, street, community, gridleader, "
+                   "chengguan, viewer).")
+def demo(seed: int, no_serve: bool, fresh: bool, host: str | None, port: int | None, password: str | None,
+         accounts: bool) -> None:
     """Load the Chengyang demo (real street boundaries, synthetic estates) and serve it."""
-    from gridmap.demo import load_demo
+    import secrets
 
+    from gridmap.demo import demo_accounts, load_demo
+    from gridmap.errors import GridmapError
+
+    if accounts and password is not None:
+        from gridmap.auth import check_password_policy
+
+        try:
+            check_password_policy(password)
+        except GridmapError as exc:
+            raise click.ClickException(f"--password: {exc}") from None
     store = open_cli_store()
     summary = load_demo(store, seed=seed, fresh=fresh)
     for layer, n in summary.items():
         click.echo(f"{layer:>20}: {n}")
+    if accounts:
+        password = password or secrets.token_urlsafe(9)
+        try:
+            made = demo_accounts(store, password=password)
+        except GridmapError as exc:
+            store.close()
+            raise click.ClickException(f"demo accounts: {exc}") from None
+        click.echo(f"\ndemo accounts (password for all: {password}):")
+        for acc in made:
+            scope = "; ".join(f"{k}={','.join(v)}" for k, v in acc["scope"].items()) or "all"
+            click.echo(f"  {acc['username']:<11} {acc['role']:<19} {scope}")
     store.close()
     if not no_serve:
         ctx = click.get_current_context()

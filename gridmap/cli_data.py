@@ -107,3 +107,33 @@ def write_world(world: dict, out: Path, *, fmt: str = "parquet") -> list[Path]:
             frame.to_file(path, driver="GeoJSON") if geo else frame.to_csv(path, index=False)
         paths.append(path)
     return paths
+
+
+@click.command("taipei")
+@click.option("--strict", is_flag=True, help="Refuse the whole set on the first layer with errors "
+              "(default: write the valid rows and report the anomalies).")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also save each layer's report as <layer>.json and <layer>.csv in this folder.")
+def taipei(strict: bool, report_dir: Path | None) -> None:
+    """Import the shipped real Taipei Wanhua set (real buildings inside real 里, used as communities) and
+    report its real anomalies, such as buildings outside every 里 or straddling two."""
+    from gridmap.cli import open_cli_store
+    from gridmap.services.importing import ImportRejected
+    from gridmap.taipei import load_taipei
+
+    store = open_cli_store()
+    try:
+        reports = load_taipei(store, skip_invalid=not strict)
+    except ImportRejected as exc:
+        _show(exc.report, None)
+        raise click.ClickException(f"{exc} (the whole Taipei set was left out)") from None
+    finally:
+        store.close()
+    for name, report in reports.items():
+        click.echo(report.format(limit=50))
+        if report_dir is not None:
+            report_dir.mkdir(parents=True, exist_ok=True)
+            report.write(report_dir / f"{name}.json")
+            report.write(report_dir / f"{name}.csv")
+    if report_dir is not None:
+        click.echo(f"reports saved in {report_dir}", err=True)

@@ -131,3 +131,57 @@ def _update(store: Store, leaders: pd.DataFrame, changes: list[dict[str, Any]]) 
         frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=4326)
     frame = frame.replace({np.nan: None})
     store.write("stewards", frame)
+
+
+#: the demo's sign-in accounts: username → (role, how its scope is chosen, display name)
+DEMO_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
+    ("admin", "admin", "管理员"),
+    ("planner", "planner", "网格规划员"),
+    ("street", "street_official", "城阳街道干部"),
+    ("community", "community_official", "社区干部"),
+    ("gridleader", "grid_leader", "网格长"),
+    ("chengguan", "department", "城管工作人员"),
+    ("viewer", "viewer", "观察员"),
+)
+
+
+def demo_accounts(store: Store, *, password: str) -> list[dict[str, Any]]:
+    """Create (or reset the password of) one sign-in account per role, scoped to the demo's busiest grid.
+
+    The grid leader gets the grid of the published plan with the most open requests, the community and
+    street officials its community and street, the department account urban management (城管). Returns the
+    accounts as ``{"username", "role", "scope"}``.
+    """
+    from gridmap.services import accounts
+
+    scope_of = _demo_scopes(store)
+    out = []
+    for username, role, display in DEMO_ACCOUNTS:
+        scope = scope_of.get(role, {})
+        if accounts.find_user(store, username) is None:
+            accounts.add_user(store, username=username, role=role, password=password, scope=scope,
+                              display_name=display, actor="demo")
+        else:
+            accounts.set_password(store, username, password, actor="demo")
+            accounts.set_active(store, username, True, actor="demo")
+        out.append({"username": username, "role": role, "scope": scope})
+    return out
+
+
+def _demo_scopes(store: Store) -> dict[str, dict[str, list[str]]]:
+    scopes: dict[str, dict[str, list[str]]] = {"department": {"departments": ["urban_management"]}}
+    plans = store.read("plans", columns=["id", "status"])
+    published = plans.loc[plans["status"] == "published", "id"]
+    if published.empty:
+        return scopes
+    grids = store.read("plan_grids", columns=["plan_id", "code"])
+    codes = grids.loc[grids["plan_id"] == published.iloc[0], "code"].astype(str)
+    if codes.empty:
+        return scopes
+    filed = store.read("complaints", columns=["filed_grid_code"])["filed_grid_code"].dropna().astype(str)
+    counts = filed[filed.isin(set(codes))].value_counts()
+    code = str(counts.index[0]) if not counts.empty else str(codes.min())
+    scopes["grid_leader"] = {"grids": [code]}
+    scopes["community_official"] = {"communities": [code[:12]]}
+    scopes["street_official"] = {"streets": [code[:9]]}
+    return scopes

@@ -68,3 +68,38 @@ def test_demo_has_published_grids_and_grid_leaders_serve_them(demo_store):
     assert sorted(serving["serves"]) == sorted(grids["code"])  # one leader per grid, every grid served
     com = dict(zip(grids["code"], grids["community_id"]))
     assert (serving["serves"].map(com) == serving["community_id"]).all()
+
+
+def test_demo_accounts_sign_in_and_see_only_their_scope(demo_copy, app_factory):
+    """Every demo account signs in through /login; the grid leader and the department see exactly their
+    requests (brute-force recount from the store), the viewer none."""
+    from gridmap.demo import DEMO_ACCOUNTS, demo_accounts
+
+    made = {a["username"]: a for a in demo_accounts(demo_copy, password="demo-pass-1")}
+    assert set(made) == {u for u, _, _ in DEMO_ACCOUNTS}
+    again = demo_accounts(demo_copy, password="demo-pass-2")  # re-running resets passwords, adds nobody
+    assert len(again) == len(made) and demo_copy.count("users") == len(made)
+    app = app_factory(demo_copy, WTF_CSRF_ENABLED=False)
+    complaints = demo_copy.read("complaints", columns=["id", "filed_grid_code", "department"])
+
+    def ids_seen(username: str) -> set[str] | int:
+        c = app.test_client()
+        r = c.post("/login", data={"username": username, "password": "demo-pass-2"})
+        assert r.status_code in (302, 303), (username, r.status_code)
+        seen, offset = set(), 0
+        while True:
+            r = c.get(f"/api/complaints?limit=500&offset={offset}")
+            if r.status_code != 200:
+                return r.status_code
+            items = r.get_json()["items"]
+            seen |= {i["id"] for i in items}
+            if len(items) < 500:
+                return seen
+            offset += 500
+
+    grid = made["gridleader"]["scope"]["grids"][0]
+    leader = ids_seen("gridleader")
+    assert leader and leader == set(complaints.loc[complaints["filed_grid_code"] == grid, "id"])
+    dept = ids_seen("chengguan")
+    assert dept and dept == set(complaints.loc[complaints["department"] == "urban_management", "id"])
+    assert ids_seen("viewer") == 403

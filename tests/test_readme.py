@@ -37,3 +37,28 @@ def _commands(group: click.Group, prefix: str = "gridmap") -> set[str]:
 def test_commands_table_matches_code():
     documented = set(re.findall(r"^\| `(gridmap [a-z0-9 -]+?)`", _section("commands"), re.M))
     assert documented == _commands(main)
+
+
+def _app_routes() -> set[tuple[str, str, str]]:
+    """(methods, path, lowest role) of every route of the app, from its url_map and access rules."""
+    from gridmap.web import create_app
+
+    settings = config.load()
+    settings["DATABASE_URL"] = "sqlite://"  # in memory: the route table needs no data
+    app = create_app(settings)
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        role = getattr(app.view_functions[rule.endpoint], "_gridmap_lowest", "?")
+        grouped.setdefault((rule.rule, role), []).extend(sorted(rule.methods - {"HEAD", "OPTIONS"}))
+    return {(", ".join(sorted(ms)), path, role) for (path, role), ms in grouped.items()}
+
+
+def test_api_table_matches_the_route_table():
+    documented = {(m.group(1), m.group(2), m.group(3)) for m in
+                  re.finditer(r"^\| ([A-Z, ]+) \| `([^`]+)` \| ([a-z_?]+) \|", _section("api"), re.M)}
+    routes = _app_routes()
+    assert not routes - documented, ("routes missing from README's API table (add a row: method, path, "
+                                     f"lowest role, what): {sorted(routes - documented)}")
+    assert not documented - routes, f"README's API table lists routes the app lacks: {sorted(documented - routes)}"

@@ -1,6 +1,8 @@
 """The real Taipei Wanhua set imports through the same path and reports its real anomalies."""
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -63,3 +65,30 @@ def test_taipei_without_skip_invalid_writes_nothing(sqlite_store):
     after = sqlite_store.snapshot()
     for name in before:
         pd.testing.assert_frame_equal(before[name], after[name])
+
+
+def test_gridmap_taipei_command_imports_and_saves_the_reports(tmp_path, truth):
+    from click.testing import CliRunner
+
+    from gridmap.cli import main
+    from gridmap.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'tp.db'}"
+    res = CliRunner().invoke(main, ["taipei", "--report", str(tmp_path / "rep")],
+                             env={"GRIDMAP_DATABASE_URL": url}, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    bad = len(truth["outside"]) + len(truth["straddle"])
+    assert f"buildings: {truth['n']} rows read, {bad} errors" in res.output
+    saved = json.loads((tmp_path / "rep" / "buildings.json").read_text(encoding="utf-8"))
+    assert {i["id"] for i in saved["issues"]} == set(truth["outside"]) | set(truth["straddle"])
+    assert (tmp_path / "rep" / "buildings.csv").read_text(encoding="utf-8-sig").count("\n") == bad + 1
+    store = open_store(url)
+    assert store.count("buildings") == truth["n"] - bad
+    store.close()
+    # --strict: the anomalies refuse the whole set, nothing is written
+    url2 = f"sqlite:///{tmp_path / 'tp2.db'}"
+    res = CliRunner().invoke(main, ["taipei", "--strict"], env={"GRIDMAP_DATABASE_URL": url2})
+    assert res.exit_code == 1 and "nothing was written" in res.output
+    store = open_store(url2)
+    assert store.count("communities") == 0 and store.count("buildings") == 0
+    store.close()
