@@ -66,15 +66,24 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default GRIDMAP_HOST, 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default GRIDMAP_PORT, 5000).")
-@click.option("--debug", is_flag=True, help="Flask debug mode (never in production).")
-def serve(host: str | None, port: int | None, debug: bool) -> None:
-    """Serve the web app and API."""
+@click.option("--threads", default=None, type=int, help="Worker threads (default GRIDMAP_THREADS, 8).")
+@click.option("--debug", is_flag=True, help="Flask's development server in debug mode (never in production).")
+def serve(host: str | None, port: int | None, threads: int | None, debug: bool) -> None:
+    """Serve the web app and API with waitress (a production WSGI server; --debug: Flask's own)."""
     from gridmap.web import create_app
 
     settings = config.load()
     app = create_app()
-    app.run(host=host or settings["HOST"], port=port or settings["PORT"], debug=debug, use_reloader=False,
-            threaded=True)
+    host, port = host or settings["HOST"], port or settings["PORT"]
+    if debug:
+        app.run(host=host, port=port, debug=True, use_reloader=False, threaded=True)
+        return
+    from waitress import serve as waitress_serve
+
+    click.echo(f"gridmap serving {settings['DATABASE_URL'].split('://', 1)[0]} store at http://{host}:{port}/ "
+               f"({threads or settings['THREADS']} threads; Ctrl+C stops)", err=True)
+    waitress_serve(app, host=host, port=port, threads=threads or settings["THREADS"], ident="gridmap",
+                   max_request_body_size=settings["MAX_CONTENT_LENGTH"] + 65536)
 
 
 @main.command()
@@ -122,7 +131,7 @@ def demo(seed: int, no_serve: bool, fresh: bool, host: str | None, port: int | N
     store.close()
     if not no_serve:
         ctx = click.get_current_context()
-        ctx.invoke(serve, host=host, port=port, debug=False)
+        ctx.invoke(serve, host=host, port=port, threads=None, debug=False)
 
 
 @main.command("settings")

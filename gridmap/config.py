@@ -47,6 +47,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Failed sign-ins from one address within LOGIN_LOCKOUT_SECONDS before it is refused"),
     Setting("HOST", "127.0.0.1", "Address `gridmap serve` listens on"),
     Setting("PORT", 5000, "Port `gridmap serve` listens on"),
+    Setting("THREADS", 8, "Worker threads of `gridmap serve` (waitress, a production WSGI server)"),
     Setting("BASEMAP", "none",
             "Basemap under the maps: none (boundaries and labels only; works offline), xyz (BASEMAP_URL), "
             "tianditu (TIANDITU_KEY) or amap (GCJ-02 tiles; overlays are shifted to match)"),

@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, render_template, request
 from gridmap import render
 from gridmap.errors import Forbidden, InvalidInput
 from gridmap.services import maps
-from gridmap.web.access import allow, embed, embed_claims
+from gridmap.web.access import allow, current_user, embed, embed_claims
 from gridmap.web.pages import _padded, map_parts
 
 bp = Blueprint("embed", __name__, url_prefix="/embed")
@@ -114,4 +114,22 @@ def demo():
     if not src:
         first = maps.first_grid(_store())
         src = f"/embed/grids/{first}?layers=grids,buildings,stewards,complaints" if first else ""
-    return render_template("maps/embed_demo.html", src=src, token=request.args.get("token", ""))
+    token = request.args.get("token", "")
+    needs_token = bool(current_app.config.get("EMBED_REQUIRE_TOKEN", True)) and not token
+    if needs_token and src and current_user().at_least("planner"):
+        token = _preview_token(src)  # a planner trying the snippet gets a one-hour token for this view
+        needs_token = False
+    return render_template("maps/embed_demo.html", src=src if not needs_token else "", token=token,
+                           needs_token=needs_token and bool(src))
+
+
+def _preview_token(src: str) -> str:
+    """A one-hour embed token for the ``/embed/...`` path ``src`` (grid views: that grid only)."""
+    from gridmap.services import accounts
+
+    path = src.split("?", 1)[0].rstrip("/").split("/")
+    view = "grid" if path[2:3] == ["grids"] else "map"
+    grids = [path[3]] if view == "grid" and len(path) > 3 and path[3].isdigit() else []
+    issued = accounts.issue_embed(_store(), current_app.config["SECRET_KEY"], view=view, grids=grids,
+                                  hours=1, actor=current_user().username)
+    return issued["token"]

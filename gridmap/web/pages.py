@@ -30,22 +30,42 @@ def lang_switch_url() -> str:
     return f"{request.path}?{urlencode(args)}"
 
 
-NAV = (("/", "总览"), ("/complaints", "诉求"), ("/kpi", "考核"), ("/planner", "网格规划"), ("/ogc", "开放数据"),
-       ("/login", "登录"))
+#: top-bar links: (path, label msgid, lowest role that sees it)
+NAV = (("/", "总览", "public"), ("/complaints/new", "反映诉求", "public"), ("/kpi", "考核", "public"),
+       ("/planner", "网格规划", "planner"), ("/ogc", "开放数据", "public"))
 
 
 def nav_items() -> list[dict[str, Any]]:
-    """Links of the top bar to the pages this app has (other areas' pages appear once registered)."""
+    """Links of the top bar: the pages this app has that the signed-in user may open (a grid leader also
+    gets their own grid first)."""
+    from gridmap.web.access import current_user
+
+    user = current_user()
     rules = {r.rule for r in current_app.url_map.iter_rules()}
-    labels = {"总览": _("总览"), "诉求": _("诉求"), "考核": _("考核"), "网格规划": _("网格规划"),
-              "开放数据": _("开放数据"), "登录": _("登录")}
-    return [{"url": path, "label": labels[zh], "current": request.path == path}
-            for path, zh in NAV if path in rules or path + "/" in rules]
+    labels = {"总览": _("总览"), "反映诉求": _("反映诉求"), "考核": _("考核"), "网格规划": _("网格规划"),
+              "开放数据": _("开放数据")}
+    items = [{"url": path, "label": labels[zh], "current": request.path == path}
+             for path, zh, role in NAV if (path in rules or path + "/" in rules) and user.at_least(role)]
+    grids = list((user.scope or {}).get("grids") or []) if user.role == "grid_leader" else []
+    if grids and "/grids/<code>" in rules:
+        mine = f"/grids/{grids[0]}"
+        items.insert(1, {"url": mine, "label": _("我的网格"), "current": request.path == mine})
+    return items
+
+
+def nav_user() -> dict[str, Any] | None:
+    """The signed-in user for the top bar (name and role label), or None."""
+    from gridmap.web.access import current_user
+
+    user = current_user()
+    if not user.authenticated:
+        return None
+    return {"name": user.display_name or user.username, "username": user.username}
 
 
 @bp.app_context_processor
 def _frame() -> dict[str, Any]:
-    return {"ui_lang": ui_lang, "lang_switch_url": lang_switch_url, "nav_items": nav_items}
+    return {"ui_lang": ui_lang, "lang_switch_url": lang_switch_url, "nav_items": nav_items, "nav_user": nav_user}
 
 
 # -- strings for the map script ---------------------------------------------------------------------------

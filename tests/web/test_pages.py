@@ -348,6 +348,25 @@ def test_embed_demo_host_page(c):
     assert c.get("/embed/demo?src=https://evil.example.com/").status_code == 400
 
 
+def test_embed_demo_issues_a_preview_token_to_planners_only(app_factory, sqlite_store, world, login):
+    import html as htmllib
+    import re
+
+    app = app_factory(sqlite_store, EMBED_REQUIRE_TOKEN=True)
+    anon = app.test_client()
+    page = anon.get("/embed/demo").get_data(as_text=True)
+    assert "<iframe id=\"embedded\"" not in page and "gridmap embed issue" in page
+    assert sqlite_store.count("embed_tokens") == 0
+    planner = app.test_client()
+    login(planner, "planner")
+    page = planner.get("/embed/demo").get_data(as_text=True)
+    src = htmllib.unescape(re.search(r'<iframe id="embedded"[^>]* src="([^"]+)"', page).group(1))
+    assert src.startswith(f"/embed/grids/{A}?") and "token=" in src
+    assert sqlite_store.count("embed_tokens") == 1
+    assert anon.get(src).status_code == 200  # the token works for anyone who has it (the iframe)
+    assert anon.get(src.split("token=")[0] + "token=forged").status_code == 403
+
+
 # -- translations -------------------------------------------------------------------------------------------
 def test_english_catalog_is_complete_and_compiled():
     from babel.messages.mofile import read_mo
@@ -394,3 +413,20 @@ def test_complaints_are_light_below_detail_zoom(c):
     full = geo(c, "/api/layers/complaints?zoom=17")["features"][0]["properties"]
     assert set(light) == {"id", "category", "state", "days_waiting", "overdue", "grid_code"}
     assert {"created_at", "due_at", "building_id"} <= set(full)
+
+
+def test_top_bar_follows_the_user(app, login):
+    anon = app.test_client()
+    html = anon.get("/").get_data(as_text=True)
+    assert 'href="/login?next=' in html and 'href="/planner"' not in html and 'action="/logout"' not in html
+    planner = app.test_client()
+    login(planner, "planner", username="wang")
+    html = planner.get("/kpi").get_data(as_text=True)
+    assert 'href="/planner"' in html and 'action="/logout"' in html and 'href="/login' not in html
+    leader = app.test_client()
+    login(leader, "grid_leader", {"grids": [A]}, username="li")
+    html = leader.get("/").get_data(as_text=True)
+    assert f'href="/grids/{A}"' in html and 'href="/planner"' not in html
+    r = leader.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)})
+    assert r.status_code in (302, 303)
+    assert 'href="/login?next=' in leader.get("/").get_data(as_text=True)
