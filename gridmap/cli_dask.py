@@ -70,3 +70,44 @@ def grids_cmd(scheduler: str | None, local: int | None, min_households: int | No
     click.echo(f"plan {res.plan_id} ({'published' if publish else 'draft'}): {s['grids']} grids, "
                f"{s['households']} households in {s['communities']} communities; "
                f"time {res.timings['total']:.1f} s")
+
+
+@dask_group.command("place")
+@click.argument("records", metavar="GEOPARQUET")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--scheduler", default=None, help="Address of a running scheduler, e.g. tcp://10.0.0.5:8786.")
+@click.option("--local", type=int, default=None, help="Start a LocalCluster with this many worker processes.")
+@click.option("--tolerance", type=float, default=30.0, show_default=True,
+              help="Metres within which a point off every building goes to the nearest building (flagged).")
+def place_cmd(records: str, out: str, scheduler: str | None, local: int | None, tolerance: float) -> None:
+    """Place GEOPARQUET point records (a file, folder or glob; may exceed memory) on the store's buildings,
+    estates, published grids and communities, one Dask task per partition; write the placed rows to OUT as
+    GeoParquet and print the counts by outcome (same placement as `gridmap place`)."""
+    from gridmap import dask_placement
+    from gridmap.cli import open_cli_store
+    from gridmap.errors import GridmapError
+    from gridmap.services.placement import load_world
+
+    try:
+        import dask_geopandas
+    except ImportError:
+        raise click.ClickException("dask-geopandas is not installed: pip install 'gridmap[dask]'") from None
+    store = open_cli_store()
+    try:
+        world = load_world(store)
+    except GridmapError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        store.close()
+    try:
+        frame = dask_geopandas.read_parquet(records)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"cannot read {records}: {exc}") from None
+    with dask_client(scheduler, local) as client:
+        try:
+            placed = dask_placement.place_dask(frame, world, tolerance_m=tolerance, client=client)
+            placed.to_parquet(out)
+            counts = dask_placement.summary(dask_geopandas.read_parquet(out))
+        except GridmapError as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(" ".join(f"{k}={v}" for k, v in counts.items()) + f"; written to {out}")

@@ -31,6 +31,7 @@ def _place_partition(part: pd.DataFrame, world: PlacementWorld, seen: list[str] 
     frame = place(part, world, tolerance_m=tolerance_m, seen_ids=seen or None).frame
     # reasons differ between partitions: plain strings keep the partitions' dtypes alike
     frame["reason"] = frame["reason"].astype(object)
+    frame.attrs = {}  # dask-geopandas' read_parquet puts a GeoSeries (spatial_partitions) in attrs; drop it
     return frame
 
 

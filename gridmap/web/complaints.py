@@ -46,17 +46,23 @@ def layout() -> Any:
 @bp.get("/complaints/new")
 @allow("public")
 def intake_form():
-    from gridmap.web.kpi import grid_svg
-
+    """The intake form beside a map (the app's Leaflet map, served locally): click or locate to place."""
+    from gridmap.services import maps
     from gridmap.web import select_locale
+    from gridmap.web.assets import basemap_layers, basemap_shift
+    from gridmap.web.pages import _padded, map_parts
 
     user = current_user()
     store = get_store()
     communities, community, bbox = svc.map_extent(store, request.args.get("community"))
+    extent = _padded(bbox) if bbox else maps.extent(store)
+    m = map_parts(layers=("streets", "communities", "grids", "buildings"), bounds=extent,
+                  controls={"search": True, "locate": True, "linkGrids": False}, link_grids=False)
+    shift = basemap_shift(current_app.config) if basemap_layers(current_app.config) else None
     return render_template("complaints/new.html", layout=layout(), user=user, en=select_locale() == "en",
                            categories=svc.categories_catalogue(_settings()), communities=communities,
-                           community=community, staff=user.role in svc.STAFF_ROLES,
-                           svg=grid_svg(store, buildings=True, bbox=bbox))
+                           community=community, staff=user.role in svc.STAFF_ROLES, map=m, shift=shift or "",
+                           empty=extent is None)
 
 
 @bp.get("/api/complaints/categories")

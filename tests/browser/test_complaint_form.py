@@ -19,11 +19,22 @@ def test_click_map_and_submit(browser, app_factory, sqlite_store, live_server, a
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
     page.goto(f"{server.url}/complaints/new")
     page.select_option("select[name=category]", "sanitation")
-    # grid G1 is the left third of the map; click inside building b1 (x 10–30 m of 300, y 10–30 of 100)
-    box = page.locator("#gridmap-svg").bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 20 / 300, box["y"] + box["height"] * 80 / 100)
+    # click the Leaflet map at building b1's centre (in grid G1)
+    for _ in range(100):  # wait for the map (no wait_for_function: the page's CSP forbids eval)
+        if page.evaluate("() => !!(window.gridmap && window.gridmap.map)"):
+            break
+        page.wait_for_timeout(100)
+    c = sqlite_store.get("buildings", "b1")["geometry"].centroid
+    x, y = page.evaluate("([lat, lon]) => { const p = window.gridmap.map.latLngToContainerPoint([lat, lon]);"
+                         " return [p.x, p.y]; }", [c.y, c.x])
+    box = page.locator("#gm-intake-map .folium-map").bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    assert abs(float(page.input_value("input[name=lon]")) - c.x) < 2e-4
+    assert abs(float(page.input_value("input[name=lat]")) - c.y) < 2e-4
     page.locator("#gm-route p").first.wait_for()  # (no wait_for_function: the page's CSP forbids eval)
     assert G1 in page.text_content("#gm-route")
     page.fill("textarea[name=description]", "楼下垃圾<b>没人清</b>")
@@ -37,3 +48,4 @@ def test_click_map_and_submit(browser, app_factory, sqlite_store, live_server, a
     assert row["category"] == "sanitation" and row["filed_grid_code"] == G1 and row["building_id"] == "b1"
     assert row["description"] == "楼下垃圾<b>没人清</b>" and row["channel"] == "api"
     assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
+    assert not [u for u in requested if not u.startswith(server.url)], "requests beyond loopback"

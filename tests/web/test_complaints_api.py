@@ -175,7 +175,8 @@ def test_pages_render(wclient, world):
     form = wclient.get("/complaints/new")
     assert form.status_code == 200
     html = form.get_data(as_text=True)
-    assert "停车管理" in html and 'id="gridmap-svg"' in html and "intake.js" in html
+    assert "停车管理" in html and 'id="gm-intake-map"' in html and "intake.js" in html
+    assert "/vendor/leaflet/" in html and "https://" not in html.split("</head>")[0]
     assert wclient.get("/static/complaints/intake.js").status_code == 200
     _post(wclient, description="<script>alert(1)</script>")
     k = wclient.get("/kpi")
@@ -185,9 +186,25 @@ def test_pages_render(wclient, world):
     assert en.status_code == 200
 
 
-def test_intake_map_zooms_to_a_community(wclient):
+def _fitted(html: str) -> list[float]:
+    """The [minx, miny, maxx, maxy] the page's map is fitted to (folium's fitBounds)."""
+    import re
+
+    m = re.search(r"fitBounds\(\s*\[\[([-\d.e]+),\s*([-\d.e]+)\],\s*\[([-\d.e]+),\s*([-\d.e]+)\]\]", html)
+    assert m, "no fitBounds in the page"
+    miny, minx, maxy, maxx = map(float, m.groups())
+    return [minx, miny, maxx, maxy]
+
+
+def test_intake_map_zooms_to_a_community(wclient, world):
     whole = wclient.get("/complaints/new").get_data(as_text=True)
-    assert whole.count("data-code=") == 3 and "乙社区" in whole
-    zoomed = wclient.get(f"/complaints/new?community={COM_B}").get_data(as_text=True)
-    assert f'data-code="{G3}"' in zoomed and f'data-code="{G1}"' not in zoomed
-    assert wclient.get("/complaints/new?community=nope").get_data(as_text=True).count("data-code=") == 3
+    assert "乙社区" in whole
+    com = world.read("communities")
+    b = com.loc[com["id"] == COM_B].geometry.iloc[0].bounds
+    everything = com.total_bounds
+    zoomed = _fitted(wclient.get(f"/complaints/new?community={COM_B}").get_data(as_text=True))
+    assert zoomed[0] <= b[0] and zoomed[1] <= b[1] and zoomed[2] >= b[2] and zoomed[3] >= b[3]
+    assert (zoomed[2] - zoomed[0]) < (everything[2] - everything[0])  # closer than the whole district
+    full = _fitted(whole)
+    assert full[0] <= everything[0] + 1e-5 and full[2] >= everything[2] - 1e-5  # (rounded to 6 decimals)
+    assert _fitted(wclient.get("/complaints/new?community=nope").get_data(as_text=True)) == full

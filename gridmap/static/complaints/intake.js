@@ -1,45 +1,81 @@
-// Intake form: click the grid map (inline SVG) or locate to set lon/lat, preview routing and duplicates,
+// Intake form: click the map (the app's Leaflet map) or locate to set lon/lat, preview routing and duplicates,
 // submit as JSON. Resident text is only ever put in the page through textContent.
 (function () {
   "use strict";
   var form = document.getElementById("gm-complaint-form");
   if (!form) return;
-  var svg = document.getElementById("gridmap-svg");
+  var box = document.getElementById("gm-intake-map");
+  var shift = box ? box.dataset.shift : "";
   var text = document.getElementById("gm-text").dataset;
   var routeBox = document.getElementById("gm-route");
   var dupBox = document.getElementById("gm-dups");
   var result = document.getElementById("gm-result");
+  var where = document.getElementById("gm-where");
   var csrf = document.querySelector('meta[name="csrf-token"]');
+  var marker = null;
 
   function el(tag, txt) { var e = document.createElement(tag); if (txt != null) e.textContent = txt; return e; }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
+  // AMap tiles are in GCJ-02: the map shows overlays shifted, so a click is GCJ-02 and goes back to WGS84
+  var A = 6378245.0, EE = 0.00669342162296594323;
+  function tLat(x, y) { var r = -100 + 2 * x + 3 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+    r += (20 * Math.sin(6 * x * Math.PI) + 20 * Math.sin(2 * x * Math.PI)) * 2 / 3;
+    r += (20 * Math.sin(y * Math.PI) + 40 * Math.sin(y / 3 * Math.PI)) * 2 / 3;
+    return r + (160 * Math.sin(y / 12 * Math.PI) + 320 * Math.sin(y * Math.PI / 30)) * 2 / 3; }
+  function tLon(x, y) { var r = 300 + x + 2 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+    r += (20 * Math.sin(6 * x * Math.PI) + 20 * Math.sin(2 * x * Math.PI)) * 2 / 3;
+    r += (20 * Math.sin(x * Math.PI) + 40 * Math.sin(x / 3 * Math.PI)) * 2 / 3;
+    return r + (150 * Math.sin(x / 12 * Math.PI) + 300 * Math.sin(x / 30 * Math.PI)) * 2 / 3; }
+  function toGcj(lon, lat) { var dLat = tLat(lon - 105, lat - 35), dLon = tLon(lon - 105, lat - 35);
+    var rad = lat / 180 * Math.PI, m = 1 - EE * Math.sin(rad) * Math.sin(rad), sm = Math.sqrt(m);
+    return [lon + dLon * 180 / (A / sm * Math.cos(rad) * Math.PI), lat + dLat * 180 / (A * (1 - EE) / (m * sm) * Math.PI)]; }
+  function toWgs(lon, lat) { var x = lon, y = lat;  // fixed-point inverse, < 1 cm after a few rounds
+    for (var i = 0; i < 6; i++) { var g = toGcj(x, y); x -= g[0] - lon; y -= g[1] - lat; }
+    return [x, y]; }
+  function shown(lon, lat) { return shift === "gcj02" ? toGcj(lon, lat) : [lon, lat]; }
+
+  function mark(lon, lat) {
+    var map = window.gridmap && window.gridmap.map;
+    if (!map || !window.L) return;
+    var p = shown(lon, lat);
+    if (!marker) marker = L.marker([p[1], p[0]], { keyboard: false }).addTo(map);
+    else marker.setLatLng([p[1], p[0]]);
+  }
+
   function setPoint(lon, lat) {
     form.lon.value = lon.toFixed(6);
     form.lat.value = lat.toFixed(6);
-    if (svg) {
-      var d = svg.dataset, x = (lon - d.minlon) * d.klat * d.scale, y = (d.maxlat - lat) * d.scale;
-      var dot = svg.querySelector("circle.gm-dot");
-      if (!dot) { dot = document.createElementNS("http://www.w3.org/2000/svg", "circle"); dot.setAttribute("class", "gm-dot"); dot.setAttribute("r", "5"); dot.setAttribute("fill", "#d7301f"); svg.appendChild(dot); }
-      dot.setAttribute("cx", x); dot.setAttribute("cy", y);
-    }
+    mark(lon, lat);
     preview();
   }
 
-  if (svg) {
-    svg.addEventListener("click", function (ev) {
-      var pt = svg.createSVGPoint(); pt.x = ev.clientX; pt.y = ev.clientY;
-      var p = pt.matrixTransform(svg.getScreenCTM().inverse()), d = svg.dataset;
-      setPoint(parseFloat(d.minlon) + p.x / (d.scale * d.klat), parseFloat(d.maxlat) - p.y / d.scale);
+  function hook() {
+    var map = window.gridmap && window.gridmap.map;
+    if (!map) { setTimeout(hook, 100); return; }
+    map.getContainer().style.cursor = "crosshair";
+    map.on("preclick", function (e) {   // preclick: also when the click lands on a building or grid
+      var p = shift === "gcj02" ? toWgs(e.latlng.lng, e.latlng.lat) : [e.latlng.lng, e.latlng.lat];
+      setPoint(p[0], p[1]);
+    });
+    map.on("locationfound", function (e) {   // the map's own "locate me" control places the request too
+      var p = shift === "gcj02" ? toWgs(e.latlng.lng, e.latlng.lat) : [e.latlng.lng, e.latlng.lat];
+      setPoint(p[0], p[1]);
     });
   }
+  if (box) hook();
   document.getElementById("gm-locate").addEventListener("click", function () {
+    var map = window.gridmap && window.gridmap.map;
+    if (map) { map.locate({ setView: true, maxZoom: 17, enableHighAccuracy: true }); return; }
     if (!navigator.geolocation) return;
-    navigator.geolocation.getCurrentPosition(function (pos) { setPoint(pos.coords.longitude, pos.coords.latitude); });
+    navigator.geolocation.getCurrentPosition(function (pos) { setPoint(pos.coords.longitude, pos.coords.latitude); },
+      function (err) { where.textContent = err.message; });
   });
   form.category.addEventListener("change", preview);
-  form.lon.addEventListener("change", preview);
-  form.lat.addEventListener("change", preview);
+  function typed() { var lon = parseFloat(form.lon.value), lat = parseFloat(form.lat.value);
+    if (isFinite(lon) && isFinite(lat)) { mark(lon, lat); preview(); } }
+  form.lon.addEventListener("change", typed);
+  form.lat.addEventListener("change", typed);
 
   function preview() {
     if (!form.lon.value || !form.lat.value) return;
