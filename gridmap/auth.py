@@ -83,7 +83,8 @@ _DUMMY_HASH = _hasher.hash("gridmap-dummy-password")
 def normalise_scope(role: str, scope: Mapping[str, Any] | None) -> dict[str, list[str]]:
     """Validate ``scope`` for ``role``: scoped roles need their key with ≥ 1 id of the right shape.
 
-    Grid codes have 15 digits, community ids 12 and street ids 9; departments are names.
+    Grid codes have 15 digits, community ids 12 and street ids 9; departments are stored as the codes
+    requests are routed to (``城管`` → ``urban_management``; see :func:`gridmap.privacy.department_code`).
     """
     if role not in ACCOUNT_ROLES:
         raise InvalidInput(f"未知角色 {role!r} / unknown role; roles: {', '.join(ACCOUNT_ROLES)}")
@@ -98,6 +99,8 @@ def normalise_scope(role: str, scope: Mapping[str, Any] | None) -> dict[str, lis
         bad = [v for v in values if digits and not (v.isdigit() and len(v) == digits)]
         if bad:
             raise InvalidInput(f"{key} 需为 {digits} 位数字 / {key} must be {digits}-digit codes: {bad}")
+        if key == "departments":
+            values = _department_codes(values)
         out[key] = sorted(set(values))
     need = SCOPE_KEYS.get(role)
     if need and not out.get(need):
@@ -106,6 +109,18 @@ def normalise_scope(role: str, scope: Mapping[str, Any] | None) -> dict[str, lis
 
 
 _ID_DIGITS = {"grids": 15, "communities": 12, "streets": 9}
+
+
+def _department_codes(values: Iterable[str]) -> list[str]:
+    from gridmap.complaints import DEPARTMENTS
+    from gridmap.privacy import department_code
+
+    codes = [(v, department_code(v)) for v in values]
+    unknown = [v for v, c in codes if c is None]
+    if unknown:
+        known = ", ".join(f"{c} ({d.zh})" for c, d in DEPARTMENTS.items())
+        raise InvalidInput(f"未知部门 {unknown} / unknown department(s); departments: {known}")
+    return [c for _, c in codes if c is not None]
 
 
 def parse_scope_args(items: Iterable[str]) -> dict[str, list[str]]:

@@ -301,3 +301,35 @@ def _num(v: Any) -> float | None:
     if v is None or pd.isna(v):
         return None
     return round(float(v), 6)
+
+
+# -- what the public sees (security, issue #7) ---------------------------------------------------------
+#: counts of requests and of what residents did: 1–4 become "<5" for public, viewer and embed callers
+COUNT_FIELDS = ("complaints", "complaints_prev", "responded", "evaluated", "resolved_yes", "satisfied",
+                "disputes", "disputes_resolved", "open", "overdue_open", "closed_late")
+#: figures computed from those counts, withheld when a count they come from is suppressed
+DERIVED_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "per_1000": ("complaints",), "per_1000_prev": ("complaints_prev",),
+    "change": ("complaints", "complaints_prev"), "target_met": ("complaints", "complaints_prev"),
+    "response_rate": ("responded", "complaints"), "resolution_rate": ("resolved_yes", "evaluated"),
+    "satisfaction_rate": ("satisfied", "evaluated"),
+    "dispute_rate": ("disputes", "disputes_resolved"), "dispute_change": ("disputes", "disputes_resolved"),
+}
+
+
+def public_report(report: Mapping[str, Any], *, threshold: int | None = None) -> dict[str, Any]:
+    """A KPI report (``services.complaints.kpi_report``) with small counts suppressed for callers who may
+    not see personal data: every count in :data:`COUNT_FIELDS` from 1 to 4 shown as ``"<5"`` and the
+    rates of :data:`DERIVED_FIELDS` built on such a count withheld (``None``)."""
+    from gridmap import privacy
+
+    kw = {"derived": DERIVED_FIELDS, "threshold": threshold or privacy.SMALL_COUNT}
+
+    def clean(row: Mapping[str, Any]) -> dict[str, Any]:
+        return privacy.suppress_counts(row, COUNT_FIELDS, **kw)
+
+    out = dict(report)
+    out["summary"] = clean(report["summary"])
+    out["levels"] = {lvl: [clean(r) for r in rows] for lvl, rows in report["levels"].items()}
+    out["trend"] = [clean(r) for r in report.get("trend", [])]
+    return out

@@ -2,7 +2,8 @@
 
 A *viewer* is anything with ``role`` and ``scope`` (``gridmap.web.access.User`` fits). Scope keys:
 ``grids`` (15-digit grid codes), ``communities`` (12-digit ids), ``streets`` (9-digit ids),
-``departments`` (names; ``department`` as one string is accepted too).
+``departments`` (department codes such as ``urban_management``; Chinese or English names are read as
+their code, see :func:`department_code`; ``department`` as one string is accepted too).
 
 For one record and one viewer :func:`access_level` answers
 
@@ -25,7 +26,7 @@ from typing import Any, Iterable, Mapping, Protocol, Sequence
 from gridmap.schema import LAYERS
 
 FULL, MASKED, NONE = "full", "masked", "none"
-#: counts below this are shown as ``"<5"`` in public and embedded views
+#: counts 1–4 are shown as ``"<5"`` in public and embedded views (:func:`suppress_small`)
 SMALL_COUNT = 5
 SUPPRESSED = f"<{SMALL_COUNT}"
 
@@ -88,20 +89,35 @@ def in_scope(viewer: Viewer, where: Where) -> bool:
     if role == "grid_leader":
         return where.grid is not None and where.grid in scope_list(scope, "grids")
     if role == "department":
-        return where.department is not None and bool(_department_names(where.department)
-                                                     & scope_list(scope, "departments"))
+        code = department_code(where.department)
+        return code is not None and code in department_codes(scope_list(scope, "departments"))
     return False
 
 
-def _department_names(department: str) -> set[str]:
-    """A department's code and its Chinese name (scopes may use either: ``urban_management`` / ``城管``)."""
+def department_code(name: Any) -> str | None:
+    """The code of a department (:data:`gridmap.complaints.DEPARTMENTS`) given its code, Chinese or
+    English name (``urban_management``, ``城管``, ``urban management``); None when unknown.
+
+    Requests are routed to codes; a user's scope may name a department either way (accounts made with
+    ``gridmap users add`` store codes), so both sides are compared as codes.
+    """
     from gridmap.complaints import DEPARTMENTS
 
-    names = {department}
+    text = _s(name)
+    if text is None:
+        return None
+    if text in DEPARTMENTS:
+        return text
+    low = text.lower()
     for code, dept in DEPARTMENTS.items():
-        if department in (code, dept.zh):
-            names |= {code, dept.zh}
-    return names
+        if low in (code.lower(), dept.zh, dept.en.lower()):
+            return code
+    return None
+
+
+def department_codes(names: Iterable[Any]) -> frozenset[str]:
+    """:func:`department_code` of each name; unknown names are dropped."""
+    return frozenset(c for c in map(department_code, names) if c is not None)
 
 
 def access_level(viewer: Viewer, where: Where) -> str:
@@ -293,12 +309,52 @@ PEOPLE_LAYERS = frozenset({"households", "party_members"})
 
 
 # -- aggregates for public and embedded views -----------------------------------------------------
-def suppress(count: int | float | None, *, threshold: int = SMALL_COUNT) -> int | str | None:
-    """A count safe to publish: ``"<5"`` below ``threshold`` (zero too), the integer otherwise."""
-    if count is None:
+def suppress_small(value: int | float | str | None, *, threshold: int = SMALL_COUNT) -> int | str | None:
+    """A count safe to publish: ``"<5"`` for 1 … ``threshold - 1``; 0, larger counts and None unchanged.
+
+    The one small-count rule of gridmap (issue #7): every count of residents or of what residents did
+    (requests, ratings, tags …) that a public, viewer or embed caller sees goes through here.
+    A value that is already suppressed (``"<5"``) is returned as it is.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and value != value:
         return None
-    n = int(count)
-    return f"<{threshold}" if n < threshold else n
+    n = int(value)
+    return f"<{threshold}" if 0 < n < threshold else n
+
+
+#: the old name: same rule
+suppress = suppress_small
+
+
+def sees_exact_counts(viewer: Viewer) -> bool:
+    """Whether ``viewer`` may see exact small counts: the roles that may see personal data do; public,
+    viewer (and therefore every embed, which is anonymous) get suppressed counts."""
+    return viewer.role not in AGGREGATE_ONLY
+
+
+def suppress_counts(record: Mapping[str, Any], counts: Iterable[str], *,
+                    derived: Mapping[str, Sequence[str]] | None = None,
+                    threshold: int = SMALL_COUNT) -> dict[str, Any]:
+    """A copy of ``record`` with the ``counts`` fields passed through :func:`suppress_small`.
+
+    ``derived`` names figures computed from counts (``{"per_1000": ("complaints",)}``): a figure is
+    withheld (``None``) when any count it comes from was suppressed, since a rate and its denominator
+    give the count back.
+    """
+    out = dict(record)
+    hidden = set()
+    for name in counts:
+        if name in out:
+            value = suppress_small(out[name], threshold=threshold)
+            if isinstance(value, str):
+                hidden.add(name)
+            out[name] = value
+    for name, sources in (derived or {}).items():
+        if name in out and hidden.intersection(sources):
+            out[name] = None
+    return out
 
 
 def split_tags(tags: Any) -> list[str]:
@@ -328,11 +384,11 @@ def aggregate(records: Iterable[Mapping[str, Any]], *, by: str, sum_fields: Sequ
             tags.setdefault(key, Counter()).update(split_tags(rec.get(tag_field)))
     out: dict[str, dict[str, Any]] = {}
     for key, n in counts.items():
-        row: dict[str, Any] = {"count": suppress(n, threshold=threshold)}
+        row: dict[str, Any] = {"count": suppress_small(n, threshold=threshold)}
         for f in sum_fields:
-            row[f] = suppress(sums[f][key], threshold=threshold)
+            row[f] = suppress_small(sums[f][key], threshold=threshold)
         if tag_field:
-            row["tags"] = {t: suppress(c, threshold=threshold) for t, c in sorted(tags.get(key, {}).items())}
+            row["tags"] = {t: suppress_small(c, threshold=threshold) for t, c in sorted(tags.get(key, {}).items())}
         out[key] = row
     return out
 

@@ -94,9 +94,26 @@ def store(request: pytest.FixtureRequest, tmp_path: Path):
     s.close()
 
 
+#: service-test modules whose ``sqlite_store`` tests run once per backend (SQLite and PostGIS): the pages,
+#: APIs and services must behave the same on both (issue #9)
+BOTH_BACKENDS = ("tests/web/test_pages.py", "tests/web/test_api_place.py", "tests/web/test_planner_web.py",
+                 "tests/web/test_open311.py", "tests/web/test_complaints_api.py", "tests/web/test_kpi_web.py",
+                 "tests/web/test_public_privacy.py", "tests/services/")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    path = Path(str(metafunc.module.__file__)).resolve().relative_to(Path(__file__).resolve().parent.parent)
+    if "sqlite_store" in metafunc.fixturenames and str(path).startswith(BOTH_BACKENDS):
+        metafunc.parametrize("sqlite_store", BACKENDS, indirect=True)
+
+
 @pytest.fixture
-def sqlite_store(tmp_path: Path):
-    s = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+def sqlite_store(request: pytest.FixtureRequest, tmp_path: Path):
+    """An empty SQLite store — in the :data:`BOTH_BACKENDS` modules, once per backend."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "postgis":
+        request.applymarker(pytest.mark.postgis)
+    s = _make_store(backend, request, tmp_path)
     yield s
     s.close()
 

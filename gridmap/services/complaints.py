@@ -17,6 +17,7 @@ import pandas as pd
 from shapely.geometry import Point
 
 from gridmap import complaints as C
+from gridmap import privacy
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFoundError
 from gridmap.store.base import ConflictError, Store
 from gridmap.workdays import CalendarError, WorkCalendar, china_calendar
@@ -265,10 +266,8 @@ def in_scope(user: Any, rec: Mapping[str, Any], grid: str | None = None) -> bool
         return com in _scope(user, "communities")
     if role == "grid_leader":
         return bool({grid, rec.get("filed_grid_code")} & _scope(user, "grids"))
-    if role == "department":
-        dept = C.DEPARTMENTS.get(rec.get("department") or "")
-        names = {rec.get("department")} | ({dept.zh} if dept else set())
-        return bool(names & _scope(user, "departments"))
+    if role == "department":  # codes on both sides (scopes may name a department in Chinese)
+        return privacy.in_scope(user, privacy.Where(department=rec.get("department")))
     return False
 
 
@@ -410,8 +409,7 @@ def list_complaints(store: Store, *, user: Any, filters: Mapping[str, Any] | Non
         where["filed_grid_code"] = sorted(set(where.get("filed_grid_code", _scope(user, "grids")))
                                           & _scope(user, "grids"))
     elif role == "department":
-        codes = {c for c, d in C.DEPARTMENTS.items() if c in _scope(user, "departments")
-                 or d.zh in _scope(user, "departments")}
+        codes = set(privacy.department_codes(_scope(user, "departments")))
         where["department"] = sorted(set(where.get("department", codes)) & codes)
     elif role == "community_official":
         where["community_id"] = sorted(set(where.get("community_id", _scope(user, "communities")))

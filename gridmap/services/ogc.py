@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from gridmap.errors import InvalidInput, NotFoundError
+from gridmap.privacy import suppress_small
 from gridmap.schema import LAYERS
 from gridmap.store import Store
 from gridmap.store.base import BBox
@@ -55,7 +56,9 @@ class Collection:
         return cols + self.extra
 
 
-COMPLAINT_COUNTS = (("complaints", "int"), ("open", "int"), ("closed", "int"), ("overdue", "int"))
+#: per-grid request counts; kind ``count``: an integer, or ``"<5"`` for 1–4 when the caller may not see
+#: personal data (:func:`gridmap.privacy.suppress_small`, issue #7)
+COMPLAINT_COUNTS = (("complaints", "count"), ("open", "count"), ("closed", "count"), ("overdue", "count"))
 
 COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
     Collection("streets", "街道", "Streets", "街道边界 / street boundaries", "streets"),
@@ -145,10 +148,11 @@ def parse_paging(limit: str | None, offset: str | None) -> tuple[int, int]:
 
 
 def items(store: Store, collection_id: str, *, bbox: BBox | None = None, limit: int = DEFAULT_LIMIT,
-          offset: int = 0, now: dt.datetime | None = None) -> Page:
+          offset: int = 0, now: dt.datetime | None = None, exact: bool = True) -> Page:
     """One page of a collection's items, in key order, filtered by ``bbox`` (CRS84, bounding boxes).
 
-    A bbox crossing the antimeridian (minx > maxx) is split in two.
+    A bbox crossing the antimeridian (minx > maxx) is split in two. ``exact=False`` (callers who may not
+    see personal data): request counts from 1 to 4 are published as ``"<5"``.
     """
     coll = collection(collection_id)
     where = _plan_filter(store, coll)
@@ -156,17 +160,18 @@ def items(store: Store, collection_id: str, *, bbox: BBox | None = None, limit: 
         return Page(_empty(coll), 0, offset, limit)
     boxes = _split_bbox(bbox)
     if len(boxes) == 2:
-        return _two_box_page(store, coll, boxes, where, limit=limit, offset=offset, now=now)
+        return _two_box_page(store, coll, boxes, where, limit=limit, offset=offset, now=now, exact=exact)
     box = boxes[0]
     matched = store.count(coll.layer, bbox=box, where=where)
     frame = store.read(coll.layer, bbox=box, where=where, columns=_read_columns(coll),
                        order_by=[coll.id_column], limit=limit, offset=offset)
-    return Page(_finish(store, coll, frame, where, now=now), matched, offset, limit)
+    return Page(_finish(store, coll, frame, where, now=now, exact=exact), matched, offset, limit)
 
 
-def item(store: Store, collection_id: str, feature_id: str, *, now: dt.datetime | None = None
-         ) -> gpd.GeoDataFrame:
-    """The one feature ``feature_id`` of a collection (a one-row GeoDataFrame) or :class:`NotFoundError`."""
+def item(store: Store, collection_id: str, feature_id: str, *, now: dt.datetime | None = None,
+         exact: bool = True) -> gpd.GeoDataFrame:
+    """The one feature ``feature_id`` of a collection (a one-row GeoDataFrame) or :class:`NotFoundError`
+    (``exact`` as in :func:`items`)."""
     coll = collection(collection_id)
     where = _plan_filter(store, coll)
     frame = None
@@ -180,7 +185,7 @@ def item(store: Store, collection_id: str, feature_id: str, *, now: dt.datetime 
     if frame is None or frame.empty:
         raise NotFoundError(f"集合 {collection_id} 中没有要素 {feature_id!r} / "
                             f"no feature {feature_id!r} in collection {collection_id}")
-    return _finish(store, coll, frame, where or {}, now=now)
+    return _finish(store, coll, frame, where or {}, now=now, exact=exact)
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -205,7 +210,7 @@ def _empty(coll: Collection) -> gpd.GeoDataFrame:
 
 
 def _finish(store: Store, coll: Collection, frame: gpd.GeoDataFrame, where: dict[str, Any], *,
-            now: dt.datetime | None) -> gpd.GeoDataFrame:
+            now: dt.datetime | None, exact: bool = True) -> gpd.GeoDataFrame:
     """Rename the key to ``id``, add computed properties, keep only published columns."""
     out = frame.copy()
     if coll.id_column != "id":
@@ -215,7 +220,9 @@ def _finish(store: Store, coll: Collection, frame: gpd.GeoDataFrame, where: dict
     if coll.extra == COMPLAINT_COUNTS:
         counts = complaint_counts(store, where.get("plan_id"), out["id"].tolist(), now=now)
         for name, _ in COMPLAINT_COUNTS:
-            out[name] = [counts[c][name] for c in out["id"]]
+            values = [counts[c][name] for c in out["id"]]
+            out[name] = pd.Series(values if exact else [suppress_small(v) for v in values],
+                                  index=out.index, dtype=object)
     keep = ["id"] + [n for n in coll.properties if n != "id"] + ["geometry"]
     return out[keep]
 
@@ -269,12 +276,12 @@ def _split_bbox(bbox: BBox | None) -> list[BBox | None]:
 
 
 def _two_box_page(store: Store, coll: Collection, boxes: list[Any], where: dict[str, Any], *, limit: int,
-                  offset: int, now: dt.datetime | None) -> Page:
+                  offset: int, now: dt.datetime | None, exact: bool = True) -> Page:
     frames = [store.read(coll.layer, bbox=b, where=where, columns=_read_columns(coll)) for b in boxes]
     frame = pd.concat(frames, ignore_index=True).drop_duplicates(coll.id_column)
     frame = frame.sort_values(coll.id_column).reset_index(drop=True)
     page = gpd.GeoDataFrame(frame.iloc[offset:offset + limit], geometry="geometry", crs="EPSG:4326")
-    return Page(_finish(store, coll, page, where, now=now), len(frame), offset, limit)
+    return Page(_finish(store, coll, page, where, now=now, exact=exact), len(frame), offset, limit)
 
 
 def feature_dicts(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
@@ -305,6 +312,14 @@ def _json_value(v: Any) -> Any:
 
 
 #: for the OpenAPI document and HTML pages: schema kind → JSON Schema type
-JSON_TYPES: dict[str, str] = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
+JSON_TYPES: dict[str, str] = {"count": "integer", "str": "string", "int": "integer", "float": "number",
+                              "bool": "boolean",
                               "date": "string", "datetime": "string", "json": "object"}
 
+
+
+def json_schema(kind: str) -> dict[str, Any]:
+    """JSON Schema of a property of schema ``kind`` (``count``: an integer or ``"<5"``)."""
+    if kind == "count":
+        return {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "enum": ["<5"]}]}
+    return {"type": JSON_TYPES[kind]}

@@ -70,8 +70,25 @@ def compressed(resp: Response, *, minimum: int = 1400) -> Response:
 @bp.get("/grids/<code>/stats")
 @allow("public")
 def grid_stats(code: str):
-    """Figures of one grid of the published plan."""
-    return jsonify(maps.grid_stats(_store(), code, bounds=_bounds(), now=dt.datetime.utcnow()))
+    """Figures of one grid of the published plan (small request counts suppressed for the public)."""
+    return jsonify(visible_stats(maps.grid_stats(_store(), code, bounds=_bounds(), now=dt.datetime.utcnow())))
+
+
+#: a grid's counts of residents' requests: 1–4 shown as "<5" to public, viewer and embed callers (issue #7)
+STATS_COUNTS = ("complaints_open", "complaints_overdue", "complaints_total")
+#: figures that describe those few requests, withheld with them
+STATS_DERIVED = {"longest_wait_days": ("complaints_open",)}
+
+
+def visible_stats(stats: dict) -> dict:
+    """``stats`` as the current user may see them: exact for roles that may see personal data,
+    small counts suppressed (:func:`gridmap.privacy.suppress_counts`) for everyone else."""
+    from gridmap import privacy
+    from gridmap.web.access import current_user
+
+    if privacy.sees_exact_counts(current_user()):
+        return stats
+    return privacy.suppress_counts(stats, STATS_COUNTS, derived=STATS_DERIVED)
 
 
 @bp.get("/search")

@@ -7,6 +7,7 @@ import io
 from typing import Any, Iterable, Mapping, Sequence
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from gridmap.errors import InvalidInput
@@ -33,7 +34,12 @@ def _year() -> int | None:
 
 
 def _report() -> dict[str, Any]:
-    return svc.kpi_report(get_store(), settings=current_app.config["GRIDMAP_SETTINGS"], year=_year())
+    """The KPI report; public, viewer and embed callers get small counts suppressed (issue #7)."""
+    from gridmap import kpi, privacy
+    from gridmap.web.access import current_user
+
+    rep = svc.kpi_report(get_store(), settings=current_app.config["GRIDMAP_SETTINGS"], year=_year())
+    return rep if privacy.sees_exact_counts(current_user()) else kpi.public_report(rep)
 
 
 @bp.get("/kpi")
@@ -49,9 +55,9 @@ def page():
         street_chart=bar_chart([(r["street"], r["per_1000"], r["per_1000_prev"]) for r in streets],
                                labels=_street_names()),
         trend_chart=trend_chart(rep["trend"]),
-        rates_chart=bar_chart([("响应率 response", rep["summary"]["response_rate"], None),
-                               ("解决率 resolution", rep["summary"]["resolution_rate"], None),
-                               ("满意率 satisfaction", rep["summary"]["satisfaction_rate"], None)],
+        rates_chart=bar_chart([(_("响应率"), rep["summary"]["response_rate"], None),
+                               (_("解决率"), rep["summary"]["resolution_rate"], None),
+                               (_("满意率"), rep["summary"]["satisfaction_rate"], None)],
                               percent=True),
         map_svg=grid_svg(get_store(), values=grid_values))
 

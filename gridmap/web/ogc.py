@@ -2,7 +2,8 @@
 
 Format: ``?f=json|html``, else the ``Accept`` header (JSON unless the client prefers HTML). Coordinates are
 CRS84 (longitude, latitude). Everything here is public: the collections publish no personal columns and
-complaints only as counts per grid (:mod:`gridmap.services.ogc`).
+complaints only as counts per grid (:mod:`gridmap.services.ogc`), with counts from 1 to 4 shown as ``"<5"``
+unless the caller may see personal data.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from flask_babel import gettext as _
 from gridmap.errors import InvalidInput
 from gridmap.services import ogc as svc
 from gridmap.web.access import allow
+from gridmap.web.security import in_ui_language
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -33,7 +35,7 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 @bp.get("", strict_slashes=False)
 @allow("public")
 def landing():
-    body = {"title": "gridmap 网格化治理 OGC API", "description": _("网格化治理的公开地图数据（OGC API – Features）"),
+    body = {"title": f"gridmap {_('网格化治理')} OGC API", "description": _("网格化治理的公开地图数据（OGC API – Features）"),
             "links": _self_links("ogc.landing", JSON) + [
                 _link("ogc.openapi", "service-desc", OPENAPI, "OpenAPI 3.0"),
                 _link("ogc.openapi", "service-doc", HTML, "API (HTML)", f="html"),
@@ -69,20 +71,22 @@ def collection(collection_id: str):
 def items(collection_id: str):
     bbox = svc.parse_bbox(request.args.get("bbox"))
     limit, offset = svc.parse_paging(request.args.get("limit"), request.args.get("offset"))
-    page = svc.items(_store(), collection_id, bbox=bbox, limit=limit, offset=offset)
+    page = svc.items(_store(), collection_id, bbox=bbox, limit=limit, offset=offset, exact=_exact())
     body = {"type": "FeatureCollection", "features": svc.feature_dicts(page.features),
             "numberMatched": page.number_matched, "numberReturned": page.number_returned,
             "timeStamp": _now(), "links": _page_links(collection_id, page)}
-    return _respond(body, "ogc/items.html", GEOJSON, collection=svc.collection(collection_id))
+    return _respond(body, "ogc/items.html", GEOJSON, collection=svc.collection(collection_id),
+                    title=collection_title(svc.collection(collection_id)))
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
 @allow("public")
 def feature(collection_id: str, feature_id: str):
-    body = svc.feature_dicts(svc.item(_store(), collection_id, feature_id))[0]
+    body = svc.feature_dicts(svc.item(_store(), collection_id, feature_id, exact=_exact()))[0]
     body["links"] = _self_links("ogc.feature", GEOJSON, collection_id=collection_id, feature_id=feature_id) \
         + [_link("ogc.collection", "collection", JSON, collection_id=collection_id)]
-    return _respond(body, "ogc/item.html", GEOJSON, collection=svc.collection(collection_id))
+    return _respond(body, "ogc/item.html", GEOJSON, collection=svc.collection(collection_id),
+                    title=collection_title(svc.collection(collection_id)))
 
 
 @bp.get("/api")
@@ -94,14 +98,23 @@ def openapi():
 # -- documents ---------------------------------------------------------------------------------------
 def _collection_body(coll: svc.Collection, bounds: Any) -> dict[str, Any]:
     cid = coll.id
-    body = {"id": cid, "title": coll.title, "description": coll.description, "itemType": "feature",
+    body = {"id": cid, "title": collection_title(coll), "description": in_ui_language(coll.description),
+            "itemType": "feature",
             "crs": [CRS84], "storageCrs": CRS84,
             "links": _self_links("ogc.collection", JSON, collection_id=cid) + [
-                _link("ogc.items", "items", GEOJSON, coll.title, collection_id=cid),
-                _link("ogc.items", "items", HTML, coll.title, collection_id=cid, f="html")]}
+                _link("ogc.items", "items", GEOJSON, collection_title(coll), collection_id=cid),
+                _link("ogc.items", "items", HTML, collection_title(coll), collection_id=cid, f="html")]}
     if bounds is not None:
         body["extent"] = {"spatial": {"bbox": [list(bounds)], "crs": CRS84}}
     return body
+
+
+def collection_title(coll: svc.Collection) -> str:
+    """The collection's title in the UI language (Chinese first, English with ``?lang=en``)."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return coll.title_en if locale is not None and locale.language == "en" else coll.title
 
 
 def _page_links(collection_id: str, page: svc.Page) -> list[dict[str, Any]]:
@@ -147,7 +160,7 @@ def openapi_document() -> dict[str, Any]:
     schemas = {}
     for c in svc.COLLECTIONS.values():
         schemas[c.id] = {"type": "object", "title": c.title, "properties": {
-            name: {"type": svc.JSON_TYPES[kind]} for name, kind in c.schema()}}
+            name: svc.json_schema(kind) for name, kind in c.schema()}}
     return {
         "openapi": "3.0.3",
         "info": {"title": "gridmap OGC API – Features", "version": "1.0.0",
@@ -173,6 +186,15 @@ def openapi_document() -> dict[str, Any]:
 def _store():
     from gridmap.web import get_store
     return get_store()
+
+
+def _exact() -> bool:
+    """Exact small counts only for callers who may see personal data (a bearer token of such a user);
+    everyone else gets 1–4 as "<5" (issue #7)."""
+    from gridmap.privacy import sees_exact_counts
+    from gridmap.web.access import current_user
+
+    return sees_exact_counts(current_user())
 
 
 def _now() -> str:

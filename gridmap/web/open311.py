@@ -4,8 +4,10 @@ the spec's filters, POST) and one request; every path in ``.json`` and ``.xml``.
 Our states map to ``open``/``closed`` by their type; ``status_notes`` carries the state's name,
 ``agency_responsible`` the routed department and grid, ``expected_datetime`` the SLA due time. Times are
 W3C with the +08:00 offset (the store keeps China local time). Anyone may file and follow a request by
-id; personal fields (description, address id) are shown only to staff whose area holds the request, and
-coordinates to others are rounded to about 100 m.
+id; personal fields (description, address id) are shown only to staff whose area holds the request (a
+planner sees the description with phone and ID numbers masked), and coordinates to others are rounded to
+about 100 m. Every response that carries them is written to the audit log (``complaints.read``, issue #7),
+as the other APIs do.
 """
 from __future__ import annotations
 
@@ -16,11 +18,12 @@ from typing import Any, Mapping
 import pandas as pd
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
+from gridmap import audit, privacy
 from gridmap import complaints as C
 from gridmap.errors import Forbidden, GridmapError, InvalidInput, NotFoundError
 from gridmap.services import complaints as svc
 from gridmap.web import get_store
-from gridmap.web.access import ANONYMOUS, User, allow, current_user, token_hash
+from gridmap.web.access import User, allow, current_user
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -146,24 +149,28 @@ def service_definition(code: str, fmt: str):
 
 # -- requests ---------------------------------------------------------------------------------------------
 def _caller() -> User:
-    """The signed-in user, or the owner of ``api_key`` (a gridmap API token), or anonymous."""
+    """The signed-in user, or the owner of ``api_key`` (a gridmap API token, checked like a bearer token:
+    unknown, revoked, expired or of a disabled user → 403), or anonymous."""
+    from gridmap.services.accounts import user_for_token
+
     user = current_user()
     key = request.values.get("api_key")
     if user.authenticated or not key:
         return user
-    tokens = get_store().read("api_tokens", where={"token_hash": token_hash(key)})
-    if not len(tokens) or bool(tokens.iloc[0]["revoked"] or False):
+    row = user_for_token(get_store(), key)
+    if row is None:
         raise Forbidden("api_key is not valid / API 密钥无效")
-    row = get_store().get("users", tokens.iloc[0]["user_id"])
-    if row is None or row.get("active") is False:
-        return ANONYMOUS
-    return User(id=row["id"], username=row["username"], role=row["role"], scope=row.get("scope") or {})
+    return User(id=row["id"], username=row["username"], role=row["role"], scope=row.get("scope") or {},
+                via="token")
 
 
 def _as_request(view: Mapping[str, Any], user: User, grid: str | None = None) -> dict[str, Any]:
     cat = C.CATEGORIES.get(view["category"])
     state = C.STATES[view["state"]]
     full = user.role not in ("public", "viewer") and svc.in_scope(user, view, grid)
+    description = view.get("description") if full else None
+    if full and user.role == "planner":  # planners see personal fields masked (gridmap.privacy)
+        description = privacy.mask_value("description", description)
     dept = C.DEPARTMENTS.get(view.get("department") or "")
     agency = " / ".join(x for x in ((dept.zh if dept else None),
                                     (f"网格 {view['filed_grid_code']}" if view.get("filed_grid_code") else None)) if x)
@@ -175,7 +182,7 @@ def _as_request(view: Mapping[str, Any], user: User, grid: str | None = None) ->
         notes += "；位置待确认 location to be confirmed"
     return {"service_request_id": view["id"], "status": state.type, "status_notes": notes,
             "service_name": cat.zh if cat else view["category"], "service_code": view["category"],
-            "description": view.get("description") if full else None, "agency_responsible": agency or None,
+            "description": description, "agency_responsible": agency or None,
             "service_notice": _notice(view["category"]), "requested_datetime": _w3c(view.get("created_at")),
             "updated_datetime": _w3c(view.get("updated_at")), "expected_datetime": _w3c(view.get("due_at")),
             "address": None, "address_id": view.get("building_id") if full else None, "zipcode": None,
@@ -234,6 +241,7 @@ def requests_index(fmt: str):
         t = pd.to_datetime(frame["created_at"])
         frame = frame[(t >= pd.Timestamp(start)) & (t <= pd.Timestamp(end))].iloc[::-1].head(1000)
     data = [_as_request(v, user) for v in _views(frame)]
+    _audit_read(user, "open311:requests", data)
     return _respond(data, fmt, "service_requests", "request")
 
 
@@ -245,7 +253,23 @@ def requests_show(rid: str, fmt: str):
     frame = get_store().read("complaints", ids=[rid])
     if not len(frame):
         raise NotFoundError(f"service_request_id {rid!r} does not exist")
-    return _respond([_as_request(v, user) for v in _views(frame)], fmt, "service_requests", "request")
+    data = [_as_request(v, user) for v in _views(frame)]
+    _audit_read(user, f"complaint:{rid}", data)
+    return _respond(data, fmt, "service_requests", "request")
+
+
+#: Open311 fields that carry a request's personal data (shown only to staff whose area holds it)
+PERSONAL_FIELDS = ("description", "address_id")
+
+
+def _audit_read(user: User, target: str, data: list[dict[str, Any]]) -> None:
+    """Write ``complaints.read`` to the audit log when any personal field left in ``data``."""
+    rows = [r for r in data if any(r.get(f) is not None for f in PERSONAL_FIELDS)]
+    if rows:
+        shown = sorted({f for r in rows for f in PERSONAL_FIELDS if r.get(f) is not None})
+        audit.record(get_store(), user, "complaints.read", target,
+                     {"rows": len(rows), "fields": shown, "ids": [r["service_request_id"] for r in rows][:50],
+                      "via": "open311", "ip": request.remote_addr})
 
 
 @bp.post("/requests.<fmt>")

@@ -229,7 +229,8 @@ PATHS.update({
         **_C)},
     "/api/complaints/escalate": {"post": op("Escalate every overdue open request (督办)", role="street_official",
                                             **_C)},
-    "/api/kpi": {"get": op("Response, resolution and satisfaction rates per grid, community, street",
+    "/api/kpi": {"get": op("Response, resolution and satisfaction rates per grid, community, street "
+                           "(counts 1-4 shown as \"<5\" to public and viewer callers)",
                            role="public", params=(param("year", schema={"type": "integer", "minimum": 1990,
                                                                            "maximum": 2100}),), **_C)},
     "/api/kpi.csv": {"get": op("The KPI table as CSV", role="public", tag="complaints", content_type="text/csv",

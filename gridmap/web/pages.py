@@ -104,6 +104,9 @@ def js_strings() -> dict[str, str]:
     out.update({f"role:{k}": v for k, v in role_names().items()})
     out.update({f"state:{k}": v for k, v in state_names().items()})
     out.update({"kind:grid": _("网格"), "kind:estate": _("小区"), "kind:building": _("楼栋")})
+    out.update({"glyph:grid_leader": _("网"), "glyph:building_leader": _("楼"),
+                "glyph:party_central_household": _("党"), "glyph:property_steward": _("物"),
+                "glyph:volunteer": _("志"), "glyph:merchant": _("商"), "glyph:volunteer_team": _("队")})
     return out
 
 
@@ -151,7 +154,13 @@ def grid_page(code: str):
     """One grid: its buildings and households, stewards by role, open complaints, merchants and teams nearby."""
     from gridmap.web import get_store
 
+    from gridmap.privacy import sees_exact_counts
+    from gridmap.web.access import current_user
+    from gridmap.web.api import visible_stats
+
     detail = maps.grid_detail(get_store(), code, bounds=bounds_setting(), now=dt.datetime.utcnow())
+    exact = sees_exact_counts(current_user())  # the public sees request counts, not the requests (#7)
+    detail = dict(detail, stats=visible_stats(detail["stats"]), complaints=detail["complaints"] if exact else None)
     m = map_parts(layers=("communities", "grids", "buildings", "merchants", "volunteer_teams", "stewards",
                           "complaints"), bounds=_padded(detail["stats"]["bbox"]), focus=code,
                   controls={"search": False, "locate": True, "linkGrids": True})

@@ -150,3 +150,20 @@ def init_app(app: Flask) -> None:
     app.after_request(_set_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["nonced"] = nonce_scripts
+    app.jinja_env.filters["in_ui_language"] = in_ui_language
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def in_ui_language(message: object) -> str:
+    """A bilingual message ``"中文 / English"`` (the convention of gridmap's errors) in the page's
+    language: the English half for ``en``, the Chinese half otherwise; other text is returned as it is."""
+    from flask_babel import get_locale
+
+    text = str(message)
+    zh, sep, en = text.partition("/ ")
+    if not sep or not _CJK.search(zh) or not en.strip():
+        return text
+    locale = get_locale() if has_request_context() else None
+    return en.strip() if locale is not None and locale.language == "en" else zh.strip()

@@ -30,7 +30,12 @@ def test_password_policy():
 def test_scopes_are_validated_per_role():
     assert auth.normalise_scope("grid_leader", {"grids": ["370214001001002", "370214001001001"]}) == \
         {"grids": ["370214001001001", "370214001001002"]}
-    assert auth.normalise_scope("department", {"department": "城管"}) == {"departments": ["城管"]}
+    # departments are stored as the codes requests are routed to, whichever name was given
+    assert auth.normalise_scope("department", {"department": "城管"}) == {"departments": ["urban_management"]}
+    assert auth.normalise_scope("department", {"departments": ["police", "Civil Affairs", "公安"]}) == \
+        {"departments": ["civil_affairs", "police"]}
+    with pytest.raises(InvalidInput, match="urban_management"):
+        auth.normalise_scope("department", {"departments": ["城市管理局"]})
     assert auth.normalise_scope("planner", None) == {}
     for role, scope in [("grid_leader", {}), ("grid_leader", {"grids": ["12"]}),
                         ("community_official", {"grids": ["370214001001001"]}), ("root", {}),

@@ -128,7 +128,9 @@ def test_redact_frame_keeps_geometry_and_crs_and_drops_columns():
 
 
 def test_suppress_and_aggregate_recount():
-    assert [privacy.suppress(n) for n in (0, 1, 4, 5, 17)] == ["<5", "<5", "<5", 5, 17]
+    assert [privacy.suppress_small(n) for n in (0, 1, 4, 5, 17, None, 3.0, "<5")] == \
+        [0, "<5", "<5", 5, 17, None, "<5", "<5"]
+    assert privacy.suppress_small(9, threshold=10) == "<10"
     recs = [{"grid_code": G1, "residents": 2, "tags": "elderly_alone"} for _ in range(6)] + \
            [{"grid_code": G2, "residents": 1, "tags": "disabled,elderly_alone"} for _ in range(3)]
     agg = privacy.aggregate(recs, by="grid_code", sum_fields=["residents"], tag_field="tags")
@@ -136,6 +138,19 @@ def test_suppress_and_aggregate_recount():
     assert agg[G2] == {"count": "<5", "residents": "<5", "tags": {"disabled": "<5", "elderly_alone": "<5"}}
     # brute-force recount of the unsuppressed totals
     assert sum(r["residents"] for r in recs if r["grid_code"] == G1) == agg[G1]["residents"]
+
+
+def test_suppress_counts_withholds_rates_that_give_a_count_back():
+    row = {"grid": G1, "households": 400, "complaints": 3, "per_1000": 7.5, "complaints_prev": 12,
+           "per_1000_prev": 30.0, "change": -0.75, "open": 0}
+    derived = {"per_1000": ("complaints",), "per_1000_prev": ("complaints_prev",),
+               "change": ("complaints", "complaints_prev")}
+    out = privacy.suppress_counts(row, ["complaints", "complaints_prev", "open"], derived=derived)
+    assert out == {"grid": G1, "households": 400, "complaints": "<5", "per_1000": None, "complaints_prev": 12,
+                   "per_1000_prev": 30.0, "change": None, "open": 0}
+    assert row["complaints"] == 3  # input untouched
+    # already suppressed counts still withhold their rates
+    assert privacy.suppress_counts(out | {"per_1000": 1.0}, ["complaints"], derived=derived)["per_1000"] is None
 
 
 def test_personal_fields_in_finds_nested_fields_and_bare_phone_numbers():

@@ -38,8 +38,10 @@ def world(sqlite_store):
 
 
 @pytest.fixture
-def client(app_factory, world):
-    return app_factory(world).test_client()
+def client(app_factory, world, login):
+    c = app_factory(world).test_client()
+    login(c, "admin")  # exact figures; what the public sees is tested in test_kpi_small_counts_…
+    return c
 
 
 def test_kpi_json_figures(client):
@@ -73,6 +75,41 @@ def test_kpi_csv_and_page(client):
     page = client.get("/kpi?year=2025").get_data(as_text=True)
     assert "id=\"gridmap-svg\"" in page and f'data-code="{G2}"' in page and "城阳街道" in page
     assert "75.0%" in page  # red-property coverage card
+
+
+def test_kpi_small_counts_are_suppressed_for_the_public(app_factory, world, login):
+    """Public, viewer: counts 1–4 shown as "<5" and the rates built on them withheld; 0 and ≥ 5 exact."""
+    app = app_factory(world)
+    for role in (None, "viewer"):
+        c = app.test_client()
+        if role:
+            login(c, role)
+        rep = c.get("/api/kpi?year=2025").json
+        s = rep["summary"]
+        assert (s["complaints"], s["complaints_prev"], s["households"]) == (5, 6, 1000)
+        assert s["per_1000"] == pytest.approx(5.0) and s["overdue_open"] in (0, "<5")
+        grids = {r["grid"]: r for r in rep["levels"]["grid"]}
+        assert grids[G1]["complaints"] == "<5" and grids[G1]["complaints_prev"] == "<5"
+        assert grids[G1]["per_1000"] is None and grids[G1]["change"] is None and grids[G1]["target_met"] is None
+        assert grids[G1]["households"] == 250  # households are not counts of what residents did
+        for row in [s, *(r for rows in rep["levels"].values() for r in rows), *rep["trend"]]:
+            for key in kpi_fields():
+                assert row.get(key) not in (1, 2, 3, 4), (role, key, row)
+        rows = list(csv.DictReader(io.StringIO(c.get("/api/kpi.csv?year=2025&level=grid")
+                                               .get_data(as_text=True).lstrip("\ufeff"))))
+        assert {r["grid"]: r["complaints"] for r in rows}[G1] == "<5"
+        page = c.get("/kpi?year=2025").get_data(as_text=True)
+        assert "&lt;5" in page
+    # a department (may see personal data) keeps exact figures
+    c = app.test_client()
+    login(c, "department", {"departments": ["urban_management"]})
+    assert {r["grid"]: r for r in c.get("/api/kpi?year=2025").json["levels"]["grid"]}[G1]["complaints"] == 2
+
+
+def kpi_fields():
+    from gridmap import kpi
+
+    return kpi.COUNT_FIELDS
 
 
 def test_kpi_on_an_empty_store(app_factory, tmp_path):

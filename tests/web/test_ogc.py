@@ -88,14 +88,33 @@ def test_grids_are_the_published_plans(ogc):
         assert f["properties"]["community_id"] == pg.loc[f["id"], "community_id"]
 
 
-def test_complaints_only_as_counts_per_grid(ogc):
+def test_complaints_only_as_counts_per_grid(ogc, login):
     client, _ = ogc
+    login(client, "admin")  # may see personal data: exact counts
     feats, _ = _walk(client, "/ogc/collections/complaint_counts/items")
     got = {f["id"]: {k: f["properties"][k] for k in ("complaints", "open", "closed", "overdue")} for f in feats}
     assert got == W.expected_counts()
     one = _get(client, "/ogc/collections/complaint_counts/items/370214001001002").get_json()
     assert one["properties"]["complaints"] == 2 and one["geometry"]["type"] == "Polygon"
     assert client.get("/ogc/collections/complaints/items").status_code == 404
+
+
+def test_complaint_counts_below_5_are_suppressed_for_the_public(ogc, login):
+    client, _ = ogc
+    expected = {code: {k: "<5" if 0 < n < 5 else n for k, n in rec.items()}
+                for code, rec in W.expected_counts().items()}
+    assert any(0 < n < 5 for rec in W.expected_counts().values() for n in rec.values())
+    for role in (None, "viewer"):
+        if role:
+            login(client, role)
+        feats, _ = _walk(client, "/ogc/collections/complaint_counts/items")
+        got = {f["id"]: {k: f["properties"][k] for k in ("complaints", "open", "closed", "overdue")} for f in feats}
+        assert got == expected
+        one = _get(client, "/ogc/collections/complaint_counts/items/370214001001002").get_json()
+        assert one["properties"]["complaints"] == "<5"
+        assert "&lt;5" in client.get("/ogc/collections/complaint_counts/items?f=html").get_data(as_text=True)
+    schema = _get(client, "/ogc/api").get_json()["components"]["schemas"]["complaint_counts"]
+    assert schema["properties"]["complaints"]["oneOf"][1] == {"type": "string", "enum": ["<5"]}
 
 
 def test_no_personal_data_anywhere(ogc):

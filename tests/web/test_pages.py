@@ -121,7 +121,19 @@ def test_overview_page(c):
                if "application/json" not in tag)
 
 
-def test_grid_page_figures_and_lists(c):
+def test_grid_page_for_the_public_suppresses_small_request_counts(c):
+    html = c.get(f"/grids/{A}").get_data(as_text=True)
+    assert 'data-figure="households">250<' in html
+    assert 'data-figure="complaints_open">&lt;5<' in html and 'data-figure="complaints_overdue">&lt;5<' in html
+    assert "data-complaint=" not in html and "10 天" not in html
+    stats = c.get(f"/api/grids/{A}/stats").get_json()
+    assert (stats["complaints_open"], stats["complaints_overdue"], stats["longest_wait_days"]) == ("<5", "<5", None)
+    assert stats["households"] == 250
+
+
+def test_grid_page_figures_and_lists(c, login):
+    login(c, "admin")  # may see personal data: exact counts and the list of requests
+    assert c.get(f"/api/grids/{A}/stats").get_json()["complaints_overdue"] == 1
     r = c.get(f"/grids/{A}")
     html = r.get_data(as_text=True)
     assert r.status_code == 200
@@ -267,7 +279,8 @@ def test_api_errors_use_the_shared_shape(c, url, status):
     assert body["error"]["status"] == status and body["error"]["message"]
 
 
-def test_grid_stats_brute_force(c, sqlite_store):
+def test_grid_stats_brute_force(c, sqlite_store, login):
+    login(c, "planner")  # exact figures (the public's are suppressed, see above)
     s = c.get(f"/api/grids/{C}/stats").get_json()
     blds = sqlite_store.read("buildings", ids=maps_world.GRIDS[C])
     assert s["households"] == int(blds["households"].sum()) == 700

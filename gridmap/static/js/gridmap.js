@@ -43,13 +43,16 @@
     return "rgb(" + c.join(",") + ")";
   }
   gm.loadColour = loadColour;
+  // one-character role icons come translated from the page (js_strings "glyph:<role>")
   var ROLE = {
-    grid_leader: { glyph: "网", colour: "#c0392b" },
-    building_leader: { glyph: "楼", colour: "#d35400" },
-    party_central_household: { glyph: "党", colour: "#b71c1c" },
-    property_steward: { glyph: "物", colour: "#1565c0" },
-    volunteer: { glyph: "志", colour: "#2e7d32" }
+    grid_leader: { colour: "#c0392b" },
+    building_leader: { colour: "#d35400" },
+    party_central_household: { colour: "#b71c1c" },
+    property_steward: { colour: "#1565c0" },
+    volunteer: { colour: "#2e7d32" }
   };
+  function glyph(key) { return t("glyph:" + key, "?"); }
+  gm.glyph = glyph;
   gm.ROLE = ROLE;
 
   function styleFor(src, feature) {
@@ -79,9 +82,9 @@
     var key = layer + ":" + (p.role || (p.overdue ? "overdue" : "") || (p.alliance ? "ally" : ""));
     if (ICONS[key]) return ICONS[key];
     var icon;
-    if (layer === "stewards") { var r = ROLE[p.role] || { glyph: "?", colour: "#555" }; icon = divIcon(r.glyph, r.colour); }
-    else if (layer === "merchants") icon = divIcon("商", p.alliance ? "#ad1457" : "#6d4c41", "gm-square");
-    else if (layer === "volunteer_teams") icon = divIcon("队", "#00897b", "gm-square");
+    if (layer === "stewards") { var r = ROLE[p.role] || { colour: "#555" }; icon = divIcon(glyph(p.role), r.colour); }
+    else if (layer === "merchants") icon = divIcon(glyph("merchant"), p.alliance ? "#ad1457" : "#6d4c41", "gm-square");
+    else if (layer === "volunteer_teams") icon = divIcon(glyph("volunteer_team"), "#00897b", "gm-square");
     else if (layer === "complaints") icon = L.divIcon({ className: "gm-dot " + (p.overdue ? "gm-overdue" : "gm-open"), iconSize: [12, 12] });
     else icon = divIcon("•", "#555");
     ICONS[key] = icon;
@@ -356,7 +359,7 @@
     if (opts.roles) {
       var roles = el("div", "gm-legend-roles");
       Object.keys(ROLE).forEach(function (k) {
-        var line = el("div", "gm-legend-row"), ic = el("span", "gm-icon-inline", ROLE[k].glyph);
+        var line = el("div", "gm-legend-row"), ic = el("span", "gm-icon-inline", glyph(k));
         ic.style.background = ROLE[k].colour;
         line.appendChild(ic); line.appendChild(el("span", null, t("role:" + k, k)));
         roles.appendChild(line);

@@ -138,7 +138,7 @@
         if (!g.ok) { tr.className = "bad"; }
         if (state.locked.indexOf(code) >= 0) { tr.className += " locked"; }
         [code, String(g.households), g.min + "–" + g.max, String(g.buildings),
-         g.problems.length ? g.problems.map(function (p) { return T.problems[p] || p; }).join("、") : T.ok
+         g.problems.length ? g.problems.map(function (p) { return T.problems[p] || p; }).join(T.sep || ", ") : T.ok
         ].forEach(function (text, i) {
           var td = document.createElement("td");
           td.textContent = text;
