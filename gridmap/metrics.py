@@ -335,30 +335,40 @@ def coverage(plan: GridPlan, world: World) -> pd.DataFrame:
 
 def community_table(grids: pd.DataFrame, world: World, cover: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per community, from :func:`grid_table`: grid count, households, balance, contiguity, shape."""
-    rows = []
-    for cid, t in grids.groupby("community_id"):
-        h = t["households"].astype(float)
-        mean = h.mean()
-        dev = (h / mean - 1).abs() if mean > 0 else h * 0
-        lo, hi = world.bounds_of(cid)
-        rows.append({
-            "community_id": cid, "grids": len(t), "households": int(h.sum()),
-            "residents": int(t["residents"].sum()), "buildings": int(t["buildings"].sum()),
-            "stewards": int(t["stewards"].sum()), "min": int(h.min()), "max": int(h.max()),
-            "mean": float(mean), "cv": float(h.std(ddof=0) / mean) if mean > 0 else 0.0,
-            "min_bound": lo, "max_bound": hi, "share_in_bounds": float(t["in_bounds"].mean()),
-            "share_within_10pct": float((dev <= NEAR + 1e-12).mean()),
-            "p95_deviation": float(dev.quantile(0.95)),
-            "contiguous_share": float((t["detached_parts"] == 0).mean()),
-            "enclosed_grids": int((t["enclosed_by"] != "").sum()),
-            "polsby_popper_mean": float(t["polsby_popper"].mean()),
-            "walls_crossed": int(t["walls_crossed"].sum()),
-            "grids_without_leader": int((t["grid_leaders"] == 0).sum()),
-            "grids_without_party_central": int((t["party_central_households"] == 0).sum()),
-            "buildings_without_leader": int(t["buildings_without_leader"].sum()),
-        })
-    out = pd.DataFrame(rows).set_index("community_id") if rows else pd.DataFrame()
-    if cover is not None and len(out):
+    if not len(grids):
+        return pd.DataFrame()
+    t = grids.assign(households=grids["households"].astype(float))
+    g = t.groupby("community_id", sort=True)
+    mean = g["households"].transform("mean")
+    dev = ((t["households"] / mean - 1).abs()).where(mean > 0, 0.0)
+    t = t.assign(_near=(dev <= NEAR + 1e-12).astype(float), _dev=dev,
+                 _contig=(t["detached_parts"] == 0).astype(float),
+                 _enclosed=(t["enclosed_by"] != "").astype(int),
+                 _noleader=(t["grid_leaders"] == 0).astype(int),
+                 _noparty=(t["party_central_households"] == 0).astype(int))
+    g = t.groupby("community_id", sort=True)
+    out = pd.DataFrame({
+        "grids": g.size(), "households": g["households"].sum().astype(int),
+        "residents": g["residents"].sum().astype(int), "buildings": g["buildings"].sum().astype(int),
+        "stewards": g["stewards"].sum().astype(int), "min": g["households"].min().astype(int),
+        "max": g["households"].max().astype(int), "mean": g["households"].mean().astype(float)})
+    std = g["households"].std(ddof=0)
+    out["cv"] = (std / out["mean"]).where(out["mean"] > 0, 0.0).astype(float)
+    bounds = [world.bounds_of(c) for c in out.index]
+    out["min_bound"] = [lo for lo, _ in bounds]
+    out["max_bound"] = [hi for _, hi in bounds]
+    out["share_in_bounds"] = g["in_bounds"].mean().astype(float)
+    out["share_within_10pct"] = g["_near"].mean()
+    out["p95_deviation"] = g["_dev"].quantile(0.95).astype(float)
+    out["contiguous_share"] = g["_contig"].mean()
+    out["enclosed_grids"] = g["_enclosed"].sum().astype(int)
+    out["polsby_popper_mean"] = g["polsby_popper"].mean().astype(float)
+    out["walls_crossed"] = g["walls_crossed"].sum().astype(int)
+    out["grids_without_leader"] = g["_noleader"].sum().astype(int)
+    out["grids_without_party_central"] = g["_noparty"].sum().astype(int)
+    out["buildings_without_leader"] = g["buildings_without_leader"].sum().astype(int)
+    out.index.name = "community_id"
+    if cover is not None:
         out = out.join(cover)
     return out
 

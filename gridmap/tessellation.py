@@ -51,7 +51,18 @@ def tessellate(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gp
 
 
 def community_cells(footprints: np.ndarray, region: shapely.Geometry) -> np.ndarray:
-    """Cells of ``footprints`` (array of polygons) tiling ``region``, in the footprints' order."""
+    """Cells of ``footprints`` (array of polygons) tiling ``region``, in the footprints' order.
+
+    Buildings laid out on a regular lattice (estates, synthetic districts) put four or more seeds on
+    one circle. GEOS then computes the Voronoi vertex of each Delaunay triangle of such a square
+    separately; far from the origin (projected coordinates of 10^5-10^6 m) the copies differ by
+    rounding (~1e-10 m) and the cell's ring crosses itself, after which clipping it raised
+    ``TopologyException`` (21 of 230 communities of the synthetic district). Three guards, each
+    enough on that district on its own: the diagram is built in a local frame (seeds relative to a
+    whole-metre origin, so the arithmetic is well conditioned), the seeds are jittered by well under a
+    millimetre (so no four are exactly cocircular), and any cell GEOS still returns invalid is
+    repaired before clipping; overlays fall back to snap-rounding on a 1 µm grid if GEOS still fails.
+    """
     footprints = np.asarray(footprints)
     n = len(footprints)
     if n == 0:
@@ -60,21 +71,42 @@ def community_cells(footprints: np.ndarray, region: shapely.Geometry) -> np.ndar
     if n == 1:
         return np.array([region], dtype=object)
     seeds = _seed_points(footprints)
+    origin = np.floor(seeds.min(axis=0))
+    cells = _local_cells(seeds - origin, _shift(region, -origin))
+    return _shift(cells, origin)
+
+
+def _local_cells(seeds: np.ndarray, region: shapely.Geometry) -> np.ndarray:
+    """Voronoi cells of ``seeds`` clipped to ``region`` (both in the local frame), one piece each."""
     xmin, ymin, xmax, ymax = shapely.bounds(shapely.union_all([region, shapely.multipoints(seeds)]))
     pad = max(xmax - xmin, ymax - ymin) + 1.0
     frame = shapely.box(xmin - pad, ymin - pad, xmax + pad, ymax + pad)
     vor = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=frame, ordered=True)
     polys = shapely.get_parts(vor)
     bad = ~shapely.is_valid(polys)
-    if bad.any():  # near-degenerate Voronoi vertices (cocircular seeds): repair those cells
+    if bad.any():  # a self-crossing ring from near-coincident Voronoi vertices: undo the crossing
         polys = polys.copy()
         polys[bad] = shapely.buffer(polys[bad], 0)
     # clip only the cells that cross the community's outline (most lie well inside it)
     shapely.prepare(region)
     inside = shapely.contains_properly(region, polys)
     cells = polys.copy()
-    cells[~inside] = shapely.intersection(polys[~inside], region)
+    cells[~inside] = _robust(shapely.intersection, polys[~inside], region)
     return _reassign_fragments(cells, shapely.points(seeds))
+
+
+def _shift(geoms, offset: np.ndarray):
+    """``geoms`` (a geometry or an array of them) translated by ``offset`` (dx, dy)."""
+    return shapely.transform(geoms, lambda xy: xy + offset)
+
+
+def _robust(op, *args):
+    """``op(*args)`` (a shapely overlay); if GEOS fails on nearly degenerate input, the same overlay
+    with snap-rounding on a 1 µm grid, which GEOS computes robustly."""
+    try:
+        return op(*args)
+    except shapely.errors.GEOSException:
+        return op(*args, grid_size=1e-6)
 
 
 def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
@@ -101,11 +133,21 @@ def _seed_points(footprints: np.ndarray) -> np.ndarray:
 
 
 def _reassign_fragments(cells: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-    """Keep the piece of each cell holding its seed; give every other piece to a neighbouring cell."""
-    pieces, owner = shapely.get_parts(cells, return_index=True)
-    if len(pieces) == len(cells):
+    """Keep the piece of each cell holding its seed; give every other piece to a neighbouring cell.
+
+    Clipping can also leave slivers of lower dimension (a cell touching the outline along a line
+    comes back as a collection with that line); they cover no area and are dropped.
+    """
+    if (shapely.get_type_id(cells) == 3).all():  # every cell one polygon: nothing to do
         return cells
+    pieces, owner = shapely.get_parts(cells, return_index=True)
+    pieces, k = shapely.get_parts(pieces, return_index=True)  # members of collections, flattened
+    owner = owner[k]
+    areal = (shapely.get_type_id(pieces) == 3) & (shapely.area(pieces) > 0)
+    pieces, owner = pieces[areal], owner[areal]
     keep = shapely.intersects(pieces, seeds[owner])
+    first = np.flatnonzero(keep)
+    keep[first[pd.Series(owner[first]).duplicated().to_numpy()]] = False  # seed on a cut: one piece
     # a seed outside the region (bad data): keep that cell's largest piece instead
     area = shapely.area(pieces)
     no_seed = np.setdiff1d(np.arange(len(cells)), owner[keep])
@@ -116,22 +158,45 @@ def _reassign_fragments(cells: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     kept = np.full(len(cells), None, dtype=object)
     kept[owner[keep]] = pieces[keep]
     kept = np.where(pd.isna(kept), shapely.Polygon(), kept).astype(object)
-    orphans = pieces[~keep]
-    tree = shapely.STRtree(kept)
+    target = _orphan_targets(pieces, np.where(keep, owner, -1), kept)
     extra: dict[int, list] = {}
-    for piece in orphans:
-        cand = tree.query(piece, predicate="intersects")
-        if len(cand):
-            shared = shapely.length(shapely.intersection(shapely.boundary(piece),
-                                                         shapely.boundary(kept[cand])))
-            target = int(cand[np.argmax(shared)])
-        else:
-            target = int(tree.nearest(piece))
-        extra.setdefault(target, []).append(piece)
+    for piece, t in zip(pieces[~keep], target[~keep]):
+        extra.setdefault(int(t), []).append(piece)
     out = kept.copy()
-    for target, more in extra.items():
-        out[target] = shapely.union_all([kept[target], *more])
+    for t, more in extra.items():
+        out[t] = _robust(shapely.union_all, [kept[t], *more])
     return out
+
+
+def _orphan_targets(pieces: np.ndarray, target: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """The cell each piece goes to: ``target`` (-1 = orphan) filled outwards from the kept pieces,
+    each orphan joining the assigned piece it shares the longest border with, so that a chain of
+    orphans (a narrow arm of the community reached only by cells from outside it) stays attached.
+    Orphans sharing no border with any of them (a separate part of the community) join the nearest
+    cell."""
+    target = target.copy()
+    orphan = np.flatnonzero(target < 0)
+    tree = shapely.STRtree(pieces)
+    oi, nb = tree.query(pieces[orphan], predicate="intersects")
+    oi = orphan[oi]
+    sel = oi != nb
+    oi, nb = oi[sel], nb[sel]
+    shared = shapely.length(_robust(shapely.intersection, shapely.boundary(pieces[oi]),
+                                    shapely.boundary(pieces[nb])))
+    sel = shared > 0
+    oi, nb, shared = oi[sel], nb[sel], shared[sel]
+    while True:
+        ok = (target[oi] < 0) & (target[nb] >= 0)
+        if not ok.any():
+            break
+        cand = pd.DataFrame({"o": oi[ok], "t": target[nb[ok]], "len": shared[ok]})
+        best = cand.sort_values(["o", "len"], ascending=[True, False]).drop_duplicates("o")
+        target[best["o"].to_numpy()] = best["t"].to_numpy()
+    rest = np.flatnonzero(target < 0)
+    if len(rest):
+        kt = shapely.STRtree(kept)
+        target[rest] = kt.nearest(pieces[rest])
+    return target
 
 
 def adjacency(cells: gpd.GeoDataFrame, *, min_length: float = 0.05, decimals: int = 6,
@@ -225,6 +290,6 @@ def dissolve_cells(cells: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, n
         try:
             geom = shapely.coverage_union_all(part)
         except shapely.errors.GEOSException:
-            geom = shapely.union_all(part)
-        out[g] = geom if shapely.is_valid(geom) else shapely.make_valid(shapely.union_all(part))
+            geom = _robust(shapely.union_all, part)
+        out[g] = geom if shapely.is_valid(geom) else shapely.make_valid(_robust(shapely.union_all, part))
     return uniq, out

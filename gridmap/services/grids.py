@@ -260,19 +260,23 @@ def report_text(store: Store, plan_id: str, *, fmt: str = "json") -> str:
 
 
 def _fingerprints(coms_m: gpd.GeoDataFrame, blds_m: gpd.GeoDataFrame) -> dict[str, str]:
-    """A hash per community of its outline and its buildings (ids and footprints)."""
+    """A hash per community of its outline and its buildings (ids and footprints, in id order)."""
     import hashlib
 
-    wkb = shapely.to_wkb(blds_m.geometry.values, output_dimension=2)
+    wkb = shapely.to_wkb(np.asarray(blds_m.geometry.values, dtype=object), output_dimension=2)
+    keys = pd.DataFrame({"c": blds_m["community_id"].astype(str).to_numpy(),
+                         "i": blds_m["id"].astype(str).to_numpy()})
+    order = keys.sort_values(["c", "i"], kind="stable").index.to_numpy()
+    com, ids = keys["c"].to_numpy()[order], keys["i"].to_numpy()[order]
+    start = np.flatnonzero(np.r_[True, com[1:] != com[:-1]]) if len(com) else np.zeros(0, dtype=int)
+    ranges = dict(zip(com[start].tolist(), zip(start.tolist(), start[1:].tolist() + [len(com)])))
     out = {}
-    groups = pd.Series(np.arange(len(blds_m))).groupby(blds_m["community_id"].to_numpy()).indices
-    for cid, geom in zip(coms_m["id"], coms_m.geometry.values):
+    for cid, geom in zip(coms_m["id"].astype(str), coms_m.geometry.values):
         h = hashlib.sha1(shapely.to_wkb(geom, output_dimension=2))
-        idx = groups.get(cid, np.zeros(0, dtype=np.int64))
-        for i in idx[np.argsort(blds_m["id"].to_numpy()[idx])] if len(idx) else []:
-            h.update(str(blds_m["id"].iat[i]).encode())
-            h.update(wkb[i])
-        out[str(cid)] = h.hexdigest()
+        s, e = ranges.get(cid, (0, 0))
+        h.update(b"".join(part for i, w in zip(ids[s:e].tolist(), wkb[order[s:e]].tolist())
+                          for part in (i.encode(), w)))
+        out[cid] = h.hexdigest()
     return out
 
 

@@ -8,7 +8,8 @@ import shapely
 
 from grids_worlds import CRS, STEP, X0, Y0, lattice
 from gridmap.geometry import CRSError, metric_crs, polsby_popper
-from gridmap.tessellation import TessellationError, adjacency, dissolve_cells, tessellate
+from gridmap.tessellation import (TessellationError, _local_cells, adjacency, community_cells, dissolve_cells,
+                                  tessellate)
 
 
 def _tiles(cells, region):
@@ -86,3 +87,77 @@ def test_metric_crs():
     assert metric_crs(taipei) == "EPSG:32651"
     with pytest.raises(CRSError):
         metric_crs(gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)]))
+
+
+# -- regression: lattice layouts far from the origin (issue #3, TopologyException) ----------------
+
+def _lattice_community():
+    """Community 370214001005 of the synthetic district (see the JSON's ``about``)."""
+    import json
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).parent / "data" / "lattice_community.json").read_text())
+    return np.asarray(shapely.from_wkt(data["buildings"])), shapely.from_wkt(data["community"])
+
+
+def _cells_tile(cells, footprints, region):
+    assert shapely.is_valid(cells).all()
+    assert (shapely.get_type_id(cells) == 3).all()  # one polygon per building
+    assert shapely.contains(cells, shapely.point_on_surface(footprints)).all()
+    union = shapely.union_all(cells)
+    area = shapely.area(region)
+    assert abs(shapely.area(cells).sum() - area) <= 1e-4 * area  # no overlap (given no gap)
+    assert shapely.area(shapely.symmetric_difference(union, region)) <= 1e-4 * area  # no gap
+
+
+def test_lattice_community_from_the_district_tiles_without_topology_error():
+    footprints, region = _lattice_community()
+    cells = community_cells(footprints, region)
+    _cells_tile(cells, footprints, region)
+
+
+def test_self_crossing_voronoi_cells_are_repaired_before_clipping():
+    # the raw seeds, in projected coordinates and without jitter: GEOS's diagram of them has a
+    # self-crossing cell (the input that used to raise); the repair alone must still tile
+    footprints, region = _lattice_community()
+    seeds = shapely.get_coordinates(shapely.point_on_surface(footprints))
+    raw = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), ordered=True,
+                                                     extend_to=shapely.buffer(region, 500)))
+    assert not shapely.is_valid(raw).all(), "this GEOS no longer builds the degenerate cell"
+    cells = _local_cells(seeds, region)
+    _cells_tile(cells, footprints, region)
+
+
+def test_exact_lattice_far_from_origin_tiles():
+    # an exactly cocircular 30 x 30 lattice at projected coordinates: every square of four seeds
+    # shares one circumcircle
+    xs, ys = np.meshgrid(np.arange(30) * 44.0 + 535_700.0, np.arange(30) * 44.0 + 4_024_000.0)
+    footprints = shapely.buffer(shapely.points(np.c_[xs.ravel(), ys.ravel()]), 5, quad_segs=1)
+    region = shapely.Polygon([(535_680, 4_023_980), (537_030, 4_023_990), (536_900, 4_025_330),
+                              (536_300, 4_024_700), (535_690, 4_025_310)])
+    inside = shapely.contains(region, footprints)
+    cells = community_cells(footprints[inside], region)
+    _cells_tile(cells, footprints[inside], region)
+
+
+def test_clipping_leaves_no_line_slivers():
+    # cell borders running exactly along the outline: the clipped cell must stay one polygon
+    w = lattice([[10] * 4] * 4)
+    region = w["communities"].geometry.iloc[0]
+    cells = community_cells(w["buildings"].geometry.values, region)
+    _cells_tile(cells, w["buildings"].geometry.values, region)
+
+
+def test_a_chain_of_cut_off_pieces_joins_the_cell_it_hangs_from():
+    # five buildings in a row; the community also has a hook: an arm up the west side and a strip
+    # running east 4 m above the row. The cells of buildings 1-4 reach over the gap into the strip;
+    # those pieces hang, one after the other, from the west cell's piece, so all go to that cell
+    # (the nearest cell across the gap would make a cell of two pieces)
+    w = lattice([[10] * 5])
+    body = shapely.box(X0, Y0 - 10, X0 + 50, Y0)
+    arm = shapely.box(X0, Y0 - 1, X0 + 4, Y0 + 8)
+    strip = shapely.box(X0, Y0 + 4, X0 + 50, Y0 + 8)
+    region = shapely.union_all([body, arm, strip])
+    cells = community_cells(w["buildings"].geometry.values, region)
+    _cells_tile(cells, w["buildings"].geometry.values, region)
+    assert shapely.area(shapely.difference(strip, cells[0])) < 1e-6
