@@ -311,9 +311,10 @@ def features_json(frame: pd.DataFrame, *, zoom: int, shift: str | None = None,
 def layer_geojson(store: Store, layer: str, *, bbox=None, zoom: int = 18, shift: str | None = None,
                   open_only: bool = True, limit: int = MAX_FEATURES, bounds: tuple[int, int] = (300, 500),
                   where: Mapping[str, Any] | None = None, now: dt.datetime | None = None,
-                  grid: str | None = None) -> str:
+                  grid: str | None = None, points: bool = True) -> str:
     """Layer ``layer`` inside ``bbox`` as GeoJSON text for a map at ``zoom`` (``grid``: only that grid's
-    buildings — a grid page draws the others from vector tiles).
+    buildings — a grid page draws the others from vector tiles). ``points=False``: complaints stay counts
+    per grid at every zoom (public and embedded maps show only aggregates).
 
     Below the layer's ``min_zoom`` the collection is empty with ``"hidden": "zoom"`` (too many to draw);
     more than ``limit`` features are cut with ``"truncated": true``; ``"total"`` counts them all.
@@ -330,7 +331,7 @@ def layer_geojson(store: Store, layer: str, *, bbox=None, zoom: int = 18, shift:
         if len(parts) > limit:
             parts, meta["truncated"] = parts[:limit], True
         return collection(parts, meta)
-    if layer == "complaints" and zoom < POINT_ZOOM and not where:
+    if layer == "complaints" and (zoom < POINT_ZOOM or not points) and not where:
         level = "grid" if zoom >= GRID_COUNT_ZOOM else "community"
         frame = complaint_counts(store, level=level, bbox=bbox, open_only=open_only, now=now)
         meta.update(aggregate=level, point_zoom=POINT_ZOOM, suppressed_below=_small_count())

@@ -53,9 +53,13 @@ def layer(layer: str):
     grid = request.args.get("grid") or None
     if grid is not None and not (grid.isdigit() and len(grid) <= 15):
         raise InvalidInput(f"grid={grid!r}: expected a grid code (digits)")
+    from gridmap import privacy
+    from gridmap.web.access import current_user
+
     text = maps.layer_geojson(_store(), layer, bbox=maps.parse_bbox(request.args.get("bbox")),
                               zoom=maps.parse_zoom(request.args.get("zoom")), shift=shift,
-                              open_only=state == "open", bounds=_bounds(), now=dt.datetime.utcnow(), grid=grid)
+                              open_only=state == "open", bounds=_bounds(), now=dt.datetime.utcnow(), grid=grid,
+                              points=privacy.sees_exact_counts(current_user()))
     return compressed(Response(text, mimetype="application/geo+json"))
 
 

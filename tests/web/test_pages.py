@@ -203,7 +203,8 @@ def test_grids_layer_with_load_against_bounds(c):
     assert fc["total"] == 3
 
 
-def test_bbox_filters_every_layer(c, world):
+def test_bbox_filters_every_layer(c, world, login):
+    login(c, "planner")  # complaint points are for staff; the public gets counts per grid
     blds = world["world"]["buildings"]
     west = blds[blds["id"].isin(["b0_0", "b1_0"])].total_bounds     # grid A only
     box = ",".join(str(v) for v in west)
@@ -216,7 +217,8 @@ def test_bbox_filters_every_layer(c, world):
     assert len(geo(c, f"/api/layers/buildings?bbox=0,0,1,1&zoom=18")["features"]) == 0
 
 
-def test_every_layer_brute_force_count(c, sqlite_store):
+def test_every_layer_brute_force_count(c, sqlite_store, login):
+    login(c, "planner")  # complaint points are for staff; the public gets counts per grid
     import shapely
     box = (120.0, 36.0, 121.0, 37.0)
     for name, expected in [("streets", 1), ("communities", 2), ("estates", 2), ("buildings", 8), ("stewards", 5),
@@ -229,7 +231,8 @@ def test_every_layer_brute_force_count(c, sqlite_store):
     assert len(geo(c, "/api/layers/complaints?zoom=18&state=all")["features"]) == 4
 
 
-def test_complaints_carry_days_waiting_and_overdue(c):
+def test_complaints_carry_days_waiting_and_overdue(c, login):
+    login(c, "planner")  # complaint points are for staff; the public gets counts per grid
     props = {f["properties"]["id"]: f["properties"] for f in geo(c, "/api/layers/complaints?zoom=18")["features"]}
     assert (props["c1"]["days_waiting"], props["c1"]["overdue"]) == (10, True)
     assert (props["c2"]["days_waiting"], props["c2"]["overdue"]) == (1, False)
@@ -249,7 +252,8 @@ def test_no_personal_field_leaves_the_api(c):
     assert not any(s in text for s in SECRETS)
 
 
-def test_zoom_hides_dense_layers_and_simplifies(c):
+def test_zoom_hides_dense_layers_and_simplifies(c, login):
+    login(c, "planner")  # complaint points are for staff; the public gets counts per grid
     fc = geo(c, "/api/layers/buildings?zoom=12")
     assert fc["features"] == [] and fc["hidden"] == "zoom" and fc["min_zoom"] == 15
     coarse = geo(c, "/api/layers/streets?zoom=10")["features"][0]["geometry"]["coordinates"]
@@ -258,7 +262,8 @@ def test_zoom_hides_dense_layers_and_simplifies(c):
     assert decimals(coarse[0]) <= 4 < decimals(fine[0])
 
 
-def test_shift_gcj02_moves_features_a_few_hundred_metres(c):
+def test_shift_gcj02_moves_features_a_few_hundred_metres(c, login):
+    login(c, "planner")  # complaint points are for staff; the public gets counts per grid
     plain = geo(c, "/api/layers/complaints?zoom=18")["features"][0]["geometry"]["coordinates"]
     moved = geo(c, "/api/layers/complaints?zoom=18&shift=gcj02")["features"][0]["geometry"]["coordinates"]
     dx = (moved[0] - plain[0]) * 111_000 * 0.806
@@ -421,7 +426,8 @@ def test_layers_are_gzipped_when_the_client_accepts_it(c):
     assert len(packed.get_data()) < len(plain.get_data()) / 3
 
 
-def test_complaints_are_light_below_detail_zoom(c):
+def test_complaints_are_light_below_detail_zoom(c, login):
+    login(c, "planner")  # complaint points are for staff; the public gets counts per grid
     light = geo(c, "/api/layers/complaints?zoom=15")["features"][0]["properties"]
     full = geo(c, "/api/layers/complaints?zoom=17")["features"][0]["properties"]
     assert set(light) == {"id", "category", "state", "days_waiting", "overdue", "grid_code"}
@@ -443,3 +449,15 @@ def test_top_bar_follows_the_user(app, login):
     r = leader.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)})
     assert r.status_code in (302, 303)
     assert 'href="/login?next=' in leader.get("/").get_data(as_text=True)
+
+
+def test_public_complaints_are_counts_per_grid_at_every_zoom(c, login):
+    """Public and embedded maps show only aggregates (issue #7): at the points zoom the public still gets
+    counts per grid, small ones shown as "<5"; staff get the points."""
+    public = geo(c, "/api/layers/complaints?zoom=18")
+    assert public["aggregate"] == "grid"
+    assert all(set(f["properties"]) >= {"count"} and "category" not in f["properties"] for f in public["features"])
+    assert all(f["properties"]["count"] == "<5" for f in public["features"])
+    login(c, "grid_leader", {"grids": [A]})
+    staff = geo(c, "/api/layers/complaints?zoom=18")
+    assert "aggregate" not in staff and {f["properties"]["id"] for f in staff["features"]} == {"c1", "c2", "c4"}
