@@ -76,14 +76,24 @@ def test_overview_draws_every_layer_offline(site, browser, artifacts):
 
 
 def test_overview_grid_popup_and_search(site, browser, artifacts):
-    server, _ = site
+    server, app = site
+    from gridmap.services.accounts import add_user
+    from gridmap.web import get_store
+
+    with app.app_context():
+        add_user(get_store(app), username="wang", role="planner", password="planner-pass-1")
     ctx, page, requests, _errors = _page(browser, DESKTOP)
+    # staff see complaint points (the public gets count bubbles at grid centres, which would take this click)
+    page.goto(server.url + "/login")
+    page.fill("input[name=username]", "wang")
+    page.fill("input[name=password]", "planner-pass-1")
+    page.click("button[type=submit]")
+    page.wait_for_url(server.url + "/")
     page.goto(server.url + "/")
     _wait_idle(page)
     xy = page.evaluate("""() => { var m = gridmap.map, hit = null;
         gridmap.sources.filter(s => s.opts.layer === 'grids')[0].group.eachLayer(g => g.eachLayer(l => {
-          if (l.feature.properties.code === '%s') { var b = l.getBounds(), sw = b.getSouthWest(), ne = b.getNorthEast();
-            hit = m.latLngToContainerPoint([sw.lat + 0.2 * (ne.lat - sw.lat), sw.lng + 0.2 * (ne.lng - sw.lng)]); } }));
+          if (l.feature.properties.code === '%s') hit = m.latLngToContainerPoint(l.getBounds().getCenter()); }));
         return [hit.x, hit.y]; }""" % maps_world.C)
     page.locator(".folium-map").click(position={"x": xy[0], "y": xy[1]})
     popup = page.locator(".gm-popup")
