@@ -334,7 +334,7 @@ def layer_geojson(store: Store, layer: str, *, bbox=None, zoom: int = 18, shift:
     if layer == "complaints" and (zoom < POINT_ZOOM or not points) and not where:
         level = "grid" if zoom >= GRID_COUNT_ZOOM else "community"
         frame = complaint_counts(store, level=level, bbox=bbox, open_only=open_only, now=now)
-        meta.update(aggregate=level, point_zoom=POINT_ZOOM, suppressed_below=_small_count())
+        meta.update(aggregate=level, point_zoom=POINT_ZOOM, suppressed_below=_small_count(), points=points)
         return features_json(frame, zoom=zoom, shift=shift, extra={**meta, "total": len(frame)})
     frame = layer_frame(store, layer, bbox=bbox, zoom=zoom, open_only=open_only, where=where, now=now, grid=grid)
     total = len(frame)

@@ -185,13 +185,13 @@
     return L.divIcon({ className: "gm-bubble" + (hot ? " gm-bubble-over" : "") + " gm-bubble-" + p.level,
                        iconSize: [d, d], iconAnchor: [d / 2, d / 2], html: span });
   }
-  function bubblePopup(p) {
+  function bubblePopup(p, canZoom) {
     var box = el("div", "gm-popup"), dl = el("dl");
     box.appendChild(el("h3", null, (p.level === "grid" ? t("网格") + " " + p.id : p.name || p.id)));
     row(dl, t("待办诉求"), p.count);
     row(dl, t("超期"), p.overdue, typeof p.overdue === "number" && p.overdue > 0 ? "gm-over" : null);
     box.appendChild(dl);
-    box.appendChild(el("p", "gm-note", t("放大查看诉求点位")));
+    if (canZoom) box.appendChild(el("p", "gm-note", t("放大查看诉求点位")));  // the public never gets points
     return box;
   }
   function drawCounts(src, feats) {
@@ -200,7 +200,7 @@
       var c = f.geometry.coordinates, p = f.properties;
       var mk = L.marker([c[1], c[0]], { icon: bubbleIcon(p), keyboard: false, riseOnHover: true,
                                           title: p.level === "grid" ? p.id : (p.name || p.id) });
-      mk.bindPopup(function () { return bubblePopup(p); });
+      mk.bindPopup(function () { return bubblePopup(p, src.pointsShown && src.map.getZoom() < points); });
       mk.on("dblclick", function () { src.map.setView(mk.getLatLng(), p.level === "grid" ? points : grid); });
       return mk;
     });
@@ -212,6 +212,7 @@
   function draw(src, data) {
     var layer = src.opts.layer, group = src.group, feats = data.features || [];
     gm.aggregate[layer] = data.aggregate || null;
+    src.pointsShown = data.points !== false;   // false: this user gets counts at every zoom (the public)
     if (src.opts.mode === "heat") {
       var pts = feats.map(function (f) {
         var c = f.geometry.coordinates;
