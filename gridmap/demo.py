@@ -1,15 +1,12 @@
 """Load the Chengyang demo into a store: real street boundaries, synthetic world, then grids.
 
 ``load_demo(store, seed=0)`` writes every layer of :func:`gridmap.synth.generate` in one transaction
-(bad data leaves the store as it was). When the grids service (``gridmap.services.grids.generate``) is
-available, a grid plan is generated and published and grid leaders get the grid they serve.
+(bad data leaves the store as it was); then a grid plan is generated and published
+(``gridmap.services.grids.generate``) and grid leaders get the grid they serve.
 """
 from __future__ import annotations
 
-import inspect
-import logging
-from importlib import import_module
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +15,6 @@ from gridmap.schema import LAYERS
 from gridmap.store.base import Store
 from gridmap.synth import generate
 
-log = logging.getLogger(__name__)
 
 #: parents before children, so references resolve while writing
 WRITE_ORDER = ("districts", "streets", "communities", "property_companies", "estates", "buildings",
@@ -39,7 +35,7 @@ def load_demo(store: Store, *, seed: int = 0, fresh: bool = True, scale: Any = "
     scale
         Passed to :func:`gridmap.synth.generate` (``"demo"`` by default).
     grids
-        Generate and publish a grid plan and fill grid leaders' ``serves`` (when the grids service exists).
+        Generate and publish a grid plan and fill grid leaders' ``serves``.
     complaints
         Add two years and this year of residents' requests with their histories
         (:func:`gridmap.complaints_synth.load`), after the grids so requests carry their grid.
@@ -62,25 +58,14 @@ def load_demo(store: Store, *, seed: int = 0, fresh: bool = True, scale: Any = "
     return summary
 
 
-def _grids_service() -> Callable[..., Any] | None:
-    try:
-        return getattr(import_module("gridmap.services.grids"), "generate")
-    except (ImportError, AttributeError):
-        return None
-
-
 def make_grids(store: Store) -> dict[str, int]:
     """Generate and publish grids with the grids service, then let each grid leader serve one grid.
 
-    Returns ``{"plan_grids": n, "grid_leaders": m}``, or ``{}`` when the grids service is not installed.
+    Returns ``{"plan_grids": n, "grid_leaders": m}``.
     """
-    fn = _grids_service()
-    if fn is None:
-        log.info("gridmap.services.grids.generate not available: demo loaded without grids")
-        return {}
-    params = inspect.signature(fn).parameters
-    kwargs = {k: v for k, v in (("publish", True),) if k in params}
-    fn(store, **kwargs)
+    from gridmap.services.grids import generate
+
+    generate(store, publish=True)
     return assign_grid_leaders(store)
 
 

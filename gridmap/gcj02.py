@@ -63,3 +63,11 @@ def geometries_gcj02_to_wgs84(geoms: np.ndarray) -> np.ndarray:
 
     return shapely.transform(np.asarray(geoms, dtype=object),
                              lambda xy: np.column_stack(gcj02_to_wgs84(xy[:, 0], xy[:, 1])))
+
+
+def geometries_wgs84_to_gcj02(geoms: np.ndarray) -> np.ndarray:
+    """Every vertex of shapely geometries from WGS84 to GCJ-02 (overlays drawn on AMap tiles)."""
+    import shapely
+
+    return shapely.transform(np.asarray(geoms, dtype=object),
+                             lambda xy: np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1])))

@@ -54,12 +54,6 @@ def test_grid_leaders_get_one_grid_each(sqlite_store):
 
 
 def test_demo_has_published_grids_and_grid_leaders_serve_them(demo_store):
-    import pytest
-
-    from gridmap.demo import _grids_service
-
-    if _grids_service() is None:
-        pytest.skip("gridmap.services.grids is not installed")
     plan = demo_store.read("plans", where={"status": "published"})
     assert len(plan) == 1
     grids = demo_store.read("plan_grids", where={"plan_id": plan["id"].iat[0]})

@@ -283,8 +283,8 @@ def feature_texts(frame: pd.DataFrame, *, zoom: int, shift: str | None = None) -
     ``shift == "gcj02"``."""
     geoms = frame.geometry.to_numpy() if len(frame) else np.array([], dtype=object)
     if shift == "gcj02" and len(geoms):
-        from gridmap.coords import geometries_to_gcj02
-        geoms = geometries_to_gcj02(geoms)
+        from gridmap.gcj02 import geometries_wgs84_to_gcj02
+        geoms = geometries_wgs84_to_gcj02(geoms)
     geoms = simplify(geoms, zoom)
     geo_text = shapely.to_geojson(geoms) if len(geoms) else []
     props = [c for c in frame.columns if c != "geometry"]

@@ -8,6 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
 from complaints_world import G1, build  # noqa: E402
+from tests.browser.pagekit import tap_map  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -24,15 +25,8 @@ def test_click_map_and_submit(browser, app_factory, sqlite_store, live_server, a
     page.goto(f"{server.url}/complaints/new")
     page.select_option("select[name=category]", "sanitation")
     # click the Leaflet map at building b1's centre (in grid G1)
-    for _ in range(100):  # wait for the map (no wait_for_function: the page's CSP forbids eval)
-        if page.evaluate("() => !!(window.gridmap && window.gridmap.map)"):
-            break
-        page.wait_for_timeout(100)
     c = sqlite_store.get("buildings", "b1")["geometry"].centroid
-    x, y = page.evaluate("([lat, lon]) => { const p = window.gridmap.map.latLngToContainerPoint([lat, lon]);"
-                         " return [p.x, p.y]; }", [c.y, c.x])
-    box = page.locator("#gm-intake-map .folium-map").bounding_box()
-    page.mouse.click(box["x"] + x, box["y"] + y)
+    tap_map(page, c.x, c.y)
     assert abs(float(page.input_value("input[name=lon]")) - c.x) < 2e-4
     assert abs(float(page.input_value("input[name=lat]")) - c.y) < 2e-4
     page.locator("#gm-route p").first.wait_for()  # (no wait_for_function: the page's CSP forbids eval)

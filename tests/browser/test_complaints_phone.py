@@ -9,6 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
 from complaints_world import G1, build  # noqa: E402
+from tests.browser.pagekit import sign_in, tap_map  # noqa: E402
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -37,15 +38,8 @@ def test_intake_and_work_list_on_a_phone(browser, app_factory, sqlite_store, liv
         # the resident's form: tap the map on building b1, fill in, submit
         page.goto(f"{server.url}/complaints/new")
         page.select_option("select[name=category]", "sanitation")
-        for _ in range(100):  # wait for the Leaflet map (no wait_for_function: the page's CSP forbids eval)
-            if page.evaluate("() => !!(window.gridmap && window.gridmap.map)"):
-                break
-            page.wait_for_timeout(100)
         c = sqlite_store.get("buildings", "b1")["geometry"].centroid
-        x, y = page.evaluate("([lat, lon]) => { const p = window.gridmap.map.latLngToContainerPoint([lat, lon]);"
-                             " return [p.x, p.y]; }", [c.y, c.x])
-        box = page.locator("#gm-intake-map .folium-map").bounding_box()
-        page.mouse.click(box["x"] + x, box["y"] + y)
+        tap_map(page, c.x, c.y)
         page.locator("#gm-route p").first.wait_for()
         assert G1 in page.text_content("#gm-route")
         page.fill("textarea[name=description]", "楼下垃圾没人清")
@@ -60,10 +54,7 @@ def test_intake_and_work_list_on_a_phone(browser, app_factory, sqlite_store, liv
         assert cid in page.text_content("#gm-result")
 
         # the grid leader's work list: sign in, find it, dispatch it from the phone
-        page.goto(f"{server.url}/login")
-        page.fill("input[name=username]", "leader1")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("form button[type=submit], form input[type=submit]")
+        sign_in(page, server.url, "leader1", PASSWORD)
         page.goto(f"{server.url}/complaints")
         item = page.locator(f"#c-{cid}")
         item.wait_for()

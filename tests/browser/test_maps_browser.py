@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 import maps_world  # noqa: E402
+from tests.browser.pagekit import sign_in  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -84,10 +85,7 @@ def test_overview_grid_popup_and_search(site, browser, artifacts):
         add_user(get_store(app), username="wang", role="planner", password="planner-pass-1")
     ctx, page, requests, _errors = _page(browser, DESKTOP)
     # staff see complaint points (the public gets count bubbles at grid centres, which would take this click)
-    page.goto(server.url + "/login")
-    page.fill("input[name=username]", "wang")
-    page.fill("input[name=password]", "planner-pass-1")
-    page.click("button[type=submit]")
+    sign_in(page, server.url, "wang", "planner-pass-1")
     page.wait_for_url(server.url + "/")
     page.goto(server.url + "/")
     _wait_idle(page)

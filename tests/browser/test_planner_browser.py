@@ -12,6 +12,7 @@ from shapely.geometry import shape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "services"))
 from plan_world import COM, cell, seed  # noqa: E402
+from tests.browser.pagekit import sign_in  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -33,10 +34,7 @@ def test_planner_moves_a_building_publishes_and_the_grid_page_follows(app_factor
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        page.goto(f"{server.url}/login")
-        page.fill("input[name=username]", "planner1")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("form button[type=submit], form input[type=submit]")
+        sign_in(page, server.url, "planner1", PASSWORD)
         page.goto(f"{server.url}/planner")
         page.click("#start-draft")
         page.wait_for_url("**/planner/drafts/*")
