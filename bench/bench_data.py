@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from gridmap.services.importing import import_frame
 from gridmap.store import open_store
-from gridmap.synth import generate
-from gridmap.validation import validate
+from gridmap.synth.world import generate
+from gridmap.io.validation import validate
 
 
 def timed(fn):

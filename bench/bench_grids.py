@@ -28,16 +28,16 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gridmap import partition as P  # noqa: E402
-from gridmap.geometry import metric_crs, polsby_popper  # noqa: E402
-from gridmap.tessellation import adjacency, dissolve_cells, tessellate  # noqa: E402
+from gridmap.domain import partition as P
+from gridmap.domain.geometry import metric_crs, polsby_popper  # noqa: E402
+from gridmap.domain.tessellation import adjacency, dissolve_cells, tessellate  # noqa: E402
 
 
 # -- worlds ------------------------------------------------------------------------------------
 
 def load_world(name: str, seed: int) -> dict:
     if name == "synth":
-        from gridmap import synth
+        from gridmap.synth import world as synth
 
         w = synth.generate(seed=seed, scale="district")
     elif name == "rect":
@@ -62,7 +62,7 @@ def taipei_world() -> dict:
     estimated: floors = height / 3.2 m, 80% of floor area in flats of 90 m²."""
     import geopandas as gpd
 
-    from gridmap.geodata import taipei_file
+    from gridmap.io.geodata import taipei_file
 
     b = gpd.read_file(taipei_file("buildings"))
     v = gpd.read_file(taipei_file("villages"))

@@ -46,10 +46,10 @@ def build_world(db: Path, scale: str, complaints: int, seed: int = 0) -> dict[st
     import pandas as pd
     import shapely
 
-    from gridmap.demo import WRITE_ORDER
+    from gridmap.services.demo import WRITE_ORDER
     from gridmap.services.grids import generate as make_grids
     from gridmap.store import open_store
-    from gridmap.synth import generate
+    from gridmap.synth.world import generate
 
     t = {}
     t0 = time.perf_counter()

@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
 
-from gridmap.placement import PlacementWorld, place  # noqa: E402
+from gridmap.domain.placement import PlacementWorld, place  # noqa: E402
 
 DEFAULT_PG = "postgresql://gridmap:gridmap@127.0.0.1:5432/postgres"
 
@@ -51,7 +51,7 @@ def district(points: int, cache: Path | None) -> dict[str, gpd.GeoDataFrame]:
     names = ("buildings", "communities", "points")
     if cache and all((cache / f"{n}-{points}.parquet").exists() for n in names):
         return {n: gpd.read_parquet(cache / f"{n}-{points}.parquet") for n in names}
-    from gridmap.synth import generate
+    from gridmap.synth.world import generate
 
     w = generate(seed=0, scale={"base": "district", "household_points": points})
     hh = w["households"]

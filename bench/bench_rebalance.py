@@ -1,12 +1,12 @@
 """Benchmark: minimal-change rebalance against regenerating the plan from scratch, and the single-move
 re-check a planner waits for.
 
-On the synthetic district (``gridmap.synth``, seeded), grids are generated (tessellation + the grids
+On the synthetic district (``gridmap.synth.world``, seeded), grids are generated (tessellation + the grids
 area's partition), then 10% more households are added to 5% of the buildings. Then, on the same data in
 the same run:
 
-* **rebalance**: :func:`gridmap.rebalance.rebalance` from the old plan;
-* **regenerate**: :func:`gridmap.partition.partition_world` from scratch on the new households, its grids
+* **rebalance**: :func:`gridmap.domain.rebalance.rebalance` from the old plan;
+* **regenerate**: :func:`gridmap.domain.partition.partition_world` from scratch on the new households, its grids
   matched to the old ones per community by the largest household overlap (Hungarian), which is the most
   charitable reading of "households that change grid";
 * **single move**: one boundary building moved to a neighbouring grid and the two touched grids re-checked
@@ -33,15 +33,15 @@ import shapely.errors
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gridmap.plan import GridPlan  # noqa: E402
-from gridmap.rebalance import rebalance  # noqa: E402
+from gridmap.domain.plan import GridPlan  # noqa: E402
+from gridmap.domain.rebalance import rebalance  # noqa: E402
 
 
 def build(scale: str, seed: int):
-    from gridmap.geometry import metric_crs
-    from gridmap.partition import edge_kinds
-    from gridmap.synth import generate
-    from gridmap.tessellation import adjacency, tessellate
+    from gridmap.domain.geometry import metric_crs
+    from gridmap.domain.partition import edge_kinds
+    from gridmap.synth.world import generate
+    from gridmap.domain.tessellation import adjacency, tessellate
 
     t = time.perf_counter()
     world = generate(seed=seed, scale=scale)
@@ -84,7 +84,7 @@ def _tessellate(blds_m, coms_m, tessellate):
 
 
 def partition(blds_m, adj, kind, bounds, seed):
-    from gridmap.partition import partition_world
+    from gridmap.domain.partition import partition_world
 
     parts = partition_world(blds_m, adj, kind, bounds=bounds, seed=seed)
     assignment, grid_community = {}, {}

@@ -1,6 +1,6 @@
 """City-scale benchmark: SQLite and PostGIS side by side on one synthetic district, in one run.
 
-World: the seeded synthetic Chengyang district (``gridmap.synth`` scale ``district``, ~100k buildings) plus
+World: the seeded synthetic Chengyang district (``gridmap.synth.world`` scale ``district``, ~100k buildings) plus
 1M household points and 1M complaints made here (no personal fields), and a published grid plan of
 ~400-household grids cut along each community. Both stores get the same rows; each is then served by
 ``python -m gridmap serve`` in its own process and measured over loopback:
@@ -51,7 +51,7 @@ GRID_HOUSEHOLDS = 400
 
 # -- the world ---------------------------------------------------------------------------------------
 def make_world(*, seed: int, households: int, complaints: int) -> dict[str, pd.DataFrame]:
-    from gridmap import synth
+    from gridmap.synth import world as synth
 
     base = synth.generate(seed=seed, scale="district")
     world = {k: base[k] for k in ("districts", "streets", "communities", "property_companies", "estates",

@@ -1,4 +1,4 @@
-"""Load the fallback rectangle world into a store (for trying `gridmap grids` without gridmap.synth)."""
+"""Load the fallback rectangle world into a store (for trying `gridmap grids` without gridmap.synth.world)."""
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,4 @@
-"""A fallback synthetic district of rectangles for bench_grids (used when gridmap.synth is missing).
+"""A fallback synthetic district of rectangles for bench_grids (used when gridmap.synth.world is missing).
 
 Communities are squares of estate blocks separated by roads (barrier lines); each block is one
 estate of one type: village houses, walk-ups, mid-rise or high-rise slabs.

@@ -1,3 +1,3 @@
-from gridmap.cli import main
+from gridmap.cli.main import main
 
 main()

@@ -60,7 +60,7 @@ def postgis_url() -> Iterator[str]:
 
 
 def _empty(store: Any) -> None:
-    from gridmap.schema import LAYERS
+    from gridmap.domain.schema import LAYERS
 
     with store.transaction():
         for name in LAYERS:
@@ -262,7 +262,7 @@ def artifacts() -> Path:
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory: pytest.TempPathFactory):
     """A SQLite store holding the seeded demo (read-only: copy it before writing)."""
-    from gridmap.demo import load_demo
+    from gridmap.services.demo import load_demo
 
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     s = open_store(f"sqlite:///{path}")

@@ -5,8 +5,8 @@ import datetime as dt
 
 import pandas as pd
 
-from gridmap.demo import assign_grid_leaders, load_demo
-from gridmap.testing import grid_world
+from gridmap.services.demo import assign_grid_leaders, load_demo
+from gridmap.synth.tiny import grid_world
 
 
 def test_demo_store_holds_the_world(demo_store):
@@ -67,7 +67,7 @@ def test_demo_has_published_grids_and_grid_leaders_serve_them(demo_store):
 def test_demo_accounts_sign_in_and_see_only_their_scope(demo_copy, app_factory):
     """Every demo account signs in through /login; the grid leader and the department see exactly their
     requests (brute-force recount from the store), the viewer none."""
-    from gridmap.demo import DEMO_ACCOUNTS, demo_accounts
+    from gridmap.services.demo import DEMO_ACCOUNTS, demo_accounts
 
     made = {a["username"]: a for a in demo_accounts(demo_copy, password="demo-pass-1")}
     assert set(made) == {u for u, _, _ in DEMO_ACCOUNTS}

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from gridmap import config
-from gridmap.cli import main
+from gridmap.cli.main import main
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

@@ -9,9 +9,10 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from gridmap import audit, auth
+from gridmap.store import audit
+from gridmap.domain import credentials as auth
 from gridmap.errors import Conflict, InvalidInput, NotFoundError, TooManyRequests, Unauthorized
-from gridmap.schema import LAYERS
+from gridmap.domain.schema import LAYERS
 
 _now = audit.now
 
@@ -226,7 +227,7 @@ def issue_embed(store: Any, secret_key: str, *, view: str, grids: Iterable[str] 
 
 
 def check_embed(store: Any, secret_key: str, token: str, *, view: str | None = None) -> auth.EmbedClaims:
-    """Claims of a valid embed token; :class:`~gridmap.auth.InvalidToken` if tampered, expired or revoked."""
+    """Claims of a valid embed token; :class:`~gridmap.domain.credentials.InvalidToken` if tampered, expired or revoked."""
     claims = auth.read_embed(token, secret_key, now=_now(), view=view)
     row = _row(store.get("embed_tokens", claims.id))
     if row is None or row.get("revoked"):

@@ -2,7 +2,7 @@
 escalate, list and read. Each takes a store; every write of a use case sits in one transaction.
 
 ``user`` is anything with ``id``, ``role`` and ``scope`` (:class:`gridmap.web.access.User` fits). Scope keys
-follow :mod:`gridmap.privacy`: ``grids``, ``communities``, ``streets``, ``departments`` (department codes
+follow :mod:`gridmap.domain.privacy`: ``grids``, ``communities``, ``streets``, ``departments`` (department codes
 such as ``urban_management`` or their Chinese names such as ``城管``).
 """
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 from shapely.geometry import Point
 
-from gridmap import complaints as C
-from gridmap import privacy
+from gridmap.domain import complaints as C
+from gridmap.domain import privacy
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFoundError
 from gridmap.store.base import ConflictError, Store
-from gridmap.workdays import CalendarError, WorkCalendar, china_calendar
+from gridmap.domain.workdays import CalendarError, WorkCalendar, china_calendar
 
 __all__ = ["policy_from", "submit", "transition", "escalate_overdue", "get_complaint", "list_complaints",
            "events_of", "duplicates_near", "route_preview", "published_plan_id", "public_view",
@@ -37,7 +37,7 @@ def _calendar(holidays: tuple[str, ...], workdays: tuple[str, ...]) -> WorkCalen
 
 
 def policy_from(settings: Mapping[str, Any]) -> C.Policy:
-    """The complaint :class:`~gridmap.complaints.Policy` from the ``COMPLAINT_*`` settings."""
+    """The complaint :class:`~gridmap.domain.complaints.Policy` from the ``COMPLAINT_*`` settings."""
     try:
         cal = _calendar(tuple(map(str, settings.get("COMPLAINT_HOLIDAYS") or ())),
                         tuple(map(str, settings.get("COMPLAINT_WORKDAYS") or ())))
@@ -541,8 +541,8 @@ def iter_ids(values: Iterable[Any]) -> list[str]:
 
 # -- KPIs ---------------------------------------------------------------------------------------------------
 def units_of(store: Store) -> Any:
-    """:class:`gridmap.kpi.Units` of the store: buildings, the published plan, communities → streets."""
-    from gridmap import kpi
+    """:class:`gridmap.domain.kpi.Units` of the store: buildings, the published plan, communities → streets."""
+    from gridmap.domain import kpi
 
     b = store.read("buildings", columns=["id", "community_id", "households"])
     plan = published_plan_id(store)
@@ -565,7 +565,7 @@ _KPI_COLS = ["id", "category", "state", "building_id", "community_id", "filed_gr
 def kpi_report(store: Store, *, settings: Mapping[str, Any], year: int | None = None,
                now: dt.datetime | None = None) -> dict[str, Any]:
     """Every KPI table for ``year`` (default: the latest year with requests) as JSON-ready data."""
-    from gridmap import kpi
+    from gridmap.domain import kpi
 
     now = _now(now)
     policy = policy_from(settings)

@@ -14,16 +14,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap import codes as codes_mod
-from gridmap import plans as plans_mod
-from gridmap import report as report_mod
+from gridmap.domain import codes as codes_mod
+from gridmap.store import plans as plans_mod
+from gridmap.present import report as report_mod
 from gridmap.errors import InvalidInput, NotFoundError
-from gridmap.geometry import metric_crs
-from gridmap.metrics import World
-from gridmap.partition import PartitionError, edge_kinds, partition_world
-from gridmap.plan import GridPlan
+from gridmap.domain.geometry import metric_crs
+from gridmap.domain.metrics import World
+from gridmap.domain.partition import PartitionError, edge_kinds, partition_world
+from gridmap.domain.plan import GridPlan
 from gridmap.store.base import Store
-from gridmap.tessellation import adjacency, dissolve_cells, tessellate
+from gridmap.domain.tessellation import adjacency, dissolve_cells, tessellate
 
 
 @dataclass
@@ -74,7 +74,7 @@ def generate(store: Store, *, community: str | None = None, min_households: int 
     timings["read"] = time.perf_counter() - t0
 
     bounds = _bounds(coms, min_households, max_households)
-    if partitioner is not None:  # e.g. gridmap.dask_grids: the same steps, one task per community
+    if partitioner is not None:  # e.g. gridmap.distributed.grids: the same steps, one task per community
         t = time.perf_counter()
         try:
             cells, adj, parts = partitioner(coms_m, blds_m, bars_m, bounds=bounds,
@@ -139,7 +139,7 @@ def generate(store: Store, *, community: str | None = None, min_households: int 
 
 
 def report(store: Store, plan_id: str) -> dict[str, Any]:
-    """The evaluation report of a stored plan (see :func:`gridmap.report.build_report`)."""
+    """The evaluation report of a stored plan (see :func:`gridmap.present.report.build_report`)."""
     try:
         plan = plans_mod.load_plan(store, plan_id)
     except plans_mod.PlanNotFound as exc:

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import InvalidInput
-from gridmap.io import read_file
-from gridmap.schema import IMPORTABLE, LAYERS
+from gridmap.io.files import read_file
+from gridmap.domain.schema import IMPORTABLE, LAYERS
 from gridmap.store.base import Store, WriteResult
-from gridmap.validation import Issue, validate
+from gridmap.io.validation import Issue, validate
 
 CHUNK = 5000
 REPORT_COLUMNS = ("row", "id", "field", "problem", "fix", "level", "rule")

@@ -19,51 +19,15 @@ import pandas as pd
 import shapely
 
 from gridmap.errors import InvalidInput, NotFoundError
-from gridmap.schema import STEWARD_ROLES
+from gridmap.domain.schema import STEWARD_ROLES
 from gridmap.store.base import Store
+from gridmap.present.layers import (DETAIL_ZOOM, GRID_COUNT_ZOOM, LAYERS, LIGHT_COMPLAINT,  # noqa: F401
+                                    MAX_FEATURES, POINT_ZOOM, LayerSpec)
 
 #: closed complaint states (the complaints area's table wins when it is installed)
 _CLOSED_FALLBACK = ("resolved", "evaluated", "rejected", "duplicate", "closed")
-#: below this zoom complaints carry only what their popup shows (smaller responses for a whole district)
-DETAIL_ZOOM = 16
-LIGHT_COMPLAINT = ("id", "category", "state", "days_waiting", "overdue", "grid_code")
-#: most features one layer request returns (the rest is reported as ``truncated``)
-MAX_FEATURES = 25_000
-#: complaints are sent as points from this zoom; below it as counts per grid, and per community below
-#: :data:`GRID_COUNT_ZOOM` (a whole district's open complaints are too many points to send and cluster)
-POINT_ZOOM = 15
-GRID_COUNT_ZOOM = 12
 #: seconds a cached whole-plan grids layer or community centre list is trusted (community bounds may change)
 CACHE_SECONDS = 300.0
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One map layer: where it comes from, from which zoom it is drawn, which columns it shows."""
-
-    name: str
-    source: str
-    columns: tuple[str, ...]
-    min_zoom: int = 0
-    #: add the published plan's grid code of the feature's building
-    with_grid: bool = False
-
-
-LAYERS: dict[str, LayerSpec] = {s.name: s for s in (
-    LayerSpec("grids", "plan_grids", ("code", "community_id", "households", "buildings")),
-    LayerSpec("streets", "streets", ("id", "name")),
-    LayerSpec("communities", "communities", ("id", "name", "street_id")),
-    LayerSpec("estates", "estates", ("id", "name", "community_id"), min_zoom=13),
-    LayerSpec("buildings", "buildings", ("id", "name", "households", "floors"), min_zoom=15, with_grid=True),
-    LayerSpec("stewards", "stewards", ("id", "role", "building_id", "serves", "party_member"), min_zoom=14,
-              with_grid=True),
-    LayerSpec("complaints", "complaints", ("id", "category", "state", "created_at", "due_at", "building_id",
-                                           "filed_grid_code", "department"), min_zoom=0, with_grid=True),
-    LayerSpec("merchants", "merchants", ("id", "name", "category", "alliance"), min_zoom=14),
-    LayerSpec("volunteer_teams", "volunteer_teams", ("id", "name", "service", "members", "party_members"),
-              min_zoom=13),
-    LayerSpec("facilities", "facilities", ("id", "name", "kind"), min_zoom=14),
-)}
 
 
 # -- small helpers -------------------------------------------------------------------------------------
@@ -109,7 +73,7 @@ def decimals(zoom: int) -> int:
 
 def _is_closed(states: pd.Series) -> np.ndarray:
     try:
-        from gridmap.complaints import STATES, is_open  # noqa: F401
+        from gridmap.domain.complaints import STATES, is_open  # noqa: F401
     except ImportError:
         return states.isin(_CLOSED_FALLBACK).to_numpy()
     return np.array([s not in STATES or not is_open(s) for s in states], dtype=bool)
@@ -117,7 +81,7 @@ def _is_closed(states: pd.Series) -> np.ndarray:
 
 def open_states() -> list[str]:
     try:
-        from gridmap.complaints import STATES, is_open
+        from gridmap.domain.complaints import STATES, is_open
     except ImportError:
         return ["collected", "dispatched", "responding", "returned", "reassigned", "supervised", "reopened",
                 "open", "new"]
@@ -283,7 +247,7 @@ def feature_texts(frame: pd.DataFrame, *, zoom: int, shift: str | None = None) -
     ``shift == "gcj02"``."""
     geoms = frame.geometry.to_numpy() if len(frame) else np.array([], dtype=object)
     if shift == "gcj02" and len(geoms):
-        from gridmap.gcj02 import geometries_wgs84_to_gcj02
+        from gridmap.domain.gcj02 import geometries_wgs84_to_gcj02
         geoms = geometries_wgs84_to_gcj02(geoms)
     geoms = simplify(geoms, zoom)
     geo_text = shapely.to_geojson(geoms) if len(geoms) else []
@@ -407,17 +371,17 @@ _CENTRES_CACHE: dict[tuple[str, str, str], tuple[float, pd.DataFrame]] = {}
 
 def _small_count() -> int:
     try:
-        from gridmap.privacy import SMALL_COUNT
+        from gridmap.domain.privacy import SMALL_COUNT
     except ImportError:
         return 5
     return int(SMALL_COUNT)
 
 
 def suppressed(n: int) -> int | str:
-    """A public count: ``"<5"`` for 1–4, other counts as they are (:func:`gridmap.privacy.suppress_small`,
+    """A public count: ``"<5"`` for 1–4, other counts as they are (:func:`gridmap.domain.privacy.suppress_small`,
     the one small-count rule of issue #7)."""
     try:
-        from gridmap.privacy import suppress_small
+        from gridmap.domain.privacy import suppress_small
     except ImportError:
         return n if n == 0 or n >= 5 else "<5"
     return suppress_small(n)

@@ -1,6 +1,6 @@
 """What the OGC API – Features service publishes: the collections, their items and pages.
 
-Collections are data (:data:`COLLECTIONS`); every property they publish comes from :mod:`gridmap.schema` minus
+Collections are data (:data:`COLLECTIONS`); every property they publish comes from :mod:`gridmap.domain.schema` minus
 the personal and sensitive columns, so a new personal column can never leak here. Complaints are published
 only as counts per grid of the published plan. Views in :mod:`gridmap.web.ogc` turn these answers into
 GeoJSON or HTML.
@@ -18,8 +18,8 @@ import pandas as pd
 import shapely
 
 from gridmap.errors import InvalidInput, NotFoundError
-from gridmap.privacy import suppress_small
-from gridmap.schema import LAYERS
+from gridmap.domain.privacy import suppress_small
+from gridmap.domain.schema import LAYERS
 from gridmap.store import Store
 from gridmap.store.base import BBox
 
@@ -57,7 +57,7 @@ class Collection:
 
 
 #: per-grid request counts; kind ``count``: an integer, or ``"<5"`` for 1–4 when the caller may not see
-#: personal data (:func:`gridmap.privacy.suppress_small`, issue #7)
+#: personal data (:func:`gridmap.domain.privacy.suppress_small`, issue #7)
 COMPLAINT_COUNTS = (("complaints", "count"), ("open", "count"), ("closed", "count"), ("overdue", "count"))
 
 COLLECTIONS: dict[str, Collection] = {c.id: c for c in (

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import InvalidInput
-from gridmap.placement import DEFAULT_TOLERANCE_M, PlacementError, PlacementWorld, derive, place, summarize
-from gridmap.schema import LAYERS
+from gridmap.domain.placement import DEFAULT_TOLERANCE_M, PlacementError, PlacementWorld, derive, place, summarize
+from gridmap.domain.schema import LAYERS
 from gridmap.services.plans import published_plan_id
 from gridmap.store.base import SchemaError, Store
 
@@ -153,7 +153,7 @@ def _with_points(frame: pd.DataFrame) -> pd.DataFrame:
 def place_frame(records: pd.DataFrame, world: PlacementWorld, *, tolerance_m: float = DEFAULT_TOLERANCE_M,
                 progress: bool = False, chunk: int = CHUNK,
                 on_chunk: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
-    """:func:`gridmap.placement.place` in chunks (a tqdm bar when ``progress``); same answer as one call."""
+    """:func:`gridmap.domain.placement.place` in chunks (a tqdm bar when ``progress``); same answer as one call."""
     if len(records) <= chunk and not progress:
         res = place(records, world, tolerance_m=tolerance_m)
         return res.frame, res.summary
@@ -330,8 +330,8 @@ def geojson_body(raw: bytes) -> Mapping[str, Any]:
 
 # -- coverage --------------------------------------------------------------------------------------
 def coverage_report(store: Store):
-    """:func:`gridmap.coverage.compute` over the store, grids derived from the published plan."""
-    from gridmap import coverage
+    """:func:`gridmap.domain.coverage.compute` over the store, grids derived from the published plan."""
+    from gridmap.domain import coverage
 
     world = load_world(store)
     buildings = store.read("buildings", columns=["id", "estate_id", "community_id", "households"])
@@ -355,7 +355,7 @@ def coverage_report(store: Store):
 def taipei_world() -> tuple[PlacementWorld, gpd.GeoDataFrame]:
     """The shipped Taipei Wanhua sheet as a placement world (villages 里 as communities, districts as
     streets) and the garbage-truck stops as records (``district_label``/``village_label`` kept)."""
-    from gridmap.geodata import taipei_file
+    from gridmap.io.geodata import taipei_file
 
     villages = gpd.read_file(taipei_file("villages"))
     buildings = gpd.read_file(taipei_file("buildings"))
@@ -394,7 +394,7 @@ def taipei_agreement(*, tolerance_m: float = DEFAULT_TOLERANCE_M) -> dict[str, A
 
 
 def _village_names() -> tuple[list[str], list[str]]:
-    from gridmap.geodata import taipei_file
+    from gridmap.io.geodata import taipei_file
 
     v = gpd.read_file(taipei_file("villages"), columns=["village_code", "village"], ignore_geometry=True)
     return v["village_code"].astype(str).tolist(), v["village"].tolist()

@@ -27,10 +27,10 @@ import shapely.errors
 import shapely.geometry
 
 from gridmap import config
-from gridmap.diff import PlanDiff, diff_plans
+from gridmap.domain.diff import PlanDiff, diff_plans
 from gridmap.errors import Conflict, InvalidInput, NotFoundError
-from gridmap.plan import GridPlan, PlanError
-from gridmap.rebalance import (RebalanceError, RebalanceResult, _Community, check_grids, fresh_code,
+from gridmap.domain.plan import GridPlan, PlanError
+from gridmap.domain.rebalance import (RebalanceError, RebalanceResult, _Community, check_grids, fresh_code,
                                members_of, rebalance, together_groups)
 from gridmap.store.base import Store
 
@@ -115,8 +115,8 @@ def _adjacency(cells: gpd.GeoDataFrame) -> dict[str, set[str]]:
     if len(cells) < 2:
         return out
     try:  # the grids engineer's segment-matching adjacency (fast, rook)
-        from gridmap.tessellation import adjacency as tess_adjacency
-        from gridmap.geometry import to_metric
+        from gridmap.domain.tessellation import adjacency as tess_adjacency
+        from gridmap.domain.geometry import to_metric
 
         pairs = tess_adjacency(to_metric(gpd.GeoDataFrame(cells, geometry="geometry", crs=4326)))
         ids = cells["id"].to_numpy()
@@ -229,15 +229,15 @@ def _iso(v: Any) -> str | None:
 
 
 def _new_plan_id(store: Store) -> str:
-    from gridmap.plans import new_plan_id  # the grids area's id scheme: one sequence for every plan
+    from gridmap.store.plans import new_plan_id  # the grids area's id scheme: one sequence for every plan
 
     return new_plan_id(store)
 
 
 def audit(store: Store, actor: str | None, action: str, target: str | None, detail: Any = None) -> None:
-    """One audit row (who, when, what). Uses ``gridmap.audit.record`` when the security module has it."""
+    """One audit row (who, when, what). Uses ``gridmap.store.audit.record`` when the security module has it."""
     try:
-        from gridmap.audit import record  # type: ignore[attr-defined]
+        from gridmap.store.audit import record  # type: ignore[attr-defined]
     except ImportError:
         record = None
     if record is not None:
@@ -312,7 +312,7 @@ def _commit(store: Store, draft_id: str, root: dict, head: GridPlan, new: GridPl
 
     One transaction: the version row, the root's head pointer and the audit row.
     """
-    # the grids area's format (gridmap.plans): [building_id, from_grid, to_grid]
+    # the grids area's format (gridmap.store.plans): [building_id, from_grid, to_grid]
     moves = [[m.building_id, m.from_grid, m.to_grid] for m in new.moves]
     locked = sorted(locked)
     with store.transaction():
@@ -717,7 +717,7 @@ def rollback(store: Store, to_plan: str, *, actor: str | None, world: PlanWorld,
 def _open_complaints(store: Store) -> list[dict[str, Any]]:
     c = store.read("complaints", columns=["id", "building_id", "state"])
     try:
-        from gridmap.complaints import is_open  # type: ignore[attr-defined]
+        from gridmap.domain.complaints import is_open  # type: ignore[attr-defined]
         mask = [bool(is_open(s)) for s in c["state"]]
     except ImportError:
         mask = [str(s) not in _CLOSED_STATES for s in c["state"]]
@@ -736,7 +736,7 @@ def diff(store: Store, old_id: str, new_id: str, *, world: PlanWorld) -> PlanDif
 
 def export_plan_file(store: Store, plan_id: str, path: str, *, format: str | None = None,
                      world: PlanWorld) -> str:
-    from gridmap.planfiles import export_plan
+    from gridmap.io.planfiles import export_plan
 
     plan = load_plan(store, plan_id, world=world)
     export_plan(plan, path, format=format, grids=grid_polygons(plan, world),
@@ -747,7 +747,7 @@ def export_plan_file(store: Store, plan_id: str, path: str, *, format: str | Non
 def import_plan_file(store: Store, path: str, *, format: str | None = None, actor: str | None,
                      world: PlanWorld) -> dict[str, Any]:
     """Import a plan file as a new draft (from the published plan, moved to the file's assignment)."""
-    from gridmap.planfiles import PlanFileError, import_plan
+    from gridmap.io.planfiles import PlanFileError, import_plan
 
     try:
         plan = import_plan(path, format=format)

@@ -1,4 +1,4 @@
-"""Vector tiles of buildings and grids: ``ST_AsMVT`` when the store is PostGIS, :mod:`gridmap.mvt` otherwise.
+"""Vector tiles of buildings and grids: ``ST_AsMVT`` when the store is PostGIS, :mod:`gridmap.present.mvt` otherwise.
 
 Both paths publish the same properties (no personal columns: none of these layers has any) and
 use the same extent, buffer and per-zoom simplification.
@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from gridmap import mvt
+from gridmap.present import mvt
 from gridmap.errors import NotFoundError
 from gridmap.services.ogc import published_plan_id
 from gridmap.store import Store

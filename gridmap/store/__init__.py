@@ -29,3 +29,13 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     if migrate:
         store.migrate()
     return store
+
+
+def redact_url(url: str) -> str:
+    """The store URL with its password hidden, fit for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<GRIDMAP_DATABASE_URL>"

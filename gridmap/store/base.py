@@ -45,7 +45,7 @@ class WriteResult:
 
 
 class Store(ABC):
-    """Storage of gridmap's layers (:data:`gridmap.schema.LAYERS`).
+    """Storage of gridmap's layers (:data:`gridmap.domain.schema.LAYERS`).
 
     Frames going in and out use the layer's column names; layers with geometry travel as
     ``GeoDataFrame`` in EPSG:4326 with a ``geometry`` column, the others as ``DataFrame``.
@@ -103,7 +103,7 @@ class Store(ABC):
     # -- conveniences shared by every backend -------------------------------------------------
     def snapshot(self, layers: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
         """Every row of every (or the named) layer, sorted by key: for "store unchanged" checks."""
-        from gridmap.schema import LAYERS
+        from gridmap.domain.schema import LAYERS
 
         out = {}
         for name in layers or LAYERS:

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from gridmap import mvt as _mvt
-from gridmap.schema import JSON, Layer
+from gridmap.domain import tiles as _mvt
+from gridmap.domain.schema import JSON, Layer
 from gridmap.store.base import BBox, SchemaError, Where
 from gridmap.store.sql import SQLStore, _layer
 

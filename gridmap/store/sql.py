@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
-from gridmap.schema import BOOL, DATE, DATETIME, FLOAT, INT, JSON, LAYERS, STR, Layer
+from gridmap.domain.schema import BOOL, DATE, DATETIME, FLOAT, INT, JSON, LAYERS, STR, Layer
 from gridmap.store.base import (BBox, ConflictError, SchemaError, Store, StoreError, Where,
                                 WriteResult)
 
@@ -106,7 +106,7 @@ class SQLStore(Store):
         from alembic.config import Config
 
         cfg = Config()
-        cfg.set_main_option("script_location", str(Path(__file__).resolve().parent.parent / "migrations"))
+        cfg.set_main_option("script_location", str(Path(__file__).resolve().parent / "migrations"))
         cfg.attributes["store"] = self
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn

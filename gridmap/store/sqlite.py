@@ -15,7 +15,7 @@ from typing import Iterator
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from gridmap.schema import LAYERS
+from gridmap.domain.schema import LAYERS
 from gridmap.store.base import BBox
 from gridmap.store.sql import SQLStore
 

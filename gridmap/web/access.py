@@ -10,7 +10,7 @@ CSRF-exempt machine APIs, see :mod:`gridmap.web.security`).
 
 Scope (which grids, communities, department) is checked with :func:`require_scope` or by services given
 :func:`current_user`; personal fields leave the app only through :func:`serve_personal`, which masks
-them for the user (:mod:`gridmap.privacy`) and writes the read to the audit log.
+them for the user (:mod:`gridmap.domain.privacy`) and writes the read to the audit log.
 
 Embed pages add ``@embed("map")`` under ``@allow("public")``: with the ``EMBED_REQUIRE_TOKEN`` setting on
 they need ``?token=<signed embed token>`` for that view, and only they may be framed by the hosts in
@@ -25,8 +25,9 @@ from typing import Any, Callable, Iterable, Mapping
 from blinker import Namespace
 from flask import current_app, g, request, session
 
-from gridmap import audit, privacy
-from gridmap.auth import EmbedClaims, InvalidToken, token_hash  # noqa: F401 (token_hash re-exported)
+from gridmap.store import audit
+from gridmap.domain import privacy
+from gridmap.domain.credentials import EmbedClaims, InvalidToken, token_hash  # noqa: F401 (token_hash re-exported)
 from gridmap.errors import Forbidden, Unauthorized
 
 ROLES = ("public", "viewer", "department", "grid_leader", "community_official", "street_official",
@@ -169,7 +170,7 @@ def serve_personal(layer: str, records: Iterable[Mapping[str, Any]], *, target: 
     """Records of ``layer`` as the current user may see them, the read written to the audit log.
 
     Rows of people outside the user's scope are dropped, personal fields are shown, masked or removed
-    (:func:`gridmap.privacy.redact_records`). An audit entry (``<layer>.read``) is written whenever any
+    (:func:`gridmap.domain.privacy.redact_records`). An audit entry (``<layer>.read``) is written whenever any
     personal field leaves unmasked or masked.
     """
     from gridmap.web import get_store

@@ -53,7 +53,7 @@ def layer(layer: str):
     grid = request.args.get("grid") or None
     if grid is not None and not (grid.isdigit() and len(grid) <= 15):
         raise InvalidInput(f"grid={grid!r}: expected a grid code (digits)")
-    from gridmap import privacy
+    from gridmap.domain import privacy
     from gridmap.web.access import current_user
 
     text = maps.layer_geojson(_store(), layer, bbox=maps.parse_bbox(request.args.get("bbox")),
@@ -89,8 +89,8 @@ STATS_DERIVED = {"longest_wait_days": ("complaints_open",)}
 
 def visible_stats(stats: dict) -> dict:
     """``stats`` as the current user may see them: exact for roles that may see personal data,
-    small counts suppressed (:func:`gridmap.privacy.suppress_counts`) for everyone else."""
-    from gridmap import privacy
+    small counts suppressed (:func:`gridmap.domain.privacy.suppress_counts`) for everyone else."""
+    from gridmap.domain import privacy
     from gridmap.web.access import current_user
 
     if privacy.sees_exact_counts(current_user()):

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
 
-from gridmap import audit, auth
+from gridmap.store import audit
+from gridmap.domain import credentials as auth
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.services import accounts
 from gridmap.web.access import allow, current_user

@@ -5,7 +5,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from gridmap import audit, privacy
+from gridmap.store import audit
+from gridmap.domain import privacy
 from gridmap.errors import InvalidInput
 from gridmap.services import complaints as svc
 from gridmap.web import get_store
@@ -123,7 +124,7 @@ def index():
 
 
 def _personal(rec: dict[str, Any], target: str | None) -> dict[str, Any]:
-    """Mask personal fields the way :mod:`gridmap.privacy` says for this user (security, issue #7);
+    """Mask personal fields the way :mod:`gridmap.domain.privacy` says for this user (security, issue #7);
     with a ``target`` the read is written to the audit log."""
     out = privacy.redact_record(rec, "complaints", current_user())
     if target:

@@ -1,7 +1,7 @@
 """Embeddable maps without page chrome, and a demo host page.
 
 ``/embed/grids/<code>``, ``/embed/communities/<id>``, ``/embed/streets/<id>``; query: ``layers=`` (comma
-separated, see :data:`gridmap.render.LAYER_ORDER`), ``basemap=none`` (drop the configured basemap),
+separated, see :data:`gridmap.present.render.LAYER_ORDER`), ``basemap=none`` (drop the configured basemap),
 ``origin=`` (the host page's origin, one of ``EMBED_FRAME_ANCESTORS``), ``token=`` (when
 ``EMBED_REQUIRE_TOKEN``). A click on a grid or building posts
 ``{type: "gridmap:select", kind, code, figures}`` to ``window.parent``. Framing is allowed only for the
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
-from gridmap import render
+from gridmap.present import render
 from gridmap.errors import Forbidden, InvalidInput
 from gridmap.services import maps
 from gridmap.web.access import allow, current_user, embed, embed_claims

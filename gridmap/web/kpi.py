@@ -35,7 +35,8 @@ def _year() -> int | None:
 
 def _report() -> dict[str, Any]:
     """The KPI report; public, viewer and embed callers get small counts suppressed (issue #7)."""
-    from gridmap import kpi, privacy
+    from gridmap.domain import kpi
+    from gridmap.domain import privacy
     from gridmap.web.access import current_user
 
     rep = svc.kpi_report(get_store(), settings=current_app.config["GRIDMAP_SETTINGS"], year=_year())

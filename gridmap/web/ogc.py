@@ -191,7 +191,7 @@ def _store():
 def _exact() -> bool:
     """Exact small counts only for callers who may see personal data (a bearer token of such a user);
     everyone else gets 1–4 as "<5" (issue #7)."""
-    from gridmap.privacy import sees_exact_counts
+    from gridmap.domain.privacy import sees_exact_counts
     from gridmap.web.access import current_user
 
     return sees_exact_counts(current_user())

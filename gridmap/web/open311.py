@@ -18,8 +18,9 @@ from typing import Any, Mapping
 import pandas as pd
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from gridmap import audit, privacy
-from gridmap import complaints as C
+from gridmap.store import audit
+from gridmap.domain import privacy
+from gridmap.domain import complaints as C
 from gridmap.errors import Forbidden, GridmapError, InvalidInput, NotFoundError
 from gridmap.services import complaints as svc
 from gridmap.web import get_store
@@ -169,7 +170,7 @@ def _as_request(view: Mapping[str, Any], user: User, grid: str | None = None) ->
     state = C.STATES[view["state"]]
     full = user.role not in ("public", "viewer") and svc.in_scope(user, view, grid)
     description = view.get("description") if full else None
-    if full and user.role == "planner":  # planners see personal fields masked (gridmap.privacy)
+    if full and user.role == "planner":  # planners see personal fields masked (gridmap.domain.privacy)
         description = privacy.mask_value("description", description)
     dept = C.DEPARTMENTS.get(view.get("department") or "")
     agency = " / ".join(x for x in ((dept.zh if dept else None),

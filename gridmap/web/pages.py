@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import get_locale, gettext as _
 
-from gridmap import render
-from gridmap.schema import STEWARD_ROLES
+from gridmap.present import render
+from gridmap.domain.schema import STEWARD_ROLES
 from gridmap.services import maps
 from gridmap.web.access import allow
 from gridmap.web.security import nonce_scripts
@@ -83,7 +83,7 @@ def layer_names() -> dict[str, str]:
 def state_names() -> dict[str, str]:
     """Complaint state labels in the page's language (from the complaints area's states table)."""
     try:
-        from gridmap.complaints import STATES
+        from gridmap.domain.complaints import STATES
     except ImportError:
         return {}
     en = ui_lang() == "en"
@@ -166,7 +166,7 @@ def grid_page(code: str):
     """One grid: its buildings and households, stewards by role, open complaints, merchants and teams nearby."""
     from gridmap.web import get_store
 
-    from gridmap.privacy import sees_exact_counts
+    from gridmap.domain.privacy import sees_exact_counts
     from gridmap.web.access import current_user
     from gridmap.web.api import visible_stats
 

@@ -201,7 +201,7 @@ def api_export(plan_id: str):
     suffix = {"gpkg": ".gpkg", "geojson": ".geojson", "shp": ".zip", "csv": ".csv"}.get(fmt)
     if suffix is None:
         raise InvalidInput("format 应为 gpkg、geojson、shp 或 csv / format must be gpkg, geojson, shp or csv")
-    from gridmap.planfiles import MEDIA_TYPES
+    from gridmap.io.planfiles import MEDIA_TYPES
     tmp = Path(tempfile.mkdtemp(prefix="gridmap-export-")) / f"{plan_id}{suffix}"
     svc.export_plan_file(_store(), plan_id, str(tmp), format=fmt, world=world())
     return send_file(tmp, mimetype=MEDIA_TYPES[fmt], as_attachment=True, download_name=tmp.name)

@@ -47,7 +47,7 @@ def nonce_scripts(html: str) -> Markup:
     """Add this request's nonce to every ``<script`` tag of trusted, generated HTML (folium's output).
 
     Only for HTML the app generated with user text already escaped (see
-    :func:`gridmap.safety.html_text`) — never for HTML that came from a user.
+    :func:`gridmap.io.safety.html_text`) — never for HTML that came from a user.
     """
     return Markup(_SCRIPT_TAG.sub(f'<script nonce="{csp_nonce()}"', str(html)))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
-from gridmap import mvt
+from gridmap.present import mvt
 from gridmap.services import tiles as svc
 from gridmap.web.access import allow
 

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("distributed")
-pytest.importorskip("gridmap.partition")
+pytest.importorskip("gridmap.domain.partition")
 
-from gridmap import dask_grids  # noqa: E402
+from gridmap.distributed import grids as dask_grids
 from gridmap.store import open_store  # noqa: E402
 
 SCALE = {"communities": 10, "estates": 14, "village_houses": 250, "loose_buildings": 30, "household_estates": 0}
@@ -16,7 +16,7 @@ SCALE = {"communities": 10, "estates": 14, "village_houses": 250, "loose_buildin
 
 @pytest.fixture(scope="module")
 def world():
-    from gridmap import synth
+    from gridmap.synth import world as synth
     return synth.generate(seed=3, scale=SCALE)
 
 
@@ -30,7 +30,7 @@ def client():
 
 
 def _metric(world):
-    from gridmap.geometry import metric_crs
+    from gridmap.domain.geometry import metric_crs
 
     coms, blds = world["communities"], world["buildings"]
     crs = metric_crs(coms)
@@ -40,8 +40,8 @@ def _metric(world):
 
 
 def test_cluster_partition_is_the_single_process_partition(world, client):
-    from gridmap.partition import edge_kinds, partition_world
-    from gridmap.tessellation import adjacency, tessellate
+    from gridmap.domain.partition import edge_kinds, partition_world
+    from gridmap.domain.tessellation import adjacency, tessellate
 
     coms, blds, bars = _metric(world)
     bounds = {c: (300, 500) for c in coms["id"]}
@@ -83,7 +83,7 @@ def test_generate_on_the_cluster_stores_the_same_plan(world, client, tmp_path):
 def test_cli_needs_exactly_one_cluster_choice():
     from click.testing import CliRunner
 
-    from gridmap.cli import main
+    from gridmap.cli.main import main
 
     for args in ([], ["--scheduler", "tcp://127.0.0.1:1", "--local", "2"]):
         res = CliRunner().invoke(main, ["dask", "grids", *args])

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 pytest.importorskip("dask_geopandas")
 pytest.importorskip("distributed")
 
-from gridmap.cli import main  # noqa: E402
-from gridmap.placement import place  # noqa: E402
+from gridmap.cli.main import main  # noqa: E402
+from gridmap.domain.placement import place  # noqa: E402
 from gridmap.services.placement import load_world  # noqa: E402
 
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from grids_worlds import CRS, STEP, X0, Y0, lattice  # noqa: E402
 
-from gridmap import plans  # noqa: E402
+from gridmap.store import plans
 from gridmap.errors import InvalidInput, NotFoundError  # noqa: E402
 from gridmap.services import grids as svc  # noqa: E402
 
@@ -117,7 +117,7 @@ def test_bad_requests_leave_the_store_unchanged(sqlite_store):
 def test_cli_generate_and_report(sqlite_store, tmp_path, monkeypatch):
     _load(sqlite_store)
     monkeypatch.setenv("GRIDMAP_DATABASE_URL", sqlite_store.url)
-    from gridmap.cli import main
+    from gridmap.cli.main import main
 
     runner = CliRunner()
     out = runner.invoke(main, ["grids", "generate", "--seed", "2", "--min", "300", "--max", "500"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from click.testing import CliRunner
 
-from gridmap.cli import main
+from gridmap.cli.main import main
 from gridmap.store import open_store
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "import"

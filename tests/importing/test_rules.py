@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gridmap.io import ReadError
+from gridmap.io.files import ReadError
 from gridmap.services.importing import ImportRejected, import_file
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "import"

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from gridmap.geodata import taipei_file
+from gridmap.io.geodata import taipei_file
 from gridmap.services.importing import ImportRejected
-from gridmap.taipei import community_id, load_taipei
+from gridmap.services.taipei import community_id, load_taipei
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_taipei_without_skip_invalid_writes_nothing(sqlite_store):
 def test_gridmap_taipei_command_imports_and_saves_the_reports(tmp_path, truth):
     from click.testing import CliRunner
 
-    from gridmap.cli import main
+    from gridmap.cli.main import main
     from gridmap.store import open_store
 
     url = f"sqlite:///{tmp_path / 'tp.db'}"

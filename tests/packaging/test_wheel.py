@@ -43,7 +43,7 @@ def test_installed_wheel_finds_its_data(wheel: Path, tmp_path: Path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
                     str(wheel)], check=True, capture_output=True, text=True)
-    code = ("import gridmap, gridmap.geodata as g; from gridmap.resources import resource_path as r; "
+    code = ("import gridmap, gridmap.io.geodata as g; from gridmap.resources import resource_path as r; "
             "print(gridmap.__file__); print(len(g.chengyang_streets())); "
             "print(r('templates/base.html')); print(r('templates/base.html').is_file())")
     env = {**os.environ, "PYTHONPATH": str(target)}

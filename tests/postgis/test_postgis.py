@@ -14,7 +14,7 @@ import pytest
 import shapely
 from shapely.geometry import Point, box
 
-from gridmap import mvt
+from gridmap.present import mvt
 from gridmap.store import ConflictError, open_store
 
 pytestmark = pytest.mark.postgis

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from gridmap.coverage import TARGETS, red_property
+from gridmap.domain.coverage import TARGETS, red_property
 from gridmap.services import placement as svc
 from gridmap.services.plans import published_plan_id
 

@@ -4,7 +4,7 @@ import json
 
 from click.testing import CliRunner
 
-from gridmap.cli import main
+from gridmap.cli.main import main
 from gridmap.store import open_store
 
 from plan_world import COM, seed

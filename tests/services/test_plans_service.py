@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from gridmap.errors import Conflict, InvalidInput
-from gridmap.planfiles import FORMATS
+from gridmap.io.planfiles import FORMATS
 from gridmap.services import plans as svc
 
 from plan_world import COM, seed

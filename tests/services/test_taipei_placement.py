@@ -10,7 +10,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-from gridmap.geodata import taipei_file
+from gridmap.io.geodata import taipei_file
 from gridmap.services.placement import taipei_agreement, taipei_world
 
 

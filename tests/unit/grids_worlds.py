@@ -45,8 +45,8 @@ def lattice(households: list[list[int | None]], *, estates: list[str] | None = N
 
 def partition(world, *, lo=300, hi=500, seed=0):
     """Run tessellation + partition; returns (building id -> label, WorldPartition, cells, adjacency)."""
-    from gridmap.partition import edge_kinds, partition_world
-    from gridmap.tessellation import adjacency, tessellate
+    from gridmap.domain.partition import edge_kinds, partition_world
+    from gridmap.domain.tessellation import adjacency, tessellate
 
     b = world["buildings"]
     cells = tessellate(b, world["communities"])

@@ -1,7 +1,7 @@
 """Tiny hand-drawn lattice worlds for the rebalance, diff and plan-file tests."""
 from __future__ import annotations
 
-from gridmap.plan import GridPlan
+from gridmap.domain.plan import GridPlan
 
 
 def lattice(rows: int, cols: int) -> dict[str, set[str]]:

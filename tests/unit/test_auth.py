@@ -1,11 +1,11 @@
-"""Passwords, scopes, lockout policy and embed token signing in gridmap.auth."""
+"""Passwords, scopes, lockout policy and embed token signing in gridmap.domain.credentials."""
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
 
-from gridmap import auth
+from gridmap.domain import credentials as auth
 from gridmap.errors import InvalidInput
 
 NOW = dt.datetime(2026, 5, 1, 9, 0, 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gridmap.codes import CodeError, assign_codes, geographic_order, is_code
+from gridmap.domain.codes import CodeError, assign_codes, geographic_order, is_code
 
 COM = "370214001007"
 

@@ -8,9 +8,9 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
 
-from gridmap import complaints as C
-from gridmap.complaints import ComplaintError, IllegalTransition, Policy
-from gridmap.workdays import WorkCalendar, china_calendar
+from gridmap.domain import complaints as C
+from gridmap.domain.complaints import ComplaintError, IllegalTransition, Policy
+from gridmap.domain.workdays import WorkCalendar, china_calendar
 
 T0 = dt.datetime(2025, 3, 3, 9, 0)  # Monday
 POLICY = Policy(calendar=WorkCalendar())

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from gridmap import complaints as C
-from gridmap.complaints_synth import SynthSpec, generate
-from gridmap.workdays import WorkCalendar
+from gridmap.domain import complaints as C
+from gridmap.synth.complaints import SynthSpec, generate
+from gridmap.domain.workdays import WorkCalendar
 
 NOW = dt.datetime(2026, 6, 15, 12)
 POLICY = C.Policy(calendar=WorkCalendar())

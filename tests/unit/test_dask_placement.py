@@ -9,8 +9,8 @@ import pytest
 distributed = pytest.importorskip("distributed")
 dask_geopandas = pytest.importorskip("dask_geopandas")
 
-from gridmap.dask_placement import place_dask, summary  # noqa: E402
-from gridmap.placement import PlacementWorld, place  # noqa: E402
+from gridmap.distributed.placement import place_dask, summary  # noqa: E402
+from gridmap.domain.placement import PlacementWorld, place  # noqa: E402
 from tests.unit.placement_world import ASSIGNMENT, frames  # noqa: E402
 
 

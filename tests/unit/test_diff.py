@@ -4,8 +4,8 @@ import json
 
 from hypothesis import given, settings, strategies as st
 
-from gridmap.diff import diff_plans
-from gridmap.plan import GridPlan
+from gridmap.domain.diff import diff_plans
+from gridmap.domain.plan import GridPlan
 
 from rebalance_worlds import plan_from_rows
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gridmap.gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
+from gridmap.domain.gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
 
 
 def test_forward_matches_the_published_reference():

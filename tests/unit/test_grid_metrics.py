@@ -8,9 +8,9 @@ import pytest
 import shapely
 
 from grids_worlds import CRS, X0, Y0, lattice
-from gridmap import metrics as M
-from gridmap.partition import BARRIER, SOFT
-from gridmap.plan import GridPlan
+from gridmap.domain import metrics as M
+from gridmap.domain.partition import BARRIER, SOFT
+from gridmap.domain.plan import GridPlan
 
 COM = "370214001001"
 G1, G2, G3 = COM + "001", COM + "002", COM + "003"

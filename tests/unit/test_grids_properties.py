@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grids_worlds import lattice, partition
-from gridmap.codes import is_code
-from gridmap.partition import grid_count
+from gridmap.domain.codes import is_code
+from gridmap.domain.partition import grid_count
 from gridmap.services.grids import _grids_and_codes
 
 COM = "370214001001"

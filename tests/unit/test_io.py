@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from gridmap.gcj02 import wgs84_to_gcj02
-from gridmap.io import ReadError, read_file
-from gridmap.testing import grid_world
+from gridmap.domain.gcj02 import wgs84_to_gcj02
+from gridmap.io.files import ReadError, read_file
+from gridmap.synth.tiny import grid_world
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import random
 import pandas as pd
 import pytest
 
-from gridmap import kpi
-from gridmap.complaints import CATEGORIES, STATES
-from gridmap.workdays import WorkCalendar
+from gridmap.domain import kpi
+from gridmap.domain.complaints import CATEGORIES, STATES
+from gridmap.domain.workdays import WorkCalendar
 
 CAL = WorkCalendar()
 # 6 buildings, 3 grids, 2 communities, 2 streets
@@ -167,8 +167,8 @@ def test_red_property_coverage():
 
 @pytest.mark.parametrize("seed", range(5))
 def test_red_property_coverage_recount(seed):
-    """Against a brute-force recount, and the same red/estates figures as gridmap.coverage's own tables."""
-    from gridmap import coverage
+    """Against a brute-force recount, and the same red/estates figures as gridmap.domain.coverage's own tables."""
+    from gridmap.domain import coverage
 
     rnd = random.Random(seed)
     companies = pd.DataFrame({"id": [f"p{i}" for i in range(6)],

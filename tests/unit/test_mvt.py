@@ -1,4 +1,4 @@
-"""gridmap.mvt on hand-drawn buildings around one tile with known positions."""
+"""gridmap.present.mvt on hand-drawn buildings around one tile with known positions."""
 from __future__ import annotations
 
 import geopandas as gpd
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from gridmap import mvt
+from gridmap.present import mvt
 
 Z, X, Y = 14, 13671, 6416  # a tile over Chengyang
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from grids_worlds import drawn, lattice, partition, same_partition, show
-from gridmap.partition import (CommunityGraph, PartitionError, grid_count, partition_community)
+from gridmap.domain.partition import (CommunityGraph, PartitionError, grid_count, partition_community)
 
 
 def test_row_of_six_splits_in_two_halves():

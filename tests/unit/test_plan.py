@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridmap.plan import GridPlan, Move, PlanError
+from gridmap.domain.plan import GridPlan, Move, PlanError
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 from shapely.geometry import box
 from shapely.ops import unary_union
 
-from gridmap.planfiles import (FORMATS, PlanFileError, export_plan, import_plan,
+from gridmap.io.planfiles import (FORMATS, PlanFileError, export_plan, import_plan,
                                read_grid_polygons)
 
 from rebalance_worlds import plan_from_rows

@@ -1,4 +1,4 @@
-"""Masking, scope and aggregate rules of gridmap.privacy on hand-drawn records."""
+"""Masking, scope and aggregate rules of gridmap.domain.privacy on hand-drawn records."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,8 +8,8 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point
 
-from gridmap import privacy
-from gridmap.privacy import FULL, MASKED, NONE, Where
+from gridmap.domain import privacy
+from gridmap.domain.privacy import FULL, MASKED, NONE, Where
 
 G1, G2 = "370214001001001", "370214001001002"   # two grids of community 370214001001
 G3 = "370214002003001"                           # a grid in another street

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from gridmap.plan import GridPlan
-from gridmap.rebalance import (RebalanceError, check_grids, components, fresh_code, rebalance,
+from gridmap.domain.plan import GridPlan
+from gridmap.domain.rebalance import (RebalanceError, check_grids, components, fresh_code, rebalance,
                                together_groups)
 
 from rebalance_worlds import lattice, plan_from_rows
@@ -264,7 +264,7 @@ def test_tiny_worlds_that_can_be_balanced_nearly_always_are():
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 8), st.integers(0, 2)), max_size=12), st.integers(0, 12))
 def test_members_of_replays_moves_like_a_full_regrouping(moves, cached_at):
-    from gridmap.rebalance import members_of
+    from gridmap.domain.rebalance import members_of
 
     plan = plan_from_rows(["AAB", "ACB", "CCB"])
     buildings = sorted(plan.assignment)

@@ -1,4 +1,4 @@
-"""Zip bombs, traversal, GeoJSON limits and text cleaning in gridmap.safety, on real files."""
+"""Zip bombs, traversal, GeoJSON limits and text cleaning in gridmap.io.safety, on real files."""
 from __future__ import annotations
 
 import io
@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from gridmap import safety
+from gridmap.io import safety
 
 
 def make_zip(members: dict[str, bytes], *, compression=zipfile.ZIP_DEFLATED) -> bytes:

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from gridmap.schema import LAYERS
-from gridmap.synth import LEIXIN, VANKE, SynthError, generate, resolve_scale
+from gridmap.domain.schema import LAYERS
+from gridmap.synth.world import LEIXIN, VANKE, SynthError, generate, resolve_scale
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +185,7 @@ def test_district_scale():
 
 
 def test_extra_generators_hook(monkeypatch):
-    import gridmap.synth as synth
+    import gridmap.synth.world as synth
 
     seen = {}
 
@@ -202,7 +202,7 @@ def test_extra_generators_hook(monkeypatch):
 def test_custom_streets_and_sparse_worlds():
     import geopandas as gpd
 
-    from gridmap.geodata import taipei_file
+    from gridmap.io.geodata import taipei_file
 
     v = gpd.read_file(taipei_file("villages"))
     streets = v.dissolve(by="district").reset_index()[["district", "geometry"]].rename(columns={"district": "name"})

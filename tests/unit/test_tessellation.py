@@ -7,8 +7,8 @@ import pytest
 import shapely
 
 from grids_worlds import CRS, STEP, X0, Y0, lattice
-from gridmap.geometry import CRSError, metric_crs, polsby_popper
-from gridmap.tessellation import (TessellationError, _local_cells, adjacency, community_cells, dissolve_cells,
+from gridmap.domain.geometry import CRSError, metric_crs, polsby_popper
+from gridmap.domain.tessellation import (TessellationError, _local_cells, adjacency, community_cells, dissolve_cells,
                                   tessellate)
 
 

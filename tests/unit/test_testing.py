@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shapely
 
-from gridmap.testing import grid_world, households_at
+from gridmap.synth.tiny import grid_world, households_at
 
 
 def test_grid_world_counts_and_containment():

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from gridmap.workdays import CalendarError, WorkCalendar, china_calendar
+from gridmap.domain.workdays import CalendarError, WorkCalendar, china_calendar
 
 D = dt.date
 

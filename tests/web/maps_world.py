@@ -22,7 +22,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from gridmap.testing import grid_world
+from gridmap.synth.tiny import grid_world
 
 A, B, C = "370214001001001", "370214001001002", "370214001002001"
 GRIDS = {A: ["b0_0", "b1_0"], B: ["b0_1", "b1_1"], C: ["b0_2", "b1_2", "b0_3", "b1_3"]}

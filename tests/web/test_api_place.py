@@ -67,7 +67,7 @@ def test_coverage_json_and_csv(web, login):
 
 
 def test_cli_place_and_coverage(world_store, tmp_path, monkeypatch):  # noqa: F811
-    from gridmap.cli import main
+    from gridmap.cli.main import main
 
     monkeypatch.setenv("GRIDMAP_DATABASE_URL", world_store.url)
     src = tmp_path / "hh.csv"

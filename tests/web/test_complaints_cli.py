@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from complaints_world import build, lonlat
 from gridmap import config
-from gridmap.cli import main
+from gridmap.cli.main import main
 from gridmap.services import complaints as svc
 from gridmap.web.access import User
 

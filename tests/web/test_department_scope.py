@@ -1,5 +1,5 @@
 """A department sees exactly the requests routed to it, whether its account names the department by code
-(``urban_management``), Chinese name (``城管``) or English name: :mod:`gridmap.privacy` and the
+(``urban_management``), Chinese name (``城管``) or English name: :mod:`gridmap.domain.privacy` and the
 complaints service compare department codes on both sides."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from complaints_world import build, lonlat
-from gridmap import complaints as C
-from gridmap import privacy
+from gridmap.domain import complaints as C
+from gridmap.domain import privacy
 from gridmap.services import accounts
 from gridmap.services import complaints as svc
 from gridmap.web.access import User

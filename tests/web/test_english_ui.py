@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from gridmap.schema import LAYERS
+from gridmap.domain.schema import LAYERS
 from gridmap.services.accounts import issue_embed
 from gridmap.web import get_store
 from gridmap.web.access import embed_view_of

@@ -107,7 +107,7 @@ def test_kpi_small_counts_are_suppressed_for_the_public(app_factory, world, logi
 
 
 def kpi_fields():
-    from gridmap import kpi
+    from gridmap.domain import kpi
 
     return kpi.COUNT_FIELDS
 

@@ -174,7 +174,7 @@ def test_overview_draws_buildings_from_vector_tiles_with_the_vendored_library(c)
 def test_tiles_the_overview_asks_for_hold_the_buildings(c, world):
     import mercantile
 
-    from gridmap import mvt
+    from gridmap.present import mvt
 
     blds = world["world"]["buildings"]
     minx, miny, maxx, maxy = blds.total_bounds

@@ -89,7 +89,7 @@ def test_staff_with_api_key_sees_description(client, world, login):
 
 
 def test_request_filters(client, world):
-    from gridmap import complaints as C
+    from gridmap.domain import complaints as C
     from gridmap.services import complaints as svc
     from gridmap import config
     from gridmap.web.access import User

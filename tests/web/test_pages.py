@@ -240,7 +240,7 @@ def test_complaints_carry_days_waiting_and_overdue(c, login):
 
 
 def test_no_personal_field_leaves_the_api(c):
-    from gridmap.schema import LAYERS
+    from gridmap.domain.schema import LAYERS
 
     for name in ("stewards", "complaints", "merchants", "buildings", "volunteer_teams"):
         text = c.get(f"/api/layers/{name}?zoom=18&state=all").get_data(as_text=True)

@@ -8,7 +8,7 @@ import csv
 import io
 import re
 
-from gridmap import privacy
+from gridmap.domain import privacy
 from gridmap.services.accounts import issue_embed
 from gridmap.web import get_store
 from gridmap.web.access import embed_view_of
@@ -23,7 +23,7 @@ def _url(rule, ids):
 
 
 def _count_keys() -> set[str]:
-    from gridmap import kpi
+    from gridmap.domain import kpi
     from gridmap.services import ogc
     from gridmap.web import api
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from flask import Blueprint, jsonify
 
-from gridmap import privacy
+from gridmap.domain import privacy
 from gridmap.services import accounts
 from gridmap.web import BLUEPRINTS, get_store
 from gridmap.web.access import allow, embed, embed_claims, serve_personal
@@ -206,7 +206,7 @@ def test_embed_token_valid_expired_tampered_revoked(embed_app):
     r = c.get("/embed-test/map", query_string={"token": tampered})
     assert r.status_code == 403 and "frame-ancestors" in r.headers["Content-Security-Policy"]
     with embed_app.app_context():                                           # expired
-        from gridmap import auth
+        from gridmap.domain import credentials as auth
         claims = auth.EmbedClaims(id=good["id"], view="map", expires_at=dt.datetime.utcnow() - dt.timedelta(seconds=1))
         expired = auth.sign_embed(claims, embed_app.config["SECRET_KEY"])
     assert c.get("/embed-test/map", query_string={"token": expired}).status_code == 403

@@ -6,7 +6,7 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from gridmap import mvt
+from gridmap.present import mvt
 from tests.web import scale_world as W
 
 

@@ -11,7 +11,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from gridmap.testing import ORIGIN_M, _to_wgs84, grid_world
+from gridmap.synth.tiny import ORIGIN_M, _to_wgs84, grid_world
 
 HERE = Path(__file__).resolve().parent
 C1, C2 = "370214001001", "370214001002"

@@ -1,0 +1,1 @@
+"""City-wide jobs on a Dask cluster."""

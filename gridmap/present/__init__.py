@@ -1,0 +1,1 @@
+"""Presentation: folium rendering, GeoJSON/MVT encoding, the HTML report."""

@@ -1,0 +1,1 @@
+"""Synthetic worlds: the seeded Chengyang district, its people and requests, and tiny hand-drawn worlds."""
