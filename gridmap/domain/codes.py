@@ -10,11 +10,13 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from gridmap.errors import InvalidInput
+
 CODE_RE = re.compile(r"^\d{15}$")
 COMMUNITY_RE = re.compile(r"^\d{12}$")
 
 
-class CodeError(ValueError):
+class CodeError(InvalidInput):
     """A community id that is not 12 digits, or a community out of 3-digit sequence numbers."""
 
 

@@ -19,6 +19,7 @@ import numpy as np
 import shapely
 
 from gridmap.domain.workdays import WorkCalendar
+from gridmap.errors import InvalidInput
 
 __all__ = [
     "Department", "Category", "State", "Transition", "Policy", "Route", "ComplaintError",
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 
-class ComplaintError(ValueError):
+class ComplaintError(InvalidInput):
     """Input a complaint cannot take (unknown category, empty description, rating out of range …)."""
 
 

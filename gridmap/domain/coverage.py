@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gridmap.errors import InvalidInput
+
 #: programme targets: share of estates covered by red property, by the end of each year
 TARGETS = {2020: 0.5, 2021: 0.7, 2022: 1.0}
 NOT_A_STEWARD = "not_a_steward"
@@ -47,8 +49,11 @@ class Coverage:
         if name == "party_members":
             return self.party_members
         if name == "red_property":
+            if level not in self.red_property:
+                raise InvalidInput(f"未知的层级 / unknown level {level!r}; use one of: {', '.join(self.red_property)}")
             return self.red_property[level]
-        raise KeyError(f"unknown coverage table {name!r}")
+        raise InvalidInput(f"未知的表 / unknown coverage table {name!r}; use one of: summary, buildings, grids, "
+                           "party_members, red_property")
 
     def to_json(self) -> dict[str, Any]:
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

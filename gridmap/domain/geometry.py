@@ -5,11 +5,13 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from gridmap.errors import InvalidInput
+
 #: CGCS2000 / 3-degree Gauss-Kruger CM 120E: Qingdao and everything within 1.5 degrees of 120E
 CGCS2000_GK_120E = "EPSG:4549"
 
 
-class CRSError(ValueError):
+class CRSError(InvalidInput):
     """A frame has no CRS, so nothing in it can be measured."""
 
 

@@ -34,6 +34,7 @@ import pandas as pd
 from gridmap.domain import coverage
 from gridmap.domain.complaints import CATEGORIES, STATES, Category
 from gridmap.domain.workdays import WorkCalendar
+from gridmap.errors import InvalidInput
 
 __all__ = ["Units", "LEVELS", "COVERAGE_TARGETS", "RATE_TARGET", "DISPUTE_TARGET", "KpiError",
            "label_units", "complaint_rates", "dispute_rates", "three_rates", "overdue_counts",
@@ -47,7 +48,7 @@ _NOT_COUNTED = ("rejected", "duplicate")
 _DONE = ("resolved", "evaluated")
 
 
-class KpiError(ValueError):
+class KpiError(InvalidInput):
     """Figures asked for something the data cannot give (unknown level, missing column)."""
 
 

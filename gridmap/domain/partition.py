@@ -22,13 +22,15 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from gridmap.errors import InvalidInput
+
 #: edge kinds: an ordinary neighbour, a neighbour behind an estate wall, one across a barrier line
 SOFT, WALL, BARRIER = 0, 1, 2
 #: cut cost per metre of shared border, by kind: walls are cheap to cut, barriers want cutting
 CUT_COST = {SOFT: 1.0, WALL: 0.1, BARRIER: -10.0}
 
 
-class PartitionError(ValueError):
+class PartitionError(InvalidInput):
     """Inputs that cannot be partitioned (bad bounds, mismatched arrays)."""
 
 

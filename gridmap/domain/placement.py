@@ -37,6 +37,8 @@ import pyarrow as pa
 import shapely
 from pyproj import CRS, Transformer
 
+from gridmap.errors import InvalidInput
+
 OUTCOMES = ("exact", "room", "contained", "nearest", "area", "rejected")
 EXACT, ROOM, CONTAINED, NEAREST, AREA, REJECTED = range(len(OUTCOMES))
 _UNSET = -1
@@ -48,7 +50,7 @@ ROOM_PATTERN = r"^\s*([^-\s]+)-(\d+)-(\d+)\s*$"
 DEFAULT_TOLERANCE_M = 30.0
 
 
-class PlacementError(ValueError):
+class PlacementError(InvalidInput):
     """Inputs placement cannot work with (no CRS, missing columns, duplicate building ids …)."""
 
 

@@ -10,6 +10,8 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
+from gridmap.errors import InvalidInput
+
 
 @dataclass(frozen=True)
 class Move:
@@ -18,7 +20,7 @@ class Move:
     to_grid: str
 
 
-class PlanError(ValueError):
+class PlanError(InvalidInput):
     """A change to a plan that cannot be made (unknown building, unknown grid …)."""
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
 from gridmap.domain.plan import GridPlan, Move
+from gridmap.errors import InvalidInput
 
 DEFAULT_BOUNDS = (300, 500)
 
@@ -26,7 +27,7 @@ __all__ = ["DEFAULT_BOUNDS", "Infeasible", "RebalanceResult", "GridCheck", "Reba
            "rebalance", "check_grids", "components", "fresh_code", "together_groups", "members_of"]
 
 
-class RebalanceError(ValueError):
+class RebalanceError(InvalidInput):
     """The input to a rebalance or a check is inconsistent (missing households, unknown grid …)."""
 
 

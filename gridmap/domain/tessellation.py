@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.errors import InvalidInput
 
-class TessellationError(ValueError):
+
+class TessellationError(InvalidInput):
     """Inputs that cannot be tessellated (no CRS, different CRS, geographic CRS)."""
 
 

@@ -11,6 +11,8 @@ import mercantile
 import numpy as np
 import shapely
 
+from gridmap.errors import InvalidInput
+
 #: tile coordinate space (units per tile side) and the margin kept around a tile to hide seams
 EXTENT = 4096
 BUFFER = 64
@@ -21,7 +23,7 @@ _R = 6378137.0
 _MAX_LAT = 85.0511287798066
 
 
-class TileError(ValueError):
+class TileError(InvalidInput):
     """A tile address outside the pyramid (z, x, y)."""
 
 

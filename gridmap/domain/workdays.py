@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable
 
+from gridmap.errors import InvalidInput
+
 __all__ = ["WorkCalendar", "CalendarError", "china_calendar", "end_of_day"]
 
 
-class CalendarError(ValueError):
+class CalendarError(InvalidInput):
     """A calendar setting that cannot be read (a date that is not ISO ``YYYY-MM-DD``)."""
 
 

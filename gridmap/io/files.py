@@ -20,6 +20,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from gridmap.domain.gcj02 import geometries_gcj02_to_wgs84
+from gridmap.errors import InvalidInput
 
 GCJ02 = "gcj02"
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度")
@@ -30,7 +31,7 @@ CHINA = (70.0, 0.0, 140.0, 56.0)
 SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip", ".parquet", ".geoparquet", ".csv", ".txt")
 
 
-class ReadError(ValueError):
+class ReadError(InvalidInput):
     """A file cannot be read as a layer; the message says what and what to do."""
 
 

@@ -25,6 +25,7 @@ import pyogrio
 from shapely.geometry import mapping, shape
 
 from gridmap.domain.plan import GridPlan, PlanError
+from gridmap.errors import InvalidInput
 
 __all__ = ["FORMATS", "PlanFileError", "export_plan", "import_plan", "format_of"]
 
@@ -35,7 +36,7 @@ MEDIA_TYPES = {"gpkg": "application/geopackage+sqlite3", "geojson": "application
                "shp": "application/zip", "csv": "text/csv"}
 
 
-class PlanFileError(ValueError):
+class PlanFileError(InvalidInput):
     """A plan file that cannot be read as a plan; the message names the file, the row and the field."""
 
 

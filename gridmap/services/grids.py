@@ -20,7 +20,7 @@ from gridmap.present import report as report_mod
 from gridmap.errors import InvalidInput, NotFoundError
 from gridmap.domain.geometry import metric_crs
 from gridmap.domain.metrics import World
-from gridmap.domain.partition import PartitionError, edge_kinds, partition_world
+from gridmap.domain.partition import edge_kinds, partition_world
 from gridmap.domain.plan import GridPlan
 from gridmap.store.base import Store
 from gridmap.domain.tessellation import adjacency, dissolve_cells, tessellate
@@ -76,11 +76,8 @@ def generate(store: Store, *, community: str | None = None, min_households: int 
     bounds = _bounds(coms, min_households, max_households)
     if partitioner is not None:  # e.g. gridmap.distributed.grids: the same steps, one task per community
         t = time.perf_counter()
-        try:
-            cells, adj, parts = partitioner(coms_m, blds_m, bars_m, bounds=bounds,
-                                            default_bounds=(min_households, max_households), seed=seed)
-        except PartitionError as exc:
-            raise InvalidInput(str(exc)) from None
+        cells, adj, parts = partitioner(coms_m, blds_m, bars_m, bounds=bounds,
+                                        default_bounds=(min_households, max_households), seed=seed)
         timings["partition"] = time.perf_counter() - t
     else:
         t = time.perf_counter()
@@ -90,11 +87,8 @@ def generate(store: Store, *, community: str | None = None, min_households: int 
         timings["tessellate"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        try:
-            parts = partition_world(blds_m, adj, adj["kind"].to_numpy(), bounds=bounds,
-                                    default_bounds=(min_households, max_households), seed=seed)
-        except PartitionError as exc:
-            raise InvalidInput(str(exc)) from None
+        parts = partition_world(blds_m, adj, adj["kind"].to_numpy(), bounds=bounds,
+                                default_bounds=(min_households, max_households), seed=seed)
         timings["partition"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -140,10 +134,7 @@ def generate(store: Store, *, community: str | None = None, min_households: int 
 
 def report(store: Store, plan_id: str) -> dict[str, Any]:
     """The evaluation report of a stored plan (see :func:`gridmap.present.report.build_report`)."""
-    try:
-        plan = plans_mod.load_plan(store, plan_id)
-    except plans_mod.PlanNotFound as exc:
-        raise NotFoundError(str(exc)) from None
+    plan = plans_mod.load_plan(store, plan_id)
     world = load_world(store, plan)
     return report_mod.build_report(plan, world, diagnostics=(plan.meta.get("params") or {})
                                    .get("diagnostics"))
@@ -247,10 +238,7 @@ def report_text(store: Store, plan_id: str, *, fmt: str = "json") -> str:
 
     if fmt not in ("json", "html"):
         raise InvalidInput(f"format must be json or html, not {fmt!r}")
-    try:
-        plan = plans_mod.load_plan(store, plan_id)
-    except plans_mod.PlanNotFound as exc:
-        raise NotFoundError(str(exc)) from None
+    plan = plans_mod.load_plan(store, plan_id)
     world = load_world(store, plan)
     rep = report_mod.build_report(plan, world, diagnostics=(plan.meta.get("params") or {})
                                   .get("diagnostics"))

@@ -12,25 +12,33 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from gridmap.errors import Conflict, GridmapError, InvalidInput, NotFoundError, Unavailable
+
 BBox = tuple[float, float, float, float]  # minx, miny, maxx, maxy in EPSG:4326
 #: ``where`` filters: column -> value (equality), list/tuple/set (IN), or None (IS NULL)
 Where = Mapping[str, Any]
 
 
-class StoreError(Exception):
-    """Base of every storage error; ``str(err)`` is safe to show a user."""
+class StoreError(GridmapError):
+    """Base of every storage error; ``str(err)`` is safe to show a user. Each kind below is also the
+    :mod:`gridmap.errors` kind it is (first base), so the web and the CLI map it like any other."""
+    status, code = 500, "store_error"
 
 
-class NotFound(StoreError):
+class NotFound(NotFoundError, StoreError):
     pass
 
 
-class SchemaError(StoreError):
+class SchemaError(InvalidInput, StoreError):
     """A frame does not fit its layer: unknown layer, missing key column, wrong type."""
 
 
-class ConflictError(StoreError):
+class ConflictError(Conflict, StoreError):
     """A write would break a uniqueness rule."""
+
+
+class StoreUnavailable(Unavailable, StoreError):
+    """The database cannot be opened or reached (server down, bad path, bad credentials)."""
 
 
 @dataclass(frozen=True)

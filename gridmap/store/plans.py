@@ -12,10 +12,11 @@ import geopandas as gpd
 import pandas as pd
 
 from gridmap.domain.plan import GridPlan, Move
+from gridmap.errors import NotFoundError
 from gridmap.store.base import Store
 
 
-class PlanNotFound(LookupError):
+class PlanNotFound(NotFoundError):
     """No plan with that id in the store."""
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.errors import InvalidInput
 from gridmap.synth import names
 from gridmap.synth.layout import (KINDS, LEIXIN, METRIC_CRS, NAMED_ESTATES, VANKE, Kind,  # noqa: F401
                                    Layout, layout)
@@ -65,7 +66,7 @@ SCALES = {
 }
 
 
-class SynthError(ValueError):
+class SynthError(InvalidInput):
     """The generator cannot make the requested world (e.g. a street too small for its communities)."""
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, send_from_directory
 
+from gridmap.errors import ConfigError
 from gridmap.web.access import allow
 
 bp = Blueprint("assets", __name__)
@@ -138,7 +139,7 @@ TIANDITU = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=Ge
 AMAP = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
 
 
-class BasemapError(ValueError):
+class BasemapError(ConfigError):
     """The basemap settings do not describe a usable basemap."""
 
 

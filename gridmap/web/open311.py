@@ -21,7 +21,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from gridmap.store import audit
 from gridmap.domain import privacy
 from gridmap.domain import complaints as C
-from gridmap.errors import Forbidden, GridmapError, InvalidInput, NotFoundError
+from gridmap.errors import Forbidden, InvalidInput, NotFoundError
 from gridmap.services import complaints as svc
 from gridmap.web import get_store
 from gridmap.web.access import User, allow, current_user
@@ -76,17 +76,6 @@ def _fill(node: ET.Element, value: Any) -> None:
 
 
 _LIST_ITEMS = {"endpoints": "endpoint", "formats": "format", "attributes": "attribute", "values": "value"}
-
-
-@bp.errorhandler(GridmapError)
-def _error(err: GridmapError):
-    fmt = "xml" if request.path.endswith(".xml") else "json"
-    body = [{"code": err.status, "description": err.message}]
-    if fmt == "json":
-        resp = jsonify(body)
-        resp.status_code = err.status
-        return resp
-    return Response(_xml(body, "errors", "error"), status=err.status, mimetype="text/xml")
 
 
 def _settings() -> Mapping[str, Any]:
