@@ -25,7 +25,9 @@ def test_settings_table_matches_code():
 
 def _commands(group: click.Group, prefix: str = "gridmap") -> set[str]:
     out = set()
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # the public listing: gridmap's group loads commands lazily
+        cmd = group.get_command(ctx, name)
         full = f"{prefix} {name}"
         if isinstance(cmd, click.Group):
             out |= _commands(cmd, full)

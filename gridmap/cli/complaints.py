@@ -6,7 +6,10 @@ import json
 
 import click
 
-from gridmap import config
+from gridmap.cli.context import cli_store
+from gridmap.cli.errors import settings
+from gridmap.services import complaints as svc
+from gridmap.synth import complaints as synth_complaints
 
 
 @click.group("complaints")
@@ -18,16 +21,9 @@ def complaints() -> None:
 @click.option("--now", default=None, help="Check as of this ISO time (default: now).")
 def escalate_cmd(now: str | None) -> None:
     """Supervise every overdue open request (grid leader → community → street); run it e.g. hourly."""
-    from gridmap.cli.main import open_cli_store
-    from gridmap.errors import GridmapError
-    from gridmap.services import complaints as svc
-
     at = _when(now)
-    store = open_cli_store()
-    try:
-        out = svc.escalate_overdue(store, settings=config.load(), now=at)
-    except GridmapError as exc:
-        raise click.ClickException(exc.message) from None
+    with cli_store() as store:
+        out = svc.escalate_overdue(store, settings=settings(), now=at)
     click.echo(json.dumps(out, ensure_ascii=False))
 
 
@@ -36,23 +32,17 @@ def escalate_cmd(now: str | None) -> None:
 @click.option("--now", default=None, help="Generate up to this ISO time (default: today 00:00).")
 def synth_cmd(seed: int, now: str | None) -> None:
     """Replace the store's requests with generated ones (two full years and this year) for its buildings."""
-    from gridmap.cli.main import open_cli_store
-    from gridmap.services.complaints import policy_from
-    from gridmap.synth.complaints import load
-
-    store = open_cli_store()
-    policy = policy_from(config.load())
-    click.echo(json.dumps(load(store, seed=seed, now=_when(now) if now else None, policy=policy)))
+    policy = svc.policy_from(settings())
+    with cli_store() as store:
+        click.echo(json.dumps(synth_complaints.load(store, seed=seed, now=_when(now) if now else None, policy=policy)))
 
 
 @complaints.command("kpi")
 @click.option("--year", type=int, default=None, help="Year (default: the latest complete year).")
 def kpi_cmd(year: int | None) -> None:
     """Print the district's headline figures for a year as JSON."""
-    from gridmap.cli.main import open_cli_store
-    from gridmap.services import complaints as svc
-
-    rep = svc.kpi_report(open_cli_store(), settings=config.load(), year=year)
+    with cli_store() as store:
+        rep = svc.kpi_report(store, settings=settings(), year=year)
     click.echo(json.dumps(rep["summary"], ensure_ascii=False, indent=1))
 
 

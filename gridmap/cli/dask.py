@@ -1,12 +1,22 @@
-"""CLI group ``gridmap dask``: run city-wide jobs on a Dask cluster (or a LocalCluster on this machine)."""
+"""CLI group ``gridmap dask``: run city-wide jobs on a Dask cluster (or a LocalCluster on this machine).
+
+Needs the ``dask`` extra (``pip install 'gridmap[dask]'``); without it ``gridmap dask`` says so.
+"""
 from __future__ import annotations
 
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 import click
+import dask_geopandas
+from distributed import Client, LocalCluster
 
-from gridmap import config
+from gridmap.cli.context import cli_store
+from gridmap.cli.errors import settings
+from gridmap.distributed import grids as dask_grids
+from gridmap.distributed import placement as dask_placement
+from gridmap.errors import InvalidInput, Unavailable
+from gridmap.services.placement import load_world
 
 
 @click.group("dask")
@@ -14,20 +24,20 @@ def dask_group() -> None:
     """在 Dask 集群上运行全市任务 Run city-wide jobs on a Dask cluster."""
 
 
+def check_cluster(scheduler: str | None, local: int | None) -> None:
+    if bool(scheduler) == bool(local):
+        raise click.UsageError("give exactly one of --scheduler ADDRESS or --local N")
+
+
 @contextmanager
 def dask_client(scheduler: str | None, local: int | None) -> Iterator[Any]:
     """A ``distributed.Client`` on ``scheduler`` or on a LocalCluster of ``local`` worker processes."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise click.ClickException("dask is not installed: pip install 'gridmap[dask]'") from None
-    if bool(scheduler) == bool(local):
-        raise click.UsageError("give exactly one of --scheduler ADDRESS or --local N")
+    check_cluster(scheduler, local)
     if scheduler:
         try:
             client = Client(scheduler, timeout=30)
         except OSError as exc:
-            raise click.ClickException(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+            raise Unavailable(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         with client:
             yield client
         return
@@ -48,24 +58,15 @@ def dask_client(scheduler: str | None, local: int | None) -> Iterator[Any]:
 def grids_cmd(scheduler: str | None, local: int | None, min_households: int | None,
               max_households: int | None, seed: int, publish: bool) -> None:
     """Generate grids for every community, one Dask task per community (same plan as `gridmap grids generate`)."""
-    from gridmap.distributed import grids as dask_grids
-    from gridmap.cli.main import open_cli_store
-    from gridmap.errors import GridmapError
-
-    settings = config.load()
-    lo = min_households if min_households is not None else int(settings["MIN_HOUSEHOLDS"])
-    hi = max_households if max_households is not None else int(settings["MAX_HOUSEHOLDS"])
+    check_cluster(scheduler, local)
+    current = settings()
+    lo = min_households if min_households is not None else int(current["MIN_HOUSEHOLDS"])
+    hi = max_households if max_households is not None else int(current["MAX_HOUSEHOLDS"])
     if lo < 1 or hi < lo:
         raise click.UsageError(f"--min/--max must satisfy 1 <= min <= max, got [{lo}, {hi}]")
-    store = open_cli_store()
-    try:
-        with dask_client(scheduler, local) as client:
-            res = dask_grids.generate(store, client=client, min_households=lo, max_households=hi, seed=seed,
-                                      publish=publish)
-    except GridmapError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        store.close()
+    with cli_store() as store, dask_client(scheduler, local) as client:
+        res = dask_grids.generate(store, client=client, min_households=lo, max_households=hi, seed=seed,
+                                  publish=publish)
     s = res.report["summary"]
     click.echo(f"plan {res.plan_id} ({'published' if publish else 'draft'}): {s['grids']} grids, "
                f"{s['households']} households in {s['communities']} communities; "
@@ -83,31 +84,15 @@ def place_cmd(records: str, out: str, scheduler: str | None, local: int | None, 
     """Place GEOPARQUET point records (a file, folder or glob; may exceed memory) on the store's buildings,
     estates, published grids and communities, one Dask task per partition; write the placed rows to OUT as
     GeoParquet and print the counts by outcome (same placement as `gridmap place`)."""
-    from gridmap.distributed import placement as dask_placement
-    from gridmap.cli.main import open_cli_store
-    from gridmap.errors import GridmapError
-    from gridmap.services.placement import load_world
-
-    try:
-        import dask_geopandas
-    except ImportError:
-        raise click.ClickException("dask-geopandas is not installed: pip install 'gridmap[dask]'") from None
-    store = open_cli_store()
-    try:
+    check_cluster(scheduler, local)
+    with cli_store() as store:
         world = load_world(store)
-    except GridmapError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        store.close()
     try:
         frame = dask_geopandas.read_parquet(records)
     except (OSError, ValueError) as exc:
-        raise click.ClickException(f"cannot read {records}: {exc}") from None
+        raise InvalidInput(f"cannot read {records}: {exc}") from None
     with dask_client(scheduler, local) as client:
-        try:
-            placed = dask_placement.place_dask(frame, world, tolerance_m=tolerance, client=client)
-            placed.to_parquet(out)
-            counts = dask_placement.summary(dask_geopandas.read_parquet(out))
-        except GridmapError as exc:
-            raise click.ClickException(exc.message) from None
+        placed = dask_placement.place_dask(frame, world, tolerance_m=tolerance, client=client)
+        placed.to_parquet(out)
+        counts = dask_placement.summary(dask_geopandas.read_parquet(out))
     click.echo(" ".join(f"{k}={v}" for k, v in counts.items()) + f"; written to {out}")

@@ -6,8 +6,15 @@ import sys
 from pathlib import Path
 
 import click
+import geopandas as gpd
 
+from gridmap.cli.context import cli_store
 from gridmap.domain.schema import IMPORTABLE
+from gridmap.errors import InvalidInput
+from gridmap.services.demo import WRITE_ORDER
+from gridmap.services.importing import ImportRejected, import_file
+from gridmap.services.taipei import load_taipei
+from gridmap.synth.world import SynthError, generate
 
 
 @click.command("import")
@@ -25,22 +32,13 @@ def import_cmd(layer: str, file: Path, crs: str | None, skip_invalid: bool, repo
                id_column: str | None, layer_name: str | None) -> None:
     """Import FILE (GeoJSON, GeoPackage, Shapefile or zipped Shapefile, GeoParquet, CSV with lon/lat or
     WKT) into LAYER, validating every row; all or nothing unless --skip-invalid."""
-    from gridmap.cli.main import open_cli_store
-    from gridmap.errors import GridmapError
-    from gridmap.io.files import ReadError
-    from gridmap.services.importing import ImportRejected, import_file
-
-    store = open_cli_store()
-    try:
-        report = import_file(store, layer, file, crs=crs, skip_invalid=skip_invalid, id_column=id_column,
-                             gpkg_layer=layer_name, progress=sys.stderr.isatty())
-    except ImportRejected as exc:
-        _show(exc.report, report_path)
-        raise click.ClickException(str(exc)) from None
-    except (ReadError, GridmapError) as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        store.close()
+    with cli_store() as store:
+        try:
+            report = import_file(store, layer, file, crs=crs, skip_invalid=skip_invalid, id_column=id_column,
+                                 gpkg_layer=layer_name, progress=sys.stderr.isatty())
+        except ImportRejected as exc:  # show what was wrong, row by row, before the one-line reason
+            _show(exc.report, report_path)
+            raise
     _show(report, report_path)
 
 
@@ -61,23 +59,16 @@ def _show(report, path: Path | None) -> None:
               show_default=True, help="File format with --out.")
 def synth(scale: str, seed: int, out: Path | None, fmt: str) -> None:
     """Generate the seeded synthetic Chengyang world (real streets, synthetic estates, buildings, people)."""
-    from gridmap.synth.world import SynthError, generate
-
     try:
         parsed = json.loads(scale) if scale.strip().startswith("{") else scale
         world = generate(seed=seed, scale=parsed)
     except (SynthError, TypeError, ValueError) as exc:
-        raise click.ClickException(f"bad --scale {scale!r}: {exc}") from None
+        raise InvalidInput(f"bad --scale {scale!r}: {exc}") from None
     if out is None:
-        from gridmap.cli.main import open_cli_store
-        from gridmap.services.demo import WRITE_ORDER
-
-        store = open_cli_store()
-        with store.transaction():
+        with cli_store() as store, store.transaction():
             for name in WRITE_ORDER:
                 if name in world:
                     store.write(name, world[name])
-        store.close()
     else:
         write_world(world, out, fmt=fmt)
     for name, frame in world.items():
@@ -86,8 +77,6 @@ def synth(scale: str, seed: int, out: Path | None, fmt: str) -> None:
 
 def write_world(world: dict, out: Path, *, fmt: str = "parquet") -> list[Path]:
     """Write each layer of a generated world to ``out/<layer>.<ext>``."""
-    import geopandas as gpd
-
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, frame in world.items():
@@ -117,18 +106,12 @@ def write_world(world: dict, out: Path, *, fmt: str = "parquet") -> list[Path]:
 def taipei(strict: bool, report_dir: Path | None) -> None:
     """Import the shipped real Taipei Wanhua set (real buildings inside real 里, used as communities) and
     report its real anomalies, such as buildings outside every 里 or straddling two."""
-    from gridmap.cli.main import open_cli_store
-    from gridmap.services.importing import ImportRejected
-    from gridmap.services.taipei import load_taipei
-
-    store = open_cli_store()
-    try:
-        reports = load_taipei(store, skip_invalid=not strict)
-    except ImportRejected as exc:
-        _show(exc.report, None)
-        raise click.ClickException(f"{exc} (the whole Taipei set was left out)") from None
-    finally:
-        store.close()
+    with cli_store() as store:
+        try:
+            reports = load_taipei(store, skip_invalid=not strict)
+        except ImportRejected as exc:
+            _show(exc.report, None)
+            raise InvalidInput(f"{exc.message} (the whole Taipei set was left out)") from None
     for name, report in reports.items():
         click.echo(report.format(limit=50))
         if report_dir is not None:

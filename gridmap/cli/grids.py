@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
-from gridmap import config
+from gridmap.cli.context import cli_store
+from gridmap.cli.errors import settings
+from gridmap.services import grids as svc
 
 
 @click.group("grids")
@@ -27,23 +29,14 @@ def grids() -> None:
               help="Also write the JSON report to this file.")
 def generate_cmd(community, min_households, max_households, seed, publish, report_out) -> None:
     """Divide every community (or one) into grids and store the plan as a draft."""
-    from gridmap.cli.main import open_cli_store
-    from gridmap.errors import GridmapError
-    from gridmap.services import grids as svc
-
-    settings = config.load()
-    lo = min_households if min_households is not None else int(settings["MIN_HOUSEHOLDS"])
-    hi = max_households if max_households is not None else int(settings["MAX_HOUSEHOLDS"])
+    current = settings()
+    lo = min_households if min_households is not None else int(current["MIN_HOUSEHOLDS"])
+    hi = max_households if max_households is not None else int(current["MAX_HOUSEHOLDS"])
     if lo < 1 or hi < lo:
         raise click.UsageError(f"--min/--max must satisfy 1 <= min <= max, got [{lo}, {hi}]")
-    store = open_cli_store()
-    try:
+    with cli_store() as store:
         res = svc.generate(store, community=community, min_households=lo, max_households=hi,
                            seed=seed, publish=publish)
-    except GridmapError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        store.close()
     s = res.report["summary"]
     click.echo(f"plan {res.plan_id} ({'published' if publish else 'draft'}): {s['grids']} grids, "
                f"{s['households']} households in {s['communities']} communities")
@@ -64,17 +57,8 @@ def generate_cmd(community, min_households, max_households, seed, publish, repor
               help="Write to this file instead of standard output.")
 def report_cmd(plan: str, fmt: str, out: Path | None) -> None:
     """Evaluation report of plan PLAN (id), as JSON or a standalone HTML page."""
-    from gridmap.cli.main import open_cli_store
-    from gridmap.errors import GridmapError
-    from gridmap.services import grids as svc
-
-    store = open_cli_store()
-    try:
+    with cli_store() as store:
         text = svc.report_text(store, plan, fmt=fmt)
-    except GridmapError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        store.close()
     if out:
         out.write_text(text, encoding="utf-8")
         click.echo(f"wrote {out}", err=True)

@@ -1,161 +1,103 @@
-"""The ``gridmap`` command: a click group; command modules register themselves through :data:`COMMANDS`.
+"""The ``gridmap`` command: a click group whose commands live in the modules listed in :data:`COMMANDS`.
 
-Exit codes: 0 ok, 1 failed (the reason on stderr), 2 usage error.
+A command's module is imported only when that command runs (or its own ``--help`` is asked for), so
+``gridmap --help`` stays quick. Every command runs inside :func:`gridmap.cli.errors.user_errors`:
+exit codes 0 ok, 1 failed (the reason on stderr, one line), 2 usage error.
 """
 from __future__ import annotations
 
-import os
-import sys
 from importlib import import_module
+from typing import Any
 
 import click
 
-from gridmap import __version__, config
-from gridmap.store import redact_url
+from gridmap import __version__
+from gridmap.cli.errors import user_errors
+from gridmap.errors import ConfigError
 
-#: extra commands or groups, as "module:attribute"; a module that is not importable is skipped with a warning
-COMMANDS: list[str] = [
-    "gridmap.cli.grids:grids",
-    "gridmap.cli.plan:plan",
-    "gridmap.cli.data:import_cmd",
-    "gridmap.cli.data:synth",
-    "gridmap.cli.data:taipei",
-    "gridmap.cli.users:users",
-    "gridmap.cli.users:embed",
-    "gridmap.cli.placement:place",
-    "gridmap.cli.placement:coverage",
-    "gridmap.cli.complaints:complaints",
-    "gridmap.cli.dask:dask_group",
-]
+#: command name → ("module:attribute", its one-line summary for ``gridmap --help``); tests/test_readme.py
+#: checks each summary against the command's own help
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("gridmap.cli.server:serve",
+              "Serve the web app and API with waitress (a production WSGI server; --debug: Flask's own)."),
+    "demo": ("gridmap.cli.server:demo",
+             "Load the Chengyang demo (real street boundaries, synthetic estates) and serve it."),
+    "settings": ("gridmap.cli.admin:settings_cmd",
+                 "List every setting, its environment variable, current value and meaning."),
+    "migrate": ("gridmap.cli.admin:migrate", "Create or upgrade the store's schema to the newest revision."),
+    "grids": ("gridmap.cli.grids:grids", "网格生成与评估 Generate governance grids and evaluate plans."),
+    "plan": ("gridmap.cli.plan:plan", "Grid plans: drafts, rebalance, diff, publish, rollback, export/import (方案)."),
+    "import": ("gridmap.cli.data:import_cmd",
+               "Import FILE (GeoJSON, GeoPackage, Shapefile or zipped Shapefile, GeoParquet, CSV with lon/lat or "
+               "WKT) into LAYER, validating every row; all or nothing unless --skip-invalid."),
+    "synth": ("gridmap.cli.data:synth", "Generate the seeded synthetic Chengyang world (real streets, synthetic "
+                                        "estates, buildings, people)."),
+    "taipei": ("gridmap.cli.data:taipei",
+               "Import the shipped real Taipei Wanhua set (real buildings inside real 里, used as communities) and "
+               "report its real anomalies, such as buildings outside every 里 or straddling two."),
+    "users": ("gridmap.cli.users:users",
+              "Accounts and their API tokens (roles: admin, planner, street_official, community_official, "
+              "grid_leader, department, viewer)."),
+    "embed": ("gridmap.cli.users:embed", "Signed, expiring, revocable embed tokens for iframes."),
+    "place": ("gridmap.cli.placement:place",
+              "Place KIND records from FILE (CSV with lon/lat, or GeoJSON/GeoPackage) on buildings."),
+    "coverage": ("gridmap.cli.placement:coverage",
+                 "Steward coverage: buildings without a building leader, grids without a grid leader or "
+                 "party-member central household, households per steward, party members by role, red-property "
+                 "coverage vs targets."),
+    "complaints": ("gridmap.cli.complaints:complaints",
+                   "民意诉求 Residents' requests: escalate overdue ones, generate demo requests, print KPIs."),
+    "dask": ("gridmap.cli.dask:dask_group", "在 Dask 集群上运行全市任务 Run city-wide jobs on a Dask cluster."),
+}
 
 
-def store_url() -> str:
-    return config.load()["DATABASE_URL"]
+#: command name → the pip extra that brings the optional packages it needs
+EXTRAS = {"dask": "dask"}
 
 
-def open_cli_store():
-    """The store named by GRIDMAP_DATABASE_URL, or a clean click error saying why it cannot be opened."""
-    from gridmap.store import StoreError, open_store
-
-    url = store_url()
+def load_command(name: str) -> click.Command:
+    """The command ``name`` of :data:`COMMANDS`, importing its module; :class:`ConfigError` when a package it
+    needs is not installed."""
+    module, attr = COMMANDS[name][0].split(":")
     try:
-        return open_store(url)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from None
-    except Exception as exc:  # driver errors: unreachable server, bad path …
-        raise click.ClickException(f"cannot open the store at {redact_url(url)}: {exc}") from None
+        return getattr(import_module(module), attr)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "gridmap").split(".")[0] == "gridmap":
+            raise
+        hint = f": pip install 'gridmap[{EXTRAS[name]}]'" if name in EXTRAS else ""
+        raise ConfigError(f"gridmap {name} needs the Python package {exc.name!r}, which is not installed{hint}") \
+            from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group listing :data:`COMMANDS` from their summaries and importing a command only to run it."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            self.add_command(load_command(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names))
+        summaries = {name: summary for name, (_, summary) in COMMANDS.items()}
+        rows = [(name, click.Command(name, help=summaries[name]).get_short_help_str(limit)
+                 if name in summaries else self.commands[name].get_short_help_str(limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with user_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gridmap")
 def main() -> None:
     """gridmap — 网格化治理: governance grids, red stewards, residents' complaints and maps.
 
     The store is chosen by GRIDMAP_DATABASE_URL (default sqlite:///gridmap.db).
     """
-
-
-@main.command()
-@click.option("--host", default=None, help="Address to listen on (default GRIDMAP_HOST, 127.0.0.1).")
-@click.option("--port", default=None, type=int, help="Port (default GRIDMAP_PORT, 5000).")
-@click.option("--threads", default=None, type=int, help="Worker threads (default GRIDMAP_THREADS, 8).")
-@click.option("--debug", is_flag=True, help="Flask's development server in debug mode (never in production).")
-def serve(host: str | None, port: int | None, threads: int | None, debug: bool) -> None:
-    """Serve the web app and API with waitress (a production WSGI server; --debug: Flask's own)."""
-    from gridmap.web import create_app
-
-    settings = config.load()
-    app = create_app()
-    host, port = host or settings["HOST"], port or settings["PORT"]
-    if debug:
-        app.run(host=host, port=port, debug=True, use_reloader=False, threaded=True)
-        return
-    from waitress import serve as waitress_serve
-
-    click.echo(f"gridmap serving {settings['DATABASE_URL'].split('://', 1)[0]} store at http://{host}:{port}/ "
-               f"({threads or settings['THREADS']} threads; Ctrl+C stops)", err=True)
-    waitress_serve(app, host=host, port=port, threads=threads or settings["THREADS"], ident="gridmap",
-                   max_request_body_size=settings["MAX_CONTENT_LENGTH"] + 65536)
-
-
-@main.command()
-@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic world.")
-@click.option("--no-serve", is_flag=True, help="Only load the demo into the store, do not serve it.")
-@click.option("--fresh/--keep", default=True, show_default=True,
-              help="Empty the store first (--keep loads into what is there).")
-@click.option("--host", default=None, help="Address to listen on.")
-@click.option("--port", default=None, type=int, help="Port to listen on.")
-@click.option("--password", default=None, envvar="GRIDMAP_DEMO_PASSWORD", show_envvar=True,
-              help="Password of the demo accounts (default: a new random one, printed).")
-@click.option("--accounts/--no-accounts", default=True, show_default=True,
-              help="Create one sign-in account per role (admin, planner, street, community, gridleader, "
-                   "chengguan, viewer).")
-def demo(seed: int, no_serve: bool, fresh: bool, host: str | None, port: int | None, password: str | None,
-         accounts: bool) -> None:
-    """Load the Chengyang demo (real street boundaries, synthetic estates) and serve it."""
-    import secrets
-
-    from gridmap.services.demo import demo_accounts, load_demo
-    from gridmap.errors import GridmapError
-
-    if accounts and password is not None:
-        from gridmap.domain.credentials import check_password_policy
-
-        try:
-            check_password_policy(password)
-        except GridmapError as exc:
-            raise click.ClickException(f"--password: {exc}") from None
-    store = open_cli_store()
-    summary = load_demo(store, seed=seed, fresh=fresh)
-    for layer, n in summary.items():
-        click.echo(f"{layer:>20}: {n}")
-    if accounts:
-        password = password or secrets.token_urlsafe(9)
-        try:
-            made = demo_accounts(store, password=password)
-        except GridmapError as exc:
-            store.close()
-            raise click.ClickException(f"demo accounts: {exc}") from None
-        click.echo(f"\ndemo accounts (password for all: {password}):")
-        for acc in made:
-            scope = "; ".join(f"{k}={','.join(v)}" for k, v in acc["scope"].items()) or "all"
-            click.echo(f"  {acc['username']:<11} {acc['role']:<19} {scope}")
-    store.close()
-    if not no_serve:
-        ctx = click.get_current_context()
-        ctx.invoke(serve, host=host, port=port, threads=None, debug=False)
-
-
-@main.command("settings")
-def settings_cmd() -> None:
-    """List every setting, its environment variable, current value and meaning."""
-    current = config.load()
-    for s in config.SETTINGS:
-        value = current[s.name]
-        if s.name == "SECRET_KEY" and value:
-            value = "****"
-        if s.name == "DATABASE_URL":
-            value = redact_url(str(value))
-        click.echo(f"{s.env}={value}\n    {s.help}")
-
-
-@main.command()
-def migrate() -> None:
-    """Create or upgrade the store's schema to the newest revision."""
-    store = open_cli_store()
-    click.echo(f"schema at revision {store.schema_revision()} ({redact_url(store.url)})")
-    store.close()
-
-
-def _register() -> None:
-    for target in COMMANDS:
-        module, attr = target.split(":")
-        try:
-            cmd = getattr(import_module(module), attr)
-        except ImportError as exc:  # pragma: no cover - a broken optional module must not kill the CLI
-            print(f"gridmap: warning: command {target} unavailable: {exc}", file=sys.stderr)
-            continue
-        main.add_command(cmd)
-
-
-_register()

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from gridmap.errors import GridmapError
+from gridmap.cli.context import cli_store
+from gridmap.services import placement as svc
 
 KIND_CHOICE = click.Choice(["households", "stewards", "complaints", "merchants", "facilities"])
 
@@ -28,18 +29,10 @@ def place(kind: str, file: str, tolerance: float, report_path: str | None, dry_r
     containing the point; the nearest building within --tolerance metres (flagged); only the community
     (flagged); else rejected with the reason. Placed records are written in one transaction.
     """
-    from gridmap.cli.main import open_cli_store
-    from gridmap.services import placement as svc
-
-    store = open_cli_store()
-    try:
+    with cli_store() as store:
         records = svc.read_records(file)
         result = svc.place_records(store, kind, records, tolerance_m=svc.parse_tolerance(tolerance),
                                    dry_run=dry_run, progress=sys.stderr.isatty() if progress is None else progress)
-    except GridmapError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        store.close()
     width = max(len(k) for k in result.summary)
     for k, v in result.summary.items():
         click.echo(f"{k:>{width}}: {v}")
@@ -62,16 +55,8 @@ def place(kind: str, file: str, tolerance: float, report_path: str | None, dry_r
 def coverage(fmt: str, table: str, level: str) -> None:
     """Steward coverage: buildings without a building leader, grids without a grid leader or party-member
     central household, households per steward, party members by role, red-property coverage vs targets."""
-    from gridmap.cli.main import open_cli_store
-    from gridmap.services.placement import coverage_report
-
-    store = open_cli_store()
-    try:
-        rep = coverage_report(store)
-    except GridmapError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        store.close()
+    with cli_store() as store:
+        rep = svc.coverage_report(store)
     if fmt == "json":
         click.echo(json.dumps(rep.to_json(), ensure_ascii=False, indent=2, default=str))
         return

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from gridmap.cli.main import open_cli_store
-from gridmap.errors import GridmapError
+from gridmap.cli.context import cli_store
+from gridmap.services import plans as svc
 
 
 def _actor() -> str:
@@ -19,16 +19,9 @@ def _actor() -> str:
 
 
 def _run(fn, *args: Any, **kwargs: Any) -> Any:
-    from gridmap.services import plans as svc
-
-    store = open_cli_store()
-    try:
-        world = svc.load_world(store)
-        return fn(store, world, *args, **kwargs)
-    except GridmapError as err:
-        raise click.ClickException(err.message) from None
-    finally:
-        store.close()
+    """``fn(store, world, …)`` with the store open and the plan world loaded from it."""
+    with cli_store() as store:
+        return fn(store, svc.load_world(store), *args, **kwargs)
 
 
 def _echo_json(data: Any) -> None:
@@ -43,8 +36,6 @@ def plan() -> None:
 @plan.command("list")
 def list_cmd() -> None:
     """List plans (published, superseded, drafts), newest first."""
-    from gridmap.services import plans as svc
-
     rows = _run(lambda store, world: svc.list_plans(store))
     for r in rows:
         click.echo(f"{r['id']:<14} {r['status']:<11} {r['effective_date'] or '':<10} "
@@ -55,8 +46,6 @@ def list_cmd() -> None:
 @click.option("--base", default=None, help="Plan to start from (default: the published plan).")
 def draft_cmd(base: str | None) -> None:
     """Start a draft; prints its id."""
-    from gridmap.services import plans as svc
-
     info = _run(lambda store, world: svc.start_draft(store, actor=_actor(), base=base))
     click.echo(info["draft"])
 
@@ -67,8 +56,6 @@ def draft_cmd(base: str | None) -> None:
 @click.option("--to", "to_grid", required=True, help="Target grid code.")
 def move_cmd(draft: str, buildings: tuple[str, ...], to_grid: str) -> None:
     """Move BUILDINGS of DRAFT to grid --to; prints the two grids' checks as JSON."""
-    from gridmap.services import plans as svc
-
     res = _run(lambda store, world: svc.move_buildings(store, draft, buildings, to_grid,
                                                        actor=_actor(), world=world))
     _echo_json({"plan": res["plan"], "grids": res["grids"], "check_ms": res["check_ms"]})
@@ -80,8 +67,6 @@ def move_cmd(draft: str, buildings: tuple[str, ...], to_grid: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 def rebalance_cmd(draft: str | None, no_new_grids: bool, as_json: bool) -> None:
     """Bring every grid within bounds moving as few households as possible (locked grids stay)."""
-    from gridmap.services import plans as svc
-
     def go(store, world):
         d = draft or svc.start_draft(store, actor=_actor(), note="rebalance")["draft"]
         return d, svc.rebalance_draft(store, d, actor=_actor(), world=world,
@@ -105,8 +90,6 @@ def rebalance_cmd(draft: str | None, no_new_grids: bool, as_json: bool) -> None:
 @click.argument("plan_id")
 def check_cmd(plan_id: str) -> None:
     """Check every grid of PLAN_ID (bounds, contiguity, tiling, grid leaders); exit 1 on problems."""
-    from gridmap.services import plans as svc
-
     checks = _run(lambda store, world: svc.check_plan(svc.load_plan(store, plan_id, world=world), world))
     bad = {c: v for c, v in checks.items() if not v["ok"]}
     for code, v in bad.items():
@@ -122,8 +105,6 @@ def check_cmd(plan_id: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Full diff as JSON.")
 def diff_cmd(old: str, new: str, as_json: bool) -> None:
     """What changes from plan OLD to plan NEW: buildings, households, stewards, open complaints."""
-    from gridmap.services import plans as svc
-
     d = _run(lambda store, world: svc.diff(store, old, new, world=world))
     if as_json:
         _echo_json(d.as_dict())
@@ -137,8 +118,6 @@ def diff_cmd(old: str, new: str, as_json: bool) -> None:
 @click.option("--date", "effective", default=None, help="Effective date YYYY-MM-DD (default today).")
 def publish_cmd(draft: str, effective: str | None) -> None:
     """Publish DRAFT; the current published plan becomes superseded."""
-    from gridmap.services import plans as svc
-
     out = _run(lambda store, world: svc.publish(store, draft, effective_date=effective, actor=_actor(),
                                                 world=world))
     click.echo(f"published {out['plan']} effective {out['effective_date']} (was {out['previous']})")
@@ -149,8 +128,6 @@ def publish_cmd(draft: str, effective: str | None) -> None:
 @click.option("--date", "effective", default=None, help="Effective date YYYY-MM-DD (default today).")
 def rollback_cmd(plan_id: str, effective: str | None) -> None:
     """Publish a new version equal to the earlier plan PLAN_ID."""
-    from gridmap.services import plans as svc
-
     out = _run(lambda store, world: svc.rollback(store, plan_id, actor=_actor(), world=world,
                                                  effective_date=effective))
     click.echo(f"published {out['plan']} = {plan_id} (was {out['previous']})")
@@ -160,8 +137,6 @@ def rollback_cmd(plan_id: str, effective: str | None) -> None:
 @click.argument("draft")
 def undo_cmd(draft: str) -> None:
     """Undo the last change of DRAFT."""
-    from gridmap.services import plans as svc
-
     out = _run(lambda store, world: svc.undo(store, draft, actor=_actor(), world=world))
     click.echo(out["plan"])
 
@@ -170,8 +145,6 @@ def undo_cmd(draft: str) -> None:
 @click.argument("draft")
 def redo_cmd(draft: str) -> None:
     """Redo the last undone change of DRAFT."""
-    from gridmap.services import plans as svc
-
     out = _run(lambda store, world: svc.redo(store, draft, actor=_actor(), world=world))
     click.echo(out["plan"])
 
@@ -182,8 +155,6 @@ def redo_cmd(draft: str) -> None:
 @click.option("--unlock", is_flag=True, help="Unlock instead.")
 def lock_cmd(draft: str, grids: tuple[str, ...], unlock: bool) -> None:
     """Lock GRIDS of DRAFT (rebalance and moves leave them alone)."""
-    from gridmap.services import plans as svc
-
     _run(lambda store, world: svc.lock_grids(store, draft, grids, locked=not unlock, actor=_actor(),
                                              world=world))
     click.echo(("unlocked " if unlock else "locked ") + " ".join(grids))
@@ -196,13 +167,7 @@ def lock_cmd(draft: str, grids: tuple[str, ...], unlock: bool) -> None:
               help="Default from the suffix: .gpkg .geojson .zip (Shapefile) .csv")
 def export_cmd(plan_id: str, path: str, fmt: str | None) -> None:
     """Write PLAN_ID to PATH (GeoPackage, GeoJSON, zipped Shapefile or CSV)."""
-    from gridmap.io.planfiles import PlanFileError
-    from gridmap.services import plans as svc
-
-    try:
-        out = _run(lambda store, world: svc.export_plan_file(store, plan_id, path, format=fmt, world=world))
-    except PlanFileError as err:
-        raise click.ClickException(str(err)) from None
+    out = _run(lambda store, world: svc.export_plan_file(store, plan_id, path, format=fmt, world=world))
     click.echo(out)
 
 
@@ -211,8 +176,6 @@ def export_cmd(plan_id: str, path: str, fmt: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["gpkg", "geojson", "shp", "csv"]), default=None)
 def import_cmd(path: str, fmt: str | None) -> None:
     """Read a plan file into a new draft (from the published plan); prints the draft id."""
-    from gridmap.services import plans as svc
-
     out = _run(lambda store, world: svc.import_plan_file(store, path, format=fmt, actor=_actor(),
                                                          world=world))
     click.echo(f"{out['draft']} ({out['moves']} buildings differ from the published plan)")

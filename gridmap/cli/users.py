@@ -5,21 +5,17 @@ import json
 
 import click
 
-from gridmap import config
+from gridmap.cli.context import cli_store
+from gridmap.cli.errors import settings
 from gridmap.domain import credentials as auth
-from gridmap.cli.main import open_cli_store
-from gridmap.errors import GridmapError
+from gridmap.errors import ConfigError, GridmapError
 from gridmap.services import accounts
 
 
 def _run(fn, *args, **kwargs):
-    store = open_cli_store()
-    try:
+    """``fn(store, …)`` with the store open."""
+    with cli_store() as store:
         return fn(store, *args, **kwargs)
-    except GridmapError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        store.close()
 
 
 def _password(value: str | None, prompt: bool) -> str | None:
@@ -118,10 +114,10 @@ def embed() -> None:
 @click.option("--by", "actor", default="cli", show_default=True, help="Who issues it (for the audit log).")
 def embed_issue(view: str, grids: tuple[str, ...], layers: tuple[str, ...], hours: float, actor: str) -> None:
     """Issue an embed token and print its id and token."""
-    secret = config.load().get("SECRET_KEY")
+    secret = settings().get("SECRET_KEY")
     if not secret:
-        raise click.ClickException("GRIDMAP_SECRET_KEY must be set: embed tokens are signed with it and the "
-                                   "server must use the same key")
+        raise ConfigError("GRIDMAP_SECRET_KEY must be set: embed tokens are signed with it and the server must "
+                          "use the same key")
     out = _run(accounts.issue_embed, secret, view=view, grids=grids, layers=layers, hours=hours, actor=actor)
     click.echo(f"{out['id']}\t{out['token']}\t(expires {out['expires_at']})")
 

@@ -81,7 +81,7 @@ def local_assets() -> dict[str, str]:
 DROPPED = frozenset({"glyphicons_css"})
 
 
-class OfflineAssetError(RuntimeError):
+class OfflineAssetError(ConfigError):
     """A folium element wants a file from the internet that gridmap does not serve."""
 
 

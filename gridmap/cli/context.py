@@ -1,0 +1,22 @@
+"""``with cli_store() as store:``: the store named by ``GRIDMAP_DATABASE_URL``, open for one command.
+
+Errors opening it (no backend for the URL, an unreachable or unreadable database) are the store's own
+:class:`~gridmap.store.StoreError` kinds, reported by :mod:`gridmap.cli.errors` like every other error.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from gridmap.cli.errors import settings
+from gridmap.store import Store, open_store
+
+
+@contextmanager
+def cli_store() -> Iterator[Store]:
+    """Open (and migrate) the store from the settings; close it when the block ends, however it ends."""
+    store = open_store(settings()["DATABASE_URL"])
+    try:
+        yield store
+    finally:
+        store.close()

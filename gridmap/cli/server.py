@@ -1,0 +1,67 @@
+"""``gridmap serve`` and ``gridmap demo``: the web app under waitress, and the Chengyang demo behind it."""
+from __future__ import annotations
+
+import secrets
+
+import click
+from waitress import serve as waitress_serve
+
+from gridmap.cli.context import cli_store
+from gridmap.cli.errors import settings
+from gridmap.domain.credentials import BadPassword, check_password_policy
+from gridmap.services.demo import demo_accounts, load_demo
+from gridmap.web import create_app
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on (default GRIDMAP_HOST, 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default GRIDMAP_PORT, 5000).")
+@click.option("--threads", default=None, type=int, help="Worker threads (default GRIDMAP_THREADS, 8).")
+@click.option("--debug", is_flag=True, help="Flask's development server in debug mode (never in production).")
+def serve(host: str | None, port: int | None, threads: int | None, debug: bool) -> None:
+    """Serve the web app and API with waitress (a production WSGI server; --debug: Flask's own)."""
+    current = settings()
+    app = create_app()
+    host, port = host or current["HOST"], port or current["PORT"]
+    if debug:
+        app.run(host=host, port=port, debug=True, use_reloader=False, threaded=True)
+        return
+    click.echo(f"gridmap serving {current['DATABASE_URL'].split('://', 1)[0]} store at http://{host}:{port}/ "
+               f"({threads or current['THREADS']} threads; Ctrl+C stops)", err=True)
+    waitress_serve(app, host=host, port=port, threads=threads or current["THREADS"], ident="gridmap",
+                   max_request_body_size=current["MAX_CONTENT_LENGTH"] + 65536)
+
+
+@click.command()
+@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic world.")
+@click.option("--no-serve", is_flag=True, help="Only load the demo into the store, do not serve it.")
+@click.option("--fresh/--keep", default=True, show_default=True,
+              help="Empty the store first (--keep loads into what is there).")
+@click.option("--host", default=None, help="Address to listen on.")
+@click.option("--port", default=None, type=int, help="Port to listen on.")
+@click.option("--password", default=None, envvar="GRIDMAP_DEMO_PASSWORD", show_envvar=True,
+              help="Password of the demo accounts (default: a new random one, printed).")
+@click.option("--accounts/--no-accounts", default=True, show_default=True,
+              help="Create one sign-in account per role (admin, planner, street, community, gridleader, "
+                   "chengguan, viewer).")
+def demo(seed: int, no_serve: bool, fresh: bool, host: str | None, port: int | None, password: str | None,
+         accounts: bool) -> None:
+    """Load the Chengyang demo (real street boundaries, synthetic estates) and serve it."""
+    if accounts and password is not None:
+        try:
+            check_password_policy(password)
+        except BadPassword as exc:
+            raise BadPassword(f"--password: {exc.message}") from None
+    with cli_store() as store:
+        summary = load_demo(store, seed=seed, fresh=fresh)
+        for layer, n in summary.items():
+            click.echo(f"{layer:>20}: {n}")
+        if accounts:
+            password = password or secrets.token_urlsafe(9)
+            made = demo_accounts(store, password=password)
+            click.echo(f"\ndemo accounts (password for all: {password}):")
+            for acc in made:
+                scope = "; ".join(f"{k}={','.join(v)}" for k, v in acc["scope"].items()) or "all"
+                click.echo(f"  {acc['username']:<11} {acc['role']:<19} {scope}")
+    if not no_serve:
+        click.get_current_context().invoke(serve, host=host, port=port, threads=None, debug=False)
