@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import InvalidInput
-from gridmap.domain.placement import DEFAULT_TOLERANCE_M, PlacementError, PlacementWorld, derive, place, summarize
+from gridmap.domain.placement import DEFAULT_TOLERANCE_M, PlacementWorld, derive, place, summarize
 from gridmap.domain.schema import LAYERS
 from gridmap.services.plans import published_plan_id
-from gridmap.store.base import SchemaError, Store
+from gridmap.store.base import Store
 
 #: layers whose records can be placed
 KINDS = ("households", "stewards", "complaints", "merchants", "facilities")
@@ -197,10 +197,7 @@ def place_records(store: Store, kind: str, records: pd.DataFrame, *,
     spec = LAYERS[kind]
     records = _normalise(records, kind)
     world = load_world(store)
-    try:
-        frame, summary = place_frame(records, world, tolerance_m=tolerance_m, progress=progress)
-    except PlacementError as exc:
-        raise InvalidInput(str(exc)) from None
+    frame, summary = place_frame(records, world, tolerance_m=tolerance_m, progress=progress)
     report = _report(frame)
     keep = [c for c in spec.column_names if c in frame.columns]
     ignored = [c for c in records.columns if c not in spec.column_names and c != "geometry"
@@ -217,13 +214,10 @@ def place_records(store: Store, kind: str, records: pd.DataFrame, *,
     _check_required(out, spec, frame)
     written = 0
     if not dry_run and len(out):
-        try:
-            with store.transaction():
-                if "id" not in out or out["id"].isna().any():
-                    out = _new_ids(store, kind, out)
-                written = store.write(kind, out).written
-        except SchemaError as exc:
-            raise InvalidInput(str(exc)) from None
+        with store.transaction():
+            if "id" not in out or out["id"].isna().any():
+                out = _new_ids(store, kind, out)
+            written = store.write(kind, out).written
     return PlaceResult(kind, summary, report, written=written, dry_run=dry_run, ignored_columns=ignored)
 
 
