@@ -1,7 +1,7 @@
 """gridmap's one error tree: each error carries an HTTP status, a machine code and a message fit for users.
 
 Every error class defined in ``gridmap`` derives from :class:`GridmapError` through one of the kinds below
-(``tests/test_errors.py`` walks the package to keep it so). The web maps them to responses in
+(``tests/test_error_tree.py`` walks the package to keep it so). The web maps them to responses in
 ``gridmap.web.errors``, the CLI to stderr and exit codes in ``gridmap.cli.errors``; both read ``status``,
 ``code`` and ``message`` from here and nowhere else.
 
