@@ -7,6 +7,7 @@ the caller supplies what the store already holds.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Mapping
 
@@ -92,6 +93,15 @@ def _ids(df: pd.DataFrame, issues: list[Issue]) -> None:
                      "make ids unique; a re-import updates rows by id", rule="duplicate_id")
 
 
+#: an HTML tag, comment or declaration (``<b``, ``</``, ``<!``, ``<?``) or a character entity (``&lt;``, ``&#60;``)
+_MARKUP = re.compile(r"<[A-Za-z!/?]|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
+
+
+def _has_markup(value: object) -> bool:
+    """Names are text: a value that a browser would read as markup is refused at import."""
+    return isinstance(value, str) and _MARKUP.search(value) is not None
+
+
 def _as_id(value) -> str | None:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
@@ -136,6 +146,11 @@ def _values(spec: Layer, df: pd.DataFrame, issues: list[Issue]) -> None:
             df[col.name] = (when.dt.date if col.kind == DATE else when).astype(object).where(when.notna(), None)
         elif col.kind == "str":
             df[col.name] = raw.map(_as_id).astype(object)
+            markup = df[col.name].map(_has_markup).astype(bool)
+            issues += _issue(df, markup, col.name,
+                             df.loc[markup, col.name].map(lambda v: f"{col.name} {v[:60]!r} holds HTML markup"),
+                             f"write {col.name} as plain text: remove tags such as <…> and entities such as &…;",
+                             rule="markup_in_text")
 
 
 def _required(spec: Layer, df: pd.DataFrame, issues: list[Issue]) -> None:

@@ -118,3 +118,90 @@ def test_complaint_and_steward_payloads_never_run(demo_copy, app_factory, browse
     assert got["description"] == " ".join(PAYLOADS)
     assert "/complaints/new" in visited and len(visited) > 3
     page.close()
+
+
+#: a name as an old import or another system may have stored it: tags, a redirect, a style sheet
+MARKUP_NAME = ('<b class="gm-injected">名</b><meta http-equiv="refresh" content="0;url=/login?pwned=1">'
+               '<style>body{display:none}</style><a class="gm-injected" href="//evil.example">link</a>')
+
+
+def _injected(page) -> dict:
+    return page.evaluate("""() => ({
+        elements: document.querySelectorAll('.gm-injected').length,
+        metas: document.querySelectorAll('body meta[http-equiv]').length,
+        styles: [...document.querySelectorAll('body style')].filter(s => s.textContent.includes('display:none')).length,
+        url: location.href,
+        tooltips: [...document.querySelectorAll('.leaflet-tooltip')].map(t => t.textContent),
+    })""")
+
+
+def test_names_with_markup_render_as_text_on_every_page(demo_copy, app_factory, browser, live_server):
+    """Street, community, estate and building names holding markup (stored before the importer refused it)
+    are drawn as text in tooltips, popups, lists and search results on every page, anonymous and signed in."""
+    store = demo_copy
+    plan = store.read("plans", where={"status": "published"}).iloc[0]["id"]
+    blds = store.read("buildings", columns=["id", "estate_id"])
+    assigned = store.read("plan_assignments", where={"plan_id": plan})
+    assign = assigned[assigned["building_id"].isin(blds.loc[blds["estate_id"].notna(), "id"])].iloc[0]
+    building = store.get("buildings", assign["building_id"])
+    community = store.get("communities", building["community_id"])
+    for layer, key in (("streets", community["street_id"]), ("communities", community["id"]),
+                       ("estates", building["estate_id"]), ("buildings", building["id"])):
+        frame = store.read(layer, ids=[key])
+        assert len(frame) == 1
+        store.write(layer, frame.assign(name=MARKUP_NAME))
+    app = app_factory(store)
+    with app.app_context():
+        accounts.add_user(get_store(), username="boss", role="admin", password="correct horse battery")
+    server = live_server(app)
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    code = str(assign["grid_code"])
+    ids = {"cid": "none", "code": code, "sid": str(community["id"])[:9], "rid": "none", "fmt": "json",
+           "draft": "none"}
+
+    def visit_all() -> list[str]:
+        seen = []
+        for rule in app.url_map.iter_rules():
+            if "GET" not in rule.methods or rule.endpoint == "static" or rule.rule.startswith(("/api/", "/tiles")):
+                continue
+            url = _fill_args(rule, ids | {"cid": str(community["id"])} if "complaint" not in rule.endpoint else ids)
+            if url is None:
+                continue
+            page.goto(f"{server.url}{url}")
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(300)   # a meta refresh of 0 s would have fired by now
+            got = _injected(page)
+            assert got["elements"] == 0 and got["metas"] == 0 and got["styles"] == 0, (url, got)
+            assert "pwned" not in got["url"], (url, got["url"])
+            seen.append(url)
+        return seen
+
+    assert "/" in visit_all()
+    # the overview at community zoom: street and community labels are permanent tooltips, shown as text
+    page.goto(f"{server.url}/")
+    page.wait_for_load_state("networkidle")
+    c = community["geometry"].representative_point()
+    page.evaluate("([lat, lon]) => { window.gridmap.map.setView([lat, lon], 13); return true; }", [c.y, c.x])
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(500)
+    got = _injected(page)
+    assert any(MARKUP_NAME in t for t in got["tooltips"]), got["tooltips"][:5]
+    assert got["elements"] == 0 and got["metas"] == 0 and "pwned" not in got["url"]
+    # search: the suggestions list shows the name as text
+    page.fill(".gm-search input[type=search]", "gm-injected")
+    page.press(".gm-search input[type=search]", "Enter")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    results = page.locator(".gm-results").inner_text()
+    got = _injected(page)
+    assert got["elements"] == 0 and got["metas"] == 0, got
+    if "没有找到" not in results:
+        assert "<b class=" in results
+    # a building popup (signed in: the grid page shows buildings)
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert len(visit_all()) > 3
+    page.close()

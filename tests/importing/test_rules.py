@@ -76,6 +76,10 @@ CASES = [
         (3, "h-text", "households", "error", "bad_value", "'many' is not a number")], {"h-ok"}),
     ("buildings", "buildings_parents.csv", [
         (1, "p-unknown", "estate_id", "error", "unknown_parent", "unknown estates id 'E99'")], {"p-ok"}),
+    ("buildings", "buildings_markup.csv", [   # names are text: markup is refused, "<" before a digit or a space is not markup
+        (1, "m-meta", "name", "error", "markup_in_text",
+         "name '<meta http-equiv=\"refresh\" content=\"0;url=//evil.example\">' holds HTML markup"),
+        (2, "m-entity", "name", "error", "markup_in_text", "name '3&#35;楼' holds HTML markup")], {"m-ok"}),
 ]
 
 

@@ -253,13 +253,13 @@
         if (layer === "grids") {
           lyr.bindPopup(function () { return gridPopup(src, p); }, { maxWidth: 260 });
           lyr.on("click", function () { select(src, "grid", p); });
-          lyr.bindTooltip(String(p.code).slice(-3), { permanent: false, direction: "center", className: "gm-label-grid" });
+          lyr.bindTooltip(el("span", null, String(p.code).slice(-3)), { permanent: false, direction: "center", className: "gm-label-grid" });
         } else if (layer === "buildings") {
           lyr.bindPopup(function () { return buildingPopup(p); });
           lyr.on("click", function () { select(src, "building", p); });
-          if (src.opts.focus && p.grid_code === src.opts.focus && src.map.getZoom() >= 17) labelled.push([lyr, String(p.households)]);
+          if (src.opts.focus && p.grid_code === src.opts.focus && src.map.getZoom() >= 17) labelled.push([lyr, el("span", null, String(p.households))]);
         } else if (layer === "streets" || layer === "communities") {
-          lyr.bindTooltip(String(p.name), { permanent: true, direction: "center",
+          lyr.bindTooltip(el("span", null, String(p.name)), { permanent: true, direction: "center",
                                            className: "gm-label gm-label-" + layer, interactive: false });
         } else if (src.opts.mode === "points") {
           lyr.bindPopup(function () { return pointPopup(layer, p); });

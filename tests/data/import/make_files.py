@@ -83,6 +83,10 @@ def main() -> None:
          {"id": "h-ok", "households": "12", "geometry": in2}], "buildings_households.csv")
     csv([{"id": "p-unknown", "households": 4, "estate_id": "E99", "geometry": in1},
          {"id": "p-ok", "households": 4, "estate_id": "E1", "geometry": in1}], "buildings_parents.csv")
+    csv([{"id": "m-meta", "name": '<meta http-equiv="refresh" content="0;url=//evil.example">', "households": 4,
+          "geometry": in1},
+         {"id": "m-entity", "name": "3&#35;楼", "households": 4, "geometry": in1},
+         {"id": "m-ok", "name": "3号楼 (1<2, A < B)", "households": 4, "geometry": in2}], "buildings_markup.csv")
     # households as points: no CRS in CSV; then the same points with lat/lon columns swapped
     pts = _to_wgs84([shapely.Point(ORIGIN_M[0] + 25, ORIGIN_M[1] + 50), shapely.Point(ORIGIN_M[0] + 135, ORIGIN_M[1] + 50)])
     rows = [{"id": f"hh{i}", "building_id": "", "lon": round(p.x, 9), "lat": round(p.y, 9)} for i, p in enumerate(pts)]
