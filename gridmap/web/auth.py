@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
 
@@ -28,10 +29,21 @@ def _policy() -> auth.LoginPolicy:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: ``/x`` yes; ``//evil``, ``https://evil``, ``/\\evil`` no."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and "\n" not in target:
-        return target
-    return "/"
+    """Where to go after sign-in: only a path of this site.
+
+    ``/x`` yes; ``//evil``, ``https://evil``, ``/\\evil`` no (→ ``/``). A control character or a space
+    anywhere (``/%09/evil`` becomes ``//evil`` once a browser strips the tab; ``/%0d/x`` would split the
+    Location header) is refused with 400.
+    """
+    if not target:
+        return "/"
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in target):
+        raise InvalidInput("next: control characters and spaces are not allowed in the return address")
+    parts = urlsplit(target)
+    if (not target.startswith("/") or target.startswith(("//", "/\\")) or "\\" in target
+            or parts.scheme or parts.netloc):
+        return "/"
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -39,6 +51,7 @@ def _safe_next(target: str | None) -> str:
 def login_page():
     error, status = None, 200
     username = ""
+    target = _safe_next(request.args.get("next"))
     if request.method == "POST":
         username = request.form.get("username", "")[:64]
         try:
@@ -50,7 +63,7 @@ def login_page():
             session.clear()  # a fresh session: no fixation
             session["uid"] = user["id"]
             session.permanent = True
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(target)
     return render_template("auth/login.html", error=error, username=username,
                            next=request.args.get("next", "")), status
 

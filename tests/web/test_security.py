@@ -76,6 +76,31 @@ def test_open_redirect_after_login_is_refused(app):
     assert r.headers["Location"] == "/"
 
 
+@pytest.mark.parametrize("target", ["/%09/evil.example", "/%0d/x", "/%0a/x", "/%20/evil.example", "/%7f/x"])
+def test_next_with_control_characters_is_refused_before_sign_in(app, target):
+    """Browsers strip tabs and newlines: ``/\t/evil.example`` is ``//evil.example``; ``\r`` splits headers."""
+    add(app)
+    c = app.test_client()
+    page = c.get("/login")
+    r = c.post(f"/login?next={target}", data={"username": "li", "password": PW,
+                                               "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert r.status_code == 400 and "Location" not in r.headers
+    assert c.get("/api/me").get_json()["authenticated"] is False   # no session was set
+    assert c.get(f"/login?next={target}").status_code == 400
+
+
+@pytest.mark.parametrize("target,where", [("/grids/370214001001001?x=1", "/grids/370214001001001?x=1"),
+                                          ("/\\evil.example", "/"), ("https://evil.example/", "/"),
+                                          ("/a\\b", "/"), ("javascript:alert(1)", "/"), ("", "/")])
+def test_next_keeps_only_same_site_paths(app, target, where):
+    add(app)
+    c = app.test_client()
+    page = c.get("/login")
+    r = c.post("/login", query_string={"next": target},
+               data={"username": "li", "password": PW, "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert r.status_code == 302 and r.headers["Location"] == where
+
+
 def test_wrong_password_then_lockout_per_user(app):
     app.config.update(LOGIN_MAX_FAILURES=3)
     add(app)
