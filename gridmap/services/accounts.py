@@ -10,6 +10,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from gridmap.store import audit
+from gridmap.store.plans import published_plan_id
 from gridmap.domain import credentials as auth
 from gridmap.errors import Conflict, InvalidInput, NotFoundError, TooManyRequests, Unauthorized
 from gridmap.domain.schema import LAYERS
@@ -207,10 +208,17 @@ def issue_embed(store: Any, secret_key: str, *, view: str, grids: Iterable[str] 
     """
     if view not in auth.EMBED_VIEWS:
         raise InvalidInput(f"未知视图 {view!r} / unknown view; views: {', '.join(auth.EMBED_VIEWS)}")
-    grids = tuple(sorted({str(g).strip() for g in grids if str(g).strip()}))
+    given = [str(g).strip() for g in grids]
+    if any(not g for g in given):
+        raise InvalidInput("网格范围含空编码 / grids: an empty code would cover every grid; "
+                           "leave grids out for the whole district")
+    grids = tuple(sorted(set(given)))
     bad = [g for g in grids if not (g.isdigit() and len(g) in (6, 9, 12, 15))]
     if bad:
         raise InvalidInput(f"网格范围需为区/街道/社区/网格编码 / grids must be 6/9/12/15-digit codes: {bad}")
+    missing = [g for g in grids if not _area_exists(store, g)]
+    if missing:
+        raise InvalidInput(f"网格范围不存在 / no such district, street, community or published grid: {missing}")
     layers = tuple(sorted({str(x).strip() for x in layers if str(x).strip()}))
     if not (0 < float(hours) <= 24 * 366):
         raise InvalidInput("有效期需在 0 与 366 天之间 / hours must be between 0 and 366 days")
@@ -224,6 +232,17 @@ def issue_embed(store: Any, secret_key: str, *, view: str, grids: Iterable[str] 
         audit.record(store, actor, "embed.issue", f"embed:{claims.id}", {"view": view, "grids": list(grids)})
     return {"id": claims.id, "token": auth.sign_embed(claims, secret_key), "view": view, "grids": list(grids),
             "layers": list(layers), "expires_at": iso(expires)}
+
+
+#: code length → the layer whose ids are codes of that level (15 digits: a grid of the published plan)
+_AREA_LAYERS = {6: "districts", 9: "streets", 12: "communities"}
+
+
+def _area_exists(store: Any, code: str) -> bool:
+    if len(code) == 15:
+        plan = published_plan_id(store)
+        return plan is not None and store.count("plan_grids", where={"plan_id": plan, "code": code}) > 0
+    return store.count(_AREA_LAYERS[len(code)], where={"id": code}) > 0
 
 
 def check_embed(store: Any, secret_key: str, token: str, *, view: str | None = None) -> auth.EmbedClaims:

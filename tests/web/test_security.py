@@ -213,12 +213,27 @@ def embed_app(monkeypatch, app_factory, sqlite_store):
     return app_factory(sqlite_store, EMBED_FRAME_ANCESTORS="'self' https://portal.example.gov.cn")
 
 
+def with_street(app, street: str = "370214001") -> None:
+    """The street (and its district) that embed tokens in these tests are scoped to: tokens name real areas."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    with app.app_context():
+        store = get_store()
+        shape = [box(120.3, 36.2, 120.4, 36.3)]
+        store.write("districts", gpd.GeoDataFrame({"id": [street[:6]], "name": ["城阳区"]}, geometry=shape,
+                                                  crs="EPSG:4326"))
+        store.write("streets", gpd.GeoDataFrame({"id": [street], "name": ["城阳街道"], "district_id": [street[:6]]},
+                                                geometry=shape, crs="EPSG:4326"))
+
+
 def issue(app, **kw):
     with app.app_context():
         return accounts.issue_embed(get_store(), app.config["SECRET_KEY"], **{"view": "map", **kw})
 
 
 def test_embed_token_valid_expired_tampered_revoked(embed_app):
+    with_street(embed_app)
     c = embed_app.test_client()
     good = issue(embed_app, grids=["370214001"])
     r = c.get("/embed-test/map", query_string={"token": good["token"]})
@@ -256,12 +271,27 @@ def test_embed_tokens_issued_by_planners_only(app, login):
     login(c, "community_official", {"communities": ["370214001001"]})
     assert c.post("/api/embed-tokens", json={"view": "map"}).status_code == 403
     login(c, "planner")
+    with_street(app)
     r = c.post("/api/embed-tokens", json={"view": "map", "grids": ["370214001"], "hours": 2})
     assert r.status_code == 201 and r.get_json()["token"]
     eid = r.get_json()["id"]
     assert [e["id"] for e in c.get("/api/embed-tokens").get_json()["embeds"]] == [eid]
     assert c.delete(f"/api/embed-tokens/{eid}").status_code == 204
     assert c.post("/api/embed-tokens", json={"view": "map", "grids": ["37'; --"]}).status_code == 400
+
+
+@pytest.mark.parametrize("grids,why", [([""], "空编码"), (["370214001", " "], "空编码"),
+                                       (["370214002"], "不存在"), (["370214001999"], "不存在"),
+                                       (["370214001001001"], "不存在")])
+def test_embed_token_areas_must_exist_and_not_be_empty(app, login, grids, why):
+    """``grids=[""]`` once meant "every grid"; a code of no real area (or of no published grid) is refused."""
+    c = app.test_client()
+    login(c, "planner")
+    with_street(app)
+    r = c.post("/api/embed-tokens", json={"view": "map", "grids": grids, "hours": 2})
+    assert r.status_code == 400 and why in r.get_json()["error"]["message"]
+    with app.app_context():
+        assert len(get_store().read("embed_tokens")) == 0
 
 
 # -- headers, cookies, errors -------------------------------------------------------------------------
