@@ -1,15 +1,16 @@
 """``POST /api/place/<kind>`` (a file upload or a GeoJSON body) and ``GET /api/coverage``."""
 from __future__ import annotations
 
-import io
-
 from flask import Blueprint, Response, jsonify, request
 
+from gridmap.io.uploads import received
 from gridmap.services import placement as svc
 from gridmap.web import get_store
 from gridmap.web.access import allow
 
 bp = Blueprint("api_place", __name__)
+#: files a placement upload may be (read by :func:`gridmap.services.placement.read_records`)
+PLACE_UPLOADS = (".csv", ".txt", ".geojson", ".json", ".gpkg", ".zip")
 
 
 @bp.post("/api/place/<kind>")
@@ -19,7 +20,8 @@ def place(kind: str):
     tolerance = svc.parse_tolerance(request.args.get("tolerance", svc.DEFAULT_TOLERANCE_M))
     upload = request.files.get("file")
     if upload is not None:
-        records = svc.read_records(io.BytesIO(upload.read()), filename=upload.filename or "")
+        with received(upload.stream, upload.filename, allowed=PLACE_UPLOADS) as path:
+            records = svc.read_records(path)
     else:
         records = svc.read_records(svc.geojson_body(request.get_data()))
     dry = request.args.get("dry_run", "").lower() in ("1", "true", "yes")

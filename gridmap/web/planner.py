@@ -3,14 +3,16 @@ calls (moves by id list from a click or lasso, merge, split, lock, undo/redo, re
 rollback, export, import). Views only parse the request and call :mod:`gridmap.services.plans`."""
 from __future__ import annotations
 
+import io
 import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
-from flask import (Blueprint, abort, current_app, jsonify, render_template, request, send_file)
+from flask import Blueprint, current_app, jsonify, render_template, request, send_file
 
 from gridmap.errors import InvalidInput
+from gridmap.io.uploads import received
 from gridmap.services import plans as svc
 from gridmap.web.access import allow, current_user
 
@@ -202,9 +204,11 @@ def api_export(plan_id: str):
     if suffix is None:
         raise InvalidInput("format 应为 gpkg、geojson、shp 或 csv / format must be gpkg, geojson, shp or csv")
     from gridmap.io.planfiles import MEDIA_TYPES
-    tmp = Path(tempfile.mkdtemp(prefix="gridmap-export-")) / f"{plan_id}{suffix}"
-    svc.export_plan_file(_store(), plan_id, str(tmp), format=fmt, world=world())
-    return send_file(tmp, mimetype=MEDIA_TYPES[fmt], as_attachment=True, download_name=tmp.name)
+    with tempfile.TemporaryDirectory(prefix="gridmap-export-") as folder:
+        tmp = Path(folder) / f"{plan_id}{suffix}"
+        svc.export_plan_file(_store(), plan_id, str(tmp), format=fmt, world=world())
+        data = io.BytesIO(tmp.read_bytes())   # the folder goes when the block ends; the bytes are sent
+    return send_file(data, mimetype=MEDIA_TYPES[fmt], as_attachment=True, download_name=tmp.name)
 
 
 @bp.post("/api/planner/import")
@@ -213,9 +217,5 @@ def api_import():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInput("请上传方案文件 / upload a plan file in field 'file'")
-    suffix = Path(upload.filename).suffix.lower()
-    if suffix not in (".gpkg", ".geojson", ".json", ".zip", ".csv"):
-        abort(415)
-    tmp = Path(tempfile.mkdtemp(prefix="gridmap-import-")) / f"upload{suffix}"
-    upload.save(tmp)
-    return jsonify(svc.import_plan_file(_store(), str(tmp), actor=_actor(), world=world())), 201
+    with received(upload.stream, upload.filename, allowed=(".gpkg", ".geojson", ".json", ".zip", ".csv")) as path:
+        return jsonify(svc.import_plan_file(_store(), str(path), actor=_actor(), world=world())), 201

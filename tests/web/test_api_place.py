@@ -92,3 +92,45 @@ def test_coverage_of_an_empty_store(client, login):
     login(client, "viewer")
     body = client.get("/api/coverage").get_json()
     assert body["summary"]["grids"] == 0 and body["summary"]["red_property_share"] is None
+
+
+def _bomb(name: str = "zeros.csv", size: int = 40 * 1024 * 1024) -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr(name, b"0" * size)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("filename", ["bomb.zip", "bomb.gpkg", "bomb.geojson"])
+def test_place_upload_refuses_a_zip_bomb_whatever_its_name(web, login, world_store, filename):  # noqa: F811
+    """1.5 MB once inflated to 1.5 GB through /api/place: every upload route now passes the same guard."""
+    bomb = _bomb()
+    assert len(bomb) < 100_000
+    login(web, "planner")
+    before = world_store.snapshot(["households"])
+    resp = web.post("/api/place/households", data={"file": (io.BytesIO(bomb), filename)},
+                    content_type="multipart/form-data")
+    assert resp.status_code == 400, resp.get_data(as_text=True)[:300]
+    assert "zip" in resp.get_json()["error"]["message"].lower() or "json" in resp.get_json()["error"]["message"].lower()
+    assert world_store.snapshot(["households"])["households"].equals(before["households"])
+
+
+def test_place_upload_of_an_unknown_type_is_415(web, login):
+    login(web, "planner")
+    resp = web.post("/api/place/households", data={"file": (io.BytesIO(b"MZ\x90\x00"), "tool.exe")},
+                    content_type="multipart/form-data")
+    assert resp.status_code == 415 and resp.get_json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_uploads_and_exports_leave_no_temporary_folder(web, login, world_store, tmp_path, monkeypatch):  # noqa: F811
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    login(web, "planner")
+    assert web.post("/api/place/households", data={"file": (io.BytesIO(CSV.encode()), "hh.csv")},
+                    content_type="multipart/form-data").status_code == 200
+    assert web.post("/api/place/households", data={"file": (io.BytesIO(_bomb()), "x.zip")},
+                    content_type="multipart/form-data").status_code == 400
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("gridmap-")] == []

@@ -78,3 +78,24 @@ def test_import_upload_makes_a_draft(planner_app, login, tmp_path):
                       content_type="multipart/form-data")
     assert res.status_code == 201, res.get_json()
     assert res.get_json()["moves"] == 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "gpkg", "geojson", "shp"])
+def test_export_and_import_leave_no_temporary_folder(planner_app, login, tmp_path, monkeypatch, fmt):
+    """Every export and import left a gridmap-export-*/gridmap-import-* folder behind (20 exports: 18 MB)."""
+    import io
+    import tempfile
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    client = planner_app.test_client()
+    login(client, "planner")
+    plan = client.get("/api/planner/plans").get_json()["plans"][0]["id"]
+    exp = client.get(f"/api/planner/plans/{plan}/export?format={fmt}")
+    assert exp.status_code == 200 and len(exp.data) > 100
+    name = {"csv": "p.csv", "gpkg": "p.gpkg", "geojson": "p.geojson", "shp": "p.zip"}[fmt]
+    imp = client.post("/api/planner/import", data={"file": (io.BytesIO(exp.data), name)},
+                      content_type="multipart/form-data")
+    assert imp.status_code == 201, imp.get_json()
+    assert list(temp.iterdir()) == []
