@@ -13,6 +13,7 @@ The importer (:mod:`gridmap.io.files`) and every upload view call these before t
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -331,3 +332,31 @@ def iter_limited(chunks: Iterable[bytes], limit: int, *, what: str) -> Iterable[
         seen += len(chunk)
         assert_within(seen, limit, what=what)
         yield chunk
+
+
+#: deepest JSON nesting accepted from outside (GeoJSON MultiPolygons need 5; a request body far less)
+MAX_JSON_DEPTH = 64
+
+
+def loads_json(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH, **kwargs: Any) -> Any:
+    """``json.loads`` for text from outside: a body nested deeper than ``max_depth`` (``[`` × 100,000 made
+    the parser recurse until it failed) is :class:`~gridmap.errors.InvalidInput`, like broken JSON."""
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"请求体不是 UTF-8 / the body is not UTF-8 text: {exc}") from None
+    try:
+        obj = json.loads(text, **kwargs)
+    except RecursionError:
+        raise InvalidInput(f"JSON 嵌套过深 / JSON nested deeper than {max_depth} levels") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"请求体不是 JSON / the body is not JSON: {exc}") from None
+    stack = [(obj, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > max_depth:
+                raise InvalidInput(f"JSON 嵌套过深 / JSON nested deeper than {max_depth} levels")
+            stack.extend((v, depth + 1) for v in (node.values() if isinstance(node, dict) else node))
+    return obj

@@ -11,7 +11,6 @@ current published plan every time, so a new plan moves everybody with their buil
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Mapping
@@ -20,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridmap.io.safety import loads_json
 from gridmap.errors import InvalidInput
 from gridmap.domain.placement import DEFAULT_TOLERANCE_M, PlacementWorld, derive, place, summarize
 from gridmap.domain.schema import LAYERS
@@ -316,10 +316,7 @@ def parse_tolerance(value: Any) -> float:
 
 
 def geojson_body(raw: bytes) -> Mapping[str, Any]:
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"请求体不是 JSON / the body is not JSON: {exc}") from None
+    return loads_json(raw)
 
 
 # -- coverage --------------------------------------------------------------------------------------

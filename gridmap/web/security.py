@@ -20,11 +20,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
+from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup
+
+from gridmap.io.safety import loads_json
 
 #: machine APIs that accept anonymous POSTs without CSRF token; the session cookie is ignored there
 CSRF_EXEMPT_PREFIXES = ("/open311/",)
@@ -134,8 +138,19 @@ def _csrf_check() -> None:
     csrf.protect()
 
 
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON with request bodies parsed by :func:`gridmap.io.safety.loads_json` (depth-limited):
+    ``[`` × 100,000 is a 400 in the JSON error shape, not a 500 with a recursion traceback."""
+
+    ensure_ascii = False
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads_json(s, **kwargs)
+
+
 def init_app(app: Flask) -> None:
-    """Install CSRF, headers and cookie settings on ``app`` (called by the app factory)."""
+    """Install CSRF, headers, cookie settings and the bounded JSON parser on ``app`` (called by the app factory)."""
+    app.json = BoundedJSONProvider(app)
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked in _csrf_check, bearer-aware
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
     app.config.setdefault("WTF_CSRF_SSL_STRICT", True)

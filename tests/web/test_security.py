@@ -400,3 +400,30 @@ def test_malformed_multipart_form_is_400_not_500(app):
         c.get("/login")
         r = c.post(path, data=body, content_type="multipart/form-data; boundary=B")
         assert r.status_code in (400, 401), (path, r.status_code)
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000, "[" * 100_000 + "]" * 100_000, '{"a":' * 65 + "1" + "}" * 65])
+def test_deeply_nested_json_is_a_400_not_a_traceback(app, login, body):
+    """``[`` × 100,000 answered 500 with a traceback on every JSON endpoint tried, anonymously."""
+    anon = app.test_client()
+    for path in ("/api/complaints", "/open311/v2/requests.json"):
+        r = anon.post(path, data=body, content_type="application/json")
+        assert r.status_code == 400, (path, r.status_code, r.get_data(as_text=True)[:200])
+        err = r.get_json()   # Open311 answers its own error list: [{"code", "description"}]
+        assert (err[0]["code"] if path.startswith("/open311") else err["error"]["status"]) == 400
+        assert "Traceback" not in r.get_data(as_text=True)
+    planner = app.test_client()
+    login(planner, "planner")
+    for path in ("/api/planner/drafts", "/api/embed-tokens", "/api/tokens"):
+        r = planner.post(path, data=body, content_type="application/json")
+        assert r.status_code == 400, (path, r.status_code, r.get_data(as_text=True)[:200])
+        assert "嵌套过深" in r.get_json()["error"]["message"] or "not JSON" in r.get_json()["error"]["message"]
+
+
+def test_json_nested_to_the_limit_is_still_read():
+    from gridmap.io.safety import MAX_JSON_DEPTH, loads_json
+
+    ok = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
+    assert loads_json(ok) == eval(ok)  # noqa: S307 - a literal of brackets
+    with pytest.raises(Exception, match="nested deeper"):
+        loads_json("[" + ok + "]")
