@@ -66,6 +66,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COMPLAINT_RESPONSE_DAYS", 1, "Working days within which a first response counts for the response rate"),
     Setting("COMPLAINT_SATISFIED_MIN", 4, "Ratings (1–5) at or above this count as satisfied"),
     Setting("TILE_MAX_AGE", 60, "Seconds browsers may reuse a vector tile before revalidating it (ETag)"),
+    Setting("RATE_LIMIT_ENABLED", True, "Apply the rate limits below (turn off only behind a gateway that limits)"),
+    Setting("RATE_LIMIT_STORAGE", "memory://",
+            "Where rate-limit counters live: memory:// (per process) or redis://host:6379/0 (shared by processes)"),
+    Setting("RATE_LIMIT_INTAKE", "10 per minute;60 per hour",
+            "Requests one client (address, or account when signed in) may file (intake API, form, Open311)"),
+    Setting("RATE_LIMIT_SIGNIN", "20 per minute;200 per hour", "Sign-in attempts per client address"),
+    Setting("RATE_LIMIT_TOKENS", "10 per minute", "API and embed tokens one account may issue"),
+    Setting("RATE_LIMIT_UPLOADS", "6 per minute", "File uploads (placement, plan import) one account may send"),
 )
 
 

@@ -125,7 +125,7 @@ def app_factory(tmp_path: Path) -> Callable[..., Any]:
     from gridmap.web import create_app
 
     def make(store: Any = None, **config: Any):
-        settings = {"TESTING": True, "SECRET_KEY": "test-secret",
+        settings = {"TESTING": True, "SECRET_KEY": "test-secret", "RATE_LIMIT_ENABLED": False,
                     "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"}
         settings.update(config)
         return create_app(settings, store=store)

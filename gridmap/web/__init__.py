@@ -55,6 +55,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | N
         app.register_blueprint(getattr(import_module(module), attr))
     from gridmap.web.access import check_rules
     check_rules(app)
+    from gridmap.web import limits
+    limits.init_app(app)
     return app
 
 

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 from gridmap.io.uploads import received
 from gridmap.services import placement as svc
 from gridmap.web import get_store
+from gridmap.web.limits import limit
 from gridmap.web.access import allow
 
 bp = Blueprint("api_place", __name__)
@@ -15,6 +16,7 @@ PLACE_UPLOADS = (".csv", ".txt", ".geojson", ".json", ".gpkg", ".zip")
 
 @bp.post("/api/place/<kind>")
 @allow("planner")
+@limit("uploads")
 def place(kind: str):
     """Place households|stewards|complaints|merchants|facilities; ``?tolerance=30&dry_run=1``."""
     tolerance = svc.parse_tolerance(request.args.get("tolerance", svc.DEFAULT_TOLERANCE_M))

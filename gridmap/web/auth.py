@@ -11,6 +11,7 @@ from gridmap.store import audit
 from gridmap.domain import credentials as auth
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.services import accounts
+from gridmap.web.limits import address_key, limit
 from gridmap.web.access import allow, current_user
 
 bp = Blueprint("auth", __name__)
@@ -48,6 +49,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @allow("public")
+@limit("signin", key=address_key, methods=("POST",))
 def login_page():
     error, status = None, 200
     username = ""
@@ -92,6 +94,7 @@ def list_tokens():
 
 @bp.post("/api/tokens")
 @allow("viewer")
+@limit("tokens")
 def create_token():
     body = _json_body()
     days = body.get("days", 90)
@@ -124,6 +127,7 @@ def list_embed_tokens():
 
 @bp.post("/api/embed-tokens")
 @allow("planner")
+@limit("tokens")
 def create_embed_token():
     body = _json_body()
     view = body.get("view", "map")

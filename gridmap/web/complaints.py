@@ -10,6 +10,7 @@ from gridmap.domain import privacy
 from gridmap.errors import InvalidInput
 from gridmap.services import complaints as svc
 from gridmap.web import get_store
+from gridmap.web.limits import limit
 from gridmap.web.access import allow, current_user
 
 bp = Blueprint("complaints", __name__)
@@ -105,6 +106,7 @@ def duplicates():
 
 @bp.post("/api/complaints")
 @allow("public")
+@limit("intake")
 def create():
     user = current_user()
     out = svc.submit(get_store(), _data(), user=user, settings=_settings(), channel="api")

@@ -24,6 +24,7 @@ from gridmap.domain import complaints as C
 from gridmap.errors import Forbidden, InvalidInput, NotFoundError
 from gridmap.services import complaints as svc
 from gridmap.web import get_store
+from gridmap.web.limits import limit
 from gridmap.web.access import User, allow, current_user
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -264,6 +265,7 @@ def _audit_read(user: User, target: str, data: list[dict[str, Any]]) -> None:
 
 @bp.post("/requests.<fmt>")
 @allow("public")
+@limit("intake")
 def requests_create(fmt: str):
     fmt = _fmt(fmt)
     user = _caller()

@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, sen
 from gridmap.errors import InvalidInput
 from gridmap.io.uploads import received
 from gridmap.services import plans as svc
+from gridmap.web.limits import limit
 from gridmap.web.access import allow, current_user
 
 bp = Blueprint("planner", __name__)
@@ -213,6 +214,7 @@ def api_export(plan_id: str):
 
 @bp.post("/api/planner/import")
 @allow("planner")
+@limit("uploads")
 def api_import():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
