@@ -76,8 +76,7 @@ def allow(*roles: str) -> Callable:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             user = current_user()
             if lowest != "public" and not user.authenticated:
-                _denied(user, lowest)
-                raise Unauthorized("请先登录 / please sign in")
+                refuse_anonymous(lowest)
             if not user.at_least(lowest):
                 _denied(user, lowest)
                 raise Forbidden("无权访问 / your role may not do this")
@@ -88,6 +87,12 @@ def allow(*roles: str) -> Callable:
         return wrapper
 
     return decorate
+
+
+def refuse_anonymous(required: str) -> None:
+    """Refuse a caller who is not signed in (401), telling the ``access_denied`` listeners."""
+    _denied(current_user(), required)
+    raise Unauthorized("请先登录 / please sign in")
 
 
 def _denied(user: User, required: str) -> None:

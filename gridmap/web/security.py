@@ -28,7 +28,6 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup
 
-from gridmap.errors import Unauthorized
 from gridmap.io.safety import loads_json
 
 #: machine APIs that accept anonymous POSTs without CSRF token; the session cookie is ignored there
@@ -123,13 +122,14 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 
 def _csrf_check() -> None:
-    from gridmap.web.access import bearer_secret, current_user, lowest_role
+    from gridmap.web.access import bearer_secret, current_user, lowest_role, refuse_anonymous
 
     if request.method not in UNSAFE:
         return
     view = current_app.view_functions.get(request.endpoint or "")
-    if view is not None and lowest_role(view) not in (None, "public") and not current_user().authenticated:
-        raise Unauthorized("请先登录 / please sign in")   # 401 before CSRF: the caller must sign in first
+    lowest = lowest_role(view) if view is not None else None
+    if lowest not in (None, "public") and not current_user().authenticated:
+        refuse_anonymous(lowest)   # 401 before CSRF: the caller must sign in first
     if bearer_secret() is not None or request.path.startswith(CSRF_EXEMPT_PREFIXES):
         return
     if request.path.startswith("/api/") and (request.mimetype == "application/json"
