@@ -4,13 +4,13 @@ from __future__ import annotations
 import secrets
 
 import click
-from waitress import serve as waitress_serve
 
 from gridmap.cli.context import cli_store
 from gridmap.cli.errors import settings
 from gridmap.domain.credentials import BadPassword, check_password_policy
 from gridmap.services.demo import demo_accounts, load_demo
 from gridmap.web import create_app
+from gridmap.web.server import make_server
 
 
 @click.command()
@@ -28,8 +28,8 @@ def serve(host: str | None, port: int | None, threads: int | None, debug: bool) 
         return
     click.echo(f"gridmap serving {current['DATABASE_URL'].split('://', 1)[0]} store at http://{host}:{port}/ "
                f"({threads or current['THREADS']} threads; Ctrl+C stops)", err=True)
-    waitress_serve(app, host=host, port=port, threads=threads or current["THREADS"], ident="gridmap",
-                   max_request_body_size=current["MAX_CONTENT_LENGTH"] + 65536)
+    make_server(app, host=host, port=port, threads=threads or current["THREADS"],
+                max_request_body_size=current["MAX_CONTENT_LENGTH"] + 65536).run()
 
 
 @click.command()
