@@ -8,7 +8,6 @@ lie strictly inside their community. Vectorised with numpy and shapely 2.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -17,9 +16,7 @@ import shapely
 from pyproj import Transformer
 
 from gridmap.synth import names
-
-if TYPE_CHECKING:  # pragma: no cover
-    from gridmap.synth.world import Scale
+from gridmap.synth.scale import Scale
 
 METRIC_CRS = "EPSG:4549"
 BLOCK_M, BLOCK_MARGIN_M, ESTATE_MARGIN_M = 400.0, 20.0, 12.0
@@ -99,7 +96,7 @@ class Layout:
         return shapely.points(lon, lat)
 
 
-def layout(communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, sc: "Scale",
+def layout(communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, sc: Scale,
            rng: np.random.Generator, *, weights: np.ndarray) -> Layout:
     """Estates and buildings for ``communities`` (see the module docstring)."""
     to_m = Transformer.from_crs(4326, METRIC_CRS, always_xy=True)
@@ -168,7 +165,7 @@ def _blocks(communities: gpd.GeoDataFrame, to_m: Transformer, to_g: Transformer,
     return gx[blk[order]], gy[blk[order]], comm[order]
 
 
-def _assign_blocks(bcomm: np.ndarray, street_of: np.ndarray, streets: gpd.GeoDataFrame, sc: "Scale",
+def _assign_blocks(bcomm: np.ndarray, street_of: np.ndarray, streets: gpd.GeoDataFrame, sc: Scale,
                    rng: np.random.Generator, weights: np.ndarray, n_comm: int) -> np.ndarray:
     """Use of each block: k>0 named estate k, 0 estate, -1 village houses, -2 loose buildings, -9 empty."""
     use = np.full(len(bcomm), -9)
@@ -236,7 +233,7 @@ def _estate_buildings(cx: float, cy: float, spec: tuple | None,
     return frame, rect
 
 
-def _loose_buildings(bx: np.ndarray, by: np.ndarray, bcomm: np.ndarray, use: np.ndarray, sc: "Scale",
+def _loose_buildings(bx: np.ndarray, by: np.ndarray, bcomm: np.ndarray, use: np.ndarray, sc: Scale,
                      rng: np.random.Generator) -> pd.DataFrame:
     """Village houses (use -1) and stand-alone mid/low-rise buildings (use -2) outside estates."""
     frames = []

@@ -9,7 +9,6 @@ about 7,200 residents, 522 party members reported in, 22 volunteer teams of 156 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -17,9 +16,7 @@ import pandas as pd
 
 from gridmap.synth import names
 from gridmap.synth.layout import LEIXIN, VANKE, Layout
-
-if TYPE_CHECKING:  # pragma: no cover
-    from gridmap.synth.world import Scale
+from gridmap.synth.scale import Scale
 
 VANKE_RESIDENTS = 7216
 #: Vanke's 522 party members as red stewards, by role (8 + 21 + 90 + 12 + 391 = 522)
@@ -34,7 +31,7 @@ MERCHANT_KINDS = ("餐饮", "超市", "理发", "药店", "洗衣", "家电维�
 NAMED_COMPANIES = (("PC001", "万科物业服务有限公司青岛分公司", True), ("PC002", "青岛磊鑫物业管理有限公司", True))
 
 
-def people(world: dict[str, pd.DataFrame], lay: Layout, sc: "Scale",
+def people(world: dict[str, pd.DataFrame], lay: Layout, sc: Scale,
            rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     """Every people/organisation layer for the laid-out world."""
     b = lay.buildings
@@ -74,7 +71,7 @@ def _companies(estates: gpd.GeoDataFrame, rng: np.random.Generator) -> tuple[pd.
     return companies, est
 
 
-def _household_buildings(lay: Layout, sc: "Scale", rng: np.random.Generator) -> np.ndarray:
+def _household_buildings(lay: Layout, sc: Scale, rng: np.random.Generator) -> np.ndarray:
     e = lay.estates
     named = e.index[e["name"].isin([VANKE, LEIXIN])].to_numpy()
     others = rng.permutation(np.array(e.index[~e["name"].isin([VANKE, LEIXIN])]))[: sc.household_estates]
@@ -82,7 +79,7 @@ def _household_buildings(lay: Layout, sc: "Scale", rng: np.random.Generator) -> 
     return np.flatnonzero(lay.buildings["estate_id"].isin(chosen).to_numpy())
 
 
-def _households(lay: Layout, sc: "Scale", rng: np.random.Generator) -> tuple[gpd.GeoDataFrame, pd.Series]:
+def _households(lay: Layout, sc: Scale, rng: np.random.Generator) -> tuple[gpd.GeoDataFrame, pd.Series]:
     """One row per flat of the chosen buildings (+ anonymous points), and those buildings' residents."""
     b = lay.buildings
     sel = _household_buildings(lay, sc, rng)

@@ -17,7 +17,7 @@ People (households, stewards, party members, volunteer teams, merchants, facilit
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from importlib import import_module
 from typing import Any, Callable, Mapping
 
@@ -27,9 +27,12 @@ import pandas as pd
 import shapely
 
 from gridmap.errors import InvalidInput
+from gridmap.io.geodata import chengyang_district, chengyang_streets
 from gridmap.synth import names
+from gridmap.synth import people as synth_people
 from gridmap.synth.layout import (KINDS, LEIXIN, METRIC_CRS, NAMED_ESTATES, VANKE, Kind,  # noqa: F401
                                    Layout, layout)
+from gridmap.synth.scale import SCALES, Scale
 
 DISTRICT_ID = "370214"
 DISTRICT_NAME = "城阳区"
@@ -43,27 +46,6 @@ URBAN_WEIGHT = {"城阳街道": 0.30, "流亭街道": 0.15, "夏庄街道": 0.15
 #: A generator is called as ``fn(world, rng=rng, scale=scale)`` and returns a frame for its layer, or a
 #: dict of frames (e.g. complaints and complaint_events).
 EXTRA_GENERATORS: dict[str, str] = {"complaints": "gridmap.domain.complaints:synth_complaints"}
-
-
-@dataclass(frozen=True)
-class Scale:
-    """How big a world to make."""
-
-    communities: int = 40
-    estates: int = 110
-    village_houses: int = 1800
-    loose_buildings: int = 150
-    #: estates (besides the named two) whose households get one row each (names, rooms, tags)
-    household_estates: int = 4
-    #: extra anonymous household points spread over all buildings by households (for benchmarks)
-    household_points: int = 0
-
-
-SCALES = {
-    "demo": Scale(),
-    "district": Scale(communities=230, estates=310, village_houses=97_000, loose_buildings=1000,
-                      household_estates=0),
-}
 
 
 class SynthError(InvalidInput):
@@ -100,12 +82,9 @@ def generate(*, seed: int = 0, scale: str | Mapping[str, Any] | Scale = "demo",
     district
         District polygon; default the real Chengyang boundary (or the union of ``streets``).
     """
-    from gridmap.synth import people as synth_people
-
     sc = resolve_scale(scale)
     rng = np.random.default_rng(seed)
     if streets is None:
-        from gridmap.io.geodata import chengyang_district, chengyang_streets
         streets = chengyang_streets()
         district = chengyang_district() if district is None else district
     streets = _street_frame(streets)
