@@ -1,15 +1,24 @@
-"""The Flask app factory: settings, the store, Babel, blueprints and error handlers; nothing at import time."""
+"""The Flask app factory: settings, the store, Babel, blueprints and error handlers; nothing at import time.
+
+``get_store`` and ``select_locale`` belong to :mod:`gridmap.web.context` and are re-exported here.
+"""
 from __future__ import annotations
 
 import secrets
 from importlib import import_module
 from typing import Any, Mapping
 
-from flask import Flask, current_app, request
+from flask import Flask, request
+from flask_babel import Babel
 
 from gridmap import config
 from gridmap.resources import resource_path
-from gridmap.store import Store, open_store
+from gridmap.store import Store
+from gridmap.web import errors, limits, security
+from gridmap.web.access import check_rules
+from gridmap.web.context import LOCALES, get_store, select_locale
+
+__all__ = ["BLUEPRINTS", "LOCALES", "create_app", "get_store", "select_locale"]
 
 #: blueprints to register, as "module:attribute"
 BLUEPRINTS: list[str] = [
@@ -46,44 +55,17 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | N
         app.extensions["gridmap_store"] = store
 
     _init_babel(app)
-    from gridmap.web import errors
     errors.init_app(app)
-    from gridmap.web import security
     security.init_app(app)
     for target in BLUEPRINTS:
         module, attr = target.split(":")
         app.register_blueprint(getattr(import_module(module), attr))
-    from gridmap.web.access import check_rules
     check_rules(app)
-    from gridmap.web import limits
     limits.init_app(app)
     return app
 
 
-def get_store(app: Flask | None = None) -> Store:
-    """The app's store, opened (and migrated) on first use."""
-    app = app or current_app
-    store = app.extensions.get("gridmap_store")
-    if store is None:
-        store = app.extensions["gridmap_store"] = open_store(app.config["DATABASE_URL"])
-    return store
-
-
-LOCALES = ("zh_CN", "en")
-
-
-def select_locale() -> str:
-    lang = request.args.get("lang") or request.cookies.get("lang")
-    if lang in LOCALES:
-        return lang
-    if lang == "zh":
-        return "zh_CN"
-    return current_app.config.get("DEFAULT_LOCALE", "zh_CN")
-
-
 def _init_babel(app: Flask) -> None:
-    from flask_babel import Babel
-
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(resource_path("translations", package=True)))
     Babel(app, locale_selector=select_locale)
 

@@ -25,16 +25,21 @@ from typing import Any, Callable, Iterable, Mapping
 from blinker import Namespace
 from flask import current_app, g, request, session
 
-from gridmap.store import audit
 from gridmap.domain import privacy
 from gridmap.domain.credentials import EmbedClaims, InvalidToken, token_hash  # noqa: F401 (token_hash re-exported)
 from gridmap.errors import Forbidden, Unauthorized
+from gridmap.services.accounts import _row, check_embed, user_for_token
+from gridmap.store import audit
+from gridmap.web.context import get_store
 
 ROLES = ("public", "viewer", "department", "grid_leader", "community_official", "street_official",
          "planner", "admin")
 RANK = {r: i for i, r in enumerate(ROLES)}
 #: endpoints that need no rule (Flask's own static files)
 EXEMPT = frozenset({"static"})
+#: machine APIs (Open311) where the session cookie is ignored and no CSRF token is asked for
+#: (:mod:`gridmap.web.security`)
+CSRF_EXEMPT_PREFIXES = ("/open311/",)
 
 _signals = Namespace()
 #: sent with ``endpoint``, ``role`` and ``required`` whenever a rule refuses a request (tests listen)
@@ -132,9 +137,6 @@ def _user_from_row(row: Mapping[str, Any], via: str) -> User:
 
 
 def _load_user() -> User:
-    from gridmap.services.accounts import _row, user_for_token
-    from gridmap.web import get_store
-
     store = get_store()
     secret = bearer_secret()
     if secret is not None:
@@ -142,8 +144,6 @@ def _load_user() -> User:
         if row is None:
             raise Unauthorized("无效的访问令牌 / invalid, revoked or expired token")
         return _user_from_row(row, "token")
-    from gridmap.web.security import CSRF_EXEMPT_PREFIXES
-
     uid = session.get("uid")
     if not uid or request.path.startswith(CSRF_EXEMPT_PREFIXES):
         return ANONYMOUS
@@ -178,8 +178,6 @@ def serve_personal(layer: str, records: Iterable[Mapping[str, Any]], *, target: 
     (:func:`gridmap.domain.privacy.redact_records`). An audit entry (``<layer>.read``) is written whenever any
     personal field leaves unmasked or masked.
     """
-    from gridmap.web import get_store
-
     user = current_user()
     out = privacy.redact_records(list(records), layer, user, drop_unlisted=drop_unlisted)
     personal, sensitive = privacy.personal_columns(layer)
@@ -221,9 +219,6 @@ def embed_view_of(view: Callable) -> str | None:
 
 
 def _check_embed(view_name: str) -> EmbedClaims | None:
-    from gridmap.services.accounts import check_embed
-    from gridmap.web import get_store
-
     token = request.args.get("token", "")
     if not token and not current_app.config.get("EMBED_REQUIRE_TOKEN", True):
         return None

@@ -12,22 +12,21 @@ import gzip
 
 from flask import Blueprint, Response, jsonify, request
 
+from gridmap.domain import privacy
 from gridmap.errors import InvalidInput
 from gridmap.services import maps
-from gridmap.web.access import allow
+from gridmap.web.access import allow, current_user
+from gridmap.web.context import bounds_setting, get_store
+from gridmap.web.openapi import describe, obj, op, param
 
 bp = Blueprint("maps_api", __name__, url_prefix="/api")
 
 
 def _store():
-    from gridmap.web import get_store
-
     return get_store()
 
 
 def _bounds() -> tuple[int, int]:
-    from gridmap.web.pages import bounds_setting
-
     return bounds_setting()
 
 
@@ -53,8 +52,6 @@ def layer(layer: str):
     grid = request.args.get("grid") or None
     if grid is not None and not (grid.isdigit() and len(grid) <= 15):
         raise InvalidInput(f"grid={grid!r}: expected a grid code (digits)")
-    from gridmap.domain import privacy
-    from gridmap.web.access import current_user
 
     text = maps.layer_geojson(_store(), layer, bbox=maps.parse_bbox(request.args.get("bbox")),
                               zoom=maps.parse_zoom(request.args.get("zoom")), shift=shift,
@@ -90,9 +87,6 @@ STATS_DERIVED = {"longest_wait_days": ("complaints_open",)}
 def visible_stats(stats: dict) -> dict:
     """``stats`` as the current user may see them: exact for roles that may see personal data,
     small counts suppressed (:func:`gridmap.domain.privacy.suppress_counts`) for everyone else."""
-    from gridmap.domain import privacy
-    from gridmap.web.access import current_user
-
     if privacy.sees_exact_counts(current_user()):
         return stats
     return privacy.suppress_counts(stats, STATS_COUNTS, derived=STATS_DERIVED)
@@ -107,8 +101,6 @@ def search():
 
 def _describe() -> None:
     """Describe these routes in the OpenAPI document (``/api/openapi.json``)."""
-    from gridmap.web.openapi import describe, obj, op, param
-
     layer_names = list(maps.LAYERS)
     fc = obj(("type", "features"), type={"type": "string", "enum": ["FeatureCollection"]},
              features={"type": "array", "items": {"type": "object"}})

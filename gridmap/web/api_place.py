@@ -5,9 +5,9 @@ from flask import Blueprint, Response, jsonify, request
 
 from gridmap.io.uploads import received
 from gridmap.services import placement as svc
-from gridmap.web import get_store
-from gridmap.web.limits import limit
 from gridmap.web.access import allow
+from gridmap.web.context import get_store
+from gridmap.web.limits import limit
 
 bp = Blueprint("api_place", __name__)
 #: files a placement upload may be (read by :func:`gridmap.services.placement.read_records`)

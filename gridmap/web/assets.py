@@ -11,11 +11,14 @@
 from __future__ import annotations
 
 import re
+from importlib import import_module
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
+import folium
 from flask import Blueprint, Flask, abort, send_from_directory
+from folium import plugins
 
 from gridmap.errors import ConfigError
 from gridmap.web.access import allow
@@ -27,8 +30,6 @@ YEAR = 365 * 24 * 3600
 
 
 def _xstatic(name: str) -> tuple[str, Path]:
-    from importlib import import_module
-
     mod = import_module(f"xstatic.pkg.{name}")
     return str(mod.VERSION), Path(mod.BASE_DIR)
 
@@ -102,9 +103,6 @@ def _rewrite(pairs: Iterable[tuple[str, str]], where: str) -> list[tuple[str, st
 
 def localize_folium() -> None:
     """Point folium's map and the plugins gridmap uses at the local copies (idempotent)."""
-    import folium
-    from folium import plugins
-
     classes: list[Any] = [folium.Map, folium.GeoJson, folium.Marker, folium.Icon, folium.LayerControl,
                           folium.FeatureGroup, plugins.MarkerCluster, plugins.FastMarkerCluster, plugins.HeatMap]
     for cls in classes:

@@ -7,18 +7,18 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
 
-from gridmap.store import audit
 from gridmap.domain import credentials as auth
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.services import accounts
-from gridmap.web.limits import address_key, limit
+from gridmap.store import audit
 from gridmap.web.access import allow, current_user
+from gridmap.web.context import get_store
+from gridmap.web.limits import address_key, limit
 
 bp = Blueprint("auth", __name__)
 
 
 def _store():
-    from gridmap.web import get_store
     return get_store()
 
 

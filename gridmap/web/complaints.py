@@ -5,13 +5,16 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from gridmap.store import audit
 from gridmap.domain import privacy
 from gridmap.errors import InvalidInput
 from gridmap.services import complaints as svc
-from gridmap.web import get_store
-from gridmap.web.limits import limit
+from gridmap.services import maps
+from gridmap.store import audit
 from gridmap.web.access import allow, current_user
+from gridmap.web.assets import basemap_layers, basemap_shift
+from gridmap.web.context import get_store, select_locale
+from gridmap.web.limits import limit
+from gridmap.web.pages import _padded, map_parts
 
 bp = Blueprint("complaints", __name__)
 
@@ -49,11 +52,6 @@ def layout() -> Any:
 @allow("public")
 def intake_form():
     """The intake form beside a map (the app's Leaflet map, served locally): click or locate to place."""
-    from gridmap.services import maps
-    from gridmap.web import select_locale
-    from gridmap.web.assets import basemap_layers, basemap_shift
-    from gridmap.web.pages import _padded, map_parts
-
     user = current_user()
     store = get_store()
     communities, community, bbox = svc.map_extent(store, request.args.get("community"))
@@ -71,8 +69,6 @@ def intake_form():
 @allow("department", "grid_leader")
 def work_list():
     """The staff work list: requests in the caller's area, newest first, each with the moves it allows."""
-    from gridmap.web import select_locale
-
     filters = {k: request.args[k] for k in ("state", "category", "overdue") if request.args.get(k)}
     limit, offset = _int_arg("limit", 30, lo=1, hi=200), _int_arg("offset", 0, hi=10**9)
     out = svc.work_list(get_store(), user=current_user(), filters=filters, limit=limit, offset=offset)

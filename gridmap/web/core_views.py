@@ -5,6 +5,7 @@ from flask import Blueprint, jsonify
 
 from gridmap import __version__
 from gridmap.web.access import allow
+from gridmap.web.context import get_store
 
 bp = Blueprint("core", __name__)
 
@@ -12,7 +13,5 @@ bp = Blueprint("core", __name__)
 @bp.get("/healthz")
 @allow("public")
 def healthz():
-    from gridmap.web import get_store
-
     store = get_store()
     return jsonify({"status": "ok", "version": __version__, "buildings": store.count("buildings")})

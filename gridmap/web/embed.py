@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
-from gridmap.present import render
 from gridmap.errors import Forbidden, InvalidInput
-from gridmap.services import maps
+from gridmap.present import render
+from gridmap.services import accounts, maps
 from gridmap.web.access import allow, current_user, embed, embed_claims
+from gridmap.web.context import get_store
 from gridmap.web.pages import _padded, map_parts
 
 bp = Blueprint("embed", __name__, url_prefix="/embed")
@@ -24,8 +25,6 @@ DEFAULT_LAYERS = ("streets", "communities", "grids", "buildings", "stewards", "c
 
 
 def _store():
-    from gridmap.web import get_store
-
     return get_store()
 
 
@@ -125,8 +124,6 @@ def demo():
 
 def _preview_token(src: str) -> str:
     """A one-hour embed token for the ``/embed/...`` path ``src`` (grid views: that grid only)."""
-    from gridmap.services import accounts
-
     path = src.split("?", 1)[0].rstrip("/").split("/")
     view = "grid" if path[2:3] == ["grids"] else "map"
     grids = [path[3]] if view == "grid" and len(path) > 3 and path[3].isdigit() else []

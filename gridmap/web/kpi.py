@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from typing import Any, Iterable, Mapping, Sequence
 
+import numpy as np
+import shapely
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from gridmap.domain import kpi, privacy
 from gridmap.errors import InvalidInput
 from gridmap.services import complaints as svc
-from gridmap.web import get_store
-from gridmap.web.access import allow
+from gridmap.web.access import allow, current_user
+from gridmap.web.complaints import layout
+from gridmap.web.context import get_store
 
 bp = Blueprint("kpi", __name__)
 
@@ -35,10 +40,6 @@ def _year() -> int | None:
 
 def _report() -> dict[str, Any]:
     """The KPI report; public, viewer and embed callers get small counts suppressed (issue #7)."""
-    from gridmap.domain import kpi
-    from gridmap.domain import privacy
-    from gridmap.web.access import current_user
-
     rep = svc.kpi_report(get_store(), settings=current_app.config["GRIDMAP_SETTINGS"], year=_year())
     return rep if privacy.sees_exact_counts(current_user()) else kpi.public_report(rep)
 
@@ -46,8 +47,6 @@ def _report() -> dict[str, Any]:
 @bp.get("/kpi")
 @allow("public")
 def page():
-    from gridmap.web.complaints import layout
-
     rep = _report()
     grid_values = {r["grid"]: r["per_1000"] for r in rep["levels"]["grid"]}
     streets = rep["levels"]["street"]
@@ -159,10 +158,6 @@ def grid_svg(store: Any, *, values: Mapping[str, float | None] | None = None, wi
     to one community. The ``<svg>`` carries ``data-*`` numbers with
     which the intake form's script turns a click into lon/lat (equirectangular at the map's mid latitude).
     """
-    import math
-
-    import numpy as np
-    import shapely
 
     plan = svc.published_plan_id(store)
     if plan:

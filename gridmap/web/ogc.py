@@ -11,11 +11,14 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from gridmap.domain.privacy import sees_exact_counts
 from gridmap.errors import InvalidInput
 from gridmap.services import ogc as svc
-from gridmap.web.access import allow
+from gridmap.web.access import allow, current_user
+from gridmap.web.context import get_store
 from gridmap.web.security import in_ui_language
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -111,8 +114,6 @@ def _collection_body(coll: svc.Collection, bounds: Any) -> dict[str, Any]:
 
 def collection_title(coll: svc.Collection) -> str:
     """The collection's title in the UI language (Chinese first, English with ``?lang=en``)."""
-    from flask_babel import get_locale
-
     locale = get_locale()
     return coll.title_en if locale is not None and locale.language == "en" else coll.title
 
@@ -184,16 +185,12 @@ def openapi_document() -> dict[str, Any]:
 
 # -- helpers -----------------------------------------------------------------------------------------
 def _store():
-    from gridmap.web import get_store
     return get_store()
 
 
 def _exact() -> bool:
     """Exact small counts only for callers who may see personal data (a bearer token of such a user);
     everyone else gets 1–4 as "<5" (issue #7)."""
-    from gridmap.domain.privacy import sees_exact_counts
-    from gridmap.web.access import current_user
-
     return sees_exact_counts(current_user())
 
 

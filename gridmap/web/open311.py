@@ -18,14 +18,15 @@ from typing import Any, Mapping
 import pandas as pd
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from gridmap.store import audit
-from gridmap.domain import privacy
 from gridmap.domain import complaints as C
+from gridmap.domain import privacy
 from gridmap.errors import Forbidden, InvalidInput, NotFoundError
 from gridmap.services import complaints as svc
-from gridmap.web import get_store
-from gridmap.web.limits import limit
+from gridmap.services.accounts import user_for_token
+from gridmap.store import audit
 from gridmap.web.access import User, allow, current_user
+from gridmap.web.context import get_store
+from gridmap.web.limits import limit
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -142,8 +143,6 @@ def service_definition(code: str, fmt: str):
 def _caller() -> User:
     """The signed-in user, or the owner of ``api_key`` (a gridmap API token, checked like a bearer token:
     unknown, revoked, expired or of a disabled user → 403), or anonymous."""
-    from gridmap.services.accounts import user_for_token
-
     user = current_user()
     key = request.values.get("api_key")
     if user.authenticated or not key:

@@ -7,12 +7,18 @@ from typing import Any, Mapping, Sequence
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, render_template, request
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
-from gridmap.present import render
+from gridmap.domain.complaints import STATES
+from gridmap.domain.privacy import sees_exact_counts
 from gridmap.domain.schema import STEWARD_ROLES
+from gridmap.present import render
 from gridmap.services import maps
-from gridmap.web.access import allow
+from gridmap.web.access import allow, current_user
+from gridmap.web.api import visible_stats
+from gridmap.web.assets import basemap_layers, basemap_shift
+from gridmap.web.context import bounds_setting, get_store
 from gridmap.web.security import nonce_scripts
 
 bp = Blueprint("pages", __name__)
@@ -38,8 +44,6 @@ NAV = (("/", "总览", "public"), ("/complaints/new", "反映诉求", "public"),
 def nav_items() -> list[dict[str, Any]]:
     """Links of the top bar: the pages this app has that the signed-in user may open (a grid leader also
     gets their own grid first)."""
-    from gridmap.web.access import current_user
-
     user = current_user()
     rules = {r.rule for r in current_app.url_map.iter_rules()}
     labels = {"总览": _("总览"), "反映诉求": _("反映诉求"), "考核": _("考核"), "网格规划": _("网格规划"),
@@ -55,8 +59,6 @@ def nav_items() -> list[dict[str, Any]]:
 
 def nav_user() -> dict[str, Any] | None:
     """The signed-in user for the top bar (name and role label), or None."""
-    from gridmap.web.access import current_user
-
     user = current_user()
     if not user.authenticated:
         return None
@@ -82,10 +84,6 @@ def layer_names() -> dict[str, str]:
 
 def state_names() -> dict[str, str]:
     """Complaint state labels in the page's language (from the complaints area's states table)."""
-    try:
-        from gridmap.domain.complaints import STATES
-    except ImportError:
-        return {}
     en = ui_lang() == "en"
     return {key: getattr(s, "en" if en else "zh", key) for key, s in STATES.items()}
 
@@ -111,17 +109,10 @@ def js_strings() -> dict[str, str]:
 
 
 # -- maps -------------------------------------------------------------------------------------------------
-def bounds_setting() -> tuple[int, int]:
-    cfg = current_app.config
-    return int(cfg.get("MIN_HOUSEHOLDS", 300)), int(cfg.get("MAX_HOUSEHOLDS", 500))
-
-
 def map_parts(*, layers: Sequence[str], bounds: Sequence[float] | None, controls: Mapping[str, Any],
               focus: str | None = None, select_origin: str | None = None, basemap: str | None = None,
               hidden: Sequence[str] = (), link_grids: bool = True) -> dict[str, Any]:
     """The map of a page as ``head``/``body``/``script`` pieces (scripts carry this request's nonce)."""
-    from gridmap.web.assets import basemap_layers, basemap_shift
-
     cfg = current_app.config
     base = basemap_layers(cfg, basemap)
     shift = basemap_shift(cfg) if base else None
@@ -152,8 +143,6 @@ def vector_tiles() -> dict[str, str]:
 @allow("public")
 def overview():
     """Every grid coloured by households against the bounds, with every layer, search and drill-down."""
-    from gridmap.web import get_store
-
     extent = maps.extent(get_store())
     m = map_parts(layers=render.LAYER_ORDER, bounds=extent, hidden=("heatmap",),
                   controls={"search": True, "locate": False, "linkGrids": True})
@@ -164,12 +153,6 @@ def overview():
 @allow("public")
 def grid_page(code: str):
     """One grid: its buildings and households, stewards by role, open complaints, merchants and teams nearby."""
-    from gridmap.web import get_store
-
-    from gridmap.domain.privacy import sees_exact_counts
-    from gridmap.web.access import current_user
-    from gridmap.web.api import visible_stats
-
     detail = maps.grid_detail(get_store(), code, bounds=bounds_setting(), now=dt.datetime.utcnow())
     exact = sees_exact_counts(current_user())  # the public sees request counts, not the requests (#7)
     detail = dict(detail, stats=visible_stats(detail["stats"]), complaints=detail["complaints"] if exact else None)

@@ -12,17 +12,18 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, render_template, request, send_file
 
 from gridmap.errors import InvalidInput
+from gridmap.io.planfiles import MEDIA_TYPES
 from gridmap.io.uploads import received
 from gridmap.services import plans as svc
-from gridmap.web.limits import limit
 from gridmap.web.access import allow, current_user
+from gridmap.web.context import get_store
+from gridmap.web.limits import limit
 
 bp = Blueprint("planner", __name__)
 _LOCK = threading.Lock()
 
 
 def _store():
-    from gridmap.web import get_store
     return get_store()
 
 
@@ -204,7 +205,6 @@ def api_export(plan_id: str):
     suffix = {"gpkg": ".gpkg", "geojson": ".geojson", "shp": ".zip", "csv": ".csv"}.get(fmt)
     if suffix is None:
         raise InvalidInput("format 应为 gpkg、geojson、shp 或 csv / format must be gpkg, geojson, shp or csv")
-    from gridmap.io.planfiles import MEDIA_TYPES
     with tempfile.TemporaryDirectory(prefix="gridmap-export-") as folder:
         tmp = Path(folder) / f"{plan_id}{suffix}"
         svc.export_plan_file(_store(), plan_id, str(tmp), format=fmt, world=world())

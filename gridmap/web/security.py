@@ -25,13 +25,14 @@ from typing import Any
 from flask import Flask, current_app, g, has_request_context, request
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup
 
 from gridmap.io.safety import loads_json
+from gridmap.web.access import (CSRF_EXEMPT_PREFIXES, bearer_secret, current_user, embed_view_of, lowest_role,
+                                refuse_anonymous)
 
-#: machine APIs that accept anonymous POSTs without CSRF token; the session cookie is ignored there
-CSRF_EXEMPT_PREFIXES = ("/open311/",)
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 csrf = CSRFProtect()
@@ -74,8 +75,6 @@ def content_security_policy(*, nonce: str, frame_ancestors: str, extra_sources: 
 
 
 def _is_embed() -> bool:
-    from gridmap.web.access import embed_view_of
-
     view = current_app.view_functions.get(request.endpoint or "")
     return view is not None and embed_view_of(view) is not None
 
@@ -122,8 +121,6 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 
 def _csrf_check() -> None:
-    from gridmap.web.access import bearer_secret, current_user, lowest_role, refuse_anonymous
-
     if request.method not in UNSAFE:
         return
     view = current_app.view_functions.get(request.endpoint or "")
@@ -178,8 +175,6 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 def in_ui_language(message: object) -> str:
     """A bilingual message ``"中文 / English"`` (the convention of gridmap's errors) in the page's
     language: the English half for ``en``, the Chinese half otherwise; other text is returned as it is."""
-    from flask_babel import get_locale
-
     text = str(message)
     zh, sep, en = text.partition("/ ")
     if not sep or not _CJK.search(zh) or not en.strip():

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, request
 from gridmap.present import mvt
 from gridmap.services import tiles as svc
 from gridmap.web.access import allow
+from gridmap.web.context import get_store
 
 bp = Blueprint("tiles", __name__, url_prefix="/tiles")
 
@@ -19,8 +20,6 @@ MEDIA = "application/vnd.mapbox-vector-tile"
 @bp.get("/<layer>/<int:z>/<int:x>/<int:y>.pbf")
 @allow("public")
 def tile(layer: str, z: int, x: int, y: int):
-    from gridmap.web import get_store
-
     data = svc.tile(get_store(), layer, z, x, y)
     resp = Response(data, mimetype=MEDIA)
     resp.set_etag(mvt.etag(data))
