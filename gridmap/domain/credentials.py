@@ -16,6 +16,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from gridmap.domain.complaints.catalogue import DEPARTMENTS
+from gridmap.domain.privacy import department_code
 from gridmap.errors import Forbidden, InvalidInput
 
 #: roles an account may have (``public`` is nobody signed in)
@@ -112,9 +114,6 @@ _ID_DIGITS = {"grids": 15, "communities": 12, "streets": 9}
 
 
 def _department_codes(values: Iterable[str]) -> list[str]:
-    from gridmap.domain.complaints import DEPARTMENTS
-    from gridmap.domain.privacy import department_code
-
     codes = [(v, department_code(v)) for v in values]
     unknown = [v for v, c in codes if c is None]
     if unknown:

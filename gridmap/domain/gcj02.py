@@ -8,6 +8,7 @@ depend on offers a vectorised version, hence these few lines.
 from __future__ import annotations
 
 import numpy as np
+import shapely
 
 _A = 6378245.0  # Krasovsky 1940 semi-major axis used by the GCJ-02 formula
 _EE = 0.00669342162296594323
@@ -59,15 +60,11 @@ def gcj02_to_wgs84(lon: np.ndarray, lat: np.ndarray, *, tol: float = 1e-10,
 
 def geometries_gcj02_to_wgs84(geoms: np.ndarray) -> np.ndarray:
     """Every vertex of shapely geometries from GCJ-02 to WGS84 (one vectorised pass)."""
-    import shapely
-
     return shapely.transform(np.asarray(geoms, dtype=object),
                              lambda xy: np.column_stack(gcj02_to_wgs84(xy[:, 0], xy[:, 1])))
 
 
 def geometries_wgs84_to_gcj02(geoms: np.ndarray) -> np.ndarray:
     """Every vertex of shapely geometries from WGS84 to GCJ-02 (overlays drawn on AMap tiles)."""
-    import shapely
-
     return shapely.transform(np.asarray(geoms, dtype=object),
                              lambda xy: np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1])))

@@ -31,8 +31,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from gridmap.domain import coverage
-from gridmap.domain.complaints import CATEGORIES, STATES, Category
+from gridmap.domain import coverage, privacy
+from gridmap.domain.complaints.catalogue import CATEGORIES, STATES, Category
 from gridmap.domain.workdays import WorkCalendar
 from gridmap.errors import InvalidInput
 
@@ -329,8 +329,6 @@ def public_report(report: Mapping[str, Any], *, threshold: int | None = None) ->
     """A KPI report (``services.complaints.kpi_report``) with small counts suppressed for callers who may
     not see personal data: every count in :data:`COUNT_FIELDS` from 1 to 4 shown as ``"<5"`` and the
     rates of :data:`DERIVED_FIELDS` built on such a count withheld (``None``)."""
-    from gridmap.domain import privacy
-
     kw = {"derived": DERIVED_FIELDS, "threshold": threshold or privacy.SMALL_COUNT}
 
     def clean(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
+import pandas as pd
+
+from gridmap.domain.complaints.catalogue import DEPARTMENTS
 from gridmap.domain.schema import LAYERS
 
 FULL, MASKED, NONE = "full", "masked", "none"
@@ -101,8 +104,6 @@ def department_code(name: Any) -> str | None:
     Requests are routed to codes; a user's scope may name a department either way (accounts made with
     ``gridmap users add`` store codes), so both sides are compared as codes.
     """
-    from gridmap.domain.complaints import DEPARTMENTS
-
     text = _s(name)
     if text is None:
         return None
@@ -299,7 +300,6 @@ def redact_frame(frame: Any, layer: str, viewer: Viewer, *, drop_unlisted: bool 
     cls = type(frame)
     kwargs = {"crs": frame.crs} if hasattr(frame, "crs") and "geometry" in columns else {}
     if "geometry" not in columns and hasattr(frame, "crs"):
-        import pandas as pd
         cls = pd.DataFrame
     return cls([{c: r.get(c) for c in columns} for r in kept], columns=columns, **kwargs)
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterable
 
+import holidays as holidays_pkg
+
 from gridmap.errors import InvalidInput
 
 __all__ = ["WorkCalendar", "CalendarError", "china_calendar", "end_of_day"]
@@ -124,8 +126,6 @@ def china_calendar(years: Iterable[int], *, holidays: Iterable[object] = (),
     holidays, workdays
         Extra days off / days worked (ISO strings or dates), e.g. from the settings.
     """
-    import holidays as holidays_pkg  # the package; imported here so the module loads fast
-
     years = sorted(set(int(y) for y in years))
     cn = holidays_pkg.country_holidays("CN", years=years)
     off = frozenset(d for d in cn if d.year in years)

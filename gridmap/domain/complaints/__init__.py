@@ -1,0 +1,27 @@
+"""The complaint loop as data: categories, departments, states, allowed transitions, SLA clocks, escalation.
+
+民意收集—响应处理—跟踪督促—评估评价. A complaint is a plain dict with the columns of the ``complaints``
+layer; every change goes through :func:`apply`, which checks the transitions table and returns the new
+record and the event row (``complaint_events``) that records who, when and why. Pure: no Flask, no store,
+no files.
+
+* :mod:`.catalogue` — departments, categories, states, the transitions table;
+* :mod:`.sla` — the settable :class:`Policy`, time limits, overdue, escalation levels;
+* :mod:`.workflow` — new requests, transitions, evaluation, reopening, automatic 督办;
+* :mod:`.routing` — location → building → grid → grid leader, category → department; duplicates nearby.
+
+The names below are the package's public API (``from gridmap.domain import complaints as C``).
+"""
+from gridmap.domain.complaints.catalogue import (CATEGORIES, CHANNELS, DEPARTMENTS, SLA_DAYS, STATES, TRANSITIONS,
+                                                 Category, ComplaintError, Department, IllegalTransition, State,
+                                                 Transition, is_open)
+from gridmap.domain.complaints.routing import Route, find_duplicates, metric_crs, route
+from gridmap.domain.complaints.sla import Policy, escalation_level_due, is_overdue, with_sla
+from gridmap.domain.complaints.workflow import allowed_targets, apply, escalate, evaluate, new_complaint, reopen
+
+__all__ = [
+    "Department", "Category", "State", "Transition", "Policy", "Route", "ComplaintError",
+    "IllegalTransition", "DEPARTMENTS", "CATEGORIES", "STATES", "TRANSITIONS", "SLA_DAYS", "CHANNELS",
+    "new_complaint", "apply", "evaluate", "escalate", "escalation_level_due",
+    "allowed_targets", "is_open", "is_overdue", "route", "find_duplicates", "metric_crs", "reopen", "with_sla",
+]

@@ -1,0 +1,201 @@
+"""Where a request goes (location → building → grid → grid leader; category → department) and which open
+requests nearby may be the same one. Distances are measured in a projected CRS. Pure: no Flask, no store,
+no files.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+from gridmap.domain.complaints.catalogue import _OPEN, DEPARTMENTS, STATES, ComplaintError, _isnull
+from gridmap.domain.complaints.sla import Policy
+
+
+def _check_point(lon: float, lat: float) -> None:
+    try:
+        lon, lat = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise ComplaintError(f"location ({lon!r}, {lat!r}) is not a pair of numbers") from None
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ComplaintError(f"location lon={lon}, lat={lat} is outside the earth (EPSG:4326 degrees)")
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a request goes. ``needs_confirmation``: near another grid or not on a building."""
+
+    building_id: str | None = None
+    estate_id: str | None = None
+    community_id: str | None = None
+    grid_code: str | None = None
+    grid_leader_id: str | None = None
+    property_steward_id: str | None = None
+    department: str | None = None
+    departments: tuple[str, ...] = ()
+    needs_confirmation: bool = True
+    placement: str = "rejected"
+    placement_distance_m: float | None = None
+    reasons: tuple[str, ...] = ()
+
+    def agency(self, *, lang: str = "zh") -> str:
+        """Open311 ``agency_responsible``: the lead department and the grid."""
+        dept = DEPARTMENTS.get(self.department or "")
+        name = (dept.zh if lang == "zh" else dept.en) if dept else ""
+        grid = f"网格 {self.grid_code}" if lang == "zh" else f"grid {self.grid_code}"
+        return " / ".join(x for x in (name, grid if self.grid_code else "") if x)
+
+
+def metric_crs(lon: float) -> str:
+    """A projected CRS to measure in near longitude ``lon``: EPSG:4549 (CGCS2000 3° GK, CM 120°E)
+    between 118.5° and 121.5° E, else the WGS84 UTM zone."""
+    if 118.5 <= lon <= 121.5:
+        return "EPSG:4549"
+    zone = int((lon + 180) // 6) + 1
+    return f"EPSG:{32600 + zone}"
+
+
+def route(lon: float, lat: float, *, category: str, buildings: Any, assignment: Mapping[str, str],
+          grids: Any, policy: Policy, stewards: Any = None) -> Route:
+    """Route a request at ``(lon, lat)``.
+
+    Parameters
+    ----------
+    buildings
+        GeoDataFrame (EPSG:4326) with ``id``, ``estate_id``, ``community_id``, polygons near the point.
+    assignment
+        building id → grid code of the published plan.
+    grids
+        GeoDataFrame of the published plan's grid polygons (``code``, ``community_id``).
+    stewards
+        Optional frame with ``id``, ``role``, ``serves``: the grid leader serves the grid code, the
+        property steward serves the estate id (or the building id).
+
+    Returns
+    -------
+    Route
+        Building by containment, else the nearest within ``policy.nearest_m`` (``nearest``), else only the
+        grid containing the point (``area``); ``needs_confirmation`` when not on a building, or within
+        ``policy.boundary_m`` of another grid, or when the building's grid is not the grid drawn there.
+    """
+    cat = policy.category(category)
+    _check_point(lon, lat)
+    crs = metric_crs(float(lon))
+    pt = _project_point(float(lon), float(lat), crs)
+    reasons: list[str] = []
+    b_row, placement, dist = _match_building(pt, buildings, crs, policy.nearest_m)
+    grid_code = community = estate = building_id = None
+    if b_row is not None:
+        building_id, estate = str(b_row["id"]), _str_or_none(b_row.get("estate_id"))
+        community = _str_or_none(b_row.get("community_id"))
+        grid_code = assignment.get(building_id)
+        if grid_code is None:
+            reasons.append("building is in no grid of the published plan")
+    else:
+        reasons.append("no building at this location")
+    if grids is not None and len(grids):
+        d = shapely.distance(_project(grids.geometry, crs), pt)
+        codes = grids["code"].astype(str).to_numpy()
+        inside = np.flatnonzero(d <= 1e-6)
+        drawn = str(codes[inside[0]]) if len(inside) else None
+        if grid_code is None and drawn is not None:
+            grid_code, placement = drawn, ("area" if b_row is None else placement)
+            community = community or _str_or_none(grids.iloc[int(inside[0])].get("community_id"))
+        elif drawn is not None and drawn != grid_code:
+            reasons.append(f"drawn inside grid {drawn}, building belongs to {grid_code}")
+        others = d[codes != str(grid_code)]
+        if len(others) and float(others.min()) < policy.boundary_m:
+            reasons.append(f"{float(others.min()):.0f} m from another grid "
+                           f"(confirmation below {policy.boundary_m:.0f} m)")
+    leader = steward = None
+    if stewards is not None and len(stewards):
+        leader = _steward(stewards, "grid_leader", [grid_code])
+        steward = _steward(stewards, "property_steward", [estate, building_id])
+    return Route(building_id=building_id, estate_id=estate, community_id=community, grid_code=grid_code,
+                 grid_leader_id=leader, property_steward_id=steward, department=cat.departments[0],
+                 departments=cat.departments, needs_confirmation=bool(reasons) or grid_code is None,
+                 placement=placement if grid_code or b_row is not None else "rejected",
+                 placement_distance_m=dist, reasons=tuple(reasons))
+
+
+def _str_or_none(v: Any) -> str | None:
+    return None if v is None or _isnull(v) else str(v)
+
+
+def _match_building(pt: Any, buildings: Any, crs: str, nearest_m: float
+                    ) -> tuple[Mapping[str, Any] | None, str, float | None]:
+    if buildings is None or not len(buildings):
+        return None, "rejected", None
+    d = shapely.distance(_project(buildings.geometry, crs), pt)
+    i = int(np.argmin(d))
+    dist = float(d[i])
+    if dist <= 1e-6:
+        return buildings.iloc[i], "contained", 0.0
+    if dist <= nearest_m:
+        return buildings.iloc[i], "nearest", round(dist, 1)
+    return None, "rejected", None
+
+
+@lru_cache(maxsize=16)
+def _transformer(crs: str) -> Any:
+    # pyproj ≥ 3.1: one Transformer may serve every thread
+    return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+
+
+def _project(geoms: Any, crs: str) -> Any:
+    """Geometries in EPSG:4326 → ``crs`` (the same pyproj transformation ``GeoSeries.to_crs`` makes,
+    without building a frame: routing and duplicate search run on every submission)."""
+    src = getattr(geoms, "crs", None)
+    if src is not None and src.to_epsg() != 4326:  # a frame in another CRS: let geopandas do it
+        return np.asarray(geoms.to_crs(crs).values, dtype=object)
+    tr = _transformer(crs)
+
+    def xy(c: Any) -> Any:
+        x, y = tr.transform(c[:, 0], c[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(np.asarray(getattr(geoms, "values", geoms), dtype=object), xy)
+
+
+def _project_point(lon: float, lat: float, crs: str) -> Any:
+    x, y = _transformer(crs).transform(lon, lat)
+    return shapely.Point(x, y)
+
+
+def _steward(stewards: Any, role: str, serves: Sequence[str | None]) -> str | None:
+    wanted = [s for s in serves if s]
+    if not wanted:
+        return None
+    rows = stewards[(stewards["role"] == role) & stewards["serves"].astype(str).isin(wanted)]
+    return str(sorted(rows["id"].astype(str))[0]) if len(rows) else None
+
+
+def find_duplicates(lon: float, lat: float, *, category: str, candidates: Any, policy: Policy,
+                    exclude: str | None = None) -> list[tuple[str, float]]:
+    """Open requests of the same category within the category's duplicate radius, nearest first.
+
+    ``candidates``: GeoDataFrame (EPSG:4326) with ``id``, ``category``, ``state`` and point geometry.
+    Returns ``[(id, distance_m), …]``.
+    """
+    cat = policy.category(category)
+    _check_point(lon, lat)
+    if candidates is None or not len(candidates) or cat.duplicate_radius_m <= 0:
+        return []
+    c = candidates[(candidates["category"] == cat.code)
+                   & candidates["state"].map(lambda s: STATES[s].type == _OPEN if s in STATES else False)
+                   & candidates.geometry.notna()]
+    if exclude is not None:
+        c = c[c["id"].astype(str) != str(exclude)]
+    if not len(c):
+        return []
+    crs = metric_crs(float(lon))
+    pt = _project_point(float(lon), float(lat), crs)
+    d = shapely.distance(_project(c.geometry, crs), pt)
+    near = sorted((round(float(dist), 1), str(i)) for i, dist in zip(c["id"], d)
+                  if dist <= cat.duplicate_radius_m)
+    return [(i, dist) for dist, i in near]

@@ -1,0 +1,209 @@
+"""The complaint loop 民意收集—响应处理—跟踪督促—评估评价 as state changes.
+
+A complaint is a plain dict with the columns of the ``complaints`` layer; every change goes through
+:func:`apply`, which checks the transitions table (:data:`~.catalogue.TRANSITIONS`) and returns the new
+record and the event row (``complaint_events``) that records who, when and why. Pure: no Flask, no store,
+no files.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping
+
+from gridmap.domain.complaints.catalogue import (_BY_PAIR, _CLOSED, _D, _OPEN, _S, _Y, CHANNELS, DEPARTMENTS,
+                                                 ESCALATION_LEVELS, MAX_DESCRIPTION, STATES, TRANSITIONS,
+                                                 ComplaintError, IllegalTransition, _isnull, _state)
+from gridmap.domain.complaints.routing import Route, _check_point
+from gridmap.domain.complaints.sla import Policy, _within_reopen, escalation_level_due
+
+
+def allowed_targets(state: str, *, by: str | None = None) -> list[str]:
+    """States reachable from ``state`` (by an actor kind, if given; staff may do department steps)."""
+    _state(state)
+    kinds = _kinds(by) if by else None
+    return [t.target for t in TRANSITIONS
+            if t.source == state and (kinds is None or t.by & kinds)]
+
+
+def _kinds(by: str) -> frozenset[str]:
+    if by not in (_S, _D, _Y):
+        raise ComplaintError(f"unknown actor kind {by!r}; use staff, department or system")
+    return frozenset({_S, _D}) if by == _S else frozenset({by})
+
+
+def new_complaint(*, id: str, category: str, description: str, at: dt.datetime, channel: str,
+                  lon: float, lat: float, actor: str, policy: Policy, route: "Route | None" = None,
+                  contact_name: str | None = None, contact_phone: str | None = None
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A freshly collected complaint and its first event, validated.
+
+    Returns
+    -------
+    (record, event)
+        ``record`` has the ``complaints`` columns plus ``lon``/``lat``; ``event`` is ``complaint_events``
+        row seq 1 (``None`` → ``collected``).
+    """
+    cat = policy.category(category)
+    text = (description or "").strip()
+    if not text:
+        raise ComplaintError("description is empty: say what the problem is")
+    if len(text) > MAX_DESCRIPTION:
+        raise ComplaintError(f"description is {len(text)} characters; at most {MAX_DESCRIPTION}")
+    if channel not in CHANNELS:
+        raise ComplaintError(f"unknown channel {channel!r}; channels are {', '.join(CHANNELS)}")
+    _check_point(lon, lat)
+    route = route or Route()
+    record: dict[str, Any] = {
+        "id": id, "category": cat.code, "description": text, "state": "collected", "channel": channel,
+        "building_id": route.building_id, "community_id": route.community_id,
+        "filed_grid_code": route.grid_code, "department": route.department or cat.departments[0],
+        "assignee": route.grid_leader_id, "created_at": at, "updated_at": at,
+        "due_at": policy.calendar.due(at, policy.sla_for(cat.code)), "closed_at": None,
+        "contact_name": contact_name or None, "contact_phone": contact_phone or None,
+        "rating": None, "resolved": None, "needs_confirmation": bool(route.needs_confirmation),
+        "duplicate_of": None, "escalation": 0, "placement": route.placement,
+        "placement_distance_m": route.placement_distance_m, "lon": float(lon), "lat": float(lat),
+    }
+    event = {"complaint_id": id, "seq": 1, "from_state": None, "to_state": "collected", "actor": actor,
+             "at": at, "note": f"channel={channel}"}
+    return record, event
+
+
+def apply(record: Mapping[str, Any], target: str, *, actor: str, by: str, at: dt.datetime, seq: int,
+          note: str | None = None, changes: Mapping[str, Any] | None = None
+          ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Move ``record`` to state ``target``; returns ``(new_record, event)`` and never changes ``record``.
+
+    Parameters
+    ----------
+    by
+        Kind of actor: ``staff``, ``department`` or ``system``.
+    seq
+        Sequence number of the event (1 + the complaint's last event).
+    changes
+        Columns set together with the move (``department``/``assignee`` when reassigning,
+        ``duplicate_of`` when marking a duplicate, ``rating``/``resolved`` when evaluating).
+
+    Raises
+    ------
+    IllegalTransition
+        The pair (state, target) is not in :data:`TRANSITIONS`, or ``by`` may not make it.
+    """
+    source = record["state"]
+    _state(source), _state(target)
+    t = _BY_PAIR.get((source, target))
+    if t is None:
+        raise IllegalTransition(
+            f"complaint {record.get('id')}: cannot go from {source} ({STATES[source].zh}) to {target} "
+            f"({STATES[target].zh}); from {source} it may go to: "
+            f"{', '.join(allowed_targets(source)) or 'nothing (final state)'}")
+    if not t.by & _kinds(by):
+        raise IllegalTransition(
+            f"complaint {record.get('id')}: {t.en} ({source} → {target}) is done by "
+            f"{' or '.join(sorted(t.by))}, not by {by}")
+    changes = dict(changes or {})
+    unknown = set(changes) - set(_CHANGEABLE)
+    if unknown:
+        raise ComplaintError(f"these fields cannot be changed by a transition: {sorted(unknown)}")
+    _GUARDS.get(target, _no_guard)(record, changes)
+    new = dict(record)
+    new.update(changes)
+    new["state"], new["updated_at"] = target, at
+    if STATES[target].type == _CLOSED and STATES[source].type == _OPEN:
+        new["closed_at"] = at
+    elif STATES[target].type == _OPEN:
+        new["closed_at"] = None
+    if target == "supervised":
+        new["escalation"] = min(int(record.get("escalation") or 0) + 1, len(ESCALATION_LEVELS) - 1)
+    event = {"complaint_id": record["id"], "seq": int(seq), "from_state": source, "to_state": target,
+             "actor": actor, "at": at, "note": note}
+    return new, event
+
+
+_CHANGEABLE = ("department", "assignee", "duplicate_of", "rating", "resolved", "due_at",
+               "needs_confirmation", "building_id", "community_id", "filed_grid_code")
+
+
+def _no_guard(record: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
+    return None
+
+
+def _guard_duplicate(record: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
+    other = changes.get("duplicate_of") or record.get("duplicate_of")
+    if not other or _isnull(other):
+        raise ComplaintError("marking a duplicate needs duplicate_of: the id of the original request")
+    if other == record.get("id"):
+        raise ComplaintError("a request cannot be a duplicate of itself")
+
+
+def _guard_reassigned(record: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
+    dept = changes.get("department")
+    if dept is not None and dept not in DEPARTMENTS:
+        raise ComplaintError(f"unknown department {dept!r}; departments are {', '.join(DEPARTMENTS)}")
+
+
+def _guard_supervised(record: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
+    if record["state"] == "supervised" and int(record.get("escalation") or 0) >= len(ESCALATION_LEVELS) - 1:
+        raise IllegalTransition(f"complaint {record.get('id')} is already supervised by the street, "
+                                f"the highest level")
+
+
+_GUARDS = {"duplicate": _guard_duplicate, "reassigned": _guard_reassigned,
+           "supervised": _guard_supervised}
+
+
+def evaluate(record: Mapping[str, Any], *, rating: int, resolved: bool, actor: str, at: dt.datetime,
+             seq: int, policy: Policy, note: str | None = None
+             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Record the resident's verdict (回访评价): rating 1–5 and resolved yes/no.
+
+    An unsatisfied resident (not resolved, or a rating below ``policy.satisfied_min``) within
+    ``policy.reopen_days`` of the resolution reopens the request: two events, evaluated → reopened.
+    """
+    try:
+        rating = int(rating)
+    except (TypeError, ValueError):
+        raise ComplaintError(f"rating {rating!r} is not a whole number from 1 to 5") from None
+    if not 1 <= rating <= 5:
+        raise ComplaintError(f"rating {rating} is out of range: give 1 (worst) to 5 (best)")
+    if not isinstance(resolved, bool):
+        raise ComplaintError(f"resolved must be true or false, got {resolved!r}")
+    new, ev = apply(record, "evaluated", actor=actor, by=_S, at=at, seq=seq, note=note,
+                    changes={"rating": rating, "resolved": resolved})
+    events = [ev]
+    if (not resolved or rating < policy.satisfied_min) and _within_reopen(record, at, policy):
+        new, ev2 = apply(new, "reopened", actor=actor, by=_S, at=at, seq=seq + 1,
+                         note=f"resident unsatisfied (rating {rating}, resolved={resolved})",
+                         changes={"due_at": policy.calendar.due(at, policy.sla_for(record["category"]))})
+        events.append(ev2)
+    return new, events
+
+
+def reopen(record: Mapping[str, Any], *, actor: str, at: dt.datetime, seq: int, policy: Policy,
+           note: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Reopen a resolved or evaluated request at the resident's word, within ``policy.reopen_days``."""
+    if not _within_reopen(record, at, policy):
+        raise IllegalTransition(f"complaint {record.get('id')} was closed on {record['closed_at']:%Y-%m-%d}; "
+                                f"it can be reopened only within {policy.reopen_days} days — file a new "
+                                f"request instead")
+    return apply(record, "reopened", actor=actor, by=_S, at=at, seq=seq, note=note,
+                 changes={"due_at": policy.calendar.due(at, policy.sla_for(record["category"]))})
+
+
+def escalate(record: Mapping[str, Any], now: dt.datetime, *, seq: int, policy: Policy,
+             actor: str = "system") -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Automatic 督办: the moves that bring an overdue request up to the level it is due (maybe none).
+
+    Returns a list of ``(record, event)`` pairs, in order; the last record is the current one.
+    """
+    target = escalation_level_due(record, now, policy)
+    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    current = dict(record)
+    while target > int(current.get("escalation") or 0) and \
+            "supervised" in allowed_targets(current["state"], by=_Y):
+        level = int(current.get("escalation") or 0) + 1
+        current, ev = apply(current, "supervised", actor=actor, by=_Y, at=now, seq=seq + len(out),
+                            note=f"overdue since {record['due_at']:%Y-%m-%d}: supervised by "
+                                 f"{ESCALATION_LEVELS[level]}")
+        out.append((current, ev))
+    return out
