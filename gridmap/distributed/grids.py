@@ -21,6 +21,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.domain.partition import WorldPartition, edge_kinds, partition_world
+from gridmap.domain.tessellation import adjacency, tessellate
+from gridmap.services import grids
+
 
 def community_job(community_id: str, region: Any, buildings: gpd.GeoDataFrame,
                   barriers: gpd.GeoDataFrame | None, bounds: tuple[int, int],
@@ -30,9 +34,6 @@ def community_job(community_id: str, region: Any, buildings: gpd.GeoDataFrame,
     ``buildings`` are this community's rows in a projected CRS; ``barriers`` those that may cross it.
     Returns the cells, the adjacency (local positions), the community's partition and building ids.
     """
-    from gridmap.domain.partition import edge_kinds, partition_world
-    from gridmap.domain.tessellation import adjacency, tessellate
-
     coms = gpd.GeoDataFrame({"id": [community_id]}, geometry=[region], crs=buildings.crs)
     cells = tessellate(buildings, coms)
     adj = adjacency(cells)
@@ -64,8 +65,6 @@ def partition_communities(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataF
         The shapes :func:`gridmap.domain.tessellation.tessellate`, :func:`~gridmap.domain.tessellation.adjacency`
         and :func:`gridmap.domain.partition.partition_world` give for the whole world.
     """
-    from gridmap.domain.partition import WorldPartition
-
     # estate labels are compared only for equality, so each task numbering its own estates is harmless
     blds = buildings.reset_index(drop=True)
     regions = dict(zip(communities["id"], communities.geometry.values))
@@ -84,8 +83,6 @@ def partition_communities(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataF
 
 def generate(store: Any, *, client: Any, **options: Any) -> Any:
     """:func:`gridmap.services.grids.generate` with the communities partitioned on ``client``."""
-    from gridmap.services import grids
-
     def partitioner(coms_m, blds_m, bars_m, *, bounds, default_bounds, seed):
         return partition_communities(coms_m, blds_m, bars_m, bounds=bounds, default_bounds=default_bounds,
                                      seed=seed, client=client)

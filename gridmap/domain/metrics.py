@@ -18,6 +18,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from gridmap.domain.geometry import parts, polsby_popper
+from gridmap.domain.partition.graph import BARRIER
 from gridmap.domain.plan import GridPlan
 
 #: "within ±10% of the community mean"
@@ -229,7 +230,6 @@ def walls_crossed(plan: GridPlan, world: World) -> pd.Series:
     adj = world.adjacency
     if adj is None or "kind" not in adj:
         return pd.Series(0, index=_codes(plan))
-    from gridmap.domain.partition import BARRIER
 
     grid = _grid_of_buildings(plan, world).to_numpy(dtype=object)
     i, j = adj["i"].to_numpy(), adj["j"].to_numpy()

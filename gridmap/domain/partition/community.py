@@ -1,0 +1,190 @@
+"""Partition a community (and every community of a world) into grids: the count of grids from the bounds,
+the first split (:mod:`.split`), the local search (:mod:`.search`), the best of a few counts and seeds.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import shapely
+
+from gridmap.domain.partition.graph import CommunityGraph, _check_bounds, _contract, _join_islands
+from gridmap.domain.partition.search import _Search
+from gridmap.domain.partition.split import _repair_contiguity, metis_partition
+
+
+@dataclass
+class CommunityPartition:
+    """``labels[i]``: grid index (0..k-1) of building ``i``."""
+
+    labels: np.ndarray
+    k: int
+    mean: float
+    #: buildings heavier than ``max_households`` on their own: (building, households, over by)
+    too_big: list[tuple[int, int, int]] = field(default_factory=list)
+    #: components joined to the rest: (building indices of the island, building it was joined to)
+    islands: list[tuple[list[int], int]] = field(default_factory=list)
+    #: True when no count of grids lets every grid fit the bounds
+    count_infeasible: bool = False
+
+    def sizes(self, households: np.ndarray) -> np.ndarray:
+        return np.bincount(self.labels, weights=households, minlength=self.k).astype(np.int64)
+
+
+def grid_count(total: int, *, min_households: int, max_households: int) -> int:
+    """The number of grids for ``total`` households: nearest to total / midpoint within the bounds."""
+    _check_bounds(min_households, max_households)
+    if total <= max_households:
+        return 1
+    lo, hi = math.ceil(total / max_households), max(1, total // min_households)
+    k = round(total / ((min_households + max_households) / 2))
+    if lo <= hi:
+        return int(min(max(k, lo), hi))
+    return int(lo)
+
+
+def partition_community(graph: CommunityGraph, *, min_households: int = 300,
+                        max_households: int = 500, seed: int = 0,
+                        compactness: float = 0.02, coarsen: float = 0.05,
+                        restarts: int = 3) -> CommunityPartition:
+    """Split one community's buildings into grids.
+
+    Parameters
+    ----------
+    graph
+        The community's buildings (see :class:`CommunityGraph`).
+    min_households, max_households
+        Bounds on households per grid. A community with no more than ``max_households`` is one grid.
+    seed
+        METIS seed and local-search order: the same seed gives the same partition.
+    compactness
+        Weight of cut length against balance in the local search.
+    coarsen
+        Neighbouring small buildings (same estate or none) are merged into clusters of up to
+        ``coarsen * min_households`` households before partitioning (0: no clustering).
+    restarts
+        Further METIS seeds tried when a grid is still out of bounds in a community whose bounds look
+        feasible.
+
+    Returns
+    -------
+    CommunityPartition
+    """
+    _check_bounds(min_households, max_households)
+    h = graph.households
+    n = len(h)
+    total = int(h.sum())
+    too_big = [(int(i), int(h[i]), int(h[i] - max_households)) for i in np.flatnonzero(h > max_households)]
+    if n == 0:
+        return CommunityPartition(np.zeros(0, dtype=np.int64), 0, 0.0, too_big)
+    edges, length, kind, islands = _join_islands(graph)
+    k0 = grid_count(total, min_households=min_households, max_households=max_households)
+    lo, hi = math.ceil(total / max_households), max(1, total // min_households)
+    if k0 == 1 or n == 1:
+        return CommunityPartition(np.zeros(n, dtype=np.int64), 1, float(total), too_big, islands,
+                                  count_infeasible=total > max_households or total < min_households)
+    node_of, nodes_w, nb_edges = _contract(graph, edges, length, kind, max_households,
+                                           coarsen_to=max(1, int(coarsen * min_households)))
+    best = None
+    infeasible = lo > hi or total < min_households
+    # the count from the bounds first, then one more or fewer; then other seeds if a grid is still out
+    plan = [(k, seed) for k in (k0, k0 - 1, k0 + 1)]
+    if not infeasible and not too_big:
+        plan += [(k, seed * 1000 + r) for r in range(1, restarts + 1) for k in (k0, k0 - 1, k0 + 1)]
+    tried: set[tuple[int, int]] = set()
+    for k, s in plan:
+        k = min(k, len(nodes_w))
+        if k < 1 or (k, s) in tried or (k != k0 and not (lo <= k <= hi or lo > hi)):
+            continue
+        tried.add((k, s))
+        part = _solve(nodes_w, nb_edges, k, min_households, max_households, s, compactness,
+                      redo=not infeasible and not too_big)
+        labels = part[node_of]
+        kk = int(labels.max()) + 1
+        sizes = np.bincount(labels, weights=h, minlength=kk)
+        mean = total / kk
+        out = int(((sizes < min_households) | (sizes > max_households)).sum())
+        near = float((np.abs(sizes - mean) <= 0.1 * mean).mean())
+        score = (out, -near, float(sizes.std() / mean))
+        if best is None or score < best[0]:
+            best = (score, labels, kk, mean)
+        if out == 0:
+            break
+    _, labels, kk, mean = best
+    return CommunityPartition(labels, kk, mean, too_big, islands, count_infeasible=infeasible)
+
+
+# -- solving -----------------------------------------------------------------------------------
+
+def _solve(w, nb_edges, k, lo, hi, seed, compactness, redo=True):
+    pairs, cost, mw = nb_edges
+    n = len(w)
+    if k <= 1:
+        return np.zeros(n, dtype=np.int64)
+    part = metis_partition(n, pairs, w, mw, k, seed=seed)
+    part = _repair_contiguity(part, pairs, w)
+    k = int(part.max()) + 1
+    search = _Search(part, w, pairs, cost, mw, lo=lo, hi=hi, mean=float(w.sum()) / k, seed=seed,
+                     compactness=compactness)
+    search.run(redo=redo)
+    return np.asarray(search.st.part, dtype=np.int64)
+
+
+# -- a whole world -----------------------------------------------------------------------------
+
+@dataclass
+class WorldPartition:
+    """``labels``: building id -> (community id, grid index); per community its CommunityPartition."""
+
+    grid_of: dict[str, tuple[str, int]]
+    communities: dict[str, CommunityPartition]
+    building_ids: dict[str, list[str]]
+
+
+def partition_world(buildings, adj, kind, *, bounds: dict[str, tuple[int, int]],
+                    default_bounds: tuple[int, int] = (300, 500), seed: int = 0,
+                    communities: Sequence[str] | None = None) -> WorldPartition:
+    """Partition every community of ``buildings`` (rows aligned with the cells behind ``adj``).
+
+    ``buildings``: ``id``, ``community_id``, ``households``, optional ``estate_id``, geometry in a
+    projected CRS. ``adj``: :func:`gridmap.domain.tessellation.adjacency` of the buildings' cells;
+    ``kind``: :func:`~.graph.edge_kinds`. ``bounds``: community id -> (min, max), else ``default_bounds``.
+    """
+    com = buildings["community_id"].to_numpy(dtype=object)
+    hh = buildings["households"].fillna(0).to_numpy(dtype=np.int64)
+    ids = buildings["id"].to_numpy(dtype=object)
+    xy = shapely.get_coordinates(shapely.point_on_surface(buildings.geometry.values))
+    est = buildings["estate_id"] if "estate_id" in buildings else None
+    group = (np.full(len(buildings), -1) if est is None else
+             np.where(est.isna(), -1, est.astype("category").cat.codes)).astype(np.int64)
+    i, j = adj["i"].to_numpy(), adj["j"].to_numpy()
+    length = adj["length"].to_numpy()
+    order = np.argsort(com.astype(str), kind="stable")
+    uniq, start = np.unique(com[order].astype(str), return_index=True)
+    local = np.empty(len(buildings), dtype=np.int64)
+    grid_of: dict[str, tuple[str, int]] = {}
+    results: dict[str, CommunityPartition] = {}
+    members: dict[str, list[str]] = {}
+    ecom = com[i].astype(str) if len(i) else np.array([], dtype=str)
+    eorder = np.argsort(ecom, kind="stable")
+    euniq, estart = np.unique(ecom[eorder], return_index=True)
+    eranges = dict(zip(euniq, zip(estart, list(estart[1:]) + [len(eorder)])))
+    wanted = None if communities is None else set(communities)
+    for c, s, e in zip(uniq, start, list(start[1:]) + [len(order)]):
+        if wanted is not None and c not in wanted:
+            continue
+        idx = order[s:e]
+        local[idx] = np.arange(len(idx))
+        es, ee = eranges.get(c, (0, 0))
+        sel = eorder[es:ee]
+        graph = CommunityGraph.build(hh[idx], np.c_[local[i[sel]], local[j[sel]]],
+                                     length=length[sel], kind=kind[sel], group=group[idx], xy=xy[idx])
+        lo, hi = bounds.get(c, default_bounds)
+        res = partition_community(graph, min_households=int(lo), max_households=int(hi), seed=seed)
+        results[c] = res
+        members[c] = ids[idx].tolist()
+        for b, lab in zip(members[c], res.labels.tolist()):
+            grid_of[b] = (c, lab)
+    return WorldPartition(grid_of, results, members)

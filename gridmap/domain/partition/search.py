@@ -1,0 +1,287 @@
+"""Local search over one community's partition: boundary moves, two-step chains and re-partitioning of a
+grid with its neighbours, each keeping every grid one piece (see :class:`_Search`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gridmap.domain.partition.split import _repair_contiguity, metis_partition
+
+
+class _Search:
+    """Local search over one community's partition, lowering
+
+    sum over grids of ((s - mean) / mean)**2 + penalty * households outside [lo, hi] / mean
+    + compactness * (cut cost) / (cut cost of a typical grid),
+
+    by single boundary moves, two-step chains (push/pull through a neighbour, swaps) and, for grids
+    still out of bounds or far off, re-partitioning the grid with its neighbours by METIS.
+    Every step keeps every grid one piece.
+    """
+
+    def __init__(self, part, w, pairs, cost, mw, *, lo, hi, mean, seed, compactness,
+                 max_passes: int = 12, chain_at: float = 0.1, redo_at: float = math.inf):
+        n = len(w)
+        k = int(part.max()) + 1
+        self.w, self.pairs, self.cost, self.mw = w, pairs, cost, mw
+        self.lo, self.hi, self.m = lo, hi, mean
+        self.seed, self.max_passes, self.chain_at, self.redo_at = seed, max_passes, chain_at, redo_at
+        nb: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+        for (a, b), c in zip(pairs.tolist(), cost.tolist()):
+            nb[a].append((b, c))
+            nb[b].append((a, c))
+        self.wl = w.tolist()
+        scale = max(float(np.abs(cost).sum()) / k, 1e-9)
+        self.lam = compactness / scale
+        m, penalty = mean, 100.0 / mean
+
+        inv = 1.0 / mean
+
+        def bal(s: float) -> float:
+            d = (s - m) * inv
+            if s < lo:
+                return d * d + penalty * (lo - s)
+            if s > hi:
+                return d * d + penalty * (s - hi)
+            return d * d
+
+        self.bal = bal
+        self.st = _State(part.tolist(), np.bincount(part, weights=w, minlength=k).tolist(), nb, k)
+        self.rank = np.random.default_rng(seed).permutation(n)
+
+    def _boundary(self) -> set:
+        part = np.asarray(self.st.part)
+        cut = part[self.pairs[:, 0]] != part[self.pairs[:, 1]]
+        return set(np.unique(self.pairs[cut]).tolist())
+
+    def sweeps(self, todo: set) -> None:
+        for _ in range(self.max_passes):
+            todo = _sweep(self.st, todo, self.rank, self.wl, self.bal, self.lam)
+            if not todo:
+                break
+
+    def off(self, g: int, at: float) -> bool:
+        s = self.st.size[g]
+        return abs(s - self.m) > at * self.m or not self.lo <= s <= self.hi
+
+    def run(self, *, redo: bool = True) -> None:
+        st, m = self.st, self.m
+        self.sweeps(self._boundary())
+        for _ in range(4):
+            moved = 0
+            for g in sorted(range(len(st.size)), key=lambda g: -abs(st.size[g] - m)):
+                if self.off(g, self.chain_at):
+                    moved += _try_chain(st, g, self.wl, self.bal, self.lam, m)
+            if not moved:
+                break
+            self.sweeps(self._boundary())
+        for g in range(len(st.size)):
+            if redo and self.off(g, self.redo_at):
+                self.repartition(g)
+
+    def repartition(self, g: int, tries: int = 4) -> bool:
+        """Re-split grid ``g`` and its neighbour grids together; keep the best split if it is better."""
+        st = self.st
+        grids = sorted({st.part[u] for v in st.members[g] for u, _ in st.nb[v]} | {g})
+        nodes = np.array(sorted(x for h in grids for x in st.members[h]))
+        if len(nodes) <= len(grids):
+            return False
+        local = {v: i for i, v in enumerate(nodes.tolist())}
+        inside = np.isin(self.pairs[:, 0], nodes) & np.isin(self.pairs[:, 1], nodes)
+        sub = np.array([[local[a], local[b]] for a, b in self.pairs[inside].tolist()], dtype=np.int64)
+        sub = sub.reshape(-1, 2)
+        cost, mw, w = self.cost[inside], self.mw[inside], self.w[nodes]
+        cur = np.array([grids.index(st.part[v]) for v in nodes.tolist()])
+        best = self._cost(cur, sub, cost, w, len(grids))
+        found = None
+        for t in range(tries):
+            part = metis_partition(len(nodes), sub, w, mw, len(grids), seed=self.seed * 7919 + t)
+            part = _repair_contiguity(part, sub, w)
+            if part.max() + 1 != len(grids):
+                continue
+            inner = _Search(part, w, sub, cost, mw, lo=self.lo, hi=self.hi, mean=self.m,
+                            seed=self.seed + t, compactness=0.0, redo_at=np.inf)
+            inner.lam = self.lam
+            inner.sweeps(inner._boundary())
+            part = np.asarray(inner.st.part)
+            c = self._cost(part, sub, cost, w, len(grids))
+            if c < best - 1e-9:
+                best, found = c, part
+        if found is None:
+            return False
+        for v, p in zip(nodes.tolist(), found.tolist()):
+            if st.part[v] != grids[p]:
+                st.move(v, grids[p], self.wl[v])
+        return True
+
+    def _cost(self, part, pairs, cost, w, k) -> float:
+        sizes = np.bincount(part, weights=w, minlength=k)
+        cut = part[pairs[:, 0]] != part[pairs[:, 1]]
+        return sum(self.bal(s) for s in sizes.tolist()) + self.lam * float(cost[cut].sum())
+
+
+def _sweep(st, todo, rank, wl, bal, lam) -> set:
+    """Try a move for every node in ``todo`` (in seeded order); return the neighbours of movers."""
+    touched: set[int] = set()
+    for v in sorted(todo, key=rank.__getitem__):
+        if _try_move(st, v, wl, bal, lam):
+            touched.add(v)
+            touched.update(u for u, _ in st.nb[v])
+    return touched
+
+
+class _State:
+    __slots__ = ("part", "size", "nb", "members")
+
+    def __init__(self, part, size, nb, k):
+        self.part, self.size, self.nb = part, size, nb
+        self.members = [set() for _ in range(k)]
+        for v, g in enumerate(part):
+            self.members[g].add(v)
+
+    def conn(self, v):
+        out: dict[int, float] = {}
+        part = self.part
+        for u, c in self.nb[v]:
+            g = part[u]
+            out[g] = out.get(g, 0.0) + c
+        return out
+
+    def stays_connected(self, v, g, also=None):
+        """Grid ``g`` without ``v`` (and ``also``) is still one piece and not empty."""
+        mem = self.members[g]
+        gone = {v} if also is None else {v, also}
+        if len(mem) <= len(gone):
+            return False
+        part = self.part
+        targets = {u for x in gone for u, _ in self.nb[x] if part[u] == g and u not in gone}
+        if len(targets) <= 1 and also is None:
+            return True
+        if not targets:
+            return False
+        start = next(iter(targets))
+        seen = {start}
+        stack = [start]
+        found = 1
+        need = len(targets)
+        while stack and found < need:
+            x = stack.pop()
+            for u, _ in self.nb[x]:
+                if u not in seen and part[u] == g and u not in gone:
+                    seen.add(u)
+                    stack.append(u)
+                    if u in targets:
+                        found += 1
+        if found < need:
+            return False
+        if also is not None:
+            # every remaining member must still be reached from the rest
+            return _all_reached(self, g, gone)
+        return True
+
+    def move(self, v, b, wv):
+        a = self.part[v]
+        self.part[v] = b
+        self.size[a] -= wv
+        self.size[b] += wv
+        self.members[a].discard(v)
+        self.members[b].add(v)
+
+
+def _all_reached(st: _State, g, gone):
+    mem = [x for x in st.members[g] if x not in gone]
+    if not mem:
+        return False
+    part = st.part
+    seen = {mem[0]}
+    stack = [mem[0]]
+    while stack:
+        x = stack.pop()
+        for u, _ in st.nb[x]:
+            if u not in seen and part[u] == g and u not in gone:
+                seen.add(u)
+                stack.append(u)
+    return len(seen) == len(mem)
+
+
+def _try_move(st: _State, v, wl, bal, lam) -> int:
+    a = st.part[v]
+    conn = st.conn(v)
+    if len(conn) == 1 and a in conn:
+        return 0
+    wv = wl[v]
+    sa = st.size[a]
+    ca = conn.get(a, 0.0)
+    da = bal(sa - wv) - bal(sa)
+    best, target = -1e-12, -1
+    for g, cg in conn.items():
+        if g == a:
+            continue
+        d = da + bal(st.size[g] + wv) - bal(st.size[g]) + lam * (ca - cg)
+        if d < best:
+            best, target = d, g
+    if target < 0 or not st.stays_connected(v, a):
+        return 0
+    st.move(v, target, wv)
+    return 1
+
+
+def _try_chain(st: _State, g, wl, bal, lam, m, top: int = 6) -> int:
+    """Grid ``g`` too big: push v to neighbour b, which passes u on to c. Too small: pull v from
+    neighbour b, which pulls x from c. Both moves are made only if together they lower the cost."""
+    over = st.size[g] > m
+    part, size = st.part, st.size
+    firsts = []
+    seen = set()
+    for y in st.members[g]:
+        for u, _ in st.nb[y]:
+            b = part[u]
+            if b == g:
+                continue
+            v, a, to = (y, g, b) if over else (u, b, g)
+            if (v, to) in seen:
+                continue
+            seen.add((v, to))
+            wv = wl[v]
+            cv = st.conn(v)
+            d1 = (bal(size[a] - wv) - bal(size[a]) + bal(size[to] + wv) - bal(size[to])
+                  + lam * (cv.get(a, 0.0) - cv.get(to, 0.0)))
+            firsts.append((d1, v, a, to))
+    firsts.sort()
+    best = (-1e-12, None)
+    for d1, v, a, to in firsts[:top]:
+        wv = wl[v]
+        hub = to if over else a            # the neighbour grid that passes on / pulls in
+        s_hub = size[hub] + (wv if over else -wv)
+        if over:   # u: hub -> c
+            cands = ((u, hub, c, cc, cu) for u in st.members[hub] if u != v
+                     for cu in (st.conn(u),) for c, cc in cu.items() if c != hub)
+        else:      # x: c -> hub
+            cands = ((x, part[x], hub, 0.0, cx) for x in {z for y in st.members[hub] for z, _ in st.nb[y]}
+                     if x != v and part[x] != hub for cx in (st.conn(x),))
+        for u, frm, dst, _, cu in cands:
+            wu = wl[u]
+            if over:
+                sd = size[dst] - wv if dst == a else size[dst]
+                d2 = (bal(s_hub - wu) - bal(s_hub) + bal(sd + wu) - bal(sd)
+                      + lam * (cu.get(frm, 0.0) - cu.get(dst, 0.0)))
+            else:
+                sf = size[frm] + wv if frm == to else size[frm]
+                d2 = (bal(s_hub + wu) - bal(s_hub) + bal(sf - wu) - bal(sf)
+                      + lam * (cu.get(frm, 0.0) - cu.get(dst, 0.0)))
+            if d1 + d2 < best[0]:
+                best = (d1 + d2, (v, a, to, u, frm, dst))
+    if best[1] is None:
+        return 0
+    v, a, to, u, frm, dst = best[1]
+    if not st.stays_connected(v, a):
+        return 0
+    st.move(v, to, wl[v])
+    if st.part[u] != frm or not st.stays_connected(u, frm) or \
+            not any(st.part[x] == dst for x, _ in st.nb[u]):
+        st.move(v, a, wl[v])
+        return 0
+    st.move(u, dst, wl[u])
+    return 1

@@ -1,0 +1,86 @@
+"""The first split of a community's graph: METIS k-way (pymetis, vertex and edge weights, contiguity
+option), then every detached piece of a grid handed to the neighbour it touches most.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pymetis
+from scipy.sparse.csgraph import connected_components
+
+from gridmap.domain.partition.graph import _adj
+
+
+def metis_partition(n: int, pairs: np.ndarray, weights: np.ndarray, eweights: np.ndarray | None,
+                    k: int, *, seed: int = 0, contiguous: bool = True) -> np.ndarray:
+    """METIS k-way partition (pymetis) with vertex weights and the contiguity option."""
+    if k <= 1 or n <= 1:
+        return np.zeros(n, dtype=np.int64)
+    if k >= n:
+        return np.arange(n, dtype=np.int64)
+    src = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    dst = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    ew = None if eweights is None else np.concatenate([eweights, eweights])
+    order = np.argsort(src, kind="stable")
+    adjncy = dst[order].astype(np.int32)
+    xadj = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).astype(np.int32)
+    opts = pymetis.Options(seed=int(seed), contig=1 if contiguous else 0)
+    _, parts = pymetis.part_graph(
+        int(k), pymetis.CSRAdjacency(xadj, adjncy), vweights=np.maximum(weights, 1).astype(np.int32),
+        eweights=None if ew is None else np.maximum(ew[order], 1).astype(np.int32), options=opts)
+    parts = np.asarray(parts, dtype=np.int64)
+    _, parts = np.unique(parts, return_inverse=True)  # drop empty parts
+    return parts.ravel()
+
+
+def _repair_contiguity(part, pairs, w):
+    """Give every detached piece of a grid to the neighbouring grid it touches most."""
+    n = len(part)
+    if n < 400 and _contiguous_small(part, pairs):
+        return part
+    for _ in range(n):
+        inside = part[pairs[:, 0]] == part[pairs[:, 1]]
+        ncomp, comp = connected_components(_adj(n, pairs[inside]), directed=False)
+        if ncomp == part.max() + 1:
+            return part
+        weight = np.bincount(comp, weights=w + 1e-3, minlength=ncomp)
+        keep = {}
+        for c in np.argsort(-weight, kind="stable"):
+            gid = part[np.argmax(comp == c)]
+            keep.setdefault(int(gid), int(c))
+        kept = np.isin(comp, list(keep.values()))
+        stray = ~kept
+        # move one stray piece at a time to a neighbouring grid
+        cross = ~inside & (stray[pairs[:, 0]] ^ stray[pairs[:, 1]])
+        if not cross.any():
+            return part
+        a, b = pairs[cross][0]
+        s, t = (a, b) if stray[a] else (b, a)
+        part = part.copy()
+        part[comp == comp[s]] = part[t]
+        _, part = np.unique(part, return_inverse=True)
+        part = part.ravel()
+    return part
+
+
+def _contiguous_small(part, pairs) -> bool:
+    """Every part is one connected piece (union-find in Python: cheaper than scipy for small graphs)."""
+    parent = list(range(len(part)))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    pl = part.tolist()
+    for a, b in pairs.tolist():
+        if pl[a] == pl[b]:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[ra] = rb
+    roots: dict[int, int] = {}
+    for v, g in enumerate(pl):
+        r = find(v)
+        if roots.setdefault(g, r) != r:
+            return False
+    return True
