@@ -19,11 +19,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gridmap.io.safety import loads_json
-from gridmap.errors import InvalidInput
 from gridmap.domain.placement import DEFAULT_TOLERANCE_M, PlacementWorld, derive, place, summarize
 from gridmap.domain.schema import LAYERS
-from gridmap.services.plans import published_plan_id
+from gridmap.errors import InvalidInput
+from gridmap.io.safety import loads_json
+from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import Store
 
 #: layers whose records can be placed
