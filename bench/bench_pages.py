@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     if a.rebuild or not db.exists():
         print("building the world …", flush=True)
         print(json.dumps(build_world(db, a.scale, a.complaints)), flush=True)
-    from gridmap.services.maps import first_grid
+    from gridmap.services.maps.grid import first_grid
     from gridmap.store import open_store
 
     store = open_store(f"sqlite:///{db}")
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     # the busiest grid (most buildings) is the worst case for a grid page
     grids = store.read("plan_grids", columns=["code", "buildings"])
     code = str(grids.sort_values("buildings")["code"].iloc[-1]) if len(grids) else code
-    from gridmap.services.maps import grid_row
+    from gridmap.services.maps.grid import grid_row
     busiest_bbox = [float(v) for v in grid_row(store, code)["geometry"].bounds]
     store.close()
     print(f"world: {facts}; grid page: {code}", flush=True)
@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> None:
         import mercantile
 
         store = open_store(f"sqlite:///{db}")
-        from gridmap.services.maps import extent, grid_row
+        from gridmap.services.maps.grid import extent, grid_row
         g = grid_row(store, code)["geometry"]
         ext = extent(store)
         store.close()

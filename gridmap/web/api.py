@@ -3,7 +3,7 @@
 ``GET /api/layers/<layer>?bbox=minx,miny,maxx,maxy&zoom=z[&shift=gcj02][&state=all]`` → FeatureCollection
 with ``total`` (features in the box), ``truncated``, ``hidden: "zoom"`` below the layer's ``min_zoom``.
 ``GET /api/layers`` lists the layers; ``GET /api/grids/<code>/stats``; ``GET /api/search?q=…``.
-No personal field is ever returned (see :mod:`gridmap.services.maps`).
+No personal field is ever returned (see :mod:`gridmap.services.maps.layers`).
 """
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from flask import Blueprint, Response, jsonify, request
 
 from gridmap.domain import privacy
 from gridmap.errors import InvalidInput
-from gridmap.services import maps
+from gridmap.present.layers import LAYERS
+from gridmap.services.maps import grid as map_grid
+from gridmap.services.maps import layers as map_layers
+from gridmap.services.maps import search as map_search
 from gridmap.web.access import allow, current_user
 from gridmap.web.context import bounds_setting, get_store
 from gridmap.web.openapi import describe, obj, op, param
@@ -36,7 +39,7 @@ def layers():
     """The map layers, their source layer, properties and the zoom they are drawn from."""
     return jsonify({"layers": [{"name": s.name, "source": s.source, "min_zoom": s.min_zoom,
                                 "properties": list(s.columns) + (["grid_code"] if s.with_grid else []),
-                                "url": f"/api/layers/{s.name}"} for s in maps.LAYERS.values()]})
+                                "url": f"/api/layers/{s.name}"} for s in LAYERS.values()]})
 
 
 @bp.get("/layers/<layer>")
@@ -53,8 +56,8 @@ def layer(layer: str):
     if grid is not None and not (grid.isdigit() and len(grid) <= 15):
         raise InvalidInput(f"grid={grid!r}: expected a grid code (digits)")
 
-    text = maps.layer_geojson(_store(), layer, bbox=maps.parse_bbox(request.args.get("bbox")),
-                              zoom=maps.parse_zoom(request.args.get("zoom")), shift=shift,
+    text = map_layers.layer_geojson(_store(), layer, bbox=map_layers.parse_bbox(request.args.get("bbox")),
+                              zoom=map_layers.parse_zoom(request.args.get("zoom")), shift=shift,
                               open_only=state == "open", bounds=_bounds(), now=dt.datetime.utcnow(), grid=grid,
                               points=privacy.sees_exact_counts(current_user()))
     return compressed(Response(text, mimetype="application/geo+json"))
@@ -75,7 +78,7 @@ def compressed(resp: Response, *, minimum: int = 1400) -> Response:
 @allow("public")
 def grid_stats(code: str):
     """Figures of one grid of the published plan (small request counts suppressed for the public)."""
-    return jsonify(visible_stats(maps.grid_stats(_store(), code, bounds=_bounds(), now=dt.datetime.utcnow())))
+    return jsonify(visible_stats(map_grid.grid_stats(_store(), code, bounds=_bounds(), now=dt.datetime.utcnow())))
 
 
 #: a grid's counts of residents' requests: 1–4 shown as "<5" to public, viewer and embed callers (issue #7)
@@ -96,12 +99,12 @@ def visible_stats(stats: dict) -> dict:
 @allow("public")
 def search():
     """Grids by code, estates by name, buildings as "estate number" or by id."""
-    return jsonify({"results": maps.search(_store(), request.args.get("q", ""))})
+    return jsonify({"results": map_search.search(_store(), request.args.get("q", ""))})
 
 
 def _describe() -> None:
     """Describe these routes in the OpenAPI document (``/api/openapi.json``)."""
-    layer_names = list(maps.LAYERS)
+    layer_names = list(LAYERS)
     fc = obj(("type", "features"), type={"type": "string", "enum": ["FeatureCollection"]},
              features={"type": "array", "items": {"type": "object"}})
     describe("/api/layers", "get", op("The map layers, their properties and the zoom they are drawn from",

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from gridmap.domain import privacy
 from gridmap.errors import InvalidInput
 from gridmap.services import complaints as svc
-from gridmap.services import maps
+from gridmap.services.maps import grid as map_grid
 from gridmap.store import audit
 from gridmap.web.access import allow, current_user
 from gridmap.web.assets import basemap_layers, basemap_shift
@@ -55,7 +55,7 @@ def intake_form():
     user = current_user()
     store = get_store()
     communities, community, bbox = svc.map_extent(store, request.args.get("community"))
-    extent = _padded(bbox) if bbox else maps.extent(store)
+    extent = _padded(bbox) if bbox else map_grid.extent(store)
     m = map_parts(layers=("streets", "communities", "grids", "buildings"), bounds=extent,
                   controls={"search": True, "locate": True, "linkGrids": False}, link_grids=False)
     shift = basemap_shift(current_app.config) if basemap_layers(current_app.config) else None

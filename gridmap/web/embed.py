@@ -14,7 +14,8 @@ from flask import Blueprint, current_app, render_template, request
 
 from gridmap.errors import Forbidden, InvalidInput
 from gridmap.present import render
-from gridmap.services import accounts, maps
+from gridmap.services import accounts
+from gridmap.services.maps import grid as map_grid
 from gridmap.web.access import allow, current_user, embed, embed_claims
 from gridmap.web.context import get_store
 from gridmap.web.pages import _padded, map_parts
@@ -79,7 +80,7 @@ def _embed_page(*, title: str, bounds, focus: str | None = None):
 def grid(code: str):
     """One grid, framed by a host page."""
     _check_area(code)
-    stats = maps.grid_stats(_store(), code)
+    stats = map_grid.grid_stats(_store(), code)
     return _embed_page(title=code, bounds=_padded(stats["bbox"]), focus=code)
 
 
@@ -89,7 +90,7 @@ def grid(code: str):
 def community(cid: str):
     """One community and its grids, framed by a host page."""
     _check_area(cid)
-    a = maps.area(_store(), "community", cid)
+    a = map_grid.area(_store(), "community", cid)
     return _embed_page(title=a["name"], bounds=a["bbox"])
 
 
@@ -99,7 +100,7 @@ def community(cid: str):
 def street(sid: str):
     """One street and its grids, framed by a host page."""
     _check_area(sid)
-    a = maps.area(_store(), "street", sid)
+    a = map_grid.area(_store(), "street", sid)
     return _embed_page(title=a["name"], bounds=a["bbox"])
 
 
@@ -111,7 +112,7 @@ def demo():
     if src and not src.startswith("/embed/"):
         raise InvalidInput("src must be an /embed/… path of this app")
     if not src:
-        first = maps.first_grid(_store())
+        first = map_grid.first_grid(_store())
         src = f"/embed/grids/{first}?layers=grids,buildings,stewards,complaints" if first else ""
     token = request.args.get("token", "")
     needs_token = bool(current_app.config.get("EMBED_REQUIRE_TOKEN", True)) and not token

@@ -14,7 +14,7 @@ from gridmap.domain.complaints import STATES
 from gridmap.domain.privacy import sees_exact_counts
 from gridmap.domain.schema import STEWARD_ROLES
 from gridmap.present import render
-from gridmap.services import maps
+from gridmap.services.maps import grid as map_grid
 from gridmap.web.access import allow, current_user
 from gridmap.web.api import visible_stats
 from gridmap.web.assets import basemap_layers, basemap_shift
@@ -143,7 +143,7 @@ def vector_tiles() -> dict[str, str]:
 @allow("public")
 def overview():
     """Every grid coloured by households against the bounds, with every layer, search and drill-down."""
-    extent = maps.extent(get_store())
+    extent = map_grid.extent(get_store())
     m = map_parts(layers=render.LAYER_ORDER, bounds=extent, hidden=("heatmap",),
                   controls={"search": True, "locate": False, "linkGrids": True})
     return render_template("maps/overview.html", map=m, empty=extent is None)
@@ -153,7 +153,7 @@ def overview():
 @allow("public")
 def grid_page(code: str):
     """One grid: its buildings and households, stewards by role, open complaints, merchants and teams nearby."""
-    detail = maps.grid_detail(get_store(), code, bounds=bounds_setting(), now=dt.datetime.utcnow())
+    detail = map_grid.grid_detail(get_store(), code, bounds=bounds_setting(), now=dt.datetime.utcnow())
     exact = sees_exact_counts(current_user())  # the public sees request counts, not the requests (#7)
     detail = dict(detail, stats=visible_stats(detail["stats"]), complaints=detail["complaints"] if exact else None)
     m = map_parts(layers=("communities", "grids", "buildings", "merchants", "volunteer_teams", "stewards",

@@ -90,6 +90,6 @@ def build(store, *, now: dt.datetime | None = None) -> dict:
         store.write("complaints", complaints)
         store.write("merchants", merchants)
         store.write("volunteer_teams", teams)
-    from gridmap.services.maps import forget_cache
+    from gridmap.services.maps.common import forget_cache
     forget_cache()
     return {"world": w, "grids": grids, "now": now}

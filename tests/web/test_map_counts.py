@@ -51,7 +51,7 @@ def add_complaints(store, world, building: str, n: int, *, overdue: int) -> None
 
 def brute_counts(store, level: str) -> dict[str, tuple[int, int]]:
     """Recount open complaints (and overdue ones) per grid or community straight from the tables."""
-    from gridmap.services.maps import open_states
+    from gridmap.services.maps.common import open_states
 
     rows = store.read("complaints")
     rows = rows[rows["state"].isin(open_states())]
@@ -128,7 +128,7 @@ def test_counts_follow_the_complaints_without_a_restart(c, sqlite_store, world):
 # -- grids cache -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("box", [None, (0, 0, 1, 1), "A", "AB", "all"])
 def test_cached_grids_match_a_direct_read(c, sqlite_store, world, box):
-    from gridmap.services.maps import layer_frame
+    from gridmap.services.maps.layers import layer_frame
 
     blds = world["world"]["buildings"]
     boxes = {"A": blds[blds["id"].isin(["b0_0", "b1_0"])].total_bounds,
@@ -210,7 +210,7 @@ def test_grid_page_map_takes_its_own_buildings_and_tiles_for_the_rest(c):
 
 
 def test_coordinates_are_rounded_to_five_places_up_to_zoom_17(c):
-    from gridmap.services.maps import decimals, tolerance
+    from gridmap.services.maps.layers import decimals, tolerance
 
     assert [decimals(z) for z in (10, 13, 16, 17, 18, 19)] == [3, 4, 5, 5, 6, 6]
     for z in range(8, 20):       # the rounding error stays within half a pixel

@@ -130,13 +130,13 @@ def test_public_and_embed_responses_hold_no_personal_data(demo_copy, app_factory
 
 def _busy_grids(store) -> list[str]:
     """Up to two grids of the published plan with 1–4 open requests (their figures must be suppressed)."""
-    from gridmap.services import maps
+    from gridmap.services.maps import grid as map_grid
 
     plan = store.read("plans", where={"status": "published"}, columns=["id"])["id"].iloc[0]
     codes = store.read("plan_grids", where={"plan_id": plan}, columns=["code"])["code"].tolist()
     out = []
     for code in codes[:60]:
-        if 1 <= maps.grid_stats(store, code)["complaints_open"] <= 4:
+        if 1 <= map_grid.grid_stats(store, code)["complaints_open"] <= 4:
             out.append(code)
             if len(out) == 2:
                 break
