@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from gridmap.domain.schema import LAYERS
+from gridmap.services import accounts
+from gridmap.services import grids as grids_service
+from gridmap.services.complaints import policy_from
 from gridmap.store.base import Store
+from gridmap.synth.complaints import load as load_complaints
 from gridmap.synth.world import generate
-
 
 #: parents before children, so references resolve while writing
 WRITE_ORDER = ("districts", "streets", "communities", "property_companies", "estates", "buildings",
@@ -52,9 +56,6 @@ def load_demo(store: Store, *, seed: int = 0, fresh: bool = True, scale: Any = "
     if grids:
         summary.update(make_grids(store))
     if complaints:
-        from gridmap.services.complaints import policy_from
-        from gridmap.synth.complaints import load as load_complaints
-
         summary.update(load_complaints(store, seed=seed, policy=policy_from({})))
     return summary
 
@@ -64,9 +65,7 @@ def make_grids(store: Store) -> dict[str, int]:
 
     Returns ``{"plan_grids": n, "grid_leaders": m}``.
     """
-    from gridmap.services.grids import generate
-
-    generate(store, publish=True)
+    grids_service.generate(store, publish=True)
     return assign_grid_leaders(store)
 
 
@@ -113,7 +112,6 @@ def _update(store: Store, leaders: pd.DataFrame, changes: list[dict[str, Any]]) 
     frame.loc[ch.index, "serves"] = ch["serves"].astype(object).where(ch["serves"].notna(), None)
     frame = frame.reset_index()
     if "geometry" in frame:
-        import geopandas as gpd
         frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=4326)
     frame = frame.replace({np.nan: None})
     store.write("stewards", frame)
@@ -138,8 +136,6 @@ def demo_accounts(store: Store, *, password: str) -> list[dict[str, Any]]:
     street officials its community and street, the department account urban management (城管). Returns the
     accounts as ``{"username", "role", "scope"}``.
     """
-    from gridmap.services import accounts
-
     scope_of = _demo_scopes(store)
     out = []
     for username, role, display in DEMO_ACCOUNTS:

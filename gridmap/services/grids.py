@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,15 +17,15 @@ import pandas as pd
 import shapely
 
 from gridmap.domain import codes as codes_mod
-from gridmap.store import plans as plans_mod
-from gridmap.present import report as report_mod
-from gridmap.errors import InvalidInput, NotFoundError
 from gridmap.domain.geometry import metric_crs
 from gridmap.domain.metrics import World
 from gridmap.domain.partition import edge_kinds, partition_world
 from gridmap.domain.plan import GridPlan
-from gridmap.store.base import Store
 from gridmap.domain.tessellation import adjacency, dissolve_cells, tessellate
+from gridmap.errors import InvalidInput, NotFoundError
+from gridmap.present import report as report_mod
+from gridmap.store import plans as plans_mod
+from gridmap.store.base import Store
 
 
 @dataclass
@@ -234,8 +236,6 @@ def _keep_others(store, prev: GridPlan, com_ids, assignment, grid_community, gri
 
 def report_text(store: Store, plan_id: str, *, fmt: str = "json") -> str:
     """The report of a stored plan rendered as ``json`` or standalone ``html``."""
-    import json
-
     if fmt not in ("json", "html"):
         raise InvalidInput(f"format must be json or html, not {fmt!r}")
     plan = plans_mod.load_plan(store, plan_id)
@@ -249,8 +249,6 @@ def report_text(store: Store, plan_id: str, *, fmt: str = "json") -> str:
 
 def _fingerprints(coms_m: gpd.GeoDataFrame, blds_m: gpd.GeoDataFrame) -> dict[str, str]:
     """A hash per community of its outline and its buildings (ids and footprints, in id order)."""
-    import hashlib
-
     wkb = shapely.to_wkb(np.asarray(blds_m.geometry.values, dtype=object), output_dimension=2)
     keys = pd.DataFrame({"c": blds_m["community_id"].astype(str).to_numpy(),
                          "i": blds_m["id"].astype(str).to_numpy()})

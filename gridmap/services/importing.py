@@ -15,12 +15,13 @@ from typing import Iterable
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
+from gridmap.domain.schema import IMPORTABLE, LAYERS
 from gridmap.errors import InvalidInput
 from gridmap.io.files import read_file
-from gridmap.domain.schema import IMPORTABLE, LAYERS
-from gridmap.store.base import Store, WriteResult
 from gridmap.io.validation import Issue, validate
+from gridmap.store.base import Store, WriteResult
 
 CHUNK = 5000
 REPORT_COLUMNS = ("row", "id", "field", "problem", "fix", "level", "rule")
@@ -167,8 +168,6 @@ def _columns(spec, frame: pd.DataFrame, id_column: str | None) -> pd.DataFrame:
 
 
 def _write(store: Store, layer: str, frame: pd.DataFrame, *, progress: bool) -> WriteResult:
-    from tqdm import tqdm
-
     ins = upd = same = 0
     with store.transaction(), tqdm(total=len(frame), desc=f"import {layer}", unit="row",
                                    disable=not progress or len(frame) <= CHUNK) as bar:

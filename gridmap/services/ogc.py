@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap.errors import InvalidInput, NotFoundError
 from gridmap.domain.privacy import suppress_small
 from gridmap.domain.schema import LAYERS
+from gridmap.errors import InvalidInput, NotFoundError
+from gridmap.services.plans.stored import published_plan_id
 from gridmap.store import Store
 from gridmap.store.base import BBox
 
@@ -99,12 +100,6 @@ def collection(collection_id: str) -> Collection:
     except KeyError:
         raise NotFoundError(f"没有集合 {collection_id!r} / no collection {collection_id!r}; "
                             f"collections: {', '.join(COLLECTIONS)}") from None
-
-
-def published_plan_id(store: Store) -> str | None:
-    """Id of the published plan, or None when no plan is published yet."""
-    plans = store.read("plans", where={"status": "published"}, columns=["id"])
-    return None if plans.empty else str(plans["id"].iloc[0])
 
 
 def extent(store: Store) -> BBox | None:

@@ -18,10 +18,13 @@ from typing import IO, Any, Callable, Iterable, Mapping
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
+from gridmap.domain import coverage
 from gridmap.domain.placement import DEFAULT_TOLERANCE_M, PlacementWorld, derive, place, summarize
 from gridmap.domain.schema import LAYERS
 from gridmap.errors import InvalidInput
+from gridmap.io.geodata import taipei_file
 from gridmap.io.safety import loads_json
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import Store
@@ -159,7 +162,6 @@ def place_frame(records: pd.DataFrame, world: PlacementWorld, *, tolerance_m: fl
         return res.frame, res.summary
     bar = None
     if progress:
-        from tqdm import tqdm
         bar = tqdm(total=len(records), unit="rec", desc="placing", leave=False)
     parts, seen = [], pd.Index([], dtype=object)
     try:
@@ -322,8 +324,6 @@ def geojson_body(raw: bytes) -> Mapping[str, Any]:
 # -- coverage --------------------------------------------------------------------------------------
 def coverage_report(store: Store):
     """:func:`gridmap.domain.coverage.compute` over the store, grids derived from the published plan."""
-    from gridmap.domain import coverage
-
     world = load_world(store)
     buildings = store.read("buildings", columns=["id", "estate_id", "community_id", "households"])
     buildings = pd.DataFrame(buildings)
@@ -346,8 +346,6 @@ def coverage_report(store: Store):
 def taipei_world() -> tuple[PlacementWorld, gpd.GeoDataFrame]:
     """The shipped Taipei Wanhua sheet as a placement world (villages 里 as communities, districts as
     streets) and the garbage-truck stops as records (``district_label``/``village_label`` kept)."""
-    from gridmap.io.geodata import taipei_file
-
     villages = gpd.read_file(taipei_file("villages"))
     buildings = gpd.read_file(taipei_file("buildings"))
     stops = gpd.read_file(taipei_file("garbage_truck_stops"))
@@ -385,7 +383,5 @@ def taipei_agreement(*, tolerance_m: float = DEFAULT_TOLERANCE_M) -> dict[str, A
 
 
 def _village_names() -> tuple[list[str], list[str]]:
-    from gridmap.io.geodata import taipei_file
-
     v = gpd.read_file(taipei_file("villages"), columns=["village_code", "village"], ignore_geometry=True)
     return v["village_code"].astype(str).tolist(), v["village"].tolist()

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.io.geodata import taipei_file
 from gridmap.services.importing import ImportReport, import_frame
 from gridmap.store.base import Store
 
@@ -58,8 +59,6 @@ def load_taipei(store: Store, *, skip_invalid: bool = True) -> dict[str, ImportR
     With ``skip_invalid`` (default) the anomalous buildings are reported and left out; without it the
     first layer with an error raises :class:`gridmap.services.importing.ImportRejected` and nothing is written.
     """
-    from gridmap.io.geodata import taipei_file
-
     layers = taipei_layers(gpd.read_file(taipei_file("villages")), gpd.read_file(taipei_file("buildings")))
     reports = {}
     with store.transaction():  # all four layers or none

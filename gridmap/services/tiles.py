@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from gridmap.present import mvt
 from gridmap.errors import NotFoundError
-from gridmap.services.ogc import published_plan_id
+from gridmap.present import mvt
+from gridmap.services.plans.stored import published_plan_id
 from gridmap.store import Store
 
 _CHUNK = 5000

@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 from gridmap.domain import kpi, privacy
 from gridmap.errors import InvalidInput
 from gridmap.services import complaints as svc
+from gridmap.services.plans.stored import published_plan_id
 from gridmap.web.access import allow, current_user
 from gridmap.web.complaints import layout
 from gridmap.web.context import get_store
@@ -159,7 +160,7 @@ def grid_svg(store: Any, *, values: Mapping[str, float | None] | None = None, wi
     which the intake form's script turns a click into lon/lat (equirectangular at the map's mid latitude).
     """
 
-    plan = svc.published_plan_id(store)
+    plan = published_plan_id(store)
     if plan:
         frame = store.read("plan_grids", where={"plan_id": plan}, columns=["code", "geometry"], bbox=bbox)
         key = "code"

@@ -23,6 +23,7 @@ from gridmap.domain import privacy
 from gridmap.errors import Forbidden, InvalidInput, NotFoundError
 from gridmap.services import complaints as svc
 from gridmap.services.accounts import user_for_token
+from gridmap.services.complaints.records import _isna
 from gridmap.store import audit
 from gridmap.web.access import User, allow, current_user
 from gridmap.web.context import get_store
@@ -188,7 +189,7 @@ def _notice(code: str) -> str | None:
 
 
 def _views(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [svc.staff_view({k: (None if svc._isna(v) else v) for k, v in r.items()}) for r in frame.to_dict("records")]
+    return [svc.staff_view({k: (None if _isna(v) else v) for k, v in r.items()}) for r in frame.to_dict("records")]
 
 
 def _split(raw: str | None) -> list[str]:

@@ -1,0 +1,175 @@
+"""Taking a request in: route a location with the published plan (grid, grid leader, department), offer
+open requests nearby as duplicates, and submit (validate, route, store it with its first event).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any, Mapping
+
+from gridmap.domain import complaints as C
+from gridmap.errors import Forbidden, InvalidInput
+from gridmap.services.complaints.records import (STAFF_ROLES, _actor, _frames, _iso, _now, _store_frames, policy_from,
+                                                 staff_view)
+from gridmap.services.plans.stored import published_plan_id
+from gridmap.store.base import Store
+
+
+def _bbox_around(lon: float, lat: float, metres: float) -> tuple[float, float, float, float]:
+    dlat = metres / 111_000.0
+    dlon = metres / (111_000.0 * max(math.cos(math.radians(lat)), 0.01))
+    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
+
+
+def _context(store: Store, lon: float, lat: float, policy: C.Policy) -> dict[str, Any]:
+    # Only what can matter, through the spatial index: a building within ``nearest_m`` and a grid within
+    # ``boundary_m`` must overlap these boxes (a few metres spare for the degree approximation).
+    buildings = store.read("buildings", bbox=_bbox_around(lon, lat, policy.nearest_m + 5.0),
+                           columns=["id", "estate_id", "community_id", "geometry"])
+    plan_id = published_plan_id(store)
+    assignment: dict[str, str] = {}
+    grids = None
+    if plan_id is not None:
+        grids = store.read("plan_grids", bbox=_bbox_around(lon, lat, policy.boundary_m + 5.0),
+                           where={"plan_id": plan_id}, columns=["code", "community_id", "geometry"])
+        if len(buildings):
+            a = store.read("plan_assignments", where={"plan_id": plan_id,
+                                                      "building_id": buildings["id"].tolist()})
+            assignment = dict(zip(a["building_id"].astype(str), a["grid_code"].astype(str)))
+    serves = list(assignment.values()) + (grids["code"].astype(str).tolist() if grids is not None else []) + \
+        buildings["estate_id"].dropna().astype(str).tolist() + buildings["id"].astype(str).tolist()
+    stewards = store.read("stewards", where={"role": ["grid_leader", "property_steward"],
+                                             "serves": sorted(set(serves))},
+                          columns=["id", "role", "serves"]) if serves else None
+    return {"buildings": buildings, "assignment": assignment, "grids": grids, "stewards": stewards}
+
+
+def route_at(store: Store, lon: float, lat: float, *, category: str, policy: C.Policy) -> C.Route:
+    """Route a request at ``(lon, lat)`` with the published plan."""
+    try:
+        return C.route(lon, lat, category=category, policy=policy, **_context(store, lon, lat, policy))
+    except C.ComplaintError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def route_preview(store: Store, *, lon: Any, lat: Any, category: str, settings: Mapping[str, Any]) -> dict:
+    """What the intake form shows before submitting: grid, department, confirmation, duplicates."""
+    lon, lat = _coords(lon, lat)
+    policy = policy_from(settings)
+    r = route_at(store, lon, lat, category=category, policy=policy)
+    return {"grid_code": r.grid_code, "community_id": r.community_id, "building_id": r.building_id,
+            "department": r.department, "departments": list(r.departments),
+            "needs_confirmation": r.needs_confirmation, "reasons": list(r.reasons),
+            "agency_responsible": r.agency(), "placement": r.placement,
+            "duplicates": duplicates_near(store, lon=lon, lat=lat, category=category, settings=settings)}
+
+
+def duplicates_near(store: Store, *, lon: Any, lat: Any, category: str, settings: Mapping[str, Any],
+                    exclude: str | None = None) -> list[dict[str, Any]]:
+    """Open requests of ``category`` within its duplicate radius: offered for linking."""
+    lon, lat = _coords(lon, lat)
+    policy = policy_from(settings)
+    try:
+        radius = policy.category(category).duplicate_radius_m
+    except C.ComplaintError as exc:
+        raise InvalidInput(str(exc)) from None
+    if radius <= 0:
+        return []
+    open_states = [s for s, st in C.STATES.items() if st.type == "open"]
+    cand = store.read("complaints", bbox=_bbox_around(lon, lat, radius + 10),
+                      where={"category": category, "state": open_states},
+                      columns=["id", "category", "state", "created_at", "geometry"])
+    found = C.find_duplicates(lon, lat, category=category, candidates=cand, policy=policy, exclude=exclude)
+    created = dict(zip(cand["id"].astype(str), cand["created_at"])) if len(cand) else {}
+    states = dict(zip(cand["id"].astype(str), cand["state"])) if len(cand) else {}
+    return [{"id": i, "distance_m": d, "state": states[i], "created_at": _iso(created[i])} for i, d in found]
+
+
+def _coords(lon: Any, lat: Any) -> tuple[float, float]:
+    try:
+        x, y = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"lon/lat must be numbers, got lon={lon!r}, lat={lat!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y) and -180 <= x <= 180 and -90 <= y <= 90):
+        raise InvalidInput(f"lon={lon}, lat={lat} is not a location in EPSG:4326 degrees")
+    return x, y
+
+
+# -- submitting ---------------------------------------------------------------------------------------
+def _locate(store: Store, data: Mapping[str, Any]) -> tuple[float, float]:
+    if data.get("lon") not in (None, "") or data.get("lat") not in (None, ""):
+        return _coords(data.get("lon"), data.get("lat"))
+    building = data.get("building_id")
+    if building:
+        row = store.get("buildings", str(building))
+        if row is None:
+            raise InvalidInput(f"building {building!r} does not exist")
+        p = row["geometry"].representative_point()
+        return p.x, p.y
+    raise InvalidInput("say where: lon and lat (click the map) or building_id")
+
+
+def submit(store: Store, data: Mapping[str, Any], *, user: Any, settings: Mapping[str, Any],
+           channel: str = "api", now: dt.datetime | None = None) -> dict[str, Any]:
+    """Collect a request: validate, route, store it with its first event (one transaction).
+
+    ``data``: ``category``, ``description``, ``lon``/``lat`` or ``building_id``, optional
+    ``contact_name``, ``contact_phone``, ``duplicate_of`` (the resident links to an open request), and for
+    staff entering on a resident's behalf ``channel`` ``visit`` or ``phone``.
+
+    Returns the stored record (staff view) with ``route`` reasons and nearby ``duplicates``.
+    """
+    now = _now(now)
+    policy = policy_from(settings)
+    channel = str(data.get("channel") or channel)
+    if channel in ("visit", "phone") and getattr(user, "role", "public") not in STAFF_ROLES:
+        raise Forbidden("只有网格员和工作人员可以代录诉求 / only grid leaders and officials enter "
+                        "requests on a resident's behalf (visit, phone)")
+    category = str(data.get("category") or "").strip()
+    if not category:
+        raise InvalidInput("category is required; see /api/complaints/categories")
+    lon, lat = _locate(store, data)
+    route = route_at(store, lon, lat, category=category, policy=policy)
+    dup_of = data.get("duplicate_of") or None
+    actor = _actor(user)
+    try:  # validate before taking a number, so a refused request uses none
+        rec, event = C.new_complaint(id="", category=category, description=str(data.get("description") or ""),
+                                     at=now, channel=channel, lon=lon, lat=lat, actor=actor, policy=policy,
+                                     route=route, contact_name=_opt(data.get("contact_name")),
+                                     contact_phone=_opt(data.get("contact_phone")))
+    except C.ComplaintError as exc:
+        raise InvalidInput(str(exc)) from None
+    if dup_of is not None:
+        other = store.get("complaints", str(dup_of))
+        if other is None or not C.is_open(other["state"]):
+            raise InvalidInput(f"duplicate_of {dup_of!r} is not an open request")
+    rec["duplicate_of"] = str(dup_of) if dup_of else None
+    # The number is taken on its own (atomic, unique under concurrent writers), not inside the transaction:
+    # there it would hold the sequence row's lock until commit and queue every other submission behind it.
+    cid = f"{now:%Y}{store.next_id('complaint'):06d}"
+    rec["id"] = event["complaint_id"] = cid
+    frames = _frames(rec, [event])
+    with store.transaction():  # the request and its first event, both or neither
+        _store_frames(store, frames, mode="insert")
+    out = staff_view(rec)
+    out["route"] = {"reasons": list(route.reasons), "grid_leader_id": route.grid_leader_id,
+                    "property_steward_id": route.property_steward_id,
+                    "departments": list(route.departments), "agency_responsible": route.agency()}
+    out["duplicates"] = duplicates_near(store, lon=lon, lat=lat, category=category, settings=settings,
+                                        exclude=cid)
+    return out
+
+
+def _opt(v: Any) -> str | None:
+    text = str(v).strip() if v is not None else ""
+    return text or None
+
+
+def map_extent(store: Store, community: str | None) -> tuple[list[dict[str, str]], str | None, Any]:
+    """Communities to zoom the intake map to, the chosen one (if it exists) and its lon/lat bbox."""
+    com = store.read("communities", columns=["id", "name", "geometry"], order_by=["id"])
+    options = [{"id": str(i), "name": str(n)} for i, n in zip(com["id"], com["name"])]
+    if not community or community not in set(com["id"].astype(str)):
+        return options, None, None
+    geom = com.loc[com["id"].astype(str) == community, "geometry"].iloc[0]
+    return options, community, tuple(float(v) for v in geom.bounds)

@@ -1,0 +1,236 @@
+"""Working on requests: who may act on which (scope by grid, community, street or department), moving a
+request through the transitions table, automatic 督办 of overdue requests, and reading and listing them.
+
+Scope keys follow :mod:`gridmap.domain.privacy`: ``grids``, ``communities``, ``streets``, ``departments``
+(department codes such as ``urban_management`` or their Chinese names such as ``城管``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping
+
+import pandas as pd
+
+from gridmap.domain import complaints as C
+from gridmap.domain import privacy
+from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFoundError
+from gridmap.services.complaints.records import (STAFF_ROLES, _actor, _event_json, _isna, _now, _strip, _write,
+                                                 policy_from, staff_view)
+from gridmap.services.plans.stored import published_plan_id
+from gridmap.store.base import ConflictError, Store
+
+
+# -- who may act ---------------------------------------------------------------------------------------
+def street_of(community_id: Any) -> str | None:
+    text = str(community_id) if community_id else ""
+    return text[:9] if len(text) >= 9 else None
+
+
+def _scope(user: Any, key: str) -> set[str]:
+    scope = getattr(user, "scope", None) or {}
+    value = scope.get(key)
+    if value is None and key == "departments":
+        value = scope.get("department")
+    if value is None:
+        return set()
+    return {value} if isinstance(value, str) else {str(v) for v in value}
+
+
+def _current_grid(store: Store, rec: Mapping[str, Any]) -> str | None:
+    plan = published_plan_id(store)
+    if plan and rec.get("building_id"):
+        a = store.read("plan_assignments", where={"plan_id": plan, "building_id": rec["building_id"]})
+        if len(a):
+            return str(a.iloc[0]["grid_code"])
+    return rec.get("filed_grid_code")
+
+
+def in_scope(user: Any, rec: Mapping[str, Any], grid: str | None = None) -> bool:
+    """Whether ``user``'s area holds the request (admin and planner: everywhere)."""
+    role = getattr(user, "role", "public")
+    if role in ("admin", "planner"):
+        return True
+    if role == "street_official":
+        return street_of(rec.get("community_id") or (grid or "")[:12]) in _scope(user, "streets")
+    if role == "community_official":
+        com = rec.get("community_id") or ((grid or "")[:12] or None)
+        return com in _scope(user, "communities")
+    if role == "grid_leader":
+        return bool({grid, rec.get("filed_grid_code")} & _scope(user, "grids"))
+    if role == "department":  # codes on both sides (scopes may name a department in Chinese)
+        return privacy.in_scope(user, privacy.Where(department=rec.get("department")))
+    return False
+
+
+def _actor_kind(user: Any) -> str:
+    role = getattr(user, "role", "public")
+    if role in STAFF_ROLES:
+        return "staff"
+    if role == "department":
+        return "department"
+    raise Forbidden("只有网格员、部门和工作人员可以办理诉求 / only grid leaders, departments and officials "
+                    "act on requests")
+
+
+# -- moving a request ---------------------------------------------------------------------------------
+def _load(store: Store, cid: str) -> dict[str, Any]:
+    row = store.get("complaints", str(cid))
+    if row is None:
+        raise NotFoundError(f"诉求 {cid} 不存在 / request {cid} does not exist")
+    return row
+
+
+def _next_seq(store: Store, cid: str) -> int:
+    ev = store.read("complaint_events", where={"complaint_id": str(cid)}, columns=["seq"])
+    return int(ev["seq"].max()) + 1 if len(ev) else 1
+
+
+def transition(store: Store, cid: str, target: str, *, user: Any, settings: Mapping[str, Any],
+               note: str | None = None, changes: Mapping[str, Any] | None = None,
+               now: dt.datetime | None = None) -> dict[str, Any]:
+    """Move request ``cid`` to ``target`` as ``user`` (one transaction); returns the new record and the
+    events written. ``evaluated`` takes ``rating`` and ``resolved`` in ``changes``; an unsatisfied
+    resident reopens the request (two events)."""
+    now = _now(now)
+    policy = policy_from(settings)
+    by = _actor_kind(user)
+    changes = dict(changes or {})
+    with store.transaction():
+        rec = _load(store, cid)
+        if not in_scope(user, rec, _current_grid(store, rec)):
+            raise Forbidden(f"诉求 {cid} 不在您的范围内 / request {cid} is outside your area")
+        seq = _next_seq(store, cid)
+        actor = _actor(user)
+        try:
+            if target == "evaluated":
+                rating, resolved = changes.pop("rating", None), _bool(changes.pop("resolved", None))
+                if changes:
+                    raise C.ComplaintError(f"evaluation takes rating and resolved only, not {sorted(changes)}")
+                new, events = C.evaluate(rec, rating=rating, resolved=resolved, actor=actor, at=now, seq=seq,
+                                         policy=policy, note=note)
+            elif target == "reopened":
+                new, ev = C.reopen(rec, actor=actor, at=now, seq=seq, policy=policy, note=note)
+                events = [ev]
+            else:
+                if target == "reassigned" and changes.get("department") and "due_at" not in changes:
+                    changes["due_at"] = policy.calendar.due(now, policy.sla_for(rec["category"]))
+                new, ev = C.apply(rec, target, actor=actor, by=by, at=now, seq=seq, note=note, changes=changes)
+                events = [ev]
+        except C.IllegalTransition as exc:
+            raise Conflict(str(exc)) from None
+        except C.ComplaintError as exc:
+            raise InvalidInput(str(exc)) from None
+        try:
+            _write(store, new, events, mode="upsert")
+        except ConflictError:  # another move of the same request won the race for this event number
+            raise Conflict(f"request {cid} was changed by someone else at the same moment; "
+                           f"reload it and try again") from None
+    return {"complaint": staff_view(new), "events": [_event_json(e) for e in events]}
+
+
+def _bool(v: Any) -> Any:
+    if isinstance(v, str):
+        low = v.strip().lower()
+        if low in ("true", "1", "yes", "是"):
+            return True
+        if low in ("false", "0", "no", "否"):
+            return False
+    return v
+
+
+def escalate_overdue(store: Store, *, settings: Mapping[str, Any], now: dt.datetime | None = None) -> dict:
+    """Automatic 督办 for every overdue open request (grid leader → community → street), one transaction.
+
+    Returns ``{"checked": n, "escalated": [ids], "events": k}``.
+    """
+    now = _now(now)
+    policy = policy_from(settings)
+    open_states = [s for s, st in C.STATES.items() if st.type == "open"]
+    escalated: list[str] = []
+    n_events = 0
+    with store.transaction():
+        recs = store.read("complaints", where={"state": open_states})
+        recs = recs[pd.to_datetime(recs["due_at"]) < pd.Timestamp(now)] if len(recs) else recs
+        for _, row in recs.iterrows():
+            rec = {k: (None if _isna(v) else v) for k, v in row.items()}
+            steps = C.escalate(rec, now, seq=_next_seq(store, rec["id"]), policy=policy)
+            if steps:
+                _write(store, steps[-1][0], [ev for _, ev in steps], mode="upsert")
+                escalated.append(str(rec["id"]))
+                n_events += len(steps)
+    return {"checked": int(len(recs)), "escalated": escalated, "events": n_events}
+
+
+# -- reading ---------------------------------------------------------------------------------------------
+def get_complaint(store: Store, cid: str, *, user: Any) -> dict[str, Any]:
+    """One request with its events, for staff whose area holds it (others get it without personal fields)."""
+    rec = _load(store, cid)
+    grid = _current_grid(store, rec)
+    if getattr(user, "role", "public") in ("public", "viewer"):
+        raise Forbidden("请先登录 / individual requests are for staff; the public sees aggregates (/kpi)")
+    view = staff_view(rec, grid=grid) if in_scope(user, rec, grid) else _strip(staff_view(rec, grid=grid))
+    view["events"] = events_of(store, cid)
+    return view
+
+
+def events_of(store: Store, cid: str) -> list[dict[str, Any]]:
+    ev = store.read("complaint_events", where={"complaint_id": str(cid)}, order_by=["seq"])
+    return [_event_json({k: (None if _isna(v) else v) for k, v in r.items()}) for r in ev.to_dict("records")]
+
+
+def list_complaints(store: Store, *, user: Any, filters: Mapping[str, Any] | None = None,
+                    limit: int = 100, offset: int = 0) -> dict[str, Any]:
+    """Requests in the user's area, newest first. ``filters``: ``state``, ``category``, ``department``,
+    ``grid`` (filed grid), ``community_id``, ``overdue`` (true)."""
+    filters = dict(filters or {})
+    where: dict[str, Any] = {}
+    for key, col in (("state", "state"), ("category", "category"), ("department", "department"),
+                     ("grid", "filed_grid_code"), ("community_id", "community_id")):
+        if filters.get(key):
+            where[col] = str(filters[key]).split(",")
+    role = getattr(user, "role", "public")
+    if role == "grid_leader":
+        where["filed_grid_code"] = sorted(set(where.get("filed_grid_code", _scope(user, "grids")))
+                                          & _scope(user, "grids"))
+    elif role == "department":
+        codes = set(privacy.department_codes(_scope(user, "departments")))
+        where["department"] = sorted(set(where.get("department", codes)) & codes)
+    elif role == "community_official":
+        where["community_id"] = sorted(set(where.get("community_id", _scope(user, "communities")))
+                                       & _scope(user, "communities"))
+    rows = store.read("complaints", where=where, order_by=["created_at"])
+    if role == "street_official":
+        rows = rows[rows["community_id"].map(street_of).isin(_scope(user, "streets"))]
+    if str(filters.get("overdue", "")).lower() in ("1", "true", "yes"):
+        now = pd.Timestamp(dt.datetime.now())
+        rows = rows[rows["state"].map(C.is_open) & (pd.to_datetime(rows["due_at"]) < now)]
+    rows = rows.iloc[::-1]
+    total = len(rows)
+    page = rows.iloc[offset:offset + limit]
+    items = [staff_view({k: (None if _isna(v) else v) for k, v in r.items()}) for r in page.to_dict("records")]
+    return {"total": total, "limit": limit, "offset": offset, "items": items}
+
+
+#: moves the work list offers as a button (reassigning and marking a duplicate need more than a note)
+_LIST_MOVES = ("dispatched", "responding", "returned", "resolved", "supervised", "evaluated", "reopened",
+               "rejected")
+
+
+def open_states() -> list[dict[str, str]]:
+    """The open states (code, 中文, English), for filters."""
+    return [{"code": k, "zh": st.zh, "en": st.en} for k, st in C.STATES.items() if st.type == "open"]
+
+
+def work_list(store: Store, *, user: Any, filters: Mapping[str, Any] | None = None,
+              limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """:func:`list_complaints` for the staff work list page: each item with ``moves``, the states this user
+    may move it to from the page (state code, 中文, English), and ``overdue``."""
+    out = list_complaints(store, user=user, filters=filters, limit=limit, offset=offset)
+    by = _actor_kind(user)
+    now = pd.Timestamp(dt.datetime.now())
+    for item in out["items"]:
+        item["moves"] = [{"to": t, "zh": C.STATES[t].zh, "en": C.STATES[t].en}
+                         for t in C.allowed_targets(item["state"], by=by) if t in _LIST_MOVES]
+        due = item.get("due_at")
+        item["overdue"] = bool(C.is_open(item["state"]) and due and pd.Timestamp(due) < now)
+    return out
