@@ -15,12 +15,14 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from gridmap.domain.gcj02 import geometries_gcj02_to_wgs84
 from gridmap.errors import InvalidInput
+from gridmap.io.safety import UnsafeArchive, check_zip
 
 GCJ02 = "gcj02"
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度")
@@ -77,12 +79,8 @@ def read_file(path: str | Path, *, crs: str | None = None, layer: str | None = N
 
 
 def _read_ogr(path: Path, layer: str | None) -> pd.DataFrame:
-    import pyogrio
-
     target = str(path)
     if path.suffix.lower() == ".zip":
-        from gridmap.io.safety import UnsafeArchive, check_zip
-
         try:  # zip bombs, forged headers, traversal names: refused before GDAL inflates anything
             names = check_zip(path)
         except UnsafeArchive as exc:

@@ -26,6 +26,7 @@ from shapely.geometry import mapping, shape
 
 from gridmap.domain.plan import GridPlan, PlanError
 from gridmap.errors import InvalidInput
+from gridmap.io.safety import UnsafeArchive, check_zip
 
 __all__ = ["FORMATS", "PlanFileError", "export_plan", "import_plan", "format_of"]
 
@@ -236,8 +237,6 @@ def _import_geojson(path: Path) -> GridPlan:
 
 
 def _import_shp(path: Path) -> GridPlan:
-    from gridmap.io.safety import UnsafeArchive, check_zip
-
     try:  # zip bombs, forged headers, traversal names: refused before GDAL inflates anything
         names = check_zip(path)
     except UnsafeArchive as err:

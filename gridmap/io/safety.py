@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Iterable
 
+from markupsafe import escape
+
 from gridmap.errors import InvalidInput, TooLarge
 
 
@@ -314,8 +316,6 @@ def html_text(value: Any) -> str:
     folium writes popup HTML into a backtick string (``$(`<div>…</div>`)``), where ``${…}`` and a
     backtick would run as code even after HTML escaping; this also encodes ``` ` ``, ``$`` and ``\\``.
     """
-    from markupsafe import escape
-
     text = "" if value is None else str(value)
     return str(escape(text)).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
 

@@ -9,9 +9,12 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 import shapely
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import escape
 
 from gridmap.domain import metrics as M
 from gridmap.domain.plan import GridPlan
+from gridmap.resources import resource_path
 
 GRID_COLUMNS = ["community_id", "households", "residents", "buildings", "stewards", "grid_leaders",
                 "party_central_households", "buildings_without_leader", "deviation", "in_bounds",
@@ -124,9 +127,6 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def render_html(report: Mapping[str, Any], grids_geo: Any, *, title: str | None = None) -> str:
     """A standalone HTML page: summary, an inline SVG map coloured by deviation, a histogram of grid
     sizes, and the community and grid tables. ``grids_geo``: code + geometry in a metric CRS."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-    from gridmap.resources import resource_path
 
     env = Environment(loader=FileSystemLoader(str(resource_path("templates"))),
                       autoescape=select_autoescape(["html"]))
@@ -156,8 +156,6 @@ def _colour(d: float | None, ok: bool) -> str:
 def svg_map(grids_geo: Any, deviation: Mapping[str, float], in_bounds: Mapping[str, bool], *,
             width: int = 900) -> str:
     """Grid polygons as an inline SVG (simplified to about a pixel), one <path> per grid with a title."""
-    from markupsafe import escape
-
     geoms = np.asarray(grids_geo.geometry.values)
     if not len(geoms):
         return ""
