@@ -237,7 +237,7 @@ def test_an_empty_world_rejects_everything_with_reasons():
 
 
 def test_cell_index_agrees_with_the_strtree():
-    from gridmap.domain.placement import CellIndex, _containing
+    from gridmap.domain.placement.index import CellIndex, _containing
 
     rng = np.random.default_rng(11)
     f = frames()["buildings"]
@@ -258,7 +258,7 @@ def test_cell_index_agrees_with_the_strtree():
 
 
 def test_cell_index_locate_picks_interior_then_lowest_like_a_plain_loop():
-    from gridmap.domain.placement import CellIndex
+    from gridmap.domain.placement.index import CellIndex
 
     rng = np.random.default_rng(12)
     # touching and overlapping squares of a few sizes, so cells hold one, several or no candidates
@@ -283,7 +283,7 @@ def test_cell_index_locate_picks_interior_then_lowest_like_a_plain_loop():
 def test_fingerprints_equal_for_equal_ids_and_distinct_for_short_distinct_ones():
     import pyarrow as pa
 
-    from gridmap.domain.placement import _fingerprints, _suspects
+    from gridmap.domain.placement.duplicates import _fingerprints, _suspects
 
     words = ["", "a", "ab", "P0000001", "P0000002", "abcdefgh", "abcdefghi", "xbcdefghi", "abcdefghijklmnop",
              "abcdefghijklmnoq", "3-2-501", "户0001", "户0002", "a" * 40, "b" + "a" * 39]
