@@ -127,7 +127,6 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def render_html(report: Mapping[str, Any], grids_geo: Any, *, title: str | None = None) -> str:
     """A standalone HTML page: summary, an inline SVG map coloured by deviation, a histogram of grid
     sizes, and the community and grid tables. ``grids_geo``: code + geometry in a metric CRS."""
-
     env = Environment(loader=FileSystemLoader(str(resource_path("templates"))),
                       autoescape=select_autoescape(["html"]))
     dev = {g["code"]: g["deviation"] for g in report["grids"]}

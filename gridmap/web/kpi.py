@@ -159,7 +159,6 @@ def grid_svg(store: Any, *, values: Mapping[str, float | None] | None = None, wi
     to one community. The ``<svg>`` carries ``data-*`` numbers with
     which the intake form's script turns a click into lon/lat (equirectangular at the map's mid latitude).
     """
-
     plan = published_plan_id(store)
     if plan:
         frame = store.read("plan_grids", where={"plan_id": plan}, columns=["code", "geometry"], bbox=bbox)
