@@ -26,7 +26,7 @@ from typing import IO, Any, Iterable
 
 from markupsafe import escape
 
-from gridmap.errors import InvalidInput, TooLarge
+from gridmap.errors import GridmapError, InvalidInput, TooLarge
 
 
 class UnsafeArchive(InvalidInput):
@@ -334,6 +334,13 @@ def iter_limited(chunks: Iterable[bytes], limit: int, *, what: str) -> Iterable[
         yield chunk
 
 
+class JSONTooDeep(GridmapError):
+    """A JSON body nested too deeply: 400. Not a ``ValueError`` on purpose — parsers that treat broken JSON as
+    "no body" (Flask's ``get_json(silent=True)``) must not swallow it."""
+
+    status, code = 400, "invalid_input"
+
+
 #: deepest JSON nesting accepted from outside (GeoJSON MultiPolygons need 5; a request body far less)
 MAX_JSON_DEPTH = 64
 
@@ -349,7 +356,7 @@ def loads_json(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH, **kwargs: 
     try:
         obj = json.loads(text, **kwargs)
     except RecursionError:
-        raise InvalidInput(f"JSON 嵌套过深 / JSON nested deeper than {max_depth} levels") from None
+        raise JSONTooDeep(f"JSON 嵌套过深 / JSON nested deeper than {max_depth} levels") from None
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"请求体不是 JSON / the body is not JSON: {exc}") from None
     stack = [(obj, 1)]
@@ -357,6 +364,6 @@ def loads_json(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH, **kwargs: 
         node, depth = stack.pop()
         if isinstance(node, (dict, list)):
             if depth > max_depth:
-                raise InvalidInput(f"JSON 嵌套过深 / JSON nested deeper than {max_depth} levels")
+                raise JSONTooDeep(f"JSON 嵌套过深 / JSON nested deeper than {max_depth} levels")
             stack.extend((v, depth + 1) for v in (node.values() if isinstance(node, dict) else node))
     return obj
