@@ -13,7 +13,7 @@ import pandas as pd
 from gridmap.errors import NotFoundError
 from gridmap.present import mvt
 from gridmap.services.plans.stored import published_plan_id
-from gridmap.store import Store
+from gridmap.store import MVT, Store
 
 _CHUNK = 5000
 
@@ -50,10 +50,9 @@ def tile(store: Store, layer: str, z: int, x: int, y: int) -> bytes:
     lookup = None
     if spec.with_grid_code and plan is not None:
         lookup = {"grid_code": ("plan_assignments", "building_id", "grid_code", {"plan_id": plan})}
-    draw = getattr(store, "mvt", None)
-    if draw is not None:  # the database draws the tile (PostGIS)
-        return draw(spec.layer, z, x, y, columns=list(spec.columns), name=spec.name, where=where,
-                    lookup=lookup)
+    if MVT in store.capabilities:  # the database draws the tile (PostGIS)
+        return store.mvt(spec.layer, z, x, y, columns=list(spec.columns), name=spec.name, where=where,
+                         lookup=lookup)
     frame = store.read(spec.layer, bbox=mvt.tile_bbox(z, x, y), where=where,
                        columns=[*spec.columns, "geometry"])
     if lookup and len(frame):

@@ -6,8 +6,8 @@ from importlib import import_module
 import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 
-from gridmap.store.base import (ConflictError, NotFound, SchemaError, Store, StoreError,  # noqa: F401
-                                StoreUnavailable, WriteResult)
+from gridmap.store.base import (MVT, SPATIAL_QUERIES, ConflictError, NotFound, Range,  # noqa: F401
+                                SchemaError, Store, StoreError, StoreUnavailable, WriteResult)
 
 #: URL scheme (before any ``+driver``) → "module:Class"
 BACKENDS = {

@@ -2,6 +2,23 @@
 
 Backends are chosen by the URL scheme of ``GRIDMAP_DATABASE_URL`` (see :func:`gridmap.store.open_store`).
 The contract suite in ``tests/store/`` runs unchanged against every backend.
+
+Time: every DATETIME column holds UTC on every backend. Reads return timezone-aware UTC values (frame
+columns of dtype ``datetime64[ns, UTC]``, :meth:`Store.get` values as aware ``datetime``). Writes and
+filters accept aware values in any zone (converted to UTC) and naive values, which **mean UTC** (they are
+stored as given, never shifted by the server's or the service's zone).
+
+Filters (``where``): column -> value, each condition ANDed:
+
+* a scalar: equality (``{"state": "open"}``);
+* a list, tuple, set, array or Index: membership (``{"id": ["a", "b"]}``);
+* ``None``: IS NULL;
+* a :class:`Range`: an interval, ``lo <= value < hi`` by default (``{"at": Range(since, until)}``;
+  ``Range.at_least(v)``, ``Range.above(v)``, ``Range.below(v)``, ``Range.at_most(v)`` for one end).
+  NULLs never fall in a range.
+
+Order (``order_by``): column names, ascending; a leading ``-`` sorts that column descending
+(``["-at", "id"]``). NULLs come last in either direction. Without ``order_by`` rows come in key order.
 """
 from __future__ import annotations
 
@@ -12,11 +29,54 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from gridmap.domain.schema import LAYERS
 from gridmap.errors import Conflict, GridmapError, InvalidInput, NotFoundError, Unavailable
 
 BBox = tuple[float, float, float, float]  # minx, miny, maxx, maxy in EPSG:4326
-#: ``where`` filters: column -> value (equality), list/tuple/set (IN), or None (IS NULL)
+#: ``where`` filters: column -> value (equality), list/tuple/set (IN), None (IS NULL) or :class:`Range`
 Where = Mapping[str, Any]
+
+#: capability: :meth:`Store.mvt` draws vector tiles in the database
+MVT = "mvt"
+#: capability: :meth:`Store.containing` and :meth:`Store.nearest` answer point questions in the database
+SPATIAL_QUERIES = "spatial_queries"
+
+
+@dataclass(frozen=True)
+class Range:
+    """A ``where`` interval: ``lo <= value < hi`` (half-open by default); a ``None`` end is unbounded.
+
+    ``lo_inclusive``/``hi_inclusive`` choose whether each end belongs to the interval.
+    """
+
+    lo: Any = None
+    hi: Any = None
+    lo_inclusive: bool = True
+    hi_inclusive: bool = False
+
+    def __post_init__(self) -> None:
+        if self.lo is None and self.hi is None:
+            raise ValueError("a Range needs a lower or an upper bound (use None in `where` for IS NULL)")
+
+    @classmethod
+    def at_least(cls, value: Any) -> "Range":
+        """``value <= x``"""
+        return cls(lo=value)
+
+    @classmethod
+    def above(cls, value: Any) -> "Range":
+        """``value < x``"""
+        return cls(lo=value, lo_inclusive=False)
+
+    @classmethod
+    def below(cls, value: Any) -> "Range":
+        """``x < value``"""
+        return cls(hi=value)
+
+    @classmethod
+    def at_most(cls, value: Any) -> "Range":
+        """``x <= value``"""
+        return cls(hi=value, hi_inclusive=True)
 
 
 class StoreError(GridmapError):
@@ -62,10 +122,17 @@ class Store(ABC):
     """
 
     url: str
+    #: what this backend can do beyond the interface below (:data:`MVT`, :data:`SPATIAL_QUERIES`);
+    #: callers test ``MVT in store.capabilities`` before calling :meth:`mvt`
+    capabilities: frozenset[str] = frozenset()
 
     @abstractmethod
-    def migrate(self) -> None:
-        """Create or upgrade the schema to the newest revision (Alembic)."""
+    def migrate(self, revision: str = "head") -> None:
+        """Create or upgrade the schema in place to ``revision`` (Alembic; default the newest)."""
+
+    @abstractmethod
+    def schema_revision(self) -> str | None:
+        """The schema revision the store is at (None before the first migration)."""
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
@@ -85,15 +152,19 @@ class Store(ABC):
              where: Where | None = None, columns: Sequence[str] | None = None,
              order_by: Sequence[str] | None = None, limit: int | None = None,
              offset: int | None = None) -> pd.DataFrame:
-        """Rows of ``layer`` filtered by key (``ids``), bounding-box intersection and ``where``."""
+        """Rows of ``layer`` filtered by key (``ids``), bounding-box intersection and ``where`` (see the
+        module doc for filters and ``order_by``), then ``offset`` rows skipped and at most ``limit`` kept."""
 
     @abstractmethod
     def get(self, layer: str, key: Any) -> dict[str, Any] | None:
-        """One row as a dict (geometry as a shapely object), or None."""
+        """One row by key (a tuple for composite keys) as a dict of plain values, or None.
+
+        Missing values are None, datetimes aware UTC, dates ``datetime.date``, geometry a shapely object.
+        """
 
     @abstractmethod
     def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None) -> int:
-        ...
+        """How many rows :meth:`read` would return with the same filters."""
 
     @abstractmethod
     def delete(self, layer: str, *, ids: Iterable[Any] | None = None,
@@ -108,11 +179,22 @@ class Store(ABC):
     def close(self) -> None:
         ...
 
+    # -- capabilities (only backends that declare them implement these) -------------------------
+    def mvt(self, layer: str, z: int, x: int, y: int, **kwargs: Any) -> bytes:
+        """One vector tile drawn by the database (capability :data:`MVT`)."""
+        raise StoreError(f"{type(self).__name__} cannot draw vector tiles (capability {MVT!r})")
+
+    def containing(self, layer: str, points: Sequence[Any], **kwargs: Any) -> list[Any]:
+        """Key of a ``layer`` row covering each point (capability :data:`SPATIAL_QUERIES`)."""
+        raise StoreError(f"{type(self).__name__} answers no spatial queries (capability {SPATIAL_QUERIES!r})")
+
+    def nearest(self, layer: str, points: Sequence[Any], **kwargs: Any) -> tuple[list[Any], list[float | None]]:
+        """Key of and distance to the nearest ``layer`` row (capability :data:`SPATIAL_QUERIES`)."""
+        raise StoreError(f"{type(self).__name__} answers no spatial queries (capability {SPATIAL_QUERIES!r})")
+
     # -- conveniences shared by every backend -------------------------------------------------
     def snapshot(self, layers: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
         """Every row of every (or the named) layer, sorted by key: for "store unchanged" checks."""
-        from gridmap.domain.schema import LAYERS
-
         out = {}
         for name in layers or LAYERS:
             frame = self.read(name)

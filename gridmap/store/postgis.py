@@ -2,9 +2,10 @@
 
 Geometry lives in ``geometry(GEOMETRY, 4326)`` columns (GeoAlchemy2) with GiST indexes; bbox filters use
 the index (``&&``, the same bounding-box overlap the SQLite R*Tree answers). Large inserts go through
-``COPY … FROM STDIN``. Beyond the :class:`~gridmap.store.base.Store` interface it answers spatial questions
-in the database — :meth:`PostGISStore.containing`, :meth:`PostGISStore.nearest` — and draws vector tiles
-with ``ST_AsMVT`` (:meth:`PostGISStore.mvt`).
+``COPY … FROM STDIN``. DATETIME columns are ``timestamptz``. Beyond the :class:`~gridmap.store.base.Store`
+interface it answers spatial questions in the database — :meth:`PostGISStore.containing`,
+:meth:`PostGISStore.nearest` (capability ``spatial_queries``) — and draws vector tiles with ``ST_AsMVT``
+(:meth:`PostGISStore.mvt`, capability ``mvt``).
 """
 from __future__ import annotations
 
@@ -20,18 +21,20 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from gridmap.domain import tiles as _mvt
 from gridmap.domain.schema import JSON, Layer
-from gridmap.store.base import BBox, SchemaError, Where
+from gridmap.store.base import MVT, SPATIAL_QUERIES, BBox, SchemaError, Where
+from gridmap.store.migrations.ddl import SRID
 from gridmap.store.sql import SQLStore, _layer
 
 #: inserts of at least this many rows use COPY instead of INSERT … VALUES
 COPY_MIN_ROWS = 500
-SRID = 4326
 #: a lookup for :meth:`PostGISStore.mvt`: property → (layer, column matching the key, column to show, where)
 Lookup = Mapping[str, tuple[str, str, str, Where]]
 
 
 class PostGISStore(SQLStore):
     """A store in a PostGIS database (PostgreSQL ≥ 13, PostGIS ≥ 3.1)."""
+
+    capabilities = frozenset({MVT, SPATIAL_QUERIES})
 
     def __init__(self, url: str):
         engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -54,9 +57,6 @@ class PostGISStore(SQLStore):
 
     def upsert_statement(self, table: sa.Table):
         return pg_insert(table)
-
-    def after_create(self, conn: sa.Connection) -> None:
-        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
 
     def insert_rows(self, conn: sa.Connection, spec: Layer, rows: pd.DataFrame) -> None:
         """Insert new rows; many rows at once go through ``COPY … FROM STDIN`` (text format)."""

@@ -1,13 +1,13 @@
 """The SQLAlchemy-Core store shared by every SQL backend; backends override only the dialect hooks.
 
 Hooks (after pygeoapi's ``provider/sql.py``): the geometry column type, how a geometry is encoded and
-decoded, the bounding-box filter, extra DDL after the tables exist, and how a transaction begins.
+decoded, the bounding-box filter, bulk inserts, and how a transaction begins. The schema itself is
+created and changed only by the Alembic revisions in ``migrations/``; value conversion (one clock: UTC)
+lives in :mod:`gridmap.store.values`.
 """
 from __future__ import annotations
 
 import contextvars
-import datetime as dt
-import json
 import math
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,14 +20,11 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
-from gridmap.domain.schema import BOOL, DATE, DATETIME, FLOAT, INT, JSON, LAYERS, STR, Layer
-from gridmap.store.base import (BBox, ConflictError, SchemaError, Store, StoreError, Where,
-                                WriteResult)
+from gridmap.domain.schema import LAYERS, Layer
+from gridmap.store.base import (BBox, ConflictError, Range, SchemaError, Store, Where, WriteResult)
+from gridmap.store.values import TYPES, check_bbox, equal, from_db, scalar_from_db, to_python
 
 _CHUNK = 5000  # keys per IN (...) clause
-
-_TYPES = {STR: sa.Text, INT: sa.BigInteger, FLOAT: sa.Float, BOOL: sa.Boolean, DATE: sa.Date,
-          DATETIME: sa.DateTime, JSON: sa.JSON}
 
 
 def _layer(name: str) -> Layer:
@@ -74,9 +71,6 @@ class SQLStore(Store):
     def bbox_clause(self, table: sa.Table, bbox: BBox) -> sa.ColumnElement[bool]:
         raise NotImplementedError
 
-    def after_create(self, conn: sa.Connection) -> None:
-        """Extra DDL (spatial indexes, triggers)."""
-
     def insert_rows(self, conn: sa.Connection, spec: Layer, rows: pd.DataFrame) -> None:
         """Insert rows whose keys are new (a backend may bulk-load them, e.g. PostgreSQL COPY)."""
         conn.execute(self.tables[spec.name].insert(), self._db_records(spec, rows))
@@ -88,7 +82,7 @@ class SQLStore(Store):
     def _make_table(self, layer: Layer) -> sa.Table:
         cols = []
         for c in layer.columns:
-            cols.append(sa.Column(c.name, _TYPES[c.kind](), primary_key=c.name in layer.key,
+            cols.append(sa.Column(c.name, TYPES[c.kind](), primary_key=c.name in layer.key,
                                   nullable=c.name not in layer.key, index=c.index and c.name not in layer.key))
         if layer.geometry:
             cols.append(sa.Column("geometry", self.geometry_type(layer), nullable=True))
@@ -96,12 +90,12 @@ class SQLStore(Store):
                 cols.append(sa.Column(b, sa.Float, nullable=True))
         return sa.Table(layer.name, self.metadata, *cols)
 
-    def create_schema(self, conn: sa.Connection) -> None:
-        """Create every table (used by the first Alembic revision)."""
-        self.metadata.create_all(conn)
-        self.after_create(conn)
+    def migrate(self, revision: str = "head") -> None:
+        """Upgrade the schema in place to ``revision`` with the Alembic revisions in ``migrations/``.
 
-    def migrate(self) -> None:
+        The tables built from :data:`LAYERS` above are the model; the revisions write every change out
+        (``tests/store/test_migrations.py`` fails when the two disagree).
+        """
         from alembic import command
         from alembic.config import Config
 
@@ -110,7 +104,7 @@ class SQLStore(Store):
         cfg.attributes["store"] = self
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, revision)
 
     def schema_revision(self) -> str | None:
         with self.read_engine.connect() as conn:
@@ -184,7 +178,7 @@ class SQLStore(Store):
                     raise SchemaError(f"layer {spec.name!r}: geometry must be in EPSG:4326, not {crs}")
                 out[col] = geoms
                 continue
-            out[col] = _to_python(frame[col], spec.column(col).kind, spec.name, col)
+            out[col] = to_python(frame[col], spec.column(col).kind, spec.name, col)
         rows = pd.DataFrame(out, index=range(len(frame)))
         for k in spec.key:
             if rows[k].isna().any():
@@ -225,7 +219,7 @@ class SQLStore(Store):
             for col in rows.columns:
                 if col in key:
                     continue
-                same &= _equal(merged[col], merged[col + "__old"], geometry=col == "geometry")
+                same &= equal(merged[col], merged[col + "__old"], geometry=col == "geometry")
             new = rows[is_new]
             changed = rows[~is_new & ~same]
             unchanged = int((~is_new & same).sum())
@@ -245,20 +239,19 @@ class SQLStore(Store):
         """Existing rows whose key is among ``keys`` (only ``columns``)."""
         table = self.tables[spec.name]
         frames = []
-        sel_cols = [self.geometry_select(table).label("geometry") if c == "geometry" else table.c[c]
-                    for c in columns]
+        select = self._select(table, columns)
         if len(spec.key) == 1:
             k = spec.key[0]
             values = keys[k].tolist()
             for i in range(0, len(values), _CHUNK):
-                res = conn.execute(sa.select(*sel_cols).where(table.c[k].in_(values[i:i + _CHUNK])))
+                res = conn.execute(select.where(table.c[k].in_(values[i:i + _CHUNK])))
                 frames.append(pd.DataFrame(res.fetchall(), columns=columns))
         else:
             # composite keys: filter on the first key column, then match exactly in pandas
             k0 = spec.key[0]
             values = sorted(set(keys[k0].tolist()))
             for i in range(0, len(values), _CHUNK):
-                res = conn.execute(sa.select(*sel_cols).where(table.c[k0].in_(values[i:i + _CHUNK])))
+                res = conn.execute(select.where(table.c[k0].in_(values[i:i + _CHUNK])))
                 frames.append(pd.DataFrame(res.fetchall(), columns=columns))
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
         if out.empty:  # nothing to convert (the common case of inserting new rows)
@@ -269,7 +262,7 @@ class SQLStore(Store):
             out["geometry"] = self.decode_geometry(out["geometry"].tolist())
         for col in out.columns:
             if col != "geometry":
-                out[col] = _to_python(out[col], spec.column(col).kind, spec.name, col)
+                out[col] = to_python(out[col], spec.column(col).kind, spec.name, col)
         return out
 
     def delete(self, layer: str, *, ids: Iterable[Any] | None = None, where: Where | None = None) -> int:
@@ -306,29 +299,38 @@ class SQLStore(Store):
         bad = [c for c in cols if c not in all_cols]
         if bad:
             raise SchemaError(f"layer {layer!r} has no column(s) {bad}")
-        sel = [self.geometry_select(table).label("geometry") if c == "geometry" else table.c[c]
-               for c in cols]
         conds = self._where(table, where)
         if bbox is not None:
             if not spec.geometry:
                 raise SchemaError(f"layer {layer!r} has no geometry to filter by bbox")
-            conds.append(self.bbox_clause(table, _check_bbox(bbox)))
-        order = [table.c[c] for c in (order_by or spec.key)]
-        rows: list[Any] = []
+            conds.append(self.bbox_clause(table, check_bbox(bbox)))
+        sort = _sort_keys(spec, order_by)
+        order = [(table.c[c].desc() if desc else table.c[c].asc()).nulls_last() for c, desc in sort]
+        chunks = None if ids is None else _chunks(list(ids))
+        if chunks is not None and len(chunks) > 1:  # too many keys for one IN (...): sort and page here
+            extra = [c for c, _ in sort if c not in cols]
+            with self._read_conn() as conn:
+                rows = [r for chunk in chunks for r in conn.execute(
+                    self._select(table, cols + extra).where(self._key_in(spec, table, chunk), *conds))]
+            frame = self._frame(spec, rows, cols + extra)
+            frame = frame.sort_values([c for c, _ in sort], ascending=[not d for _, d in sort],
+                                      na_position="last", kind="stable")
+            stop = None if limit is None else int(offset or 0) + int(limit)
+            return frame.iloc[int(offset or 0):stop].drop(columns=extra).reset_index(drop=True)
+        if chunks is not None:
+            conds.append(self._key_in(spec, table, chunks[0]))
+        stmt = self._select(table, cols).where(*conds).order_by(*order)
+        if limit is not None:
+            stmt = stmt.limit(int(limit))
+        if offset:
+            stmt = stmt.offset(int(offset))
         with self._read_conn() as conn:
-            if ids is not None:
-                ids = list(ids)
-                for i in range(0, len(ids), _CHUNK):
-                    stmt = sa.select(*sel).where(self._key_in(spec, table, ids[i:i + _CHUNK]), *conds)
-                    rows.extend(conn.execute(stmt.order_by(*order)).fetchall())
-            else:
-                stmt = sa.select(*sel).where(*conds).order_by(*order)
-                if limit is not None:
-                    stmt = stmt.limit(int(limit))
-                if offset:
-                    stmt = stmt.offset(int(offset))
-                rows = conn.execute(stmt).fetchall()
+            rows = conn.execute(stmt).fetchall()
         return self._frame(spec, rows, cols)
+
+    def _select(self, table: sa.Table, cols: list[str]) -> sa.Select:
+        return sa.select(*[self.geometry_select(table).label("geometry") if c == "geometry" else table.c[c]
+                           for c in cols])
 
     def _frame(self, spec: Layer, rows: list[Any], cols: list[str]) -> pd.DataFrame:
         data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
@@ -337,17 +339,25 @@ class SQLStore(Store):
             if c == "geometry":  # built in column order, CRS on the array: no reordering copy afterwards
                 out[c] = from_shapely(self.decode_geometry(data[c]), crs="EPSG:4326")
             else:
-                out[c] = _from_db(data[c], spec.column(c).kind)
+                out[c] = from_db(data[c], spec.column(c).kind)
         if "geometry" in cols:
             return gpd.GeoDataFrame(out, index=range(len(rows)), geometry="geometry")
         return pd.DataFrame(out, index=range(len(rows)))
 
     def get(self, layer: str, key: Any) -> dict[str, Any] | None:
-        frame = self.read(layer, ids=[key])
-        if frame.empty:
+        spec = _layer(layer)
+        table = self.tables[layer]
+        cols = list(spec.column_names) + (["geometry"] if spec.geometry else [])
+        values = tuple(key) if len(spec.key) > 1 else (key,)
+        if len(values) != len(spec.key):
+            raise SchemaError(f"layer {layer!r} has the key {spec.key}, not {key!r}")
+        stmt = self._select(table, cols).where(*[table.c[k] == v for k, v in zip(spec.key, values)])
+        with self._read_conn() as conn:
+            row = conn.execute(stmt).first()
+        if row is None:
             return None
-        row = frame.iloc[0].to_dict()
-        return {k: (None if _isna(v) else v) for k, v in row.items()}
+        return {c: (self.decode_geometry([v])[0] if c == "geometry" else scalar_from_db(v, spec.column(c).kind))
+                for c, v in zip(cols, row)}
 
     def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None) -> int:
         spec = _layer(layer)
@@ -356,7 +366,7 @@ class SQLStore(Store):
         if bbox is not None:
             if not spec.geometry:
                 raise SchemaError(f"layer {layer!r} has no geometry to filter by bbox")
-            conds.append(self.bbox_clause(table, _check_bbox(bbox)))
+            conds.append(self.bbox_clause(table, check_bbox(bbox)))
         with self._read_conn() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(*conds)).scalar_one())
 
@@ -369,6 +379,11 @@ class SQLStore(Store):
             c = table.c[col]
             if value is None:
                 conds.append(c.is_(None))
+            elif isinstance(value, Range):
+                if value.lo is not None:
+                    conds.append(c >= value.lo if value.lo_inclusive else c > value.lo)
+                if value.hi is not None:
+                    conds.append(c <= value.hi if value.hi_inclusive else c < value.hi)
             elif isinstance(value, (list, tuple, set, frozenset, np.ndarray, pd.Index)):
                 conds.append(c.in_(list(value)))
             else:
@@ -386,117 +401,17 @@ class SQLStore(Store):
             self.read_engine.dispose()
 
 
-# -- value conversion -------------------------------------------------------------------------------
-def _isna(v: Any) -> bool:
-    try:
-        return v is None or (not isinstance(v, (list, dict, str, bytes)) and bool(pd.isna(v)))
-    except (TypeError, ValueError):
-        return False
+def _sort_keys(spec: Layer, order_by: Sequence[str] | None) -> list[tuple[str, bool]]:
+    """``order_by`` names as ``(column, descending)``; a leading ``-`` means descending."""
+    if isinstance(order_by, str):
+        order_by = [order_by]
+    out = [(name[1:], True) if name.startswith("-") else (name, False) for name in (order_by or spec.key)]
+    bad = [c for c, _ in out if c not in spec.column_names]
+    if bad:
+        raise SchemaError(f"layer {spec.name!r} cannot be ordered by {bad}; its columns are "
+                          f"{list(spec.column_names)}")
+    return out
 
 
-def _check_bbox(bbox: BBox) -> BBox:
-    try:
-        minx, miny, maxx, maxy = (float(v) for v in bbox)
-    except (TypeError, ValueError):
-        raise SchemaError(f"bbox must be four numbers minx,miny,maxx,maxy, not {bbox!r}") from None
-    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)) or minx > maxx or miny > maxy:
-        raise SchemaError(f"bbox must be finite with minx<=maxx and miny<=maxy, not {bbox!r}")
-    return minx, miny, maxx, maxy
-
-
-def _to_python(s: pd.Series, kind: str, layer: str, col: str, *, _probe: bool = False) -> pd.Series:
-    """A Series of plain Python values (None for missing) fit for the column kind."""
-    mask = s.isna().to_numpy() if kind != JSON else np.array([v is None or (isinstance(v, float) and
-                                                                            math.isnan(v)) for v in s])
-    try:
-        if kind == STR:
-            vals = [None if m else (v if isinstance(v, str) else _str(v)) for v, m in zip(s.tolist(), mask)]
-        elif kind == INT:
-            num = pd.to_numeric(s, errors="raise")
-            if (num.dropna() % 1 != 0).any():
-                raise ValueError("not a whole number")
-            vals = [None if m else int(v) for v, m in zip(num.tolist(), mask)]
-        elif kind == FLOAT:
-            num = pd.to_numeric(s, errors="raise")
-            vals = [None if m else float(v) for v, m in zip(num.tolist(), mask)]
-        elif kind == BOOL:
-            vals = [None if m else _bool(v) for v, m in zip(s.tolist(), mask)]
-        elif kind == DATE:
-            d = pd.to_datetime(s, errors="raise")
-            vals = [None if m else v.date() for v, m in zip(d.tolist(), mask)]
-        elif kind == DATETIME:
-            d = pd.to_datetime(s, errors="raise")
-            if getattr(d.dt, "tz", None) is not None:
-                d = d.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
-            vals = [None if m else v.to_pydatetime().replace(microsecond=v.microsecond) for v, m in
-                    zip(d.tolist(), mask)]
-        elif kind == JSON:
-            vals = [None if m else (json.loads(v) if isinstance(v, str) else v) for v, m in zip(s.tolist(), mask)]
-        else:  # pragma: no cover
-            raise ValueError(f"unknown kind {kind}")
-    except (ValueError, TypeError) as exc:
-        if _probe:
-            raise
-        bad = _first_bad(s, kind)
-        raise SchemaError(f"layer {layer!r}, column {col!r}: {bad!r} is not a valid {kind} ({exc})") from None
-    return pd.Series(vals, index=s.index, dtype=object)
-
-
-def _first_bad(s: pd.Series, kind: str) -> Any:
-    for v in s.tolist():
-        try:
-            _to_python(pd.Series([v]), kind, "", "", _probe=True)
-        except (ValueError, TypeError):
-            return v
-    return None
-
-
-def _str(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
-def _bool(v: Any) -> bool:
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)) and v in (0, 1):
-        return bool(v)
-    if isinstance(v, str) and v.strip().lower() in ("true", "1", "yes", "y", "是", "t"):
-        return True
-    if isinstance(v, str) and v.strip().lower() in ("false", "0", "no", "n", "否", "f"):
-        return False
-    raise ValueError("not a boolean")
-
-
-def _from_db(values: list[Any], kind: str) -> pd.Series:
-    if kind == INT:
-        return pd.Series(values, dtype="Int64")
-    if kind == FLOAT:
-        return pd.Series([np.nan if v is None else v for v in values], dtype="float64")
-    if kind == BOOL:
-        return pd.Series(values, dtype="boolean")
-    if kind == DATETIME:
-        return pd.Series(pd.to_datetime(pd.Series(values, dtype=object)), dtype="datetime64[ns]")
-    if kind == DATE:
-        return pd.Series([None if v is None else (v if isinstance(v, dt.date) else dt.date.fromisoformat(v))
-                          for v in values], dtype=object)
-    return pd.Series(values, dtype=object)
-
-
-def _equal(a: pd.Series, b: pd.Series, *, geometry: bool = False) -> np.ndarray:
-    if geometry:
-        from shapely.geometry.base import BaseGeometry
-
-        av, bv = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
-        out = np.zeros(len(av), dtype=bool)
-        ga = np.array([isinstance(x, BaseGeometry) for x in av], dtype=bool)
-        gb = np.array([isinstance(y, BaseGeometry) for y in bv], dtype=bool)
-        both_none = ~ga & ~gb
-        ok = ga & gb
-        if ok.any():
-            out[ok] = shapely.equals_exact(np.array(list(av[ok]), dtype=object),
-                                           np.array(list(bv[ok]), dtype=object), tolerance=0)
-        return out | both_none
-    return np.array([(x is None and y is None) or (x is not None and y is not None and x == y)
-                     for x, y in zip(a.tolist(), b.tolist())], dtype=bool)
+def _chunks(ids: list[Any]) -> list[list[Any]]:
+    return [ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK)] or [[]]

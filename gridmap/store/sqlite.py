@@ -1,7 +1,8 @@
 """SQLite backend: the embedded default, a single file that needs no server.
 
 Geometry is stored as WKB with its bounding box; an R*Tree index kept in step by triggers answers
-bbox queries. WAL journal and ``BEGIN IMMEDIATE`` let concurrent writers queue instead of failing; the
+bbox queries (both created by the migrations, :mod:`gridmap.store.migrations.ddl`). DATETIME values are
+text holding the UTC wall time. WAL journal and ``BEGIN IMMEDIATE`` let concurrent writers queue instead of failing; the
 writers of one process queue on a lock first (SQLite's own busy handler waits by sleeping in growing steps,
 which under many concurrent submissions wastes most of the time).
 """
@@ -15,11 +16,9 @@ from typing import Iterator
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from gridmap.domain.schema import LAYERS
 from gridmap.store.base import BBox
+from gridmap.store.migrations.ddl import BBOX_COLUMNS, rtree_table
 from gridmap.store.sql import SQLStore
-
-_BBOX = ("bbox_minx", "bbox_miny", "bbox_maxx", "bbox_maxy")
 
 
 def _engine(url: str, *, immediate: bool) -> sa.Engine:
@@ -42,7 +41,7 @@ def _engine(url: str, *, immediate: bool) -> sa.Engine:
 
 
 class SQLiteStore(SQLStore):
-    bbox_columns = _BBOX
+    bbox_columns = BBOX_COLUMNS
 
     def __init__(self, url: str):
         path = sa.engine.make_url(url).database
@@ -73,24 +72,7 @@ class SQLiteStore(SQLStore):
 
     def bbox_clause(self, table: sa.Table, bbox: BBox) -> sa.ColumnElement[bool]:
         minx, miny, maxx, maxy = bbox
-        rtree = sa.table(f"rtree_{table.name}", sa.column("rid"), *[sa.column(c) for c in _BBOX])
+        rtree = sa.table(rtree_table(table.name), sa.column("rid"), *[sa.column(c) for c in BBOX_COLUMNS])
         inner = sa.select(rtree.c.rid).where(rtree.c.bbox_maxx >= minx, rtree.c.bbox_minx <= maxx,
                                              rtree.c.bbox_maxy >= miny, rtree.c.bbox_miny <= maxy)
         return sa.literal_column(f"{table.name}.rowid").in_(inner)
-
-    def after_create(self, conn: sa.Connection) -> None:
-        for layer in LAYERS.values():
-            if not layer.geometry:
-                continue
-            t = layer.name
-            conn.exec_driver_sql(f"CREATE VIRTUAL TABLE IF NOT EXISTS rtree_{t} USING rtree("
-                                 f"rid, bbox_minx, bbox_maxx, bbox_miny, bbox_maxy)")
-            vals = "NEW.rowid, NEW.bbox_minx, NEW.bbox_maxx, NEW.bbox_miny, NEW.bbox_maxy"
-            cond = "NEW.bbox_minx IS NOT NULL"
-            conn.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {t}_rtree_ins AFTER INSERT ON {t} "
-                                 f"WHEN {cond} BEGIN INSERT INTO rtree_{t} VALUES ({vals}); END")
-            conn.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {t}_rtree_upd AFTER UPDATE ON {t} BEGIN "
-                                 f"DELETE FROM rtree_{t} WHERE rid = OLD.rowid; "
-                                 f"INSERT INTO rtree_{t} SELECT {vals} WHERE {cond}; END")
-            conn.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {t}_rtree_del AFTER DELETE ON {t} BEGIN "
-                                 f"DELETE FROM rtree_{t} WHERE rid = OLD.rowid; END")
