@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -33,9 +34,9 @@ def _postgres_admin_url() -> str | None:
     return os.environ.get("GRIDMAP_TEST_POSTGRES_URL")
 
 
-@pytest.fixture(scope="session")
-def postgis_url() -> Iterator[str]:
-    """URL of an empty PostGIS database for this test session (created here, dropped at the end)."""
+@contextmanager
+def _new_postgis_database() -> Iterator[str]:
+    """URL of a new, empty PostGIS database (PostGIS extension installed, no tables), dropped afterwards."""
     admin = _postgres_admin_url()
     need(bool(admin), "GRIDMAP_TEST_POSTGRES_URL is not set: run the README's test command "
                       "(scripts/test.sh), which installs and starts PostgreSQL 15 + PostGIS")
@@ -53,10 +54,30 @@ def postgis_url() -> Iterator[str]:
     with db.connect() as conn:
         conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
     db.dispose()
-    yield url
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    engine.dispose()
+    try:
+        yield url
+    finally:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgis_url() -> Iterator[str]:
+    """URL of an empty PostGIS database for this test session (created here, dropped at the end)."""
+    with _new_postgis_database() as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def blank_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a database with no schema at all (not migrated), its own for this test — once per backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'blank.db'}"
+        return
+    request.applymarker(pytest.mark.postgis)
+    with _new_postgis_database() as url:
+        yield url
 
 
 def _empty(store: Any) -> None:
