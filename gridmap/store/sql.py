@@ -348,7 +348,7 @@ class SQLStore(Store):
         spec = _layer(layer)
         table = self.tables[layer]
         cols = list(spec.column_names) + (["geometry"] if spec.geometry else [])
-        values = tuple(key) if len(spec.key) > 1 else (key,)
+        values = tuple(key) if len(spec.key) > 1 and isinstance(key, (tuple, list)) else (key,)
         if len(values) != len(spec.key):
             raise SchemaError(f"layer {layer!r} has the key {spec.key}, not {key!r}")
         stmt = self._select(table, cols).where(*[table.c[k] == v for k, v in zip(spec.key, values)])

@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 import shapely
 
-from gridmap.store import ConflictError, SchemaError
+import sqlalchemy as sa
+
+from gridmap.store import MVT, ConflictError, Range, SchemaError, StoreError, open_store
+
+UTC = dt.timezone.utc
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 
 def streets(n: int = 3, *, name: str = "S") -> gpd.GeoDataFrame:
@@ -24,7 +29,7 @@ def streets(n: int = 3, *, name: str = "S") -> gpd.GeoDataFrame:
 def test_migrate_is_idempotent(store):
     store.migrate()
     store.migrate()
-    assert store.schema_revision() == "0001"
+    assert store.schema_revision() == "0002"
     assert store.count("streets") == 0
 
 
@@ -40,7 +45,8 @@ def test_roundtrip_every_column_kind(store):
                                              "placement_distance_m", "geometry"])
     assert back["id"].tolist() == ["c1", "c2"]
     assert back["description"].tolist() == ["车位不够 <b>", None]
-    assert back["created_at"].tolist() == [pd.Timestamp(when), pd.Timestamp(when + dt.timedelta(days=1))]
+    assert back["created_at"].tolist() == [pd.Timestamp(when, tz="UTC"),  # naive values mean UTC
+                                           pd.Timestamp(when + dt.timedelta(days=1), tz="UTC")]
     assert back["rating"].tolist()[0] == 5 and pd.isna(back["rating"].tolist()[1])
     assert back["resolved"].tolist()[0] is True or back["resolved"].tolist()[0] == True  # noqa: E712
     assert back["placement_distance_m"].iloc[0] == 12.5
@@ -225,3 +231,149 @@ def test_concurrent_transactions_each_stored_once(store):
     assert not errors
     got = store.read("complaints", columns=["description"])["description"].tolist()
     assert sorted(got) == sorted(f"req {i}" for i in range(20))
+
+
+# -- one clock: UTC ---------------------------------------------------------------------------------
+def _same_store_elsewhere(store):
+    """Another connection to the same store; on PostgreSQL its sessions run in UTC+8, so a value that
+    depended on the session's time zone would come back moved."""
+    url = store.url
+    if url.startswith("postgresql"):
+        url = (sa.engine.make_url(url).update_query_dict({"options": "-c timezone=Asia/Shanghai"})
+               .render_as_string(hide_password=False))
+    return open_store(url, migrate=False)
+
+
+def test_datetimes_are_stored_and_read_as_utc(store):
+    instant = dt.datetime(2026, 3, 4, 1, 30, 15, tzinfo=UTC)
+    rows = pd.DataFrame({"id": ["naive", "shanghai", "new_york", "none"], "action": "x.y",
+                         "at": [instant.replace(tzinfo=None),                   # naive: means UTC
+                                instant.astimezone(SHANGHAI),                   # 09:30 +08:00
+                                instant.astimezone(dt.timezone(dt.timedelta(hours=-5))),
+                                None]}, dtype=object)
+    store.write("audit_log", rows.iloc[:3])
+    store.write("complaints", pd.DataFrame({"id": ["c1"], "category": ["x"], "state": ["collected"],
+                                            "created_at": [instant], "due_at": [None]}))
+    back = store.read("audit_log", columns=["id", "at"])
+    assert str(back["at"].dtype) == "datetime64[ns, UTC]"
+    assert back["at"].tolist() == [pd.Timestamp(instant)] * 3
+    got = store.get("audit_log", "shanghai")["at"]
+    assert isinstance(got, dt.datetime) and got.utcoffset() == dt.timedelta(0) and got == instant
+    assert store.get("complaints", "c1")["due_at"] is None
+    assert str(store.read("complaints", columns=["due_at"])["due_at"].dtype) == "datetime64[ns, UTC]"
+    assert str(store.read("audit_log", where={"id": "missing"})["at"].dtype) == "datetime64[ns, UTC]"
+    # the same instants written in another zone are equal rows, not changes
+    again = store.write("audit_log", rows.iloc[:3].assign(at=[instant.astimezone(SHANGHAI)] * 3))
+    assert (again.updated, again.unchanged) == (0, 3)
+    # filters compare instants, whatever zone the value is given in
+    assert store.count("audit_log", where={"at": instant.astimezone(SHANGHAI)}) == 3
+    assert store.count("audit_log", where={"at": instant.replace(tzinfo=None)}) == 3
+    other = _same_store_elsewhere(store)
+    try:
+        assert other.read("audit_log", columns=["at"])["at"].tolist() == [pd.Timestamp(instant)] * 3
+        other.write("audit_log", pd.DataFrame({"id": ["other"], "action": "x.y",
+                                               "at": [instant.replace(tzinfo=None)]}))
+        assert other.count("audit_log", where={"at": Range.at_least(instant)}) == 4
+    finally:
+        other.close()
+    assert store.get("audit_log", "other")["at"] == instant
+
+
+# -- filters, order, paging, get ----------------------------------------------------------------------
+def _events(n: int = 6) -> pd.DataFrame:
+    t0 = dt.datetime(2026, 1, 1, tzinfo=UTC)
+    return pd.DataFrame({"id": [f"e{i}" for i in range(n)], "action": "login.failed",
+                         "actor": [None if i % 3 == 0 else f"u{i % 2}" for i in range(n)],
+                         "target": "ip:1.2.3.4", "at": [t0 + dt.timedelta(minutes=10 * i) for i in range(n)]})
+
+
+def test_range_filters(store):
+    store.write("audit_log", _events())
+    t0 = dt.datetime(2026, 1, 1, tzinfo=UTC)
+    ids = lambda **w: store.read("audit_log", where=w, columns=["id"])["id"].tolist()  # noqa: E731
+    assert ids(at=Range(t0 + dt.timedelta(minutes=10), t0 + dt.timedelta(minutes=30))) == ["e1", "e2"]
+    assert ids(at=Range(t0 + dt.timedelta(minutes=10), t0 + dt.timedelta(minutes=30),
+                        lo_inclusive=False, hi_inclusive=True)) == ["e2", "e3"]
+    assert ids(at=Range.at_least(t0 + dt.timedelta(minutes=40))) == ["e4", "e5"]
+    assert ids(at=Range.above(t0 + dt.timedelta(minutes=40))) == ["e5"]
+    assert ids(at=Range.below(t0 + dt.timedelta(minutes=10))) == ["e0"]
+    assert ids(at=Range.at_most(t0 + dt.timedelta(minutes=10))) == ["e0", "e1"]
+    # bounds in another zone are the same instants; ranges combine with equality filters
+    assert ids(at=Range.at_least((t0 + dt.timedelta(minutes=30)).astimezone(SHANGHAI)),
+               actor="u1") == ["e5"]
+    assert store.count("audit_log", where={"at": Range.at_least(t0 + dt.timedelta(minutes=20))}) == 4
+    # text and numbers; NULLs are in no range
+    assert ids(actor=Range("u0", "u1")) == ["e2", "e4"]
+    store.write("buildings", pd.DataFrame({"id": ["b1", "b2", "b3"], "community_id": "c",
+                                           "households": [10, None, 30]}))
+    assert store.read("buildings", where={"households": Range(10, 30, hi_inclusive=True)},
+                      columns=["id"])["id"].tolist() == ["b1", "b3"]
+    assert store.delete("audit_log", where={"at": Range.below(t0 + dt.timedelta(minutes=20))}) == 2
+    assert store.count("audit_log") == 4
+    with pytest.raises(ValueError, match="bound"):
+        Range()
+
+
+def test_order_descending_nulls_last_limit_offset(store):
+    store.write("audit_log", _events())
+    page = lambda **kw: store.read("audit_log", columns=["id"], **kw)["id"].tolist()  # noqa: E731
+    assert page(order_by=["-at"]) == ["e5", "e4", "e3", "e2", "e1", "e0"]
+    assert page(order_by=["-at"], limit=2) == ["e5", "e4"]
+    assert page(order_by=["-at"], limit=2, offset=2) == ["e3", "e2"]
+    assert page(order_by=["-at"], offset=5) == ["e0"]
+    assert page(order_by="-at", limit=1) == ["e5"]
+    # actor: e0, e3 are NULL; they come last whichever way the column is sorted
+    assert page(order_by=["actor", "-at"]) == ["e4", "e2", "e5", "e1", "e3", "e0"]
+    assert page(order_by=["-actor", "at"]) == ["e1", "e5", "e2", "e4", "e0", "e3"]
+    assert page(where={"actor": "u0"}, order_by=["-at"], limit=5) == ["e4", "e2"]
+    assert page(ids=["e1", "e4", "e5"], order_by=["-at"], limit=2) == ["e5", "e4"]
+    with pytest.raises(SchemaError, match="ordered by"):
+        page(order_by=["-colour"])
+
+
+def test_order_and_paging_hold_for_reads_of_many_ids(store):
+    n = 12_000
+    store.write("households", pd.DataFrame({"id": [f"h{i:05d}" for i in range(n)],
+                                            "residents": [None if i % 10 == 0 else i % 7 for i in range(n)]}))
+    ids = [f"h{i:05d}" for i in range(0, n, 2)] + ["missing"]
+    for kw in ({"order_by": ["-residents", "id"], "limit": 50, "offset": 2990},
+               {"order_by": ["residents", "-id"], "offset": 5990},
+               {}):
+        got = store.read("households", ids=ids, columns=["id", "residents"], **kw)
+        want = store.read("households", where={"id": ids}, columns=["id", "residents"], **kw)
+        pd.testing.assert_frame_equal(got, want)
+    assert len(store.read("households", ids=ids, columns=["id"])) == n // 2
+
+
+def test_get_returns_one_row_of_plain_values(store):
+    store.write("buildings", gpd.GeoDataFrame(
+        {"id": ["b1"], "community_id": ["c"], "households": [12], "residents": [None], "name": ["3"]},
+        geometry=[shapely.box(120, 36, 120.001, 36.001)], crs="EPSG:4326"))
+    row = store.get("buildings", "b1")
+    assert row == {"id": "b1", "name": "3", "estate_id": None, "community_id": "c", "households": 12,
+                   "residents": None, "floors": None, "units": None, "geometry": row["geometry"]}
+    assert type(row["households"]) is int
+    assert row["geometry"].equals(shapely.box(120, 36, 120.001, 36.001))
+    store.write("complaints", pd.DataFrame({"id": ["c1"], "category": ["x"], "state": ["s"],
+                                            "created_at": [dt.datetime(2026, 1, 1)], "resolved": [False],
+                                            "placement_distance_m": [float("nan")]}))
+    c = store.get("complaints", "c1")
+    assert c["resolved"] is False and c["placement_distance_m"] is None and c["geometry"] is None
+    store.write("plan_assignments", pd.DataFrame({"plan_id": ["p1"], "building_id": ["b1"], "grid_code": ["g"]}))
+    assert store.get("plan_assignments", ("p1", "b1")) == {"plan_id": "p1", "building_id": "b1",
+                                                           "grid_code": "g"}
+    assert store.get("plan_assignments", ("p1", "b2")) is None
+    with pytest.raises(SchemaError, match="key"):
+        store.get("plan_assignments", "p1")
+
+
+def test_capabilities_are_declared_and_kept(store):
+    assert isinstance(store.capabilities, frozenset)
+    store.write("buildings", gpd.GeoDataFrame({"id": ["b1"], "community_id": ["c"], "households": [3]},
+                                              geometry=[shapely.box(120.0, 36.0, 120.001, 36.001)], crs=4326))
+    if MVT in store.capabilities:
+        tile = store.mvt("buildings", 16, 54613, 25734, columns=["id"])
+        assert isinstance(tile, bytes) and b"b1" in tile
+    else:
+        with pytest.raises(StoreError, match="mvt"):
+            store.mvt("buildings", 16, 54613, 25734, columns=["id"])
