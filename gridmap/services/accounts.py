@@ -9,7 +9,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from gridmap.store import audit
+from gridmap.store import Range, audit
 from gridmap.store.plans import published_plan_id
 from gridmap.domain import credentials as auth
 from gridmap.errors import Conflict, InvalidInput, NotFoundError, TooManyRequests, Unauthorized
@@ -26,16 +26,19 @@ def _clean(value: Any) -> Any:
             return None
     except (TypeError, ValueError):
         pass
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
+    if isinstance(value, dt.datetime):  # the store reads aware UTC; accounts work in naive UTC (audit.now)
+        value = _naive_utc(value)
+        return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
     return value
 
 
+def _naive_utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo is not None else value
+
+
 def iso(value: dt.datetime) -> str:
-    """RFC 3339 text of a naive-UTC datetime (the store's convention): ``2026-05-01T09:00:00Z``."""
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value.isoformat(timespec="seconds") + "Z"
+    """RFC 3339 text in UTC (a naive value is UTC already): ``2026-05-01T09:00:00Z``."""
+    return _naive_utc(value).isoformat(timespec="seconds") + "Z"
 
 
 def _row(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -169,9 +172,11 @@ def login(store: Any, username: str, password: str, *, ip: str = "?",
     Failures are counted in ``users.failed_logins`` and as ``login.failed`` audit entries per address.
     """
     now = _now()
-    failures = store.read("audit_log", where={"action": "login.failed", "target": f"ip:{ip}"},
-                          columns=["at"])
-    if policy.ip_blocked([_clean(t) for t in failures["at"]] if len(failures) else [], now):
+    # only the window's failures, and no more of them than it takes to block
+    failures = store.read("audit_log", where={"action": "login.failed", "target": f"ip:{ip}",
+                                              "at": Range.above(now - policy.ip_window)},
+                          columns=["at"], order_by=["-at"], limit=policy.max_failures_per_ip)
+    if policy.ip_blocked([_clean(t) for t in failures["at"]], now):
         raise TooManyRequests("尝试次数过多，请稍后再试 / too many failed sign-ins from this address; "
                               "try again later")
     user = find_user(store, (username or "").strip()[:64])

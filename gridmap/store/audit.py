@@ -22,7 +22,7 @@ MAX_DETAIL_CHARS = 4000
 
 
 def now() -> dt.datetime:
-    """Naive UTC time, the convention of every DATETIME column."""
+    """Naive UTC time (the store takes naive datetimes to mean UTC and reads them back aware)."""
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
@@ -55,7 +55,4 @@ def entries(store: Any, *, actor: str | None = None, action: str | None = None, 
             limit: int = 200, offset: int = 0) -> pd.DataFrame:
     """The newest audit entries first, filtered by exact ``actor``/``action``/``target``."""
     where = {k: v for k, v in (("actor", actor), ("action", action), ("target", target)) if v is not None}
-    frame = store.read("audit_log", where=where or None)
-    if not len(frame):
-        return frame
-    return frame.sort_values(["at", "id"], ascending=False).iloc[offset: offset + limit].reset_index(drop=True)
+    return store.read("audit_log", where=where or None, order_by=["-at", "-id"], limit=limit, offset=offset)

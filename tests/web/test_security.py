@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify
 
 from gridmap.domain import privacy
 from gridmap.services import accounts
+from gridmap.store import audit
 from gridmap.web import BLUEPRINTS, get_store
 from gridmap.web.access import allow, embed, embed_claims, serve_personal
 
@@ -129,6 +130,21 @@ def test_throttle_per_ip_across_user_names(app):
     assert sign_in(c).status_code == 429  # right password, but this address is throttled
     other = app.test_client()
     assert sign_in(other, environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 302
+
+
+def test_throttle_counts_only_failures_within_the_window(app):
+    app.config.update(LOGIN_MAX_FAILURES_PER_IP=4, LOGIN_LOCKOUT_SECONDS=900)
+    add(app)
+    now = dt.datetime.now(dt.timezone.utc)
+    with app.app_context():
+        for i in range(10):  # many failures from this address, but all before the 15-minute window
+            audit.record(get_store(), "x", "login.failed", "ip:127.0.0.1", at=now - dt.timedelta(minutes=16 + i))
+    assert sign_in(app.test_client()).status_code == 302
+    with app.app_context():
+        for i in range(4):  # a Shanghai clock on the same instants: the window is about instants
+            audit.record(get_store(), "x", "login.failed", "ip:127.0.0.1",
+                         at=(now - dt.timedelta(minutes=14)).astimezone(dt.timezone(dt.timedelta(hours=8))))
+    assert sign_in(app.test_client()).status_code == 429
 
 
 def test_sql_and_script_injection_in_login_fields(app):
@@ -389,6 +405,18 @@ def test_serve_personal_masks_and_audits(monkeypatch, app_factory, sqlite_store,
     assert sorted(log["actor"]) == sorted([leader["username"], next(a for a in log["actor"] if a != leader["username"])])
     assert len(log) == 2  # the viewer saw nothing personal: no entry
     assert all("张三" not in str(d) for d in log["detail"])
+
+
+def test_audit_api_pages_the_log_newest_first(app, login):
+    t0 = dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.timezone.utc)
+    with app.app_context():
+        for i in range(5):
+            audit.record(get_store(), "tester", "thing.did", f"t:{i}", at=t0 + dt.timedelta(minutes=i))
+    c = app.test_client()
+    login(c, "admin")
+    got = c.get("/api/audit?actor=tester&limit=2&offset=1").get_json()["entries"]
+    assert [(e["target"], e["at"]) for e in got] == [("t:3", "2026-05-01T09:03:00Z"), ("t:2", "2026-05-01T09:02:00Z")]
+    assert [e["target"] for e in c.get("/api/audit?actor=tester&offset=3").get_json()["entries"]] == ["t:1", "t:0"]
 
 
 def test_malformed_multipart_form_is_400_not_500(app):
