@@ -20,6 +20,7 @@ import shapely
 from gridmap.domain.privacy import suppress_small
 from gridmap.domain.schema import LAYERS
 from gridmap.errors import InvalidInput, NotFoundError
+from gridmap.services.complaints import as_written
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store import Store
 from gridmap.store.base import BBox
@@ -251,7 +252,7 @@ def complaint_counts(store: Store, plan_id: str | None, codes: Sequence[str], *,
     if rows is None:
         return out
     closed = rows["closed_at"].notna().to_numpy()
-    due = pd.to_datetime(rows["due_at"])
+    due = as_written(rows[["due_at"]])["due_at"]
     overdue = (~closed) & due.notna().to_numpy() & (due < pd.Timestamp(now)).to_numpy()
     for code, c, o in zip(rows["grid"], closed, overdue):
         rec = out[code]

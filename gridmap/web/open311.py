@@ -189,7 +189,8 @@ def _notice(code: str) -> str | None:
 
 
 def _views(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [svc.staff_view({k: (None if _isna(v) else v) for k, v in r.items()}) for r in frame.to_dict("records")]
+    return [svc.staff_view({k: (None if _isna(v) else v) for k, v in r.items()})
+            for r in svc.as_written(frame).to_dict("records")]
 
 
 def _split(raw: str | None) -> list[str]:
@@ -228,7 +229,7 @@ def requests_index(fmt: str):
             raise InvalidInput("end_date is before start_date")
         if end - start > dt.timedelta(days=MAX_DAYS):
             raise InvalidInput(f"a search may span at most {MAX_DAYS} days")
-        frame = store.read("complaints", where=where, order_by=["created_at"])
+        frame = svc.as_written(store.read("complaints", where=where, order_by=["created_at"]))
         t = pd.to_datetime(frame["created_at"])
         frame = frame[(t >= pd.Timestamp(start)) & (t <= pd.Timestamp(end))].iloc[::-1].head(1000)
     data = [_as_request(v, user) for v in _views(frame)]

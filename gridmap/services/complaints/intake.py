@@ -9,8 +9,8 @@ from typing import Any, Mapping
 
 from gridmap.domain import complaints as C
 from gridmap.errors import Forbidden, InvalidInput
-from gridmap.services.complaints.records import (STAFF_ROLES, _actor, _frames, _iso, _now, _store_frames, policy_from,
-                                                 staff_view)
+from gridmap.services.complaints.records import (STAFF_ROLES, _actor, _frames, _iso, _now, _store_frames, as_written,
+                                                 policy_from, staff_view)
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import Store
 
@@ -76,9 +76,9 @@ def duplicates_near(store: Store, *, lon: Any, lat: Any, category: str, settings
     if radius <= 0:
         return []
     open_states = [s for s, st in C.STATES.items() if st.type == "open"]
-    cand = store.read("complaints", bbox=_bbox_around(lon, lat, radius + 10),
-                      where={"category": category, "state": open_states},
-                      columns=["id", "category", "state", "created_at", "geometry"])
+    cand = as_written(store.read("complaints", bbox=_bbox_around(lon, lat, radius + 10),
+                                 where={"category": category, "state": open_states},
+                                 columns=["id", "category", "state", "created_at", "geometry"]))
     found = C.find_duplicates(lon, lat, category=category, candidates=cand, policy=policy, exclude=exclude)
     created = dict(zip(cand["id"].astype(str), cand["created_at"])) if len(cand) else {}
     states = dict(zip(cand["id"].astype(str), cand["state"])) if len(cand) else {}

@@ -48,6 +48,19 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return (now or dt.datetime.now()).replace(microsecond=0)
 
 
+def as_written(data: Any) -> Any:
+    """A frame or row read from the store with its datetimes naive again, as these services write them.
+
+    The store reads every DATETIME back as aware UTC holding the wall time of the naive value written;
+    until the complaint callers work in aware time (``gridmap.clock``), they take that wall time back.
+    """
+    if isinstance(data, pd.DataFrame):
+        aware = [c for c in data.columns if isinstance(data[c].dtype, pd.DatetimeTZDtype)]
+        return data.assign(**{c: data[c].dt.tz_convert("UTC").dt.tz_localize(None) for c in aware})
+    return {k: (v.astimezone(dt.timezone.utc).replace(tzinfo=None)
+                if isinstance(v, dt.datetime) and v.tzinfo is not None else v) for k, v in data.items()}
+
+
 def _actor(user: Any) -> str:
     uid = getattr(user, "id", None)
     return str(uid) if uid else "public"

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from gridmap.domain import kpi
-from gridmap.services.complaints.records import _isna, _now, policy_from
+from gridmap.services.complaints.records import _isna, _now, as_written, policy_from
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import Store
 
@@ -40,8 +40,8 @@ def kpi_report(store: Store, *, settings: Mapping[str, Any], year: int | None = 
     now = _now(now)
     policy = policy_from(settings)
     units = units_of(store)
-    raw = store.read("complaints", columns=_KPI_COLS)
-    events = store.read("complaint_events", columns=["complaint_id", "seq", "to_state", "at"])
+    raw = as_written(store.read("complaints", columns=_KPI_COLS))
+    events = as_written(store.read("complaint_events", columns=["complaint_id", "seq", "to_state", "at"]))
     lab = kpi.label_units(raw, units)
     if year is None:  # the latest complete year with requests (targets are for whole years)
         years = sorted(int(y) for y in lab["year"].dropna().unique())

@@ -15,7 +15,7 @@ from gridmap.domain import complaints as C
 from gridmap.domain import privacy
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFoundError
 from gridmap.services.complaints.records import (STAFF_ROLES, _actor, _event_json, _isna, _now, _strip, _write,
-                                                 policy_from, staff_view)
+                                                 as_written, policy_from, staff_view)
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import ConflictError, Store
 
@@ -77,7 +77,7 @@ def _load(store: Store, cid: str) -> dict[str, Any]:
     row = store.get("complaints", str(cid))
     if row is None:
         raise NotFoundError(f"诉求 {cid} 不存在 / request {cid} does not exist")
-    return row
+    return as_written(row)
 
 
 def _next_seq(store: Store, cid: str) -> int:
@@ -149,7 +149,7 @@ def escalate_overdue(store: Store, *, settings: Mapping[str, Any], now: dt.datet
     escalated: list[str] = []
     n_events = 0
     with store.transaction():
-        recs = store.read("complaints", where={"state": open_states})
+        recs = as_written(store.read("complaints", where={"state": open_states}))
         recs = recs[pd.to_datetime(recs["due_at"]) < pd.Timestamp(now)] if len(recs) else recs
         for _, row in recs.iterrows():
             rec = {k: (None if _isna(v) else v) for k, v in row.items()}
@@ -174,7 +174,7 @@ def get_complaint(store: Store, cid: str, *, user: Any) -> dict[str, Any]:
 
 
 def events_of(store: Store, cid: str) -> list[dict[str, Any]]:
-    ev = store.read("complaint_events", where={"complaint_id": str(cid)}, order_by=["seq"])
+    ev = as_written(store.read("complaint_events", where={"complaint_id": str(cid)}, order_by=["seq"]))
     return [_event_json({k: (None if _isna(v) else v) for k, v in r.items()}) for r in ev.to_dict("records")]
 
 
@@ -198,7 +198,7 @@ def list_complaints(store: Store, *, user: Any, filters: Mapping[str, Any] | Non
     elif role == "community_official":
         where["community_id"] = sorted(set(where.get("community_id", _scope(user, "communities")))
                                        & _scope(user, "communities"))
-    rows = store.read("complaints", where=where, order_by=["created_at"])
+    rows = as_written(store.read("complaints", where=where, order_by=["created_at"]))
     if role == "street_official":
         rows = rows[rows["community_id"].map(street_of).isin(_scope(user, "streets"))]
     if str(filters.get("overdue", "")).lower() in ("1", "true", "yes"):
