@@ -26,16 +26,12 @@ MAX_LINES = 500
 
 #: third-party packages a function may import: optional extras (``pip install gridmap[dask]``) and test tools
 OPTIONAL = frozenset({"dask", "dask_geopandas", "distributed", "playwright"})
-#: function-level imports in the store, which another helper of issue #12 is rewriting, one entry per
-#: (module, imported module) so that no new one slips in; the lead drops them when that work is merged
-FUNCTION_IMPORTS_PENDING = frozenset({
-    ("gridmap/store/base.py", "gridmap.domain.schema"),
-    ("gridmap/store/sql.py", "alembic"),
-    ("gridmap/store/sql.py", "alembic.config"),
-    ("gridmap/store/sql.py", "shapely.geometry.base"),
-})
-#: modules over the limit that another helper of issue #12 is splitting (the store's SQL code)
-LONG_PENDING = frozenset({"gridmap/store/sql.py"})
+#: function-level imports allowed while other work is pending, one entry per (module, imported module) so
+#: that no new one slips in (none left: the store's went to its module tops)
+FUNCTION_IMPORTS_PENDING: frozenset[tuple[str, str]] = frozenset()
+#: modules over the limit while their split is pending (none left: store/sql.py gave store/values.py its
+#: value conversion)
+LONG_PENDING: frozenset[str] = frozenset()
 
 
 def _modules() -> list[Path]:

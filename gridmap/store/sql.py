@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 
 from gridmap.domain.schema import LAYERS, Layer
 from gridmap.store.base import (BBox, ConflictError, Range, SchemaError, Store, Where, WriteResult)
@@ -96,9 +98,6 @@ class SQLStore(Store):
         The tables built from :data:`LAYERS` above are the model; the revisions write every change out
         (``tests/store/test_migrations.py`` fails when the two disagree).
         """
-        from alembic import command
-        from alembic.config import Config
-
         cfg = Config()
         cfg.set_main_option("script_location", str(Path(__file__).resolve().parent / "migrations"))
         cfg.attributes["store"] = self
