@@ -76,6 +76,23 @@ def passwd(username: str, password: str | None) -> None:
     click.echo(f"password of {username} changed")
 
 
+@users.command("role")
+@click.argument("username")
+@click.option("--role", default=None, type=click.Choice(auth.ACCOUNT_ROLES), help="New role (default: unchanged).")
+@click.option("--scope", "scope", multiple=True, metavar="KEY=ID,ID",
+              help="New scope, as for `users add` (default: unchanged); repeatable.")
+def role_cmd(username: str, role: str | None, scope: tuple[str, ...]) -> None:
+    """Change an account's role and/or scope; its open sessions end at once."""
+    if role is None and not scope:
+        raise click.UsageError("give --role, --scope or both")
+    try:
+        scope_map = auth.parse_scope_args(scope) if scope else None
+    except GridmapError as exc:
+        raise click.UsageError(exc.message) from None
+    user = _run(accounts.set_role, username, role=role, scope=scope_map)
+    click.echo(f"{user['username']} is now {user['role']} {json.dumps(user['scope'], ensure_ascii=False)}")
+
+
 @users.command("disable")
 @click.argument("username")
 @click.option("--enable", is_flag=True, help="Enable the account again instead.")

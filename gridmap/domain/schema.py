@@ -251,6 +251,8 @@ _layers = [
         Column("failed_logins", INT),
         Column("locked_until", DATETIME),
         Column("created_at", DATETIME),
+        Column("session_version", INT, help="bumped by sign-out, password, role or scope change and disabling: "
+                                             "session cookies of an older version stop working"),
     ), help="accounts"),
     Layer("api_tokens", (
         _id("token id (the secret is never stored, only its hash)"),

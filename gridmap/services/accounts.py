@@ -89,19 +89,49 @@ def list_users(store: Any) -> list[dict[str, Any]]:
     return [public_user(_row(r)) for r in frame.to_dict("records")]
 
 
+def session_version(user: Mapping[str, Any]) -> int:
+    """The version a session cookie of ``user`` must carry (0 until the first bump)."""
+    v = user.get("session_version")
+    return 0 if v is None or v != v else int(v)
+
+
 def set_password(store: Any, username: str, password: str, *, actor: str = "cli") -> None:
     user = get_user(store, username)
     pw_hash = auth.hash_password(password, username=username)
     with store.transaction():
-        _update(store, "users", user, password_hash=pw_hash, failed_logins=0, locked_until=None)
+        _update(store, "users", user, password_hash=pw_hash, failed_logins=0, locked_until=None,
+                session_version=session_version(user) + 1)
         audit.record(store, actor, "user.passwd", f"user:{username}")
+
+
+def set_role(store: Any, username: str, *, role: str | None = None, scope: Mapping[str, Any] | None = None,
+             actor: str = "cli") -> dict[str, Any]:
+    """Change an account's role and/or scope; its open sessions end (they carried the old rights)."""
+    user = get_user(store, username)
+    role = role or user["role"]
+    scope = auth.normalise_scope(role, scope if scope is not None else user.get("scope"))
+    with store.transaction():
+        _update(store, "users", user, role=role, scope=scope, session_version=session_version(user) + 1)
+        audit.record(store, actor, "user.role", f"user:{username}", {"role": role, "scope": scope})
+    return public_user({**user, "role": role, "scope": scope})
+
+
+def end_sessions(store: Any, user_id: str, *, actor: str | None = None) -> None:
+    """Sign-out: every session cookie of the account stops working (copies of it included)."""
+    row = _row(store.get("users", user_id))
+    if row is None:
+        return
+    with store.transaction():
+        _update(store, "users", row, session_version=session_version(row) + 1)
+        audit.record(store, actor or row["username"], "logout", f"user:{row['username']}")
 
 
 def set_active(store: Any, username: str, active: bool, *, actor: str = "cli") -> None:
     """Disable (or enable) an account; disabling also revokes its API tokens."""
     user = get_user(store, username)
     with store.transaction():
-        _update(store, "users", user, active=active, failed_logins=0, locked_until=None)
+        _update(store, "users", user, active=active, failed_logins=0, locked_until=None,
+                session_version=session_version(user) + (0 if active else 1))
         if not active:
             toks = store.read("api_tokens", where={"user_id": user["id"]})
             if len(toks):

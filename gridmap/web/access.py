@@ -28,7 +28,7 @@ from flask import current_app, g, request, session
 from gridmap.domain import privacy
 from gridmap.domain.credentials import EmbedClaims, InvalidToken, token_hash  # noqa: F401 (token_hash re-exported)
 from gridmap.errors import Forbidden, Unauthorized
-from gridmap.services.accounts import _row, check_embed, user_for_token
+from gridmap.services.accounts import _row, check_embed, session_version, user_for_token
 from gridmap.store import audit
 from gridmap.web.context import get_store
 
@@ -148,7 +148,8 @@ def _load_user() -> User:
     if not uid or request.path.startswith(CSRF_EXEMPT_PREFIXES):
         return ANONYMOUS
     row = _row(store.get("users", uid))
-    if row is None or row.get("active") is False or row.get("role") not in RANK:
+    if (row is None or row.get("active") is False or row.get("role") not in RANK
+            or session.get("sv", 0) != session_version(row)):   # signed out, new password, new rights, disabled
         session.clear()
         return ANONYMOUS
     return _user_from_row(row, "session")

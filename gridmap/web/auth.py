@@ -64,6 +64,7 @@ def login_page():
         else:
             session.clear()  # a fresh session: no fixation
             session["uid"] = user["id"]
+            session["sv"] = accounts.session_version(user)
             session.permanent = True
             return redirect(target)
     return render_template("auth/login.html", error=error, username=username,
@@ -73,6 +74,9 @@ def login_page():
 @bp.post("/logout")
 @allow("public")
 def logout():
+    user = current_user()
+    if user.authenticated and user.via == "session" and user.id:
+        accounts.end_sessions(_store(), user.id)
     session.clear()
     return redirect("/")
 

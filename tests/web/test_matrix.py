@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from gridmap.services import accounts
 from gridmap.web.access import RANK, ROLES, access_denied, embed_view_of, lowest_role, rule_of
 
 SCOPES = {
@@ -75,8 +76,10 @@ def test_matrix(app, login, arm_csrf, role):
         # a fresh signed-in session each time (a route may be /logout)
         with client.session_transaction() as sess:
             sess.clear()
-            if user:
+            if user:   # a fresh sign-in: the account's current session version (a /logout above bumps it)
                 sess["uid"] = user["id"]
+                with app.app_context():
+                    sess["sv"] = accounts.session_version(get_store().get("users", user["id"]))
         arm_csrf(client)
         view = app.view_functions[rule.endpoint]
         lowest = lowest_role(view)
