@@ -31,6 +31,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_HOUSEHOLDS", 500, "Default upper bound of households per grid"),
     Setting("DISTRICT_CODE", "370214", "GB/T 2260 code of the district served (Chengyang 370214)"),
     Setting("DEFAULT_LOCALE", "zh_CN", "Interface language when the user has not chosen one (zh_CN or en)"),
+    Setting("TIMEZONE", "Asia/Shanghai",
+            "Time zone of the people served (IANA name): dates on pages, Open311 offsets, KPI months and years, "
+            "working days and their end; times are kept in UTC"),
     Setting("MAX_CONTENT_LENGTH", 64 * 1024 * 1024, "Largest accepted request body, bytes"),
     Setting("EMBED_REQUIRE_TOKEN", True,
             "Embed pages need ?token= (a signed embed token issued by a planner or admin)"),

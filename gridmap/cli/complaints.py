@@ -6,8 +6,9 @@ import json
 
 import click
 
+from gridmap import clock
 from gridmap.cli.context import cli_store
-from gridmap.cli.errors import settings
+from gridmap.cli.errors import settings, zone_setting
 from gridmap.services import complaints as svc
 from gridmap.synth import complaints as synth_complaints
 
@@ -18,7 +19,8 @@ def complaints() -> None:
 
 
 @complaints.command("escalate")
-@click.option("--now", default=None, help="Check as of this ISO time (default: now).")
+@click.option("--now", default=None, help="Check as of this ISO time; without an offset it is a time in "
+              "GRIDMAP_TIMEZONE (default: now).")
 def escalate_cmd(now: str | None) -> None:
     """Supervise every overdue open request (grid leader → community → street); run it e.g. hourly."""
     at = _when(now)
@@ -29,7 +31,8 @@ def escalate_cmd(now: str | None) -> None:
 
 @complaints.command("synth")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generator.")
-@click.option("--now", default=None, help="Generate up to this ISO time (default: today 00:00).")
+@click.option("--now", default=None, help="Generate up to this ISO time; without an offset it is a time in "
+              "GRIDMAP_TIMEZONE (default: today 00:00 there).")
 def synth_cmd(seed: int, now: str | None) -> None:
     """Replace the store's requests with generated ones (two full years and this year) for its buildings."""
     policy = svc.policy_from(settings())
@@ -47,9 +50,13 @@ def kpi_cmd(year: int | None) -> None:
 
 
 def _when(raw: str | None) -> dt.datetime:
+    """The moment ``--now`` names (aware UTC): a time without an offset is read in the service's zone."""
     if not raw:
-        return dt.datetime.now().replace(microsecond=0)
+        return clock.now()
     try:
-        return dt.datetime.fromisoformat(raw)
+        t = dt.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(f"{raw!r} is not an ISO time such as 2025-03-01T09:00") from None
+    if t.tzinfo is None:
+        t = clock.at_local(t.date(), t.time(), zone_setting())
+    return clock.utc(t)

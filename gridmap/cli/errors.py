@@ -7,13 +7,14 @@ unknown option, a bad value). Anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
+import datetime as dt
 import errno
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 import click
 
-from gridmap import config
+from gridmap import clock, config
 from gridmap.errors import ConfigError, GridmapError
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
@@ -56,3 +57,11 @@ def settings() -> dict[str, Any]:
         return config.load()
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def zone_setting() -> dt.tzinfo:
+    """The service's time zone (``GRIDMAP_TIMEZONE``); an unknown name is a :class:`ConfigError`."""
+    try:
+        return clock.zone(settings()["TIMEZONE"])
+    except ValueError as exc:
+        raise ConfigError(f"GRIDMAP_TIMEZONE: {exc}") from None

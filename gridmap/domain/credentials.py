@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from gridmap import clock
 from gridmap.domain.complaints.catalogue import DEPARTMENTS
 from gridmap.domain.privacy import department_code
 from gridmap.errors import Forbidden, InvalidInput
@@ -198,12 +199,13 @@ class EmbedClaims:
 def sign_embed(claims: EmbedClaims, secret_key: str) -> str:
     """The URL-safe signed token for ``claims`` (HMAC-SHA512 via itsdangerous)."""
     payload = {"i": claims.id, "v": claims.view, "g": list(claims.grids), "l": list(claims.layers),
-               "e": int(claims.expires_at.replace(tzinfo=dt.timezone.utc).timestamp())}
+               "e": int(clock.utc(claims.expires_at).timestamp())}
     return _embed_serializer(secret_key).dumps(payload)
 
 
 def read_embed(token: str, secret_key: str, *, now: dt.datetime, view: str | None = None) -> EmbedClaims:
-    """Check signature, expiry and (optionally) view; return the claims or raise :class:`InvalidToken`.
+    """Check signature, expiry (against ``now``; naive means UTC) and (optionally) view; return the claims
+    (``expires_at`` aware UTC) or raise :class:`InvalidToken`.
 
     Revocation is checked by the caller against the ``embed_tokens`` layer.
     """
@@ -212,12 +214,11 @@ def read_embed(token: str, secret_key: str, *, now: dt.datetime, view: str | Non
     try:
         data = _embed_serializer(secret_key).loads(token)
         claims = EmbedClaims(id=str(data["i"]), view=str(data["v"]),
-                             expires_at=dt.datetime.fromtimestamp(int(data["e"]), dt.timezone.utc)
-                             .replace(tzinfo=None),
+                             expires_at=dt.datetime.fromtimestamp(int(data["e"]), clock.UTC),
                              grids=tuple(map(str, data.get("g") or ())), layers=tuple(map(str, data.get("l") or ())))
     except (BadSignature, KeyError, TypeError, ValueError, OverflowError):
         raise InvalidToken("嵌入令牌无效 / the embed token is invalid") from None
-    if claims.expires_at <= now:
+    if claims.expires_at <= clock.utc(now):
         raise InvalidToken("嵌入令牌已过期 / the embed token has expired")
     if view is not None and claims.view != view:
         raise InvalidToken(f"嵌入令牌不适用于此视图 / the embed token is for view {claims.view!r}")

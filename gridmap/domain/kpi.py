@@ -3,8 +3,9 @@
 
 Definitions (also in ``docs/complaints.md``):
 
-* **counted** requests: every request except ``rejected`` and ``duplicate``; its year is the year of
-  ``created_at``.
+* **counted** requests: every request except ``rejected`` and ``duplicate``; its year and month are those
+  of ``created_at`` in the service's time zone (a request filed 2026-01-31T20:00Z counts for February in
+  Shanghai).
 * **complaints per 1,000 households** = counted requests / households of the unit × 1000. Year over year:
   ``change = (this − last) / last``; the programme's target is a fall of at least 30 % (``≤ −0.30``).
 * **dispute resolution rate** = counted requests of dispute categories that reached ``resolved`` or
@@ -31,6 +32,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from gridmap import clock
 from gridmap.domain import coverage, privacy
 from gridmap.domain.complaints.catalogue import CATEGORIES, STATES, Category
 from gridmap.domain.workdays import WorkCalendar
@@ -80,8 +82,11 @@ def _check_level(level: str) -> None:
         raise KpiError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
 
 
-def label_units(complaints: pd.DataFrame, units: Units) -> pd.DataFrame:
-    """A copy of ``complaints`` with ``grid``, ``community``, ``street``, ``year`` and ``counted``."""
+def label_units(complaints: pd.DataFrame, units: Units, *, zone: dt.tzinfo = clock.UTC) -> pd.DataFrame:
+    """A copy of ``complaints`` with ``grid``, ``community``, ``street``, ``year``, ``month`` and ``counted``.
+
+    ``year`` and ``month`` are those of ``created_at`` on clocks in ``zone`` (aware times are converted;
+    naive ones are wall times there already)."""
     need = {"building_id", "community_id", "filed_grid_code", "created_at", "state", "category"}
     missing = need - set(complaints.columns)
     if missing:
@@ -93,7 +98,8 @@ def label_units(complaints: pd.DataFrame, units: Units) -> pd.DataFrame:
     c["community"] = com.where(com.notna(), c["grid"].map(units.grid_community))
     c["street"] = c["community"].map(units.community_street)
     c["created_at"] = pd.to_datetime(c["created_at"])
-    c["year"] = c["created_at"].dt.year
+    filed = c["created_at"].dt.tz_convert(zone) if c["created_at"].dt.tz is not None else c["created_at"]
+    c["year"], c["month"] = filed.dt.year, filed.dt.month
     c["counted"] = ~c["state"].isin(_NOT_COUNTED)
     return c
 
@@ -266,7 +272,7 @@ def yearly_trend(labelled: pd.DataFrame, units: Units) -> pd.DataFrame:
     """District-wide counted requests and rate per 1,000 households, per year and month."""
     total = int(sum(int(v or 0) for v in units.building_households.values()))
     c = labelled[labelled["counted"]]
-    m = c.groupby([c["created_at"].dt.year.rename("year"), c["created_at"].dt.month.rename("month")]).size()
+    m = c.groupby(["year", "month"]).size()
     out = m.rename("complaints").reset_index()
     out["per_1000"] = out["complaints"] / total * 1000 if total else np.nan
     return out

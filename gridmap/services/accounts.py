@@ -9,13 +9,14 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from gridmap import clock
 from gridmap.store import Range, audit
 from gridmap.store.plans import published_plan_id
 from gridmap.domain import credentials as auth
 from gridmap.errors import Conflict, InvalidInput, NotFoundError, TooManyRequests, Unauthorized
 from gridmap.domain.schema import LAYERS
 
-_now = audit.now
+_now = clock.now
 
 
 def _clean(value: Any) -> Any:
@@ -26,19 +27,9 @@ def _clean(value: Any) -> Any:
             return None
     except (TypeError, ValueError):
         pass
-    if isinstance(value, dt.datetime):  # the store reads aware UTC; accounts work in naive UTC (audit.now)
-        value = _naive_utc(value)
-        return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
+    if isinstance(value, dt.datetime):  # aware UTC, as plain datetimes (naive means UTC)
+        return clock.utc(value)
     return value
-
-
-def _naive_utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo is not None else value
-
-
-def iso(value: dt.datetime) -> str:
-    """RFC 3339 text in UTC (a naive value is UTC already): ``2026-05-01T09:00:00Z``."""
-    return _naive_utc(value).isoformat(timespec="seconds") + "Z"
 
 
 def _row(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -266,7 +257,7 @@ def issue_embed(store: Any, secret_key: str, *, view: str, grids: Iterable[str] 
         store.write("embed_tokens", pd.DataFrame([row]), mode="insert")
         audit.record(store, actor, "embed.issue", f"embed:{claims.id}", {"view": view, "grids": list(grids)})
     return {"id": claims.id, "token": auth.sign_embed(claims, secret_key), "view": view, "grids": list(grids),
-            "layers": list(layers), "expires_at": iso(expires)}
+            "layers": list(layers), "expires_at": clock.iso(expires)}
 
 
 #: code length → the layer whose ids are codes of that level (15 digits: a grid of the published plan)

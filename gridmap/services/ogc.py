@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap import clock
 from gridmap.domain.privacy import suppress_small
 from gridmap.domain.schema import LAYERS
 from gridmap.errors import InvalidInput, NotFoundError
-from gridmap.services.complaints import as_written
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store import Store
 from gridmap.store.base import BBox
@@ -230,7 +230,7 @@ def complaint_counts(store: Store, plan_id: str | None, codes: Sequence[str], *,
     A complaint belongs to the grid of its building in that plan; one without a building counts in
     its ``filed_grid_code``. Open means not closed; overdue means open past its ``due_at``.
     """
-    now = now or dt.datetime.now()
+    now = pd.Timestamp(clock.utc(now) if now is not None else clock.now())
     out = {c: {name: 0 for name, _ in COMPLAINT_COUNTS} for c in codes}
     if not codes or plan_id is None:
         return out
@@ -252,8 +252,8 @@ def complaint_counts(store: Store, plan_id: str | None, codes: Sequence[str], *,
     if rows is None:
         return out
     closed = rows["closed_at"].notna().to_numpy()
-    due = as_written(rows[["due_at"]])["due_at"]
-    overdue = (~closed) & due.notna().to_numpy() & (due < pd.Timestamp(now)).to_numpy()
+    due = pd.to_datetime(rows["due_at"], utc=True)
+    overdue = (~closed) & due.notna().to_numpy() & (due < now).to_numpy()
     for code, c, o in zip(rows["grid"], closed, overdue):
         rec = out[code]
         rec["complaints"] += 1

@@ -18,12 +18,9 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from gridmap import clock
+
 MAX_DETAIL_CHARS = 4000
-
-
-def now() -> dt.datetime:
-    """Naive UTC time (the store takes naive datetimes to mean UTC and reads them back aware)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def record(store: Any, actor: Any, action: str, target: str | None = None,
@@ -41,11 +38,12 @@ def record(store: Any, actor: Any, action: str, target: str | None = None,
     if not action or len(action) > 80:
         raise ValueError("audit action must be a short '<thing>.<verb>' string")
     name = actor if isinstance(actor, str) else getattr(actor, "username", None) or "anonymous"
-    entry_id = f"a-{now():%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
+    at = clock.utc(at) if at is not None else clock.now(precise=True)
+    entry_id = f"a-{at:%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
     detail = dict(detail or {})
     if len(repr(detail)) > MAX_DETAIL_CHARS:
         detail = {"truncated": True, "keys": sorted(map(str, detail))[:50]}
-    row = {"id": entry_id, "at": at or now(), "actor": name, "action": action,
+    row = {"id": entry_id, "at": at, "actor": name, "action": action,
            "target": None if target is None else str(target)[:500], "detail": detail}
     store.write("audit_log", pd.DataFrame([row]), mode="insert")
     return entry_id

@@ -5,12 +5,12 @@ Callers group these writes in one ``with store.transaction():`` block (the servi
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Iterable, Mapping
 
 import geopandas as gpd
 import pandas as pd
 
+from gridmap import clock
 from gridmap.domain.plan import GridPlan, Move
 from gridmap.errors import NotFoundError
 from gridmap.store.base import Store
@@ -36,7 +36,7 @@ def save_plan(store: Store, plan: GridPlan, grids: gpd.GeoDataFrame, *, status: 
     parent_id = plan.meta.get("parent_id") or (plan.parent.id if plan.parent is not None else None)
     row = pd.DataFrame([{
         "id": plan_id, "parent_id": parent_id, "status": status,
-        "created_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0), "created_by": created_by,
+        "created_at": clock.now(), "created_by": created_by,
         "params": dict(params or {}), "note": note,
         "moves": [[m.building_id, m.from_grid, m.to_grid] for m in plan.moves],
     }])
@@ -88,7 +88,7 @@ def publish(store: Store, plan_id: str) -> None:
     old = store.read("plans", where={"status": "published"})
     if len(old):
         store.write("plans", old.assign(status="superseded"), mode="upsert")
-    row.update(status="published", published_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    row.update(status="published", published_at=clock.now())
     store.write("plans", pd.DataFrame([row]), mode="upsert")
     retire_codes(store, load_plan(store, plan_id), plan_id=plan_id)
 

@@ -17,19 +17,17 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
 
+from gridmap import clock
 from gridmap.domain.schema import BOOL, DATE, DATETIME, FLOAT, INT, JSON, STR
 from gridmap.store.base import BBox, SchemaError
 
-UTC = dt.timezone.utc
+UTC = clock.UTC
 #: pandas dtype of a DATETIME column read from the store
 DATETIME_DTYPE = "datetime64[ns, UTC]"
 
 
-def to_utc(value: dt.datetime) -> dt.datetime:
-    """``value`` as an aware UTC datetime; a naive value is taken to be UTC already."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+#: ``value`` as an aware UTC datetime; a naive value is taken to be UTC already (the one clock's rule)
+to_utc = clock.utc
 
 
 class UTCDateTime(sa.types.TypeDecorator):

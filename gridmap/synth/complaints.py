@@ -6,6 +6,8 @@ organisation — the "red property" effect the programme claims), dispute resolu
 improve, and each request walks the real transitions table (:func:`gridmap.domain.complaints.apply`) with
 working-day clocks, late ones getting 督办, unsatisfied residents reopening. Requests whose next step
 would fall after ``now`` stay open. Ids are ``D<year><n>`` so they never meet the service's numeric ids.
+Requests are filed in the daytime and years begin where the people are (the policy's time zone); an
+aware ``now`` gives aware UTC times, a naive one wall times in that zone.
 
 :func:`generate` is pure (numpy RNG); :func:`load` reads the world from a store and writes the requests.
 """
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 
+from gridmap import clock
 from gridmap.domain import complaints as C
 from gridmap.domain.schema import LAYERS
 from gridmap.store.plans import published_plan_id
@@ -66,8 +69,14 @@ def generate(buildings: gpd.GeoDataFrame, *, policy: C.Policy, now: dt.datetime,
     Returns
     -------
     (complaints, events)
-        Frames with the columns of the ``complaints`` (point geometry) and ``complaint_events`` layers.
+        Frames with the columns of the ``complaints`` (point geometry) and ``complaint_events`` layers;
+        times aware UTC when ``now`` is aware, else wall times in ``policy.zone``.
     """
+    if now.tzinfo is not None:  # generate in wall time where the people are, then say when that was
+        comp, ev = generate(buildings, policy=policy, now=clock.local(now, policy.zone).replace(tzinfo=None),
+                            assignment=assignment, grid_leaders=grid_leaders, red_estates=red_estates,
+                            seed=seed, spec=spec)
+        return _utc(comp, policy.zone), _utc(ev, policy.zone)
     rng = np.random.default_rng(seed)
     assignment = assignment or {}
     grid_leaders = grid_leaders or {}
@@ -227,14 +236,26 @@ def _frames(records: list[dict[str, Any]], events: list[dict[str, Any]]) -> tupl
     return comp, ev
 
 
+def _utc(frame: pd.DataFrame, zone: dt.tzinfo) -> pd.DataFrame:
+    """``frame`` with its wall-time columns (in ``zone``) as aware UTC."""
+    out = frame.copy()
+    for col in ("created_at", "updated_at", "due_at", "closed_at", "at"):
+        if col in out:
+            wall = pd.to_datetime(out[col])
+            out[col] = wall.dt.tz_localize(zone, ambiguous=np.zeros(len(wall), dtype=bool),
+                                           nonexistent="shift_forward").dt.tz_convert("UTC")
+    return out
+
+
 def load(store: Any, *, policy: C.Policy, seed: int = 0, now: dt.datetime | None = None,
          spec: SynthSpec = SynthSpec(), replace: bool = True) -> dict[str, int]:
     """Generate requests for the store's buildings and published plan and write them (one transaction).
 
     ``replace`` deletes every existing request and event first. Returns rows written per layer.
     """
-    # the start of today by default, so loading the demo twice in a day writes the same rows
-    now = (now or dt.datetime.combine(dt.date.today(), dt.time())).replace(microsecond=0)
+    # the start of today (in the policy's zone) by default, so loading the demo twice in a day writes the same rows
+    now = clock.utc(now).replace(microsecond=0) if now is not None else \
+        clock.at_local(clock.today(policy.zone), dt.time(), policy.zone)
     buildings = store.read("buildings", columns=["id", "estate_id", "community_id", "households", "geometry"])
     plan = published_plan_id(store)
     assignment: dict[str, str] = {}

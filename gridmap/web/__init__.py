@@ -11,12 +11,13 @@ from typing import Any, Mapping
 from flask import Flask, request
 from flask_babel import Babel
 
-from gridmap import config
+from gridmap import clock, config
+from gridmap.errors import ConfigError
 from gridmap.resources import resource_path
 from gridmap.store import Store
 from gridmap.web import errors, limits, security
 from gridmap.web.access import check_rules
-from gridmap.web.context import LOCALES, get_store, select_locale
+from gridmap.web.context import LOCALES, get_store, local_date, local_time, select_locale
 
 __all__ = ["BLUEPRINTS", "LOCALES", "create_app", "get_store", "select_locale"]
 
@@ -46,6 +47,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | N
     settings = config.load(test_config)
     app.config.update(settings)
     app.config["GRIDMAP_SETTINGS"] = settings
+    app.config["GRIDMAP_ZONE"] = _zone(settings)
     app.config["SECRET_KEY"] = settings.get("SECRET_KEY") or secrets.token_hex(32)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_CONTENT_LENGTH"]
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
@@ -55,6 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | N
         app.extensions["gridmap_store"] = store
 
     _init_babel(app)
+    app.jinja_env.filters.update(local_date=local_date, local_time=local_time)
     errors.init_app(app)
     security.init_app(app)
     for target in BLUEPRINTS:
@@ -63,6 +66,14 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | N
     check_rules(app)
     limits.init_app(app)
     return app
+
+
+def _zone(settings: Mapping[str, Any]) -> Any:
+    """The service's time zone from ``TIMEZONE``; the app refuses to start with an unknown one."""
+    try:
+        return clock.zone(settings["TIMEZONE"])
+    except ValueError as exc:
+        raise ConfigError(f"GRIDMAP_TIMEZONE: {exc}") from None
 
 
 def _init_babel(app: Flask) -> None:

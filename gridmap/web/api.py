@@ -7,11 +7,11 @@ No personal field is ever returned (see :mod:`gridmap.services.maps.layers`).
 """
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 
 from flask import Blueprint, Response, jsonify, request
 
+from gridmap import clock
 from gridmap.domain import privacy
 from gridmap.errors import InvalidInput
 from gridmap.present.layers import LAYERS
@@ -58,7 +58,7 @@ def layer(layer: str):
 
     text = map_layers.layer_geojson(_store(), layer, bbox=map_layers.parse_bbox(request.args.get("bbox")),
                               zoom=map_layers.parse_zoom(request.args.get("zoom")), shift=shift,
-                              open_only=state == "open", bounds=_bounds(), now=dt.datetime.utcnow(), grid=grid,
+                              open_only=state == "open", bounds=_bounds(), now=clock.now(), grid=grid,
                               points=privacy.sees_exact_counts(current_user()))
     return compressed(Response(text, mimetype="application/geo+json"))
 
@@ -78,7 +78,7 @@ def compressed(resp: Response, *, minimum: int = 1400) -> Response:
 @allow("public")
 def grid_stats(code: str):
     """Figures of one grid of the published plan (small request counts suppressed for the public)."""
-    return jsonify(visible_stats(map_grid.grid_stats(_store(), code, bounds=_bounds(), now=dt.datetime.utcnow())))
+    return jsonify(visible_stats(map_grid.grid_stats(_store(), code, bounds=_bounds(), now=clock.now())))
 
 
 #: a grid's counts of residents' requests: 1–4 shown as "<5" to public, viewer and embed callers (issue #7)

@@ -1,12 +1,19 @@
-"""What the running app gives every view: its store, the request's language and the household bounds.
+"""What the running app gives every view: its store, the request's language, the household bounds and the
+service's time zone (times are aware UTC inside; a view converts them with :func:`zone` where people read
+or type them).
 
 Kept apart from the app factory (:mod:`gridmap.web`) so that views, access rules and the factory can all
 import it without importing one another.
 """
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
+import pandas as pd
 from flask import Flask, current_app, request
 
+from gridmap import clock
 from gridmap.store import Store, open_store
 
 LOCALES = ("zh_CN", "en")
@@ -34,3 +41,25 @@ def bounds_setting() -> tuple[int, int]:
     """The app's default (min, max) households per grid."""
     cfg = current_app.config
     return int(cfg.get("MIN_HOUSEHOLDS", 300)), int(cfg.get("MAX_HOUSEHOLDS", 500))
+
+
+def zone() -> dt.tzinfo:
+    """The service's time zone (setting ``TIMEZONE``, resolved by the app factory)."""
+    return current_app.config["GRIDMAP_ZONE"]
+
+
+def local_date(value: Any) -> str:
+    """The date of a time (aware, or ISO text with an offset; naive means UTC) in the service's zone, as
+    ``YYYY-MM-DD`` — the Jinja filter ``local_date`` for dates shown to people; ``""`` for none."""
+    return _local(value, "%Y-%m-%d")
+
+
+def local_time(value: Any) -> str:
+    """:func:`local_date` with the time of day: ``YYYY-MM-DD HH:MM`` (the Jinja filter ``local_time``)."""
+    return _local(value, "%Y-%m-%d %H:%M")
+
+
+def _local(value: Any, fmt: str) -> str:
+    if value is None or value == "" or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return clock.local(pd.Timestamp(value), zone()).strftime(fmt)

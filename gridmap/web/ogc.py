@@ -7,13 +7,13 @@ unless the caller may see personal data.
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from gridmap import clock
 from gridmap.domain.privacy import sees_exact_counts
 from gridmap.errors import InvalidInput
 from gridmap.services import ogc as svc
@@ -195,7 +195,7 @@ def _exact() -> bool:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return clock.iso(clock.now())
 
 
 def _format() -> str:

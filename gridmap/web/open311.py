@@ -3,7 +3,8 @@ the spec's filters, POST) and one request; every path in ``.json`` and ``.xml``.
 
 Our states map to ``open``/``closed`` by their type; ``status_notes`` carries the state's name,
 ``agency_responsible`` the routed department and grid, ``expected_datetime`` the SLA due time. Times are
-W3C with the +08:00 offset (the store keeps China local time). Anyone may file and follow a request by
+W3C with the offset of the service's zone (``GRIDMAP_TIMEZONE``: +08:00 in Asia/Shanghai); ``start_date`` and
+``end_date`` without an offset are times in that zone. Anyone may file and follow a request by
 id; personal fields (description, address id) are shown only to staff whose area holds the request (a
 planner sees the description with phone and ID numbers masked), and coordinates to others are rounded to
 about 100 m. Every response that carries them is written to the audit log (``complaints.read``, issue #7),
@@ -18,20 +19,20 @@ from typing import Any, Mapping
 import pandas as pd
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
+from gridmap import clock
 from gridmap.domain import complaints as C
 from gridmap.domain import privacy
 from gridmap.errors import Forbidden, InvalidInput, NotFoundError
 from gridmap.services import complaints as svc
 from gridmap.services.accounts import user_for_token
 from gridmap.services.complaints.records import _isna
-from gridmap.store import audit
+from gridmap.store import Range, audit
 from gridmap.web.access import User, allow, current_user
-from gridmap.web.context import get_store
+from gridmap.web.context import get_store, zone
 from gridmap.web.limits import limit
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
-TZ = dt.timezone(dt.timedelta(hours=8))
 FORMATS = ("json", "xml")
 MAX_DAYS = 90
 
@@ -86,20 +87,21 @@ def _settings() -> Mapping[str, Any]:
 
 
 def _w3c(v: Any) -> str | None:
+    """A time (naive means UTC) as W3C text on the service's clocks: ``2026-12-04T06:04:55+08:00``."""
     if v is None or (not isinstance(v, str) and pd.isna(v)):
         return None
-    t = pd.Timestamp(v).to_pydatetime().replace(microsecond=0)
-    return (t if t.tzinfo else t.replace(tzinfo=TZ)).isoformat()
+    return clock.local(pd.Timestamp(v), zone()).replace(microsecond=0).isoformat()
 
 
 def _parse_w3c(raw: str | None, name: str) -> dt.datetime | None:
+    """A W3C time from a query (aware UTC); without an offset it is a time in the service's zone."""
     if not raw:
         return None
     try:
         t = dt.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(f"{name} {raw!r} is not a W3C datetime such as 2025-01-01T00:00:00+08:00") from None
-    return t.astimezone(TZ).replace(tzinfo=None) if t.tzinfo else t
+    return clock.utc(t if t.tzinfo else clock.at_local(t.date(), t.time(), zone()))
 
 
 # -- discovery and services -------------------------------------------------------------------------------
@@ -189,8 +191,7 @@ def _notice(code: str) -> str | None:
 
 
 def _views(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [svc.staff_view({k: (None if _isna(v) else v) for k, v in r.items()})
-            for r in svc.as_written(frame).to_dict("records")]
+    return [svc.staff_view({k: (None if _isna(v) else v) for k, v in r.items()}) for r in frame.to_dict("records")]
 
 
 def _split(raw: str | None) -> list[str]:
@@ -220,7 +221,7 @@ def requests_index(fmt: str):
         end = _parse_w3c(request.args.get("end_date"), "end_date")
         start = _parse_w3c(request.args.get("start_date"), "start_date")
         if start is None and end is None:
-            end = dt.datetime.now()
+            end = clock.now()
         if start is None:
             start = end - dt.timedelta(days=MAX_DAYS)
         if end is None:
@@ -229,9 +230,8 @@ def requests_index(fmt: str):
             raise InvalidInput("end_date is before start_date")
         if end - start > dt.timedelta(days=MAX_DAYS):
             raise InvalidInput(f"a search may span at most {MAX_DAYS} days")
-        frame = svc.as_written(store.read("complaints", where=where, order_by=["created_at"]))
-        t = pd.to_datetime(frame["created_at"])
-        frame = frame[(t >= pd.Timestamp(start)) & (t <= pd.Timestamp(end))].iloc[::-1].head(1000)
+        where["created_at"] = Range(start, end, hi_inclusive=True)
+        frame = store.read("complaints", where=where, order_by=["-created_at"], limit=1000)
     data = [_as_request(v, user) for v in _views(frame)]
     _audit_read(user, "open311:requests", data)
     return _respond(data, fmt, "service_requests", "request")

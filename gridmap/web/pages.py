@@ -2,7 +2,6 @@
 (language, navigation) every template uses."""
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlencode
 
@@ -10,6 +9,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from gridmap import clock
 from gridmap.domain.complaints import STATES
 from gridmap.domain.privacy import sees_exact_counts
 from gridmap.domain.schema import STEWARD_ROLES
@@ -153,7 +153,7 @@ def overview():
 @allow("public")
 def grid_page(code: str):
     """One grid: its buildings and households, stewards by role, open complaints, merchants and teams nearby."""
-    detail = map_grid.grid_detail(get_store(), code, bounds=bounds_setting(), now=dt.datetime.utcnow())
+    detail = map_grid.grid_detail(get_store(), code, bounds=bounds_setting(), now=clock.now())
     exact = sees_exact_counts(current_user())  # the public sees request counts, not the requests (#7)
     detail = dict(detail, stats=visible_stats(detail["stats"]), complaints=detail["complaints"] if exact else None)
     m = map_parts(layers=("communities", "grids", "buildings", "merchants", "volunteer_teams", "stewards",

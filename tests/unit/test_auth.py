@@ -8,7 +8,7 @@ import pytest
 from gridmap.domain import credentials as auth
 from gridmap.errors import InvalidInput
 
-NOW = dt.datetime(2026, 5, 1, 9, 0, 0)
+NOW = dt.datetime(2026, 5, 1, 9, 0, 0, tzinfo=dt.timezone.utc)  # times are aware UTC inside
 
 
 def test_password_hash_is_argon2_and_verifies():

@@ -21,7 +21,7 @@ class Policy:
     Parameters
     ----------
     calendar
-        Working days (:func:`gridmap.domain.workdays.china_calendar`).
+        Working days (:func:`gridmap.domain.workdays.china_calendar`), counted in its zone (:attr:`zone`).
     sla_days
         Working days allowed per SLA kind.
     reopen_days
@@ -44,6 +44,11 @@ class Policy:
     nearest_m: float = 60.0
     satisfied_min: int = 4
     categories: Mapping[str, Category] = field(default_factory=lambda: CATEGORIES)
+
+    @property
+    def zone(self) -> dt.tzinfo:
+        """The service's time zone: where working days, dates and years are counted (the calendar's)."""
+        return self.calendar.zone
 
     def category(self, code: str) -> Category:
         try:

@@ -183,7 +183,8 @@ def reopen(record: Mapping[str, Any], *, actor: str, at: dt.datetime, seq: int, 
            note: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Reopen a resolved or evaluated request at the resident's word, within ``policy.reopen_days``."""
     if not _within_reopen(record, at, policy):
-        raise IllegalTransition(f"complaint {record.get('id')} was closed on {record['closed_at']:%Y-%m-%d}; "
+        raise IllegalTransition(f"complaint {record.get('id')} was closed on "
+                                f"{policy.calendar.day_of(record['closed_at']):%Y-%m-%d}; "
                                 f"it can be reopened only within {policy.reopen_days} days — file a new "
                                 f"request instead")
     return apply(record, "reopened", actor=actor, by=_S, at=at, seq=seq, note=note,
@@ -203,7 +204,7 @@ def escalate(record: Mapping[str, Any], now: dt.datetime, *, seq: int, policy: P
             "supervised" in allowed_targets(current["state"], by=_Y):
         level = int(current.get("escalation") or 0) + 1
         current, ev = apply(current, "supervised", actor=actor, by=_Y, at=now, seq=seq + len(out),
-                            note=f"overdue since {record['due_at']:%Y-%m-%d}: supervised by "
+                            note=f"overdue since {policy.calendar.day_of(record['due_at']):%Y-%m-%d}: supervised by "
                                  f"{ESCALATION_LEVELS[level]}")
         out.append((current, ev))
     return out

@@ -7,10 +7,11 @@ import datetime as dt
 import math
 from typing import Any, Mapping
 
+from gridmap import clock
 from gridmap.domain import complaints as C
 from gridmap.errors import Forbidden, InvalidInput
-from gridmap.services.complaints.records import (STAFF_ROLES, _actor, _frames, _iso, _now, _store_frames, as_written,
-                                                 policy_from, staff_view)
+from gridmap.services.complaints.records import (STAFF_ROLES, _actor, _frames, _iso, _now, _store_frames, policy_from,
+                                                 staff_view)
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import Store
 
@@ -76,9 +77,9 @@ def duplicates_near(store: Store, *, lon: Any, lat: Any, category: str, settings
     if radius <= 0:
         return []
     open_states = [s for s, st in C.STATES.items() if st.type == "open"]
-    cand = as_written(store.read("complaints", bbox=_bbox_around(lon, lat, radius + 10),
-                                 where={"category": category, "state": open_states},
-                                 columns=["id", "category", "state", "created_at", "geometry"]))
+    cand = store.read("complaints", bbox=_bbox_around(lon, lat, radius + 10),
+                      where={"category": category, "state": open_states},
+                      columns=["id", "category", "state", "created_at", "geometry"])
     found = C.find_duplicates(lon, lat, category=category, candidates=cand, policy=policy, exclude=exclude)
     created = dict(zip(cand["id"].astype(str), cand["created_at"])) if len(cand) else {}
     states = dict(zip(cand["id"].astype(str), cand["state"])) if len(cand) else {}
@@ -146,7 +147,7 @@ def submit(store: Store, data: Mapping[str, Any], *, user: Any, settings: Mappin
     rec["duplicate_of"] = str(dup_of) if dup_of else None
     # The number is taken on its own (atomic, unique under concurrent writers), not inside the transaction:
     # there it would hold the sequence row's lock until commit and queue every other submission behind it.
-    cid = f"{now:%Y}{store.next_id('complaint'):06d}"
+    cid = f"{clock.local(now, policy.zone):%Y}{store.next_id('complaint'):06d}"  # the year where it was filed
     rec["id"] = event["complaint_id"] = cid
     frames = _frames(rec, [event])
     with store.transaction():  # the request and its first event, both or neither

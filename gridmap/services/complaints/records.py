@@ -12,6 +12,7 @@ from typing import Any, Mapping
 import pandas as pd
 from shapely.geometry import Point
 
+from gridmap import clock, config
 from gridmap.domain import complaints as C
 from gridmap.domain.workdays import CalendarError, WorkCalendar, china_calendar
 from gridmap.errors import InvalidInput
@@ -24,15 +25,17 @@ PERSONAL = ("description", "contact_name", "contact_phone")
 
 # -- settings → policy ------------------------------------------------------------------------------
 @lru_cache(maxsize=16)
-def _calendar(holidays: tuple[str, ...], workdays: tuple[str, ...]) -> WorkCalendar:
-    return china_calendar(range(2015, 2036), holidays=holidays, workdays=workdays)
+def _calendar(holidays: tuple[str, ...], workdays: tuple[str, ...], zone: str) -> WorkCalendar:
+    return china_calendar(range(2015, 2036), holidays=holidays, workdays=workdays, zone=clock.zone(zone))
 
 
 def policy_from(settings: Mapping[str, Any]) -> C.Policy:
-    """The complaint :class:`~gridmap.domain.complaints.Policy` from the ``COMPLAINT_*`` settings."""
+    """The complaint :class:`~gridmap.domain.complaints.Policy` from the ``COMPLAINT_*`` settings, its
+    working days counted in the service's zone (``TIMEZONE``)."""
     try:
         cal = _calendar(tuple(map(str, settings.get("COMPLAINT_HOLIDAYS") or ())),
-                        tuple(map(str, settings.get("COMPLAINT_WORKDAYS") or ())))
+                        tuple(map(str, settings.get("COMPLAINT_WORKDAYS") or ())),
+                        str(settings.get("TIMEZONE") or config.setting("TIMEZONE").default))
         policy = C.Policy(calendar=cal,
                           reopen_days=int(settings.get("COMPLAINT_REOPEN_DAYS", 15)),
                           escalation_step_days=int(settings.get("COMPLAINT_ESCALATION_DAYS", 3)),
@@ -45,20 +48,8 @@ def policy_from(settings: Mapping[str, Any]) -> C.Policy:
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:
-    return (now or dt.datetime.now()).replace(microsecond=0)
-
-
-def as_written(data: Any) -> Any:
-    """A frame or row read from the store with its datetimes naive again, as these services write them.
-
-    The store reads every DATETIME back as aware UTC holding the wall time of the naive value written;
-    until the complaint callers work in aware time (``gridmap.clock``), they take that wall time back.
-    """
-    if isinstance(data, pd.DataFrame):
-        aware = [c for c in data.columns if isinstance(data[c].dtype, pd.DatetimeTZDtype)]
-        return data.assign(**{c: data[c].dt.tz_convert("UTC").dt.tz_localize(None) for c in aware})
-    return {k: (v.astimezone(dt.timezone.utc).replace(tzinfo=None)
-                if isinstance(v, dt.datetime) and v.tzinfo is not None else v) for k, v in data.items()}
+    """``now`` as aware UTC to the second (naive means UTC), or the clock's time (:func:`gridmap.clock.now`)."""
+    return clock.utc(now).replace(microsecond=0) if now is not None else clock.now()
 
 
 def _actor(user: Any) -> str:

@@ -9,7 +9,8 @@ from typing import Any, Mapping
 import pandas as pd
 
 from gridmap.domain import kpi
-from gridmap.services.complaints.records import _isna, _now, as_written, policy_from
+from gridmap import clock
+from gridmap.services.complaints.records import _isna, _now, policy_from
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import Store
 
@@ -40,13 +41,14 @@ def kpi_report(store: Store, *, settings: Mapping[str, Any], year: int | None = 
     now = _now(now)
     policy = policy_from(settings)
     units = units_of(store)
-    raw = as_written(store.read("complaints", columns=_KPI_COLS))
-    events = as_written(store.read("complaint_events", columns=["complaint_id", "seq", "to_state", "at"]))
-    lab = kpi.label_units(raw, units)
+    raw = store.read("complaints", columns=_KPI_COLS)
+    events = store.read("complaint_events", columns=["complaint_id", "seq", "to_state", "at"])
+    lab = kpi.label_units(raw, units, zone=policy.zone)  # years and months where the people are
+    this_year = clock.local(now, policy.zone).year
     if year is None:  # the latest complete year with requests (targets are for whole years)
         years = sorted(int(y) for y in lab["year"].dropna().unique())
-        complete = [y for y in years if y < now.year]
-        year = complete[-1] if complete else (years[-1] if years else now.year)
+        complete = [y for y in years if y < this_year]
+        year = complete[-1] if complete else (years[-1] if years else this_year)
     kw = dict(calendar=policy.calendar, satisfied_min=policy.satisfied_min,
               response_days=int(settings.get("COMPLAINT_RESPONSE_DAYS", 1)))
     levels = {}

@@ -11,13 +11,14 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from gridmap import clock
 from gridmap.domain import complaints as C
 from gridmap.domain import privacy
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFoundError
 from gridmap.services.complaints.records import (STAFF_ROLES, _actor, _event_json, _isna, _now, _strip, _write,
-                                                 as_written, policy_from, staff_view)
+                                                 policy_from, staff_view)
 from gridmap.services.plans.stored import published_plan_id
-from gridmap.store.base import ConflictError, Store
+from gridmap.store.base import ConflictError, Range, Store
 
 
 # -- who may act ---------------------------------------------------------------------------------------
@@ -77,7 +78,7 @@ def _load(store: Store, cid: str) -> dict[str, Any]:
     row = store.get("complaints", str(cid))
     if row is None:
         raise NotFoundError(f"诉求 {cid} 不存在 / request {cid} does not exist")
-    return as_written(row)
+    return row
 
 
 def _next_seq(store: Store, cid: str) -> int:
@@ -149,8 +150,7 @@ def escalate_overdue(store: Store, *, settings: Mapping[str, Any], now: dt.datet
     escalated: list[str] = []
     n_events = 0
     with store.transaction():
-        recs = as_written(store.read("complaints", where={"state": open_states}))
-        recs = recs[pd.to_datetime(recs["due_at"]) < pd.Timestamp(now)] if len(recs) else recs
+        recs = store.read("complaints", where={"state": open_states, "due_at": Range.below(now)})
         for _, row in recs.iterrows():
             rec = {k: (None if _isna(v) else v) for k, v in row.items()}
             steps = C.escalate(rec, now, seq=_next_seq(store, rec["id"]), policy=policy)
@@ -174,7 +174,7 @@ def get_complaint(store: Store, cid: str, *, user: Any) -> dict[str, Any]:
 
 
 def events_of(store: Store, cid: str) -> list[dict[str, Any]]:
-    ev = as_written(store.read("complaint_events", where={"complaint_id": str(cid)}, order_by=["seq"]))
+    ev = store.read("complaint_events", where={"complaint_id": str(cid)}, order_by=["seq"])
     return [_event_json({k: (None if _isna(v) else v) for k, v in r.items()}) for r in ev.to_dict("records")]
 
 
@@ -198,12 +198,11 @@ def list_complaints(store: Store, *, user: Any, filters: Mapping[str, Any] | Non
     elif role == "community_official":
         where["community_id"] = sorted(set(where.get("community_id", _scope(user, "communities")))
                                        & _scope(user, "communities"))
-    rows = as_written(store.read("complaints", where=where, order_by=["created_at"]))
+    rows = store.read("complaints", where=where, order_by=["created_at"])
     if role == "street_official":
         rows = rows[rows["community_id"].map(street_of).isin(_scope(user, "streets"))]
     if str(filters.get("overdue", "")).lower() in ("1", "true", "yes"):
-        now = pd.Timestamp(dt.datetime.now())
-        rows = rows[rows["state"].map(C.is_open) & (pd.to_datetime(rows["due_at"]) < now)]
+        rows = rows[rows["state"].map(C.is_open) & (rows["due_at"] < pd.Timestamp(clock.now()))]
     rows = rows.iloc[::-1]
     total = len(rows)
     page = rows.iloc[offset:offset + limit]
@@ -227,10 +226,10 @@ def work_list(store: Store, *, user: Any, filters: Mapping[str, Any] | None = No
     may move it to from the page (state code, 中文, English), and ``overdue``."""
     out = list_complaints(store, user=user, filters=filters, limit=limit, offset=offset)
     by = _actor_kind(user)
-    now = pd.Timestamp(dt.datetime.now())
+    now = clock.now()
     for item in out["items"]:
         item["moves"] = [{"to": t, "zh": C.STATES[t].zh, "en": C.STATES[t].en}
                          for t in C.allowed_targets(item["state"], by=by) if t in _LIST_MOVES]
         due = item.get("due_at")
-        item["overdue"] = bool(C.is_open(item["state"]) and due and pd.Timestamp(due) < now)
+        item["overdue"] = bool(C.is_open(item["state"]) and due and clock.utc(pd.Timestamp(due)) < now)
     return out

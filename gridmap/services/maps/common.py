@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridmap import clock
 from gridmap.domain.complaints import STATES, is_open
 from gridmap.errors import NotFoundError
 from gridmap.present.layers import LAYERS, LayerSpec
@@ -73,17 +74,15 @@ def forget_cache() -> None:
 
 
 def _complaint_clock(frame: pd.DataFrame, now: dt.datetime) -> pd.DataFrame:
-    created = _utc_naive(frame["created_at"])
-    due = _utc_naive(frame["due_at"])
+    """``frame`` with ``days_waiting`` (whole days since filing: the same in every time zone), ``overdue``
+    (open and past ``due_at``) and ``open``, as of ``now`` (naive means UTC)."""
+    now_ = pd.Timestamp(clock.utc(now))
+    created = pd.to_datetime(frame["created_at"], utc=True, errors="coerce")
+    due = pd.to_datetime(frame["due_at"], utc=True, errors="coerce")
     closed = _is_closed(frame["state"])
-    waiting = ((pd.Timestamp(now) - created).dt.total_seconds() / 86400).fillna(0).clip(lower=0)
-    overdue = (~closed) & due.notna().to_numpy() & (due < pd.Timestamp(now)).to_numpy()
+    waiting = ((now_ - created).dt.total_seconds() / 86400).fillna(0).clip(lower=0)
+    overdue = (~closed) & due.notna().to_numpy() & (due < now_).to_numpy()
     return frame.assign(days_waiting=np.floor(waiting).astype(int), overdue=overdue, open=~closed)
-
-
-def _utc_naive(col: pd.Series) -> pd.Series:
-    """Datetimes as naive UTC (naive values are taken as UTC already)."""
-    return pd.to_datetime(col, utc=True, errors="coerce").dt.tz_localize(None)
 
 
 def _empty(spec: LayerSpec) -> pd.DataFrame:

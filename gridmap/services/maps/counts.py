@@ -10,6 +10,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from gridmap import clock
 from gridmap.domain.privacy import SMALL_COUNT, suppress_small
 from gridmap.errors import InvalidInput
 from gridmap.present.layers import LAYERS
@@ -75,7 +76,7 @@ def complaint_counts(store: Store, *, level: str = "grid", bbox: tuple[float, fl
     cols = {"id": [], "name": [], "level": [], "count": [], "overdue": []}
     if not len(rows) or not len(where):
         return gpd.GeoDataFrame(cols, geometry=[], crs=4326)
-    rows = _complaint_clock(rows, now or dt.datetime.utcnow())
+    rows = _complaint_clock(rows, now or clock.now())
     plan_id = published_plan_id(store)
     grid_of = assignment(store, plan_id) if plan_id else {}
     grid = pd.Series([grid_of.get(str(b)) if b is not None else None for b in rows["building_id"]],

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap import clock
 from gridmap.domain.schema import STEWARD_ROLES
 from gridmap.errors import NotFoundError
 from gridmap.present.layers import LAYERS
@@ -84,7 +85,7 @@ def grid_detail(store: Store, code: str, *, bounds: tuple[int, int] = (300, 500)
 
 def _grid(store: Store, code: str, *, bounds: tuple[int, int], now: dt.datetime | None,
           radius_m: float = 500.0, lists: bool = False) -> dict[str, Any]:
-    now = now or dt.datetime.utcnow()
+    now = now or clock.now()
     row = grid_row(store, code)
     plan_id = row["plan_id"]
     geom = row["geometry"]

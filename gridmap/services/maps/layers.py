@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap import clock
 from gridmap.domain.gcj02 import geometries_wgs84_to_gcj02
 from gridmap.errors import InvalidInput
 from gridmap.present.layers import DETAIL_ZOOM, GRID_COUNT_ZOOM, LIGHT_COMPLAINT, MAX_FEATURES, POINT_ZOOM
@@ -71,8 +72,10 @@ def decimals(zoom: int) -> int:
 
 def _native(col: pd.Series) -> list[Any]:
     """A column as a list of JSON-ready Python values (None for missing), converted at once."""
-    if pd.api.types.is_datetime64_any_dtype(col):
-        return [None if pd.isna(v) else v for v in col.dt.strftime("%Y-%m-%dT%H:%M:%S")]
+    if pd.api.types.is_datetime64_any_dtype(col):  # the store's times are aware UTC: say so (Z)
+        text = col.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ") if col.dt.tz is not None \
+            else col.dt.strftime("%Y-%m-%dT%H:%M:%S")
+        return [None if pd.isna(v) else v for v in text]
     if pd.api.types.is_bool_dtype(col) or pd.api.types.is_integer_dtype(col):
         return col.astype(object).where(col.notna(), None).tolist()
     if pd.api.types.is_float_dtype(col):
@@ -131,7 +134,7 @@ def layer_frame(store: Store, layer: str, *, bbox: tuple[float, float, float, fl
         bid = frame["id"] if layer == "buildings" else frame["building_id"]
         frame = frame.assign(grid_code=[grid_of.get(str(b)) if b is not None else None for b in bid])
     if layer == "complaints" and len(frame):
-        frame = _complaint_clock(frame, now or dt.datetime.utcnow())
+        frame = _complaint_clock(frame, now or clock.now())
     return frame
 
 

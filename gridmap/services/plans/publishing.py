@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from gridmap import clock
 from gridmap.domain.diff import diff_plans
 from gridmap.domain.plan import GridPlan
 from gridmap.errors import Conflict, InvalidInput
@@ -49,7 +50,7 @@ def publish(store: Store, draft_id: str, *, effective_date: dt.date | str | None
             actor: str | None, world: PlanWorld) -> dict[str, Any]:
     """Publish the draft's head: it becomes the one published plan; the previous one is superseded."""
     head, p = _head(store, draft_id, world)
-    eff = _date(effective_date)
+    eff = _date(effective_date, world.zone)
     previous = published_plan_id(store)
     prev_plan = load_plan(store, previous, world=world) if previous else None
     with store.transaction():
@@ -73,9 +74,9 @@ def publish(store: Store, draft_id: str, *, effective_date: dt.date | str | None
     return {"plan": pid, "previous": previous, "effective_date": eff.isoformat(), "diff": diff_summary}
 
 
-def _date(value: dt.date | str | None) -> dt.date:
+def _date(value: dt.date | str | None, zone: dt.tzinfo) -> dt.date:
     if value is None or value == "":
-        return dt.date.today()
+        return clock.today(zone)  # today where the people are
     if isinstance(value, dt.date):
         return value
     try:
@@ -97,7 +98,7 @@ def rollback(store: Store, to_plan: str, *, actor: str | None, world: PlanWorld,
     if previous == to_plan:
         raise Conflict(f"{to_plan} 已是当前方案 / {to_plan} is already the published plan")
     prev_plan = load_plan(store, previous, world=world) if previous else None
-    eff = _date(effective_date)
+    eff = _date(effective_date, world.zone)
     with store.transaction():
         pid = _new_plan_id(store)
         store.write("plans", pd.DataFrame([{

@@ -8,12 +8,12 @@ adds a row whose ``moves`` column holds the building moves from its parent and w
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any, Mapping
 
 import pandas as pd
 
+from gridmap import clock
 from gridmap.domain.plan import GridPlan
 from gridmap.errors import NotFoundError
 from gridmap.services.plans.world import PlanWorld
@@ -22,8 +22,7 @@ from gridmap.store.base import Store
 from gridmap.store.plans import new_plan_id
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+_now = clock.now
 
 
 def _params(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ issued codes, read once from the store into a :class:`PlanWorld` (the web layer 
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -10,7 +11,7 @@ from typing import Any, Mapping
 import geopandas as gpd
 import pandas as pd
 
-from gridmap import config
+from gridmap import clock, config
 from gridmap.domain.geometry import to_metric
 from gridmap.domain.plan import GridPlan
 from gridmap.domain.rebalance import together_groups
@@ -37,6 +38,7 @@ class PlanWorld:
     issued_codes: set[str]
     stamp: tuple = ()
     plans: "OrderedDict[str, GridPlan]" = field(default_factory=OrderedDict)
+    zone: dt.tzinfo = clock.UTC  # the service's time zone (setting TIMEZONE): what "today" is
 
     def cached(self, plan_id: str) -> GridPlan | None:
         plan = self.plans.get(plan_id)
@@ -78,7 +80,8 @@ def load_world(store: Store, *, settings: Mapping[str, Any] | None = None) -> Pl
     leaders = {r["serves"] for r in rows if r["role"] == "grid_leader" and isinstance(r["serves"], str)}
     issued = set(store.read("grid_codes", columns=["code"])["code"])
     return PlanWorld(households, community_of, adjacency, cells, bounds, default, together, leaders,
-                     issued, stamp=world_stamp(store))
+                     issued, stamp=world_stamp(store),
+                     zone=clock.zone(settings.get("TIMEZONE") or config.setting("TIMEZONE").default))
 
 
 def _adjacency(cells: gpd.GeoDataFrame) -> dict[str, set[str]]:

@@ -7,6 +7,13 @@
   var box = document.getElementById("gm-intake-map");
   var shift = box ? box.dataset.shift : "";
   var text = document.getElementById("gm-text").dataset;
+  // a date shown to people is the date where the service is (data-zone, the GRIDMAP_TIMEZONE setting),
+  // not the browser's: the API gives times in UTC
+  function localDate(iso) {
+    if (!iso) return "";
+    return new Intl.DateTimeFormat("en-CA", {timeZone: text.zone, year: "numeric", month: "2-digit",
+                                             day: "2-digit"}).format(new Date(iso));
+  }
   var routeBox = document.getElementById("gm-route");
   var dupBox = document.getElementById("gm-dups");
   var result = document.getElementById("gm-result");
@@ -112,7 +119,7 @@
         clear(result);
         var j = res[1];
         if (res[0] !== 201) { result.appendChild(el("p", text.error + ": " + (j.error ? j.error.message : res[0]))); return; }
-        result.appendChild(el("p", text.ok + " " + j.id + " · " + text.due + ": " + (j.due_at || "").slice(0, 10)));
+        result.appendChild(el("p", text.ok + " " + j.id + " · " + text.due + ": " + localDate(j.due_at)));
         form.reset();
       });
   });
