@@ -85,8 +85,8 @@ def _check_level(level: str) -> None:
 def label_units(complaints: pd.DataFrame, units: Units, *, zone: dt.tzinfo = clock.UTC) -> pd.DataFrame:
     """A copy of ``complaints`` with ``grid``, ``community``, ``street``, ``year``, ``month`` and ``counted``.
 
-    ``year`` and ``month`` are those of ``created_at`` on clocks in ``zone`` (aware times are converted;
-    naive ones are wall times there already)."""
+    ``created_at`` becomes aware UTC (naive means UTC, as everywhere); ``year`` and ``month`` are its year
+    and month on clocks in ``zone``."""
     need = {"building_id", "community_id", "filed_grid_code", "created_at", "state", "category"}
     missing = need - set(complaints.columns)
     if missing:
@@ -97,8 +97,8 @@ def label_units(complaints: pd.DataFrame, units: Units, *, zone: dt.tzinfo = clo
     com = c["community_id"]
     c["community"] = com.where(com.notna(), c["grid"].map(units.grid_community))
     c["street"] = c["community"].map(units.community_street)
-    c["created_at"] = pd.to_datetime(c["created_at"])
-    filed = c["created_at"].dt.tz_convert(zone) if c["created_at"].dt.tz is not None else c["created_at"]
+    c["created_at"] = pd.to_datetime(c["created_at"], utc=True)
+    filed = c["created_at"].dt.tz_convert(zone)
     c["year"], c["month"] = filed.dt.year, filed.dt.month
     c["counted"] = ~c["state"].isin(_NOT_COUNTED)
     return c
@@ -181,7 +181,7 @@ def dispute_rates(labelled: pd.DataFrame, *, year: int, level: str | None = None
 
 def _first_response(events: pd.DataFrame) -> pd.Series:
     ev = events[events["to_state"].isin(("responding", "resolved"))]
-    return pd.to_datetime(ev.groupby("complaint_id")["at"].min())
+    return pd.to_datetime(ev.groupby("complaint_id")["at"].min(), utc=True)
 
 
 def three_rates(labelled: pd.DataFrame, events: pd.DataFrame, *, year: int | None = None,
@@ -200,8 +200,8 @@ def three_rates(labelled: pd.DataFrame, events: pd.DataFrame, *, year: int | Non
         c = c[c["year"] == year]
     c = c.copy()
     first = _first_response(events)
-    c["first_response"] = pd.to_datetime(first.reindex(c["id"].to_numpy()).to_numpy())
-    deadline = c["created_at"].map(lambda t: calendar.due(t, response_days))
+    c["first_response"] = pd.to_datetime(first.reindex(c["id"].to_numpy()).to_numpy(), utc=True)
+    deadline = pd.to_datetime(c["created_at"].map(lambda t: calendar.due(t, response_days)), utc=True)
     c["responded"] = c["first_response"].notna() & (c["first_response"] <= deadline)
     rating = pd.to_numeric(c["rating"], errors="coerce")
     c["evaluated"] = rating.notna()
@@ -223,11 +223,11 @@ def overdue_counts(labelled: pd.DataFrame, *, now: dt.datetime, level: str | Non
     if level is not None:
         _check_level(level)
     c = labelled[labelled["counted"]].copy()
-    due = pd.to_datetime(c["due_at"])
-    closed = pd.to_datetime(c["closed_at"])
+    due = pd.to_datetime(c["due_at"], utc=True)  # naive means UTC
+    closed = pd.to_datetime(c["closed_at"], utc=True)
     is_open = c["state"].map(lambda s: s in STATES and STATES[s].type == "open")
     c["open"] = is_open.astype(bool)
-    c["overdue_open"] = c["open"] & due.notna() & (due < pd.Timestamp(now))
+    c["overdue_open"] = c["open"] & due.notna() & (due < pd.Timestamp(clock.utc(now)))
     c["closed_late"] = ~c["open"] & closed.notna() & due.notna() & (closed > due)
     g = c.groupby(level or (lambda _: "all"))
     return pd.DataFrame({"open": g["open"].sum(), "overdue_open": g["overdue_open"].sum(),

@@ -113,7 +113,7 @@ def test_wrong_password_then_lockout_per_user(app):
     assert r.status_code == 429 and c.get("/api/me").get_json()["authenticated"] is False
     with app.app_context():
         user = accounts.find_user(get_store(), "li")
-        assert user["failed_logins"] == 3 and user["locked_until"] > dt.datetime.utcnow()
+        assert user["failed_logins"] == 3 and user["locked_until"] > dt.datetime.now(dt.timezone.utc)  # rows are aware UTC
         # the lock ends when its time is up: move it into the past instead of sleeping
         accounts._update(get_store(), "users", user, locked_until=dt.datetime.utcnow() - dt.timedelta(seconds=1))
     assert sign_in(c).status_code == 302
