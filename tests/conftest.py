@@ -139,6 +139,27 @@ def sqlite_store(request: pytest.FixtureRequest, tmp_path: Path):
     s.close()
 
 
+# -- time -------------------------------------------------------------------------------------------
+@pytest.fixture
+def fixed_now() -> Iterator[Callable[[Any], Any]]:
+    """``fixed_now(at)``: from then on (until the test ends or the next call) :func:`gridmap.clock.now`
+    returns ``at`` (a datetime or ISO text; naive means UTC) in every thread; returns it as aware UTC."""
+    import datetime as _dt
+    from contextlib import ExitStack
+
+    from gridmap import clock
+
+    stack = ExitStack()
+
+    def fix(at: Any) -> Any:
+        stack.close()
+        at = _dt.datetime.fromisoformat(at.replace("Z", "+00:00")) if isinstance(at, str) else at
+        return stack.enter_context(clock.frozen(at))
+
+    yield fix
+    stack.close()
+
+
 # -- the app ------------------------------------------------------------------------------------------
 @pytest.fixture
 def app_factory(tmp_path: Path) -> Callable[..., Any]:
