@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gridmap.domain.codes import district_of
 from gridmap.errors import InvalidInput
 
 #: programme targets: share of estates covered by red property, by the end of each year
@@ -128,7 +129,7 @@ def red_property(estates: pd.DataFrame, companies: pd.DataFrame, communities: pd
     est["red"] = est["property_company_id"].map(red_company).astype("boolean").fillna(False).astype(bool)
     street = pd.Series(communities["street_id"].to_numpy(), index=communities["id"].to_numpy())
     est["street_id"] = est["community_id"].map(street)
-    est["district_id"] = est["street_id"].astype(object).str[:6]
+    est["district_id"] = est["street_id"].map(district_of)
     out = {"estate": est.sort_values("id").reset_index(drop=True)}
     for level, key in (("community", "community_id"), ("street", "street_id"), ("district", "district_id")):
         g = est.groupby(key, dropna=False)["red"].agg(estates="size", red_estates="sum").reset_index()

@@ -24,6 +24,7 @@ import pandas as pd
 import pyogrio
 from shapely.geometry import mapping, shape
 
+from gridmap.domain.codes import community_of
 from gridmap.domain.plan import GridPlan, PlanError
 from gridmap.errors import InvalidInput
 from gridmap.io.safety import UnsafeArchive, check_zip
@@ -191,7 +192,7 @@ def _plan_from_rows(rows: pd.DataFrame, source: str, *, building: str, grid: str
             if len(g) != 15 or not g.isdigit():
                 raise PlanFileError(f"{source}: row {n}: no community for grid {g!r}; add a "
                                     f"community_id column or use 15-digit grid codes")
-            com = g[:12]
+            com = community_of(g)
         if grid_community.setdefault(g, com) != com:
             raise PlanFileError(f"{source}: row {n}: grid {g!r} is in community {grid_community[g]!r} "
                                 f"and {com!r}; a grid never spans two communities")

@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridmap.domain.codes import community_of, street_of
 from gridmap.domain.schema import LAYERS
 from gridmap.services import accounts
 from gridmap.services import grids as grids_service
@@ -164,6 +165,6 @@ def _demo_scopes(store: Store) -> dict[str, dict[str, list[str]]]:
     counts = filed[filed.isin(set(codes))].value_counts()
     code = str(counts.index[0]) if not counts.empty else str(codes.min())
     scopes["grid_leader"] = {"grids": [code]}
-    scopes["community_official"] = {"communities": [code[:12]]}
-    scopes["street_official"] = {"streets": [code[:9]]}
+    scopes["community_official"] = {"communities": [community_of(code)]}
+    scopes["street_official"] = {"streets": [street_of(code)]}
     return scopes

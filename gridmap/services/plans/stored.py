@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from gridmap.domain.codes import community_of
 from gridmap.domain.plan import GridPlan
 from gridmap.errors import NotFoundError
 from gridmap.services.plans.world import PlanWorld
@@ -69,7 +70,7 @@ def load_plan(store: Store, plan_id: str, *, world: PlanWorld | None = None) -> 
         g = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code", "community_id"])
         grid_community = dict(zip(g["code"], g["community_id"]))
         for code in set(a["grid_code"]) - set(grid_community):  # grids without a polygon row
-            grid_community[code] = code[:12]
+            grid_community[code] = community_of(code)
         plan = GridPlan(dict(zip(a["building_id"], a["grid_code"])), grid_community, id=plan_id,
                         meta={"locked": params.get("locked") or []})
     return world.remember(plan) if world is not None else plan
