@@ -15,6 +15,7 @@ from pyproj import Transformer
 
 from gridmap.domain.complaints.catalogue import _OPEN, DEPARTMENTS, STATES, ComplaintError, _isnull
 from gridmap.domain.complaints.sla import Policy
+from gridmap.domain.geometry import metric_crs_at
 
 
 def _check_point(lon: float, lat: float) -> None:
@@ -51,15 +52,6 @@ class Route:
         return " / ".join(x for x in (name, grid if self.grid_code else "") if x)
 
 
-def metric_crs(lon: float) -> str:
-    """A projected CRS to measure in near longitude ``lon``: EPSG:4549 (CGCS2000 3° GK, CM 120°E)
-    between 118.5° and 121.5° E, else the WGS84 UTM zone."""
-    if 118.5 <= lon <= 121.5:
-        return "EPSG:4549"
-    zone = int((lon + 180) // 6) + 1
-    return f"EPSG:{32600 + zone}"
-
-
 def route(lon: float, lat: float, *, category: str, buildings: Any, assignment: Mapping[str, str],
           grids: Any, policy: Policy, stewards: Any = None) -> Route:
     """Route a request at ``(lon, lat)``.
@@ -85,7 +77,7 @@ def route(lon: float, lat: float, *, category: str, buildings: Any, assignment: 
     """
     cat = policy.category(category)
     _check_point(lon, lat)
-    crs = metric_crs(float(lon))
+    crs = metric_crs_at(float(lon), float(lat))
     pt = _project_point(float(lon), float(lat), crs)
     reasons: list[str] = []
     b_row, placement, dist = _match_building(pt, buildings, crs, policy.nearest_m)
@@ -193,7 +185,7 @@ def find_duplicates(lon: float, lat: float, *, category: str, candidates: Any, p
         c = c[c["id"].astype(str) != str(exclude)]
     if not len(c):
         return []
-    crs = metric_crs(float(lon))
+    crs = metric_crs_at(float(lon), float(lat))
     pt = _project_point(float(lon), float(lat), crs)
     d = shapely.distance(_project(c.geometry, crs), pt)
     near = sorted((round(float(dist), 1), str(i)) for i, dist in zip(c["id"], d)

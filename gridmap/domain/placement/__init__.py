@@ -29,7 +29,7 @@ indexing; there is no per-record Python loop. Nothing here does I/O.
 The names below are the package's public API.
 """
 from gridmap.domain.placement.rules import DEFAULT_TOLERANCE_M, DERIVED, OUTCOMES, Placement, derive, place, summarize
-from gridmap.domain.placement.world import PlacementError, PlacementWorld, metric_crs_for
+from gridmap.domain.placement.world import PlacementError, PlacementWorld
 
 __all__ = ["DEFAULT_TOLERANCE_M", "DERIVED", "OUTCOMES", "Placement", "PlacementError", "PlacementWorld",
-           "derive", "metric_crs_for", "place", "summarize"]
+           "derive", "place", "summarize"]
