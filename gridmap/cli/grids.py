@@ -9,6 +9,7 @@ import click
 
 from gridmap.cli.context import cli_store
 from gridmap.cli.errors import settings
+from gridmap.domain.values import json_value
 from gridmap.services import grids as svc
 
 
@@ -46,7 +47,7 @@ def generate_cmd(community, min_households, max_households, seed, publish, repor
     click.echo(f"  problems: {len(res.report['problems'])}; time {res.timings['total']:.1f} s "
                f"({', '.join(f'{k} {v:.1f}' for k, v in res.timings.items() if k != 'total')})")
     if report_out:
-        report_out.write_text(json.dumps(res.report, ensure_ascii=False, indent=1, default=str),
+        report_out.write_text(json.dumps(res.report, ensure_ascii=False, indent=1, default=json_value),
                               encoding="utf-8")
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from gridmap.cli.context import cli_store
+from gridmap.domain.values import json_value
 from gridmap.services import plans as svc
 
 
@@ -25,7 +26,7 @@ def _run(fn, *args: Any, **kwargs: Any) -> Any:
 
 
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=json_value))
 
 
 @click.group("plan")

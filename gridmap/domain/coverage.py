@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.domain.codes import district_of
+from gridmap.domain.values import json_records
 from gridmap.errors import InvalidInput
 
 #: programme targets: share of estates covered by red property, by the end of each year
@@ -57,15 +58,11 @@ class Coverage:
                            "party_members, red_property")
 
     def to_json(self) -> dict[str, Any]:
-        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-            f = frame.astype(object).where(frame.notna(), None)
-            return f.to_dict("records")
-
         return {"summary": self.summary,
-                "buildings_without_leader": records(self.buildings_without_leader),
-                "grids": records(self.grids),
-                "party_members": records(self.party_members),
-                "red_property": {k: records(v) for k, v in self.red_property.items()},
+                "buildings_without_leader": json_records(self.buildings_without_leader),
+                "grids": json_records(self.grids),
+                "party_members": json_records(self.party_members),
+                "red_property": {k: json_records(v) for k, v in self.red_property.items()},
                 "targets": {str(y): t for y, t in TARGETS.items()}}
 
 

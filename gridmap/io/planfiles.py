@@ -26,6 +26,7 @@ from shapely.geometry import mapping, shape
 
 from gridmap.domain.codes import community_of
 from gridmap.domain.plan import GridPlan, PlanError
+from gridmap.domain.values import json_value
 from gridmap.errors import InvalidInput
 from gridmap.io.safety import UnsafeArchive, check_zip
 
@@ -95,9 +96,9 @@ def _export_geojson(plan: GridPlan, path: Path, frame: gpd.GeoDataFrame) -> None
         features.append({
             "type": "Feature", "id": row.code,
             "geometry": mapping(row.geometry) if row.geometry is not None else None,
-            "properties": {"code": row.code, "community_id": row.community_id,
-                           "buildings": int(row.buildings), "households": int(row.households),
-                           "building_ids": sorted(plan.grids[row.code])},
+            "properties": json_value({"code": row.code, "community_id": row.community_id,
+                                      "buildings": int(row.buildings), "households": int(row.households),
+                                      "building_ids": sorted(plan.grids[row.code])}),
         })
     doc = {"type": "FeatureCollection", "name": "grids", "gridmap_plan": plan.id,
            "features": features}

@@ -22,6 +22,7 @@ from gridmap.domain.metrics import World
 from gridmap.domain.partition import edge_kinds, partition_world
 from gridmap.domain.plan import GridPlan
 from gridmap.domain.tessellation import adjacency, dissolve_cells, tessellate
+from gridmap.domain.values import json_value
 from gridmap.errors import InvalidInput, NotFoundError
 from gridmap.present import report as report_mod
 from gridmap.store import plans as plans_mod
@@ -243,7 +244,7 @@ def report_text(store: Store, plan_id: str, *, fmt: str = "json") -> str:
     rep = report_mod.build_report(plan, world, diagnostics=(plan.meta.get("params") or {})
                                   .get("diagnostics"))
     if fmt == "json":
-        return json.dumps(rep, ensure_ascii=False, indent=1, default=str)
+        return json.dumps(rep, ensure_ascii=False, indent=1, default=json_value)
     return report_mod.render_html(rep, world.grids)
 
 

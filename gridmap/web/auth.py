@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
 
 from gridmap.domain import credentials as auth
+from gridmap.domain.values import json_value
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.services import accounts
 from gridmap.store import audit
@@ -184,7 +185,6 @@ def _str_list(value: Any) -> bool:
 def _jsonable(rows) -> list[dict[str, Any]]:
     out = []
     for r in rows:
-        out.append({k: (accounts.iso(v) if isinstance(v, dt.datetime) else
-                         v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()})
+        out.append({k: accounts.iso(v) if isinstance(v, dt.datetime) else json_value(v) for k, v in r.items()})
     return out
 

@@ -4,7 +4,7 @@ I/O.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 
 import geopandas as gpd
 import numpy as np

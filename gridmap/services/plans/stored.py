@@ -12,10 +12,10 @@ import datetime as dt
 import json
 from typing import Any, Mapping
 
-import pandas as pd
 
 from gridmap.domain.codes import community_of
 from gridmap.domain.plan import GridPlan
+from gridmap.domain.values import json_value
 from gridmap.errors import NotFoundError
 from gridmap.services.plans.world import PlanWorld
 from gridmap.store.audit import record
@@ -92,22 +92,11 @@ def list_plans(store: Store) -> list[dict[str, Any]]:
         p = _params(r)
         if p.get("kind") == "version" and p.get("draft") != r["id"] and r["status"] == "draft":
             continue
-        out.append({"id": r["id"], "status": r["status"], "parent_id": _none(r["parent_id"]),
-                    "created_at": _iso(r["created_at"]), "created_by": _none(r["created_by"]),
-                    "effective_date": _iso(r["effective_date"]), "published_at": _iso(r["published_at"]),
-                    "head": p.get("head"), "note": _none(r["note"])})
+        out.append({"id": r["id"], "status": r["status"], "parent_id": json_value(r["parent_id"]),
+                    "created_at": json_value(r["created_at"]), "created_by": json_value(r["created_by"]),
+                    "effective_date": json_value(r["effective_date"]), "published_at": json_value(r["published_at"]),
+                    "head": p.get("head"), "note": json_value(r["note"])})
     return sorted(out, key=lambda r: (r["created_at"] or "", r["id"]), reverse=True)
-
-
-def _none(v: Any) -> Any:
-    return None if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT else v
-
-
-def _iso(v: Any) -> str | None:
-    v = _none(v)
-    if v is None or pd.isna(v):
-        return None
-    return v.isoformat() if hasattr(v, "isoformat") else str(v)
 
 
 def _new_plan_id(store: Store) -> str:
