@@ -8,6 +8,7 @@ from typing import Iterable
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import Transformer
 
 from gridmap.errors import InvalidInput
 
@@ -79,6 +80,13 @@ def metric_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> str:
     if not np.isfinite(b).all():
         raise CRSError("the frame's coordinates are not finite; check its CRS")
     return metric_crs_of_bounds(b)
+
+
+@functools.lru_cache(maxsize=64)
+def transformer(source: str, target: str) -> Transformer:
+    """The pyproj transformation ``source`` → ``target`` (x = longitude/easting), made once per pair: making
+    one queries the PROJ database and costs far more than using it (a Transformer may serve every thread)."""
+    return Transformer.from_crs(source, target, always_xy=True)
 
 
 def to_metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
