@@ -116,12 +116,9 @@ def published_plan_id(store: Store) -> str | None:
     At most one plan is published at a time; should several rows say so, the newest ``published_at`` wins
     (a row without one counts as oldest), then the highest id.
     """
-    rows = store.read("plans", where={"status": "published"}, columns=["id", "published_at"])
-    if not len(rows):
-        return None
-    rows = rows.assign(id=rows["id"].astype(str), _missing=rows["published_at"].isna())
-    rows = rows.sort_values(["_missing", "published_at", "id"], ascending=[False, True, True], kind="stable")
-    return str(rows["id"].iloc[-1])
+    rows = store.read("plans", where={"status": "published"}, columns=["id"], order_by=["-published_at", "-id"],
+                      limit=1)
+    return str(rows["id"].iloc[0]) if len(rows) else None
 
 
 def latest_plan_id(store: Store) -> str | None:
