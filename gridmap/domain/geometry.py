@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Iterable
+from typing import Any, Iterable
 
 import geopandas as gpd
 import numpy as np
@@ -23,6 +23,28 @@ class CRSError(InvalidInput):
     """A frame has no CRS, so nothing in it can be measured."""
 
 
+class LocationError(InvalidInput):
+    """A longitude/latitude pair that is no point on the earth."""
+
+
+def lonlat(lon: Any, lat: Any) -> tuple[float, float]:
+    """``(lon, lat)`` as floats when they are a point on the earth in EPSG:4326 degrees: the one check of a
+    location given as numbers (forms, APIs, complaint routing).
+
+    Raises
+    ------
+    LocationError
+        Not numbers, not finite, or outside [-180, 180] × [-90, 90].
+    """
+    try:
+        x, y = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise LocationError(f"lon/lat must be numbers, got lon={lon!r}, lat={lat!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y) and -180 <= x <= 180 and -90 <= y <= 90):
+        raise LocationError(f"lon={lon}, lat={lat} is not a location in EPSG:4326 degrees (outside the earth)")
+    return x, y
+
+
 def metric_crs_at(lon: float, lat: float) -> str:
     """The projected CRS to measure in around longitude/latitude ``(lon, lat)`` (EPSG:4326 degrees).
 
@@ -32,15 +54,10 @@ def metric_crs_at(lon: float, lat: float) -> str:
 
     Raises
     ------
-    CRSError
-        ``lon``/``lat`` are not finite degrees on the earth.
+    LocationError
+        ``lon``/``lat`` are not a point on the earth (see :func:`lonlat`).
     """
-    try:
-        lon, lat = float(lon), float(lat)
-    except (TypeError, ValueError):
-        raise CRSError(f"({lon!r}, {lat!r}) is not a longitude/latitude pair") from None
-    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
-        raise CRSError(f"({lon}, {lat}) is not a longitude/latitude on the earth; check the data's CRS")
+    lon, lat = lonlat(lon, lat)
     west, south, east, north = GK_120E_AREA
     if west <= lon < east and south <= lat <= north:
         return CGCS2000_GK_120E

@@ -11,7 +11,7 @@ from shapely.geometry import Point, box
 
 from gridmap.domain import complaints as C
 from gridmap.domain.complaints import Policy
-from gridmap.domain.geometry import CRSError, metric_crs, metric_crs_at, metric_crs_of_bounds
+from gridmap.domain.geometry import CRSError, LocationError, metric_crs, metric_crs_at, metric_crs_of_bounds
 from gridmap.domain.placement import PlacementWorld
 from gridmap.domain.workdays import WorkCalendar
 from gridmap.io.validation import community_shares
@@ -29,10 +29,12 @@ def test_the_rule_near_and_away_from_120e():
     assert metric_crs_at(-70.6, -33.4) == "EPSG:32719"  # southern hemisphere: a 327xx zone
     expected = gpd.GeoSeries([Point(*URUMQI)], crs=4326).estimate_utm_crs().to_epsg()
     assert metric_crs_at(*URUMQI) == f"EPSG:{expected}"
-    with pytest.raises(CRSError):
+    with pytest.raises(LocationError, match="not a location"):
         metric_crs_at(math.nan, 36.0)
-    with pytest.raises(CRSError):
+    with pytest.raises(LocationError, match="not a location"):
         metric_crs_at(200.0, 36.0)
+    with pytest.raises(LocationError, match="must be numbers"):
+        metric_crs_at("east", 36.0)
 
 
 def test_frames_and_bounds_use_the_same_rule():

@@ -4,7 +4,6 @@ no files.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -13,17 +12,16 @@ import shapely
 
 from gridmap.domain.complaints.catalogue import _OPEN, DEPARTMENTS, STATES, ComplaintError, _isnull
 from gridmap.domain.complaints.sla import Policy
-from gridmap.domain.geometry import metric_crs_at, transformer
+from gridmap.domain.geometry import LocationError, lonlat, metric_crs_at, transformer
 from gridmap.domain.placement import BuildingIndex, match_points
 
 
 def _check_point(lon: float, lat: float) -> None:
+    """:func:`gridmap.domain.geometry.lonlat`, failing as a :class:`ComplaintError`."""
     try:
-        lon, lat = float(lon), float(lat)
-    except (TypeError, ValueError):
-        raise ComplaintError(f"location ({lon!r}, {lat!r}) is not a pair of numbers") from None
-    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
-        raise ComplaintError(f"location lon={lon}, lat={lat} is outside the earth (EPSG:4326 degrees)")
+        lonlat(lon, lat)
+    except LocationError as err:
+        raise ComplaintError(f"location: {err}") from None
 
 
 @dataclass(frozen=True)
