@@ -11,7 +11,7 @@ import click
 import dask_geopandas
 from distributed import Client, LocalCluster
 
-from gridmap.cli.context import cli_store
+from gridmap.cli.context import cli_actor, cli_store
 from gridmap.cli.errors import settings
 from gridmap.distributed import grids as dask_grids
 from gridmap.distributed import placement as dask_placement
@@ -66,7 +66,7 @@ def grids_cmd(scheduler: str | None, local: int | None, min_households: int | No
         raise click.UsageError(f"--min/--max must satisfy 1 <= min <= max, got [{lo}, {hi}]")
     with cli_store() as store, dask_client(scheduler, local) as client:
         res = dask_grids.generate(store, client=client, min_households=lo, max_households=hi, seed=seed,
-                                  publish=publish)
+                                  publish=publish, created_by=cli_actor())
     s = res.report["summary"]
     click.echo(f"plan {res.plan_id} ({'published' if publish else 'draft'}): {s['grids']} grids, "
                f"{s['households']} households in {s['communities']} communities; "

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from gridmap.cli.context import cli_store
+from gridmap.cli.context import cli_actor, cli_store
 from gridmap.cli.errors import settings
+from gridmap.domain.values import json_value
 from gridmap.services import grids as svc
 
 
@@ -36,7 +37,7 @@ def generate_cmd(community, min_households, max_households, seed, publish, repor
         raise click.UsageError(f"--min/--max must satisfy 1 <= min <= max, got [{lo}, {hi}]")
     with cli_store() as store:
         res = svc.generate(store, community=community, min_households=lo, max_households=hi,
-                           seed=seed, publish=publish)
+                           seed=seed, publish=publish, created_by=cli_actor())
     s = res.report["summary"]
     click.echo(f"plan {res.plan_id} ({'published' if publish else 'draft'}): {s['grids']} grids, "
                f"{s['households']} households in {s['communities']} communities")
@@ -46,7 +47,7 @@ def generate_cmd(community, min_households, max_households, seed, publish, repor
     click.echo(f"  problems: {len(res.report['problems'])}; time {res.timings['total']:.1f} s "
                f"({', '.join(f'{k} {v:.1f}' for k, v in res.timings.items() if k != 'total')})")
     if report_out:
-        report_out.write_text(json.dumps(res.report, ensure_ascii=False, indent=1, default=str),
+        report_out.write_text(json.dumps(res.report, ensure_ascii=False, indent=1, default=json_value),
                               encoding="utf-8")
 
 
@@ -56,7 +57,7 @@ def generate_cmd(community, min_households, max_households, seed, publish, repor
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to this file instead of standard output.")
 def report_cmd(plan: str, fmt: str, out: Path | None) -> None:
-    """Evaluation report of plan PLAN (id), as JSON or a standalone HTML page."""
+    """Evaluation report of plan PLAN (id; a draft as it stands), as JSON or a standalone HTML page."""
     with cli_store() as store:
         text = svc.report_text(store, plan, fmt=fmt)
     if out:

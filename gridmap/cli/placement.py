@@ -7,6 +7,7 @@ import sys
 import click
 
 from gridmap.cli.context import cli_store
+from gridmap.domain.values import json_value
 from gridmap.services import placement as svc
 
 KIND_CHOICE = click.Choice(["households", "stewards", "complaints", "merchants", "facilities"])
@@ -58,7 +59,7 @@ def coverage(fmt: str, table: str, level: str) -> None:
     with cli_store() as store:
         rep = svc.coverage_report(store)
     if fmt == "json":
-        click.echo(json.dumps(rep.to_json(), ensure_ascii=False, indent=2, default=str))
+        click.echo(json.dumps(rep.to_json(), ensure_ascii=False, indent=2, default=json_value))
         return
     frame = rep.table(table, level=level)
     if fmt == "csv":

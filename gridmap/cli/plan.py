@@ -1,21 +1,14 @@
 """``gridmap plan …``: drafts, minimal-change rebalance, diff, publish, rollback, export and import."""
 from __future__ import annotations
 
-import getpass
 import json
 from typing import Any
 
 import click
 
-from gridmap.cli.context import cli_store
+from gridmap.cli.context import cli_actor, cli_store
+from gridmap.domain.values import json_value
 from gridmap.services import plans as svc
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name in some containers
-        return "cli"
 
 
 def _run(fn, *args: Any, **kwargs: Any) -> Any:
@@ -25,7 +18,7 @@ def _run(fn, *args: Any, **kwargs: Any) -> Any:
 
 
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=json_value))
 
 
 @click.group("plan")
@@ -46,7 +39,7 @@ def list_cmd() -> None:
 @click.option("--base", default=None, help="Plan to start from (default: the published plan).")
 def draft_cmd(base: str | None) -> None:
     """Start a draft; prints its id."""
-    info = _run(lambda store, world: svc.start_draft(store, actor=_actor(), base=base))
+    info = _run(lambda store, world: svc.start_draft(store, actor=cli_actor(), base=base))
     click.echo(info["draft"])
 
 
@@ -57,7 +50,7 @@ def draft_cmd(base: str | None) -> None:
 def move_cmd(draft: str, buildings: tuple[str, ...], to_grid: str) -> None:
     """Move BUILDINGS of DRAFT to grid --to; prints the two grids' checks as JSON."""
     res = _run(lambda store, world: svc.move_buildings(store, draft, buildings, to_grid,
-                                                       actor=_actor(), world=world))
+                                                       actor=cli_actor(), world=world))
     _echo_json({"plan": res["plan"], "grids": res["grids"], "check_ms": res["check_ms"]})
 
 
@@ -68,8 +61,8 @@ def move_cmd(draft: str, buildings: tuple[str, ...], to_grid: str) -> None:
 def rebalance_cmd(draft: str | None, no_new_grids: bool, as_json: bool) -> None:
     """Bring every grid within bounds moving as few households as possible (locked grids stay)."""
     def go(store, world):
-        d = draft or svc.start_draft(store, actor=_actor(), note="rebalance")["draft"]
-        return d, svc.rebalance_draft(store, d, actor=_actor(), world=world,
+        d = draft or svc.start_draft(store, actor=cli_actor(), note="rebalance")["draft"]
+        return d, svc.rebalance_draft(store, d, actor=cli_actor(), world=world,
                                       allow_new_grids=not no_new_grids)
 
     d, res = _run(go)
@@ -89,8 +82,9 @@ def rebalance_cmd(draft: str | None, no_new_grids: bool, as_json: bool) -> None:
 @plan.command("check")
 @click.argument("plan_id")
 def check_cmd(plan_id: str) -> None:
-    """Check every grid of PLAN_ID (bounds, contiguity, tiling, grid leaders); exit 1 on problems."""
-    checks = _run(lambda store, world: svc.check_plan(svc.load_plan(store, plan_id, world=world), world))
+    """Check every grid of PLAN_ID (a draft as it stands): bounds, contiguity, tiling, grid leaders; exit 1 on
+    problems."""
+    checks = _run(lambda store, world: svc.check_plan(svc.load_current(store, plan_id, world=world), world))
     bad = {c: v for c, v in checks.items() if not v["ok"]}
     for code, v in bad.items():
         click.echo(f"{code}: {v['households']} households, {', '.join(v['problems'])}")
@@ -104,7 +98,8 @@ def check_cmd(plan_id: str) -> None:
 @click.argument("new")
 @click.option("--json", "as_json", is_flag=True, help="Full diff as JSON.")
 def diff_cmd(old: str, new: str, as_json: bool) -> None:
-    """What changes from plan OLD to plan NEW: buildings, households, stewards, open complaints."""
+    """What changes from plan OLD to plan NEW (drafts as they stand): buildings, households, stewards, open
+    complaints."""
     d = _run(lambda store, world: svc.diff(store, old, new, world=world))
     if as_json:
         _echo_json(d.as_dict())
@@ -118,7 +113,7 @@ def diff_cmd(old: str, new: str, as_json: bool) -> None:
 @click.option("--date", "effective", default=None, help="Effective date YYYY-MM-DD (default today).")
 def publish_cmd(draft: str, effective: str | None) -> None:
     """Publish DRAFT; the current published plan becomes superseded."""
-    out = _run(lambda store, world: svc.publish(store, draft, effective_date=effective, actor=_actor(),
+    out = _run(lambda store, world: svc.publish(store, draft, effective_date=effective, actor=cli_actor(),
                                                 world=world))
     click.echo(f"published {out['plan']} effective {out['effective_date']} (was {out['previous']})")
 
@@ -128,7 +123,7 @@ def publish_cmd(draft: str, effective: str | None) -> None:
 @click.option("--date", "effective", default=None, help="Effective date YYYY-MM-DD (default today).")
 def rollback_cmd(plan_id: str, effective: str | None) -> None:
     """Publish a new version equal to the earlier plan PLAN_ID."""
-    out = _run(lambda store, world: svc.rollback(store, plan_id, actor=_actor(), world=world,
+    out = _run(lambda store, world: svc.rollback(store, plan_id, actor=cli_actor(), world=world,
                                                  effective_date=effective))
     click.echo(f"published {out['plan']} = {plan_id} (was {out['previous']})")
 
@@ -137,7 +132,7 @@ def rollback_cmd(plan_id: str, effective: str | None) -> None:
 @click.argument("draft")
 def undo_cmd(draft: str) -> None:
     """Undo the last change of DRAFT."""
-    out = _run(lambda store, world: svc.undo(store, draft, actor=_actor(), world=world))
+    out = _run(lambda store, world: svc.undo(store, draft, actor=cli_actor(), world=world))
     click.echo(out["plan"])
 
 
@@ -145,7 +140,7 @@ def undo_cmd(draft: str) -> None:
 @click.argument("draft")
 def redo_cmd(draft: str) -> None:
     """Redo the last undone change of DRAFT."""
-    out = _run(lambda store, world: svc.redo(store, draft, actor=_actor(), world=world))
+    out = _run(lambda store, world: svc.redo(store, draft, actor=cli_actor(), world=world))
     click.echo(out["plan"])
 
 
@@ -155,7 +150,7 @@ def redo_cmd(draft: str) -> None:
 @click.option("--unlock", is_flag=True, help="Unlock instead.")
 def lock_cmd(draft: str, grids: tuple[str, ...], unlock: bool) -> None:
     """Lock GRIDS of DRAFT (rebalance and moves leave them alone)."""
-    _run(lambda store, world: svc.lock_grids(store, draft, grids, locked=not unlock, actor=_actor(),
+    _run(lambda store, world: svc.lock_grids(store, draft, grids, locked=not unlock, actor=cli_actor(),
                                              world=world))
     click.echo(("unlocked " if unlock else "locked ") + " ".join(grids))
 
@@ -166,7 +161,7 @@ def lock_cmd(draft: str, grids: tuple[str, ...], unlock: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["gpkg", "geojson", "shp", "csv"]), default=None,
               help="Default from the suffix: .gpkg .geojson .zip (Shapefile) .csv")
 def export_cmd(plan_id: str, path: str, fmt: str | None) -> None:
-    """Write PLAN_ID to PATH (GeoPackage, GeoJSON, zipped Shapefile or CSV)."""
+    """Write PLAN_ID (a draft: as it stands) to PATH (GeoPackage, GeoJSON, zipped Shapefile or CSV)."""
     out = _run(lambda store, world: svc.export_plan_file(store, plan_id, path, format=fmt, world=world))
     click.echo(out)
 
@@ -176,6 +171,6 @@ def export_cmd(plan_id: str, path: str, fmt: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["gpkg", "geojson", "shp", "csv"]), default=None)
 def import_cmd(path: str, fmt: str | None) -> None:
     """Read a plan file into a new draft (from the published plan); prints the draft id."""
-    out = _run(lambda store, world: svc.import_plan_file(store, path, format=fmt, actor=_actor(),
+    out = _run(lambda store, world: svc.import_plan_file(store, path, format=fmt, actor=cli_actor(),
                                                          world=world))
     click.echo(f"{out['draft']} ({out['moves']} buildings differ from the published plan)")

@@ -8,6 +8,7 @@ import click
 from gridmap.cli.context import cli_store
 from gridmap.cli.errors import settings
 from gridmap.domain import credentials as auth
+from gridmap.domain.values import json_value
 from gridmap.errors import ConfigError, GridmapError
 from gridmap.services import accounts
 
@@ -59,7 +60,7 @@ def list_(as_json: bool) -> None:
     """List accounts (never their password hashes)."""
     rows = _run(accounts.list_users)
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, default=str, indent=1))
+        click.echo(json.dumps(rows, ensure_ascii=False, default=json_value, indent=1))
         return
     for u in rows:
         state = "active" if u.get("active") is not False else "disabled"

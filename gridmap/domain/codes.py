@@ -1,12 +1,17 @@
 """Grid codes: 15 digits = 12-digit community id + 3-digit sequence, numbered west→east, north→south.
 
+The hierarchy is written in the digits: district 6, street 9 (district + 3), community 12 (street + 3),
+grid 15 (community + 3). :func:`district_of`, :func:`street_of`, :func:`community_of` and :func:`level_of`
+are the one place that knows those lengths; nobody else slices a code.
+
 Regenerating keeps the code of every grid whose building set is unchanged; new grids get sequence
 numbers after the highest ever issued in the community, so a retired code is never reused.
 """
 from __future__ import annotations
 
+import math
 import re
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -15,9 +20,50 @@ from gridmap.errors import InvalidInput
 CODE_RE = re.compile(r"^\d{15}$")
 COMMUNITY_RE = re.compile(r"^\d{12}$")
 
+#: digits of each level of the code hierarchy, top down
+LEVELS: dict[str, int] = {"district": 6, "street": 9, "community": 12, "grid": 15}
+
 
 class CodeError(InvalidInput):
     """A community id that is not 12 digits, or a community out of 3-digit sequence numbers."""
+
+
+def _text(code: Any) -> str:
+    """``code`` as stripped text; None, NaN and pandas' missing values (``<NA>``, ``NaT``) are ``""``."""
+    if code is None or (isinstance(code, float) and math.isnan(code)):
+        return ""
+    text = str(code).strip()
+    return "" if text in ("<NA>", "NaT", "nan") else text
+
+
+def _prefix(code: Any, level: str) -> str | None:
+    text = _text(code)
+    n = LEVELS[level]
+    return text[:n] if len(text) >= n else None
+
+
+def district_of(code: Any) -> str | None:
+    """The 6-digit district id of a street id, community id or grid code (None when too short)."""
+    return _prefix(code, "district")
+
+
+def street_of(code: Any) -> str | None:
+    """The 9-digit street id of a community id or grid code (None when too short)."""
+    return _prefix(code, "street")
+
+
+def community_of(code: Any) -> str | None:
+    """The 12-digit community id of a grid code (None when too short)."""
+    return _prefix(code, "community")
+
+
+def level_of(code: Any) -> str | None:
+    """``"district"``, ``"street"``, ``"community"`` or ``"grid"`` by the length of an all-digit code;
+    None for anything else."""
+    text = _text(code)
+    if not text.isdigit():
+        return None
+    return next((level for level, n in LEVELS.items() if len(text) == n), None)
 
 
 def geographic_order(xy: np.ndarray, *, row_height: float | None = None) -> np.ndarray:
@@ -46,7 +92,8 @@ def geographic_order(xy: np.ndarray, *, row_height: float | None = None) -> np.n
 
 
 def sequence(code: str) -> int:
-    return int(code[12:])
+    """The 3-digit sequence number of a grid code within its community."""
+    return int(code[LEVELS["community"]:])
 
 
 def assign_codes(community_id: str, grids: Sequence[frozenset[str]], xy: np.ndarray, *,

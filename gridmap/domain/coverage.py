@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gridmap.domain.codes import district_of
+from gridmap.domain.values import json_records
 from gridmap.errors import InvalidInput
 
 #: programme targets: share of estates covered by red property, by the end of each year
@@ -56,15 +58,11 @@ class Coverage:
                            "party_members, red_property")
 
     def to_json(self) -> dict[str, Any]:
-        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-            f = frame.astype(object).where(frame.notna(), None)
-            return f.to_dict("records")
-
         return {"summary": self.summary,
-                "buildings_without_leader": records(self.buildings_without_leader),
-                "grids": records(self.grids),
-                "party_members": records(self.party_members),
-                "red_property": {k: records(v) for k, v in self.red_property.items()},
+                "buildings_without_leader": json_records(self.buildings_without_leader),
+                "grids": json_records(self.grids),
+                "party_members": json_records(self.party_members),
+                "red_property": {k: json_records(v) for k, v in self.red_property.items()},
                 "targets": {str(y): t for y, t in TARGETS.items()}}
 
 
@@ -128,7 +126,7 @@ def red_property(estates: pd.DataFrame, companies: pd.DataFrame, communities: pd
     est["red"] = est["property_company_id"].map(red_company).astype("boolean").fillna(False).astype(bool)
     street = pd.Series(communities["street_id"].to_numpy(), index=communities["id"].to_numpy())
     est["street_id"] = est["community_id"].map(street)
-    est["district_id"] = est["street_id"].astype(object).str[:6]
+    est["district_id"] = est["street_id"].map(district_of)
     out = {"estate": est.sort_values("id").reset_index(drop=True)}
     for level, key in (("community", "community_id"), ("street", "street_id"), ("district", "district_id")):
         g = est.groupby(key, dropna=False)["red"].agg(estates="size", red_estates="sum").reset_index()

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from gridmap.domain.plan import GridPlan
+from gridmap.domain.values import json_records
 
 __all__ = ["PlanDiff", "diff_plans", "FIGURES"]
 
@@ -56,20 +57,9 @@ class PlanDiff:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: summary, changed buildings/stewards/complaints, per-grid figures."""
-        def rows(frame: pd.DataFrame) -> list[dict]:
-            return [{k: _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]
-
         return {"old_plan": self.old_id, "new_plan": self.new_id, "summary": self.summary(),
-                "buildings": rows(self.buildings), "stewards": rows(self.stewards),
-                "complaints": rows(self.complaints), "grids": rows(self.grids)}
-
-
-def _plain(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and v != v):
-        return None
-    if hasattr(v, "item"):
-        return v.item()
-    return v
+                "buildings": json_records(self.buildings), "stewards": json_records(self.stewards),
+                "complaints": json_records(self.complaints), "grids": json_records(self.grids)}
 
 
 def diff_plans(old: GridPlan, new: GridPlan, *, households: Mapping[str, int] | None = None,

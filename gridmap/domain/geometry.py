@@ -1,43 +1,109 @@
 """Small pure geometry helpers: the metric CRS to measure in, and area/shape figures."""
 from __future__ import annotations
 
+import functools
+import math
+from typing import Any, Iterable
+
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import Transformer
 
 from gridmap.errors import InvalidInput
 
 #: CGCS2000 / 3-degree Gauss-Kruger CM 120E: Qingdao and everything within 1.5 degrees of 120E
 CGCS2000_GK_120E = "EPSG:4549"
+#: where EPSG:4549 is used: its area of use (China onshore between 118°30'E and 121°30'E), west, south,
+#: east, north in degrees; the east edge itself (121.5°E, Taipei) already measures in UTM zone 51N
+GK_120E_AREA = (118.5, 24.43, 121.5, 53.33)
 
 
 class CRSError(InvalidInput):
     """A frame has no CRS, so nothing in it can be measured."""
 
 
-def metric_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> str:
-    """The projected CRS to measure ``gdf`` in.
+class LocationError(InvalidInput):
+    """A longitude/latitude pair that is no point on the earth."""
 
-    EPSG:4549 (CGCS2000 3-degree Gauss-Kruger, central meridian 120E) when the data lies within
-    1.5 degrees of 120E, else the UTM zone of the data's centre (WGS 84).
+
+def lonlat(lon: Any, lat: Any) -> tuple[float, float]:
+    """``(lon, lat)`` as floats when they are a point on the earth in EPSG:4326 degrees: the one check of a
+    location given as numbers (forms, APIs, complaint routing).
+
+    Raises
+    ------
+    LocationError
+        Not numbers, not finite, or outside [-180, 180] × [-90, 90].
+    """
+    try:
+        x, y = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise LocationError(f"lon/lat must be numbers, got lon={lon!r}, lat={lat!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y) and -180 <= x <= 180 and -90 <= y <= 90):
+        raise LocationError(f"lon={lon}, lat={lat} is not a location in EPSG:4326 degrees (outside the earth)")
+    return x, y
+
+
+def metric_crs_at(lon: float, lat: float) -> str:
+    """The projected CRS to measure in around longitude/latitude ``(lon, lat)`` (EPSG:4326 degrees).
+
+    The one rule every measurement uses: EPSG:4549 (CGCS2000 3-degree Gauss-Kruger, central meridian
+    120E) inside :data:`GK_120E_AREA`, else the WGS 84 UTM zone that geopandas' ``estimate_utm_crs``
+    picks for the point.
+
+    Raises
+    ------
+    LocationError
+        ``lon``/``lat`` are not a point on the earth (see :func:`lonlat`).
+    """
+    lon, lat = lonlat(lon, lat)
+    west, south, east, north = GK_120E_AREA
+    if west <= lon < east and south <= lat <= north:
+        return CGCS2000_GK_120E
+    return _utm(round(lon, 2), round(lat, 2))
+
+
+@functools.lru_cache(maxsize=1024)
+def _utm(lon: float, lat: float) -> str:
+    """geopandas' UTM zone at a point (a query of the PROJ database: slow, so remembered per 0.01°)."""
+    crs = gpd.GeoSeries([shapely.Point(lon, lat)], crs="EPSG:4326").estimate_utm_crs()
+    return f"EPSG:{crs.to_epsg()}"
+
+
+def metric_crs_of_bounds(bounds: Iterable[float]) -> str:
+    """:func:`metric_crs_at` the centre of ``(minx, miny, maxx, maxy)`` in EPSG:4326 degrees; empty
+    bounds (NaN) measure in :data:`CGCS2000_GK_120E`."""
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    lon, lat = (minx + maxx) / 2, (miny + maxy) / 2
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        return CGCS2000_GK_120E
+    return metric_crs_at(lon, lat)
+
+
+def metric_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> str:
+    """The projected CRS to measure ``gdf`` in: :func:`metric_crs_at` the centre of its bounds.
 
     Raises
     ------
     CRSError
-        ``gdf`` has no CRS.
+        ``gdf`` has no CRS, or its coordinates are not longitudes/latitudes once in EPSG:4326.
     """
     if gdf.crs is None:
         raise CRSError("the frame has no CRS; set one (EPSG:4326 for longitude/latitude) first")
     if len(gdf) == 0 or gdf.geometry.is_empty.all():
         return CGCS2000_GK_120E
     b = gdf.to_crs("EPSG:4326").geometry.total_bounds
-    lon, lat = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
-    if not (np.isfinite(lon) and np.isfinite(lat)):
+    if not np.isfinite(b).all():
         raise CRSError("the frame's coordinates are not finite; check its CRS")
-    if 118.5 <= lon < 121.5 and lat > 0:
-        return CGCS2000_GK_120E
-    zone = min(60, max(1, int((lon + 180) // 6) + 1))
-    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+    return metric_crs_of_bounds(b)
+
+
+@functools.lru_cache(maxsize=64)
+def transformer(source: str, target: str) -> Transformer:
+    """The pyproj transformation ``source`` → ``target`` (x = longitude/easting), made once per pair: making
+    one queries the PROJ database and costs far more than using it (a Transformer may serve every thread)."""
+    return Transformer.from_crs(source, target, always_xy=True)
 
 
 def to_metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -25,6 +25,7 @@ from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 import pandas as pd
 
+from gridmap.domain.codes import community_of, street_of
 from gridmap.domain.complaints.catalogue import DEPARTMENTS
 from gridmap.domain.schema import LAYERS
 
@@ -55,8 +56,8 @@ class Where:
     def of(cls, record: Mapping[str, Any]) -> "Where":
         """Read ``grid_code``/``filed_grid_code``, ``community_id``, ``street_id``, ``department``."""
         grid = _s(record.get("grid_code")) or _s(record.get("filed_grid_code"))
-        community = _s(record.get("community_id")) or (grid[:12] if grid and len(grid) >= 12 else None)
-        street = _s(record.get("street_id")) or (community[:9] if community and len(community) >= 9 else None)
+        community = _s(record.get("community_id")) or community_of(grid)
+        street = _s(record.get("street_id")) or street_of(community)
         return cls(grid=grid, community=community, street=street, department=_s(record.get("department")))
 
 

@@ -24,7 +24,9 @@ import pandas as pd
 import pyogrio
 from shapely.geometry import mapping, shape
 
+from gridmap.domain.codes import community_of
 from gridmap.domain.plan import GridPlan, PlanError
+from gridmap.domain.values import json_value
 from gridmap.errors import InvalidInput
 from gridmap.io.safety import UnsafeArchive, check_zip
 
@@ -94,9 +96,9 @@ def _export_geojson(plan: GridPlan, path: Path, frame: gpd.GeoDataFrame) -> None
         features.append({
             "type": "Feature", "id": row.code,
             "geometry": mapping(row.geometry) if row.geometry is not None else None,
-            "properties": {"code": row.code, "community_id": row.community_id,
-                           "buildings": int(row.buildings), "households": int(row.households),
-                           "building_ids": sorted(plan.grids[row.code])},
+            "properties": json_value({"code": row.code, "community_id": row.community_id,
+                                      "buildings": int(row.buildings), "households": int(row.households),
+                                      "building_ids": sorted(plan.grids[row.code])}),
         })
     doc = {"type": "FeatureCollection", "name": "grids", "gridmap_plan": plan.id,
            "features": features}
@@ -191,7 +193,7 @@ def _plan_from_rows(rows: pd.DataFrame, source: str, *, building: str, grid: str
             if len(g) != 15 or not g.isdigit():
                 raise PlanFileError(f"{source}: row {n}: no community for grid {g!r}; add a "
                                     f"community_id column or use 15-digit grid codes")
-            com = g[:12]
+            com = community_of(g)
         if grid_community.setdefault(g, com) != com:
             raise PlanFileError(f"{source}: row {n}: grid {g!r} is in community {grid_community[g]!r} "
                                 f"and {com!r}; a grid never spans two communities")

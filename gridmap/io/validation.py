@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.domain.geometry import metric_crs
 from gridmap.domain.schema import BOOL, DATE, DATETIME, FLOAT, INT, LAYERS, Layer
 
 #: a building/estate counts as straddling when its second community holds at least this share of it
@@ -218,14 +219,6 @@ def _family_part(geom: shapely.Geometry, family: str) -> shapely.Geometry:
     if not parts:
         return shapely.Polygon() if family == "polygon" else shapely.Point()
     return shapely.union_all(parts) if len(parts) > 1 else parts[0]
-
-
-def metric_crs(geoms: gpd.GeoSeries) -> str:
-    """A projected CRS for measuring: EPSG:4549 (CGCS2000 GK 120°E) near Qingdao, else the UTM zone."""
-    minx, miny, maxx, maxy = geoms.total_bounds
-    if 118.5 <= (minx + maxx) / 2 <= 121.5 and 20 <= (miny + maxy) / 2 <= 54:
-        return "EPSG:4549"
-    return str(gpd.GeoSeries(geoms.values, crs=4326).estimate_utm_crs())
 
 
 def _communities(df: pd.DataFrame, stored: gpd.GeoDataFrame | None, issues: list[Issue]) -> None:

@@ -7,7 +7,7 @@ The SQLite path of ``/tiles/{layer}/{z}/{x}/{y}.pbf`` encodes here; PostGIS does
 from __future__ import annotations
 
 import hashlib
-import math
+import json
 from typing import Any, Mapping
 
 import geopandas as gpd
@@ -19,6 +19,7 @@ import shapely
 
 from gridmap.domain.tiles import (BUFFER, EXTENT, MAX_ZOOM, SIMPLIFY_UNITS, TileError,  # noqa: F401
                                   check_tile, simplify_tolerance_m, tile_bbox, to_tile_coords)
+from gridmap.domain.values import json_records
 
 
 def prepare_layer(frame: gpd.GeoDataFrame, z: int, x: int, y: int, *, extent: int = EXTENT,
@@ -69,28 +70,10 @@ def etag(data: bytes) -> str:
 
 
 def _plain_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    cols = list(frame.columns)
-    values = [frame[c].astype(object).tolist() for c in cols]
+    """Properties of each row as :func:`gridmap.domain.values.json_value` values, missing ones left out; an
+    MVT property holds one scalar, so nested values (lists, objects) go in as their JSON text."""
     out = []
-    for row in zip(*values) if cols else ([] for _ in range(len(frame))):
-        rec = {}
-        for c, v in zip(cols, row):
-            v = _plain(v)
-            if v is not None:
-                rec[c] = v
-        out.append(rec)
+    for rec in json_records(frame):
+        out.append({c: v if not isinstance(v, (list, dict)) else json.dumps(v, ensure_ascii=False)
+                    for c, v in rec.items() if v is not None})
     return out
-
-
-def _plain(v: Any) -> Any:
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return None if math.isnan(v) else float(v)
-    if isinstance(v, str):
-        return v
-    return str(v)

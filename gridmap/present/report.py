@@ -3,7 +3,6 @@ an HTML rendering with an inline SVG map and charts (no scripts, no CDN). No I/O
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 import numpy as np
@@ -14,6 +13,7 @@ from markupsafe import escape
 
 from gridmap.domain import metrics as M
 from gridmap.domain.plan import GridPlan
+from gridmap.domain.values import json_records, json_value
 from gridmap.resources import resource_path
 
 GRID_COLUMNS = ["community_id", "households", "residents", "buildings", "stewards", "grid_leaders",
@@ -46,7 +46,7 @@ def build_report(plan: GridPlan, world: M.World, *,
     return {
         "plan_id": plan.id, "status": plan.meta.get("status"), "parent_id": plan.meta.get("parent_id"),
         "default_bounds": list(world.default_bounds),
-        "summary": _clean(summary),
+        "summary": json_value(summary, digits=6),
         "communities": _records(coms.reset_index()) if len(coms) else [],
         "grids": _records(grids.reset_index()),
         "problems": problems(grids, coms, diagnostics, world),
@@ -103,23 +103,8 @@ def problems(grids: pd.DataFrame, coms: pd.DataFrame, diagnostics: Mapping[str, 
     return out
 
 
-def _clean(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating, float)):
-        f = float(v)
-        return None if math.isnan(f) else round(f, 6)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v
-
-
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [_clean(r) for r in frame.to_dict(orient="records")]
+    return json_records(frame, digits=6)
 
 
 # -- HTML --------------------------------------------------------------------------------------

@@ -12,11 +12,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridmap.domain.codes import community_of, street_of
 from gridmap.domain.schema import LAYERS
 from gridmap.services import accounts
 from gridmap.services import grids as grids_service
 from gridmap.services.complaints import policy_from
 from gridmap.store.base import Store
+from gridmap.store.plans import published_plan_id
 from gridmap.synth.complaints import load as load_complaints
 from gridmap.synth.world import generate
 
@@ -65,7 +67,7 @@ def make_grids(store: Store) -> dict[str, int]:
 
     Returns ``{"plan_grids": n, "grid_leaders": m}``.
     """
-    grids_service.generate(store, publish=True)
+    grids_service.generate(store, publish=True, created_by="demo")
     return assign_grid_leaders(store)
 
 
@@ -75,10 +77,9 @@ def assign_grid_leaders(store: Store) -> dict[str, int]:
     Existing grid leaders of a community are used in id order; missing ones are created as new stewards
     living in a building of that grid. Leaders without a grid keep an empty ``serves``.
     """
-    plans = store.read("plans", where={"status": "published"})
-    if plans.empty:
+    plan_id = published_plan_id(store)
+    if plan_id is None:
         return {}
-    plan_id = plans["id"].iat[0]
     grids = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code", "community_id"],
                        order_by=["code"])
     leaders = store.read("stewards", where={"role": "grid_leader"}, order_by=["id"])
@@ -152,18 +153,16 @@ def demo_accounts(store: Store, *, password: str) -> list[dict[str, Any]]:
 
 def _demo_scopes(store: Store) -> dict[str, dict[str, list[str]]]:
     scopes: dict[str, dict[str, list[str]]] = {"department": {"departments": ["urban_management"]}}
-    plans = store.read("plans", columns=["id", "status"])
-    published = plans.loc[plans["status"] == "published", "id"]
-    if published.empty:
+    plan_id = published_plan_id(store)
+    if plan_id is None:
         return scopes
-    grids = store.read("plan_grids", columns=["plan_id", "code"])
-    codes = grids.loc[grids["plan_id"] == published.iloc[0], "code"].astype(str)
+    codes = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code"])["code"].astype(str)
     if codes.empty:
         return scopes
     filed = store.read("complaints", columns=["filed_grid_code"])["filed_grid_code"].dropna().astype(str)
     counts = filed[filed.isin(set(codes))].value_counts()
     code = str(counts.index[0]) if not counts.empty else str(codes.min())
     scopes["grid_leader"] = {"grids": [code]}
-    scopes["community_official"] = {"communities": [code[:12]]}
-    scopes["street_official"] = {"streets": [code[:9]]}
+    scopes["community_official"] = {"communities": [community_of(code)]}
+    scopes["street_official"] = {"streets": [street_of(code)]}
     return scopes

@@ -22,8 +22,10 @@ from gridmap.domain.metrics import World
 from gridmap.domain.partition import edge_kinds, partition_world
 from gridmap.domain.plan import GridPlan
 from gridmap.domain.tessellation import adjacency, dissolve_cells, tessellate
+from gridmap.domain.values import json_value
 from gridmap.errors import InvalidInput, NotFoundError
 from gridmap.present import report as report_mod
+from gridmap.services.plans import publishing
 from gridmap.store import plans as plans_mod
 from gridmap.store.base import Store
 
@@ -118,8 +120,8 @@ def generate(store: Store, *, community: str | None = None, min_households: int 
                                       note="generated")
         if stale:
             plans_mod.save_cells(store, cells[cells["community_id"].isin(stale)], stale)
-        if publish:
-            plans_mod.publish(store, plan_id)
+        if publish:  # the one way a plan comes into force (audit row, codes, supersede)
+            publishing.publish(store, plan_id, actor=created_by)
     plan = plan.with_id(plan_id)
     timings["store"] = time.perf_counter() - t
 
@@ -135,20 +137,26 @@ def generate(store: Store, *, community: str | None = None, min_households: int 
 
 
 def report(store: Store, plan_id: str) -> dict[str, Any]:
-    """The evaluation report of a stored plan (see :func:`gridmap.present.report.build_report`)."""
-    plan = plans_mod.load_plan(store, plan_id)
-    world = load_world(store, plan)
-    return report_mod.build_report(plan, world, diagnostics=(plan.meta.get("params") or {})
-                                   .get("diagnostics"))
+    """The evaluation report of a stored plan, of a draft as it stands (see
+    :func:`gridmap.present.report.build_report`)."""
+    plan = plans_mod.load_plan(store, plans_mod.current_version(store, plan_id))
+    return _report(plan, load_world(store, plan))
+
+
+def _report(plan: GridPlan, world: World) -> dict[str, Any]:
+    return report_mod.build_report(plan, world, diagnostics=(plan.meta.get("params") or {}).get("diagnostics"))
 
 
 def load_world(store: Store, plan: GridPlan) -> World:
-    """The world ``plan`` divides, from the store, in its metric CRS (adjacency from stored cells)."""
+    """The world ``plan`` divides, from the store, in its metric CRS (adjacency from stored cells).
+
+    The grid polygons are the plan's stored ones; a draft version has none stored, so its polygons are the
+    union of its buildings' stored cells, drawn as generation draws them.
+    """
     com_ids = sorted(set(plan.grid_community.values()))
     coms = store.read("communities", ids=com_ids)
     crs = metric_crs(coms)
     blds = store.read("buildings", where={"community_id": com_ids}).to_crs(crs).reset_index(drop=True)
-    grids = plans_mod.load_grids(store, plan.id).to_crs(crs)
     adj = None
     cells = store.read("cells", where={"community_id": com_ids})
     if len(cells):
@@ -158,6 +166,8 @@ def load_world(store: Store, plan: GridPlan) -> World:
             adj = adjacency(cells)
             bars = store.read("barriers")
             adj["kind"] = edge_kinds(blds, cells, adj, bars.to_crs(crs) if len(bars) else None)
+    grids = plans_mod.load_grids(store, plan.id)
+    grids = grids.to_crs(crs) if len(grids) else _cell_grids(plan, coms, blds, cells, crs)
     params = plan.meta.get("params") or {}
     lo, hi = params.get("min_households", 300), params.get("max_households", 500)
     bounds = {c: tuple(b) for c, b in (params.get("bounds") or {}).items()} or \
@@ -165,6 +175,25 @@ def load_world(store: Store, plan: GridPlan) -> World:
     return World(coms.to_crs(crs), blds, grids, adjacency=adj,
                  stewards=store.read("stewards", where={"community_id": com_ids}),
                  bounds=bounds, default_bounds=(lo, hi))
+
+
+def _cell_grids(plan: GridPlan, coms: gpd.GeoDataFrame, blds: gpd.GeoDataFrame, cells: pd.DataFrame,
+                crs: Any) -> gpd.GeoDataFrame:
+    """Grid polygons of ``plan`` as generation draws them: the union of each grid's buildings' cells
+    (``cells`` aligned with ``blds``); a community without buildings is its one grid."""
+    codes = blds["id"].map(dict(plan.assignment))
+    has = codes.notna().to_numpy() & (cells.geometry.notna().to_numpy() if len(cells) else False)
+    uniq, polys = dissolve_cells(np.asarray(cells.geometry.values)[has], codes.to_numpy()[has]) if has.any() \
+        else (np.array([], dtype=object), np.array([], dtype=object))
+    rows = {str(c): p for c, p in zip(uniq, polys)}
+    region = dict(zip(coms["id"], coms.to_crs(crs).geometry.values))
+    for com in set(plan.grid_community.values()):
+        mine = plan.grids_in(com)
+        if len(mine) == 1 and not plan.grids[mine[0]] and com in region:
+            rows[mine[0]] = region[com]
+    codes_out = sorted(rows)
+    return gpd.GeoDataFrame({"code": codes_out, "community_id": [plan.grid_community[c] for c in codes_out]},
+                            geometry=[rows[c] for c in codes_out], crs=crs)
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -235,15 +264,14 @@ def _keep_others(store, prev: GridPlan, com_ids, assignment, grid_community, gri
 
 
 def report_text(store: Store, plan_id: str, *, fmt: str = "json") -> str:
-    """The report of a stored plan rendered as ``json`` or standalone ``html``."""
+    """The report of a stored plan (a draft too) rendered as ``json`` or standalone ``html``."""
     if fmt not in ("json", "html"):
         raise InvalidInput(f"format must be json or html, not {fmt!r}")
-    plan = plans_mod.load_plan(store, plan_id)
+    plan = plans_mod.load_plan(store, plans_mod.current_version(store, plan_id))
     world = load_world(store, plan)
-    rep = report_mod.build_report(plan, world, diagnostics=(plan.meta.get("params") or {})
-                                  .get("diagnostics"))
+    rep = _report(plan, world)
     if fmt == "json":
-        return json.dumps(rep, ensure_ascii=False, indent=1, default=str)
+        return json.dumps(rep, ensure_ascii=False, indent=1, default=json_value)
     return report_mod.render_html(rep, world.grids)
 
 

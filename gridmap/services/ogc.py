@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 
 from gridmap import clock
 from gridmap.domain.privacy import suppress_small
 from gridmap.domain.schema import LAYERS
+from gridmap.domain.values import json_value
 from gridmap.errors import InvalidInput, NotFoundError
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store import Store
@@ -283,28 +282,13 @@ def _two_box_page(store: Store, coll: Collection, boxes: list[Any], where: dict[
 def feature_dicts(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     """GeoJSON Feature dicts (``id``, ``properties``, ``geometry``) with plain JSON values."""
     props = [c for c in frame.columns if c not in ("id", "geometry")]
-    geoms = [None if g is None or shapely.is_empty(g) else shapely.geometry.mapping(g)
-             for g in frame.geometry]
+    geoms = [json_value(g) for g in frame.geometry]
     cols = {c: frame[c].astype(object).tolist() for c in props}
     out = []
     for i, (fid, geom) in enumerate(zip(frame["id"].tolist(), geoms)):
         out.append({"type": "Feature", "id": str(fid), "geometry": geom,
-                    "properties": {c: _json_value(cols[c][i]) for c in props}})
+                    "properties": {c: json_value(cols[c][i]) for c in props}})
     return out
-
-
-def _json_value(v: Any) -> Any:
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return None if math.isnan(v) else float(v)
-    if isinstance(v, (dt.datetime, dt.date, pd.Timestamp)):
-        return v.isoformat()
-    return v
 
 
 #: for the OpenAPI document and HTML pages: schema kind → JSON Schema type

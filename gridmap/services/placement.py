@@ -23,6 +23,7 @@ from tqdm import tqdm
 from gridmap.domain import coverage
 from gridmap.domain.placement import DEFAULT_TOLERANCE_M, PlacementWorld, derive, place, summarize
 from gridmap.domain.schema import LAYERS
+from gridmap.domain.values import json_records
 from gridmap.errors import InvalidInput
 from gridmap.io.geodata import taipei_file
 from gridmap.io.safety import loads_json
@@ -52,9 +53,8 @@ class PlaceResult:
     ignored_columns: list[str] = field(default_factory=list)
 
     def to_json(self, *, limit: int = 1000) -> dict[str, Any]:
-        rows = self.report.head(limit).astype(object).where(self.report.head(limit).notna(), None)
         return {"kind": self.kind, "summary": self.summary, "written": self.written, "dry_run": self.dry_run,
-                "ignored_columns": self.ignored_columns, "unmatched": rows.to_dict("records"),
+                "ignored_columns": self.ignored_columns, "unmatched": json_records(self.report.head(limit)),
                 "unmatched_total": int(len(self.report)), "unmatched_truncated": len(self.report) > limit}
 
 

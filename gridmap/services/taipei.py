@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.domain.codes import street_of
 from gridmap.io.geodata import taipei_file
 from gridmap.services.importing import ImportReport, import_frame
 from gridmap.store.base import Store
@@ -35,7 +36,7 @@ def taipei_layers(villages: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> di
     """Frames for districts, streets, communities and buildings (without community: the importer derives it)."""
     v = villages.to_crs(4326).copy()
     v["id"] = v["village_code"].map(community_id)
-    v["street_id"] = v["id"].str[:9]
+    v["street_id"] = v["id"].map(street_of)
     communities = gpd.GeoDataFrame(v[["id", "village", "street_id", "geometry"]].rename(columns={"village": "name"}),
                                    geometry="geometry", crs=4326)
     streets = (v.dissolve(by="street_id", aggfunc={"district": "first"}).reset_index()

@@ -5,12 +5,15 @@ Callers group these writes in one ``with store.transaction():`` block (the servi
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+import datetime as dt
+import json
+from typing import Any, Iterable, Mapping, Protocol
 
 import geopandas as gpd
 import pandas as pd
 
 from gridmap import clock
+from gridmap.domain.codes import community_of
 from gridmap.domain.plan import GridPlan, Move
 from gridmap.errors import NotFoundError
 from gridmap.store.base import Store
@@ -63,15 +66,19 @@ def record_codes(store: Store, grid_community: Mapping[str, str], *, plan_id: st
     return len(new)
 
 
-def retire_codes(store: Store, plan: GridPlan, *, plan_id: str) -> list[str]:
-    """Mark every issued code that ``plan`` (now in force) does not use as retired by ``plan_id``."""
+def settle_codes(store: Store, plan: GridPlan, *, plan_id: str) -> list[str]:
+    """Bring ``grid_codes`` in line with ``plan`` now in force (published as ``plan_id``): codes it uses
+    that were never issued are recorded, codes it uses again (a rollback) are no longer retired, and every
+    issued code it does not use is retired by ``plan_id``. Returns the codes retired now."""
+    record_codes(store, plan.grid_community, plan_id=plan_id)
     codes = store.read("grid_codes")
-    if not len(codes):
-        return []
+    back = codes[codes["code"].isin(plan.grid_community) & codes["retired_plan_id"].notna()]
+    if len(back):
+        store.write("grid_codes", back.assign(retired_plan_id=None), mode="upsert")
     gone = codes[~codes["code"].isin(plan.grid_community) & codes["retired_plan_id"].isna()]
     if len(gone):
         store.write("grid_codes", gone.assign(retired_plan_id=plan_id), mode="upsert")
-    return gone["code"].tolist()
+    return sorted(gone["code"].tolist())
 
 
 def issued_codes(store: Store, community_ids: Iterable[str] | None = None) -> list[str]:
@@ -79,23 +86,40 @@ def issued_codes(store: Store, community_ids: Iterable[str] | None = None) -> li
     return store.read("grid_codes", where=where, columns=["code"])["code"].tolist()
 
 
-def publish(store: Store, plan_id: str) -> None:
-    """Make ``plan_id`` the published plan: the one published before becomes ``superseded`` and the
-    codes it no longer uses are retired."""
-    row = store.get("plans", plan_id)
-    if row is None:
+def set_published(store: Store, plan_id: str, plan: GridPlan, *, effective_date: dt.date,
+                  published_at: dt.datetime, params: Mapping[str, Any] | None = None) -> str | None:
+    """Make ``plan_id`` (whose assignment is ``plan``, its rows already written) the one published plan:
+    its row says ``published`` with ``effective_date`` and ``published_at`` (and ``params`` when given), the
+    plan published before is ``superseded``, and :func:`settle_codes` records and retires grid codes.
+    Returns the id of the plan published before (None for the first).
+
+    The bookkeeping of :func:`gridmap.services.plans.publishing.publish` (which also writes the audit row):
+    call it inside the caller's ``store.transaction()``.
+    """
+    if store.get("plans", plan_id) is None:
         raise PlanNotFound(f"no plan {plan_id!r}")
-    old = store.read("plans", where={"status": "published"})
+    previous = published_plan_id(store)
+    old = store.read("plans", where={"status": "published"}, columns=["id"])
+    old = old[old["id"] != plan_id]
     if len(old):
         store.write("plans", old.assign(status="superseded"), mode="upsert")
-    row.update(status="published", published_at=clock.now())
+    row = {"id": plan_id, "status": "published", "effective_date": effective_date, "published_at": published_at}
+    if params is not None:
+        row["params"] = dict(params)
     store.write("plans", pd.DataFrame([row]), mode="upsert")
-    retire_codes(store, load_plan(store, plan_id), plan_id=plan_id)
+    settle_codes(store, plan, plan_id=plan_id)
+    return previous if previous != plan_id else None
 
 
 def published_plan_id(store: Store) -> str | None:
-    rows = store.read("plans", where={"status": "published"}, columns=["id"])
-    return None if not len(rows) else str(rows["id"].iloc[-1])
+    """Id of the published plan, or None before the first is published: the one owner of this question.
+
+    At most one plan is published at a time; should several rows say so, the newest ``published_at`` wins
+    (a row without one counts as oldest), then the highest id.
+    """
+    rows = store.read("plans", where={"status": "published"}, columns=["id"], order_by=["-published_at", "-id"],
+                      limit=1)
+    return str(rows["id"].iloc[0]) if len(rows) else None
 
 
 def latest_plan_id(store: Store) -> str | None:
@@ -109,20 +133,82 @@ def latest_plan_id(store: Store) -> str | None:
     return str(rows.sort_values(["created_at", "id"])["id"].iloc[-1])
 
 
-def load_plan(store: Store, plan_id: str) -> GridPlan:
-    """The stored plan as a :class:`GridPlan` (its parent by id in ``meta['parent_id']``)."""
+class PlanCache(Protocol):
+    """Where loaded plans may be kept (``gridmap.services.plans.PlanWorld`` is one)."""
+
+    def cached(self, plan_id: str) -> GridPlan | None: ...
+
+    def remember(self, plan: GridPlan) -> GridPlan: ...
+
+
+def params_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``params`` of a plan row as a dict (decoded when a backend hands back JSON text)."""
+    p = row.get("params")
+    if isinstance(p, str):
+        p = json.loads(p)
+    return dict(p or {})
+
+
+def load_plan(store: Store, plan_id: str, *, cache: PlanCache | None = None) -> GridPlan:
+    """The stored plan ``plan_id`` as a :class:`GridPlan`, whatever kind it is: the one reader of plans.
+
+    A plan with its own ``plan_assignments`` rows (generated, imported, published) is read from them; a
+    draft version (``params.kind == "version"``: its moves from its parent) is its parent with those moves
+    made. ``meta`` holds the row's ``parent_id``, ``status``, ``params``, ``created_at``, ``note``, the
+    ``locked`` grids and, for a version, its ``draft``. ``cache`` keeps plans by id (plan rows never change
+    their assignment).
+    """
+    if cache is not None and (hit := cache.cached(plan_id)) is not None:
+        return hit
     row = store.get("plans", plan_id)
     if row is None:
-        raise PlanNotFound(f"no plan {plan_id!r}; list plans with `gridmap plan list`")
-    assign = store.read("plan_assignments", where={"plan_id": plan_id},
-                        columns=["building_id", "grid_code"])
-    grids = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code", "community_id"])
-    moves = tuple(Move(*m) for m in (row.get("moves") or []))
-    meta = {"parent_id": row.get("parent_id"), "status": row.get("status"),
-            "params": row.get("params") or {}, "created_at": row.get("created_at"),
-            "note": row.get("note")}
-    return GridPlan(dict(zip(assign["building_id"], assign["grid_code"])),
-                    dict(zip(grids["code"], grids["community_id"])), moves=moves, id=plan_id, meta=meta)
+        raise PlanNotFound(f"没有这个方案 / no plan {plan_id!r}; list plans with `gridmap plan list`")
+    params = params_of(row)
+    meta = {"parent_id": _none(row.get("parent_id")), "status": row.get("status"), "params": params,
+            "created_at": row.get("created_at"), "note": _none(row.get("note")),
+            "locked": list(params.get("locked") or [])}
+    if params.get("kind") == "version":
+        parent = load_plan(store, row["parent_id"], cache=cache)
+        moved = parent.reassign([_move_pair(m) for m in (row.get("moves") or [])],
+                                new_grids=params.get("new_grids") or {})
+        dropped = set(params.get("dropped") or [])
+        gc = {c: com for c, com in moved.grid_community.items() if c not in dropped}
+        plan = GridPlan(moved.assignment, gc, parent=parent, moves=moved.moves, id=plan_id,
+                        meta={**meta, "draft": params.get("draft")})
+    else:
+        a = store.read("plan_assignments", where={"plan_id": plan_id}, columns=["building_id", "grid_code"])
+        g = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code", "community_id"])
+        grid_community = dict(zip(g["code"], g["community_id"]))
+        for code in set(a["grid_code"]) - set(grid_community):  # grids without a polygon row
+            grid_community[code] = community_of(code)
+        moves = tuple(Move(*m) for m in (row.get("moves") or []) if not isinstance(m, Mapping))
+        plan = GridPlan(dict(zip(a["building_id"], a["grid_code"])), grid_community, moves=moves, id=plan_id,
+                        meta=meta)
+    return cache.remember(plan) if cache is not None else plan
+
+
+def current_version(store: Store, plan_id: str) -> str:
+    """The plan a reader shows for ``plan_id``: an open draft's head (the draft as it stands after its
+    changes), else ``plan_id`` itself. Reports, exports, checks and diffs read this; :func:`load_plan` reads
+    exactly the row it is given (a draft's root is also the first version of its chain)."""
+    row = store.get("plans", plan_id)
+    if row is None:
+        raise PlanNotFound(f"没有这个方案 / no plan {plan_id!r}; list plans with `gridmap plan list`")
+    params = params_of(row)
+    if row.get("status") == "draft" and params.get("draft") == plan_id and not params.get("closed"):
+        return str(params.get("head") or plan_id)
+    return plan_id
+
+
+def _move_pair(m: Any) -> tuple[str, str]:
+    """(building, to_grid) of a stored move: ``[b, from, to]`` or ``{"building_id", "to_grid"}``."""
+    if isinstance(m, Mapping):
+        return m["building_id"], m["to_grid"]
+    return m[0], m[2]
+
+
+def _none(v: Any) -> Any:
+    return None if v is None or (isinstance(v, float) and v != v) else v
 
 
 def load_grids(store: Store, plan_id: str) -> gpd.GeoDataFrame:

@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridmap.domain.codes import street_of
 from gridmap.synth import names
 from gridmap.synth.layout import LEIXIN, VANKE, Layout
 from gridmap.synth.scale import Scale
@@ -251,7 +252,7 @@ def _merchants(world: dict, lay: Layout, rng: np.random.Generator) -> gpd.GeoDat
     return gpd.GeoDataFrame({
         "id": [f"M{i:06d}" for i in range(1, n + 1)],
         "name": [f"{s[:1]}记{c}" for s, c in zip(shop, cat)], "category": cat, "alliance": alliance,
-        "address": [f"青岛市城阳区{street.get(c[:9], '')}{en}沿街商铺{k + 1}号"
+        "address": [f"青岛市城阳区{street.get(street_of(c), '')}{en}沿街商铺{k + 1}号"
                     for k, (c, en) in enumerate(zip(comm, e["name"].to_numpy()[idx]))],
         "building_id": None, "community_id": comm, "placement": "area", "placement_distance_m": np.nan,
     }, geometry=lay.points_on_estate_edges(idx, rng), crs=4326)

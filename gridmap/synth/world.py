@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.domain.codes import district_of
 from gridmap.errors import InvalidInput
 from gridmap.io.geodata import chengyang_district, chengyang_streets
 from gridmap.synth import names
@@ -119,7 +120,7 @@ def _street_frame(streets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     s = s.sort_values("_o").drop(columns="_o").reset_index(drop=True)
     if "id" not in s:
         s["id"] = [f"{DISTRICT_ID}{i + 1:03d}" for i in range(len(s))]
-    s["district_id"] = s["id"].str[:6]
+    s["district_id"] = s["id"].map(district_of)
     s["geometry"] = shapely.make_valid(s.geometry.values)
     return gpd.GeoDataFrame(s[["id", "name", "district_id", "geometry"]], crs=4326)
 

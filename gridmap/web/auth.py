@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 
 from gridmap import clock
 from gridmap.domain import credentials as auth
+from gridmap.domain.values import json_value
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.services import accounts
 from gridmap.store import audit
@@ -185,7 +186,6 @@ def _str_list(value: Any) -> bool:
 def _jsonable(rows) -> list[dict[str, Any]]:
     out = []
     for r in rows:
-        out.append({k: (clock.iso(v) if isinstance(v, dt.datetime) else
-                         v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()})
+        out.append({k: clock.iso(v) if isinstance(v, dt.datetime) else json_value(v) for k, v in r.items()})
     return out
 

@@ -17,6 +17,7 @@ from grids_worlds import CRS, STEP, X0, Y0, lattice  # noqa: E402
 from gridmap.store import plans
 from gridmap.errors import InvalidInput, NotFoundError  # noqa: E402
 from gridmap.services import grids as svc  # noqa: E402
+from gridmap.services.plans import publishing  # noqa: E402
 
 A, B, EMPTY = "370214001001", "370214001002", "370214001003"
 
@@ -85,7 +86,7 @@ def test_regenerating_keeps_codes_and_one_community_leaves_the_others(sqlite_sto
     assert [c for c in p.codes if c.startswith(A)] == [c for c in first.plan.codes if c.startswith(A)]
     new_b = [c for c in p.codes if c.startswith(B)]
     assert len(new_b) == 5 and all(int(c[12:]) > 2 for c in new_b)  # 001, 002 retired: never reused
-    plans.publish(sqlite_store, only_b.plan_id)
+    publishing.publish(sqlite_store, only_b.plan_id, actor="planner")
     status = dict(zip(*sqlite_store.read("plans", columns=["id", "status"]).T.values))
     assert status[first.plan_id] == "superseded" and status[only_b.plan_id] == "published"
     codes = sqlite_store.read("grid_codes").set_index("code")
@@ -147,3 +148,90 @@ def test_html_report_escapes_names_and_has_no_scripts(sqlite_store):
     html = svc.report_text(sqlite_store, res.plan_id, fmt="html")
     assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "grid_report" not in html and html.count("<svg") == 2  # the map and the histogram
+
+
+# -- one publish path, every reader loads a draft, one published-plan lookup -----------------------------
+def _publish_rows(store):
+    log = store.read("audit_log")
+    return log[log["action"] == "plan.publish"].sort_values("at", kind="stable").to_dict("records")
+
+
+def _a_move(plan):
+    """A building and another grid of its community."""
+    for b, code in sorted(plan.assignment.items()):
+        other = [c for c in plan.grids_in(plan.grid_community[code]) if c != code]
+        if other:
+            return b, code, other[0]
+    raise AssertionError("no community with two grids")
+
+
+def test_generate_publish_and_plan_publish_write_the_same_audit_row(sqlite_store, monkeypatch):
+    _load(sqlite_store)
+    monkeypatch.setenv("GRIDMAP_DATABASE_URL", sqlite_store.url)
+    from gridmap.cli.main import main
+
+    runner = CliRunner()
+    out = runner.invoke(main, ["grids", "generate", "--seed", "2", "--publish"])
+    assert out.exit_code == 0, out.output
+    first = out.output.split()[1]
+    assert plans.published_plan_id(sqlite_store) == first
+    draft = runner.invoke(main, ["plan", "draft"]).output.strip()
+    b, frm, to = _a_move(plans.load_plan(sqlite_store, first))
+    assert runner.invoke(main, ["plan", "move", draft, b, "--to", to]).exit_code == 0
+    pub = runner.invoke(main, ["plan", "publish", draft, "--date", "2026-09-01"])
+    assert pub.exit_code == 0, pub.output
+    second = plans.published_plan_id(sqlite_store)
+    generated, published = _publish_rows(sqlite_store)
+    assert generated["action"] == published["action"] == "plan.publish"
+    assert set(generated["detail"]) == set(published["detail"])
+    assert {"draft", "previous", "effective_date", "buildings", "households", "grids_added"} <= set(generated["detail"])
+    assert (generated["target"], generated["detail"]["draft"], generated["detail"]["previous"]) == (first, first, None)
+    assert generated["detail"]["grids_added"] == 5 and generated["detail"]["buildings"] == 48
+    assert (published["target"], published["detail"]["draft"], published["detail"]["previous"]) == (second, draft, first)
+    assert published["detail"]["effective_date"] == "2026-09-01" and published["detail"]["buildings"] == 1
+    assert generated["actor"] == published["actor"] and generated["actor"].startswith("cli")
+    rows = sqlite_store.read("plans").set_index("id")
+    assert rows.loc[first, "status"] == "superseded" and rows.loc[second, "status"] == "published"
+    assert pd.notna(rows.loc[first, "effective_date"]) and pd.notna(rows.loc[first, "published_at"])
+
+
+def test_grids_report_reads_a_draft(sqlite_store, monkeypatch):
+    _load(sqlite_store)
+    base = svc.generate(sqlite_store, seed=1, publish=True)
+    monkeypatch.setenv("GRIDMAP_DATABASE_URL", sqlite_store.url)
+    from gridmap.cli.main import main
+
+    runner = CliRunner()
+    draft = runner.invoke(main, ["plan", "draft"]).output.strip()
+    b, frm, to = _a_move(base.plan)
+    assert runner.invoke(main, ["plan", "move", draft, b, "--to", to]).exit_code == 0
+    out = runner.invoke(main, ["grids", "report", draft])
+    assert out.exit_code == 0, out.output
+    rep = json.loads(out.output)
+    head = plans.current_version(sqlite_store, draft)
+    assert head != draft and rep["plan_id"] == head and rep["status"] == "draft"
+    assert rep["summary"]["grids"] == 5 and rep["summary"]["buildings"] == 48
+    sizes = {g["code"]: g["households"] for g in rep["grids"]}
+    before = {g["code"]: g["households"] for g in svc.report(sqlite_store, base.plan_id)["grids"]}
+    assert sizes[frm] == before[frm] - 40 and sizes[to] == before[to] + 40  # the moved building's 40
+    assert svc.report(sqlite_store, head)["grids"] == rep["grids"]  # the version by its own id, alike
+    html = svc.report_text(sqlite_store, draft, fmt="html")
+    assert html.count("<path ") == 5  # the draft's grid polygons, drawn from the stored cells
+
+
+def test_the_published_plan_is_the_newest_published(sqlite_store):
+    from gridmap.services import plans as plan_services
+    t = pd.Timestamp("2026-01-01 08:00")
+    sqlite_store.write("plans", pd.DataFrame([
+        {"id": "P1", "status": "published", "published_at": t},
+        {"id": "P2", "status": "published", "published_at": t + pd.Timedelta(hours=1)},
+        {"id": "P0", "status": "published", "published_at": None},
+        {"id": "P9", "status": "superseded", "published_at": t + pd.Timedelta(days=9)},
+        {"id": "P8", "status": "draft"}]))
+    assert plans.published_plan_id(sqlite_store) == "P2"  # newest published_at
+    sqlite_store.write("plans", pd.DataFrame([{"id": "P3", "status": "published",
+                                               "published_at": t + pd.Timedelta(hours=1)}]))
+    assert plans.published_plan_id(sqlite_store) == "P3"  # same time: the higher id
+    assert plan_services.published_plan_id(sqlite_store) == "P3"  # the services ask the same owner
+    sqlite_store.write("plans", pd.DataFrame([{"id": p, "status": "superseded"} for p in ("P1", "P2", "P3")]))
+    assert plans.published_plan_id(sqlite_store) == "P0"  # without a time it still counts

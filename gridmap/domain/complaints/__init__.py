@@ -15,7 +15,7 @@ The names below are the package's public API (``from gridmap.domain import compl
 from gridmap.domain.complaints.catalogue import (CATEGORIES, CHANNELS, DEPARTMENTS, SLA_DAYS, STATES, TRANSITIONS,
                                                  Category, ComplaintError, Department, IllegalTransition, State,
                                                  Transition, is_open)
-from gridmap.domain.complaints.routing import Route, find_duplicates, metric_crs, route
+from gridmap.domain.complaints.routing import Route, find_duplicates, route
 from gridmap.domain.complaints.sla import Policy, escalation_level_due, is_overdue, with_sla
 from gridmap.domain.complaints.workflow import allowed_targets, apply, escalate, evaluate, new_complaint, reopen
 
@@ -23,5 +23,5 @@ __all__ = [
     "Department", "Category", "State", "Transition", "Policy", "Route", "ComplaintError",
     "IllegalTransition", "DEPARTMENTS", "CATEGORIES", "STATES", "TRANSITIONS", "SLA_DAYS", "CHANNELS",
     "new_complaint", "apply", "evaluate", "escalate", "escalation_level_due",
-    "allowed_targets", "is_open", "is_overdue", "route", "find_duplicates", "metric_crs", "reopen", "with_sla",
+    "allowed_targets", "is_open", "is_overdue", "route", "find_duplicates", "reopen", "with_sla",
 ]

@@ -4,26 +4,24 @@ no files.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 
 from gridmap.domain.complaints.catalogue import _OPEN, DEPARTMENTS, STATES, ComplaintError, _isnull
 from gridmap.domain.complaints.sla import Policy
+from gridmap.domain.geometry import LocationError, lonlat, metric_crs_at, transformer
+from gridmap.domain.placement import BuildingIndex, match_points
 
 
 def _check_point(lon: float, lat: float) -> None:
+    """:func:`gridmap.domain.geometry.lonlat`, failing as a :class:`ComplaintError`."""
     try:
-        lon, lat = float(lon), float(lat)
-    except (TypeError, ValueError):
-        raise ComplaintError(f"location ({lon!r}, {lat!r}) is not a pair of numbers") from None
-    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
-        raise ComplaintError(f"location lon={lon}, lat={lat} is outside the earth (EPSG:4326 degrees)")
+        lonlat(lon, lat)
+    except LocationError as err:
+        raise ComplaintError(f"location: {err}") from None
 
 
 @dataclass(frozen=True)
@@ -51,15 +49,6 @@ class Route:
         return " / ".join(x for x in (name, grid if self.grid_code else "") if x)
 
 
-def metric_crs(lon: float) -> str:
-    """A projected CRS to measure in near longitude ``lon``: EPSG:4549 (CGCS2000 3° GK, CM 120°E)
-    between 118.5° and 121.5° E, else the WGS84 UTM zone."""
-    if 118.5 <= lon <= 121.5:
-        return "EPSG:4549"
-    zone = int((lon + 180) // 6) + 1
-    return f"EPSG:{32600 + zone}"
-
-
 def route(lon: float, lat: float, *, category: str, buildings: Any, assignment: Mapping[str, str],
           grids: Any, policy: Policy, stewards: Any = None) -> Route:
     """Route a request at ``(lon, lat)``.
@@ -85,10 +74,10 @@ def route(lon: float, lat: float, *, category: str, buildings: Any, assignment: 
     """
     cat = policy.category(category)
     _check_point(lon, lat)
-    crs = metric_crs(float(lon))
+    crs = metric_crs_at(float(lon), float(lat))
     pt = _project_point(float(lon), float(lat), crs)
     reasons: list[str] = []
-    b_row, placement, dist = _match_building(pt, buildings, crs, policy.nearest_m)
+    b_row, placement, dist = _match_building(float(lon), float(lat), buildings, crs, policy.nearest_m)
     grid_code = community = estate = building_id = None
     if b_row is not None:
         building_id, estate = str(b_row["id"]), _str_or_none(b_row.get("estate_id"))
@@ -127,24 +116,25 @@ def _str_or_none(v: Any) -> str | None:
     return None if v is None or _isnull(v) else str(v)
 
 
-def _match_building(pt: Any, buildings: Any, crs: str, nearest_m: float
+def _match_building(lon: float, lat: float, buildings: Any, crs: str, nearest_m: float
                     ) -> tuple[Mapping[str, Any] | None, str, float | None]:
+    """The building of a point: placement's matcher (:func:`gridmap.domain.placement.match_points`, ties to the
+    lowest id) with routing's tolerance ``nearest_m``, measured in ``crs``; the distance in metres to 0.1 m."""
     if buildings is None or not len(buildings):
         return None, "rejected", None
-    d = shapely.distance(_project(buildings.geometry, crs), pt)
-    i = int(np.argmin(d))
-    dist = float(d[i])
-    if dist <= 1e-6:
-        return buildings.iloc[i], "contained", 0.0
-    if dist <= nearest_m:
-        return buildings.iloc[i], "nearest", round(dist, 1)
-    return None, "rejected", None
+    geoms = np.asarray(buildings.geometry.values, dtype=object)
+    keep = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    order = keep[np.argsort(buildings["id"].astype(str).to_numpy()[keep], kind="stable")]
+    pos, dist = match_points(BuildingIndex(geoms[order], crs), np.array([shapely.Point(lon, lat)], dtype=object),
+                             tolerance_m=nearest_m)
+    if pos[0] < 0:
+        return None, "rejected", None
+    row = buildings.iloc[int(order[pos[0]])]
+    if dist[0] == 0.0:
+        return row, "contained", 0.0
+    return row, "nearest", round(float(dist[0]), 1)
 
 
-@lru_cache(maxsize=16)
-def _transformer(crs: str) -> Any:
-    # pyproj ≥ 3.1: one Transformer may serve every thread
-    return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
 
 
 def _project(geoms: Any, crs: str) -> Any:
@@ -153,7 +143,7 @@ def _project(geoms: Any, crs: str) -> Any:
     src = getattr(geoms, "crs", None)
     if src is not None and src.to_epsg() != 4326:  # a frame in another CRS: let geopandas do it
         return np.asarray(geoms.to_crs(crs).values, dtype=object)
-    tr = _transformer(crs)
+    tr = transformer("EPSG:4326", crs)
 
     def xy(c: Any) -> Any:
         x, y = tr.transform(c[:, 0], c[:, 1])
@@ -163,7 +153,7 @@ def _project(geoms: Any, crs: str) -> Any:
 
 
 def _project_point(lon: float, lat: float, crs: str) -> Any:
-    x, y = _transformer(crs).transform(lon, lat)
+    x, y = transformer("EPSG:4326", crs).transform(lon, lat)
     return shapely.Point(x, y)
 
 
@@ -193,7 +183,7 @@ def find_duplicates(lon: float, lat: float, *, category: str, candidates: Any, p
         c = c[c["id"].astype(str) != str(exclude)]
     if not len(c):
         return []
-    crs = metric_crs(float(lon))
+    crs = metric_crs_at(float(lon), float(lat))
     pt = _project_point(float(lon), float(lat), crs)
     d = shapely.distance(_project(c.geometry, crs), pt)
     near = sorted((round(float(dist), 1), str(i)) for i, dist in zip(c["id"], d)

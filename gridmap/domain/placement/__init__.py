@@ -6,7 +6,8 @@ Rules, first match wins (each record gets ``placement`` = the rule that placed i
 2. ``room``      — a room code ``3-2-501`` (building name "3" inside the record's estate, or its community
    when the name is unique there; unit 2; room 501 → floor 5);
 3. ``contained`` — its point lies in (or on the edge of) a building polygon;
-4. ``nearest``   — no building contains the point, but one lies within ``tolerance_m`` metres;
+4. ``nearest``   — no building contains the point, but one lies within ``tolerance_m`` metres
+   (rules 3 and 4 are :func:`match_points`, which complaint routing uses too);
 5. ``area``      — only the community (and the published plan's grid polygon) containing the point;
 6. ``rejected``  — everything else, with the ``reason``.
 
@@ -22,14 +23,15 @@ CRS (EPSG:4549 near 120°E, else the UTM zone). The hot path is shapely 2 ``STRt
 indexing; there is no per-record Python loop. Nothing here does I/O.
 
 * :mod:`.world` — :class:`PlacementWorld`, the indexed buildings, communities and plan;
-* :mod:`.index` — :class:`~.index.CellIndex` and the point-in-polygon tie-breaks;
+* :mod:`.index` — :class:`~.index.CellIndex`, the point-in-polygon tie-breaks and :func:`match_points`;
 * :mod:`.duplicates` — repeated record ids;
 * :mod:`.rules` — :func:`place`, :func:`derive`, :func:`summarize`.
 
 The names below are the package's public API.
 """
+from gridmap.domain.placement.index import BuildingIndex, match_points
 from gridmap.domain.placement.rules import DEFAULT_TOLERANCE_M, DERIVED, OUTCOMES, Placement, derive, place, summarize
-from gridmap.domain.placement.world import PlacementError, PlacementWorld, metric_crs_for
+from gridmap.domain.placement.world import PlacementError, PlacementWorld
 
-__all__ = ["DEFAULT_TOLERANCE_M", "DERIVED", "OUTCOMES", "Placement", "PlacementError", "PlacementWorld",
-           "derive", "metric_crs_for", "place", "summarize"]
+__all__ = ["DEFAULT_TOLERANCE_M", "DERIVED", "OUTCOMES", "BuildingIndex", "Placement", "PlacementError",
+           "PlacementWorld", "derive", "match_points", "place", "summarize"]

@@ -1,6 +1,7 @@
 """Which polygon holds each point, fast: a lattice of cells that each know their only candidate
 (:class:`CellIndex`), ``STRtree`` queries with the tie-break rules (interior first, then lowest position),
-and GEOS calls split over two threads for long inputs.
+GEOS calls split over two threads for long inputs, and the one point → building matcher
+(:func:`match_points` over a :class:`BuildingIndex`) that placement and complaint routing share.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any, Callable
 
 import numpy as np
 import shapely
+
+from gridmap.domain.geometry import transformer
 
 
 class CellIndex:
@@ -194,3 +197,68 @@ def _first_pairs(qi: np.ndarray, ti: np.ndarray, *, before: np.ndarray | None = 
     firsts = np.ones(len(qs), bool)
     firsts[1:] = qs[1:] != qs[:-1]
     return order[firsts]
+
+
+class BuildingIndex:
+    """Building polygons (EPSG:4326) in tie-break order (by id: "lowest id" is "lowest position") and the
+    metric CRS distances are measured in, indexed lazily for :func:`match_points`."""
+
+    def __init__(self, polys: np.ndarray, metric_crs: str) -> None:
+        self.polys = np.asarray(polys, dtype=object)
+        self.metric_crs = metric_crs
+        self._cells: CellIndex | None = None
+        self._metric_tree: shapely.STRtree | None = None
+
+    @property
+    def cells(self) -> CellIndex:
+        if self._cells is None:
+            self._cells = CellIndex(self.polys)
+        return self._cells
+
+    @property
+    def metric_tree(self) -> shapely.STRtree:
+        if self._metric_tree is None:
+            self._metric_tree = shapely.STRtree(self.to_metric(self.polys))
+        return self._metric_tree
+
+    def to_metric(self, geoms: np.ndarray) -> np.ndarray:
+        """EPSG:4326 geometries in :attr:`metric_crs`."""
+        t = transformer("EPSG:4326", self.metric_crs)
+        return shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+
+    def __getstate__(self) -> dict[str, Any]:  # indexes are rebuilt where the index travels to
+        return {**self.__dict__, "_cells": None, "_metric_tree": None}
+
+    def __len__(self) -> int:
+        return len(self.polys)
+
+
+def match_points(buildings: BuildingIndex, points: np.ndarray, *, tolerance_m: float,
+                 xy: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The one point → building matcher: placement's rules 3 and 4, and complaint routing's building.
+
+    For each point (EPSG:4326, none missing or empty): the position of its building in ``buildings`` and
+    the distance to it in metres. A point in a building, or on its edge, is *contained* (distance 0.0; on an
+    edge shared by two, the building whose interior holds it, else the lowest position); else the nearest
+    building within ``tolerance_m`` metres, measured in ``buildings.metric_crs`` (equal distances: the lowest
+    position); else position -1 and distance NaN. ``xy``: the points' coordinates when the caller has them.
+    """
+    points = np.asarray(points, dtype=object)
+    k = len(points)
+    pos = np.full(k, -1, dtype=np.int64)
+    dist = np.full(k, np.nan)
+    if not len(buildings) or not k:
+        return pos, dist
+    x, y = xy if xy is not None else _xy(points)
+    found = buildings.cells.locate_xy(x, y)
+    hit = found >= 0
+    pos[hit], dist[hit] = found[hit], 0.0
+    rest = np.flatnonzero(~hit)
+    if len(rest) and tolerance_m > 0:
+        (qi, bi), d = buildings.metric_tree.query_nearest(buildings.to_metric(points[rest]),
+                                                          max_distance=tolerance_m, return_distance=True,
+                                                          all_matches=True)
+        pick = _first_pairs(qi, bi)  # ties (equal distances) → lowest position
+        pos[rest[qi[pick]]] = bi[pick]
+        dist[rest[qi[pick]]] = d[pick]
+    return pos, dist

@@ -15,7 +15,7 @@ import shapely
 from pyproj import CRS
 
 from gridmap.domain.placement.duplicates import _duplicate_rows
-from gridmap.domain.placement.index import _beside, _containing, _first_pairs, _xy
+from gridmap.domain.placement.index import _beside, _containing, _xy, match_points
 from gridmap.domain.placement.world import PlacementError, PlacementWorld, _str_or_none
 
 OUTCOMES = ("exact", "room", "contained", "nearest", "area", "rejected")
@@ -291,39 +291,25 @@ def _by_location(records: pd.DataFrame, world: PlacementWorld, st: _State, toler
     rows = np.flatnonzero(todo & ~np.isnan(x))
     if not len(rows):
         return
-    # 3. containing building (a point on an edge counts; see _containing for ties)
     every = len(rows) == len(x)
-    pos = world.building_cells.locate_xy(x if every else x[rows], y if every else y[rows])
-    hit = pos >= 0
-    if hit.all():
-        if every:  # the common case, without index arrays
-            st.outcome[:] = CONTAINED
-            st.building = pos
-            st.distance[:] = 0.0
-        else:
-            st.to_building(rows, pos, CONTAINED)
-            st.distance[rows] = 0.0
+    pos, dist = match_points(world.buildings, geoms if every else geoms[rows], tolerance_m=tolerance_m,
+                             xy=(x, y) if every else (x[rows], y[rows]))
+    contained = dist == 0.0
+    if every and contained.all():  # the common case, without index arrays
+        st.outcome[:] = CONTAINED
+        st.building = pos
+        st.distance[:] = 0.0
         return
-    st.to_building(rows[hit], pos[hit], CONTAINED)
-    st.distance[rows[hit]] = 0.0
-    rows = rows[~hit]
-    pts = geoms[rows]
-    # 4. nearest building within the tolerance, in metres
-    if len(world) and tolerance_m > 0:
-        mpts = world.to_metric(pts)
-        (qi, bi), d = world.metric_building_tree.query_nearest(mpts, max_distance=tolerance_m,
-                                                               return_distance=True, all_matches=True)
-        pick = _first_pairs(qi, bi)  # ties (equal distances) → lowest id
-        first = np.full(len(pts), -1, dtype=np.int64)
-        dist = np.full(len(pts), np.nan)
-        first[qi[pick]] = bi[pick]
-        dist[qi[pick]] = d[pick]
-        near = first >= 0
-        st.to_building(rows[near], first[near], NEAREST)
+    st.to_building(rows[contained], pos[contained], CONTAINED)
+    st.distance[rows[contained]] = 0.0
+    near = (pos >= 0) & ~contained
+    if near.any():
+        st.to_building(rows[near], pos[near], NEAREST)
         st.distance[rows[near]] = dist[near]
         st.say(rows[near], f"不在楼内, 取 {tolerance_m:g} 米内最近楼栋 / in no building; nearest " \
                                 f"within {tolerance_m:g} m")
-        rows, pts = rows[~near], pts[~near]
+    rows = rows[pos < 0]
+    pts = geoms[rows]
     if not len(rows):
         return
     # 5. the community (and grid) containing the point

@@ -4,32 +4,21 @@ I/O.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
-from gridmap.domain.placement.index import CellIndex
+from gridmap.domain.geometry import metric_crs_of_bounds
+from gridmap.domain.placement.index import BuildingIndex, CellIndex
 from gridmap.errors import InvalidInput
 
 
 class PlacementError(InvalidInput):
     """Inputs placement cannot work with (no CRS, missing columns, duplicate building ids …)."""
-
-
-def metric_crs_for(bounds: Iterable[float]) -> str:
-    """EPSG:4549 (CGCS2000 GK, CM 120°E) within 1.5° of 120°E, else the WGS 84 UTM zone of the centre."""
-    minx, miny, maxx, maxy = bounds
-    lon, lat = (minx + maxx) / 2, (miny + maxy) / 2
-    if not (np.isfinite(lon) and np.isfinite(lat)):
-        return "EPSG:4549"
-    if 118.5 <= lon < 121.5 and lat > 0:
-        return "EPSG:4549"
-    zone = min(60, max(1, int((lon + 180) // 6) + 1))
-    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
 
 
 class PlacementWorld:
@@ -83,7 +72,8 @@ class PlacementWorld:
                                  if len(self.c_street) else -1, -1)
         self.grid_cats, (self.b_grid, self.g_grid) = _shared_codes(self.building_grids, self.grid_codes)
         extent = self.building_geoms if len(b) else self.community_geoms
-        self.metric_crs = metric_crs_for(shapely.total_bounds(extent) if len(extent) else (120, 36, 120, 36))
+        self.metric_crs = metric_crs_of_bounds(shapely.total_bounds(extent) if len(extent) else (np.nan,) * 4)
+        self.buildings = BuildingIndex(self.building_geoms, self.metric_crs)
         self._cache: dict[str, Any] = {}
 
     # -- lazily built indexes ------------------------------------------------------------------
@@ -98,12 +88,11 @@ class PlacementWorld:
 
     @property
     def building_cells(self) -> CellIndex:
-        return self._cached("building_cells", lambda: CellIndex(self.building_geoms))
+        return self.buildings.cells
 
     @property
     def metric_building_tree(self) -> shapely.STRtree:
-        return self._cached("metric_building_tree",
-                            lambda: shapely.STRtree(self.to_metric(self.building_geoms)))
+        return self.buildings.metric_tree
 
     @property
     def community_tree(self) -> shapely.STRtree:
@@ -139,8 +128,7 @@ class PlacementWorld:
 
     def to_metric(self, geoms: np.ndarray) -> np.ndarray:
         """Project EPSG:4326 geometries to :attr:`metric_crs`."""
-        t = self._cached("transformer", lambda: Transformer.from_crs(4326, self.metric_crs, always_xy=True))
-        return shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+        return self.buildings.to_metric(geoms)
 
     def prepare(self) -> "PlacementWorld":
         """Build every index now (benchmarks time preparation apart from placing)."""

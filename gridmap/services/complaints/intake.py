@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 from gridmap import clock
 from gridmap.domain import complaints as C
+from gridmap.domain.geometry import lonlat
 from gridmap.errors import Forbidden, InvalidInput
 from gridmap.services.complaints.records import (STAFF_ROLES, _actor, _frames, _iso, _now, _store_frames, policy_from,
                                                  staff_view)
@@ -55,7 +56,7 @@ def route_at(store: Store, lon: float, lat: float, *, category: str, policy: C.P
 
 def route_preview(store: Store, *, lon: Any, lat: Any, category: str, settings: Mapping[str, Any]) -> dict:
     """What the intake form shows before submitting: grid, department, confirmation, duplicates."""
-    lon, lat = _coords(lon, lat)
+    lon, lat = lonlat(lon, lat)
     policy = policy_from(settings)
     r = route_at(store, lon, lat, category=category, policy=policy)
     return {"grid_code": r.grid_code, "community_id": r.community_id, "building_id": r.building_id,
@@ -68,7 +69,7 @@ def route_preview(store: Store, *, lon: Any, lat: Any, category: str, settings: 
 def duplicates_near(store: Store, *, lon: Any, lat: Any, category: str, settings: Mapping[str, Any],
                     exclude: str | None = None) -> list[dict[str, Any]]:
     """Open requests of ``category`` within its duplicate radius: offered for linking."""
-    lon, lat = _coords(lon, lat)
+    lon, lat = lonlat(lon, lat)
     policy = policy_from(settings)
     try:
         radius = policy.category(category).duplicate_radius_m
@@ -86,20 +87,10 @@ def duplicates_near(store: Store, *, lon: Any, lat: Any, category: str, settings
     return [{"id": i, "distance_m": d, "state": states[i], "created_at": _iso(created[i])} for i, d in found]
 
 
-def _coords(lon: Any, lat: Any) -> tuple[float, float]:
-    try:
-        x, y = float(lon), float(lat)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"lon/lat must be numbers, got lon={lon!r}, lat={lat!r}") from None
-    if not (math.isfinite(x) and math.isfinite(y) and -180 <= x <= 180 and -90 <= y <= 90):
-        raise InvalidInput(f"lon={lon}, lat={lat} is not a location in EPSG:4326 degrees")
-    return x, y
-
-
 # -- submitting ---------------------------------------------------------------------------------------
 def _locate(store: Store, data: Mapping[str, Any]) -> tuple[float, float]:
     if data.get("lon") not in (None, "") or data.get("lat") not in (None, ""):
-        return _coords(data.get("lon"), data.get("lat"))
+        return lonlat(data.get("lon"), data.get("lat"))
     building = data.get("building_id")
     if building:
         row = store.get("buildings", str(building))

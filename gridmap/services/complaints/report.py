@@ -10,7 +10,8 @@ import pandas as pd
 
 from gridmap.domain import kpi
 from gridmap import clock
-from gridmap.services.complaints.records import _isna, _now, policy_from
+from gridmap.domain.values import json_value
+from gridmap.services.complaints.records import _now, policy_from
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import Store
 
@@ -82,16 +83,6 @@ def _records(frame: pd.DataFrame, key: str) -> list[dict[str, Any]]:
     out = []
     for idx, row in frame.iterrows():
         rec: dict[str, Any] = {key: str(idx)}
-        for k, v in row.items():
-            if v is None or _isna(v):
-                rec[k] = None
-            elif isinstance(v, (bool,)) or type(v).__name__ == "bool_":
-                rec[k] = bool(v)
-            elif isinstance(v, float) or type(v).__name__.startswith("float"):
-                rec[k] = round(float(v), 6)
-            elif hasattr(v, "item"):
-                rec[k] = v.item()
-            else:
-                rec[k] = v
+        rec.update({str(k): json_value(v, digits=6) for k, v in row.items()})
         out.append(rec)
     return out

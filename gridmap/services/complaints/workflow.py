@@ -14,6 +14,7 @@ import pandas as pd
 from gridmap import clock
 from gridmap.domain import complaints as C
 from gridmap.domain import privacy
+from gridmap.domain.codes import street_of
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFoundError
 from gridmap.services.complaints.records import (STAFF_ROLES, _actor, _event_json, _isna, _now, _strip, _write,
                                                  policy_from, staff_view)
@@ -22,19 +23,8 @@ from gridmap.store.base import ConflictError, Range, Store
 
 
 # -- who may act ---------------------------------------------------------------------------------------
-def street_of(community_id: Any) -> str | None:
-    text = str(community_id) if community_id else ""
-    return text[:9] if len(text) >= 9 else None
-
-
-def _scope(user: Any, key: str) -> set[str]:
-    scope = getattr(user, "scope", None) or {}
-    value = scope.get(key)
-    if value is None and key == "departments":
-        value = scope.get("department")
-    if value is None:
-        return set()
-    return {value} if isinstance(value, str) else {str(v) for v in value}
+def _scope(user: Any, key: str) -> frozenset[str]:
+    return privacy.scope_list(getattr(user, "scope", None), key)
 
 
 def _current_grid(store: Store, rec: Mapping[str, Any]) -> str | None:
@@ -47,20 +37,9 @@ def _current_grid(store: Store, rec: Mapping[str, Any]) -> str | None:
 
 
 def in_scope(user: Any, rec: Mapping[str, Any], grid: str | None = None) -> bool:
-    """Whether ``user``'s area holds the request (admin and planner: everywhere)."""
-    role = getattr(user, "role", "public")
-    if role in ("admin", "planner"):
-        return True
-    if role == "street_official":
-        return street_of(rec.get("community_id") or (grid or "")[:12]) in _scope(user, "streets")
-    if role == "community_official":
-        com = rec.get("community_id") or ((grid or "")[:12] or None)
-        return com in _scope(user, "communities")
-    if role == "grid_leader":
-        return bool({grid, rec.get("filed_grid_code")} & _scope(user, "grids"))
-    if role == "department":  # codes on both sides (scopes may name a department in Chinese)
-        return privacy.in_scope(user, privacy.Where(department=rec.get("department")))
-    return False
+    """Whether ``user``'s area holds the request (:func:`gridmap.domain.privacy.in_scope`): at its current
+    grid ``grid`` or at the grid it was filed in."""
+    return any(privacy.in_scope(user, privacy.Where.of({**rec, "grid_code": g})) for g in (grid, None))
 
 
 def _actor_kind(user: Any) -> str:
@@ -200,7 +179,7 @@ def list_complaints(store: Store, *, user: Any, filters: Mapping[str, Any] | Non
                                        & _scope(user, "communities"))
     rows = store.read("complaints", where=where, order_by=["created_at"])
     if role == "street_official":
-        rows = rows[rows["community_id"].map(street_of).isin(_scope(user, "streets"))]
+        rows = rows[rows["community_id"].map(street_of, na_action="ignore").isin(_scope(user, "streets"))]
     if str(filters.get("overdue", "")).lower() in ("1", "true", "yes"):
         rows = rows[rows["state"].map(C.is_open) & (rows["due_at"] < pd.Timestamp(clock.now()))]
     rows = rows.iloc[::-1]

@@ -11,6 +11,7 @@ import pandas as pd
 import shapely
 
 from gridmap import clock
+from gridmap.domain.codes import community_of
 from gridmap.domain.privacy import SMALL_COUNT, suppress_small
 from gridmap.errors import InvalidInput
 from gridmap.present.layers import LAYERS
@@ -84,7 +85,7 @@ def complaint_counts(store: Store, *, level: str = "grid", bbox: tuple[float, fl
     if level == "grid":
         key = grid
     else:
-        key = grid.str[:12].where(grid.notna(), rows["community_id"].astype(object))
+        key = grid.map(community_of, na_action="ignore").where(grid.notna(), rows["community_id"].astype(object))
     counts = pd.DataFrame({"key": key, "overdue": rows["overdue"].astype(int)}).dropna(subset=["key"]) \
         .groupby("key")["overdue"].agg(["size", "sum"])
     where = where[where["id"].isin(counts.index)]

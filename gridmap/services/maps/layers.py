@@ -19,6 +19,7 @@ import shapely
 
 from gridmap import clock
 from gridmap.domain.gcj02 import geometries_wgs84_to_gcj02
+from gridmap.domain.values import json_column
 from gridmap.errors import InvalidInput
 from gridmap.present.layers import DETAIL_ZOOM, GRID_COUNT_ZOOM, LIGHT_COMPLAINT, MAX_FEATURES, POINT_ZOOM
 from gridmap.services.maps.common import (_ASSIGN_LOCK, _GRIDS_CACHE, CACHE_SECONDS, _complaint_clock, _empty,
@@ -68,38 +69,6 @@ def decimals(zoom: int) -> int:
     """Fewest decimal places whose rounding error (half a unit of the last place) stays within half a
     pixel at ``zoom`` (3 … 7): 5 places (±0.55 m) up to zoom 17."""
     return int(min(7, max(3, math.ceil(-math.log10(2 * tolerance(zoom))))))
-
-
-def _native(col: pd.Series) -> list[Any]:
-    """A column as a list of JSON-ready Python values (None for missing), converted at once."""
-    if pd.api.types.is_datetime64_any_dtype(col):  # the store's times are aware UTC: say so (Z)
-        text = col.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ") if col.dt.tz is not None \
-            else col.dt.strftime("%Y-%m-%dT%H:%M:%S")
-        return [None if pd.isna(v) else v for v in text]
-    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_integer_dtype(col):
-        return col.astype(object).where(col.notna(), None).tolist()
-    if pd.api.types.is_float_dtype(col):
-        return col.round(3).astype(object).where(col.notna(), None).tolist()
-    values = col.astype(object).where(col.notna(), None).tolist()
-    if {type(v) for v in values} <= {str, int, bool, type(None)}:
-        return values
-    return [_jsonable(v) for v in values]
-
-
-def _jsonable(v: Any) -> Any:
-    if v is None:
-        return None
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating, float)):
-        return None if math.isnan(v) else round(float(v), 3)
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    if isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
-        return v.isoformat()
-    if v is pd.NA or v is pd.NaT:
-        return None
-    return v
 
 
 # -- layers as GeoJSON ---------------------------------------------------------------------------------
@@ -162,7 +131,7 @@ def feature_texts(frame: pd.DataFrame, *, zoom: int, shift: str | None = None) -
     geoms = simplify(geoms, zoom)
     geo_text = shapely.to_geojson(geoms) if len(geoms) else []
     props = [c for c in frame.columns if c != "geometry"]
-    columns = [_native(frame[c]) for c in props]
+    columns = [json_column(frame[c], digits=3) for c in props]
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     return ['{"type":"Feature","geometry":' + g + ',"properties":' + dumps(dict(zip(props, values))) + "}"
             for g, values in zip(geo_text, zip(*columns))]

@@ -13,6 +13,7 @@ import shapely.geometry
 
 from gridmap.domain.plan import GridPlan
 from gridmap.domain.rebalance import check_grids, members_of
+from gridmap.domain.values import json_value
 from gridmap.errors import InvalidInput
 from gridmap.services.plans.world import PlanWorld
 
@@ -22,13 +23,9 @@ def _feature_collection(frame: gpd.GeoDataFrame) -> dict[str, Any]:
     props = [c for c in frame.columns if c != "geometry"]
     feats = []
     for row, geom in zip(frame[props].to_dict("records"), frame.geometry.values):
-        feats.append({"type": "Feature", "properties": {k: _plain(v) for k, v in row.items()},
+        feats.append({"type": "Feature", "properties": {k: json_value(v) for k, v in row.items()},
                       "geometry": shapely.geometry.mapping(geom) if geom is not None else None})
     return {"type": "FeatureCollection", "features": feats}
-
-
-def _plain(v: Any) -> Any:
-    return v.item() if hasattr(v, "item") else v
 
 
 def check_plan(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | None = None

@@ -10,14 +10,14 @@ from gridmap.errors import InvalidInput
 from gridmap.io.planfiles import PlanFileError, export_plan, import_plan
 from gridmap.services.plans.checks import grid_polygons
 from gridmap.services.plans.drafts import _commit, _head, draft_info, start_draft
-from gridmap.services.plans.stored import load_plan
+from gridmap.services.plans.stored import load_current
 from gridmap.services.plans.world import PlanWorld
 from gridmap.store.base import Store
 
 
 def export_plan_file(store: Store, plan_id: str, path: str, *, format: str | None = None,
                      world: PlanWorld) -> str:
-    plan = load_plan(store, plan_id, world=world)
+    plan = load_current(store, plan_id, world=world)
     export_plan(plan, path, format=format, grids=grid_polygons(plan, world),
                 households=world.households)
     return str(path)

@@ -1,92 +1,72 @@
-"""Publish a draft and roll back to an earlier plan: the one published plan gets full assignment and grid
-polygon rows, the previous one is superseded, new and retired grid codes are recorded.
+"""Publish a draft and roll back to an earlier plan: the one way a plan comes into force.
+
+:func:`publish` is the one function that publishes: ``gridmap plan publish``, the planner page and API,
+``gridmap grids generate --publish`` (and the Dask variant) and the demo all call it, and :func:`rollback` goes
+through the same steps. In one transaction it writes the plan's full assignment and grid polygon rows (a
+draft version has only its moves), marks it ``published`` with its effective date, supersedes the plan
+published before, records new and retires unused grid codes (:func:`gridmap.store.plans.set_published`) and
+writes the audit row: action ``plan.publish`` (``plan.rollback``), detail ``draft``, ``previous``,
+``effective_date`` and the diff summary against the previous plan (:meth:`gridmap.domain.diff.PlanDiff.summary`).
 """
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Mapping
 
 import pandas as pd
 
-from gridmap import clock
+from gridmap import clock, config
 from gridmap.domain.diff import diff_plans
 from gridmap.domain.plan import GridPlan
 from gridmap.errors import Conflict, InvalidInput
 from gridmap.services.plans.checks import grid_polygons
-from gridmap.services.plans.drafts import _draft_root, _head
 from gridmap.services.plans.stored import _new_plan_id, _now, _params, _plan_row, audit, load_plan, published_plan_id
-from gridmap.services.plans.world import PlanWorld
+from gridmap.services.plans.world import PlanWorld, load_world
 from gridmap.store.base import Store
+from gridmap.store.plans import set_published
 
-
-def _write_full(store: Store, plan_id: str, plan: GridPlan, world: PlanWorld) -> None:
-    store.delete("plan_assignments", where={"plan_id": plan_id})
-    store.delete("plan_grids", where={"plan_id": plan_id})
-    rows = sorted(plan.assignment.items())
-    store.write("plan_assignments", pd.DataFrame({"plan_id": plan_id, "building_id": [b for b, _ in rows],
-                                                  "grid_code": [g for _, g in rows]}), mode="insert")
-    polys = grid_polygons(plan, world)
-    polys.insert(0, "plan_id", plan_id)
-    store.write("plan_grids", polys, mode="insert")
-
-
-def _supersede_and_codes(store: Store, plan_id: str, plan: GridPlan, previous: str | None,
-                         prev_plan: GridPlan | None) -> None:
-    if previous:
-        store.write("plans", pd.DataFrame([{"id": previous, "status": "superseded"}]))
-    known = store.read("grid_codes")
-    known_codes = set(known["code"])
-    new_rows = [{"code": c, "community_id": plan.grid_community[c], "first_plan_id": plan_id}
-                for c in plan.codes if c not in known_codes]
-    retired = sorted(set(prev_plan.grid_community) - set(plan.grid_community)) if prev_plan else []
-    if new_rows:
-        store.write("grid_codes", pd.DataFrame(new_rows))
-    if retired:
-        store.write("grid_codes", pd.DataFrame([{"code": c, "community_id": prev_plan.grid_community[c],
-                                                 "retired_plan_id": plan_id} for c in retired]))
+#: an empty plan: what the first published plan is compared with
+_NOTHING = GridPlan({}, {})
 
 
 def publish(store: Store, draft_id: str, *, effective_date: dt.date | str | None = None,
-            actor: str | None, world: PlanWorld) -> dict[str, Any]:
-    """Publish the draft's head: it becomes the one published plan; the previous one is superseded."""
-    head, p = _head(store, draft_id, world)
-    eff = _date(effective_date, world.zone)
-    previous = published_plan_id(store)
-    prev_plan = load_plan(store, previous, world=world) if previous else None
+            actor: str | None, world: PlanWorld | None = None) -> dict[str, Any]:
+    """Publish ``draft_id``: it becomes the one published plan; the previous one is superseded.
+
+    ``draft_id`` is an open draft (its head is published and the draft is closed) or a draft plan with its
+    own assignment and polygon rows (a generated plan). ``world`` (the planner's, optional) supplies the
+    tessellation cells of a draft version's grid polygons and the households of the diff; without it they
+    are read from the store.
+
+    Returns ``{"plan", "previous", "effective_date", "diff"}`` (``diff``: the summary in the audit row).
+    """
+    eff = _date(effective_date, world.zone if world is not None else None)
+    row = _plan_row(store, draft_id)
+    params = _params(row)
+    is_open_draft = params.get("draft") == draft_id and not params.get("closed")
+    if row["status"] != "draft" or (params.get("kind") == "version" and not is_open_draft):
+        raise Conflict(f"方案 {draft_id} 不是草稿 / plan {draft_id!r} is not an open draft")
     with store.transaction():
-        pid = head.id
-        _write_full(store, pid, head, world)
-        row = _plan_row(store, pid)
-        params = _params(row)
-        params["kind"] = "published_version"
-        store.write("plans", pd.DataFrame([{"id": pid, "status": "published", "effective_date": eff,
-                                            "published_at": _now(), "params": params}]))
-        root = _params(_draft_root(store, draft_id)) if pid != draft_id else params
-        root["closed"] = pid
-        store.write("plans", pd.DataFrame([{"id": draft_id, "params": root}]))
-        _supersede_and_codes(store, pid, head, previous, prev_plan)
-        diff_summary = diff_plans(prev_plan, head, households=world.households).summary() \
-            if prev_plan else {}
-        audit(store, actor, "plan.publish", pid, {"draft": draft_id, "previous": previous,
-                                                  "effective_date": eff.isoformat(), **diff_summary})
-    world.plans.pop(pid, None)
-    world.issued_codes |= set(head.grid_community)
-    return {"plan": pid, "previous": previous, "effective_date": eff.isoformat(), "diff": diff_summary}
+        if is_open_draft:
+            plan = load_plan(store, params["head"], world=world)
+            pid = plan.id
+            own = _write_full(store, pid, plan, world)
+            own["kind"] = "published_version"
+            store.write("plans", pd.DataFrame([{"id": draft_id,
+                                                "params": {**params, "closed": pid}}]))
+            if pid == draft_id:
+                own["closed"] = pid
+        else:
+            plan, pid, own = load_plan(store, draft_id, world=world), draft_id, None
+        out = _bring_into_force(store, pid, plan, effective_date=eff, actor=actor, world=world,
+                                action="plan.publish", params=own, detail={"draft": draft_id})
+    if world is not None:
+        world.plans.pop(pid, None)
+        world.issued_codes |= set(plan.grid_community)
+    return out
 
 
-def _date(value: dt.date | str | None, zone: dt.tzinfo) -> dt.date:
-    if value is None or value == "":
-        return clock.today(zone)  # today where the people are
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput(f"生效日期格式应为 YYYY-MM-DD / effective date {value!r} is not YYYY-MM-DD") \
-            from None
-
-
-def rollback(store: Store, to_plan: str, *, actor: str | None, world: PlanWorld,
+def rollback(store: Store, to_plan: str, *, actor: str | None, world: PlanWorld | None = None,
              effective_date: dt.date | str | None = None) -> dict[str, Any]:
     """Publish a new version equal to the earlier plan ``to_plan`` (its codes, assignment)."""
     row = _plan_row(store, to_plan)
@@ -97,18 +77,62 @@ def rollback(store: Store, to_plan: str, *, actor: str | None, world: PlanWorld,
     previous = published_plan_id(store)
     if previous == to_plan:
         raise Conflict(f"{to_plan} 已是当前方案 / {to_plan} is already the published plan")
-    prev_plan = load_plan(store, previous, world=world) if previous else None
-    eff = _date(effective_date, world.zone)
+    eff = _date(effective_date, world.zone if world is not None else None)
     with store.transaction():
         pid = _new_plan_id(store)
         store.write("plans", pd.DataFrame([{
-            "id": pid, "parent_id": previous, "status": "published", "created_at": _now(),
-            "created_by": actor, "effective_date": eff, "published_at": _now(),
+            "id": pid, "parent_id": previous, "status": "draft", "created_at": _now(), "created_by": actor,
             "params": {"kind": "rollback", "rollback_of": to_plan}, "moves": [],
             "note": f"rollback to {to_plan}"}]))
         plan = GridPlan(target.assignment, target.grid_community, id=pid)
         _write_full(store, pid, plan, world)
-        _supersede_and_codes(store, pid, plan, previous, prev_plan)
-        audit(store, actor, "plan.rollback", pid, {"to": to_plan, "previous": previous,
-                                                   "effective_date": eff.isoformat()})
-    return {"plan": pid, "rollback_of": to_plan, "previous": previous, "effective_date": eff.isoformat()}
+        out = _bring_into_force(store, pid, plan, effective_date=eff, actor=actor, world=world,
+                                action="plan.rollback", detail={"to": to_plan})
+    return {**out, "rollback_of": to_plan}
+
+
+def _bring_into_force(store: Store, pid: str, plan: GridPlan, *, effective_date: dt.date, actor: str | None,
+                      world: PlanWorld | None, action: str, detail: Mapping[str, Any],
+                      params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The steps every publication shares (inside the caller's transaction): the plan in force, the old one
+    superseded, codes settled, the audit row with the diff summary."""
+    previous = published_plan_id(store)
+    prev_plan = load_plan(store, previous, world=world) if previous and previous != pid else _NOTHING
+    set_published(store, pid, plan, effective_date=effective_date, published_at=_now(), params=params)
+    summary = diff_plans(prev_plan, plan, households=_households(store, world)).summary()
+    audit(store, actor, action, pid, {**detail, "previous": previous, "effective_date": effective_date.isoformat(),
+                                      **summary})
+    return {"plan": pid, "previous": previous, "effective_date": effective_date.isoformat(), "diff": summary}
+
+
+def _write_full(store: Store, plan_id: str, plan: GridPlan, world: PlanWorld | None) -> dict[str, Any]:
+    """The plan's own ``plan_assignments`` and ``plan_grids`` rows (polygons: union of the buildings' cells);
+    returns its row's ``params``."""
+    store.delete("plan_assignments", where={"plan_id": plan_id})
+    store.delete("plan_grids", where={"plan_id": plan_id})
+    rows = sorted(plan.assignment.items())
+    store.write("plan_assignments", pd.DataFrame({"plan_id": plan_id, "building_id": [b for b, _ in rows],
+                                                  "grid_code": [g for _, g in rows]}), mode="insert")
+    polys = grid_polygons(plan, world if world is not None else load_world(store))
+    polys.insert(0, "plan_id", plan_id)
+    store.write("plan_grids", polys, mode="insert")
+    return _params(_plan_row(store, plan_id))
+
+
+def _households(store: Store, world: PlanWorld | None) -> dict[str, int]:
+    if world is not None:
+        return world.households
+    b = store.read("buildings", columns=["id", "households"])
+    return dict(zip(b["id"], pd.to_numeric(b["households"]).fillna(0).astype(int)))
+
+
+def _date(value: dt.date | str | None, zone: dt.tzinfo | None = None) -> dt.date:
+    if value is None or value == "":   # today where the people are (the TIMEZONE setting without a world)
+        return clock.today(zone if zone is not None else clock.zone(config.load()["TIMEZONE"]))
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(f"生效日期格式应为 YYYY-MM-DD / effective date {value!r} is not YYYY-MM-DD") \
+            from None

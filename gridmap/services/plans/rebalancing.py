@@ -13,7 +13,7 @@ from gridmap.domain.plan import GridPlan, PlanError
 from gridmap.domain.rebalance import RebalanceError, RebalanceResult, rebalance
 from gridmap.errors import InvalidInput
 from gridmap.services.plans.drafts import _codes_in_chain, _commit, _head, _locked, change_result
-from gridmap.services.plans.stored import load_plan
+from gridmap.services.plans.stored import load_current
 from gridmap.services.plans.world import PlanWorld
 from gridmap.store.base import Store
 
@@ -54,8 +54,8 @@ def _open_complaints(store: Store) -> list[dict[str, Any]]:
 
 def diff(store: Store, old_id: str, new_id: str, *, world: PlanWorld) -> PlanDiff:
     """Diff two stored plans with today's households, stewards and open complaints."""
-    old = load_plan(store, old_id, world=world)
-    new = load_plan(store, new_id, world=world)
+    old = load_current(store, old_id, world=world)
+    new = load_current(store, new_id, world=world)
     st = store.read("stewards", columns=["id", "building_id", "role"]).to_dict("records")
     return diff_plans(old, new, households=world.households, stewards=st,
                       complaints=_open_complaints(store))

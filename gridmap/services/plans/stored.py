@@ -1,5 +1,6 @@
-"""Plans in the store: the published plan, a plan (draft versions rebuilt from their parent and moves),
-the list of plans, new plan ids and the audit rows every plan change writes.
+"""Plans in the store for the plan services: a plan (through :func:`gridmap.store.plans.load_plan`, the one
+reader, with the :class:`PlanWorld` as its cache), the published plan (:func:`gridmap.store.plans.published_plan_id`,
+the one owner of that question), the list of plans, new plan ids and the audit rows every plan change writes.
 
 A draft is a chain of plan rows (status ``draft``): its root row starts from a base plan, and every change
 adds a row whose ``moves`` column holds the building moves from its parent and whose ``params`` hold
@@ -8,77 +9,43 @@ adds a row whose ``moves`` column holds the building moves from its parent and w
 """
 from __future__ import annotations
 
-import json
-from typing import Any, Mapping
+from typing import Any
 
-import pandas as pd
 
 from gridmap import clock
 from gridmap.domain.plan import GridPlan
-from gridmap.errors import NotFoundError
+from gridmap.domain.values import json_value
 from gridmap.services.plans.world import PlanWorld
+from gridmap.store import plans as stored_plans
 from gridmap.store.audit import record
 from gridmap.store.base import Store
-from gridmap.store.plans import new_plan_id
+from gridmap.store.plans import PlanNotFound, new_plan_id, params_of, published_plan_id
+
+__all__ = ["published_plan_id", "load_plan", "load_current", "list_plans", "audit"]
 
 
 _now = clock.now
 
 
-def _params(row: Mapping[str, Any]) -> dict[str, Any]:
-    p = row.get("params")
-    if isinstance(p, str):
-        p = json.loads(p)
-    return dict(p or {})
+_params = params_of
 
 
 def _plan_row(store: Store, plan_id: str) -> dict[str, Any]:
     row = store.get("plans", plan_id)
     if row is None:
-        raise NotFoundError(f"没有这个方案 / no plan {plan_id!r}")
+        raise PlanNotFound(f"没有这个方案 / no plan {plan_id!r}")
     return row
 
 
-def published_plan_id(store: Store) -> str | None:
-    """Id of the published plan, or None when no plan is published yet (the newest if several, which
-    should not happen). The one owner of this question for every service."""
-    rows = store.read("plans", where={"status": "published"}, columns=["id", "published_at"])
-    if not len(rows):
-        return None
-    return str(rows.sort_values("published_at", na_position="first").iloc[-1]["id"])
-
-
 def load_plan(store: Store, plan_id: str, *, world: PlanWorld | None = None) -> GridPlan:
-    """The plan ``plan_id`` as a :class:`GridPlan` (draft versions rebuilt from their parent + moves)."""
-    if world is not None and (hit := world.cached(plan_id)) is not None:
-        return hit
-    row = _plan_row(store, plan_id)
-    params = _params(row)
-    if params.get("kind") == "version":
-        parent = load_plan(store, row["parent_id"], world=world)
-        moves = [_move_pair(m) for m in (row.get("moves") or [])]
-        moved = parent.reassign(moves,
-                                new_grids=params.get("new_grids") or {})
-        gc = {c: com for c, com in moved.grid_community.items() if c not in set(params.get("dropped") or [])}
-        plan = GridPlan(moved.assignment, gc, parent=parent, moves=moved.moves, id=plan_id,
-                        meta={"locked": params.get("locked") or [], "draft": params.get("draft")})
-    else:
-        a = store.read("plan_assignments", where={"plan_id": plan_id},
-                       columns=["building_id", "grid_code"])
-        g = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code", "community_id"])
-        grid_community = dict(zip(g["code"], g["community_id"]))
-        for code in set(a["grid_code"]) - set(grid_community):  # grids without a polygon row
-            grid_community[code] = code[:12]
-        plan = GridPlan(dict(zip(a["building_id"], a["grid_code"])), grid_community, id=plan_id,
-                        meta={"locked": params.get("locked") or []})
-    return world.remember(plan) if world is not None else plan
+    """The plan ``plan_id`` (draft versions rebuilt from their parent + moves), kept in ``world``'s cache."""
+    return stored_plans.load_plan(store, plan_id, cache=world)
 
 
-def _move_pair(m: Any) -> tuple[str, str]:
-    """(building, to_grid) of a stored move: ``[b, from, to]`` or ``{"building_id", "to_grid"}``."""
-    if isinstance(m, Mapping):
-        return m["building_id"], m["to_grid"]
-    return m[0], m[2]
+def load_current(store: Store, plan_id: str, *, world: PlanWorld | None = None) -> GridPlan:
+    """What readers (export, check, diff, report) show for ``plan_id``: an open draft as it stands (its
+    head, :func:`gridmap.store.plans.current_version`), any other plan as it is."""
+    return load_plan(store, stored_plans.current_version(store, plan_id), world=world)
 
 
 def list_plans(store: Store) -> list[dict[str, Any]]:
@@ -90,22 +57,11 @@ def list_plans(store: Store) -> list[dict[str, Any]]:
         p = _params(r)
         if p.get("kind") == "version" and p.get("draft") != r["id"] and r["status"] == "draft":
             continue
-        out.append({"id": r["id"], "status": r["status"], "parent_id": _none(r["parent_id"]),
-                    "created_at": _iso(r["created_at"]), "created_by": _none(r["created_by"]),
-                    "effective_date": _iso(r["effective_date"]), "published_at": _iso(r["published_at"]),
-                    "head": p.get("head"), "note": _none(r["note"])})
+        out.append({"id": r["id"], "status": r["status"], "parent_id": json_value(r["parent_id"]),
+                    "created_at": json_value(r["created_at"]), "created_by": json_value(r["created_by"]),
+                    "effective_date": json_value(r["effective_date"]), "published_at": json_value(r["published_at"]),
+                    "head": p.get("head"), "note": json_value(r["note"])})
     return sorted(out, key=lambda r: (r["created_at"] or "", r["id"]), reverse=True)
-
-
-def _none(v: Any) -> Any:
-    return None if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT else v
-
-
-def _iso(v: Any) -> str | None:
-    v = _none(v)
-    if v is None or pd.isna(v):
-        return None
-    return v.isoformat() if hasattr(v, "isoformat") else str(v)
 
 
 def _new_plan_id(store: Store) -> str:
