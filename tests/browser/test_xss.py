@@ -190,8 +190,7 @@ def test_names_with_markup_render_as_text_on_every_page(demo_copy, app_factory, 
     # search: the suggestions list shows the name as text
     page.fill(".gm-search input[type=search]", "gm-injected")
     page.press(".gm-search input[type=search]", "Enter")
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(300)
+    page.wait_for_selector(".gm-results li", timeout=15000)   # the answer is drawn (a hit or 没有找到)
     results = page.locator(".gm-results").inner_text()
     got = _injected(page)
     assert got["elements"] == 0 and got["metas"] == 0, got
