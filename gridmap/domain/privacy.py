@@ -160,6 +160,41 @@ def may_list(viewer: Viewer, where: Where) -> bool:
     return in_scope(viewer, where)
 
 
+#: staff of an area itself (as against those who handle or plan it): they read notes in clear
+AREA_STAFF = frozenset({"grid_leader", "community_official", "street_official"})
+
+
+def note_level(viewer: Viewer, where: Where) -> str:
+    """How the free-text notes on a request's events reach ``viewer`` (notes are personal data: staff write
+    residents' phone numbers, ID numbers and circumstances into them).
+
+    ``FULL`` for admins and the area's own staff (the grid leader, community and street officials whose scope
+    holds the request); ``MASKED`` (phone and ID numbers masked, :func:`redact_text`) for planners and the
+    departments the request is routed to; ``NONE`` (no notes at all) for staff outside the request's scope,
+    viewers and the public.
+    """
+    role = viewer.role
+    if role == "admin":
+        return FULL
+    if role in AGGREGATE_ONLY or not in_scope(viewer, where):
+        return NONE
+    return FULL if role in AREA_STAFF else MASKED
+
+
+def redact_events(events: Iterable[Mapping[str, Any]], viewer: Viewer, where: Where) -> list[dict[str, Any]]:
+    """A request's events with their ``note`` shown, masked or removed by :func:`note_level`."""
+    level = note_level(viewer, where)
+    out = []
+    for ev in events:
+        ev = dict(ev)
+        if level == NONE:
+            ev.pop("note", None)
+        elif level == MASKED:
+            ev["note"] = redact_text(ev.get("note"))
+        out.append(ev)
+    return out
+
+
 # -- masking -----------------------------------------------------------------------------------------
 def mask_name(name: Any) -> str | None:
     """``张三`` → ``张*``, ``欧阳娜娜`` → ``欧***``, ``Li Lei`` → ``L*****``."""

@@ -10,6 +10,7 @@ from gridmap.errors import InvalidInput
 from gridmap.services import complaints as svc
 from gridmap.services.maps import grid as map_grid
 from gridmap.store import audit
+from gridmap.web import openapi
 from gridmap.web.access import allow, current_user
 from gridmap.web.assets import basemap_layers, basemap_shift
 from gridmap.web.context import get_store, select_locale
@@ -130,8 +131,15 @@ def _personal(rec: dict[str, Any], target: str | None) -> dict[str, Any]:
     return out
 
 
+#: what a read may carry of a resident: the request's personal fields and the notes on its events
+READ_FIELDS = (*svc.PERSONAL, "note")
+
+
 def _audit_read(target: str, items: list[dict[str, Any]]) -> None:
-    shown = sorted({k for r in items for k in svc.PERSONAL if r.get(k) is not None})
+    """``complaints.read`` in the audit log when any personal field (event notes included) left in ``items``:
+    who, what, which fields and how many rows — never the values."""
+    shown = sorted({k for r in items for k in svc.PERSONAL if r.get(k) is not None}
+                   | ({"note"} if any(e.get("note") for r in items for e in r.get("events") or ()) else set()))
     if shown:
         audit.record(get_store(), current_user(), "complaints.read", target,
                      {"rows": len(items), "fields": shown, "ip": request.remote_addr})
@@ -140,14 +148,17 @@ def _audit_read(target: str, items: list[dict[str, Any]]) -> None:
 @bp.get("/api/complaints/<cid>")
 @allow("department", "grid_leader")
 def show(cid: str):
-    return jsonify(_personal(svc.get_complaint(get_store(), cid, user=current_user()), f"complaint:{cid}"))
+    view = svc.get_complaint(get_store(), cid, user=current_user())  # shaped for this user by the service
+    _audit_read(f"complaint:{cid}", [view])
+    return jsonify(view)
 
 
 @bp.get("/api/complaints/<cid>/events")
 @allow("department", "grid_leader")
 def events(cid: str):
-    svc.get_complaint(get_store(), cid, user=current_user())  # existence and role check
-    return jsonify(svc.events_of(get_store(), cid))
+    out = svc.complaint_events(get_store(), cid, user=current_user())
+    _audit_read(f"complaint:{cid}", [{"events": out}])
+    return jsonify(out)
 
 
 @bp.post("/api/complaints/<cid>/transitions")
@@ -155,15 +166,35 @@ def events(cid: str):
 def move(cid: str):
     data = dict(_data())
     target = data.pop("to", None) or data.pop("state", None)
-    if not target:
+    if not target or not isinstance(target, str):
         raise InvalidInput('say which state to move to: {"to": "dispatched", "note": "…"}')
-    note = data.pop("note", None)
-    out = svc.transition(get_store(), cid, str(target), user=current_user(), settings=_settings(),
-                         note=note, changes=data)
+    out = svc.transition(get_store(), cid, target, user=current_user(), settings=_settings(), changes=data)
     return jsonify(out)
+
+
+@bp.post("/api/complaints/<cid>/due")
+@allow("community_official")
+def change_due(cid: str):
+    """Change an open request's time limit (延期): ``{"due_at": "2025-06-30T18:00:00", "note": "why"}``."""
+    data = dict(_data())
+    unknown = sorted(set(data) - {"due_at", "note"})
+    if unknown:
+        raise InvalidInput(f"a time-limit change takes due_at and note, not {', '.join(unknown)}")
+    if not data.get("due_at"):
+        raise InvalidInput('say the new time limit: {"due_at": "2025-06-30T18:00:00", "note": "…"}')
+    return jsonify(svc.set_due(get_store(), cid, data["due_at"], user=current_user(), settings=_settings(),
+                               note=data.get("note")))
 
 
 @bp.post("/api/complaints/escalate")
 @allow("street_official")
 def escalate():
     return jsonify(svc.escalate_overdue(get_store(), settings=_settings()))
+
+
+openapi.describe("/api/complaints/{cid}/due", "post", openapi.op(
+    "Change an open request's time limit (community and street officials of its area; an event and an audit "
+    "entry record it)", role="community_official", tag="complaints", ok=openapi.OBJ,
+    params=(openapi.CID,),
+    body=openapi.obj(("due_at",), due_at={"type": "string", "format": "date-time"},
+                     note={"type": "string", "maxLength": 1000})))

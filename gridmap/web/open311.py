@@ -6,8 +6,8 @@ Our states map to ``open``/``closed`` by their type; ``status_notes`` carries th
 W3C with the offset of the service's zone (``GRIDMAP_TIMEZONE``: +08:00 in Asia/Shanghai); ``start_date`` and
 ``end_date`` without an offset are times in that zone. Anyone may file and follow a request by
 id; personal fields (description, address id) are shown only to staff whose area holds the request (a
-planner sees the description with phone and ID numbers masked), and coordinates to others are rounded to
-about 100 m. Every response that carries them is written to the audit log (``complaints.read``, issue #7),
+planner sees the description with phone and ID numbers masked), coordinates to other staff are rounded to
+about 100 m, and the public gets no location and no grid at all (docs/security.md, "Small counts"). Every response that carries them is written to the audit log (``complaints.read``, issue #7),
 as the other APIs do.
 """
 from __future__ import annotations
@@ -158,17 +158,28 @@ def _caller() -> User:
 
 
 def _as_request(view: Mapping[str, Any], user: User, grid: str | None = None) -> dict[str, Any]:
+    """One request in GeoReport v2 shape for ``user``.
+
+    Staff whose area holds it: description (planners: masked) and address id, exact location, the grid in
+    ``agency_responsible``. Other staff: no personal field, no building, location rounded to ~100 m. The
+    public (and viewers): no location and no area at all — only the department — since listing single
+    requests with any area attached would publish that area's exact small counts (docs/security.md,
+    "Small counts").
+    """
     cat = C.CATEGORIES.get(view["category"])
     state = C.STATES[view["state"]]
-    full = user.role not in ("public", "viewer") and svc.in_scope(user, view, grid)
+    staff = user.role not in privacy.AGGREGATE_ONLY
+    full = staff and svc.in_scope(user, view, grid)
     description = view.get("description") if full else None
     if full and user.role == "planner":  # planners see personal fields masked (gridmap.domain.privacy)
         description = privacy.mask_value("description", description)
     dept = C.DEPARTMENTS.get(view.get("department") or "")
-    agency = " / ".join(x for x in ((dept.zh if dept else None),
-                                    (f"网格 {view['filed_grid_code']}" if view.get("filed_grid_code") else None)) if x)
+    grid_part = f"网格 {view['filed_grid_code']}" if staff and view.get("filed_grid_code") else None
+    agency = " / ".join(x for x in ((dept.zh if dept else None), grid_part) if x)
     lat, lon = view.get("lat"), view.get("lon")
-    if not full and lat is not None:
+    if not staff:
+        lat = lon = None
+    elif not full and lat is not None:
         lat, lon = round(float(lat), 3), round(float(lon), 3)
     notes = f"{state.zh} {state.en}"
     if view.get("needs_confirmation"):

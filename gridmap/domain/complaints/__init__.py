@@ -17,11 +17,15 @@ from gridmap.domain.complaints.catalogue import (CATEGORIES, CHANNELS, DEPARTMEN
                                                  Transition, is_open)
 from gridmap.domain.complaints.routing import Route, find_duplicates, route
 from gridmap.domain.complaints.sla import Policy, escalation_level_due, is_overdue, with_sla
-from gridmap.domain.complaints.workflow import allowed_targets, apply, escalate, evaluate, new_complaint, reopen
+from gridmap.domain.complaints.workflow import (MAX_ID, MAX_NAME, MAX_NOTE, MAX_PHONE, MOVE_FIELDS, PHONE,
+                                                allowed_targets, apply, check_name, check_phone, check_text, escalate,
+                                                evaluate, move_fields, new_complaint, reopen, set_due, validate_intake)
 
 __all__ = [
     "Department", "Category", "State", "Transition", "Policy", "Route", "ComplaintError",
     "IllegalTransition", "DEPARTMENTS", "CATEGORIES", "STATES", "TRANSITIONS", "SLA_DAYS", "CHANNELS",
     "new_complaint", "apply", "evaluate", "escalate", "escalation_level_due",
     "allowed_targets", "is_open", "is_overdue", "route", "find_duplicates", "reopen", "with_sla",
+    "MOVE_FIELDS", "MAX_NOTE", "MAX_NAME", "MAX_ID", "MAX_PHONE", "PHONE", "check_text", "check_name", "check_phone",
+    "validate_intake", "move_fields", "set_due",
 ]

@@ -8,6 +8,8 @@ no files.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from typing import Any, Mapping
 
 from gridmap.domain.complaints.catalogue import (_BY_PAIR, _CLOSED, _D, _OPEN, _S, _Y, CHANNELS, DEPARTMENTS,
@@ -44,11 +46,10 @@ def new_complaint(*, id: str, category: str, description: str, at: dt.datetime, 
         row seq 1 (``None`` → ``collected``).
     """
     cat = policy.category(category)
-    text = (description or "").strip()
+    text = check_text("description", description, MAX_DESCRIPTION)
     if not text:
         raise ComplaintError("description is empty: say what the problem is")
-    if len(text) > MAX_DESCRIPTION:
-        raise ComplaintError(f"description is {len(text)} characters; at most {MAX_DESCRIPTION}")
+    contact_name, contact_phone = check_name(contact_name), check_phone(contact_phone)
     if channel not in CHANNELS:
         raise ComplaintError(f"unknown channel {channel!r}; channels are {', '.join(CHANNELS)}")
     _check_point(lon, lat)
@@ -102,6 +103,7 @@ def apply(record: Mapping[str, Any], target: str, *, actor: str, by: str, at: dt
             f"complaint {record.get('id')}: {t.en} ({source} → {target}) is done by "
             f"{' or '.join(sorted(t.by))}, not by {by}")
     changes = dict(changes or {})
+    check_text("note", note, MAX_NOTE)
     unknown = set(changes) - set(_CHANGEABLE)
     if unknown:
         raise ComplaintError(f"these fields cannot be changed by a transition: {sorted(unknown)}")
@@ -120,8 +122,9 @@ def apply(record: Mapping[str, Any], target: str, *, actor: str, by: str, at: dt
     return new, event
 
 
-_CHANGEABLE = ("department", "assignee", "duplicate_of", "rating", "resolved", "due_at",
-               "needs_confirmation", "building_id", "community_id", "filed_grid_code")
+#: columns a move may set (the rules' own changes included: ``due_at`` on reopening); where a request is
+#: (building, community, grid) is never changed by a move
+_CHANGEABLE = ("department", "assignee", "duplicate_of", "rating", "resolved", "due_at")
 
 
 def _no_guard(record: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
@@ -208,3 +211,134 @@ def escalate(record: Mapping[str, Any], now: dt.datetime, *, seq: int, policy: P
                                  f"{ESCALATION_LEVELS[level]}")
         out.append((current, ev))
     return out
+
+
+# -- what a person may send ---------------------------------------------------------------------------
+#: longest note or reason on a move, contact name, id (building, request, assignee), category code
+MAX_NOTE, MAX_NAME, MAX_ID, MAX_CODE = 1000, 50, 64, 40
+#: the longest phone number written with separators and an extension
+MAX_PHONE = 30
+#: a Chinese mobile (13812345678) or a landline with its area code (0532-88886666, 053288886666), optionally
+#: followed by an extension (-123, 转123, ext 123, #123)
+PHONE = re.compile(r"(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:\s*(?:-|转|ext\.?\s*|x|#)\s*\d{1,6})?)", re.I)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+#: what each move may carry besides ``to`` (the fields of a request that move may change): a note on every
+#: move, an assignee on dispatch and reassignment, the new department on reassignment (改派, done by staff),
+#: the resident's rating and verdict on evaluation, a reason on rejection, the original on marking a
+#: duplicate. Nothing else — where a request is, its time limit (:func:`set_due`) and its contact data are
+#: not changed by a move.
+MOVE_FIELDS: Mapping[str, frozenset[str]] = {
+    target: frozenset({"note"}) | extra for target, extra in {
+        "dispatched": frozenset({"assignee"}), "responding": frozenset(), "returned": frozenset(),
+        "reassigned": frozenset({"department", "assignee"}), "supervised": frozenset(),
+        "resolved": frozenset(), "evaluated": frozenset({"rating", "resolved"}), "reopened": frozenset(),
+        "rejected": frozenset({"reason"}), "duplicate": frozenset({"duplicate_of"}),
+    }.items()}
+
+
+def check_text(field: str, value: Any, limit: int) -> str | None:
+    """``value`` as stripped text of at most ``limit`` characters without control characters (None when
+    empty); :class:`ComplaintError` naming ``field`` otherwise."""
+    if value is None:
+        return None
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool) or \
+            (isinstance(value, float) and not math.isfinite(value)):
+        raise ComplaintError(f"{field} must be text, got {type(value).__name__}")
+    text = str(value).strip()
+    if len(text) > limit:
+        raise ComplaintError(f"{field} is {len(text)} characters; at most {limit}")
+    if _CONTROL.search(text):
+        raise ComplaintError(f"{field} contains control characters")
+    return text or None
+
+
+def check_name(name: Any) -> str | None:
+    """A contact name: at most :data:`MAX_NAME` characters (None when empty)."""
+    return check_text("contact_name", name, MAX_NAME)
+
+
+def check_phone(phone: Any) -> str | None:
+    """A contact phone number: a mobile ``1[3-9]`` + 9 digits or a landline ``0`` + area code + 7–8 digits
+    with an optional extension (spaces between digit groups allowed and dropped); None when empty."""
+    text = check_text("contact_phone", phone, MAX_PHONE)
+    if text is None:
+        return None
+    compact = re.sub(r"(?<=\d)[\s]+(?=\d)", "", text)
+    if not PHONE.fullmatch(compact):
+        raise ComplaintError("contact_phone is not a phone number: a mobile such as 13812345678 or a landline "
+                             "with its area code such as 0532-88886666 (extension -123 allowed)")
+    return compact
+
+
+def validate_intake(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The one check of what a resident (or staff for them) sends to file a request — the intake form, the
+    JSON API and Open311 all go through it. Returns the cleaned fields (``category``, ``description``,
+    ``contact_name``, ``contact_phone``, ``building_id``, ``duplicate_of``, ``channel``; ``lon``/``lat`` are
+    checked by routing). Lengths: category ≤ 40, description ≤ :data:`MAX_DESCRIPTION`, name ≤ 50, phone as
+    :func:`check_phone`, ids ≤ 64."""
+    category = check_text("category", data.get("category"), MAX_CODE)
+    if not category:
+        raise ComplaintError("category is required; see /api/complaints/categories")
+    return {"category": category,
+            "description": check_text("description", data.get("description"), MAX_DESCRIPTION),
+            "contact_name": check_name(data.get("contact_name")),
+            "contact_phone": check_phone(data.get("contact_phone")),
+            "building_id": check_text("building_id", data.get("building_id"), MAX_ID),
+            "duplicate_of": check_text("duplicate_of", data.get("duplicate_of"), MAX_ID),
+            "channel": check_text("channel", data.get("channel"), MAX_CODE)}
+
+
+def move_fields(target: str, fields: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """What a person sent with a move to ``target``, checked against :data:`MOVE_FIELDS`.
+
+    Returns ``(note, changes)``: the event's note (a rejection's ``reason`` leads it) and the columns to
+    set. Any other field is refused (:class:`ComplaintError` naming every one), so a move cannot change a
+    request's time limit, place, rating or department behind the transitions table's back.
+    """
+    _state(target)
+    allowed = MOVE_FIELDS.get(target, frozenset({"note"}))
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise ComplaintError(f"a move to {target} cannot carry {', '.join(unknown)}; it takes "
+                             f"{', '.join(sorted(allowed))}")
+    note = check_text("note", fields.get("note"), MAX_NOTE)
+    reason = check_text("reason", fields.get("reason"), MAX_NOTE)
+    if reason:
+        note = check_text("reason and note", f"{reason} — {note}" if note else reason, MAX_NOTE)
+    changes: dict[str, Any] = {}
+    for key in ("assignee", "duplicate_of"):
+        if key in fields:
+            changes[key] = check_text(key, fields[key], MAX_ID)
+    if "department" in fields:
+        dept = check_text("department", fields["department"], MAX_CODE)
+        if dept not in DEPARTMENTS:
+            raise ComplaintError(f"unknown department {dept!r}; departments are {', '.join(DEPARTMENTS)}")
+        changes["department"] = dept
+    for key in ("rating", "resolved"):
+        if key in fields:
+            changes[key] = fields[key]
+    return note, changes
+
+
+def set_due(record: Mapping[str, Any], due_at: dt.datetime, *, actor: str, at: dt.datetime, seq: int,
+            note: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Change an open request's time limit (延期/调整时限): the request keeps its state; the event (from and to
+    the same state) records the old and new limit and the reason."""
+    state = record["state"]
+    if _state(state).type != _OPEN:
+        raise IllegalTransition(f"complaint {record.get('id')} is {state}: only an open request's time limit "
+                                f"can change")
+    if not isinstance(due_at, dt.datetime):
+        raise ComplaintError(f"due_at must be a date and time, got {due_at!r}")
+    if due_at <= at:
+        raise ComplaintError(f"due_at {due_at:%Y-%m-%d %H:%M} is not in the future")
+    reason = check_text("note", note, MAX_NOTE)
+    old = record.get("due_at")
+    old_text = old.strftime("%Y-%m-%d %H:%M") if isinstance(old, dt.datetime) and not _isnull(old) else "—"
+    text = f"due_at {old_text} → {due_at:%Y-%m-%d %H:%M}" + (f": {reason}" if reason else "")
+    new = dict(record)
+    new["due_at"], new["updated_at"] = due_at, at
+    event = {"complaint_id": record["id"], "seq": int(seq), "from_state": state, "to_state": state,
+             "actor": actor, "at": at, "note": text}
+    return new, event

@@ -14,6 +14,7 @@ from gridmap.errors import Forbidden, InvalidInput
 from gridmap.services.complaints.records import (STAFF_ROLES, _actor, _frames, _iso, _now, _store_frames, policy_from,
                                                  staff_view)
 from gridmap.services.plans.stored import published_plan_id
+from gridmap.store import audit
 from gridmap.store.base import Store
 
 
@@ -88,12 +89,11 @@ def duplicates_near(store: Store, *, lon: Any, lat: Any, category: str, settings
 
 
 # -- submitting ---------------------------------------------------------------------------------------
-def _locate(store: Store, data: Mapping[str, Any]) -> tuple[float, float]:
+def _locate(store: Store, data: Mapping[str, Any], building: str | None) -> tuple[float, float]:
     if data.get("lon") not in (None, "") or data.get("lat") not in (None, ""):
         return lonlat(data.get("lon"), data.get("lat"))
-    building = data.get("building_id")
     if building:
-        row = store.get("buildings", str(building))
+        row = store.get("buildings", building)
         if row is None:
             raise InvalidInput(f"building {building!r} does not exist")
         p = row["geometry"].representative_point()
@@ -107,42 +107,45 @@ def submit(store: Store, data: Mapping[str, Any], *, user: Any, settings: Mappin
 
     ``data``: ``category``, ``description``, ``lon``/``lat`` or ``building_id``, optional
     ``contact_name``, ``contact_phone``, ``duplicate_of`` (the resident links to an open request), and for
-    staff entering on a resident's behalf ``channel`` ``visit`` or ``phone``.
+    staff entering on a resident's behalf ``channel`` ``visit`` or ``phone``. Every field is checked by
+    :func:`gridmap.domain.complaints.validate_intake` (the one intake check of the form, the JSON API and
+    Open311: lengths, phone format). The new request is written to the audit log (``complaint.create``).
 
     Returns the stored record (staff view) with ``route`` reasons and nearby ``duplicates``.
     """
     now = _now(now)
     policy = policy_from(settings)
-    channel = str(data.get("channel") or channel)
+    fields = C.validate_intake(data)
+    channel = fields["channel"] or channel
     if channel in ("visit", "phone") and getattr(user, "role", "public") not in STAFF_ROLES:
         raise Forbidden("只有网格员和工作人员可以代录诉求 / only grid leaders and officials enter "
                         "requests on a resident's behalf (visit, phone)")
-    category = str(data.get("category") or "").strip()
-    if not category:
-        raise InvalidInput("category is required; see /api/complaints/categories")
-    lon, lat = _locate(store, data)
+    category = fields["category"]
+    lon, lat = _locate(store, data, fields["building_id"])
     route = route_at(store, lon, lat, category=category, policy=policy)
-    dup_of = data.get("duplicate_of") or None
+    dup_of = fields["duplicate_of"]
     actor = _actor(user)
-    try:  # validate before taking a number, so a refused request uses none
-        rec, event = C.new_complaint(id="", category=category, description=str(data.get("description") or ""),
-                                     at=now, channel=channel, lon=lon, lat=lat, actor=actor, policy=policy,
-                                     route=route, contact_name=_opt(data.get("contact_name")),
-                                     contact_phone=_opt(data.get("contact_phone")))
-    except C.ComplaintError as exc:
-        raise InvalidInput(str(exc)) from None
+    # validate before taking a number, so a refused request uses none (ComplaintError is a 400)
+    rec, event = C.new_complaint(id="", category=category, description=fields["description"] or "",
+                                 at=now, channel=channel, lon=lon, lat=lat, actor=actor, policy=policy,
+                                 route=route, contact_name=fields["contact_name"],
+                                 contact_phone=fields["contact_phone"])
     if dup_of is not None:
-        other = store.get("complaints", str(dup_of))
+        other = store.get("complaints", dup_of)
         if other is None or not C.is_open(other["state"]):
             raise InvalidInput(f"duplicate_of {dup_of!r} is not an open request")
-    rec["duplicate_of"] = str(dup_of) if dup_of else None
+    rec["duplicate_of"] = dup_of
     # The number is taken on its own (atomic, unique under concurrent writers), not inside the transaction:
     # there it would hold the sequence row's lock until commit and queue every other submission behind it.
     cid = f"{clock.local(now, policy.zone):%Y}{store.next_id('complaint'):06d}"  # the year where it was filed
     rec["id"] = event["complaint_id"] = cid
     frames = _frames(rec, [event])
-    with store.transaction():  # the request and its first event, both or neither
+    with store.transaction():  # the request, its first event and the audit entry, all or none
         _store_frames(store, frames, mode="insert")
+        audit.record(store, user if getattr(user, "username", None) else None, "complaint.create",
+                     f"complaint:{cid}", {"channel": channel, "category": category, "actor": actor,
+                                          "fields": sorted(k for k in ("description", "contact_name",
+                                                                       "contact_phone") if rec.get(k))})
     out = staff_view(rec)
     out["route"] = {"reasons": list(route.reasons), "grid_leader_id": route.grid_leader_id,
                     "property_steward_id": route.property_steward_id,
@@ -150,11 +153,6 @@ def submit(store: Store, data: Mapping[str, Any], *, user: Any, settings: Mappin
     out["duplicates"] = duplicates_near(store, lon=lon, lat=lat, category=category, settings=settings,
                                         exclude=cid)
     return out
-
-
-def _opt(v: Any) -> str | None:
-    text = str(v).strip() if v is not None else ""
-    return text or None
 
 
 def map_extent(store: Store, community: str | None) -> tuple[list[dict[str, str]], str | None, Any]:

@@ -16,10 +16,14 @@ from gridmap.domain import complaints as C
 from gridmap.domain import privacy
 from gridmap.domain.codes import street_of
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFoundError
-from gridmap.services.complaints.records import (STAFF_ROLES, _actor, _event_json, _isna, _now, _strip, _write,
-                                                 policy_from, staff_view)
+from gridmap.services.complaints.records import (STAFF_ROLES, _actor, _event_json, _isna, _now, _write, policy_from,
+                                                 public_view, staff_view)
 from gridmap.services.plans.stored import published_plan_id
+from gridmap.store import audit
 from gridmap.store.base import ConflictError, Range, Store
+
+#: roles that may change a request's time limit (延期): the officials above the grid leader
+DUE_ROLES = ("community_official", "street_official", "admin")
 
 
 # -- who may act ---------------------------------------------------------------------------------------
@@ -69,12 +73,15 @@ def transition(store: Store, cid: str, target: str, *, user: Any, settings: Mapp
                note: str | None = None, changes: Mapping[str, Any] | None = None,
                now: dt.datetime | None = None) -> dict[str, Any]:
     """Move request ``cid`` to ``target`` as ``user`` (one transaction); returns the new record and the
-    events written. ``evaluated`` takes ``rating`` and ``resolved`` in ``changes``; an unsatisfied
-    resident reopens the request (two events)."""
+    events written. ``changes`` holds only what that move may carry
+    (:data:`gridmap.domain.complaints.MOVE_FIELDS`: ``assignee``, ``department`` on reassignment, ``rating`` and
+    ``resolved`` on evaluation, ``reason`` on rejection, ``duplicate_of``); any other field is refused (400).
+    An unsatisfied resident reopens the request (two events). The move is written to the audit log
+    (``complaint.transition``: states, event numbers and the names of the changed columns, no values)."""
     now = _now(now)
     policy = policy_from(settings)
     by = _actor_kind(user)
-    changes = dict(changes or {})
+    note, changes = C.move_fields(str(target), {**dict(changes or {}), **({"note": note} if note else {})})
     with store.transaction():
         rec = _load(store, cid)
         if not in_scope(user, rec, _current_grid(store, rec)):
@@ -84,8 +91,6 @@ def transition(store: Store, cid: str, target: str, *, user: Any, settings: Mapp
         try:
             if target == "evaluated":
                 rating, resolved = changes.pop("rating", None), _bool(changes.pop("resolved", None))
-                if changes:
-                    raise C.ComplaintError(f"evaluation takes rating and resolved only, not {sorted(changes)}")
                 new, events = C.evaluate(rec, rating=rating, resolved=resolved, actor=actor, at=now, seq=seq,
                                          policy=policy, note=note)
             elif target == "reopened":
@@ -98,14 +103,73 @@ def transition(store: Store, cid: str, target: str, *, user: Any, settings: Mapp
                 events = [ev]
         except C.IllegalTransition as exc:
             raise Conflict(str(exc)) from None
-        except C.ComplaintError as exc:
-            raise InvalidInput(str(exc)) from None
-        try:
-            _write(store, new, events, mode="upsert")
-        except ConflictError:  # another move of the same request won the race for this event number
-            raise Conflict(f"request {cid} was changed by someone else at the same moment; "
-                           f"reload it and try again") from None
+        _save(store, cid, rec, new, events, user=user, action="complaint.transition")
     return {"complaint": staff_view(new), "events": [_event_json(e) for e in events]}
+
+
+def set_due(store: Store, cid: str, due_at: Any, *, user: Any, settings: Mapping[str, Any],
+            note: str | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Change the time limit of open request ``cid`` (延期), as an event of its own (the old and new limit
+    and the reason): only community and street officials whose area holds it, and admins
+    (:data:`DUE_ROLES`). Audited as ``complaint.due``."""
+    now = _now(now)
+    policy_from(settings)  # the settings must be valid for any change
+    if getattr(user, "role", "public") not in DUE_ROLES:
+        raise Forbidden("只有社区、街道工作人员可以调整办理时限 / only community and street officials change a "
+                        "request's time limit")
+    due = _datetime_like(due_at, now)
+    with store.transaction():
+        rec = _load(store, cid)
+        if not in_scope(user, rec, _current_grid(store, rec)):
+            raise Forbidden(f"诉求 {cid} 不在您的范围内 / request {cid} is outside your area")
+        try:
+            new, ev = C.set_due(rec, due, actor=_actor(user), at=now, seq=_next_seq(store, cid), note=note)
+        except C.IllegalTransition as exc:
+            raise Conflict(str(exc)) from None
+        _save(store, cid, rec, new, [ev], user=user, action="complaint.due")
+    return {"complaint": staff_view(new), "events": [_event_json(ev)]}
+
+
+def _datetime_like(value: Any, now: dt.datetime) -> dt.datetime:
+    """``value`` (a datetime or ISO 8601 text) in the same convention as ``now`` (naive or aware)."""
+    if isinstance(value, dt.datetime):
+        t = value
+    else:
+        text = C.check_text("due_at", value, 40)
+        try:
+            t = dt.datetime.fromisoformat(str(text or "").replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(f"due_at {value!r} is not a date and time such as 2025-06-30T18:00:00") from None
+    if now.tzinfo is None and t.tzinfo is not None:
+        return t.astimezone().replace(tzinfo=None)
+    if now.tzinfo is not None and t.tzinfo is None:
+        return t.replace(tzinfo=now.tzinfo)
+    return t
+
+
+def _changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Names of the columns a change touched (``updated_at`` aside)."""
+    def same(a: Any, b: Any) -> bool:
+        if _isna(a) and _isna(b):
+            return True
+        try:
+            return bool(a == b)
+        except (TypeError, ValueError):
+            return False
+    return sorted(k for k in new if k not in ("updated_at", "lon", "lat", "geometry") and not same(old.get(k), new[k]))
+
+
+def _save(store: Store, cid: str, old: Mapping[str, Any], new: Mapping[str, Any], events: list[Mapping[str, Any]],
+          *, user: Any, action: str) -> None:
+    """Write a changed request, its events and the audit entry (inside the caller's transaction)."""
+    try:
+        _write(store, new, events, mode="upsert")
+    except ConflictError:  # another move of the same request won the race for this event number
+        raise Conflict(f"request {cid} was changed by someone else at the same moment; "
+                       f"reload it and try again") from None
+    audit.record(store, user if getattr(user, "username", None) else _actor(user), action, f"complaint:{cid}",
+                 {"from": old.get("state"), "to": new.get("state"), "seq": [int(e["seq"]) for e in events],
+                  "changed": _changed(old, new), "note": any(e.get("note") for e in events)})
 
 
 def _bool(v: Any) -> Any:
@@ -134,7 +198,8 @@ def escalate_overdue(store: Store, *, settings: Mapping[str, Any], now: dt.datet
             rec = {k: (None if _isna(v) else v) for k, v in row.items()}
             steps = C.escalate(rec, now, seq=_next_seq(store, rec["id"]), policy=policy)
             if steps:
-                _write(store, steps[-1][0], [ev for _, ev in steps], mode="upsert")
+                _save(store, str(rec["id"]), rec, steps[-1][0], [ev for _, ev in steps], user="system",
+                      action="complaint.escalate")
                 escalated.append(str(rec["id"]))
                 n_events += len(steps)
     return {"checked": int(len(recs)), "escalated": escalated, "events": n_events}
@@ -142,17 +207,43 @@ def escalate_overdue(store: Store, *, settings: Mapping[str, Any], now: dt.datet
 
 # -- reading ---------------------------------------------------------------------------------------------
 def get_complaint(store: Store, cid: str, *, user: Any) -> dict[str, Any]:
-    """One request with its events, for staff whose area holds it (others get it without personal fields)."""
+    """One request with its events, shaped for ``user`` by :mod:`gridmap.domain.privacy`.
+
+    Staff whose area holds it get it with personal fields by :func:`~gridmap.domain.privacy.access_level`
+    (planners: masked) and event notes by :func:`~gridmap.domain.privacy.note_level` (the area's own staff in
+    clear, planners and departments masked). Staff outside its area get what the public rule allows
+    (:func:`~.records.public_view`: no personal field, no building, location rounded to ~100 m) and events
+    without notes. The public and viewers get nothing (403). The caller audits the read.
+    """
     rec = _load(store, cid)
-    grid = _current_grid(store, rec)
-    if getattr(user, "role", "public") in ("public", "viewer"):
+    if getattr(user, "role", "public") in privacy.AGGREGATE_ONLY:
         raise Forbidden("请先登录 / individual requests are for staff; the public sees aggregates (/kpi)")
-    view = staff_view(rec, grid=grid) if in_scope(user, rec, grid) else _strip(staff_view(rec, grid=grid))
-    view["events"] = events_of(store, cid)
+    grid = _current_grid(store, rec)
+    view = staff_view(rec, grid=grid)
+    where = _where(user, rec, grid)
+    if in_scope(user, rec, grid):
+        view = privacy.redact_record(view, "complaints", user, where=where)
+    else:
+        view = public_view(view)
+    view["events"] = privacy.redact_events(events_of(store, cid), user, where)
     return view
 
 
+def complaint_events(store: Store, cid: str, *, user: Any) -> list[dict[str, Any]]:
+    """A request's events for ``user``: notes shown, masked or left out as :func:`get_complaint` does."""
+    return get_complaint(store, cid, user=user)["events"]
+
+
+def _where(user: Any, rec: Mapping[str, Any], grid: str | None) -> privacy.Where:
+    """Where the request sits for ``user``: at the grid (current or filed, as :func:`in_scope` reads it) that
+    puts it inside the user's area, if one does."""
+    places = [privacy.Where.of({**rec, "grid_code": g}) for g in (grid, None)]
+    return next((w for w in places if privacy.in_scope(user, w)), places[0])
+
+
 def events_of(store: Store, cid: str) -> list[dict[str, Any]]:
+    """Every event of request ``cid`` as stored (notes in clear): for the services' own use — what a
+    person sees goes through :func:`complaint_events`."""
     ev = store.read("complaint_events", where={"complaint_id": str(cid)}, order_by=["seq"])
     return [_event_json({k: (None if _isna(v) else v) for k, v in r.items()}) for r in ev.to_dict("records")]
 
