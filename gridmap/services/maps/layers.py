@@ -51,12 +51,12 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
 def parse_zoom(text: str | None, *, default: int = 18) -> int:
     if text is None or text == "":
         return default
-    try:
-        z = int(float(text))
+    try:  # a whole number: 0.5 is not a zoom level
+        z = int(text)
     except ValueError:
-        raise InvalidInput(f"zoom={text!r}: expected a number 0–22") from None
+        raise InvalidInput(f"zoom={text!r}: expected a whole number 0–22") from None
     if not 0 <= z <= 22:
-        raise InvalidInput(f"zoom={text!r}: expected a number 0–22")
+        raise InvalidInput(f"zoom={text!r}: expected a whole number 0–22")
     return z
 
 
