@@ -16,10 +16,10 @@ import geopandas as gpd
 import pandas as pd
 
 from gridmap import clock
-from gridmap.domain.privacy import suppress_small
 from gridmap.domain.schema import LAYERS
 from gridmap.domain.values import json_value
 from gridmap.errors import InvalidInput, NotFoundError
+from gridmap.services.complaints.public import public_table
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store import Store
 from gridmap.store.base import BBox
@@ -57,9 +57,11 @@ class Collection:
         return cols + self.extra
 
 
-#: per-grid request counts; kind ``count``: an integer, or ``"<5"`` for 1–4 when the caller may not see
-#: personal data (:func:`gridmap.domain.privacy.suppress_small`, issue #7)
+#: per-grid request counts; kind ``count``: an integer; for callers who may not see personal data the public
+#: table's figures (:mod:`gridmap.services.complaints.public`: ``"<5"`` for 1–4, ``None`` where withheld)
 COMPLAINT_COUNTS = (("complaints", "count"), ("open", "count"), ("closed", "count"), ("overdue", "count"))
+#: each of those counts in the public table (:mod:`gridmap.services.complaints.public`)
+PUBLIC_MEASURES = {"complaints": "total", "open": "open", "closed": "closed", "overdue": "overdue"}
 
 COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
     Collection("streets", "街道", "Streets", "街道边界 / street boundaries", "streets"),
@@ -213,11 +215,15 @@ def _finish(store: Store, coll: Collection, frame: gpd.GeoDataFrame, where: dict
         if coll.id_column not in coll.properties:
             out = out.drop(columns=[coll.id_column])
     if coll.extra == COMPLAINT_COUNTS:
-        counts = complaint_counts(store, where.get("plan_id"), out["id"].tolist(), now=now)
+        if exact:
+            counts = complaint_counts(store, where.get("plan_id"), out["id"].tolist(), now=now)
+            shown = {name: [counts[c][name] for c in out["id"]] for name, _ in COMPLAINT_COUNTS}
+        else:  # the public table: the same figures as the map, the grid stats and the KPI report
+            table = public_table(store)
+            shown = {name: [table.current(PUBLIC_MEASURES[name], "grid", str(c)) for c in out["id"]]
+                     for name, _ in COMPLAINT_COUNTS}
         for name, _ in COMPLAINT_COUNTS:
-            values = [counts[c][name] for c in out["id"]]
-            out[name] = pd.Series(values if exact else [suppress_small(v) for v in values],
-                                  index=out.index, dtype=object)
+            out[name] = pd.Series(shown[name], index=out.index, dtype=object)
     keep = ["id"] + [n for n in coll.properties if n != "id"] + ["geometry"]
     return out[keep]
 
@@ -299,7 +305,9 @@ JSON_TYPES: dict[str, str] = {"count": "integer", "str": "string", "int": "integ
 
 
 def json_schema(kind: str) -> dict[str, Any]:
-    """JSON Schema of a property of schema ``kind`` (``count``: an integer or ``"<5"``)."""
+    """JSON Schema of a property of schema ``kind`` (``count``: an integer, ``"<5"`` or null — withheld so that
+    differencing published counts gives no small count back)."""
     if kind == "count":
-        return {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "enum": ["<5"]}]}
+        return {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "enum": ["<5"]}],
+                "nullable": True}
     return {"type": JSON_TYPES[kind]}

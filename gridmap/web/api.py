@@ -15,6 +15,7 @@ from gridmap import clock
 from gridmap.domain import privacy
 from gridmap.errors import InvalidInput
 from gridmap.present.layers import LAYERS
+from gridmap.services.complaints import public
 from gridmap.services.maps import grid as map_grid
 from gridmap.services.maps import layers as map_layers
 from gridmap.services.maps import search as map_search
@@ -82,17 +83,17 @@ def grid_stats(code: str):
 
 
 #: a grid's counts of residents' requests: 1–4 shown as "<5" to public, viewer and embed callers (issue #7)
-STATS_COUNTS = ("complaints_open", "complaints_overdue", "complaints_total")
+STATS_COUNTS = tuple(public.STATS)
 #: figures that describe those few requests, withheld with them
-STATS_DERIVED = {"longest_wait_days": ("complaints_open",)}
+STATS_DERIVED = public.STATS_DERIVED
 
 
 def visible_stats(stats: dict) -> dict:
-    """``stats`` as the current user may see them: exact for roles that may see personal data,
-    small counts suppressed (:func:`gridmap.domain.privacy.suppress_counts`) for everyone else."""
+    """``stats`` as the current user may see them: exact for roles that may see personal data, the public
+    table's figures (:func:`gridmap.services.complaints.public.public_stats`) for everyone else."""
     if privacy.sees_exact_counts(current_user()):
         return stats
-    return privacy.suppress_counts(stats, STATS_COUNTS, derived=STATS_DERIVED)
+    return public.public_stats(stats, public.public_table(_store()))
 
 
 @bp.get("/search")

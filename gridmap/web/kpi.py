@@ -13,9 +13,10 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from gridmap.domain import kpi, privacy
+from gridmap.domain import privacy
 from gridmap.errors import InvalidInput
 from gridmap.services import complaints as svc
+from gridmap.services.complaints import public
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.web.access import allow, current_user
 from gridmap.web.complaints import layout
@@ -40,9 +41,13 @@ def _year() -> int | None:
 
 
 def _report() -> dict[str, Any]:
-    """The KPI report; public, viewer and embed callers get small counts suppressed (issue #7)."""
-    rep = svc.kpi_report(get_store(), settings=current_app.config["GRIDMAP_SETTINGS"], year=_year())
-    return rep if privacy.sees_exact_counts(current_user()) else kpi.public_report(rep)
+    """The KPI report; public, viewer and embed callers get the public table's counts (issue #13)."""
+    settings = current_app.config["GRIDMAP_SETTINGS"]
+    rep = svc.kpi_report(get_store(), settings=settings, year=_year())
+    if privacy.sees_exact_counts(current_user()):
+        return rep
+    # the public table: the same figures as the map, OGC and grid stats, safe against differencing
+    return public.public_report(rep, public.public_table(get_store(), settings=settings))
 
 
 @bp.get("/kpi")

@@ -41,29 +41,14 @@ def kpi_report(store: Store, *, settings: Mapping[str, Any], year: int | None = 
     """Every KPI table for ``year`` (default: the latest year with requests) as JSON-ready data."""
     now = _now(now)
     policy = policy_from(settings)
-    units = units_of(store)
-    raw = store.read("complaints", columns=_KPI_COLS)
-    events = store.read("complaint_events", columns=["complaint_id", "seq", "to_state", "at"])
-    lab = kpi.label_units(raw, units, zone=policy.zone)  # years and months where the people are
+    lab, events, units = labelled(store, zone=policy.zone)  # years and months where the people are
     this_year = clock.local(now, policy.zone).year
     if year is None:  # the latest complete year with requests (targets are for whole years)
         years = sorted(int(y) for y in lab["year"].dropna().unique())
         complete = [y for y in years if y < this_year]
         year = complete[-1] if complete else (years[-1] if years else this_year)
-    kw = dict(calendar=policy.calendar, satisfied_min=policy.satisfied_min,
-              response_days=int(settings.get("COMPLAINT_RESPONSE_DAYS", 1)))
-    levels = {}
-    for level in kpi.LEVELS:
-        rates = kpi.complaint_rates(lab, units, level=level, year=year)
-        three = kpi.three_rates(lab, events, year=year, level=level, **kw)
-        disp = kpi.dispute_rates(lab, year=year, level=level)
-        over = kpi.overdue_counts(lab[lab["year"] == year], now=now, level=level)
-        table = rates.join(three.drop(columns=["requests"]), how="left") \
-            .join(disp[["disputes", "resolved", "rate", "rate_prev", "change"]]
-                  .rename(columns={"resolved": "disputes_resolved", "rate": "dispute_rate",
-                                   "rate_prev": "dispute_rate_prev", "change": "dispute_change"}), how="left") \
-            .join(over, how="left")
-        levels[level] = _records(table, level)
+    kw = kpi_options(settings, policy)
+    levels = year_levels(lab, events, units, year=year, now=now, **kw)
     estates = store.read("estates", columns=["id", "community_id", "property_company_id"])
     companies = store.read("property_companies", columns=["id", "has_party_org"])
     coverage = {lvl: _records(kpi.red_property_coverage(estates, companies, units.community_street,
@@ -77,6 +62,39 @@ def kpi_report(store: Store, *, settings: Mapping[str, Any], year: int | None = 
             "levels": levels, "coverage": coverage,
             "trend": trend.to_dict("records"),
             "years": sorted(int(y) for y in lab["year"].dropna().unique())}
+
+
+def kpi_options(settings: Mapping[str, Any], policy: Any) -> dict[str, Any]:
+    """The KPI rules' settings: working-day calendar, the lowest satisfied rating, the response limit."""
+    return dict(calendar=policy.calendar, satisfied_min=policy.satisfied_min,
+                response_days=int(settings.get("COMPLAINT_RESPONSE_DAYS", 1)))
+
+
+def labelled(store: Store, *, zone: Any) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+    """The requests labelled with their units (:func:`gridmap.domain.kpi.label_units`, years and months in
+    ``zone``), their events and the units."""
+    units = units_of(store)
+    raw = store.read("complaints", columns=_KPI_COLS)
+    events = store.read("complaint_events", columns=["complaint_id", "seq", "to_state", "at"])
+    return kpi.label_units(raw, units, zone=zone), events, units
+
+
+def year_levels(lab: pd.DataFrame, events: pd.DataFrame, units: Any, *, year: int, now: dt.datetime,
+                **kw: Any) -> dict[str, list[dict[str, Any]]]:
+    """The KPI table of ``year`` per level (grid, community, street) as JSON-ready rows."""
+    levels = {}
+    for level in kpi.LEVELS:
+        rates = kpi.complaint_rates(lab, units, level=level, year=year)
+        three = kpi.three_rates(lab, events, year=year, level=level, **kw)
+        disp = kpi.dispute_rates(lab, year=year, level=level)
+        over = kpi.overdue_counts(lab[lab["year"] == year], now=now, level=level)
+        table = rates.join(three.drop(columns=["requests"]), how="left") \
+            .join(disp[["disputes", "resolved", "rate", "rate_prev", "change"]]
+                  .rename(columns={"resolved": "disputes_resolved", "rate": "dispute_rate",
+                                   "rate_prev": "dispute_rate_prev", "change": "dispute_change"}), how="left") \
+            .join(over, how="left")
+        levels[level] = _records(table, level)
+    return levels
 
 
 def _records(frame: pd.DataFrame, key: str) -> list[dict[str, Any]]:

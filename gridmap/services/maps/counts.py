@@ -1,5 +1,6 @@
 """Complaints counted per published grid or per community, as points inside each area: the aggregates
-public maps show at every zoom (counts of 1–4 are ``"<5"``, :func:`gridmap.domain.privacy.suppress_small`).
+public maps show at every zoom, from the public table (:mod:`gridmap.services.complaints.public`: counts of 1–4
+are ``"<5"``, counts that differencing would give back are withheld).
 """
 from __future__ import annotations
 
@@ -10,13 +11,11 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from gridmap import clock
-from gridmap.domain.codes import community_of
 from gridmap.domain.privacy import SMALL_COUNT, suppress_small
 from gridmap.errors import InvalidInput
 from gridmap.present.layers import LAYERS
-from gridmap.services.maps.common import (_ASSIGN_LOCK, _CENTRES_CACHE, CACHE_SECONDS, _complaint_clock, _empty,
-                                          assignment, open_states)
+from gridmap.services.complaints.public import public_table
+from gridmap.services.maps.common import _ASSIGN_LOCK, _CENTRES_CACHE, CACHE_SECONDS, _empty
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import Store
 
@@ -59,38 +58,29 @@ def centres(store: Store, level: str) -> pd.DataFrame:
 def complaint_counts(store: Store, *, level: str = "grid", bbox: tuple[float, float, float, float] | None = None,
                      open_only: bool = True, now: dt.datetime | None = None) -> pd.DataFrame:
     """Complaints counted per published grid (``level="grid"``) or per community, as points inside each
-    area with ``id, name, level, count, overdue`` — counts of 1–4 are ``"<5"`` (PIPL: no small cells in
-    public aggregates); areas without complaints are left out; only areas whose point lies in ``bbox``.
+    area with ``id, name, level, count, overdue`` — the public table's figures
+    (:mod:`gridmap.services.complaints.public`: ``"<5"`` for 1–4, ``None`` where withheld so that no
+    combination of public figures gives a small count back); areas without complaints are left out; only
+    areas whose point lies in ``bbox``.
 
-    A complaint's grid is its building's in the published plan; its community is that grid's (the
-    first 12 digits of the code), or the complaint's own ``community_id`` when it has no grid.
+    A complaint's grid is its building's in the published plan (else the grid it was filed in); its
+    community its own, else its grid's. The table describes one moment for every public response, so
+    ``now`` is not used.
     """
     if level not in ("grid", "community"):
         raise InvalidInput(f"level={level!r}: use grid or community")
-    filt = {"state": open_states()} if open_only else None
-    rows = store.read("complaints", where=filt, columns=["building_id", "community_id", "state", "created_at",
-                                                         "due_at"])
     where = centres(store, level)
     if bbox is not None and len(where):
         x, y = shapely.get_x(where.geometry.to_numpy()), shapely.get_y(where.geometry.to_numpy())
         where = where[(x >= bbox[0]) & (x <= bbox[2]) & (y >= bbox[1]) & (y <= bbox[3])]
     cols = {"id": [], "name": [], "level": [], "count": [], "overdue": []}
-    if not len(rows) or not len(where):
+    if not len(where) or not store.count("complaints"):
         return gpd.GeoDataFrame(cols, geometry=[], crs=4326)
-    rows = _complaint_clock(rows, now or clock.now())
-    plan_id = published_plan_id(store)
-    grid_of = assignment(store, plan_id) if plan_id else {}
-    grid = pd.Series([grid_of.get(str(b)) if b is not None else None for b in rows["building_id"]],
-                     index=rows.index, dtype=object)
-    if level == "grid":
-        key = grid
-    else:
-        key = grid.map(community_of, na_action="ignore").where(grid.notna(), rows["community_id"].astype(object))
-    counts = pd.DataFrame({"key": key, "overdue": rows["overdue"].astype(int)}).dropna(subset=["key"]) \
-        .groupby("key")["overdue"].agg(["size", "sum"])
-    where = where[where["id"].isin(counts.index)]
-    c = counts.reindex(where["id"])
-    out = where.assign(level=level, count=[suppressed(int(n)) for n in c["size"]],
-                       overdue=[suppressed(int(n)) for n in c["sum"]])
+    table = public_table(store)
+    measure = "open" if open_only else "total"
+    count = [table.current(measure, level, str(i)) for i in where["id"]]
+    out = where.assign(level=level, count=count,
+                       overdue=[table.current("overdue", level, str(i)) for i in where["id"]])
+    out = out[[c != 0 for c in count]]
     cols = ["id", "name"] if level == "community" else ["id"]
     return out[cols + ["level", "count", "overdue", "geometry"]].reset_index(drop=True)
