@@ -33,6 +33,7 @@ from gridmap.domain import disclosure, kpi, privacy
 from gridmap.domain.codes import community_of, street_of
 from gridmap.services.complaints.records import _now, policy_from
 from gridmap.services.complaints.report import kpi_options, labelled, year_levels
+from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import Store
 
 DISTRICT = "district"
@@ -78,15 +79,16 @@ class PublicTable:
 
 
 def public_table(store: Store, *, settings: Mapping[str, Any] | None = None) -> PublicTable:
-    """The public counts of ``store``'s requests (cached while the requests stay the same)."""
+    """The public counts of ``store``'s requests (kept while the requests and the published plan stay the
+    same, for at most :data:`CACHE_SECONDS`)."""
     settings = settings if settings is not None else config.load()
-    lab, events, units = labelled(store)
-    key = (_fingerprint(lab, events), repr(sorted((k, repr(v)) for k, v in settings.items()
-                                                            if str(k).startswith("COMPLAINT"))))
+    key = (store.url, published_plan_id(store), _fingerprint(store),
+           repr(sorted((k, repr(v)) for k, v in settings.items() if str(k).startswith("COMPLAINT"))))
     with _LOCK:
         hit = _CACHE.get(key)
     if hit is not None and time.monotonic() - hit[0] <= CACHE_SECONDS:
         return hit[1]
+    lab, events, units = labelled(store)
     table = _build(lab, events, units, settings=settings, now=_now(None))
     with _LOCK:
         if len(_CACHE) > 8:
@@ -95,12 +97,15 @@ def public_table(store: Store, *, settings: Mapping[str, Any] | None = None) -> 
     return table
 
 
-def _fingerprint(lab: pd.DataFrame, events: pd.DataFrame) -> int:
-    cols = [c for c in ("id", "state", "grid", "community", "created_at", "due_at", "closed_at", "rating",
-                        "resolved", "category")
-            if c in lab.columns]
-    h = int(pd.util.hash_pandas_object(lab[cols].astype(str), index=False).sum()) if len(lab) else 0
-    return hash((h, len(events)))
+_FINGERPRINT = ["id", "state", "building_id", "community_id", "filed_grid_code", "created_at", "due_at", "closed_at",
+                "rating", "resolved", "category"]
+
+
+def _fingerprint(store: Store) -> int:
+    """A hash of what the table is made of: the requests' states, places and times, and their events' count."""
+    rows = store.read("complaints", columns=_FINGERPRINT)
+    h = int(pd.util.hash_pandas_object(rows.astype(str), index=False).sum()) if len(rows) else 0
+    return hash((h, store.count("complaint_events")))
 
 
 def _build(lab: pd.DataFrame, events: pd.DataFrame, units: Any, *, settings: Mapping[str, Any],
