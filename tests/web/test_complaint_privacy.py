@@ -14,6 +14,7 @@ import datetime as dt
 import pytest
 
 from complaints_world import COM_A, COM_B, G1, G2, STREET, build, lonlat
+from gridmap import clock
 from gridmap.store import audit
 
 P1 = lonlat(20, 20)  # on b1, grid G1
@@ -92,7 +93,7 @@ def test_allowed_fields_per_move(app_factory, world, login, wclient):
 
 def test_time_limit_is_its_own_audited_action(app_factory, world, login, wclient):
     cid = _file(wclient)
-    due = dt.datetime.now().replace(microsecond=0) + dt.timedelta(days=40)
+    due = clock.now() + dt.timedelta(days=40)
     body = {"due_at": due.isoformat(), "note": "需协调多部门"}
     gl = _as(app_factory, world, login, "grid_leader", {"grids": [G1]})
     assert gl.post(f"/api/complaints/{cid}/due", json=body).status_code == 403
@@ -106,11 +107,14 @@ def test_time_limit_is_its_own_audited_action(app_factory, world, login, wclient
     r = official.post(f"/api/complaints/{cid}/due", json=body)
     assert r.status_code == 200, r.json
     row = world.get("complaints", cid)
-    assert row["due_at"].replace(tzinfo=None) == due and row["state"] == "collected"
+    assert row["due_at"] == due and row["state"] == "collected"
+    local = official.post(f"/api/complaints/{cid}/due", json={"due_at": "2099-06-30T18:00:00"})  # service zone
+    assert local.status_code == 200 and world.get("complaints", cid)["due_at"] == dt.datetime(
+        2099, 6, 30, 10, 0, tzinfo=dt.timezone.utc)
     ev = r.json["events"][0]
     assert ev["from_state"] == ev["to_state"] == "collected" and "due_at" in ev["note"] and "需协调" in ev["note"]
     log = _audit(world, action="complaint.due", target=f"complaint:{cid}")
-    assert len(log) == 1 and log[0]["detail"]["changed"] == ["due_at"]
+    assert len(log) == 2 and all(e["detail"]["changed"] == ["due_at"] for e in log)
 
 
 def test_every_change_lands_in_the_audit_log_without_personal_values(app_factory, world, login, wclient):
@@ -124,7 +128,7 @@ def test_every_change_lands_in_the_audit_log_without_personal_values(app_factory
              (gl, {"to": "reassigned", "department": "police"})]
     for who, body in moves:
         assert who.post(f"/api/complaints/{cid}/transitions", json=body).status_code == 200
-    svc.escalate_overdue(world, settings=config.load(), now=dt.datetime.now() + dt.timedelta(days=90))
+    svc.escalate_overdue(world, settings=config.load(), now=clock.now() + dt.timedelta(days=90))
     log = _audit(world, target=f"complaint:{cid}")
     actions = sorted(e["action"] for e in log)
     assert actions.count("complaint.create") == 1 and actions.count("complaint.transition") == 3

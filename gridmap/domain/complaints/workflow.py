@@ -332,11 +332,11 @@ def set_due(record: Mapping[str, Any], due_at: dt.datetime, *, actor: str, at: d
     if not isinstance(due_at, dt.datetime):
         raise ComplaintError(f"due_at must be a date and time, got {due_at!r}")
     if due_at <= at:
-        raise ComplaintError(f"due_at {due_at:%Y-%m-%d %H:%M} is not in the future")
+        raise ComplaintError(f"due_at {due_at.isoformat(timespec='minutes')} is not in the future")
     reason = check_text("note", note, MAX_NOTE)
     old = record.get("due_at")
-    old_text = old.strftime("%Y-%m-%d %H:%M") if isinstance(old, dt.datetime) and not _isnull(old) else "—"
-    text = f"due_at {old_text} → {due_at:%Y-%m-%d %H:%M}" + (f": {reason}" if reason else "")
+    old_text = old.isoformat(timespec="minutes") if isinstance(old, dt.datetime) and not _isnull(old) else "—"
+    text = f"due_at {old_text} → {due_at.isoformat(timespec='minutes')}" + (f": {reason}" if reason else "")
     new = dict(record)
     new["due_at"], new["updated_at"] = due_at, at
     event = {"complaint_id": record["id"], "seq": int(seq), "from_state": state, "to_state": state,

@@ -88,7 +88,7 @@ def public_table(store: Store, *, settings: Mapping[str, Any] | None = None) -> 
         hit = _CACHE.get(key)
     if hit is not None and time.monotonic() - hit[0] <= CACHE_SECONDS:
         return hit[1]
-    lab, events, units = labelled(store)
+    lab, events, units = labelled(store, zone=policy_from(settings).zone)
     table = _build(lab, events, units, settings=settings, now=_now(None))
     with _LOCK:
         if len(_CACHE) > 8:

@@ -113,11 +113,11 @@ def set_due(store: Store, cid: str, due_at: Any, *, user: Any, settings: Mapping
     and the reason): only community and street officials whose area holds it, and admins
     (:data:`DUE_ROLES`). Audited as ``complaint.due``."""
     now = _now(now)
-    policy_from(settings)  # the settings must be valid for any change
+    policy = policy_from(settings)
     if getattr(user, "role", "public") not in DUE_ROLES:
         raise Forbidden("只有社区、街道工作人员可以调整办理时限 / only community and street officials change a "
                         "request's time limit")
-    due = _datetime_like(due_at, now)
+    due = _datetime_like(due_at, policy.zone)
     with store.transaction():
         rec = _load(store, cid)
         if not in_scope(user, rec, _current_grid(store, rec)):
@@ -130,8 +130,9 @@ def set_due(store: Store, cid: str, due_at: Any, *, user: Any, settings: Mapping
     return {"complaint": staff_view(new), "events": [_event_json(ev)]}
 
 
-def _datetime_like(value: Any, now: dt.datetime) -> dt.datetime:
-    """``value`` (a datetime or ISO 8601 text) in the same convention as ``now`` (naive or aware)."""
+def _datetime_like(value: Any, zone: Any) -> dt.datetime:
+    """``value`` (a datetime or ISO 8601 text) as aware UTC; without an offset it is read on the service's
+    clocks (``zone``), as people write times."""
     if isinstance(value, dt.datetime):
         t = value
     else:
@@ -140,11 +141,7 @@ def _datetime_like(value: Any, now: dt.datetime) -> dt.datetime:
             t = dt.datetime.fromisoformat(str(text or "").replace("Z", "+00:00"))
         except ValueError:
             raise InvalidInput(f"due_at {value!r} is not a date and time such as 2025-06-30T18:00:00") from None
-    if now.tzinfo is None and t.tzinfo is not None:
-        return t.astimezone().replace(tzinfo=None)
-    if now.tzinfo is not None and t.tzinfo is None:
-        return t.replace(tzinfo=now.tzinfo)
-    return t
+    return clock.utc(t if t.tzinfo is not None else t.replace(tzinfo=zone))
 
 
 def _changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
