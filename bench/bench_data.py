@@ -4,6 +4,7 @@ Run: ``python bench/bench_data.py`` (prints a markdown table). Peers on the same
 ``store.write`` without validation (what an import costs on top of writing), and geopandas/pyogrio writing
 the same buildings to a GeoPackage (a file-based load most GIS users know).
 """
+
 from __future__ import annotations
 
 import platform
@@ -16,10 +17,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from gridmap.io.validation import validate
 from gridmap.services.importing import import_frame
 from gridmap.store import open_store
 from gridmap.synth.world import generate
-from gridmap.io.validation import validate
 
 
 def timed(fn):
@@ -38,8 +39,14 @@ def main() -> None:
     t, p = timed(lambda: generate(seed=0, scale={"base": "district", "household_points": 1_000_000}))
     rows.append(("synth district + 1M household points", f"{len(p['households']):,} households rows", t, ""))
     frame = b.drop(columns=["community_id"]).assign(_row=np.arange(1, len(b) + 1))
-    t, _ = timed(lambda: validate("buildings", frame, communities=w["communities"][["id", "geometry"]],
-                                  known_ids={"estates": set(w["estates"]["id"])}))
+    t, _ = timed(
+        lambda: validate(
+            "buildings",
+            frame,
+            communities=w["communities"][["id", "geometry"]],
+            known_ids={"estates": set(w["estates"]["id"])},
+        )
+    )
     rows.append(("validate buildings (derive community)", f"{len(b):,} rows", t, ""))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -54,8 +61,14 @@ def main() -> None:
         t_raw, _ = timed(lambda: stores[1].write("buildings", b))
         t_re, _ = timed(lambda: import_frame(stores[0], "buildings", b.drop(columns=["community_id"])))
         t_gpkg, _ = timed(lambda: b.to_file(tmp / "b.gpkg", driver="GPKG", engine="pyogrio"))
-        rows.append(("import_frame buildings → SQLite (validate + upsert)", f"{len(b):,} rows", t_imp,
-                     f"{t_imp / t_raw:.2f}× store.write"))
+        rows.append(
+            (
+                "import_frame buildings → SQLite (validate + upsert)",
+                f"{len(b):,} rows",
+                t_imp,
+                f"{t_imp / t_raw:.2f}× store.write",
+            )
+        )
         rows.append(("peer: store.write buildings, no validation", f"{len(b):,} rows", t_raw, "1.00×"))
         rows.append(("re-import same rows (all unchanged)", f"{len(b):,} rows", t_re, f"{t_re / t_raw:.2f}×"))
         rows.append(("peer: geopandas/pyogrio to GeoPackage", f"{len(b):,} rows", t_gpkg, f"{t_gpkg / t_raw:.2f}×"))

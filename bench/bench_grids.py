@@ -11,6 +11,7 @@ contiguous grids (buildings connected through shared cell borders) and mean Pols
 grid polygons (unions of cells). The slow peers run on a sample of communities; gridmap and METIS are
 also reported on that sample so each row is comparable with its neighbours.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gridmap.domain import partition as P
-from gridmap.domain.geometry import metric_crs, polsby_popper  # noqa: E402
-from gridmap.domain.tessellation import adjacency, dissolve_cells, tessellate  # noqa: E402
-
+from gridmap.domain.geometry import metric_crs, polsby_popper
+from gridmap.domain.tessellation import adjacency, dissolve_cells, tessellate
 
 # -- worlds ------------------------------------------------------------------------------------
+
 
 def load_world(name: str, seed: int) -> dict:
     if name == "synth":
@@ -69,18 +70,31 @@ def taipei_world() -> dict:
     b = b[b["village_code"].notna()].copy()
     v = v[v["village_code"].isin(set(b["village_code"]))].sort_values("village_code").reset_index(drop=True)
     ids = {c: f"630100001{i + 1:03d}" for i, c in enumerate(v["village_code"])}  # 12 digits
-    coms = gpd.GeoDataFrame({"id": v["village_code"].map(ids), "name": v["village"],
-                             "street_id": "630100001"}, geometry=v.geometry.values, crs=v.crs)
+    coms = gpd.GeoDataFrame(
+        {"id": v["village_code"].map(ids), "name": v["village"], "street_id": "630100001"},
+        geometry=v.geometry.values,
+        crs=v.crs,
+    )
     floors = np.maximum(1, np.round(b["height_m"].astype(float) / 3.2))
     hh = np.maximum(1, np.round(b["footprint_m2"].astype(float) * floors * 0.8 / 90)).astype(int)
-    blds = gpd.GeoDataFrame({"id": b["bldg_id"], "name": None, "estate_id": None,
-                             "community_id": b["village_code"].map(ids), "households": hh,
-                             "residents": np.round(hh * 2.4).astype(int), "floors": floors.astype(int)},
-                            geometry=b.geometry.values, crs=b.crs)
+    blds = gpd.GeoDataFrame(
+        {
+            "id": b["bldg_id"],
+            "name": None,
+            "estate_id": None,
+            "community_id": b["village_code"].map(ids),
+            "households": hh,
+            "residents": np.round(hh * 2.4).astype(int),
+            "floors": floors.astype(int),
+        },
+        geometry=b.geometry.values,
+        crs=b.crs,
+    )
     return {"communities": coms, "buildings": blds, "barriers": None}
 
 
 # -- per-community graphs ----------------------------------------------------------------------
+
 
 def community_graphs(b, adj):
     com = b["community_id"].to_numpy(dtype=object).astype(str)
@@ -107,14 +121,15 @@ def community_graphs(b, adj):
 
 # -- methods: each returns labels (local grid index per building) for one community -------------
 
+
 def run_metis(h, pairs, k, seed):
     return P.metis_partition(len(h), pairs, h, None, k, seed=seed)
 
 
 def run_gerrychain(h, pairs, k, seed, steps, lo, hi):
-    import networkx as nx
     from functools import partial
 
+    import networkx as nx
     from gerrychain import Graph, MarkovChain, Partition
     from gerrychain.accept import always_accept
     from gerrychain.proposals import recom
@@ -192,6 +207,7 @@ def run_maxp(h, pairs, k, seed, xy, lo):
 
 # -- scoring -----------------------------------------------------------------------------------
 
+
 def score(results, graphs, hh, cells, lo, hi):
     """results: community -> labels. Figures over all grids of those communities."""
     from scipy.sparse import coo_matrix
@@ -215,9 +231,15 @@ def score(results, graphs, hh, cells, lo, hi):
         pp += polsby_popper(polys).tolist()
     r = np.array(ratio)
     dev = np.abs(r - 1)
-    return {"grids": len(r), "in bounds": np.mean(inb), "CV": r.std(), "within ±10%": (dev <= 0.1).mean(),
-            "p95 dev": np.quantile(dev, 0.95) if len(dev) else np.nan,
-            "contiguous": np.mean(contiguous), "Polsby-Popper": np.mean(pp)}
+    return {
+        "grids": len(r),
+        "in bounds": np.mean(inb),
+        "CV": r.std(),
+        "within ±10%": (dev <= 0.1).mean(),
+        "p95 dev": np.quantile(dev, 0.95) if len(dev) else np.nan,
+        "contiguous": np.mean(contiguous),
+        "Polsby-Popper": np.mean(pp),
+    }
 
 
 def main(argv=None) -> None:
@@ -230,9 +252,12 @@ def main(argv=None) -> None:
     ap.add_argument("--maxp-sample", type=int, default=3, help="communities for MaxP (slowest)")
     ap.add_argument("--sample-max-buildings", type=int, default=1500)
     ap.add_argument("--steps", type=int, default=200, help="GerryChain ReCom steps per community")
-    ap.add_argument("--budget", type=float, default=120.0,
-                    help="seconds each slow peer may spend on its sample (communities not reached are "
-                         "shown as not done)")
+    ap.add_argument(
+        "--budget",
+        type=float,
+        default=120.0,
+        help="seconds each slow peer may spend on its sample (communities not reached are shown as not done)",
+    )
     ap.add_argument("--peers", default="metis,gerrychain,regionkmeans,skater,maxp")
     ap.add_argument("--generate", action="store_true", help="also time the whole generate into SQLite")
     ap.add_argument("--only-generate", action="store_true", help="only time the whole generate")
@@ -244,8 +269,11 @@ def main(argv=None) -> None:
     if a.only_generate:
         return time_generate(a, w)
     b = w["buildings"]
-    print(f"world {a.world}: {len(w['communities'])} communities, {len(b)} buildings, "
-          f"{int(b['households'].sum())} households ({time.perf_counter() - t:.1f} s)", flush=True)
+    print(
+        f"world {a.world}: {len(w['communities'])} communities, {len(b)} buildings, "
+        f"{int(b['households'].sum())} households ({time.perf_counter() - t:.1f} s)",
+        flush=True,
+    )
     t = time.perf_counter()
     cells = tessellate(b, w["communities"])
     adj = adjacency(cells)
@@ -254,24 +282,37 @@ def main(argv=None) -> None:
     graphs = community_graphs(b, adj)
     hh = b["households"].fillna(0).to_numpy(dtype=np.int64)
     xy = shapely.get_coordinates(shapely.point_on_surface(b.geometry.values))
-    ks = {c: P.grid_count(int(hh[idx].sum()), min_households=a.lo, max_households=a.hi)
-          for c, (idx, _) in graphs.items()}
+    ks = {
+        c: P.grid_count(int(hh[idx].sum()), min_households=a.lo, max_households=a.hi) for c, (idx, _) in graphs.items()
+    }
 
     rows = []
     t = time.perf_counter()
     res = P.partition_world(b, adj, kind, bounds={}, default_bounds=(a.lo, a.hi), seed=a.seed)
     t_ours = time.perf_counter() - t
     ours = {c: r.labels for c, r in res.communities.items()}
-    rows.append({"method": "gridmap (this)", "communities": len(ours), "time s": t_ours,
-                 **score(ours, graphs, hh, cells, a.lo, a.hi)})
+    rows.append(
+        {
+            "method": "gridmap (this)",
+            "communities": len(ours),
+            "time s": t_ours,
+            **score(ours, graphs, hh, cells, a.lo, a.hi),
+        }
+    )
     metis = {}
     if "metis" in peers:
         t = time.perf_counter()
         for c, (idx, pairs) in graphs.items():
             metis[c] = run_metis(hh[idx], pairs, ks[c], a.seed)
         t_metis = time.perf_counter() - t
-        rows.append({"method": "METIS (pymetis, contig)", "communities": len(metis), "time s": t_metis,
-                     **score(metis, graphs, hh, cells, a.lo, a.hi)})
+        rows.append(
+            {
+                "method": "METIS (pymetis, contig)",
+                "communities": len(metis),
+                "time s": t_metis,
+                **score(metis, graphs, hh, cells, a.lo, a.hi),
+            }
+        )
 
     sample = [c for c in sorted(graphs) if ks[c] >= 2 and len(graphs[c][0]) <= a.sample_max_buildings]
     sample = sample[:: max(1, len(sample) // a.sample)][: a.sample]
@@ -279,14 +320,28 @@ def main(argv=None) -> None:
     sub = lambda d, cs: {c: d[c] for c in cs}  # noqa: E731
     if sample:
         n_b = sum(len(graphs[c][0]) for c in sample)
-        rows.append({"method": f"gridmap, sample ({n_b} bldgs)", "communities": len(sample),
-                     "time s": np.nan, **score(sub(ours, sample), graphs, hh, cells, a.lo, a.hi)})
+        rows.append(
+            {
+                "method": f"gridmap, sample ({n_b} bldgs)",
+                "communities": len(sample),
+                "time s": np.nan,
+                **score(sub(ours, sample), graphs, hh, cells, a.lo, a.hi),
+            }
+        )
         if metis:
-            rows.append({"method": "METIS, sample", "communities": len(sample), "time s": np.nan,
-                         **score(sub(metis, sample), graphs, hh, cells, a.lo, a.hi)})
+            rows.append(
+                {
+                    "method": "METIS, sample",
+                    "communities": len(sample),
+                    "time s": np.nan,
+                    **score(sub(metis, sample), graphs, hh, cells, a.lo, a.hi),
+                }
+            )
     peer_fns = {
-        "gerrychain": ("GerryChain ReCom from METIS", lambda h, p, k, c: run_gerrychain(
-            h, p, k, a.seed, a.steps, a.lo, a.hi)),
+        "gerrychain": (
+            "GerryChain ReCom from METIS",
+            lambda h, p, k, c: run_gerrychain(h, p, k, a.seed, a.steps, a.lo, a.hi),
+        ),
         "regionkmeans": ("spopt RegionKMeans", lambda h, p, k, c: run_regionkmeans(h, p, k, a.seed, xy[graphs[c][0]])),
         "skater": ("spopt Skater", lambda h, p, k, c: run_skater(h, p, k, a.seed, xy[graphs[c][0]])),
     }
@@ -295,33 +350,65 @@ def main(argv=None) -> None:
             continue
         out, spent = _budgeted(fn, sample, graphs, hh, ks, a.budget)
         done = f"{len(out)}/{len(sample)}"
-        rows.append({"method": label + ", sample", "communities": done, "time s": spent,
-                     **(score(out, graphs, hh, cells, a.lo, a.hi) if out else {})})
+        rows.append(
+            {
+                "method": label + ", sample",
+                "communities": done,
+                "time s": spent,
+                **(score(out, graphs, hh, cells, a.lo, a.hi) if out else {}),
+            }
+        )
         print(f"  {label}: {done} communities in {spent:.1f} s", flush=True)
     if "maxp" in peers and small:
-        out, t_maxp = _budgeted(lambda h, p, k, c: run_maxp(h, p, k, a.seed, xy[graphs[c][0]], a.lo),
-                                small, graphs, hh, ks, a.budget)
+        out, t_maxp = _budgeted(
+            lambda h, p, k, c: run_maxp(h, p, k, a.seed, xy[graphs[c][0]], a.lo), small, graphs, hh, ks, a.budget
+        )
         n_b = sum(len(graphs[c][0]) for c in small)
         t = time.perf_counter()
         for c in small:  # gridmap on the same small sample, timed
-            P.partition_world(b.iloc[graphs[c][0]].reset_index(drop=True),
-                              _local_adj(graphs[c][1]), _local_kind(graphs[c], adj, kind),
-                              bounds={}, default_bounds=(a.lo, a.hi), seed=a.seed)
+            P.partition_world(
+                b.iloc[graphs[c][0]].reset_index(drop=True),
+                _local_adj(graphs[c][1]),
+                _local_kind(graphs[c], adj, kind),
+                bounds={},
+                default_bounds=(a.lo, a.hi),
+                seed=a.seed,
+            )
         t_small = time.perf_counter() - t
-        rows.append({"method": f"gridmap, MaxP sample ({n_b} bldgs)", "communities": len(small),
-                     "time s": t_small, **score(sub(ours, small), graphs, hh, cells, a.lo, a.hi)})
-        rows.append({"method": "spopt MaxP (threshold=min), MaxP sample",
-                     "communities": f"{len(out)}/{len(small)}", "time s": t_maxp,
-                     **(score(out, graphs, hh, cells, a.lo, a.hi) if out else {})})
+        rows.append(
+            {
+                "method": f"gridmap, MaxP sample ({n_b} bldgs)",
+                "communities": len(small),
+                "time s": t_small,
+                **score(sub(ours, small), graphs, hh, cells, a.lo, a.hi),
+            }
+        )
+        rows.append(
+            {
+                "method": "spopt MaxP (threshold=min), MaxP sample",
+                "communities": f"{len(out)}/{len(small)}",
+                "time s": t_maxp,
+                **(score(out, graphs, hh, cells, a.lo, a.hi) if out else {}),
+            }
+        )
 
     table = pd.DataFrame(rows)
-    fmt = {"time s": "{:.2f}", "in bounds": "{:.1%}", "CV": "{:.3f}", "within ±10%": "{:.1%}",
-           "p95 dev": "{:.3f}", "contiguous": "{:.1%}", "Polsby-Popper": "{:.3f}"}
+    fmt = {
+        "time s": "{:.2f}",
+        "in bounds": "{:.1%}",
+        "CV": "{:.3f}",
+        "within ±10%": "{:.1%}",
+        "p95 dev": "{:.3f}",
+        "contiguous": "{:.1%}",
+        "Polsby-Popper": "{:.3f}",
+    }
     for col, f in fmt.items():
         table[col] = table[col].map(lambda v, f=f: "—" if pd.isna(v) else f.format(v))
     print()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"bounds [{a.lo}, {a.hi}]; seed {a.seed}; tessellation + adjacency {t_tess:.1f} s")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+        f"bounds [{a.lo}, {a.hi}]; seed {a.seed}; tessellation + adjacency {t_tess:.1f} s"
+    )
     if metis:
         print(f"partition time / METIS time: {t_ours / t_metis:.2f}")
     print(markdown(table))
@@ -397,10 +484,12 @@ def time_generate(a, w) -> None:
         total = time.perf_counter() - t
         s = r.report["summary"]
         print(f"generate: {total:.1f} s  ({', '.join(f'{k} {v:.1f}' for k, v in r.timings.items())})")
-        print(f"  {s['grids']} grids; in bounds {s['share_in_bounds']:.1%}; CV {s['cv']:.3f}; within ±10% "
-              f"{s['share_within_10pct']:.1%}; p95 {s['p95_deviation']:.3f}; contiguous "
-              f"{s['contiguous_share']:.1%}; gap {s.get('gap_m2', 0):.4f} m²; overlap "
-              f"{s.get('overlap_m2', 0):.4f} m²; problems {len(r.report['problems'])}")
+        print(
+            f"  {s['grids']} grids; in bounds {s['share_in_bounds']:.1%}; CV {s['cv']:.3f}; within ±10% "
+            f"{s['share_within_10pct']:.1%}; p95 {s['p95_deviation']:.3f}; contiguous "
+            f"{s['contiguous_share']:.1%}; gap {s.get('gap_m2', 0):.4f} m²; overlap "
+            f"{s.get('overlap_m2', 0):.4f} m²; problems {len(r.report['problems'])}"
+        )
         store.close()
 
 
@@ -411,12 +500,15 @@ def _write_world(store, raw) -> None:
     region = shapely.union_all(coms.geometry.values)
     sid = str(coms["street_id"].iloc[0])
     with store.transaction():
-        store.write("districts", gpd.GeoDataFrame([{"id": sid[:6], "name": "district", "geometry": region}],
-                                                  crs=4326))
-        store.write("streets", gpd.GeoDataFrame([{"id": sid, "name": "street", "district_id": sid[:6],
-                                                  "geometry": region}], crs=4326))
-        store.write("communities", coms[[c for c in ("id", "name", "street_id", "min_households",
-                                                     "max_households", "geometry") if c in coms]])
+        store.write("districts", gpd.GeoDataFrame([{"id": sid[:6], "name": "district", "geometry": region}], crs=4326))
+        store.write(
+            "streets",
+            gpd.GeoDataFrame([{"id": sid, "name": "street", "district_id": sid[:6], "geometry": region}], crs=4326),
+        )
+        store.write(
+            "communities",
+            coms[[c for c in ("id", "name", "street_id", "min_households", "max_households", "geometry") if c in coms]],
+        )
         if "estates" in raw:
             store.write("estates", raw["estates"].to_crs(4326))
         cols = ["id", "name", "estate_id", "community_id", "households", "residents", "geometry"]
@@ -426,8 +518,16 @@ def _write_world(store, raw) -> None:
             store.write("barriers", raw["barriers"].to_crs(4326))
         if raw.get("stewards") is not None and len(raw["stewards"]):
             st = raw["stewards"]
-            store.write("stewards", st[[c for c in ("id", "name", "role", "building_id", "community_id",
-                                                    "serves", "party_member") if c in st]])
+            store.write(
+                "stewards",
+                st[
+                    [
+                        c
+                        for c in ("id", "name", "role", "building_id", "community_id", "serves", "party_member")
+                        if c in st
+                    ]
+                ],
+            )
 
 
 if __name__ == "__main__":

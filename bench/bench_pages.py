@@ -16,6 +16,7 @@ What it measures (printed as a Markdown table, for docs/benchmarks.md):
 
 The world is built once and kept in ``bench/out/pages-<scale>.db`` (``--rebuild`` to redo).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,15 +36,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 # -- the world ----------------------------------------------------------------------------------------
 def build_world(db: Path, scale: str, complaints: int, seed: int = 0) -> dict[str, float]:
     import geopandas as gpd
     import numpy as np
-    import pandas as pd
     import shapely
 
     from gridmap.services.demo import WRITE_ORDER
@@ -69,9 +76,8 @@ def build_world(db: Path, scale: str, complaints: int, seed: int = 0) -> dict[st
     try:
         make_grids(store, publish=True)
         t["grids"] = "gridmap.services.grids"
-    except Exception as exc:  # noqa: BLE001 (the grids service failing on this world is reported, not fatal)
-        print(f"grids service failed ({type(exc).__name__}: {exc}); using simple sweep grids for the bench",
-              flush=True)
+    except Exception as exc:
+        print(f"grids service failed ({type(exc).__name__}: {exc}); using simple sweep grids for the bench", flush=True)
         simple_plan(store, world["buildings"])
         t["grids"] = "simple sweep (grids service failed)"
     t["grids_s"] = time.perf_counter() - t0
@@ -84,14 +90,27 @@ def build_world(db: Path, scale: str, complaints: int, seed: int = 0) -> dict[st
     now = dt.datetime.utcnow().replace(microsecond=0)
     created = [now - dt.timedelta(hours=int(h)) for h in rng.integers(1, 24 * 120, complaints)]
     is_open = rng.random(complaints) < 0.15
-    state = np.where(is_open, rng.choice(["collected", "dispatched", "responding"], complaints),
-                     rng.choice(["resolved", "evaluated"], complaints))
+    state = np.where(
+        is_open,
+        rng.choice(["collected", "dispatched", "responding"], complaints),
+        rng.choice(["resolved", "evaluated"], complaints),
+    )
     due = [c + dt.timedelta(days=int(d)) for c, d in zip(created, rng.integers(2, 20, complaints))]
     cats = rng.choice(["环境卫生", "物业服务", "噪音", "停车", "市政设施", "邻里纠纷"], complaints)
-    frame = gpd.GeoDataFrame({
-        "id": [f"bc{i:06d}" for i in range(complaints)], "category": cats, "state": state, "channel": "map",
-        "building_id": b["id"].to_numpy()[pick], "community_id": b["community_id"].to_numpy()[pick],
-        "created_at": created, "due_at": due}, geometry=pts, crs=4326)
+    frame = gpd.GeoDataFrame(
+        {
+            "id": [f"bc{i:06d}" for i in range(complaints)],
+            "category": cats,
+            "state": state,
+            "channel": "map",
+            "building_id": b["id"].to_numpy()[pick],
+            "community_id": b["community_id"].to_numpy()[pick],
+            "created_at": created,
+            "due_at": due,
+        },
+        geometry=pts,
+        crs=4326,
+    )
     t0 = time.perf_counter()
     store.write("complaints", frame)
     t["complaints_s"] = time.perf_counter() - t0
@@ -123,22 +142,44 @@ def simple_plan(store, buildings, per_grid: int = 400) -> None:
             ids = grp["id"].to_numpy()[idx]
             assign += [{"plan_id": "bench", "building_id": b, "grid_code": code} for b in ids]
             hull = shapely.convex_hull(shapely.union_all(grp.geometry.to_numpy()[idx])).buffer(0.00005)
-            grids.append({"plan_id": "bench", "code": code, "community_id": cid,
-                          "households": int(grp["households"].to_numpy()[idx].sum()), "buildings": len(idx),
-                          "geometry": hull})
+            grids.append(
+                {
+                    "plan_id": "bench",
+                    "code": code,
+                    "community_id": cid,
+                    "households": int(grp["households"].to_numpy()[idx].sum()),
+                    "buildings": len(idx),
+                    "geometry": hull,
+                }
+            )
     with store.transaction():
-        store.write("plans", pd.DataFrame([{"id": "bench", "status": "published", "created_at": now,
-                                            "published_at": now, "created_by": "bench"}]))
+        store.write(
+            "plans",
+            pd.DataFrame(
+                [{"id": "bench", "status": "published", "created_at": now, "published_at": now, "created_by": "bench"}]
+            ),
+        )
         store.write("plan_assignments", pd.DataFrame(assign))
         store.write("plan_grids", gpd.GeoDataFrame(grids, geometry="geometry", crs=4326))
 
 
 # -- the server (a separate process, as `gridmap serve` runs it) ------------------------------------------
 def start_server(db: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "GRIDMAP_DATABASE_URL": f"sqlite:///{db}", "GRIDMAP_SECRET_KEY": "bench",
-           "GRIDMAP_PORT": str(port), "GRIDMAP_HOST": "127.0.0.1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "gridmap", "serve"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "GRIDMAP_DATABASE_URL": f"sqlite:///{db}",
+        "GRIDMAP_SECRET_KEY": "bench",
+        "GRIDMAP_PORT": str(port),
+        "GRIDMAP_HOST": "127.0.0.1",
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gridmap", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/healthz"
     for _ in range(300):
         try:
@@ -151,8 +192,9 @@ def start_server(db: Path, port: int) -> subprocess.Popen:
 
 
 # -- the browser ---------------------------------------------------------------------------------------
-def cold_load(browser, url: str, *, viewport, wait_js: str, timeout_s: float = 120,
-              then: str | None = None) -> dict[str, float]:
+def cold_load(
+    browser, url: str, *, viewport, wait_js: str, timeout_s: float = 120, then: str | None = None
+) -> dict[str, float]:
     """Open ``url`` in a fresh context (empty cache); time until ``wait_js`` is true; bytes by kind.
     With ``then`` (JavaScript run once the page is drawn, e.g. a zoom), the time and bytes are those from
     running it until ``wait_js`` is true again."""
@@ -164,14 +206,21 @@ def cold_load(browser, url: str, *, viewport, wait_js: str, timeout_s: float = 1
     def on_response(resp):
         try:
             body = resp.body()
-        except Exception:  # noqa: BLE001 (fetch() bodies read as blobs, e.g. vector tiles: use the sizes)
+        except Exception:
             try:
                 body = b"\0" * int(resp.request.sizes().get("responseBodySize") or 0)
-            except Exception:  # noqa: BLE001 (redirects, aborted)
+            except Exception:
                 return
         path = resp.url.split("//", 1)[-1].split("/", 1)[-1]
-        kind = "data" if path.startswith("api/") else "tiles" if path.startswith("tiles/") \
-            else "static" if path.startswith(("static/", "vendor/")) else "html"
+        kind = (
+            "data"
+            if path.startswith("api/")
+            else "tiles"
+            if path.startswith("tiles/")
+            else "static"
+            if path.startswith(("static/", "vendor/"))
+            else "html"
+        )
         sizes[kind] += len(body)
         if not resp.url.startswith("http://127.0.0.1"):
             outside.append(resp.url)
@@ -188,11 +237,13 @@ def cold_load(browser, url: str, *, viewport, wait_js: str, timeout_s: float = 1
             sizes[k] = 0
         t0 = time.perf_counter()
         page.evaluate(then)
-        page.wait_for_timeout(200)          # the map schedules its loads 120 ms after a move
+        page.wait_for_timeout(200)  # the map schedules its loads 120 ms after a move
         page.wait_for_function(wait_js, timeout=timeout_s * 1000, polling=50)
     elapsed = time.perf_counter() - t0
-    drawn = page.evaluate("() => window.gridmap ? Object.assign({}, gridmap.drawn, "
-                          "Object.fromEntries(Object.entries(gridmap.tiled).map(([k, v]) => [k + ' (tiles)', v]))) : null")
+    drawn = page.evaluate(
+        "() => window.gridmap ? Object.assign({}, gridmap.drawn, "
+        "Object.fromEntries(Object.entries(gridmap.tiled).map(([k, v]) => [k + ' (tiles)', v]))) : null"
+    )
     ctx.close()
     return {"seconds": elapsed, **sizes, "outside": len(outside), "drawn": drawn}
 
@@ -246,8 +297,12 @@ def load_test(base: str, urls: list[tuple[str, str]], *, clients: int, seconds: 
     out = {}
     for name, xs in by.items():
         xs.sort()
-        out[name] = {"n": len(xs), "p50_ms": 1000 * statistics.median(xs),
-                     "p95_ms": 1000 * xs[min(len(xs) - 1, int(0.95 * len(xs)))], "bytes": size[name]}
+        out[name] = {
+            "n": len(xs),
+            "p50_ms": 1000 * statistics.median(xs),
+            "p95_ms": 1000 * xs[min(len(xs) - 1, int(0.95 * len(xs)))],
+            "bytes": size[name],
+        }
     return out
 
 
@@ -274,13 +329,17 @@ def main(argv: list[str] | None = None) -> None:
     from gridmap.store import open_store
 
     store = open_store(f"sqlite:///{db}")
-    facts = {"buildings": store.count("buildings"), "complaints": store.count("complaints"),
-             "grids": store.count("plan_grids")}
+    facts = {
+        "buildings": store.count("buildings"),
+        "complaints": store.count("complaints"),
+        "grids": store.count("plan_grids"),
+    }
     code = first_grid(store)
     # the busiest grid (most buildings) is the worst case for a grid page
     grids = store.read("plan_grids", columns=["code", "buildings"])
     code = str(grids.sort_values("buildings")["code"].iloc[-1]) if len(grids) else code
     from gridmap.services.maps.grid import grid_row
+
     busiest_bbox = [float(v) for v in grid_row(store, code)["geometry"].bounds]
     store.close()
     print(f"world: {facts}; grid page: {code}", flush=True)
@@ -294,15 +353,19 @@ def main(argv: list[str] | None = None) -> None:
         idle = "() => window.gridmap && gridmap.sources.length > 0 && gridmap.idle()"
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            zoom13 = ("() => { var b = %s; gridmap.map.setView([(b[1] + b[3]) / 2, (b[0] + b[2]) / 2], 13, "
-                      "{animate: false}); }" % json.dumps(busiest_bbox))
-            pages = [("overview /", "/", {"width": 1280, "height": 800}),
-                     ("overview, then zoom 13 on the busiest grid", "/", {"width": 1280, "height": 800}),
-                     ("grid page (phone)", f"/grids/{code}", {"width": 390, "height": 844}),
-                     ("grid page (desktop)", f"/grids/{code}", {"width": 1280, "height": 800})]
-            for label, path, vp in ([] if a.skip_pages else pages):
+            zoom13 = (
+                "() => { var b = %s; gridmap.map.setView([(b[1] + b[3]) / 2, (b[0] + b[2]) / 2], 13, "
+                "{animate: false}); }" % json.dumps(busiest_bbox)
+            )
+            pages = [
+                ("overview /", "/", {"width": 1280, "height": 800}),
+                ("overview, then zoom 13 on the busiest grid", "/", {"width": 1280, "height": 800}),
+                ("grid page (phone)", f"/grids/{code}", {"width": 390, "height": 844}),
+                ("grid page (desktop)", f"/grids/{code}", {"width": 1280, "height": 800}),
+            ]
+            for label, path, vp in [] if a.skip_pages else pages:
                 then = zoom13 if "zoom 13" in label else None
-                cold_load(browser, base + path, viewport=vp, wait_js=idle, then=then)   # warm the server
+                cold_load(browser, base + path, viewport=vp, wait_js=idle, then=then)  # warm the server
                 runs = [cold_load(browser, base + path, viewport=vp, wait_js=idle, then=then) for _ in range(a.runs)]
                 med = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
                 rows.append((label, med))
@@ -312,12 +375,14 @@ def main(argv: list[str] | None = None) -> None:
                     peer, build_s, size = peer_page(db, a.peer_buildings, Path(tmp) / "peer.html")
                     # its local asset paths point at the running server (the page itself is opened from a file)
                     html = peer.read_text(encoding="utf-8")
-                    peer.write_text(html.replace('src="/', f'src="{base}/').replace('href="/', f'href="{base}/'),
-                                    encoding="utf-8")
-                    ctx_wait = "() => document.querySelectorAll('path.leaflet-interactive').length > 0 || " \
-                               "document.querySelector('canvas.leaflet-zoom-animated') !== null"
-                    res = cold_load(browser, peer.as_uri(), viewport={"width": 1280, "height": 800},
-                                    wait_js=ctx_wait)
+                    peer.write_text(
+                        html.replace('src="/', f'src="{base}/').replace('href="/', f'href="{base}/'), encoding="utf-8"
+                    )
+                    ctx_wait = (
+                        "() => document.querySelectorAll('path.leaflet-interactive').length > 0 || "
+                        "document.querySelector('canvas.leaflet-zoom-animated') !== null"
+                    )
+                    res = cold_load(browser, peer.as_uri(), viewport={"width": 1280, "height": 800}, wait_js=ctx_wait)
                     res.update(html=size, build_s=build_s)
                     rows.append((f"peer: folium inlining {a.peer_buildings:,} buildings", res))
                     print("peer", json.dumps(res), flush=True)
@@ -326,6 +391,7 @@ def main(argv: list[str] | None = None) -> None:
 
         store = open_store(f"sqlite:///{db}")
         from gridmap.services.maps.grid import extent, grid_row
+
         g = grid_row(store, code)["geometry"]
         ext = extent(store)
         store.close()
@@ -334,17 +400,20 @@ def main(argv: list[str] | None = None) -> None:
         whole = "bbox=" + ",".join(str(v) for v in ext)
         t15 = mercantile.tile(cx, cy, 15)
         t13 = mercantile.tile(cx, cy, 13)
-        urls = [("page /", "/"), ("page /grids/<code>", f"/grids/{code}"),
-                ("api grids z11 (whole district, cached per plan)", f"/api/layers/grids?{whole}&zoom=11"),
-                ("api communities z11 (whole district)", f"/api/layers/communities?{whole}&zoom=11"),
-                ("api complaints z11 (counts per community)", f"/api/layers/complaints?{whole}&zoom=11"),
-                ("api complaints z13 (counts per grid, view)", f"/api/layers/complaints?{view}&zoom=13"),
-                ("api complaints z16 (points, 1.5 km view)", f"/api/layers/complaints?{view}&zoom=16"),
-                ("api buildings z16 (1.5 km view)", f"/api/layers/buildings?{view}&zoom=16"),
-                ("api buildings z16 of one grid", f"/api/layers/buildings?{view}&zoom=16&grid={code}"),
-                ("api grid stats", f"/api/grids/{code}/stats"),
-                ("tile buildings z13", f"/tiles/buildings/13/{t13.x}/{t13.y}.pbf"),
-                ("tile buildings z15", f"/tiles/buildings/15/{t15.x}/{t15.y}.pbf")]
+        urls = [
+            ("page /", "/"),
+            ("page /grids/<code>", f"/grids/{code}"),
+            ("api grids z11 (whole district, cached per plan)", f"/api/layers/grids?{whole}&zoom=11"),
+            ("api communities z11 (whole district)", f"/api/layers/communities?{whole}&zoom=11"),
+            ("api complaints z11 (counts per community)", f"/api/layers/complaints?{whole}&zoom=11"),
+            ("api complaints z13 (counts per grid, view)", f"/api/layers/complaints?{view}&zoom=13"),
+            ("api complaints z16 (points, 1.5 km view)", f"/api/layers/complaints?{view}&zoom=16"),
+            ("api buildings z16 (1.5 km view)", f"/api/layers/buildings?{view}&zoom=16"),
+            ("api buildings z16 of one grid", f"/api/layers/buildings?{view}&zoom=16&grid={code}"),
+            ("api grid stats", f"/api/grids/{code}/stats"),
+            ("tile buildings z13", f"/tiles/buildings/13/{t13.x}/{t13.y}.pbf"),
+            ("tile buildings z15", f"/tiles/buildings/15/{t15.x}/{t15.y}.pbf"),
+        ]
         load_before = os.getloadavg()
         load = load_test(base, urls, clients=a.clients, seconds=a.seconds)
         load_after = os.getloadavg()
@@ -353,9 +422,11 @@ def main(argv: list[str] | None = None) -> None:
         proc.wait(timeout=10)
 
     print()
-    print(f"World: {facts['buildings']:,} buildings, {facts['grids']:,} grids, {facts['complaints']:,} complaints "
-          f"(scale {a.scale}); machine: {os.cpu_count()} CPUs, {sys.platform}; load average (1/5/15 min) "
-          f"at the start {started_load[0]:.1f}/{started_load[1]:.1f}/{started_load[2]:.1f}")
+    print(
+        f"World: {facts['buildings']:,} buildings, {facts['grids']:,} grids, {facts['complaints']:,} complaints "
+        f"(scale {a.scale}); machine: {os.cpu_count()} CPUs, {sys.platform}; load average (1/5/15 min) "
+        f"at the start {started_load[0]:.1f}/{started_load[1]:.1f}/{started_load[2]:.1f}"
+    )
     print()
     print("| cold load (headless Chromium) | time to drawn | HTML | data (API) | vector tiles | static | drawn |")
     print("|---|---:|---:|---:|---:|---:|---|")
@@ -363,8 +434,10 @@ def main(argv: list[str] | None = None) -> None:
         drawn = r.get("drawn") or {}
         shown = ", ".join(f"{k} {v:,}" for k, v in drawn.items() if v) if drawn else "—"
         extra = f" (built in {r['build_s']:.1f} s)" if "build_s" in r else ""
-        print(f"| {label}{extra} | {r['seconds']:.2f} s | {r['html'] / 1024:,.0f} KB | {r['data'] / 1024:,.0f} KB "
-              f"| {r.get('tiles', 0) / 1024:,.0f} KB | {r['static'] / 1024:,.0f} KB | {shown} |")
+        print(
+            f"| {label}{extra} | {r['seconds']:.2f} s | {r['html'] / 1024:,.0f} KB | {r['data'] / 1024:,.0f} KB "
+            f"| {r.get('tiles', 0) / 1024:,.0f} KB | {r['static'] / 1024:,.0f} KB | {shown} |"
+        )
     print()
     print(f"Load test: load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min)")
     print()

@@ -22,6 +22,7 @@ average is printed with the table. PostgreSQL URL: ``--postgres``, else ``GRIDMA
 ``GRIDMAP_TEST_POSTGRES_URL``, else ``postgresql://gridmap:gridmap@127.0.0.1:5432/postgres``; the row is
 skipped with the reason when the server is not reachable (start it: ``pg_ctlcluster 15 main start``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,17 +32,18 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import geopandas as gpd  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import shapely  # noqa: E402
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
 
-from gridmap.domain.placement import PlacementWorld, place  # noqa: E402
+from gridmap.domain.placement import PlacementWorld, place
 
 DEFAULT_PG = "postgresql://gridmap:gridmap@127.0.0.1:5432/postgres"
 
@@ -126,6 +128,7 @@ def postgis_setup(url: str, pts: gpd.GeoDataFrame, blds: gpd.GeoDataFrame) -> tu
         admin.execute(f'CREATE DATABASE "{name}"')
         admin.close()
         from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
         conn = psycopg.connect(make_conninfo(**{**conninfo_to_dict(url), "dbname": name}), autocommit=True)
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     except Exception as exc:
@@ -148,8 +151,9 @@ def postgis_setup(url: str, pts: gpd.GeoDataFrame, blds: gpd.GeoDataFrame) -> tu
 
 def postgis_join(conn: Any) -> int:
     conn.execute("DROP TABLE IF EXISTS j")
-    conn.execute("CREATE TEMP TABLE j AS SELECT p.id AS pid, b.id AS bid FROM pts p "
-                 "JOIN bld b ON ST_Within(p.geom, b.geom)")
+    conn.execute(
+        "CREATE TEMP TABLE j AS SELECT p.id AS pid, b.id AS bid FROM pts p JOIN bld b ON ST_Within(p.geom, b.geom)"
+    )
     return conn.execute("SELECT count(*) FROM j").fetchone()[0]
 
 
@@ -176,8 +180,10 @@ def main(argv: list[str] | None = None) -> None:
     t = time.perf_counter()
     w = district(args.points, args.cache)
     pts, blds, coms = w["points"], w["buildings"], w["communities"]
-    print(f"data: {len(pts):,} points, {len(blds):,} buildings, {len(coms)} communities "
-          f"(synth seed 0, scale district; {time.perf_counter() - t:.1f} s to make/load)")
+    print(
+        f"data: {len(pts):,} points, {len(blds):,} buildings, {len(coms)} communities "
+        f"(synth seed 0, scale district; {time.perf_counter() - t:.1f} s to make/load)"
+    )
     assignment = plan_assignment(blds)
 
     t = time.perf_counter()
@@ -207,11 +213,13 @@ def main(argv: list[str] | None = None) -> None:
         tree = shapely.STRtree(pts.geometry.to_numpy())
         return tree.query(poly, predicate="contains")
 
-    steps = (("gridmap place (rules + building→estate→grid→community→street)", run_place),
-             ("geopandas.sjoin within, warm (points' tree cached on the frame by an earlier call)", run_sjoin),
-             ("geopandas.sjoin within, cold (new frame: builds the points' tree)", run_sjoin_cold),
-             ("geopandas.sjoin intersects (buildings' tree cached)", run_sjoin_buildings),
-             ("shapely STRtree, polygon-driven (tree build + query)", run_strtree))
+    steps = (
+        ("gridmap place (rules + building→estate→grid→community→street)", run_place),
+        ("geopandas.sjoin within, warm (points' tree cached on the frame by an earlier call)", run_sjoin),
+        ("geopandas.sjoin within, cold (new frame: builds the points' tree)", run_sjoin_cold),
+        ("geopandas.sjoin intersects (buildings' tree cached)", run_sjoin_buildings),
+        ("shapely STRtree, polygon-driven (tree build + query)", run_strtree),
+    )
     run_place()  # warm caches (page-in) for everyone alike
     run_sjoin()
     run_sjoin_buildings()
@@ -227,17 +235,23 @@ def main(argv: list[str] | None = None) -> None:
             sec, outs[label] = best(fn, 1)
             cpu[label].append(time.process_time() - c)
             times[label].append(sec)
-    rows = [(label, min(times[label]), outs[label], None if args.no_memory else peak_mb(fn))
-            for label, fn in steps]
+    rows = [(label, min(times[label]), outs[label], None if args.no_memory else peak_mb(fn)) for label, fn in steps]
     res = rows[0][2]
     check = rows[1][2]
-    agree = (res.frame.loc[check.index, "building_id"].astype(object).to_numpy() ==
-             check["id_right"].to_numpy()).mean() if len(check) else float("nan")
+    agree = (
+        (res.frame.loc[check.index, "building_id"].astype(object).to_numpy() == check["id_right"].to_numpy()).mean()
+        if len(check)
+        else float("nan")
+    )
 
     pg_note, pg_sec = "", None
     if not args.no_postgres:
-        url = args.postgres or os.environ.get("GRIDMAP_BENCH_POSTGRES_URL") or \
-            os.environ.get("GRIDMAP_TEST_POSTGRES_URL") or DEFAULT_PG
+        url = (
+            args.postgres
+            or os.environ.get("GRIDMAP_BENCH_POSTGRES_URL")
+            or os.environ.get("GRIDMAP_TEST_POSTGRES_URL")
+            or DEFAULT_PG
+        )
         got = postgis_setup(url, pts, blds)
         if isinstance(got, str):
             pg_note = f"PostGIS row skipped: {got}"
@@ -253,24 +267,34 @@ def main(argv: list[str] | None = None) -> None:
 
     sj, cold = rows[1][1], rows[2][1]
     load = os.getloadavg()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, load average {load[0]:.1f} / {load[1]:.1f} / "
-          f"{load[2]:.1f} (1/5/15 min, at the end); Python {platform.python_version()}, "
-          f"shapely {shapely.__version__}, geopandas {gpd.__version__}, pandas {pd.__version__}")
-    print(f"placement world prepared once in {t_world:.2f} s (cells, trees, categories); outcome "
-          f"{res.summary}; same building as sjoin for {agree:.4%} of sjoin's matches")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cpus, load average {load[0]:.1f} / {load[1]:.1f} / "
+        f"{load[2]:.1f} (1/5/15 min, at the end); Python {platform.python_version()}, "
+        f"shapely {shapely.__version__}, geopandas {gpd.__version__}, pandas {pd.__version__}"
+    )
+    print(
+        f"placement world prepared once in {t_world:.2f} s (cells, trees, categories); outcome "
+        f"{res.summary}; same building as sjoin for {agree:.4%} of sjoin's matches"
+    )
     print()
     print("| step | seconds | ratio vs sjoin warm | ratio vs sjoin cold | CPU seconds (median) | peak memory (MB) |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, sec, _, mem in rows:
-        print(f"| {label} | {sec:.2f} | {sec / sj:.2f} | {sec / cold:.2f} | {np.median(cpu[label]):.2f} | "
-              f"{'' if mem is None else f'{mem:.0f}'} |")
+        print(
+            f"| {label} | {sec:.2f} | {sec / sj:.2f} | {sec / cold:.2f} | {np.median(cpu[label]):.2f} | "
+            f"{'' if mem is None else f'{mem:.0f}'} |"
+        )
     if pg_sec is not None:
-        print(f"| PostGIS ST_Within join, serial | {pg_sec:.2f} | {pg_sec / sj:.2f} | {pg_sec / cold:.2f} | "
-              f"(server) | (server) |")
+        print(
+            f"| PostGIS ST_Within join, serial | {pg_sec:.2f} | {pg_sec / sj:.2f} | {pg_sec / cold:.2f} | "
+            f"(server) | (server) |"
+        )
     print()
-    print(f"ratio gridmap place / sjoin: {rows[0][1] / sj:.2f} warm, {rows[0][1] / cold:.2f} cold (goal ≤ 1.0); "
-          f"rounds won against warm sjoin: {sum(a < b for a, b in zip(times[rows[0][0]], times[rows[1][0]]))}"
-          f"/{args.repeat}")
+    print(
+        f"ratio gridmap place / sjoin: {rows[0][1] / sj:.2f} warm, {rows[0][1] / cold:.2f} cold (goal ≤ 1.0); "
+        f"rounds won against warm sjoin: {sum(a < b for a, b in zip(times[rows[0][0]], times[rows[1][0]]))}"
+        f"/{args.repeat}"
+    )
     if pg_sec is not None:
         print(f"PostGIS / gridmap place: {pg_sec / rows[0][1]:.1f}× (goal ≥ 10×)")
     print(pg_note)

@@ -15,6 +15,7 @@ the same run:
 
 Run: ``python bench/bench_rebalance.py [--scale district|demo] [--seed 0] [--service]``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,15 +34,15 @@ import shapely.errors
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gridmap.domain.plan import GridPlan  # noqa: E402
-from gridmap.domain.rebalance import rebalance  # noqa: E402
+from gridmap.domain.plan import GridPlan
+from gridmap.domain.rebalance import rebalance
 
 
 def build(scale: str, seed: int):
     from gridmap.domain.geometry import metric_crs
     from gridmap.domain.partition import edge_kinds
-    from gridmap.synth.world import generate
     from gridmap.domain.tessellation import adjacency, tessellate
+    from gridmap.synth.world import generate
 
     t = time.perf_counter()
     world = generate(seed=seed, scale=scale)
@@ -56,8 +57,11 @@ def build(scale: str, seed: int):
     cells = cells.set_index("id").loc[blds_m["id"]].reset_index()
     adj = adjacency(cells)
     kind = edge_kinds(blds_m, cells, adj, None)
-    print(f"world: {len(blds):,} buildings, {int(blds['households'].sum()):,} households, "
-          f"{len(coms)} communities; built in {time.perf_counter() - t:.1f} s", flush=True)
+    print(
+        f"world: {len(blds):,} buildings, {int(blds['households'].sum()):,} households, "
+        f"{len(coms)} communities; built in {time.perf_counter() - t:.1f} s",
+        flush=True,
+    )
     return world, coms, blds_m, cells, adj, kind
 
 
@@ -190,20 +194,45 @@ def service_moves(world, plan: GridPlan, hh, cells_4326, n: int, seed: int):
         store.write("communities", world["communities"])
         store.write("buildings", blds)
         store.write("cells", cells_4326)
-        store.write("plans", pd.DataFrame([{"id": "bench-base", "status": "published",
-                                            "created_at": dt.datetime(2026, 1, 1),
-                                            "published_at": dt.datetime(2026, 1, 1)}]))
-        store.write("plan_assignments", pd.DataFrame({"plan_id": "bench-base",
-                                                      "building_id": list(plan.assignment),
-                                                      "grid_code": list(plan.assignment.values())}))
-        store.write("plan_grids", gpd.GeoDataFrame(
-            {"plan_id": "bench-base", "code": plan.codes,
-             "community_id": [plan.grid_community[c] for c in plan.codes]},
-            geometry=[None] * len(plan.codes), crs=4326))
+        store.write(
+            "plans",
+            pd.DataFrame(
+                [
+                    {
+                        "id": "bench-base",
+                        "status": "published",
+                        "created_at": dt.datetime(2026, 1, 1),
+                        "published_at": dt.datetime(2026, 1, 1),
+                    }
+                ]
+            ),
+        )
+        store.write(
+            "plan_assignments",
+            pd.DataFrame(
+                {
+                    "plan_id": "bench-base",
+                    "building_id": list(plan.assignment),
+                    "grid_code": list(plan.assignment.values()),
+                }
+            ),
+        )
+        store.write(
+            "plan_grids",
+            gpd.GeoDataFrame(
+                {
+                    "plan_id": "bench-base",
+                    "code": plan.codes,
+                    "community_id": [plan.grid_community[c] for c in plan.codes],
+                },
+                geometry=[None] * len(plan.codes),
+                crs=4326,
+            ),
+        )
     print(f"service store seeded in {time.perf_counter() - t:.1f} s", flush=True)
     w = svc.load_world(store)
     draft = svc.start_draft(store, actor="bench")["draft"]
-    svc.load_plan(store, draft, world=w)           # warm the plan cache as the web app does
+    svc.load_plan(store, draft, world=w)  # warm the plan cache as the web app does
     rng = np.random.default_rng(seed + 3)
     ids = list(plan.assignment)
     times = []
@@ -227,8 +256,12 @@ def main() -> None:
     ap.add_argument("--scale", default="district")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--share", type=float, default=0.05, help="share of buildings that grow")
-    ap.add_argument("--extra", type=float, default=0.10,
-                    help="growth: each chosen building +extra, and (stress) +extra of all households")
+    ap.add_argument(
+        "--extra",
+        type=float,
+        default=0.10,
+        help="growth: each chosen building +extra, and (stress) +extra of all households",
+    )
     ap.add_argument("--moves", type=int, default=200, help="single moves to time")
     ap.add_argument("--service", action="store_true", help="also time moves through the plan service")
     args = ap.parse_args()
@@ -249,24 +282,27 @@ def main() -> None:
     t_gen0 = time.perf_counter() - t
     hh0 = dict(zip(blds_m["id"], blds_m["households"].fillna(0).astype(int)))
     print()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; scale={args.scale} seed={args.seed}; "
-          f"{len(hh0):,} buildings, {sum(hh0.values()):,} households, {len(plan0.grid_community):,} "
-          f"grids (first generation {t_gen0:.1f} s), bounds {default}; {args.share:.0%} of buildings grow")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; scale={args.scale} seed={args.seed}; "
+        f"{len(hh0):,} buildings, {sum(hh0.values()):,} households, {len(plan0.grid_community):,} "
+        f"grids (first generation {t_gen0:.1f} s), bounds {default}; {args.share:.0%} of buildings grow"
+    )
     print()
-    print("| growth | method | time (s) | households moved | share of all | × regenerate | "
-          "× lower bound | buildings moved | new grids | grids out of bounds |")
+    print(
+        "| growth | method | time (s) | households moved | share of all | × regenerate | "
+        "× lower bound | buildings moved | new grids | grids out of bounds |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     heads = {}
     for mode in ("each", "total"):
         hh1 = grow(blds_m, share=args.share, extra=args.extra, seed=args.seed, mode=mode)
-        label = (f"each +{args.extra:.0%}" if mode == "each" else f"+{args.extra:.0%} of all")
+        label = f"each +{args.extra:.0%}" if mode == "each" else f"+{args.extra:.0%} of all"
         total1 = sum(hh1.values())
         before = out_of_bounds(plan0, hh1, bounds, default)
         bound = lower_bound(plan0, hh1, bounds, default)
         t = time.perf_counter()
-        res = rebalance(plan0, households=hh1, adjacency=adjacency, bounds=bounds,
-                        default_bounds=default)
+        res = rebalance(plan0, households=hh1, adjacency=adjacency, bounds=bounds, default_bounds=default)
         t_reb = time.perf_counter() - t
         after_reb = out_of_bounds(res.plan, hh1, bounds, default)
         grown = blds_m.assign(households=blds_m["id"].map(hh1))
@@ -280,12 +316,16 @@ def main() -> None:
         lb = f"{res.households_moved / bound:.2f}" if bound else "–"
         lb_regen = f"{moved_regen / bound:.2f}" if bound else "–"
         print(f"| {label} | old plan, new households | – | – | – | – | – | – | – | {before} |")
-        print(f"| {label} | minimal-change rebalance | {t_reb:.2f} | {res.households_moved:,} | "
-              f"{res.households_moved / total1:.2%} | {ratio:.3f} | {lb} | {len(res.moves):,} | "
-              f"{len(res.new_grids)} | {after_reb} |")
-        print(f"| {label} | regenerate from scratch | {t_regen:.2f} | {moved_regen:,} | "
-              f"{moved_regen / total1:.2%} | 1 | {lb_regen} | {changed_regen:,}* | – | {after_regen} |",
-              flush=True)
+        print(
+            f"| {label} | minimal-change rebalance | {t_reb:.2f} | {res.households_moved:,} | "
+            f"{res.households_moved / total1:.2%} | {ratio:.3f} | {lb} | {len(res.moves):,} | "
+            f"{len(res.new_grids)} | {after_reb} |"
+        )
+        print(
+            f"| {label} | regenerate from scratch | {t_regen:.2f} | {moved_regen:,} | "
+            f"{moved_regen / total1:.2%} | 1 | {lb_regen} | {changed_regen:,}* | – | {after_regen} |",
+            flush=True,
+        )
         reasons = pd.Series([i.reason for i in res.infeasible]).value_counts().to_dict()
         heads[mode] = (res, hh1, reasons, bound)
     print()
@@ -298,19 +338,22 @@ def main() -> None:
     from gridmap.services.plans import PlanWorld
 
     pw = PlanWorld(hh1, {}, adjacency, cell_of, bounds, default, [], set(), set())
-    res.plan.grids          # the head plan's grids are grouped once, as the web app's cache holds them
+    res.plan.grids  # the head plan's grids are grouped once, as the web app's cache holds them
     checks = single_moves(res.plan, pw, args.moves, args.seed)
-    service = service_moves(world, plan0, hh1, cells_4326, min(args.moves, 100), args.seed) \
-        if args.service else None
+    service = service_moves(world, plan0, hh1, cells_4326, min(args.moves, 100), args.seed) if args.service else None
     q = statistics.quantiles(checks, n=20)
     print("| single move, re-check of the 2 touched grids | median (ms) | p95 (ms) | max (ms) | n |")
     print("|---|---:|---:|---:|---:|")
-    print(f"| pure check (bounds, contiguity, tiling union, leader) | {statistics.median(checks):.2f} | "
-          f"{q[18]:.2f} | {max(checks):.2f} | {len(checks)} |")
+    print(
+        f"| pure check (bounds, contiguity, tiling union, leader) | {statistics.median(checks):.2f} | "
+        f"{q[18]:.2f} | {max(checks):.2f} | {len(checks)} |"
+    )
     if service:
         qs = statistics.quantiles(service, n=20)
-        print(f"| service move_buildings on SQLite (write version + audit + check) | "
-              f"{statistics.median(service):.2f} | {qs[18]:.2f} | {max(service):.2f} | {len(service)} |")
+        print(
+            f"| service move_buildings on SQLite (write version + audit + check) | "
+            f"{statistics.median(service):.2f} | {qs[18]:.2f} | {max(service):.2f} | {len(service)} |"
+        )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ Usage::
     python bench/bench_scale.py --small            # 10k households/complaints, quick check
     python bench/bench_scale.py --only intake --reuse   # intake row only, on the stores loaded last time
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,7 @@ def make_world(*, seed: int, households: int, complaints: int) -> dict[str, pd.D
     from gridmap.synth import world as synth
 
     base = synth.generate(seed=seed, scale="district")
-    world = {k: base[k] for k in ("districts", "streets", "communities", "property_companies", "estates",
-                                  "buildings")}
+    world = {k: base[k] for k in ("districts", "streets", "communities", "property_companies", "estates", "buildings")}
     rng = np.random.default_rng(seed)
     b = world["buildings"].reset_index(drop=True)
     world["households"] = _households(b, households, rng)
@@ -73,11 +73,19 @@ def _points_near(b: gpd.GeoDataFrame, idx: np.ndarray, rng: np.random.Generator)
 def _households(b: gpd.GeoDataFrame, n: int, rng: np.random.Generator) -> gpd.GeoDataFrame:
     w = b["households"].to_numpy(dtype=float)
     idx = rng.choice(len(b), size=n, p=w / w.sum())
-    return gpd.GeoDataFrame({
-        "id": [f"H{i:07d}" for i in range(n)], "building_id": b["id"].to_numpy()[idx],
-        "community_id": b["community_id"].to_numpy()[idx], "unit": rng.integers(1, 4, n),
-        "floor": rng.integers(1, 19, n), "residents": rng.integers(1, 6, n), "placement": "exact",
-    }, geometry=_points_near(b, idx, rng), crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {
+            "id": [f"H{i:07d}" for i in range(n)],
+            "building_id": b["id"].to_numpy()[idx],
+            "community_id": b["community_id"].to_numpy()[idx],
+            "unit": rng.integers(1, 4, n),
+            "floor": rng.integers(1, 19, n),
+            "residents": rng.integers(1, 6, n),
+            "placement": "exact",
+        },
+        geometry=_points_near(b, idx, rng),
+        crs="EPSG:4326",
+    )
 
 
 def _plan(b: gpd.GeoDataFrame) -> dict[str, pd.DataFrame]:
@@ -94,15 +102,25 @@ def _plan(b: gpd.GeoDataFrame) -> dict[str, pd.DataFrame]:
     coords, owner = shapely.get_coordinates(s.geometry.values, return_index=True)
     uniq, inv = np.unique(codes, return_inverse=True)
     hulls = shapely.convex_hull(shapely.multipoints(coords, indices=inv[owner]))
-    stats = pd.DataFrame({"code": codes, "hh": hh, "community_id": com}).groupby("code").agg(
-        households=("hh", "sum"), buildings=("hh", "size"), community_id=("community_id", "first"))
-    grids = gpd.GeoDataFrame({"plan_id": "bench", "code": uniq,
-                              "community_id": stats.loc[uniq, "community_id"].to_numpy(),
-                              "households": stats.loc[uniq, "households"].to_numpy(),
-                              "buildings": stats.loc[uniq, "buildings"].to_numpy()},
-                             geometry=hulls, crs="EPSG:4326")
-    plans = pd.DataFrame({"id": ["bench"], "status": ["published"],
-                          "created_at": [dt.datetime(2026, 1, 1)], "note": ["bench_scale"]})
+    stats = (
+        pd.DataFrame({"code": codes, "hh": hh, "community_id": com})
+        .groupby("code")
+        .agg(households=("hh", "sum"), buildings=("hh", "size"), community_id=("community_id", "first"))
+    )
+    grids = gpd.GeoDataFrame(
+        {
+            "plan_id": "bench",
+            "code": uniq,
+            "community_id": stats.loc[uniq, "community_id"].to_numpy(),
+            "households": stats.loc[uniq, "households"].to_numpy(),
+            "buildings": stats.loc[uniq, "buildings"].to_numpy(),
+        },
+        geometry=hulls,
+        crs="EPSG:4326",
+    )
+    plans = pd.DataFrame(
+        {"id": ["bench"], "status": ["published"], "created_at": [dt.datetime(2026, 1, 1)], "note": ["bench_scale"]}
+    )
     return {"plans": plans, "plan_assignments": assign, "plan_grids": grids}
 
 
@@ -113,27 +131,39 @@ def _complaints(b: gpd.GeoDataFrame, assign: pd.DataFrame, n: int, rng: np.rando
     t0 = np.datetime64("2024-06-01T00:00:00")
     created = t0 + rng.integers(0, 540 * 86400, n).astype("timedelta64[s]")
     closed_mask = rng.random(n) < 0.9
-    closed = np.where(closed_mask, created + rng.integers(3600, 20 * 86400, n).astype("timedelta64[s]"),
-                      np.datetime64("NaT"))
+    closed = np.where(
+        closed_mask, created + rng.integers(3600, 20 * 86400, n).astype("timedelta64[s]"), np.datetime64("NaT")
+    )
     cats = np.array(["parking", "property_service", "sanitation", "noise", "fitness", "medical"])
-    return gpd.GeoDataFrame({
-        "id": [f"B{i:07d}" for i in range(n)], "category": cats[rng.integers(0, len(cats), n)],
-        "state": np.where(closed_mask, "resolved", "collected"), "channel": "import", "building_id": bid,
-        "community_id": b["community_id"].to_numpy()[idx],
-        "filed_grid_code": [grid[x] for x in bid], "created_at": pd.to_datetime(created),
-        "due_at": pd.to_datetime(created + np.timedelta64(15 * 86400, "s")),
-        "closed_at": pd.to_datetime(closed), "placement": "exact",
-    }, geometry=_points_near(b, idx, rng), crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {
+            "id": [f"B{i:07d}" for i in range(n)],
+            "category": cats[rng.integers(0, len(cats), n)],
+            "state": np.where(closed_mask, "resolved", "collected"),
+            "channel": "import",
+            "building_id": bid,
+            "community_id": b["community_id"].to_numpy()[idx],
+            "filed_grid_code": [grid[x] for x in bid],
+            "created_at": pd.to_datetime(created),
+            "due_at": pd.to_datetime(created + np.timedelta64(15 * 86400, "s")),
+            "closed_at": pd.to_datetime(closed),
+            "placement": "exact",
+        },
+        geometry=_points_near(b, idx, rng),
+        crs="EPSG:4326",
+    )
 
 
 def _loaded(store, world: dict[str, pd.DataFrame]) -> bool:
     """Whether ``store`` already holds this world (same sizes; intake runs only add complaints)."""
     try:
-        return (store.count("plans", where={"id": "bench"}) == 1
-                and store.count("households") == len(world["households"])
-                and store.count("buildings") == len(world["buildings"])
-                and store.count("complaints", where={"channel": "import"}) == len(world["complaints"]))
-    except Exception:  # noqa: BLE001 - no schema yet
+        return (
+            store.count("plans", where={"id": "bench"}) == 1
+            and store.count("households") == len(world["households"])
+            and store.count("buildings") == len(world["buildings"])
+            and store.count("complaints", where={"channel": "import"}) == len(world["complaints"])
+        )
+    except Exception:
         return False
 
 
@@ -174,8 +204,13 @@ def random_box(bounds, metres: float, rng: random.Random) -> tuple[float, float,
 
 def start_server(url: str, port: int) -> subprocess.Popen:
     env = dict(os.environ, GRIDMAP_DATABASE_URL=url, GRIDMAP_SECRET_KEY="bench", GRIDMAP_PORT=str(port))
-    proc = subprocess.Popen([sys.executable, "-m", "gridmap", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gridmap", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(300):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read()
@@ -228,8 +263,19 @@ def measure(store, base: str, world: dict[str, pd.DataFrame], *, n: int, seed: i
 
 def intake(base: str, *, seconds: float, concurrency: int, bounds) -> dict[str, float]:
     """Run the load generator in a second process and return its figures."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "intake", "--url", base, "--seconds", str(seconds),
-           "--concurrency", str(concurrency), "--bbox", ",".join(map(str, bounds))]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "intake",
+        "--url",
+        base,
+        "--seconds",
+        str(seconds),
+        "--concurrency",
+        str(concurrency),
+        "--bbox",
+        ",".join(map(str, bounds)),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120, cwd=ROOT)
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
@@ -249,13 +295,19 @@ def intake_worker(args: argparse.Namespace) -> None:
     def run(i: int) -> None:
         rng = random.Random(i)
         while time.perf_counter() < stop:
-            data = urllib.parse.urlencode({
-                "service_code": rng.choice(codes), "lat": rng.uniform(miny, maxy), "long": rng.uniform(minx, maxx),
-                "description": f"bench 压测 {i}"}).encode()
+            data = urllib.parse.urlencode(
+                {
+                    "service_code": rng.choice(codes),
+                    "lat": rng.uniform(miny, maxy),
+                    "long": rng.uniform(minx, maxx),
+                    "description": f"bench 压测 {i}",
+                }
+            ).encode()
             t = time.perf_counter()
             try:
-                with urllib.request.urlopen(urllib.request.Request(f"{args.url}/open311/v2/requests.json",
-                                                                   data=data, method="POST"), timeout=60) as r:
+                with urllib.request.urlopen(
+                    urllib.request.Request(f"{args.url}/open311/v2/requests.json", data=data, method="POST"), timeout=60
+                ) as r:
                     r.read()
                     ok = r.status == 201
                     key = str(r.status)
@@ -278,8 +330,19 @@ def intake_worker(args: argparse.Namespace) -> None:
         th.join()
     wall = time.perf_counter() - t0
     p50, p95 = pct(lat) if lat else (float("nan"), float("nan"))
-    print(json.dumps({"accepted": len(lat), "per_second": len(lat) / wall, "p50_ms": p50, "p95_ms": p95,
-                      "errors": errors, "seconds": wall, "concurrency": args.concurrency}))
+    print(
+        json.dumps(
+            {
+                "accepted": len(lat),
+                "per_second": len(lat) / wall,
+                "p50_ms": p50,
+                "p95_ms": p95,
+                "errors": errors,
+                "seconds": wall,
+                "concurrency": args.concurrency,
+            }
+        )
+    )
 
 
 # -- main --------------------------------------------------------------------------------------------
@@ -309,8 +372,11 @@ def main(argv: list[str] | None = None) -> None:
     w.add_argument("--seconds", type=float, default=20)
     w.add_argument("--concurrency", type=int, default=8)
     w.add_argument("--bbox", required=True)
-    ap.add_argument("--postgres-url", default=os.environ.get("GRIDMAP_TEST_POSTGRES_URL"),
-                    help="admin URL of a PostgreSQL server with PostGIS (a database gridmap_bench is made)")
+    ap.add_argument(
+        "--postgres-url",
+        default=os.environ.get("GRIDMAP_TEST_POSTGRES_URL"),
+        help="admin URL of a PostgreSQL server with PostGIS (a database gridmap_bench is made)",
+    )
     ap.add_argument("--workdir", default="/tmp/gridmap-bench")
     ap.add_argument("--households", type=int, default=1_000_000)
     ap.add_argument("--complaints", type=int, default=1_000_000)
@@ -321,8 +387,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--only", choices=("intake",), help="measure only this row (skip the latency rows)")
-    ap.add_argument("--reuse", action="store_true",
-                    help="keep stores loaded by an earlier run with the same sizes (skip the load)")
+    ap.add_argument(
+        "--reuse", action="store_true", help="keep stores loaded by an earlier run with the same sizes (skip the load)"
+    )
     ap.add_argument("--db-name", default="gridmap_bench", help="PostgreSQL database made for the run")
     args = ap.parse_args(argv)
     if args.cmd == "intake":
@@ -336,8 +403,9 @@ def main(argv: list[str] | None = None) -> None:
     work.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     world = make_world(seed=args.seed, households=args.households, complaints=args.complaints)
-    print(f"world: {', '.join(f'{k} {len(v):,}' for k, v in world.items())} "
-          f"({time.perf_counter() - t:.0f} s)", flush=True)
+    print(
+        f"world: {', '.join(f'{k} {len(v):,}' for k, v in world.items())} ({time.perf_counter() - t:.0f} s)", flush=True
+    )
     backends = {"SQLite": f"sqlite:///{work / 'bench.db'}"}
     if args.postgres_url:
         backends["PostGIS"] = _postgres_db(args.postgres_url, args.db_name, reuse=args.reuse)
@@ -356,8 +424,11 @@ def main(argv: list[str] | None = None) -> None:
             t = time.perf_counter()
             times = load(store, world)
             total = time.perf_counter() - t
-            print(f"{name}: loaded in {total:.0f} s (households {times['households']:.0f} s, "
-                  f"complaints {times['complaints']:.0f} s)", flush=True)
+            print(
+                f"{name}: loaded in {total:.0f} s (households {times['households']:.0f} s, "
+                f"complaints {times['complaints']:.0f} s)",
+                flush=True,
+            )
             figures["load: households rows/s"] = (len(world["households"]) / times["households"],)
             figures["load: complaints rows/s"] = (len(world["complaints"]) / times["complaints"],)
         port = 5870 + i
@@ -367,9 +438,13 @@ def main(argv: list[str] | None = None) -> None:
             if args.only != "intake":
                 figures.update(measure(store, base, world, n=args.requests, seed=args.seed))
             try:
-                figures["intake"] = intake(base, seconds=args.seconds, concurrency=args.concurrency,
-                                           bounds=tuple(world["communities"].total_bounds))
-            except Exception as exc:  # noqa: BLE001 - report and go on with the other backend
+                figures["intake"] = intake(
+                    base,
+                    seconds=args.seconds,
+                    concurrency=args.concurrency,
+                    bounds=tuple(world["communities"].total_bounds),
+                )
+            except Exception as exc:
                 figures["intake"] = {"error": str(exc)[-300:]}
         finally:
             server.terminate()
@@ -384,8 +459,10 @@ def main(argv: list[str] | None = None) -> None:
 
 def print_table(results: dict[str, dict], args: argparse.Namespace) -> None:
     names = list(results)
-    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"{args.households:,} households, {args.complaints:,} complaints; {args.requests} requests per row\n")
+    print(
+        f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"{args.households:,} households, {args.complaints:,} complaints; {args.requests} requests per row\n"
+    )
     print("| measure | " + " | ".join(f"{n} p50 / p95 ms" for n in names) + " |")
     print("|---|" + "---|" * len(names))
     rows = list(dict.fromkeys(k for n in names for k in results[n] if k != "intake"))
@@ -398,9 +475,16 @@ def print_table(results: dict[str, dict], args: argparse.Namespace) -> None:
     cells = []
     for n in names:
         r = results[n]["intake"]
-        cells.append(r["error"][:60] if "error" in r else
-                     f"{r['per_second']:.0f}/s, {r['p50_ms']:.0f} / {r['p95_ms']:.0f} ms, errors {sum(r['errors'].values())}")
-    print(f"| complaint intake ({args.concurrency} threads, {args.seconds:.0f} s, 2nd process) | " + " | ".join(cells) + " |")
+        cells.append(
+            r["error"][:60]
+            if "error" in r
+            else f"{r['per_second']:.0f}/s, {r['p50_ms']:.0f} / {r['p95_ms']:.0f} ms, errors {sum(r['errors'].values())}"
+        )
+    print(
+        f"| complaint intake ({args.concurrency} threads, {args.seconds:.0f} s, 2nd process) | "
+        + " | ".join(cells)
+        + " |"
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Write the evaluation report of a plan generated for the real Taipei buildings to docs/.
 
-    python bench/taipei_report.py            # → docs/taipei_grid_report.html
+python bench/taipei_report.py            # → docs/taipei_grid_report.html
 """
+
 from __future__ import annotations
 
 import sys
@@ -11,9 +12,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_grids import _write_world, taipei_world  # noqa: E402
-from gridmap.services import grids as svc  # noqa: E402
-from gridmap.store import open_store  # noqa: E402
+from bench_grids import _write_world, taipei_world
+from gridmap.services import grids as svc
+from gridmap.store import open_store
 
 
 def main() -> None:
@@ -23,8 +24,12 @@ def main() -> None:
         _write_world(store, taipei_world())
         res = svc.generate(store, seed=0)
         html = svc.report_text(store, res.plan_id, fmt="html")
-        out.write_text(html.replace(f"Grid plan report {res.plan_id}", "Grid plan report: Taipei "
-                                    "(萬華/中正/大同, real buildings)"), encoding="utf-8")
+        out.write_text(
+            html.replace(
+                f"Grid plan report {res.plan_id}", "Grid plan report: Taipei (萬華/中正/大同, real buildings)"
+            ),
+            encoding="utf-8",
+        )
         s = res.report["summary"]
         print(f"{out}: {s['grids']} grids; problems: {len(res.report['problems'])}")
         for p in res.report["problems"]:

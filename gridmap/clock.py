@@ -9,18 +9,20 @@ whoever does passes the zone in (``zone(settings["TIMEZONE"])``).
 Tests fix the clock with ``with clock.frozen(at): …`` (the ``fixed_now`` fixture), which every thread
 sees (a live server's too).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = ["UTC", "now", "today", "frozen", "zone", "utc", "local", "at_local", "iso"]
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 _lock = threading.Lock()
 _frozen: list[dt.datetime] = []

@@ -22,6 +22,7 @@ kind                   status  code                      for
 ``InvalidInput`` is also a ``ValueError`` and ``NotFoundError`` a ``LookupError``, as the domain errors
 that now derive from them were before.
 """
+
 from __future__ import annotations
 
 
@@ -65,9 +66,11 @@ class TooManyRequests(GridmapError):
 
 class ConfigError(GridmapError):
     """gridmap is not set up right: a setting, or a file an install should ship; the message says which."""
+
     status, code = 500, "config_error"
 
 
 class Unavailable(GridmapError):
     """A service gridmap needs (the database, a Dask scheduler) does not answer; trying later may work."""
+
     status, code = 503, "unavailable"

@@ -1,5 +1,6 @@
 """Find the data shipped with gridmap: ``templates/``, ``geodata/`` (repository root in a checkout,
 ``gridmap/_data/`` inside an installed wheel) and package folders such as ``static/`` or ``translations/``."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,14 +3,16 @@
 Tests that need PostgreSQL/PostGIS or a real browser skip with the reason when the service is missing —
 except under ``CI=true``, where such a skip is a failure.
 """
+
 from __future__ import annotations
 
 import os
 import threading
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -38,8 +40,11 @@ def _postgres_admin_url() -> str | None:
 def _new_postgis_database() -> Iterator[str]:
     """URL of a new, empty PostGIS database (PostGIS extension installed, no tables), dropped afterwards."""
     admin = _postgres_admin_url()
-    need(bool(admin), "GRIDMAP_TEST_POSTGRES_URL is not set: run the README's test command "
-                      "(scripts/test.sh), which installs and starts PostgreSQL 15 + PostGIS")
+    need(
+        bool(admin),
+        "GRIDMAP_TEST_POSTGRES_URL is not set: run the README's test command "
+        "(scripts/test.sh), which installs and starts PostgreSQL 15 + PostGIS",
+    )
     import sqlalchemy as sa
 
     name = f"gridmap_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -117,9 +122,16 @@ def store(request: pytest.FixtureRequest, tmp_path: Path):
 
 #: service-test modules whose ``sqlite_store`` tests run once per backend (SQLite and PostGIS): the pages,
 #: APIs and services must behave the same on both (issue #9)
-BOTH_BACKENDS = ("tests/web/test_pages.py", "tests/web/test_api_place.py", "tests/web/test_planner_web.py",
-                 "tests/web/test_open311.py", "tests/web/test_complaints_api.py", "tests/web/test_kpi_web.py",
-                 "tests/web/test_public_privacy.py", "tests/services/")
+BOTH_BACKENDS = (
+    "tests/web/test_pages.py",
+    "tests/web/test_api_place.py",
+    "tests/web/test_planner_web.py",
+    "tests/web/test_open311.py",
+    "tests/web/test_complaints_api.py",
+    "tests/web/test_kpi_web.py",
+    "tests/web/test_public_privacy.py",
+    "tests/services/",
+)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -167,8 +179,12 @@ def app_factory(tmp_path: Path) -> Callable[..., Any]:
     from gridmap.web import create_app
 
     def make(store: Any = None, **config: Any):
-        settings = {"TESTING": True, "SECRET_KEY": "test-secret", "RATE_LIMIT_ENABLED": False,
-                    "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"}
+        settings = {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "RATE_LIMIT_ENABLED": False,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+        }
         settings.update(config)
         return create_app(settings, store=store)
 
@@ -212,6 +228,7 @@ def arm_csrf() -> Callable[[Any], str]:
 @pytest.fixture
 def login() -> Callable[..., dict]:
     """``login(client, role, scope=None)``: create a user with that role in the client's app store and sign in."""
+
     def do(client: Any, role: str, scope: dict | None = None, *, username: str | None = None) -> dict:
         import pandas as pd
 
@@ -219,8 +236,14 @@ def login() -> Callable[..., dict]:
 
         app = client.application
         uid = f"u-{role}-{uuid.uuid4().hex[:8]}"
-        user = {"id": uid, "username": username or uid, "role": role, "scope": scope or {}, "active": True,
-                "display_name": role}
+        user = {
+            "id": uid,
+            "username": username or uid,
+            "role": role,
+            "scope": scope or {},
+            "active": True,
+            "display_name": role,
+        }
         with app.app_context():
             get_store(app).write("users", pd.DataFrame([user]))
         with client.session_transaction() as sess:
@@ -262,16 +285,28 @@ def live_server() -> Iterator[Callable[[Any], LiveServer]]:
 
 
 # -- a real browser -----------------------------------------------------------------------------------
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def chromium_path() -> str | None:
     import shutil
 
-    for candidate in (os.environ.get("GRIDMAP_TEST_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
+    for candidate in (
+        os.environ.get("GRIDMAP_TEST_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and os.path.exists(candidate):
             return candidate
     return None
@@ -316,13 +351,11 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def demo_copy(demo_store, tmp_path: Path):
     """A writable copy of the demo store."""
-    import shutil
-
-    from gridmap.store.sqlite import SQLiteStore
 
     src = demo_store.url.split("///", 1)[1]
     dst = tmp_path / "demo-copy.db"
     import sqlite3
+
     with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
         a.backup(b)
     s = open_store(f"sqlite:///{dst}")

@@ -2,6 +2,7 @@
 hold (and do catch a forbidden import), no import cycle, no module over 500 lines, and function-level
 imports only for optional extras.
 """
+
 from __future__ import annotations
 
 import ast
@@ -20,8 +21,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "gridmap"
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-CONTRACTS = {c["id"]: c["name"] for c in
-             tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]}
+CONTRACTS = {
+    c["id"]: c["name"]
+    for c in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
+}
 MAX_LINES = 500
 
 #: third-party packages a function may import: optional extras (``pip install gridmap[dask]``) and test tools
@@ -45,8 +48,15 @@ def _rel(path: Path) -> str:
 def _lint_imports(root: Path) -> subprocess.CompletedProcess:
     """``lint-imports`` on the ``gridmap`` package under ``root`` with the pyproject.toml there."""
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([str(LINT_IMPORTS), "--config", str(root / "pyproject.toml"), "--no-cache"],
-                          check=False, cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(root / "pyproject.toml"), "--no-cache"],
+        check=False,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _broken(output: str) -> set[str]:
@@ -96,8 +106,9 @@ def test_the_domain_importing_the_web_breaks_the_layers(copy_of_package: Path):
 # -- import cycles ----------------------------------------------------------------------------------------
 def test_no_import_cycle():
     """Every import counts: at module top, inside functions and under ``if TYPE_CHECKING:``."""
-    assert Path(importlib.util.find_spec("gridmap").origin).is_relative_to(PACKAGE), \
+    assert Path(importlib.util.find_spec("gridmap").origin).is_relative_to(PACKAGE), (
         "the gridmap package on sys.path is not this checkout's"
+    )
     graph = grimp.build_graph("gridmap", cache_dir=None)
     g = nx.DiGraph()
     for module in graph.modules:
@@ -153,5 +164,6 @@ def test_function_level_imports_only_for_optional_extras():
             elif module.split(".")[0] == "gridmap" or module.split(".")[0] not in OPTIONAL:
                 wrong.append(f"{rel}:{line} imports {module} inside a function")
     assert not wrong, "move these imports to the module top:\n" + "\n".join(wrong)
-    assert seen_pending == FUNCTION_IMPORTS_PENDING, \
+    assert seen_pending == FUNCTION_IMPORTS_PENDING, (
         f"pending entries that no longer occur (drop them): {sorted(FUNCTION_IMPORTS_PENDING - seen_pending)}"
+    )

@@ -1,4 +1,5 @@
 """The command line's one error handler and its lazy command registry (gridmap.cli.errors, gridmap.cli.main)."""
+
 from __future__ import annotations
 
 import json
@@ -50,9 +51,11 @@ def test_a_conflict_with_the_store_exits_1(run):
 
 
 def test_an_unreachable_database_exits_1_without_its_password(run):
-    line = _one_line_failure(run("plan", "list", env={
-        "GRIDMAP_DATABASE_URL": "postgresql+psycopg://gridmap:s3cret-pw@127.0.0.1:1/nowhere"}),
-        "cannot open the store", "127.0.0.1:1")
+    line = _one_line_failure(
+        run("plan", "list", env={"GRIDMAP_DATABASE_URL": "postgresql+psycopg://gridmap:s3cret-pw@127.0.0.1:1/nowhere"}),
+        "cannot open the store",
+        "127.0.0.1:1",
+    )
     assert "s3cret-pw" not in line
 
 
@@ -71,9 +74,11 @@ def test_an_unwritable_output_path_is_a_users_mistake(run, tmp_path):
 
 
 def test_help_lists_every_command_without_importing_them():
-    code = ("import sys\nfrom gridmap.cli.main import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n"
-            "    pass\nprint('LOADED', sorted(m for m in sys.modules if m.startswith(('gridmap.services', "
-            "'gridmap.web', 'gridmap.store', 'pandas'))))")
+    code = (
+        "import sys\nfrom gridmap.cli.main import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n"
+        "    pass\nprint('LOADED', sorted(m for m in sys.modules if m.startswith(('gridmap.services', "
+        "'gridmap.web', 'gridmap.store', 'pandas'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "LOADED []" in out
     listed = out.split("Commands:")[1]

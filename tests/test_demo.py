@@ -1,4 +1,5 @@
 """Loading the demo into a real store, and giving grid leaders their grids."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,18 +34,42 @@ def test_grid_leaders_get_one_grid_each(sqlite_store):
     for name in ("districts", "streets", "communities", "estates", "buildings"):
         sqlite_store.write(name, w[name])
     cid = w["communities"]["id"].iat[0]
-    sqlite_store.write("stewards", pd.DataFrame([
-        {"id": "S1", "name": "甲", "role": "grid_leader", "community_id": cid, "building_id": "b0_0"},
-        {"id": "S2", "name": "乙", "role": "building_leader", "community_id": cid, "building_id": "b0_0",
-         "serves": "b0_0"}]))
+    sqlite_store.write(
+        "stewards",
+        pd.DataFrame(
+            [
+                {"id": "S1", "name": "甲", "role": "grid_leader", "community_id": cid, "building_id": "b0_0"},
+                {
+                    "id": "S2",
+                    "name": "乙",
+                    "role": "building_leader",
+                    "community_id": cid,
+                    "building_id": "b0_0",
+                    "serves": "b0_0",
+                },
+            ]
+        ),
+    )
     now = dt.datetime(2026, 1, 1)
     sqlite_store.write("plans", pd.DataFrame([{"id": "P1", "status": "published", "created_at": now}]))
-    sqlite_store.write("plan_grids", pd.DataFrame([
-        {"plan_id": "P1", "code": f"{cid}001", "community_id": cid},
-        {"plan_id": "P1", "code": f"{cid}002", "community_id": cid}]))
-    sqlite_store.write("plan_assignments", pd.DataFrame([
-        {"plan_id": "P1", "building_id": b, "grid_code": f"{cid}00{1 if b.endswith('_0') else 2}"}
-        for b in w["buildings"]["id"]]))
+    sqlite_store.write(
+        "plan_grids",
+        pd.DataFrame(
+            [
+                {"plan_id": "P1", "code": f"{cid}001", "community_id": cid},
+                {"plan_id": "P1", "code": f"{cid}002", "community_id": cid},
+            ]
+        ),
+    )
+    sqlite_store.write(
+        "plan_assignments",
+        pd.DataFrame(
+            [
+                {"plan_id": "P1", "building_id": b, "grid_code": f"{cid}00{1 if b.endswith('_0') else 2}"}
+                for b in w["buildings"]["id"]
+            ]
+        ),
+    )
     assert assign_grid_leaders(sqlite_store) == {"plan_grids": 2, "grid_leaders": 2}
     leaders = sqlite_store.read("stewards", where={"role": "grid_leader"}, order_by=["id"])
     assert list(leaders["serves"]) == [f"{cid}001", f"{cid}002"]

@@ -1,4 +1,5 @@
 """One error tree: every exception class gridmap defines is a gridmap.errors.GridmapError, of the right kind."""
+
 from __future__ import annotations
 
 import importlib
@@ -41,11 +42,18 @@ def test_every_exception_class_in_gridmap_is_a_gridmap_error():
     assert not outside, f"exception classes outside gridmap.errors' tree: {outside}"
 
 
-@pytest.mark.parametrize("cls, kind, status", [
-    (ConflictError, errors.Conflict, 409), (NotFound, errors.NotFoundError, 404),
-    (SchemaError, errors.InvalidInput, 400), (StoreUnavailable, errors.Unavailable, 503),
-    (PlanNotFound, errors.NotFoundError, 404), (PartitionError, errors.InvalidInput, 400),
-    (ComplaintError, errors.InvalidInput, 400)])
+@pytest.mark.parametrize(
+    "cls, kind, status",
+    [
+        (ConflictError, errors.Conflict, 409),
+        (NotFound, errors.NotFoundError, 404),
+        (SchemaError, errors.InvalidInput, 400),
+        (StoreUnavailable, errors.Unavailable, 503),
+        (PlanNotFound, errors.NotFoundError, 404),
+        (PartitionError, errors.InvalidInput, 400),
+        (ComplaintError, errors.InvalidInput, 400),
+    ],
+)
 def test_each_error_has_the_status_of_its_kind(cls, kind, status):
     err = cls("what went wrong")
     assert isinstance(err, kind) and err.status == kind.status == status and err.code == kind.code

@@ -1,4 +1,5 @@
 """README stays true: its settings and commands tables list exactly what the code has."""
+
 from __future__ import annotations
 
 import re
@@ -58,9 +59,13 @@ def _app_routes() -> set[tuple[str, str, str]]:
 
 
 def test_api_table_matches_the_route_table():
-    documented = {(m.group(1), m.group(2), m.group(3)) for m in
-                  re.finditer(r"^\| ([A-Z, ]+) \| `([^`]+)` \| ([a-z_?]+) \|", _section("api"), re.M)}
+    documented = {
+        (m.group(1), m.group(2), m.group(3))
+        for m in re.finditer(r"^\| ([A-Z, ]+) \| `([^`]+)` \| ([a-z_?]+) \|", _section("api"), re.M)
+    }
     routes = _app_routes()
-    assert not routes - documented, ("routes missing from README's API table (add a row: method, path, "
-                                     f"lowest role, what): {sorted(routes - documented)}")
+    assert not routes - documented, (
+        "routes missing from README's API table (add a row: method, path, "
+        f"lowest role, what): {sorted(routes - documented)}"
+    )
     assert not documented - routes, f"README's API table lists routes the app lacks: {sorted(documented - routes)}"

@@ -1,4 +1,5 @@
 """``gridmap serve`` starts a real server process (waitress) that answers over loopback."""
+
 from __future__ import annotations
 
 import os
@@ -20,10 +21,20 @@ def _free_port() -> int:
 
 def test_serve_answers_over_loopback(tmp_path):
     port = _free_port()
-    env = {**os.environ, "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}", "GRIDMAP_THREADS": "2",
-           "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "gridmap", "serve", "--port", str(port)], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
+        "GRIDMAP_THREADS": "2",
+        "PYTHONPATH": str(ROOT),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gridmap", "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline, body, headers = time.monotonic() + 90, None, None
         while time.monotonic() < deadline and body is None:

@@ -1,4 +1,5 @@
 """The ``gridmap`` command."""
+
 from gridmap.cli.main import main
 
 __all__ = ["main"]

@@ -1,4 +1,5 @@
 """``gridmap settings`` and ``gridmap migrate``: what the settings are, and the store's schema."""
+
 from __future__ import annotations
 
 import click

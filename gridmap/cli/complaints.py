@@ -1,4 +1,5 @@
 """CLI group ``gridmap complaints``: automatic 督办 (run it from cron), demo requests, KPIs."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,11 @@ def complaints() -> None:
 
 
 @complaints.command("escalate")
-@click.option("--now", default=None, help="Check as of this ISO time; without an offset it is a time in "
-              "GRIDMAP_TIMEZONE (default: now).")
+@click.option(
+    "--now",
+    default=None,
+    help="Check as of this ISO time; without an offset it is a time in GRIDMAP_TIMEZONE (default: now).",
+)
 def escalate_cmd(now: str | None) -> None:
     """Supervise every overdue open request (grid leader → community → street); run it e.g. hourly."""
     at = _when(now)
@@ -31,8 +35,12 @@ def escalate_cmd(now: str | None) -> None:
 
 @complaints.command("synth")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generator.")
-@click.option("--now", default=None, help="Generate up to this ISO time; without an offset it is a time in "
-              "GRIDMAP_TIMEZONE (default: today 00:00 there).")
+@click.option(
+    "--now",
+    default=None,
+    help="Generate up to this ISO time; without an offset it is a time in "
+    "GRIDMAP_TIMEZONE (default: today 00:00 there).",
+)
 def synth_cmd(seed: int, now: str | None) -> None:
     """Replace the store's requests with generated ones (two full years and this year) for its buildings."""
     policy = svc.policy_from(settings())

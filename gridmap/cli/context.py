@@ -4,11 +4,12 @@
 Errors opening it (no backend for the URL, an unreachable or unreadable database) are the store's own
 :class:`~gridmap.store.StoreError` kinds, reported by :mod:`gridmap.cli.errors` like every other error.
 """
+
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from gridmap.cli.errors import settings
 from gridmap.store import Store, open_store

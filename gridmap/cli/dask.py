@@ -2,10 +2,12 @@
 
 Needs the ``dask`` extra (``pip install 'gridmap[dask]'``); without it ``gridmap dask`` says so.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import click
 import dask_geopandas
@@ -41,22 +43,40 @@ def dask_client(scheduler: str | None, local: int | None) -> Iterator[Any]:
         with client:
             yield client
         return
-    with LocalCluster(n_workers=local, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=local, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         yield client
 
 
 @dask_group.command("grids")
 @click.option("--scheduler", default=None, help="Address of a running scheduler, e.g. tcp://10.0.0.5:8786.")
 @click.option("--local", type=int, default=None, help="Start a LocalCluster with this many worker processes.")
-@click.option("--min", "min_households", type=int, default=None,
-              help="Lower bound of households per grid (default GRIDMAP_MIN_HOUSEHOLDS).")
-@click.option("--max", "max_households", type=int, default=None,
-              help="Upper bound of households per grid (default GRIDMAP_MAX_HOUSEHOLDS).")
+@click.option(
+    "--min",
+    "min_households",
+    type=int,
+    default=None,
+    help="Lower bound of households per grid (default GRIDMAP_MIN_HOUSEHOLDS).",
+)
+@click.option(
+    "--max",
+    "max_households",
+    type=int,
+    default=None,
+    help="Upper bound of households per grid (default GRIDMAP_MAX_HOUSEHOLDS).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same plan.")
 @click.option("--publish", is_flag=True, help="Publish the new plan at once (default: keep it a draft).")
-def grids_cmd(scheduler: str | None, local: int | None, min_households: int | None,
-              max_households: int | None, seed: int, publish: bool) -> None:
+def grids_cmd(
+    scheduler: str | None,
+    local: int | None,
+    min_households: int | None,
+    max_households: int | None,
+    seed: int,
+    publish: bool,
+) -> None:
     """Generate grids for every community, one Dask task per community (same plan as `gridmap grids generate`)."""
     check_cluster(scheduler, local)
     current = settings()
@@ -65,12 +85,21 @@ def grids_cmd(scheduler: str | None, local: int | None, min_households: int | No
     if lo < 1 or hi < lo:
         raise click.UsageError(f"--min/--max must satisfy 1 <= min <= max, got [{lo}, {hi}]")
     with cli_store() as store, dask_client(scheduler, local) as client:
-        res = dask_grids.generate(store, client=client, min_households=lo, max_households=hi, seed=seed,
-                                  publish=publish, created_by=cli_actor())
+        res = dask_grids.generate(
+            store,
+            client=client,
+            min_households=lo,
+            max_households=hi,
+            seed=seed,
+            publish=publish,
+            created_by=cli_actor(),
+        )
     s = res.report["summary"]
-    click.echo(f"plan {res.plan_id} ({'published' if publish else 'draft'}): {s['grids']} grids, "
-               f"{s['households']} households in {s['communities']} communities; "
-               f"time {res.timings['total']:.1f} s")
+    click.echo(
+        f"plan {res.plan_id} ({'published' if publish else 'draft'}): {s['grids']} grids, "
+        f"{s['households']} households in {s['communities']} communities; "
+        f"time {res.timings['total']:.1f} s"
+    )
 
 
 @dask_group.command("place")
@@ -78,8 +107,13 @@ def grids_cmd(scheduler: str | None, local: int | None, min_households: int | No
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--scheduler", default=None, help="Address of a running scheduler, e.g. tcp://10.0.0.5:8786.")
 @click.option("--local", type=int, default=None, help="Start a LocalCluster with this many worker processes.")
-@click.option("--tolerance", type=float, default=30.0, show_default=True,
-              help="Metres within which a point off every building goes to the nearest building (flagged).")
+@click.option(
+    "--tolerance",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Metres within which a point off every building goes to the nearest building (flagged).",
+)
 def place_cmd(records: str, out: str, scheduler: str | None, local: int | None, tolerance: float) -> None:
     """Place GEOPARQUET point records (a file, folder or glob; may exceed memory) on the store's buildings,
     estates, published grids and communities, one Dask task per partition; write the placed rows to OUT as

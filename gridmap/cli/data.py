@@ -1,4 +1,5 @@
 """``gridmap import`` and ``gridmap synth``: bring real files or a synthetic world into the store."""
+
 from __future__ import annotations
 
 import json
@@ -20,22 +21,47 @@ from gridmap.synth.world import SynthError, generate
 @click.command("import")
 @click.argument("layer", type=click.Choice(IMPORTABLE))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--crs", default=None, help="CRS of the coordinates if the file has none (or to override it): "
-              "EPSG:4326, EPSG:4490, EPSG:4549, EPSG:3857 … or gcj02 (AMap/Gaode, Tencent).")
-@click.option("--skip-invalid", is_flag=True, help="Write the valid rows and report the rest "
-              "(default: any error writes nothing).")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also save the report as JSON or CSV (by the file suffix).")
+@click.option(
+    "--crs",
+    default=None,
+    help="CRS of the coordinates if the file has none (or to override it): "
+    "EPSG:4326, EPSG:4490, EPSG:4549, EPSG:3857 … or gcj02 (AMap/Gaode, Tencent).",
+)
+@click.option(
+    "--skip-invalid", is_flag=True, help="Write the valid rows and report the rest (default: any error writes nothing)."
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also save the report as JSON or CSV (by the file suffix).",
+)
 @click.option("--id-column", default=None, help="Column holding the ids, if it is not called 'id'.")
 @click.option("--layer-name", default=None, help="Layer inside a GeoPackage (default: the first).")
-def import_cmd(layer: str, file: Path, crs: str | None, skip_invalid: bool, report_path: Path | None,
-               id_column: str | None, layer_name: str | None) -> None:
+def import_cmd(
+    layer: str,
+    file: Path,
+    crs: str | None,
+    skip_invalid: bool,
+    report_path: Path | None,
+    id_column: str | None,
+    layer_name: str | None,
+) -> None:
     """Import FILE (GeoJSON, GeoPackage, Shapefile or zipped Shapefile, GeoParquet, CSV with lon/lat or
     WKT) into LAYER, validating every row; all or nothing unless --skip-invalid."""
     with cli_store() as store:
         try:
-            report = import_file(store, layer, file, crs=crs, skip_invalid=skip_invalid, id_column=id_column,
-                                 gpkg_layer=layer_name, progress=sys.stderr.isatty())
+            report = import_file(
+                store,
+                layer,
+                file,
+                crs=crs,
+                skip_invalid=skip_invalid,
+                id_column=id_column,
+                gpkg_layer=layer_name,
+                progress=sys.stderr.isatty(),
+            )
         except ImportRejected as exc:  # show what was wrong, row by row, before the one-line reason
             _show(exc.report, report_path)
             raise
@@ -50,13 +76,28 @@ def _show(report, path: Path | None) -> None:
 
 
 @click.command("synth")
-@click.option("--scale", default="demo", show_default=True,
-              help="demo, district, or JSON of Scale fields, e.g. '{\"base\":\"district\",\"household_points\":1000000}'.")
+@click.option(
+    "--scale",
+    default="demo",
+    show_default=True,
+    help='demo, district, or JSON of Scale fields, e.g. \'{"base":"district","household_points":1000000}\'.',
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed: same seed, same world.")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write one GeoParquet/Parquet file per layer into this folder instead of into the store.")
-@click.option("--format", "fmt", type=click.Choice(["parquet", "geojson", "gpkg"]), default="parquet",
-              show_default=True, help="File format with --out.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write one GeoParquet/Parquet file per layer into this folder instead of into the store.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet", "geojson", "gpkg"]),
+    default="parquet",
+    show_default=True,
+    help="File format with --out.",
+)
 def synth(scale: str, seed: int, out: Path | None, fmt: str) -> None:
     """Generate the seeded synthetic Chengyang world (real streets, synthetic estates, buildings, people)."""
     try:
@@ -99,10 +140,19 @@ def write_world(world: dict, out: Path, *, fmt: str = "parquet") -> list[Path]:
 
 
 @click.command("taipei")
-@click.option("--strict", is_flag=True, help="Refuse the whole set on the first layer with errors "
-              "(default: write the valid rows and report the anomalies).")
-@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Also save each layer's report as <layer>.json and <layer>.csv in this folder.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse the whole set on the first layer with errors "
+    "(default: write the valid rows and report the anomalies).",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also save each layer's report as <layer>.json and <layer>.csv in this folder.",
+)
 def taipei(strict: bool, report_dir: Path | None) -> None:
     """Import the shipped real Taipei Wanhua set (real buildings inside real 里, used as communities) and
     report its real anomalies, such as buildings outside every 里 or straddling two."""

@@ -5,12 +5,14 @@ an unknown plan, a conflict with the store, an unreachable database, a bad setti
 be read or written: the reason on stderr as one ``Error: …`` line, no traceback; 2 usage (click's own: an
 unknown option, a bad value). Anything else is a bug and keeps its traceback.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import errno
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import click
 
@@ -22,7 +24,7 @@ EXIT_FAILED, EXIT_USAGE = 1, 2
 #: error class → exit code; the first class that matches wins, the message is the error's own
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (GridmapError, EXIT_FAILED),  # every user, data, conflict, not-found, store and setting error
-    (OSError, EXIT_FAILED),       # a path that cannot be read or written (--out, --report …)
+    (OSError, EXIT_FAILED),  # a path that cannot be read or written (--out, --report …)
 )
 
 

@@ -1,4 +1,5 @@
 """CLI group ``gridmap grids``: generate grid plans and report on them."""
+
 from __future__ import annotations
 
 import json
@@ -20,14 +21,29 @@ def grids() -> None:
 
 @grids.command("generate")
 @click.option("--community", default=None, help="Only this community (12-digit id); others keep their grids.")
-@click.option("--min", "min_households", type=int, default=None,
-              help="Lower bound of households per grid (default GRIDMAP_MIN_HOUSEHOLDS, 300).")
-@click.option("--max", "max_households", type=int, default=None,
-              help="Upper bound of households per grid (default GRIDMAP_MAX_HOUSEHOLDS, 500).")
+@click.option(
+    "--min",
+    "min_households",
+    type=int,
+    default=None,
+    help="Lower bound of households per grid (default GRIDMAP_MIN_HOUSEHOLDS, 300).",
+)
+@click.option(
+    "--max",
+    "max_households",
+    type=int,
+    default=None,
+    help="Upper bound of households per grid (default GRIDMAP_MAX_HOUSEHOLDS, 500).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same plan.")
 @click.option("--publish", is_flag=True, help="Publish the new plan at once (default: keep it a draft).")
-@click.option("--report", "report_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the JSON report to this file.")
+@click.option(
+    "--report",
+    "report_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the JSON report to this file.",
+)
 def generate_cmd(community, min_households, max_households, seed, publish, report_out) -> None:
     """Divide every community (or one) into grids and store the plan as a draft."""
     current = settings()
@@ -36,26 +52,44 @@ def generate_cmd(community, min_households, max_households, seed, publish, repor
     if lo < 1 or hi < lo:
         raise click.UsageError(f"--min/--max must satisfy 1 <= min <= max, got [{lo}, {hi}]")
     with cli_store() as store:
-        res = svc.generate(store, community=community, min_households=lo, max_households=hi,
-                           seed=seed, publish=publish, created_by=cli_actor())
+        res = svc.generate(
+            store,
+            community=community,
+            min_households=lo,
+            max_households=hi,
+            seed=seed,
+            publish=publish,
+            created_by=cli_actor(),
+        )
     s = res.report["summary"]
-    click.echo(f"plan {res.plan_id} ({'published' if publish else 'draft'}): {s['grids']} grids, "
-               f"{s['households']} households in {s['communities']} communities")
-    click.echo(f"  in bounds {s['share_in_bounds']:.1%}  CV {s['cv']:.3f}  within ±10% "
-               f"{s['share_within_10pct']:.1%}  p95 deviation {s['p95_deviation']:.3f}  contiguous "
-               f"{s['contiguous_share']:.1%}  Polsby-Popper {s['polsby_popper_mean']:.2f}")
-    click.echo(f"  problems: {len(res.report['problems'])}; time {res.timings['total']:.1f} s "
-               f"({', '.join(f'{k} {v:.1f}' for k, v in res.timings.items() if k != 'total')})")
+    click.echo(
+        f"plan {res.plan_id} ({'published' if publish else 'draft'}): {s['grids']} grids, "
+        f"{s['households']} households in {s['communities']} communities"
+    )
+    click.echo(
+        f"  in bounds {s['share_in_bounds']:.1%}  CV {s['cv']:.3f}  within ±10% "
+        f"{s['share_within_10pct']:.1%}  p95 deviation {s['p95_deviation']:.3f}  contiguous "
+        f"{s['contiguous_share']:.1%}  Polsby-Popper {s['polsby_popper_mean']:.2f}"
+    )
+    click.echo(
+        f"  problems: {len(res.report['problems'])}; time {res.timings['total']:.1f} s "
+        f"({', '.join(f'{k} {v:.1f}' for k, v in res.timings.items() if k != 'total')})"
+    )
     if report_out:
-        report_out.write_text(json.dumps(res.report, ensure_ascii=False, indent=1, default=json_value),
-                              encoding="utf-8")
+        report_out.write_text(
+            json.dumps(res.report, ensure_ascii=False, indent=1, default=json_value), encoding="utf-8"
+        )
 
 
 @grids.command("report")
 @click.argument("plan")
 @click.option("--format", "fmt", type=click.Choice(["json", "html"]), default="json", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of standard output.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
 def report_cmd(plan: str, fmt: str, out: Path | None) -> None:
     """Evaluation report of plan PLAN (id; a draft as it stands), as JSON or a standalone HTML page."""
     with cli_store() as store:

@@ -4,6 +4,7 @@ A command's module is imported only when that command runs (or its own ``--help`
 ``gridmap --help`` stays quick. Every command runs inside :func:`gridmap.cli.errors.user_errors`:
 exit codes 0 ok, 1 failed (the reason on stderr, one line), 2 usage error.
 """
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -18,35 +19,55 @@ from gridmap.errors import ConfigError
 #: command name → ("module:attribute", its one-line summary for ``gridmap --help``); tests/test_readme.py
 #: checks each summary against the command's own help
 COMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("gridmap.cli.server:serve",
-              "Serve the web app and API with waitress (a production WSGI server; --debug: Flask's own)."),
-    "demo": ("gridmap.cli.server:demo",
-             "Load the Chengyang demo (real street boundaries, synthetic estates) and serve it."),
-    "settings": ("gridmap.cli.admin:settings_cmd",
-                 "List every setting, its environment variable, current value and meaning."),
+    "serve": (
+        "gridmap.cli.server:serve",
+        "Serve the web app and API with waitress (a production WSGI server; --debug: Flask's own).",
+    ),
+    "demo": (
+        "gridmap.cli.server:demo",
+        "Load the Chengyang demo (real street boundaries, synthetic estates) and serve it.",
+    ),
+    "settings": (
+        "gridmap.cli.admin:settings_cmd",
+        "List every setting, its environment variable, current value and meaning.",
+    ),
     "migrate": ("gridmap.cli.admin:migrate", "Create or upgrade the store's schema to the newest revision."),
     "grids": ("gridmap.cli.grids:grids", "网格生成与评估 Generate governance grids and evaluate plans."),
     "plan": ("gridmap.cli.plan:plan", "Grid plans: drafts, rebalance, diff, publish, rollback, export/import (方案)."),
-    "import": ("gridmap.cli.data:import_cmd",
-               "Import FILE (GeoJSON, GeoPackage, Shapefile or zipped Shapefile, GeoParquet, CSV with lon/lat or "
-               "WKT) into LAYER, validating every row; all or nothing unless --skip-invalid."),
-    "synth": ("gridmap.cli.data:synth", "Generate the seeded synthetic Chengyang world (real streets, synthetic "
-                                        "estates, buildings, people)."),
-    "taipei": ("gridmap.cli.data:taipei",
-               "Import the shipped real Taipei Wanhua set (real buildings inside real 里, used as communities) and "
-               "report its real anomalies, such as buildings outside every 里 or straddling two."),
-    "users": ("gridmap.cli.users:users",
-              "Accounts and their API tokens (roles: admin, planner, street_official, community_official, "
-              "grid_leader, department, viewer)."),
+    "import": (
+        "gridmap.cli.data:import_cmd",
+        "Import FILE (GeoJSON, GeoPackage, Shapefile or zipped Shapefile, GeoParquet, CSV with lon/lat or "
+        "WKT) into LAYER, validating every row; all or nothing unless --skip-invalid.",
+    ),
+    "synth": (
+        "gridmap.cli.data:synth",
+        "Generate the seeded synthetic Chengyang world (real streets, synthetic estates, buildings, people).",
+    ),
+    "taipei": (
+        "gridmap.cli.data:taipei",
+        "Import the shipped real Taipei Wanhua set (real buildings inside real 里, used as communities) and "
+        "report its real anomalies, such as buildings outside every 里 or straddling two.",
+    ),
+    "users": (
+        "gridmap.cli.users:users",
+        "Accounts and their API tokens (roles: admin, planner, street_official, community_official, "
+        "grid_leader, department, viewer).",
+    ),
     "embed": ("gridmap.cli.users:embed", "Signed, expiring, revocable embed tokens for iframes."),
-    "place": ("gridmap.cli.placement:place",
-              "Place KIND records from FILE (CSV with lon/lat, or GeoJSON/GeoPackage) on buildings."),
-    "coverage": ("gridmap.cli.placement:coverage",
-                 "Steward coverage: buildings without a building leader, grids without a grid leader or "
-                 "party-member central household, households per steward, party members by role, red-property "
-                 "coverage vs targets."),
-    "complaints": ("gridmap.cli.complaints:complaints",
-                   "民意诉求 Residents' requests: escalate overdue ones, generate demo requests, print KPIs."),
+    "place": (
+        "gridmap.cli.placement:place",
+        "Place KIND records from FILE (CSV with lon/lat, or GeoJSON/GeoPackage) on buildings.",
+    ),
+    "coverage": (
+        "gridmap.cli.placement:coverage",
+        "Steward coverage: buildings without a building leader, grids without a grid leader or "
+        "party-member central household, households per steward, party members by role, red-property "
+        "coverage vs targets.",
+    ),
+    "complaints": (
+        "gridmap.cli.complaints:complaints",
+        "民意诉求 Residents' requests: escalate overdue ones, generate demo requests, print KPIs.",
+    ),
     "dask": ("gridmap.cli.dask:dask_group", "在 Dask 集群上运行全市任务 Run city-wide jobs on a Dask cluster."),
 }
 
@@ -65,8 +86,9 @@ def load_command(name: str) -> click.Command:
         if (exc.name or "gridmap").split(".")[0] == "gridmap":
             raise
         hint = f": pip install 'gridmap[{EXTRAS[name]}]'" if name in EXTRAS else ""
-        raise ConfigError(f"gridmap {name} needs the Python package {exc.name!r}, which is not installed{hint}") \
-            from None
+        raise ConfigError(
+            f"gridmap {name} needs the Python package {exc.name!r}, which is not installed{hint}"
+        ) from None
 
 
 class LazyGroup(click.Group):
@@ -84,8 +106,15 @@ class LazyGroup(click.Group):
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(map(len, names))
         summaries = {name: summary for name, (_, summary) in COMMANDS.items()}
-        rows = [(name, click.Command(name, help=summaries[name]).get_short_help_str(limit)
-                 if name in summaries else self.commands[name].get_short_help_str(limit)) for name in names]
+        rows = [
+            (
+                name,
+                click.Command(name, help=summaries[name]).get_short_help_str(limit)
+                if name in summaries
+                else self.commands[name].get_short_help_str(limit),
+            )
+            for name in names
+        ]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

@@ -1,4 +1,5 @@
 """``gridmap place`` and ``gridmap coverage``: thin wrappers over :mod:`gridmap.services.placement`."""
+
 from __future__ import annotations
 
 import json
@@ -16,14 +17,24 @@ KIND_CHOICE = click.Choice(["households", "stewards", "complaints", "merchants",
 @click.command("place")
 @click.argument("kind", type=KIND_CHOICE)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--tolerance", default=30.0, show_default=True, type=float,
-              help="Metres to the nearest building for a point in no building.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True),
-              help="Write the unmatched/flagged records (row, id, placement, reason …) to this CSV.")
+@click.option(
+    "--tolerance",
+    default=30.0,
+    show_default=True,
+    type=float,
+    help="Metres to the nearest building for a point in no building.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the unmatched/flagged records (row, id, placement, reason …) to this CSV.",
+)
 @click.option("--dry-run", is_flag=True, help="Place and report, but write nothing.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
-def place(kind: str, file: str, tolerance: float, report_path: str | None, dry_run: bool,
-          progress: bool | None) -> None:
+def place(
+    kind: str, file: str, tolerance: float, report_path: str | None, dry_run: bool, progress: bool | None
+) -> None:
     """Place KIND records from FILE (CSV with lon/lat, or GeoJSON/GeoPackage) on buildings.
 
     Rules in order: building_id; room code 3-2-501 (with estate_id or community_id); the building
@@ -32,8 +43,14 @@ def place(kind: str, file: str, tolerance: float, report_path: str | None, dry_r
     """
     with cli_store() as store:
         records = svc.read_records(file)
-        result = svc.place_records(store, kind, records, tolerance_m=svc.parse_tolerance(tolerance),
-                                   dry_run=dry_run, progress=sys.stderr.isatty() if progress is None else progress)
+        result = svc.place_records(
+            store,
+            kind,
+            records,
+            tolerance_m=svc.parse_tolerance(tolerance),
+            dry_run=dry_run,
+            progress=sys.stderr.isatty() if progress is None else progress,
+        )
     width = max(len(k) for k in result.summary)
     for k, v in result.summary.items():
         click.echo(f"{k:>{width}}: {v}")
@@ -49,10 +66,20 @@ def place(kind: str, file: str, tolerance: float, report_path: str | None, dry_r
 
 @click.command("coverage")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
-@click.option("--table", type=click.Choice(["summary", "buildings", "grids", "party_members", "red_property"]),
-              default="summary", show_default=True, help="Which table to print for --format csv/text.")
-@click.option("--level", type=click.Choice(["estate", "community", "street", "district"]), default="community",
-              show_default=True, help="Red-property coverage level (table red_property).")
+@click.option(
+    "--table",
+    type=click.Choice(["summary", "buildings", "grids", "party_members", "red_property"]),
+    default="summary",
+    show_default=True,
+    help="Which table to print for --format csv/text.",
+)
+@click.option(
+    "--level",
+    type=click.Choice(["estate", "community", "street", "district"]),
+    default="community",
+    show_default=True,
+    help="Red-property coverage level (table red_property).",
+)
 def coverage(fmt: str, table: str, level: str) -> None:
     """Steward coverage: buildings without a building leader, grids without a grid leader or party-member
     central household, households per steward, party members by role, red-property coverage vs targets."""

@@ -1,4 +1,5 @@
 """``gridmap plan …``: drafts, minimal-change rebalance, diff, publish, rollback, export and import."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,10 @@ def list_cmd() -> None:
     """List plans (published, superseded, drafts), newest first."""
     rows = _run(lambda store, world: svc.list_plans(store))
     for r in rows:
-        click.echo(f"{r['id']:<14} {r['status']:<11} {r['effective_date'] or '':<10} "
-                   f"{r['created_at'] or ''}  {r['note'] or ''}")
+        click.echo(
+            f"{r['id']:<14} {r['status']:<11} {r['effective_date'] or '':<10} "
+            f"{r['created_at'] or ''}  {r['note'] or ''}"
+        )
 
 
 @plan.command("draft")
@@ -49,8 +52,9 @@ def draft_cmd(base: str | None) -> None:
 @click.option("--to", "to_grid", required=True, help="Target grid code.")
 def move_cmd(draft: str, buildings: tuple[str, ...], to_grid: str) -> None:
     """Move BUILDINGS of DRAFT to grid --to; prints the two grids' checks as JSON."""
-    res = _run(lambda store, world: svc.move_buildings(store, draft, buildings, to_grid,
-                                                       actor=cli_actor(), world=world))
+    res = _run(
+        lambda store, world: svc.move_buildings(store, draft, buildings, to_grid, actor=cli_actor(), world=world)
+    )
     _echo_json({"plan": res["plan"], "grids": res["grids"], "check_ms": res["check_ms"]})
 
 
@@ -60,23 +64,26 @@ def move_cmd(draft: str, buildings: tuple[str, ...], to_grid: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 def rebalance_cmd(draft: str | None, no_new_grids: bool, as_json: bool) -> None:
     """Bring every grid within bounds moving as few households as possible (locked grids stay)."""
+
     def go(store, world):
         d = draft or svc.start_draft(store, actor=cli_actor(), note="rebalance")["draft"]
-        return d, svc.rebalance_draft(store, d, actor=cli_actor(), world=world,
-                                      allow_new_grids=not no_new_grids)
+        return d, svc.rebalance_draft(store, d, actor=cli_actor(), world=world, allow_new_grids=not no_new_grids)
 
     d, res = _run(go)
     report = res["rebalance"]
     if as_json:
         _echo_json({"draft": d, "plan": res["plan"], **report})
         return
-    click.echo(f"draft {d}: {report['buildings_moved']} buildings, {report['households_moved']} "
-               f"households moved; new grids: {', '.join(report['new_grids']) or 'none'}")
+    click.echo(
+        f"draft {d}: {report['buildings_moved']} buildings, {report['households_moved']} "
+        f"households moved; new grids: {', '.join(report['new_grids']) or 'none'}"
+    )
     for m in report["moves"]:
         click.echo(f"  {m['building_id']}: {m['from_grid']} → {m['to_grid']}")
     for i in report["infeasible"]:
-        click.echo(f"  still out of bounds: {i['grid']} {i['households']} households "
-                   f"[{i['min']}, {i['max']}] — {i['reason']}")
+        click.echo(
+            f"  still out of bounds: {i['grid']} {i['households']} households [{i['min']}, {i['max']}] — {i['reason']}"
+        )
 
 
 @plan.command("check")
@@ -113,8 +120,7 @@ def diff_cmd(old: str, new: str, as_json: bool) -> None:
 @click.option("--date", "effective", default=None, help="Effective date YYYY-MM-DD (default today).")
 def publish_cmd(draft: str, effective: str | None) -> None:
     """Publish DRAFT; the current published plan becomes superseded."""
-    out = _run(lambda store, world: svc.publish(store, draft, effective_date=effective, actor=cli_actor(),
-                                                world=world))
+    out = _run(lambda store, world: svc.publish(store, draft, effective_date=effective, actor=cli_actor(), world=world))
     click.echo(f"published {out['plan']} effective {out['effective_date']} (was {out['previous']})")
 
 
@@ -123,8 +129,9 @@ def publish_cmd(draft: str, effective: str | None) -> None:
 @click.option("--date", "effective", default=None, help="Effective date YYYY-MM-DD (default today).")
 def rollback_cmd(plan_id: str, effective: str | None) -> None:
     """Publish a new version equal to the earlier plan PLAN_ID."""
-    out = _run(lambda store, world: svc.rollback(store, plan_id, actor=cli_actor(), world=world,
-                                                 effective_date=effective))
+    out = _run(
+        lambda store, world: svc.rollback(store, plan_id, actor=cli_actor(), world=world, effective_date=effective)
+    )
     click.echo(f"published {out['plan']} = {plan_id} (was {out['previous']})")
 
 
@@ -150,16 +157,20 @@ def redo_cmd(draft: str) -> None:
 @click.option("--unlock", is_flag=True, help="Unlock instead.")
 def lock_cmd(draft: str, grids: tuple[str, ...], unlock: bool) -> None:
     """Lock GRIDS of DRAFT (rebalance and moves leave them alone)."""
-    _run(lambda store, world: svc.lock_grids(store, draft, grids, locked=not unlock, actor=cli_actor(),
-                                             world=world))
+    _run(lambda store, world: svc.lock_grids(store, draft, grids, locked=not unlock, actor=cli_actor(), world=world))
     click.echo(("unlocked " if unlock else "locked ") + " ".join(grids))
 
 
 @plan.command("export")
 @click.argument("plan_id")
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["gpkg", "geojson", "shp", "csv"]), default=None,
-              help="Default from the suffix: .gpkg .geojson .zip (Shapefile) .csv")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["gpkg", "geojson", "shp", "csv"]),
+    default=None,
+    help="Default from the suffix: .gpkg .geojson .zip (Shapefile) .csv",
+)
 def export_cmd(plan_id: str, path: str, fmt: str | None) -> None:
     """Write PLAN_ID (a draft: as it stands) to PATH (GeoPackage, GeoJSON, zipped Shapefile or CSV)."""
     out = _run(lambda store, world: svc.export_plan_file(store, plan_id, path, format=fmt, world=world))
@@ -171,6 +182,5 @@ def export_cmd(plan_id: str, path: str, fmt: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["gpkg", "geojson", "shp", "csv"]), default=None)
 def import_cmd(path: str, fmt: str | None) -> None:
     """Read a plan file into a new draft (from the published plan); prints the draft id."""
-    out = _run(lambda store, world: svc.import_plan_file(store, path, format=fmt, actor=cli_actor(),
-                                                         world=world))
+    out = _run(lambda store, world: svc.import_plan_file(store, path, format=fmt, actor=cli_actor(), world=world))
     click.echo(f"{out['draft']} ({out['moves']} buildings differ from the published plan)")

@@ -1,4 +1,5 @@
 """``gridmap serve`` and ``gridmap demo``: the web app under waitress, and the Chengyang demo behind it."""
+
 from __future__ import annotations
 
 import secrets
@@ -26,26 +27,44 @@ def serve(host: str | None, port: int | None, threads: int | None, debug: bool) 
     if debug:
         app.run(host=host, port=port, debug=True, use_reloader=False, threaded=True)
         return
-    click.echo(f"gridmap serving {current['DATABASE_URL'].split('://', 1)[0]} store at http://{host}:{port}/ "
-               f"({threads or current['THREADS']} threads; Ctrl+C stops)", err=True)
-    make_server(app, host=host, port=port, threads=threads or current["THREADS"],
-                max_request_body_size=current["MAX_CONTENT_LENGTH"] + 65536).run()
+    click.echo(
+        f"gridmap serving {current['DATABASE_URL'].split('://', 1)[0]} store at http://{host}:{port}/ "
+        f"({threads or current['THREADS']} threads; Ctrl+C stops)",
+        err=True,
+    )
+    make_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads or current["THREADS"],
+        max_request_body_size=current["MAX_CONTENT_LENGTH"] + 65536,
+    ).run()
 
 
 @click.command()
 @click.option("--seed", default=0, show_default=True, help="Seed of the synthetic world.")
 @click.option("--no-serve", is_flag=True, help="Only load the demo into the store, do not serve it.")
-@click.option("--fresh/--keep", default=True, show_default=True,
-              help="Empty the store first (--keep loads into what is there).")
+@click.option(
+    "--fresh/--keep", default=True, show_default=True, help="Empty the store first (--keep loads into what is there)."
+)
 @click.option("--host", default=None, help="Address to listen on.")
 @click.option("--port", default=None, type=int, help="Port to listen on.")
-@click.option("--password", default=None, envvar="GRIDMAP_DEMO_PASSWORD", show_envvar=True,
-              help="Password of the demo accounts (default: a new random one, printed).")
-@click.option("--accounts/--no-accounts", default=True, show_default=True,
-              help="Create one sign-in account per role (admin, planner, street, community, gridleader, "
-                   "chengguan, viewer).")
-def demo(seed: int, no_serve: bool, fresh: bool, host: str | None, port: int | None, password: str | None,
-         accounts: bool) -> None:
+@click.option(
+    "--password",
+    default=None,
+    envvar="GRIDMAP_DEMO_PASSWORD",
+    show_envvar=True,
+    help="Password of the demo accounts (default: a new random one, printed).",
+)
+@click.option(
+    "--accounts/--no-accounts",
+    default=True,
+    show_default=True,
+    help="Create one sign-in account per role (admin, planner, street, community, gridleader, chengguan, viewer).",
+)
+def demo(
+    seed: int, no_serve: bool, fresh: bool, host: str | None, port: int | None, password: str | None, accounts: bool
+) -> None:
     """Load the Chengyang demo (real street boundaries, synthetic estates) and serve it."""
     if accounts and password is not None:
         try:

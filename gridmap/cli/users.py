@@ -1,4 +1,5 @@
 """``gridmap users …`` and ``gridmap embed …``: accounts, API tokens and embed tokens from the shell."""
+
 from __future__ import annotations
 
 import json
@@ -34,23 +35,33 @@ def users() -> None:
 @users.command("add")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(auth.ACCOUNT_ROLES))
-@click.option("--scope", "scope", multiple=True, metavar="KEY=ID,ID",
-              help="grids=<15-digit codes>, communities=<12-digit ids>, streets=<9-digit ids>, departments=<names>; "
-                   "repeatable.")
+@click.option(
+    "--scope",
+    "scope",
+    multiple=True,
+    metavar="KEY=ID,ID",
+    help="grids=<15-digit codes>, communities=<12-digit ids>, streets=<9-digit ids>, departments=<names>; repeatable.",
+)
 @click.option("--name", "display_name", default=None, help="Display name.")
-@click.option("--password", default=None, help="Password (prompted when omitted; read GRIDMAP_PASSWORD).",
-              envvar="GRIDMAP_PASSWORD")
+@click.option(
+    "--password",
+    default=None,
+    help="Password (prompted when omitted; read GRIDMAP_PASSWORD).",
+    envvar="GRIDMAP_PASSWORD",
+)
 @click.option("--no-password", is_flag=True, help="Create an account that signs in only with API tokens.")
-def add(username: str, role: str, scope: tuple[str, ...], display_name: str | None, password: str | None,
-        no_password: bool) -> None:
+def add(
+    username: str, role: str, scope: tuple[str, ...], display_name: str | None, password: str | None, no_password: bool
+) -> None:
     """Create an account."""
     try:
         scope_map = auth.parse_scope_args(scope)
     except GridmapError as exc:
         raise click.UsageError(exc.message) from None
     password = None if no_password else _password(password, True)
-    user = _run(accounts.add_user, username=username, role=role, password=password, scope=scope_map,
-                display_name=display_name)
+    user = _run(
+        accounts.add_user, username=username, role=role, password=password, scope=scope_map, display_name=display_name
+    )
     click.echo(f"added {user['username']} ({user['role']}) {json.dumps(user['scope'], ensure_ascii=False)}")
 
 
@@ -64,8 +75,9 @@ def list_(as_json: bool) -> None:
         return
     for u in rows:
         state = "active" if u.get("active") is not False else "disabled"
-        click.echo(f"{u['username']:<20} {u['role']:<19} {state:<8} "
-                   f"{json.dumps(u.get('scope') or {}, ensure_ascii=False)}")
+        click.echo(
+            f"{u['username']:<20} {u['role']:<19} {state:<8} {json.dumps(u.get('scope') or {}, ensure_ascii=False)}"
+        )
 
 
 @users.command("passwd")
@@ -80,8 +92,13 @@ def passwd(username: str, password: str | None) -> None:
 @users.command("role")
 @click.argument("username")
 @click.option("--role", default=None, type=click.Choice(auth.ACCOUNT_ROLES), help="New role (default: unchanged).")
-@click.option("--scope", "scope", multiple=True, metavar="KEY=ID,ID",
-              help="New scope, as for `users add` (default: unchanged); repeatable.")
+@click.option(
+    "--scope",
+    "scope",
+    multiple=True,
+    metavar="KEY=ID,ID",
+    help="New scope, as for `users add` (default: unchanged); repeatable.",
+)
 def role_cmd(username: str, role: str | None, scope: tuple[str, ...]) -> None:
     """Change an account's role and/or scope; its open sessions end at once."""
     if role is None and not scope:
@@ -134,8 +151,9 @@ def embed_issue(view: str, grids: tuple[str, ...], layers: tuple[str, ...], hour
     """Issue an embed token and print its id and token."""
     secret = settings().get("SECRET_KEY")
     if not secret:
-        raise ConfigError("GRIDMAP_SECRET_KEY must be set: embed tokens are signed with it and the server must "
-                          "use the same key")
+        raise ConfigError(
+            "GRIDMAP_SECRET_KEY must be set: embed tokens are signed with it and the server must use the same key"
+        )
     out = _run(accounts.issue_embed, secret, view=view, grids=grids, layers=layers, hours=hours, actor=actor)
     click.echo(f"{out['id']}\t{out['token']}\t(expires {out['expires_at']})")
 
@@ -144,8 +162,10 @@ def embed_issue(view: str, grids: tuple[str, ...], layers: tuple[str, ...], hour
 def embed_list() -> None:
     """List embed tokens (ids, views, scope, expiry, revoked)."""
     for e in _run(accounts.list_embeds):
-        click.echo(f"{e['id']}\t{e['view']}\t{json.dumps(e.get('scope'), ensure_ascii=False)}\t"
-                   f"{e['expires_at']}\t{'revoked' if e.get('revoked') else 'valid'}")
+        click.echo(
+            f"{e['id']}\t{e['view']}\t{json.dumps(e.get('scope'), ensure_ascii=False)}\t"
+            f"{e['expires_at']}\t{'revoked' if e.get('revoked') else 'valid'}"
+        )
 
 
 @embed.command("revoke")

@@ -12,9 +12,11 @@ Usage (see ``docs/scale.md``)::
     dask worker tcp://SCHEDULER:8786 --nworkers 4 --nthreads 1 &   # on each machine
     GRIDMAP_DATABASE_URL=postgresql+psycopg://… gridmap grids generate --dask tcp://SCHEDULER:8786
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -26,9 +28,15 @@ from gridmap.domain.tessellation import adjacency, tessellate
 from gridmap.services import grids
 
 
-def community_job(community_id: str, region: Any, buildings: gpd.GeoDataFrame,
-                  barriers: gpd.GeoDataFrame | None, bounds: tuple[int, int],
-                  default_bounds: tuple[int, int], seed: int) -> dict[str, Any]:
+def community_job(
+    community_id: str,
+    region: Any,
+    buildings: gpd.GeoDataFrame,
+    barriers: gpd.GeoDataFrame | None,
+    bounds: tuple[int, int],
+    default_bounds: tuple[int, int],
+    seed: int,
+) -> dict[str, Any]:
     """Tessellate, connect and partition one community (runs on a worker; pure, picklable inputs).
 
     ``buildings`` are this community's rows in a projected CRS; ``barriers`` those that may cross it.
@@ -38,16 +46,27 @@ def community_job(community_id: str, region: Any, buildings: gpd.GeoDataFrame,
     cells = tessellate(buildings, coms)
     adj = adjacency(cells)
     adj["kind"] = edge_kinds(buildings, cells, adj, barriers)
-    parts = partition_world(buildings, adj, adj["kind"].to_numpy(), bounds={community_id: bounds},
-                            default_bounds=default_bounds, seed=seed)
-    return {"cells": cells, "adj": adj, "partition": parts.communities.get(community_id),
-            "ids": parts.building_ids.get(community_id, [])}
+    parts = partition_world(
+        buildings, adj, adj["kind"].to_numpy(), bounds={community_id: bounds}, default_bounds=default_bounds, seed=seed
+    )
+    return {
+        "cells": cells,
+        "adj": adj,
+        "partition": parts.communities.get(community_id),
+        "ids": parts.building_ids.get(community_id, []),
+    }
 
 
-def partition_communities(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
-                          barriers: gpd.GeoDataFrame | None, *, bounds: Mapping[str, tuple[int, int]],
-                          default_bounds: tuple[int, int] = (300, 500), seed: int = 0,
-                          client: Any = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Any]:
+def partition_communities(
+    communities: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    barriers: gpd.GeoDataFrame | None,
+    *,
+    bounds: Mapping[str, tuple[int, int]],
+    default_bounds: tuple[int, int] = (300, 500),
+    seed: int = 0,
+    client: Any = None,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Any]:
     """Cells, adjacency (with ``kind``) and partition of every community, one task per community.
 
     Parameters
@@ -68,11 +87,22 @@ def partition_communities(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataF
     # estate labels are compared only for equality, so each task numbering its own estates is harmless
     blds = buildings.reset_index(drop=True)
     regions = dict(zip(communities["id"], communities.geometry.values))
-    groups = {cid: np.flatnonzero((blds["community_id"] == cid).to_numpy())
-              for cid in sorted(set(blds["community_id"]) & set(regions))}
-    args = [(cid, regions[cid], blds.iloc[pos].reset_index(drop=True), _near(barriers, blds.iloc[pos]),
-             tuple(bounds.get(cid, default_bounds)), tuple(default_bounds), seed)
-            for cid, pos in groups.items()]
+    groups = {
+        cid: np.flatnonzero((blds["community_id"] == cid).to_numpy())
+        for cid in sorted(set(blds["community_id"]) & set(regions))
+    }
+    args = [
+        (
+            cid,
+            regions[cid],
+            blds.iloc[pos].reset_index(drop=True),
+            _near(barriers, blds.iloc[pos]),
+            tuple(bounds.get(cid, default_bounds)),
+            tuple(default_bounds),
+            seed,
+        )
+        for cid, pos in groups.items()
+    ]
     if client is None:
         results = [community_job(*a) for a in args]
     else:
@@ -83,9 +113,11 @@ def partition_communities(communities: gpd.GeoDataFrame, buildings: gpd.GeoDataF
 
 def generate(store: Any, *, client: Any, **options: Any) -> Any:
     """:func:`gridmap.services.grids.generate` with the communities partitioned on ``client``."""
+
     def partitioner(coms_m, blds_m, bars_m, *, bounds, default_bounds, seed):
-        return partition_communities(coms_m, blds_m, bars_m, bounds=bounds, default_bounds=default_bounds,
-                                     seed=seed, client=client)
+        return partition_communities(
+            coms_m, blds_m, bars_m, bounds=bounds, default_bounds=default_bounds, seed=seed, client=client
+        )
 
     return grids.generate(store, partitioner=partitioner, **options)
 
@@ -99,8 +131,9 @@ def _near(barriers: gpd.GeoDataFrame | None, blds: gpd.GeoDataFrame) -> gpd.GeoD
     return hit.reset_index(drop=True) if len(hit) else None
 
 
-def _assemble(blds: gpd.GeoDataFrame, groups: Mapping[str, np.ndarray], results: list[dict[str, Any]],
-              world_partition: Any) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Any]:
+def _assemble(
+    blds: gpd.GeoDataFrame, groups: Mapping[str, np.ndarray], results: list[dict[str, Any]], world_partition: Any
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Any]:
     cell_parts, adj_parts = [], []
     grid_of: dict[str, tuple[str, int]] = {}
     communities: dict[str, Any] = {}
@@ -127,6 +160,12 @@ def _assemble(blds: gpd.GeoDataFrame, groups: Mapping[str, np.ndarray], results:
         hi = np.maximum(adj["i"], adj["j"])
         adj = adj.assign(i=lo, j=hi).sort_values(["i", "j"]).reset_index(drop=True)
     else:
-        adj = pd.DataFrame({"i": np.zeros(0, dtype=np.int64), "j": np.zeros(0, dtype=np.int64),
-                            "length": np.zeros(0), "kind": np.zeros(0, dtype=np.int8)})
+        adj = pd.DataFrame(
+            {
+                "i": np.zeros(0, dtype=np.int64),
+                "j": np.zeros(0, dtype=np.int64),
+                "length": np.zeros(0),
+                "kind": np.zeros(0, dtype=np.int8),
+            }
+        )
     return cells, adj, world_partition(grid_of, communities, members)

@@ -14,6 +14,7 @@ Usage (see ``docs/placement.md``)::
     placed = place_dask(records, world, client=client)            # lazy dask-geopandas frame
     placed.to_parquet("placed/")                                  # or summary(placed)
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,8 +27,9 @@ import pandas as pd
 from gridmap.domain.placement import DEFAULT_TOLERANCE_M, OUTCOMES, PlacementWorld, place
 
 
-def _place_partition(part: pd.DataFrame, world: PlacementWorld, seen: list[str] | None,
-                     tolerance_m: float) -> pd.DataFrame:
+def _place_partition(
+    part: pd.DataFrame, world: PlacementWorld, seen: list[str] | None, tolerance_m: float
+) -> pd.DataFrame:
     frame = place(part, world, tolerance_m=tolerance_m, seen_ids=seen or None).frame
     # reasons differ between partitions: plain strings keep the partitions' dtypes alike
     frame["reason"] = frame["reason"].astype(object)
@@ -42,8 +44,9 @@ def _duplicate_ids(ids: pd.Series, dups: set[str]) -> set[str]:
     return set(present[present.isin(dups)].unique())
 
 
-def place_dask(records: dd.DataFrame, world: PlacementWorld, *, tolerance_m: float = DEFAULT_TOLERANCE_M,
-               client: Any = None) -> dd.DataFrame:
+def place_dask(
+    records: dd.DataFrame, world: PlacementWorld, *, tolerance_m: float = DEFAULT_TOLERANCE_M, client: Any = None
+) -> dd.DataFrame:
     """Place a dask(-geopandas) frame of records; returns a lazy frame like :func:`place`'s ``frame``.
 
     Parameters
@@ -69,8 +72,7 @@ def place_dask(records: dd.DataFrame, world: PlacementWorld, *, tolerance_m: flo
             for i, got in enumerate(present):
                 seen[i] = sorted(before) if before else None
                 before |= got
-    shared = client.scatter(world, broadcast=True, hash=False) if client is not None \
-        else dask.delayed(world, pure=True)
+    shared = client.scatter(world, broadcast=True, hash=False) if client is not None else dask.delayed(world, pure=True)
     meta = _place_partition(records._meta, world, None, tolerance_m)
     run = dask.delayed(_place_partition, pure=True)
     placed = [run(p, shared, s, tolerance_m) for p, s in zip(parts, seen)]

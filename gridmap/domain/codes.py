@@ -7,11 +7,13 @@ are the one place that knows those lengths; nobody else slices a code.
 Regenerating keeps the code of every grid whose building set is unchanged; new grids get sequence
 numbers after the highest ever issued in the community, so a retired code is never reused.
 """
+
 from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -93,12 +95,17 @@ def geographic_order(xy: np.ndarray, *, row_height: float | None = None) -> np.n
 
 def sequence(code: str) -> int:
     """The 3-digit sequence number of a grid code within its community."""
-    return int(code[LEVELS["community"]:])
+    return int(code[LEVELS["community"] :])
 
 
-def assign_codes(community_id: str, grids: Sequence[frozenset[str]], xy: np.ndarray, *,
-                 previous: Mapping[frozenset[str], str] | None = None,
-                 issued: Iterable[str] = ()) -> list[str]:
+def assign_codes(
+    community_id: str,
+    grids: Sequence[frozenset[str]],
+    xy: np.ndarray,
+    *,
+    previous: Mapping[frozenset[str], str] | None = None,
+    issued: Iterable[str] = (),
+) -> list[str]:
     """A code for each of ``grids`` (building-id sets) of one community.
 
     Parameters
@@ -118,8 +125,10 @@ def assign_codes(community_id: str, grids: Sequence[frozenset[str]], xy: np.ndar
         ``community_id`` is not 12 digits, or sequence numbers would pass 999.
     """
     if not COMMUNITY_RE.match(str(community_id)):
-        raise CodeError(f"community id {community_id!r} is not 12 digits (street id + 3 digits); "
-                        f"fix it in the communities layer before generating grids")
+        raise CodeError(
+            f"community id {community_id!r} is not 12 digits (street id + 3 digits); "
+            f"fix it in the communities layer before generating grids"
+        )
     previous = {k: v for k, v in (previous or {}).items() if v.startswith(community_id)}
     used = {c for c in issued if c.startswith(community_id)} | set(previous.values())
     codes: list[str | None] = [previous.get(frozenset(g)) for g in grids]

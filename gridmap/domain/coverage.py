@@ -14,6 +14,7 @@ store with every grid derived from the published plan.
 * red-property coverage: the share of estates whose property company has a party organisation, by estate,
   community, street and district, against the programme's targets.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,16 +55,20 @@ class Coverage:
             if level not in self.red_property:
                 raise InvalidInput(f"未知的层级 / unknown level {level!r}; use one of: {', '.join(self.red_property)}")
             return self.red_property[level]
-        raise InvalidInput(f"未知的表 / unknown coverage table {name!r}; use one of: summary, buildings, grids, "
-                           "party_members, red_property")
+        raise InvalidInput(
+            f"未知的表 / unknown coverage table {name!r}; use one of: summary, buildings, grids, "
+            "party_members, red_property"
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"summary": self.summary,
-                "buildings_without_leader": json_records(self.buildings_without_leader),
-                "grids": json_records(self.grids),
-                "party_members": json_records(self.party_members),
-                "red_property": {k: json_records(v) for k, v in self.red_property.items()},
-                "targets": {str(y): t for y, t in TARGETS.items()}}
+        return {
+            "summary": self.summary,
+            "buildings_without_leader": json_records(self.buildings_without_leader),
+            "grids": json_records(self.grids),
+            "party_members": json_records(self.party_members),
+            "red_property": {k: json_records(v) for k, v in self.red_property.items()},
+            "targets": {str(y): t for y, t in TARGETS.items()},
+        }
 
 
 def _str(col: pd.Series) -> pd.Series:
@@ -97,9 +102,9 @@ def grid_table(grids: pd.DataFrame, buildings: pd.DataFrame, stewards: pd.DataFr
     out = pd.DataFrame({"code": grids["code"].to_numpy(), "community_id": grids["community_id"].to_numpy()})
     out["households"] = out["code"].map(hh).fillna(0).astype(int)
     out["stewards"] = out["code"].map(n_stewards).fillna(0).astype(int)
-    out["households_per_steward"] = np.where(out["stewards"] > 0,
-                                             out["households"] / out["stewards"].where(out["stewards"] > 0, 1),
-                                             np.nan)
+    out["households_per_steward"] = np.where(
+        out["stewards"] > 0, out["households"] / out["stewards"].where(out["stewards"] > 0, 1), np.nan
+    )
     out["grid_leaders"] = out["code"].map(n_leaders).fillna(0).astype(int)
     out["party_central_households"] = out["code"].map(n_pch).fillna(0).astype(int)
     out["no_grid_leader"] = out["grid_leaders"] == 0
@@ -119,10 +124,17 @@ def party_members_by_role(party_members: pd.DataFrame, stewards: pd.DataFrame) -
 
 def red_property(estates: pd.DataFrame, companies: pd.DataFrame, communities: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Red-property coverage by estate, community, street and district, with the targets met."""
-    red_company = pd.Series(companies["has_party_org"].astype("boolean").fillna(False).astype(bool).to_numpy(),
-                            index=companies["id"].to_numpy())
-    est = pd.DataFrame({"id": estates["id"].to_numpy(), "community_id": estates["community_id"].to_numpy(),
-                        "property_company_id": _str(estates["property_company_id"]).to_numpy()})
+    red_company = pd.Series(
+        companies["has_party_org"].astype("boolean").fillna(False).astype(bool).to_numpy(),
+        index=companies["id"].to_numpy(),
+    )
+    est = pd.DataFrame(
+        {
+            "id": estates["id"].to_numpy(),
+            "community_id": estates["community_id"].to_numpy(),
+            "property_company_id": _str(estates["property_company_id"]).to_numpy(),
+        }
+    )
     est["red"] = est["property_company_id"].map(red_company).astype("boolean").fillna(False).astype(bool)
     street = pd.Series(communities["street_id"].to_numpy(), index=communities["id"].to_numpy())
     est["street_id"] = est["community_id"].map(street)
@@ -137,9 +149,16 @@ def red_property(estates: pd.DataFrame, companies: pd.DataFrame, communities: pd
     return out
 
 
-def compute(*, buildings: pd.DataFrame, stewards: pd.DataFrame, grids: pd.DataFrame,
-            party_members: pd.DataFrame, estates: pd.DataFrame, companies: pd.DataFrame,
-            communities: pd.DataFrame) -> Coverage:
+def compute(
+    *,
+    buildings: pd.DataFrame,
+    stewards: pd.DataFrame,
+    grids: pd.DataFrame,
+    party_members: pd.DataFrame,
+    estates: pd.DataFrame,
+    companies: pd.DataFrame,
+    communities: pd.DataFrame,
+) -> Coverage:
     """Every coverage figure. ``buildings`` and ``stewards`` carry the derived ``grid_code``."""
     no_leader = buildings_without_leader(buildings, stewards)
     grid = grid_table(grids, buildings, stewards)
@@ -155,8 +174,9 @@ def compute(*, buildings: pd.DataFrame, stewards: pd.DataFrame, grids: pd.DataFr
         "grids_without_leader": int(grid["no_grid_leader"].sum()),
         "grids_without_party_central_household": int(grid["no_party_central_household"].sum()),
         "stewards": int(len(stewards)),
-        "households_per_steward": (float(grid["households"].sum() / grid["stewards"].sum())
-                                   if grid["stewards"].sum() else None),
+        "households_per_steward": (
+            float(grid["households"].sum() / grid["stewards"].sum()) if grid["stewards"].sum() else None
+        ),
         "party_members_reported": int(party["members"].sum()),
         "red_property_estates": int(district["red_estates"].sum()),
         "estates": int(district["estates"].sum()),

@@ -3,14 +3,16 @@
 Nothing here touches the store or the web: :mod:`gridmap.services.accounts` keeps the rows,
 :mod:`gridmap.web.auth` serves the pages.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -22,11 +24,14 @@ from gridmap.domain.privacy import department_code
 from gridmap.errors import Forbidden, InvalidInput
 
 #: roles an account may have (``public`` is nobody signed in)
-ACCOUNT_ROLES = ("admin", "planner", "street_official", "community_official", "grid_leader",
-                 "department", "viewer")
+ACCOUNT_ROLES = ("admin", "planner", "street_official", "community_official", "grid_leader", "department", "viewer")
 #: which scope key each scoped role needs
-SCOPE_KEYS = {"street_official": "streets", "community_official": "communities",
-              "grid_leader": "grids", "department": "departments"}
+SCOPE_KEYS = {
+    "street_official": "streets",
+    "community_official": "communities",
+    "grid_leader": "grids",
+    "department": "departments",
+}
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "gm_"
 
@@ -198,8 +203,13 @@ class EmbedClaims:
 
 def sign_embed(claims: EmbedClaims, secret_key: str) -> str:
     """The URL-safe signed token for ``claims`` (HMAC-SHA512 via itsdangerous)."""
-    payload = {"i": claims.id, "v": claims.view, "g": list(claims.grids), "l": list(claims.layers),
-               "e": int(clock.utc(claims.expires_at).timestamp())}
+    payload = {
+        "i": claims.id,
+        "v": claims.view,
+        "g": list(claims.grids),
+        "l": list(claims.layers),
+        "e": int(clock.utc(claims.expires_at).timestamp()),
+    }
     return _embed_serializer(secret_key).dumps(payload)
 
 
@@ -213,9 +223,13 @@ def read_embed(token: str, secret_key: str, *, now: dt.datetime, view: str | Non
         raise InvalidToken("缺少嵌入令牌 / an embed token is required")
     try:
         data = _embed_serializer(secret_key).loads(token)
-        claims = EmbedClaims(id=str(data["i"]), view=str(data["v"]),
-                             expires_at=dt.datetime.fromtimestamp(int(data["e"]), clock.UTC),
-                             grids=tuple(map(str, data.get("g") or ())), layers=tuple(map(str, data.get("l") or ())))
+        claims = EmbedClaims(
+            id=str(data["i"]),
+            view=str(data["v"]),
+            expires_at=dt.datetime.fromtimestamp(int(data["e"]), clock.UTC),
+            grids=tuple(map(str, data.get("g") or ())),
+            layers=tuple(map(str, data.get("l") or ())),
+        )
     except (BadSignature, KeyError, TypeError, ValueError, OverflowError):
         raise InvalidToken("嵌入令牌无效 / the embed token is invalid") from None
     if claims.expires_at <= clock.utc(now):

@@ -4,10 +4,12 @@ A building, household, steward or open complaint "changes grid" when the grid of
 between the two plans (a steward's grid is its home building's grid). Pure: no I/O; pandas for the
 joins so a district of 100,000 buildings diffs in well under a second.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -57,14 +59,25 @@ class PlanDiff:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: summary, changed buildings/stewards/complaints, per-grid figures."""
-        return {"old_plan": self.old_id, "new_plan": self.new_id, "summary": self.summary(),
-                "buildings": json_records(self.buildings), "stewards": json_records(self.stewards),
-                "complaints": json_records(self.complaints), "grids": json_records(self.grids)}
+        return {
+            "old_plan": self.old_id,
+            "new_plan": self.new_id,
+            "summary": self.summary(),
+            "buildings": json_records(self.buildings),
+            "stewards": json_records(self.stewards),
+            "complaints": json_records(self.complaints),
+            "grids": json_records(self.grids),
+        }
 
 
-def diff_plans(old: GridPlan, new: GridPlan, *, households: Mapping[str, int] | None = None,
-               stewards: Iterable[Mapping[str, Any]] = (),
-               complaints: Iterable[Mapping[str, Any]] = ()) -> PlanDiff:
+def diff_plans(
+    old: GridPlan,
+    new: GridPlan,
+    *,
+    households: Mapping[str, int] | None = None,
+    stewards: Iterable[Mapping[str, Any]] = (),
+    complaints: Iterable[Mapping[str, Any]] = (),
+) -> PlanDiff:
     """Compare two plans.
 
     Parameters
@@ -88,8 +101,9 @@ def diff_plans(old: GridPlan, new: GridPlan, *, households: Mapping[str, int] | 
     joined = pd.concat([a, b], axis=1)
     joined.index.name = "building_id"
     joined["households"] = hh.reindex(joined.index).fillna(0).astype("int64")
-    changed = joined[joined["from_grid"].ne(joined["to_grid"])
-                     & ~(joined["from_grid"].isna() & joined["to_grid"].isna())]
+    changed = joined[
+        joined["from_grid"].ne(joined["to_grid"]) & ~(joined["from_grid"].isna() & joined["to_grid"].isna())
+    ]
     buildings = changed.reset_index().sort_values("building_id").reset_index(drop=True)
     buildings = buildings.astype({"from_grid": "object", "to_grid": "object"})
     buildings = buildings.where(buildings.notna(), None)
@@ -97,9 +111,14 @@ def diff_plans(old: GridPlan, new: GridPlan, *, households: Mapping[str, int] | 
     st = _attach(pd.DataFrame(list(stewards), columns=None), joined, ("id", "building_id", "role"))
     cp = _attach(pd.DataFrame(list(complaints), columns=None), joined, ("id", "building_id"))
     grids = _grid_figures(old, new, joined, st, cp)
-    return PlanDiff(old.id, new.id, buildings,
-                    st[st["moved"]].drop(columns="moved").reset_index(drop=True),
-                    cp[cp["moved"]].drop(columns="moved").reset_index(drop=True), grids)
+    return PlanDiff(
+        old.id,
+        new.id,
+        buildings,
+        st[st["moved"]].drop(columns="moved").reset_index(drop=True),
+        cp[cp["moved"]].drop(columns="moved").reset_index(drop=True),
+        grids,
+    )
 
 
 def _attach(frame: pd.DataFrame, joined: pd.DataFrame, cols: tuple[str, ...]) -> pd.DataFrame:
@@ -110,15 +129,15 @@ def _attach(frame: pd.DataFrame, joined: pd.DataFrame, cols: tuple[str, ...]) ->
     grids = joined[["from_grid", "to_grid"]].reindex(frame["building_id"])
     frame["from_grid"] = grids["from_grid"].to_numpy()
     frame["to_grid"] = grids["to_grid"].to_numpy()
-    frame["moved"] = frame["from_grid"].ne(frame["to_grid"]) & \
-        ~(frame["from_grid"].isna() & frame["to_grid"].isna())
+    frame["moved"] = frame["from_grid"].ne(frame["to_grid"]) & ~(frame["from_grid"].isna() & frame["to_grid"].isna())
     frame = frame.astype({"from_grid": "object", "to_grid": "object"})
     frame = frame.where(frame.notna(), None)
     return frame.sort_values("id").reset_index(drop=True)
 
 
-def _grid_figures(old: GridPlan, new: GridPlan, joined: pd.DataFrame, st: pd.DataFrame,
-                  cp: pd.DataFrame) -> pd.DataFrame:
+def _grid_figures(
+    old: GridPlan, new: GridPlan, joined: pd.DataFrame, st: pd.DataFrame, cp: pd.DataFrame
+) -> pd.DataFrame:
     codes = sorted(set(old.grid_community) | set(new.grid_community))
     out = pd.DataFrame(index=pd.Index(codes, name="code"))
     out["community_id"] = [new.grid_community.get(c, old.grid_community.get(c)) for c in codes]

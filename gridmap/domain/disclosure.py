@@ -15,10 +15,12 @@ pins no cell to a value from 1 to 4.
 
 The attacker's knowledge of a cell: exact → that value; ``"<5"`` → 1…4; withheld or never published → ≥ 0.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -43,8 +45,9 @@ def _known(value: Any, threshold: int) -> tuple[float, float]:
     return float(value), float(value)
 
 
-def ranges(published: Mapping[Key, Any], sums: Iterable[Sum], *, threshold: int = SMALL_COUNT
-           ) -> dict[Key, tuple[float, float]]:
+def ranges(
+    published: Mapping[Key, Any], sums: Iterable[Sum], *, threshold: int = SMALL_COUNT
+) -> dict[Key, tuple[float, float]]:
     """What differencing tells about every cell: ``{key: (lowest, highest)}`` possible values, given the
     published values (an int, ``"<5"`` or ``None``; a cell absent from ``published`` is unknown, ≥ 0) and
     the sums. Bounds are tightened through every sum until nothing changes (a sound interval attack: a
@@ -81,17 +84,31 @@ def ranges(published: Mapping[Key, Any], sums: Iterable[Sum], *, threshold: int 
     return {k: (float(lo[i]), INF if hi[i] >= _BIG / 2 else float(hi[i])) for k, i in index.items()}
 
 
-def recovered(published: Mapping[Key, Any], sums: Iterable[Sum], *, threshold: int = SMALL_COUNT,
-              exempt: Callable[[Key], bool] | None = None) -> dict[Key, int]:
+def recovered(
+    published: Mapping[Key, Any],
+    sums: Iterable[Sum],
+    *,
+    threshold: int = SMALL_COUNT,
+    exempt: Callable[[Key], bool] | None = None,
+) -> dict[Key, int]:
     """Cells that differencing pins to one value from 1 to ``threshold - 1``: ``{key: value}`` (cells for
     which ``exempt`` is true are not looked at)."""
-    return {k: int(a) for k, (a, b) in ranges(published, sums, threshold=threshold).items()
-            if a == b and 1 <= a < threshold and not (exempt and exempt(k))}
+    return {
+        k: int(a)
+        for k, (a, b) in ranges(published, sums, threshold=threshold).items()
+        if a == b and 1 <= a < threshold and not (exempt and exempt(k))
+    }
 
 
-def protect(values: Mapping[Key, int], sums: Iterable[Sum], published: Collection[Key], *,
-            fixed: Collection[Key] = (), exempt: Callable[[Key], bool] | None = None,
-            threshold: int = SMALL_COUNT) -> dict[Key, Any]:
+def protect(
+    values: Mapping[Key, int],
+    sums: Iterable[Sum],
+    published: Collection[Key],
+    *,
+    fixed: Collection[Key] = (),
+    exempt: Callable[[Key], bool] | None = None,
+    threshold: int = SMALL_COUNT,
+) -> dict[Key, Any]:
     """The published cells' values safe to show together: ``{key: int | "<5" | None}``.
 
     ``values`` holds the true count of every cell (published or not); ``published`` names the cells some
@@ -129,8 +146,14 @@ def protect(values: Mapping[Key, int], sums: Iterable[Sum], published: Collectio
     return out
 
 
-def _complement(key: Key, where: Iterable[int], sums: Sequence[tuple[Key, tuple[Key, ...]]],
-                out: Mapping[Key, Any], values: Mapping[Key, int], fixed: set[Key]) -> Key | None:
+def _complement(
+    key: Key,
+    where: Iterable[int],
+    sums: Sequence[tuple[Key, tuple[Key, ...]]],
+    out: Mapping[Key, Any],
+    values: Mapping[Key, int],
+    fixed: set[Key],
+) -> Key | None:
     """The cell to withhold so that ``key`` is no longer pinned (see :func:`protect` for the order)."""
     best: tuple[tuple[int, float], Key] | None = None
     for i in where:

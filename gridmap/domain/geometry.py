@@ -1,9 +1,11 @@
 """Small pure geometry helpers: the metric CRS to measure in, and area/shape figures."""
+
 from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -121,7 +123,7 @@ def polsby_popper(geoms: np.ndarray | gpd.GeoSeries) -> np.ndarray:
     area = shapely.area(geoms)
     perim = shapely.length(geoms)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(perim > 0, 4 * np.pi * area / perim ** 2, 0.0)
+        out = np.where(perim > 0, 4 * np.pi * area / perim**2, 0.0)
     return out
 
 

@@ -23,11 +23,13 @@ A unit of a request is derived, not copied: grid = the published plan's grid of 
 grid it was filed in), community = its community (else the grid's), street = the community's street.
 Pure pandas; no I/O.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,9 +40,22 @@ from gridmap.domain.complaints.catalogue import CATEGORIES, STATES, Category
 from gridmap.domain.workdays import WorkCalendar
 from gridmap.errors import InvalidInput
 
-__all__ = ["Units", "LEVELS", "COVERAGE_TARGETS", "RATE_TARGET", "DISPUTE_TARGET", "KpiError",
-           "label_units", "complaint_rates", "dispute_rates", "three_rates", "overdue_counts",
-           "red_property_coverage", "yearly_trend", "summary"]
+__all__ = [
+    "Units",
+    "LEVELS",
+    "COVERAGE_TARGETS",
+    "RATE_TARGET",
+    "DISPUTE_TARGET",
+    "KpiError",
+    "label_units",
+    "complaint_rates",
+    "dispute_rates",
+    "three_rates",
+    "overdue_counts",
+    "red_property_coverage",
+    "yearly_trend",
+    "summary",
+]
 
 LEVELS = ("grid", "community", "street")
 RATE_TARGET = -0.30
@@ -68,8 +83,12 @@ class Units:
     def households(self, level: str) -> pd.Series:
         """Households per unit of ``level`` (units without households are left out)."""
         _check_level(level)
-        b = pd.DataFrame({"building": list(self.building_households),
-                          "households": [int(v or 0) for v in self.building_households.values()]})
+        b = pd.DataFrame(
+            {
+                "building": list(self.building_households),
+                "households": [int(v or 0) for v in self.building_households.values()],
+            }
+        )
         b["grid"] = b["building"].map(self.building_grid)
         b["community"] = b["building"].map(self.building_community)
         b["community"] = b["community"].fillna(b["grid"].map(self.grid_community))
@@ -111,14 +130,15 @@ def _per_unit(c: pd.DataFrame, level: str, hh: pd.Series, year: int) -> pd.DataF
     out["households"] = out["households"].fillna(0).astype(int)
     out["complaints"] = out["complaints"].fillna(0).astype(int)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["per_1000"] = np.where(out["households"] > 0,
-                                   out["complaints"] / out["households"].where(out["households"] > 0) * 1000,
-                                   np.nan)
+        out["per_1000"] = np.where(
+            out["households"] > 0, out["complaints"] / out["households"].where(out["households"] > 0) * 1000, np.nan
+        )
     return out
 
 
-def complaint_rates(labelled: pd.DataFrame, units: Units, *, level: str, year: int,
-                    categories: Iterable[str] | None = None) -> pd.DataFrame:
+def complaint_rates(
+    labelled: pd.DataFrame, units: Units, *, level: str, year: int, categories: Iterable[str] | None = None
+) -> pd.DataFrame:
     """Counted requests per 1,000 households by unit of ``level``, ``year`` against the year before.
 
     Returns
@@ -160,8 +180,9 @@ def _dispute_year(c: pd.DataFrame, level: str | None, year: int, codes: list[str
     return out
 
 
-def dispute_rates(labelled: pd.DataFrame, *, year: int, level: str | None = None,
-                  categories: Mapping[str, Category] = CATEGORIES) -> pd.DataFrame:
+def dispute_rates(
+    labelled: pd.DataFrame, *, year: int, level: str | None = None, categories: Mapping[str, Category] = CATEGORIES
+) -> pd.DataFrame:
     """Dispute resolution (mediation) rate by unit (or overall when ``level`` is None), year over year.
 
     Columns ``disputes``, ``resolved``, ``rate``, the same with ``_prev``, ``change`` (relative) and
@@ -184,9 +205,16 @@ def _first_response(events: pd.DataFrame) -> pd.Series:
     return pd.to_datetime(ev.groupby("complaint_id")["at"].min(), utc=True)
 
 
-def three_rates(labelled: pd.DataFrame, events: pd.DataFrame, *, year: int | None = None,
-                level: str | None = None, calendar: WorkCalendar | None = None,
-                response_days: int = 1, satisfied_min: int = 4) -> pd.DataFrame:
+def three_rates(
+    labelled: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    year: int | None = None,
+    level: str | None = None,
+    calendar: WorkCalendar | None = None,
+    response_days: int = 1,
+    satisfied_min: int = 4,
+) -> pd.DataFrame:
     """三率 by unit (or overall): response, resolution and satisfaction rates with their counts.
 
     Columns: ``requests``, ``responded``, ``response_rate``, ``evaluated``, ``resolved_yes``,
@@ -208,9 +236,15 @@ def three_rates(labelled: pd.DataFrame, events: pd.DataFrame, *, year: int | Non
     c["resolved_yes"] = c["evaluated"] & (c["resolved"].astype(object) == True)  # noqa: E712
     c["satisfied"] = c["evaluated"] & (rating >= satisfied_min)
     g = c.groupby(level or (lambda _: "all"))
-    out = pd.DataFrame({"requests": g.size(), "responded": g["responded"].sum(),
-                        "evaluated": g["evaluated"].sum(), "resolved_yes": g["resolved_yes"].sum(),
-                        "satisfied": g["satisfied"].sum()}).astype(int)
+    out = pd.DataFrame(
+        {
+            "requests": g.size(),
+            "responded": g["responded"].sum(),
+            "evaluated": g["evaluated"].sum(),
+            "resolved_yes": g["resolved_yes"].sum(),
+            "satisfied": g["satisfied"].sum(),
+        }
+    ).astype(int)
     out["response_rate"] = out["responded"] / out["requests"].where(out["requests"] > 0)
     out["resolution_rate"] = out["resolved_yes"] / out["evaluated"].where(out["evaluated"] > 0)
     out["satisfaction_rate"] = out["satisfied"] / out["evaluated"].where(out["evaluated"] > 0)
@@ -230,13 +264,23 @@ def overdue_counts(labelled: pd.DataFrame, *, now: dt.datetime, level: str | Non
     c["overdue_open"] = c["open"] & due.notna() & (due < pd.Timestamp(clock.utc(now)))
     c["closed_late"] = ~c["open"] & closed.notna() & due.notna() & (closed > due)
     g = c.groupby(level or (lambda _: "all"))
-    return pd.DataFrame({"open": g["open"].sum(), "overdue_open": g["overdue_open"].sum(),
-                         "closed_late": g["closed_late"].sum()}).astype(int).sort_index()
+    return (
+        pd.DataFrame(
+            {"open": g["open"].sum(), "overdue_open": g["overdue_open"].sum(), "closed_late": g["closed_late"].sum()}
+        )
+        .astype(int)
+        .sort_index()
+    )
 
 
-def red_property_coverage(estates: pd.DataFrame, companies: pd.DataFrame,
-                          community_street: Mapping[str, str], *, level: str = "community",
-                          year: int | None = None) -> pd.DataFrame:
+def red_property_coverage(
+    estates: pd.DataFrame,
+    companies: pd.DataFrame,
+    community_street: Mapping[str, str],
+    *,
+    level: str = "community",
+    year: int | None = None,
+) -> pd.DataFrame:
     """Share of estates with a property company whose company has a party organisation.
 
     The figures are :func:`gridmap.domain.coverage.red_property`'s (the one source of red-property coverage, also
@@ -249,17 +293,21 @@ def red_property_coverage(estates: pd.DataFrame, companies: pd.DataFrame,
         raise KpiError(f"unknown coverage level {level!r}; use estate, community, street or district")
     managed = pd.DataFrame(estates)
     managed = managed[managed["property_company_id"].notna()]
-    communities = pd.DataFrame({"id": [str(c) for c in community_street],
-                                "street_id": [str(s) for s in community_street.values()]})
+    communities = pd.DataFrame(
+        {"id": [str(c) for c in community_street], "street_id": [str(s) for s in community_street.values()]}
+    )
     table = coverage.red_property(managed, companies, communities)[level]
     if level == "estate":
-        out = pd.DataFrame({"estates": 1, "red": table["red"].astype(int).to_numpy()},
-                           index=pd.Index(table["id"].astype(str).to_numpy(), name="estate"))
+        out = pd.DataFrame(
+            {"estates": 1, "red": table["red"].astype(int).to_numpy()},
+            index=pd.Index(table["id"].astype(str).to_numpy(), name="estate"),
+        )
     else:
         key = {"community": "community_id", "street": "street_id", "district": "district_id"}[level]
-        out = pd.DataFrame({"estates": table["estates"].astype(int).to_numpy(),
-                            "red": table["red_estates"].astype(int).to_numpy()},
-                           index=pd.Index(table[key].to_numpy(), name=level))
+        out = pd.DataFrame(
+            {"estates": table["estates"].astype(int).to_numpy(), "red": table["red_estates"].astype(int).to_numpy()},
+            index=pd.Index(table[key].to_numpy(), name=level),
+        )
     out["coverage"] = out["red"] / out["estates"]
     if year is not None:
         target = COVERAGE_TARGETS.get(year, 1.0 if year > max(COVERAGE_TARGETS) else None)
@@ -278,9 +326,17 @@ def yearly_trend(labelled: pd.DataFrame, units: Units) -> pd.DataFrame:
     return out
 
 
-def summary(labelled: pd.DataFrame, events: pd.DataFrame, units: Units, *, year: int,
-            now: dt.datetime, calendar: WorkCalendar | None = None, satisfied_min: int = 4,
-            response_days: int = 1) -> dict[str, Any]:
+def summary(
+    labelled: pd.DataFrame,
+    events: pd.DataFrame,
+    units: Units,
+    *,
+    year: int,
+    now: dt.datetime,
+    calendar: WorkCalendar | None = None,
+    satisfied_min: int = 4,
+    response_days: int = 1,
+) -> dict[str, Any]:
     """District-wide headline figures for ``year`` (JSON-ready)."""
     hh = int(units.households("street").sum())
     counted = labelled[labelled["counted"]]
@@ -288,17 +344,24 @@ def summary(labelled: pd.DataFrame, events: pd.DataFrame, units: Units, *, year:
     rate = this / hh * 1000 if hh else None
     rate_prev = prev / hh * 1000 if hh else None
     change = (rate - rate_prev) / rate_prev if rate is not None and rate_prev else None
-    three = three_rates(labelled, events, year=year, calendar=calendar, satisfied_min=satisfied_min,
-                        response_days=response_days)
+    three = three_rates(
+        labelled, events, year=year, calendar=calendar, satisfied_min=satisfied_min, response_days=response_days
+    )
     disp = dispute_rates(labelled, year=year)
     over = overdue_counts(labelled[labelled["year"] == year], now=now)
     row = three.iloc[0] if len(three) else None
     d = disp.iloc[0] if len(disp) else None
     o = over.iloc[0] if len(over) else None
     return {
-        "year": year, "households": hh, "complaints": this, "complaints_prev": prev,
-        "per_1000": _num(rate), "per_1000_prev": _num(rate_prev), "change": _num(change),
-        "target_change": RATE_TARGET, "target_met": None if change is None else change <= RATE_TARGET,
+        "year": year,
+        "households": hh,
+        "complaints": this,
+        "complaints_prev": prev,
+        "per_1000": _num(rate),
+        "per_1000_prev": _num(rate_prev),
+        "change": _num(change),
+        "target_change": RATE_TARGET,
+        "target_met": None if change is None else change <= RATE_TARGET,
         "response_rate": _num(row["response_rate"]) if row is not None else None,
         "resolution_rate": _num(row["resolution_rate"]) if row is not None else None,
         "satisfaction_rate": _num(row["satisfaction_rate"]) if row is not None else None,
@@ -319,15 +382,30 @@ def _num(v: Any) -> float | None:
 
 # -- what the public sees (security, issue #7) ---------------------------------------------------------
 #: counts of requests and of what residents did: 1–4 become "<5" for public, viewer and embed callers
-COUNT_FIELDS = ("complaints", "complaints_prev", "responded", "evaluated", "resolved_yes", "satisfied",
-                "disputes", "disputes_resolved", "open", "overdue_open", "closed_late")
+COUNT_FIELDS = (
+    "complaints",
+    "complaints_prev",
+    "responded",
+    "evaluated",
+    "resolved_yes",
+    "satisfied",
+    "disputes",
+    "disputes_resolved",
+    "open",
+    "overdue_open",
+    "closed_late",
+)
 #: figures computed from those counts, withheld when a count they come from is suppressed
 DERIVED_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "per_1000": ("complaints",), "per_1000_prev": ("complaints_prev",),
-    "change": ("complaints", "complaints_prev"), "target_met": ("complaints", "complaints_prev"),
-    "response_rate": ("responded", "complaints"), "resolution_rate": ("resolved_yes", "evaluated"),
+    "per_1000": ("complaints",),
+    "per_1000_prev": ("complaints_prev",),
+    "change": ("complaints", "complaints_prev"),
+    "target_met": ("complaints", "complaints_prev"),
+    "response_rate": ("responded", "complaints"),
+    "resolution_rate": ("resolved_yes", "evaluated"),
     "satisfaction_rate": ("satisfied", "evaluated"),
-    "dispute_rate": ("disputes", "disputes_resolved"), "dispute_change": ("disputes", "disputes_resolved"),
+    "dispute_rate": ("disputes", "disputes_resolved"),
+    "dispute_change": ("disputes", "disputes_resolved"),
 }
 
 

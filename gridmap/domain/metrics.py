@@ -4,11 +4,12 @@ Per-grid metrics return a Series indexed by grid code; :func:`grid_table` gather
 :func:`community_table` summarises per community. Everything is measured in the world's metric CRS.
 No I/O.
 """
+
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -54,9 +55,11 @@ METRICS: dict[str, Metric] = {}
 
 def metric(name: str) -> Callable[[Metric], Metric]:
     """Register a per-grid metric under ``name``."""
+
     def deco(fn: Metric) -> Metric:
         METRICS[name] = fn
         return fn
+
     return deco
 
 
@@ -71,11 +74,12 @@ def compute(name: str, plan: GridPlan, world: World) -> pd.Series:
 
 # -- helpers -----------------------------------------------------------------------------------
 
+
 def _codes(plan: GridPlan) -> pd.Index:
     return pd.Index(plan.codes, name="code")
 
 
-_GRID_OF: "weakref.WeakKeyDictionary[GridPlan, tuple[int, pd.Series]]" = weakref.WeakKeyDictionary()
+_GRID_OF: weakref.WeakKeyDictionary[GridPlan, tuple[int, pd.Series]] = weakref.WeakKeyDictionary()
 
 
 def _grid_of_buildings(plan: GridPlan, world: World) -> pd.Series:
@@ -84,8 +88,9 @@ def _grid_of_buildings(plan: GridPlan, world: World) -> pd.Series:
     if hit is not None and hit[0] == id(world.buildings):
         return hit[1]
     lookup = pd.Series(dict(plan.assignment), dtype=object)
-    out = pd.Series(lookup.reindex(world.buildings["id"].to_numpy()).to_numpy(), index=world.buildings.index,
-                    dtype=object)
+    out = pd.Series(
+        lookup.reindex(world.buildings["id"].to_numpy()).to_numpy(), index=world.buildings.index, dtype=object
+    )
     _GRID_OF[plan] = (id(world.buildings), out)
     return out
 
@@ -104,6 +109,7 @@ def _geom(plan: GridPlan, world: World) -> pd.Series:
 
 
 # -- per-grid metrics --------------------------------------------------------------------------
+
 
 @metric("community_id")
 def community_id(plan: GridPlan, world: World) -> pd.Series:
@@ -243,9 +249,14 @@ def estates_split(plan: GridPlan, world: World) -> pd.Series:
     b = world.buildings
     if "estate_id" not in b:
         return pd.Series(0, index=_codes(plan))
-    f = pd.DataFrame({"estate": b["estate_id"], "grid": _grid_of_buildings(plan, world),
-                      "hh": pd.to_numeric(b["households"], errors="coerce").fillna(0),
-                      "com": b["community_id"]}).dropna(subset=["estate", "grid"])
+    f = pd.DataFrame(
+        {
+            "estate": b["estate_id"],
+            "grid": _grid_of_buildings(plan, world),
+            "hh": pd.to_numeric(b["households"], errors="coerce").fillna(0),
+            "com": b["community_id"],
+        }
+    ).dropna(subset=["estate", "grid"])
     tot = f.groupby("estate")["hh"].sum()
     first = f.groupby("estate")["com"].first()
     hi = pd.Series([world.bounds_of(c)[1] for c in first], index=first.index, dtype=float)
@@ -272,8 +283,7 @@ def stewards(plan: GridPlan, world: World) -> pd.Series:
     s = world.stewards
     if s is None or not len(s):
         return pd.Series(0, index=_codes(plan))
-    return s["building_id"].map(plan.assignment).value_counts().reindex(_codes(plan), fill_value=0) \
-        .astype(int)
+    return s["building_id"].map(plan.assignment).value_counts().reindex(_codes(plan), fill_value=0).astype(int)
 
 
 @metric("grid_leaders")
@@ -303,6 +313,7 @@ def buildings_without_leader(plan: GridPlan, world: World) -> pd.Series:
 
 # -- tables ------------------------------------------------------------------------------------
 
+
 def grid_table(plan: GridPlan, world: World, names: list[str] | None = None) -> pd.DataFrame:
     """Every (or the named) per-grid metric, one row per grid code."""
     cols = {name: compute(name, plan, world) for name in (names or METRICS)}
@@ -329,8 +340,11 @@ def coverage(plan: GridPlan, world: World) -> pd.DataFrame:
         else:
             gap, overlap = total, 0.0
         rows.append({"community_id": cid, "area_m2": total, "gap_m2": gap, "overlap_m2": overlap})
-    return pd.DataFrame(rows).set_index("community_id") if rows else \
-        pd.DataFrame(columns=["area_m2", "gap_m2", "overlap_m2"])
+    return (
+        pd.DataFrame(rows).set_index("community_id")
+        if rows
+        else pd.DataFrame(columns=["area_m2", "gap_m2", "overlap_m2"])
+    )
 
 
 def community_table(grids: pd.DataFrame, world: World, cover: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -341,17 +355,27 @@ def community_table(grids: pd.DataFrame, world: World, cover: pd.DataFrame | Non
     g = t.groupby("community_id", sort=True)
     mean = g["households"].transform("mean")
     dev = ((t["households"] / mean - 1).abs()).where(mean > 0, 0.0)
-    t = t.assign(_near=(dev <= NEAR + 1e-12).astype(float), _dev=dev,
-                 _contig=(t["detached_parts"] == 0).astype(float),
-                 _enclosed=(t["enclosed_by"] != "").astype(int),
-                 _noleader=(t["grid_leaders"] == 0).astype(int),
-                 _noparty=(t["party_central_households"] == 0).astype(int))
+    t = t.assign(
+        _near=(dev <= NEAR + 1e-12).astype(float),
+        _dev=dev,
+        _contig=(t["detached_parts"] == 0).astype(float),
+        _enclosed=(t["enclosed_by"] != "").astype(int),
+        _noleader=(t["grid_leaders"] == 0).astype(int),
+        _noparty=(t["party_central_households"] == 0).astype(int),
+    )
     g = t.groupby("community_id", sort=True)
-    out = pd.DataFrame({
-        "grids": g.size(), "households": g["households"].sum().astype(int),
-        "residents": g["residents"].sum().astype(int), "buildings": g["buildings"].sum().astype(int),
-        "stewards": g["stewards"].sum().astype(int), "min": g["households"].min().astype(int),
-        "max": g["households"].max().astype(int), "mean": g["households"].mean().astype(float)})
+    out = pd.DataFrame(
+        {
+            "grids": g.size(),
+            "households": g["households"].sum().astype(int),
+            "residents": g["residents"].sum().astype(int),
+            "buildings": g["buildings"].sum().astype(int),
+            "stewards": g["stewards"].sum().astype(int),
+            "min": g["households"].min().astype(int),
+            "max": g["households"].max().astype(int),
+            "mean": g["households"].mean().astype(float),
+        }
+    )
     std = g["households"].std(ddof=0)
     out["cv"] = (std / out["mean"]).where(out["mean"] > 0, 0.0).astype(float)
     bounds = [world.bounds_of(c) for c in out.index]
@@ -379,8 +403,10 @@ def summary(grids: pd.DataFrame) -> dict:
         return {"grids": 0}
     dev = grids["deviation"].astype(float)
     return {
-        "grids": int(len(grids)), "communities": int(grids["community_id"].nunique()),
-        "households": int(grids["households"].sum()), "buildings": int(grids["buildings"].sum()),
+        "grids": int(len(grids)),
+        "communities": int(grids["community_id"].nunique()),
+        "households": int(grids["households"].sum()),
+        "buildings": int(grids["buildings"].sum()),
         "share_in_bounds": float(grids["in_bounds"].mean()),
         "cv": float((1 + dev).std(ddof=0)),
         "share_within_10pct": float((dev.abs() <= NEAR + 1e-12).mean()),

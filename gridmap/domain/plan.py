@@ -3,12 +3,14 @@
 A plan is a value (after GerryChain's ``Partition``): changing it returns a new plan. Derived views
 (grids, households per grid) are computed lazily and cached. No I/O here.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from gridmap.errors import InvalidInput
 
@@ -30,7 +32,7 @@ class GridPlan:
 
     assignment: Mapping[str, str]
     grid_community: Mapping[str, str]
-    parent: "GridPlan | None" = None
+    parent: GridPlan | None = None
     moves: tuple[Move, ...] = ()
     id: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
@@ -66,8 +68,9 @@ class GridPlan:
         return sorted(self.grid_community)
 
     # -- changes -------------------------------------------------------------------------------
-    def reassign(self, moves: Iterable[tuple[str, str]] | Mapping[str, str], *,
-                 new_grids: Mapping[str, str] | None = None) -> "GridPlan":
+    def reassign(
+        self, moves: Iterable[tuple[str, str]] | Mapping[str, str], *, new_grids: Mapping[str, str] | None = None
+    ) -> GridPlan:
         """A new plan with buildings moved to other grids (``(building_id, to_grid)`` pairs).
 
         ``new_grids`` adds grid codes (code → community). A move across communities is refused.
@@ -84,15 +87,15 @@ class GridPlan:
                 raise PlanError(f"grid {to_grid!r} does not exist")
             from_grid = assignment[building]
             if grid_community[from_grid] != grid_community[to_grid]:
-                raise PlanError(f"building {building!r} cannot move to grid {to_grid!r}: "
-                                f"a grid never spans two communities")
+                raise PlanError(
+                    f"building {building!r} cannot move to grid {to_grid!r}: a grid never spans two communities"
+                )
             if from_grid != to_grid:
                 assignment[building] = to_grid
                 made.append(Move(building, from_grid, to_grid))
-        return GridPlan(assignment, grid_community, parent=self, moves=tuple(made),
-                        meta=dict(self.meta))
+        return GridPlan(assignment, grid_community, parent=self, moves=tuple(made), meta=dict(self.meta))
 
-    def without_grids(self, codes: Iterable[str]) -> "GridPlan":
+    def without_grids(self, codes: Iterable[str]) -> GridPlan:
         """A new plan whose empty grids ``codes`` are dropped (after a merge)."""
         codes = set(codes)
         busy = [c for c in codes if self.grids.get(c)]
@@ -101,11 +104,12 @@ class GridPlan:
         grid_community = {c: com for c, com in self.grid_community.items() if c not in codes}
         return GridPlan(self.assignment, grid_community, parent=self, moves=(), meta=dict(self.meta))
 
-    def with_id(self, plan_id: str) -> "GridPlan":
-        return GridPlan(self.assignment, self.grid_community, parent=self.parent, moves=self.moves,
-                        id=plan_id, meta=dict(self.meta))
+    def with_id(self, plan_id: str) -> GridPlan:
+        return GridPlan(
+            self.assignment, self.grid_community, parent=self.parent, moves=self.moves, id=plan_id, meta=dict(self.meta)
+        )
 
-    def history(self) -> list["GridPlan"]:
+    def history(self) -> list[GridPlan]:
         """This plan and its ancestors, newest first."""
         out, plan = [], self
         while plan is not None:
@@ -113,10 +117,13 @@ class GridPlan:
             plan = plan.parent
         return out
 
-    def same_assignment(self, other: "GridPlan") -> bool:
-        return dict(self.assignment) == dict(other.assignment) and \
-            dict(self.grid_community) == dict(other.grid_community)
+    def same_assignment(self, other: GridPlan) -> bool:
+        return dict(self.assignment) == dict(other.assignment) and dict(self.grid_community) == dict(
+            other.grid_community
+        )
 
     def __repr__(self) -> str:
-        return (f"GridPlan(id={self.id!r}, buildings={len(self.assignment)}, "
-                f"grids={len(self.grid_community)}, moves={len(self.moves)})")
+        return (
+            f"GridPlan(id={self.id!r}, buildings={len(self.assignment)}, "
+            f"grids={len(self.grid_community)}, moves={len(self.moves)})"
+        )

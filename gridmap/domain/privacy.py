@@ -15,13 +15,15 @@ Sensitive fields (special-group tags) are kept only for the record's own grid le
 above whose scope holds the record (:func:`sees_sensitive`); everyone else gets them removed.
 Personal and sensitive columns are the ones flagged in :mod:`gridmap.domain.schema`.
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -53,7 +55,7 @@ class Where:
     department: str | None = None
 
     @classmethod
-    def of(cls, record: Mapping[str, Any]) -> "Where":
+    def of(cls, record: Mapping[str, Any]) -> Where:
         """Read ``grid_code``/``filed_grid_code``, ``community_id``, ``street_id``, ``department``."""
         grid = _s(record.get("grid_code")) or _s(record.get("filed_grid_code"))
         community = _s(record.get("community_id")) or community_of(grid)
@@ -247,8 +249,7 @@ def redact_text(text: Any) -> str | None:
         return None
     value = _ID_IN_TEXT.sub(lambda m: m.group(1) + "*" * 8 + m.group(3)[-4:], value)
     value = _PHONE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", value)
-    return _LANDLINE_IN_TEXT.sub(lambda m: m.group(1) + "-" + "*" * (len(m.group(2)) - 2) + m.group(2)[-2:],
-                                 value)
+    return _LANDLINE_IN_TEXT.sub(lambda m: m.group(1) + "-" + "*" * (len(m.group(2)) - 2) + m.group(2)[-2:], value)
 
 
 class Kind(str, Enum):
@@ -260,9 +261,14 @@ class Kind(str, Enum):
 
 #: how each personal column is masked; columns not listed are treated as names
 FIELD_KINDS: Mapping[str, Kind] = {
-    "head_name": Kind.NAME, "name": Kind.NAME, "contact_name": Kind.NAME,
-    "phone": Kind.PHONE, "contact_phone": Kind.PHONE,
-    "room": Kind.ROOM, "description": Kind.TEXT, "note": Kind.TEXT,
+    "head_name": Kind.NAME,
+    "name": Kind.NAME,
+    "contact_name": Kind.NAME,
+    "phone": Kind.PHONE,
+    "contact_phone": Kind.PHONE,
+    "room": Kind.ROOM,
+    "description": Kind.TEXT,
+    "note": Kind.TEXT,
 }
 _MASKERS = {Kind.NAME: mask_name, Kind.PHONE: mask_phone, Kind.ROOM: mask_room, Kind.TEXT: redact_text}
 
@@ -275,19 +281,20 @@ def mask_value(column: str, value: Any) -> Any:
 def personal_columns(layer: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(personal, sensitive) column names of ``layer`` from the schema."""
     cols = LAYERS[layer].columns
-    return (tuple(c.name for c in cols if c.personal and not c.sensitive),
-            tuple(c.name for c in cols if c.sensitive))
+    return (tuple(c.name for c in cols if c.personal and not c.sensitive), tuple(c.name for c in cols if c.sensitive))
 
 
 #: every personal or sensitive column name of any layer: a public or embed response carries none
 PERSONAL_FIELDS: frozenset[str] = frozenset(
-    c.name for lay in LAYERS.values() for c in lay.columns if c.personal or c.sensitive)
+    c.name for lay in LAYERS.values() for c in lay.columns if c.personal or c.sensitive
+)
 #: personal column names that are also ordinary names of non-personal things (estates, merchants …)
 _AMBIGUOUS = frozenset({"name", "description", "note"})
 
 
-def redact_record(record: Mapping[str, Any], layer: str, viewer: Viewer, *,
-                  where: Where | None = None) -> dict[str, Any]:
+def redact_record(
+    record: Mapping[str, Any], layer: str, viewer: Viewer, *, where: Where | None = None
+) -> dict[str, Any]:
     """A copy of ``record`` with the personal fields of ``layer`` shown, masked or removed for ``viewer``."""
     personal, sensitive = personal_columns(layer)
     where = where or Where.of(record)
@@ -306,8 +313,9 @@ def redact_record(record: Mapping[str, Any], layer: str, viewer: Viewer, *,
     return out
 
 
-def redact_records(records: Iterable[Mapping[str, Any]], layer: str, viewer: Viewer, *,
-                   drop_unlisted: bool = True) -> list[dict[str, Any]]:
+def redact_records(
+    records: Iterable[Mapping[str, Any]], layer: str, viewer: Viewer, *, drop_unlisted: bool = True
+) -> list[dict[str, Any]]:
     """:func:`redact_record` over many records; rows the viewer may not list are dropped.
 
     ``drop_unlisted`` applies :func:`may_list` only to layers whose rows describe people
@@ -331,8 +339,7 @@ def redact_frame(frame: Any, layer: str, viewer: Viewer, *, drop_unlisted: bool 
     records = frame.to_dict("records")
     kept = redact_records(records, layer, viewer, drop_unlisted=drop_unlisted)
     personal, sensitive = personal_columns(layer)
-    columns = [c for c in frame.columns
-               if (c not in personal and c not in sensitive) or any(c in r for r in kept)]
+    columns = [c for c in frame.columns if (c not in personal and c not in sensitive) or any(c in r for r in kept)]
     cls = type(frame)
     kwargs = {"crs": frame.crs} if hasattr(frame, "crs") and "geometry" in columns else {}
     if "geometry" not in columns and hasattr(frame, "crs"):
@@ -370,9 +377,13 @@ def sees_exact_counts(viewer: Viewer) -> bool:
     return viewer.role not in AGGREGATE_ONLY
 
 
-def suppress_counts(record: Mapping[str, Any], counts: Iterable[str], *,
-                    derived: Mapping[str, Sequence[str]] | None = None,
-                    threshold: int = SMALL_COUNT) -> dict[str, Any]:
+def suppress_counts(
+    record: Mapping[str, Any],
+    counts: Iterable[str],
+    *,
+    derived: Mapping[str, Sequence[str]] | None = None,
+    threshold: int = SMALL_COUNT,
+) -> dict[str, Any]:
     """A copy of ``record`` with the ``counts`` fields passed through :func:`suppress_small`.
 
     ``derived`` names figures computed from counts (``{"per_1000": ("complaints",)}``): a figure is
@@ -398,8 +409,14 @@ def split_tags(tags: Any) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()] if text else []
 
 
-def aggregate(records: Iterable[Mapping[str, Any]], *, by: str, sum_fields: Sequence[str] = (),
-              tag_field: str | None = None, threshold: int = SMALL_COUNT) -> dict[str, dict[str, Any]]:
+def aggregate(
+    records: Iterable[Mapping[str, Any]],
+    *,
+    by: str,
+    sum_fields: Sequence[str] = (),
+    tag_field: str | None = None,
+    threshold: int = SMALL_COUNT,
+) -> dict[str, dict[str, Any]]:
     """Counts per ``by`` value with small counts suppressed: the only view of people the public gets.
 
     Returns ``{key: {"count": n|"<5", <sum_field>: total|"<5", "tags": {tag: n|"<5"}}}``.

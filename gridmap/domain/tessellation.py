@@ -6,6 +6,7 @@ and no overlap. Clipping a concave community can cut a cell in two; the piece wi
 handed to the neighbouring cell it shares the longest border with, so every cell is one piece where the
 community allows. All inputs and outputs share one projected CRS (see :func:`gridmap.domain.geometry.metric_crs`).
 """
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -42,8 +43,9 @@ def tessellate(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> gp
         if cid not in regions:
             continue
         geoms = community_cells(group.geometry.values, regions[cid])
-        frames.append(pd.DataFrame({"id": group["id"].values, "community_id": cid,
-                                    "geometry": geoms, "_order": group.index}))
+        frames.append(
+            pd.DataFrame({"id": group["id"].values, "community_id": cid, "geometry": geoms, "_order": group.index})
+        )
     if not frames:
         return gpd.GeoDataFrame({"id": [], "community_id": []}, geometry=[], crs=buildings.crs)
     out = pd.concat(frames, ignore_index=True)
@@ -183,8 +185,7 @@ def _orphan_targets(pieces: np.ndarray, target: np.ndarray, kept: np.ndarray) ->
     oi = orphan[oi]
     sel = oi != nb
     oi, nb = oi[sel], nb[sel]
-    shared = shapely.length(_robust(shapely.intersection, shapely.boundary(pieces[oi]),
-                                    shapely.boundary(pieces[nb])))
+    shared = shapely.length(_robust(shapely.intersection, shapely.boundary(pieces[oi]), shapely.boundary(pieces[nb])))
     sel = shared > 0
     oi, nb, shared = oi[sel], nb[sel], shared[sel]
     while True:
@@ -201,8 +202,9 @@ def _orphan_targets(pieces: np.ndarray, target: np.ndarray, kept: np.ndarray) ->
     return target
 
 
-def adjacency(cells: gpd.GeoDataFrame, *, min_length: float = 0.05, decimals: int = 6,
-              overlay: bool = False) -> pd.DataFrame:
+def adjacency(
+    cells: gpd.GeoDataFrame, *, min_length: float = 0.05, decimals: int = 6, overlay: bool = False
+) -> pd.DataFrame:
     """Pairs of cells of the same community sharing a border: ``i < j`` (positions), ``length`` (m).
 
     Cells touching only at a corner are not neighbours (rook adjacency), so a set of cells that is
@@ -215,8 +217,7 @@ def adjacency(cells: gpd.GeoDataFrame, *, min_length: float = 0.05, decimals: in
     geoms = cells.geometry.values
     n = len(geoms)
     if n < 2:
-        return pd.DataFrame({"i": np.zeros(0, dtype=np.int64), "j": np.zeros(0, dtype=np.int64),
-                             "length": np.zeros(0)})
+        return pd.DataFrame({"i": np.zeros(0, dtype=np.int64), "j": np.zeros(0, dtype=np.int64), "length": np.zeros(0)})
     pairs = _segment_pairs(geoms, decimals)
     com = cells["community_id"].to_numpy()
     if overlay:
@@ -252,8 +253,9 @@ def _segment_pairs(geoms: np.ndarray, decimals: int) -> pd.DataFrame:
     swap = (ra[:, 0] > rb[:, 0]) | ((ra[:, 0] == rb[:, 0]) & (ra[:, 1] > rb[:, 1]))
     p = np.where(swap[:, None], rb, ra)
     q = np.where(swap[:, None], ra, rb)
-    seg = pd.DataFrame({"x1": p[:, 0], "y1": p[:, 1], "x2": q[:, 0], "y2": q[:, 1], "owner": owner,
-                        "len": np.hypot(*(a - b).T)})
+    seg = pd.DataFrame(
+        {"x1": p[:, 0], "y1": p[:, 1], "x2": q[:, 0], "y2": q[:, 1], "owner": owner, "len": np.hypot(*(a - b).T)}
+    )
     seg = seg.drop_duplicates(["x1", "y1", "x2", "y2", "owner"])
     key = seg.groupby(["x1", "y1", "x2", "y2"], sort=False).ngroup().to_numpy()
     order = np.argsort(key, kind="stable")
@@ -288,7 +290,7 @@ def dissolve_cells(cells: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, n
     bounds = np.concatenate([[0], np.cumsum(np.bincount(inv, minlength=len(uniq)))])
     out = np.empty(len(uniq), dtype=object)
     for g in range(len(uniq)):
-        part = cells[order[bounds[g]:bounds[g + 1]]]
+        part = cells[order[bounds[g] : bounds[g + 1]]]
         try:
             geom = shapely.coverage_union_all(part)
         except shapely.errors.GEOSException:

@@ -3,6 +3,7 @@
 Pure functions shared by the MVT encoder (:mod:`gridmap.present.mvt`) and the PostGIS store's ``ST_AsMVT``
 path, so both draw the same tile.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,9 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise TileError(f"tile {z}/{x}/{y} does not exist: x and y must be in 0..{n - 1} at zoom {z}")
 
 
-def tile_bbox(z: int, x: int, y: int, *, extent: int = EXTENT, buffer: int = BUFFER
-              ) -> tuple[float, float, float, float]:
+def tile_bbox(
+    z: int, x: int, y: int, *, extent: int = EXTENT, buffer: int = BUFFER
+) -> tuple[float, float, float, float]:
     """The tile's bounds in EPSG:4326 widened by ``buffer`` tile units: what to read from a store."""
     check_tile(z, x, y)
     minx, miny, maxx, maxy = mercantile.xy_bounds(x, y, z)

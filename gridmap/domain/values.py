@@ -15,12 +15,14 @@ number, a missing value or a date looks the same wherever it leaves:
   (sets sorted)
 * text stays text; anything else becomes its ``str``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,13 +72,17 @@ def _number(value: Any, digits: int | None) -> int | float | None:
     return round(number, digits) if digits is not None else number
 
 
-def json_records(frame: pd.DataFrame, *, digits: int | None = None,
-                 columns: Iterable[str] | None = None) -> list[dict[str, Any]]:
+def json_records(
+    frame: pd.DataFrame, *, digits: int | None = None, columns: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
     """The rows of ``frame`` (its ``columns``, default all) as objects of :func:`json_value` values."""
     cols = list(frame.columns if columns is None else columns)
     values = [frame[c].astype(object).tolist() for c in cols]
-    return [{c: json_value(v, digits=digits) for c, v in zip(cols, row)} for row in zip(*values)] \
-        if cols else [{} for _ in range(len(frame))]
+    return (
+        [{c: json_value(v, digits=digits) for c, v in zip(cols, row)} for row in zip(*values)]
+        if cols
+        else [{} for _ in range(len(frame))]
+    )
 
 
 def json_column(column: pd.Series, *, digits: int | None = None) -> list[Any]:

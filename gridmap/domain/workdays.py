@@ -13,12 +13,13 @@ layer): an aware time is first converted there, so a request filed at 2025-03-07
 Friday evening in Shanghai, and its limit ends at 23:59:59 Shanghai time (returned as aware UTC). A naive
 time is read as a wall time in that zone and its limit is returned naive.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable
 
 import holidays as holidays_pkg
 
@@ -107,8 +108,7 @@ class WorkCalendar:
             return -_between(self, b, a)
         return _between(self, a, b)
 
-    def with_overrides(self, *, holidays: Iterable[object] = (), workdays: Iterable[object] = ()
-                       ) -> "WorkCalendar":
+    def with_overrides(self, *, holidays: Iterable[object] = (), workdays: Iterable[object] = ()) -> WorkCalendar:
         """A new calendar with extra holidays and make-up working days (they override each other's
         earlier entries: a date listed as a workday here stops being a holiday, and vice versa)."""
         extra_h = {_as_date(d, what="COMPLAINT_HOLIDAYS") for d in holidays}
@@ -116,9 +116,12 @@ class WorkCalendar:
         both = extra_h & extra_w
         if both:
             raise CalendarError(f"dates listed both as holiday and as workday: {sorted(map(str, both))}")
-        return WorkCalendar(holidays=frozenset((self.holidays - extra_w) | extra_h),
-                            workdays=frozenset((self.workdays - extra_h) | extra_w),
-                            weekend=self.weekend, zone=self.zone)
+        return WorkCalendar(
+            holidays=frozenset((self.holidays - extra_w) | extra_h),
+            workdays=frozenset((self.workdays - extra_h) | extra_w),
+            weekend=self.weekend,
+            zone=self.zone,
+        )
 
 
 @lru_cache(maxsize=65536)
@@ -136,8 +139,13 @@ def _between(cal: WorkCalendar, a: dt.date, b: dt.date) -> int:
     return sum(1 for i in range(1, (b - a).days + 1) if cal.is_working_day(a + dt.timedelta(days=i)))
 
 
-def china_calendar(years: Iterable[int], *, holidays: Iterable[object] = (),
-                   workdays: Iterable[object] = (), zone: dt.tzinfo = clock.UTC) -> WorkCalendar:
+def china_calendar(
+    years: Iterable[int],
+    *,
+    holidays: Iterable[object] = (),
+    workdays: Iterable[object] = (),
+    zone: dt.tzinfo = clock.UTC,
+) -> WorkCalendar:
     """The CN public-holiday calendar of ``years`` with its make-up working days, plus overrides.
 
     Parameters
@@ -153,5 +161,4 @@ def china_calendar(years: Iterable[int], *, holidays: Iterable[object] = (),
     cn = holidays_pkg.country_holidays("CN", years=years)
     off = frozenset(d for d in cn if d.year in years)
     worked = frozenset(d for d in getattr(cn, "weekend_workdays", ()) if d.year in years)
-    return WorkCalendar(holidays=off, workdays=worked, zone=zone).with_overrides(holidays=holidays,
-                                                                                 workdays=workdays)
+    return WorkCalendar(holidays=off, workdays=worked, zone=zone).with_overrides(holidays=holidays, workdays=workdays)

@@ -6,9 +6,9 @@ its Gauss-Krüger zones such as EPSG:4549, Web Mercator EPSG:3857 …). A file w
 unless ``crs`` is given; ``crs="gcj02"`` converts the offset coordinates of Chinese map apps to WGS84.
 Swapped latitude/longitude is detected and repaired (and reported).
 """
+
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,8 +45,9 @@ class ReadResult:
     notes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def read_file(path: str | Path, *, crs: str | None = None, layer: str | None = None,
-              geometry: bool = True) -> ReadResult:
+def read_file(
+    path: str | Path, *, crs: str | None = None, layer: str | None = None, geometry: bool = True
+) -> ReadResult:
     """Read ``path`` into a frame with a ``geometry`` column in EPSG:4326 (or no geometry).
 
     Parameters
@@ -134,8 +135,10 @@ def _geometry_from_columns(frame: pd.DataFrame, path: Path, *, geometry: bool) -
         pts = np.where(np.isnan(x) | np.isnan(y), None, pts)
         return gpd.GeoDataFrame(frame.drop(columns=[lon, lat]), geometry=pts)
     if geometry:
-        raise ReadError(f"{path}: no geometry: give lon/lat columns ({'/'.join(LON_NAMES[:4])}, "
-                        f"{'/'.join(LAT_NAMES[:3])}) or a WKT column ({'/'.join(WKT_NAMES[:3])})")
+        raise ReadError(
+            f"{path}: no geometry: give lon/lat columns ({'/'.join(LON_NAMES[:4])}, "
+            f"{'/'.join(LAT_NAMES[:3])}) or a WKT column ({'/'.join(WKT_NAMES[:3])})"
+        )
     return frame
 
 
@@ -146,17 +149,18 @@ def parse_crs(crs: str) -> CRS | str:
     try:
         return CRS.from_user_input(int(crs) if crs.strip().isdigit() else crs)
     except CRSError:
-        raise ReadError(f"unknown CRS {crs!r}; use e.g. EPSG:4326, EPSG:4490, EPSG:4549, EPSG:3857 or gcj02") \
-            from None
+        raise ReadError(f"unknown CRS {crs!r}; use e.g. EPSG:4326, EPSG:4490, EPSG:4549, EPSG:3857 or gcj02") from None
 
 
 def _to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, path: Path) -> ReadResult:
     notes: list[tuple[str, str, str]] = []
     given = parse_crs(crs) if crs else None
     if given is None and frame.crs is None:
-        raise ReadError(f"{path}: the file has no coordinate reference system. Pass --crs: EPSG:4326 "
-                        f"(GPS/WGS84), EPSG:4490 (CGCS2000), EPSG:4549 (CGCS2000 Gauss-Krüger 120°E), "
-                        f"EPSG:3857 (Web Mercator) or gcj02 (AMap/Gaode, Tencent)")
+        raise ReadError(
+            f"{path}: the file has no coordinate reference system. Pass --crs: EPSG:4326 "
+            f"(GPS/WGS84), EPSG:4490 (CGCS2000), EPSG:4549 (CGCS2000 Gauss-Krüger 120°E), "
+            f"EPSG:3857 (Web Mercator) or gcj02 (AMap/Gaode, Tencent)"
+        )
     if given == GCJ02:
         frame = frame.set_crs(4326, allow_override=True)
         frame, swapped = _unswap(frame)
@@ -171,8 +175,13 @@ def _to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, path: Path) -> ReadResul
             frame, swapped = _unswap(frame)
         frame = frame.to_crs(4326)
     if swapped:
-        notes.append(("geometry", "latitude and longitude are swapped in the file",
-                      "read with x/y exchanged; write longitude first (x = lon, y = lat)"))
+        notes.append(
+            (
+                "geometry",
+                "latitude and longitude are swapped in the file",
+                "read with x/y exchanged; write longitude first (x = lon, y = lat)",
+            )
+        )
     return ReadResult(frame=frame, source_crs=source, notes=notes)
 
 

@@ -3,9 +3,10 @@
 Read from the repository checkout or from an installed wheel (:func:`gridmap.resources.resource_path`);
 never from outside the package.
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,7 +26,7 @@ def geodata_file(relative: str) -> Path:
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(relative: str) -> gpd.GeoDataFrame:
     return gpd.read_file(geodata_file(relative))
 

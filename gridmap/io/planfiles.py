@@ -11,13 +11,15 @@ assignment building id → grid code, so that exporting a plan and importing it 
 
 Files are read and written with pyogrio (GDAL); polygons travel in EPSG:4326.
 """
+
 from __future__ import annotations
 
 import json
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -32,11 +34,14 @@ from gridmap.io.safety import UnsafeArchive, check_zip
 
 __all__ = ["FORMATS", "PlanFileError", "export_plan", "import_plan", "format_of"]
 
-SUFFIXES = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".zip": "shp",
-            ".csv": "csv"}
+SUFFIXES = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".zip": "shp", ".csv": "csv"}
 FORMATS = ("gpkg", "geojson", "shp", "csv")
-MEDIA_TYPES = {"gpkg": "application/geopackage+sqlite3", "geojson": "application/geo+json",
-               "shp": "application/zip", "csv": "text/csv"}
+MEDIA_TYPES = {
+    "gpkg": "application/geopackage+sqlite3",
+    "geojson": "application/geo+json",
+    "shp": "application/zip",
+    "csv": "text/csv",
+}
 
 
 class PlanFileError(InvalidInput):
@@ -53,15 +58,17 @@ def format_of(path: str | Path, format: str | None = None) -> str:
     try:
         return SUFFIXES[suffix]
     except KeyError:
-        raise PlanFileError(f"{path}: cannot tell the format from {suffix!r}; use .gpkg, .geojson, "
-                            f".zip (Shapefile) or .csv, or pass the format") from None
+        raise PlanFileError(
+            f"{path}: cannot tell the format from {suffix!r}; use .gpkg, .geojson, "
+            f".zip (Shapefile) or .csv, or pass the format"
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
 # export
 
-def _grid_frame(plan: GridPlan, grids: gpd.GeoDataFrame | None,
-                households: dict[str, int] | None) -> gpd.GeoDataFrame:
+
+def _grid_frame(plan: GridPlan, grids: gpd.GeoDataFrame | None, households: dict[str, int] | None) -> gpd.GeoDataFrame:
     """One row per grid: code, community_id, buildings, households, geometry (None if unknown)."""
     codes = plan.codes
     geom = {}
@@ -70,51 +77,65 @@ def _grid_frame(plan: GridPlan, grids: gpd.GeoDataFrame | None,
         key = "code" if "code" in g.columns else g.index.name or "index"
         geom = dict(zip(g[key] if key in g.columns else g.index, g.geometry))
     hh = households or {}
-    return gpd.GeoDataFrame({
-        "code": codes,
-        "community_id": [plan.grid_community[c] for c in codes],
-        "buildings": [len(plan.grids[c]) for c in codes],
-        "households": [sum(int(hh.get(b, 0)) for b in plan.grids[c]) for c in codes],
-    }, geometry=[geom.get(c) for c in codes], crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "code": codes,
+            "community_id": [plan.grid_community[c] for c in codes],
+            "buildings": [len(plan.grids[c]) for c in codes],
+            "households": [sum(int(hh.get(b, 0)) for b in plan.grids[c]) for c in codes],
+        },
+        geometry=[geom.get(c) for c in codes],
+        crs=4326,
+    )
 
 
 def _assignment_frame(plan: GridPlan) -> pd.DataFrame:
     rows = sorted(plan.assignment.items())
-    return pd.DataFrame({"building_id": [b for b, _ in rows], "grid_code": [c for _, c in rows],
-                         "community_id": [plan.grid_community[c] for _, c in rows]})
+    return pd.DataFrame(
+        {
+            "building_id": [b for b, _ in rows],
+            "grid_code": [c for _, c in rows],
+            "community_id": [plan.grid_community[c] for _, c in rows],
+        }
+    )
 
 
 def _export_gpkg(plan: GridPlan, path: Path, frame: gpd.GeoDataFrame) -> None:
     pyogrio.write_dataframe(frame, path, layer="grids", driver="GPKG")
-    pyogrio.write_dataframe(_assignment_frame(plan), path, layer="plan_assignments", driver="GPKG",
-                            append=True)
+    pyogrio.write_dataframe(_assignment_frame(plan), path, layer="plan_assignments", driver="GPKG", append=True)
 
 
 def _export_geojson(plan: GridPlan, path: Path, frame: gpd.GeoDataFrame) -> None:
     features = []
     for row in frame.itertuples():
-        features.append({
-            "type": "Feature", "id": row.code,
-            "geometry": mapping(row.geometry) if row.geometry is not None else None,
-            "properties": json_value({"code": row.code, "community_id": row.community_id,
-                                      "buildings": int(row.buildings), "households": int(row.households),
-                                      "building_ids": sorted(plan.grids[row.code])}),
-        })
-    doc = {"type": "FeatureCollection", "name": "grids", "gridmap_plan": plan.id,
-           "features": features}
+        features.append(
+            {
+                "type": "Feature",
+                "id": row.code,
+                "geometry": mapping(row.geometry) if row.geometry is not None else None,
+                "properties": json_value(
+                    {
+                        "code": row.code,
+                        "community_id": row.community_id,
+                        "buildings": int(row.buildings),
+                        "households": int(row.households),
+                        "building_ids": sorted(plan.grids[row.code]),
+                    }
+                ),
+            }
+        )
+    doc = {"type": "FeatureCollection", "name": "grids", "gridmap_plan": plan.id, "features": features}
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
 
 
 def _export_shp(plan: GridPlan, path: Path, frame: gpd.GeoDataFrame) -> None:
     # Shapefile field names are at most 10 characters
     grids = frame.rename(columns={"community_id": "community", "households": "households"})
-    assign = _assignment_frame(plan).rename(columns={"building_id": "building",
-                                                     "community_id": "community"})
+    assign = _assignment_frame(plan).rename(columns={"building_id": "building", "community_id": "community"})
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         pyogrio.write_dataframe(grids, tmp / "grids.shp", driver="ESRI Shapefile", encoding="UTF-8")
-        pyogrio.write_dataframe(assign, tmp / "assignments.dbf", driver="ESRI Shapefile",
-                                encoding="UTF-8")
+        pyogrio.write_dataframe(assign, tmp / "assignments.dbf", driver="ESRI Shapefile", encoding="UTF-8")
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in sorted(tmp.iterdir()):
                 zf.write(f, f.name)
@@ -125,12 +146,21 @@ def _export_csv(plan: GridPlan, path: Path, frame: gpd.GeoDataFrame) -> None:
 
 
 _EXPORTERS: dict[str, Callable[[GridPlan, Path, gpd.GeoDataFrame], None]] = {
-    "gpkg": _export_gpkg, "geojson": _export_geojson, "shp": _export_shp, "csv": _export_csv}
+    "gpkg": _export_gpkg,
+    "geojson": _export_geojson,
+    "shp": _export_shp,
+    "csv": _export_csv,
+}
 
 
-def export_plan(plan: GridPlan, path: str | Path, *, format: str | None = None,
-                grids: gpd.GeoDataFrame | None = None,
-                households: dict[str, int] | None = None) -> Path:
+def export_plan(
+    plan: GridPlan,
+    path: str | Path,
+    *,
+    format: str | None = None,
+    grids: gpd.GeoDataFrame | None = None,
+    households: dict[str, int] | None = None,
+) -> Path:
     """Write ``plan`` to ``path``.
 
     Parameters
@@ -163,6 +193,7 @@ def export_plan(plan: GridPlan, path: str | Path, *, format: str | None = None,
 # ---------------------------------------------------------------------------------------------
 # import
 
+
 def _read_table(path: Path | str, layer: str | None = None) -> pd.DataFrame:
     try:
         frame = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
@@ -172,8 +203,7 @@ def _read_table(path: Path | str, layer: str | None = None) -> pd.DataFrame:
     return pd.DataFrame(frame)
 
 
-def _plan_from_rows(rows: pd.DataFrame, source: str, *, building: str, grid: str,
-                    community: str | None) -> GridPlan:
+def _plan_from_rows(rows: pd.DataFrame, source: str, *, building: str, grid: str, community: str | None) -> GridPlan:
     for col in (building, grid):
         if col not in rows.columns:
             raise PlanFileError(f"{source}: no column {col!r} (columns: {', '.join(map(str, rows.columns))})")
@@ -186,17 +216,20 @@ def _plan_from_rows(rows: pd.DataFrame, source: str, *, building: str, grid: str
         if not g:
             raise PlanFileError(f"{source}: row {n}: building {b!r} has an empty {grid}")
         if b in assignment:
-            raise PlanFileError(f"{source}: row {n}: building {b!r} appears twice; a building is "
-                                f"in exactly one grid")
+            raise PlanFileError(f"{source}: row {n}: building {b!r} appears twice; a building is in exactly one grid")
         com = _text(row.get(community)) if community else None
         if not com:
             if len(g) != 15 or not g.isdigit():
-                raise PlanFileError(f"{source}: row {n}: no community for grid {g!r}; add a "
-                                    f"community_id column or use 15-digit grid codes")
+                raise PlanFileError(
+                    f"{source}: row {n}: no community for grid {g!r}; add a "
+                    f"community_id column or use 15-digit grid codes"
+                )
             com = community_of(g)
         if grid_community.setdefault(g, com) != com:
-            raise PlanFileError(f"{source}: row {n}: grid {g!r} is in community {grid_community[g]!r} "
-                                f"and {com!r}; a grid never spans two communities")
+            raise PlanFileError(
+                f"{source}: row {n}: grid {g!r} is in community {grid_community[g]!r} "
+                f"and {com!r}; a grid never spans two communities"
+            )
         assignment[b] = g
     if not assignment:
         raise PlanFileError(f"{source}: holds no buildings")
@@ -216,8 +249,13 @@ def _import_gpkg(path: Path) -> GridPlan:
     layers = {name for name, _ in pyogrio.list_layers(path)}
     if "plan_assignments" not in layers:
         raise PlanFileError(f"{path}: no table 'plan_assignments' (layers: {', '.join(sorted(layers))})")
-    return _plan_from_rows(_read_table(path, "plan_assignments"), str(path), building="building_id",
-                           grid="grid_code", community="community_id")
+    return _plan_from_rows(
+        _read_table(path, "plan_assignments"),
+        str(path),
+        building="building_id",
+        grid="grid_code",
+        community="community_id",
+    )
 
 
 def _import_geojson(path: Path) -> GridPlan:
@@ -231,11 +269,16 @@ def _import_geojson(path: Path) -> GridPlan:
         ids = props.get("building_ids")
         if not isinstance(ids, list):
             raise PlanFileError(f"{path}: feature {n}: property 'building_ids' must be a list")
-        rows += [{"building_id": b, "grid_code": props.get("code"),
-                  "community_id": props.get("community_id")} for b in ids]
-    return _plan_from_rows(pd.DataFrame(rows, columns=["building_id", "grid_code", "community_id"]),
-                           str(path), building="building_id", grid="grid_code",
-                           community="community_id")
+        rows += [
+            {"building_id": b, "grid_code": props.get("code"), "community_id": props.get("community_id")} for b in ids
+        ]
+    return _plan_from_rows(
+        pd.DataFrame(rows, columns=["building_id", "grid_code", "community_id"]),
+        str(path),
+        building="building_id",
+        grid="grid_code",
+        community="community_id",
+    )
 
 
 def _import_shp(path: Path) -> GridPlan:
@@ -247,8 +290,7 @@ def _import_shp(path: Path) -> GridPlan:
     if dbf is None:
         raise PlanFileError(f"{path}: no assignments.dbf inside (found: {', '.join(names)})")
     rows = _read_table(f"/vsizip/{Path(path).resolve()}/{dbf}")
-    return _plan_from_rows(rows, str(path), building="building", grid="grid_code",
-                           community="community")
+    return _plan_from_rows(rows, str(path), building="building", grid="grid_code", community="community")
 
 
 def _import_csv(path: Path) -> GridPlan:
@@ -256,12 +298,21 @@ def _import_csv(path: Path) -> GridPlan:
         rows = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise PlanFileError(f"{path}: not a readable CSV file ({err})") from None
-    return _plan_from_rows(rows, str(path), building="building_id", grid="grid_code",
-                           community="community_id" if "community_id" in rows.columns else None)
+    return _plan_from_rows(
+        rows,
+        str(path),
+        building="building_id",
+        grid="grid_code",
+        community="community_id" if "community_id" in rows.columns else None,
+    )
 
 
 _IMPORTERS: dict[str, Callable[[Path], GridPlan]] = {
-    "gpkg": _import_gpkg, "geojson": _import_geojson, "shp": _import_shp, "csv": _import_csv}
+    "gpkg": _import_gpkg,
+    "geojson": _import_geojson,
+    "shp": _import_shp,
+    "csv": _import_csv,
+}
 
 
 def import_plan(path: str | Path, *, format: str | None = None) -> GridPlan:
@@ -289,9 +340,13 @@ def read_grid_polygons(path: str | Path, *, format: str | None = None) -> gpd.Ge
         doc = json.loads(path.read_text(encoding="utf-8"))
         feats = doc.get("features") or []
         return gpd.GeoDataFrame(
-            {"code": [f["properties"]["code"] for f in feats],
-             "community_id": [f["properties"].get("community_id") for f in feats]},
-            geometry=[shape(f["geometry"]) if f.get("geometry") else None for f in feats], crs=4326)
+            {
+                "code": [f["properties"]["code"] for f in feats],
+                "community_id": [f["properties"].get("community_id") for f in feats],
+            },
+            geometry=[shape(f["geometry"]) if f.get("geometry") else None for f in feats],
+            crs=4326,
+        )
     src = str(path) if fmt == "gpkg" else f"/vsizip/{path.resolve()}/grids.shp"
     frame = pyogrio.read_dataframe(src, layer="grids" if fmt == "gpkg" else None)
     frame = frame.rename(columns={"community": "community_id"})

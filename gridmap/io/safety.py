@@ -11,6 +11,7 @@ The importer (:mod:`gridmap.io.files`) and every upload view call these before t
 * :func:`clean_text` — a user's free text: length limit, control characters removed (the text is kept
   as typed otherwise; escaping happens on output).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,10 @@ import re
 import stat
 import unicodedata
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, Iterable
+from typing import IO, Any
 
 from markupsafe import escape
 
@@ -50,8 +52,9 @@ class ZipLimits:
     max_ratio: float = 200.0
 
 
-def safe_unzip(archive: str | os.PathLike[str] | IO[bytes], dest: str | os.PathLike[str], *,
-               limits: ZipLimits = ZipLimits()) -> list[Path]:
+def safe_unzip(
+    archive: str | os.PathLike[str] | IO[bytes], dest: str | os.PathLike[str], *, limits: ZipLimits = ZipLimits()
+) -> list[Path]:
     """Extract ``archive`` into ``dest`` (created if missing) and return the extracted files.
 
     Limits are checked twice: from the declared sizes before anything is written, and while
@@ -116,8 +119,9 @@ def check_zip(archive: str | os.PathLike[str] | IO[bytes], *, limits: ZipLimits 
 def _check_members(zf: zipfile.ZipFile, dest: Path, limits: ZipLimits) -> list[tuple[zipfile.ZipInfo, Path]]:
     infos = zf.infolist()
     if len(infos) > limits.max_members:
-        raise UnsafeArchive(f"压缩包文件过多 / the archive holds {len(infos)} entries, at most "
-                            f"{limits.max_members} are accepted")
+        raise UnsafeArchive(
+            f"压缩包文件过多 / the archive holds {len(infos)} entries, at most {limits.max_members} are accepted"
+        )
     total = 0
     out = []
     for info in infos:
@@ -154,12 +158,13 @@ def _check_sizes(info: zipfile.ZipInfo, size: int, total: int, limits: ZipLimits
         raise UnsafeArchive(f"压缩包解压后过大 / the archive expands beyond {limits.max_total_bytes} bytes")
     compressed = max(info.compress_size, 1)
     if size > 1024 * 1024 and size / compressed > limits.max_ratio:
-        raise UnsafeArchive(f"{info.filename!r} 压缩比异常 / compression ratio {size / compressed:.0f}:1 exceeds "
-                            f"{limits.max_ratio:.0f}:1 (zip bomb?)")
+        raise UnsafeArchive(
+            f"{info.filename!r} 压缩比异常 / compression ratio {size / compressed:.0f}:1 exceeds "
+            f"{limits.max_ratio:.0f}:1 (zip bomb?)"
+        )
 
 
-def _copy_limited(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, total: int,
-                  limits: ZipLimits) -> int:
+def _copy_limited(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, total: int, limits: ZipLimits) -> int:
     size = 0
     with zf.open(info) as src, open(target, "wb") as dst:
         while chunk := src.read(1 << 16):
@@ -191,8 +196,7 @@ def safe_filename(name: str, *, max_length: int = 120) -> str:
     return base
 
 
-_WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
-                    *(f"LPT{i}" for i in range(1, 10))}
+_WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
 def safe_join(base: str | os.PathLike[str], name: str) -> Path:
@@ -214,8 +218,9 @@ def check_lonlat(lon: Any, lat: Any, *, where: str = "coordinates") -> tuple[flo
     except (TypeError, ValueError):
         raise BadGeoJSON(f"{where}: 坐标须为数字 / coordinates must be numbers, got {lon!r}, {lat!r}") from None
     if not (math.isfinite(x) and math.isfinite(y)) or not (-180 <= x <= 180 and -90 <= y <= 90):
-        raise BadGeoJSON(f"{where}: 坐标超出范围 / ({x}, {y}) is outside lon −180…180, lat −90…90 "
-                         "(EPSG:4326 longitude first)")
+        raise BadGeoJSON(
+            f"{where}: 坐标超出范围 / ({x}, {y}) is outside lon −180…180, lat −90…90 (EPSG:4326 longitude first)"
+        )
     return x, y
 
 
@@ -226,8 +231,7 @@ class GeoJSONLimits:
     max_depth: int = 8
 
 
-_TYPES = {"Point": 1, "MultiPoint": 2, "LineString": 2, "MultiLineString": 3, "Polygon": 3,
-          "MultiPolygon": 4}
+_TYPES = {"Point": 1, "MultiPoint": 2, "LineString": 2, "MultiLineString": 3, "Polygon": 3, "MultiPolygon": 4}
 
 
 def check_geojson(obj: Any, *, limits: GeoJSONLimits = GeoJSONLimits()) -> int:

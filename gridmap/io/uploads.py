@@ -6,14 +6,16 @@ temporary folder, refuses a type not allowed, an upload over the size limit, a z
 hands the checked file to the block, and removes the folder when the block ends, whatever happens in it.
 Used by every upload route (placement, plan import): no route reads an upload another way.
 """
+
 from __future__ import annotations
 
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from gridmap.errors import InvalidInput
 from gridmap.io.safety import ZipLimits, check_geojson, check_zip, iter_limited
@@ -29,13 +31,20 @@ class UnsupportedUpload(InvalidInput):
 
 
 @contextmanager
-def received(stream: IO[bytes], filename: str | None, *, allowed: tuple[str, ...],
-             max_bytes: int = MAX_UPLOAD_BYTES, zip_limits: ZipLimits = ZipLimits()) -> Iterator[Path]:
+def received(
+    stream: IO[bytes],
+    filename: str | None,
+    *,
+    allowed: tuple[str, ...],
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    zip_limits: ZipLimits = ZipLimits(),
+) -> Iterator[Path]:
     """The upload ``stream`` saved as ``upload<suffix>`` in a temporary folder, checked; removed on exit."""
     suffix = Path(filename or "").suffix.lower()
     if suffix not in allowed:
-        raise UnsupportedUpload(f"不支持的文件类型 / unsupported file type {suffix or '(none)'!r}; "
-                                f"upload one of {', '.join(allowed)}")
+        raise UnsupportedUpload(
+            f"不支持的文件类型 / unsupported file type {suffix or '(none)'!r}; upload one of {', '.join(allowed)}"
+        )
     folder = Path(tempfile.mkdtemp(prefix="gridmap-upload-"))
     try:
         path = folder / f"upload{suffix}"

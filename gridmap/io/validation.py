@@ -5,11 +5,12 @@ values, repaired geometry, derived ``community_id``) and a list of :class:`Issue
 problem, fix, level). Rows with an ``error`` are not importable; ``warning`` rows were repaired. Pure:
 the caller supplies what the store already holds.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -48,8 +49,13 @@ class Issue:
         return asdict(self)
 
 
-def validate(layer: str, frame: pd.DataFrame, *, communities: gpd.GeoDataFrame | None = None,
-             known_ids: Mapping[str, set[str]] | None = None) -> tuple[pd.DataFrame, list[Issue]]:
+def validate(
+    layer: str,
+    frame: pd.DataFrame,
+    *,
+    communities: gpd.GeoDataFrame | None = None,
+    known_ids: Mapping[str, set[str]] | None = None,
+) -> tuple[pd.DataFrame, list[Issue]]:
     """Clean ``frame`` for ``layer`` and list its problems (see the module docstring).
 
     ``frame`` must carry the file's 1-based record numbers in a ``_row`` column. ``communities``: the
@@ -73,12 +79,13 @@ def validate(layer: str, frame: pd.DataFrame, *, communities: gpd.GeoDataFrame |
     return df, sorted(issues, key=lambda i: (i.row or 0, i.field, i.rule))
 
 
-def _issue(df: pd.DataFrame, mask, field: str, problem, fix: str, level: str = "error",
-           rule: str = "") -> list[Issue]:
+def _issue(df: pd.DataFrame, mask, field: str, problem, fix: str, level: str = "error", rule: str = "") -> list[Issue]:
     rows = df.loc[mask]
     probs = problem if isinstance(problem, pd.Series) else pd.Series(problem, index=rows.index)
-    return [Issue(int(r), None if pd.isna(i) else str(i), field, str(probs[k]), fix, level, rule)
-            for k, r, i in zip(rows.index, rows["_row"], rows.get("id", pd.Series(None, index=rows.index)))]
+    return [
+        Issue(int(r), None if pd.isna(i) else str(i), field, str(probs[k]), fix, level, rule)
+        for k, r, i in zip(rows.index, rows["_row"], rows.get("id", pd.Series(None, index=rows.index)))
+    ]
 
 
 def _ids(df: pd.DataFrame, issues: list[Issue]) -> None:
@@ -86,12 +93,19 @@ def _ids(df: pd.DataFrame, issues: list[Issue]) -> None:
         return
     ids = df["id"].map(_as_id)
     df["id"] = ids
-    issues += _issue(df, ids.isna(), "id", "empty id", "give every row a unique id (or pass --id-column)",
-                     rule="empty_id")
+    issues += _issue(
+        df, ids.isna(), "id", "empty id", "give every row a unique id (or pass --id-column)", rule="empty_id"
+    )
     dup = ids.notna() & ids.duplicated(keep="first")
     first = df.loc[ids.notna() & ~ids.duplicated(keep="first")].set_index("id")["_row"]
-    issues += _issue(df, dup, "id", ids[dup].map(lambda i: f"duplicate id {i!r} (first on row {first[i]})"),
-                     "make ids unique; a re-import updates rows by id", rule="duplicate_id")
+    issues += _issue(
+        df,
+        dup,
+        "id",
+        ids[dup].map(lambda i: f"duplicate id {i!r} (first on row {first[i]})"),
+        "make ids unique; a re-import updates rows by id",
+        rule="duplicate_id",
+    )
 
 
 #: an HTML tag, comment or declaration (``<b``, ``</``, ``<!``, ``<?``) or a character entity (``&lt;``, ``&#60;``)
@@ -123,35 +137,76 @@ def _values(spec: Layer, df: pd.DataFrame, issues: list[Issue]) -> None:
             bad = ~blank & num.isna()
             if col.kind == INT:
                 bad |= num.notna() & (num != np.round(num))
-            issues += _issue(df, bad, col.name, raw[bad].map(lambda v: f"{v!r} is not a number"),
-                             f"write {col.name} as a {'whole ' if col.kind == INT else ''}number",
-                             rule="bad_value")
+            issues += _issue(
+                df,
+                bad,
+                col.name,
+                raw[bad].map(lambda v: f"{v!r} is not a number"),
+                f"write {col.name} as a {'whole ' if col.kind == INT else ''}number",
+                rule="bad_value",
+            )
             df[col.name] = num.where(~bad).astype("Int64" if col.kind == INT else "Float64")
             if col.name in NON_NEGATIVE:
                 neg = (num < 0).fillna(False) & ~bad
-                issues += _issue(df, neg, col.name, num[neg].map(lambda v: f"negative {col.name} {v:g}"),
-                                 f"{col.name} must be 0 or more", rule="negative_value")
+                issues += _issue(
+                    df,
+                    neg,
+                    col.name,
+                    num[neg].map(lambda v: f"negative {col.name} {v:g}"),
+                    f"{col.name} must be 0 or more",
+                    rule="negative_value",
+                )
         elif col.kind == BOOL:
             text = raw.astype(str).str.strip().str.lower()
-            truth = text.map({"true": True, "1": True, "yes": True, "是": True, "t": True, "y": True,
-                              "false": False, "0": False, "no": False, "否": False, "f": False, "n": False})
+            truth = text.map(
+                {
+                    "true": True,
+                    "1": True,
+                    "yes": True,
+                    "是": True,
+                    "t": True,
+                    "y": True,
+                    "false": False,
+                    "0": False,
+                    "no": False,
+                    "否": False,
+                    "f": False,
+                    "n": False,
+                }
+            )
             bad = ~blank & truth.isna()
-            issues += _issue(df, bad, col.name, raw[bad].map(lambda v: f"{v!r} is not true/false"),
-                             "write true or false", rule="bad_value")
+            issues += _issue(
+                df,
+                bad,
+                col.name,
+                raw[bad].map(lambda v: f"{v!r} is not true/false"),
+                "write true or false",
+                rule="bad_value",
+            )
             df[col.name] = truth.where(~blank, None).astype(object)
         elif col.kind in (DATE, DATETIME):
             when = pd.to_datetime(raw.where(~blank), errors="coerce")
             bad = ~blank & when.isna()
-            issues += _issue(df, bad, col.name, raw[bad].map(lambda v: f"{v!r} is not a date"),
-                             "write dates as YYYY-MM-DD", rule="bad_value")
+            issues += _issue(
+                df,
+                bad,
+                col.name,
+                raw[bad].map(lambda v: f"{v!r} is not a date"),
+                "write dates as YYYY-MM-DD",
+                rule="bad_value",
+            )
             df[col.name] = (when.dt.date if col.kind == DATE else when).astype(object).where(when.notna(), None)
         elif col.kind == "str":
             df[col.name] = raw.map(_as_id).astype(object)
             markup = df[col.name].map(_has_markup).astype(bool)
-            issues += _issue(df, markup, col.name,
-                             df.loc[markup, col.name].map(lambda v: f"{col.name} {v[:60]!r} holds HTML markup"),
-                             f"write {col.name} as plain text: remove tags such as <…> and entities such as &…;",
-                             rule="markup_in_text")
+            issues += _issue(
+                df,
+                markup,
+                col.name,
+                df.loc[markup, col.name].map(lambda v: f"{col.name} {v[:60]!r} holds HTML markup"),
+                f"write {col.name} as plain text: remove tags such as <…> and entities such as &…;",
+                rule="markup_in_text",
+            )
 
 
 def _required(spec: Layer, df: pd.DataFrame, issues: list[Issue]) -> None:
@@ -162,8 +217,7 @@ def _required(spec: Layer, df: pd.DataFrame, issues: list[Issue]) -> None:
         missing = df[col.name].isna() if col.name in df else pd.Series(True, index=df.index)
         missing &= ~df["_row"].map(lambda r: (r, col.name) in flagged)
         what = "household count" if col.name == "households" else col.name
-        fix = ("fill in the number of households (0 if none)" if col.name == "households"
-               else f"fill in {col.name}")
+        fix = "fill in the number of households (0 if none)" if col.name == "households" else f"fill in {col.name}"
         if spec.name in DERIVE_COMMUNITY and col.name == "community_id":
             continue  # reported by the containment rule
         issues += _issue(df, missing, col.name, f"missing {what}", fix, rule="missing_value")
@@ -175,32 +229,51 @@ def _geometry(spec: Layer, df: pd.DataFrame, issues: list[Issue]) -> None:
     geoms = df["geometry"].to_numpy(dtype=object)
     missing = pd.isna(geoms) | shapely.is_empty(np.where(pd.isna(geoms), shapely.Point(), geoms))
     if spec.geometry_required:
-        issues += _issue(df, missing, "geometry", "no geometry", "draw the feature or drop the row",
-                         rule="missing_geometry")
+        issues += _issue(
+            df, missing, "geometry", "no geometry", "draw the feature or drop the row", rule="missing_geometry"
+        )
     ok = ~missing
     invalid = ok.copy()
     invalid[ok] = ~shapely.is_valid(geoms[ok])
     if invalid.any():
         reasons = [shapely.is_valid_reason(g) for g in geoms[invalid]]
-        repaired = np.array([_family_part(shapely.make_valid(g), spec.geometry) for g in geoms[invalid]],
-                            dtype=object)
+        repaired = np.array([_family_part(shapely.make_valid(g), spec.geometry) for g in geoms[invalid]], dtype=object)
         lost = shapely.is_empty(repaired)
         inv_idx = np.flatnonzero(invalid)
-        issues += _issue(df, _mask(df, inv_idx[~lost]), "geometry",
-                         pd.Series([f"invalid geometry ({r}), repaired with make_valid"
-                                    for r, bad in zip(reasons, lost) if not bad], index=df.index[inv_idx[~lost]]),
-                         "check the repaired shape; fix it in the source file", level="warning",
-                         rule="invalid_geometry")
-        issues += _issue(df, _mask(df, inv_idx[lost]), "geometry",
-                         pd.Series([f"invalid geometry ({r}) with nothing left after repair"
-                                    for r, bad in zip(reasons, lost) if bad], index=df.index[inv_idx[lost]]),
-                         "redraw the feature", rule="invalid_geometry")
+        issues += _issue(
+            df,
+            _mask(df, inv_idx[~lost]),
+            "geometry",
+            pd.Series(
+                [f"invalid geometry ({r}), repaired with make_valid" for r, bad in zip(reasons, lost) if not bad],
+                index=df.index[inv_idx[~lost]],
+            ),
+            "check the repaired shape; fix it in the source file",
+            level="warning",
+            rule="invalid_geometry",
+        )
+        issues += _issue(
+            df,
+            _mask(df, inv_idx[lost]),
+            "geometry",
+            pd.Series(
+                [f"invalid geometry ({r}) with nothing left after repair" for r, bad in zip(reasons, lost) if bad],
+                index=df.index[inv_idx[lost]],
+            ),
+            "redraw the feature",
+            rule="invalid_geometry",
+        )
         geoms[invalid] = np.where(lost, None, repaired)
     types = np.array([g.geom_type if g is not None and not g.is_empty else "" for g in geoms])
     wrong = ok & ~invalid & ~np.isin(types, FAMILY[spec.geometry])
-    issues += _issue(df, wrong, "geometry", pd.Series(
-        [f"{t} where a {spec.geometry} is expected" for t in types[wrong]], index=df.index[wrong]),
-        f"give {spec.name} {spec.geometry} geometries", rule="wrong_geometry_type")
+    issues += _issue(
+        df,
+        wrong,
+        "geometry",
+        pd.Series([f"{t} where a {spec.geometry} is expected" for t in types[wrong]], index=df.index[wrong]),
+        f"give {spec.name} {spec.geometry} geometries",
+        rule="wrong_geometry_type",
+    )
     geoms[wrong] = None
     df["geometry"] = geoms
 
@@ -214,8 +287,11 @@ def _mask(df: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
 def _family_part(geom: shapely.Geometry, family: str) -> shapely.Geometry:
     if geom.geom_type in FAMILY[family]:
         return geom
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type in FAMILY[family] or
-             (family == "polygon" and p.geom_type == "MultiPolygon")]
+    parts = [
+        p
+        for p in shapely.get_parts(geom)
+        if p.geom_type in FAMILY[family] or (family == "polygon" and p.geom_type == "MultiPolygon")
+    ]
     if not parts:
         return shapely.Polygon() if family == "polygon" else shapely.Point()
     return shapely.union_all(parts) if len(parts) > 1 else parts[0]
@@ -228,8 +304,14 @@ def _communities(df: pd.DataFrame, stored: gpd.GeoDataFrame | None, issues: list
         return
     mine = gpd.GeoDataFrame(df.loc[has, ["id", "_row"]], geometry=list(df.loc[has, "geometry"]), crs=4326)
     others = stored[~stored["id"].isin(mine["id"])] if stored is not None and len(stored) else None
-    pool = pd.concat([mine.assign(_file=True), others.assign(_file=False, _row=None)[
-        ["id", "_row", "geometry", "_file"]]], ignore_index=True) if others is not None else mine.assign(_file=True)
+    pool = (
+        pd.concat(
+            [mine.assign(_file=True), others.assign(_file=False, _row=None)[["id", "_row", "geometry", "_file"]]],
+            ignore_index=True,
+        )
+        if others is not None
+        else mine.assign(_file=True)
+    )
     pool = gpd.GeoDataFrame(pool, geometry="geometry", crs=4326)
     metric = pool.to_crs(metric_crs(pool.geometry))
     left, right = metric.sindex.query(metric.geometry, predicate="intersects")
@@ -241,10 +323,16 @@ def _communities(df: pd.DataFrame, stored: gpd.GeoDataFrame | None, issues: list
             continue
         if pool["_file"].iat[b] and pool["_row"].iat[b] > pool["_row"].iat[a]:
             continue  # reported once, on the later row of the pair
-        issues.append(Issue(int(pool["_row"].iat[a]), pool["id"].iat[a], "geometry",
-                            f"overlaps community {pool['id'].iat[b]} by {m2:,.0f} m²",
-                            "correct the shared boundary so communities do not overlap",
-                            rule="overlapping_communities"))
+        issues.append(
+            Issue(
+                int(pool["_row"].iat[a]),
+                pool["id"].iat[a],
+                "geometry",
+                f"overlaps community {pool['id'].iat[b]} by {m2:,.0f} m²",
+                "correct the shared boundary so communities do not overlap",
+                rule="overlapping_communities",
+            )
+        )
 
 
 def _slivers(df: pd.DataFrame, issues: list[Issue]) -> None:
@@ -260,9 +348,16 @@ def _slivers(df: pd.DataFrame, issues: list[Issue]) -> None:
         sub = bad[parts.index == k]
         worst = area[parts.index == k][sub].min()
         row = df.loc[k]
-        issues.append(Issue(int(row["_row"]), row.get("id"), "geometry",
-                            f"sliver polygon part ({worst:,.0f} m²{', thin' if (thin[parts.index == k][sub] < SLIVER_THINNESS).any() else ''})",
-                            "delete the sliver or merge it into the neighbouring polygon", rule="sliver"))
+        issues.append(
+            Issue(
+                int(row["_row"]),
+                row.get("id"),
+                "geometry",
+                f"sliver polygon part ({worst:,.0f} m²{', thin' if (thin[parts.index == k][sub] < SLIVER_THINNESS).any() else ''})",
+                "delete the sliver or merge it into the neighbouring polygon",
+                rule="sliver",
+            )
+        )
 
 
 def community_shares(geoms: gpd.GeoSeries, communities: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -277,24 +372,35 @@ def community_shares(geoms: gpd.GeoSeries, communities: gpd.GeoDataFrame) -> pd.
     inside = shapely.contains_properly(cg[right], g[left])  # fast path: no intersection needed
     inter = total.copy()
     inter[~inside] = shapely.area(shapely.intersection(g[left][~inside], cg[right][~inside]))
-    return pd.DataFrame({"pos": left, "community_id": c["id"].to_numpy()[right],
-                         "share": np.where(total > 0, inter / np.maximum(total, 1e-12), 1.0)})
+    return pd.DataFrame(
+        {
+            "pos": left,
+            "community_id": c["id"].to_numpy()[right],
+            "share": np.where(total > 0, inter / np.maximum(total, 1e-12), 1.0),
+        }
+    )
 
 
-def _containment(layer: str, df: pd.DataFrame, communities: gpd.GeoDataFrame | None,
-                 issues: list[Issue]) -> None:
+def _containment(layer: str, df: pd.DataFrame, communities: gpd.GeoDataFrame | None, issues: list[Issue]) -> None:
     """Derive or check ``community_id`` from geometry: outside every community, straddling two."""
     if "community_id" not in df:
         df["community_id"] = None
     has = df["geometry"].notna().to_numpy()
     if communities is None or not len(communities):
         miss = df["community_id"].isna()
-        issues += _issue(df, miss, "community_id", "missing community_id and no communities to derive it from",
-                         "import communities first, or give community_id", rule="missing_value")
+        issues += _issue(
+            df,
+            miss,
+            "community_id",
+            "missing community_id and no communities to derive it from",
+            "import communities first, or give community_id",
+            rule="missing_value",
+        )
         return
     geoms = gpd.GeoSeries(list(df.loc[has, "geometry"]), crs=4326)
     shares = community_shares(geoms, communities).sort_values(
-        ["pos", "share", "community_id"], ascending=[True, False, True], kind="stable")
+        ["pos", "share", "community_id"], ascending=[True, False, True], kind="stable"
+    )
     n = len(geoms)
     inside = shares.groupby("pos")["share"].sum().reindex(range(n), fill_value=0.0).to_numpy()
     top = shares.groupby("pos").head(2)
@@ -309,23 +415,41 @@ def _containment(layer: str, df: pd.DataFrame, communities: gpd.GeoDataFrame | N
     wrong = ~out & ~straddle & ~pd.isna(given) & (given != best)
     what = "building" if layer == "buildings" else "estate"
     idx = sub.index
-    issues += _issue(sub, out, "geometry", pd.Series([f"{what} lies outside every community ({v:.0%} inside)"
-                                                      for v in inside[out]], index=idx[out]),
-                     "check its coordinates/CRS, or import the community it belongs to",
-                     rule="outside_communities")
+    issues += _issue(
+        sub,
+        out,
+        "geometry",
+        pd.Series([f"{what} lies outside every community ({v:.0%} inside)" for v in inside[out]], index=idx[out]),
+        "check its coordinates/CRS, or import the community it belongs to",
+        rule="outside_communities",
+    )
     verb = "straddles communities" if layer == "buildings" else "crosses the boundary of communities"
     a_id, a_sh = best[straddle], first["share"].to_numpy()[straddle]
     b_id, b_sh = second["community_id"].to_numpy(dtype=object)[straddle], second["share"].to_numpy()[straddle]
-    issues += _issue(sub, straddle, "geometry", pd.Series(
-        [f"{what} {verb} {a} ({x:.0%}) and {b} ({y:.0%})" for a, x, b, y in zip(a_id, a_sh, b_id, b_sh)],
-        index=idx[straddle]),
-        "split the building or move the community boundary" if layer == "buildings"
+    issues += _issue(
+        sub,
+        straddle,
+        "geometry",
+        pd.Series(
+            [f"{what} {verb} {a} ({x:.0%}) and {b} ({y:.0%})" for a, x, b, y in zip(a_id, a_sh, b_id, b_sh)],
+            index=idx[straddle],
+        ),
+        "split the building or move the community boundary"
+        if layer == "buildings"
         else "split the estate at the community boundary or move the boundary",
-        rule="straddles_communities" if layer == "buildings" else "crosses_community_boundary")
-    issues += _issue(sub, wrong, "community_id", pd.Series(
-        [f"community_id {g} but the {what} lies in {b}" for g, b in zip(given[wrong], best[wrong])],
-        index=idx[wrong]), "set community_id to the community it lies in, or correct the geometry",
-        rule="wrong_community")
+        rule="straddles_communities" if layer == "buildings" else "crosses_community_boundary",
+    )
+    issues += _issue(
+        sub,
+        wrong,
+        "community_id",
+        pd.Series(
+            [f"community_id {g} but the {what} lies in {b}" for g, b in zip(given[wrong], best[wrong])],
+            index=idx[wrong],
+        ),
+        "set community_id to the community it lies in, or correct the geometry",
+        rule="wrong_community",
+    )
     ok = ~out & ~straddle & ~wrong
     df.loc[idx[ok], "community_id"] = best[ok]
 
@@ -339,5 +463,11 @@ def _parents(spec: Layer, df: pd.DataFrame, known: Mapping[str, set[str]], issue
             pool |= set(df["id"].dropna())
         vals = df[col.name]
         bad = vals.notna() & ~vals.isin(pool)
-        issues += _issue(df, bad, col.name, vals[bad].map(lambda v: f"unknown {col.ref} id {v!r}"),
-                         f"import the {col.ref} first or correct {col.name}", rule="unknown_parent")
+        issues += _issue(
+            df,
+            bad,
+            col.name,
+            vals[bad].map(lambda v: f"unknown {col.ref} id {v!r}"),
+            f"import the {col.ref} first or correct {col.name}",
+            rule="unknown_parent",
+        )

@@ -3,6 +3,7 @@
 Shared by :mod:`gridmap.services.maps` (which reads them from the store) and :mod:`gridmap.present.render`
 (which draws them); one definition for both.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,18 +31,28 @@ class LayerSpec:
     with_grid: bool = False
 
 
-LAYERS: dict[str, LayerSpec] = {s.name: s for s in (
-    LayerSpec("grids", "plan_grids", ("code", "community_id", "households", "buildings")),
-    LayerSpec("streets", "streets", ("id", "name")),
-    LayerSpec("communities", "communities", ("id", "name", "street_id")),
-    LayerSpec("estates", "estates", ("id", "name", "community_id"), min_zoom=13),
-    LayerSpec("buildings", "buildings", ("id", "name", "households", "floors"), min_zoom=15, with_grid=True),
-    LayerSpec("stewards", "stewards", ("id", "role", "building_id", "serves", "party_member"), min_zoom=14,
-              with_grid=True),
-    LayerSpec("complaints", "complaints", ("id", "category", "state", "created_at", "due_at", "building_id",
-                                           "filed_grid_code", "department"), min_zoom=0, with_grid=True),
-    LayerSpec("merchants", "merchants", ("id", "name", "category", "alliance"), min_zoom=14),
-    LayerSpec("volunteer_teams", "volunteer_teams", ("id", "name", "service", "members", "party_members"),
-              min_zoom=13),
-    LayerSpec("facilities", "facilities", ("id", "name", "kind"), min_zoom=14),
-)}
+LAYERS: dict[str, LayerSpec] = {
+    s.name: s
+    for s in (
+        LayerSpec("grids", "plan_grids", ("code", "community_id", "households", "buildings")),
+        LayerSpec("streets", "streets", ("id", "name")),
+        LayerSpec("communities", "communities", ("id", "name", "street_id")),
+        LayerSpec("estates", "estates", ("id", "name", "community_id"), min_zoom=13),
+        LayerSpec("buildings", "buildings", ("id", "name", "households", "floors"), min_zoom=15, with_grid=True),
+        LayerSpec(
+            "stewards", "stewards", ("id", "role", "building_id", "serves", "party_member"), min_zoom=14, with_grid=True
+        ),
+        LayerSpec(
+            "complaints",
+            "complaints",
+            ("id", "category", "state", "created_at", "due_at", "building_id", "filed_grid_code", "department"),
+            min_zoom=0,
+            with_grid=True,
+        ),
+        LayerSpec("merchants", "merchants", ("id", "name", "category", "alliance"), min_zoom=14),
+        LayerSpec(
+            "volunteer_teams", "volunteer_teams", ("id", "name", "service", "members", "party_members"), min_zoom=13
+        ),
+        LayerSpec("facilities", "facilities", ("id", "name", "kind"), min_zoom=14),
+    )
+}

@@ -4,26 +4,44 @@ The SQLite path of ``/tiles/{layer}/{z}/{x}/{y}.pbf`` encodes here; PostGIS does
 ``ST_AsMVT`` (:meth:`gridmap.store.postgis.PostGISStore.mvt`) using the same extent, buffer and tolerance
 (:func:`simplify_tolerance_m`), so both backends draw the same tile. No I/O here.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import geopandas as gpd
 import mapbox_vector_tile
-import mercantile
 import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap.domain.tiles import (BUFFER, EXTENT, MAX_ZOOM, SIMPLIFY_UNITS, TileError,  # noqa: F401
-                                  check_tile, simplify_tolerance_m, tile_bbox, to_tile_coords)
+from gridmap.domain.tiles import (  # noqa: F401
+    BUFFER,
+    EXTENT,
+    MAX_ZOOM,
+    SIMPLIFY_UNITS,
+    TileError,
+    check_tile,
+    simplify_tolerance_m,
+    tile_bbox,
+    to_tile_coords,
+)
 from gridmap.domain.values import json_records
 
 
-def prepare_layer(frame: gpd.GeoDataFrame, z: int, x: int, y: int, *, extent: int = EXTENT,
-                  buffer: int = BUFFER, simplify: float = SIMPLIFY_UNITS) -> list[dict[str, Any]]:
+def prepare_layer(
+    frame: gpd.GeoDataFrame,
+    z: int,
+    x: int,
+    y: int,
+    *,
+    extent: int = EXTENT,
+    buffer: int = BUFFER,
+    simplify: float = SIMPLIFY_UNITS,
+) -> list[dict[str, Any]]:
     """MVT features of one layer: projected, clipped to the buffered tile, simplified, properties plain.
 
     Polygons that shrink below one square tile unit at this zoom are left out (they would vanish
@@ -44,8 +62,16 @@ def prepare_layer(frame: gpd.GeoDataFrame, z: int, x: int, y: int, *, extent: in
     return [{"geometry": g, "properties": p} for g, p in zip(geoms[keep], records)]
 
 
-def encode(layers: Mapping[str, gpd.GeoDataFrame], z: int, x: int, y: int, *, extent: int = EXTENT,
-           buffer: int = BUFFER, simplify: float = SIMPLIFY_UNITS) -> bytes:
+def encode(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    z: int,
+    x: int,
+    y: int,
+    *,
+    extent: int = EXTENT,
+    buffer: int = BUFFER,
+    simplify: float = SIMPLIFY_UNITS,
+) -> bytes:
     """One tile with a layer per ``{name: GeoDataFrame in EPSG:4326}``; empty layers are left out."""
     out = []
     for name, frame in layers.items():
@@ -54,9 +80,14 @@ def encode(layers: Mapping[str, gpd.GeoDataFrame], z: int, x: int, y: int, *, ex
             out.append({"name": name, "features": feats})
     if not out:
         return b""
-    return mapbox_vector_tile.encode(out, default_options={
-        "extents": extent, "y_coord_down": True,
-        "on_invalid_geometry": mapbox_vector_tile.encoder.on_invalid_geometry_make_valid})
+    return mapbox_vector_tile.encode(
+        out,
+        default_options={
+            "extents": extent,
+            "y_coord_down": True,
+            "on_invalid_geometry": mapbox_vector_tile.encoder.on_invalid_geometry_make_valid,
+        },
+    )
 
 
 def decode(data: bytes) -> dict[str, dict[str, Any]]:
@@ -74,6 +105,11 @@ def _plain_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     MVT property holds one scalar, so nested values (lists, objects) go in as their JSON text."""
     out = []
     for rec in json_records(frame):
-        out.append({c: v if not isinstance(v, (list, dict)) else json.dumps(v, ensure_ascii=False)
-                    for c, v in rec.items() if v is not None})
+        out.append(
+            {
+                c: v if not isinstance(v, (list, dict)) else json.dumps(v, ensure_ascii=False)
+                for c, v in rec.items()
+                if v is not None
+            }
+        )
     return out

@@ -5,10 +5,12 @@ group, a marker cluster or a heat map, so the layer control lists it) and an :cl
 ``/static/js/gridmap.js`` where to fetch the layer's features (``/api/layers/<layer>?bbox=…&zoom=…``) on
 every ``moveend``. :func:`page_parts` splits a map into the pieces a Jinja page puts in its head and body.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import folium
 from branca.element import MacroElement
@@ -20,8 +22,18 @@ from gridmap.present.layers import GRID_COUNT_ZOOM, POINT_ZOOM
 from gridmap.present.layers import LAYERS as API_LAYERS
 
 #: every layer a map can show, in drawing order (bottom first), with its container kind
-LAYER_ORDER = ("streets", "communities", "estates", "grids", "buildings", "merchants", "volunteer_teams",
-               "stewards", "complaints", "heatmap")
+LAYER_ORDER = (
+    "streets",
+    "communities",
+    "estates",
+    "grids",
+    "buildings",
+    "merchants",
+    "volunteer_teams",
+    "stewards",
+    "complaints",
+    "heatmap",
+)
 
 
 @dataclass(frozen=True)
@@ -107,27 +119,60 @@ class MapControls(JSCSSMixin, MacroElement):
 # -- the map ------------------------------------------------------------------------------------------
 def base_map(opts: MapOptions) -> folium.Map:
     """An empty map (no basemap unless configured) fitted to ``opts.bounds``."""
-    m = folium.Map(location=None, tiles=None, zoom_start=12, control_scale=True, prefer_canvas=True,
-                   zoom_control=True, maxZoom=19, minZoom=6)
+    m = folium.Map(
+        location=None,
+        tiles=None,
+        zoom_start=12,
+        control_scale=True,
+        prefer_canvas=True,
+        zoom_control=True,
+        maxZoom=19,
+        minZoom=6,
+    )
     # gridmap's pages need only Leaflet itself of folium's defaults (no jQuery, Bootstrap, awesome-markers)
     m.default_js = [(k, v) for k, v in folium.Map.default_js if k == "leaflet"]
     m.default_css = [(k, v) for k, v in folium.Map.default_css if k == "leaflet_css"]
     for i, b in enumerate(opts.basemaps):
-        folium.TileLayer(tiles=b["url"], attr=b["attribution"], name=b["name"], subdomains=b["subdomains"],
-                         max_zoom=19, max_native_zoom=18, overlay=i > 0, control=True).add_to(m)
+        folium.TileLayer(
+            tiles=b["url"],
+            attr=b["attribution"],
+            name=b["name"],
+            subdomains=b["subdomains"],
+            max_zoom=19,
+            max_native_zoom=18,
+            overlay=i > 0,
+            control=True,
+        ).add_to(m)
     if opts.bounds:
         minx, miny, maxx, maxy = opts.bounds
         m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
 
-def _source(m: folium.Map, container: Any, layer: str, opts: MapOptions, *, mode: str,
-            api_layer: str | None = None, **extra: Any) -> folium.Map:
+def _source(
+    m: folium.Map,
+    container: Any,
+    layer: str,
+    opts: MapOptions,
+    *,
+    mode: str,
+    api_layer: str | None = None,
+    **extra: Any,
+) -> folium.Map:
     api_layer = api_layer or layer
     spec = API_LAYERS[api_layer]
-    options = {"layer": layer, "api_layer": api_layer, "url": f"{opts.api}/layers/{api_layer}",
-               "minZoom": spec.min_zoom, "mode": mode, "shift": opts.shift, "focus": opts.focus,
-               "select": opts.select_origin is not None, "linkGrids": opts.link_grids, **extra}
+    options = {
+        "layer": layer,
+        "api_layer": api_layer,
+        "url": f"{opts.api}/layers/{api_layer}",
+        "minZoom": spec.min_zoom,
+        "mode": mode,
+        "shift": opts.shift,
+        "focus": opts.focus,
+        "select": opts.select_origin is not None,
+        "linkGrids": opts.link_grids,
+        **extra,
+    }
     container.add_to(m)
     ApiSource(container, options).add_to(m)
     return m
@@ -167,8 +212,9 @@ def buildings_layer(m: folium.Map, opts: MapOptions, *, name: str = "楼栋") ->
     if url:
         tiles = {"url": url, "minZoom": opts.tile_zooms[0], "maxZoom": 19 if focus_only else opts.tile_zooms[1]}
         VectorTileAssets().add_to(m)
-    return _source(m, _group(name, opts, "buildings"), "buildings", opts, mode="polygon", tiles=tiles,
-                   focusOnly=focus_only)
+    return _source(
+        m, _group(name, opts, "buildings"), "buildings", opts, mode="polygon", tiles=tiles, focusOnly=focus_only
+    )
 
 
 def stewards_layer(m: folium.Map, opts: MapOptions, *, name: str = "红色管家") -> folium.Map:
@@ -188,27 +234,50 @@ def complaints_layer(m: folium.Map, opts: MapOptions, *, name: str = "诉求") -
     """Open complaints: below zoom 15 the server's counts per community (below 12) or grid, drawn as sized
     bubbles ("<5" for small counts); from zoom 15 the points in view, clustered (Leaflet.markercluster)."""
     ClusterAssets().add_to(m)
-    return _source(m, _group(name, opts, "complaints"), "complaints", opts, mode="cluster",
-                   cluster={"chunkedLoading": True, "maxClusterRadius": 50, "disableClusteringAtZoom": 18},
-                   aggregate={"grid": GRID_COUNT_ZOOM, "points": POINT_ZOOM})
+    return _source(
+        m,
+        _group(name, opts, "complaints"),
+        "complaints",
+        opts,
+        mode="cluster",
+        cluster={"chunkedLoading": True, "maxClusterRadius": 50, "disableClusteringAtZoom": 18},
+        aggregate={"grid": GRID_COUNT_ZOOM, "points": POINT_ZOOM},
+    )
 
 
 def heatmap_layer(m: folium.Map, opts: MapOptions, *, name: str = "诉求热力") -> folium.Map:
     """Open complaints as a heat map (folium's HeatMap plugin, served locally)."""
-    heat = plugins.HeatMap([], name=name, show="heatmap" not in opts.hidden, radius=18, blur=15,
-                           min_opacity=0.35, max_zoom=17)
-    return _source(m, heat, "heatmap", opts, mode="heat", api_layer="complaints",
-                   aggregate={"grid": GRID_COUNT_ZOOM, "points": POINT_ZOOM})
+    heat = plugins.HeatMap(
+        [], name=name, show="heatmap" not in opts.hidden, radius=18, blur=15, min_opacity=0.35, max_zoom=17
+    )
+    return _source(
+        m,
+        heat,
+        "heatmap",
+        opts,
+        mode="heat",
+        api_layer="complaints",
+        aggregate={"grid": GRID_COUNT_ZOOM, "points": POINT_ZOOM},
+    )
 
 
-ADDERS = {"streets": streets_layer, "communities": communities_layer, "estates": estates_layer,
-          "grids": grids_layer, "buildings": buildings_layer, "stewards": stewards_layer,
-          "merchants": merchants_layer, "volunteer_teams": volunteer_teams_layer,
-          "complaints": complaints_layer, "heatmap": heatmap_layer}
+ADDERS = {
+    "streets": streets_layer,
+    "communities": communities_layer,
+    "estates": estates_layer,
+    "grids": grids_layer,
+    "buildings": buildings_layer,
+    "stewards": stewards_layer,
+    "merchants": merchants_layer,
+    "volunteer_teams": volunteer_teams_layer,
+    "complaints": complaints_layer,
+    "heatmap": heatmap_layer,
+}
 
 
-def build_map(opts: MapOptions, *, names: Mapping[str, str] | None = None,
-              controls: Mapping[str, Any] | None = None) -> folium.Map:
+def build_map(
+    opts: MapOptions, *, names: Mapping[str, str] | None = None, controls: Mapping[str, Any] | None = None
+) -> folium.Map:
     """A map with ``opts.layers`` (in :data:`LAYER_ORDER`), a layer control and gridmap's controls.
 
     ``names``: display name per layer (the page's language); ``controls``: options for
@@ -224,8 +293,9 @@ def build_map(opts: MapOptions, *, names: Mapping[str, str] | None = None,
             kwargs = {"name": names[layer]} if layer in names else {}
             ADDERS[layer](m, opts, **kwargs)
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
-    MapControls(dict(controls or {}, focus=opts.focus, selectOrigin=opts.select_origin,
-                     api=opts.api, **opts.extra)).add_to(m)
+    MapControls(
+        dict(controls or {}, focus=opts.focus, selectOrigin=opts.select_origin, api=opts.api, **opts.extra)
+    ).add_to(m)
     return m
 
 
@@ -233,6 +303,9 @@ def page_parts(m: folium.Map) -> dict[str, str]:
     """``{"head", "body", "script", "name"}`` of a map for a Jinja page (nonce the scripts before use)."""
     root = m.get_root()
     root.render()
-    return {"head": root.header.render(), "body": root.html.render(),
-            "script": "<script>\n" + root.script.render() + "\n</script>",
-            "name": m.get_name()}
+    return {
+        "head": root.header.render(),
+        "body": root.html.render(),
+        "script": "<script>\n" + root.script.render() + "\n</script>",
+        "name": m.get_name(),
+    }

@@ -1,9 +1,11 @@
 """The evaluation report of a grid plan: per grid and per community figures, the problems found, and
 an HTML rendering with an inline SVG map and charts (no scripts, no CDN). No I/O besides templates.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,14 +18,29 @@ from gridmap.domain.plan import GridPlan
 from gridmap.domain.values import json_records, json_value
 from gridmap.resources import resource_path
 
-GRID_COLUMNS = ["community_id", "households", "residents", "buildings", "stewards", "grid_leaders",
-                "party_central_households", "buildings_without_leader", "deviation", "in_bounds",
-                "parts", "detached_parts", "building_parts", "enclosed_by", "polsby_popper", "walls_crossed",
-                "estates_split", "area_m2"]
+GRID_COLUMNS = [
+    "community_id",
+    "households",
+    "residents",
+    "buildings",
+    "stewards",
+    "grid_leaders",
+    "party_central_households",
+    "buildings_without_leader",
+    "deviation",
+    "in_bounds",
+    "parts",
+    "detached_parts",
+    "building_parts",
+    "enclosed_by",
+    "polsby_popper",
+    "walls_crossed",
+    "estates_split",
+    "area_m2",
+]
 
 
-def build_report(plan: GridPlan, world: M.World, *,
-                 diagnostics: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def build_report(plan: GridPlan, world: M.World, *, diagnostics: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The report of ``plan`` as plain data (JSON-ready).
 
     Keys: ``plan_id``, ``summary`` (district-wide figures), ``communities`` (one dict each),
@@ -44,7 +61,9 @@ def build_report(plan: GridPlan, world: M.World, *,
         summary["gap_share"] = summary["gap_m2"] / area if area else 0.0
     diagnostics = dict(diagnostics or {})
     return {
-        "plan_id": plan.id, "status": plan.meta.get("status"), "parent_id": plan.meta.get("parent_id"),
+        "plan_id": plan.id,
+        "status": plan.meta.get("status"),
+        "parent_id": plan.meta.get("parent_id"),
         "default_bounds": list(world.default_bounds),
         "summary": json_value(summary, digits=6),
         "communities": _records(coms.reset_index()) if len(coms) else [],
@@ -54,52 +73,90 @@ def build_report(plan: GridPlan, world: M.World, *,
     }
 
 
-def problems(grids: pd.DataFrame, coms: pd.DataFrame, diagnostics: Mapping[str, Any],
-             world: M.World) -> list[dict[str, Any]]:
+def problems(
+    grids: pd.DataFrame, coms: pd.DataFrame, diagnostics: Mapping[str, Any], world: M.World
+) -> list[dict[str, Any]]:
     """Every shortfall as {kind, where, message}: out of bounds (and why), split, enclosed, gaps."""
     out = []
     too_big = {d["building_id"]: d for d in diagnostics.get("too_big", [])}
     for d in too_big.values():
-        out.append({"kind": "building_too_big", "where": d["building_id"],
-                    "message": f"building {d['building_id']} alone has {d['households']} households, "
-                               f"{d['over_by']} above the maximum"})
+        out.append(
+            {
+                "kind": "building_too_big",
+                "where": d["building_id"],
+                "message": f"building {d['building_id']} alone has {d['households']} households, "
+                f"{d['over_by']} above the maximum",
+            }
+        )
     for cid in diagnostics.get("count_infeasible", []):
         lo, hi = world.bounds_of(cid)
-        out.append({"kind": "bounds_infeasible", "where": cid,
-                    "message": f"community {cid}: no number of grids puts its households within "
-                               f"[{lo}, {hi}]"})
+        out.append(
+            {
+                "kind": "bounds_infeasible",
+                "where": cid,
+                "message": f"community {cid}: no number of grids puts its households within [{lo}, {hi}]",
+            }
+        )
     for d in diagnostics.get("islands", []):
-        out.append({"kind": "island", "where": d["buildings"][0],
-                    "message": f"{len(d['buildings'])} building(s) detached from the rest "
-                               f"({', '.join(d['buildings'][:3])}) joined to the grid of {d['joined_to']}"})
+        out.append(
+            {
+                "kind": "island",
+                "where": d["buildings"][0],
+                "message": f"{len(d['buildings'])} building(s) detached from the rest "
+                f"({', '.join(d['buildings'][:3])}) joined to the grid of {d['joined_to']}",
+            }
+        )
     for code, g in grids.iterrows():
         lo, hi = world.bounds_of(g["community_id"])
         if not g["in_bounds"]:
             side = "below" if g["households"] < lo else "above"
             by = lo - g["households"] if side == "below" else g["households"] - hi
-            out.append({"kind": "out_of_bounds", "where": code,
-                        "message": f"grid {code}: {g['households']} households, {by} {side} "
-                                   f"[{lo}, {hi}]"})
+            out.append(
+                {
+                    "kind": "out_of_bounds",
+                    "where": code,
+                    "message": f"grid {code}: {g['households']} households, {by} {side} [{lo}, {hi}]",
+                }
+            )
         if g["detached_parts"] > 0:
-            out.append({"kind": "not_contiguous", "where": code,
-                        "message": f"grid {code} is in {g['parts']} pieces"})
+            out.append({"kind": "not_contiguous", "where": code, "message": f"grid {code} is in {g['parts']} pieces"})
         elif g["parts"] > 1:
-            out.append({"kind": "community_pieces", "where": code,
-                        "message": f"grid {code} is in {g['parts']} pieces because its community is in separate pieces"})
+            out.append(
+                {
+                    "kind": "community_pieces",
+                    "where": code,
+                    "message": f"grid {code} is in {g['parts']} pieces because its community is in separate pieces",
+                }
+            )
         if g["enclosed_by"]:
-            out.append({"kind": "enclosed", "where": code,
-                        "message": f"grid {code} is enclosed by grid {g['enclosed_by']}"})
+            out.append(
+                {"kind": "enclosed", "where": code, "message": f"grid {code} is enclosed by grid {g['enclosed_by']}"}
+            )
         if g["estates_split"]:
-            out.append({"kind": "estate_split", "where": code,
-                        "message": f"grid {code} holds part of {g['estates_split']} estate(s) that "
-                                   f"would fit in one grid"})
+            out.append(
+                {
+                    "kind": "estate_split",
+                    "where": code,
+                    "message": f"grid {code} holds part of {g['estates_split']} estate(s) that would fit in one grid",
+                }
+            )
     for cid, c in coms.iterrows():
         if c.get("gap_m2", 0) > 1e-4 * c.get("area_m2", 0):
-            out.append({"kind": "gap", "where": cid,
-                        "message": f"community {cid}: {c['gap_m2']:.1f} m² not covered by any grid"})
+            out.append(
+                {
+                    "kind": "gap",
+                    "where": cid,
+                    "message": f"community {cid}: {c['gap_m2']:.1f} m² not covered by any grid",
+                }
+            )
         if c.get("overlap_m2", 0) > 1e-4 * c.get("area_m2", 0):
-            out.append({"kind": "overlap", "where": cid,
-                        "message": f"community {cid}: grids overlap on {c['overlap_m2']:.1f} m²"})
+            out.append(
+                {
+                    "kind": "overlap",
+                    "where": cid,
+                    "message": f"community {cid}: grids overlap on {c['overlap_m2']:.1f} m²",
+                }
+            )
     return out
 
 
@@ -109,17 +166,19 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 # -- HTML --------------------------------------------------------------------------------------
 
+
 def render_html(report: Mapping[str, Any], grids_geo: Any, *, title: str | None = None) -> str:
     """A standalone HTML page: summary, an inline SVG map coloured by deviation, a histogram of grid
     sizes, and the community and grid tables. ``grids_geo``: code + geometry in a metric CRS."""
-    env = Environment(loader=FileSystemLoader(str(resource_path("templates"))),
-                      autoescape=select_autoescape(["html"]))
+    env = Environment(loader=FileSystemLoader(str(resource_path("templates"))), autoescape=select_autoescape(["html"]))
     dev = {g["code"]: g["deviation"] for g in report["grids"]}
     inb = {g["code"]: g["in_bounds"] for g in report["grids"]}
     return env.get_template("grid_report.html").render(
-        r=report, title=title or f"网格方案评估 Grid plan report {report.get('plan_id') or ''}",
-        svg_map=svg_map(grids_geo, dev, inb), histogram=svg_histogram([g["deviation"] or 0.0 for g in
-                                                                        report["grids"]]))
+        r=report,
+        title=title or f"网格方案评估 Grid plan report {report.get('plan_id') or ''}",
+        svg_map=svg_map(grids_geo, dev, inb),
+        histogram=svg_histogram([g["deviation"] or 0.0 for g in report["grids"]]),
+    )
 
 
 def _colour(d: float | None, ok: bool) -> str:
@@ -137,8 +196,7 @@ def _colour(d: float | None, ok: bool) -> str:
     return f"#{int(r):02x}{int(g):02x}{int(b):02x}"
 
 
-def svg_map(grids_geo: Any, deviation: Mapping[str, float], in_bounds: Mapping[str, bool], *,
-            width: int = 900) -> str:
+def svg_map(grids_geo: Any, deviation: Mapping[str, float], in_bounds: Mapping[str, bool], *, width: int = 900) -> str:
     """Grid polygons as an inline SVG (simplified to about a pixel), one <path> per grid with a title."""
     geoms = np.asarray(grids_geo.geometry.values)
     if not len(geoms):
@@ -160,11 +218,13 @@ def svg_map(grids_geo: Any, deviation: Mapping[str, float], in_bounds: Mapping[s
         colour = _colour(deviation.get(code), bool(in_bounds.get(code, True)))
         dv = deviation.get(code)
         label = f"{code} {'' if dv is None else f'{dv:+.0%}'}"
-        paths.append(f'<path d="{"".join(d)}" fill="{colour}" fill-rule="evenodd"><title>'
-                     f'{escape(label)}</title></path>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-            f'width="100%" role="img" aria-label="grid map" stroke="#333" stroke-width="0.4">'
-            + "".join(paths) + "</svg>")
+        paths.append(
+            f'<path d="{"".join(d)}" fill="{colour}" fill-rule="evenodd"><title>{escape(label)}</title></path>'
+        )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-label="grid map" stroke="#333" stroke-width="0.4">' + "".join(paths) + "</svg>"
+    )
 
 
 def svg_histogram(deviations: list[float], *, width: int = 600, height: int = 200) -> str:
@@ -178,9 +238,15 @@ def svg_histogram(deviations: list[float], *, width: int = 600, height: int = 20
         h = (height - 30) * c / top
         lo, hi = edges[i], edges[i + 1]
         fill = "#4575b4" if abs(lo + hi) / 2 <= 0.1 else "#fdae61"
-        bars.append(f'<rect x="{i * bw + 1:.1f}" y="{height - 20 - h:.1f}" width="{bw - 2:.1f}" '
-                    f'height="{h:.1f}" fill="{fill}"><title>{lo:+.0%}…{hi:+.0%}: {c}</title></rect>')
-    ticks = "".join(f'<text x="{i * bw:.1f}" y="{height - 5}" font-size="10">{edges[i]:+.0%}</text>'
-                    for i in range(0, len(edges) - 1, 4))
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-            f'role="img" aria-label="histogram">' + "".join(bars) + ticks + "</svg>")
+        bars.append(
+            f'<rect x="{i * bw + 1:.1f}" y="{height - 20 - h:.1f}" width="{bw - 2:.1f}" '
+            f'height="{h:.1f}" fill="{fill}"><title>{lo:+.0%}…{hi:+.0%}: {c}</title></rect>'
+        )
+    ticks = "".join(
+        f'<text x="{i * bw:.1f}" y="{height - 5}" font-size="10">{edges[i]:+.0%}</text>'
+        for i in range(0, len(edges) - 1, 4)
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+        f'role="img" aria-label="histogram">' + "".join(bars) + ticks + "</svg>"
+    )

@@ -1,20 +1,22 @@
 """Accounts, API tokens, sign-in with lockout, and embed tokens: the use cases behind ``gridmap users``
 and :mod:`gridmap.web.auth`. Every change is written to the audit log in the same transaction.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
 from gridmap import clock
+from gridmap.domain import credentials as auth
+from gridmap.domain.schema import LAYERS
+from gridmap.errors import Conflict, InvalidInput, NotFoundError, TooManyRequests, Unauthorized
 from gridmap.store import Range, audit
 from gridmap.store.plans import published_plan_id
-from gridmap.domain import credentials as auth
-from gridmap.errors import Conflict, InvalidInput, NotFoundError, TooManyRequests, Unauthorized
-from gridmap.domain.schema import LAYERS
 
 _now = clock.now
 
@@ -38,8 +40,10 @@ def _row(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 def public_user(row: Mapping[str, Any]) -> dict[str, Any]:
     """A user row without its password hash or lockout counters."""
-    return {k: _clean(row.get(k)) for k in ("id", "username", "display_name", "role", "scope", "active",
-                                            "created_at", "locked_until")}
+    return {
+        k: _clean(row.get(k))
+        for k in ("id", "username", "display_name", "role", "scope", "active", "created_at", "locked_until")
+    }
 
 
 # -- users ------------------------------------------------------------------------------------------
@@ -55,9 +59,16 @@ def get_user(store: Any, username: str) -> dict[str, Any]:
     return row
 
 
-def add_user(store: Any, *, username: str, role: str, password: str | None = None,
-             scope: Mapping[str, Any] | None = None, display_name: str | None = None,
-             actor: str = "cli") -> dict[str, Any]:
+def add_user(
+    store: Any,
+    *,
+    username: str,
+    role: str,
+    password: str | None = None,
+    scope: Mapping[str, Any] | None = None,
+    display_name: str | None = None,
+    actor: str = "cli",
+) -> dict[str, Any]:
     """Create an account; ``password`` None leaves it able to use only API tokens."""
     username = (username or "").strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
@@ -67,9 +78,18 @@ def add_user(store: Any, *, username: str, role: str, password: str | None = Non
     with store.transaction():
         if find_user(store, username) is not None:
             raise Conflict(f"用户 {username!r} 已存在 / user {username!r} exists")
-        row = {"id": f"u-{store.next_id('users')}", "username": username, "display_name": display_name,
-               "password_hash": pw_hash, "role": role, "scope": scope, "active": True, "failed_logins": 0,
-               "locked_until": None, "created_at": _now()}
+        row = {
+            "id": f"u-{store.next_id('users')}",
+            "username": username,
+            "display_name": display_name,
+            "password_hash": pw_hash,
+            "role": role,
+            "scope": scope,
+            "active": True,
+            "failed_logins": 0,
+            "locked_until": None,
+            "created_at": _now(),
+        }
         store.write("users", pd.DataFrame([row]), mode="insert")
         audit.record(store, actor, "user.add", f"user:{username}", {"role": role, "scope": scope})
     return public_user(row)
@@ -90,13 +110,21 @@ def set_password(store: Any, username: str, password: str, *, actor: str = "cli"
     user = get_user(store, username)
     pw_hash = auth.hash_password(password, username=username)
     with store.transaction():
-        _update(store, "users", user, password_hash=pw_hash, failed_logins=0, locked_until=None,
-                session_version=session_version(user) + 1)
+        _update(
+            store,
+            "users",
+            user,
+            password_hash=pw_hash,
+            failed_logins=0,
+            locked_until=None,
+            session_version=session_version(user) + 1,
+        )
         audit.record(store, actor, "user.passwd", f"user:{username}")
 
 
-def set_role(store: Any, username: str, *, role: str | None = None, scope: Mapping[str, Any] | None = None,
-             actor: str = "cli") -> dict[str, Any]:
+def set_role(
+    store: Any, username: str, *, role: str | None = None, scope: Mapping[str, Any] | None = None, actor: str = "cli"
+) -> dict[str, Any]:
     """Change an account's role and/or scope; its open sessions end (they carried the old rights)."""
     user = get_user(store, username)
     role = role or user["role"]
@@ -121,8 +149,15 @@ def set_active(store: Any, username: str, active: bool, *, actor: str = "cli") -
     """Disable (or enable) an account; disabling also revokes its API tokens."""
     user = get_user(store, username)
     with store.transaction():
-        _update(store, "users", user, active=active, failed_logins=0, locked_until=None,
-                session_version=session_version(user) + (0 if active else 1))
+        _update(
+            store,
+            "users",
+            user,
+            active=active,
+            failed_logins=0,
+            locked_until=None,
+            session_version=session_version(user) + (0 if active else 1),
+        )
         if not active:
             toks = store.read("api_tokens", where={"user_id": user["id"]})
             if len(toks):
@@ -138,16 +173,23 @@ def _update(store: Any, layer: str, row: Mapping[str, Any], **changes: Any) -> N
 
 
 # -- API tokens -----------------------------------------------------------------------------------
-def issue_api_token(store: Any, username: str, *, name: str | None = None, days: int | None = 90,
-                    actor: str = "cli") -> tuple[str, str]:
+def issue_api_token(
+    store: Any, username: str, *, name: str | None = None, days: int | None = 90, actor: str = "cli"
+) -> tuple[str, str]:
     """A new bearer token for ``username``: returns ``(token_id, secret)``; only the hash is stored."""
     user = get_user(store, username)
     if not user.get("active", True):
         raise InvalidInput(f"用户 {username!r} 已停用 / user {username!r} is disabled")
     token_id, secret = auth.new_api_token()
-    row = {"id": token_id, "user_id": user["id"], "token_hash": auth.token_hash(secret), "name": name,
-           "created_at": _now(), "expires_at": _now() + dt.timedelta(days=days) if days else None,
-           "revoked": False}
+    row = {
+        "id": token_id,
+        "user_id": user["id"],
+        "token_hash": auth.token_hash(secret),
+        "name": name,
+        "created_at": _now(),
+        "expires_at": _now() + dt.timedelta(days=days) if days else None,
+        "revoked": False,
+    }
     with store.transaction():
         store.write("api_tokens", pd.DataFrame([row]), mode="insert")
         audit.record(store, actor, "token.issue", f"token:{token_id}", {"user": username, "days": days})
@@ -156,8 +198,10 @@ def issue_api_token(store: Any, username: str, *, name: str | None = None, days:
 
 def list_api_tokens(store: Any, *, user_id: str | None = None) -> list[dict[str, Any]]:
     frame = store.read("api_tokens", where={"user_id": user_id} if user_id else None)
-    return [{k: _clean(r[k]) for k in ("id", "user_id", "name", "created_at", "expires_at", "revoked")}
-            for r in frame.to_dict("records")]
+    return [
+        {k: _clean(r[k]) for k in ("id", "user_id", "name", "created_at", "expires_at", "revoked")}
+        for r in frame.to_dict("records")
+    ]
 
 
 def revoke_api_token(store: Any, token_id: str, *, actor: str = "cli", user_id: str | None = None) -> None:
@@ -184,8 +228,9 @@ def user_for_token(store: Any, secret: str) -> dict[str, Any] | None:
 
 
 # -- sign-in ----------------------------------------------------------------------------------------
-def login(store: Any, username: str, password: str, *, ip: str = "?",
-          policy: auth.LoginPolicy = auth.LoginPolicy()) -> dict[str, Any]:
+def login(
+    store: Any, username: str, password: str, *, ip: str = "?", policy: auth.LoginPolicy = auth.LoginPolicy()
+) -> dict[str, Any]:
     """Check a password with per-user lockout and per-address throttling; return the user row.
 
     Raises :class:`~gridmap.errors.TooManyRequests` while the address or the account is locked,
@@ -194,16 +239,20 @@ def login(store: Any, username: str, password: str, *, ip: str = "?",
     """
     now = _now()
     # only the window's failures, and no more of them than it takes to block
-    failures = store.read("audit_log", where={"action": "login.failed", "target": f"ip:{ip}",
-                                              "at": Range.above(now - policy.ip_window)},
-                          columns=["at"], order_by=["-at"], limit=policy.max_failures_per_ip)
+    failures = store.read(
+        "audit_log",
+        where={"action": "login.failed", "target": f"ip:{ip}", "at": Range.above(now - policy.ip_window)},
+        columns=["at"],
+        order_by=["-at"],
+        limit=policy.max_failures_per_ip,
+    )
     if policy.ip_blocked([_clean(t) for t in failures["at"]], now):
-        raise TooManyRequests("尝试次数过多，请稍后再试 / too many failed sign-ins from this address; "
-                              "try again later")
+        raise TooManyRequests("尝试次数过多，请稍后再试 / too many failed sign-ins from this address; try again later")
     user = find_user(store, (username or "").strip()[:64])
     if user and policy.is_locked(user.get("locked_until"), now):
-        raise TooManyRequests("账户已临时锁定，请稍后再试 / this account is locked for a while after "
-                              "repeated wrong passwords")
+        raise TooManyRequests(
+            "账户已临时锁定，请稍后再试 / this account is locked for a while after repeated wrong passwords"
+        )
     ok = auth.verify_password(user.get("password_hash") if user else None, password or "")
     if not ok or not user or user.get("active") is False:
         with store.transaction():
@@ -225,8 +274,16 @@ def login(store: Any, username: str, password: str, *, ip: str = "?",
 
 
 # -- embed tokens -----------------------------------------------------------------------------------
-def issue_embed(store: Any, secret_key: str, *, view: str, grids: Iterable[str] = (),
-                layers: Iterable[str] = (), hours: float = 24 * 30, actor: str = "cli") -> dict[str, Any]:
+def issue_embed(
+    store: Any,
+    secret_key: str,
+    *,
+    view: str,
+    grids: Iterable[str] = (),
+    layers: Iterable[str] = (),
+    hours: float = 24 * 30,
+    actor: str = "cli",
+) -> dict[str, Any]:
     """A signed embed token for ``view`` limited to ``grids`` (code prefixes; empty = all) and ``layers``.
 
     Returns ``{"id", "token", "view", "grids", "layers", "expires_at"}``; the row in ``embed_tokens``
@@ -236,8 +293,9 @@ def issue_embed(store: Any, secret_key: str, *, view: str, grids: Iterable[str] 
         raise InvalidInput(f"未知视图 {view!r} / unknown view; views: {', '.join(auth.EMBED_VIEWS)}")
     given = [str(g).strip() for g in grids]
     if any(not g for g in given):
-        raise InvalidInput("网格范围含空编码 / grids: an empty code would cover every grid; "
-                           "leave grids out for the whole district")
+        raise InvalidInput(
+            "网格范围含空编码 / grids: an empty code would cover every grid; leave grids out for the whole district"
+        )
     grids = tuple(sorted(set(given)))
     bad = [g for g in grids if not (g.isdigit() and len(g) in (6, 9, 12, 15))]
     if bad:
@@ -249,15 +307,30 @@ def issue_embed(store: Any, secret_key: str, *, view: str, grids: Iterable[str] 
     if not (0 < float(hours) <= 24 * 366):
         raise InvalidInput("有效期需在 0 与 366 天之间 / hours must be between 0 and 366 days")
     expires = (_now() + dt.timedelta(hours=float(hours))).replace(microsecond=0)
-    claims = auth.EmbedClaims(id=f"emb-{secrets.token_hex(6)}", view=view, expires_at=expires, grids=grids,
-                              layers=layers)
-    row = {"id": claims.id, "created_by": actor, "view": view, "scope": {"grids": list(grids)},
-           "layers": list(layers), "created_at": _now(), "expires_at": expires, "revoked": False}
+    claims = auth.EmbedClaims(
+        id=f"emb-{secrets.token_hex(6)}", view=view, expires_at=expires, grids=grids, layers=layers
+    )
+    row = {
+        "id": claims.id,
+        "created_by": actor,
+        "view": view,
+        "scope": {"grids": list(grids)},
+        "layers": list(layers),
+        "created_at": _now(),
+        "expires_at": expires,
+        "revoked": False,
+    }
     with store.transaction():
         store.write("embed_tokens", pd.DataFrame([row]), mode="insert")
         audit.record(store, actor, "embed.issue", f"embed:{claims.id}", {"view": view, "grids": list(grids)})
-    return {"id": claims.id, "token": auth.sign_embed(claims, secret_key), "view": view, "grids": list(grids),
-            "layers": list(layers), "expires_at": clock.iso(expires)}
+    return {
+        "id": claims.id,
+        "token": auth.sign_embed(claims, secret_key),
+        "view": view,
+        "grids": list(grids),
+        "layers": list(layers),
+        "expires_at": clock.iso(expires),
+    }
 
 
 #: code length → the layer whose ids are codes of that level (15 digits: a grid of the published plan)
@@ -291,5 +364,10 @@ def revoke_embed(store: Any, token_id: str, *, actor: str = "cli") -> None:
 
 def list_embeds(store: Any) -> list[dict[str, Any]]:
     frame = store.read("embed_tokens", order_by=["created_at"])
-    return [{k: _clean(r[k]) for k in ("id", "created_by", "view", "scope", "layers", "created_at",
-                                       "expires_at", "revoked")} for r in frame.to_dict("records")]
+    return [
+        {
+            k: _clean(r[k])
+            for k in ("id", "created_by", "view", "scope", "layers", "created_at", "expires_at", "revoked")
+        }
+        for r in frame.to_dict("records")
+    ]

@@ -4,6 +4,7 @@
 (bad data leaves the store as it was); then a grid plan is generated and published
 (``gridmap.services.grids.generate``) and grid leaders get the grid they serve.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,15 +24,29 @@ from gridmap.synth.complaints import load as load_complaints
 from gridmap.synth.world import generate
 
 #: parents before children, so references resolve while writing
-WRITE_ORDER = ("districts", "streets", "communities", "property_companies", "estates", "buildings",
-               "households", "stewards", "volunteer_teams", "party_members", "merchants", "facilities",
-               "complaints", "complaint_events")
+WRITE_ORDER = (
+    "districts",
+    "streets",
+    "communities",
+    "property_companies",
+    "estates",
+    "buildings",
+    "households",
+    "stewards",
+    "volunteer_teams",
+    "party_members",
+    "merchants",
+    "facilities",
+    "complaints",
+    "complaint_events",
+)
 #: layers a fresh demo empties first (accounts, tokens and the audit log are kept)
 DEMO_LAYERS = tuple(n for n in LAYERS if n not in ("users", "api_tokens", "embed_tokens", "audit_log"))
 
 
-def load_demo(store: Store, *, seed: int = 0, fresh: bool = True, scale: Any = "demo",
-              grids: bool = True, complaints: bool = True) -> dict[str, int]:
+def load_demo(
+    store: Store, *, seed: int = 0, fresh: bool = True, scale: Any = "demo", grids: bool = True, complaints: bool = True
+) -> dict[str, int]:
     """Write the seeded demo world into ``store`` and return rows written per layer.
 
     Parameters
@@ -80,11 +95,11 @@ def assign_grid_leaders(store: Store) -> dict[str, int]:
     plan_id = published_plan_id(store)
     if plan_id is None:
         return {}
-    grids = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code", "community_id"],
-                       order_by=["code"])
+    grids = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code", "community_id"], order_by=["code"])
     leaders = store.read("stewards", where={"role": "grid_leader"}, order_by=["id"])
-    assign = store.read("plan_assignments", where={"plan_id": plan_id}, columns=["building_id", "grid_code"],
-                        order_by=["building_id"])
+    assign = store.read(
+        "plan_assignments", where={"plan_id": plan_id}, columns=["building_id", "grid_code"], order_by=["building_id"]
+    )
     home = assign.groupby("grid_code")["building_id"].first()
     updates, created = [], []
     pool = {c: list(g["id"]) for c, g in leaders.groupby("community_id")}
@@ -95,9 +110,17 @@ def assign_grid_leaders(store: Store) -> dict[str, int]:
             updates.append({"id": free.pop(0), "serves": code})
             continue
         n += 1
-        created.append({"id": f"SG{n:06d}", "name": f"网格长{code[-3:]}", "role": "grid_leader",
-                        "community_id": community, "building_id": home.get(code), "serves": code,
-                        "party_member": True})
+        created.append(
+            {
+                "id": f"SG{n:06d}",
+                "name": f"网格长{code[-3:]}",
+                "role": "grid_leader",
+                "community_id": community,
+                "building_id": home.get(code),
+                "serves": code,
+                "party_member": True,
+            }
+        )
     unassigned = [{"id": sid, "serves": None} for ids in pool.values() for sid in ids]
     with store.transaction():
         if updates or unassigned:
@@ -142,8 +165,9 @@ def demo_accounts(store: Store, *, password: str) -> list[dict[str, Any]]:
     for username, role, display in DEMO_ACCOUNTS:
         scope = scope_of.get(role, {})
         if accounts.find_user(store, username) is None:
-            accounts.add_user(store, username=username, role=role, password=password, scope=scope,
-                              display_name=display, actor="demo")
+            accounts.add_user(
+                store, username=username, role=role, password=password, scope=scope, display_name=display, actor="demo"
+            )
         else:
             accounts.set_password(store, username, password, actor="demo")
             accounts.set_active(store, username, True, actor="demo")

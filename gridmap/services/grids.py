@@ -3,6 +3,7 @@
 ``generate`` reads the world from the store, tessellates, partitions, codes and stores a draft plan
 (one transaction), and returns its id with the evaluation report. CLI and web call these.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,9 +39,17 @@ class GenerateResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def generate(store: Store, *, community: str | None = None, min_households: int = 300,
-             max_households: int = 500, seed: int = 0, publish: bool = False,
-             created_by: str | None = None, partitioner: Any = None) -> GenerateResult:
+def generate(
+    store: Store,
+    *,
+    community: str | None = None,
+    min_households: int = 300,
+    max_households: int = 500,
+    seed: int = 0,
+    publish: bool = False,
+    created_by: str | None = None,
+    partitioner: Any = None,
+) -> GenerateResult:
     """Generate grids for every community (or only ``community``) and store them as a draft plan.
 
     Per-community bounds (``communities.min_households/max_households``) override the defaults.
@@ -55,8 +64,7 @@ def generate(store: Store, *, community: str | None = None, min_households: int 
         Bounds that make no sense, or a community id that is not 12 digits.
     """
     if min_households < 1 or max_households < min_households:
-        raise InvalidInput(f"household bounds must satisfy 1 <= min <= max, got "
-                           f"[{min_households}, {max_households}]")
+        raise InvalidInput(f"household bounds must satisfy 1 <= min <= max, got [{min_households}, {max_households}]")
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     coms = store.read("communities")
@@ -80,8 +88,9 @@ def generate(store: Store, *, community: str | None = None, min_households: int 
     bounds = _bounds(coms, min_households, max_households)
     if partitioner is not None:  # e.g. gridmap.distributed.grids: the same steps, one task per community
         t = time.perf_counter()
-        cells, adj, parts = partitioner(coms_m, blds_m, bars_m, bounds=bounds,
-                                        default_bounds=(min_households, max_households), seed=seed)
+        cells, adj, parts = partitioner(
+            coms_m, blds_m, bars_m, bounds=bounds, default_bounds=(min_households, max_households), seed=seed
+        )
         timings["partition"] = time.perf_counter() - t
     else:
         t = time.perf_counter()
@@ -91,8 +100,14 @@ def generate(store: Store, *, community: str | None = None, min_households: int 
         timings["tessellate"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        parts = partition_world(blds_m, adj, adj["kind"].to_numpy(), bounds=bounds,
-                                default_bounds=(min_households, max_households), seed=seed)
+        parts = partition_world(
+            blds_m,
+            adj,
+            adj["kind"].to_numpy(),
+            bounds=bounds,
+            default_bounds=(min_households, max_households),
+            seed=seed,
+        )
         timings["partition"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -102,22 +117,24 @@ def generate(store: Store, *, community: str | None = None, min_households: int 
     grids, assignment, diagnostics = _grids_and_codes(coms_m, blds_m, cells, parts, prev, issued)
     grid_community = dict(zip(grids["code"], grids["community_id"]))
     if prev is not None and community is not None:
-        assignment, grid_community, grids = _keep_others(store, prev, com_ids, assignment,
-                                                         grid_community, grids, crs)
-    plan = GridPlan(assignment, grid_community,
-                    meta={"parent_id": prev_id})
+        assignment, grid_community, grids = _keep_others(store, prev, com_ids, assignment, grid_community, grids, crs)
+    plan = GridPlan(assignment, grid_community, meta={"parent_id": prev_id})
     timings["codes"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    params = {"min_households": min_households, "max_households": max_households, "seed": seed,
-              "community": community, "bounds": {c: list(b) for c, b in bounds.items()},
-              "diagnostics": diagnostics}
+    params = {
+        "min_households": min_households,
+        "max_households": max_households,
+        "seed": seed,
+        "community": community,
+        "bounds": {c: list(b) for c, b in bounds.items()},
+        "diagnostics": diagnostics,
+    }
     prints = _fingerprints(coms_m, blds_m)
     params["cells_fingerprint"] = prints
     stale = _stale_cells(store, prints, blds_m)
     with store.transaction():
-        plan_id = plans_mod.save_plan(store, plan, grids, params=params, created_by=created_by,
-                                      note="generated")
+        plan_id = plans_mod.save_plan(store, plan, grids, params=params, created_by=created_by, note="generated")
         if stale:
             plans_mod.save_cells(store, cells[cells["community_id"].isin(stale)], stale)
         if publish:  # the one way a plan comes into force (audit row, codes, supersede)
@@ -126,9 +143,15 @@ def generate(store: Store, *, community: str | None = None, min_households: int 
     timings["store"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    world = World(coms_m, blds_m, grids.to_crs(crs) if grids.crs != crs else grids, adjacency=adj,
-                  stewards=store.read("stewards", where={"community_id": com_ids}),
-                  bounds=bounds, default_bounds=(min_households, max_households))
+    world = World(
+        coms_m,
+        blds_m,
+        grids.to_crs(crs) if grids.crs != crs else grids,
+        adjacency=adj,
+        stewards=store.read("stewards", where={"community_id": com_ids}),
+        bounds=bounds,
+        default_bounds=(min_households, max_households),
+    )
     rep = report_mod.build_report(plan, world, diagnostics=diagnostics)
     timings["report"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
@@ -170,21 +193,30 @@ def load_world(store: Store, plan: GridPlan) -> World:
     grids = grids.to_crs(crs) if len(grids) else _cell_grids(plan, coms, blds, cells, crs)
     params = plan.meta.get("params") or {}
     lo, hi = params.get("min_households", 300), params.get("max_households", 500)
-    bounds = {c: tuple(b) for c, b in (params.get("bounds") or {}).items()} or \
-        _bounds(coms, lo, hi)
-    return World(coms.to_crs(crs), blds, grids, adjacency=adj,
-                 stewards=store.read("stewards", where={"community_id": com_ids}),
-                 bounds=bounds, default_bounds=(lo, hi))
+    bounds = {c: tuple(b) for c, b in (params.get("bounds") or {}).items()} or _bounds(coms, lo, hi)
+    return World(
+        coms.to_crs(crs),
+        blds,
+        grids,
+        adjacency=adj,
+        stewards=store.read("stewards", where={"community_id": com_ids}),
+        bounds=bounds,
+        default_bounds=(lo, hi),
+    )
 
 
-def _cell_grids(plan: GridPlan, coms: gpd.GeoDataFrame, blds: gpd.GeoDataFrame, cells: pd.DataFrame,
-                crs: Any) -> gpd.GeoDataFrame:
+def _cell_grids(
+    plan: GridPlan, coms: gpd.GeoDataFrame, blds: gpd.GeoDataFrame, cells: pd.DataFrame, crs: Any
+) -> gpd.GeoDataFrame:
     """Grid polygons of ``plan`` as generation draws them: the union of each grid's buildings' cells
     (``cells`` aligned with ``blds``); a community without buildings is its one grid."""
     codes = blds["id"].map(dict(plan.assignment))
     has = codes.notna().to_numpy() & (cells.geometry.notna().to_numpy() if len(cells) else False)
-    uniq, polys = dissolve_cells(np.asarray(cells.geometry.values)[has], codes.to_numpy()[has]) if has.any() \
+    uniq, polys = (
+        dissolve_cells(np.asarray(cells.geometry.values)[has], codes.to_numpy()[has])
+        if has.any()
         else (np.array([], dtype=object), np.array([], dtype=object))
+    )
     rows = {str(c): p for c, p in zip(uniq, polys)}
     region = dict(zip(coms["id"], coms.to_crs(crs).geometry.values))
     for com in set(plan.grid_community.values()):
@@ -192,21 +224,30 @@ def _cell_grids(plan: GridPlan, coms: gpd.GeoDataFrame, blds: gpd.GeoDataFrame, 
         if len(mine) == 1 and not plan.grids[mine[0]] and com in region:
             rows[mine[0]] = region[com]
     codes_out = sorted(rows)
-    return gpd.GeoDataFrame({"code": codes_out, "community_id": [plan.grid_community[c] for c in codes_out]},
-                            geometry=[rows[c] for c in codes_out], crs=crs)
+    return gpd.GeoDataFrame(
+        {"code": codes_out, "community_id": [plan.grid_community[c] for c in codes_out]},
+        geometry=[rows[c] for c in codes_out],
+        crs=crs,
+    )
 
 
 # -- helpers -----------------------------------------------------------------------------------
 
+
 def _bounds(coms: pd.DataFrame, lo: int, hi: int) -> dict[str, tuple[int, int]]:
     out = {}
-    for cid, a, b in zip(coms["id"], coms.get("min_households", pd.Series(index=coms.index)),
-                         coms.get("max_households", pd.Series(index=coms.index))):
+    for cid, a, b in zip(
+        coms["id"],
+        coms.get("min_households", pd.Series(index=coms.index)),
+        coms.get("max_households", pd.Series(index=coms.index)),
+    ):
         a = lo if a is None or pd.isna(a) else int(a)
         b = hi if b is None or pd.isna(b) else int(b)
         if a < 1 or b < a:
-            raise InvalidInput(f"community {cid}: bounds [{a}, {b}] must satisfy 1 <= min <= max "
-                               f"(columns min_households/max_households)")
+            raise InvalidInput(
+                f"community {cid}: bounds [{a}, {b}] must satisfy 1 <= min <= max "
+                f"(columns min_households/max_households)"
+            )
         out[str(cid)] = (a, b)
     return out
 
@@ -231,18 +272,30 @@ def _grids_and_codes(coms_m, blds_m, cells, parts, prev: GridPlan | None, issued
             uniq, polys = dissolve_cells(geoms, labels)
             arr = np.array(ids, dtype=object)
             sets = [frozenset(arr[labels == u].tolist()) for u in uniq]
-            diagnostics["too_big"] += [{"community_id": cid, "building_id": ids[i], "households": h,
-                                        "over_by": over} for i, h, over in res.too_big]
-            diagnostics["islands"] += [{"community_id": cid, "buildings": [ids[i] for i in isl],
-                                        "joined_to": ids[to]} for isl, to in res.islands]
+            diagnostics["too_big"] += [
+                {"community_id": cid, "building_id": ids[i], "households": h, "over_by": over}
+                for i, h, over in res.too_big
+            ]
+            diagnostics["islands"] += [
+                {"community_id": cid, "buildings": [ids[i] for i in isl], "joined_to": ids[to]}
+                for isl, to in res.islands
+            ]
             if res.count_infeasible:
                 diagnostics["count_infeasible"].append(cid)
         xy = shapely.get_coordinates(shapely.point_on_surface(np.asarray(polys, dtype=object)))
-        codes = codes_mod.assign_codes(cid, sets, xy, previous=previous,
-                                       issued=[c for c in issued if c.startswith(cid)])
+        codes = codes_mod.assign_codes(
+            cid, sets, xy, previous=previous, issued=[c for c in issued if c.startswith(cid)]
+        )
         for code, poly, s in zip(codes, polys, sets):
-            rows.append({"code": code, "community_id": cid, "households": int(sum(hh[b] for b in s)),
-                         "buildings": len(s), "geometry": poly})
+            rows.append(
+                {
+                    "code": code,
+                    "community_id": cid,
+                    "households": int(sum(hh[b] for b in s)),
+                    "buildings": len(s),
+                    "geometry": poly,
+                }
+            )
             for b in s:
                 assignment[b] = code
     grids = gpd.GeoDataFrame(rows, geometry="geometry", crs=coms_m.crs)
@@ -278,8 +331,7 @@ def report_text(store: Store, plan_id: str, *, fmt: str = "json") -> str:
 def _fingerprints(coms_m: gpd.GeoDataFrame, blds_m: gpd.GeoDataFrame) -> dict[str, str]:
     """A hash per community of its outline and its buildings (ids and footprints, in id order)."""
     wkb = shapely.to_wkb(np.asarray(blds_m.geometry.values, dtype=object), output_dimension=2)
-    keys = pd.DataFrame({"c": blds_m["community_id"].astype(str).to_numpy(),
-                         "i": blds_m["id"].astype(str).to_numpy()})
+    keys = pd.DataFrame({"c": blds_m["community_id"].astype(str).to_numpy(), "i": blds_m["id"].astype(str).to_numpy()})
     order = keys.sort_values(["c", "i"], kind="stable").index.to_numpy()
     com, ids = keys["c"].to_numpy()[order], keys["i"].to_numpy()[order]
     start = np.flatnonzero(np.r_[True, com[1:] != com[:-1]]) if len(com) else np.zeros(0, dtype=int)
@@ -288,8 +340,9 @@ def _fingerprints(coms_m: gpd.GeoDataFrame, blds_m: gpd.GeoDataFrame) -> dict[st
     for cid, geom in zip(coms_m["id"].astype(str), coms_m.geometry.values):
         h = hashlib.sha1(shapely.to_wkb(geom, output_dimension=2))
         s, e = ranges.get(cid, (0, 0))
-        h.update(b"".join(part for i, w in zip(ids[s:e].tolist(), wkb[order[s:e]].tolist())
-                          for part in (i.encode(), w)))
+        h.update(
+            b"".join(part for i, w in zip(ids[s:e].tolist(), wkb[order[s:e]].tolist()) for part in (i.encode(), w))
+        )
         out[cid] = h.hexdigest()
     return out
 

@@ -4,13 +4,14 @@ On any error nothing is written (:class:`ImportRejected` carries the report), un
 which writes the valid rows and reports the rest. Rows are upserted by id, so importing the same file
 again changes nothing. Warnings (repaired geometry, swapped axes) never block an import.
 """
+
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import geopandas as gpd
 import numpy as np
@@ -55,10 +56,19 @@ class ImportReport:
 
     def summary(self) -> dict:
         w = self.written or WriteResult()
-        return {"layer": self.layer, "file": self.source, "source_crs": self.source_crs,
-                "rows_read": self.rows_read, "rows_rejected": len(self.rejected_rows),
-                "errors": len(self.errors), "warnings": len(self.warnings), "inserted": w.inserted,
-                "updated": w.updated, "unchanged": w.unchanged, "written": self.written is not None}
+        return {
+            "layer": self.layer,
+            "file": self.source,
+            "source_crs": self.source_crs,
+            "rows_read": self.rows_read,
+            "rows_rejected": len(self.rejected_rows),
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "inserted": w.inserted,
+            "updated": w.updated,
+            "unchanged": w.unchanged,
+            "written": self.written is not None,
+        }
 
     def write(self, path: str | Path) -> Path:
         """Save the report as JSON (summary + issues) or CSV (issues), chosen by the suffix."""
@@ -69,8 +79,9 @@ class ImportReport:
                 w.writeheader()
                 w.writerows(self.rows())
         else:
-            path.write_text(json.dumps({**self.summary(), "issues": self.rows()}, ensure_ascii=False, indent=1),
-                            encoding="utf-8")
+            path.write_text(
+                json.dumps({**self.summary(), "issues": self.rows()}, ensure_ascii=False, indent=1), encoding="utf-8"
+            )
         return path
 
     def format(self, *, limit: int | None = 200) -> str:
@@ -80,16 +91,23 @@ class ImportReport:
         if shown:
             lines.append(f"{'row':>6}  {'level':<7}  {'id':<20}  {'field':<14}  problem → fix")
             for i in shown:
-                lines.append(f"{'' if i.row is None else i.row:>6}  {i.level:<7}  {str(i.id or ''):<20.20}  "
-                             f"{i.field:<14}  {i.problem} → {i.fix}")
+                lines.append(
+                    f"{'' if i.row is None else i.row:>6}  {i.level:<7}  {str(i.id or ''):<20.20}  "
+                    f"{i.field:<14}  {i.problem} → {i.fix}"
+                )
             if len(self.issues) > len(shown):
                 lines.append(f"… and {len(self.issues) - len(shown)} more (see the --report file)")
         s = self.summary()
-        verdict = ("written" if s["written"] else "NOTHING WRITTEN")
-        lines.append(f"{self.layer}: {s['rows_read']} rows read, {s['errors']} errors, {s['warnings']} warnings, "
-                     f"{s['rows_rejected']} rows rejected; {verdict}"
-                     + (f" (inserted {s['inserted']}, updated {s['updated']}, unchanged {s['unchanged']})"
-                        if s["written"] else ""))
+        verdict = "written" if s["written"] else "NOTHING WRITTEN"
+        lines.append(
+            f"{self.layer}: {s['rows_read']} rows read, {s['errors']} errors, {s['warnings']} warnings, "
+            f"{s['rows_rejected']} rows rejected; {verdict}"
+            + (
+                f" (inserted {s['inserted']}, updated {s['updated']}, unchanged {s['unchanged']})"
+                if s["written"]
+                else ""
+            )
+        )
         return "\n".join(lines)
 
 
@@ -97,28 +115,46 @@ class ImportRejected(InvalidInput):
     """The input has errors and ``skip_invalid`` was not given: nothing was written."""
 
     def __init__(self, report: ImportReport):
-        super().__init__(f"{report.source}: {len(report.errors)} errors in {len(report.rejected_rows)} rows; "
-                         "nothing was written (fix them, or use --skip-invalid to import the valid rows)",
-                         detail=report.rows())
+        super().__init__(
+            f"{report.source}: {len(report.errors)} errors in {len(report.rejected_rows)} rows; "
+            "nothing was written (fix them, or use --skip-invalid to import the valid rows)",
+            detail=report.rows(),
+        )
         self.report = report
 
 
-def import_file(store: Store, layer: str, path: str | Path, *, crs: str | None = None,
-                skip_invalid: bool = False, id_column: str | None = None, gpkg_layer: str | None = None,
-                progress: bool = False) -> ImportReport:
+def import_file(
+    store: Store,
+    layer: str,
+    path: str | Path,
+    *,
+    crs: str | None = None,
+    skip_invalid: bool = False,
+    id_column: str | None = None,
+    gpkg_layer: str | None = None,
+    progress: bool = False,
+) -> ImportReport:
     """Read ``path`` and import it into ``layer`` (see :func:`import_frame`); raises ``ReadError`` for
     an unreadable file or a missing CRS."""
     _check_layer(layer)
     result = read_file(path, crs=crs, layer=gpkg_layer, geometry=LAYERS[layer].geometry is not None)
     report = ImportReport(layer=layer, source=str(path), source_crs=result.source_crs)
     report.issues += [Issue(None, None, f, p, x, level="warning", rule="swapped_axes") for f, p, x in result.notes]
-    return import_frame(store, layer, result.frame, report=report, skip_invalid=skip_invalid,
-                        id_column=id_column, progress=progress)
+    return import_frame(
+        store, layer, result.frame, report=report, skip_invalid=skip_invalid, id_column=id_column, progress=progress
+    )
 
 
-def import_frame(store: Store, layer: str, frame: pd.DataFrame, *, report: ImportReport | None = None,
-                 skip_invalid: bool = False, id_column: str | None = None,
-                 progress: bool = False) -> ImportReport:
+def import_frame(
+    store: Store,
+    layer: str,
+    frame: pd.DataFrame,
+    *,
+    report: ImportReport | None = None,
+    skip_invalid: bool = False,
+    id_column: str | None = None,
+    progress: bool = False,
+) -> ImportReport:
     """Validate ``frame`` (EPSG:4326) against ``layer`` and what the store holds, then upsert it in one
     transaction. Errors and not ``skip_invalid``: raise :class:`ImportRejected`, nothing written."""
     _check_layer(layer)
@@ -155,12 +191,14 @@ def _columns(spec, frame: pd.DataFrame, id_column: str | None) -> pd.DataFrame:
     df = pd.DataFrame(frame).copy()
     if id_column:
         if id_column not in df:
-            raise InvalidInput(f"--id-column {id_column!r} is not a column of the file; columns: "
-                               f"{', '.join(map(str, df.columns))}")
+            raise InvalidInput(
+                f"--id-column {id_column!r} is not a column of the file; columns: {', '.join(map(str, df.columns))}"
+            )
         df = df.drop(columns=["id"], errors="ignore").rename(columns={id_column: "id"})
     if "id" in spec.key and "id" not in df:
-        raise InvalidInput(f"the file has no 'id' column; pass --id-column NAME (columns: "
-                           f"{', '.join(map(str, df.columns))})")
+        raise InvalidInput(
+            f"the file has no 'id' column; pass --id-column NAME (columns: {', '.join(map(str, df.columns))})"
+        )
     keep = [c for c in spec.column_names if c in df] + (["geometry"] if spec.geometry and "geometry" in df else [])
     df = df[keep].reset_index(drop=True)
     df.insert(0, "_row", np.arange(1, len(df) + 1))
@@ -169,10 +207,12 @@ def _columns(spec, frame: pd.DataFrame, id_column: str | None) -> pd.DataFrame:
 
 def _write(store: Store, layer: str, frame: pd.DataFrame, *, progress: bool) -> WriteResult:
     ins = upd = same = 0
-    with store.transaction(), tqdm(total=len(frame), desc=f"import {layer}", unit="row",
-                                   disable=not progress or len(frame) <= CHUNK) as bar:
+    with (
+        store.transaction(),
+        tqdm(total=len(frame), desc=f"import {layer}", unit="row", disable=not progress or len(frame) <= CHUNK) as bar,
+    ):
         for start in range(0, max(len(frame), 1), CHUNK):
-            chunk = frame.iloc[start:start + CHUNK]
+            chunk = frame.iloc[start : start + CHUNK]
             if not len(chunk):
                 break
             r = store.write(layer, chunk)

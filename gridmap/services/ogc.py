@@ -5,12 +5,14 @@ the personal and sensitive columns, so a new personal column can never leak here
 only as counts per grid of the published plan. Views in :mod:`gridmap.web.ogc` turn these answers into
 GeoJSON or HTML.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -52,8 +54,9 @@ class Collection:
 
     def schema(self) -> tuple[tuple[str, str], ...]:
         spec = LAYERS[self.layer]
-        cols = tuple((c.name, c.kind) for c in spec.columns
-                     if not (c.personal or c.sensitive) and c.name not in self.hidden)
+        cols = tuple(
+            (c.name, c.kind) for c in spec.columns if not (c.personal or c.sensitive) and c.name not in self.hidden
+        )
         return cols + self.extra
 
 
@@ -63,18 +66,37 @@ COMPLAINT_COUNTS = (("complaints", "count"), ("open", "count"), ("closed", "coun
 #: each of those counts in the public table (:mod:`gridmap.services.complaints.public`)
 PUBLIC_MEASURES = {"complaints": "total", "open": "open", "closed": "closed", "overdue": "overdue"}
 
-COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
-    Collection("streets", "街道", "Streets", "街道边界 / street boundaries", "streets"),
-    Collection("communities", "社区", "Communities", "社区边界 / community boundaries", "communities"),
-    Collection("estates", "小区", "Estates", "小区（住宅小区）/ residential estates", "estates"),
-    Collection("buildings", "楼栋", "Buildings", "楼栋及户数 / buildings with household counts", "buildings"),
-    Collection("grids", "网格", "Grids", "现行网格方案的网格 / grids of the published plan", "plan_grids",
-               id_column="code", per_plan=True, hidden=("plan_id",)),
-    Collection("complaint_counts", "诉求统计（按网格）", "Complaints per grid",
-               "现行网格方案每个网格的诉求数（仅统计，不含个人信息）/ complaint counts per grid of the "
-               "published plan (aggregates only, no personal data)", "plan_grids", id_column="code",
-               per_plan=True, hidden=("plan_id", "households", "buildings"), extra=COMPLAINT_COUNTS),
-)}
+COLLECTIONS: dict[str, Collection] = {
+    c.id: c
+    for c in (
+        Collection("streets", "街道", "Streets", "街道边界 / street boundaries", "streets"),
+        Collection("communities", "社区", "Communities", "社区边界 / community boundaries", "communities"),
+        Collection("estates", "小区", "Estates", "小区（住宅小区）/ residential estates", "estates"),
+        Collection("buildings", "楼栋", "Buildings", "楼栋及户数 / buildings with household counts", "buildings"),
+        Collection(
+            "grids",
+            "网格",
+            "Grids",
+            "现行网格方案的网格 / grids of the published plan",
+            "plan_grids",
+            id_column="code",
+            per_plan=True,
+            hidden=("plan_id",),
+        ),
+        Collection(
+            "complaint_counts",
+            "诉求统计（按网格）",
+            "Complaints per grid",
+            "现行网格方案每个网格的诉求数（仅统计，不含个人信息）/ complaint counts per grid of the "
+            "published plan (aggregates only, no personal data)",
+            "plan_grids",
+            id_column="code",
+            per_plan=True,
+            hidden=("plan_id", "households", "buildings"),
+            extra=COMPLAINT_COUNTS,
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -100,8 +122,9 @@ def collection(collection_id: str) -> Collection:
     try:
         return COLLECTIONS[collection_id]
     except KeyError:
-        raise NotFoundError(f"没有集合 {collection_id!r} / no collection {collection_id!r}; "
-                            f"collections: {', '.join(COLLECTIONS)}") from None
+        raise NotFoundError(
+            f"没有集合 {collection_id!r} / no collection {collection_id!r}; collections: {', '.join(COLLECTIONS)}"
+        ) from None
 
 
 def extent(store: Store) -> BBox | None:
@@ -123,8 +146,9 @@ def parse_bbox(text: str | None) -> BBox | None:
     try:
         minx, miny, maxx, maxy = (float(p) for p in parts)
     except ValueError:
-        raise InvalidInput(f"bbox 应为四个数 minx,miny,maxx,maxy / bbox must be four numbers "
-                           f"minx,miny,maxx,maxy, not {text!r}") from None
+        raise InvalidInput(
+            f"bbox 应为四个数 minx,miny,maxx,maxy / bbox must be four numbers minx,miny,maxx,maxy, not {text!r}"
+        ) from None
     if not all(map(math.isfinite, (minx, miny, maxx, maxy))) or miny > maxy:
         raise InvalidInput(f"bbox 无效 / bbox is not valid: {text!r}")
     return minx, miny, maxx, maxy
@@ -136,16 +160,26 @@ def parse_paging(limit: str | None, offset: str | None) -> tuple[int, int]:
         lim = DEFAULT_LIMIT if limit in (None, "") else int(limit)
         off = 0 if offset in (None, "") else int(offset)
     except ValueError:
-        raise InvalidInput(f"limit 和 offset 应为整数 / limit and offset must be whole numbers "
-                           f"(limit={limit!r}, offset={offset!r})") from None
+        raise InvalidInput(
+            f"limit 和 offset 应为整数 / limit and offset must be whole numbers (limit={limit!r}, offset={offset!r})"
+        ) from None
     if lim < 1 or off < 0:
-        raise InvalidInput(f"limit 至少为 1，offset 不能为负 / limit must be ≥ 1 and offset ≥ 0 "
-                           f"(limit={lim}, offset={off})")
+        raise InvalidInput(
+            f"limit 至少为 1，offset 不能为负 / limit must be ≥ 1 and offset ≥ 0 (limit={lim}, offset={off})"
+        )
     return min(lim, MAX_LIMIT), off
 
 
-def items(store: Store, collection_id: str, *, bbox: BBox | None = None, limit: int = DEFAULT_LIMIT,
-          offset: int = 0, now: dt.datetime | None = None, exact: bool = True) -> Page:
+def items(
+    store: Store,
+    collection_id: str,
+    *,
+    bbox: BBox | None = None,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+    now: dt.datetime | None = None,
+    exact: bool = True,
+) -> Page:
     """One page of a collection's items, in key order, filtered by ``bbox`` (CRS84, bounding boxes).
 
     A bbox crossing the antimeridian (minx > maxx) is split in two. ``exact=False`` (callers who may not
@@ -160,13 +194,21 @@ def items(store: Store, collection_id: str, *, bbox: BBox | None = None, limit: 
         return _two_box_page(store, coll, boxes, where, limit=limit, offset=offset, now=now, exact=exact)
     box = boxes[0]
     matched = store.count(coll.layer, bbox=box, where=where)
-    frame = store.read(coll.layer, bbox=box, where=where, columns=_read_columns(coll),
-                       order_by=[coll.id_column], limit=limit, offset=offset)
+    frame = store.read(
+        coll.layer,
+        bbox=box,
+        where=where,
+        columns=_read_columns(coll),
+        order_by=[coll.id_column],
+        limit=limit,
+        offset=offset,
+    )
     return Page(_finish(store, coll, frame, where, now=now, exact=exact), matched, offset, limit)
 
 
-def item(store: Store, collection_id: str, feature_id: str, *, now: dt.datetime | None = None,
-         exact: bool = True) -> gpd.GeoDataFrame:
+def item(
+    store: Store, collection_id: str, feature_id: str, *, now: dt.datetime | None = None, exact: bool = True
+) -> gpd.GeoDataFrame:
     """The one feature ``feature_id`` of a collection (a one-row GeoDataFrame) or :class:`NotFoundError`
     (``exact`` as in :func:`items`)."""
     coll = collection(collection_id)
@@ -174,14 +216,14 @@ def item(store: Store, collection_id: str, feature_id: str, *, now: dt.datetime 
     frame = None
     if where is not None:
         # filter on the selective key alone (SQLite's planner would otherwise scan by plan_id)
-        frame = store.read(coll.layer, where={coll.id_column: feature_id}, columns=_read_columns(coll) +
-                           list(where))
+        frame = store.read(coll.layer, where={coll.id_column: feature_id}, columns=_read_columns(coll) + list(where))
         for col, value in where.items():
             frame = frame[frame[col] == value]
         frame = frame.drop(columns=list(where))
     if frame is None or frame.empty:
-        raise NotFoundError(f"集合 {collection_id} 中没有要素 {feature_id!r} / "
-                            f"no feature {feature_id!r} in collection {collection_id}")
+        raise NotFoundError(
+            f"集合 {collection_id} 中没有要素 {feature_id!r} / no feature {feature_id!r} in collection {collection_id}"
+        )
     return _finish(store, coll, frame, where or {}, now=now, exact=exact)
 
 
@@ -202,12 +244,18 @@ def _read_columns(coll: Collection) -> list[str]:
 
 def _empty(coll: Collection) -> gpd.GeoDataFrame:
     cols = ["id"] + [n for n in coll.properties if n != "id"]
-    return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs="EPSG:4326"),
-                            crs="EPSG:4326")
+    return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
 
 
-def _finish(store: Store, coll: Collection, frame: gpd.GeoDataFrame, where: dict[str, Any], *,
-            now: dt.datetime | None, exact: bool = True) -> gpd.GeoDataFrame:
+def _finish(
+    store: Store,
+    coll: Collection,
+    frame: gpd.GeoDataFrame,
+    where: dict[str, Any],
+    *,
+    now: dt.datetime | None,
+    exact: bool = True,
+) -> gpd.GeoDataFrame:
     """Rename the key to ``id``, add computed properties, keep only published columns."""
     out = frame.copy()
     if coll.id_column != "id":
@@ -220,16 +268,19 @@ def _finish(store: Store, coll: Collection, frame: gpd.GeoDataFrame, where: dict
             shown = {name: [counts[c][name] for c in out["id"]] for name, _ in COMPLAINT_COUNTS}
         else:  # the public table: the same figures as the map, the grid stats and the KPI report
             table = public_table(store)
-            shown = {name: [table.current(PUBLIC_MEASURES[name], "grid", str(c)) for c in out["id"]]
-                     for name, _ in COMPLAINT_COUNTS}
+            shown = {
+                name: [table.current(PUBLIC_MEASURES[name], "grid", str(c)) for c in out["id"]]
+                for name, _ in COMPLAINT_COUNTS
+            }
         for name, _ in COMPLAINT_COUNTS:
             out[name] = pd.Series(shown[name], index=out.index, dtype=object)
     keep = ["id"] + [n for n in coll.properties if n != "id"] + ["geometry"]
     return out[keep]
 
 
-def complaint_counts(store: Store, plan_id: str | None, codes: Sequence[str], *,
-                     now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
+def complaint_counts(
+    store: Store, plan_id: str | None, codes: Sequence[str], *, now: dt.datetime | None = None
+) -> dict[str, dict[str, int]]:
     """Per grid code of ``plan_id``: complaints in the grid in total, open, closed and overdue.
 
     A complaint belongs to the grid of its building in that plan; one without a building counts in
@@ -239,16 +290,21 @@ def complaint_counts(store: Store, plan_id: str | None, codes: Sequence[str], *,
     out = {c: {name: 0 for name, _ in COMPLAINT_COUNTS} for c in codes}
     if not codes or plan_id is None:
         return out
-    assign = store.read("plan_assignments", where={"grid_code": list(codes)},
-                        columns=["plan_id", "building_id", "grid_code"])
+    assign = store.read(
+        "plan_assignments", where={"grid_code": list(codes)}, columns=["plan_id", "building_id", "grid_code"]
+    )
     assign = assign[assign["plan_id"] == plan_id]  # codes live on across plans: keep this plan's rows
     cols = ["building_id", "filed_grid_code", "closed_at", "due_at"]
     parts = []
     if len(assign):
         ids = assign["building_id"].tolist()
-        by_building = pd.concat([store.read("complaints", where={"building_id": ids[i:i + _CHUNK]},
-                                            columns=cols) for i in range(0, len(ids), _CHUNK)],
-                                ignore_index=True)
+        by_building = pd.concat(
+            [
+                store.read("complaints", where={"building_id": ids[i : i + _CHUNK]}, columns=cols)
+                for i in range(0, len(ids), _CHUNK)
+            ],
+            ignore_index=True,
+        )
         grid = dict(zip(assign["building_id"], assign["grid_code"]))
         parts.append(by_building.assign(grid=by_building["building_id"].map(grid)))
     loose = store.read("complaints", where={"building_id": None, "filed_grid_code": list(codes)}, columns=cols)
@@ -276,12 +332,21 @@ def _split_bbox(bbox: BBox | None) -> list[BBox | None]:
     return [bbox]
 
 
-def _two_box_page(store: Store, coll: Collection, boxes: list[Any], where: dict[str, Any], *, limit: int,
-                  offset: int, now: dt.datetime | None, exact: bool = True) -> Page:
+def _two_box_page(
+    store: Store,
+    coll: Collection,
+    boxes: list[Any],
+    where: dict[str, Any],
+    *,
+    limit: int,
+    offset: int,
+    now: dt.datetime | None,
+    exact: bool = True,
+) -> Page:
     frames = [store.read(coll.layer, bbox=b, where=where, columns=_read_columns(coll)) for b in boxes]
     frame = pd.concat(frames, ignore_index=True).drop_duplicates(coll.id_column)
     frame = frame.sort_values(coll.id_column).reset_index(drop=True)
-    page = gpd.GeoDataFrame(frame.iloc[offset:offset + limit], geometry="geometry", crs="EPSG:4326")
+    page = gpd.GeoDataFrame(frame.iloc[offset : offset + limit], geometry="geometry", crs="EPSG:4326")
     return Page(_finish(store, coll, page, where, now=now, exact=exact), len(frame), offset, limit)
 
 
@@ -292,22 +357,33 @@ def feature_dicts(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     cols = {c: frame[c].astype(object).tolist() for c in props}
     out = []
     for i, (fid, geom) in enumerate(zip(frame["id"].tolist(), geoms)):
-        out.append({"type": "Feature", "id": str(fid), "geometry": geom,
-                    "properties": {c: json_value(cols[c][i]) for c in props}})
+        out.append(
+            {
+                "type": "Feature",
+                "id": str(fid),
+                "geometry": geom,
+                "properties": {c: json_value(cols[c][i]) for c in props},
+            }
+        )
     return out
 
 
 #: for the OpenAPI document and HTML pages: schema kind → JSON Schema type
-JSON_TYPES: dict[str, str] = {"count": "integer", "str": "string", "int": "integer", "float": "number",
-                              "bool": "boolean",
-                              "date": "string", "datetime": "string", "json": "object"}
-
+JSON_TYPES: dict[str, str] = {
+    "count": "integer",
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "bool": "boolean",
+    "date": "string",
+    "datetime": "string",
+    "json": "object",
+}
 
 
 def json_schema(kind: str) -> dict[str, Any]:
     """JSON Schema of a property of schema ``kind`` (``count``: an integer, ``"<5"`` or null — withheld so that
     differencing published counts gives no small count back)."""
     if kind == "count":
-        return {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "enum": ["<5"]}],
-                "nullable": True}
+        return {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "enum": ["<5"]}], "nullable": True}
     return {"type": JSON_TYPES[kind]}

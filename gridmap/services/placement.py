@@ -8,12 +8,14 @@
 Grids are never stored on households, stewards or complaints: :func:`locate` derives them from the
 current published plan every time, so a new plan moves everybody with their building.
 """
+
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Mapping
+from typing import IO, Any
 
 import geopandas as gpd
 import numpy as np
@@ -39,8 +41,16 @@ LAT_NAMES = ("lat", "latitude", "y", "纬度")
 #: rows per chunk when a progress bar is shown
 CHUNK = 200_000
 #: columns of the unmatched report (no personal data: the row number and id identify the record)
-REPORT_COLUMNS = ("row", "id", "placement", "reason", "building_id", "community_id", "grid_code",
-                  "placement_distance_m")
+REPORT_COLUMNS = (
+    "row",
+    "id",
+    "placement",
+    "reason",
+    "building_id",
+    "community_id",
+    "grid_code",
+    "placement_distance_m",
+)
 
 
 @dataclass
@@ -53,16 +63,24 @@ class PlaceResult:
     ignored_columns: list[str] = field(default_factory=list)
 
     def to_json(self, *, limit: int = 1000) -> dict[str, Any]:
-        return {"kind": self.kind, "summary": self.summary, "written": self.written, "dry_run": self.dry_run,
-                "ignored_columns": self.ignored_columns, "unmatched": json_records(self.report.head(limit)),
-                "unmatched_total": int(len(self.report)), "unmatched_truncated": len(self.report) > limit}
+        return {
+            "kind": self.kind,
+            "summary": self.summary,
+            "written": self.written,
+            "dry_run": self.dry_run,
+            "ignored_columns": self.ignored_columns,
+            "unmatched": json_records(self.report.head(limit)),
+            "unmatched_total": int(len(self.report)),
+            "unmatched_truncated": len(self.report) > limit,
+        }
 
 
 # -- the world -------------------------------------------------------------------------------------
 def load_world(store: Store) -> PlacementWorld:
     """Buildings, communities and the published plan's assignment and grid polygons."""
-    buildings = store.read("buildings", columns=["id", "name", "estate_id", "community_id", "units", "floors",
-                                                 "geometry"])
+    buildings = store.read(
+        "buildings", columns=["id", "name", "estate_id", "community_id", "units", "floors", "geometry"]
+    )
     communities = store.read("communities", columns=["id", "street_id", "geometry"])
     plan = published_plan_id(store)
     assignment, grids = None, None
@@ -78,8 +96,9 @@ def load_world(store: Store) -> PlacementWorld:
 
 
 # -- reading records -------------------------------------------------------------------------------
-def read_records(source: str | Path | IO[bytes] | Mapping[str, Any] | pd.DataFrame, *,
-                 filename: str | None = None) -> pd.DataFrame:
+def read_records(
+    source: str | Path | IO[bytes] | Mapping[str, Any] | pd.DataFrame, *, filename: str | None = None
+) -> pd.DataFrame:
     """Records from a file path, an uploaded file (with its ``filename``), a GeoJSON dict or a frame.
 
     CSV: every column is read as text; a pair of ``lon``/``lat`` (or ``lng``, ``longitude``, ``x`` /
@@ -110,8 +129,11 @@ def _from_geojson(body: Mapping[str, Any]) -> gpd.GeoDataFrame:
     feats = body["features"]
     ids = [f.get("id") for f in feats]
     try:
-        frame = gpd.GeoDataFrame.from_features(feats, crs=4326) if feats else \
-            gpd.GeoDataFrame({"id": []}, geometry=[], crs=4326)
+        frame = (
+            gpd.GeoDataFrame.from_features(feats, crs=4326)
+            if feats
+            else gpd.GeoDataFrame({"id": []}, geometry=[], crs=4326)
+        )
     except Exception as exc:
         raise InvalidInput(f"GeoJSON 无效 / invalid GeoJSON: {exc}") from None
     if any(i is not None for i in ids):  # the Feature's own id fills a missing "id" property
@@ -145,17 +167,25 @@ def _with_points(frame: pd.DataFrame) -> pd.DataFrame:
     bad = (np.isnan(x) != np.isnan(y)) | (np.abs(x) > 180) | (np.abs(y) > 90)
     if bad.any():
         row = int(np.flatnonzero(bad)[0]) + 2  # + header line
-        raise InvalidInput(f"第 {row} 行坐标无效 / line {row}: {lon}={frame[lon].iloc[row - 2]!r}, "
-                           f"{lat}={frame[lat].iloc[row - 2]!r} is not a longitude/latitude pair")
+        raise InvalidInput(
+            f"第 {row} 行坐标无效 / line {row}: {lon}={frame[lon].iloc[row - 2]!r}, "
+            f"{lat}={frame[lat].iloc[row - 2]!r} is not a longitude/latitude pair"
+        )
     geoms = gpd.points_from_xy(x, y)
     geoms[np.isnan(x)] = None
     return gpd.GeoDataFrame(frame.drop(columns=[lon, lat]), geometry=geoms, crs=4326)
 
 
 # -- placing and writing ---------------------------------------------------------------------------
-def place_frame(records: pd.DataFrame, world: PlacementWorld, *, tolerance_m: float = DEFAULT_TOLERANCE_M,
-                progress: bool = False, chunk: int = CHUNK,
-                on_chunk: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
+def place_frame(
+    records: pd.DataFrame,
+    world: PlacementWorld,
+    *,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    progress: bool = False,
+    chunk: int = CHUNK,
+    on_chunk: Callable[[int], None] | None = None,
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """:func:`gridmap.domain.placement.place` in chunks (a tqdm bar when ``progress``); same answer as one call."""
     if len(records) <= chunk and not progress:
         res = place(records, world, tolerance_m=tolerance_m)
@@ -166,7 +196,7 @@ def place_frame(records: pd.DataFrame, world: PlacementWorld, *, tolerance_m: fl
     parts, seen = [], pd.Index([], dtype=object)
     try:
         for start in range(0, max(len(records), 1), chunk):
-            piece = records.iloc[start:start + chunk]
+            piece = records.iloc[start : start + chunk]
             res = place(piece, world, tolerance_m=tolerance_m, seen_ids=seen)
             if "id" in piece:
                 seen = seen.append(pd.Index(piece["id"].dropna().astype(str).to_numpy(dtype=object)))
@@ -184,9 +214,15 @@ def place_frame(records: pd.DataFrame, world: PlacementWorld, *, tolerance_m: fl
     return frame, summarize(frame["placement"].astype(object).to_numpy())
 
 
-def place_records(store: Store, kind: str, records: pd.DataFrame, *,
-                  tolerance_m: float = DEFAULT_TOLERANCE_M, dry_run: bool = False,
-                  progress: bool = False) -> PlaceResult:
+def place_records(
+    store: Store,
+    kind: str,
+    records: pd.DataFrame,
+    *,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    dry_run: bool = False,
+    progress: bool = False,
+) -> PlaceResult:
     """Place ``records`` of layer ``kind`` and write the placed ones in one transaction.
 
     Rejected records are not written; they are in ``report`` with the reason (so are area-only and
@@ -202,8 +238,7 @@ def place_records(store: Store, kind: str, records: pd.DataFrame, *,
     frame, summary = place_frame(records, world, tolerance_m=tolerance_m, progress=progress)
     report = _report(frame)
     keep = [c for c in spec.column_names if c in frame.columns]
-    ignored = [c for c in records.columns if c not in spec.column_names and c != "geometry"
-               and c not in ("estate_id",)]
+    ignored = [c for c in records.columns if c not in spec.column_names and c != "geometry" and c not in ("estate_id",)]
     placed = frame[(frame["placement"] != "rejected").to_numpy()]
     out = pd.DataFrame({c: _plain(placed[c]) for c in keep})
     if kind == "complaints":  # a complaint remembers the grid it was filed in (kept across plans)
@@ -229,11 +264,13 @@ def _normalise(records: pd.DataFrame, kind: str) -> pd.DataFrame:
     for c in ("id", "building_id", "room", "estate_id", "community_id"):
         if c in records:
             col = records[c]
-            records[c] = col.astype(object).where(col.notna(), None).map(
-                lambda v: None if v is None else str(v).strip() or None)
+            records[c] = (
+                col.astype(object).where(col.notna(), None).map(lambda v: None if v is None else str(v).strip() or None)
+            )
     # the stored placement columns are outputs: never trust the file's
-    return records.drop(columns=[c for c in ("placement", "placement_distance_m", "grid_code", "street_id",
-                                            "reason") if c in records])
+    return records.drop(
+        columns=[c for c in ("placement", "placement_distance_m", "grid_code", "street_id", "reason") if c in records]
+    )
 
 
 def _plain(col: pd.Series) -> pd.Series:
@@ -248,12 +285,13 @@ def _check_required(out: pd.DataFrame, spec: Any, frame: pd.DataFrame) -> None:
         if not col.required or col.name == "id":
             continue
         if col.name not in out:
-            raise InvalidInput(f"{spec.name} 缺少必填列 {col.name} / the file lacks the required column "
-                               f"{col.name!r}")
+            raise InvalidInput(f"{spec.name} 缺少必填列 {col.name} / the file lacks the required column {col.name!r}")
         empty = out[col.name].isna().to_numpy()
         if empty.any():
-            raise InvalidInput(f"第 {rows[np.flatnonzero(empty)[0]]} 条记录缺少 {col.name} / record "
-                               f"{rows[np.flatnonzero(empty)[0]]} has no {col.name!r}")
+            raise InvalidInput(
+                f"第 {rows[np.flatnonzero(empty)[0]]} 条记录缺少 {col.name} / record "
+                f"{rows[np.flatnonzero(empty)[0]]} has no {col.name!r}"
+            )
 
 
 def _new_ids(store: Store, kind: str, out: pd.DataFrame) -> pd.DataFrame:
@@ -277,8 +315,9 @@ def _report(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- derived, never stored -------------------------------------------------------------------------
-def locate(store: Store, layer: str, ids: Iterable[str] | None = None, *,
-           world: PlacementWorld | None = None) -> pd.DataFrame:
+def locate(
+    store: Store, layer: str, ids: Iterable[str] | None = None, *, world: PlacementWorld | None = None
+) -> pd.DataFrame:
     """``id, building_id, estate_id, grid_code, community_id, street_id`` of stored records of ``layer``.
 
     The grid comes from the **current published plan** (through the building, or the grid polygon holding
@@ -328,18 +367,25 @@ def coverage_report(store: Store):
     buildings = store.read("buildings", columns=["id", "estate_id", "community_id", "households"])
     buildings = pd.DataFrame(buildings)
     buildings["grid_code"] = buildings["id"].map(grid_of_buildings(store)).astype(object)
-    stewards = store.read("stewards", columns=["id", "role", "building_id", "community_id", "serves",
-                                               "party_member", "geometry"])
+    stewards = store.read(
+        "stewards", columns=["id", "role", "building_id", "community_id", "serves", "party_member", "geometry"]
+    )
     stewards = stewards.assign(grid_code=_plain(derive(stewards, world)["grid_code"]).to_numpy())
     plan = published_plan_id(store)
-    grids = store.read("plan_grids", where={"plan_id": plan}, columns=["code", "community_id"]) \
-        if plan is not None else pd.DataFrame({"code": [], "community_id": []})
+    grids = (
+        store.read("plan_grids", where={"plan_id": plan}, columns=["code", "community_id"])
+        if plan is not None
+        else pd.DataFrame({"code": [], "community_id": []})
+    )
     return coverage.compute(
-        buildings=buildings, stewards=pd.DataFrame(stewards.drop(columns="geometry")), grids=pd.DataFrame(grids),
+        buildings=buildings,
+        stewards=pd.DataFrame(stewards.drop(columns="geometry")),
+        grids=pd.DataFrame(grids),
         party_members=store.read("party_members", columns=["id", "community_id", "reported_on", "steward_id"]),
         estates=store.read("estates", columns=["id", "community_id", "property_company_id"]),
         companies=store.read("property_companies", columns=["id", "has_party_org"]),
-        communities=store.read("communities", columns=["id", "street_id"]))
+        communities=store.read("communities", columns=["id", "street_id"]),
+    )
 
 
 # -- real data: Taipei garbage-truck stops ---------------------------------------------------------
@@ -349,13 +395,25 @@ def taipei_world() -> tuple[PlacementWorld, gpd.GeoDataFrame]:
     villages = gpd.read_file(taipei_file("villages"))
     buildings = gpd.read_file(taipei_file("buildings"))
     stops = gpd.read_file(taipei_file("garbage_truck_stops"))
-    communities = gpd.GeoDataFrame({"id": villages["village_code"].astype(str), "street_id": villages["district"],
-                                    "name": villages["village"]}, geometry=villages.geometry, crs=villages.crs)
-    blds = gpd.GeoDataFrame({"id": buildings["bldg_id"], "community_id": buildings["village_code"]},
-                            geometry=buildings.geometry, crs=buildings.crs)
-    recs = gpd.GeoDataFrame({"id": [f"stop{i:04d}" for i in range(len(stops))],
-                             "district_label": stops["district_label"], "village_label": stops["village_label"]},
-                            geometry=stops.geometry, crs=stops.crs)
+    communities = gpd.GeoDataFrame(
+        {"id": villages["village_code"].astype(str), "street_id": villages["district"], "name": villages["village"]},
+        geometry=villages.geometry,
+        crs=villages.crs,
+    )
+    blds = gpd.GeoDataFrame(
+        {"id": buildings["bldg_id"], "community_id": buildings["village_code"]},
+        geometry=buildings.geometry,
+        crs=buildings.crs,
+    )
+    recs = gpd.GeoDataFrame(
+        {
+            "id": [f"stop{i:04d}" for i in range(len(stops))],
+            "district_label": stops["district_label"],
+            "village_label": stops["village_label"],
+        },
+        geometry=stops.geometry,
+        crs=stops.crs,
+    )
     return PlacementWorld(blds, communities), recs
 
 
@@ -376,10 +434,15 @@ def taipei_agreement(*, tolerance_m: float = DEFAULT_TOLERANCE_M) -> dict[str, A
     pip = area_only["community_id"].astype(object).map(name_of)
     pip_agree = (pip == recs["village_label"]) & (area_only["street_id"].astype(object) == recs["district_label"])
     n = len(recs)
-    return {"stops": n, "summary": res.summary, "tolerance_m": tolerance_m,
-            "agree_placed": int(agree.sum()), "agree_placed_share": float(agree.mean()) if n else None,
-            "agree_point_in_village": int(pip_agree.sum()),
-            "agree_point_in_village_share": float(pip_agree.mean()) if n else None}
+    return {
+        "stops": n,
+        "summary": res.summary,
+        "tolerance_m": tolerance_m,
+        "agree_placed": int(agree.sum()),
+        "agree_placed_share": float(agree.mean()) if n else None,
+        "agree_point_in_village": int(pip_agree.sum()),
+        "agree_point_in_village_share": float(pip_agree.mean()) if n else None,
+    }
 
 
 def _village_names() -> tuple[list[str], list[str]]:

@@ -8,6 +8,7 @@ footprint and the height: floors = height / 3 m, households = footprint × floor
 Ids follow gridmap's code lengths: district ``630000``, street ``630000`` + the 3-digit 區 code of the
 NLSC village code (``6300700018`` → 萬華區 ``007``), community = street + the village's last 3 digits.
 """
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -37,20 +38,35 @@ def taipei_layers(villages: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> di
     v = villages.to_crs(4326).copy()
     v["id"] = v["village_code"].map(community_id)
     v["street_id"] = v["id"].map(street_of)
-    communities = gpd.GeoDataFrame(v[["id", "village", "street_id", "geometry"]].rename(columns={"village": "name"}),
-                                   geometry="geometry", crs=4326)
-    streets = (v.dissolve(by="street_id", aggfunc={"district": "first"}).reset_index()
-               .rename(columns={"street_id": "id", "district": "name"}))
-    streets = gpd.GeoDataFrame(streets[["id", "name", "geometry"]].assign(district_id=DISTRICT_ID),
-                               geometry="geometry", crs=4326)
-    district = gpd.GeoDataFrame({"id": [DISTRICT_ID], "name": [DISTRICT_NAME]},
-                                geometry=[shapely.union_all(streets.geometry.to_numpy())], crs=4326)
+    communities = gpd.GeoDataFrame(
+        v[["id", "village", "street_id", "geometry"]].rename(columns={"village": "name"}), geometry="geometry", crs=4326
+    )
+    streets = (
+        v.dissolve(by="street_id", aggfunc={"district": "first"})
+        .reset_index()
+        .rename(columns={"street_id": "id", "district": "name"})
+    )
+    streets = gpd.GeoDataFrame(
+        streets[["id", "name", "geometry"]].assign(district_id=DISTRICT_ID), geometry="geometry", crs=4326
+    )
+    district = gpd.GeoDataFrame(
+        {"id": [DISTRICT_ID], "name": [DISTRICT_NAME]},
+        geometry=[shapely.union_all(streets.geometry.to_numpy())],
+        crs=4326,
+    )
     b = buildings.to_crs(4326)
     floors = np.maximum(1, np.round(b["height_m"].to_numpy(float) / FLOOR_HEIGHT_M)).astype(int)
     households = np.maximum(1, np.round(b["footprint_m2"].to_numpy(float) * floors / M2_PER_HOUSEHOLD)).astype(int)
-    bld = gpd.GeoDataFrame({"id": b["bldg_id"], "households": households,
-                            "residents": np.round(households * PERSONS_PER_HOUSEHOLD).astype(int),
-                            "floors": floors}, geometry=b.geometry.to_numpy(), crs=4326)
+    bld = gpd.GeoDataFrame(
+        {
+            "id": b["bldg_id"],
+            "households": households,
+            "residents": np.round(households * PERSONS_PER_HOUSEHOLD).astype(int),
+            "floors": floors,
+        },
+        geometry=b.geometry.to_numpy(),
+        crs=4326,
+    )
     return {"districts": district, "streets": streets, "communities": communities, "buildings": bld}
 
 

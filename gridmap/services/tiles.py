@@ -3,6 +3,7 @@
 Both paths publish the same properties (no personal columns: none of these layers has any) and
 use the same extent, buffer and per-zoom simplification.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,11 +30,15 @@ class TileLayer:
     with_grid_code: bool = False
 
 
-TILE_LAYERS: dict[str, TileLayer] = {t.name: t for t in (
-    TileLayer("buildings", "buildings", ("id", "name", "estate_id", "community_id", "households"),
-              with_grid_code=True),
-    TileLayer("grids", "plan_grids", ("code", "community_id", "households", "buildings"), per_plan=True),
-)}
+TILE_LAYERS: dict[str, TileLayer] = {
+    t.name: t
+    for t in (
+        TileLayer(
+            "buildings", "buildings", ("id", "name", "estate_id", "community_id", "households"), with_grid_code=True
+        ),
+        TileLayer("grids", "plan_grids", ("code", "community_id", "households", "buildings"), per_plan=True),
+    )
+}
 
 
 def tile(store: Store, layer: str, z: int, x: int, y: int) -> bytes:
@@ -51,10 +56,8 @@ def tile(store: Store, layer: str, z: int, x: int, y: int) -> bytes:
     if spec.with_grid_code and plan is not None:
         lookup = {"grid_code": ("plan_assignments", "building_id", "grid_code", {"plan_id": plan})}
     if MVT in store.capabilities:  # the database draws the tile (PostGIS)
-        return store.mvt(spec.layer, z, x, y, columns=list(spec.columns), name=spec.name, where=where,
-                         lookup=lookup)
-    frame = store.read(spec.layer, bbox=mvt.tile_bbox(z, x, y), where=where,
-                       columns=[*spec.columns, "geometry"])
+        return store.mvt(spec.layer, z, x, y, columns=list(spec.columns), name=spec.name, where=where, lookup=lookup)
+    frame = store.read(spec.layer, bbox=mvt.tile_bbox(z, x, y), where=where, columns=[*spec.columns, "geometry"])
     if lookup and len(frame):
         frame = frame.assign(grid_code=_grid_codes(store, plan, frame["id"].tolist()))
     return mvt.encode({spec.name: frame}, z, x, y)
@@ -64,13 +67,20 @@ def _tile_layer(name: str) -> TileLayer:
     try:
         return TILE_LAYERS[name]
     except KeyError:
-        raise NotFoundError(f"没有瓦片图层 {name!r} / no tile layer {name!r}; "
-                            f"layers: {', '.join(TILE_LAYERS)}") from None
+        raise NotFoundError(
+            f"没有瓦片图层 {name!r} / no tile layer {name!r}; layers: {', '.join(TILE_LAYERS)}"
+        ) from None
 
 
 def _grid_codes(store: Store, plan: Any, building_ids: list[str]) -> list[Any]:
-    parts = [store.read("plan_assignments", where={"plan_id": plan, "building_id": building_ids[i:i + _CHUNK]},
-                        columns=["building_id", "grid_code"]) for i in range(0, len(building_ids), _CHUNK)]
+    parts = [
+        store.read(
+            "plan_assignments",
+            where={"plan_id": plan, "building_id": building_ids[i : i + _CHUNK]},
+            columns=["building_id", "grid_code"],
+        )
+        for i in range(0, len(building_ids), _CHUNK)
+    ]
     found = pd.concat(parts, ignore_index=True)
     codes = dict(zip(found["building_id"], found["grid_code"]))
     return [codes.get(b) for b in building_ids]

@@ -1,4 +1,5 @@
 """Open a store by URL: the scheme chooses the backend (``sqlite:///…``, ``postgresql+psycopg://…``)."""
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -6,8 +7,18 @@ from importlib import import_module
 import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 
-from gridmap.store.base import (MVT, SPATIAL_QUERIES, ConflictError, NotFound, Range,  # noqa: F401
-                                SchemaError, Store, StoreError, StoreUnavailable, WriteResult)
+from gridmap.store.base import (  # noqa: F401
+    MVT,
+    SPATIAL_QUERIES,
+    ConflictError,
+    NotFound,
+    Range,
+    SchemaError,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    WriteResult,
+)
 
 #: URL scheme (before any ``+driver``) → "module:Class"
 BACKENDS = {
@@ -27,8 +38,9 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     try:
         target = BACKENDS[scheme]
     except KeyError:
-        raise StoreError(f"no store backend for {url.split(':', 1)[0]!r} URLs; "
-                         f"use one of: {', '.join(sorted(BACKENDS))}") from None
+        raise StoreError(
+            f"no store backend for {url.split(':', 1)[0]!r} URLs; use one of: {', '.join(sorted(BACKENDS))}"
+        ) from None
     if scheme.startswith("postgres") and "+" not in url.split(":", 1)[0]:
         url = "postgresql+psycopg:" + url.split(":", 1)[1]
     module, cls = target.split(":")
@@ -40,8 +52,7 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     except (sqlalchemy.exc.DBAPIError, OSError) as exc:  # server down, bad credentials, not a database …
         _close(store)
         reason = getattr(exc, "orig", None) or exc
-        raise StoreUnavailable(f"cannot open the store at {redact_url(url)}: {' '.join(str(reason).split())}") \
-            from None
+        raise StoreUnavailable(f"cannot open the store at {redact_url(url)}: {' '.join(str(reason).split())}") from None
     return store
 
 

@@ -10,11 +10,13 @@ Inside a ``store.transaction()`` the entry commits or rolls back with the change
 Actions are ``<thing>.<verb>`` (``households.read``, ``complaint.transition``, ``plan.publish``,
 ``login.failed`` …). ``detail`` is JSON and must not itself hold the personal values read.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -23,8 +25,15 @@ from gridmap import clock
 MAX_DETAIL_CHARS = 4000
 
 
-def record(store: Any, actor: Any, action: str, target: str | None = None,
-           detail: Mapping[str, Any] | None = None, *, at: dt.datetime | None = None) -> str:
+def record(
+    store: Any,
+    actor: Any,
+    action: str,
+    target: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+    *,
+    at: dt.datetime | None = None,
+) -> str:
     """Append one entry to ``audit_log`` and return its id.
 
     Parameters
@@ -43,14 +52,27 @@ def record(store: Any, actor: Any, action: str, target: str | None = None,
     detail = dict(detail or {})
     if len(repr(detail)) > MAX_DETAIL_CHARS:
         detail = {"truncated": True, "keys": sorted(map(str, detail))[:50]}
-    row = {"id": entry_id, "at": at, "actor": name, "action": action,
-           "target": None if target is None else str(target)[:500], "detail": detail}
+    row = {
+        "id": entry_id,
+        "at": at,
+        "actor": name,
+        "action": action,
+        "target": None if target is None else str(target)[:500],
+        "detail": detail,
+    }
     store.write("audit_log", pd.DataFrame([row]), mode="insert")
     return entry_id
 
 
-def entries(store: Any, *, actor: str | None = None, action: str | None = None, target: str | None = None,
-            limit: int = 200, offset: int = 0) -> pd.DataFrame:
+def entries(
+    store: Any,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    target: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> pd.DataFrame:
     """The newest audit entries first, filtered by exact ``actor``/``action``/``target``."""
     where = {k: v for k, v in (("actor", actor), ("action", action), ("target", target)) if v is not None}
     return store.read("audit_log", where=where or None, order_by=["-at", "-id"], limit=limit, offset=offset)

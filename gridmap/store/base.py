@@ -20,12 +20,14 @@ Filters (``where``): column -> value, each condition ANDed:
 Order (``order_by``): column names, ascending; a leading ``-`` sorts that column descending
 (``["-at", "id"]``). NULLs come last in either direction. Without ``order_by`` rows come in key order.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -59,22 +61,22 @@ class Range:
             raise ValueError("a Range needs a lower or an upper bound (use None in `where` for IS NULL)")
 
     @classmethod
-    def at_least(cls, value: Any) -> "Range":
+    def at_least(cls, value: Any) -> Range:
         """``value <= x``"""
         return cls(lo=value)
 
     @classmethod
-    def above(cls, value: Any) -> "Range":
+    def above(cls, value: Any) -> Range:
         """``value < x``"""
         return cls(lo=value, lo_inclusive=False)
 
     @classmethod
-    def below(cls, value: Any) -> "Range":
+    def below(cls, value: Any) -> Range:
         """``x < value``"""
         return cls(hi=value)
 
     @classmethod
-    def at_most(cls, value: Any) -> "Range":
+    def at_most(cls, value: Any) -> Range:
         """``x <= value``"""
         return cls(hi=value, hi_inclusive=True)
 
@@ -82,6 +84,7 @@ class Range:
 class StoreError(GridmapError):
     """Base of every storage error; ``str(err)`` is safe to show a user. Each kind below is also the
     :mod:`gridmap.errors` kind it is (first base), so the web and the CLI map it like any other."""
+
     status, code = 500, "store_error"
 
 
@@ -148,10 +151,18 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def read(self, layer: str, *, ids: Iterable[Any] | None = None, bbox: BBox | None = None,
-             where: Where | None = None, columns: Sequence[str] | None = None,
-             order_by: Sequence[str] | None = None, limit: int | None = None,
-             offset: int | None = None) -> pd.DataFrame:
+    def read(
+        self,
+        layer: str,
+        *,
+        ids: Iterable[Any] | None = None,
+        bbox: BBox | None = None,
+        where: Where | None = None,
+        columns: Sequence[str] | None = None,
+        order_by: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> pd.DataFrame:
         """Rows of ``layer`` filtered by key (``ids``), bounding-box intersection and ``where`` (see the
         module doc for filters and ``order_by``), then ``offset`` rows skipped and at most ``limit`` kept."""
 
@@ -167,8 +178,7 @@ class Store(ABC):
         """How many rows :meth:`read` would return with the same filters."""
 
     @abstractmethod
-    def delete(self, layer: str, *, ids: Iterable[Any] | None = None,
-               where: Where | None = None) -> int:
+    def delete(self, layer: str, *, ids: Iterable[Any] | None = None, where: Where | None = None) -> int:
         """Delete matching rows (both None: every row). Returns the number deleted."""
 
     @abstractmethod
@@ -176,8 +186,7 @@ class Store(ABC):
         """Next integer of a named sequence, unique even under concurrent writers."""
 
     @abstractmethod
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
     # -- capabilities (only backends that declare them implement these) -------------------------
     def mvt(self, layer: str, z: int, x: int, y: int, **kwargs: Any) -> bytes:
@@ -205,7 +214,7 @@ class Store(ABC):
             out[name] = frame
         return out
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:

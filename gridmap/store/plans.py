@@ -3,11 +3,13 @@
 
 Callers group these writes in one ``with store.transaction():`` block (the services do).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Iterable, Mapping, Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 import geopandas as gpd
 import pandas as pd
@@ -27,9 +29,17 @@ def new_plan_id(store: Store) -> str:
     return f"P{store.next_id('plans'):06d}"
 
 
-def save_plan(store: Store, plan: GridPlan, grids: gpd.GeoDataFrame, *, status: str = "draft",
-              params: Mapping[str, Any] | None = None, note: str | None = None,
-              created_by: str | None = None, plan_id: str | None = None) -> str:
+def save_plan(
+    store: Store,
+    plan: GridPlan,
+    grids: gpd.GeoDataFrame,
+    *,
+    status: str = "draft",
+    params: Mapping[str, Any] | None = None,
+    note: str | None = None,
+    created_by: str | None = None,
+    plan_id: str | None = None,
+) -> str:
     """Write ``plan`` (its row, assignments and grid polygons) and return its id.
 
     ``grids``: code, community_id, households, buildings, geometry (any CRS; stored in EPSG:4326).
@@ -37,15 +47,24 @@ def save_plan(store: Store, plan: GridPlan, grids: gpd.GeoDataFrame, *, status: 
     """
     plan_id = plan_id or plan.id or new_plan_id(store)
     parent_id = plan.meta.get("parent_id") or (plan.parent.id if plan.parent is not None else None)
-    row = pd.DataFrame([{
-        "id": plan_id, "parent_id": parent_id, "status": status,
-        "created_at": clock.now(), "created_by": created_by,
-        "params": dict(params or {}), "note": note,
-        "moves": [[m.building_id, m.from_grid, m.to_grid] for m in plan.moves],
-    }])
+    row = pd.DataFrame(
+        [
+            {
+                "id": plan_id,
+                "parent_id": parent_id,
+                "status": status,
+                "created_at": clock.now(),
+                "created_by": created_by,
+                "params": dict(params or {}),
+                "note": note,
+                "moves": [[m.building_id, m.from_grid, m.to_grid] for m in plan.moves],
+            }
+        ]
+    )
     store.write("plans", row, mode="insert")
-    assign = pd.DataFrame({"plan_id": plan_id, "building_id": list(plan.assignment.keys()),
-                           "grid_code": list(plan.assignment.values())})
+    assign = pd.DataFrame(
+        {"plan_id": plan_id, "building_id": list(plan.assignment.keys()), "grid_code": list(plan.assignment.values())}
+    )
     store.write("plan_assignments", assign, mode="insert")
     g = grids.to_crs("EPSG:4326") if grids.crs is not None else grids
     cols = [c for c in ("code", "community_id", "households", "buildings") if c in g]
@@ -60,9 +79,13 @@ def record_codes(store: Store, grid_community: Mapping[str, str], *, plan_id: st
     known = set(issued_codes(store))
     new = [(c, com) for c, com in grid_community.items() if c not in known]
     if new:
-        store.write("grid_codes", pd.DataFrame({"code": [c for c, _ in new],
-                                                "community_id": [com for _, com in new],
-                                                "first_plan_id": plan_id}), mode="insert")
+        store.write(
+            "grid_codes",
+            pd.DataFrame(
+                {"code": [c for c, _ in new], "community_id": [com for _, com in new], "first_plan_id": plan_id}
+            ),
+            mode="insert",
+        )
     return len(new)
 
 
@@ -86,8 +109,15 @@ def issued_codes(store: Store, community_ids: Iterable[str] | None = None) -> li
     return store.read("grid_codes", where=where, columns=["code"])["code"].tolist()
 
 
-def set_published(store: Store, plan_id: str, plan: GridPlan, *, effective_date: dt.date,
-                  published_at: dt.datetime, params: Mapping[str, Any] | None = None) -> str | None:
+def set_published(
+    store: Store,
+    plan_id: str,
+    plan: GridPlan,
+    *,
+    effective_date: dt.date,
+    published_at: dt.datetime,
+    params: Mapping[str, Any] | None = None,
+) -> str | None:
     """Make ``plan_id`` (whose assignment is ``plan``, its rows already written) the one published plan:
     its row says ``published`` with ``effective_date`` and ``published_at`` (and ``params`` when given), the
     plan published before is ``superseded``, and :func:`settle_codes` records and retires grid codes.
@@ -117,8 +147,9 @@ def published_plan_id(store: Store) -> str | None:
     At most one plan is published at a time; should several rows say so, the newest ``published_at`` wins
     (a row without one counts as oldest), then the highest id.
     """
-    rows = store.read("plans", where={"status": "published"}, columns=["id"], order_by=["-published_at", "-id"],
-                      limit=1)
+    rows = store.read(
+        "plans", where={"status": "published"}, columns=["id"], order_by=["-published_at", "-id"], limit=1
+    )
     return str(rows["id"].iloc[0]) if len(rows) else None
 
 
@@ -164,17 +195,29 @@ def load_plan(store: Store, plan_id: str, *, cache: PlanCache | None = None) -> 
     if row is None:
         raise PlanNotFound(f"没有这个方案 / no plan {plan_id!r}; list plans with `gridmap plan list`")
     params = params_of(row)
-    meta = {"parent_id": _none(row.get("parent_id")), "status": row.get("status"), "params": params,
-            "created_at": row.get("created_at"), "note": _none(row.get("note")),
-            "locked": list(params.get("locked") or [])}
+    meta = {
+        "parent_id": _none(row.get("parent_id")),
+        "status": row.get("status"),
+        "params": params,
+        "created_at": row.get("created_at"),
+        "note": _none(row.get("note")),
+        "locked": list(params.get("locked") or []),
+    }
     if params.get("kind") == "version":
         parent = load_plan(store, row["parent_id"], cache=cache)
-        moved = parent.reassign([_move_pair(m) for m in (row.get("moves") or [])],
-                                new_grids=params.get("new_grids") or {})
+        moved = parent.reassign(
+            [_move_pair(m) for m in (row.get("moves") or [])], new_grids=params.get("new_grids") or {}
+        )
         dropped = set(params.get("dropped") or [])
         gc = {c: com for c, com in moved.grid_community.items() if c not in dropped}
-        plan = GridPlan(moved.assignment, gc, parent=parent, moves=moved.moves, id=plan_id,
-                        meta={**meta, "draft": params.get("draft")})
+        plan = GridPlan(
+            moved.assignment,
+            gc,
+            parent=parent,
+            moves=moved.moves,
+            id=plan_id,
+            meta={**meta, "draft": params.get("draft")},
+        )
     else:
         a = store.read("plan_assignments", where={"plan_id": plan_id}, columns=["building_id", "grid_code"])
         g = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code", "community_id"])
@@ -182,8 +225,7 @@ def load_plan(store: Store, plan_id: str, *, cache: PlanCache | None = None) -> 
         for code in set(a["grid_code"]) - set(grid_community):  # grids without a polygon row
             grid_community[code] = community_of(code)
         moves = tuple(Move(*m) for m in (row.get("moves") or []) if not isinstance(m, Mapping))
-        plan = GridPlan(dict(zip(a["building_id"], a["grid_code"])), grid_community, moves=moves, id=plan_id,
-                        meta=meta)
+        plan = GridPlan(dict(zip(a["building_id"], a["grid_code"])), grid_community, moves=moves, id=plan_id, meta=meta)
     return cache.remember(plan) if cache is not None else plan
 
 
@@ -221,5 +263,6 @@ def save_cells(store: Store, cells: gpd.GeoDataFrame, community_ids: Iterable[st
     ids = list(community_ids)
     store.delete("cells", where={"community_id": ids})
     g = cells.to_crs("EPSG:4326")
-    store.write("cells", gpd.GeoDataFrame(g[["id", "community_id"]], geometry=g.geometry.values,
-                                          crs="EPSG:4326"), mode="insert")
+    store.write(
+        "cells", gpd.GeoDataFrame(g[["id", "community_id"]], geometry=g.geometry.values, crs="EPSG:4326"), mode="insert"
+    )

@@ -7,10 +7,12 @@ interface it answers spatial questions in the database — :meth:`PostGISStore.c
 :meth:`PostGISStore.nearest` (capability ``spatial_queries``) — and draws vector tiles with ``ST_AsMVT``
 (:meth:`PostGISStore.mvt`, capability ``mvt``).
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -87,13 +89,19 @@ class PostGISStore(SQLStore):
         spec, table = self._spatial_layer(layer)
         key = table.c[spec.key[0]]
         pts = self._points_table(points)
-        sub = (sa.select(key).where(sa.func.ST_Covers(table.c.geometry, pts.c.g), *self._where(table, where))
-               .order_by(key).limit(1).lateral())
+        sub = (
+            sa.select(key)
+            .where(sa.func.ST_Covers(table.c.geometry, pts.c.g), *self._where(table, where))
+            .order_by(key)
+            .limit(1)
+            .lateral()
+        )
         stmt = sa.select(pts.c.i, sub.c[key.name]).select_from(pts.outerjoin(sub, sa.true()))
         return self._by_index(stmt, len(points))
 
-    def nearest(self, layer: str, points: Sequence[Any], *, max_distance_m: float,
-                where: Where | None = None) -> tuple[list[Any], list[float | None]]:
+    def nearest(
+        self, layer: str, points: Sequence[Any], *, max_distance_m: float, where: Where | None = None
+    ) -> tuple[list[Any], list[float | None]]:
         """For each point, the key of the nearest ``layer`` row within ``max_distance_m`` metres and
         the distance (geodesic, metres); ``(None, None)`` when there is none that close."""
         spec, table = self._spatial_layer(layer)
@@ -101,13 +109,25 @@ class PostGISStore(SQLStore):
         pts = self._points_table(points)
         reach = float(max_distance_m) * 1.01  # index prefilter in degrees, a little generous
         dist = sa.func.ST_Distance(sa.func.geography(table.c.geometry), sa.func.geography(pts.c.g))
-        cand = (sa.select(key.label("k"), dist.label("d"))
-                .where(table.c.geometry.op("&&")(sa.func.ST_Expand(
-                           pts.c.g, reach / 111320.0 / sa.func.cos(sa.func.radians(sa.func.ST_Y(pts.c.g))),
-                           reach / 110574.0)),
-                       sa.func.ST_DWithin(sa.func.geography(table.c.geometry), sa.func.geography(pts.c.g),
-                                          float(max_distance_m)), *self._where(table, where))
-                .order_by(dist, key).limit(1).lateral())
+        cand = (
+            sa.select(key.label("k"), dist.label("d"))
+            .where(
+                table.c.geometry.op("&&")(
+                    sa.func.ST_Expand(
+                        pts.c.g,
+                        reach / 111320.0 / sa.func.cos(sa.func.radians(sa.func.ST_Y(pts.c.g))),
+                        reach / 110574.0,
+                    )
+                ),
+                sa.func.ST_DWithin(
+                    sa.func.geography(table.c.geometry), sa.func.geography(pts.c.g), float(max_distance_m)
+                ),
+                *self._where(table, where),
+            )
+            .order_by(dist, key)
+            .limit(1)
+            .lateral()
+        )
         stmt = sa.select(pts.c.i, cand.c.k, cand.c.d).select_from(pts.outerjoin(cand, sa.true()))
         keys: list[Any] = [None] * len(points)
         dists: list[float | None] = [None] * len(points)
@@ -117,9 +137,20 @@ class PostGISStore(SQLStore):
         return keys, dists
 
     # -- vector tiles ----------------------------------------------------------------------------
-    def mvt(self, layer: str, z: int, x: int, y: int, *, columns: Sequence[str], name: str | None = None,
-            where: Where | None = None, lookup: Lookup | None = None, extent: int = _mvt.EXTENT,
-            buffer: int = _mvt.BUFFER) -> bytes:
+    def mvt(
+        self,
+        layer: str,
+        z: int,
+        x: int,
+        y: int,
+        *,
+        columns: Sequence[str],
+        name: str | None = None,
+        where: Where | None = None,
+        lookup: Lookup | None = None,
+        extent: int = _mvt.EXTENT,
+        buffer: int = _mvt.BUFFER,
+    ) -> bytes:
         """One MVT layer drawn by ``ST_AsMVT``: rows of ``layer`` touching tile z/x/y, simplified per zoom.
 
         ``lookup`` adds properties from another layer joined on this layer's key, e.g.
@@ -129,23 +160,29 @@ class PostGISStore(SQLStore):
         bounds = sa.func.ST_TileEnvelope(z, x, y)
         tol = _mvt.simplify_tolerance_m(z, extent=extent)
         geom = sa.func.ST_AsMVTGeom(
-            sa.func.ST_Simplify(sa.func.ST_Transform(table.c.geometry, 3857), tol, True),
-            bounds, extent, buffer, True)
+            sa.func.ST_Simplify(sa.func.ST_Transform(table.c.geometry, 3857), tol, True), bounds, extent, buffer, True
+        )
         sel: list[Any] = [table.c[c] for c in columns]
         from_: Any = table
         for prop, (other, on, show, other_where) in (lookup or {}).items():
             o = self.tables[_layer(other).name].alias(f"lk_{prop}")
-            cond = sa.and_(o.c[on] == table.c[spec.key[0]],
-                           *[o.c[k] == v for k, v in (other_where or {}).items()])
+            cond = sa.and_(o.c[on] == table.c[spec.key[0]], *[o.c[k] == v for k, v in (other_where or {}).items()])
             from_ = from_.outerjoin(o, cond)
             sel.append(o.c[show].label(prop))
-        inner = (sa.select(*sel, geom.label("geom")).select_from(from_)
-                 .where(table.c.geometry.op("&&")(_envelope(_mvt.tile_bbox(z, x, y, extent=extent,
-                                                                           buffer=buffer))),
-                        *self._where(table, where))
-                 .subquery("q"))
-        stmt = (sa.select(sa.func.ST_AsMVT(sa.literal_column("q"), name or layer, extent, "geom"))
-                .select_from(inner).where(inner.c.geom.is_not(None)))
+        inner = (
+            sa.select(*sel, geom.label("geom"))
+            .select_from(from_)
+            .where(
+                table.c.geometry.op("&&")(_envelope(_mvt.tile_bbox(z, x, y, extent=extent, buffer=buffer))),
+                *self._where(table, where),
+            )
+            .subquery("q")
+        )
+        stmt = (
+            sa.select(sa.func.ST_AsMVT(sa.literal_column("q"), name or layer, extent, "geom"))
+            .select_from(inner)
+            .where(inner.c.geom.is_not(None))
+        )
         with self._read_conn() as conn:
             data = conn.execute(stmt).scalar()
         return bytes(data) if data else b""
@@ -160,11 +197,11 @@ class PostGISStore(SQLStore):
     def _points_table(self, points: Sequence[Any]) -> Any:
         """The points as rows ``(i, g)`` of an ``unnest`` over hex EWKB, one parameter for all."""
         hexes = self.encode_geometry(np.asarray(list(points), dtype=object))
-        arr = sa.func.unnest(sa.cast(sa.bindparam("pts", hexes, type_=sa.ARRAY(sa.Text)),
-                                     sa.ARRAY(sa.Text)))
-        raw = sa.select(sa.func.ST_GeomFromEWKB(sa.func.decode(sa.column("h"), "hex")).label("g"),
-                        (sa.literal_column("n") - 1).label("i")) \
-            .select_from(arr.table_valued("h", with_ordinality="n").render_derived())
+        arr = sa.func.unnest(sa.cast(sa.bindparam("pts", hexes, type_=sa.ARRAY(sa.Text)), sa.ARRAY(sa.Text)))
+        raw = sa.select(
+            sa.func.ST_GeomFromEWKB(sa.func.decode(sa.column("h"), "hex")).label("g"),
+            (sa.literal_column("n") - 1).label("i"),
+        ).select_from(arr.table_valued("h", with_ordinality="n").render_derived())
         return raw.subquery("pts")
 
     def _by_index(self, stmt: Any, n: int) -> list[Any]:

@@ -5,25 +5,27 @@ decoded, the bounding-box filter, bulk inserts, and how a transaction begins. Th
 created and changed only by the Alembic revisions in ``migrations/``; value conversion (one clock: UTC)
 lives in :mod:`gridmap.store.values`.
 """
+
 from __future__ import annotations
 
 import contextvars
 import math
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import geopandas as gpd
-from geopandas.array import from_shapely
 import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from geopandas.array import from_shapely
 
 from gridmap.domain.schema import LAYERS, Layer
-from gridmap.store.base import (BBox, ConflictError, Range, SchemaError, Store, Where, WriteResult)
+from gridmap.store.base import BBox, ConflictError, Range, SchemaError, Store, Where, WriteResult
 from gridmap.store.values import TYPES, check_bbox, equal, from_db, scalar_from_db, to_python
 
 _CHUNK = 5000  # keys per IN (...) clause
@@ -50,11 +52,15 @@ class SQLStore(Store):
         self.tables: dict[str, sa.Table] = {}
         for layer in LAYERS.values():
             self.tables[layer.name] = self._make_table(layer)
-        self.sequences = sa.Table("gridmap_sequences", self.metadata,
-                                  sa.Column("name", sa.Text, primary_key=True),
-                                  sa.Column("value", sa.BigInteger, nullable=False))
+        self.sequences = sa.Table(
+            "gridmap_sequences",
+            self.metadata,
+            sa.Column("name", sa.Text, primary_key=True),
+            sa.Column("value", sa.BigInteger, nullable=False),
+        )
         self._tx: contextvars.ContextVar[sa.Connection | None] = contextvars.ContextVar(
-            f"gridmap_tx_{id(self)}", default=None)
+            f"gridmap_tx_{id(self)}", default=None
+        )
 
     # -- dialect hooks ---------------------------------------------------------------------------
     def geometry_type(self, layer: Layer) -> sa.types.TypeEngine:
@@ -84,8 +90,15 @@ class SQLStore(Store):
     def _make_table(self, layer: Layer) -> sa.Table:
         cols = []
         for c in layer.columns:
-            cols.append(sa.Column(c.name, TYPES[c.kind](), primary_key=c.name in layer.key,
-                                  nullable=c.name not in layer.key, index=c.index and c.name not in layer.key))
+            cols.append(
+                sa.Column(
+                    c.name,
+                    TYPES[c.kind](),
+                    primary_key=c.name in layer.key,
+                    nullable=c.name not in layer.key,
+                    index=c.index and c.name not in layer.key,
+                )
+            )
         if layer.geometry:
             cols.append(sa.Column("geometry", self.geometry_type(layer), nullable=True))
             for b in self.bbox_columns:
@@ -162,16 +175,16 @@ class SQLStore(Store):
         known = set(spec.column_names) | ({"geometry"} if spec.geometry else set())
         unknown = [c for c in frame.columns if c not in known]
         if unknown:
-            raise SchemaError(f"layer {spec.name!r} has no column(s) {unknown}; "
-                              f"its columns are {sorted(known)}")
+            raise SchemaError(f"layer {spec.name!r} has no column(s) {unknown}; its columns are {sorted(known)}")
         missing = [k for k in spec.key if k not in frame.columns]
         if missing:
             raise SchemaError(f"layer {spec.name!r} needs key column(s) {missing}")
         out = {}
         for col in frame.columns:
             if col == "geometry":
-                geoms = np.asarray(frame.geometry.values if isinstance(frame, gpd.GeoDataFrame)
-                                   else frame["geometry"], dtype=object)
+                geoms = np.asarray(
+                    frame.geometry.values if isinstance(frame, gpd.GeoDataFrame) else frame["geometry"], dtype=object
+                )
                 crs = getattr(frame, "crs", None)
                 if crs is not None and not crs.equals("EPSG:4326") and crs.to_epsg() != 4326:
                     raise SchemaError(f"layer {spec.name!r}: geometry must be in EPSG:4326, not {crs}")
@@ -181,8 +194,10 @@ class SQLStore(Store):
         rows = pd.DataFrame(out, index=range(len(frame)))
         for k in spec.key:
             if rows[k].isna().any():
-                raise SchemaError(f"layer {spec.name!r}: empty key {k!r} in row "
-                                  f"{int(np.flatnonzero(rows[k].isna().to_numpy())[0]) + 1}")
+                raise SchemaError(
+                    f"layer {spec.name!r}: empty key {k!r} in row "
+                    f"{int(np.flatnonzero(rows[k].isna().to_numpy())[0]) + 1}"
+                )
         dup = rows.duplicated(list(spec.key), keep="first")
         if dup.any():
             first = rows.loc[dup, list(spec.key)].iloc[0].tolist()
@@ -207,8 +222,9 @@ class SQLStore(Store):
         # an insert only needs to know which keys exist; an upsert compares whole rows
         existing = self._fetch(conn, spec, rows[key], key if mode == "insert" else list(rows.columns))
         if mode == "insert" and len(existing):
-            raise ConflictError(f"layer {spec.name!r}: {len(existing)} key(s) exist already, e.g. "
-                                f"{existing[key].iloc[0].tolist()}")
+            raise ConflictError(
+                f"layer {spec.name!r}: {len(existing)} key(s) exist already, e.g. {existing[key].iloc[0].tolist()}"
+            )
         if existing.empty:
             new, changed, unchanged = rows, rows.iloc[0:0], 0
         else:
@@ -243,14 +259,14 @@ class SQLStore(Store):
             k = spec.key[0]
             values = keys[k].tolist()
             for i in range(0, len(values), _CHUNK):
-                res = conn.execute(select.where(table.c[k].in_(values[i:i + _CHUNK])))
+                res = conn.execute(select.where(table.c[k].in_(values[i : i + _CHUNK])))
                 frames.append(pd.DataFrame(res.fetchall(), columns=columns))
         else:
             # composite keys: filter on the first key column, then match exactly in pandas
             k0 = spec.key[0]
             values = sorted(set(keys[k0].tolist()))
             for i in range(0, len(values), _CHUNK):
-                res = conn.execute(select.where(table.c[k0].in_(values[i:i + _CHUNK])))
+                res = conn.execute(select.where(table.c[k0].in_(values[i : i + _CHUNK])))
                 frames.append(pd.DataFrame(res.fetchall(), columns=columns))
         out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
         if out.empty:  # nothing to convert (the common case of inserting new rows)
@@ -273,24 +289,30 @@ class SQLStore(Store):
                 return conn.execute(table.delete().where(*self._where(table, where))).rowcount
             ids = list(ids)
             for i in range(0, len(ids), _CHUNK):
-                stmt = table.delete().where(self._key_in(spec, table, ids[i:i + _CHUNK]),
-                                            *self._where(table, where))
+                stmt = table.delete().where(self._key_in(spec, table, ids[i : i + _CHUNK]), *self._where(table, where))
                 n += conn.execute(stmt).rowcount
         return n
 
     def next_id(self, sequence: str) -> int:
         stmt = self.upsert_statement(self.sequences).values(name=sequence, value=1)
-        stmt = stmt.on_conflict_do_update(index_elements=["name"],
-                                          set_={"value": self.sequences.c.value + 1})
+        stmt = stmt.on_conflict_do_update(index_elements=["name"], set_={"value": self.sequences.c.value + 1})
         stmt = stmt.returning(self.sequences.c.value)
         with self._write_conn() as conn:
             return int(conn.execute(stmt).scalar_one())
 
     # -- reading ---------------------------------------------------------------------------------
-    def read(self, layer: str, *, ids: Iterable[Any] | None = None, bbox: BBox | None = None,
-             where: Where | None = None, columns: Sequence[str] | None = None,
-             order_by: Sequence[str] | None = None, limit: int | None = None,
-             offset: int | None = None) -> pd.DataFrame:
+    def read(
+        self,
+        layer: str,
+        *,
+        ids: Iterable[Any] | None = None,
+        bbox: BBox | None = None,
+        where: Where | None = None,
+        columns: Sequence[str] | None = None,
+        order_by: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> pd.DataFrame:
         spec = _layer(layer)
         table = self.tables[layer]
         all_cols = list(spec.column_names) + (["geometry"] if spec.geometry else [])
@@ -309,13 +331,19 @@ class SQLStore(Store):
         if chunks is not None and len(chunks) > 1:  # too many keys for one IN (...): sort and page here
             extra = [c for c, _ in sort if c not in cols]
             with self._read_conn() as conn:
-                rows = [r for chunk in chunks for r in conn.execute(
-                    self._select(table, cols + extra).where(self._key_in(spec, table, chunk), *conds))]
+                rows = [
+                    r
+                    for chunk in chunks
+                    for r in conn.execute(
+                        self._select(table, cols + extra).where(self._key_in(spec, table, chunk), *conds)
+                    )
+                ]
             frame = self._frame(spec, rows, cols + extra)
-            frame = frame.sort_values([c for c, _ in sort], ascending=[not d for _, d in sort],
-                                      na_position="last", kind="stable")
+            frame = frame.sort_values(
+                [c for c, _ in sort], ascending=[not d for _, d in sort], na_position="last", kind="stable"
+            )
             stop = None if limit is None else int(offset or 0) + int(limit)
-            return frame.iloc[int(offset or 0):stop].drop(columns=extra).reset_index(drop=True)
+            return frame.iloc[int(offset or 0) : stop].drop(columns=extra).reset_index(drop=True)
         if chunks is not None:
             conds.append(self._key_in(spec, table, chunks[0]))
         stmt = self._select(table, cols).where(*conds).order_by(*order)
@@ -328,8 +356,9 @@ class SQLStore(Store):
         return self._frame(spec, rows, cols)
 
     def _select(self, table: sa.Table, cols: list[str]) -> sa.Select:
-        return sa.select(*[self.geometry_select(table).label("geometry") if c == "geometry" else table.c[c]
-                           for c in cols])
+        return sa.select(
+            *[self.geometry_select(table).label("geometry") if c == "geometry" else table.c[c] for c in cols]
+        )
 
     def _frame(self, spec: Layer, rows: list[Any], cols: list[str]) -> pd.DataFrame:
         data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
@@ -355,8 +384,10 @@ class SQLStore(Store):
             row = conn.execute(stmt).first()
         if row is None:
             return None
-        return {c: (self.decode_geometry([v])[0] if c == "geometry" else scalar_from_db(v, spec.column(c).kind))
-                for c, v in zip(cols, row)}
+        return {
+            c: (self.decode_geometry([v])[0] if c == "geometry" else scalar_from_db(v, spec.column(c).kind))
+            for c, v in zip(cols, row)
+        }
 
     def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None) -> int:
         spec = _layer(layer)
@@ -407,10 +438,9 @@ def _sort_keys(spec: Layer, order_by: Sequence[str] | None) -> list[tuple[str, b
     out = [(name[1:], True) if name.startswith("-") else (name, False) for name in (order_by or spec.key)]
     bad = [c for c, _ in out if c not in spec.column_names]
     if bad:
-        raise SchemaError(f"layer {spec.name!r} cannot be ordered by {bad}; its columns are "
-                          f"{list(spec.column_names)}")
+        raise SchemaError(f"layer {spec.name!r} cannot be ordered by {bad}; its columns are {list(spec.column_names)}")
     return out
 
 
 def _chunks(ids: list[Any]) -> list[list[Any]]:
-    return [ids[i:i + _CHUNK] for i in range(0, len(ids), _CHUNK)] or [[]]
+    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)] or [[]]

@@ -6,12 +6,13 @@ text holding the UTC wall time. WAL journal and ``BEGIN IMMEDIATE`` let concurre
 writers of one process queue on a lock first (SQLite's own busy handler waits by sleeping in growing steps,
 which under many concurrent submissions wastes most of the time).
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -25,7 +26,7 @@ def _engine(url: str, *, immediate: bool) -> sa.Engine:
     engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
     @sa.event.listens_for(engine, "connect")
-    def _connect(dbapi_conn, _record):  # noqa: ANN001
+    def _connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -34,7 +35,7 @@ def _engine(url: str, *, immediate: bool) -> sa.Engine:
         cur.close()
 
     @sa.event.listens_for(engine, "begin")
-    def _begin(conn):  # noqa: ANN001
+    def _begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
@@ -73,6 +74,7 @@ class SQLiteStore(SQLStore):
     def bbox_clause(self, table: sa.Table, bbox: BBox) -> sa.ColumnElement[bool]:
         minx, miny, maxx, maxy = bbox
         rtree = sa.table(rtree_table(table.name), sa.column("rid"), *[sa.column(c) for c in BBOX_COLUMNS])
-        inner = sa.select(rtree.c.rid).where(rtree.c.bbox_maxx >= minx, rtree.c.bbox_minx <= maxx,
-                                             rtree.c.bbox_maxy >= miny, rtree.c.bbox_miny <= maxy)
+        inner = sa.select(rtree.c.rid).where(
+            rtree.c.bbox_maxx >= minx, rtree.c.bbox_minx <= maxx, rtree.c.bbox_maxy >= miny, rtree.c.bbox_miny <= maxy
+        )
         return sa.literal_column(f"{table.name}.rowid").in_(inner)

@@ -4,6 +4,7 @@ Every DATETIME is UTC in the store (see :mod:`gridmap.store.base`): :class:`UTCD
 database boundary (``timestamptz`` on PostgreSQL; ISO text holding the UTC wall time on SQLite), and frames
 come back as ``datetime64[ns, UTC]``. A naive datetime given to the store means UTC.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -57,8 +58,15 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 
 #: SQL type of each column kind
-TYPES = {STR: sa.Text, INT: sa.BigInteger, FLOAT: sa.Float, BOOL: sa.Boolean, DATE: sa.Date,
-         DATETIME: UTCDateTime, JSON: sa.JSON}
+TYPES = {
+    STR: sa.Text,
+    INT: sa.BigInteger,
+    FLOAT: sa.Float,
+    BOOL: sa.Boolean,
+    DATE: sa.Date,
+    DATETIME: UTCDateTime,
+    JSON: sa.JSON,
+}
 
 
 def check_bbox(bbox: BBox) -> BBox:
@@ -73,8 +81,11 @@ def check_bbox(bbox: BBox) -> BBox:
 
 def to_python(s: pd.Series, kind: str, layer: str, col: str, *, _probe: bool = False) -> pd.Series:
     """A Series of plain Python values (None for missing) fit for the column kind; datetimes aware UTC."""
-    mask = s.isna().to_numpy() if kind != JSON else np.array([v is None or (isinstance(v, float) and
-                                                                            math.isnan(v)) for v in s])
+    mask = (
+        s.isna().to_numpy()
+        if kind != JSON
+        else np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in s])
+    )
     try:
         if kind == STR:
             vals = [None if m else (v if isinstance(v, str) else _str(v)) for v, m in zip(s.tolist(), mask)]
@@ -144,8 +155,10 @@ def from_db(values: list[Any], kind: str) -> pd.Series:
     if kind == DATETIME:
         return pd.Series(pd.to_datetime(pd.Series(values, dtype=object), utc=True), dtype=DATETIME_DTYPE)
     if kind == DATE:
-        return pd.Series([None if v is None else (v if isinstance(v, dt.date) else dt.date.fromisoformat(v))
-                          for v in values], dtype=object)
+        return pd.Series(
+            [None if v is None else (v if isinstance(v, dt.date) else dt.date.fromisoformat(v)) for v in values],
+            dtype=object,
+        )
     return pd.Series(values, dtype=object)
 
 
@@ -176,8 +189,14 @@ def equal(a: pd.Series, b: pd.Series, *, geometry: bool = False) -> np.ndarray:
         both_none = ~ga & ~gb
         ok = ga & gb
         if ok.any():
-            out[ok] = shapely.equals_exact(np.array(list(av[ok]), dtype=object),
-                                           np.array(list(bv[ok]), dtype=object), tolerance=0)
+            out[ok] = shapely.equals_exact(
+                np.array(list(av[ok]), dtype=object), np.array(list(bv[ok]), dtype=object), tolerance=0
+            )
         return out | both_none
-    return np.array([(x is None and y is None) or (x is not None and y is not None and x == y)
-                     for x, y in zip(a.tolist(), b.tolist())], dtype=bool)
+    return np.array(
+        [
+            (x is None and y is None) or (x is not None and y is not None and x == y)
+            for x, y in zip(a.tolist(), b.tolist())
+        ],
+        dtype=bool,
+    )

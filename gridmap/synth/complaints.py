@@ -11,11 +11,13 @@ aware ``now`` gives aware UTC times, a naive one wall times in that zone.
 
 :func:`generate` is pure (numpy RNG); :func:`load` reads the world from a store and writes the requests.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -30,9 +32,19 @@ from gridmap.store.plans import published_plan_id
 __all__ = ["SynthSpec", "generate", "load"]
 
 #: share of requests per category
-CATEGORY_WEIGHTS = {"parking": 18, "property_service": 18, "sanitation": 15, "consultation": 10,
-                    "neighbour_dispute": 8, "property_dispute": 6, "safety": 6, "medical": 5,
-                    "after_school": 5, "fitness": 5, "other": 4}
+CATEGORY_WEIGHTS = {
+    "parking": 18,
+    "property_service": 18,
+    "sanitation": 15,
+    "consultation": 10,
+    "neighbour_dispute": 8,
+    "property_dispute": 6,
+    "safety": 6,
+    "medical": 5,
+    "after_school": 5,
+    "fitness": 5,
+    "other": 4,
+}
 CHANNEL_WEIGHTS = {"map": 35, "phone": 30, "visit": 20, "open311": 10, "api": 5}
 
 
@@ -40,7 +52,7 @@ CHANNEL_WEIGHTS = {"map": 35, "phone": 30, "visit": 20, "open311": 10, "api": 5}
 class SynthSpec:
     """Knobs of the generator (per-year values: index 0 = two years ago, 1 = last year, 2 = this year)."""
 
-    per_1000: float = 30.0           # requests per 1,000 households in the first year
+    per_1000: float = 30.0  # requests per 1,000 households in the first year
     red_factor: tuple[float, ...] = (1.0, 0.62, 0.55)
     other_factor: tuple[float, ...] = (1.0, 0.82, 0.76)
     quick_response: tuple[float, ...] = (0.70, 0.86, 0.90)
@@ -59,10 +71,17 @@ def _pick(rng: np.random.Generator, weights: Mapping[str, float], n: int) -> np.
     return np.array(keys, dtype=object)[rng.choice(len(keys), size=n, p=p / p.sum())]
 
 
-def generate(buildings: gpd.GeoDataFrame, *, policy: C.Policy, now: dt.datetime,
-             assignment: Mapping[str, str] | None = None, grid_leaders: Mapping[str, str] | None = None,
-             red_estates: frozenset[str] | set[str] = frozenset(), seed: int = 0,
-             spec: SynthSpec = SynthSpec()) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def generate(
+    buildings: gpd.GeoDataFrame,
+    *,
+    policy: C.Policy,
+    now: dt.datetime,
+    assignment: Mapping[str, str] | None = None,
+    grid_leaders: Mapping[str, str] | None = None,
+    red_estates: frozenset[str] | set[str] = frozenset(),
+    seed: int = 0,
+    spec: SynthSpec = SynthSpec(),
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Requests and their events for ``buildings`` (``id``, ``estate_id``, ``community_id``,
     ``households``, polygons in EPSG:4326).
 
@@ -73,9 +92,16 @@ def generate(buildings: gpd.GeoDataFrame, *, policy: C.Policy, now: dt.datetime,
         times aware UTC when ``now`` is aware, else wall times in ``policy.zone``.
     """
     if now.tzinfo is not None:  # generate in wall time where the people are, then say when that was
-        comp, ev = generate(buildings, policy=policy, now=clock.local(now, policy.zone).replace(tzinfo=None),
-                            assignment=assignment, grid_leaders=grid_leaders, red_estates=red_estates,
-                            seed=seed, spec=spec)
+        comp, ev = generate(
+            buildings,
+            policy=policy,
+            now=clock.local(now, policy.zone).replace(tzinfo=None),
+            assignment=assignment,
+            grid_leaders=grid_leaders,
+            red_estates=red_estates,
+            seed=seed,
+            spec=spec,
+        )
         return _utc(comp, policy.zone), _utc(ev, policy.zone)
     rng = np.random.default_rng(seed)
     assignment = assignment or {}
@@ -116,15 +142,29 @@ def generate(buildings: gpd.GeoDataFrame, *, policy: C.Policy, now: dt.datetime,
                 continue
             bid = ids[bi]
             grid = assignment.get(bid)
-            route = C.Route(building_id=bid, estate_id=estates[bi],
-                            community_id=communities[bi], grid_code=grid,
-                            grid_leader_id=grid_leaders.get(grid or ""), needs_confirmation=False,
-                            placement="contained", placement_distance_m=0.0,
-                            department=C.CATEGORIES[cats[i]].departments[0])
-            rec, ev = C.new_complaint(id=f"D{year}{serial:06d}", category=str(cats[i]),
-                                      description=f"{C.CATEGORIES[cats[i]].zh}问题（演示数据）", at=t,
-                                      channel=str(chans[i]), lon=px[bi], lat=py[bi], actor="demo", policy=policy,
-                                      route=route)
+            route = C.Route(
+                building_id=bid,
+                estate_id=estates[bi],
+                community_id=communities[bi],
+                grid_code=grid,
+                grid_leader_id=grid_leaders.get(grid or ""),
+                needs_confirmation=False,
+                placement="contained",
+                placement_distance_m=0.0,
+                department=C.CATEGORIES[cats[i]].departments[0],
+            )
+            rec, ev = C.new_complaint(
+                id=f"D{year}{serial:06d}",
+                category=str(cats[i]),
+                description=f"{C.CATEGORIES[cats[i]].zh}问题（演示数据）",
+                at=t,
+                channel=str(chans[i]),
+                lon=px[bi],
+                lat=py[bi],
+                actor="demo",
+                policy=policy,
+                route=route,
+            )
             rec, evs = _walk(rec, ev, rng=rng, k=k, now=now, policy=policy, spec=spec, recent=records)
             records.append(rec)
             events.extend(evs)
@@ -135,8 +175,17 @@ def _s(v: Any) -> str | None:
     return None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
 
 
-def _walk(rec: dict[str, Any], ev: dict[str, Any], *, rng: np.random.Generator, k: int, now: dt.datetime,
-          policy: C.Policy, spec: SynthSpec, recent: list[dict[str, Any]]) -> tuple[dict, list[dict]]:
+def _walk(
+    rec: dict[str, Any],
+    ev: dict[str, Any],
+    *,
+    rng: np.random.Generator,
+    k: int,
+    now: dt.datetime,
+    policy: C.Policy,
+    spec: SynthSpec,
+    recent: list[dict[str, Any]],
+) -> tuple[dict, list[dict]]:
     """Move one request through its life; stops before any step that would fall after ``now``."""
     evs = [ev]
     state = {"rec": rec, "t": rec["created_at"]}
@@ -145,8 +194,9 @@ def _walk(rec: dict[str, Any], ev: dict[str, Any], *, rng: np.random.Generator, 
         at = state["t"] + dt.timedelta(hours=float(hours))
         if at >= now:
             return False
-        state["rec"], e = C.apply(state["rec"], target, actor="demo", by=by, at=at, seq=len(evs) + 1,
-                                  note=note, changes=changes or None)
+        state["rec"], e = C.apply(
+            state["rec"], target, actor="demo", by=by, at=at, seq=len(evs) + 1, note=note, changes=changes or None
+        )
         evs.append(e)
         state["t"] = at
         return True
@@ -168,9 +218,16 @@ def _walk(rec: dict[str, Any], ev: dict[str, Any], *, rng: np.random.Generator, 
         if not step("dispatched", "staff", rng.uniform(0.2, 4), "派单"):
             return state["rec"], evs
         if rng.random() < spec.returned:
-            if not (step("returned", "department", rng.uniform(2, 20), "非本部门职责") and
-                    step("reassigned", "staff", rng.uniform(1, 10), "改派",
-                         department=_other_department(rec["category"], rec["department"]))):
+            if not (
+                step("returned", "department", rng.uniform(2, 20), "非本部门职责")
+                and step(
+                    "reassigned",
+                    "staff",
+                    rng.uniform(1, 10),
+                    "改派",
+                    department=_other_department(rec["category"], rec["department"]),
+                )
+            ):
                 return state["rec"], evs
         if not step("responding", "department", rng.uniform(1, 20) if quick else rng.uniform(30, 90), "已联系居民"):
             return state["rec"], evs
@@ -181,7 +238,9 @@ def _walk(rec: dict[str, Any], ev: dict[str, Any], *, rng: np.random.Generator, 
             return state["rec"], evs
         dispute = C.CATEGORIES[rec["category"]].dispute
         ok = rng.random() < (spec.dispute_resolved[k] if dispute else spec.resolved[k])
-        rating = int(rng.choice([4, 5], p=[0.4, 0.6])) if ok else int(rng.choice([1, 2, 3, 4], p=[.2, .35, .3, .15]))
+        rating = (
+            int(rng.choice([4, 5], p=[0.4, 0.6])) if ok else int(rng.choice([1, 2, 3, 4], p=[0.2, 0.35, 0.3, 0.15]))
+        )
         at = state["t"] + dt.timedelta(hours=float(rng.uniform(4, 72)))
         if attempt == 1:  # second time round: satisfied, or still unresolved but past the reopen window
             rating = max(rating, policy.satisfied_min) if ok else min(rating, policy.satisfied_min - 1)
@@ -189,8 +248,16 @@ def _walk(rec: dict[str, Any], ev: dict[str, Any], *, rng: np.random.Generator, 
                 at = state["rec"]["closed_at"] + dt.timedelta(days=policy.reopen_days + 1)
         if at >= now:
             return state["rec"], evs
-        state["rec"], new = C.evaluate(state["rec"], rating=rating, resolved=bool(ok), actor="demo", at=at,
-                                       seq=len(evs) + 1, policy=policy, note="回访")
+        state["rec"], new = C.evaluate(
+            state["rec"],
+            rating=rating,
+            resolved=bool(ok),
+            actor="demo",
+            at=at,
+            seq=len(evs) + 1,
+            policy=policy,
+            note="回访",
+        )
         evs.extend(new)
         state["t"] = at
         if state["rec"]["state"] != "reopened" or attempt == 1:
@@ -200,14 +267,26 @@ def _walk(rec: dict[str, Any], ev: dict[str, Any], *, rng: np.random.Generator, 
     return state["rec"], evs
 
 
-def _resolve(state: dict, evs: list, *, rng: np.random.Generator, k: int, now: dt.datetime, policy: C.Policy,
-             spec: SynthSpec, step: Any) -> bool:
+def _resolve(
+    state: dict,
+    evs: list,
+    *,
+    rng: np.random.Generator,
+    k: int,
+    now: dt.datetime,
+    policy: C.Policy,
+    spec: SynthSpec,
+    step: Any,
+) -> bool:
     rec = state["rec"]
     due = rec["due_at"]
     late = rng.random() < spec.late[k]
     days = policy.calendar.working_days_between(state["t"], due)
-    target_day = int(rng.integers(days + 1, days + 2 * policy.escalation_step_days + 3)) if late else \
-        int(rng.integers(0, max(days, 0) + 1))
+    target_day = (
+        int(rng.integers(days + 1, days + 2 * policy.escalation_step_days + 3))
+        if late
+        else int(rng.integers(0, max(days, 0) + 1))
+    )
     end = policy.calendar.due(state["t"], target_day) - dt.timedelta(hours=float(rng.uniform(1, 8)))
     end = max(end, state["t"] + dt.timedelta(hours=1))
     if late:
@@ -242,20 +321,31 @@ def _utc(frame: pd.DataFrame, zone: dt.tzinfo) -> pd.DataFrame:
     for col in ("created_at", "updated_at", "due_at", "closed_at", "at"):
         if col in out:
             wall = pd.to_datetime(out[col])
-            out[col] = wall.dt.tz_localize(zone, ambiguous=np.zeros(len(wall), dtype=bool),
-                                           nonexistent="shift_forward").dt.tz_convert("UTC")
+            out[col] = wall.dt.tz_localize(
+                zone, ambiguous=np.zeros(len(wall), dtype=bool), nonexistent="shift_forward"
+            ).dt.tz_convert("UTC")
     return out
 
 
-def load(store: Any, *, policy: C.Policy, seed: int = 0, now: dt.datetime | None = None,
-         spec: SynthSpec = SynthSpec(), replace: bool = True) -> dict[str, int]:
+def load(
+    store: Any,
+    *,
+    policy: C.Policy,
+    seed: int = 0,
+    now: dt.datetime | None = None,
+    spec: SynthSpec = SynthSpec(),
+    replace: bool = True,
+) -> dict[str, int]:
     """Generate requests for the store's buildings and published plan and write them (one transaction).
 
     ``replace`` deletes every existing request and event first. Returns rows written per layer.
     """
     # the start of today (in the policy's zone) by default, so loading the demo twice in a day writes the same rows
-    now = clock.utc(now).replace(microsecond=0) if now is not None else \
-        clock.at_local(clock.today(policy.zone), dt.time(), policy.zone)
+    now = (
+        clock.utc(now).replace(microsecond=0)
+        if now is not None
+        else clock.at_local(clock.today(policy.zone), dt.time(), policy.zone)
+    )
     buildings = store.read("buildings", columns=["id", "estate_id", "community_id", "households", "geometry"])
     plan = published_plan_id(store)
     assignment: dict[str, str] = {}
@@ -268,8 +358,16 @@ def load(store: Any, *, policy: C.Policy, seed: int = 0, now: dt.datetime | None
     companies = store.read("property_companies", columns=["id", "has_party_org"])
     red_co = set(companies.loc[companies["has_party_org"].astype(bool), "id"].astype(str))
     red = {str(e) for e, c in zip(estates["id"], estates["property_company_id"]) if str(c) in red_co}
-    comp, ev = generate(buildings, policy=policy, now=now, assignment=assignment, grid_leaders=grid_leaders,
-                        red_estates=red, seed=seed, spec=spec)
+    comp, ev = generate(
+        buildings,
+        policy=policy,
+        now=now,
+        assignment=assignment,
+        grid_leaders=grid_leaders,
+        red_estates=red,
+        seed=seed,
+        spec=spec,
+    )
     with store.transaction():
         if replace:
             store.delete("complaint_events")

@@ -5,6 +5,7 @@ community (tested in EPSG:4326, the stored CRS) holds one estate, a cluster of v
 stand-alone buildings. Everything inside a block keeps a margin, so estates never overlap and buildings
 lie strictly inside their community. Vectorised with numpy and shapely 2.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,8 +40,14 @@ class Kind:
 
     def pairs(self) -> np.ndarray:
         """Every (units, floors) whose households (units × floors × flats) lie within the bounds."""
-        return np.array([(u, f) for u in self.units for f in range(self.floors[0], self.floors[1] + 1)
-                         if self.households[0] <= u * f * self.flats <= self.households[1]])
+        return np.array(
+            [
+                (u, f)
+                for u in self.units
+                for f in range(self.floors[0], self.floors[1] + 1)
+                if self.households[0] <= u * f * self.flats <= self.households[1]
+            ]
+        )
 
 
 KINDS = {
@@ -70,8 +77,11 @@ class Layout:
 
     def frames(self) -> dict[str, gpd.GeoDataFrame]:
         b = self.buildings
-        est = gpd.GeoDataFrame(self.estates[["id", "name", "community_id", "geometry"]].assign(
-            property_company_id=None), geometry="geometry", crs=4326)
+        est = gpd.GeoDataFrame(
+            self.estates[["id", "name", "community_id", "geometry"]].assign(property_company_id=None),
+            geometry="geometry",
+            crs=4326,
+        )
         cols = ["id", "name", "estate_id", "community_id", "households", "residents", "floors", "units"]
         bld = gpd.GeoDataFrame(b[cols + ["geometry"]], geometry="geometry", crs=4326)
         return {"estates": est, "buildings": bld}
@@ -84,8 +94,7 @@ class Layout:
         lon, lat = self.to_wgs84.transform(x, y)
         return shapely.points(lon, lat)
 
-    def points_on_estate_edges(self, idx: np.ndarray, rng: np.random.Generator,
-                               inset: float = 4.0) -> np.ndarray:
+    def points_on_estate_edges(self, idx: np.ndarray, rng: np.random.Generator, inset: float = 4.0) -> np.ndarray:
         """A random point just inside the edge of each estate ``idx`` (street-front shops)."""
         r = np.array(list(self.estates["rect"]))[idx] + (inset, inset, -inset, -inset)
         t = rng.random(len(idx))
@@ -96,8 +105,14 @@ class Layout:
         return shapely.points(lon, lat)
 
 
-def layout(communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, sc: Scale,
-           rng: np.random.Generator, *, weights: np.ndarray) -> Layout:
+def layout(
+    communities: gpd.GeoDataFrame,
+    streets: gpd.GeoDataFrame,
+    sc: Scale,
+    rng: np.random.Generator,
+    *,
+    weights: np.ndarray,
+) -> Layout:
     """Estates and buildings for ``communities`` (see the module docstring)."""
     to_m = Transformer.from_crs(4326, METRIC_CRS, always_xy=True)
     to_g = Transformer.from_crs(METRIC_CRS, 4326, always_xy=True)
@@ -117,8 +132,7 @@ def layout(communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, sc: Scale,
         name = NAMED_ESTATES[named][0] if named is not None else next(enames)
         spec = NAMED_ESTATES[named][2] if named is not None else None
         frame, rect = _estate_buildings(bx[blk], by[blk], spec, rng)
-        parts.append(frame.assign(estate_id=eid, community_id=cid,
-                                  name=np.arange(1, len(frame) + 1).astype(str)))
+        parts.append(frame.assign(estate_id=eid, community_id=cid, name=np.arange(1, len(frame) + 1).astype(str)))
         est_rows.append((eid, name, cid, rect))
     loose = _loose_buildings(bx, by, bcomm, use, sc, rng)
     loose["community_id"] = communities["id"].to_numpy()[loose.pop("comm").to_numpy().astype(int)]
@@ -127,17 +141,18 @@ def layout(communities: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, sc: Scale,
     loose["name"] = (loose.groupby("community_id").cumcount() + 1).astype(str)
     b = pd.concat(parts + ([loose] if len(loose) else []), ignore_index=True)
     b = b.astype({"cx": float, "cy": float, "w": float, "d": float, "units": int, "floors": int, "flats": int})
-    b["id"] = np.where(b["estate_id"].isna(), b["community_id"] + "-B" + b["name"].str.zfill(4),
-                       b["estate_id"].fillna("") + "-" + b["name"])
+    b["id"] = np.where(
+        b["estate_id"].isna(),
+        b["community_id"] + "-B" + b["name"].str.zfill(4),
+        b["estate_id"].fillna("") + "-" + b["name"],
+    )
     b["households"] = (b["units"] * b["floors"] * b["flats"]).astype(int)
-    b["residents"] = np.maximum(b["households"], np.round(b["households"] * rng.uniform(2.2, 2.8, len(b)))
-                                ).astype(int)
+    b["residents"] = np.maximum(b["households"], np.round(b["households"] * rng.uniform(2.2, 2.8, len(b)))).astype(int)
     half = np.c_[b["w"], b["d"]] / 2
     boxes = shapely.box(b["cx"] - half[:, 0], b["cy"] - half[:, 1], b["cx"] + half[:, 0], b["cy"] + half[:, 1])
     b["geometry"] = _to_wgs84(boxes, to_g)
     estates = pd.DataFrame(est_rows, columns=["id", "name", "community_id", "rect"])
-    estates["geometry"] = _to_wgs84(shapely.box(*np.array(list(estates["rect"])).T), to_g) if len(estates) \
-        else []
+    estates["geometry"] = _to_wgs84(shapely.box(*np.array(list(estates["rect"])).T), to_g) if len(estates) else []
     comm_geom = communities.set_index("id").geometry
     inside = shapely.contains_properly(comm_geom.reindex(b["community_id"]).to_numpy(), b["geometry"].to_numpy())
     b = b[inside].reset_index(drop=True)
@@ -148,8 +163,9 @@ def _to_wgs84(geoms: np.ndarray, to_g: Transformer) -> np.ndarray:
     return shapely.transform(geoms, lambda xy: np.column_stack(to_g.transform(xy[:, 0], xy[:, 1])))
 
 
-def _blocks(communities: gpd.GeoDataFrame, to_m: Transformer, to_g: Transformer,
-            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _blocks(
+    communities: gpd.GeoDataFrame, to_m: Transformer, to_g: Transformer, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centres (metric) of lattice blocks whose inner square lies inside one community, and that community."""
     minx, miny, maxx, maxy = communities.total_bounds
     (x0, x1), (y0, y1) = to_m.transform([minx, maxx], [miny, maxy])
@@ -165,8 +181,15 @@ def _blocks(communities: gpd.GeoDataFrame, to_m: Transformer, to_g: Transformer,
     return gx[blk[order]], gy[blk[order]], comm[order]
 
 
-def _assign_blocks(bcomm: np.ndarray, street_of: np.ndarray, streets: gpd.GeoDataFrame, sc: Scale,
-                   rng: np.random.Generator, weights: np.ndarray, n_comm: int) -> np.ndarray:
+def _assign_blocks(
+    bcomm: np.ndarray,
+    street_of: np.ndarray,
+    streets: gpd.GeoDataFrame,
+    sc: Scale,
+    rng: np.random.Generator,
+    weights: np.ndarray,
+    n_comm: int,
+) -> np.ndarray:
     """Use of each block: k>0 named estate k, 0 estate, -1 village houses, -2 loose buildings, -9 empty."""
     use = np.full(len(bcomm), -9)
     for k, (_, street_name, _) in enumerate(NAMED_ESTATES, start=1):
@@ -199,8 +222,9 @@ def _take(use: np.ndarray, value: int, n: int, weight: np.ndarray, rng: np.rando
     use[rng.choice(free, size=min(n, len(free)), replace=False, p=p)] = value
 
 
-def _estate_buildings(cx: float, cy: float, spec: tuple | None,
-                      rng: np.random.Generator) -> tuple[pd.DataFrame, tuple[float, float, float, float]]:
+def _estate_buildings(
+    cx: float, cy: float, spec: tuple | None, rng: np.random.Generator
+) -> tuple[pd.DataFrame, tuple[float, float, float, float]]:
     """Buildings of one estate on a row-major lattice (numbers run west→east, north→south)."""
     kind = "high" if spec else rng.choice(list(ESTATE_KIND_P), p=list(ESTATE_KIND_P.values()))
     k = KINDS[kind]
@@ -225,16 +249,31 @@ def _estate_buildings(cx: float, cy: float, spec: tuple | None,
     oy = cy + rng.uniform(-slack_y, slack_y) if slack_y > 0 else cy
     x = ox - gw / 2 + c * slot_w + slot_w / 2 - k.gap_x / 2
     y = oy + gh / 2 - k.depth / 2 - r * k.pitch_y
-    frame = pd.DataFrame({"kind": kind, "units": uf[:, 0], "floors": uf[:, 1], "flats": k.flats,
-                          "cx": x, "cy": y, "w": w, "d": float(k.depth)})
+    frame = pd.DataFrame(
+        {
+            "kind": kind,
+            "units": uf[:, 0],
+            "floors": uf[:, 1],
+            "flats": k.flats,
+            "cx": x,
+            "cy": y,
+            "w": w,
+            "d": float(k.depth),
+        }
+    )
     m = ESTATE_MARGIN_M
-    rect = (float((x - w / 2).min() - m), float((y - k.depth / 2).min() - m),
-            float((x + w / 2).max() + m), float((y + k.depth / 2).max() + m))
+    rect = (
+        float((x - w / 2).min() - m),
+        float((y - k.depth / 2).min() - m),
+        float((x + w / 2).max() + m),
+        float((y + k.depth / 2).max() + m),
+    )
     return frame, rect
 
 
-def _loose_buildings(bx: np.ndarray, by: np.ndarray, bcomm: np.ndarray, use: np.ndarray, sc: Scale,
-                     rng: np.random.Generator) -> pd.DataFrame:
+def _loose_buildings(
+    bx: np.ndarray, by: np.ndarray, bcomm: np.ndarray, use: np.ndarray, sc: Scale, rng: np.random.Generator
+) -> pd.DataFrame:
     """Village houses (use -1) and stand-alone mid/low-rise buildings (use -2) outside estates."""
     frames = []
     for value, kind, n in ((-1, "village", sc.village_houses), (-2, "mid", sc.loose_buildings)):
@@ -258,15 +297,25 @@ def _loose_buildings(bx: np.ndarray, by: np.ndarray, bcomm: np.ndarray, use: np.
         else:
             low = rng.random(len(pick)) < 0.4
             pm, pl = KINDS["mid"].pairs(), KINDS["low"].pairs()
-            uf = np.where(low[:, None], pl[rng.integers(len(pl), size=len(pick))],
-                          pm[rng.integers(len(pm), size=len(pick))])
+            uf = np.where(
+                low[:, None], pl[rng.integers(len(pl), size=len(pick))], pm[rng.integers(len(pm), size=len(pick))]
+            )
             kinds = np.where(low, "low", "mid").astype(object)
             flats = 2
-        frames.append(pd.DataFrame({
-            "kind": kinds, "units": uf[:, 0], "floors": uf[:, 1], "flats": flats,
-            "cx": bx[blk] + lx[slot], "cy": by[blk] + ly[slot],
-            "w": uf[:, 0] * np.where(kinds == "low", KINDS["low"].unit_w, k.unit_w),
-            "d": np.where(kinds == "low", KINDS["low"].depth, k.depth).astype(float),
-            "comm": bcomm[blk]}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "kind": kinds,
+                    "units": uf[:, 0],
+                    "floors": uf[:, 1],
+                    "flats": flats,
+                    "cx": bx[blk] + lx[slot],
+                    "cy": by[blk] + ly[slot],
+                    "w": uf[:, 0] * np.where(kinds == "low", KINDS["low"].unit_w, k.unit_w),
+                    "d": np.where(kinds == "low", KINDS["low"].depth, k.depth).astype(float),
+                    "comm": bcomm[blk],
+                }
+            )
+        )
     cols = ["kind", "units", "floors", "flats", "cx", "cy", "w", "d", "comm"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)

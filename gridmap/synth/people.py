@@ -6,6 +6,7 @@ The two named estates follow the programme's published figures (Vanke Charm City
 about 7,200 residents, 522 party members reported in, 22 volunteer teams of 156 party members,
 74 alliance merchants). Grid leaders' ``serves`` stays empty: it is filled when grids are generated.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,19 +22,28 @@ from gridmap.synth.scale import Scale
 
 VANKE_RESIDENTS = 7216
 #: Vanke's 522 party members as red stewards, by role (8 + 21 + 90 + 12 + 391 = 522)
-VANKE_STEWARDS = {"grid_leader": 8, "building_leader": 21, "party_central_household": 90,
-                  "property_steward": 12, "volunteer": 391}
+VANKE_STEWARDS = {
+    "grid_leader": 8,
+    "building_leader": 21,
+    "party_central_household": 90,
+    "property_steward": 12,
+    "volunteer": 391,
+}
 VANKE_TEAMS, VANKE_TEAM_PARTY, VANKE_MERCHANTS, LEIXIN_MERCHANTS = 22, 156, 74, 30
 HOUSEHOLDS_PER_GRID_LEADER = 400
-TAGS = (("elderly_alone", 0.04), ("disabled", 0.02), ("low_income", 0.02), ("serious_illness", 0.01),
-        ("children_in_difficulty", 0.005))
+TAGS = (
+    ("elderly_alone", 0.04),
+    ("disabled", 0.02),
+    ("low_income", 0.02),
+    ("serious_illness", 0.01),
+    ("children_in_difficulty", 0.005),
+)
 SERVICES = ("助老服务", "环境整治", "文明劝导", "法律咨询", "义诊", "四点半课堂", "邻里调解", "平安巡逻")
 MERCHANT_KINDS = ("餐饮", "超市", "理发", "药店", "洗衣", "家电维修", "教育培训", "水果生鲜", "快递驿站")
 NAMED_COMPANIES = (("PC001", "万科物业服务有限公司青岛分公司", True), ("PC002", "青岛磊鑫物业管理有限公司", True))
 
 
-def people(world: dict[str, pd.DataFrame], lay: Layout, sc: Scale,
-           rng: np.random.Generator) -> dict[str, pd.DataFrame]:
+def people(world: dict[str, pd.DataFrame], lay: Layout, sc: Scale, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     """Every people/organisation layer for the laid-out world."""
     b = lay.buildings
     out: dict[str, pd.DataFrame] = {}
@@ -60,9 +70,13 @@ def _companies(estates: gpd.GeoDataFrame, rng: np.random.Generator) -> tuple[pd.
     generic = names.place_names(rng, n, suffix="物业服务有限公司")
     ids = [f"PC{i:03d}" for i in range(len(NAMED_COMPANIES) + 1, len(NAMED_COMPANIES) + n + 1)]
     red = rng.random(n) < 0.7
-    companies = pd.DataFrame({"id": [c[0] for c in NAMED_COMPANIES] + ids,
-                              "name": [c[1] for c in NAMED_COMPANIES] + generic,
-                              "has_party_org": [c[2] for c in NAMED_COMPANIES] + red.tolist()})
+    companies = pd.DataFrame(
+        {
+            "id": [c[0] for c in NAMED_COMPANIES] + ids,
+            "name": [c[1] for c in NAMED_COMPANIES] + generic,
+            "has_party_org": [c[2] for c in NAMED_COMPANIES] + red.tolist(),
+        }
+    )
     pick = np.asarray(ids, dtype=object)[rng.integers(n, size=len(estates))]
     pick = np.where(rng.random(len(estates)) < 0.12, None, pick)
     est = estates.copy()
@@ -93,18 +107,29 @@ def _households(lay: Layout, sc: Scale, rng: np.random.Generator) -> tuple[gpd.G
     floor = rem // b["flats"].to_numpy()[rep] + 1
     room = floor * 100 + rem % b["flats"].to_numpy()[rep] + 1
     code = b["name"].to_numpy()[rep].astype(str) + "-" + unit.astype(str) + "-" + room.astype(str)
-    vanke = (b["estate_id"].to_numpy()[rep] == _estate_id(lay, VANKE))
+    vanke = b["estate_id"].to_numpy()[rep] == _estate_id(lay, VANKE)
     residents = 1 + rng.poisson(1.5, len(rep)).clip(0, 5)
     if vanke.any():
         residents[vanke] = 1 + rng.multinomial(VANKE_RESIDENTS - vanke.sum(), np.full(vanke.sum(), 1 / vanke.sum()))
     tags = _tags(rng, len(rep), np.where(vanke, 0.72, 0.3))
-    frame = gpd.GeoDataFrame({
-        "id": b["id"].to_numpy()[rep] + "-" + unit.astype(str) + "-" + room.astype(str),
-        "building_id": b["id"].to_numpy()[rep], "community_id": b["community_id"].to_numpy()[rep],
-        "room": code, "unit": unit, "floor": floor, "head_name": names.person_names(rng, len(rep)),
-        "phone": names.phones(rng, len(rep)), "residents": residents, "tags": tags,
-        "placement": "exact", "placement_distance_m": np.nan,
-    }, geometry=lay.points_in_buildings(rep, rng), crs=4326)
+    frame = gpd.GeoDataFrame(
+        {
+            "id": b["id"].to_numpy()[rep] + "-" + unit.astype(str) + "-" + room.astype(str),
+            "building_id": b["id"].to_numpy()[rep],
+            "community_id": b["community_id"].to_numpy()[rep],
+            "room": code,
+            "unit": unit,
+            "floor": floor,
+            "head_name": names.person_names(rng, len(rep)),
+            "phone": names.phones(rng, len(rep)),
+            "residents": residents,
+            "tags": tags,
+            "placement": "exact",
+            "placement_distance_m": np.nan,
+        },
+        geometry=lay.points_in_buildings(rep, rng),
+        crs=4326,
+    )
     by_building = pd.Series(residents).groupby(rep).sum()
     if sc.household_points:
         frame = pd.concat([frame, _household_points(lay, sc.household_points, rng)], ignore_index=True)
@@ -127,11 +152,17 @@ def _household_points(lay: Layout, n: int, rng: np.random.Generator) -> gpd.GeoD
     b = lay.buildings
     w = b["households"].to_numpy(float)
     idx = np.sort(rng.choice(len(b), size=n, p=w / w.sum()))
-    return gpd.GeoDataFrame({
-        "id": np.char.add("P", np.char.zfill(np.arange(n).astype(str), 7)).astype(object),
-        "building_id": b["id"].to_numpy()[idx], "community_id": b["community_id"].to_numpy()[idx],
-        "residents": 1 + rng.poisson(1.5, n).clip(0, 5), "placement": "contained",
-    }, geometry=lay.points_in_buildings(idx, rng), crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "id": np.char.add("P", np.char.zfill(np.arange(n).astype(str), 7)).astype(object),
+            "building_id": b["id"].to_numpy()[idx],
+            "community_id": b["community_id"].to_numpy()[idx],
+            "residents": 1 + rng.poisson(1.5, n).clip(0, 5),
+            "placement": "contained",
+        },
+        geometry=lay.points_in_buildings(idx, rng),
+        crs=4326,
+    )
 
 
 def _stewards(world: dict, lay: Layout, estates: pd.DataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
@@ -161,19 +192,28 @@ def _stewards(world: dict, lay: Layout, estates: pd.DataFrame, rng: np.random.Ge
         rows += [("property_steward", int(i), e.id, 0.3) for i in rng.choice(members, size=k)]
     vb = np.flatnonzero(in_vanke)
     for role, k in VANKE_STEWARDS.items() if len(vb) else ():
-        picks = vb[: k] if role == "building_leader" else rng.choice(vb, size=k)
+        picks = vb[:k] if role == "building_leader" else rng.choice(vb, size=k)
         serves = {"grid_leader": None, "property_steward": vanke, "volunteer": vanke}
         rows += [(role, int(i), serves.get(role, b["id"].iat[i]), 1.0) for i in picks]
     role, pos, serves, p = (np.array(x, dtype=object) for x in zip(*rows))
     pos = pos.astype(int)
     n = len(pos)
-    return gpd.GeoDataFrame({
-        "id": [f"S{i:06d}" for i in range(1, n + 1)], "name": names.person_names(rng, n),
-        "phone": names.phones(rng, n), "role": role, "building_id": b["id"].to_numpy()[pos],
-        "community_id": b["community_id"].to_numpy()[pos], "serves": serves,
-        "party_member": rng.random(n) < p.astype(float), "placement": "exact",
-        "placement_distance_m": np.nan,
-    }, geometry=lay.points_in_buildings(pos, rng), crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "id": [f"S{i:06d}" for i in range(1, n + 1)],
+            "name": names.person_names(rng, n),
+            "phone": names.phones(rng, n),
+            "role": role,
+            "building_id": b["id"].to_numpy()[pos],
+            "community_id": b["community_id"].to_numpy()[pos],
+            "serves": serves,
+            "party_member": rng.random(n) < p.astype(float),
+            "placement": "exact",
+            "placement_distance_m": np.nan,
+        },
+        geometry=lay.points_in_buildings(pos, rng),
+        crs=4326,
+    )
 
 
 def _dates(rng: np.random.Generator, n: int) -> list[dt.date]:
@@ -181,8 +221,9 @@ def _dates(rng: np.random.Generator, n: int) -> list[dt.date]:
     return [dt.date.fromordinal(int(d)) for d in rng.integers(start, dt.date(2026, 6, 30).toordinal(), n)]
 
 
-def _party(world: dict, lay: Layout, stewards: gpd.GeoDataFrame,
-           rng: np.random.Generator) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+def _party(
+    world: dict, lay: Layout, stewards: gpd.GeoDataFrame, rng: np.random.Generator
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
     """Party members (every party-member steward, plus others reporting in) and volunteer teams."""
     b = lay.buildings
     s = stewards[stewards["party_member"].astype(bool)]
@@ -191,11 +232,16 @@ def _party(world: dict, lay: Layout, stewards: gpd.GeoDataFrame,
     extra = np.maximum(0, np.round(hh_c * 0.03).astype(int) - linked)
     ex_comm = np.repeat(hh_c.index.to_numpy(), extra.to_numpy())
     n = len(s) + len(ex_comm)
-    pm = pd.DataFrame({
-        "id": [f"PM{i:06d}" for i in range(1, n + 1)], "name": np.r_[s["name"].to_numpy(),
-                                                                     names.person_names(rng, len(ex_comm))],
-        "community_id": np.r_[s["community_id"].to_numpy(), ex_comm], "reported_on": _dates(rng, n),
-        "steward_id": np.r_[s["id"].to_numpy(), np.full(len(ex_comm), None)], "volunteer_team_id": None})
+    pm = pd.DataFrame(
+        {
+            "id": [f"PM{i:06d}" for i in range(1, n + 1)],
+            "name": np.r_[s["name"].to_numpy(), names.person_names(rng, len(ex_comm))],
+            "community_id": np.r_[s["community_id"].to_numpy(), ex_comm],
+            "reported_on": _dates(rng, n),
+            "steward_id": np.r_[s["id"].to_numpy(), np.full(len(ex_comm), None)],
+            "volunteer_team_id": None,
+        }
+    )
     vanke = _estate_id(lay, VANKE)
     vanke_b = set(b.loc[b["estate_id"] == vanke, "id"])
     is_vanke = pm["steward_id"].map(dict(zip(s["id"], s["building_id"]))).isin(vanke_b).to_numpy()
@@ -205,8 +251,11 @@ def _party(world: dict, lay: Layout, stewards: gpd.GeoDataFrame,
         k = int(rng.integers(1, 4))
         est = estates.index[estates["community_id"] == c].to_numpy()
         for t in range(k):
-            take = rng.choice(np.asarray(members), size=min(len(members) // k, int(rng.integers(3, 11))),
-                              replace=False) if len(members) >= k else np.array([], int)
+            take = (
+                rng.choice(np.asarray(members), size=min(len(members) // k, int(rng.integers(3, 11))), replace=False)
+                if len(members) >= k
+                else np.array([], int)
+            )
             e = int(rng.choice(est)) if len(est) else None
             teams.append((c, e, take, SERVICES[int(rng.integers(len(SERVICES)))]))
     if vanke is not None:
@@ -221,10 +270,21 @@ def _party(world: dict, lay: Layout, stewards: gpd.GeoDataFrame,
         pm.loc[take, "volunteer_team_id"] = tid
         ename = estates["name"].iat[e] if e is not None else ""
         rect = estates["rect"].iat[e] if e is not None else None
-        rows.append((tid, f"{ename}{service}志愿服务队{i}", c, estates["id"].iat[e] if e is not None else None,
-                     len(take) + int(rng.integers(0, 12)), len(take), service, e))
-    vt = pd.DataFrame(rows, columns=["id", "name", "community_id", "estate_id", "members", "party_members",
-                                     "service", "_e"])
+        rows.append(
+            (
+                tid,
+                f"{ename}{service}志愿服务队{i}",
+                c,
+                estates["id"].iat[e] if e is not None else None,
+                len(take) + int(rng.integers(0, 12)),
+                len(take),
+                service,
+                e,
+            )
+        )
+    vt = pd.DataFrame(
+        rows, columns=["id", "name", "community_id", "estate_id", "members", "party_members", "service", "_e"]
+    )
     has_e = vt["_e"].notna().to_numpy()
     geom = np.full(len(vt), None, dtype=object)
     if has_e.any():
@@ -249,13 +309,24 @@ def _merchants(world: dict, lay: Layout, rng: np.random.Generator) -> gpd.GeoDat
     shop = names.person_names(rng, n).astype(str)
     street = dict(zip(world["streets"]["id"], world["streets"]["name"]))
     comm = e["community_id"].to_numpy()[idx]
-    return gpd.GeoDataFrame({
-        "id": [f"M{i:06d}" for i in range(1, n + 1)],
-        "name": [f"{s[:1]}记{c}" for s, c in zip(shop, cat)], "category": cat, "alliance": alliance,
-        "address": [f"青岛市城阳区{street.get(street_of(c), '')}{en}沿街商铺{k + 1}号"
-                    for k, (c, en) in enumerate(zip(comm, e["name"].to_numpy()[idx]))],
-        "building_id": None, "community_id": comm, "placement": "area", "placement_distance_m": np.nan,
-    }, geometry=lay.points_on_estate_edges(idx, rng), crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "id": [f"M{i:06d}" for i in range(1, n + 1)],
+            "name": [f"{s[:1]}记{c}" for s, c in zip(shop, cat)],
+            "category": cat,
+            "alliance": alliance,
+            "address": [
+                f"青岛市城阳区{street.get(street_of(c), '')}{en}沿街商铺{k + 1}号"
+                for k, (c, en) in enumerate(zip(comm, e["name"].to_numpy()[idx]))
+            ],
+            "building_id": None,
+            "community_id": comm,
+            "placement": "area",
+            "placement_distance_m": np.nan,
+        },
+        geometry=lay.points_on_estate_edges(idx, rng),
+        crs=4326,
+    )
 
 
 def _facilities(world: dict, lay: Layout, rng: np.random.Generator) -> gpd.GeoDataFrame:
@@ -270,8 +341,17 @@ def _facilities(world: dict, lay: Layout, rng: np.random.Generator) -> gpd.GeoDa
         rows.append((f"{VANKE}小区党群服务中心", "estate_party_service_center", int(vanke[0])))
     name, kind, pos = (np.array(x, dtype=object) for x in zip(*rows))
     pos = pos.astype(int)
-    return gpd.GeoDataFrame({
-        "id": [f"F{i:05d}" for i in range(1, len(pos) + 1)], "name": name, "kind": kind,
-        "address": None, "building_id": b["id"].to_numpy()[pos], "community_id": b["community_id"].to_numpy()[pos],
-        "placement": "exact", "placement_distance_m": np.nan,
-    }, geometry=lay.points_in_buildings(pos, rng), crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "id": [f"F{i:05d}" for i in range(1, len(pos) + 1)],
+            "name": name,
+            "kind": kind,
+            "address": None,
+            "building_id": b["id"].to_numpy()[pos],
+            "community_id": b["community_id"].to_numpy()[pos],
+            "placement": "exact",
+            "placement_distance_m": np.nan,
+        },
+        geometry=lay.points_in_buildings(pos, rng),
+        crs=4326,
+    )

@@ -1,5 +1,6 @@
 """How big a synthetic world to make: :class:`Scale` and the named scales (shared by the world, its layout
 and its people)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,6 +22,5 @@ class Scale:
 
 SCALES = {
     "demo": Scale(),
-    "district": Scale(communities=230, estates=310, village_houses=97_000, loose_buildings=1000,
-                      household_estates=0),
+    "district": Scale(communities=230, estates=310, village_houses=97_000, loose_buildings=1000, household_estates=0),
 }

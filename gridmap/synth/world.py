@@ -14,12 +14,14 @@ boundaries shipped in ``geodata/`` are read once):
 People (households, stewards, party members, volunteer teams, merchants, facilities) come from
 :mod:`gridmap.synth.people`. Further layers (complaints) plug in through :data:`EXTRA_GENERATORS`.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from importlib import import_module
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -31,8 +33,7 @@ from gridmap.errors import InvalidInput
 from gridmap.io.geodata import chengyang_district, chengyang_streets
 from gridmap.synth import names
 from gridmap.synth import people as synth_people
-from gridmap.synth.layout import (KINDS, LEIXIN, METRIC_CRS, NAMED_ESTATES, VANKE, Kind,  # noqa: F401
-                                   Layout, layout)
+from gridmap.synth.layout import KINDS, LEIXIN, METRIC_CRS, NAMED_ESTATES, VANKE, Kind, Layout, layout  # noqa: F401
 from gridmap.synth.scale import SCALES, Scale
 
 DISTRICT_ID = "370214"
@@ -40,8 +41,16 @@ DISTRICT_NAME = "城阳区"
 #: the 8 streets of Chengyang in the order of their 3-digit codes (001 …)
 STREET_ORDER = ("城阳街道", "夏庄街道", "流亭街道", "惜福镇街道", "棘洪滩街道", "上马街道", "河套街道", "红岛街道")
 #: share of the district's estates per street (urban core first); unknown streets fall back to area
-URBAN_WEIGHT = {"城阳街道": 0.30, "流亭街道": 0.15, "夏庄街道": 0.15, "棘洪滩街道": 0.10,
-                "红岛街道": 0.10, "河套街道": 0.07, "惜福镇街道": 0.07, "上马街道": 0.06}
+URBAN_WEIGHT = {
+    "城阳街道": 0.30,
+    "流亭街道": 0.15,
+    "夏庄街道": 0.15,
+    "棘洪滩街道": 0.10,
+    "红岛街道": 0.10,
+    "河套街道": 0.07,
+    "惜福镇街道": 0.07,
+    "上马街道": 0.06,
+}
 
 #: layers that extra generators may add, as "module:function"; a missing module is skipped.
 #: A generator is called as ``fn(world, rng=rng, scale=scale)`` and returns a frame for its layer, or a
@@ -66,9 +75,13 @@ def resolve_scale(scale: str | Mapping[str, Any] | Scale) -> Scale:
     return replace(base, **{k: v for k, v in scale.items() if k != "base"})
 
 
-def generate(*, seed: int = 0, scale: str | Mapping[str, Any] | Scale = "demo",
-             streets: gpd.GeoDataFrame | None = None,
-             district: gpd.GeoDataFrame | None = None) -> dict[str, pd.DataFrame]:
+def generate(
+    *,
+    seed: int = 0,
+    scale: str | Mapping[str, Any] | Scale = "demo",
+    streets: gpd.GeoDataFrame | None = None,
+    district: gpd.GeoDataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
     """A synthetic world, one frame per layer name of :data:`gridmap.domain.schema.LAYERS`.
 
     Parameters
@@ -128,12 +141,18 @@ def _street_frame(streets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _district_frame(district: gpd.GeoDataFrame | None, streets: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if district is None:
         geom = shapely.union_all(streets.geometry.values)
-        return gpd.GeoDataFrame({"id": [streets["district_id"].iloc[0]], "name": [DISTRICT_NAME]},
-                                geometry=[geom], crs=4326)
+        return gpd.GeoDataFrame(
+            {"id": [streets["district_id"].iloc[0]], "name": [DISTRICT_NAME]}, geometry=[geom], crs=4326
+        )
     d = district.to_crs(4326)
-    return gpd.GeoDataFrame({"id": [str(d.get("adcode", pd.Series([DISTRICT_ID])).iloc[0])],
-                             "name": [str(d.get("name", pd.Series([DISTRICT_NAME])).iloc[0])]},
-                            geometry=[shapely.union_all(d.geometry.values)], crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "id": [str(d.get("adcode", pd.Series([DISTRICT_ID])).iloc[0])],
+            "name": [str(d.get("name", pd.Series([DISTRICT_NAME])).iloc[0])],
+        },
+        geometry=[shapely.union_all(d.geometry.values)],
+        crs=4326,
+    )
 
 
 def _street_weights(streets: gpd.GeoDataFrame) -> np.ndarray:
@@ -157,8 +176,7 @@ def _communities(streets: gpd.GeoDataFrame, n: int, rng: np.random.Generator) ->
     for street, k in zip(streets.itertuples(), counts):
         seeds = _points_in(street.geometry, int(k), rng)
         cells = _voronoi(seeds, street.geometry, coslat)
-        cells = cells[np.lexsort((shapely.get_x(shapely.centroid(cells)),
-                                  -shapely.get_y(shapely.centroid(cells))))]
+        cells = cells[np.lexsort((shapely.get_x(shapely.centroid(cells)), -shapely.get_y(shapely.centroid(cells))))]
         for i, (cell, nm) in enumerate(zip(cells, names.place_names(rng, len(cells), taken=names_taken))):
             names_taken.add(nm)
             rows.append((f"{street.id}{i + 1:03d}", nm, street.id, cell))
@@ -196,4 +214,3 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
         return geom
     parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
     return shapely.union_all(parts) if parts else shapely.Polygon()
-

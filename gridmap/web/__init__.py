@@ -2,11 +2,13 @@
 
 ``get_store`` and ``select_locale`` belong to :mod:`gridmap.web.context` and are re-exported here.
 """
+
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from importlib import import_module
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask, request
 from flask_babel import Babel
@@ -42,8 +44,12 @@ BLUEPRINTS: list[str] = [
 
 def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | None = None) -> Flask:
     """Build the app. Settings: defaults → GRIDMAP_* environment → ``test_config``."""
-    app = Flask("gridmap", template_folder=str(resource_path("templates")),
-                static_folder=str(resource_path("static", package=True)), static_url_path="/static")
+    app = Flask(
+        "gridmap",
+        template_folder=str(resource_path("templates")),
+        static_folder=str(resource_path("static", package=True)),
+        static_url_path="/static",
+    )
     settings = config.load(test_config)
     app.config.update(settings)
     app.config["GRIDMAP_SETTINGS"] = settings

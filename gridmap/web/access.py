@@ -16,11 +16,13 @@ Embed pages add ``@embed("map")`` under ``@allow("public")``: with the ``EMBED_R
 they need ``?token=<signed embed token>`` for that view, and only they may be framed by the hosts in
 ``EMBED_FRAME_ANCESTORS``. The claims are in :func:`embed_claims`.
 """
+
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from blinker import Namespace
 from flask import current_app, g, request, session
@@ -32,8 +34,7 @@ from gridmap.services.accounts import _row, check_embed, session_version, user_f
 from gridmap.store import audit
 from gridmap.web.context import get_store
 
-ROLES = ("public", "viewer", "department", "grid_leader", "community_official", "street_official",
-         "planner", "admin")
+ROLES = ("public", "viewer", "department", "grid_leader", "community_official", "street_official", "planner", "admin")
 RANK = {r: i for i, r in enumerate(ROLES)}
 #: endpoints that need no rule (Flask's own static files)
 EXEMPT = frozenset({"static"})
@@ -101,8 +102,7 @@ def refuse_anonymous(required: str) -> None:
 
 
 def _denied(user: User, required: str) -> None:
-    access_denied.send(current_app._get_current_object(), endpoint=request.endpoint, role=user.role,
-                       required=required)
+    access_denied.send(current_app._get_current_object(), endpoint=request.endpoint, role=user.role, required=required)
 
 
 def rule_of(view: Callable) -> tuple[str, ...] | None:
@@ -116,8 +116,11 @@ def lowest_role(view: Callable) -> str | None:
 
 def check_rules(app: Any) -> None:
     """Raise if any view of ``app`` lacks an access rule."""
-    missing = sorted(ep for ep, fn in app.view_functions.items()
-                     if ep not in EXEMPT and not ep.endswith(".static") and rule_of(fn) is None)
+    missing = sorted(
+        ep
+        for ep, fn in app.view_functions.items()
+        if ep not in EXEMPT and not ep.endswith(".static") and rule_of(fn) is None
+    )
     if missing:
         raise RuntimeError(f"views without an access rule (@allow): {missing}")
 
@@ -132,8 +135,14 @@ def bearer_secret() -> str | None:
 
 
 def _user_from_row(row: Mapping[str, Any], via: str) -> User:
-    return User(id=row["id"], username=row["username"], role=row["role"], scope=row.get("scope") or {},
-                display_name=row.get("display_name"), via=via)
+    return User(
+        id=row["id"],
+        username=row["username"],
+        role=row["role"],
+        scope=row.get("scope") or {},
+        display_name=row.get("display_name"),
+        via=via,
+    )
 
 
 def _load_user() -> User:
@@ -148,8 +157,12 @@ def _load_user() -> User:
     if not uid or request.path.startswith(CSRF_EXEMPT_PREFIXES):
         return ANONYMOUS
     row = _row(store.get("users", uid))
-    if (row is None or row.get("active") is False or row.get("role") not in RANK
-            or session.get("sv", 0) != session_version(row)):   # signed out, new password, new rights, disabled
+    if (
+        row is None
+        or row.get("active") is False
+        or row.get("role") not in RANK
+        or session.get("sv", 0) != session_version(row)
+    ):  # signed out, new password, new rights, disabled
         session.clear()
         return ANONYMOUS
     return _user_from_row(row, "session")
@@ -171,8 +184,9 @@ def require_scope(record: Mapping[str, Any]) -> None:
         raise Forbidden("超出您的管辖范围 / this is outside your area")
 
 
-def serve_personal(layer: str, records: Iterable[Mapping[str, Any]], *, target: str,
-                   drop_unlisted: bool = True) -> list[dict[str, Any]]:
+def serve_personal(
+    layer: str, records: Iterable[Mapping[str, Any]], *, target: str, drop_unlisted: bool = True
+) -> list[dict[str, Any]]:
     """Records of ``layer`` as the current user may see them, the read written to the audit log.
 
     Rows of people outside the user's scope are dropped, personal fields are shown, masked or removed
@@ -184,8 +198,9 @@ def serve_personal(layer: str, records: Iterable[Mapping[str, Any]], *, target: 
     personal, sensitive = privacy.personal_columns(layer)
     shown = sorted({c for r in out for c in (*personal, *sensitive) if r.get(c) is not None})
     if shown:
-        audit.record(get_store(), user, f"{layer}.read", target,
-                     {"rows": len(out), "fields": shown, "ip": request.remote_addr})
+        audit.record(
+            get_store(), user, f"{layer}.read", target, {"rows": len(out), "fields": shown, "ip": request.remote_addr}
+        )
     return out
 
 
@@ -197,6 +212,7 @@ def embed(view_name: str) -> Callable:
     embed token for this view — or is refused with 403 ``invalid_token``. The page may then be framed
     by ``EMBED_FRAME_ANCESTORS`` (every other page sends ``frame-ancestors 'none'``).
     """
+
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:

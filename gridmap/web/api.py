@@ -5,6 +5,7 @@ with ``total`` (features in the box), ``truncated``, ``hidden: "zoom"`` below th
 ``GET /api/layers`` lists the layers; ``GET /api/grids/<code>/stats``; ``GET /api/search?q=…``.
 No personal field is ever returned (see :mod:`gridmap.services.maps.layers`).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -38,9 +39,20 @@ def _bounds() -> tuple[int, int]:
 @allow("public")
 def layers():
     """The map layers, their source layer, properties and the zoom they are drawn from."""
-    return jsonify({"layers": [{"name": s.name, "source": s.source, "min_zoom": s.min_zoom,
-                                "properties": list(s.columns) + (["grid_code"] if s.with_grid else []),
-                                "url": f"/api/layers/{s.name}"} for s in LAYERS.values()]})
+    return jsonify(
+        {
+            "layers": [
+                {
+                    "name": s.name,
+                    "source": s.source,
+                    "min_zoom": s.min_zoom,
+                    "properties": list(s.columns) + (["grid_code"] if s.with_grid else []),
+                    "url": f"/api/layers/{s.name}",
+                }
+                for s in LAYERS.values()
+            ]
+        }
+    )
 
 
 @bp.get("/layers/<layer>")
@@ -57,17 +69,28 @@ def layer(layer: str):
     if grid is not None and not (grid.isdigit() and len(grid) <= 15):
         raise InvalidInput(f"grid={grid!r}: expected a grid code (digits)")
 
-    text = map_layers.layer_geojson(_store(), layer, bbox=map_layers.parse_bbox(request.args.get("bbox")),
-                              zoom=map_layers.parse_zoom(request.args.get("zoom")), shift=shift,
-                              open_only=state == "open", bounds=_bounds(), now=clock.now(), grid=grid,
-                              points=privacy.sees_exact_counts(current_user()))
+    text = map_layers.layer_geojson(
+        _store(),
+        layer,
+        bbox=map_layers.parse_bbox(request.args.get("bbox")),
+        zoom=map_layers.parse_zoom(request.args.get("zoom")),
+        shift=shift,
+        open_only=state == "open",
+        bounds=_bounds(),
+        now=clock.now(),
+        grid=grid,
+        points=privacy.sees_exact_counts(current_user()),
+    )
     return compressed(Response(text, mimetype="application/geo+json"))
 
 
 def compressed(resp: Response, *, minimum: int = 1400) -> Response:
     """gzip ``resp`` when the client accepts it and the body is worth it (GeoJSON shrinks 5–10×)."""
-    if "gzip" not in request.headers.get("Accept-Encoding", "") or resp.content_length is None \
-            or resp.content_length < minimum:
+    if (
+        "gzip" not in request.headers.get("Accept-Encoding", "")
+        or resp.content_length is None
+        or resp.content_length < minimum
+    ):
         return resp
     resp.set_data(gzip.compress(resp.get_data(), compresslevel=5))
     resp.headers["Content-Encoding"] = "gzip"
@@ -106,28 +129,70 @@ def search():
 def _describe() -> None:
     """Describe these routes in the OpenAPI document (``/api/openapi.json``)."""
     layer_names = list(LAYERS)
-    fc = obj(("type", "features"), type={"type": "string", "enum": ["FeatureCollection"]},
-             features={"type": "array", "items": {"type": "object"}})
-    describe("/api/layers", "get", op("The map layers, their properties and the zoom they are drawn from",
-                                      role="public", tag="maps", ok=obj(("layers",))))
-    describe("/api/layers/{layer}", "get", op(
-        "One layer inside bbox as GeoJSON, simplified for zoom (no personal fields)", role="public", tag="maps",
-        content_type="application/geo+json", ok=fc, params=(
-            param("layer", "path", {"type": "string", "enum": layer_names}),
-            param("bbox", description="minx,miny,maxx,maxy in EPSG:4326",
-                  schema={"type": "string", "pattern": r"^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$"}),
-            param("zoom", schema={"type": "integer", "minimum": 0, "maximum": 22}),
-            param("shift", schema={"type": "string", "enum": ["gcj02"]}),
-            param("state", schema={"type": "string", "enum": ["open", "all"]}),
-            param("grid", description="buildings only: the buildings of this grid of the published plan",
-                  schema={"type": "string", "pattern": "^[0-9]{1,15}$"}))))
-    describe("/api/grids/{code}/stats", "get", op(
-        "A grid's figures: households against its bounds, buildings, stewards by role, complaints",
-        role="public", tag="maps", ok=obj(("code", "households")),
-        params=(param("code", "path", {"type": "string", "maxLength": 15}),)))
-    describe("/api/search", "get", op(
-        "Grids by code, estates by name, buildings as 'estate number' or by id", role="public", tag="maps",
-        ok=obj(("results",)), params=(param("q", schema={"type": "string", "maxLength": 100}),)))
+    fc = obj(
+        ("type", "features"),
+        type={"type": "string", "enum": ["FeatureCollection"]},
+        features={"type": "array", "items": {"type": "object"}},
+    )
+    describe(
+        "/api/layers",
+        "get",
+        op(
+            "The map layers, their properties and the zoom they are drawn from",
+            role="public",
+            tag="maps",
+            ok=obj(("layers",)),
+        ),
+    )
+    describe(
+        "/api/layers/{layer}",
+        "get",
+        op(
+            "One layer inside bbox as GeoJSON, simplified for zoom (no personal fields)",
+            role="public",
+            tag="maps",
+            content_type="application/geo+json",
+            ok=fc,
+            params=(
+                param("layer", "path", {"type": "string", "enum": layer_names}),
+                param(
+                    "bbox",
+                    description="minx,miny,maxx,maxy in EPSG:4326",
+                    schema={"type": "string", "pattern": r"^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$"},
+                ),
+                param("zoom", schema={"type": "integer", "minimum": 0, "maximum": 22}),
+                param("shift", schema={"type": "string", "enum": ["gcj02"]}),
+                param("state", schema={"type": "string", "enum": ["open", "all"]}),
+                param(
+                    "grid",
+                    description="buildings only: the buildings of this grid of the published plan",
+                    schema={"type": "string", "pattern": "^[0-9]{1,15}$"},
+                ),
+            ),
+        ),
+    )
+    describe(
+        "/api/grids/{code}/stats",
+        "get",
+        op(
+            "A grid's figures: households against its bounds, buildings, stewards by role, complaints",
+            role="public",
+            tag="maps",
+            ok=obj(("code", "households")),
+            params=(param("code", "path", {"type": "string", "maxLength": 15}),),
+        ),
+    )
+    describe(
+        "/api/search",
+        "get",
+        op(
+            "Grids by code, estates by name, buildings as 'estate number' or by id",
+            role="public",
+            tag="maps",
+            ok=obj(("results",)),
+            params=(param("q", schema={"type": "string", "maxLength": 100}),),
+        ),
+    )
 
 
 _describe()

@@ -1,4 +1,5 @@
 """``POST /api/place/<kind>`` (a file upload or a GeoJSON body) and ``GET /api/coverage``."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
@@ -39,6 +40,9 @@ def coverage():
     if request.args.get("format") == "csv":
         table = request.args.get("table", "summary")
         frame = rep.table(table, level=request.args.get("level", "community"))
-        return Response(frame.to_csv(index=False), mimetype="text/csv",
-                        headers={"Content-Disposition": f"attachment; filename=coverage-{table}.csv"})
+        return Response(
+            frame.to_csv(index=False),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f"attachment; filename=coverage-{table}.csv"},
+        )
     return jsonify(rep.to_json())

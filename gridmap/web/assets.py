@@ -8,12 +8,14 @@
   gridmap uses) to those local URLs; :func:`external_urls` finds any URL that is still not local.
 * The configured basemap's origin is added to the CSP's image sources (``CSP_EXTRA_SOURCES``).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from importlib import import_module
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 import folium
@@ -103,8 +105,17 @@ def _rewrite(pairs: Iterable[tuple[str, str]], where: str) -> list[tuple[str, st
 
 def localize_folium() -> None:
     """Point folium's map and the plugins gridmap uses at the local copies (idempotent)."""
-    classes: list[Any] = [folium.Map, folium.GeoJson, folium.Marker, folium.Icon, folium.LayerControl,
-                          folium.FeatureGroup, plugins.MarkerCluster, plugins.FastMarkerCluster, plugins.HeatMap]
+    classes: list[Any] = [
+        folium.Map,
+        folium.GeoJson,
+        folium.Marker,
+        folium.Icon,
+        folium.LayerControl,
+        folium.FeatureGroup,
+        plugins.MarkerCluster,
+        plugins.FastMarkerCluster,
+        plugins.HeatMap,
+    ]
     for cls in classes:
         for attr in ("default_js", "default_css"):
             pairs = cls.__dict__.get(attr)
@@ -131,9 +142,11 @@ def external_urls(html: str, *, allowed: Iterable[str] = ()) -> list[str]:
 
 
 # -- basemaps ----------------------------------------------------------------------------------------
-TIANDITU = ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-            "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
-            "&TILECOL={x}&tk={key}")
+TIANDITU = (
+    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+    "&TILECOL={x}&tk={key}"
+)
 AMAP = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
 
 
@@ -153,19 +166,37 @@ def basemap_layers(config: dict[str, Any], choice: str | None = None) -> list[di
         url = config.get("BASEMAP_URL") or ""
         if not url.startswith(("http://", "https://", "/")):
             raise BasemapError("BASEMAP=xyz needs BASEMAP_URL, e.g. https://tiles.example.gov.cn/{z}/{x}/{y}.png")
-        return [{"url": url, "attribution": config.get("BASEMAP_ATTRIBUTION") or "basemap",
-                 "subdomains": "abc", "name": "底图"}]
+        return [
+            {
+                "url": url,
+                "attribution": config.get("BASEMAP_ATTRIBUTION") or "basemap",
+                "subdomains": "abc",
+                "name": "底图",
+            }
+        ]
     if kind == "tianditu":
         key = config.get("TIANDITU_KEY") or ""
         if not key:
             raise BasemapError("BASEMAP=tianditu needs TIANDITU_KEY (a 天地图 key)")
         attribution = config.get("BASEMAP_ATTRIBUTION") or "天地图 GS(2024)0568号"
-        return [{"url": TIANDITU.format(s="{s}", layer=layer, z="{z}", x="{x}", y="{y}", key=key),
-                 "attribution": attribution, "subdomains": "01234567", "name": name}
-                for layer, name in (("vec", "天地图"), ("cva", "天地图注记"))]
+        return [
+            {
+                "url": TIANDITU.format(s="{s}", layer=layer, z="{z}", x="{x}", y="{y}", key=key),
+                "attribution": attribution,
+                "subdomains": "01234567",
+                "name": name,
+            }
+            for layer, name in (("vec", "天地图"), ("cva", "天地图注记"))
+        ]
     if kind == "amap":
-        return [{"url": AMAP, "attribution": config.get("BASEMAP_ATTRIBUTION") or "© 高德地图",
-                 "subdomains": "1234", "name": "高德地图"}]
+        return [
+            {
+                "url": AMAP,
+                "attribution": config.get("BASEMAP_ATTRIBUTION") or "© 高德地图",
+                "subdomains": "1234",
+                "name": "高德地图",
+            }
+        ]
     raise BasemapError(f"BASEMAP={kind!r}: use none, xyz, tianditu or amap")
 
 

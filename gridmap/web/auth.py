@@ -1,4 +1,5 @@
 """Sign-in pages and the account API: login/logout, who am I, API tokens, embed tokens, the audit log."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,8 +28,12 @@ def _store():
 def _policy() -> auth.LoginPolicy:
     cfg = current_app.config
     seconds = dt.timedelta(seconds=int(cfg.get("LOGIN_LOCKOUT_SECONDS", 900)))
-    return auth.LoginPolicy(max_failures=int(cfg.get("LOGIN_MAX_FAILURES", 5)), lockout=seconds,
-                            max_failures_per_ip=int(cfg.get("LOGIN_MAX_FAILURES_PER_IP", 20)), ip_window=seconds)
+    return auth.LoginPolicy(
+        max_failures=int(cfg.get("LOGIN_MAX_FAILURES", 5)),
+        lockout=seconds,
+        max_failures_per_ip=int(cfg.get("LOGIN_MAX_FAILURES_PER_IP", 20)),
+        ip_window=seconds,
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -43,8 +48,7 @@ def _safe_next(target: str | None) -> str:
     if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in target):
         raise InvalidInput("next: control characters and spaces are not allowed in the return address")
     parts = urlsplit(target)
-    if (not target.startswith("/") or target.startswith(("//", "/\\")) or "\\" in target
-            or parts.scheme or parts.netloc):
+    if not target.startswith("/") or target.startswith(("//", "/\\")) or "\\" in target or parts.scheme or parts.netloc:
         return "/"
     return target
 
@@ -59,8 +63,13 @@ def login_page():
     if request.method == "POST":
         username = request.form.get("username", "")[:64]
         try:
-            user = accounts.login(_store(), username, request.form.get("password", "")[:1024],
-                                  ip=request.remote_addr or "?", policy=_policy())
+            user = accounts.login(
+                _store(),
+                username,
+                request.form.get("password", "")[:1024],
+                ip=request.remote_addr or "?",
+                policy=_policy(),
+            )
         except GridmapError as exc:
             error, status = exc.message, exc.status
         else:
@@ -69,8 +78,7 @@ def login_page():
             session["sv"] = accounts.session_version(user)
             session.permanent = True
             return redirect(target)
-    return render_template("auth/login.html", error=error, username=username,
-                           next=request.args.get("next", "")), status
+    return render_template("auth/login.html", error=error, username=username, next=request.args.get("next", "")), status
 
 
 @bp.post("/logout")
@@ -88,8 +96,15 @@ def logout():
 @allow("public")
 def me():
     u = current_user()
-    return jsonify({"username": u.username, "role": u.role, "scope": dict(u.scope),
-                    "display_name": u.display_name, "authenticated": u.authenticated})
+    return jsonify(
+        {
+            "username": u.username,
+            "role": u.role,
+            "scope": dict(u.scope),
+            "display_name": u.display_name,
+            "authenticated": u.authenticated,
+        }
+    )
 
 
 @bp.get("/api/tokens")
@@ -110,10 +125,8 @@ def create_token():
     if name is not None and (not isinstance(name, str) or len(name) > 100):
         raise InvalidInput("name 需为不超过 100 字的文本 / name must be text up to 100 characters")
     user = current_user()
-    token_id, secret = accounts.issue_api_token(_store(), user.username, name=name, days=days,
-                                                actor=user.username)
-    return jsonify({"id": token_id, "token": secret,
-                    "note": "只显示一次 / shown once: store it now"}), 201
+    token_id, secret = accounts.issue_api_token(_store(), user.username, name=name, days=days, actor=user.username)
+    return jsonify({"id": token_id, "token": secret, "note": "只显示一次 / shown once: store it now"}), 201
 
 
 @bp.delete("/api/tokens/<token_id>")
@@ -139,12 +152,26 @@ def create_embed_token():
     view = body.get("view", "map")
     grids, layers = body.get("grids", []), body.get("layers", [])
     hours = body.get("hours", 24 * 30)
-    if not isinstance(view, str) or not _str_list(grids) or not _str_list(layers) or \
-            not isinstance(hours, (int, float)) or isinstance(hours, bool):
-        raise InvalidInput("view 为文本, grids/layers 为文本数组, hours 为数字 / view is text, grids and "
-                           "layers are arrays of text, hours is a number")
-    out = accounts.issue_embed(_store(), current_app.config["SECRET_KEY"], view=view, grids=grids,
-                               layers=layers, hours=hours, actor=current_user().username)
+    if (
+        not isinstance(view, str)
+        or not _str_list(grids)
+        or not _str_list(layers)
+        or not isinstance(hours, (int, float))
+        or isinstance(hours, bool)
+    ):
+        raise InvalidInput(
+            "view 为文本, grids/layers 为文本数组, hours 为数字 / view is text, grids and "
+            "layers are arrays of text, hours is a number"
+        )
+    out = accounts.issue_embed(
+        _store(),
+        current_app.config["SECRET_KEY"],
+        view=view,
+        grids=grids,
+        layers=layers,
+        hours=hours,
+        actor=current_user().username,
+    )
     return jsonify(out), 201
 
 
@@ -163,8 +190,14 @@ def audit_log():
         offset = max(int(request.args.get("offset", 0)), 0)
     except ValueError:
         raise InvalidInput("limit/offset 需为整数 / limit and offset must be integers") from None
-    frame = audit.entries(_store(), actor=request.args.get("actor"), action=request.args.get("action"),
-                          target=request.args.get("target"), limit=limit, offset=offset)
+    frame = audit.entries(
+        _store(),
+        actor=request.args.get("actor"),
+        action=request.args.get("action"),
+        target=request.args.get("target"),
+        limit=limit,
+        offset=offset,
+    )
     return jsonify({"entries": _jsonable(accounts._row(r) for r in frame.to_dict("records"))})
 
 
@@ -188,4 +221,3 @@ def _jsonable(rows) -> list[dict[str, Any]]:
     for r in rows:
         out.append({k: clock.iso(v) if isinstance(v, dt.datetime) else json_value(v) for k, v in r.items()})
     return out
-

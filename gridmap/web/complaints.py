@@ -1,4 +1,5 @@
 """Complaint intake form and JSON API (``/complaints/new``, ``/api/complaints`` …); views call the service."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -57,13 +58,26 @@ def intake_form():
     store = get_store()
     communities, community, bbox = svc.map_extent(store, request.args.get("community"))
     extent = _padded(bbox) if bbox else map_grid.extent(store)
-    m = map_parts(layers=("streets", "communities", "grids", "buildings"), bounds=extent,
-                  controls={"search": True, "locate": True, "linkGrids": False}, link_grids=False)
+    m = map_parts(
+        layers=("streets", "communities", "grids", "buildings"),
+        bounds=extent,
+        controls={"search": True, "locate": True, "linkGrids": False},
+        link_grids=False,
+    )
     shift = basemap_shift(current_app.config) if basemap_layers(current_app.config) else None
-    return render_template("complaints/new.html", layout=layout(), user=user, en=select_locale() == "en",
-                           categories=svc.categories_catalogue(_settings()), communities=communities,
-                           community=community, staff=user.role in svc.STAFF_ROLES, map=m, shift=shift or "",
-                           empty=extent is None)
+    return render_template(
+        "complaints/new.html",
+        layout=layout(),
+        user=user,
+        en=select_locale() == "en",
+        categories=svc.categories_catalogue(_settings()),
+        communities=communities,
+        community=community,
+        staff=user.role in svc.STAFF_ROLES,
+        map=m,
+        shift=shift or "",
+        empty=extent is None,
+    )
 
 
 @bp.get("/complaints")
@@ -75,8 +89,14 @@ def work_list():
     out = svc.work_list(get_store(), user=current_user(), filters=filters, limit=limit, offset=offset)
     out["items"] = [_personal(item, None) for item in out["items"]]
     _audit_read("complaints:list", out["items"])
-    return render_template("complaints/list.html", layout=layout(), page=out, filters=filters,
-                           en=select_locale() == "en", open_states=svc.open_states())
+    return render_template(
+        "complaints/list.html",
+        layout=layout(),
+        page=out,
+        filters=filters,
+        en=select_locale() == "en",
+        open_states=svc.open_states(),
+    )
 
 
 @bp.get("/api/complaints/categories")
@@ -89,16 +109,22 @@ def categories():
 @allow("public")
 def route_preview():
     a = request.args
-    return jsonify(svc.route_preview(get_store(), lon=a.get("lon"), lat=a.get("lat"),
-                                     category=a.get("category", ""), settings=_settings()))
+    return jsonify(
+        svc.route_preview(
+            get_store(), lon=a.get("lon"), lat=a.get("lat"), category=a.get("category", ""), settings=_settings()
+        )
+    )
 
 
 @bp.get("/api/complaints/duplicates")
 @allow("public")
 def duplicates():
     a = request.args
-    return jsonify(svc.duplicates_near(get_store(), lon=a.get("lon"), lat=a.get("lat"),
-                                       category=a.get("category", ""), settings=_settings()))
+    return jsonify(
+        svc.duplicates_near(
+            get_store(), lon=a.get("lon"), lat=a.get("lat"), category=a.get("category", ""), settings=_settings()
+        )
+    )
 
 
 @bp.post("/api/complaints")
@@ -107,16 +133,24 @@ def duplicates():
 def create():
     user = current_user()
     out = svc.submit(get_store(), _data(), user=user, settings=_settings(), channel="api")
-    view = out if user.role in svc.STAFF_ROLES else svc.public_view(out) | {
-        "duplicates": out["duplicates"], "due_at": out["due_at"]}
+    view = (
+        out
+        if user.role in svc.STAFF_ROLES
+        else svc.public_view(out) | {"duplicates": out["duplicates"], "due_at": out["due_at"]}
+    )
     return jsonify(view), 201
 
 
 @bp.get("/api/complaints")
 @allow("department", "grid_leader")
 def index():
-    out = svc.list_complaints(get_store(), user=current_user(), filters=request.args,
-                              limit=_int_arg("limit", 100, lo=1), offset=_int_arg("offset", 0, hi=10**9))
+    out = svc.list_complaints(
+        get_store(),
+        user=current_user(),
+        filters=request.args,
+        limit=_int_arg("limit", 100, lo=1),
+        offset=_int_arg("offset", 0, hi=10**9),
+    )
     out["items"] = [_personal(item, None) for item in out["items"]]
     _audit_read("complaints:list", out["items"])
     return jsonify(out)
@@ -138,11 +172,18 @@ READ_FIELDS = (*svc.PERSONAL, "note")
 def _audit_read(target: str, items: list[dict[str, Any]]) -> None:
     """``complaints.read`` in the audit log when any personal field (event notes included) left in ``items``:
     who, what, which fields and how many rows — never the values."""
-    shown = sorted({k for r in items for k in svc.PERSONAL if r.get(k) is not None}
-                   | ({"note"} if any(e.get("note") for r in items for e in r.get("events") or ()) else set()))
+    shown = sorted(
+        {k for r in items for k in svc.PERSONAL if r.get(k) is not None}
+        | ({"note"} if any(e.get("note") for r in items for e in r.get("events") or ()) else set())
+    )
     if shown:
-        audit.record(get_store(), current_user(), "complaints.read", target,
-                     {"rows": len(items), "fields": shown, "ip": request.remote_addr})
+        audit.record(
+            get_store(),
+            current_user(),
+            "complaints.read",
+            target,
+            {"rows": len(items), "fields": shown, "ip": request.remote_addr},
+        )
 
 
 @bp.get("/api/complaints/<cid>")
@@ -182,8 +223,9 @@ def change_due(cid: str):
         raise InvalidInput(f"a time-limit change takes due_at and note, not {', '.join(unknown)}")
     if not data.get("due_at"):
         raise InvalidInput('say the new time limit: {"due_at": "2025-06-30T18:00:00", "note": "…"}')
-    return jsonify(svc.set_due(get_store(), cid, data["due_at"], user=current_user(), settings=_settings(),
-                               note=data.get("note")))
+    return jsonify(
+        svc.set_due(get_store(), cid, data["due_at"], user=current_user(), settings=_settings(), note=data.get("note"))
+    )
 
 
 @bp.post("/api/complaints/escalate")
@@ -192,9 +234,18 @@ def escalate():
     return jsonify(svc.escalate_overdue(get_store(), settings=_settings()))
 
 
-openapi.describe("/api/complaints/{cid}/due", "post", openapi.op(
-    "Change an open request's time limit (community and street officials of its area; an event and an audit "
-    "entry record it)", role="community_official", tag="complaints", ok=openapi.OBJ,
-    params=(openapi.CID,),
-    body=openapi.obj(("due_at",), due_at={"type": "string", "format": "date-time"},
-                     note={"type": "string", "maxLength": 1000})))
+openapi.describe(
+    "/api/complaints/{cid}/due",
+    "post",
+    openapi.op(
+        "Change an open request's time limit (community and street officials of its area; an event and an audit "
+        "entry record it)",
+        role="community_official",
+        tag="complaints",
+        ok=openapi.OBJ,
+        params=(openapi.CID,),
+        body=openapi.obj(
+            ("due_at",), due_at={"type": "string", "format": "date-time"}, note={"type": "string", "maxLength": 1000}
+        ),
+    ),
+)

@@ -5,6 +5,7 @@ or type them).
 Kept apart from the app factory (:mod:`gridmap.web`) so that views, access rules and the factory can all
 import it without importing one another.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Service-level views: health and version (used by load balancers and tests)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify

@@ -8,6 +8,7 @@ separated, see :data:`gridmap.present.render.LAYER_ORDER`), ``basemap=none`` (dr
 origins in ``EMBED_FRAME_ANCESTORS`` (``Content-Security-Policy: frame-ancestors``, set by
 :mod:`gridmap.web.security` for views marked ``@embed``).
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
@@ -68,9 +69,15 @@ def _check_area(key: str) -> None:
 
 def _embed_page(*, title: str, bounds, focus: str | None = None):
     basemap = "none" if request.args.get("basemap") == "none" else None
-    m = map_parts(layers=chosen_layers(), bounds=bounds, focus=focus, select_origin=target_origin(),
-                  basemap=basemap, controls={"search": False, "locate": False, "linkGrids": False},
-                  link_grids=False)
+    m = map_parts(
+        layers=chosen_layers(),
+        bounds=bounds,
+        focus=focus,
+        select_origin=target_origin(),
+        basemap=basemap,
+        controls={"search": False, "locate": False, "linkGrids": False},
+        link_grids=False,
+    )
     return render_template("maps/embed.html", map=m, title=title)
 
 
@@ -119,8 +126,9 @@ def demo():
     if needs_token and src and current_user().at_least("planner"):
         token = _preview_token(src)  # a planner trying the snippet gets a one-hour token for this view
         needs_token = False
-    return render_template("maps/embed_demo.html", src=src if not needs_token else "", token=token,
-                           needs_token=needs_token and bool(src))
+    return render_template(
+        "maps/embed_demo.html", src=src if not needs_token else "", token=token, needs_token=needs_token and bool(src)
+    )
 
 
 def _preview_token(src: str) -> str:
@@ -128,6 +136,7 @@ def _preview_token(src: str) -> str:
     path = src.split("?", 1)[0].rstrip("/").split("/")
     view = "grid" if path[2:3] == ["grids"] else "map"
     grids = [path[3]] if view == "grid" and len(path) > 3 and path[3].isdigit() else []
-    issued = accounts.issue_embed(_store(), current_app.config["SECRET_KEY"], view=view, grids=grids,
-                                  hours=1, actor=current_user().username)
+    issued = accounts.issue_embed(
+        _store(), current_app.config["SECRET_KEY"], view=view, grids=grids, hours=1, actor=current_user().username
+    )
     return issued["token"]

@@ -11,6 +11,7 @@ The body: under :data:`JSON_PREFIXES` the JSON shape ``{"error": {"status", "cod
 Open311 clients parse; elsewhere the HTML error page, or the JSON shape for a client that asks only for JSON.
 Views raise; they do not build error responses.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,9 +34,20 @@ JSON_PREFIXES = ("/api/", "/ogc", "/tiles/")
 OPEN311_PREFIX = "/open311/"
 
 #: machine codes of the HTTP statuses werkzeug raises
-_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-          405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-          422: "invalid_input", 429: "too_many_requests", 500: "internal_error", 503: "unavailable"}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
 #: messages for werkzeug statuses whose own description is long-winded English
 _MESSAGES = {404: "页面不存在 / not found", 405: "不支持的请求方式 / method not allowed"}
 INTERNAL = "服务器内部错误 / internal error, it has been logged"
@@ -89,8 +101,7 @@ def _georeport(a: Answer) -> Response:
         node = ET.SubElement(top, "error")
         ET.SubElement(node, "code").text = str(a.status)
         ET.SubElement(node, "description").text = a.message
-        return Response(ET.tostring(top, encoding="utf-8", xml_declaration=True), status=a.status,
-                        mimetype="text/xml")
+        return Response(ET.tostring(top, encoding="utf-8", xml_declaration=True), status=a.status, mimetype="text/xml")
     resp = jsonify(errors)
     resp.status_code = a.status
     return resp

@@ -6,9 +6,10 @@ by default, in Redis (or any storage ``limits`` knows) when ``RATE_LIMIT_STORAGE
 ``redis://localhost:6379/0``. A refused call is a 429 in the error shape with ``Retry-After``
 (:mod:`gridmap.web.errors`). Limits are ``limits`` strings (``"20 per minute;200 per day"``), one setting per group.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
@@ -16,8 +17,12 @@ from flask_limiter import Limiter
 from gridmap.web.access import current_user
 
 #: route group → the setting that holds its limits
-GROUPS = {"intake": "RATE_LIMIT_INTAKE", "signin": "RATE_LIMIT_SIGNIN", "tokens": "RATE_LIMIT_TOKENS",
-          "uploads": "RATE_LIMIT_UPLOADS"}
+GROUPS = {
+    "intake": "RATE_LIMIT_INTAKE",
+    "signin": "RATE_LIMIT_SIGNIN",
+    "tokens": "RATE_LIMIT_TOKENS",
+    "uploads": "RATE_LIMIT_UPLOADS",
+}
 
 
 def client_key() -> str:
@@ -52,8 +57,14 @@ def init_app(app: Flask) -> Limiter:
     """
     enabled = bool(app.config.get("RATE_LIMIT_ENABLED", True))
     app.config["RATELIMIT_ENABLED"] = enabled
-    lim = Limiter(key_func=client_key, app=app, storage_uri=app.config.get("RATE_LIMIT_STORAGE") or "memory://",
-                  headers_enabled=True, strategy="moving-window", key_prefix="gridmap")
+    lim = Limiter(
+        key_func=client_key,
+        app=app,
+        storage_uri=app.config.get("RATE_LIMIT_STORAGE") or "memory://",
+        headers_enabled=True,
+        strategy="moving-window",
+        key_prefix="gridmap",
+    )
     app.extensions["gridmap_limiter"] = lim
     for endpoint, view in list(app.view_functions.items()):
         mark = getattr(view, "_gridmap_limit", None)
@@ -62,7 +73,10 @@ def init_app(app: Flask) -> Limiter:
         group, key, methods = mark
         setting = GROUPS[group]
         app.view_functions[endpoint] = lim.shared_limit(
-            lambda setting=setting: str(current_app.config.get(setting) or ""), key_func=key, scope=group,
+            lambda setting=setting: str(current_app.config.get(setting) or ""),
+            key_func=key,
+            scope=group,
             methods=list(methods) or None,
-            exempt_when=lambda setting=setting: not current_app.config.get(setting))(view)
+            exempt_when=lambda setting=setting: not current_app.config.get(setting),
+        )(view)
     return lim

@@ -5,6 +5,7 @@ CRS84 (longitude, latitude). Everything here is public: the collections publish 
 complaints only as counts per grid (:mod:`gridmap.services.ogc`), with counts from 1 to 4 shown as ``"<5"``
 unless the caller may see personal data.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,12 +39,17 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 @bp.get("", strict_slashes=False)
 @allow("public")
 def landing():
-    body = {"title": f"gridmap {_('网格化治理')} OGC API", "description": _("网格化治理的公开地图数据（OGC API – Features）"),
-            "links": _self_links("ogc.landing", JSON) + [
-                _link("ogc.openapi", "service-desc", OPENAPI, "OpenAPI 3.0"),
-                _link("ogc.openapi", "service-doc", HTML, "API (HTML)", f="html"),
-                _link("ogc.conformance", "conformance", JSON, _("符合的标准")),
-                _link("ogc.collections", "data", JSON, _("数据集合"))]}
+    body = {
+        "title": f"gridmap {_('网格化治理')} OGC API",
+        "description": _("网格化治理的公开地图数据（OGC API – Features）"),
+        "links": _self_links("ogc.landing", JSON)
+        + [
+            _link("ogc.openapi", "service-desc", OPENAPI, "OpenAPI 3.0"),
+            _link("ogc.openapi", "service-doc", HTML, "API (HTML)", f="html"),
+            _link("ogc.conformance", "conformance", JSON, _("符合的标准")),
+            _link("ogc.collections", "data", JSON, _("数据集合")),
+        ],
+    }
     return _respond(body, "ogc/landing.html")
 
 
@@ -57,8 +63,10 @@ def conformance():
 @allow("public")
 def collections():
     bounds = svc.extent(_store())
-    body = {"links": _self_links("ogc.collections", JSON),
-            "collections": [_collection_body(c, bounds) for c in svc.COLLECTIONS.values()]}
+    body = {
+        "links": _self_links("ogc.collections", JSON),
+        "collections": [_collection_body(c, bounds) for c in svc.COLLECTIONS.values()],
+    }
     return _respond(body, "ogc/collections.html")
 
 
@@ -75,21 +83,37 @@ def items(collection_id: str):
     bbox = svc.parse_bbox(request.args.get("bbox"))
     limit, offset = svc.parse_paging(request.args.get("limit"), request.args.get("offset"))
     page = svc.items(_store(), collection_id, bbox=bbox, limit=limit, offset=offset, exact=_exact())
-    body = {"type": "FeatureCollection", "features": svc.feature_dicts(page.features),
-            "numberMatched": page.number_matched, "numberReturned": page.number_returned,
-            "timeStamp": _now(), "links": _page_links(collection_id, page)}
-    return _respond(body, "ogc/items.html", GEOJSON, collection=svc.collection(collection_id),
-                    title=collection_title(svc.collection(collection_id)))
+    body = {
+        "type": "FeatureCollection",
+        "features": svc.feature_dicts(page.features),
+        "numberMatched": page.number_matched,
+        "numberReturned": page.number_returned,
+        "timeStamp": _now(),
+        "links": _page_links(collection_id, page),
+    }
+    return _respond(
+        body,
+        "ogc/items.html",
+        GEOJSON,
+        collection=svc.collection(collection_id),
+        title=collection_title(svc.collection(collection_id)),
+    )
 
 
 @bp.get("/collections/<collection_id>/items/<feature_id>")
 @allow("public")
 def feature(collection_id: str, feature_id: str):
     body = svc.feature_dicts(svc.item(_store(), collection_id, feature_id, exact=_exact()))[0]
-    body["links"] = _self_links("ogc.feature", GEOJSON, collection_id=collection_id, feature_id=feature_id) \
-        + [_link("ogc.collection", "collection", JSON, collection_id=collection_id)]
-    return _respond(body, "ogc/item.html", GEOJSON, collection=svc.collection(collection_id),
-                    title=collection_title(svc.collection(collection_id)))
+    body["links"] = _self_links("ogc.feature", GEOJSON, collection_id=collection_id, feature_id=feature_id) + [
+        _link("ogc.collection", "collection", JSON, collection_id=collection_id)
+    ]
+    return _respond(
+        body,
+        "ogc/item.html",
+        GEOJSON,
+        collection=svc.collection(collection_id),
+        title=collection_title(svc.collection(collection_id)),
+    )
 
 
 @bp.get("/api")
@@ -101,12 +125,19 @@ def openapi():
 # -- documents ---------------------------------------------------------------------------------------
 def _collection_body(coll: svc.Collection, bounds: Any) -> dict[str, Any]:
     cid = coll.id
-    body = {"id": cid, "title": collection_title(coll), "description": in_ui_language(coll.description),
-            "itemType": "feature",
-            "crs": [CRS84], "storageCrs": CRS84,
-            "links": _self_links("ogc.collection", JSON, collection_id=cid) + [
-                _link("ogc.items", "items", GEOJSON, collection_title(coll), collection_id=cid),
-                _link("ogc.items", "items", HTML, collection_title(coll), collection_id=cid, f="html")]}
+    body = {
+        "id": cid,
+        "title": collection_title(coll),
+        "description": in_ui_language(coll.description),
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "links": _self_links("ogc.collection", JSON, collection_id=cid)
+        + [
+            _link("ogc.items", "items", GEOJSON, collection_title(coll), collection_id=cid),
+            _link("ogc.items", "items", HTML, collection_title(coll), collection_id=cid, f="html"),
+        ],
+    }
     if bounds is not None:
         body["extent"] = {"spatial": {"bbox": [list(bounds)], "crs": CRS84}}
     return body
@@ -120,15 +151,34 @@ def collection_title(coll: svc.Collection) -> str:
 
 def _page_links(collection_id: str, page: svc.Page) -> list[dict[str, Any]]:
     args = {k: v for k, v in request.args.items() if k in ("bbox",)}
-    links = _self_links("ogc.items", GEOJSON, collection_id=collection_id, limit=page.limit,
-                        offset=page.offset, **args)
+    links = _self_links("ogc.items", GEOJSON, collection_id=collection_id, limit=page.limit, offset=page.offset, **args)
     links.append(_link("ogc.collection", "collection", JSON, collection_id=collection_id))
     if page.has_next:
-        links.append(_link("ogc.items", "next", GEOJSON, _("下一页"), collection_id=collection_id,
-                           limit=page.limit, offset=page.offset + page.limit, **args))
+        links.append(
+            _link(
+                "ogc.items",
+                "next",
+                GEOJSON,
+                _("下一页"),
+                collection_id=collection_id,
+                limit=page.limit,
+                offset=page.offset + page.limit,
+                **args,
+            )
+        )
     if page.offset > 0:
-        links.append(_link("ogc.items", "prev", GEOJSON, _("上一页"), collection_id=collection_id,
-                           limit=page.limit, offset=max(page.offset - page.limit, 0), **args))
+        links.append(
+            _link(
+                "ogc.items",
+                "prev",
+                GEOJSON,
+                _("上一页"),
+                collection_id=collection_id,
+                limit=page.limit,
+                offset=max(page.offset - page.limit, 0),
+                **args,
+            )
+        )
     return links
 
 
@@ -136,37 +186,67 @@ def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.0 description of ``/ogc`` (collections, parameters, response types)."""
     ids = list(svc.COLLECTIONS)
     p = {
-        "bbox": {"name": "bbox", "in": "query", "required": False, "style": "form", "explode": False,
-                 "description": "minx,miny,maxx,maxy in CRS84",
-                 "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}},
-        "limit": {"name": "limit", "in": "query", "required": False, "style": "form", "explode": False,
-                  "schema": {"type": "integer", "minimum": 1, "maximum": svc.MAX_LIMIT,
-                             "default": svc.DEFAULT_LIMIT}},
-        "offset": {"name": "offset", "in": "query", "required": False,
-                   "schema": {"type": "integer", "minimum": 0, "default": 0}},
-        "f": {"name": "f", "in": "query", "required": False, "schema": {"type": "string",
-                                                                         "enum": ["json", "html"]}},
-        "collectionId": {"name": "collectionId", "in": "path", "required": True,
-                         "schema": {"type": "string", "enum": ids}},
+        "bbox": {
+            "name": "bbox",
+            "in": "query",
+            "required": False,
+            "style": "form",
+            "explode": False,
+            "description": "minx,miny,maxx,maxy in CRS84",
+            "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+        },
+        "limit": {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "style": "form",
+            "explode": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": svc.MAX_LIMIT, "default": svc.DEFAULT_LIMIT},
+        },
+        "offset": {
+            "name": "offset",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 0, "default": 0},
+        },
+        "f": {"name": "f", "in": "query", "required": False, "schema": {"type": "string", "enum": ["json", "html"]}},
+        "collectionId": {
+            "name": "collectionId",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "enum": ids},
+        },
         "featureId": {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}},
     }
 
     def op(summary: str, params: list[str], media: str) -> dict[str, Any]:
-        return {"get": {"summary": summary, "parameters": [{"$ref": f"#/components/parameters/{n}"}
-                                                            for n in params],
-                        "responses": {"200": {"description": summary, "content": {media: {}, HTML: {}}},
-                                      "400": {"description": "invalid parameter"},
-                                      "404": {"description": "not found"}}}}
+        return {
+            "get": {
+                "summary": summary,
+                "parameters": [{"$ref": f"#/components/parameters/{n}"} for n in params],
+                "responses": {
+                    "200": {"description": summary, "content": {media: {}, HTML: {}}},
+                    "400": {"description": "invalid parameter"},
+                    "404": {"description": "not found"},
+                },
+            }
+        }
 
     schemas = {}
     for c in svc.COLLECTIONS.values():
-        schemas[c.id] = {"type": "object", "title": c.title, "properties": {
-            name: svc.json_schema(kind) for name, kind in c.schema()}}
+        schemas[c.id] = {
+            "type": "object",
+            "title": c.title,
+            "properties": {name: svc.json_schema(kind) for name, kind in c.schema()},
+        }
     return {
         "openapi": "3.0.3",
-        "info": {"title": "gridmap OGC API – Features", "version": "1.0.0",
-                 "description": "Public map layers of gridmap (CRS84); complaints only as counts per grid.",
-                 "license": {"name": "MIT"}},
+        "info": {
+            "title": "gridmap OGC API – Features",
+            "version": "1.0.0",
+            "description": "Public map layers of gridmap (CRS84); complaints only as counts per grid.",
+            "license": {"name": "MIT"},
+        },
         "servers": [{"url": url_for("ogc.landing", _external=True).rstrip("/")}],
         "paths": {
             "/": op("landing page", ["f"], JSON),
@@ -174,10 +254,12 @@ def openapi_document() -> dict[str, Any]:
             "/api": op("this document", ["f"], OPENAPI),
             "/collections": op("collections", ["f"], JSON),
             "/collections/{collectionId}": op("one collection", ["collectionId", "f"], JSON),
-            "/collections/{collectionId}/items": op("features", ["collectionId", "bbox", "limit", "offset", "f"],
-                                                    GEOJSON),
-            "/collections/{collectionId}/items/{featureId}": op("one feature",
-                                                                ["collectionId", "featureId", "f"], GEOJSON),
+            "/collections/{collectionId}/items": op(
+                "features", ["collectionId", "bbox", "limit", "offset", "f"], GEOJSON
+            ),
+            "/collections/{collectionId}/items/{featureId}": op(
+                "one feature", ["collectionId", "featureId", "f"], GEOJSON
+            ),
         },
         "components": {"parameters": p, "schemas": schemas},
     }
@@ -218,8 +300,10 @@ def _link(endpoint: str, rel: str, media: str, title: str | None = None, **args:
 
 def _self_links(endpoint: str, media: str, **args: Any) -> list[dict[str, Any]]:
     html = _format() == "html"
-    return [_link(endpoint, "self" if not html else "alternate", media, **args),
-            _link(endpoint, "alternate" if not html else "self", HTML, **args)]
+    return [
+        _link(endpoint, "self" if not html else "alternate", media, **args),
+        _link(endpoint, "alternate" if not html else "self", HTML, **args),
+    ]
 
 
 def _respond(body: dict[str, Any], template: str, media: str = JSON, **context: Any) -> Response:
@@ -228,4 +312,3 @@ def _respond(body: dict[str, Any], template: str, media: str = JSON, **context: 
     resp = jsonify(body)
     resp.headers["Content-Type"] = media
     return resp
-

@@ -10,11 +10,13 @@ planner sees the description with phone and ID numbers masked), coordinates to o
 about 100 m, and the public gets no location and no grid at all (docs/security.md, "Small counts"). Every response that carries them is written to the audit log (``complaints.read``, issue #7),
 as the other APIs do.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -110,20 +112,34 @@ def _parse_w3c(raw: str | None, name: str) -> dt.datetime | None:
 def discovery(fmt: str):
     fmt = _fmt(fmt)
     base = url_for("open311.services", fmt="json", _external=True).rsplit("/", 1)[0] + "/"
-    data = {"changeset": "2025-01-01T00:00:00+08:00", "contact": "网格化治理平台 gridmap",
-            "key_service": "API keys: ask the district administrator (gridmap users token)",
-            "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": base,
-                           "changeset": "2025-01-01T00:00:00+08:00", "type": "production",
-                           "formats": ["application/json", "text/xml"]}]}
+    data = {
+        "changeset": "2025-01-01T00:00:00+08:00",
+        "contact": "网格化治理平台 gridmap",
+        "key_service": "API keys: ask the district administrator (gridmap users token)",
+        "endpoints": [
+            {
+                "specification": "http://wiki.open311.org/GeoReport_v2",
+                "url": base,
+                "changeset": "2025-01-01T00:00:00+08:00",
+                "type": "production",
+                "formats": ["application/json", "text/xml"],
+            }
+        ],
+    }
     return _respond(data, fmt, "discovery")
 
 
 def _service(cat: dict[str, Any]) -> dict[str, Any]:
     depts = "、".join(d["zh"] for d in cat["departments"])
-    return {"service_code": cat["code"], "service_name": cat["zh"],
-            "description": f"{cat['en']}; 承办 {depts}; 时限 {cat['sla_days']} 个工作日",
-            "metadata": False, "type": "realtime", "keywords": ",".join(cat["keywords"]),
-            "group": cat["group"]}
+    return {
+        "service_code": cat["code"],
+        "service_name": cat["zh"],
+        "description": f"{cat['en']}; 承办 {depts}; 时限 {cat['sla_days']} 个工作日",
+        "metadata": False,
+        "type": "realtime",
+        "keywords": ",".join(cat["keywords"]),
+        "group": cat["group"],
+    }
 
 
 @bp.get("/services.<fmt>")
@@ -153,8 +169,7 @@ def _caller() -> User:
     row = user_for_token(get_store(), key)
     if row is None:
         raise Forbidden("api_key is not valid / API 密钥无效")
-    return User(id=row["id"], username=row["username"], role=row["role"], scope=row.get("scope") or {},
-                via="token")
+    return User(id=row["id"], username=row["username"], role=row["role"], scope=row.get("scope") or {}, via="token")
 
 
 def _as_request(view: Mapping[str, Any], user: User, grid: str | None = None) -> dict[str, Any]:
@@ -184,13 +199,25 @@ def _as_request(view: Mapping[str, Any], user: User, grid: str | None = None) ->
     notes = f"{state.zh} {state.en}"
     if view.get("needs_confirmation"):
         notes += "；位置待确认 location to be confirmed"
-    return {"service_request_id": view["id"], "status": state.type, "status_notes": notes,
-            "service_name": cat.zh if cat else view["category"], "service_code": view["category"],
-            "description": description, "agency_responsible": agency or None,
-            "service_notice": _notice(view["category"]), "requested_datetime": _w3c(view.get("created_at")),
-            "updated_datetime": _w3c(view.get("updated_at")), "expected_datetime": _w3c(view.get("due_at")),
-            "address": None, "address_id": view.get("building_id") if full else None, "zipcode": None,
-            "lat": lat, "long": lon, "media_url": None}
+    return {
+        "service_request_id": view["id"],
+        "status": state.type,
+        "status_notes": notes,
+        "service_name": cat.zh if cat else view["category"],
+        "service_code": view["category"],
+        "description": description,
+        "agency_responsible": agency or None,
+        "service_notice": _notice(view["category"]),
+        "requested_datetime": _w3c(view.get("created_at")),
+        "updated_datetime": _w3c(view.get("updated_at")),
+        "expected_datetime": _w3c(view.get("due_at")),
+        "address": None,
+        "address_id": view.get("building_id") if full else None,
+        "zipcode": None,
+        "lat": lat,
+        "long": lon,
+        "media_url": None,
+    }
 
 
 def _notice(code: str) -> str | None:
@@ -270,9 +297,19 @@ def _audit_read(user: User, target: str, data: list[dict[str, Any]]) -> None:
     rows = [r for r in data if any(r.get(f) is not None for f in PERSONAL_FIELDS)]
     if rows:
         shown = sorted({f for r in rows for f in PERSONAL_FIELDS if r.get(f) is not None})
-        audit.record(get_store(), user, "complaints.read", target,
-                     {"rows": len(rows), "fields": shown, "ids": [r["service_request_id"] for r in rows][:50],
-                      "via": "open311", "ip": request.remote_addr})
+        audit.record(
+            get_store(),
+            user,
+            "complaints.read",
+            target,
+            {
+                "rows": len(rows),
+                "fields": shown,
+                "ids": [r["service_request_id"] for r in rows][:50],
+                "via": "open311",
+                "ip": request.remote_addr,
+            },
+        )
 
 
 @bp.post("/requests.<fmt>")
@@ -285,9 +322,16 @@ def requests_create(fmt: str):
     if f.get("address_string") and not (f.get("lat") or f.get("address_id")):
         raise InvalidInput("address_string alone cannot be placed: give lat and long, or address_id (a building id)")
     name = " ".join(x for x in (f.get("first_name"), f.get("last_name")) if x) or None
-    data = {"category": f.get("service_code"), "description": f.get("description"),
-            "lon": f.get("long"), "lat": f.get("lat"), "building_id": f.get("address_id"),
-            "contact_name": name, "contact_phone": f.get("phone"), "channel": "open311"}
+    data = {
+        "category": f.get("service_code"),
+        "description": f.get("description"),
+        "lon": f.get("long"),
+        "lat": f.get("lat"),
+        "building_id": f.get("address_id"),
+        "contact_name": name,
+        "contact_phone": f.get("phone"),
+        "channel": "open311",
+    }
     if not data["category"]:
         raise InvalidInput("service_code is required")
     if data["category"] not in C.CATEGORIES:

@@ -1,8 +1,10 @@
 """The map pages: the planner's overview ``/`` and a grid's page ``/grids/<code>``; the page frame helpers
 (language, navigation) every template uses."""
+
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, render_template, request
@@ -37,8 +39,13 @@ def lang_switch_url() -> str:
 
 
 #: top-bar links: (path, label msgid, lowest role that sees it)
-NAV = (("/", "总览", "public"), ("/complaints/new", "反映诉求", "public"), ("/kpi", "考核", "public"),
-       ("/planner", "网格规划", "planner"), ("/ogc", "开放数据", "public"))
+NAV = (
+    ("/", "总览", "public"),
+    ("/complaints/new", "反映诉求", "public"),
+    ("/kpi", "考核", "public"),
+    ("/planner", "网格规划", "planner"),
+    ("/ogc", "开放数据", "public"),
+)
 
 
 def nav_items() -> list[dict[str, Any]]:
@@ -46,10 +53,18 @@ def nav_items() -> list[dict[str, Any]]:
     gets their own grid first)."""
     user = current_user()
     rules = {r.rule for r in current_app.url_map.iter_rules()}
-    labels = {"总览": _("总览"), "反映诉求": _("反映诉求"), "考核": _("考核"), "网格规划": _("网格规划"),
-              "开放数据": _("开放数据")}
-    items = [{"url": path, "label": labels[zh], "current": request.path == path}
-             for path, zh, role in NAV if (path in rules or path + "/" in rules) and user.at_least(role)]
+    labels = {
+        "总览": _("总览"),
+        "反映诉求": _("反映诉求"),
+        "考核": _("考核"),
+        "网格规划": _("网格规划"),
+        "开放数据": _("开放数据"),
+    }
+    items = [
+        {"url": path, "label": labels[zh], "current": request.path == path}
+        for path, zh, role in NAV
+        if (path in rules or path + "/" in rules) and user.at_least(role)
+    ]
     grids = list((user.scope or {}).get("grids") or []) if user.role == "grid_leader" else []
     if grids and "/grids/<code>" in rules:
         mine = f"/grids/{grids[0]}"
@@ -72,14 +87,28 @@ def _frame() -> dict[str, Any]:
 
 # -- strings for the map script ---------------------------------------------------------------------------
 def role_names() -> dict[str, str]:
-    return {"grid_leader": _("网格长"), "building_leader": _("楼长"), "party_central_household": _("党员中心户"),
-            "property_steward": _("物业管家"), "volunteer": _("志愿者")}
+    return {
+        "grid_leader": _("网格长"),
+        "building_leader": _("楼长"),
+        "party_central_household": _("党员中心户"),
+        "property_steward": _("物业管家"),
+        "volunteer": _("志愿者"),
+    }
 
 
 def layer_names() -> dict[str, str]:
-    return {"streets": _("街道"), "communities": _("社区"), "estates": _("小区"), "grids": _("网格"),
-            "buildings": _("楼栋"), "stewards": _("红色管家"), "merchants": _("商户"),
-            "volunteer_teams": _("志愿服务队"), "complaints": _("诉求"), "heatmap": _("诉求热力")}
+    return {
+        "streets": _("街道"),
+        "communities": _("社区"),
+        "estates": _("小区"),
+        "grids": _("网格"),
+        "buildings": _("楼栋"),
+        "stewards": _("红色管家"),
+        "merchants": _("商户"),
+        "volunteer_teams": _("志愿服务队"),
+        "complaints": _("诉求"),
+        "heatmap": _("诉求热力"),
+    }
 
 
 def state_names() -> dict[str, str]:
@@ -91,40 +120,97 @@ def state_names() -> dict[str, str]:
 def js_strings() -> dict[str, str]:
     """The strings gridmap.js shows, in the page's language (keys are the Chinese texts)."""
     out = {
-        "网格": _("网格"), "户数": _("户数"), "楼栋": _("楼栋"), "社区": _("社区"), "网格长": _("网格长"), "楼长": _("楼长"),
-        "党员中心户": _("党员中心户"), "待办诉求": _("待办诉求"), "超期": _("超期"), "查看网格": _("查看网格"), "党员": _("党员"), "是": _("是"),
-        "诉求": _("诉求"), "类别": _("类别"), "状态": _("状态"), "已等待": _("已等待"), "天": _("天"), "商户联盟": _("商户联盟"),
-        "服务": _("服务"), "队员": _("队员"), "层数": _("层数"), "放大查看楼栋": _("放大查看楼栋"), "要素过多，请放大": _("要素过多，请放大"),
-        "加载中…": _("加载中…"), "网格户数": _("网格户数"), "低于下限": _("低于下限"), "高于上限": _("高于上限"), "超期诉求": _("超期诉求"),
-        "搜索网格编码、小区或楼栋": _("搜索网格编码、小区或楼栋"), "搜索": _("搜索"), "没有找到": _("没有找到"), "定位我的位置": _("定位我的位置"),
-        "无法定位": _("无法定位"), "放大查看诉求点位": _("放大查看诉求点位"),
+        "网格": _("网格"),
+        "户数": _("户数"),
+        "楼栋": _("楼栋"),
+        "社区": _("社区"),
+        "网格长": _("网格长"),
+        "楼长": _("楼长"),
+        "党员中心户": _("党员中心户"),
+        "待办诉求": _("待办诉求"),
+        "超期": _("超期"),
+        "查看网格": _("查看网格"),
+        "党员": _("党员"),
+        "是": _("是"),
+        "诉求": _("诉求"),
+        "类别": _("类别"),
+        "状态": _("状态"),
+        "已等待": _("已等待"),
+        "天": _("天"),
+        "商户联盟": _("商户联盟"),
+        "服务": _("服务"),
+        "队员": _("队员"),
+        "层数": _("层数"),
+        "放大查看楼栋": _("放大查看楼栋"),
+        "要素过多，请放大": _("要素过多，请放大"),
+        "加载中…": _("加载中…"),
+        "网格户数": _("网格户数"),
+        "低于下限": _("低于下限"),
+        "高于上限": _("高于上限"),
+        "超期诉求": _("超期诉求"),
+        "搜索网格编码、小区或楼栋": _("搜索网格编码、小区或楼栋"),
+        "搜索": _("搜索"),
+        "没有找到": _("没有找到"),
+        "定位我的位置": _("定位我的位置"),
+        "无法定位": _("无法定位"),
+        "放大查看诉求点位": _("放大查看诉求点位"),
     }
     out.update({f"role:{k}": v for k, v in role_names().items()})
     out.update({f"state:{k}": v for k, v in state_names().items()})
     out.update({"kind:grid": _("网格"), "kind:estate": _("小区"), "kind:building": _("楼栋")})
-    out.update({"glyph:grid_leader": _("网"), "glyph:building_leader": _("楼"),
-                "glyph:party_central_household": _("党"), "glyph:property_steward": _("物"),
-                "glyph:volunteer": _("志"), "glyph:merchant": _("商"), "glyph:volunteer_team": _("队")})
+    out.update(
+        {
+            "glyph:grid_leader": _("网"),
+            "glyph:building_leader": _("楼"),
+            "glyph:party_central_household": _("党"),
+            "glyph:property_steward": _("物"),
+            "glyph:volunteer": _("志"),
+            "glyph:merchant": _("商"),
+            "glyph:volunteer_team": _("队"),
+        }
+    )
     return out
 
 
 # -- maps -------------------------------------------------------------------------------------------------
-def map_parts(*, layers: Sequence[str], bounds: Sequence[float] | None, controls: Mapping[str, Any],
-              focus: str | None = None, select_origin: str | None = None, basemap: str | None = None,
-              hidden: Sequence[str] = (), link_grids: bool = True) -> dict[str, Any]:
+def map_parts(
+    *,
+    layers: Sequence[str],
+    bounds: Sequence[float] | None,
+    controls: Mapping[str, Any],
+    focus: str | None = None,
+    select_origin: str | None = None,
+    basemap: str | None = None,
+    hidden: Sequence[str] = (),
+    link_grids: bool = True,
+) -> dict[str, Any]:
     """The map of a page as ``head``/``body``/``script`` pieces (scripts carry this request's nonce)."""
     cfg = current_app.config
     base = basemap_layers(cfg, basemap)
     shift = basemap_shift(cfg) if base else None
-    opts = render.MapOptions(layers=tuple(layers), bounds=bounds, basemaps=base, shift=shift, focus=focus,
-                             select_origin=select_origin, hidden=tuple(hidden), link_grids=link_grids,
-                             tiles={} if shift else vector_tiles())
+    opts = render.MapOptions(
+        layers=tuple(layers),
+        bounds=bounds,
+        basemaps=base,
+        shift=shift,
+        focus=focus,
+        select_origin=select_origin,
+        hidden=tuple(hidden),
+        link_grids=link_grids,
+        tiles={} if shift else vector_tiles(),
+    )
     lo, hi = bounds_setting()
-    m = render.build_map(opts, names=layer_names(),
-                         controls={"legend": {"min": lo, "max": hi, "roles": True}, **controls})
+    m = render.build_map(
+        opts, names=layer_names(), controls={"legend": {"min": lo, "max": hi, "roles": True}, **controls}
+    )
     parts = render.page_parts(m)
-    return {"head": nonce_scripts(parts["head"]), "body": nonce_scripts(parts["body"]),
-            "script": nonce_scripts(parts["script"]), "name": parts["name"], "strings": js_strings()}
+    return {
+        "head": nonce_scripts(parts["head"]),
+        "body": nonce_scripts(parts["body"]),
+        "script": nonce_scripts(parts["script"]),
+        "name": parts["name"],
+        "strings": js_strings(),
+    }
 
 
 TILE_RULE = "/tiles/<layer>/<int:z>/<int:x>/<int:y>.pbf"
@@ -144,8 +230,12 @@ def vector_tiles() -> dict[str, str]:
 def overview():
     """Every grid coloured by households against the bounds, with every layer, search and drill-down."""
     extent = map_grid.extent(get_store())
-    m = map_parts(layers=render.LAYER_ORDER, bounds=extent, hidden=("heatmap",),
-                  controls={"search": True, "locate": False, "linkGrids": True})
+    m = map_parts(
+        layers=render.LAYER_ORDER,
+        bounds=extent,
+        hidden=("heatmap",),
+        controls={"search": True, "locate": False, "linkGrids": True},
+    )
     return render_template("maps/overview.html", map=m, empty=extent is None)
 
 
@@ -156,11 +246,21 @@ def grid_page(code: str):
     detail = map_grid.grid_detail(get_store(), code, bounds=bounds_setting(), now=clock.now())
     exact = sees_exact_counts(current_user())  # the public sees request counts, not the requests (#7)
     detail = dict(detail, stats=visible_stats(detail["stats"]), complaints=detail["complaints"] if exact else None)
-    m = map_parts(layers=("communities", "grids", "buildings", "merchants", "volunteer_teams", "stewards",
-                          "complaints"), bounds=_padded(detail["stats"]["bbox"]), focus=code,
-                  controls={"search": False, "locate": True, "linkGrids": True})
-    return render_template("maps/grid.html", map=m, d=detail, s=detail["stats"], roles=role_names(),
-                           role_order=STEWARD_ROLES, states=state_names())
+    m = map_parts(
+        layers=("communities", "grids", "buildings", "merchants", "volunteer_teams", "stewards", "complaints"),
+        bounds=_padded(detail["stats"]["bbox"]),
+        focus=code,
+        controls={"search": False, "locate": True, "linkGrids": True},
+    )
+    return render_template(
+        "maps/grid.html",
+        map=m,
+        d=detail,
+        s=detail["stats"],
+        roles=role_names(),
+        role_order=STEWARD_ROLES,
+        states=state_names(),
+    )
 
 
 def _padded(bbox: Sequence[float], frac: float = 0.08) -> list[float]:

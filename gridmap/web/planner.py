@@ -1,6 +1,7 @@
 """The planner: pages ``/planner`` (plans, drafts) and the JSON API under ``/api/planner`` that the map
 calls (moves by id list from a click or lasso, merge, split, lock, undo/redo, rebalance, diff, publish,
 rollback, export, import). Views only parse the request and call :mod:`gridmap.services.plans`."""
+
 from __future__ import annotations
 
 import io
@@ -87,16 +88,18 @@ def _str(data: dict, key: str) -> str:
 @bp.get("/planner")
 @allow("planner")
 def index():
-    return render_template("planner/index.html", plans=svc.list_plans(_store()),
-                           published=svc.published_plan_id(_store()))
+    return render_template(
+        "planner/index.html", plans=svc.list_plans(_store()), published=svc.published_plan_id(_store())
+    )
 
 
 @bp.get("/planner/drafts/<draft>")
 @allow("planner")
 def draft_page(draft: str):
     info = svc.draft_info(_store(), draft)
-    return render_template("planner/draft.html", info=info, communities=svc.communities(_store()),
-                           community=request.args.get("community"))
+    return render_template(
+        "planner/draft.html", info=info, communities=svc.communities(_store()), community=request.args.get("community")
+    )
 
 
 # -- API ---------------------------------------------------------------------------------------
@@ -110,30 +113,32 @@ def api_plans():
 @allow("planner")
 def api_start():
     data = _opt_body()
-    return jsonify(svc.start_draft(_store(), actor=_actor(), base=_opt_str(data, "base"),
-                                   note=_opt_str(data, "note"))), 201
+    return jsonify(
+        svc.start_draft(_store(), actor=_actor(), base=_opt_str(data, "base"), note=_opt_str(data, "note"))
+    ), 201
 
 
 @bp.get("/api/planner/drafts/<draft>")
 @allow("planner")
 def api_draft(draft: str):
-    return jsonify(svc.draft_view(_store(), draft, world=world(),
-                                  community=request.args.get("community")))
+    return jsonify(svc.draft_view(_store(), draft, world=world(), community=request.args.get("community")))
 
 
 @bp.post("/api/planner/drafts/<draft>/move")
 @allow("planner")
 def api_move(draft: str):
     data = _body()
-    return jsonify(svc.move_buildings(_store(), draft, _list(data, "buildings"), _str(data, "to_grid"),
-                                      actor=_actor(), world=world()))
+    return jsonify(
+        svc.move_buildings(
+            _store(), draft, _list(data, "buildings"), _str(data, "to_grid"), actor=_actor(), world=world()
+        )
+    )
 
 
 @bp.post("/api/planner/drafts/<draft>/merge")
 @allow("planner")
 def api_merge(draft: str):
-    return jsonify(svc.merge_grids(_store(), draft, _list(_body(), "grids"), actor=_actor(),
-                                   world=world()))
+    return jsonify(svc.merge_grids(_store(), draft, _list(_body(), "grids"), actor=_actor(), world=world()))
 
 
 @bp.post("/api/planner/drafts/<draft>/split")
@@ -141,16 +146,18 @@ def api_merge(draft: str):
 def api_split(draft: str):
     data = _body()
     ids = _list(data, "buildings") if data.get("buildings") else None
-    return jsonify(svc.split_grid(_store(), draft, _str(data, "grid"), ids, actor=_actor(),
-                                  world=world()))
+    return jsonify(svc.split_grid(_store(), draft, _str(data, "grid"), ids, actor=_actor(), world=world()))
 
 
 @bp.post("/api/planner/drafts/<draft>/lock")
 @allow("planner")
 def api_lock(draft: str):
     data = _body()
-    return jsonify(svc.lock_grids(_store(), draft, _list(data, "grids"),
-                                  locked=bool(data.get("locked", True)), actor=_actor(), world=world()))
+    return jsonify(
+        svc.lock_grids(
+            _store(), draft, _list(data, "grids"), locked=bool(data.get("locked", True)), actor=_actor(), world=world()
+        )
+    )
 
 
 @bp.post("/api/planner/drafts/<draft>/undo")
@@ -169,24 +176,31 @@ def api_redo(draft: str):
 @allow("planner")
 def api_rebalance(draft: str):
     data = _opt_body()
-    return jsonify(svc.rebalance_draft(_store(), draft, actor=_actor(), world=world(),
-                                       allow_new_grids=bool(data.get("allow_new_grids", True))))
+    return jsonify(
+        svc.rebalance_draft(
+            _store(), draft, actor=_actor(), world=world(), allow_new_grids=bool(data.get("allow_new_grids", True))
+        )
+    )
 
 
 @bp.post("/api/planner/drafts/<draft>/publish")
 @allow("planner")
 def api_publish(draft: str):
     data = _opt_body()
-    return jsonify(svc.publish(_store(), draft, effective_date=_opt_str(data, "effective_date"),
-                               actor=_actor(), world=world()))
+    return jsonify(
+        svc.publish(_store(), draft, effective_date=_opt_str(data, "effective_date"), actor=_actor(), world=world())
+    )
 
 
 @bp.post("/api/planner/rollback")
 @allow("planner")
 def api_rollback():
     data = _body()
-    return jsonify(svc.rollback(_store(), _str(data, "plan"), actor=_actor(), world=world(),
-                                effective_date=_opt_str(data, "effective_date")))
+    return jsonify(
+        svc.rollback(
+            _store(), _str(data, "plan"), actor=_actor(), world=world(), effective_date=_opt_str(data, "effective_date")
+        )
+    )
 
 
 @bp.get("/api/planner/diff")
@@ -208,7 +222,7 @@ def api_export(plan_id: str):
     with tempfile.TemporaryDirectory(prefix="gridmap-export-") as folder:
         tmp = Path(folder) / f"{plan_id}{suffix}"
         svc.export_plan_file(_store(), plan_id, str(tmp), format=fmt, world=world())
-        data = io.BytesIO(tmp.read_bytes())   # the folder goes when the block ends; the bytes are sent
+        data = io.BytesIO(tmp.read_bytes())  # the folder goes when the block ends; the bytes are sent
     return send_file(data, mimetype=MEDIA_TYPES[fmt], as_attachment=True, download_name=tmp.name)
 
 

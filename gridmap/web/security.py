@@ -15,6 +15,7 @@
   (``Content-Type: application/json``) under ``/api/``: no CORS is served, so another site cannot send
   one without a preflight that fails. API views therefore never use ``get_json(force=True)``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,8 +31,14 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup
 
 from gridmap.io.safety import loads_json
-from gridmap.web.access import (CSRF_EXEMPT_PREFIXES, bearer_secret, current_user, embed_view_of, lowest_role,
-                                refuse_anonymous)
+from gridmap.web.access import (
+    CSRF_EXEMPT_PREFIXES,
+    bearer_secret,
+    current_user,
+    embed_view_of,
+    lowest_role,
+    refuse_anonymous,
+)
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -59,19 +66,21 @@ def nonce_scripts(html: str) -> Markup:
 
 def content_security_policy(*, nonce: str, frame_ancestors: str, extra_sources: str = "") -> str:
     extra = f" {extra_sources.strip()}" if extra_sources.strip() else ""
-    return "; ".join([
-        "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        # Leaflet and folium position and size elements with style attributes
-        "style-src 'self' 'unsafe-inline'",
-        f"img-src 'self' data: blob:{extra}",
-        f"connect-src 'self'{extra}",
-        "font-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        f"frame-ancestors {frame_ancestors}",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            # Leaflet and folium position and size elements with style attributes
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src 'self' data: blob:{extra}",
+            f"connect-src 'self'{extra}",
+            "font-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            f"frame-ancestors {frame_ancestors}",
+        ]
+    )
 
 
 def _is_embed() -> bool:
@@ -84,7 +93,8 @@ def _set_headers(resp):
     embed = _is_embed()
     ancestors = (cfg.get("EMBED_FRAME_ANCESTORS") or "'self'") if embed else "'none'"
     resp.headers["Content-Security-Policy"] = content_security_policy(
-        nonce=csp_nonce(), frame_ancestors=ancestors, extra_sources=cfg.get("CSP_EXTRA_SOURCES") or "")
+        nonce=csp_nonce(), frame_ancestors=ancestors, extra_sources=cfg.get("CSP_EXTRA_SOURCES") or ""
+    )
     if not embed:
         resp.headers["X-Frame-Options"] = "DENY"
     resp.headers["X-Content-Type-Options"] = "nosniff"
@@ -126,11 +136,12 @@ def _csrf_check() -> None:
     view = current_app.view_functions.get(request.endpoint or "")
     lowest = lowest_role(view) if view is not None else None
     if lowest not in (None, "public") and not current_user().authenticated:
-        refuse_anonymous(lowest)   # 401 before CSRF: the caller must sign in first
+        refuse_anonymous(lowest)  # 401 before CSRF: the caller must sign in first
     if bearer_secret() is not None or request.path.startswith(CSRF_EXEMPT_PREFIXES):
         return
-    if request.path.startswith("/api/") and (request.mimetype == "application/json"
-                                             or request.method in ("PUT", "PATCH", "DELETE")):
+    if request.path.startswith("/api/") and (
+        request.mimetype == "application/json" or request.method in ("PUT", "PATCH", "DELETE")
+    ):
         return  # cross-site pages can send neither without a CORS preflight, which is never granted
     if current_app.config.get("WTF_CSRF_ENABLED", True) is False:
         return

@@ -1,5 +1,6 @@
 """The production server: waitress, with its own refusals (413 body too large, 431 headers too large, 400
 malformed request) answered in gridmap's JSON error shape instead of waitress's plain text."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,16 @@ class JSONErrorTask(ErrorTask):
     def execute(self) -> None:
         e = self.request.error
         status = int(e.code)
-        body = json.dumps({"error": {"status": status, "code": _CODES.get(status, "bad_request"),
-                                     "message": f"{e.reason}: {e.body}"}}, ensure_ascii=False).encode("utf-8")
+        body = json.dumps(
+            {
+                "error": {
+                    "status": status,
+                    "code": _CODES.get(status, "bad_request"),
+                    "message": f"{e.reason}: {e.body}",
+                }
+            },
+            ensure_ascii=False,
+        ).encode("utf-8")
         self.status = f"{status} {e.reason}"
         self.response_headers.extend([("Content-Type", "application/json; charset=utf-8")])
         self.set_close_on_finish()

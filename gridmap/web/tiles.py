@@ -3,6 +3,7 @@
 Responses carry a strong ETag (a hash of the tile) and ``Cache-Control: public, max-age=TILE_MAX_AGE``;
 a client revalidating with ``If-None-Match`` gets ``304 Not Modified``. An empty tile is a 200 with no body.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request

@@ -1,4 +1,5 @@
 """Steps the browser tests share: sign in through the login form, tap a Leaflet map at a lon/lat."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,7 +19,9 @@ def tap_map(page: Any, lon: float, lat: float, *, container: str = "#gm-intake-m
         if page.evaluate("() => !!(window.gridmap && window.gridmap.map)"):
             break
         page.wait_for_timeout(100)
-    x, y = page.evaluate("([lat, lon]) => { const p = window.gridmap.map.latLngToContainerPoint([lat, lon]);"
-                         " return [p.x, p.y]; }", [lat, lon])
+    x, y = page.evaluate(
+        "([lat, lon]) => { const p = window.gridmap.map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+        [lat, lon],
+    )
     box = page.locator(container).bounding_box()
     page.mouse.click(box["x"] + x, box["y"] + y)

@@ -1,4 +1,5 @@
 """The intake form in a real Chromium: click the grid map, see routing, submit, find the request stored."""
+
 from __future__ import annotations
 
 import sys
@@ -7,8 +8,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
-from complaints_world import G1, build  # noqa: E402
-from tests.browser.pagekit import tap_map  # noqa: E402
+from complaints_world import G1, build
+from tests.browser.pagekit import tap_map
 
 pytestmark = pytest.mark.browser
 

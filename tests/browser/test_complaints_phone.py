@@ -1,5 +1,6 @@
 """The complaint pages on a phone (390×844): the intake form and the grid leader's work list fit the screen
 without sideways scrolling, and a grid leader moves a request from the list. Screenshots in ``artifacts``."""
+
 from __future__ import annotations
 
 import sys
@@ -8,8 +9,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
-from complaints_world import G1, build  # noqa: E402
-from tests.browser.pagekit import sign_in, tap_map  # noqa: E402
+from complaints_world import G1, build
+from tests.browser.pagekit import sign_in, tap_map
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -43,8 +44,14 @@ def test_intake_and_work_list_on_a_phone(browser, app_factory, sqlite_store, liv
         page.locator("#gm-route p").first.wait_for()
         assert G1 in page.text_content("#gm-route")
         page.fill("textarea[name=description]", "楼下垃圾没人清")
-        for sel in ("#gm-intake-map", "#gm-complaint-form", "#gm-complaint-form textarea",
-                    "#gm-complaint-form select", "#gm-complaint-form button[type=submit]", "main"):
+        for sel in (
+            "#gm-intake-map",
+            "#gm-complaint-form",
+            "#gm-complaint-form textarea",
+            "#gm-complaint-form select",
+            "#gm-complaint-form button[type=submit]",
+            "main",
+        ):
             _fits(page, sel)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(path=str(artifacts / "phone-complaint-form.png"), full_page=True)

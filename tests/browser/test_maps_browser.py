@@ -1,8 +1,8 @@
 """The maps in a real headless Chromium against a live local server: pages load, draw the features the
 store holds, never request anything beyond loopback, and the embed's click reaches its host page."""
+
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-import maps_world  # noqa: E402
-from tests.browser.pagekit import sign_in  # noqa: E402
+import maps_world
+from tests.browser.pagekit import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -27,8 +27,13 @@ def site(app_factory, sqlite_store, live_server):
 
 
 def _page(browser, viewport):
-    ctx = browser.new_context(viewport=viewport, device_scale_factor=1, locale="zh-CN",
-                              geolocation={"latitude": 36.2833, "longitude": 120.3899}, permissions=["geolocation"])
+    ctx = browser.new_context(
+        viewport=viewport,
+        device_scale_factor=1,
+        locale="zh-CN",
+        geolocation={"latitude": 36.2833, "longitude": 120.3899},
+        permissions=["geolocation"],
+    )
     page = ctx.new_page()
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
@@ -39,8 +44,11 @@ def _page(browser, viewport):
 
 
 def _wait_idle(frame, timeout=15000):
-    frame.wait_for_function("() => window.gridmap && window.gridmap.sources.length > 0 && window.gridmap.idle()",
-                            timeout=timeout, polling=100)
+    frame.wait_for_function(
+        "() => window.gridmap && window.gridmap.sources.length > 0 && window.gridmap.idle()",
+        timeout=timeout,
+        polling=100,
+    )
 
 
 def _only_loopback(requests):
@@ -49,8 +57,9 @@ def _only_loopback(requests):
 
 
 def _drawn(frame) -> dict:
-    return frame.evaluate("() => ({drawn: gridmap.drawn, totals: gridmap.totals, tiled: gridmap.tiled, "
-                          "errors: gridmap.errors || 0})")
+    return frame.evaluate(
+        "() => ({drawn: gridmap.drawn, totals: gridmap.totals, tiled: gridmap.tiled, errors: gridmap.errors || 0})"
+    )
 
 
 def test_overview_draws_every_layer_offline(site, browser, artifacts):
@@ -66,9 +75,9 @@ def test_overview_draws_every_layer_offline(site, browser, artifacts):
         assert d["drawn"]["streets"] == 1 and d["drawn"]["communities"] == 2
         if page.evaluate("() => gridmap.map.getZoom()") >= 15:
             assert d["drawn"]["buildings"] == 8
-        assert d["drawn"]["complaints"] == 2            # the public sees counts per grid (A, C), never points
+        assert d["drawn"]["complaints"] == 2  # the public sees counts per grid (A, C), never points
         assert d["drawn"]["stewards"] == 5
-        assert d["drawn"]["merchants"] == d["totals"]["merchants"] == 1   # m2 lies far outside the view
+        assert d["drawn"]["merchants"] == d["totals"]["merchants"] == 1  # m2 lies far outside the view
         assert d["drawn"]["volunteer_teams"] == 1
         assert page.locator(".gm-legend").is_visible()
         page.screenshot(path=str(artifacts / f"overview-{name}.png"))
@@ -89,10 +98,13 @@ def test_overview_grid_popup_and_search(site, browser, artifacts):
     page.wait_for_url(server.url + "/")
     page.goto(server.url + "/")
     _wait_idle(page)
-    xy = page.evaluate("""() => { var m = gridmap.map, hit = null;
+    xy = page.evaluate(
+        """() => { var m = gridmap.map, hit = null;
         gridmap.sources.filter(s => s.opts.layer === 'grids')[0].group.eachLayer(g => g.eachLayer(l => {
           if (l.feature.properties.code === '%s') hit = m.latLngToContainerPoint(l.getBounds().getCenter()); }));
-        return [hit.x, hit.y]; }""" % maps_world.C)
+        return [hit.x, hit.y]; }"""
+        % maps_world.C
+    )
     page.locator(".folium-map").click(position={"x": xy[0], "y": xy[1]})
     popup = page.locator(".gm-popup")
     popup.wait_for()
@@ -143,17 +155,21 @@ def test_embed_click_reaches_the_host_page(site, browser, artifacts):
         token = issue_embed(get_store(), app.config["SECRET_KEY"], view="grid", hours=1)["token"]
     ctx, page, requests, errors = _page(browser, {"width": 1280, "height": 1300})
     src = f"/embed/grids/{maps_world.A}?layers=grids,buildings,stewards"
-    page.goto(f"{server.url}/embed/demo?" + "&".join([f"src={src.replace('?', '%3F').replace('&', '%26')}",
-                                                        f"token={token}"]))
+    page.goto(
+        f"{server.url}/embed/demo?" + "&".join([f"src={src.replace('?', '%3F').replace('&', '%26')}", f"token={token}"])
+    )
     frame = page.frame_locator("#embedded")
     inner = page.locator("#embedded").element_handle().content_frame()
     _wait_idle(inner)
     assert _drawn(inner)["drawn"]["grids"] == 3
-    assert inner.evaluate("() => document.querySelector('.topbar') === null")          # no page chrome
-    xy = inner.evaluate("""() => { var m = gridmap.map, hit = null;
+    assert inner.evaluate("() => document.querySelector('.topbar') === null")  # no page chrome
+    xy = inner.evaluate(
+        """() => { var m = gridmap.map, hit = null;
         gridmap.sources.filter(s => s.opts.layer === 'grids')[0].group.eachLayer(g => g.eachLayer(l => {
           if (l.feature.properties.code === '%s') hit = m.latLngToContainerPoint(l.getBounds().getCenter()); }));
-        return [hit.x, hit.y]; }""" % maps_world.A)
+        return [hit.x, hit.y]; }"""
+        % maps_world.A
+    )
     frame.locator(".folium-map").click(position={"x": xy[0], "y": xy[1]})
     page.wait_for_function("() => window.gridmapMessages && window.gridmapMessages.length > 0")
     msg = page.evaluate("() => window.gridmapMessages[0]")
@@ -184,20 +200,27 @@ def test_overview_zoomed_out_draws_counts_and_tiled_buildings(site, browser, art
     _wait_idle(page)
     centre = page.evaluate("() => { var c = gridmap.map.getCenter(); return [c.lat, c.lng]; }")
     page.evaluate("([lat, lng]) => gridmap.map.setView([lat, lng], 14, {animate: false})", centre)
-    page.wait_for_function("() => gridmap.map.getZoom() === 14 && gridmap.aggregate.complaints === 'grid' "
-                           "&& gridmap.idle() && gridmap.tiled.buildings > 0", timeout=15000, polling=100)
+    page.wait_for_function(
+        "() => gridmap.map.getZoom() === 14 && gridmap.aggregate.complaints === 'grid' "
+        "&& gridmap.idle() && gridmap.tiled.buildings > 0",
+        timeout=15000,
+        polling=100,
+    )
     d = page.evaluate("() => ({drawn: gridmap.drawn, tiled: gridmap.tiled, errors: gridmap.errors || 0})")
     assert d["errors"] == 0 and not errors, (d, errors)
-    assert d["tiled"]["buildings"] == 8 and d["drawn"]["buildings"] == 0      # every building, from tiles
-    assert d["drawn"]["complaints"] == 2                                      # grids A and C
+    assert d["tiled"]["buildings"] == 8 and d["drawn"]["buildings"] == 0  # every building, from tiles
+    assert d["drawn"]["complaints"] == 2  # grids A and C
     bubbles = page.locator(".gm-bubble")
     assert bubbles.count() == 2 and {bubbles.nth(i).inner_text() for i in range(2)} == {"<5"}
     assert any("/tiles/buildings/14/" in u for u in requests)
     page.screenshot(path=str(artifacts / "overview-z14-tiles-counts.png"))
     page.evaluate("([lat, lng]) => gridmap.map.setView([lat, lng], 11, {animate: false})", centre)
-    page.wait_for_function("() => gridmap.map.getZoom() === 11 && gridmap.aggregate.complaints === 'community' "
-                           "&& gridmap.idle()", timeout=15000, polling=100)
+    page.wait_for_function(
+        "() => gridmap.map.getZoom() === 11 && gridmap.aggregate.complaints === 'community' && gridmap.idle()",
+        timeout=15000,
+        polling=100,
+    )
     assert page.locator(".gm-bubble-community").count() == 2
-    assert page.evaluate("() => gridmap.tiled.buildings") == 0                # below the tile zooms
+    assert page.evaluate("() => gridmap.tiled.buildings") == 0  # below the tile zooms
     _only_loopback(requests)
     ctx.close()

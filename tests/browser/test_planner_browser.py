@@ -1,5 +1,6 @@
 """A planner moves a building on the map, sees the grid figures change, publishes, and the grid
 leader's page shows the new boundary (real Chromium, live server)."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,8 @@ import shapely
 from shapely.geometry import shape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "services"))
-from plan_world import COM, cell, seed  # noqa: E402
-from tests.browser.pagekit import sign_in  # noqa: E402
+from plan_world import COM, cell, seed
+from tests.browser.pagekit import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -20,8 +21,7 @@ A, B = f"{COM}001", f"{COM}002"
 PASSWORD = "planner-pass-2026!"
 
 
-def test_planner_moves_a_building_publishes_and_the_grid_page_follows(app_factory, sqlite_store,
-                                                                       live_server, browser):
+def test_planner_moves_a_building_publishes_and_the_grid_page_follows(app_factory, sqlite_store, live_server, browser):
     from playwright.sync_api import expect
 
     from gridmap.services.accounts import add_user
@@ -72,9 +72,11 @@ def test_planner_moves_a_building_publishes_and_the_grid_page_follows(app_factor
         page.goto(f"{server.url}/grids/{B}")
         assert page.locator('tr[data-building="r1c1"]').count() == 1
         assert page.locator('[data-figure="households"]').first.text_content().strip() == "35"
-        page.wait_for_function("() => window.gridmap && gridmap.sources.length > 0 && gridmap.idle()",
-                               timeout=15000, polling=100)
-        drawn = page.evaluate("""() => {
+        page.wait_for_function(
+            "() => window.gridmap && gridmap.sources.length > 0 && gridmap.idle()", timeout=15000, polling=100
+        )
+        drawn = page.evaluate(
+            """() => {
             var out = {grid: null, buildings: []};
             gridmap.sources.forEach(function (s) {
               if (!s.gj) return;
@@ -84,7 +86,9 @@ def test_planner_moves_a_building_publishes_and_the_grid_page_follows(app_factor
                 if (s.opts.layer === 'buildings') out.buildings.push(p.id);
               });
             });
-            return out; }""" % B)
+            return out; }"""
+            % B
+        )
         assert drawn["grid"] is not None, "grid B is not drawn"
         assert "r1c1" in drawn["buildings"] and not errors, (drawn, errors)
         # the boundary drawn is the published one: it covers r1c1's cell (to the precision sent)

@@ -1,4 +1,5 @@
 """In a real Chromium: script payloads typed by users are shown as text and never run."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,8 @@ pytestmark = pytest.mark.browser
 #: each payload sets window.__xss when it runs; the page must show it as text instead
 PAYLOADS = [
     "<script>window.__xss=1</script>",
-    "<img src=x onerror=\"window.__xss=2\">",
-    "\"><svg onload=\"window.__xss=3\">",
+    '<img src=x onerror="window.__xss=2">',
+    '"><svg onload="window.__xss=3">',
     "${window.__xss=4}`;window.__xss=5;`",
     "</script><script>window.__xss=6</script>",
     "javascript:window.__xss=7",
@@ -63,17 +64,23 @@ def _fill_args(rule, ids: dict[str, str]) -> str | None:
 def test_complaint_and_steward_payloads_never_run(demo_copy, app_factory, browser, live_server):
     """File a complaint with payloads through the real intake page, give a steward a payload name, then
     open every page of the app (as an admin, who sees personal fields) — nothing may run."""
-    import pandas as pd
 
     store = demo_copy
     plan = store.read("plans", where={"status": "published"}).iloc[0]["id"]
     assign = store.read("plan_assignments", where={"plan_id": plan}, limit=1).iloc[0]
     building = store.get("buildings", assign["building_id"])
     point = building["geometry"].representative_point()
-    steward = {"id": "st-xss", "name": PAYLOADS[1], "phone": "13800000000", "role": "grid_leader",
-               "building_id": building["id"], "community_id": building["community_id"],
-               "serves": assign["grid_code"]}
+    steward = {
+        "id": "st-xss",
+        "name": PAYLOADS[1],
+        "phone": "13800000000",
+        "role": "grid_leader",
+        "building_id": building["id"],
+        "community_id": building["community_id"],
+        "serves": assign["grid_code"],
+    }
     import geopandas as gpd
+
     store.write("stewards", gpd.GeoDataFrame([steward], geometry=[point], crs="EPSG:4326"))
     app = app_factory(store)
     with app.app_context():
@@ -88,6 +95,7 @@ def test_complaint_and_steward_payloads_never_run(demo_copy, app_factory, browse
     page.fill("input[name=lat]", f"{point.y:.6f}")
     page.click("#gm-complaint-form button[type=submit]")
     from playwright.sync_api import expect
+
     expect(page.locator("#gm-result")).not_to_be_empty(timeout=15000)
     no_xss(page)
     filed = store.read("complaints")
@@ -100,8 +108,14 @@ def test_complaint_and_steward_payloads_never_run(demo_copy, app_factory, browse
     page.fill("input[name=password]", "correct horse battery")
     page.click("button[type=submit]")
     page.wait_for_load_state()
-    ids = {"cid": cid, "code": str(assign["grid_code"]), "sid": str(building["community_id"])[:9],
-           "rid": cid, "fmt": "json", "draft": "none"}
+    ids = {
+        "cid": cid,
+        "code": str(assign["grid_code"]),
+        "sid": str(building["community_id"])[:9],
+        "rid": cid,
+        "fmt": "json",
+        "draft": "none",
+    }
     visited = []
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint == "static" or rule.rule.startswith(("/api/", "/tiles")):
@@ -121,8 +135,10 @@ def test_complaint_and_steward_payloads_never_run(demo_copy, app_factory, browse
 
 
 #: a name as an old import or another system may have stored it: tags, a redirect, a style sheet
-MARKUP_NAME = ('<b class="gm-injected">名</b><meta http-equiv="refresh" content="0;url=/login?pwned=1">'
-               '<style>body{display:none}</style><a class="gm-injected" href="//evil.example">link</a>')
+MARKUP_NAME = (
+    '<b class="gm-injected">名</b><meta http-equiv="refresh" content="0;url=/login?pwned=1">'
+    '<style>body{display:none}</style><a class="gm-injected" href="//evil.example">link</a>'
+)
 
 
 def _injected(page) -> dict:
@@ -145,8 +161,12 @@ def test_names_with_markup_render_as_text_on_every_page(demo_copy, app_factory, 
     assign = assigned[assigned["building_id"].isin(blds.loc[blds["estate_id"].notna(), "id"])].iloc[0]
     building = store.get("buildings", assign["building_id"])
     community = store.get("communities", building["community_id"])
-    for layer, key in (("streets", community["street_id"]), ("communities", community["id"]),
-                       ("estates", building["estate_id"]), ("buildings", building["id"])):
+    for layer, key in (
+        ("streets", community["street_id"]),
+        ("communities", community["id"]),
+        ("estates", building["estate_id"]),
+        ("buildings", building["id"]),
+    ):
         frame = store.read(layer, ids=[key])
         assert len(frame) == 1
         store.write(layer, frame.assign(name=MARKUP_NAME))
@@ -156,8 +176,7 @@ def test_names_with_markup_render_as_text_on_every_page(demo_copy, app_factory, 
     server = live_server(app)
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     code = str(assign["grid_code"])
-    ids = {"cid": "none", "code": code, "sid": str(community["id"])[:9], "rid": "none", "fmt": "json",
-           "draft": "none"}
+    ids = {"cid": "none", "code": code, "sid": str(community["id"])[:9], "rid": "none", "fmt": "json", "draft": "none"}
 
     def visit_all() -> list[str]:
         seen = []
@@ -169,7 +188,7 @@ def test_names_with_markup_render_as_text_on_every_page(demo_copy, app_factory, 
                 continue
             page.goto(f"{server.url}{url}")
             page.wait_for_load_state("networkidle")
-            page.wait_for_timeout(300)   # a meta refresh of 0 s would have fired by now
+            page.wait_for_timeout(300)  # a meta refresh of 0 s would have fired by now
             got = _injected(page)
             assert got["elements"] == 0 and got["metas"] == 0 and got["styles"] == 0, (url, got)
             assert "pwned" not in got["url"], (url, got["url"])
@@ -190,7 +209,7 @@ def test_names_with_markup_render_as_text_on_every_page(demo_copy, app_factory, 
     # search: the suggestions list shows the name as text
     page.fill(".gm-search input[type=search]", "gm-injected")
     page.press(".gm-search input[type=search]", "Enter")
-    page.wait_for_selector(".gm-results li", timeout=15000)   # the answer is drawn (a hit or 没有找到)
+    page.wait_for_selector(".gm-results li", timeout=15000)  # the answer is drawn (a hit or 没有找到)
     results = page.locator(".gm-results").inner_text()
     got = _injected(page)
     assert got["elements"] == 0 and got["metas"] == 0, got

@@ -1,4 +1,5 @@
 """City-wide grid generation on a distributed.LocalCluster gives exactly the single-process plan."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,7 @@ pytest.importorskip("distributed")
 pytest.importorskip("gridmap.domain.partition")
 
 from gridmap.distributed import grids as dask_grids
-from gridmap.store import open_store  # noqa: E402
+from gridmap.store import open_store
 
 SCALE = {"communities": 10, "estates": 14, "village_houses": 250, "loose_buildings": 30, "household_estates": 0}
 
@@ -17,6 +18,7 @@ SCALE = {"communities": 10, "estates": 14, "village_houses": 250, "loose_buildin
 @pytest.fixture(scope="module")
 def world():
     from gridmap.synth import world as synth
+
     return synth.generate(seed=3, scale=SCALE)
 
 
@@ -24,8 +26,10 @@ def world():
 def client():
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as c:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as c,
+    ):
         yield c
 
 
@@ -35,8 +39,11 @@ def _metric(world):
     coms, blds = world["communities"], world["buildings"]
     crs = metric_crs(coms)
     bars = world.get("barriers")
-    return (coms.to_crs(crs), blds.to_crs(crs).reset_index(drop=True),
-            bars.to_crs(crs) if bars is not None and len(bars) else None)
+    return (
+        coms.to_crs(crs),
+        blds.to_crs(crs).reset_index(drop=True),
+        bars.to_crs(crs) if bars is not None and len(bars) else None,
+    )
 
 
 def test_cluster_partition_is_the_single_process_partition(world, client):
@@ -50,8 +57,7 @@ def test_cluster_partition_is_the_single_process_partition(world, client):
     adj["kind"] = edge_kinds(blds, cells, adj, bars)
     parts = partition_world(blds, adj, adj["kind"].to_numpy(), bounds=bounds, seed=0)
 
-    d_cells, d_adj, d_parts = dask_grids.partition_communities(coms, blds, bars, bounds=bounds, seed=0,
-                                                               client=client)
+    d_cells, d_adj, d_parts = dask_grids.partition_communities(coms, blds, bars, bounds=bounds, seed=0, client=client)
     assert len(parts.communities) >= 8 and len({g for g in parts.grid_of.values()}) > 20
     assert d_parts.grid_of == parts.grid_of
     assert d_parts.building_ids == parts.building_ids

@@ -1,4 +1,5 @@
 """``gridmap dask place`` on a LocalCluster gives the single-process placement of the same records."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -10,9 +11,9 @@ from click.testing import CliRunner
 pytest.importorskip("dask_geopandas")
 pytest.importorskip("distributed")
 
-from gridmap.cli.main import main  # noqa: E402
-from gridmap.domain.placement import place  # noqa: E402
-from gridmap.services.placement import load_world  # noqa: E402
+from gridmap.cli.main import main
+from gridmap.domain.placement import place
+from gridmap.services.placement import load_world
 
 
 def test_dask_place_command_matches_single_process(demo_copy, tmp_path):
@@ -28,12 +29,18 @@ def test_dask_place_command_matches_single_process(demo_copy, tmp_path):
         recs.iloc[part].to_parquet(src / f"part{i}.parquet")
     want = place(recs, load_world(demo_copy))
     out = tmp_path / "placed"
-    res = CliRunner().invoke(main, ["dask", "place", str(src), str(out), "--local", "1"],
-                             env={"GRIDMAP_DATABASE_URL": demo_copy.url}, catch_exceptions=False)
+    res = CliRunner().invoke(
+        main,
+        ["dask", "place", str(src), str(out), "--local", "1"],
+        env={"GRIDMAP_DATABASE_URL": demo_copy.url},
+        catch_exceptions=False,
+    )
     assert res.exit_code == 0, res.output
     assert " ".join(f"{k}={v}" for k, v in want.summary.items()) in res.output
     got = pd.read_parquet(out).sort_values("id").reset_index(drop=True)
     exp = want.frame.sort_values("id").reset_index(drop=True)
     for col in ("id", "building_id", "grid_code", "community_id", "placement"):
-        assert got[col].astype(object).where(got[col].notna(), None).tolist() == \
-            exp[col].astype(object).where(exp[col].notna(), None).tolist(), col
+        assert (
+            got[col].astype(object).where(got[col].notna(), None).tolist()
+            == exp[col].astype(object).where(exp[col].notna(), None).tolist()
+        ), col

@@ -1,4 +1,5 @@
 """The generate/report use cases and the `gridmap grids` commands on a real SQLite store."""
+
 from __future__ import annotations
 
 import json
@@ -12,12 +13,11 @@ import shapely
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from grids_worlds import CRS, STEP, X0, Y0, lattice  # noqa: E402
-
+from gridmap.errors import InvalidInput, NotFoundError
+from gridmap.services import grids as svc
+from gridmap.services.plans import publishing
 from gridmap.store import plans
-from gridmap.errors import InvalidInput, NotFoundError  # noqa: E402
-from gridmap.services import grids as svc  # noqa: E402
-from gridmap.services.plans import publishing  # noqa: E402
+from grids_worlds import CRS, STEP, X0, Y0, lattice
 
 A, B, EMPTY = "370214001001", "370214001002", "370214001003"
 
@@ -38,18 +38,28 @@ def _load(store, *, bounds_b=(None, None)):
     coms = gpd.GeoDataFrame(coms, geometry="geometry", crs=CRS)
     region = shapely.union_all(coms.geometry.values)
     with store.transaction():
-        store.write("districts", gpd.GeoDataFrame([{"id": "370214", "name": "城阳区", "geometry": region}],
-                                                  crs=CRS).to_crs(4326))
-        store.write("streets", gpd.GeoDataFrame([{"id": "370214001", "name": "城阳街道",
-                                                  "district_id": "370214", "geometry": region}],
-                                                crs=CRS).to_crs(4326))
+        store.write(
+            "districts",
+            gpd.GeoDataFrame([{"id": "370214", "name": "城阳区", "geometry": region}], crs=CRS).to_crs(4326),
+        )
+        store.write(
+            "streets",
+            gpd.GeoDataFrame(
+                [{"id": "370214001", "name": "城阳街道", "district_id": "370214", "geometry": region}], crs=CRS
+            ).to_crs(4326),
+        )
         store.write("communities", coms.to_crs(4326))
         blds = pd.concat([wa["buildings"], wb["buildings"]], ignore_index=True).drop(columns="estate_id")
         store.write("buildings", gpd.GeoDataFrame(blds, geometry="geometry", crs=CRS).to_crs(4326))
-        store.write("stewards", pd.DataFrame([
-            {"id": "s1", "name": "张三", "role": "grid_leader", "building_id": "r0c0", "community_id": A},
-            {"id": "s2", "name": "李四", "role": "building_leader", "building_id": "r0c1", "community_id": A},
-        ]))
+        store.write(
+            "stewards",
+            pd.DataFrame(
+                [
+                    {"id": "s1", "name": "张三", "role": "grid_leader", "building_id": "r0c0", "community_id": A},
+                    {"id": "s2", "name": "李四", "role": "building_leader", "building_id": "r0c1", "community_id": A},
+                ]
+            ),
+        )
     return coms
 
 
@@ -132,8 +142,7 @@ def test_cli_generate_and_report(sqlite_store, tmp_path, monkeypatch):
     rep = runner.invoke(main, ["grids", "report", plan_id, "--format", "html", "--out", str(html)])
     assert rep.exit_code == 0, rep.output
     text = html.read_text(encoding="utf-8")
-    assert text.count("<path ") == 5 and "<svg" in text and "http" not in text.replace(
-        "http://www.w3.org/2000/svg", "")
+    assert text.count("<path ") == 5 and "<svg" in text and "http" not in text.replace("http://www.w3.org/2000/svg", "")
     bad = runner.invoke(main, ["grids", "report", "P999999"])
     assert bad.exit_code == 1 and "no plan" in bad.output
     usage = runner.invoke(main, ["grids", "generate", "--min", "600", "--max", "500"])
@@ -187,7 +196,11 @@ def test_generate_publish_and_plan_publish_write_the_same_audit_row(sqlite_store
     assert {"draft", "previous", "effective_date", "buildings", "households", "grids_added"} <= set(generated["detail"])
     assert (generated["target"], generated["detail"]["draft"], generated["detail"]["previous"]) == (first, first, None)
     assert generated["detail"]["grids_added"] == 5 and generated["detail"]["buildings"] == 48
-    assert (published["target"], published["detail"]["draft"], published["detail"]["previous"]) == (second, draft, first)
+    assert (published["target"], published["detail"]["draft"], published["detail"]["previous"]) == (
+        second,
+        draft,
+        first,
+    )
     assert published["detail"]["effective_date"] == "2026-09-01" and published["detail"]["buildings"] == 1
     assert generated["actor"] == published["actor"] and generated["actor"].startswith("cli")
     rows = sqlite_store.read("plans").set_index("id")
@@ -221,16 +234,24 @@ def test_grids_report_reads_a_draft(sqlite_store, monkeypatch):
 
 def test_the_published_plan_is_the_newest_published(sqlite_store):
     from gridmap.services import plans as plan_services
+
     t = pd.Timestamp("2026-01-01 08:00")
-    sqlite_store.write("plans", pd.DataFrame([
-        {"id": "P1", "status": "published", "published_at": t},
-        {"id": "P2", "status": "published", "published_at": t + pd.Timedelta(hours=1)},
-        {"id": "P0", "status": "published", "published_at": None},
-        {"id": "P9", "status": "superseded", "published_at": t + pd.Timedelta(days=9)},
-        {"id": "P8", "status": "draft"}]))
+    sqlite_store.write(
+        "plans",
+        pd.DataFrame(
+            [
+                {"id": "P1", "status": "published", "published_at": t},
+                {"id": "P2", "status": "published", "published_at": t + pd.Timedelta(hours=1)},
+                {"id": "P0", "status": "published", "published_at": None},
+                {"id": "P9", "status": "superseded", "published_at": t + pd.Timedelta(days=9)},
+                {"id": "P8", "status": "draft"},
+            ]
+        ),
+    )
     assert plans.published_plan_id(sqlite_store) == "P2"  # newest published_at
-    sqlite_store.write("plans", pd.DataFrame([{"id": "P3", "status": "published",
-                                               "published_at": t + pd.Timedelta(hours=1)}]))
+    sqlite_store.write(
+        "plans", pd.DataFrame([{"id": "P3", "status": "published", "published_at": t + pd.Timedelta(hours=1)}])
+    )
     assert plans.published_plan_id(sqlite_store) == "P3"  # same time: the higher id
     assert plan_services.published_plan_id(sqlite_store) == "P3"  # the services ask the same owner
     sqlite_store.write("plans", pd.DataFrame([{"id": p, "status": "superseded"} for p in ("P1", "P2", "P3")]))

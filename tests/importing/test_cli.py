@@ -1,4 +1,5 @@
 """``gridmap import`` and ``gridmap synth`` from the command line: exit codes, stderr, report files."""
+
 from __future__ import annotations
 
 import json
@@ -32,18 +33,35 @@ def test_import_errors_exit_1_and_write_a_report(tmp_path):
     runner = CliRunner()
     env = {"GRIDMAP_DATABASE_URL": url}
     out = tmp_path / "r.json"
-    res = runner.invoke(main, ["import", "buildings", str(DATA / "buildings_households.csv"), "--crs",
-                               "EPSG:4326", "--report", str(out)], env=env)
+    res = runner.invoke(
+        main,
+        ["import", "buildings", str(DATA / "buildings_households.csv"), "--crs", "EPSG:4326", "--report", str(out)],
+        env=env,
+    )
     assert res.exit_code == 1
     assert "nothing was written" in res.stderr and "negative households -3" in res.stderr
     rep = json.loads(out.read_text(encoding="utf-8"))
     assert (rep["rows_read"], rep["errors"], rep["written"]) == (4, 3, False)
     assert [(i["row"], i["id"], i["field"], i["rule"]) for i in rep["issues"]] == [
-        (1, "h-missing", "households", "missing_value"), (2, "h-negative", "households", "negative_value"),
-        (3, "h-text", "households", "bad_value")]
+        (1, "h-missing", "households", "missing_value"),
+        (2, "h-negative", "households", "negative_value"),
+        (3, "h-text", "households", "bad_value"),
+    ]
     csv_out = tmp_path / "r.csv"
-    res = runner.invoke(main, ["import", "buildings", str(DATA / "buildings_households.csv"), "--crs",
-                               "EPSG:4326", "--skip-invalid", "--report", str(csv_out)], env=env)
+    res = runner.invoke(
+        main,
+        [
+            "import",
+            "buildings",
+            str(DATA / "buildings_households.csv"),
+            "--crs",
+            "EPSG:4326",
+            "--skip-invalid",
+            "--report",
+            str(csv_out),
+        ],
+        env=env,
+    )
     assert res.exit_code == 0, res.output
     table = pd.read_csv(csv_out, encoding="utf-8-sig")
     assert list(table.columns) == ["row", "id", "field", "problem", "fix", "level", "rule"]
@@ -54,8 +72,11 @@ def test_import_errors_exit_1_and_write_a_report(tmp_path):
 
 
 def test_import_without_crs_is_a_clean_error(tmp_path):
-    res = CliRunner().invoke(main, ["import", "households", str(DATA / "households_lonlat.csv")],
-                             env={"GRIDMAP_DATABASE_URL": _store(tmp_path)})
+    res = CliRunner().invoke(
+        main,
+        ["import", "households", str(DATA / "households_lonlat.csv")],
+        env={"GRIDMAP_DATABASE_URL": _store(tmp_path)},
+    )
     assert res.exit_code == 1 and "Pass --crs" in res.stderr and "Traceback" not in res.output
     res = CliRunner().invoke(main, ["import", "nonsense", str(DATA / "households_lonlat.csv")])
     assert res.exit_code == 2

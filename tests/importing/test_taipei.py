@@ -1,13 +1,12 @@
 """The real Taipei Wanhua set imports through the same path and reports its real anomalies."""
+
 from __future__ import annotations
 
 import json
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
-import shapely
 
 from gridmap.io.geodata import taipei_file
 from gridmap.services.importing import ImportRejected
@@ -21,8 +20,14 @@ def truth():
     b = gpd.read_file(taipei_file("buildings")).to_crs(3826)
     outside, straddle, home = [], [], {}
     for bid, g in zip(b["bldg_id"], b.geometry):
-        shares = sorted(((g.intersection(vg).area / g.area, community_id(code))
-                         for code, vg in zip(v["village_code"], v.geometry) if g.intersects(vg)), reverse=True)
+        shares = sorted(
+            (
+                (g.intersection(vg).area / g.area, community_id(code))
+                for code, vg in zip(v["village_code"], v.geometry)
+                if g.intersects(vg)
+            ),
+            reverse=True,
+        )
         if sum(s for s, _ in shares) < 0.5:
             outside.append(bid)
         elif len(shares) > 1 and shares[1][0] >= 0.05:
@@ -74,8 +79,9 @@ def test_gridmap_taipei_command_imports_and_saves_the_reports(tmp_path, truth):
     from gridmap.store import open_store
 
     url = f"sqlite:///{tmp_path / 'tp.db'}"
-    res = CliRunner().invoke(main, ["taipei", "--report", str(tmp_path / "rep")],
-                             env={"GRIDMAP_DATABASE_URL": url}, catch_exceptions=False)
+    res = CliRunner().invoke(
+        main, ["taipei", "--report", str(tmp_path / "rep")], env={"GRIDMAP_DATABASE_URL": url}, catch_exceptions=False
+    )
     assert res.exit_code == 0, res.output
     bad = len(truth["outside"]) + len(truth["straddle"])
     assert f"buildings: {truth['n']} rows read, {bad} errors" in res.output

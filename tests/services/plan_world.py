@@ -1,4 +1,5 @@
 """Seed a store with a tiny lattice world and a published plan (for the plan service tests)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,15 @@ def cell(i: int, j: int):
     return box(X0 + j * D, Y0 - (i + 1) * D, X0 + (j + 1) * D, Y0 - i * D)
 
 
-def seed(store, picture: list[str], households: dict[str, int] | int = 10, *,
-         plan_id: str = "plan-base", leaders: bool = True, bounds: tuple[int, int] | None = None) -> dict:
+def seed(
+    store,
+    picture: list[str],
+    households: dict[str, int] | int = 10,
+    *,
+    plan_id: str = "plan-base",
+    leaders: bool = True,
+    bounds: tuple[int, int] | None = None,
+) -> dict:
     rows, cols = len(picture), len(picture[0])
     letters = sorted({ch for row in picture for ch in row})
     codes = {ch: f"{COM}{k + 1:03d}" for k, ch in enumerate(letters)}
@@ -26,32 +34,81 @@ def seed(store, picture: list[str], households: dict[str, int] | int = 10, *,
     cells = {f"r{i}c{j}": cell(i, j) for i in range(rows) for j in range(cols)}
     lo, hi = bounds or (None, None)
     with store.transaction():
-        store.write("communities", gpd.GeoDataFrame(
-            {"id": [COM], "name": ["测试社区"], "street_id": [COM[:9]], "min_households": [lo],
-             "max_households": [hi]}, geometry=[unary_union(list(cells.values()))], crs=4326))
-        store.write("buildings", gpd.GeoDataFrame(
-            {"id": ids, "name": [str(k + 1) for k in range(len(ids))], "community_id": COM,
-             "households": [hh[b] for b in ids]},
-            geometry=[cells[b].buffer(-D / 4) for b in ids], crs=4326))
-        store.write("cells", gpd.GeoDataFrame({"id": ids, "community_id": COM},
-                                              geometry=[cells[b] for b in ids], crs=4326))
+        store.write(
+            "communities",
+            gpd.GeoDataFrame(
+                {
+                    "id": [COM],
+                    "name": ["测试社区"],
+                    "street_id": [COM[:9]],
+                    "min_households": [lo],
+                    "max_households": [hi],
+                },
+                geometry=[unary_union(list(cells.values()))],
+                crs=4326,
+            ),
+        )
+        store.write(
+            "buildings",
+            gpd.GeoDataFrame(
+                {
+                    "id": ids,
+                    "name": [str(k + 1) for k in range(len(ids))],
+                    "community_id": COM,
+                    "households": [hh[b] for b in ids],
+                },
+                geometry=[cells[b].buffer(-D / 4) for b in ids],
+                crs=4326,
+            ),
+        )
+        store.write(
+            "cells", gpd.GeoDataFrame({"id": ids, "community_id": COM}, geometry=[cells[b] for b in ids], crs=4326)
+        )
         assignment = {f"r{i}c{j}": codes[ch] for i, row in enumerate(picture) for j, ch in enumerate(row)}
-        store.write("plans", pd.DataFrame([{"id": plan_id, "status": "published",
-                                            "created_at": dt.datetime(2026, 1, 1),
-                                            "published_at": dt.datetime(2026, 1, 1),
-                                            "effective_date": dt.date(2026, 1, 1), "params": {}}]))
-        store.write("plan_assignments", pd.DataFrame({"plan_id": plan_id, "building_id": list(assignment),
-                                                      "grid_code": list(assignment.values())}))
+        store.write(
+            "plans",
+            pd.DataFrame(
+                [
+                    {
+                        "id": plan_id,
+                        "status": "published",
+                        "created_at": dt.datetime(2026, 1, 1),
+                        "published_at": dt.datetime(2026, 1, 1),
+                        "effective_date": dt.date(2026, 1, 1),
+                        "params": {},
+                    }
+                ]
+            ),
+        )
+        store.write(
+            "plan_assignments",
+            pd.DataFrame({"plan_id": plan_id, "building_id": list(assignment), "grid_code": list(assignment.values())}),
+        )
         grid_codes = sorted(codes.values())
-        store.write("plan_grids", gpd.GeoDataFrame(
-            {"plan_id": plan_id, "code": grid_codes, "community_id": COM},
-            geometry=[unary_union([cells[b] for b, g in assignment.items() if g == c]) for c in grid_codes],
-            crs=4326))
-        store.write("grid_codes", pd.DataFrame({"code": grid_codes, "community_id": COM,
-                                                "first_plan_id": plan_id}))
+        store.write(
+            "plan_grids",
+            gpd.GeoDataFrame(
+                {"plan_id": plan_id, "code": grid_codes, "community_id": COM},
+                geometry=[unary_union([cells[b] for b, g in assignment.items() if g == c]) for c in grid_codes],
+                crs=4326,
+            ),
+        )
+        store.write("grid_codes", pd.DataFrame({"code": grid_codes, "community_id": COM, "first_plan_id": plan_id}))
         if leaders:
-            store.write("stewards", pd.DataFrame(
-                [{"id": f"gl{k}", "name": f"网格长{k}", "role": "grid_leader", "serves": c,
-                  "building_id": next(b for b, g in assignment.items() if g == c), "community_id": COM}
-                 for k, c in enumerate(grid_codes)]))
+            store.write(
+                "stewards",
+                pd.DataFrame(
+                    [
+                        {
+                            "id": f"gl{k}",
+                            "name": f"网格长{k}",
+                            "role": "grid_leader",
+                            "serves": c,
+                            "building_id": next(b for b, g in assignment.items() if g == c),
+                            "community_id": COM,
+                        }
+                        for k, c in enumerate(grid_codes)
+                    ]
+                ),
+            )
     return {"codes": codes, "assignment": assignment, "households": hh}

@@ -1,5 +1,6 @@
 """The complaint use cases on every store backend (SQLite and PostGIS): submit, move, evaluate, escalate,
 KPIs, and concurrent submissions each stored exactly once."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,12 +12,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
-from complaints_world import G1, build, lonlat  # noqa: E402
-
-from gridmap import config  # noqa: E402
-from gridmap.errors import Conflict, InvalidInput  # noqa: E402
-from gridmap.services import complaints as svc  # noqa: E402
-from gridmap.web.access import User  # noqa: E402
+from complaints_world import G1, build, lonlat
+from gridmap import config
+from gridmap.errors import Conflict, InvalidInput
+from gridmap.services import complaints as svc
+from gridmap.web.access import User
 
 PUB = User(None, "anon", "public")
 GL = User("gl1", "gl1", "grid_leader", {"grids": [G1]})
@@ -38,11 +38,23 @@ def test_loop_on_every_backend(store):
         svc.transition(store, cid, to, user=who, settings=s, now=T0 + dt.timedelta(hours=hours))
     with pytest.raises(Conflict, match="cannot go from resolved"):
         svc.transition(store, cid, "dispatched", user=GL, settings=s, now=T0 + dt.timedelta(hours=40))
-    out = svc.transition(store, cid, "evaluated", user=GL, settings=s, changes={"rating": 5, "resolved": True},
-                         now=T0 + dt.timedelta(days=2))
+    out = svc.transition(
+        store,
+        cid,
+        "evaluated",
+        user=GL,
+        settings=s,
+        changes={"rating": 5, "resolved": True},
+        now=T0 + dt.timedelta(days=2),
+    )
     assert out["complaint"]["state"] == "evaluated"
     assert [e["to_state"] for e in svc.events_of(store, cid)] == [
-        "collected", "dispatched", "responding", "resolved", "evaluated"]
+        "collected",
+        "dispatched",
+        "responding",
+        "resolved",
+        "evaluated",
+    ]
     late = _submit(store, category="consultation")["id"]
     res = svc.escalate_overdue(store, settings=s, now=T0 + dt.timedelta(days=30))
     assert res["escalated"] == [late] and store.get("complaints", late)["escalation"] == 2

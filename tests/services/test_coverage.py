@@ -1,4 +1,5 @@
 """Coverage figures of the demo district against a brute-force recount (plain loops over rows)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,19 +30,30 @@ def _ensure_plan(store) -> str:
     grids = b.dissolve("grid_code", aggfunc="first").reset_index()
     now = dt.datetime(2026, 1, 1)
     with store.transaction():
-        store.write("plans", pd.DataFrame([{"id": "PT", "status": "published", "created_at": now,
-                                            "published_at": now}]))
-        store.write("plan_assignments", pd.DataFrame({"plan_id": "PT", "building_id": b["id"],
-                                                      "grid_code": b["grid_code"]}))
-        store.write("plan_grids", gpd.GeoDataFrame({"plan_id": "PT", "code": grids["grid_code"],
-                                                    "community_id": grids["community_id"]},
-                                                   geometry=shapely.convex_hull(grids.geometry.values), crs=4326))
+        store.write(
+            "plans", pd.DataFrame([{"id": "PT", "status": "published", "created_at": now, "published_at": now}])
+        )
+        store.write(
+            "plan_assignments", pd.DataFrame({"plan_id": "PT", "building_id": b["id"], "grid_code": b["grid_code"]})
+        )
+        store.write(
+            "plan_grids",
+            gpd.GeoDataFrame(
+                {"plan_id": "PT", "code": grids["grid_code"], "community_id": grids["community_id"]},
+                geometry=shapely.convex_hull(grids.geometry.values),
+                crs=4326,
+            ),
+        )
     return "PT"
 
 
 def _rows(store, layer, columns):
-    return pd.DataFrame(store.read(layer, columns=columns)).astype(object).where(
-        lambda f: f.notna(), None).to_dict("records")
+    return (
+        pd.DataFrame(store.read(layer, columns=columns))
+        .astype(object)
+        .where(lambda f: f.notna(), None)
+        .to_dict("records")
+    )
 
 
 def test_demo_coverage_matches_brute_force(demo_copy):
@@ -51,9 +63,11 @@ def test_demo_coverage_matches_brute_force(demo_copy):
 
     buildings = _rows(store, "buildings", ["id", "estate_id", "community_id", "households"])
     stewards = _rows(store, "stewards", ["id", "role", "building_id", "serves", "party_member"])
-    grid_of = {r["building_id"]: r["grid_code"] for r in _rows(store, "plan_assignments",
-                                                              ["plan_id", "building_id", "grid_code"])
-               if r["plan_id"] == plan}
+    grid_of = {
+        r["building_id"]: r["grid_code"]
+        for r in _rows(store, "plan_assignments", ["plan_id", "building_id", "grid_code"])
+        if r["plan_id"] == plan
+    }
     grids = [r for r in _rows(store, "plan_grids", ["plan_id", "code", "community_id"]) if r["plan_id"] == plan]
 
     # buildings without a building leader
@@ -85,8 +99,12 @@ def test_demo_coverage_matches_brute_force(demo_copy):
     for g in grids:
         c = g["code"]
         row = table.loc[c]
-        assert (row["households"], row["stewards"], row["grid_leaders"], row["party_central_households"]) == \
-            (hh[c], n_st[c], n_gl[c], n_pch[c])
+        assert (row["households"], row["stewards"], row["grid_leaders"], row["party_central_households"]) == (
+            hh[c],
+            n_st[c],
+            n_gl[c],
+            n_pch[c],
+        )
         if n_st[c]:
             assert row["households_per_steward"] == pytest.approx(hh[c] / n_st[c])
     assert rep.summary["grids_without_leader"] == sum(1 for g in grids if n_gl[g["code"]] == 0)
@@ -117,15 +135,21 @@ def test_demo_coverage_matches_brute_force(demo_copy):
         for year, target in TARGETS.items():
             assert bool(com.loc[k, f"meets_{year}"]) == (red / n >= target)
     st = rep.red_property["street"].set_index("street_id")
-    assert {k: (st.loc[k, "estates"], st.loc[k, "red_estates"]) for k in st.index} == \
-        {k: tuple(v) for k, v in by_s.items()}
+    assert {k: (st.loc[k, "estates"], st.loc[k, "red_estates"]) for k in st.index} == {
+        k: tuple(v) for k, v in by_s.items()
+    }
     total = [sum(v[i] for v in by_c.values()) for i in (0, 1)]
     assert rep.summary["red_property_share"] == pytest.approx(total[1] / total[0])
 
 
 def test_red_property_targets_on_a_hand_drawn_case():
-    estates = pd.DataFrame({"id": ["e1", "e2", "e3", "e4"], "community_id": ["c1", "c1", "c2", "c2"],
-                            "property_company_id": ["red", "plain", "red", None]})
+    estates = pd.DataFrame(
+        {
+            "id": ["e1", "e2", "e3", "e4"],
+            "community_id": ["c1", "c1", "c2", "c2"],
+            "property_company_id": ["red", "plain", "red", None],
+        }
+    )
     companies = pd.DataFrame({"id": ["red", "plain"], "has_party_org": [True, False]})
     communities = pd.DataFrame({"id": ["c1", "c2"], "street_id": ["370214001", "370214002"]})
     out = red_property(estates, companies, communities)

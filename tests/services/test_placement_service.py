@@ -1,4 +1,5 @@
 """Placement through a real SQLite store: files in, one transaction, derived grids that follow the plan."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,10 +20,13 @@ def publish(store, plan_id: str, assignment: dict[str, str], *, supersede: str |
     with store.transaction():
         if supersede:
             store.write("plans", pd.DataFrame([{"id": supersede, "status": "superseded", "created_at": now}]))
-        store.write("plans", pd.DataFrame([{"id": plan_id, "status": "published", "created_at": now,
-                                            "published_at": now}]))
-        store.write("plan_assignments", pd.DataFrame({"plan_id": plan_id, "building_id": list(assignment),
-                                                      "grid_code": list(assignment.values())}))
+        store.write(
+            "plans", pd.DataFrame([{"id": plan_id, "status": "published", "created_at": now, "published_at": now}])
+        )
+        store.write(
+            "plan_assignments",
+            pd.DataFrame({"plan_id": plan_id, "building_id": list(assignment), "grid_code": list(assignment.values())}),
+        )
         store.write("plan_grids", gpd.GeoDataFrame(f["grids"].assign(plan_id=plan_id), crs=4326))
 
 
@@ -51,8 +55,7 @@ def test_place_households_csv_writes_placed_and_reports_the_rest(world_store, tm
     path.write_text(CSV, encoding="utf-8")
     before = world_store.count("households")
     res = svc.place_records(world_store, "households", svc.read_records(path))
-    assert res.summary == {"exact": 0, "room": 1, "contained": 1, "nearest": 1, "area": 1, "rejected": 3,
-                           "total": 7}
+    assert res.summary == {"exact": 0, "room": 1, "contained": 1, "nearest": 1, "area": 1, "rejected": 3, "total": 7}
     assert res.written == 4 and world_store.count("households") == before + 4
     h2 = world_store.get("households", "h2")
     assert (h2["building_id"], h2["unit"], h2["floor"], h2["placement"]) == ("B", 1, 3, "room")
@@ -70,11 +73,24 @@ def test_place_households_csv_writes_placed_and_reports_the_rest(world_store, tm
 
 
 def test_locate_derives_the_grid_from_the_current_plan(world_store):
-    recs = svc.read_records({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "id": "s1", "properties": {"name": "王", "role": "building_leader"},
-         "geometry": {"type": "Point", "coordinates": [120.4011, 36.3011]}},
-        {"type": "Feature", "properties": {"id": "s2", "name": "李", "role": "volunteer"},
-         "geometry": {"type": "Point", "coordinates": [120.418, 36.308]}}]})
+    recs = svc.read_records(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "id": "s1",
+                    "properties": {"name": "王", "role": "building_leader"},
+                    "geometry": {"type": "Point", "coordinates": [120.4011, 36.3011]},
+                },
+                {
+                    "type": "Feature",
+                    "properties": {"id": "s2", "name": "李", "role": "volunteer"},
+                    "geometry": {"type": "Point", "coordinates": [120.418, 36.308]},
+                },
+            ],
+        }
+    )
     svc.place_records(world_store, "stewards", recs)
     got = svc.locate(world_store, "stewards").set_index("id")
     assert got.loc["s1", "grid_code"] == "G1" and got.loc["s2", "grid_code"] == "G3"
@@ -86,8 +102,9 @@ def test_locate_derives_the_grid_from_the_current_plan(world_store):
 
 def test_bad_rows_leave_the_store_unchanged(world_store):
     before = world_store.snapshot(["stewards", "households"])
-    no_role = pd.DataFrame({"id": ["s1", "s2"], "name": ["王", "李"], "building_id": ["A", "B"],
-                            "role": ["grid_leader", None]})
+    no_role = pd.DataFrame(
+        {"id": ["s1", "s2"], "name": ["王", "李"], "building_id": ["A", "B"], "role": ["grid_leader", None]}
+    )
     with pytest.raises(InvalidInput, match="role"):
         svc.place_records(world_store, "stewards", no_role)
     bad_value = pd.DataFrame({"id": ["h1", "h2"], "building_id": ["A", "B"], "residents": ["2", "many"]})
@@ -111,11 +128,14 @@ def test_records_without_ids_get_new_ones_and_dry_run_writes_nothing(world_store
 
 def test_chunked_progress_run_equals_one_call(world_store):
     f = frames()
-    recs = gpd.GeoDataFrame({"id": [f"p{i}" for i in range(9)] + ["p0"]},
-                            geometry=gpd.points_from_xy([120.4011, 120.4013, 120.4033, 120.4154, 120.418,
-                                                         121.0, 120.4012, 120.4071, 120.4151, 120.4011],
-                                                        [36.3011] * 3 + [36.3051, 36.308, 37.0, 36.3011,
-                                                                         36.3071, 36.3051, 36.3011]), crs=4326)
+    recs = gpd.GeoDataFrame(
+        {"id": [f"p{i}" for i in range(9)] + ["p0"]},
+        geometry=gpd.points_from_xy(
+            [120.4011, 120.4013, 120.4033, 120.4154, 120.418, 121.0, 120.4012, 120.4071, 120.4151, 120.4011],
+            [36.3011] * 3 + [36.3051, 36.308, 37.0, 36.3011, 36.3071, 36.3051, 36.3011],
+        ),
+        crs=4326,
+    )
     world = svc.load_world(world_store)
     one, s1 = svc.place_frame(recs, world)
     many, s2 = svc.place_frame(recs, world, chunk=3, progress=True)
@@ -129,6 +149,7 @@ def test_read_records_errors():
         svc.read_records({"type": "Point"})
     with pytest.raises(InvalidInput, match="longitude/latitude"):
         import io
+
         svc.read_records(io.BytesIO(b"id,lon,lat\nx,200,36\n"), filename="a.csv")
     with pytest.raises(InvalidInput, match="tolerance"):
         svc.parse_tolerance("far")
@@ -138,10 +159,23 @@ def test_read_records_errors():
 
 
 def test_complaints_remember_the_grid_they_were_filed_in(world_store):
-    recs = svc.read_records({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"id": "c1", "category": "parking", "state": "submitted",
-                                           "created_at": "2026-03-01T09:00:00"},
-         "geometry": {"type": "Point", "coordinates": [120.4011, 36.3011]}}]})
+    recs = svc.read_records(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "id": "c1",
+                        "category": "parking",
+                        "state": "submitted",
+                        "created_at": "2026-03-01T09:00:00",
+                    },
+                    "geometry": {"type": "Point", "coordinates": [120.4011, 36.3011]},
+                }
+            ],
+        }
+    )
     svc.place_records(world_store, "complaints", recs)
     assert world_store.get("complaints", "c1")["filed_grid_code"] == "G1"
     publish(world_store, "P2", dict(ASSIGNMENT, A="G2"), supersede="P1")

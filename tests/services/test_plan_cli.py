@@ -6,7 +6,6 @@ from click.testing import CliRunner
 
 from gridmap.cli.main import main
 from gridmap.store import open_store
-
 from plan_world import COM, seed
 
 A, B = f"{COM}001", f"{COM}002"
@@ -27,7 +26,7 @@ def test_plan_cli_rebalance_diff_publish_export_import(tmp_path, monkeypatch):
     draft, new = report["draft"], report["plan"]
     res = run(main, ["plan", "diff", "plan-base", new, "--json"])
     assert json.loads(res.stdout)["summary"]["households"] == 5
-    assert run(main, ["plan", "check", "plan-base"]).exit_code == 1        # A is above max
+    assert run(main, ["plan", "check", "plan-base"]).exit_code == 1  # A is above max
     res = run(main, ["plan", "publish", draft, "--date", "2026-12-01"])
     assert res.exit_code == 0 and "effective 2026-12-01" in res.output
     assert run(main, ["plan", "check", new]).exit_code == 0

@@ -6,7 +6,6 @@ import pytest
 from gridmap.errors import Conflict, InvalidInput
 from gridmap.io.planfiles import FORMATS
 from gridmap.services import plans as svc
-
 from plan_world import COM, seed
 
 A, B, C = (f"{COM}{k:03d}" for k in (1, 2, 3))
@@ -15,8 +14,11 @@ SETTINGS = {"MIN_HOUSEHOLDS": 30, "MAX_HOUSEHOLDS": 50}
 
 @pytest.fixture
 def world_store(sqlite_store):
-    seed(sqlite_store, ["AAB", "AAB", "AAB"], {"r1c1": 5} | {f"r{i}c{j}": 10 for i in range(3)
-                                                              for j in range(3) if (i, j) != (1, 1)})
+    seed(
+        sqlite_store,
+        ["AAB", "AAB", "AAB"],
+        {"r1c1": 5} | {f"r{i}c{j}": 10 for i in range(3) for j in range(3) if (i, j) != (1, 1)},
+    )
     return sqlite_store
 
 
@@ -61,7 +63,7 @@ def test_move_check_undo_redo_publish(world_store):
     actions = list(store.read("audit_log")["action"])
     assert actions.count("plan.draft.move") == 2 and "plan.publish" in actions
     with pytest.raises(Conflict):
-        svc.move_buildings(store, draft, ["r0c1"], B, actor="u1", world=w)   # draft is closed
+        svc.move_buildings(store, draft, ["r0c1"], B, actor="u1", world=w)  # draft is closed
 
 
 def test_locked_grids_refuse_moves_and_rebalance_leaves_them(world_store):
@@ -84,7 +86,7 @@ def test_merge_and_split_use_fresh_codes(world_store):
     merged = svc.merge_grids(store, draft, [A, B], actor="u1", world=w)
     assert merged["grids"][A]["buildings"] == 9
     split = svc.split_grid(store, draft, A, ["r0c2", "r1c2", "r2c2"], actor="u1", world=w)
-    assert set(split["grids"]) == {A, C}             # B was issued once: never reused
+    assert set(split["grids"]) == {A, C}  # B was issued once: never reused
     head = svc.load_plan(store, svc.draft_info(store, draft)["head"], world=w)
     assert B not in head.grid_community
     out = svc.publish(store, draft, actor="u1", world=w)
@@ -106,20 +108,42 @@ def test_rollback_creates_a_new_published_version(world_store):
 
 def test_diff_counts_stewards_and_open_complaints(world_store):
     store, w = world_store, world(world_store)
-    store.write("complaints", pd.DataFrame([
-        {"id": "c1", "category": "parking", "state": "collected", "building_id": "r1c1",
-         "filed_grid_code": A, "created_at": pd.Timestamp("2026-02-01")},
-        {"id": "c2", "category": "parking", "state": "resolved", "building_id": "r1c1",
-         "filed_grid_code": A, "created_at": pd.Timestamp("2026-02-01")}]))
-    store.write("stewards", pd.DataFrame([{"id": "bl1", "name": "楼长", "role": "building_leader",
-                                           "building_id": "r1c1", "serves": "r1c1"}]))
+    store.write(
+        "complaints",
+        pd.DataFrame(
+            [
+                {
+                    "id": "c1",
+                    "category": "parking",
+                    "state": "collected",
+                    "building_id": "r1c1",
+                    "filed_grid_code": A,
+                    "created_at": pd.Timestamp("2026-02-01"),
+                },
+                {
+                    "id": "c2",
+                    "category": "parking",
+                    "state": "resolved",
+                    "building_id": "r1c1",
+                    "filed_grid_code": A,
+                    "created_at": pd.Timestamp("2026-02-01"),
+                },
+            ]
+        ),
+    )
+    store.write(
+        "stewards",
+        pd.DataFrame(
+            [{"id": "bl1", "name": "楼长", "role": "building_leader", "building_id": "r1c1", "serves": "r1c1"}]
+        ),
+    )
     draft = svc.start_draft(store, actor="u1")["draft"]
     res = svc.move_buildings(store, draft, ["r1c1"], B, actor="u1", world=w)
     d = svc.diff(store, "plan-base", res["plan"], world=w)
     assert d.summary()["open_complaints"] == 1 and list(d.complaints["id"]) == ["c1"]
     assert list(d.stewards["id"]) == ["bl1"]
     svc.publish(store, draft, actor="u1", world=w)
-    assert store.get("complaints", "c1")["filed_grid_code"] == A     # complaints keep the filed grid
+    assert store.get("complaints", "c1")["filed_grid_code"] == A  # complaints keep the filed grid
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

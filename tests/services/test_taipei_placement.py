@@ -3,6 +3,7 @@
 The operator's village label is ground truth; the agreement figure is quoted in docs/placement.md and
 must equal a brute-force recount (one plain loop over the stops, every building tested per stop).
 """
+
 from __future__ import annotations
 
 import geopandas as gpd

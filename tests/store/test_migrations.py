@@ -3,13 +3,13 @@ revisions build exactly the tables the store's model (``gridmap.domain.schema.LA
 
 Both run on every backend (``blank_store_url``: a database of its own with no schema yet).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
 import pandas as pd
-import pytest
 import shapely
 import sqlalchemy as sa
 from alembic import command
@@ -21,15 +21,16 @@ from click.testing import CliRunner
 
 from gridmap.cli.main import main as cli
 from gridmap.domain.schema import BOOL, DATE, DATETIME, FLOAT, INT, JSON, LAYERS, STR
-from gridmap.store import open_store
-from gridmap.store import migrations
+from gridmap.store import migrations, open_store
 from gridmap.store.migrations import ddl
 
 #: a naive value as the released store wrote it: UTC wall time
 WHEN = dt.datetime(2026, 3, 4, 9, 30, 15, 123456)
-SHAPES = {"polygon": shapely.box(120.40, 36.30, 120.41, 36.31),
-          "point": shapely.Point(120.405, 36.305),
-          "line": shapely.LineString([(120.40, 36.30), (120.41, 36.31)])}
+SHAPES = {
+    "polygon": shapely.box(120.40, 36.30, 120.41, 36.31),
+    "point": shapely.Point(120.405, 36.305),
+    "line": shapely.LineString([(120.40, 36.30), (120.41, 36.31)]),
+}
 
 
 SCRIPTS = str(Path(migrations.__file__).resolve().parent)
@@ -44,13 +45,23 @@ def _session_in_shanghai(url: str) -> str:
     zone instead of reading the old values as UTC would move every instant by eight hours."""
     if not url.startswith("postgresql"):
         return url
-    return (sa.engine.make_url(url).update_query_dict({"options": "-c timezone=Asia/Shanghai"})
-            .render_as_string(hide_password=False))
+    return (
+        sa.engine.make_url(url)
+        .update_query_dict({"options": "-c timezone=Asia/Shanghai"})
+        .render_as_string(hide_password=False)
+    )
 
 
 def _value(kind: str, column: str, i: int):
-    return {STR: f"{column}-{i}", INT: 40 + i, FLOAT: 2.5 + i, BOOL: bool(i), DATE: dt.date(2026, 5, 1 + i),
-            DATETIME: WHEN + dt.timedelta(days=i), JSON: {"n": i, "名": ["a", None]}}[kind]
+    return {
+        STR: f"{column}-{i}",
+        INT: 40 + i,
+        FLOAT: 2.5 + i,
+        BOOL: bool(i),
+        DATE: dt.date(2026, 5, 1 + i),
+        DATETIME: WHEN + dt.timedelta(days=i),
+        JSON: {"n": i, "名": ["a", None]},
+    }[kind]
 
 
 def _old_rows(table: sa.Table, dialect: str) -> list[dict]:
@@ -58,8 +69,9 @@ def _old_rows(table: sa.Table, dialect: str) -> list[dict]:
     spec = LAYERS[table.name]
     rows = []
     for i in range(2):
-        row = {c.name: _value(spec.column(c.name).kind, c.name, i) for c in table.columns
-               if c.name in spec.column_names}
+        row = {
+            c.name: _value(spec.column(c.name).kind, c.name, i) for c in table.columns if c.name in spec.column_names
+        }
         if spec.geometry:
             shape = SHAPES[spec.geometry]
             if dialect == "postgresql":
@@ -109,7 +121,7 @@ def test_a_store_at_the_first_revision_upgrades_in_place_and_keeps_every_row(bla
                         continue
                     expect = row[col]
                     if spec.column(col).kind == DATETIME:  # the naive value was UTC
-                        expect = expect.replace(tzinfo=dt.timezone.utc)
+                        expect = expect.replace(tzinfo=dt.UTC)
                         assert back[col].iloc[i] == pd.Timestamp(expect), (name, col)
                     assert got[col] == expect, (name, col, got[col], expect)
                 if spec.geometry:
@@ -121,13 +133,14 @@ def test_a_store_at_the_first_revision_upgrades_in_place_and_keeps_every_row(bla
         assert store.next_id("complaint") == 42
         # the upgraded store takes new rows like a new one
         store.write("audit_log", pd.DataFrame([{"id": "new", "at": WHEN, "action": "x.y"}]))
-        assert store.get("audit_log", "new")["at"] == WHEN.replace(tzinfo=dt.timezone.utc)
+        assert store.get("audit_log", "new")["at"] == WHEN.replace(tzinfo=dt.UTC)
     finally:
         store.close()
 
 
 def _drift(store) -> list:
     """Differences between the database the revisions built and the store's model."""
+
     def ours(name, type_, parent_names):
         return not (type_ == "table" and ddl.is_backend_internal(name))
 
@@ -153,8 +166,9 @@ def test_the_drift_check_sees_a_model_change_without_a_revision(blank_store_url)
         diff = _drift(store)
         assert ("add_column", None, "streets", store.tables["streets"].c["colour"]) in diff
         if store.engine.dialect.name == "postgresql":
-            assert any(d[0][0] == "modify_type" and d[0][2:4] == ("audit_log", "at") for d in diff
-                       if isinstance(d, list))
+            assert any(
+                d[0][0] == "modify_type" and d[0][2:4] == ("audit_log", "at") for d in diff if isinstance(d, list)
+            )
     finally:
         store.close()
 
@@ -171,7 +185,7 @@ def test_downgrade_to_the_first_revision_and_up_again_keeps_the_instants(blank_s
             command.downgrade(cfg, "0001")
         assert store.schema_revision() == "0001"
         store.migrate()
-        assert store.get("audit_log", "a")["at"] == WHEN.replace(tzinfo=dt.timezone.utc)
+        assert store.get("audit_log", "a")["at"] == WHEN.replace(tzinfo=dt.UTC)
         assert _drift(store) == []
     finally:
         store.close()

@@ -1,4 +1,5 @@
 """Tiny hand-drawn lattice worlds for the grids tests: one building per drawn cell, 10 m apart."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -9,9 +10,14 @@ X0, Y0, STEP = 536_000.0, 4_018_000.0, 10.0
 CRS = "EPSG:4549"
 
 
-def lattice(households: list[list[int | None]], *, estates: list[str] | None = None,
-            community: str = "370214001001", barriers: list[tuple[tuple[float, float], ...]] = (),
-            region: shapely.Geometry | None = None) -> dict[str, gpd.GeoDataFrame]:
+def lattice(
+    households: list[list[int | None]],
+    *,
+    estates: list[str] | None = None,
+    community: str = "370214001001",
+    barriers: list[tuple[tuple[float, float], ...]] = (),
+    region: shapely.Geometry | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
     """Buildings on a lattice: ``households[r][c]`` (None = no building), row 0 northmost.
 
     ``estates``: one string per row, a letter per column naming the building's estate ('.' = none).
@@ -28,18 +34,33 @@ def lattice(households: list[list[int | None]], *, estates: list[str] | None = N
             est = None
             if estates is not None and estates[r][c] != ".":
                 est = f"E{estates[r][c]}"
-            recs.append({"id": f"r{r}c{c}", "community_id": community, "estate_id": est,
-                         "households": int(h), "residents": int(h) * 2,
-                         "geometry": shapely.box(x + 2, y - 8, x + 8, y - 2)})
+            recs.append(
+                {
+                    "id": f"r{r}c{c}",
+                    "community_id": community,
+                    "estate_id": est,
+                    "households": int(h),
+                    "residents": int(h) * 2,
+                    "geometry": shapely.box(x + 2, y - 8, x + 8, y - 2),
+                }
+            )
     area = region if region is not None else shapely.box(X0, Y0 - rows * STEP, X0 + cols * STEP, Y0)
-    lines = [{"id": f"bar{i}", "kind": "road", "geometry": shapely.LineString(
-        [(X0 + a * STEP, Y0 - b * STEP) for a, b in pts])} for i, pts in enumerate(barriers)]
+    lines = [
+        {
+            "id": f"bar{i}",
+            "kind": "road",
+            "geometry": shapely.LineString([(X0 + a * STEP, Y0 - b * STEP) for a, b in pts]),
+        }
+        for i, pts in enumerate(barriers)
+    ]
     return {
-        "communities": gpd.GeoDataFrame([{"id": community, "name": "测试社区", "street_id": community[:9],
-                                          "geometry": area}], crs=CRS),
+        "communities": gpd.GeoDataFrame(
+            [{"id": community, "name": "测试社区", "street_id": community[:9], "geometry": area}], crs=CRS
+        ),
         "buildings": gpd.GeoDataFrame(recs, geometry="geometry", crs=CRS),
-        "barriers": gpd.GeoDataFrame(lines, geometry="geometry", crs=CRS) if lines else
-        gpd.GeoDataFrame({"id": [], "kind": []}, geometry=[], crs=CRS),
+        "barriers": gpd.GeoDataFrame(lines, geometry="geometry", crs=CRS)
+        if lines
+        else gpd.GeoDataFrame({"id": [], "kind": []}, geometry=[], crs=CRS),
     }
 
 
@@ -75,8 +96,9 @@ def same_partition(got: dict[str, int], want: dict[str, str]) -> bool:
 
 def show(got: dict[str, int], rows: int, cols: int) -> str:
     """The partition as a picture (for assertion messages)."""
-    return "\n".join("".join(chr(65 + got[f"r{r}c{c}"]) if f"r{r}c{c}" in got else "."
-                             for c in range(cols)) for r in range(rows))
+    return "\n".join(
+        "".join(chr(65 + got[f"r{r}c{c}"]) if f"r{r}c{c}" in got else "." for c in range(cols)) for r in range(rows)
+    )
 
 
 def np_seed(seed: int) -> np.random.Generator:

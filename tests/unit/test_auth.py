@@ -1,4 +1,5 @@
 """Passwords, scopes, lockout policy and embed token signing in gridmap.domain.credentials."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +9,7 @@ import pytest
 from gridmap.domain import credentials as auth
 from gridmap.errors import InvalidInput
 
-NOW = dt.datetime(2026, 5, 1, 9, 0, 0, tzinfo=dt.timezone.utc)  # times are aware UTC inside
+NOW = dt.datetime(2026, 5, 1, 9, 0, 0, tzinfo=dt.UTC)  # times are aware UTC inside
 
 
 def test_password_hash_is_argon2_and_verifies():
@@ -28,22 +29,29 @@ def test_password_policy():
 
 
 def test_scopes_are_validated_per_role():
-    assert auth.normalise_scope("grid_leader", {"grids": ["370214001001002", "370214001001001"]}) == \
-        {"grids": ["370214001001001", "370214001001002"]}
+    assert auth.normalise_scope("grid_leader", {"grids": ["370214001001002", "370214001001001"]}) == {
+        "grids": ["370214001001001", "370214001001002"]
+    }
     # departments are stored as the codes requests are routed to, whichever name was given
     assert auth.normalise_scope("department", {"department": "城管"}) == {"departments": ["urban_management"]}
-    assert auth.normalise_scope("department", {"departments": ["police", "Civil Affairs", "公安"]}) == \
-        {"departments": ["civil_affairs", "police"]}
+    assert auth.normalise_scope("department", {"departments": ["police", "Civil Affairs", "公安"]}) == {
+        "departments": ["civil_affairs", "police"]
+    }
     with pytest.raises(InvalidInput, match="urban_management"):
         auth.normalise_scope("department", {"departments": ["城市管理局"]})
     assert auth.normalise_scope("planner", None) == {}
-    for role, scope in [("grid_leader", {}), ("grid_leader", {"grids": ["12"]}),
-                        ("community_official", {"grids": ["370214001001001"]}), ("root", {}),
-                        ("viewer", {"colour": ["x"]})]:
+    for role, scope in [
+        ("grid_leader", {}),
+        ("grid_leader", {"grids": ["12"]}),
+        ("community_official", {"grids": ["370214001001001"]}),
+        ("root", {}),
+        ("viewer", {"colour": ["x"]}),
+    ]:
         with pytest.raises(InvalidInput):
             auth.normalise_scope(role, scope)
-    assert auth.parse_scope_args(["grids=370214001001001,370214001001002"]) == \
-        {"grids": ["370214001001001", "370214001001002"]}
+    assert auth.parse_scope_args(["grids=370214001001001,370214001001002"]) == {
+        "grids": ["370214001001001", "370214001001002"]
+    }
 
 
 def test_api_token_secret_only_hashed():
@@ -54,8 +62,9 @@ def test_api_token_secret_only_hashed():
 
 
 def test_lockout_policy():
-    p = auth.LoginPolicy(max_failures=3, lockout=dt.timedelta(minutes=10), max_failures_per_ip=4,
-                         ip_window=dt.timedelta(minutes=5))
+    p = auth.LoginPolicy(
+        max_failures=3, lockout=dt.timedelta(minutes=10), max_failures_per_ip=4, ip_window=dt.timedelta(minutes=5)
+    )
     assert p.after_failure(0, NOW) == (1, None)
     assert p.after_failure(2, NOW) == (3, NOW + dt.timedelta(minutes=10))
     assert p.is_locked(NOW + dt.timedelta(minutes=1), NOW)
@@ -66,8 +75,9 @@ def test_lockout_policy():
 
 
 def claims(**kw):
-    base = dict(id="emb-1", view="map", expires_at=NOW + dt.timedelta(hours=1), grids=("370214001001",),
-                layers=("grids",))
+    base = dict(
+        id="emb-1", view="map", expires_at=NOW + dt.timedelta(hours=1), grids=("370214001001",), layers=("grids",)
+    )
     base.update(kw)
     return auth.EmbedClaims(**base)
 
@@ -81,12 +91,15 @@ def test_embed_round_trip_and_scope():
     assert c.allows_layer("grids") and not c.allows_layer("households")
 
 
-@pytest.mark.parametrize("mutate", [
-    lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),   # tampered signature
-    lambda t: "x" + t[1:],                                          # tampered payload
-    lambda t: "",
-    lambda t: "not.a.token",
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # tampered signature
+        lambda t: "x" + t[1:],  # tampered payload
+        lambda t: "",
+        lambda t: "not.a.token",
+    ],
+)
 def test_embed_tampered_refused(mutate):
     with pytest.raises(auth.InvalidToken):
         auth.read_embed(mutate(auth.sign_embed(claims(), "k1")), "k1", now=NOW)

@@ -1,5 +1,6 @@
 """The one clock (gridmap.clock): aware UTC now, freezing it for tests in every thread, zones; and the
 pure rules that count in a zone (working days and their end, KPI year and month buckets)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +13,7 @@ from gridmap import clock
 from gridmap.domain import kpi
 from gridmap.domain.workdays import WorkCalendar, china_calendar
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SHANGHAI = clock.zone("Asia/Shanghai")
 
 
@@ -57,8 +58,9 @@ def test_zones_and_conversions():
     assert t == dt.datetime(2026, 12, 3, 22, 4, 55, tzinfo=UTC) and t.tzinfo is UTC
     assert clock.utc(pd.Timestamp("2026-12-04T06:04:55+08:00")) == t
     assert clock.local(t, SHANGHAI).isoformat() == "2026-12-04T06:04:55+08:00"
-    assert clock.at_local(dt.date(2026, 12, 8), dt.time(23, 59, 59), SHANGHAI) == \
-        dt.datetime(2026, 12, 8, 15, 59, 59, tzinfo=UTC)
+    assert clock.at_local(dt.date(2026, 12, 8), dt.time(23, 59, 59), SHANGHAI) == dt.datetime(
+        2026, 12, 8, 15, 59, 59, tzinfo=UTC
+    )
     assert clock.iso(dt.datetime(2026, 12, 4, 6, 4, 55, 999, tzinfo=SHANGHAI)) == "2026-12-03T22:04:55Z"
 
 
@@ -80,19 +82,38 @@ def test_working_days_are_counted_where_the_calendar_is():
 
 
 def _request(rid: str, created: dt.datetime) -> dict:
-    return {"id": rid, "category": "parking", "state": "collected", "building_id": "b1", "community_id": "C1",
-            "filed_grid_code": "G1", "created_at": created}
+    return {
+        "id": rid,
+        "category": "parking",
+        "state": "collected",
+        "building_id": "b1",
+        "community_id": "C1",
+        "filed_grid_code": "G1",
+        "created_at": created,
+    }
 
 
 def test_kpi_years_and_months_are_those_of_the_zone():
-    units = kpi.Units(building_grid={"b1": "G1"}, grid_community={"G1": "C1"}, community_street={"C1": "S1"},
-                      building_households={"b1": 1000}, building_community={"b1": "C1"})
-    rows = pd.DataFrame([_request("r1", dt.datetime(2026, 1, 31, 20, tzinfo=UTC)),   # 1 Feb 04:00 in Shanghai
-                         _request("r2", dt.datetime(2026, 1, 31, 12, tzinfo=UTC)),   # 31 Jan 20:00 in Shanghai
-                         _request("r3", dt.datetime(2025, 12, 31, 18, tzinfo=UTC))])  # 1 Jan 2026 02:00 there
+    units = kpi.Units(
+        building_grid={"b1": "G1"},
+        grid_community={"G1": "C1"},
+        community_street={"C1": "S1"},
+        building_households={"b1": 1000},
+        building_community={"b1": "C1"},
+    )
+    rows = pd.DataFrame(
+        [
+            _request("r1", dt.datetime(2026, 1, 31, 20, tzinfo=UTC)),  # 1 Feb 04:00 in Shanghai
+            _request("r2", dt.datetime(2026, 1, 31, 12, tzinfo=UTC)),  # 31 Jan 20:00 in Shanghai
+            _request("r3", dt.datetime(2025, 12, 31, 18, tzinfo=UTC)),
+        ]
+    )  # 1 Jan 2026 02:00 there
     sh = kpi.label_units(rows, units, zone=SHANGHAI)
     assert sh.set_index("id")[["year", "month"]].to_dict("index") == {
-        "r1": {"year": 2026, "month": 2}, "r2": {"year": 2026, "month": 1}, "r3": {"year": 2026, "month": 1}}
+        "r1": {"year": 2026, "month": 2},
+        "r2": {"year": 2026, "month": 1},
+        "r3": {"year": 2026, "month": 1},
+    }
     trend = kpi.yearly_trend(sh, units)
     assert {(r.year, r.month): r.complaints for r in trend.itertuples()} == {(2026, 1): 2, (2026, 2): 1}
     utc = kpi.yearly_trend(kpi.label_units(rows, units), units)  # the default zone is UTC

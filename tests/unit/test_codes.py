@@ -1,12 +1,21 @@
 """Grid codes: 15 digits, west→east and north→south, kept when unchanged, never reused."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from gridmap.domain.codes import (CodeError, assign_codes, community_of, district_of, geographic_order, is_code,
-                                  level_of, street_of)
+from gridmap.domain.codes import (
+    CodeError,
+    assign_codes,
+    community_of,
+    district_of,
+    geographic_order,
+    is_code,
+    level_of,
+    street_of,
+)
 
 COM = "370214001007"
 
@@ -45,10 +54,13 @@ def test_hierarchy_helpers():
     assert (district_of(grid), street_of(grid), community_of(grid)) == ("370214", "370214001", "370214001005")
     assert street_of("370214001005") == "370214001" and district_of("370214001") == "370214"
     assert community_of("370214001") is None and street_of("370214") is None  # too short for the level
-    assert [level_of(c) for c in ("370214", "370214001", "370214001005", grid)] == \
-        ["district", "street", "community", "grid"]
+    assert [level_of(c) for c in ("370214", "370214001", "370214001005", grid)] == [
+        "district",
+        "street",
+        "community",
+        "grid",
+    ]
     assert level_of("37021400100") is None and level_of("G1") is None and level_of(None) is None
     for missing in (None, float("nan"), pd.NA, ""):
         assert community_of(missing) is None and street_of(missing) is None and level_of(missing) is None
     assert community_of(" 370214001005003 ") == "370214001005"  # surrounding blanks are not digits
-

@@ -1,4 +1,5 @@
 """The complaint lifecycle table, evaluation, escalation, routing at a grid boundary and duplicates."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,8 +18,17 @@ POLICY = Policy(calendar=WorkCalendar())
 
 
 def _record(state: str = "collected", **kw) -> dict:
-    rec, _ = C.new_complaint(id="c1", category="parking", description="车位被占", at=T0, channel="map",
-                             lon=120.4, lat=36.3, actor="resident", policy=POLICY)
+    rec, _ = C.new_complaint(
+        id="c1",
+        category="parking",
+        description="车位被占",
+        at=T0,
+        channel="map",
+        lon=120.4,
+        lat=36.3,
+        actor="resident",
+        policy=POLICY,
+    )
     rec.update(state=state, **kw)
     return rec
 
@@ -41,11 +51,17 @@ def test_every_allowed_transition(t):
     rec = _record(t.source, escalation=0, closed_at=T0 if was_closed else None)
     by = sorted(t.by)[0]
     at = T0 + dt.timedelta(days=1)
-    new, ev = C.apply(rec, t.target, actor="u1", by=by, at=at, seq=7, note="n",
-                      changes=_changes_for(t.target))
+    new, ev = C.apply(rec, t.target, actor="u1", by=by, at=at, seq=7, note="n", changes=_changes_for(t.target))
     assert new["state"] == t.target and rec["state"] == t.source  # input untouched
-    assert ev == {"complaint_id": "c1", "seq": 7, "from_state": t.source, "to_state": t.target,
-                  "actor": "u1", "at": at, "note": "n"}
+    assert ev == {
+        "complaint_id": "c1",
+        "seq": 7,
+        "from_state": t.source,
+        "to_state": t.target,
+        "actor": "u1",
+        "at": at,
+        "note": "n",
+    }
     closed = C.STATES[t.target].type == "closed"
     assert (new["closed_at"] is not None) == closed
     if closed:  # closing stamps the time once; closed → closed keeps the first
@@ -80,43 +96,58 @@ def test_guards_and_bad_input():
     with pytest.raises(ComplaintError, match="duplicate_of"):
         C.apply(_record(), "duplicate", actor="u", by="staff", at=T0, seq=2)
     with pytest.raises(ComplaintError, match="unknown department"):
-        C.apply(_record("returned"), "reassigned", actor="u", by="staff", at=T0, seq=2,
-                changes={"department": "fire"})
+        C.apply(_record("returned"), "reassigned", actor="u", by="staff", at=T0, seq=2, changes={"department": "fire"})
     with pytest.raises(ComplaintError, match="cannot be changed"):
         C.apply(_record(), "dispatched", actor="u", by="staff", at=T0, seq=2, changes={"state": "x"})
     with pytest.raises(ComplaintError, match="unknown state"):
         C.apply(_record(), "flying", actor="u", by="staff", at=T0, seq=2)
     with pytest.raises(ComplaintError, match="unknown category"):
-        C.new_complaint(id="x", category="ufo", description="d", at=T0, channel="map", lon=1, lat=1,
-                        actor="a", policy=POLICY)
+        C.new_complaint(
+            id="x", category="ufo", description="d", at=T0, channel="map", lon=1, lat=1, actor="a", policy=POLICY
+        )
     with pytest.raises(ComplaintError, match="empty"):
-        C.new_complaint(id="x", category="other", description="  ", at=T0, channel="map", lon=1, lat=1,
-                        actor="a", policy=POLICY)
+        C.new_complaint(
+            id="x", category="other", description="  ", at=T0, channel="map", lon=1, lat=1, actor="a", policy=POLICY
+        )
     with pytest.raises(ComplaintError, match="outside the earth"):
-        C.new_complaint(id="x", category="other", description="d", at=T0, channel="map", lon=200,
-                        lat=1, actor="a", policy=POLICY)
+        C.new_complaint(
+            id="x", category="other", description="d", at=T0, channel="map", lon=200, lat=1, actor="a", policy=POLICY
+        )
 
 
 # -- SLA ----------------------------------------------------------------------------------------
 def test_sla_kinds_and_override():
     fri = dt.datetime(2025, 3, 7, 10)
-    for cat, due in [("consultation", dt.date(2025, 3, 11)), ("medical", dt.date(2025, 3, 21)),
-                     ("parking", dt.date(2025, 3, 28))]:
-        rec, ev = C.new_complaint(id="x", category=cat, description="d", at=fri, channel="phone",
-                                  lon=120, lat=36, actor="a", policy=POLICY)
+    for cat, due in [
+        ("consultation", dt.date(2025, 3, 11)),
+        ("medical", dt.date(2025, 3, 21)),
+        ("parking", dt.date(2025, 3, 28)),
+    ]:
+        rec, ev = C.new_complaint(
+            id="x", category=cat, description="d", at=fri, channel="phone", lon=120, lat=36, actor="a", policy=POLICY
+        )
         assert rec["due_at"].date() == due, cat
         assert ev["seq"] == 1 and ev["to_state"] == "collected" and ev["from_state"] is None
     p = C.with_sla(POLICY, {"consultation": 1})
-    rec, _ = C.new_complaint(id="x", category="consultation", description="d", at=fri,
-                             channel="phone", lon=120, lat=36, actor="a", policy=p)
+    rec, _ = C.new_complaint(
+        id="x", category="consultation", description="d", at=fri, channel="phone", lon=120, lat=36, actor="a", policy=p
+    )
     assert rec["due_at"].date() == dt.date(2025, 3, 10)
 
 
 def test_sla_across_spring_festival():
     p = Policy(calendar=china_calendar([2024]))
-    rec, _ = C.new_complaint(id="x", category="consultation", description="d",
-                             at=dt.datetime(2024, 2, 8, 15), channel="phone", lon=120, lat=36,
-                             actor="a", policy=p)
+    rec, _ = C.new_complaint(
+        id="x",
+        category="consultation",
+        description="d",
+        at=dt.datetime(2024, 2, 8, 15),
+        channel="phone",
+        lon=120,
+        lat=36,
+        actor="a",
+        policy=p,
+    )
     # Fri 9 Feb worked, 10–17 off, Sun 18 worked (make-up day)
     assert rec["due_at"] == dt.datetime(2024, 2, 18, 23, 59, 59)
 
@@ -130,8 +161,9 @@ def _resolved(at=T0):
 
 def test_satisfied_evaluation_closes():
     rec = _resolved()
-    new, events = C.evaluate(rec, rating=5, resolved=True, actor="gl", at=T0 + dt.timedelta(days=1),
-                             seq=5, policy=POLICY)
+    new, events = C.evaluate(
+        rec, rating=5, resolved=True, actor="gl", at=T0 + dt.timedelta(days=1), seq=5, policy=POLICY
+    )
     assert new["state"] == "evaluated" and new["rating"] == 5 and new["resolved"] is True
     assert [e["to_state"] for e in events] == ["evaluated"]
     assert new["closed_at"] == T0  # still closed when resolved
@@ -139,13 +171,15 @@ def test_satisfied_evaluation_closes():
 
 def test_unsatisfied_evaluation_reopens_within_window():
     rec = _resolved()
-    new, events = C.evaluate(rec, rating=2, resolved=True, actor="gl", at=T0 + dt.timedelta(days=2),
-                             seq=5, policy=POLICY)
+    new, events = C.evaluate(
+        rec, rating=2, resolved=True, actor="gl", at=T0 + dt.timedelta(days=2), seq=5, policy=POLICY
+    )
     assert [e["to_state"] for e in events] == ["evaluated", "reopened"]
     assert [e["seq"] for e in events] == [5, 6]
     assert new["state"] == "reopened" and new["closed_at"] is None and new["rating"] == 2
-    new2, events2 = C.evaluate(rec, rating=5, resolved=False, actor="gl",
-                               at=T0 + dt.timedelta(days=3), seq=5, policy=POLICY)
+    new2, events2 = C.evaluate(
+        rec, rating=5, resolved=False, actor="gl", at=T0 + dt.timedelta(days=3), seq=5, policy=POLICY
+    )
     assert new2["state"] == "reopened"
 
 
@@ -168,8 +202,7 @@ def test_rating_out_of_range(rating):
 
 def test_evaluate_only_after_resolution():
     with pytest.raises(IllegalTransition):
-        C.evaluate(_record("responding"), rating=5, resolved=True, actor="a", at=T0, seq=3,
-                   policy=POLICY)
+        C.evaluate(_record("responding"), rating=5, resolved=True, actor="a", at=T0, seq=3, policy=POLICY)
 
 
 # -- escalation ---------------------------------------------------------------------------------
@@ -215,17 +248,26 @@ def _gdf(rows, geoms):
 @pytest.fixture(scope="module")
 def world():
     # grid G1 x∈[0,100], G2 x∈[100,200]; b1 well inside G1, b2 5 m from G2, b3 inside G2
-    grids = _gdf({"code": ["G1", "G2"], "community_id": ["C", "C"]},
-                 [box(X0, Y0, X0 + 100, Y0 + 100), box(X0 + 100, Y0, X0 + 200, Y0 + 100)])
-    buildings = _gdf({"id": ["b1", "b2", "b3"], "estate_id": ["e1", "e1", "e2"],
-                      "community_id": ["C", "C", "C"]},
-                     [box(X0 + 10, Y0 + 10, X0 + 30, Y0 + 30), box(X0 + 75, Y0 + 10, X0 + 95, Y0 + 30),
-                      box(X0 + 150, Y0 + 10, X0 + 170, Y0 + 30)])
-    stewards = gpd.GeoDataFrame({"id": ["s1", "s2", "s3"],
-                                 "role": ["grid_leader", "grid_leader", "property_steward"],
-                                 "serves": ["G1", "G2", "e1"]})
-    return dict(buildings=buildings, grids=grids, stewards=stewards,
-                assignment={"b1": "G1", "b2": "G1", "b3": "G2"})
+    grids = _gdf(
+        {"code": ["G1", "G2"], "community_id": ["C", "C"]},
+        [box(X0, Y0, X0 + 100, Y0 + 100), box(X0 + 100, Y0, X0 + 200, Y0 + 100)],
+    )
+    buildings = _gdf(
+        {"id": ["b1", "b2", "b3"], "estate_id": ["e1", "e1", "e2"], "community_id": ["C", "C", "C"]},
+        [
+            box(X0 + 10, Y0 + 10, X0 + 30, Y0 + 30),
+            box(X0 + 75, Y0 + 10, X0 + 95, Y0 + 30),
+            box(X0 + 150, Y0 + 10, X0 + 170, Y0 + 30),
+        ],
+    )
+    stewards = gpd.GeoDataFrame(
+        {
+            "id": ["s1", "s2", "s3"],
+            "role": ["grid_leader", "grid_leader", "property_steward"],
+            "serves": ["G1", "G2", "e1"],
+        }
+    )
+    return dict(buildings=buildings, grids=grids, stewards=stewards, assignment={"b1": "G1", "b2": "G1", "b3": "G2"})
 
 
 def _lonlat(x, y):
@@ -246,8 +288,7 @@ def test_route_near_grid_boundary_needs_confirmation(world):
     assert (r.building_id, r.grid_code, r.department) == ("b2", "G1", "judicial_mediation")
     assert r.needs_confirmation and "from another grid" in r.reasons[0]
     # with a smaller boundary distance the same point is routed without confirmation
-    r2 = C.route(*_lonlat(90, 20), category="parking", policy=Policy(calendar=WorkCalendar(),
-                                                                       boundary_m=5), **world)
+    r2 = C.route(*_lonlat(90, 20), category="parking", policy=Policy(calendar=WorkCalendar(), boundary_m=5), **world)
     assert not r2.needs_confirmation
 
 
@@ -264,13 +305,18 @@ def test_route_nearest_building_and_area_only(world):
 # -- duplicates ---------------------------------------------------------------------------------
 def test_duplicates_same_category_open_within_radius():
     pts = {"a": (0, 0), "b": (60, 0), "c": (100, 0), "d": (10, 0), "e": (5, 0)}
-    cand = _gdf({"id": list(pts), "category": ["parking", "parking", "parking", "sanitation", "parking"],
-                 "state": ["dispatched", "collected", "responding", "collected", "resolved"]},
-                [Point(X0 + x, Y0 + y) for x, y in pts.values()])
+    cand = _gdf(
+        {
+            "id": list(pts),
+            "category": ["parking", "parking", "parking", "sanitation", "parking"],
+            "state": ["dispatched", "collected", "responding", "collected", "resolved"],
+        },
+        [Point(X0 + x, Y0 + y) for x, y in pts.values()],
+    )
     found = C.find_duplicates(*_lonlat(0, 0), category="parking", candidates=cand, policy=POLICY)
     # parking radius 80 m: a (0 m) and b (60 m); c is 100 m away, d another category, e closed
     assert [i for i, _ in found] == ["a", "b"] and found[1][1] == pytest.approx(60, abs=0.1)
-    assert C.find_duplicates(*_lonlat(0, 0), category="parking", candidates=cand, policy=POLICY,
-                             exclude="a")[0][0] == "b"
-    assert C.find_duplicates(*_lonlat(0, 0), category="consultation", candidates=cand,
-                             policy=POLICY) == []
+    assert (
+        C.find_duplicates(*_lonlat(0, 0), category="parking", candidates=cand, policy=POLICY, exclude="a")[0][0] == "b"
+    )
+    assert C.find_duplicates(*_lonlat(0, 0), category="consultation", candidates=cand, policy=POLICY) == []

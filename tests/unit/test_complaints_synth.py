@@ -1,17 +1,17 @@
 """The request generator: every history is a legal walk through the transitions table, nothing happens
 after ``now``, volumes follow households and fall faster in red-property estates."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 import geopandas as gpd
-import pandas as pd
 import pytest
 from shapely.geometry import box
 
 from gridmap.domain import complaints as C
-from gridmap.synth.complaints import SynthSpec, generate
 from gridmap.domain.workdays import WorkCalendar
+from gridmap.synth.complaints import SynthSpec, generate
 
 NOW = dt.datetime(2026, 6, 15, 12)
 POLICY = C.Policy(calendar=WorkCalendar())
@@ -21,11 +21,27 @@ POLICY = C.Policy(calendar=WorkCalendar())
 def synth():
     # 40 buildings of 500 households: half in a red-property estate
     geoms = [box(120.0 + i * 0.001, 36.3, 120.0005 + i * 0.001, 36.3005) for i in range(40)]
-    b = gpd.GeoDataFrame({"id": [f"b{i}" for i in range(40)], "estate_id": ["red" if i < 20 else "plain" for i in range(40)],
-                          "community_id": "370214001001", "households": 500}, geometry=geoms, crs="EPSG:4326")
+    b = gpd.GeoDataFrame(
+        {
+            "id": [f"b{i}" for i in range(40)],
+            "estate_id": ["red" if i < 20 else "plain" for i in range(40)],
+            "community_id": "370214001001",
+            "households": 500,
+        },
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
     assignment = {f"b{i}": f"G{i // 10}" for i in range(40)}
-    return generate(b, policy=POLICY, now=NOW, assignment=assignment, grid_leaders={"G0": "s0"},
-                    red_estates={"red"}, seed=3, spec=SynthSpec(per_1000=60))
+    return generate(
+        b,
+        policy=POLICY,
+        now=NOW,
+        assignment=assignment,
+        grid_leaders={"G0": "s0"},
+        red_estates={"red"},
+        seed=3,
+        spec=SynthSpec(per_1000=60),
+    )
 
 
 def test_histories_are_legal_walks(synth):

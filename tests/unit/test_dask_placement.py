@@ -1,9 +1,9 @@
 """Dask placement on a small LocalCluster gives exactly the single-process answer (duplicates included)."""
+
 from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 
 distributed = pytest.importorskip("distributed")
@@ -32,18 +32,21 @@ def test_local_cluster_equals_single_process():
     world = PlacementWorld(f["buildings"], f["communities"], assignment=ASSIGNMENT, grids=f["grids"])
     recs = records()
     want = place(recs, world).frame
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         ddf = dask_geopandas.from_geopandas(recs, npartitions=4)
         placed = place_dask(ddf, world, client=client)
         got = placed.compute()
         counts = summary(placed)
     got = got.reset_index(drop=True)
     assert len(got) == len(want)
-    for col in ("id", "building_id", "estate_id", "grid_code", "community_id", "street_id", "placement",
-                "reason"):
-        assert got[col].astype(object).where(got[col].notna(), None).tolist() == \
-            want[col].astype(object).where(want[col].notna(), None).tolist(), col
+    for col in ("id", "building_id", "estate_id", "grid_code", "community_id", "street_id", "placement", "reason"):
+        assert (
+            got[col].astype(object).where(got[col].notna(), None).tolist()
+            == want[col].astype(object).where(want[col].notna(), None).tolist()
+        ), col
     np.testing.assert_array_equal(got["placement_distance_m"].to_numpy(), want["placement_distance_m"].to_numpy())
     assert counts == place(recs, world).summary
     assert counts["rejected"] >= 15  # the duplicates at least

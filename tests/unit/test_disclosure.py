@@ -1,5 +1,6 @@
 """gridmap.domain.disclosure: the interval differencing attack is sound and finds what the old rule left open;
 protect() withholds just enough for it to find nothing."""
+
 from __future__ import annotations
 
 import itertools

@@ -1,4 +1,5 @@
 """GCJ-02 ⇄ WGS84: the published forward formula, and an inverse that round-trips."""
+
 from __future__ import annotations
 
 import numpy as np

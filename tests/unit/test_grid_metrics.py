@@ -1,4 +1,5 @@
 """Metrics of hand-made plans, checked against figures worked out by hand."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -7,10 +8,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from grids_worlds import CRS, X0, Y0, lattice
 from gridmap.domain import metrics as M
 from gridmap.domain.partition import BARRIER, SOFT
 from gridmap.domain.plan import GridPlan
+from grids_worlds import CRS, X0, Y0, lattice
 
 COM = "370214001001"
 G1, G2, G3 = COM + "001", COM + "002", COM + "003"
@@ -18,11 +19,13 @@ G1, G2, G3 = COM + "001", COM + "002", COM + "003"
 
 def _world(grid_geoms, assignment, *, adjacency=None, stewards=None, estates=None):
     w = lattice([[100, 200, 300]], estates=estates)
-    grids = gpd.GeoDataFrame({"code": list(grid_geoms), "community_id": COM},
-                             geometry=list(grid_geoms.values()), crs=CRS)
+    grids = gpd.GeoDataFrame(
+        {"code": list(grid_geoms), "community_id": COM}, geometry=list(grid_geoms.values()), crs=CRS
+    )
     plan = GridPlan(assignment, {c: COM for c in grid_geoms})
-    return plan, M.World(w["communities"], w["buildings"], grids, adjacency=adjacency, stewards=stewards,
-                         bounds={COM: (150, 350)})
+    return plan, M.World(
+        w["communities"], w["buildings"], grids, adjacency=adjacency, stewards=stewards, bounds={COM: (150, 350)}
+    )
 
 
 def box(x0, y0, x1, y1):
@@ -53,8 +56,12 @@ def test_enclosed_grid_and_walls_and_stewards():
     outer = shapely.difference(box(0, 0, 30, 10), box(12, 2, 18, 8))
     geoms = {G1: outer, G2: box(12, 2, 18, 8)}
     adj = pd.DataFrame({"i": [0, 1], "j": [1, 2], "length": [10.0, 10.0], "kind": [BARRIER, SOFT]})
-    stewards = pd.DataFrame([{"role": "grid_leader", "building_id": "r0c1", "serves": G2},
-                             {"role": "building_leader", "building_id": "r0c0", "serves": None}])
+    stewards = pd.DataFrame(
+        [
+            {"role": "grid_leader", "building_id": "r0c1", "serves": G2},
+            {"role": "building_leader", "building_id": "r0c0", "serves": None},
+        ]
+    )
     plan, world = _world(geoms, {"r0c0": G1, "r0c1": G1, "r0c2": G2}, adjacency=adj, stewards=stewards)
     t = M.grid_table(plan, world)
     assert t.loc[G2, "enclosed_by"] == G1 and t.loc[G1, "enclosed_by"] == ""

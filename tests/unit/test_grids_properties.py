@@ -1,5 +1,6 @@
 """Property tests: every generated plan keeps the invariants — whole buildings, exact tiling,
 contiguity, bounds where feasible, codes unique and well-formed, same seed same plan."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,10 +8,10 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grids_worlds import lattice, partition
 from gridmap.domain.codes import is_code
 from gridmap.domain.partition import grid_count
 from gridmap.services.grids import _grids_and_codes
+from grids_worlds import lattice, partition
 
 COM = "370214001001"
 

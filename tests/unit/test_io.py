@@ -1,4 +1,5 @@
 """Reading every supported format and CRS into the same EPSG:4326 geometries."""
+
 from __future__ import annotations
 
 import zipfile
@@ -24,8 +25,10 @@ def _close(a, b, tol=1e-7):
     assert ca.shape == cb.shape and np.abs(ca - cb).max() < tol
 
 
-@pytest.mark.parametrize("suffix,crs", [(".geojson", 4326), (".gpkg", 4549), (".gpkg", 4490), (".parquet", 3857),
-                                        (".shp", 3857), (".zip", 4549)])
+@pytest.mark.parametrize(
+    "suffix,crs",
+    [(".geojson", 4326), (".gpkg", 4549), (".gpkg", 4490), (".parquet", 3857), (".shp", 3857), (".zip", 4549)],
+)
 def test_formats_and_crs_land_in_wgs84(buildings, tmp_path, suffix, crs):
     src = buildings.to_crs(crs)
     path = tmp_path / f"b{suffix}"
@@ -47,7 +50,9 @@ def test_formats_and_crs_land_in_wgs84(buildings, tmp_path, suffix, crs):
 
 
 def test_csv_wkt_and_lonlat_need_a_crs(buildings, tmp_path):
-    pd.DataFrame({"id": buildings["id"], "WKT": shapely.to_wkt(buildings.geometry.to_numpy(), rounding_precision=12)}).to_csv(tmp_path / "w.csv", index=False)
+    pd.DataFrame(
+        {"id": buildings["id"], "WKT": shapely.to_wkt(buildings.geometry.to_numpy(), rounding_precision=12)}
+    ).to_csv(tmp_path / "w.csv", index=False)
     with pytest.raises(ReadError, match="no coordinate reference system"):
         read_file(tmp_path / "w.csv")
     _close(read_file(tmp_path / "w.csv", crs="EPSG:4326").frame.geometry, buildings.geometry)

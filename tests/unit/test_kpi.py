@@ -1,8 +1,8 @@
 """KPI figures against a brute-force recount over plain Python records."""
+
 from __future__ import annotations
 
 import datetime as dt
-import math
 import random
 
 import pandas as pd
@@ -29,18 +29,26 @@ def _world(seed: int, n: int = 400):
     rows, events = [], []
     for i in range(n):
         b = rnd.choice(list(UNITS.building_households) + [None])
-        created = dt.datetime(rnd.choice([2024, 2025]), rnd.randint(1, 12), rnd.randint(1, 28),
-                              rnd.randint(0, 23))
+        created = dt.datetime(rnd.choice([2024, 2025]), rnd.randint(1, 12), rnd.randint(1, 28), rnd.randint(0, 23))
         state = rnd.choice(states)
         due = CAL.due(created, rnd.choice([2, 10, 15]))
         closed = created + dt.timedelta(days=rnd.randint(0, 40)) if STATES[state].type == "closed" else None
-        rated = state == "evaluated" or (state == "reopened" and rnd.random() < .5)
-        rows.append({"id": f"c{i}", "category": rnd.choice(cats), "state": state, "building_id": b,
-                     "community_id": UNITS.building_community.get(b) if b else rnd.choice([None, "C2"]),
-                     "filed_grid_code": UNITS.building_grid.get(b) if b else rnd.choice(["G2", "G3"]),
-                     "created_at": created, "due_at": due, "closed_at": closed,
-                     "rating": rnd.randint(1, 5) if rated else None,
-                     "resolved": rnd.choice([True, False]) if rated else rnd.choice([None, None, False])})
+        rated = state == "evaluated" or (state == "reopened" and rnd.random() < 0.5)
+        rows.append(
+            {
+                "id": f"c{i}",
+                "category": rnd.choice(cats),
+                "state": state,
+                "building_id": b,
+                "community_id": UNITS.building_community.get(b) if b else rnd.choice([None, "C2"]),
+                "filed_grid_code": UNITS.building_grid.get(b) if b else rnd.choice(["G2", "G3"]),
+                "created_at": created,
+                "due_at": due,
+                "closed_at": closed,
+                "rating": rnd.randint(1, 5) if rated else None,
+                "resolved": rnd.choice([True, False]) if rated else rnd.choice([None, None, False]),
+            }
+        )
         t = created
         for seq, to in enumerate(rnd.sample(["dispatched", "responding", "resolved"], rnd.randint(0, 3)), 1):
             t = t + dt.timedelta(hours=rnd.randint(1, 60))
@@ -87,9 +95,18 @@ def test_complaint_rates_recount(seed, level):
 
 
 def test_rate_change_hand_computed():
-    rows = [{"id": f"x{i}", "category": "parking", "state": "collected", "building_id": "b1",
-             "community_id": "C1", "filed_grid_code": "G1", "created_at": dt.datetime(y, 5, 1)}
-            for i, y in enumerate([2024] * 10 + [2025] * 6)]
+    rows = [
+        {
+            "id": f"x{i}",
+            "category": "parking",
+            "state": "collected",
+            "building_id": "b1",
+            "community_id": "C1",
+            "filed_grid_code": "G1",
+            "created_at": dt.datetime(y, 5, 1),
+        }
+        for i, y in enumerate([2024] * 10 + [2025] * 6)
+    ]
     got = kpi.complaint_rates(kpi.label_units(pd.DataFrame(rows), UNITS), UNITS, level="grid", year=2025)
     # G1 has 250 households: 2024 → 40 per 1000, 2025 → 24 per 1000: −40 %, target met
     assert got.loc["G1", "per_1000"] == pytest.approx(24) and got.loc["G1", "per_1000_prev"] == pytest.approx(40)
@@ -113,7 +130,9 @@ def test_three_rates_recount(seed):
         assert got.loc[com, "requests"] == len(sel)
         assert got.loc[com, "response_rate"] == pytest.approx(resp / len(sel))
         if evald:
-            assert got.loc[com, "resolution_rate"] == pytest.approx(sum(r["resolved"] is True for r in evald) / len(evald))
+            assert got.loc[com, "resolution_rate"] == pytest.approx(
+                sum(r["resolved"] is True for r in evald) / len(evald)
+            )
             assert got.loc[com, "satisfaction_rate"] == pytest.approx(sum(r["rating"] >= 4 for r in evald) / len(evald))
 
 
@@ -135,8 +154,12 @@ def test_dispute_and_overdue_recount(seed):
     over = kpi.overdue_counts(lab, now=now, level="street")
     for st in over.index:
         sel = [r for r in rows if _counted(r) and _unit(r, "street") == st]
-        assert over.loc[st, "overdue_open"] == sum(1 for r in sel if STATES[r["state"]].type == "open" and r["due_at"] < now)
-        assert over.loc[st, "closed_late"] == sum(1 for r in sel if r["closed_at"] is not None and r["closed_at"] > r["due_at"])
+        assert over.loc[st, "overdue_open"] == sum(
+            1 for r in sel if STATES[r["state"]].type == "open" and r["due_at"] < now
+        )
+        assert over.loc[st, "closed_late"] == sum(
+            1 for r in sel if r["closed_at"] is not None and r["closed_at"] > r["due_at"]
+        )
 
 
 def test_summary_matches_parts():
@@ -149,8 +172,13 @@ def test_summary_matches_parts():
 
 
 def test_red_property_coverage():
-    estates = pd.DataFrame({"id": ["e1", "e2", "e3", "e4", "e5"], "community_id": ["C1", "C1", "C2", "C2", "C2"],
-                            "property_company_id": ["p1", "p2", "p1", None, "p2"]})
+    estates = pd.DataFrame(
+        {
+            "id": ["e1", "e2", "e3", "e4", "e5"],
+            "community_id": ["C1", "C1", "C2", "C2", "C2"],
+            "property_company_id": ["p1", "p2", "p1", None, "p2"],
+        }
+    )
     companies = pd.DataFrame({"id": ["p1", "p2"], "has_party_org": [True, False]})
     streets = {"C1": "370214001", "C2": "370214002"}
     com = kpi.red_property_coverage(estates, companies, streets, level="community", year=2021)
@@ -171,16 +199,25 @@ def test_red_property_coverage_recount(seed):
     from gridmap.domain import coverage
 
     rnd = random.Random(seed)
-    companies = pd.DataFrame({"id": [f"p{i}" for i in range(6)],
-                              "has_party_org": [rnd.choice([True, False, None]) for _ in range(6)]})
+    companies = pd.DataFrame(
+        {"id": [f"p{i}" for i in range(6)], "has_party_org": [rnd.choice([True, False, None]) for _ in range(6)]}
+    )
     streets = {f"370214{s:03d}{c:03d}": f"370214{s:03d}" for s in range(1, 4) for c in range(1, 4)}
-    rows = [{"id": f"e{i}", "community_id": rnd.choice(list(streets)),
-             "property_company_id": rnd.choice(list(companies["id"]) + [None])} for i in range(60)]
+    rows = [
+        {
+            "id": f"e{i}",
+            "community_id": rnd.choice(list(streets)),
+            "property_company_id": rnd.choice(list(companies["id"]) + [None]),
+        }
+        for i in range(60)
+    ]
     estates = pd.DataFrame(rows)
     red_company = {r["id"]: bool(r["has_party_org"]) for r in companies.to_dict("records")}
-    for level, unit in (("community", lambda r: r["community_id"]),
-                        ("street", lambda r: streets[r["community_id"]]),
-                        ("district", lambda r: streets[r["community_id"]][:6])):
+    for level, unit in (
+        ("community", lambda r: r["community_id"]),
+        ("street", lambda r: streets[r["community_id"]]),
+        ("district", lambda r: streets[r["community_id"]][:6]),
+    ):
         got = kpi.red_property_coverage(estates, companies, streets, level=level, year=2024)
         want: dict[str, list[int]] = {}
         for r in rows:

@@ -1,5 +1,6 @@
 """One metric CRS for every measurement (gridmap.domain.geometry): EPSG:4549 near 120°E, else the UTM zone
 geopandas estimates; grid generation, import checks, placement and complaint routing all measure in it."""
+
 from __future__ import annotations
 
 import math
@@ -54,10 +55,12 @@ def _square_m(lon: float, lat: float, side_m: float, crs: str) -> shapely.Polygo
 
 def test_placement_and_import_checks_measure_in_it_away_from_120e():
     crs = metric_crs_at(*URUMQI)
-    com = gpd.GeoDataFrame({"id": ["650102001001"], "street_id": ["650102001"]},
-                           geometry=[_square_m(*URUMQI, 200, crs)], crs=4326)
-    bld = gpd.GeoDataFrame({"id": ["b1"], "community_id": ["650102001001"]},
-                           geometry=[_square_m(*URUMQI, 20, crs)], crs=4326)
+    com = gpd.GeoDataFrame(
+        {"id": ["650102001001"], "street_id": ["650102001"]}, geometry=[_square_m(*URUMQI, 200, crs)], crs=4326
+    )
+    bld = gpd.GeoDataFrame(
+        {"id": ["b1"], "community_id": ["650102001001"]}, geometry=[_square_m(*URUMQI, 20, crs)], crs=4326
+    )
     assert PlacementWorld(bld, com).metric_crs == "EPSG:32645"
     shares = community_shares(bld.geometry, com)
     assert shares["share"].tolist() == pytest.approx([1.0])
@@ -73,9 +76,17 @@ def test_routing_measures_metres_away_from_120e():
 
     frame = lambda rows, geoms: gpd.GeoDataFrame(rows, geometry=geoms, crs=crs).to_crs(4326)  # noqa: E731
     grids = frame({"code": ["G1"], "community_id": ["C"]}, [box(origin.x, origin.y, origin.x + 100, origin.y + 100)])
-    buildings = frame({"id": ["b1"], "estate_id": ["e1"], "community_id": ["C"]},
-                      [box(origin.x + 10, origin.y + 10, origin.x + 30, origin.y + 30)])
-    r = C.route(*lonlat(42, 20), category="parking", policy=Policy(calendar=WorkCalendar()),
-                buildings=buildings, grids=grids, assignment={"b1": "G1"})
+    buildings = frame(
+        {"id": ["b1"], "estate_id": ["e1"], "community_id": ["C"]},
+        [box(origin.x + 10, origin.y + 10, origin.x + 30, origin.y + 30)],
+    )
+    r = C.route(
+        *lonlat(42, 20),
+        category="parking",
+        policy=Policy(calendar=WorkCalendar()),
+        buildings=buildings,
+        grids=grids,
+        assignment={"b1": "G1"},
+    )
     assert r.building_id == "b1" and r.placement == "nearest"
     assert r.placement_distance_m == pytest.approx(12, abs=0.1)  # 12 m in the UTM zone

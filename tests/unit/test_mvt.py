@@ -1,4 +1,5 @@
 """gridmap.present.mvt on hand-drawn buildings around one tile with known positions."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -16,16 +17,20 @@ def _world() -> gpd.GeoDataFrame:
     b = mercantile.bounds(X, Y, Z)
     w, h = b.east - b.west, b.north - b.south
     cx, cy = b.west + w / 2, b.south + h / 2
-    return gpd.GeoDataFrame({
-        "id": ["inside", "far", "edge", "tiny"],
-        "households": pd.array([10, 5, 3, None], dtype="Int64"),
-        "name": ["3", "4", None, "x"],
-    }, geometry=[
-        shapely.box(cx, cy, cx + w / 10, cy + h / 10),          # top-right quadrant of the centre
-        shapely.box(b.east + w, cy, b.east + 2 * w, cy + h),   # next tile but one: outside
-        shapely.box(b.west - w / 10, cy, b.west + w / 10, cy + h / 10),  # straddles the west edge
-        shapely.box(cx, cy, cx + w * 1e-6, cy + h * 1e-6),     # far below one tile unit
-    ], crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {
+            "id": ["inside", "far", "edge", "tiny"],
+            "households": pd.array([10, 5, 3, None], dtype="Int64"),
+            "name": ["3", "4", None, "x"],
+        },
+        geometry=[
+            shapely.box(cx, cy, cx + w / 10, cy + h / 10),  # top-right quadrant of the centre
+            shapely.box(b.east + w, cy, b.east + 2 * w, cy + h),  # next tile but one: outside
+            shapely.box(b.west - w / 10, cy, b.west + w / 10, cy + h / 10),  # straddles the west edge
+            shapely.box(cx, cy, cx + w * 1e-6, cy + h * 1e-6),  # far below one tile unit
+        ],
+        crs="EPSG:4326",
+    )
 
 
 def test_features_land_where_they_are_and_keep_their_properties():
@@ -57,8 +62,7 @@ def test_empty_tile_and_empty_layers():
 
 def test_simplification_grows_with_lower_zoom():
     b = mercantile.bounds(X, Y, Z)
-    circle = shapely.Point((b.west + b.east) / 2, (b.south + b.north) / 2).buffer((b.east - b.west) / 4,
-                                                                                   quad_segs=64)
+    circle = shapely.Point((b.west + b.east) / 2, (b.south + b.north) / 2).buffer((b.east - b.west) / 4, quad_segs=64)
     frame = gpd.GeoDataFrame({"id": ["c"]}, geometry=[circle], crs="EPSG:4326")
     counts = []
     for z in (Z, Z - 3, Z - 6):

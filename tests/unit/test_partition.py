@@ -1,11 +1,12 @@
 """Partition on tiny hand-drawn worlds whose best answer is known (the answer is drawn in the test)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from gridmap.domain.partition import CommunityGraph, PartitionError, grid_count, partition_community
 from grids_worlds import drawn, lattice, partition, same_partition, show
-from gridmap.domain.partition import (CommunityGraph, PartitionError, grid_count, partition_community)
 
 
 def test_row_of_six_splits_in_two_halves():
@@ -56,8 +57,7 @@ def test_building_above_max_is_reported_with_the_excess():
 def test_detached_building_is_joined_and_reported():
     # two blocks in an L-shaped community touch nothing between them except through the gap row;
     # build the graph by hand: building 3 has no neighbour at all
-    g = CommunityGraph.build([100, 100, 100, 100], [(0, 1), (1, 2)],
-                             xy=np.array([[0, 0], [10, 0], [20, 0], [31, 0]]))
+    g = CommunityGraph.build([100, 100, 100, 100], [(0, 1), (1, 2)], xy=np.array([[0, 0], [10, 0], [20, 0], [31, 0]]))
     res = partition_community(g, min_households=100, max_households=250)
     assert res.islands == [([3], 2)]
     assert res.labels[3] == res.labels[2]

@@ -1,4 +1,5 @@
 """Every placement rule on a tiny hand-drawn world (tests/unit/placement_world.py) with known answers."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -28,8 +29,7 @@ def one(result, rid: str) -> dict:
     """The record ``rid`` as a dict, missing values as None."""
     row = result.frame[result.frame["id"] == rid]
     assert len(row) == 1
-    return {k: (None if pd.api.types.is_scalar(v) and pd.isna(v) else v)
-            for k, v in row.iloc[0].items()}
+    return {k: (None if pd.api.types.is_scalar(v) and pd.isna(v) else v) for k, v in row.iloc[0].items()}
 
 
 def vals(series: pd.Series) -> list:
@@ -40,22 +40,29 @@ def test_building_id_exact_and_unknown(world):
     recs = pd.DataFrame({"id": ["r1", "r2"], "building_id": ["K", "NOPE"]})
     res = place(recs, world)
     r1, r2 = one(res, "r1"), one(res, "r2")
-    assert (r1["placement"], r1["building_id"], r1["estate_id"], r1["community_id"], r1["street_id"],
-            r1["grid_code"]) == ("exact", "K", "E3", "C2", "S1", "G3")
+    assert (
+        r1["placement"],
+        r1["building_id"],
+        r1["estate_id"],
+        r1["community_id"],
+        r1["street_id"],
+        r1["grid_code"],
+    ) == ("exact", "K", "E3", "C2", "S1", "G3")
     assert r2["placement"] == "rejected" and "NOPE" in r2["reason"] and r2["building_id"] is None
 
 
 def test_room_codes(world):
-    recs = pd.DataFrame({
-        "id": ["ok", "amb", "unit", "bld", "floor", "fmt", "ctx", "bycom"],
-        "room": ["2-1-301", "1-2-501", "1-3-101", "9-1-101", "1-1-701", "abc", "1-1-101", "1-2-402"],
-        "estate_id": ["E1", None, "E1", "E1", "E1", "E1", None, None],
-        "community_id": ["C1", "C1", "C1", "C1", "C1", "C1", None, "C2"],
-    })
+    recs = pd.DataFrame(
+        {
+            "id": ["ok", "amb", "unit", "bld", "floor", "fmt", "ctx", "bycom"],
+            "room": ["2-1-301", "1-2-501", "1-3-101", "9-1-101", "1-1-701", "abc", "1-1-101", "1-2-402"],
+            "estate_id": ["E1", None, "E1", "E1", "E1", "E1", None, None],
+            "community_id": ["C1", "C1", "C1", "C1", "C1", "C1", None, "C2"],
+        }
+    )
     res = place(recs, world)
     ok = one(res, "ok")
-    assert (ok["placement"], ok["building_id"], ok["unit"], ok["floor"], ok["grid_code"]) == \
-        ("room", "B", 1, 3, "G1")
+    assert (ok["placement"], ok["building_id"], ok["unit"], ok["floor"], ok["grid_code"]) == ("room", "B", 1, 3, "G1")
     bycom = one(res, "bycom")  # "1" is unique in C2
     assert (bycom["placement"], bycom["building_id"], bycom["unit"], bycom["floor"]) == ("room", "K", 2, 4)
     reasons = {rid: one(res, rid)["reason"] for rid in ["amb", "unit", "bld", "floor", "fmt", "ctx"]}
@@ -78,8 +85,12 @@ def test_missing_unit_with_coordinates_is_still_rejected(world):
 
 def test_point_in_building(world):
     row = one(place(points([("r", 120.4011, 36.3011)]), world), "r")
-    assert (row["placement"], row["building_id"], row["grid_code"], row["placement_distance_m"]) == \
-        ("contained", "A", "G1", 0.0)
+    assert (row["placement"], row["building_id"], row["grid_code"], row["placement_distance_m"]) == (
+        "contained",
+        "A",
+        "G1",
+        0.0,
+    )
 
 
 @pytest.mark.parametrize("order", [["A", "B", "H", "D", "K"], ["K", "D", "H", "B", "A"]])
@@ -88,8 +99,9 @@ def test_point_on_shared_edge_goes_to_lowest_id_whatever_the_input_order(order):
     b = f["buildings"].set_index("id").loc[order].reset_index()
     w = PlacementWorld(b, f["communities"], assignment=ASSIGNMENT, grids=f["grids"])
     on_edge = shapely.Point(120.4012, 36.3011)
-    assert shapely.touches(on_edge, f["buildings"].geometry.iloc[0]) and \
-        shapely.touches(on_edge, f["buildings"].geometry.iloc[1])
+    assert shapely.touches(on_edge, f["buildings"].geometry.iloc[0]) and shapely.touches(
+        on_edge, f["buildings"].geometry.iloc[1]
+    )
     row = one(place(points([("r", 120.4012, 36.3011)]), w), "r")
     assert (row["placement"], row["building_id"]) == ("contained", "A")
 
@@ -107,14 +119,20 @@ def test_point_in_hole_is_nearest_with_metric_distance(world):
 
 
 def test_nearest_within_tolerance_else_area_else_rejected(world):
-    recs = points([("near", 120.4154, 36.3051), ("far", 120.418, 36.308), ("out", 121.0, 37.0),
-                   ("nothing", None, None)])
+    recs = points(
+        [("near", 120.4154, 36.3051), ("far", 120.418, 36.308), ("out", 121.0, 37.0), ("nothing", None, None)]
+    )
     res = place(recs, world)
     near, far, out, nothing = (one(res, k) for k in ["near", "far", "out", "nothing"])
     assert (near["placement"], near["building_id"]) == ("nearest", "K")
     assert 17 < near["placement_distance_m"] < 19
-    assert (far["placement"], far["building_id"], far["community_id"], far["street_id"], far["grid_code"]) == \
-        ("area", None, "C2", "S1", "G3")
+    assert (far["placement"], far["building_id"], far["community_id"], far["street_id"], far["grid_code"]) == (
+        "area",
+        None,
+        "C2",
+        "S1",
+        "G3",
+    )
     assert "no building within 30 m" in far["reason"]
     assert out["placement"] == "rejected" and "outside every community" in out["reason"]
     assert nothing["placement"] == "rejected" and "no building id, room code or location" in nothing["reason"]
@@ -147,11 +165,12 @@ def test_rules_apply_in_order(world):
 
 
 def test_summary_report_and_passthrough(world):
-    recs = points([("a", 120.4011, 36.3011), ("b", 120.4154, 36.3051), ("c", 120.418, 36.308),
-                   ("d", 121.0, 37.0)], note=["x", "y", "z", "w"])
+    recs = points(
+        [("a", 120.4011, 36.3011), ("b", 120.4154, 36.3051), ("c", 120.418, 36.308), ("d", 121.0, 37.0)],
+        note=["x", "y", "z", "w"],
+    )
     res = place(recs, world)
-    assert res.summary == {"exact": 0, "room": 0, "contained": 1, "nearest": 1, "area": 1, "rejected": 1,
-                           "total": 4}
+    assert res.summary == {"exact": 0, "room": 0, "contained": 1, "nearest": 1, "area": 1, "rejected": 1, "total": 4}
     assert res.summary == summarize(res.frame["placement"])
     assert list(res.frame["note"]) == ["x", "y", "z", "w"]  # other columns pass through
     assert list(res.report()["id"]) == ["b", "c", "d"] and list(res.report()["row"]) == [2, 3, 4]
@@ -192,8 +211,7 @@ def test_bad_inputs(world):
     f = frames()
     with pytest.raises(PlacementError, match="not unique"):
         PlacementWorld(pd.concat([f["buildings"], f["buildings"]]), f["communities"])
-    non_point = gpd.GeoDataFrame({"id": ["r"]}, geometry=[shapely.box(120.401, 36.301, 120.402, 36.302)],
-                                 crs=4326)
+    non_point = gpd.GeoDataFrame({"id": ["r"]}, geometry=[shapely.box(120.401, 36.301, 120.402, 36.302)], crs=4326)
     assert "not a point" in place(non_point, world).frame["reason"].iloc[0]
 
 
@@ -216,8 +234,11 @@ def test_empty_records(world):
 
 def test_derive_follows_the_plan_for_stored_records(world):
     f = frames()
-    stored = points([("b", 120.4011, 36.3011), ("a", 120.418, 36.308), ("x", None, None)],
-                    building_id=["A", None, None], community_id=["C1", "C2", "C1"])
+    stored = points(
+        [("b", 120.4011, 36.3011), ("a", 120.418, 36.308), ("x", None, None)],
+        building_id=["A", None, None],
+        community_id=["C1", "C2", "C1"],
+    )
     got = {r["id"]: r for r in derive(stored, world).to_dict("records")}
     assert (got["b"]["grid_code"], got["b"]["estate_id"], got["b"]["street_id"]) == ("G1", "E1", "S1")
     assert (got["a"]["grid_code"], got["a"]["community_id"]) == ("G3", "C2")
@@ -247,8 +268,9 @@ def test_cell_index_agrees_with_the_strtree():
     w = rng.choice([0.00002, 0.00005, 0.0002], 300)
     polys = np.concatenate([shapely.box(x0, y0, x0 + w, y0 + w), f.geometry.to_numpy()])
     corners = shapely.get_coordinates(shapely.boundary(polys))[::3]
-    xy = np.vstack([np.column_stack([rng.uniform(120.3995, 120.4025, 3000), rng.uniform(36.2995, 36.3025, 3000)]),
-                    corners])
+    xy = np.vstack(
+        [np.column_stack([rng.uniform(120.3995, 120.4025, 3000), rng.uniform(36.2995, 36.3025, 3000)]), corners]
+    )
     pts = shapely.points(xy)
     pts = np.append(pts, [shapely.Point(), None])  # empty and missing points match nothing
     got = CellIndex(polys).locate(pts)
@@ -267,8 +289,13 @@ def test_cell_index_locate_picks_interior_then_lowest_like_a_plain_loop():
     w = rng.choice([0.00002, 0.00005, 0.0002], 200)
     polys = shapely.box(x0, y0, x0 + w, y0 + w)
     corners = shapely.get_coordinates(shapely.boundary(polys))[::2]
-    xy = np.vstack([np.column_stack([rng.uniform(120.3995, 120.4025, 3000),
-                                     rng.uniform(36.2995, 36.3025, 3000)]), corners, [[np.nan, np.nan]]])
+    xy = np.vstack(
+        [
+            np.column_stack([rng.uniform(120.3995, 120.4025, 3000), rng.uniform(36.2995, 36.3025, 3000)]),
+            corners,
+            [[np.nan, np.nan]],
+        ]
+    )
     got = CellIndex(polys).locate_xy(xy[:, 0].copy(), xy[:, 1].copy())
     want = []
     for x, y in xy:
@@ -285,8 +312,23 @@ def test_fingerprints_equal_for_equal_ids_and_distinct_for_short_distinct_ones()
 
     from gridmap.domain.placement.duplicates import _fingerprints, _suspects
 
-    words = ["", "a", "ab", "P0000001", "P0000002", "abcdefgh", "abcdefghi", "xbcdefghi", "abcdefghijklmnop",
-             "abcdefghijklmnoq", "3-2-501", "户0001", "户0002", "a" * 40, "b" + "a" * 39]
+    words = [
+        "",
+        "a",
+        "ab",
+        "P0000001",
+        "P0000002",
+        "abcdefgh",
+        "abcdefghi",
+        "xbcdefghi",
+        "abcdefghijklmnop",
+        "abcdefghijklmnoq",
+        "3-2-501",
+        "户0001",
+        "户0002",
+        "a" * 40,
+        "b" + "a" * 39,
+    ]
     arr = pa.chunked_array([pa.array(words[:7]), pa.array(words[7:] + words)])  # two chunks, repeats
     fp = _fingerprints(arr)
     by_word: dict[str, set] = {}

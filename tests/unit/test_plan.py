@@ -1,4 +1,5 @@
 """GridPlan is a value: changes return new plans that remember their parent and moves."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,7 @@ from gridmap.domain.plan import GridPlan, Move, PlanError
 
 @pytest.fixture
 def plan() -> GridPlan:
-    return GridPlan({"b1": "g1", "b2": "g1", "b3": "g2", "b4": "g3"},
-                    {"g1": "c1", "g2": "c1", "g3": "c2"})
+    return GridPlan({"b1": "g1", "b2": "g1", "b3": "g2", "b4": "g3"}, {"g1": "c1", "g2": "c1", "g3": "c2"})
 
 
 def test_views(plan):

@@ -1,5 +1,6 @@
 """One point → building matcher (gridmap.domain.placement.match_points): placement and complaint routing
 find the same building for a point, break ties the same way (lowest id), each with its own tolerance."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -26,10 +27,14 @@ def _lonlat(x, y):
 
 
 # "b9" comes first in the frame: a matcher that takes the first candidate would pick it
-BUILDINGS = _frame({"id": ["b9", "b2", "b5"], "estate_id": ["e1", "e1", "e2"], "community_id": ["C"] * 3},
-                   [box(X0 + 30, Y0, X0 + 50, Y0 + 20),     # b9: 10 m east of the gap's middle
-                    box(X0, Y0, X0 + 10, Y0 + 20),          # b2: 10 m west of it
-                    box(X0 + 50, Y0, X0 + 70, Y0 + 20)])    # b5: shares b9's east edge
+BUILDINGS = _frame(
+    {"id": ["b9", "b2", "b5"], "estate_id": ["e1", "e1", "e2"], "community_id": ["C"] * 3},
+    [
+        box(X0 + 30, Y0, X0 + 50, Y0 + 20),  # b9: 10 m east of the gap's middle
+        box(X0, Y0, X0 + 10, Y0 + 20),  # b2: 10 m west of it
+        box(X0 + 50, Y0, X0 + 70, Y0 + 20),
+    ],
+)  # b5: shares b9's east edge
 COMMUNITIES = _frame({"id": ["C"]}, [box(X0 - 100, Y0 - 100, X0 + 200, Y0 + 200)])
 GRIDS = _frame({"code": ["G1"], "community_id": ["C"]}, [box(X0 - 100, Y0 - 100, X0 + 200, Y0 + 200)])
 ASSIGNMENT = {"b9": "G1", "b2": "G1", "b5": "G1"}
@@ -43,17 +48,21 @@ def _placed(x, y, tolerance_m):
 
 
 def _routed(x, y, policy):
-    r = C.route(*_lonlat(x, y), category="parking", policy=policy, buildings=BUILDINGS, grids=GRIDS,
-                assignment=ASSIGNMENT)
+    r = C.route(
+        *_lonlat(x, y), category="parking", policy=policy, buildings=BUILDINGS, grids=GRIDS, assignment=ASSIGNMENT
+    )
     return r.building_id, r.placement, r.placement_distance_m
 
 
-@pytest.mark.parametrize("x, y, building, outcome", [
-    (20, 10, "b2", "nearest"),     # 10 m from b2 and from b9: the lower id
-    (50, 10, "b5", "contained"),   # on the edge b9 and b5 share: the lower id
-    (5, 10, "b2", "contained"),
-    (40, 25, "b9", "nearest"),     # 5 m north of b9
-])
+@pytest.mark.parametrize(
+    "x, y, building, outcome",
+    [
+        (20, 10, "b2", "nearest"),  # 10 m from b2 and from b9: the lower id
+        (50, 10, "b5", "contained"),  # on the edge b9 and b5 share: the lower id
+        (5, 10, "b2", "contained"),
+        (40, 25, "b9", "nearest"),  # 5 m north of b9
+    ],
+)
 def test_ties_break_the_same_way_in_placement_and_routing(x, y, building, outcome):
     got, how, dist = _placed(x, y, 60.0)
     assert (got, how) == (building, outcome)

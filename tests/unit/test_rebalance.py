@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gridmap.domain.plan import GridPlan
-from gridmap.domain.rebalance import (RebalanceError, check_grids, components, fresh_code, rebalance,
-                               together_groups)
-
+from gridmap.domain.rebalance import RebalanceError, check_grids, components, fresh_code, rebalance, together_groups
 from rebalance_worlds import lattice, plan_from_rows
 
 COM = "370214001001"
@@ -20,7 +19,7 @@ def moved(result):
 def test_one_small_building_is_the_minimal_move():
     plan = plan_from_rows(["AAB", "AAB", "AAB"])
     hh = {b: 10 for b in plan.assignment}
-    hh["r1c1"] = 5                                   # A = 55 > 50: shed at least 5
+    hh["r1c1"] = 5  # A = 55 > 50: shed at least 5
     res = rebalance(plan, households=hh, adjacency=lattice(3, 3), default_bounds=(30, 50))
     assert moved(res) == [("r1c1", A, B)]
     assert res.households_moved == 5
@@ -32,11 +31,14 @@ def test_building_leader_keeps_home_and_served_building_together():
     plan = plan_from_rows(["AAB", "AAB", "AAB"])
     hh = {b: 10 for b in plan.assignment}
     hh["r1c1"] = 5
-    groups = together_groups([{"role": "building_leader", "building_id": "r1c0", "serves": "r1c1"},
-                              {"role": "volunteer", "building_id": "r0c0", "serves": "r0c1"}])
+    groups = together_groups(
+        [
+            {"role": "building_leader", "building_id": "r1c0", "serves": "r1c1"},
+            {"role": "volunteer", "building_id": "r0c0", "serves": "r0c1"},
+        ]
+    )
     assert groups == [frozenset({"r1c0", "r1c1"})]
-    res = rebalance(plan, households=hh, adjacency=lattice(3, 3), default_bounds=(30, 50),
-                    together=groups)
+    res = rebalance(plan, households=hh, adjacency=lattice(3, 3), default_bounds=(30, 50), together=groups)
     assert res.plan.grid_of("r1c0") == res.plan.grid_of("r1c1") == A
     assert len(res.moves) == 1 and res.households_moved == 10
     assert res.moves[0].building_id in {"r0c1", "r2c1"}
@@ -54,8 +56,7 @@ def test_excess_is_pushed_along_a_chain_when_the_neighbour_is_full():
 def test_locked_grids_never_change_and_the_rest_is_reported():
     plan = plan_from_rows(["AABBCC"])
     hh = dict(zip([f"r0c{j}" for j in range(6)], [16, 8, 12, 8, 5, 5]))
-    res = rebalance(plan, households=hh, adjacency=lattice(1, 6), default_bounds=(10, 20),
-                    locked=[C])
+    res = rebalance(plan, households=hh, adjacency=lattice(1, 6), default_bounds=(10, 20), locked=[C])
     assert res.plan.grids[C] == plan.grids[C]
     assert res.moves == ()
     assert [(i.grid, i.reason) for i in res.infeasible] == [(A, "community_needs_more_grids")]
@@ -71,21 +72,25 @@ def test_under_full_grid_pulls_from_a_neighbour():
 
 def test_a_community_that_outgrew_its_grids_gets_one_new_grid_with_a_fresh_code():
     plan = plan_from_rows(["AAAA", "AAAA"])
-    hh = {b: 10 for b in plan.assignment}          # 80 households, one grid of at most 50
-    issued = [A, f"{COM}002"]                      # 002 was issued once and retired: never reused
-    res = rebalance(plan, households=hh, adjacency=lattice(2, 4), default_bounds=(30, 50),
-                    issued_codes=issued)
+    hh = {b: 10 for b in plan.assignment}  # 80 households, one grid of at most 50
+    issued = [A, f"{COM}002"]  # 002 was issued once and retired: never reused
+    res = rebalance(plan, households=hh, adjacency=lattice(2, 4), default_bounds=(30, 50), issued_codes=issued)
     assert dict(res.new_grids) == {f"{COM}003": COM}
     checks = check_grids(res.plan, households=hh, adjacency=lattice(2, 4), default_bounds=(30, 50))
     assert all(c.ok for c in checks.values()), checks
     assert res.infeasible == ()
-    assert A in res.plan.grid_community                  # the old code is kept
+    assert A in res.plan.grid_community  # the old code is kept
 
 
 def test_a_single_building_above_max_is_reported():
     plan = plan_from_rows(["AB"])
-    res = rebalance(plan, households={"r0c0": 60, "r0c1": 40}, adjacency=lattice(1, 2),
-                    default_bounds=(30, 50), allow_new_grids=False)
+    res = rebalance(
+        plan,
+        households={"r0c0": 60, "r0c1": 40},
+        adjacency=lattice(1, 2),
+        default_bounds=(30, 50),
+        allow_new_grids=False,
+    )
     assert [(i.grid, i.reason, i.households) for i in res.infeasible] == [(A, "building_above_max", 60)]
 
 
@@ -111,17 +116,22 @@ def test_fresh_code_skips_every_issued_code():
 
 def test_check_grids_reports_bounds_contiguity_and_coverage():
     plan = plan_from_rows(["ABA"])
-    checks = check_grids(plan, households={"r0c0": 10, "r0c1": 10, "r0c2": 10},
-                         adjacency=lattice(1, 3), default_bounds=(15, 30), covered=[A])
+    checks = check_grids(
+        plan,
+        households={"r0c0": 10, "r0c1": 10, "r0c2": 10},
+        adjacency=lattice(1, 3),
+        default_bounds=(15, 30),
+        covered=[A],
+    )
     assert checks[A].parts == 2 and checks[A].problems == ("not_contiguous",)
     assert checks[B].problems == ("below_min", "no_grid_leader")
-    only = check_grids(plan, households={"r0c0": 10, "r0c1": 10, "r0c2": 10},
-                       adjacency=lattice(1, 3), codes=[B])
+    only = check_grids(plan, households={"r0c0": 10, "r0c1": 10, "r0c2": 10}, adjacency=lattice(1, 3), codes=[B])
     assert list(only) == [B]
 
 
 # ---------------------------------------------------------------------------------------------
 # properties on random lattice worlds
+
 
 @st.composite
 def worlds(draw):
@@ -144,8 +154,7 @@ def worlds(draw):
     hi = lo + draw(st.integers(10, 60))
     locked = draw(st.sets(st.sampled_from(sorted(grid_community)), max_size=2))
     buildings = sorted(assignment)
-    leaders = draw(st.lists(st.tuples(st.sampled_from(buildings), st.sampled_from(buildings)),
-                            max_size=3))
+    leaders = draw(st.lists(st.tuples(st.sampled_from(buildings), st.sampled_from(buildings)), max_size=3))
     return plan, hh, lattice(rows, cols), (lo, hi), locked, leaders
 
 
@@ -155,8 +164,7 @@ def test_rebalanced_plan_keeps_every_invariant(world):
     plan, hh, adj, bounds, locked, leaders = world
     stewards = [{"role": "building_leader", "building_id": a, "serves": b} for a, b in leaders]
     groups = together_groups(stewards)
-    res = rebalance(plan, households=hh, adjacency=adj, default_bounds=bounds, locked=locked,
-                    together=groups)
+    res = rebalance(plan, households=hh, adjacency=adj, default_bounds=bounds, locked=locked, together=groups)
     new = res.plan
     # whole buildings, every building exactly once, codes kept, new codes fresh and in one community
     assert set(new.assignment) == set(plan.assignment)
@@ -204,8 +212,7 @@ def _brute_minimum(plan, hh, adj, bounds):
         groups = {c: [b for b, g in zip(buildings, combo) if g == c] for c in codes}
         if any(not m for m in groups.values()):
             continue
-        if not all(lo <= sum(hh[b] for b in m) <= hi and components(m, adj) == 1
-                   for m in groups.values()):
+        if not all(lo <= sum(hh[b] for b in m) <= hi and components(m, adj) == 1 for m in groups.values()):
             continue
         cost = sum(hh[b] for b, g in zip(buildings, combo) if plan.assignment[b] != g)
         best = cost if best is None else min(best, cost)
@@ -250,8 +257,7 @@ def test_tiny_worlds_that_can_be_balanced_nearly_always_are():
         if best is None:
             continue
         feasible += 1
-        res = rebalance(plan, households=hh, adjacency=adj, default_bounds=bounds,
-                        allow_new_grids=False)
+        res = rebalance(plan, households=hh, adjacency=adj, default_bounds=bounds, allow_new_grids=False)
         if not res.infeasible:
             solved += 1
             exact += res.households_moved == best
@@ -271,7 +277,7 @@ def test_members_of_replays_moves_like_a_full_regrouping(moves, cached_at):
     chain = [plan]
     for k, (b, g) in enumerate(moves):
         if k == cached_at:
-            chain[-1].grids            # an ancestor whose grids are cached
+            chain[-1].grids  # an ancestor whose grids are cached
         chain.append(chain[-1].reassign([(buildings[b], plan.codes[g])]))
     last = chain[-1]
     assert members_of(last, last.codes) == dict(GridPlan(last.assignment, last.grid_community).grids)
@@ -279,11 +285,10 @@ def test_members_of_replays_moves_like_a_full_regrouping(moves, cached_at):
 
 def test_a_grid_no_move_can_fix_gets_split_when_the_community_can_afford_a_grid():
     plan = plan_from_rows(["AAB"])
-    hh = {"r0c0": 40, "r0c1": 25, "r0c2": 30}     # 95 ≤ 2 × 50, yet neither A building fits in B
+    hh = {"r0c0": 40, "r0c1": 25, "r0c2": 30}  # 95 ≤ 2 × 50, yet neither A building fits in B
     res = rebalance(plan, households=hh, adjacency=lattice(1, 3), default_bounds=(20, 50))
     assert list(res.new_grids) == [C] and res.infeasible == ()
     assert res.plan.grids[B] == plan.grids[B]
     assert len(res.moves) == 1 and res.moves[0].to_grid == C
-    small = rebalance(plan, households=hh | {"r0c1": 15}, adjacency=lattice(1, 3),
-                      default_bounds=(20, 50))
+    small = rebalance(plan, households=hh | {"r0c1": 15}, adjacency=lattice(1, 3), default_bounds=(20, 50))
     assert small.new_grids == {} and small.moves[0].building_id == "r0c1"  # a move suffices: no new grid

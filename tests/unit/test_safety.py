@@ -1,4 +1,5 @@
 """Zip bombs, traversal, GeoJSON limits and text cleaning in gridmap.io.safety, on real files."""
+
 from __future__ import annotations
 
 import io
@@ -51,10 +52,9 @@ def test_safe_unzip_catches_a_forged_size_header(tmp_path):
     data = bytearray(make_zip({"a.txt": b"A" * 5000}, compression=zipfile.ZIP_STORED))
     # forge the declared uncompressed size in the central directory to 10 bytes
     cd = data.rfind(b"PK\x01\x02")
-    data[cd + 24: cd + 28] = (10).to_bytes(4, "little")
+    data[cd + 24 : cd + 28] = (10).to_bytes(4, "little")
     with pytest.raises(safety.UnsafeArchive):
-        safety.safe_unzip(io.BytesIO(bytes(data)), tmp_path / "f",
-                          limits=safety.ZipLimits(max_member_bytes=100))
+        safety.safe_unzip(io.BytesIO(bytes(data)), tmp_path / "f", limits=safety.ZipLimits(max_member_bytes=100))
     assert not (tmp_path / "f" / "a.txt").exists()
 
 
@@ -70,10 +70,17 @@ def test_safe_unzip_refuses_symlinks_and_garbage(tmp_path):
         safety.safe_unzip(io.BytesIO(b"not a zip"), tmp_path / "g")
 
 
-@pytest.mark.parametrize("raw, clean", [
-    ("../../etc/passwd", "passwd"), ("..\\..\\boot.ini", "boot.ini"), ("社区 网格.csv", "社区 网格.csv"),
-    ("a<script>.geojson", "a_script_.geojson"), ("x\x00y.shp", "xy.shp"), (".bashrc", "bashrc"),
-])
+@pytest.mark.parametrize(
+    "raw, clean",
+    [
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\boot.ini", "boot.ini"),
+        ("社区 网格.csv", "社区 网格.csv"),
+        ("a<script>.geojson", "a_script_.geojson"),
+        ("x\x00y.shp", "xy.shp"),
+        (".bashrc", "bashrc"),
+    ],
+)
 def test_safe_filename(raw, clean):
     assert safety.safe_filename(raw) == clean
 
@@ -96,23 +103,27 @@ def feature(coords, kind="Point"):
 
 
 def test_check_geojson_accepts_and_counts():
-    fc = {"type": "FeatureCollection", "features": [
-        feature([120.4, 36.3]),
-        feature([[[120, 36], [121, 36], [121, 37], [120, 36]]], "Polygon")]}
+    fc = {
+        "type": "FeatureCollection",
+        "features": [feature([120.4, 36.3]), feature([[[120, 36], [121, 36], [121, 37], [120, 36]]], "Polygon")],
+    }
     assert safety.check_geojson(fc) == 5
 
 
-@pytest.mark.parametrize("obj, msg", [
-    ({"type": "FeatureCollection", "features": [feature([200, 36])]}, "outside"),
-    ({"type": "FeatureCollection", "features": [feature([120, 95])]}, "outside"),
-    ({"type": "FeatureCollection", "features": [feature(["x", 36])]}, "numbers"),
-    ({"type": "FeatureCollection", "features": [feature([float("nan"), 36])]}, "outside"),
-    ({"type": "FeatureCollection", "features": [feature([[120, 36]], "Polygon")]}, "position"),
-    ({"type": "FeatureCollection", "features": [feature(5, "LineString")]}, "nested"),
-    ({"type": "FeatureCollection", "features": {}}, "array"),
-    ({"type": "Circle", "coordinates": [1, 2]}, "unknown"),
-    ([1, 2, 3], "object"),
-])
+@pytest.mark.parametrize(
+    "obj, msg",
+    [
+        ({"type": "FeatureCollection", "features": [feature([200, 36])]}, "outside"),
+        ({"type": "FeatureCollection", "features": [feature([120, 95])]}, "outside"),
+        ({"type": "FeatureCollection", "features": [feature(["x", 36])]}, "numbers"),
+        ({"type": "FeatureCollection", "features": [feature([float("nan"), 36])]}, "outside"),
+        ({"type": "FeatureCollection", "features": [feature([[120, 36]], "Polygon")]}, "position"),
+        ({"type": "FeatureCollection", "features": [feature(5, "LineString")]}, "nested"),
+        ({"type": "FeatureCollection", "features": {}}, "array"),
+        ({"type": "Circle", "coordinates": [1, 2]}, "unknown"),
+        ([1, 2, 3], "object"),
+    ],
+)
 def test_check_geojson_refuses(obj, msg):
     with pytest.raises(safety.BadGeoJSON, match=msg):
         safety.check_geojson(obj)

@@ -1,5 +1,6 @@
 """One scope rule: gridmap.domain.privacy.in_scope decides whether a viewer's area holds a record; the
 complaint workflow (and through it Open311) and the web's require_scope ask it rather than deciding again."""
+
 from __future__ import annotations
 
 import itertools
@@ -11,8 +12,8 @@ import pytest
 from gridmap.domain import privacy
 from gridmap.services.complaints import in_scope as request_in_scope
 
-G1, G2 = "370214001001001", "370214001001002"   # two grids of community 370214001001
-G3 = "370214002003001"                           # a grid in another street
+G1, G2 = "370214001001001", "370214001001002"  # two grids of community 370214001001
+G3 = "370214002003001"  # a grid in another street
 C1, S1 = "370214001001", "370214001"
 
 
@@ -22,12 +23,20 @@ class V:
     scope: dict[str, Any] = field(default_factory=dict)
 
 
-VIEWERS = [V("admin"), V("planner"), V("viewer"), V("public"),
-           V("grid_leader", {"grids": [G1]}), V("grid_leader", {"grids": G2}),
-           V("community_official", {"communities": [C1]}), V("street_official", {"streets": [S1]}),
-           V("street_official", {"streets": ["370214002"]}),
-           V("department", {"departments": ["城管"]}), V("department", {"department": "urban_management"}),
-           V("department", {"departments": ["公安"]})]
+VIEWERS = [
+    V("admin"),
+    V("planner"),
+    V("viewer"),
+    V("public"),
+    V("grid_leader", {"grids": [G1]}),
+    V("grid_leader", {"grids": G2}),
+    V("community_official", {"communities": [C1]}),
+    V("street_official", {"streets": [S1]}),
+    V("street_official", {"streets": ["370214002"]}),
+    V("department", {"departments": ["城管"]}),
+    V("department", {"department": "urban_management"}),
+    V("department", {"departments": ["公安"]}),
+]
 REQUESTS = [
     {"filed_grid_code": G1, "community_id": C1, "department": "urban_management"},
     {"filed_grid_code": G3, "community_id": "370214002003", "department": "police"},

@@ -1,4 +1,5 @@
 """The synthetic Chengyang world: tiling, containment, realistic counts, the named estates, determinism."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -89,13 +90,18 @@ def test_household_counts_by_kind_and_rooms(world):
         assert sorted(g["name"].astype(int)) == list(range(1, len(g) + 1))
     h = world["households"]
     rooms = h["room"].str.split("-", expand=True).astype(int)
-    merged = h.assign(u=rooms[1], r=rooms[2]).merge(b[["id", "name", "units", "floors"]], left_on="building_id",
-                                                    right_on="id")
+    merged = h.assign(u=rooms[1], r=rooms[2]).merge(
+        b[["id", "name", "units", "floors"]], left_on="building_id", right_on="id"
+    )
     assert (merged["room"].str.split("-").str[0] == merged["name"]).all()
     assert (merged["u"] <= merged["units"]).all() and (merged["r"] // 100 <= merged["floors"]).all()
     assert (merged["r"] // 100 == merged["floor"]).all()
-    assert h.groupby("building_id").size().sort_index().equals(
-        b.set_index("id")["households"].loc[h["building_id"].unique()].sort_index().rename(None))
+    assert (
+        h.groupby("building_id")
+        .size()
+        .sort_index()
+        .equals(b.set_index("id")["households"].loc[h["building_id"].unique()].sort_index().rename(None))
+    )
 
 
 def test_vanke_charm_city_follows_the_programme(world):
@@ -112,16 +118,22 @@ def test_vanke_charm_city_follows_the_programme(world):
     assert 0.65 <= h["tags"].fillna("").str.contains("new_citizen").mean() <= 0.8
     st = world["stewards"]
     vs = st[st["building_id"].isin(vb["id"])]
-    assert set(vs["role"]) == {"grid_leader", "building_leader", "party_central_household",
-                               "property_steward", "volunteer"}
+    assert set(vs["role"]) == {
+        "grid_leader",
+        "building_leader",
+        "party_central_household",
+        "property_steward",
+        "volunteer",
+    }
     pm = world["party_members"]
     vpm = pm[pm["steward_id"].isin(vs["id"])]
     assert len(vpm) == 522
     teams = world["volunteer_teams"][world["volunteer_teams"]["estate_id"] == eid]
     assert len(teams) == 22 and teams["party_members"].sum() == 156
     assert vpm["volunteer_team_id"].isin(teams["id"]).sum() == 156
-    assert (pm["volunteer_team_id"].value_counts().reindex(teams["id"]).to_numpy()
-            == teams["party_members"].to_numpy()).all()
+    assert (
+        pm["volunteer_team_id"].value_counts().reindex(teams["id"]).to_numpy() == teams["party_members"].to_numpy()
+    ).all()
     m = world["merchants"]
     assert int(m[(m["community_id"] == cid) & m["alliance"].astype(bool)].shape[0]) == 74
     company = world["property_companies"].set_index("id").loc[vanke["property_company_id"].iat[0]]
@@ -144,8 +156,13 @@ def test_stewards(world):
     assert leaders["serves"].isna().all()
     bl = st[st["role"] == "building_leader"]
     assert (bl["serves"] == bl["building_id"]).all()
-    assert set(st["role"]) == {"grid_leader", "building_leader", "party_central_household", "property_steward",
-                               "volunteer"}
+    assert set(st["role"]) == {
+        "grid_leader",
+        "building_leader",
+        "party_central_household",
+        "property_steward",
+        "volunteer",
+    }
     assert st["phone"].str.fullmatch(r"17[01]\d{8}").all()
     pm = world["party_members"]
     assert set(st.loc[st["party_member"].astype(bool), "id"]) <= set(pm["steward_id"].dropna())
@@ -154,16 +171,27 @@ def test_stewards(world):
 def test_deterministic_for_a_seed():
     a, b, c = generate(seed=3), generate(seed=3), generate(seed=4)
     for name in a:
-        pd.testing.assert_frame_equal(pd.DataFrame(a[name]).drop(columns="geometry", errors="ignore"),
-                                      pd.DataFrame(b[name]).drop(columns="geometry", errors="ignore"))
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(a[name]).drop(columns="geometry", errors="ignore"),
+            pd.DataFrame(b[name]).drop(columns="geometry", errors="ignore"),
+        )
         if "geometry" in a[name]:
             assert a[name].geometry.to_wkb().equals(b[name].geometry.to_wkb())
     assert not a["buildings"]["households"].equals(c["buildings"]["households"])
 
 
 def test_custom_scale_and_household_points():
-    w = generate(seed=1, scale={"communities": 16, "estates": 10, "village_houses": 200, "loose_buildings": 12,
-                                "household_estates": 0, "household_points": 5000})
+    w = generate(
+        seed=1,
+        scale={
+            "communities": 16,
+            "estates": 10,
+            "village_houses": 200,
+            "loose_buildings": 12,
+            "household_estates": 0,
+            "household_points": 5000,
+        },
+    )
     assert len(w["communities"]) == 16
     pts = w["households"][w["households"]["id"].str.startswith("P")]
     assert len(pts) == 5000
@@ -194,8 +222,10 @@ def test_extra_generators_hook(monkeypatch):
         return {"complaints": world["buildings"][["id"]].head(3).rename(columns={"id": "building_id"})}
 
     monkeypatch.setattr(synth, "_optional", lambda target: fake)
-    w = synth.generate(seed=0, scale={"communities": 16, "estates": 4, "village_houses": 50,
-                                      "loose_buildings": 6, "household_estates": 0})
+    w = synth.generate(
+        seed=0,
+        scale={"communities": 16, "estates": 4, "village_houses": 50, "loose_buildings": 6, "household_estates": 0},
+    )
     assert seen["buildings"] == len(w["buildings"]) and len(w["complaints"]) == 3
 
 
@@ -206,8 +236,11 @@ def test_custom_streets_and_sparse_worlds():
 
     v = gpd.read_file(taipei_file("villages"))
     streets = v.dissolve(by="district").reset_index()[["district", "geometry"]].rename(columns={"district": "name"})
-    w = generate(seed=0, streets=streets, scale={"communities": 10, "estates": 3, "village_houses": 0,
-                                                "loose_buildings": 0, "household_estates": 0})
+    w = generate(
+        seed=0,
+        streets=streets,
+        scale={"communities": 10, "estates": 3, "village_houses": 0, "loose_buildings": 0, "household_estates": 0},
+    )
     assert list(w["streets"]["id"]) == ["370214001", "370214002", "370214003"]
     assert len(w["communities"]) == 10 and not (w["estates"]["name"] == VANKE).any()
     com = w["communities"].set_index("id").geometry

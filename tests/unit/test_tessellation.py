@@ -1,4 +1,5 @@
 """Tessellation cells tile each community exactly; adjacency is rook adjacency of the cells."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -6,10 +7,16 @@ import numpy as np
 import pytest
 import shapely
 
-from grids_worlds import CRS, STEP, X0, Y0, lattice
 from gridmap.domain.geometry import CRSError, metric_crs, polsby_popper
-from gridmap.domain.tessellation import (TessellationError, _local_cells, adjacency, community_cells, dissolve_cells,
-                                  tessellate)
+from gridmap.domain.tessellation import (
+    TessellationError,
+    _local_cells,
+    adjacency,
+    community_cells,
+    dissolve_cells,
+    tessellate,
+)
+from grids_worlds import CRS, STEP, X0, Y0, lattice
 
 
 def _tiles(cells, region):
@@ -45,10 +52,10 @@ def test_concave_community_fragments_go_to_a_neighbour():
 
 def test_one_building_cell_is_the_whole_community_and_empty_community_gets_none():
     w = lattice([[10]])
-    other = gpd.GeoDataFrame([{"id": "370214001002", "geometry": shapely.box(X0 + 50, Y0 - 10, X0 + 60, Y0)}],
-                             crs=CRS)
+    other = gpd.GeoDataFrame([{"id": "370214001002", "geometry": shapely.box(X0 + 50, Y0 - 10, X0 + 60, Y0)}], crs=CRS)
     coms = gpd.GeoDataFrame(
-        [*w["communities"][["id", "geometry"]].to_dict("records"), *other.to_dict("records")], crs=CRS)
+        [*w["communities"][["id", "geometry"]].to_dict("records"), *other.to_dict("records")], crs=CRS
+    )
     cells = tessellate(w["buildings"], coms)
     assert len(cells) == 1
     assert shapely.equals(cells.geometry.iloc[0], w["communities"].geometry.iloc[0])
@@ -69,7 +76,7 @@ def test_dissolve_gives_one_polygon_per_label():
     labels, polys = dissolve_cells(cells.geometry.values, np.array([0, 0, 1, 1]))
     assert labels.tolist() == [0, 1]
     assert np.allclose(shapely.area(polys), 2 * STEP * STEP)
-    assert np.allclose(polsby_popper(polys), 4 * np.pi * 200 / 60 ** 2)
+    assert np.allclose(polsby_popper(polys), 4 * np.pi * 200 / 60**2)
 
 
 def test_crs_is_checked():
@@ -90,6 +97,7 @@ def test_metric_crs():
 
 
 # -- regression: lattice layouts far from the origin (issue #3, TopologyException) ----------------
+
 
 def _lattice_community():
     """Community 370214001005 of the synthetic district (see the JSON's ``about``)."""
@@ -121,8 +129,9 @@ def test_self_crossing_voronoi_cells_are_repaired_before_clipping():
     # self-crossing cell (the input that used to raise); the repair alone must still tile
     footprints, region = _lattice_community()
     seeds = shapely.get_coordinates(shapely.point_on_surface(footprints))
-    raw = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), ordered=True,
-                                                     extend_to=shapely.buffer(region, 500)))
+    raw = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(seeds), ordered=True, extend_to=shapely.buffer(region, 500))
+    )
     assert not shapely.is_valid(raw).all(), "this GEOS no longer builds the degenerate cell"
     cells = _local_cells(seeds, region)
     _cells_tile(cells, footprints, region)
@@ -133,8 +142,9 @@ def test_exact_lattice_far_from_origin_tiles():
     # shares one circumcircle
     xs, ys = np.meshgrid(np.arange(30) * 44.0 + 535_700.0, np.arange(30) * 44.0 + 4_024_000.0)
     footprints = shapely.buffer(shapely.points(np.c_[xs.ravel(), ys.ravel()]), 5, quad_segs=1)
-    region = shapely.Polygon([(535_680, 4_023_980), (537_030, 4_023_990), (536_900, 4_025_330),
-                              (536_300, 4_024_700), (535_690, 4_025_310)])
+    region = shapely.Polygon(
+        [(535_680, 4_023_980), (537_030, 4_023_990), (536_900, 4_025_330), (536_300, 4_024_700), (535_690, 4_025_310)]
+    )
     inside = shapely.contains(region, footprints)
     cells = community_cells(footprints[inside], region)
     _cells_tile(cells, footprints[inside], region)

@@ -1,4 +1,5 @@
 """The tiny hand-drawn worlds other tests build on: the figures they promise hold."""
+
 from __future__ import annotations
 
 import shapely
@@ -11,8 +12,10 @@ def test_grid_world_counts_and_containment():
     b, e, c = w["buildings"], w["estates"], w["communities"]
     assert len(b) == 12 and b["households"].sum() == 78
     assert list(c["id"]) == ["370214001001", "370214001002"]
-    assert b.groupby("community_id")["households"].sum().to_dict() == {"370214001001": 1 + 2 + 5 + 6 + 9 + 10,
-                                                                         "370214001002": 3 + 4 + 7 + 8 + 11 + 12}
+    assert b.groupby("community_id")["households"].sum().to_dict() == {
+        "370214001001": 1 + 2 + 5 + 6 + 9 + 10,
+        "370214001002": 3 + 4 + 7 + 8 + 11 + 12,
+    }
     assert len(e) == 4
     cg = c.set_index("id").geometry
     assert shapely.contains_properly(cg.reindex(b["community_id"]).to_numpy(), b.geometry.to_numpy()).all()

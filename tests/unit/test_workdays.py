@@ -1,4 +1,5 @@
 """Working-day clocks across weekends, CN holidays with make-up days, and settings overrides."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """POST /api/place/<kind> and GET /api/coverage through the Flask test client; the CLI over the same store."""
+
 from __future__ import annotations
 
 import io
@@ -9,11 +10,21 @@ from click.testing import CliRunner
 
 from tests.services.test_placement_service import CSV, world_store  # noqa: F401 (fixture)
 
-FC = {"type": "FeatureCollection", "features": [
-    {"type": "Feature", "properties": {"id": "m1", "name": "超市"},
-     "geometry": {"type": "Point", "coordinates": [120.4011, 36.3011]}},
-    {"type": "Feature", "properties": {"id": "m2", "name": "远方"},
-     "geometry": {"type": "Point", "coordinates": [121.0, 37.0]}}]}
+FC = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"id": "m1", "name": "超市"},
+            "geometry": {"type": "Point", "coordinates": [120.4011, 36.3011]},
+        },
+        {
+            "type": "Feature",
+            "properties": {"id": "m2", "name": "远方"},
+            "geometry": {"type": "Point", "coordinates": [121.0, 37.0]},
+        },
+    ],
+}
 
 
 @pytest.fixture
@@ -33,8 +44,9 @@ def test_planner_places_a_geojson_body(web, login, world_store):  # noqa: F811
 
 def test_csv_upload(web, login, world_store):  # noqa: F811
     login(web, "admin")
-    resp = web.post("/api/place/households", data={"file": (io.BytesIO(CSV.encode()), "hh.csv")},
-                    content_type="multipart/form-data")
+    resp = web.post(
+        "/api/place/households", data={"file": (io.BytesIO(CSV.encode()), "hh.csv")}, content_type="multipart/form-data"
+    )
     assert resp.status_code == 200, resp.get_json()
     assert resp.get_json()["written"] == 4 and world_store.count("households") == 4
 
@@ -50,8 +62,11 @@ def test_only_planners_place(web, login, role, status, world_store):  # noqa: F8
 
 def test_bad_requests_answer_in_the_error_shape(web, login):
     login(web, "planner")
-    for url, data in (("/api/place/buildings", json.dumps(FC)), ("/api/place/merchants", "{nope"),
-                      ("/api/place/merchants?tolerance=-3", json.dumps(FC))):
+    for url, data in (
+        ("/api/place/buildings", json.dumps(FC)),
+        ("/api/place/merchants", "{nope"),
+        ("/api/place/merchants?tolerance=-3", json.dumps(FC)),
+    ):
         resp = web.post(url, data=data, content_type="application/json")
         assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "invalid_input"
 
@@ -110,8 +125,9 @@ def test_place_upload_refuses_a_zip_bomb_whatever_its_name(web, login, world_sto
     assert len(bomb) < 100_000
     login(web, "planner")
     before = world_store.snapshot(["households"])
-    resp = web.post("/api/place/households", data={"file": (io.BytesIO(bomb), filename)},
-                    content_type="multipart/form-data")
+    resp = web.post(
+        "/api/place/households", data={"file": (io.BytesIO(bomb), filename)}, content_type="multipart/form-data"
+    )
     assert resp.status_code == 400, resp.get_data(as_text=True)[:300]
     assert "zip" in resp.get_json()["error"]["message"].lower() or "json" in resp.get_json()["error"]["message"].lower()
     assert world_store.snapshot(["households"])["households"].equals(before["households"])
@@ -119,8 +135,11 @@ def test_place_upload_refuses_a_zip_bomb_whatever_its_name(web, login, world_sto
 
 def test_place_upload_of_an_unknown_type_is_415(web, login):
     login(web, "planner")
-    resp = web.post("/api/place/households", data={"file": (io.BytesIO(b"MZ\x90\x00"), "tool.exe")},
-                    content_type="multipart/form-data")
+    resp = web.post(
+        "/api/place/households",
+        data={"file": (io.BytesIO(b"MZ\x90\x00"), "tool.exe")},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 415 and resp.get_json()["error"]["code"] == "unsupported_media_type"
 
 
@@ -129,8 +148,18 @@ def test_uploads_and_exports_leave_no_temporary_folder(web, login, world_store, 
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     login(web, "planner")
-    assert web.post("/api/place/households", data={"file": (io.BytesIO(CSV.encode()), "hh.csv")},
-                    content_type="multipart/form-data").status_code == 200
-    assert web.post("/api/place/households", data={"file": (io.BytesIO(_bomb()), "x.zip")},
-                    content_type="multipart/form-data").status_code == 400
+    assert (
+        web.post(
+            "/api/place/households",
+            data={"file": (io.BytesIO(CSV.encode()), "hh.csv")},
+            content_type="multipart/form-data",
+        ).status_code
+        == 200
+    )
+    assert (
+        web.post(
+            "/api/place/households", data={"file": (io.BytesIO(_bomb()), "x.zip")}, content_type="multipart/form-data"
+        ).status_code
+        == 400
+    )
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("gridmap-")] == []

@@ -1,4 +1,5 @@
 """The app factory, access rules and the one JSON error shape."""
+
 from __future__ import annotations
 
 import pytest

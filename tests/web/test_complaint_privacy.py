@@ -7,6 +7,7 @@ or audited.
 3. every field a resident sends has a length and (phone) a format, the same for the JSON API, the intake
    form and Open311.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,8 +40,14 @@ def _as(app_factory, world, login, role, scope=None):
 
 
 def _file(client, **kw):
-    body = {"category": "parking", "description": "消防通道被占用，电话13900001111", "lon": P1[0], "lat": P1[1],
-            "contact_name": "张三", "contact_phone": "13800000000"} | kw
+    body = {
+        "category": "parking",
+        "description": "消防通道被占用，电话13900001111",
+        "lon": P1[0],
+        "lat": P1[1],
+        "contact_name": "张三",
+        "contact_phone": "13800000000",
+    } | kw
     r = client.post("/api/complaints", json=body)
     assert r.status_code == 201, r.json
     return r.json["id"]
@@ -55,15 +62,24 @@ def test_transition_refuses_fields_it_may_not_change(app_factory, world, login, 
     cid = _file(wclient)
     before = world.get("complaints", cid)
     gl = _as(app_factory, world, login, "grid_leader", {"grids": [G1]})
-    r = gl.post(f"/api/complaints/{cid}/transitions",
-                json={"to": "supervised", "due_at": "2099-01-01T00:00:00", "rating": 99, "department": "bogus"})
+    r = gl.post(
+        f"/api/complaints/{cid}/transitions",
+        json={"to": "supervised", "due_at": "2099-01-01T00:00:00", "rating": 99, "department": "bogus"},
+    )
     assert r.status_code == 400
     msg = r.json["error"]["message"]
     assert "due_at" in msg and "rating" in msg and "department" in msg
     # moving the request elsewhere (another street, a building that does not exist) through a move
-    r = gl.post(f"/api/complaints/{cid}/transitions",
-                json={"to": "dispatched", "community_id": "370214002001", "filed_grid_code": "370214002001001",
-                      "building_id": "no-such-building", "needs_confirmation": False})
+    r = gl.post(
+        f"/api/complaints/{cid}/transitions",
+        json={
+            "to": "dispatched",
+            "community_id": "370214002001",
+            "filed_grid_code": "370214002001001",
+            "building_id": "no-such-building",
+            "needs_confirmation": False,
+        },
+    )
     assert r.status_code == 400
     for field in ("building_id", "community_id", "filed_grid_code", "needs_confirmation"):
         assert field in r.json["error"]["message"]
@@ -110,7 +126,8 @@ def test_time_limit_is_its_own_audited_action(app_factory, world, login, wclient
     assert row["due_at"] == due and row["state"] == "collected"
     local = official.post(f"/api/complaints/{cid}/due", json={"due_at": "2099-06-30T18:00:00"})  # service zone
     assert local.status_code == 200 and world.get("complaints", cid)["due_at"] == dt.datetime(
-        2099, 6, 30, 10, 0, tzinfo=dt.timezone.utc)
+        2099, 6, 30, 10, 0, tzinfo=dt.UTC
+    )
     ev = r.json["events"][0]
     assert ev["from_state"] == ev["to_state"] == "collected" and "due_at" in ev["note"] and "需协调" in ev["note"]
     log = _audit(world, action="complaint.due", target=f"complaint:{cid}")
@@ -124,8 +141,11 @@ def test_every_change_lands_in_the_audit_log_without_personal_values(app_factory
     cid = _file(wclient)
     gl = _as(app_factory, world, login, "grid_leader", {"grids": [G1]})
     dept = _as(app_factory, world, login, "department", {"departments": ["urban_management"]})
-    moves = [(gl, {"to": "dispatched", "note": NOTE}), (dept, {"to": "returned", "note": NOTE}),
-             (gl, {"to": "reassigned", "department": "police"})]
+    moves = [
+        (gl, {"to": "dispatched", "note": NOTE}),
+        (dept, {"to": "returned", "note": NOTE}),
+        (gl, {"to": "reassigned", "department": "police"}),
+    ]
     for who, body in moves:
         assert who.post(f"/api/complaints/{cid}/transitions", json=body).status_code == 200
     svc.escalate_overdue(world, settings=config.load(), now=clock.now() + dt.timedelta(days=90))
@@ -134,8 +154,11 @@ def test_every_change_lands_in_the_audit_log_without_personal_values(app_factory
     assert actions.count("complaint.create") == 1 and actions.count("complaint.transition") == 3
     assert actions.count("complaint.escalate") == 1
     moved = [e["detail"] for e in log if e["action"] == "complaint.transition"]
-    assert {(d["from"], d["to"]) for d in moved} == {("collected", "dispatched"), ("dispatched", "returned"),
-                                                     ("returned", "reassigned")}
+    assert {(d["from"], d["to"]) for d in moved} == {
+        ("collected", "dispatched"),
+        ("dispatched", "returned"),
+        ("returned", "reassigned"),
+    }
     assert any({"department", "state"} <= set(d["changed"]) for d in moved)
     text = repr(log)
     for secret in ("13812345678", "13800000000", "张三", "消防通道", "身份证", "13900001111"):
@@ -161,8 +184,11 @@ def test_notes_masked_or_withheld_and_out_of_scope_staff_get_the_public_rule(app
     for role, scope in (("department", {"departments": ["urban_management"]}), ("planner", {})):
         body, n = note(_as(app_factory, world, login, role, scope))
         assert "13812345678" not in n and "138****5678" in n and "1234" in n and "199001011234" not in n, role
-    for role, scope in (("grid_leader", {"grids": [G2]}), ("department", {"departments": ["police"]}),
-                        ("community_official", {"communities": [COM_B]})):
+    for role, scope in (
+        ("grid_leader", {"grids": [G2]}),
+        ("department", {"departments": ["police"]}),
+        ("community_official", {"communities": [COM_B]}),
+    ):
         c = _as(app_factory, world, login, role, scope)
         body, n = note(c)
         assert n is None and "note" not in c.get(f"/api/complaints/{cid}/events").json[1], role
@@ -188,30 +214,44 @@ def test_every_read_of_personal_fields_and_notes_is_audited(app_factory, world, 
 
 
 # -- 3. bounded fields and formats, one check for API, form and Open311 --------------------------------
-@pytest.mark.parametrize("phone", ["13812345678", "19912345678", "0532-88886666", "053288886666", "010-12345678",
-                                   "0532-88886666-123", "0532-8888666转12", "138 1234 5678"])
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "13812345678",
+        "19912345678",
+        "0532-88886666",
+        "053288886666",
+        "010-12345678",
+        "0532-88886666-123",
+        "0532-8888666转12",
+        "138 1234 5678",
+    ],
+)
 def test_phone_formats_accepted(wclient, world, phone):
     cid = _file(wclient, contact_phone=phone)
     assert world.get("complaints", cid)["contact_phone"].replace(" ", "") == phone.replace(" ", "")
 
 
-@pytest.mark.parametrize("field, value, words", [
-    ("contact_phone", "12345", "not a phone number"),
-    ("contact_phone", "23812345678", "not a phone number"),
-    ("contact_phone", "138123456789", "not a phone number"),
-    ("contact_phone", "13812345678; DROP", "not a phone number"),
-    ("contact_phone", "1" * (30 * 2 ** 20), "at most 30"),
-    ("contact_name", "张" * 51, "at most 50"),
-    ("contact_name", "A" * (30 * 2 ** 20), "at most 50"),
-    ("description", "很" * 4001, "at most 4000"),
-    ("category", "", "category is required"),
-    ("category", "x" * 41, "at most 40"),
-    ("building_id", "b" * 65, "at most 64"),
-    ("duplicate_of", "1" * 65, "at most 64"),
-    ("contact_name", "张\x00三", "control characters"),
-])
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("contact_phone", "12345", "not a phone number"),
+        ("contact_phone", "23812345678", "not a phone number"),
+        ("contact_phone", "138123456789", "not a phone number"),
+        ("contact_phone", "13812345678; DROP", "not a phone number"),
+        ("contact_phone", "1" * (30 * 2**20), "at most 30"),
+        ("contact_name", "张" * 51, "at most 50"),
+        ("contact_name", "A" * (30 * 2**20), "at most 50"),
+        ("description", "很" * 4001, "at most 4000"),
+        ("category", "", "category is required"),
+        ("category", "x" * 41, "at most 40"),
+        ("building_id", "b" * 65, "at most 64"),
+        ("duplicate_of", "1" * 65, "at most 64"),
+        ("contact_name", "张\x00三", "control characters"),
+    ],
+)
 def test_unbounded_or_malformed_fields_refused_everywhere(app_factory, world, arm_csrf, field, value, words):
-    app = app_factory(world, MAX_CONTENT_LENGTH=200 * 2 ** 20)
+    app = app_factory(world, MAX_CONTENT_LENGTH=200 * 2**20)
     client = app.test_client()
     arm_csrf(client)
     n = len(world.read("complaints", columns=["id"]))
@@ -222,8 +262,12 @@ def test_unbounded_or_malformed_fields_refused_everywhere(app_factory, world, ar
     assert r.status_code == 400 and words in r.json["error"]["message"]
     o311 = {"service_code": "parking", "description": body["description"], "lat": P1[1], "long": P1[0]}
     # (Open311 answers a missing or unknown service_code by its own spec: 400 / 404)
-    key = {"contact_phone": "phone", "contact_name": "first_name",
-           "building_id": "address_id", "description": "description"}.get(field)
+    key = {
+        "contact_phone": "phone",
+        "contact_name": "first_name",
+        "building_id": "address_id",
+        "description": "description",
+    }.get(field)
     if key:
         o311[key] = value
         if key == "address_id":
@@ -238,5 +282,9 @@ def test_query_schema_refusals(app_factory, world, login, wclient):
     assert gl.get("/api/complaints?offset=-1").status_code == 400
     assert wclient.get("/api/layers/complaints?zoom=0.5").status_code == 400
     assert wclient.get("/api/layers/complaints?zoom=14").status_code == 200
-    assert wclient.post("/api/complaints", json={"category": "", "description": "x", "lon": P1[0],
-                                                 "lat": P1[1]}).status_code == 400
+    assert (
+        wclient.post(
+            "/api/complaints", json={"category": "", "description": "x", "lon": P1[0], "lat": P1[1]}
+        ).status_code
+        == 400
+    )

@@ -1,12 +1,13 @@
 """The complaint JSON API over a hand-drawn world: intake, routing, scopes, transitions, evaluation,
 escalation, duplicates, bad input leaving the store unchanged, and the pages."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
 
-from complaints_world import COM_A, COM_B, G1, G2, G3, STREET, build, lonlat
+from complaints_world import COM_B, G1, G2, STREET, build, lonlat
 
 P1 = lonlat(20, 20)  # on b1, grid G1, well inside
 P2 = lonlat(90, 20)  # on b2, 10 m from grid G2
@@ -52,13 +53,16 @@ def test_boundary_request_is_marked_for_confirmation(wclient, world):
     assert prev["needs_confirmation"] and "another grid" in prev["reasons"][0]
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"category": "ufo"}, "unknown category"),
-    ({"description": "  "}, "description is empty"),
-    ({"lon": "east", "lat": 36}, "must be numbers"),
-    ({"lon": None, "lat": None}, "say where"),
-    ({"duplicate_of": "nope"}, "not an open request"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"category": "ufo"}, "unknown category"),
+        ({"description": "  "}, "description is empty"),
+        ({"lon": "east", "lat": 36}, "must be numbers"),
+        ({"lon": None, "lat": None}, "say where"),
+        ({"duplicate_of": "nope"}, "not an open request"),
+    ],
+)
 def test_bad_input_is_refused_and_store_unchanged(wclient, world, body, message):
     before = world.snapshot(["complaints", "complaint_events"])
     r = _post(wclient, **body)
@@ -121,8 +125,13 @@ def test_full_loop_with_evaluation_and_reopen(app_factory, world, login, wclient
     assert r.status_code in (400, 409)
     events = gl.get(f"/api/complaints/{cid}/events").json
     assert [(e["seq"], e["from_state"], e["to_state"]) for e in events] == [
-        (1, None, "collected"), (2, "collected", "dispatched"), (3, "dispatched", "responding"),
-        (4, "responding", "resolved"), (5, "resolved", "evaluated"), (6, "evaluated", "reopened")]
+        (1, None, "collected"),
+        (2, "collected", "dispatched"),
+        (3, "dispatched", "responding"),
+        (4, "responding", "resolved"),
+        (5, "resolved", "evaluated"),
+        (6, "evaluated", "reopened"),
+    ]
     assert events[1]["actor"].startswith("u-grid_leader") and events[1]["note"] == "→dispatched"
     assert events[2]["actor"].startswith("u-department") and events[0]["actor"] == "public"
     row = world.get("complaints", cid)
@@ -134,7 +143,9 @@ def test_reassign_after_return(app_factory, world, login, wclient):
     gl = _as(app_factory, world, login, "grid_leader", {"grids": [G1]})
     dept = _as(app_factory, world, login, "department", {"departments": ["urban_management"]})
     gl.post(f"/api/complaints/{cid}/transitions", json={"to": "dispatched"})
-    assert dept.post(f"/api/complaints/{cid}/transitions", json={"to": "returned", "note": "非本部门"}).status_code == 200
+    assert (
+        dept.post(f"/api/complaints/{cid}/transitions", json={"to": "returned", "note": "非本部门"}).status_code == 200
+    )
     r = gl.post(f"/api/complaints/{cid}/transitions", json={"to": "reassigned", "department": "police"})
     assert r.status_code == 200 and r.json["complaint"]["department"] == "police"
     # the urban-management department no longer holds it
@@ -147,8 +158,13 @@ def test_escalation_endpoint(app_factory, world, login, wclient):
     from gridmap.web.access import User
 
     old = dt.datetime(2025, 3, 3, 9)
-    rec = svc.submit(world, {"category": "consultation", "description": "政策咨询", "lon": P1[0], "lat": P1[1]},
-                     user=User(None, "x", "public"), settings=config.load(), now=old)
+    rec = svc.submit(
+        world,
+        {"category": "consultation", "description": "政策咨询", "lon": P1[0], "lat": P1[1]},
+        user=User(None, "x", "public"),
+        settings=config.load(),
+        now=old,
+    )
     street = _as(app_factory, world, login, "street_official", {"streets": [STREET]})
     assert _post(wclient, category="consultation").status_code == 201  # fresh one: not overdue
     r = street.post("/api/complaints/escalate")

@@ -1,4 +1,5 @@
 """``gridmap complaints escalate|kpi`` against a store named by GRIDMAP_DATABASE_URL."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,13 @@ from gridmap.web.access import User
 def test_escalate_and_kpi_commands(sqlite_store, monkeypatch):
     build(sqlite_store)
     lon, lat = lonlat(20, 20)
-    rec = svc.submit(sqlite_store, {"category": "consultation", "description": "咨询", "lon": lon, "lat": lat},
-                     user=User(None, "x", "public"), settings=config.load(), now=dt.datetime(2025, 3, 3, 9))
+    rec = svc.submit(
+        sqlite_store,
+        {"category": "consultation", "description": "咨询", "lon": lon, "lat": lat},
+        user=User(None, "x", "public"),
+        settings=config.load(),
+        now=dt.datetime(2025, 3, 3, 9),
+    )
     monkeypatch.setenv("GRIDMAP_DATABASE_URL", sqlite_store.url)
     runner = CliRunner()
     r = runner.invoke(main, ["complaints", "escalate", "--now", "2025-03-06T09:00"])

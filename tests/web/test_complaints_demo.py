@@ -1,4 +1,5 @@
 """The demo carries years of requests, so /kpi shows real trends; figures recounted from the raw rows."""
+
 from __future__ import annotations
 
 import datetime as dt

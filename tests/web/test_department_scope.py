@@ -1,6 +1,7 @@
 """A department sees exactly the requests routed to it, whether its account names the department by code
 (``urban_management``), Chinese name (``城管``) or English name: :mod:`gridmap.domain.privacy` and the
 complaints service compare department codes on both sides."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,13 +27,27 @@ def world(sqlite_store):
     ids = []
     for i, cat in enumerate(CATS):
         lon, lat = lonlat(20 + 40 * i, 20)
-        ids.append(svc.submit(sqlite_store, {"category": cat, "description": f"诉求 {i}", "lon": lon, "lat": lat},
-                              user=pub, settings=s, now=dt.datetime(2025, 5, 5 + i, 10))["id"])
+        ids.append(
+            svc.submit(
+                sqlite_store,
+                {"category": cat, "description": f"诉求 {i}", "lon": lon, "lat": lat},
+                user=pub,
+                settings=s,
+                now=dt.datetime(2025, 5, 5 + i, 10),
+            )["id"]
+        )
     # one request moved to another department: it now belongs there only
     svc.transition(sqlite_store, ids[0], "dispatched", user=staff, settings=s, now=dt.datetime(2025, 5, 6))
     svc.transition(sqlite_store, ids[0], "returned", user=staff, settings=s, now=dt.datetime(2025, 5, 6, 12))
-    svc.transition(sqlite_store, ids[0], "reassigned", user=staff, settings=s, changes={"department": "police"},
-                   now=dt.datetime(2025, 5, 7))
+    svc.transition(
+        sqlite_store,
+        ids[0],
+        "reassigned",
+        user=staff,
+        settings=s,
+        changes={"department": "police"},
+        now=dt.datetime(2025, 5, 7),
+    )
     return sqlite_store
 
 

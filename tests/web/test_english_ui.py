@@ -7,6 +7,7 @@ holding a CJK character must be a value (or a space-separated part of a value) o
 store. A UI label such as 户数 is in no column, so an untranslated string fails the test. The language's
 own name 中文 (the switch back to Chinese) is allowed.
 """
+
 from __future__ import annotations
 
 import json
@@ -100,16 +101,20 @@ def data_strings(store) -> set[str]:
 
 def test_the_check_finds_untranslated_text():
     data = {"城阳花园", "王小明"}
-    html = ('<html><head><title>Grid</title></head><body><h1>Grid 370214001001001</h1><p>城阳花园 · 王小明</p>'
-            '<script>var s = {"户数": "Households"};</script><a href="?lang=zh_CN">中文</a>'
-            '<input type="submit" value="Search"></body></html>')
+    html = (
+        "<html><head><title>Grid</title></head><body><h1>Grid 370214001001001</h1><p>城阳花园 · 王小明</p>"
+        '<script>var s = {"户数": "Households"};</script><a href="?lang=zh_CN">中文</a>'
+        '<input type="submit" value="Search"></body></html>'
+    )
     assert chinese_left(html, data) == []
-    assert chinese_left(html.replace("Households\"", "x\"").replace("<h1>Grid", "<h1>网格"), data) == \
-        ["网格  ←  '网格 370214001001001'"]
+    assert chinese_left(html.replace('Households"', 'x"').replace("<h1>Grid", "<h1>网格"), data) == [
+        "网格  ←  '网格 370214001001001'"
+    ]
     assert chinese_left('<input placeholder="搜索">', data) and chinese_left('<b title="户数">1</b>', data)
     assert chinese_left('<input type="submit" value="提交">', data)
-    assert chinese_left('<script type="application/json">{"户数": {"a": ["已发布"]}}</script>', data) == \
-        ["已发布  ←  '已发布'"]
+    assert chinese_left('<script type="application/json">{"户数": {"a": ["已发布"]}}</script>', data) == [
+        "已发布  ←  '已发布'"
+    ]
     assert chinese_left('<template data-ok="已受理"></template>', data)
 
 
@@ -127,12 +132,25 @@ def test_every_html_page_is_english_with_lang_en(demo_copy, app_factory, login):
     data = data_strings(store)
     complaints = store.read("complaints", columns=["id", "filed_grid_code", "community_id"], limit=5)
     grid = str(complaints["filed_grid_code"].dropna().iloc[0])
-    ids = {"code": grid, "cid": grid[:12], "sid": grid[:9], "draft": _draft(client), "collection_id": "grids",
-           "feature_id": grid, "rid": str(complaints.iloc[0]["id"])}
+    ids = {
+        "code": grid,
+        "cid": grid[:12],
+        "sid": grid[:9],
+        "draft": _draft(client),
+        "collection_id": "grids",
+        "feature_id": grid,
+        "rid": str(complaints.iloc[0]["id"]),
+    }
     pages, problems = [], []
     for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.endpoint == "static" or rule.rule.startswith("/api/") \
-                or "vendor" in rule.rule or "open311" in rule.rule or "tiles" in rule.endpoint:
+        if (
+            "GET" not in rule.methods
+            or rule.endpoint == "static"
+            or rule.rule.startswith("/api/")
+            or "vendor" in rule.rule
+            or "open311" in rule.rule
+            or "tiles" in rule.endpoint
+        ):
             continue
         url = rule.rule
         for m in re.finditer(r"<(?:[^:<>]+:)?([^<>]+)>", rule.rule):
@@ -146,8 +164,9 @@ def test_every_html_page_is_english_with_lang_en(demo_copy, app_factory, login):
             view = app.view_functions[rule.endpoint]
             if embed_view_of(view):
                 with app.app_context():
-                    query["token"] = issue_embed(get_store(), app.config["SECRET_KEY"],
-                                                 view=embed_view_of(view))["token"]
+                    query["token"] = issue_embed(get_store(), app.config["SECRET_KEY"], view=embed_view_of(view))[
+                        "token"
+                    ]
             resp = client.get(url, query_string=query)
             if resp.mimetype != "text/html":
                 continue
@@ -167,8 +186,17 @@ def test_every_html_page_is_english_with_lang_en(demo_copy, app_factory, login):
             resp = other.get(url, query_string={"lang": "en"})
             assert resp.status_code == 200, (role, url)
             problems += [f"{url} ({role or 'public'}): {x}" for x in chinese_left(resp.get_data(as_text=True), data)]
-    must = {"/", "/kpi", "/login", "/complaints/new", "/planner", f"/grids/{grid}", f"/planner/drafts/{ids['draft']}",
-            "/ogc", f"/embed/grids/{grid}"}
+    must = {
+        "/",
+        "/kpi",
+        "/login",
+        "/complaints/new",
+        "/planner",
+        f"/grids/{grid}",
+        f"/planner/drafts/{ids['draft']}",
+        "/ogc",
+        f"/embed/grids/{grid}",
+    }
     assert must <= set(pages), sorted(must - set(pages))
     assert not problems, f"{len(problems)} untranslated:\n" + "\n".join(sorted(set(problems))[:150])
 
@@ -187,13 +215,20 @@ def test_map_script_strings_are_english():
         assert CJK.search(js_strings()["户数"])
 
 
-@pytest.mark.parametrize("path", ["gridmap/static/planner/planner.js", "gridmap/static/complaints/intake.js",
-                                  "gridmap/static/js/embed-demo.js", "gridmap/static/js/gridmap.js"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "gridmap/static/planner/planner.js",
+        "gridmap/static/complaints/intake.js",
+        "gridmap/static/js/embed-demo.js",
+        "gridmap/static/js/gridmap.js",
+    ],
+)
 def test_scripts_hold_no_chinese_literals_outside_t(path):
     """User-facing text in our scripts comes from the page (``t(...)`` lookups or data attributes)."""
     from pathlib import Path
 
     src = Path(__file__).resolve().parents[2].joinpath(path).read_text(encoding="utf-8")
-    src = re.sub(r"\bt\(\s*\"[^\"]*\"", "t(", src)        # t("网格") keys are looked up in the page's strings
+    src = re.sub(r"\bt\(\s*\"[^\"]*\"", "t(", src)  # t("网格") keys are looked up in the page's strings
     src = re.sub(r"//[^\n]*|/\*.*?\*/", "", src, flags=re.S)  # comments
     assert not CJK.search(src), [line for line in src.splitlines() if CJK.search(line)][:10]

@@ -1,4 +1,5 @@
 """/kpi, /api/kpi and /api/kpi.csv over the hand-drawn world with requests of two years."""
+
 from __future__ import annotations
 
 import csv
@@ -24,16 +25,34 @@ def world(sqlite_store):
     for year, x, n in plan:
         for i in range(n):
             lon, lat = lonlat(x, 20)
-            ids.append(svc.submit(sqlite_store, {"category": "neighbour_dispute" if i == 0 else "parking",
-                                                 "description": "d", "lon": lon, "lat": lat},
-                                  user=pub, settings=s, now=dt.datetime(year, 5, 5 + i, 10))["id"])
+            ids.append(
+                svc.submit(
+                    sqlite_store,
+                    {
+                        "category": "neighbour_dispute" if i == 0 else "parking",
+                        "description": "d",
+                        "lon": lon,
+                        "lat": lat,
+                    },
+                    user=pub,
+                    settings=s,
+                    now=dt.datetime(year, 5, 5 + i, 10),
+                )["id"]
+            )
     svc.transition(sqlite_store, ids[-1], "rejected", user=staff, settings=s, now=dt.datetime(2025, 5, 20))
     # a dispute in 2025 resolved and evaluated satisfied
     d = ids[6]
     for to, kw in [("dispatched", {}), ("responding", {}), ("resolved", {})]:
         svc.transition(sqlite_store, d, to, user=staff, settings=s, now=dt.datetime(2025, 5, 5, 15))
-    svc.transition(sqlite_store, d, "evaluated", user=staff, settings=s, changes={"rating": 5, "resolved": True},
-                   now=dt.datetime(2025, 5, 8))
+    svc.transition(
+        sqlite_store,
+        d,
+        "evaluated",
+        user=staff,
+        settings=s,
+        changes={"rating": 5, "resolved": True},
+        now=dt.datetime(2025, 5, 8),
+    )
     return sqlite_store
 
 
@@ -73,7 +92,7 @@ def test_kpi_csv_and_page(client):
     assert [x["street"] for x in rows] == [STREET] and rows[0]["complaints"] == "5"
     assert client.get("/api/kpi.csv?level=planet").status_code == 400
     page = client.get("/kpi?year=2025").get_data(as_text=True)
-    assert "id=\"gridmap-svg\"" in page and f'data-code="{G2}"' in page and "城阳街道" in page
+    assert 'id="gridmap-svg"' in page and f'data-code="{G2}"' in page and "城阳街道" in page
     assert "75.0%" in page  # red-property coverage card
 
 
@@ -95,8 +114,11 @@ def test_kpi_small_counts_are_suppressed_for_the_public(app_factory, world, logi
         for row in [s, *(r for rows in rep["levels"].values() for r in rows), *rep["trend"]]:
             for key in kpi_fields():
                 assert row.get(key) not in (1, 2, 3, 4), (role, key, row)
-        rows = list(csv.DictReader(io.StringIO(c.get("/api/kpi.csv?year=2025&level=grid")
-                                               .get_data(as_text=True).lstrip("\ufeff"))))
+        rows = list(
+            csv.DictReader(
+                io.StringIO(c.get("/api/kpi.csv?year=2025&level=grid").get_data(as_text=True).lstrip("\ufeff"))
+            )
+        )
         assert {r["grid"]: r["complaints"] for r in rows}[G1] == "<5"
         page = c.get("/kpi?year=2025").get_data(as_text=True)
         assert "&lt;5" in page

@@ -3,6 +3,7 @@
 The routes come from ``app.url_map`` and the expected outcome from each view's declared ``@allow`` rule,
 so a route added by anyone is covered the moment it is registered (and one without a rule stops the app).
 """
+
 from __future__ import annotations
 
 import re
@@ -76,7 +77,7 @@ def test_matrix(app, login, arm_csrf, role):
         # a fresh signed-in session each time (a route may be /logout)
         with client.session_transaction() as sess:
             sess.clear()
-            if user:   # a fresh sign-in: the account's current session version (a /logout above bumps it)
+            if user:  # a fresh sign-in: the account's current session version (a /logout above bumps it)
                 sess["uid"] = user["id"]
                 with app.app_context():
                     sess["sv"] = accounts.session_version(get_store().get("users", user["id"]))

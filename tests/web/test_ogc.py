@@ -1,10 +1,10 @@
 """OGC API – Features under /ogc on every backend, against the hand-drawn world of ``scale_world``."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
-import shapely
 from shapely.geometry import box, shape
 
 from tests.web import scale_world as W
@@ -42,8 +42,7 @@ def test_landing_conformance_and_collections(ogc):
     conf = _get(client, rels["conformance"]["href"]).get_json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson" in conf
     colls = _get(client, rels["data"]["href"]).get_json()["collections"]
-    assert [c["id"] for c in colls] == ["streets", "communities", "estates", "buildings", "grids",
-                                        "complaint_counts"]
+    assert [c["id"] for c in colls] == ["streets", "communities", "estates", "buildings", "grids", "complaint_counts"]
     assert "complaints" not in {c["id"] for c in colls} and "households" not in {c["id"] for c in colls}
     bbox = colls[0]["extent"]["spatial"]["bbox"][0]
     assert bbox == pytest.approx([W.X0 - 0.005, W.Y0 - 0.005, W.X0 + 0.015, W.Y0 + 0.005])
@@ -71,8 +70,9 @@ def test_bbox_matches_brute_force(ogc):
     client, world = ogc
     q = (W.X0 + 0.0012, W.Y0 - 0.001, W.X0 + 0.0075, W.Y0 + 0.0012)
     body = _get(client, "/ogc/collections/buildings/items?limit=100&bbox=" + ",".join(map(str, q))).get_json()
-    expected = sorted(i for i, g in zip(world["buildings"]["id"], world["buildings"].geometry)
-                      if box(*g.bounds).intersects(box(*q)))
+    expected = sorted(
+        i for i, g in zip(world["buildings"]["id"], world["buildings"].geometry) if box(*g.bounds).intersects(box(*q))
+    )
     assert [f["id"] for f in body["features"]] == expected and 0 < len(expected) < 12
     assert body["numberMatched"] == len(expected)
 
@@ -101,8 +101,9 @@ def test_complaints_only_as_counts_per_grid(ogc, login):
 
 def test_complaint_counts_below_5_are_suppressed_for_the_public(ogc, login):
     client, _ = ogc
-    expected = {code: {k: "<5" if 0 < n < 5 else n for k, n in rec.items()}
-                for code, rec in W.expected_counts().items()}
+    expected = {
+        code: {k: "<5" if 0 < n < 5 else n for k, n in rec.items()} for code, rec in W.expected_counts().items()
+    }
     assert any(0 < n < 5 for rec in W.expected_counts().values() for n in rec.values())
     for role in (None, "viewer"):
         if role:
@@ -134,11 +135,14 @@ def test_single_item_and_errors_in_the_json_shape(ogc):
     f = _get(client, "/ogc/collections/estates/items/e2").get_json()
     assert f["type"] == "Feature" and f["id"] == "e2" and f["properties"]["name"] == "磊鑫伊顿阳光"
     assert {l["rel"] for l in f["links"]} >= {"self", "collection"}
-    for url, status in (("/ogc/collections/estates/items/nope", 404), ("/ogc/collections/nope", 404),
-                        ("/ogc/collections/buildings/items?bbox=1,2,3", 400),
-                        ("/ogc/collections/buildings/items?limit=0", 400),
-                        ("/ogc/collections/buildings/items?offset=x", 400),
-                        ("/ogc/collections/buildings/items?f=xml", 400)):
+    for url, status in (
+        ("/ogc/collections/estates/items/nope", 404),
+        ("/ogc/collections/nope", 404),
+        ("/ogc/collections/buildings/items?bbox=1,2,3", 400),
+        ("/ogc/collections/buildings/items?limit=0", 400),
+        ("/ogc/collections/buildings/items?offset=x", 400),
+        ("/ogc/collections/buildings/items?f=xml", 400),
+    ):
         resp = client.get(url)
         assert resp.status_code == status, url
         assert resp.get_json()["error"]["status"] == status
@@ -163,9 +167,14 @@ def test_html_by_f_and_by_accept_with_text_escaped(ogc):
         assert "b26" in html
     assert _get(client, "/ogc", headers={"Accept": "application/json"}).mimetype == "application/json"
     assert _get(client, "/ogc/collections/grids/items").mimetype == "application/geo+json"
-    for url in ("/ogc?f=html", "/ogc/conformance?f=html", "/ogc/collections?f=html",
-                "/ogc/collections/grids?f=html", "/ogc/collections/grids/items/370214001002001?f=html",
-                "/ogc/api?f=html"):
+    for url in (
+        "/ogc?f=html",
+        "/ogc/conformance?f=html",
+        "/ogc/collections?f=html",
+        "/ogc/collections/grids?f=html",
+        "/ogc/collections/grids/items/370214001002001?f=html",
+        "/ogc/api?f=html",
+    ):
         assert "<html" in _get(client, url).get_data(as_text=True)
 
 
@@ -176,9 +185,16 @@ def test_openapi_document_describes_every_path_and_collection(ogc):
     doc = json.loads(resp.get_data(as_text=True))
     assert doc["openapi"].startswith("3.0")
     assert "/collections/{collectionId}/items" in doc["paths"]
-    assert doc["components"]["parameters"]["collectionId"]["schema"]["enum"] == \
-        ["streets", "communities", "estates", "buildings", "grids", "complaint_counts"]
+    assert doc["components"]["parameters"]["collectionId"]["schema"]["enum"] == [
+        "streets",
+        "communities",
+        "estates",
+        "buildings",
+        "grids",
+        "complaint_counts",
+    ]
     from openapi_spec_validator import validate
+
     validate(doc)
 
 

@@ -1,4 +1,5 @@
 """GDAL's OAPIF driver copies every /ogc collection from a live server; the copy matches the store."""
+
 from __future__ import annotations
 
 import shutil
@@ -27,8 +28,12 @@ def test_ogr2ogr_copies_every_layer_and_matches_the_store(store, app_factory, li
     for cid in svc.COLLECTIONS:
         out = tmp_path / f"{cid}.gpkg"
         # a small page size makes GDAL follow several `next` links
-        run = subprocess.run(["ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{server.url}/ogc", cid,
-                              "-oo", "PAGE_SIZE=4"], capture_output=True, text=True, timeout=120)
+        run = subprocess.run(
+            ["ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{server.url}/ogc", cid, "-oo", "PAGE_SIZE=4"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert run.returncode == 0, run.stderr
         copy = gpd.read_file(out).set_index("id")
         want = _expected(store, cid)
@@ -38,7 +43,7 @@ def test_ogr2ogr_copies_every_layer_and_matches_the_store(store, app_factory, li
             got = copy.loc[fid]
             for col in want.columns.drop("geometry"):
                 a, b = row[col], got[col]
-                if a is None or (isinstance(a, float) and a != a) or a is getattr(__import__("pandas"), "NA"):
+                if a is None or (isinstance(a, float) and a != a) or a is __import__("pandas").NA:
                     assert b is None or b != b, (cid, fid, col)
                 else:
                     assert a == b or float(a) == pytest.approx(float(b)), (cid, fid, col, a, b)

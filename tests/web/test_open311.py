@@ -1,6 +1,7 @@
 """Open311 GeoReport v2: the spec's paths in JSON and XML, filters, errors; real third-party clients
 (``georeport`` lists and reads, ``civicbot`` posts) against a live local server; and ≥ 50 concurrent
 submissions each stored exactly once."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,8 +33,15 @@ def client(app_factory, world):
 
 
 def _post(client, fmt="json", **kw):
-    form = {"service_code": "sanitation", "lat": P1[1], "long": P1[0], "description": "垃圾桶满了",
-            "first_name": "李", "last_name": "四", "phone": "13900000000"} | kw
+    form = {
+        "service_code": "sanitation",
+        "lat": P1[1],
+        "long": P1[0],
+        "description": "垃圾桶满了",
+        "first_name": "李",
+        "last_name": "四",
+        "phone": "13900000000",
+    } | kw
     return client.post(f"/open311/v2/requests.{fmt}", data=form)
 
 
@@ -80,29 +88,45 @@ def test_staff_with_api_key_sees_description(client, world, login):
     from gridmap.web.access import token_hash
 
     rid = _post(client).json[0]["service_request_id"]
-    world.write("users", pd.DataFrame([{"id": "u9", "username": "gl9", "role": "grid_leader",
-                                        "scope": {"grids": [G1]}, "active": True}]))
-    world.write("api_tokens", pd.DataFrame([{"id": "t9", "user_id": "u9", "token_hash": token_hash("secret-9"),
-                                             "revoked": False}]))
+    world.write(
+        "users",
+        pd.DataFrame(
+            [{"id": "u9", "username": "gl9", "role": "grid_leader", "scope": {"grids": [G1]}, "active": True}]
+        ),
+    )
+    world.write(
+        "api_tokens",
+        pd.DataFrame([{"id": "t9", "user_id": "u9", "token_hash": token_hash("secret-9"), "revoked": False}]),
+    )
     got = client.get(f"/open311/v2/requests/{rid}.json?api_key=secret-9").json[0]
     assert got["description"] == "垃圾桶满了" and got["address_id"] == "b1"
     assert client.get(f"/open311/v2/requests/{rid}.json?api_key=wrong").status_code == 403
 
 
 def test_request_filters(client, world):
-    from gridmap.domain import complaints as C
-    from gridmap.services import complaints as svc
     from gridmap import config
+    from gridmap.services import complaints as svc
     from gridmap.web.access import User
 
     pub = User(None, "x", "public")
-    old = svc.submit(world, {"category": "parking", "description": "旧", "lon": P1[0], "lat": P1[1]}, user=pub,
-                     settings=config.load(), now=dt.datetime(2025, 1, 10, 9))["id"]
-    new = svc.submit(world, {"category": "sanitation", "description": "新", "lon": P1[0], "lat": P1[1]}, user=pub,
-                     settings=config.load(), now=dt.datetime(2025, 3, 1, 9))["id"]
+    old = svc.submit(
+        world,
+        {"category": "parking", "description": "旧", "lon": P1[0], "lat": P1[1]},
+        user=pub,
+        settings=config.load(),
+        now=dt.datetime(2025, 1, 10, 9),
+    )["id"]
+    new = svc.submit(
+        world,
+        {"category": "sanitation", "description": "新", "lon": P1[0], "lat": P1[1]},
+        user=pub,
+        settings=config.load(),
+        now=dt.datetime(2025, 3, 1, 9),
+    )["id"]
     staff = User("u1", "gl", "admin")
-    svc.transition(world, new, "rejected", user=staff, settings=config.load(), note="不属实",
-                   now=dt.datetime(2025, 3, 2))
+    svc.transition(
+        world, new, "rejected", user=staff, settings=config.load(), note="不属实", now=dt.datetime(2025, 3, 2)
+    )
 
     def ids(**q):
         r = client.get("/open311/v2/requests.json", query_string=q)
@@ -117,21 +141,26 @@ def test_request_filters(client, world):
     assert ids(start_date="2025-02-01T00:00:00Z", end_date="2025-03-31T00:00:00Z") == [new]
     assert ids(service_request_id=f"{old},{new}") == [old, new]
     assert ids() == []  # default: the last 90 days
-    r = client.get("/open311/v2/requests.json", query_string={"start_date": "2024-01-01T00:00:00Z",
-                                                               "end_date": "2025-01-01T00:00:00Z"})
+    r = client.get(
+        "/open311/v2/requests.json",
+        query_string={"start_date": "2024-01-01T00:00:00Z", "end_date": "2025-01-01T00:00:00Z"},
+    )
     assert r.status_code == 400 and "90 days" in r.json[0]["description"]
     assert client.get("/open311/v2/requests.json?status=pending").status_code == 400
     closed = client.get(f"/open311/v2/requests/{new}.json").json[0]
     assert closed["status"] == "closed" and "不予受理" in closed["status_notes"]
 
 
-@pytest.mark.parametrize("form, status, text", [
-    ({"service_code": "ufo"}, 404, "does not exist"),
-    ({"service_code": ""}, 400, "service_code is required"),
-    ({"lat": "", "long": "", "address_string": "城阳区某路1号"}, 400, "address_string alone"),
-    ({"description": ""}, 400, "description is empty"),
-    ({"lat": "95"}, 400, "not a location"),
-])
+@pytest.mark.parametrize(
+    "form, status, text",
+    [
+        ({"service_code": "ufo"}, 404, "does not exist"),
+        ({"service_code": ""}, 400, "service_code is required"),
+        ({"lat": "", "long": "", "address_string": "城阳区某路1号"}, 400, "address_string alone"),
+        ({"description": ""}, 400, "description is empty"),
+        ({"lat": "95"}, 400, "not a location"),
+    ],
+)
 def test_post_errors_leave_store_unchanged(client, world, form, status, text):
     before = world.snapshot(["complaints", "complaint_events"])
     r = _post(client, **form)
@@ -159,10 +188,20 @@ def test_georeport_and_civicbot_clients_live(app_factory, world, live_server):
     assert {s["service_code"] for s in services} >= {"parking", "medical", "after_school", "fitness"}
     assert gr.get_service_definition("parking")["service_code"] == "parking"
     # post through civicbot (georeport has no POST), read back through both clients
-    cb = Open311Client(Endpoint(id="gridmap", name="gridmap", base_url=root, write=True,
-                                api_key_required_for_write=False))
-    sent = cb.create_request("after_school", dry_run=False, confirm="SEND", lat=P1[1], lng=P1[0],
-                             description="希望增设课后托管", first_name="周", last_name="七", validate_remote=True)
+    cb = Open311Client(
+        Endpoint(id="gridmap", name="gridmap", base_url=root, write=True, api_key_required_for_write=False)
+    )
+    sent = cb.create_request(
+        "after_school",
+        dry_run=False,
+        confirm="SEND",
+        lat=P1[1],
+        lng=P1[0],
+        description="希望增设课后托管",
+        first_name="周",
+        last_name="七",
+        validate_remote=True,
+    )
     rid = sent.response[0]["service_request_id"]
     back = gr.get_service_request(rid)
     assert back["service_request_id"] == rid and back["service_code"] == "after_school"
@@ -183,11 +222,17 @@ def test_fifty_concurrent_submissions_each_stored_once(app_factory, world, live_
     def fire(i: int) -> tuple[int, str]:
         start.wait()
         if i % 2:
-            r = requests.post(f"{server.url}/api/complaints", timeout=60,
-                              json={"category": "parking", "description": f"并发诉求 #{i}", "lon": P1[0], "lat": P1[1]})
+            r = requests.post(
+                f"{server.url}/api/complaints",
+                timeout=60,
+                json={"category": "parking", "description": f"并发诉求 #{i}", "lon": P1[0], "lat": P1[1]},
+            )
             return r.status_code, r.json().get("id")
-        r = requests.post(f"{server.url}/open311/v2/requests.json", timeout=60,
-                          data={"service_code": "parking", "description": f"并发诉求 #{i}", "lat": P1[1], "long": P1[0]})
+        r = requests.post(
+            f"{server.url}/open311/v2/requests.json",
+            timeout=60,
+            data={"service_code": "parking", "description": f"并发诉求 #{i}", "lat": P1[1], "long": P1[0]},
+        )
         return r.status_code, r.json()[0].get("service_request_id")
 
     with ThreadPoolExecutor(max_workers=n) as pool:

@@ -1,5 +1,6 @@
 """Open311 reads of personal fields are audited like the other APIs (issue #7), and api_key tokens are
 checked like bearer tokens (revoked, expired, disabled user → refused)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,10 @@ def client(app_factory, world):
 
 def _file(client, x, text):
     lon, lat = lonlat(x, 20)
-    r = client.post("/open311/v2/requests.json", data={"service_code": "sanitation", "lat": lat, "long": lon,
-                                                        "description": text, "phone": PHONE})
+    r = client.post(
+        "/open311/v2/requests.json",
+        data={"service_code": "sanitation", "lat": lat, "long": lon, "description": text, "phone": PHONE},
+    )
     assert r.status_code == 201, r.get_data(as_text=True)
     return r.json[0]["service_request_id"]
 
@@ -34,10 +37,21 @@ def _file(client, x, text):
 def _user(store, uid, role, scope, secret, *, expires=None, revoked=False, active=True):
     from gridmap.web.access import token_hash
 
-    store.write("users", pd.DataFrame([{"id": uid, "username": uid, "role": role, "scope": scope,
-                                        "active": active}]))
-    store.write("api_tokens", pd.DataFrame([{"id": f"t-{uid}", "user_id": uid, "token_hash": token_hash(secret),
-                                             "revoked": revoked, "expires_at": expires}]))
+    store.write("users", pd.DataFrame([{"id": uid, "username": uid, "role": role, "scope": scope, "active": active}]))
+    store.write(
+        "api_tokens",
+        pd.DataFrame(
+            [
+                {
+                    "id": f"t-{uid}",
+                    "user_id": uid,
+                    "token_hash": token_hash(secret),
+                    "revoked": revoked,
+                    "expires_at": expires,
+                }
+            ]
+        ),
+    )
 
 
 def _reads(store):
@@ -46,8 +60,8 @@ def _reads(store):
 
 
 def test_open311_reads_of_personal_fields_are_audited(client, world):
-    mine = _file(client, 20, f"门口垃圾 call {PHONE}")     # b1, grid G1
-    other = _file(client, 220, "楼道堆物")                   # grid G3
+    mine = _file(client, 20, f"门口垃圾 call {PHONE}")  # b1, grid G1
+    other = _file(client, 220, "楼道堆物")  # grid G3
     _user(world, "u-gl", "grid_leader", {"grids": [G1]}, "gl-secret")
     _user(world, "u-pl", "planner", {}, "pl-secret")
     assert _reads(world) == []
@@ -80,8 +94,10 @@ def test_open311_reads_of_personal_fields_are_audited(client, world):
     assert len(_reads(world)) == 3
 
     # a planner sees descriptions masked, and the read is audited
-    got = {r["service_request_id"]: r for r in client.get("/open311/v2/requests.json",
-                                                           headers={"Authorization": "Bearer pl-secret"}).json}
+    got = {
+        r["service_request_id"]: r
+        for r in client.get("/open311/v2/requests.json", headers={"Authorization": "Bearer pl-secret"}).json
+    }
     assert PHONE not in got[mine]["description"] and "139****5678" in got[mine]["description"]
     log = _reads(world)
     assert log[-1]["actor"] == "u-pl" and set(log[-1]["detail"]["ids"]) == {mine, other}
@@ -91,8 +107,16 @@ def test_open311_reads_of_personal_fields_are_audited(client, world):
 def test_open311_api_key_is_checked_like_a_bearer_token(client, world, kind):
     rid = _file(client, 20, "x")
     past = dt.datetime.utcnow() - dt.timedelta(days=1)
-    _user(world, "u-x", "grid_leader", {"grids": [G1]}, "x-secret", expires=past if kind == "expired" else None,
-          revoked=kind == "revoked", active=kind != "disabled")
+    _user(
+        world,
+        "u-x",
+        "grid_leader",
+        {"grids": [G1]},
+        "x-secret",
+        expires=past if kind == "expired" else None,
+        revoked=kind == "revoked",
+        active=kind != "disabled",
+    )
     r = client.get(f"/open311/v2/requests/{rid}.json?api_key=x-secret")
     assert r.status_code == 403
     assert _reads(world) == []

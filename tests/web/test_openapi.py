@@ -1,4 +1,5 @@
 """The OpenAPI document describes every /api route, and the API holds to it under property-based fuzzing."""
+
 from __future__ import annotations
 
 import re
@@ -9,8 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from gridmap.services import accounts
 from gridmap.web import get_store
@@ -22,8 +26,12 @@ def flask_to_openapi(rule: str) -> str:
 
 
 def api_routes(app) -> set[tuple[str, str]]:
-    return {(flask_to_openapi(r.rule), m.lower()) for r in app.url_map.iter_rules()
-            if r.rule.startswith("/api/") for m in r.methods - {"HEAD", "OPTIONS"}}
+    return {
+        (flask_to_openapi(r.rule), m.lower())
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/api/")
+        for m in r.methods - {"HEAD", "OPTIONS"}
+    }
 
 
 def test_every_api_route_is_described_and_nothing_else(app):
@@ -62,8 +70,13 @@ def fuzz(app, *, headers: dict[str, str], examples: int, mode: GenerationMode) -
         operation = result.ok()
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case):
             case.call_and_validate(headers=headers, checks=CHECKS)
 

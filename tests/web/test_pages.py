@@ -1,4 +1,5 @@
 """The map pages, the layer API and the embeds through the Flask test client, on a hand-drawn world."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import maps_world  # noqa: E402
-from maps_world import A, B, C, SECRETS  # noqa: E402
-
-from gridmap.web.assets import external_urls  # noqa: E402
+import maps_world
+from gridmap.web.assets import external_urls
+from maps_world import SECRETS, A, B, C
 
 
 @pytest.fixture
@@ -38,8 +38,16 @@ def token(app, view="grid", **kw):
         return issue_embed(get_store(), app.config["SECRET_KEY"], view=view, hours=1, **kw)["token"]
 
 
-PAGES = ["/", f"/grids/{A}", f"/embed/grids/{A}", "/embed/communities/370214001001", "/embed/streets/370214001",
-         "/embed/demo", "/grids/999?lang=en", "/?lang=en"]
+PAGES = [
+    "/",
+    f"/grids/{A}",
+    f"/embed/grids/{A}",
+    "/embed/communities/370214001001",
+    "/embed/streets/370214001",
+    "/embed/demo",
+    "/grids/999?lang=en",
+    "/?lang=en",
+]
 
 
 # -- offline -------------------------------------------------------------------------------------------
@@ -81,8 +89,12 @@ def test_vendor_files_are_cacheable(c):
 
 
 def test_basemap_is_the_only_external_url_and_is_allowed_by_csp(app_factory, sqlite_store, world):
-    app = app_factory(sqlite_store, BASEMAP="xyz", BASEMAP_URL="https://tiles.example.gov.cn/{z}/{x}/{y}.png",
-                      EMBED_REQUIRE_TOKEN=False)
+    app = app_factory(
+        sqlite_store,
+        BASEMAP="xyz",
+        BASEMAP_URL="https://tiles.example.gov.cn/{z}/{x}/{y}.png",
+        EMBED_REQUIRE_TOKEN=False,
+    )
     r = app.test_client().get("/")
     html = r.get_data(as_text=True)
     assert external_urls(html, allowed=["https://tiles.example.gov.cn/"]) == []
@@ -110,15 +122,26 @@ def test_overview_page(c):
     r = c.get("/")
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "网格总览" in html
-    for layer in ("streets", "communities", "estates", "grids", "buildings", "stewards", "complaints", "merchants",
-                  "volunteer_teams", "heatmap"):
+    for layer in (
+        "streets",
+        "communities",
+        "estates",
+        "grids",
+        "buildings",
+        "stewards",
+        "complaints",
+        "merchants",
+        "volunteer_teams",
+        "heatmap",
+    ):
         assert f'"layer": "{layer}"' in html
     assert "L.control.layers" in html
     assert '"search": true' in html
-    assert "FeatureCollection" not in html and "coordinates" not in html      # nothing inlined
+    assert "FeatureCollection" not in html and "coordinates" not in html  # nothing inlined
     nonce = re.search(r"'nonce-([^']+)'", r.headers["Content-Security-Policy"]).group(1)
-    assert all(f'nonce="{nonce}"' in tag for tag in re.findall(r"<script\b[^>]*>", html)
-               if "application/json" not in tag)
+    assert all(
+        f'nonce="{nonce}"' in tag for tag in re.findall(r"<script\b[^>]*>", html) if "application/json" not in tag
+    )
 
 
 def test_grid_page_for_the_public_suppresses_small_request_counts(c):
@@ -140,14 +163,14 @@ def test_grid_page_figures_and_lists(c, login):
     assert 'data-figure="households">250<' in html
     assert 'data-figure="buildings">2<' in html
     assert 'data-figure="complaints_open">2<' in html and 'data-figure="complaints_overdue">1<' in html
-    assert html.count("data-complaint=") == 2 and "data-complaint=\"c3\"" not in html
+    assert html.count("data-complaint=") == 2 and 'data-complaint="c3"' not in html
     assert 'data-role="building_leader"' in html and "楼长 <b>2</b>" in html and "网格长 <b>1</b>" in html
-    assert "红色驿站便利店" in html and "远方超市" not in html        # m2 is 20 km away
+    assert "红色驿站便利店" in html and "远方超市" not in html  # m2 is 20 km away
     assert "红帆志愿服务队" in html
     assert "10 天" in html and "超期" in html
     for secret in SECRETS:
         assert secret not in html
-    assert "locate\": true" in html
+    assert 'locate": true' in html
 
 
 def test_grid_page_in_english(c):
@@ -192,8 +215,18 @@ def geo(c, url):
 
 def test_layers_api_lists_layers(c):
     names = [x["name"] for x in c.get("/api/layers").get_json()["layers"]]
-    assert names == ["grids", "streets", "communities", "estates", "buildings", "stewards", "complaints",
-                     "merchants", "volunteer_teams", "facilities"]
+    assert names == [
+        "grids",
+        "streets",
+        "communities",
+        "estates",
+        "buildings",
+        "stewards",
+        "complaints",
+        "merchants",
+        "volunteer_teams",
+        "facilities",
+    ]
 
 
 def test_grids_layer_with_load_against_bounds(c):
@@ -206,27 +239,41 @@ def test_grids_layer_with_load_against_bounds(c):
 def test_bbox_filters_every_layer(c, world, login):
     login(c, "planner")  # complaint points are for staff; the public gets counts per grid
     blds = world["world"]["buildings"]
-    west = blds[blds["id"].isin(["b0_0", "b1_0"])].total_bounds     # grid A only
+    west = blds[blds["id"].isin(["b0_0", "b1_0"])].total_bounds  # grid A only
     box = ",".join(str(v) for v in west)
     ids = sorted(f["properties"]["id"] for f in geo(c, f"/api/layers/buildings?bbox={box}&zoom=18")["features"])
     assert ids == ["b0_0", "b1_0"]
     codes = [f["properties"]["code"] for f in geo(c, f"/api/layers/grids?bbox={box}&zoom=18")["features"]]
     assert codes == [A]
-    assert sorted(f["properties"]["id"] for f in geo(c, f"/api/layers/complaints?bbox={box}&zoom=18")["features"]) \
-        == ["c1", "c2"]
-    assert len(geo(c, f"/api/layers/buildings?bbox=0,0,1,1&zoom=18")["features"]) == 0
+    assert sorted(f["properties"]["id"] for f in geo(c, f"/api/layers/complaints?bbox={box}&zoom=18")["features"]) == [
+        "c1",
+        "c2",
+    ]
+    assert len(geo(c, "/api/layers/buildings?bbox=0,0,1,1&zoom=18")["features"]) == 0
 
 
 def test_every_layer_brute_force_count(c, sqlite_store, login):
     login(c, "planner")  # complaint points are for staff; the public gets counts per grid
     import shapely
+
     box = (120.0, 36.0, 121.0, 37.0)
-    for name, expected in [("streets", 1), ("communities", 2), ("estates", 2), ("buildings", 8), ("stewards", 5),
-                           ("complaints", 3), ("merchants", 2), ("volunteer_teams", 1), ("facilities", 0)]:
+    for name, expected in [
+        ("streets", 1),
+        ("communities", 2),
+        ("estates", 2),
+        ("buildings", 8),
+        ("stewards", 5),
+        ("complaints", 3),
+        ("merchants", 2),
+        ("volunteer_teams", 1),
+        ("facilities", 0),
+    ]:
         fc = geo(c, f"/api/layers/{name}?bbox={','.join(map(str, box))}&zoom=18")
         frame = sqlite_store.read("complaints" if name == "complaints" else name)
         inside = shapely.intersects(shapely.box(*box), frame.geometry.to_numpy()) if len(frame) else []
-        brute = int(sum(inside)) if name != "complaints" else int(sum(inside & (frame["state"] != "resolved").to_numpy()))
+        brute = (
+            int(sum(inside)) if name != "complaints" else int(sum(inside & (frame["state"] != "resolved").to_numpy()))
+        )
         assert len(fc["features"]) == fc["total"] == brute == expected, name
     assert len(geo(c, "/api/layers/complaints?zoom=18&state=all")["features"]) == 4
 
@@ -271,12 +318,22 @@ def test_shift_gcj02_moves_features_a_few_hundred_metres(c, login):
     assert 200 < (dx * dx + dy * dy) ** 0.5 < 800
 
 
-@pytest.mark.parametrize("url,status", [
-    ("/api/layers/nope", 404), ("/api/layers/grids?bbox=1,2,3", 400), ("/api/layers/grids?bbox=a,b,c,d", 400),
-    ("/api/layers/grids?bbox=3,2,1,4", 400), ("/api/layers/grids?zoom=99", 400), ("/api/layers/grids?zoom=x", 400),
-    ("/api/layers/grids?shift=bd09", 400), ("/api/layers/complaints?state=weird", 400),
-    ("/api/grids/370214001001999/stats", 404), ("/api/grids/abc/stats", 404),
-    ("/api/search?q=" + "x" * 101, 400)])
+@pytest.mark.parametrize(
+    "url,status",
+    [
+        ("/api/layers/nope", 404),
+        ("/api/layers/grids?bbox=1,2,3", 400),
+        ("/api/layers/grids?bbox=a,b,c,d", 400),
+        ("/api/layers/grids?bbox=3,2,1,4", 400),
+        ("/api/layers/grids?zoom=99", 400),
+        ("/api/layers/grids?zoom=x", 400),
+        ("/api/layers/grids?shift=bd09", 400),
+        ("/api/layers/complaints?state=weird", 400),
+        ("/api/grids/370214001001999/stats", 404),
+        ("/api/grids/abc/stats", 404),
+        ("/api/search?q=" + "x" * 101, 400),
+    ],
+)
 def test_api_errors_use_the_shared_shape(c, url, status):
     r = c.get(url)
     assert r.status_code == status
@@ -294,7 +351,6 @@ def test_grid_stats_brute_force(c, sqlite_store, login):
 
 
 def test_community_bounds_override_the_setting(c, sqlite_store):
-    import pandas as pd
 
     row = sqlite_store.read("communities", ids=["370214001001"])
     row["min_households"], row["max_households"] = 200, 260
@@ -345,7 +401,9 @@ def test_embed_needs_a_token_when_required(app_factory, sqlite_store, world):
     assert c.get("/embed/streets/370214001", query_string={"token": street}).status_code == 200
     assert c.get("/embed/communities/370214001002", query_string={"token": street}).status_code == 200
     only_grids = token(app, layers=["grids"])
-    html = c.get(f"/embed/grids/{A}", query_string={"token": only_grids, "layers": "grids,buildings"}).get_data(as_text=True)
+    html = c.get(f"/embed/grids/{A}", query_string={"token": only_grids, "layers": "grids,buildings"}).get_data(
+        as_text=True
+    )
     assert '"layer": "grids"' in html and '"layer": "buildings"' not in html
 
 
@@ -373,7 +431,7 @@ def test_embed_demo_issues_a_preview_token_to_planners_only(app_factory, sqlite_
     app = app_factory(sqlite_store, EMBED_REQUIRE_TOKEN=True)
     anon = app.test_client()
     page = anon.get("/embed/demo").get_data(as_text=True)
-    assert "<iframe id=\"embedded\"" not in page and "gridmap embed issue" in page
+    assert '<iframe id="embedded"' not in page and "gridmap embed issue" in page
     assert sqlite_store.count("embed_tokens") == 0
     planner = app.test_client()
     login(planner, "planner")
@@ -405,9 +463,11 @@ def test_every_maps_string_is_translated():
     root = Path(__file__).resolve().parents[2]
     po = read_po(open(root / "gridmap/translations/en/LC_MESSAGES/messages.po", "rb"))
     have = {m.id for m in po if m.string}
-    files = [(root / "gridmap/web/pages.py", "python"), (root / "gridmap/web/embed.py", "python")] + \
-        [(p, "jinja2") for p in (root / "templates").glob("maps/*.html")] + [(root / "templates/base.html", "jinja2"),
-                                                                             (root / "templates/error.html", "jinja2")]
+    files = (
+        [(root / "gridmap/web/pages.py", "python"), (root / "gridmap/web/embed.py", "python")]
+        + [(p, "jinja2") for p in (root / "templates").glob("maps/*.html")]
+        + [(root / "templates/base.html", "jinja2"), (root / "templates/error.html", "jinja2")]
+    )
     missing = set()
     for path, method in files:
         for _lineno, msg, _c, _ctx in extract_from_file(method, str(path)):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "services"))
-from plan_world import COM, seed  # noqa: E402
+from plan_world import COM, seed
 
 A, B = f"{COM}001", f"{COM}002"
 HH = {f"r{i}c{j}": 10 for i in range(3) for j in range(3)} | {"r1c1": 5}
@@ -73,9 +73,11 @@ def test_import_upload_makes_a_draft(planner_app, login, tmp_path):
     client = planner_app.test_client()
     login(client, "planner")
     csv = "building_id,grid_code\n" + "\n".join(
-        f"r{i}c{j},{B if j == 2 or (i, j) == (1, 1) else A}" for i in range(3) for j in range(3))
-    res = client.post("/api/planner/import", data={"file": (io.BytesIO(csv.encode()), "plan.csv")},
-                      content_type="multipart/form-data")
+        f"r{i}c{j},{B if j == 2 or (i, j) == (1, 1) else A}" for i in range(3) for j in range(3)
+    )
+    res = client.post(
+        "/api/planner/import", data={"file": (io.BytesIO(csv.encode()), "plan.csv")}, content_type="multipart/form-data"
+    )
     assert res.status_code == 201, res.get_json()
     assert res.get_json()["moves"] == 1
 
@@ -95,7 +97,8 @@ def test_export_and_import_leave_no_temporary_folder(planner_app, login, tmp_pat
     exp = client.get(f"/api/planner/plans/{plan}/export?format={fmt}")
     assert exp.status_code == 200 and len(exp.data) > 100
     name = {"csv": "p.csv", "gpkg": "p.gpkg", "geojson": "p.geojson", "shp": "p.zip"}[fmt]
-    imp = client.post("/api/planner/import", data={"file": (io.BytesIO(exp.data), name)},
-                      content_type="multipart/form-data")
+    imp = client.post(
+        "/api/planner/import", data={"file": (io.BytesIO(exp.data), name)}, content_type="multipart/form-data"
+    )
     assert imp.status_code == 201, imp.get_json()
     assert list(temp.iterdir()) == []

@@ -2,6 +2,7 @@
 requested anonymously (embed routes with a valid token) over the demo world, is searched for personal
 columns and values, and for counts of residents' requests from 1 to 4 (shown as "<5", issue #7) in JSON,
 CSV and the figures of HTML pages."""
+
 from __future__ import annotations
 
 import csv
@@ -50,8 +51,11 @@ def small_counts(resp, keys: set[str]) -> list[str]:
         for i, row in enumerate(csv.DictReader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff")))):
             found += [f"row {i}.{k}={v}" for k, v in row.items() if k in keys and _small(v)]
     elif resp.mimetype == "text/html":
-        found += [f"{k}={v}" for k, v in re.findall(r'data-figure="(\w+)">\s*([^<]*?)\s*<', resp.get_data(as_text=True))
-                  if k in keys and _small(v)]
+        found += [
+            f"{k}={v}"
+            for k, v in re.findall(r'data-figure="(\w+)">\s*([^<]*?)\s*<', resp.get_data(as_text=True))
+            if k in keys and _small(v)
+        ]
     return found
 
 
@@ -74,21 +78,37 @@ def test_public_and_embed_responses_hold_no_personal_data(demo_copy, app_factory
     phones |= {p for p in complaints["contact_phone"].dropna() if len(str(p)) >= 11}
     assert phones and names, "the demo world should hold personal data to look for"
     grid = str(complaints["filed_grid_code"].dropna().iloc[0])
-    ids = {"code": grid, "cid": str(complaints.iloc[0]["id"]), "rid": str(complaints.iloc[0]["id"]),
-           "sid": grid[:9], "fmt": "json", "collection_id": "buildings", "layer": "buildings",
-           "z": "14", "x": "13677", "y": "6293"}
+    ids = {
+        "code": grid,
+        "cid": str(complaints.iloc[0]["id"]),
+        "rid": str(complaints.iloc[0]["id"]),
+        "sid": grid[:9],
+        "fmt": "json",
+        "collection_id": "buildings",
+        "layer": "buildings",
+        "z": "14",
+        "x": "13677",
+        "y": "6293",
+    }
     app = app_factory(store)
     client = app.test_client()
     checked = 0
     leaks = []
     keys = _count_keys()
     # figures that hold small counts in the demo world (checked below to be so for an admin)
-    extra = [f"/api/kpi.csv?level={lvl}" for lvl in ("grid", "community", "street")] + \
-        ["/ogc/collections/complaint_counts/items?limit=10000", "/api/kpi?year=2024"] + \
-        [f"/api/grids/{g}/stats" for g in _busy_grids(store)] + [f"/grids/{g}" for g in _busy_grids(store)]
+    extra = (
+        [f"/api/kpi.csv?level={lvl}" for lvl in ("grid", "community", "street")]
+        + ["/ogc/collections/complaint_counts/items?limit=10000", "/api/kpi?year=2024"]
+        + [f"/api/grids/{g}/stats" for g in _busy_grids(store)]
+        + [f"/grids/{g}" for g in _busy_grids(store)]
+    )
     for rule in app.url_map.iter_rules():
-        if "GET" not in rule.methods or rule.endpoint == "static" or rule.endpoint.endswith("openapi") \
-                or rule.endpoint == "openapi.openapi_json":  # API descriptions name fields, hold no data
+        if (
+            "GET" not in rule.methods
+            or rule.endpoint == "static"
+            or rule.endpoint.endswith("openapi")
+            or rule.endpoint == "openapi.openapi_json"
+        ):  # API descriptions name fields, hold no data
             continue
         view = app.view_functions[rule.endpoint]
         query = {}
@@ -125,7 +145,8 @@ def test_public_and_embed_responses_hold_no_personal_data(demo_copy, app_factory
     exact = {url: small_counts(admin.get(url), keys) for url in extra}
     assert exact["/api/kpi.csv?level=grid"] and exact["/ogc/collections/complaint_counts/items?limit=10000"]
     assert any(exact[u] for u in extra if u.startswith("/api/grids/")) and any(
-        exact[u] for u in extra if u.startswith("/grids/"))
+        exact[u] for u in extra if u.startswith("/grids/")
+    )
 
 
 def _busy_grids(store) -> list[str]:

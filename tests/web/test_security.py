@@ -1,4 +1,5 @@
 """Sign-in, CSRF, lockout, API and embed tokens, headers, cookies and error bodies, through the real app."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,11 +7,9 @@ import re
 import sys
 import types
 
-import pandas as pd
 import pytest
 from flask import Blueprint, jsonify
 
-from gridmap.domain import privacy
 from gridmap.services import accounts
 from gridmap.store import audit
 from gridmap.web import BLUEPRINTS, get_store
@@ -22,8 +21,13 @@ G1 = "370214001001001"
 
 def add(app, username="li", role="grid_leader", scope=None, password=PW):
     with app.app_context():
-        return accounts.add_user(get_store(), username=username, role=role, password=password,
-                                 scope=scope or ({"grids": [G1]} if role == "grid_leader" else None))
+        return accounts.add_user(
+            get_store(),
+            username=username,
+            role=role,
+            password=password,
+            scope=scope or ({"grids": [G1]} if role == "grid_leader" else None),
+        )
 
 
 def csrf_from(html: str) -> str:
@@ -34,8 +38,11 @@ def csrf_from(html: str) -> str:
 
 def sign_in(client, username="li", password=PW, **environ):
     page = client.get("/login", **environ)
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": csrf_from(page.get_data(as_text=True))}, **environ)
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_from(page.get_data(as_text=True))},
+        **environ,
+    )
 
 
 # -- login -------------------------------------------------------------------------------------------
@@ -72,8 +79,10 @@ def test_open_redirect_after_login_is_refused(app):
     add(app)
     c = app.test_client()
     page = c.get("/login?next=//evil.example/x")
-    r = c.post("/login?next=//evil.example/x", data={"username": "li", "password": PW,
-                                                       "csrf_token": csrf_from(page.get_data(as_text=True))})
+    r = c.post(
+        "/login?next=//evil.example/x",
+        data={"username": "li", "password": PW, "csrf_token": csrf_from(page.get_data(as_text=True))},
+    )
     assert r.headers["Location"] == "/"
 
 
@@ -83,22 +92,35 @@ def test_next_with_control_characters_is_refused_before_sign_in(app, target):
     add(app)
     c = app.test_client()
     page = c.get("/login")
-    r = c.post(f"/login?next={target}", data={"username": "li", "password": PW,
-                                               "csrf_token": csrf_from(page.get_data(as_text=True))})
+    r = c.post(
+        f"/login?next={target}",
+        data={"username": "li", "password": PW, "csrf_token": csrf_from(page.get_data(as_text=True))},
+    )
     assert r.status_code == 400 and "Location" not in r.headers
-    assert c.get("/api/me").get_json()["authenticated"] is False   # no session was set
+    assert c.get("/api/me").get_json()["authenticated"] is False  # no session was set
     assert c.get(f"/login?next={target}").status_code == 400
 
 
-@pytest.mark.parametrize("target,where", [("/grids/370214001001001?x=1", "/grids/370214001001001?x=1"),
-                                          ("/\\evil.example", "/"), ("https://evil.example/", "/"),
-                                          ("/a\\b", "/"), ("javascript:alert(1)", "/"), ("", "/")])
+@pytest.mark.parametrize(
+    "target,where",
+    [
+        ("/grids/370214001001001?x=1", "/grids/370214001001001?x=1"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("/a\\b", "/"),
+        ("javascript:alert(1)", "/"),
+        ("", "/"),
+    ],
+)
 def test_next_keeps_only_same_site_paths(app, target, where):
     add(app)
     c = app.test_client()
     page = c.get("/login")
-    r = c.post("/login", query_string={"next": target},
-               data={"username": "li", "password": PW, "csrf_token": csrf_from(page.get_data(as_text=True))})
+    r = c.post(
+        "/login",
+        query_string={"next": target},
+        data={"username": "li", "password": PW, "csrf_token": csrf_from(page.get_data(as_text=True))},
+    )
     assert r.status_code == 302 and r.headers["Location"] == where
 
 
@@ -113,7 +135,7 @@ def test_wrong_password_then_lockout_per_user(app):
     assert r.status_code == 429 and c.get("/api/me").get_json()["authenticated"] is False
     with app.app_context():
         user = accounts.find_user(get_store(), "li")
-        assert user["failed_logins"] == 3 and user["locked_until"] > dt.datetime.now(dt.timezone.utc)  # rows are aware UTC
+        assert user["failed_logins"] == 3 and user["locked_until"] > dt.datetime.now(dt.UTC)  # rows are aware UTC
         # the lock ends when its time is up: move it into the past instead of sleeping
         accounts._update(get_store(), "users", user, locked_until=dt.datetime.utcnow() - dt.timedelta(seconds=1))
     assert sign_in(c).status_code == 302
@@ -135,15 +157,20 @@ def test_throttle_per_ip_across_user_names(app):
 def test_throttle_counts_only_failures_within_the_window(app):
     app.config.update(LOGIN_MAX_FAILURES_PER_IP=4, LOGIN_LOCKOUT_SECONDS=900)
     add(app)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with app.app_context():
         for i in range(10):  # many failures from this address, but all before the 15-minute window
             audit.record(get_store(), "x", "login.failed", "ip:127.0.0.1", at=now - dt.timedelta(minutes=16 + i))
     assert sign_in(app.test_client()).status_code == 302
     with app.app_context():
         for i in range(4):  # a Shanghai clock on the same instants: the window is about instants
-            audit.record(get_store(), "x", "login.failed", "ip:127.0.0.1",
-                         at=(now - dt.timedelta(minutes=14)).astimezone(dt.timezone(dt.timedelta(hours=8))))
+            audit.record(
+                get_store(),
+                "x",
+                "login.failed",
+                "ip:127.0.0.1",
+                at=(now - dt.timedelta(minutes=14)).astimezone(dt.timezone(dt.timedelta(hours=8))),
+            )
     assert sign_in(app.test_client()).status_code == 429
 
 
@@ -207,7 +234,7 @@ def test_session_form_post_to_the_api_needs_csrf_but_json_does_not(app):
     c = app.test_client()
     sign_in(c, "plan")
     assert c.post("/api/tokens", data={"name": "x"}).status_code == 400  # form body: CSRF missing
-    assert c.post("/api/tokens", json={"name": "x"}).status_code == 201   # JSON: needs a CORS preflight
+    assert c.post("/api/tokens", json={"name": "x"}).status_code == 201  # JSON: needs a CORS preflight
 
 
 # -- embeds -------------------------------------------------------------------------------------------
@@ -237,10 +264,15 @@ def with_street(app, street: str = "370214001") -> None:
     with app.app_context():
         store = get_store()
         shape = [box(120.3, 36.2, 120.4, 36.3)]
-        store.write("districts", gpd.GeoDataFrame({"id": [street[:6]], "name": ["城阳区"]}, geometry=shape,
-                                                  crs="EPSG:4326"))
-        store.write("streets", gpd.GeoDataFrame({"id": [street], "name": ["城阳街道"], "district_id": [street[:6]]},
-                                                geometry=shape, crs="EPSG:4326"))
+        store.write(
+            "districts", gpd.GeoDataFrame({"id": [street[:6]], "name": ["城阳区"]}, geometry=shape, crs="EPSG:4326")
+        )
+        store.write(
+            "streets",
+            gpd.GeoDataFrame(
+                {"id": [street], "name": ["城阳街道"], "district_id": [street[:6]]}, geometry=shape, crs="EPSG:4326"
+            ),
+        )
 
 
 def issue(app, **kw):
@@ -257,21 +289,23 @@ def test_embed_token_valid_expired_tampered_revoked(embed_app):
     assert "frame-ancestors 'self' https://portal.example.gov.cn" in r.headers["Content-Security-Policy"]
     assert "X-Frame-Options" not in r.headers
 
-    assert c.get("/embed-test/map").status_code == 403                      # missing
+    assert c.get("/embed-test/map").status_code == 403  # missing
     tampered = good["token"][:-3] + ("xyz" if not good["token"].endswith("xyz") else "abc")
     r = c.get("/embed-test/map", query_string={"token": tampered})
     assert r.status_code == 403 and "frame-ancestors" in r.headers["Content-Security-Policy"]
-    with embed_app.app_context():                                           # expired
+    with embed_app.app_context():  # expired
         from gridmap.domain import credentials as auth
+
         claims = auth.EmbedClaims(id=good["id"], view="map", expires_at=dt.datetime.utcnow() - dt.timedelta(seconds=1))
         expired = auth.sign_embed(claims, embed_app.config["SECRET_KEY"])
     assert c.get("/embed-test/map", query_string={"token": expired}).status_code == 403
-    other_key = auth.sign_embed(auth.EmbedClaims(id=good["id"], view="map",
-                                                 expires_at=dt.datetime.utcnow() + dt.timedelta(days=1)), "guess")
+    other_key = auth.sign_embed(
+        auth.EmbedClaims(id=good["id"], view="map", expires_at=dt.datetime.utcnow() + dt.timedelta(days=1)), "guess"
+    )
     assert c.get("/embed-test/map", query_string={"token": other_key}).status_code == 403
     wrong_view = issue(embed_app, view="stats")
     assert c.get("/embed-test/map", query_string={"token": wrong_view["token"]}).status_code == 403
-    with embed_app.app_context():                                           # revoked
+    with embed_app.app_context():  # revoked
         accounts.revoke_embed(get_store(), good["id"])
     assert c.get("/embed-test/map", query_string={"token": good["token"]}).status_code == 403
 
@@ -296,9 +330,16 @@ def test_embed_tokens_issued_by_planners_only(app, login):
     assert c.post("/api/embed-tokens", json={"view": "map", "grids": ["37'; --"]}).status_code == 400
 
 
-@pytest.mark.parametrize("grids,why", [([""], "空编码"), (["370214001", " "], "空编码"),
-                                       (["370214002"], "不存在"), (["370214001999"], "不存在"),
-                                       (["370214001001001"], "不存在")])
+@pytest.mark.parametrize(
+    "grids,why",
+    [
+        ([""], "空编码"),
+        (["370214001", " "], "空编码"),
+        (["370214002"], "不存在"),
+        (["370214001999"], "不存在"),
+        (["370214001001001"], "不存在"),
+    ],
+)
 def test_embed_token_areas_must_exist_and_not_be_empty(app, login, grids, why):
     """``grids=[""]`` once meant "every grid"; a code of no real area (or of no published grid) is refused."""
     c = app.test_client()
@@ -343,9 +384,12 @@ def test_nonce_scripts_marks_generated_scripts_only():
 
     app_ = __import__("flask").Flask("t")
     with app_.test_request_context("/"):
-        out = nonce_scripts('<script src="/static/a.js"></script><script>var a=1</script><script nonce="k">x</script>'
-                            '<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>')
+        out = nonce_scripts(
+            '<script src="/static/a.js"></script><script>var a=1</script><script nonce="k">x</script>'
+            "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>"
+        )
         from gridmap.web.security import csp_nonce
+
         n = csp_nonce()
     assert out.count(f'nonce="{n}"') == 2 and 'nonce="k"' in out and "&lt;script&gt;" in out
 
@@ -353,9 +397,13 @@ def test_nonce_scripts_marks_generated_scripts_only():
 def test_errors_have_one_json_shape_and_no_stack_trace(app, login):
     c = app.test_client()
     login(c, "planner")
-    cases = [c.get("/api/nope"), c.put("/api/me", json={}), c.post("/api/tokens", data=b"{not json",
-                                                                     content_type="application/json"),
-             c.post("/api/tokens", json=[1, 2]), c.post("/api/tokens", json={"days": "many"})]
+    cases = [
+        c.get("/api/nope"),
+        c.put("/api/me", json={}),
+        c.post("/api/tokens", data=b"{not json", content_type="application/json"),
+        c.post("/api/tokens", json=[1, 2]),
+        c.post("/api/tokens", json={"days": "many"}),
+    ]
     for r in cases:
         body = r.get_json()
         assert 400 <= r.status_code < 500 and set(body) == {"error"}, (r.status_code, body)
@@ -377,10 +425,24 @@ def test_request_too_large_is_413_json(app_factory, sqlite_store):
 # -- audit and personal data -------------------------------------------------------------------------
 def test_serve_personal_masks_and_audits(monkeypatch, app_factory, sqlite_store, login):
     bp = Blueprint("hh", __name__)
-    rows = [{"id": "h1", "grid_code": G1, "head_name": "张三", "phone": "13812345678", "room": "3-2-501",
-             "tags": "elderly_alone"},
-            {"id": "h2", "grid_code": "370214001001002", "head_name": "李四", "phone": "13900001111",
-             "room": "1-1-101", "tags": "disabled"}]
+    rows = [
+        {
+            "id": "h1",
+            "grid_code": G1,
+            "head_name": "张三",
+            "phone": "13812345678",
+            "room": "3-2-501",
+            "tags": "elderly_alone",
+        },
+        {
+            "id": "h2",
+            "grid_code": "370214001001002",
+            "head_name": "李四",
+            "phone": "13900001111",
+            "room": "1-1-101",
+            "tags": "disabled",
+        },
+    ]
 
     @bp.get("/api/test-households")
     @allow("viewer")
@@ -402,13 +464,15 @@ def test_serve_personal_masks_and_audits(monkeypatch, app_factory, sqlite_store,
     assert c.get("/api/test-households").get_json() == []
     with app.app_context():
         log = get_store().read("audit_log", where={"action": "households.read"})
-    assert sorted(log["actor"]) == sorted([leader["username"], next(a for a in log["actor"] if a != leader["username"])])
+    assert sorted(log["actor"]) == sorted(
+        [leader["username"], next(a for a in log["actor"] if a != leader["username"])]
+    )
     assert len(log) == 2  # the viewer saw nothing personal: no entry
     assert all("张三" not in str(d) for d in log["detail"])
 
 
 def test_audit_api_pages_the_log_newest_first(app, login):
-    t0 = dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.UTC)
     with app.app_context():
         for i in range(5):
             audit.record(get_store(), "tester", "thing.did", f"t:{i}", at=t0 + dt.timedelta(minutes=i))
@@ -420,9 +484,11 @@ def test_audit_api_pages_the_log_newest_first(app, login):
 
 
 def test_malformed_multipart_form_is_400_not_500(app):
-    body = (b'--B\r\nContent-Disposition: form-data; name="\xc2\x84"\r\n\r\n{}\r\n--B\r\n'
-            b'Content-Disposition: form-data; name=""\r\n\r\n801\r\n--B\r\n'
-            b'Content-Disposition: form-data; name="file"; filename="f"\r\n\r\n\xff\r\n--B--\r\n')
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="\xc2\x84"\r\n\r\n{}\r\n--B\r\n'
+        b'Content-Disposition: form-data; name=""\r\n\r\n801\r\n--B\r\n'
+        b'Content-Disposition: form-data; name="file"; filename="f"\r\n\r\n\xff\r\n--B--\r\n'
+    )
     for path in ("/login", "/api/tokens"):
         c = app.test_client()
         c.get("/login")
@@ -437,7 +503,7 @@ def test_deeply_nested_json_is_a_400_not_a_traceback(app, login, body):
     for path in ("/api/complaints", "/open311/v2/requests.json"):
         r = anon.post(path, data=body, content_type="application/json")
         assert r.status_code == 400, (path, r.status_code, r.get_data(as_text=True)[:200])
-        err = r.get_json()   # Open311 answers its own error list: [{"code", "description"}]
+        err = r.get_json()  # Open311 answers its own error list: [{"code", "description"}]
         assert (err[0]["code"] if path.startswith("/open311") else err["error"]["status"]) == 400
         assert "Traceback" not in r.get_data(as_text=True)
     planner = app.test_client()
@@ -452,7 +518,7 @@ def test_json_nested_to_the_limit_is_still_read():
     from gridmap.io.safety import MAX_JSON_DEPTH, loads_json
 
     ok = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
-    assert loads_json(ok) == eval(ok)  # noqa: S307 - a literal of brackets
+    assert loads_json(ok) == eval(ok)
     with pytest.raises(Exception, match="nested deeper"):
         loads_json("[" + ok + "]")
 

@@ -1,5 +1,6 @@
 """The production server's own refusals (waitress: 413, 431, malformed request) come in gridmap's JSON error
 shape, over a real socket on loopback."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ from gridmap.web.server import make_server
 
 @pytest.fixture
 def server(app):
-    srv = make_server(app, host="127.0.0.1", port=0, threads=2, max_request_header_size=2048,
-                      max_request_body_size=4096)
+    srv = make_server(
+        app, host="127.0.0.1", port=0, threads=2, max_request_header_size=2048, max_request_body_size=4096
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     yield srv.effective_port
@@ -45,8 +47,11 @@ def test_headers_too_large_is_a_json_431(server):
 
 
 def test_body_too_large_is_a_json_413(server):
-    status, headers, body = _raw(server, b"POST /api/complaints HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-                                         b"\r\nContent-Length: 100000\r\n\r\n" + b"{" * 100)
+    status, headers, body = _raw(
+        server,
+        b"POST /api/complaints HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+        b"\r\nContent-Length: 100000\r\n\r\n" + b"{" * 100,
+    )
     assert status == 413 and headers["Content-Type"].startswith("application/json")
     assert json.loads(body)["error"] == {**json.loads(body)["error"], "status": 413, "code": "too_large"}
 

@@ -1,5 +1,6 @@
 """Sessions carry a version: a cookie copied before sign-out, a new password, a role or scope change or
 disabling stops working at once (it kept working for 12 hours)."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,7 +29,7 @@ def signed_in(app):
     victim, thief = app.test_client(), app.test_client()
     assert sign_in(victim).status_code == 302
     _copy_cookie(victim, thief)
-    assert _me(thief)["username"] == "li"          # the copy works, as any cookie does
+    assert _me(thief)["username"] == "li"  # the copy works, as any cookie does
     return victim, thief
 
 
@@ -54,7 +55,7 @@ def test_account_changes_end_open_sessions(app, signed_in, change):
         else:
             accounts.set_active(store, "li", False)
     assert _me(thief)["authenticated"] is False and _me(victim)["authenticated"] is False
-    if change != "disable":   # signing in again works, with the new rights
+    if change != "disable":  # signing in again works, with the new rights
         fresh = app.test_client()
         assert sign_in(fresh, password="another long password" if change == "passwd" else PW).status_code == 302
         me = _me(fresh)
@@ -74,8 +75,9 @@ def test_users_role_command_changes_rights_and_ends_sessions(app, signed_in, mon
     with app.app_context():
         url = get_store().url
     monkeypatch.setenv("GRIDMAP_DATABASE_URL", url)
-    res = CliRunner().invoke(main, ["users", "role", "li", "--role", "community_official",
-                                    "--scope", "communities=370214001001"])
+    res = CliRunner().invoke(
+        main, ["users", "role", "li", "--role", "community_official", "--scope", "communities=370214001001"]
+    )
     assert res.exit_code == 0, res.output
     assert "community_official" in res.output
     assert _me(victim)["authenticated"] is False

@@ -13,6 +13,7 @@ what each count can be; no count of an area finer than the district may come out
 The attack has teeth: on the same figures with only the old rule applied (1–4 → "<5", all else exact) it
 recovers small counts, and every value it recovers is the true one.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,12 +26,29 @@ import pytest
 from gridmap.domain import privacy
 
 INF = math.inf
-FIELDS = ("complaints", "responded", "evaluated", "resolved_yes", "satisfied", "disputes", "disputes_resolved",
-          "open", "overdue_open", "closed_late")
+FIELDS = (
+    "complaints",
+    "responded",
+    "evaluated",
+    "resolved_yes",
+    "satisfied",
+    "disputes",
+    "disputes_resolved",
+    "open",
+    "overdue_open",
+    "closed_late",
+)
 #: a count and a part of it (the attacker knows each part is at most the whole)
-PARTS = (("complaints", "responded"), ("complaints", "open"), ("complaints", "disputes"), ("complaints", "evaluated"),
-         ("evaluated", "satisfied"), ("evaluated", "resolved_yes"), ("open", "overdue_open"),
-         ("disputes", "disputes_resolved"))
+PARTS = (
+    ("complaints", "responded"),
+    ("complaints", "open"),
+    ("complaints", "disputes"),
+    ("complaints", "evaluated"),
+    ("evaluated", "satisfied"),
+    ("evaluated", "resolved_yes"),
+    ("open", "overdue_open"),
+    ("disputes", "disputes_resolved"),
+)
 PARENT = {"grid": ("community", 12), "community": ("street", 9), "street": ("district", 0)}
 
 
@@ -76,15 +94,18 @@ def observe(client) -> dict:
             put(("now", measure, "grid", str(f["id"])), _count(p[name]))
     for code in grids[::12]:  # a grid's stats are its OGC figures (checked on a sample of grids)
         st = client.get(f"/api/grids/{code}/stats").get_json()
-        for name, measure in (("complaints_total", "total"), ("complaints_open", "open"),
-                              ("complaints_overdue", "overdue")):
+        for name, measure in (
+            ("complaints_total", "total"),
+            ("complaints_open", "open"),
+            ("complaints_overdue", "overdue"),
+        ):
             put(("now", measure, "grid", code), _count(st[name]))
     communities = {k[4] for k in seen if k[0] == "kpi" and k[3] == "community"}
     for zoom, level in ((13, "grid"), (10, "community")):
         for state, measure in (("open", "open"), ("all", "total")):
             fc = client.get(f"/api/layers/complaints?zoom={zoom}&state={state}").get_json()
             shown = {str(f["properties"]["id"]): f["properties"] for f in fc["features"]}
-            for unit in (grids if level == "grid" else communities):
+            for unit in grids if level == "grid" else communities:
                 p = shown.get(unit)  # an area without a bubble has none
                 put(("now", measure, level, unit), _count(p["count"]) if p else 0)
                 if state == "open":
@@ -95,11 +116,15 @@ def observe(client) -> dict:
             start = dt.datetime(year, 1, 1)
             while start.year == year:
                 end = min(start + dt.timedelta(days=85), dt.datetime(year + 1, 1, 1) - dt.timedelta(seconds=1))
-                got = client.get("/open311/v2/requests.json", query_string={
-                    "status": status, "start_date": start.isoformat(), "end_date": end.isoformat()}).get_json()
+                got = client.get(
+                    "/open311/v2/requests.json",
+                    query_string={"status": status, "start_date": start.isoformat(), "end_date": end.isoformat()},
+                ).get_json()
                 assert len(got) < 1000  # the list is not cut: every request of the window is counted
-                assert all(r["lat"] is None and r["address_id"] is None and "网格" not in (r["agency_responsible"] or "")
-                           for r in got)
+                assert all(
+                    r["lat"] is None and r["address_id"] is None and "网格" not in (r["agency_responsible"] or "")
+                    for r in got
+                )
                 n += len(got)
                 start = end + dt.timedelta(seconds=1)
             put(("o311", year, status), n)
@@ -136,7 +161,7 @@ def structure(seen: dict) -> list[tuple[object, tuple]]:
         for f in FIELDS:
             nest(lambda lvl, u, y=y, f=f: ("kpi", y, f, lvl, u))
         for level in ("grid", "community", "street", "district"):
-            for u in (units.get(level, ()) if level != "district" else ["all"]):
+            for u in units.get(level, ()) if level != "district" else ["all"]:
                 for whole, part in PARTS:
                     w = ("kpi", y, whole, level, u)
                     sums.append((w, (("kpi", y, part, level, u), ("rest-part", part) + w)))
@@ -148,12 +173,14 @@ def structure(seen: dict) -> list[tuple[object, tuple]]:
     for m in ("total", "open", "closed", "overdue"):
         nest(lambda lvl, u, m=m: ("now", m, lvl, u))
     for level in ("grid", "community", "street", "district"):
-        for u in (units.get(level, ()) if level != "district" else ["all"]):
+        for u in units.get(level, ()) if level != "district" else ["all"]:
             now = lambda m: ("now", m, level, u)  # noqa: E731
             sums.append((now("total"), (now("open"), now("closed"))))
             sums.append((now("open"), tuple(("kpi", y, "open", level, u) for y in years)))
             sums.append((now("overdue"), tuple(("kpi", y, "overdue_open", level, u) for y in years)))
-            sums.append((now("total"), (*(("kpi", y, "complaints", level, u) for y in years), ("uncounted",) + now("total"))))
+            sums.append(
+                (now("total"), (*(("kpi", y, "complaints", level, u) for y in years), ("uncounted",) + now("total")))
+            )
     return sums
 
 
@@ -214,6 +241,9 @@ def test_no_combination_of_public_calls_recovers_a_count_below_five(demo_copy, a
     wrong = {k: (v, exact[k]) for k, v in broken.items() if isinstance(exact.get(k), int) and exact[k] != v}
     assert not wrong, f"the attack must be sound: {sorted(wrong.items(), key=repr)[:5]}"
     # and the public figures are the exact ones wherever they are shown as a number (KPI: same report)
-    off = {k: (v, exact[k]) for k, v in public.items() if k[0] == "kpi" and isinstance(v, int)
-           and isinstance(exact.get(k), int) and exact[k] != v}
+    off = {
+        k: (v, exact[k])
+        for k, v in public.items()
+        if k[0] == "kpi" and isinstance(v, int) and isinstance(exact.get(k), int) and exact[k] != v
+    }
     assert not off, sorted(off.items(), key=repr)[:5]

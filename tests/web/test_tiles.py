@@ -1,4 +1,5 @@
 """Vector tiles /tiles/{layer}/{z}/{x}/{y}.pbf on every backend: decoded features, grid codes, caching."""
+
 from __future__ import annotations
 
 import mercantile

@@ -4,6 +4,7 @@ TZ=Asia/Shanghai), and shows them in the zone of the setting GRIDMAP_TIMEZONE (d
 Inside, times are aware UTC; at the edges — Open311, the pages, KPI months and years, working days and
 their end, days waiting and overdue flags, embed-token expiry — they are converted to the service's zone.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,7 +19,7 @@ from gridmap.domain.credentials import InvalidToken
 from gridmap.errors import ConfigError
 from gridmap.services import accounts
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 P1 = lonlat(20, 20)  # building b1, grid G1
 FILED = "2026-12-03T22:04:55Z"  # Thursday 22:04 UTC = Friday 06:04:55 in Shanghai
 
@@ -49,8 +50,10 @@ def world(tmp_path):
 
 
 def _file(client, code="consultation", lon_lat=P1):
-    r = client.post("/open311/v2/requests.json", data={"service_code": code, "lat": lon_lat[1],
-                                                         "long": lon_lat[0], "description": "咨询"})
+    r = client.post(
+        "/open311/v2/requests.json",
+        data={"service_code": code, "lat": lon_lat[1], "long": lon_lat[0], "description": "咨询"},
+    )
     assert r.status_code == 201, r.get_data(as_text=True)
     return r.json[0]["service_request_id"]
 
@@ -129,9 +132,11 @@ def test_grid_page_and_work_list_overdue_and_days_waiting(process_tz, app_factor
 
 def test_kpi_months_and_years_are_shanghai_ones(process_tz, app_factory, world, fixed_now, login):
     c = app_factory(world).test_client()
-    for at in ("2025-12-31T18:00:00Z",   # 1 January 2026, 02:00 in Shanghai
-               "2026-01-31T12:00:00Z",   # 31 January, 20:00 there
-               "2026-01-31T20:00:00Z"):  # 1 February, 04:00 there
+    for at in (
+        "2025-12-31T18:00:00Z",  # 1 January 2026, 02:00 in Shanghai
+        "2026-01-31T12:00:00Z",  # 31 January, 20:00 there
+        "2026-01-31T20:00:00Z",
+    ):  # 1 February, 04:00 there
         fixed_now(at)
         _file(c, "parking")
     fixed_now("2027-03-01T00:00:00Z")
@@ -148,17 +153,21 @@ def test_embed_token_expiry_is_the_same_in_every_process_zone(process_tz, world,
     assert out["expires_at"] == "2026-12-04T00:04:55Z"
     assert world.get("embed_tokens", out["id"])["expires_at"] == dt.datetime(2026, 12, 4, 0, 4, 55, tzinfo=UTC)
     fixed_now("2026-12-04T00:04:54Z")
-    assert accounts.check_embed(world, "k", out["token"], view="map").expires_at == \
-        dt.datetime(2026, 12, 4, 0, 4, 55, tzinfo=UTC)
+    assert accounts.check_embed(world, "k", out["token"], view="map").expires_at == dt.datetime(
+        2026, 12, 4, 0, 4, 55, tzinfo=UTC
+    )
     fixed_now("2026-12-04T00:04:55Z")
     with pytest.raises(InvalidToken, match="expired"):
         accounts.check_embed(world, "k", out["token"], view="map")
 
 
-@pytest.mark.parametrize("zone, requested, expected", [
-    ("Asia/Urumqi", "2026-12-04T04:04:55+06:00", "2026-12-08T23:59:59+06:00"),  # Friday there too
-    ("UTC", "2026-12-03T22:04:55+00:00", "2026-12-07T23:59:59+00:00"),          # Thursday: Fri 4, Mon 7
-])
+@pytest.mark.parametrize(
+    "zone, requested, expected",
+    [
+        ("Asia/Urumqi", "2026-12-04T04:04:55+06:00", "2026-12-08T23:59:59+06:00"),  # Friday there too
+        ("UTC", "2026-12-03T22:04:55+00:00", "2026-12-07T23:59:59+00:00"),  # Thursday: Fri 4, Mon 7
+    ],
+)
 def test_the_edges_follow_the_timezone_setting(zone, requested, expected, app_factory, world, fixed_now, login):
     c = app_factory(world, TIMEZONE=zone).test_client()
     fixed_now(FILED)

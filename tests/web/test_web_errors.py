@@ -1,5 +1,6 @@
 """The one error mapping of the web (gridmap.web.errors), through real routes: each kind of error answers one
 status in the shape its path calls for, with no traceback."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,12 +38,19 @@ def test_a_store_conflict_is_409_never_503_and_writes_nothing(wclient, world):
     # refuses the insert with its ConflictError, which must reach the client as a conflict.
     taken = world.next_id("complaint") + 1
     years = {dt.datetime.now().year, dt.datetime.now().year + 1}  # the id starts with the year of filing
-    old = {"state": "collected", "category": "parking", "description": "旧诉求", "channel": "api",
-           "created_at": dt.datetime(2024, 5, 1), "updated_at": dt.datetime(2024, 5, 1)}
+    old = {
+        "state": "collected",
+        "category": "parking",
+        "description": "旧诉求",
+        "channel": "api",
+        "created_at": dt.datetime(2024, 5, 1),
+        "updated_at": dt.datetime(2024, 5, 1),
+    }
     world.write("complaints", pd.DataFrame([{**old, "id": f"{y}{taken:06d}"} for y in sorted(years)]))
     before = world.snapshot(["complaints", "complaint_events"])
-    resp = wclient.post("/api/complaints", json={"category": "parking", "description": "消防通道被占用",
-                                                 "lon": HERE[0], "lat": HERE[1]})
+    resp = wclient.post(
+        "/api/complaints", json={"category": "parking", "description": "消防通道被占用", "lon": HERE[0], "lat": HERE[1]}
+    )
     err = _error(resp, 409, "conflict")
     assert "exist" in err["message"]
     after = world.snapshot(["complaints", "complaint_events"])
@@ -69,8 +77,16 @@ def test_wrong_method_is_405_with_allow_in_every_shape(wclient):
     assert open311.get_json() == [{"code": 405, "description": open311.get_json()[0]["description"]}]
 
 
-@pytest.mark.parametrize("path", ["/api/no-such-thing", "/api/grids/370214001001999/stats", "/ogc/collections/nope",
-                                  "/tiles/nope/0/0/0.pbf", "/tiles/grids/3/99/99.pbf"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/no-such-thing",
+        "/api/grids/370214001001999/stats",
+        "/ogc/collections/nope",
+        "/tiles/nope/0/0/0.pbf",
+        "/tiles/grids/3/99/99.pbf",
+    ],
+)
 def test_not_found_under_the_api_prefixes_is_json(wclient, path):
     assert _error(wclient.get(path), 404, "not_found")["message"]
 

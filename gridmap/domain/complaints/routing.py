@@ -2,10 +2,12 @@
 requests nearby may be the same one. Distances are measured in a projected CRS. Pure: no Flask, no store,
 no files.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import shapely
@@ -49,8 +51,17 @@ class Route:
         return " / ".join(x for x in (name, grid if self.grid_code else "") if x)
 
 
-def route(lon: float, lat: float, *, category: str, buildings: Any, assignment: Mapping[str, str],
-          grids: Any, policy: Policy, stewards: Any = None) -> Route:
+def route(
+    lon: float,
+    lat: float,
+    *,
+    category: str,
+    buildings: Any,
+    assignment: Mapping[str, str],
+    grids: Any,
+    policy: Policy,
+    stewards: Any = None,
+) -> Route:
     """Route a request at ``(lon, lat)``.
 
     Parameters
@@ -99,25 +110,36 @@ def route(lon: float, lat: float, *, category: str, buildings: Any, assignment: 
             reasons.append(f"drawn inside grid {drawn}, building belongs to {grid_code}")
         others = d[codes != str(grid_code)]
         if len(others) and float(others.min()) < policy.boundary_m:
-            reasons.append(f"{float(others.min()):.0f} m from another grid "
-                           f"(confirmation below {policy.boundary_m:.0f} m)")
+            reasons.append(
+                f"{float(others.min()):.0f} m from another grid (confirmation below {policy.boundary_m:.0f} m)"
+            )
     leader = steward = None
     if stewards is not None and len(stewards):
         leader = _steward(stewards, "grid_leader", [grid_code])
         steward = _steward(stewards, "property_steward", [estate, building_id])
-    return Route(building_id=building_id, estate_id=estate, community_id=community, grid_code=grid_code,
-                 grid_leader_id=leader, property_steward_id=steward, department=cat.departments[0],
-                 departments=cat.departments, needs_confirmation=bool(reasons) or grid_code is None,
-                 placement=placement if grid_code or b_row is not None else "rejected",
-                 placement_distance_m=dist, reasons=tuple(reasons))
+    return Route(
+        building_id=building_id,
+        estate_id=estate,
+        community_id=community,
+        grid_code=grid_code,
+        grid_leader_id=leader,
+        property_steward_id=steward,
+        department=cat.departments[0],
+        departments=cat.departments,
+        needs_confirmation=bool(reasons) or grid_code is None,
+        placement=placement if grid_code or b_row is not None else "rejected",
+        placement_distance_m=dist,
+        reasons=tuple(reasons),
+    )
 
 
 def _str_or_none(v: Any) -> str | None:
     return None if v is None or _isnull(v) else str(v)
 
 
-def _match_building(lon: float, lat: float, buildings: Any, crs: str, nearest_m: float
-                    ) -> tuple[Mapping[str, Any] | None, str, float | None]:
+def _match_building(
+    lon: float, lat: float, buildings: Any, crs: str, nearest_m: float
+) -> tuple[Mapping[str, Any] | None, str, float | None]:
     """The building of a point: placement's matcher (:func:`gridmap.domain.placement.match_points`, ties to the
     lowest id) with routing's tolerance ``nearest_m``, measured in ``crs``; the distance in metres to 0.1 m."""
     if buildings is None or not len(buildings):
@@ -125,16 +147,15 @@ def _match_building(lon: float, lat: float, buildings: Any, crs: str, nearest_m:
     geoms = np.asarray(buildings.geometry.values, dtype=object)
     keep = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
     order = keep[np.argsort(buildings["id"].astype(str).to_numpy()[keep], kind="stable")]
-    pos, dist = match_points(BuildingIndex(geoms[order], crs), np.array([shapely.Point(lon, lat)], dtype=object),
-                             tolerance_m=nearest_m)
+    pos, dist = match_points(
+        BuildingIndex(geoms[order], crs), np.array([shapely.Point(lon, lat)], dtype=object), tolerance_m=nearest_m
+    )
     if pos[0] < 0:
         return None, "rejected", None
     row = buildings.iloc[int(order[pos[0]])]
     if dist[0] == 0.0:
         return row, "contained", 0.0
     return row, "nearest", round(float(dist[0]), 1)
-
-
 
 
 def _project(geoms: Any, crs: str) -> Any:
@@ -165,8 +186,9 @@ def _steward(stewards: Any, role: str, serves: Sequence[str | None]) -> str | No
     return str(sorted(rows["id"].astype(str))[0]) if len(rows) else None
 
 
-def find_duplicates(lon: float, lat: float, *, category: str, candidates: Any, policy: Policy,
-                    exclude: str | None = None) -> list[tuple[str, float]]:
+def find_duplicates(
+    lon: float, lat: float, *, category: str, candidates: Any, policy: Policy, exclude: str | None = None
+) -> list[tuple[str, float]]:
     """Open requests of the same category within the category's duplicate radius, nearest first.
 
     ``candidates``: GeoDataFrame (EPSG:4326) with ``id``, ``category``, ``state`` and point geometry.
@@ -176,9 +198,11 @@ def find_duplicates(lon: float, lat: float, *, category: str, candidates: Any, p
     _check_point(lon, lat)
     if candidates is None or not len(candidates) or cat.duplicate_radius_m <= 0:
         return []
-    c = candidates[(candidates["category"] == cat.code)
-                   & candidates["state"].map(lambda s: STATES[s].type == _OPEN if s in STATES else False)
-                   & candidates.geometry.notna()]
+    c = candidates[
+        (candidates["category"] == cat.code)
+        & candidates["state"].map(lambda s: STATES[s].type == _OPEN if s in STATES else False)
+        & candidates.geometry.notna()
+    ]
     if exclude is not None:
         c = c[c["id"].astype(str) != str(exclude)]
     if not len(c):
@@ -186,6 +210,5 @@ def find_duplicates(lon: float, lat: float, *, category: str, candidates: Any, p
     crs = metric_crs_at(float(lon), float(lat))
     pt = _project_point(float(lon), float(lat), crs)
     d = shapely.distance(_project(c.geometry, crs), pt)
-    near = sorted((round(float(dist), 1), str(i)) for i, dist in zip(c["id"], d)
-                  if dist <= cat.duplicate_radius_m)
+    near = sorted((round(float(dist), 1), str(i)) for i, dist in zip(c["id"], d) if dist <= cat.duplicate_radius_m)
     return [(i, dist) for dist, i in near]

@@ -3,12 +3,14 @@ window, escalation step), overdue checks and the 督办 level a late request is 
 
 Pure: no Flask, no store, no files.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from gridmap.domain.complaints.catalogue import CATEGORIES, SLA_DAYS, Category, ComplaintError, _isnull, is_open
 from gridmap.domain.workdays import WorkCalendar
@@ -54,8 +56,7 @@ class Policy:
         try:
             return self.categories[code]
         except KeyError:
-            raise ComplaintError(f"unknown category {code!r}; categories are "
-                                 f"{', '.join(self.categories)}") from None
+            raise ComplaintError(f"unknown category {code!r}; categories are {', '.join(self.categories)}") from None
 
     def sla_for(self, category: str) -> int:
         kind = self.category(category).sla_kind

@@ -5,16 +5,33 @@ A complaint is a plain dict with the columns of the ``complaints`` layer; every 
 record and the event row (``complaint_events``) that records who, when and why. Pure: no Flask, no store,
 no files.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import math
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from gridmap.domain.complaints.catalogue import (_BY_PAIR, _CLOSED, _D, _OPEN, _S, _Y, CHANNELS, DEPARTMENTS,
-                                                 ESCALATION_LEVELS, MAX_DESCRIPTION, STATES, TRANSITIONS,
-                                                 ComplaintError, IllegalTransition, _isnull, _state)
+from gridmap.domain.complaints.catalogue import (
+    _BY_PAIR,
+    _CLOSED,
+    _D,
+    _OPEN,
+    _S,
+    _Y,
+    CHANNELS,
+    DEPARTMENTS,
+    ESCALATION_LEVELS,
+    MAX_DESCRIPTION,
+    STATES,
+    TRANSITIONS,
+    ComplaintError,
+    IllegalTransition,
+    _isnull,
+    _state,
+)
 from gridmap.domain.complaints.routing import Route, _check_point
 from gridmap.domain.complaints.sla import Policy, _within_reopen, escalation_level_due
 
@@ -23,8 +40,7 @@ def allowed_targets(state: str, *, by: str | None = None) -> list[str]:
     """States reachable from ``state`` (by an actor kind, if given; staff may do department steps)."""
     _state(state)
     kinds = _kinds(by) if by else None
-    return [t.target for t in TRANSITIONS
-            if t.source == state and (kinds is None or t.by & kinds)]
+    return [t.target for t in TRANSITIONS if t.source == state and (kinds is None or t.by & kinds)]
 
 
 def _kinds(by: str) -> frozenset[str]:
@@ -33,10 +49,21 @@ def _kinds(by: str) -> frozenset[str]:
     return frozenset({_S, _D}) if by == _S else frozenset({by})
 
 
-def new_complaint(*, id: str, category: str, description: str, at: dt.datetime, channel: str,
-                  lon: float, lat: float, actor: str, policy: Policy, route: "Route | None" = None,
-                  contact_name: str | None = None, contact_phone: str | None = None
-                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+def new_complaint(
+    *,
+    id: str,
+    category: str,
+    description: str,
+    at: dt.datetime,
+    channel: str,
+    lon: float,
+    lat: float,
+    actor: str,
+    policy: Policy,
+    route: Route | None = None,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """A freshly collected complaint and its first event, validated.
 
     Returns
@@ -55,24 +82,55 @@ def new_complaint(*, id: str, category: str, description: str, at: dt.datetime, 
     _check_point(lon, lat)
     route = route or Route()
     record: dict[str, Any] = {
-        "id": id, "category": cat.code, "description": text, "state": "collected", "channel": channel,
-        "building_id": route.building_id, "community_id": route.community_id,
-        "filed_grid_code": route.grid_code, "department": route.department or cat.departments[0],
-        "assignee": route.grid_leader_id, "created_at": at, "updated_at": at,
-        "due_at": policy.calendar.due(at, policy.sla_for(cat.code)), "closed_at": None,
-        "contact_name": contact_name or None, "contact_phone": contact_phone or None,
-        "rating": None, "resolved": None, "needs_confirmation": bool(route.needs_confirmation),
-        "duplicate_of": None, "escalation": 0, "placement": route.placement,
-        "placement_distance_m": route.placement_distance_m, "lon": float(lon), "lat": float(lat),
+        "id": id,
+        "category": cat.code,
+        "description": text,
+        "state": "collected",
+        "channel": channel,
+        "building_id": route.building_id,
+        "community_id": route.community_id,
+        "filed_grid_code": route.grid_code,
+        "department": route.department or cat.departments[0],
+        "assignee": route.grid_leader_id,
+        "created_at": at,
+        "updated_at": at,
+        "due_at": policy.calendar.due(at, policy.sla_for(cat.code)),
+        "closed_at": None,
+        "contact_name": contact_name or None,
+        "contact_phone": contact_phone or None,
+        "rating": None,
+        "resolved": None,
+        "needs_confirmation": bool(route.needs_confirmation),
+        "duplicate_of": None,
+        "escalation": 0,
+        "placement": route.placement,
+        "placement_distance_m": route.placement_distance_m,
+        "lon": float(lon),
+        "lat": float(lat),
     }
-    event = {"complaint_id": id, "seq": 1, "from_state": None, "to_state": "collected", "actor": actor,
-             "at": at, "note": f"channel={channel}"}
+    event = {
+        "complaint_id": id,
+        "seq": 1,
+        "from_state": None,
+        "to_state": "collected",
+        "actor": actor,
+        "at": at,
+        "note": f"channel={channel}",
+    }
     return record, event
 
 
-def apply(record: Mapping[str, Any], target: str, *, actor: str, by: str, at: dt.datetime, seq: int,
-          note: str | None = None, changes: Mapping[str, Any] | None = None
-          ) -> tuple[dict[str, Any], dict[str, Any]]:
+def apply(
+    record: Mapping[str, Any],
+    target: str,
+    *,
+    actor: str,
+    by: str,
+    at: dt.datetime,
+    seq: int,
+    note: str | None = None,
+    changes: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Move ``record`` to state ``target``; returns ``(new_record, event)`` and never changes ``record``.
 
     Parameters
@@ -97,11 +155,13 @@ def apply(record: Mapping[str, Any], target: str, *, actor: str, by: str, at: dt
         raise IllegalTransition(
             f"complaint {record.get('id')}: cannot go from {source} ({STATES[source].zh}) to {target} "
             f"({STATES[target].zh}); from {source} it may go to: "
-            f"{', '.join(allowed_targets(source)) or 'nothing (final state)'}")
+            f"{', '.join(allowed_targets(source)) or 'nothing (final state)'}"
+        )
     if not t.by & _kinds(by):
         raise IllegalTransition(
             f"complaint {record.get('id')}: {t.en} ({source} → {target}) is done by "
-            f"{' or '.join(sorted(t.by))}, not by {by}")
+            f"{' or '.join(sorted(t.by))}, not by {by}"
+        )
     changes = dict(changes or {})
     check_text("note", note, MAX_NOTE)
     unknown = set(changes) - set(_CHANGEABLE)
@@ -117,8 +177,15 @@ def apply(record: Mapping[str, Any], target: str, *, actor: str, by: str, at: dt
         new["closed_at"] = None
     if target == "supervised":
         new["escalation"] = min(int(record.get("escalation") or 0) + 1, len(ESCALATION_LEVELS) - 1)
-    event = {"complaint_id": record["id"], "seq": int(seq), "from_state": source, "to_state": target,
-             "actor": actor, "at": at, "note": note}
+    event = {
+        "complaint_id": record["id"],
+        "seq": int(seq),
+        "from_state": source,
+        "to_state": target,
+        "actor": actor,
+        "at": at,
+        "note": note,
+    }
     return new, event
 
 
@@ -147,17 +214,23 @@ def _guard_reassigned(record: Mapping[str, Any], changes: Mapping[str, Any]) -> 
 
 def _guard_supervised(record: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
     if record["state"] == "supervised" and int(record.get("escalation") or 0) >= len(ESCALATION_LEVELS) - 1:
-        raise IllegalTransition(f"complaint {record.get('id')} is already supervised by the street, "
-                                f"the highest level")
+        raise IllegalTransition(f"complaint {record.get('id')} is already supervised by the street, the highest level")
 
 
-_GUARDS = {"duplicate": _guard_duplicate, "reassigned": _guard_reassigned,
-           "supervised": _guard_supervised}
+_GUARDS = {"duplicate": _guard_duplicate, "reassigned": _guard_reassigned, "supervised": _guard_supervised}
 
 
-def evaluate(record: Mapping[str, Any], *, rating: int, resolved: bool, actor: str, at: dt.datetime,
-             seq: int, policy: Policy, note: str | None = None
-             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def evaluate(
+    record: Mapping[str, Any],
+    *,
+    rating: int,
+    resolved: bool,
+    actor: str,
+    at: dt.datetime,
+    seq: int,
+    policy: Policy,
+    note: str | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Record the resident's verdict (回访评价): rating 1–5 and resolved yes/no.
 
     An unsatisfied resident (not resolved, or a rating below ``policy.satisfied_min``) within
@@ -171,31 +244,58 @@ def evaluate(record: Mapping[str, Any], *, rating: int, resolved: bool, actor: s
         raise ComplaintError(f"rating {rating} is out of range: give 1 (worst) to 5 (best)")
     if not isinstance(resolved, bool):
         raise ComplaintError(f"resolved must be true or false, got {resolved!r}")
-    new, ev = apply(record, "evaluated", actor=actor, by=_S, at=at, seq=seq, note=note,
-                    changes={"rating": rating, "resolved": resolved})
+    new, ev = apply(
+        record,
+        "evaluated",
+        actor=actor,
+        by=_S,
+        at=at,
+        seq=seq,
+        note=note,
+        changes={"rating": rating, "resolved": resolved},
+    )
     events = [ev]
     if (not resolved or rating < policy.satisfied_min) and _within_reopen(record, at, policy):
-        new, ev2 = apply(new, "reopened", actor=actor, by=_S, at=at, seq=seq + 1,
-                         note=f"resident unsatisfied (rating {rating}, resolved={resolved})",
-                         changes={"due_at": policy.calendar.due(at, policy.sla_for(record["category"]))})
+        new, ev2 = apply(
+            new,
+            "reopened",
+            actor=actor,
+            by=_S,
+            at=at,
+            seq=seq + 1,
+            note=f"resident unsatisfied (rating {rating}, resolved={resolved})",
+            changes={"due_at": policy.calendar.due(at, policy.sla_for(record["category"]))},
+        )
         events.append(ev2)
     return new, events
 
 
-def reopen(record: Mapping[str, Any], *, actor: str, at: dt.datetime, seq: int, policy: Policy,
-           note: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def reopen(
+    record: Mapping[str, Any], *, actor: str, at: dt.datetime, seq: int, policy: Policy, note: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Reopen a resolved or evaluated request at the resident's word, within ``policy.reopen_days``."""
     if not _within_reopen(record, at, policy):
-        raise IllegalTransition(f"complaint {record.get('id')} was closed on "
-                                f"{policy.calendar.day_of(record['closed_at']):%Y-%m-%d}; "
-                                f"it can be reopened only within {policy.reopen_days} days — file a new "
-                                f"request instead")
-    return apply(record, "reopened", actor=actor, by=_S, at=at, seq=seq, note=note,
-                 changes={"due_at": policy.calendar.due(at, policy.sla_for(record["category"]))})
+        raise IllegalTransition(
+            f"complaint {record.get('id')} was closed on "
+            f"{policy.calendar.day_of(record['closed_at']):%Y-%m-%d}; "
+            f"it can be reopened only within {policy.reopen_days} days — file a new "
+            f"request instead"
+        )
+    return apply(
+        record,
+        "reopened",
+        actor=actor,
+        by=_S,
+        at=at,
+        seq=seq,
+        note=note,
+        changes={"due_at": policy.calendar.due(at, policy.sla_for(record["category"]))},
+    )
 
 
-def escalate(record: Mapping[str, Any], now: dt.datetime, *, seq: int, policy: Policy,
-             actor: str = "system") -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def escalate(
+    record: Mapping[str, Any], now: dt.datetime, *, seq: int, policy: Policy, actor: str = "system"
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Automatic 督办: the moves that bring an overdue request up to the level it is due (maybe none).
 
     Returns a list of ``(record, event)`` pairs, in order; the last record is the current one.
@@ -203,12 +303,18 @@ def escalate(record: Mapping[str, Any], now: dt.datetime, *, seq: int, policy: P
     target = escalation_level_due(record, now, policy)
     out: list[tuple[dict[str, Any], dict[str, Any]]] = []
     current = dict(record)
-    while target > int(current.get("escalation") or 0) and \
-            "supervised" in allowed_targets(current["state"], by=_Y):
+    while target > int(current.get("escalation") or 0) and "supervised" in allowed_targets(current["state"], by=_Y):
         level = int(current.get("escalation") or 0) + 1
-        current, ev = apply(current, "supervised", actor=actor, by=_Y, at=now, seq=seq + len(out),
-                            note=f"overdue since {policy.calendar.day_of(record['due_at']):%Y-%m-%d}: supervised by "
-                                 f"{ESCALATION_LEVELS[level]}")
+        current, ev = apply(
+            current,
+            "supervised",
+            actor=actor,
+            by=_Y,
+            at=now,
+            seq=seq + len(out),
+            note=f"overdue since {policy.calendar.day_of(record['due_at']):%Y-%m-%d}: supervised by "
+            f"{ESCALATION_LEVELS[level]}",
+        )
         out.append((current, ev))
     return out
 
@@ -229,12 +335,20 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: duplicate. Nothing else — where a request is, its time limit (:func:`set_due`) and its contact data are
 #: not changed by a move.
 MOVE_FIELDS: Mapping[str, frozenset[str]] = {
-    target: frozenset({"note"}) | extra for target, extra in {
-        "dispatched": frozenset({"assignee"}), "responding": frozenset(), "returned": frozenset(),
-        "reassigned": frozenset({"department", "assignee"}), "supervised": frozenset(),
-        "resolved": frozenset(), "evaluated": frozenset({"rating", "resolved"}), "reopened": frozenset(),
-        "rejected": frozenset({"reason"}), "duplicate": frozenset({"duplicate_of"}),
-    }.items()}
+    target: frozenset({"note"}) | extra
+    for target, extra in {
+        "dispatched": frozenset({"assignee"}),
+        "responding": frozenset(),
+        "returned": frozenset(),
+        "reassigned": frozenset({"department", "assignee"}),
+        "supervised": frozenset(),
+        "resolved": frozenset(),
+        "evaluated": frozenset({"rating", "resolved"}),
+        "reopened": frozenset(),
+        "rejected": frozenset({"reason"}),
+        "duplicate": frozenset({"duplicate_of"}),
+    }.items()
+}
 
 
 def check_text(field: str, value: Any, limit: int) -> str | None:
@@ -242,8 +356,11 @@ def check_text(field: str, value: Any, limit: int) -> str | None:
     empty); :class:`ComplaintError` naming ``field`` otherwise."""
     if value is None:
         return None
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool) or \
-            (isinstance(value, float) and not math.isfinite(value)):
+    if (
+        not isinstance(value, (str, int, float))
+        or isinstance(value, bool)
+        or (isinstance(value, float) and not math.isfinite(value))
+    ):
         raise ComplaintError(f"{field} must be text, got {type(value).__name__}")
     text = str(value).strip()
     if len(text) > limit:
@@ -266,8 +383,10 @@ def check_phone(phone: Any) -> str | None:
         return None
     compact = re.sub(r"(?<=\d)[\s]+(?=\d)", "", text)
     if not PHONE.fullmatch(compact):
-        raise ComplaintError("contact_phone is not a phone number: a mobile such as 13812345678 or a landline "
-                             "with its area code such as 0532-88886666 (extension -123 allowed)")
+        raise ComplaintError(
+            "contact_phone is not a phone number: a mobile such as 13812345678 or a landline "
+            "with its area code such as 0532-88886666 (extension -123 allowed)"
+        )
     return compact
 
 
@@ -280,13 +399,15 @@ def validate_intake(data: Mapping[str, Any]) -> dict[str, Any]:
     category = check_text("category", data.get("category"), MAX_CODE)
     if not category:
         raise ComplaintError("category is required; see /api/complaints/categories")
-    return {"category": category,
-            "description": check_text("description", data.get("description"), MAX_DESCRIPTION),
-            "contact_name": check_name(data.get("contact_name")),
-            "contact_phone": check_phone(data.get("contact_phone")),
-            "building_id": check_text("building_id", data.get("building_id"), MAX_ID),
-            "duplicate_of": check_text("duplicate_of", data.get("duplicate_of"), MAX_ID),
-            "channel": check_text("channel", data.get("channel"), MAX_CODE)}
+    return {
+        "category": category,
+        "description": check_text("description", data.get("description"), MAX_DESCRIPTION),
+        "contact_name": check_name(data.get("contact_name")),
+        "contact_phone": check_phone(data.get("contact_phone")),
+        "building_id": check_text("building_id", data.get("building_id"), MAX_ID),
+        "duplicate_of": check_text("duplicate_of", data.get("duplicate_of"), MAX_ID),
+        "channel": check_text("channel", data.get("channel"), MAX_CODE),
+    }
 
 
 def move_fields(target: str, fields: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
@@ -300,8 +421,9 @@ def move_fields(target: str, fields: Mapping[str, Any]) -> tuple[str | None, dic
     allowed = MOVE_FIELDS.get(target, frozenset({"note"}))
     unknown = sorted(set(fields) - allowed)
     if unknown:
-        raise ComplaintError(f"a move to {target} cannot carry {', '.join(unknown)}; it takes "
-                             f"{', '.join(sorted(allowed))}")
+        raise ComplaintError(
+            f"a move to {target} cannot carry {', '.join(unknown)}; it takes {', '.join(sorted(allowed))}"
+        )
     note = check_text("note", fields.get("note"), MAX_NOTE)
     reason = check_text("reason", fields.get("reason"), MAX_NOTE)
     if reason:
@@ -321,14 +443,16 @@ def move_fields(target: str, fields: Mapping[str, Any]) -> tuple[str | None, dic
     return note, changes
 
 
-def set_due(record: Mapping[str, Any], due_at: dt.datetime, *, actor: str, at: dt.datetime, seq: int,
-            note: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def set_due(
+    record: Mapping[str, Any], due_at: dt.datetime, *, actor: str, at: dt.datetime, seq: int, note: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Change an open request's time limit (延期/调整时限): the request keeps its state; the event (from and to
     the same state) records the old and new limit and the reason."""
     state = record["state"]
     if _state(state).type != _OPEN:
-        raise IllegalTransition(f"complaint {record.get('id')} is {state}: only an open request's time limit "
-                                f"can change")
+        raise IllegalTransition(
+            f"complaint {record.get('id')} is {state}: only an open request's time limit can change"
+        )
     if not isinstance(due_at, dt.datetime):
         raise ComplaintError(f"due_at must be a date and time, got {due_at!r}")
     if due_at <= at:
@@ -339,6 +463,13 @@ def set_due(record: Mapping[str, Any], due_at: dt.datetime, *, actor: str, at: d
     text = f"due_at {old_text} → {due_at.isoformat(timespec='minutes')}" + (f": {reason}" if reason else "")
     new = dict(record)
     new["due_at"], new["updated_at"] = due_at, at
-    event = {"complaint_id": record["id"], "seq": int(seq), "from_state": state, "to_state": state,
-             "actor": actor, "at": at, "note": text}
+    event = {
+        "complaint_id": record["id"],
+        "seq": int(seq),
+        "from_state": state,
+        "to_state": state,
+        "actor": actor,
+        "at": at,
+        "note": text,
+    }
     return new, event

@@ -12,10 +12,29 @@ fit, that count is chosen (:mod:`.community`). Pure numpy/scipy/pymetis; no I/O.
 
 The names below are the package's public API.
 """
-from gridmap.domain.partition.community import (CommunityPartition, WorldPartition, grid_count, partition_community,
-                                                partition_world)
+
+from gridmap.domain.partition.community import (
+    CommunityPartition,
+    WorldPartition,
+    grid_count,
+    partition_community,
+    partition_world,
+)
 from gridmap.domain.partition.graph import BARRIER, CUT_COST, SOFT, WALL, CommunityGraph, PartitionError, edge_kinds
 from gridmap.domain.partition.split import metis_partition
 
-__all__ = ["SOFT", "WALL", "BARRIER", "CUT_COST", "PartitionError", "CommunityGraph", "CommunityPartition",
-           "WorldPartition", "grid_count", "partition_community", "metis_partition", "edge_kinds", "partition_world"]
+__all__ = [
+    "SOFT",
+    "WALL",
+    "BARRIER",
+    "CUT_COST",
+    "PartitionError",
+    "CommunityGraph",
+    "CommunityPartition",
+    "WorldPartition",
+    "grid_count",
+    "partition_community",
+    "metis_partition",
+    "edge_kinds",
+    "partition_world",
+]

@@ -1,11 +1,12 @@
 """Partition a community (and every community of a world) into grids: the count of grids from the bounds,
 the first split (:mod:`.split`), the local search (:mod:`.search`), the best of a few counts and seeds.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import shapely
@@ -45,10 +46,16 @@ def grid_count(total: int, *, min_households: int, max_households: int) -> int:
     return int(lo)
 
 
-def partition_community(graph: CommunityGraph, *, min_households: int = 300,
-                        max_households: int = 500, seed: int = 0,
-                        compactness: float = 0.02, coarsen: float = 0.05,
-                        restarts: int = 3) -> CommunityPartition:
+def partition_community(
+    graph: CommunityGraph,
+    *,
+    min_households: int = 300,
+    max_households: int = 500,
+    seed: int = 0,
+    compactness: float = 0.02,
+    coarsen: float = 0.05,
+    restarts: int = 3,
+) -> CommunityPartition:
     """Split one community's buildings into grids.
 
     Parameters
@@ -83,10 +90,17 @@ def partition_community(graph: CommunityGraph, *, min_households: int = 300,
     k0 = grid_count(total, min_households=min_households, max_households=max_households)
     lo, hi = math.ceil(total / max_households), max(1, total // min_households)
     if k0 == 1 or n == 1:
-        return CommunityPartition(np.zeros(n, dtype=np.int64), 1, float(total), too_big, islands,
-                                  count_infeasible=total > max_households or total < min_households)
-    node_of, nodes_w, nb_edges = _contract(graph, edges, length, kind, max_households,
-                                           coarsen_to=max(1, int(coarsen * min_households)))
+        return CommunityPartition(
+            np.zeros(n, dtype=np.int64),
+            1,
+            float(total),
+            too_big,
+            islands,
+            count_infeasible=total > max_households or total < min_households,
+        )
+    node_of, nodes_w, nb_edges = _contract(
+        graph, edges, length, kind, max_households, coarsen_to=max(1, int(coarsen * min_households))
+    )
     best = None
     infeasible = lo > hi or total < min_households
     # the count from the bounds first, then one more or fewer; then other seeds if a grid is still out
@@ -99,8 +113,9 @@ def partition_community(graph: CommunityGraph, *, min_households: int = 300,
         if k < 1 or (k, s) in tried or (k != k0 and not (lo <= k <= hi or lo > hi)):
             continue
         tried.add((k, s))
-        part = _solve(nodes_w, nb_edges, k, min_households, max_households, s, compactness,
-                      redo=not infeasible and not too_big)
+        part = _solve(
+            nodes_w, nb_edges, k, min_households, max_households, s, compactness, redo=not infeasible and not too_big
+        )
         labels = part[node_of]
         kk = int(labels.max()) + 1
         sizes = np.bincount(labels, weights=h, minlength=kk)
@@ -118,6 +133,7 @@ def partition_community(graph: CommunityGraph, *, min_households: int = 300,
 
 # -- solving -----------------------------------------------------------------------------------
 
+
 def _solve(w, nb_edges, k, lo, hi, seed, compactness, redo=True):
     pairs, cost, mw = nb_edges
     n = len(w)
@@ -126,13 +142,15 @@ def _solve(w, nb_edges, k, lo, hi, seed, compactness, redo=True):
     part = metis_partition(n, pairs, w, mw, k, seed=seed)
     part = _repair_contiguity(part, pairs, w)
     k = int(part.max()) + 1
-    search = _Search(part, w, pairs, cost, mw, lo=lo, hi=hi, mean=float(w.sum()) / k, seed=seed,
-                     compactness=compactness)
+    search = _Search(
+        part, w, pairs, cost, mw, lo=lo, hi=hi, mean=float(w.sum()) / k, seed=seed, compactness=compactness
+    )
     search.run(redo=redo)
     return np.asarray(search.st.part, dtype=np.int64)
 
 
 # -- a whole world -----------------------------------------------------------------------------
+
 
 @dataclass
 class WorldPartition:
@@ -143,9 +161,16 @@ class WorldPartition:
     building_ids: dict[str, list[str]]
 
 
-def partition_world(buildings, adj, kind, *, bounds: dict[str, tuple[int, int]],
-                    default_bounds: tuple[int, int] = (300, 500), seed: int = 0,
-                    communities: Sequence[str] | None = None) -> WorldPartition:
+def partition_world(
+    buildings,
+    adj,
+    kind,
+    *,
+    bounds: dict[str, tuple[int, int]],
+    default_bounds: tuple[int, int] = (300, 500),
+    seed: int = 0,
+    communities: Sequence[str] | None = None,
+) -> WorldPartition:
     """Partition every community of ``buildings`` (rows aligned with the cells behind ``adj``).
 
     ``buildings``: ``id``, ``community_id``, ``households``, optional ``estate_id``, geometry in a
@@ -157,8 +182,9 @@ def partition_world(buildings, adj, kind, *, bounds: dict[str, tuple[int, int]],
     ids = buildings["id"].to_numpy(dtype=object)
     xy = shapely.get_coordinates(shapely.point_on_surface(buildings.geometry.values))
     est = buildings["estate_id"] if "estate_id" in buildings else None
-    group = (np.full(len(buildings), -1) if est is None else
-             np.where(est.isna(), -1, est.astype("category").cat.codes)).astype(np.int64)
+    group = (
+        np.full(len(buildings), -1) if est is None else np.where(est.isna(), -1, est.astype("category").cat.codes)
+    ).astype(np.int64)
     i, j = adj["i"].to_numpy(), adj["j"].to_numpy()
     length = adj["length"].to_numpy()
     order = np.argsort(com.astype(str), kind="stable")
@@ -179,8 +205,14 @@ def partition_world(buildings, adj, kind, *, bounds: dict[str, tuple[int, int]],
         local[idx] = np.arange(len(idx))
         es, ee = eranges.get(c, (0, 0))
         sel = eorder[es:ee]
-        graph = CommunityGraph.build(hh[idx], np.c_[local[i[sel]], local[j[sel]]],
-                                     length=length[sel], kind=kind[sel], group=group[idx], xy=xy[idx])
+        graph = CommunityGraph.build(
+            hh[idx],
+            np.c_[local[i[sel]], local[j[sel]]],
+            length=length[sel],
+            kind=kind[sel],
+            group=group[idx],
+            xy=xy[idx],
+        )
         lo, hi = bounds.get(c, default_bounds)
         res = partition_community(graph, min_households=int(lo), max_households=int(hi), seed=seed)
         results[c] = res

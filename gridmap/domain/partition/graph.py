@@ -2,11 +2,12 @@
 kinds (ordinary, estate wall, barrier line), estate groups; islands joined to the rest; estates that fit
 in one grid contracted to one node and small neighbours coarsened into clusters. Pure numpy/scipy.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import shapely
@@ -43,9 +44,16 @@ class CommunityGraph:
     xy: np.ndarray
 
     @classmethod
-    def build(cls, households: Sequence[int], edges: Sequence[tuple[int, int]] | np.ndarray, *,
-              length: Sequence[float] | None = None, kind: Sequence[int] | None = None,
-              group: Sequence[int] | None = None, xy: np.ndarray | None = None) -> "CommunityGraph":
+    def build(
+        cls,
+        households: Sequence[int],
+        edges: Sequence[tuple[int, int]] | np.ndarray,
+        *,
+        length: Sequence[float] | None = None,
+        kind: Sequence[int] | None = None,
+        group: Sequence[int] | None = None,
+        xy: np.ndarray | None = None,
+    ) -> CommunityGraph:
         h = np.asarray(households, dtype=np.int64)
         n = len(h)
         e = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
@@ -63,6 +71,7 @@ class CommunityGraph:
 
 
 # -- graph preparation -------------------------------------------------------------------------
+
 
 def _join_islands(graph: CommunityGraph):
     """Connect every component to its nearest neighbour component; report the islands."""
@@ -114,8 +123,11 @@ def _contract(graph: CommunityGraph, e, ln, kd, max_households, coarsen_to: int 
         labels, inv = np.unique(g[g >= 0], return_inverse=True)
         sums = np.bincount(inv, weights=graph.households[g >= 0])
         gw = dict(zip(labels.tolist(), sums.tolist()))
-    fits = np.array([gi >= 0 and gw.get(int(gi), math.inf) <= max_households for gi in g]) \
-        if len(gw) else np.zeros(n, dtype=bool)
+    fits = (
+        np.array([gi >= 0 and gw.get(int(gi), math.inf) <= max_households for gi in g])
+        if len(gw)
+        else np.zeros(n, dtype=bool)
+    )
     same = (g[e[:, 0]] == g[e[:, 1]]) & fits[e[:, 0]] & fits[e[:, 1]] & (kd != BARRIER)
     ncomp, node_of = connected_components(_adj(n, e[same]), directed=False)
     w = np.bincount(node_of, weights=graph.households, minlength=ncomp).astype(np.int64)
@@ -124,8 +136,9 @@ def _contract(graph: CommunityGraph, e, ln, kd, max_households, coarsen_to: int 
     a, b = node_of[e[:, 0]], node_of[e[:, 1]]
     cross = a != b
     cost = np.array([CUT_COST[int(x)] for x in range(3)])[kd[cross]] * ln[cross]
-    metis_w = np.where(kd[cross] == SOFT, 1 + np.round(ln[cross]),
-                       np.where(kd[cross] == WALL, 1 + np.round(0.1 * ln[cross]), 1)).astype(np.int64)
+    metis_w = np.where(
+        kd[cross] == SOFT, 1 + np.round(ln[cross]), np.where(kd[cross] == WALL, 1 + np.round(0.1 * ln[cross]), 1)
+    ).astype(np.int64)
     lo, hi = np.minimum(a[cross], b[cross]), np.maximum(a[cross], b[cross])
     key = lo * ncomp + hi
     uniq, inv = np.unique(key, return_inverse=True)
@@ -185,14 +198,16 @@ def edge_kinds(buildings, cells, adj, barriers=None) -> np.ndarray:
     if not len(adj):
         return kind
     i, j = adj["i"].to_numpy(), adj["j"].to_numpy()
-    est = buildings["estate_id"].to_numpy(dtype=object) if "estate_id" in buildings else \
-        np.full(len(buildings), None, dtype=object)
+    est = (
+        buildings["estate_id"].to_numpy(dtype=object)
+        if "estate_id" in buildings
+        else np.full(len(buildings), None, dtype=object)
+    )
     est = np.array([None if (x is None or x != x) else x for x in est], dtype=object)
     kind[est[i] != est[j]] = WALL
     if barriers is not None and len(barriers):
         pts = shapely.point_on_surface(buildings.geometry.values)
-        segs = shapely.linestrings(np.stack([shapely.get_coordinates(pts[i]),
-                                             shapely.get_coordinates(pts[j])], axis=1))
+        segs = shapely.linestrings(np.stack([shapely.get_coordinates(pts[i]), shapely.get_coordinates(pts[j])], axis=1))
         tree = shapely.STRtree(barriers.geometry.values)
         hit, _ = tree.query(segs, predicate="intersects")
         kind[np.unique(hit)] = BARRIER

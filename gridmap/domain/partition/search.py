@@ -1,6 +1,7 @@
 """Local search over one community's partition: boundary moves, two-step chains and re-partitioning of a
 grid with its neighbours, each keeping every grid one piece (see :class:`_Search`).
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,23 @@ class _Search:
     Every step keeps every grid one piece.
     """
 
-    def __init__(self, part, w, pairs, cost, mw, *, lo, hi, mean, seed, compactness,
-                 max_passes: int = 12, chain_at: float = 0.1, redo_at: float = math.inf):
+    def __init__(
+        self,
+        part,
+        w,
+        pairs,
+        cost,
+        mw,
+        *,
+        lo,
+        hi,
+        mean,
+        seed,
+        compactness,
+        max_passes: int = 12,
+        chain_at: float = 0.1,
+        redo_at: float = math.inf,
+    ):
         n = len(w)
         k = int(part.max()) + 1
         self.w, self.pairs, self.cost, self.mw = w, pairs, cost, mw
@@ -101,8 +117,19 @@ class _Search:
             part = _repair_contiguity(part, sub, w)
             if part.max() + 1 != len(grids):
                 continue
-            inner = _Search(part, w, sub, cost, mw, lo=self.lo, hi=self.hi, mean=self.m,
-                            seed=self.seed + t, compactness=0.0, redo_at=np.inf)
+            inner = _Search(
+                part,
+                w,
+                sub,
+                cost,
+                mw,
+                lo=self.lo,
+                hi=self.hi,
+                mean=self.m,
+                seed=self.seed + t,
+                compactness=0.0,
+                redo_at=np.inf,
+            )
             inner.lam = self.lam
             inner.sweeps(inner._boundary())
             part = np.asarray(inner.st.part)
@@ -246,31 +273,44 @@ def _try_chain(st: _State, g, wl, bal, lam, m, top: int = 6) -> int:
             seen.add((v, to))
             wv = wl[v]
             cv = st.conn(v)
-            d1 = (bal(size[a] - wv) - bal(size[a]) + bal(size[to] + wv) - bal(size[to])
-                  + lam * (cv.get(a, 0.0) - cv.get(to, 0.0)))
+            d1 = (
+                bal(size[a] - wv)
+                - bal(size[a])
+                + bal(size[to] + wv)
+                - bal(size[to])
+                + lam * (cv.get(a, 0.0) - cv.get(to, 0.0))
+            )
             firsts.append((d1, v, a, to))
     firsts.sort()
     best = (-1e-12, None)
     for d1, v, a, to in firsts[:top]:
         wv = wl[v]
-        hub = to if over else a            # the neighbour grid that passes on / pulls in
+        hub = to if over else a  # the neighbour grid that passes on / pulls in
         s_hub = size[hub] + (wv if over else -wv)
-        if over:   # u: hub -> c
-            cands = ((u, hub, c, cc, cu) for u in st.members[hub] if u != v
-                     for cu in (st.conn(u),) for c, cc in cu.items() if c != hub)
-        else:      # x: c -> hub
-            cands = ((x, part[x], hub, 0.0, cx) for x in {z for y in st.members[hub] for z, _ in st.nb[y]}
-                     if x != v and part[x] != hub for cx in (st.conn(x),))
+        if over:  # u: hub -> c
+            cands = (
+                (u, hub, c, cc, cu)
+                for u in st.members[hub]
+                if u != v
+                for cu in (st.conn(u),)
+                for c, cc in cu.items()
+                if c != hub
+            )
+        else:  # x: c -> hub
+            cands = (
+                (x, part[x], hub, 0.0, cx)
+                for x in {z for y in st.members[hub] for z, _ in st.nb[y]}
+                if x != v and part[x] != hub
+                for cx in (st.conn(x),)
+            )
         for u, frm, dst, _, cu in cands:
             wu = wl[u]
             if over:
                 sd = size[dst] - wv if dst == a else size[dst]
-                d2 = (bal(s_hub - wu) - bal(s_hub) + bal(sd + wu) - bal(sd)
-                      + lam * (cu.get(frm, 0.0) - cu.get(dst, 0.0)))
+                d2 = bal(s_hub - wu) - bal(s_hub) + bal(sd + wu) - bal(sd) + lam * (cu.get(frm, 0.0) - cu.get(dst, 0.0))
             else:
                 sf = size[frm] + wv if frm == to else size[frm]
-                d2 = (bal(s_hub + wu) - bal(s_hub) + bal(sf - wu) - bal(sf)
-                      + lam * (cu.get(frm, 0.0) - cu.get(dst, 0.0)))
+                d2 = bal(s_hub + wu) - bal(s_hub) + bal(sf - wu) - bal(sf) + lam * (cu.get(frm, 0.0) - cu.get(dst, 0.0))
             if d1 + d2 < best[0]:
                 best = (d1 + d2, (v, a, to, u, frm, dst))
     if best[1] is None:
@@ -279,8 +319,7 @@ def _try_chain(st: _State, g, wl, bal, lam, m, top: int = 6) -> int:
     if not st.stays_connected(v, a):
         return 0
     st.move(v, to, wl[v])
-    if st.part[u] != frm or not st.stays_connected(u, frm) or \
-            not any(st.part[x] == dst for x, _ in st.nb[u]):
+    if st.part[u] != frm or not st.stays_connected(u, frm) or not any(st.part[x] == dst for x, _ in st.nb[u]):
         st.move(v, a, wl[v])
         return 0
     st.move(u, dst, wl[u])

@@ -1,6 +1,7 @@
 """The first split of a community's graph: METIS k-way (pymetis, vertex and edge weights, contiguity
 option), then every detached piece of a grid handed to the neighbour it touches most.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,16 @@ from scipy.sparse.csgraph import connected_components
 from gridmap.domain.partition.graph import _adj
 
 
-def metis_partition(n: int, pairs: np.ndarray, weights: np.ndarray, eweights: np.ndarray | None,
-                    k: int, *, seed: int = 0, contiguous: bool = True) -> np.ndarray:
+def metis_partition(
+    n: int,
+    pairs: np.ndarray,
+    weights: np.ndarray,
+    eweights: np.ndarray | None,
+    k: int,
+    *,
+    seed: int = 0,
+    contiguous: bool = True,
+) -> np.ndarray:
     """METIS k-way partition (pymetis) with vertex weights and the contiguity option."""
     if k <= 1 or n <= 1:
         return np.zeros(n, dtype=np.int64)
@@ -25,8 +34,12 @@ def metis_partition(n: int, pairs: np.ndarray, weights: np.ndarray, eweights: np
     xadj = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).astype(np.int32)
     opts = pymetis.Options(seed=int(seed), contig=1 if contiguous else 0)
     _, parts = pymetis.part_graph(
-        int(k), pymetis.CSRAdjacency(xadj, adjncy), vweights=np.maximum(weights, 1).astype(np.int32),
-        eweights=None if ew is None else np.maximum(ew[order], 1).astype(np.int32), options=opts)
+        int(k),
+        pymetis.CSRAdjacency(xadj, adjncy),
+        vweights=np.maximum(weights, 1).astype(np.int32),
+        eweights=None if ew is None else np.maximum(ew[order], 1).astype(np.int32),
+        options=opts,
+    )
     parts = np.asarray(parts, dtype=np.int64)
     _, parts = np.unique(parts, return_inverse=True)  # drop empty parts
     return parts.ravel()

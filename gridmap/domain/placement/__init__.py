@@ -29,9 +29,21 @@ indexing; there is no per-record Python loop. Nothing here does I/O.
 
 The names below are the package's public API.
 """
+
 from gridmap.domain.placement.index import BuildingIndex, match_points
 from gridmap.domain.placement.rules import DEFAULT_TOLERANCE_M, DERIVED, OUTCOMES, Placement, derive, place, summarize
 from gridmap.domain.placement.world import PlacementError, PlacementWorld
 
-__all__ = ["DEFAULT_TOLERANCE_M", "DERIVED", "OUTCOMES", "BuildingIndex", "Placement", "PlacementError",
-           "PlacementWorld", "derive", "match_points", "place", "summarize"]
+__all__ = [
+    "DEFAULT_TOLERANCE_M",
+    "DERIVED",
+    "OUTCOMES",
+    "BuildingIndex",
+    "Placement",
+    "PlacementError",
+    "PlacementWorld",
+    "derive",
+    "match_points",
+    "place",
+    "summarize",
+]

@@ -1,10 +1,11 @@
 """Later copies of a record id are duplicates: found with 64-bit fingerprints of the ids (one numpy sort)
 and confirmed as strings, beside the spatial rules in another thread (see :func:`~.rules.place`).
 """
+
 from __future__ import annotations
 
 import sys
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -70,10 +71,14 @@ def _fingerprints(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
         return None
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     arr = arr.cast(pa.large_string())
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
     lo, hi = int(offsets[0]), int(offsets[-1])
-    if len(arr) and hi - lo == (offsets[1] - offsets[0]) * len(arr) and (offsets[1] - offsets[0]) <= 8 and \
-            (np.diff(offsets) == offsets[1] - offsets[0]).all():  # fixed width ≤ 8 (generated ids): exact
+    if (
+        len(arr)
+        and hi - lo == (offsets[1] - offsets[0]) * len(arr)
+        and (offsets[1] - offsets[0]) <= 8
+        and (np.diff(offsets) == offsets[1] - offsets[0]).all()
+    ):  # fixed width ≤ 8 (generated ids): exact
         width = int(offsets[1] - offsets[0])
         chars = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[lo:hi]
         if width == 8:
@@ -83,17 +88,18 @@ def _fingerprints(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
         return block.view(np.uint64).ravel()
     padded = np.zeros(hi - lo + 16, dtype=np.uint8)  # 8 spare bytes either side of the characters
     if hi > lo:
-        padded[8:8 + hi - lo] = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[lo:hi]
+        padded[8 : 8 + hi - lo] = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[lo:hi]
     words = np.ndarray((len(padded) - 7,), dtype=np.uint64, buffer=padded, strides=(1,))  # load at any byte
     start, end = offsets[:-1] - lo, offsets[1:] - lo
     length = (end - start).astype(np.uint64)
     head = words[start + 8]  # the 8 bytes from the first character (little-endian: first = lowest)
-    tail = words[end]        # the 8 bytes ending with the last character (last = highest)
+    tail = words[end]  # the 8 bytes ending with the last character (last = highest)
     bits = np.minimum(length, 8) * np.uint64(8)
     head &= np.where(bits < 64, (np.uint64(1) << (bits & np.uint64(63))) - np.uint64(1), _ONES)
     bits = np.minimum(np.maximum(length, 8) - np.uint64(8), 8) * np.uint64(8)  # tail bytes beyond the head
-    tail &= np.where(bits > 0, ~((np.uint64(1) << ((np.uint64(64) - bits) & np.uint64(63))) - np.uint64(1)),
-                     np.uint64(0))
+    tail &= np.where(
+        bits > 0, ~((np.uint64(1) << ((np.uint64(64) - bits) & np.uint64(63))) - np.uint64(1)), np.uint64(0)
+    )
     head *= np.uint64(0x9E37_79B9_7F4A_7C15)
     tail *= np.uint64(0xC2B2_AE3D_27D4_EB4F)
     head ^= tail

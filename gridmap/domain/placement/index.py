@@ -3,12 +3,14 @@
 GEOS calls split over two threads for long inputs, and the one point → building matcher
 (:func:`match_points` over a :class:`BuildingIndex`) that placement and complaint routing share.
 """
+
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import shapely
@@ -158,8 +160,9 @@ def _xy(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return x, y
 
 
-def _containing(index: shapely.STRtree | CellIndex, polys: np.ndarray,
-                pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _containing(
+    index: shapely.STRtree | CellIndex, polys: np.ndarray, pts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """For each point: found?, position of the polygon containing it (interior first, then lowest position)."""
     k = len(pts)
     if not len(polys) or not k:
@@ -172,8 +175,9 @@ def _containing(index: shapely.STRtree | CellIndex, polys: np.ndarray,
     return pos >= 0, pos
 
 
-def _pick_containing(qi: np.ndarray, pi: np.ndarray, polys: np.ndarray, k: int,
-                     points_of: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+def _pick_containing(
+    qi: np.ndarray, pi: np.ndarray, polys: np.ndarray, k: int, points_of: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
     """One polygon per point from intersecting pairs (-1: none): the only one, else interior first, then
     lowest position."""
     counts = np.bincount(qi, minlength=k)
@@ -233,8 +237,9 @@ class BuildingIndex:
         return len(self.polys)
 
 
-def match_points(buildings: BuildingIndex, points: np.ndarray, *, tolerance_m: float,
-                 xy: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def match_points(
+    buildings: BuildingIndex, points: np.ndarray, *, tolerance_m: float, xy: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The one point → building matcher: placement's rules 3 and 4, and complaint routing's building.
 
     For each point (EPSG:4326, none missing or empty): the position of its building in ``buildings`` and
@@ -255,9 +260,9 @@ def match_points(buildings: BuildingIndex, points: np.ndarray, *, tolerance_m: f
     pos[hit], dist[hit] = found[hit], 0.0
     rest = np.flatnonzero(~hit)
     if len(rest) and tolerance_m > 0:
-        (qi, bi), d = buildings.metric_tree.query_nearest(buildings.to_metric(points[rest]),
-                                                          max_distance=tolerance_m, return_distance=True,
-                                                          all_matches=True)
+        (qi, bi), d = buildings.metric_tree.query_nearest(
+            buildings.to_metric(points[rest]), max_distance=tolerance_m, return_distance=True, all_matches=True
+        )
         pick = _first_pairs(qi, bi)  # ties (equal distances) → lowest position
         pos[rest[qi[pick]]] = bi[pick]
         dist[rest[qi[pick]]] = d[pick]

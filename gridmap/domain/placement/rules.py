@@ -3,10 +3,11 @@ building, ``nearest`` building within the tolerance, ``area`` (community and gri
 with the reason (see :mod:`gridmap.domain.placement`); and :func:`derive` for already placed records.
 The hot path is vectorised: no per-record Python loop.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import geopandas as gpd
 import numpy as np
@@ -22,8 +23,16 @@ OUTCOMES = ("exact", "room", "contained", "nearest", "area", "rejected")
 EXACT, ROOM, CONTAINED, NEAREST, AREA, REJECTED = range(len(OUTCOMES))
 _UNSET = -1
 #: columns every placement adds (or overwrites) on the records
-DERIVED = ("building_id", "estate_id", "grid_code", "community_id", "street_id", "placement",
-           "placement_distance_m", "reason")
+DERIVED = (
+    "building_id",
+    "estate_id",
+    "grid_code",
+    "community_id",
+    "street_id",
+    "placement",
+    "placement_distance_m",
+    "reason",
+)
 OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
 ROOM_PATTERN = r"^\s*([^-\s]+)-(\d+)-(\d+)\s*$"
 DEFAULT_TOLERANCE_M = 30.0
@@ -44,8 +53,20 @@ class Placement:
     def report(self) -> pd.DataFrame:
         """Every record not placed exactly: rejected, area-only and nearest, with the input row number."""
         flagged = self.frame["placement"].isin(["rejected", "area", "nearest"]).to_numpy()
-        cols = [c for c in ("id", "room", "building_id", "community_id", "grid_code", "placement",
-                            "placement_distance_m", "reason") if c in self.frame]
+        cols = [
+            c
+            for c in (
+                "id",
+                "room",
+                "building_id",
+                "community_id",
+                "grid_code",
+                "placement",
+                "placement_distance_m",
+                "reason",
+            )
+            if c in self.frame
+        ]
         out = pd.DataFrame(self.frame.loc[flagged, cols])
         out.insert(0, "row", np.flatnonzero(flagged) + 1)
         return out.reset_index(drop=True)
@@ -66,8 +87,13 @@ def summarize(placement: pd.Series | np.ndarray) -> dict[str, int]:
     return out
 
 
-def place(records: pd.DataFrame, world: PlacementWorld, *, tolerance_m: float = DEFAULT_TOLERANCE_M,
-          seen_ids: Iterable[str] | None = None) -> Placement:
+def place(
+    records: pd.DataFrame,
+    world: PlacementWorld,
+    *,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    seen_ids: Iterable[str] | None = None,
+) -> Placement:
     """Place ``records`` on the buildings of ``world`` (see the module docstring for the rules).
 
     Parameters
@@ -138,8 +164,9 @@ class _State:
         used = np.bincount(self.reason[self.reason >= 0], minlength=len(texts)) > 0
         remap = np.full(len(texts) + 1, -1, dtype=np.int32)
         remap[:-1][used] = np.arange(int(used.sum()), dtype=np.int32)
-        return pd.Categorical.from_codes(remap[self.reason], categories=pd.Index(texts[used], dtype=object),
-                                         validate=False)
+        return pd.Categorical.from_codes(
+            remap[self.reason], categories=pd.Index(texts[used], dtype=object), validate=False
+        )
 
     def reject(self, mask: np.ndarray, reason: str) -> None:
         self.outcome[mask] = REJECTED
@@ -197,8 +224,11 @@ def _by_room(records: pd.DataFrame, world: PlacementWorld, st: _State) -> _Rooms
         return _Rooms(unit, floor)
     parts = pd.Series(rooms[rows]).str.extract(ROOM_PATTERN)
     bad_format = parts[0].isna().to_numpy()
-    _reject_rows(st, rows[bad_format], [f"房号格式不对 / room code {r!r} is not building-unit-room like 3-2-501"
-                                        for r in rooms[rows[bad_format]]])
+    _reject_rows(
+        st,
+        rows[bad_format],
+        [f"房号格式不对 / room code {r!r} is not building-unit-room like 3-2-501" for r in rooms[rows[bad_format]]],
+    )
     rows, parts = rows[~bad_format], parts[~bad_format]
     name = parts[0].to_numpy(dtype=object)
     u = parts[1].astype(int).to_numpy()
@@ -217,12 +247,22 @@ def _by_room(records: pd.DataFrame, world: PlacementWorld, st: _State) -> _Rooms
     floors = world.building_floors[pos]
     no_unit = (u < 1) | (~np.isnan(units) & (u > units))
     no_floor = ~no_unit & ((f < 1) | (~np.isnan(floors) & (f > floors)))
-    _reject_rows(st, rows[no_unit], [f"{b} 号楼没有 {x} 单元 / building {b} has no unit {x}"
-                                     f" (units 1–{'?' if np.isnan(k) else int(k)})"
-                                     for b, x, k in zip(name[no_unit], u[no_unit], units[no_unit])])
-    _reject_rows(st, rows[no_floor], [f"{b} 号楼没有 {x} 层 / building {b} has no floor {x}"
-                                      f" (floors 1–{'?' if np.isnan(k) else int(k)})"
-                                      for b, x, k in zip(name[no_floor], f[no_floor], floors[no_floor])])
+    _reject_rows(
+        st,
+        rows[no_unit],
+        [
+            f"{b} 号楼没有 {x} 单元 / building {b} has no unit {x} (units 1–{'?' if np.isnan(k) else int(k)})"
+            for b, x, k in zip(name[no_unit], u[no_unit], units[no_unit])
+        ],
+    )
+    _reject_rows(
+        st,
+        rows[no_floor],
+        [
+            f"{b} 号楼没有 {x} 层 / building {b} has no floor {x} (floors 1–{'?' if np.isnan(k) else int(k)})"
+            for b, x, k in zip(name[no_floor], f[no_floor], floors[no_floor])
+        ],
+    )
     good = ~(no_unit | no_floor)
     st.to_building(rows[good], pos[good], ROOM)
     unit[rows[good]] = u[good]
@@ -236,14 +276,21 @@ def _reject_rows(st: _State, rows: np.ndarray, reasons: list[str]) -> None:
         st.say(rows, reasons)
 
 
-def _room_buildings(world: PlacementWorld, name: np.ndarray, estate: np.ndarray,
-                    community: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _room_buildings(
+    world: PlacementWorld, name: np.ndarray, estate: np.ndarray, community: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Building position for each (name, estate | community) or -1 with the reason (vectorised joins)."""
     k = len(name)
     pos = np.full(k, -1, dtype=np.int64)
     why = np.full(k, None, dtype=object)
-    bld = pd.DataFrame({"name": world.building_names, "estate": world.building_estates,
-                        "community": world.building_communities, "pos": np.arange(len(world))})
+    bld = pd.DataFrame(
+        {
+            "name": world.building_names,
+            "estate": world.building_estates,
+            "community": world.building_communities,
+            "pos": np.arange(len(world)),
+        }
+    )
     bld = bld[bld["name"].notna()]
     use_estate = pd.notna(estate)
     use_comm = ~use_estate & pd.notna(community)
@@ -256,23 +303,27 @@ def _room_buildings(world: PlacementWorld, name: np.ndarray, estate: np.ndarray,
         idx = np.flatnonzero(use_estate)
         pos[idx] = p
         missing = p < 0
-        why[idx[missing]] = [f"小区 {e} 没有 {b} 号楼 / estate {e} has no building {b}"
-                             for b, e in zip(q["name"].to_numpy()[missing], q["estate"].to_numpy()[missing])]
+        why[idx[missing]] = [
+            f"小区 {e} 没有 {b} 号楼 / estate {e} has no building {b}"
+            for b, e in zip(q["name"].to_numpy()[missing], q["estate"].to_numpy()[missing])
+        ]
     if use_comm.any():
         counts = bld.groupby(["community", "name"]).size().rename("n").reset_index()
         first = bld.drop_duplicates(["community", "name"], keep="first")
         q = pd.DataFrame({"name": name[use_comm], "community": community[use_comm]})
-        m = q.merge(counts, how="left", on=["community", "name"]).merge(first, how="left",
-                                                                         on=["community", "name"])
+        m = q.merge(counts, how="left", on=["community", "name"]).merge(first, how="left", on=["community", "name"])
         nn = m["n"].fillna(0).to_numpy()
         p = np.where(nn == 1, m["pos"].fillna(-1).to_numpy(), -1).astype(np.int64)
         idx = np.flatnonzero(use_comm)
         pos[idx] = p
         qn, qc = q["name"].to_numpy(), q["community"].to_numpy()
-        why[idx[nn == 0]] = [f"社区 {c} 没有 {b} 号楼 / community {c} has no building {b}"
-                             for b, c in zip(qn[nn == 0], qc[nn == 0])]
-        why[idx[nn > 1]] = [f"社区 {c} 有多个 {b} 号楼, 请给出小区 / community {c} has several buildings {b};"
-                            f" give the estate_id" for b, c in zip(qn[nn > 1], qc[nn > 1])]
+        why[idx[nn == 0]] = [
+            f"社区 {c} 没有 {b} 号楼 / community {c} has no building {b}" for b, c in zip(qn[nn == 0], qc[nn == 0])
+        ]
+        why[idx[nn > 1]] = [
+            f"社区 {c} 有多个 {b} 号楼, 请给出小区 / community {c} has several buildings {b}; give the estate_id"
+            for b, c in zip(qn[nn > 1], qc[nn > 1])
+        ]
     return pos, why
 
 
@@ -292,8 +343,12 @@ def _by_location(records: pd.DataFrame, world: PlacementWorld, st: _State, toler
     if not len(rows):
         return
     every = len(rows) == len(x)
-    pos, dist = match_points(world.buildings, geoms if every else geoms[rows], tolerance_m=tolerance_m,
-                             xy=(x, y) if every else (x[rows], y[rows]))
+    pos, dist = match_points(
+        world.buildings,
+        geoms if every else geoms[rows],
+        tolerance_m=tolerance_m,
+        xy=(x, y) if every else (x[rows], y[rows]),
+    )
     contained = dist == 0.0
     if every and contained.all():  # the common case, without index arrays
         st.outcome[:] = CONTAINED
@@ -306,8 +361,9 @@ def _by_location(records: pd.DataFrame, world: PlacementWorld, st: _State, toler
     if near.any():
         st.to_building(rows[near], pos[near], NEAREST)
         st.distance[rows[near]] = dist[near]
-        st.say(rows[near], f"不在楼内, 取 {tolerance_m:g} 米内最近楼栋 / in no building; nearest " \
-                                f"within {tolerance_m:g} m")
+        st.say(
+            rows[near], f"不在楼内, 取 {tolerance_m:g} 米内最近楼栋 / in no building; nearest within {tolerance_m:g} m"
+        )
     rows = rows[pos < 0]
     pts = geoms[rows]
     if not len(rows):
@@ -316,8 +372,11 @@ def _by_location(records: pd.DataFrame, world: PlacementWorld, st: _State, toler
     hit, cpos = _containing(world.community_tree, world.community_geoms, pts)
     st.outcome[rows[hit]] = AREA
     st.community[rows[hit]] = cpos[hit]
-    st.say(rows[hit], f"{tolerance_m:g} 米内没有楼栋, 只定位到社区 / no building within " \
-                           f"{tolerance_m:g} m; placed in its community only")
+    st.say(
+        rows[hit],
+        f"{tolerance_m:g} 米内没有楼栋, 只定位到社区 / no building within "
+        f"{tolerance_m:g} m; placed in its community only",
+    )
     if len(world.grid_codes) and hit.any():
         ghit, gpos = _containing(world.grid_tree, world.grid_geoms, pts[hit])
         st.grid[rows[hit][ghit]] = gpos[ghit]
@@ -339,8 +398,12 @@ def _derived_columns(world: PlacementWorld, st: _State) -> dict[str, pd.Categori
 
     tables = world.code_tables
 
-    def codes(name: str, per_area: np.ndarray | None = None, on_area: np.ndarray | None = None,
-              area_pos: np.ndarray | None = None) -> pd.Categorical:
+    def codes(
+        name: str,
+        per_area: np.ndarray | None = None,
+        on_area: np.ndarray | None = None,
+        area_pos: np.ndarray | None = None,
+    ) -> pd.Categorical:
         # position -1 (no building) picks the table's last entry, -1: one gather, no masks, and the
         # table's dtype is already the one pandas keeps for these categories (no conversion pass)
         out = tables[name][st.building]
@@ -369,10 +432,13 @@ def _assemble(records: pd.DataFrame, world: PlacementWorld, st: _State, room: _R
     out["reason"] = st.reason_column()
     if room is not None:
         by_room = st.outcome == ROOM
-        for name, got in (("unit", np.where(by_room, room.unit, np.nan)),
-                          ("floor", np.where(by_room, room.floor, np.nan))):
-            old = pd.to_numeric(records[name], errors="coerce").to_numpy(float) if name in records \
-                else np.full(n, np.nan)
+        for name, got in (
+            ("unit", np.where(by_room, room.unit, np.nan)),
+            ("floor", np.where(by_room, room.floor, np.nan)),
+        ):
+            old = (
+                pd.to_numeric(records[name], errors="coerce").to_numpy(float) if name in records else np.full(n, np.nan)
+            )
             out[name] = pd.array(np.where(np.isnan(got), old, got), dtype="Float64").astype("Int64")
     return Placement(out, summarize(st.outcome))
 

@@ -2,9 +2,11 @@
 indexed lazily (:class:`PlacementWorld`; build once, place often, ship to Dask workers). Nothing here does
 I/O.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,9 +30,14 @@ class PlacementWorld:
     Spatial indexes are built lazily and dropped when pickled (the world travels to Dask workers).
     """
 
-    def __init__(self, buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
-                 assignment: Mapping[str, str] | pd.Series | None = None,
-                 grids: gpd.GeoDataFrame | None = None) -> None:
+    def __init__(
+        self,
+        buildings: gpd.GeoDataFrame,
+        communities: gpd.GeoDataFrame,
+        *,
+        assignment: Mapping[str, str] | pd.Series | None = None,
+        grids: gpd.GeoDataFrame | None = None,
+    ) -> None:
         b = _geo(buildings, "buildings", ("id", "community_id"))
         c = _geo(communities, "communities", ("id",))
         b = b.sort_values("id", kind="stable").reset_index(drop=True)
@@ -65,11 +72,14 @@ class PlacementWorld:
         # integer codes into shared category arrays, so results are cheap pandas Categoricals
         self.estate_cats, (self.b_estate,) = _shared_codes(self.building_estates)
         self.community_cats, (self.c_community, self.b_community) = _shared_codes(
-            self.community_ids, self.building_communities)
+            self.community_ids, self.building_communities
+        )
         self.street_cats, (self.c_street,) = _shared_codes(self.community_streets)
-        self.b_street = np.where(self.building_community_pos >= 0,
-                                 self.c_street[np.maximum(self.building_community_pos, 0)]
-                                 if len(self.c_street) else -1, -1)
+        self.b_street = np.where(
+            self.building_community_pos >= 0,
+            self.c_street[np.maximum(self.building_community_pos, 0)] if len(self.c_street) else -1,
+            -1,
+        )
         self.grid_cats, (self.b_grid, self.g_grid) = _shared_codes(self.building_grids, self.grid_codes)
         extent = self.building_geoms if len(b) else self.community_geoms
         self.metric_crs = metric_crs_of_bounds(shapely.total_bounds(extent) if len(extent) else (np.nan,) * 4)
@@ -105,22 +115,38 @@ class PlacementWorld:
     @property
     def dtypes(self) -> dict[str, pd.CategoricalDtype]:
         """Categorical dtypes of the derived id columns (categories validated once)."""
-        return self._cached("dtypes", lambda: {
-            "building": pd.CategoricalDtype(self.building_ids), "estate": pd.CategoricalDtype(self.estate_cats),
-            "grid": pd.CategoricalDtype(self.grid_cats), "community": pd.CategoricalDtype(self.community_cats),
-            "street": pd.CategoricalDtype(self.street_cats)})
+        return self._cached(
+            "dtypes",
+            lambda: {
+                "building": pd.CategoricalDtype(self.building_ids),
+                "estate": pd.CategoricalDtype(self.estate_cats),
+                "grid": pd.CategoricalDtype(self.grid_cats),
+                "community": pd.CategoricalDtype(self.community_cats),
+                "street": pd.CategoricalDtype(self.street_cats),
+            },
+        )
 
     @property
     def code_tables(self) -> dict[str, np.ndarray]:
         """Per building position (and -1 at the end, for "no building"): the code of each derived id."""
+
         def table(per_building: np.ndarray, dtype: pd.CategoricalDtype) -> np.ndarray:
             small = pd.Categorical.from_codes(np.empty(0, dtype=np.int64), dtype=dtype).codes.dtype
             return np.append(per_building, -1).astype(small)
 
-        return self._cached("code_tables", lambda: {
-            name: table(per_building, self.dtypes[name]) for name, per_building in (
-                ("building", np.arange(len(self))), ("estate", self.b_estate), ("grid", self.b_grid),
-                ("community", self.b_community), ("street", self.b_street))})
+        return self._cached(
+            "code_tables",
+            lambda: {
+                name: table(per_building, self.dtypes[name])
+                for name, per_building in (
+                    ("building", np.arange(len(self))),
+                    ("estate", self.b_estate),
+                    ("grid", self.b_grid),
+                    ("community", self.b_community),
+                    ("street", self.b_street),
+                )
+            },
+        )
 
     @property
     def building_index(self) -> pd.Index:
@@ -130,7 +156,7 @@ class PlacementWorld:
         """Project EPSG:4326 geometries to :attr:`metric_crs`."""
         return self.buildings.to_metric(geoms)
 
-    def prepare(self) -> "PlacementWorld":
+    def prepare(self) -> PlacementWorld:
         """Build every index now (benchmarks time preparation apart from placing)."""
         shapely.prepare(self.building_geoms)
         for name in ("building_cells", "community_tree", "grid_tree", "building_index", "code_tables"):

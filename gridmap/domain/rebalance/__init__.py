@@ -15,10 +15,31 @@ code — only when its households cannot fit its grids at all.
 
 Pure: no I/O. The names below are the package's public API.
 """
-from gridmap.domain.rebalance.checks import (DEFAULT_BOUNDS, GridCheck, RebalanceError, check_grids, components,
-                                             fresh_code, members_of, together_groups)
+
+from gridmap.domain.rebalance.checks import (
+    DEFAULT_BOUNDS,
+    GridCheck,
+    RebalanceError,
+    check_grids,
+    components,
+    fresh_code,
+    members_of,
+    together_groups,
+)
 from gridmap.domain.rebalance.moves import split_off
 from gridmap.domain.rebalance.solve import Infeasible, RebalanceResult, rebalance
 
-__all__ = ["DEFAULT_BOUNDS", "Infeasible", "RebalanceResult", "GridCheck", "RebalanceError",
-           "rebalance", "check_grids", "components", "fresh_code", "together_groups", "members_of", "split_off"]
+__all__ = [
+    "DEFAULT_BOUNDS",
+    "Infeasible",
+    "RebalanceResult",
+    "GridCheck",
+    "RebalanceError",
+    "rebalance",
+    "check_grids",
+    "components",
+    "fresh_code",
+    "together_groups",
+    "members_of",
+    "split_off",
+]

@@ -3,10 +3,11 @@ and the small rules the rebalance shares with them: connected parts, fresh grid 
 
 Pure: no I/O. Everything is plain dicts and sets.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 from gridmap.domain.plan import GridPlan
 from gridmap.errors import InvalidInput
@@ -43,6 +44,7 @@ class GridCheck:
 # ---------------------------------------------------------------------------------------------
 # small graph helpers
 
+
 def components(nodes: Iterable[str], adjacency: Mapping[str, Iterable[str]]) -> int:
     """Number of connected parts of ``nodes`` in the graph ``adjacency`` (restricted to ``nodes``)."""
     todo = set(nodes)
@@ -68,8 +70,7 @@ def fresh_code(community: str, issued: Iterable[str]) -> str:
     return f"{community}{nxt:03d}"
 
 
-def together_groups(stewards: Iterable[Mapping], *, buildings: Iterable[str] | None = None
-                    ) -> list[frozenset[str]]:
+def together_groups(stewards: Iterable[Mapping], *, buildings: Iterable[str] | None = None) -> list[frozenset[str]]:
     """Building groups that must stay in one grid: a building leader's home building and the building
     they serve (``role == "building_leader"``, ``building_id`` and ``serves``).
 
@@ -89,8 +90,9 @@ def together_groups(stewards: Iterable[Mapping], *, buildings: Iterable[str] | N
     return out
 
 
-def _bounds_of(community: str, bounds: Mapping[str, tuple[int, int]] | None,
-               default: tuple[int, int]) -> tuple[int, int]:
+def _bounds_of(
+    community: str, bounds: Mapping[str, tuple[int, int]] | None, default: tuple[int, int]
+) -> tuple[int, int]:
     lo, hi = (bounds or {}).get(community, default)
     if lo is None or hi is None:
         lo = default[0] if lo is None else lo
@@ -100,6 +102,7 @@ def _bounds_of(community: str, bounds: Mapping[str, tuple[int, int]] | None,
 
 # ---------------------------------------------------------------------------------------------
 # checks (used by drafts after every change; incremental through ``codes``)
+
 
 def members_of(plan: GridPlan, codes: Iterable[str]) -> dict[str, frozenset[str]]:
     """Buildings of grids ``codes`` without grouping the whole plan: start from the nearest ancestor
@@ -122,12 +125,16 @@ def members_of(plan: GridPlan, codes: Iterable[str]) -> dict[str, frozenset[str]
     return {c: frozenset(v) for c, v in out.items()}
 
 
-def check_grids(plan: GridPlan, *, households: Mapping[str, int],
-                adjacency: Mapping[str, Iterable[str]],
-                bounds: Mapping[str, tuple[int, int]] | None = None,
-                default_bounds: tuple[int, int] = DEFAULT_BOUNDS,
-                codes: Iterable[str] | None = None,
-                covered: Iterable[str] | None = None) -> dict[str, GridCheck]:
+def check_grids(
+    plan: GridPlan,
+    *,
+    households: Mapping[str, int],
+    adjacency: Mapping[str, Iterable[str]],
+    bounds: Mapping[str, tuple[int, int]] | None = None,
+    default_bounds: tuple[int, int] = DEFAULT_BOUNDS,
+    codes: Iterable[str] | None = None,
+    covered: Iterable[str] | None = None,
+) -> dict[str, GridCheck]:
     """Check grids of ``plan``: bounds, contiguity (parts), emptiness and steward coverage.
 
     Parameters

@@ -4,11 +4,12 @@ and carving a new grid out of an over-full one. Every move can be rolled back.
 
 Pure: no I/O. Everything is plain dicts and sets.
 """
+
 from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from gridmap.domain.plan import GridPlan
 from gridmap.domain.rebalance.checks import components
@@ -17,9 +18,18 @@ from gridmap.domain.rebalance.checks import components
 class _Community:
     """Mutable working state of one community: units (buildings tied together) in grids."""
 
-    def __init__(self, community: str, plan: GridPlan, grids: list[str], households: Mapping[str, int],
-                 adjacency: Mapping[str, Iterable[str]], groups: list[frozenset[str]],
-                 lo: int, hi: int, locked: set[str]) -> None:
+    def __init__(
+        self,
+        community: str,
+        plan: GridPlan,
+        grids: list[str],
+        households: Mapping[str, int],
+        adjacency: Mapping[str, Iterable[str]],
+        groups: list[frozenset[str]],
+        lo: int,
+        hi: int,
+        locked: set[str],
+    ) -> None:
         self.community, self.lo, self.hi, self.locked = community, lo, hi, locked
         buildings = [b for g in grids for b in plan.grids[g]]
         in_community = set(buildings)
@@ -50,16 +60,14 @@ class _Community:
                 if v is not None and v != u:
                     self.adj[u].add(v)
         # a tied group whose buildings do not touch cannot move without breaking contiguity: pin it
-        self.pinned = {u for u, bs in self.members.items()
-                       if len(bs) > 1 and components(bs, adjacency) > 1}
+        self.pinned = {u for u, bs in self.members.items() if len(bs) > 1 and components(bs, adjacency) > 1}
         self.grid_of = {u: plan.assignment[bs[0]] for u, bs in self.members.items()}
         self.units: dict[str, set[str]] = {g: set() for g in grids}
         for u, g in self.grid_of.items():
             self.units[g].add(u)
         self.hh = {g: sum(self.weight[u] for u in us) for g, us in self.units.items()}
         self.badj = adjacency
-        self.bset: dict[str, set[str]] = {g: {b for u in us for b in self.members[u]}
-                                          for g, us in self.units.items()}
+        self.bset: dict[str, set[str]] = {g: {b for u in us for b in self.members[u]} for g, us in self.units.items()}
         self.parts = {g: components(self.bset[g], adjacency) for g in self.units}
         # (unit, from, to, parts of from before, parts of to before) for rollback
         self.log: list[tuple[str, str, str, int, int]] = []
@@ -157,8 +165,9 @@ class _Community:
         return self.grid_parts(g, without=u) <= self.parts[g]
 
     # -- moves -------------------------------------------------------------------------------------
-    def transfer(self, g: str, h: str, need: int, cap: float, floor: float,
-                 exclude: frozenset[str] = frozenset()) -> int:
+    def transfer(
+        self, g: str, h: str, need: int, cap: float, floor: float, exclude: frozenset[str] = frozenset()
+    ) -> int:
         """Move boundary units from ``g`` to ``h`` so that at least ``need`` households move.
 
         Never more than ``cap`` households, never leaving ``g`` below ``floor``, never a unit in
@@ -172,8 +181,7 @@ class _Community:
             self.move(u, h, kept=True)
         return sum(self.weight[u] for u in seq)
 
-    def _options(self, g: str, h: str, rem: int, room: float, floor: float,
-                 exclude: frozenset[str]) -> list[str]:
+    def _options(self, g: str, h: str, rem: int, room: float, floor: float, exclude: frozenset[str]) -> list[str]:
         finishing, partial = [], []
         h_units = self.units[h]
         for u in self.units[g]:
@@ -182,8 +190,7 @@ class _Community:
                 continue
             touch = len(self.adj[u] & h_units)
             if touch:
-                (finishing if w >= rem else partial).append(((w, -touch, u) if w >= rem
-                                                             else (-w, -touch, u)))
+                (finishing if w >= rem else partial).append((w, -touch, u) if w >= rem else (-w, -touch, u))
         out = []
         for pool, k in ((sorted(finishing), 1), (sorted(partial), 2)):
             taken = 0
@@ -195,8 +202,9 @@ class _Community:
                     taken += 1
         return out
 
-    def _search(self, g: str, h: str, need: int, cap: float, floor: float,
-                exclude: frozenset[str], moved: int, depth: int) -> tuple[tuple[int, int], list[str]]:
+    def _search(
+        self, g: str, h: str, need: int, cap: float, floor: float, exclude: frozenset[str], moved: int, depth: int
+    ) -> tuple[tuple[int, int], list[str]]:
         if moved >= need:
             return (0, moved), []
         best: tuple[tuple[int, int], list[str]] = ((1, -moved), [])
@@ -206,8 +214,7 @@ class _Community:
             self._budget -= 1
             mark = len(self.log)
             self.move(u, h, kept=True)
-            score, seq = self._search(g, h, need, cap, floor, exclude, moved + self.weight[u],
-                                      depth + 1)
+            score, seq = self._search(g, h, need, cap, floor, exclude, moved + self.weight[u], depth + 1)
             self.rollback(mark)
             if score < best[0]:
                 best = (score, [u, *seq])
@@ -219,8 +226,9 @@ class _Community:
         src, dst = (g, h) if over else (h, g)
         before = self.violation(g) + self.violation(h)
         h_ok = not self.violation(h)
-        firsts = sorted((self.weight[u], u) for u in self.units[src]
-                        if any(self.grid_of[v] == dst for v in self.adj[u]))
+        firsts = sorted(
+            (self.weight[u], u) for u in self.units[src] if any(self.grid_of[v] == dst for v in self.adj[u])
+        )
         for _, u in firsts[:6]:
             if not self.removable(u):
                 continue
@@ -333,9 +341,11 @@ class _Community:
                 if need <= 0:
                     break
                 self.transfer(b, a, need, self.hi - self.hh[a], -math.inf if b != path[-1] else self.lo)
-        ok = sum(self.violation(p) for p in path) < total and \
-            all(not self.violation(p) for p in was_ok) and \
-            all(self.parts[p] <= 1 or p not in was_ok for p in path)
+        ok = (
+            sum(self.violation(p) for p in path) < total
+            and all(not self.violation(p) for p in was_ok)
+            and all(self.parts[p] <= 1 or p not in was_ok for p in path)
+        )
         if not ok:
             self.rollback(mark)
 
@@ -382,8 +392,9 @@ def _far_end(units: set[str], adj: Mapping[str, set[str]]) -> str:
     return last
 
 
-def split_off(plan: GridPlan, code: str, new_code: str, *, households: Mapping[str, int],
-              adjacency: Mapping[str, Iterable[str]]) -> list[str]:
+def split_off(
+    plan: GridPlan, code: str, new_code: str, *, households: Mapping[str, int], adjacency: Mapping[str, Iterable[str]]
+) -> list[str]:
     """The buildings of grid ``code`` that splitting it would give the new grid ``new_code``: about half of
     its households, contiguous, carved from its far end (:meth:`_Community.split`), sorted by id."""
     state = _Community(plan.grid_community[code], plan, [code], households, adjacency, [], 0, 10**9, set())

@@ -3,10 +3,11 @@ their working state (:mod:`.moves`), new grids are split off only when the house
 
 Pure: no I/O.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from gridmap.domain.plan import GridPlan, Move
 from gridmap.domain.rebalance.checks import DEFAULT_BOUNDS, RebalanceError, _bounds_of, fresh_code
@@ -43,16 +44,20 @@ class RebalanceResult:
         }
 
 
-def rebalance(plan: GridPlan, *, households: Mapping[str, int],
-              adjacency: Mapping[str, Iterable[str]],
-              bounds: Mapping[str, tuple[int, int]] | None = None,
-              default_bounds: tuple[int, int] = DEFAULT_BOUNDS,
-              locked: Iterable[str] = (),
-              together: Iterable[Iterable[str]] = (),
-              issued_codes: Iterable[str] = (),
-              allow_new_grids: bool = True,
-              max_chain: int = 4,
-              max_rounds: int = 50) -> RebalanceResult:
+def rebalance(
+    plan: GridPlan,
+    *,
+    households: Mapping[str, int],
+    adjacency: Mapping[str, Iterable[str]],
+    bounds: Mapping[str, tuple[int, int]] | None = None,
+    default_bounds: tuple[int, int] = DEFAULT_BOUNDS,
+    locked: Iterable[str] = (),
+    together: Iterable[Iterable[str]] = (),
+    issued_codes: Iterable[str] = (),
+    allow_new_grids: bool = True,
+    max_chain: int = 4,
+    max_rounds: int = 50,
+) -> RebalanceResult:
     """Bring every grid of ``plan`` within its community's bounds with as few households moved as possible.
 
     Parameters
@@ -107,8 +112,7 @@ def rebalance(plan: GridPlan, *, households: Mapping[str, int],
         lo, hi = _bounds_of(com, bounds, default_bounds)
         if lo > hi:
             raise RebalanceError(f"community {com}: min {lo} is above max {hi}")
-        state = _Community(com, plan, sorted(by_community[com]), households, adjacency, groups,
-                           lo, hi, locked)
+        state = _Community(com, plan, sorted(by_community[com]), households, adjacency, groups, lo, hi, locked)
         _balance(state, max_chain, max_rounds)
         if allow_new_grids:
             while _could_use_another_grid(state):
@@ -130,8 +134,9 @@ def rebalance(plan: GridPlan, *, households: Mapping[str, int],
 
 def _balance(state: _Community, max_chain: int, max_rounds: int) -> None:
     for _ in range(max_rounds):
-        bad = sorted((g for g in state.units if state.free(g) and state.violation(g)),
-                     key=lambda g: (-state.violation(g), g))
+        bad = sorted(
+            (g for g in state.units if state.free(g) and state.violation(g)), key=lambda g: (-state.violation(g), g)
+        )
         progress = False
         for g in bad:
             if state.violation(g) and state.fix(g, max_chain):
@@ -151,8 +156,10 @@ def _could_use_another_grid(state: _Community) -> bool:
 
 def _try_split(state: _Community, code: str, max_chain: int, max_rounds: int) -> bool:
     """Split one over-full grid into two and rebalance; kept only if fewer grids end out of bounds."""
-    candidates = sorted((g for g in state.units if state.free(g) and state.hh[g] > state.hi
-                         and len(state.units[g]) > 1), key=lambda g: (-state.hh[g], g))
+    candidates = sorted(
+        (g for g in state.units if state.free(g) and state.hh[g] > state.hi and len(state.units[g]) > 1),
+        key=lambda g: (-state.hh[g], g),
+    )
     before = state.badness()[0]
     for g in candidates[:4]:
         # an even split: carving off only the minimum made the rebalance after it move more (bench)

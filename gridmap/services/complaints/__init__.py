@@ -13,15 +13,56 @@ such as ``urban_management`` or their Chinese names such as ``城管``).
 
 The names below are the package's public API (``from gridmap.services import complaints as svc``).
 """
-from gridmap.services.complaints.intake import duplicates_near, map_extent, route_at, route_preview, submit
-from gridmap.services.complaints.records import (PERSONAL, STAFF_ROLES, categories_catalogue, policy_from, public_view,
-                                                 staff_view)
-from gridmap.services.complaints.report import kpi_report, units_of
-from gridmap.services.complaints.workflow import (DUE_ROLES, complaint_events, escalate_overdue, events_of, get_complaint,
-                                                  in_scope, list_complaints, open_states, set_due, street_of, transition,
-                                                  work_list)
 
-__all__ = ["policy_from", "submit", "transition", "escalate_overdue", "get_complaint", "list_complaints",
-           "events_of", "duplicates_near", "route_preview", "route_at", "public_view", "staff_view",
-           "categories_catalogue", "street_of", "work_list", "in_scope", "open_states", "map_extent", "kpi_report",
-           "units_of", "STAFF_ROLES", "PERSONAL", "set_due", "complaint_events", "DUE_ROLES"]
+from gridmap.services.complaints.intake import duplicates_near, map_extent, route_at, route_preview, submit
+from gridmap.services.complaints.records import (
+    PERSONAL,
+    STAFF_ROLES,
+    categories_catalogue,
+    policy_from,
+    public_view,
+    staff_view,
+)
+from gridmap.services.complaints.report import kpi_report, units_of
+from gridmap.services.complaints.workflow import (
+    DUE_ROLES,
+    complaint_events,
+    escalate_overdue,
+    events_of,
+    get_complaint,
+    in_scope,
+    list_complaints,
+    open_states,
+    set_due,
+    street_of,
+    transition,
+    work_list,
+)
+
+__all__ = [
+    "policy_from",
+    "submit",
+    "transition",
+    "escalate_overdue",
+    "get_complaint",
+    "list_complaints",
+    "events_of",
+    "duplicates_near",
+    "route_preview",
+    "route_at",
+    "public_view",
+    "staff_view",
+    "categories_catalogue",
+    "street_of",
+    "work_list",
+    "in_scope",
+    "open_states",
+    "map_extent",
+    "kpi_report",
+    "units_of",
+    "STAFF_ROLES",
+    "PERSONAL",
+    "set_due",
+    "complaint_events",
+    "DUE_ROLES",
+]

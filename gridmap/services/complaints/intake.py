@@ -1,18 +1,28 @@
 """Taking a request in: route a location with the published plan (grid, grid leader, department), offer
 open requests nearby as duplicates, and submit (validate, route, store it with its first event).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from gridmap import clock
 from gridmap.domain import complaints as C
 from gridmap.domain.geometry import lonlat
 from gridmap.errors import Forbidden, InvalidInput
-from gridmap.services.complaints.records import (STAFF_ROLES, _actor, _frames, _iso, _now, _store_frames, policy_from,
-                                                 staff_view)
+from gridmap.services.complaints.records import (
+    STAFF_ROLES,
+    _actor,
+    _frames,
+    _iso,
+    _now,
+    _store_frames,
+    policy_from,
+    staff_view,
+)
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store import audit
 from gridmap.store.base import Store
@@ -27,23 +37,39 @@ def _bbox_around(lon: float, lat: float, metres: float) -> tuple[float, float, f
 def _context(store: Store, lon: float, lat: float, policy: C.Policy) -> dict[str, Any]:
     # Only what can matter, through the spatial index: a building within ``nearest_m`` and a grid within
     # ``boundary_m`` must overlap these boxes (a few metres spare for the degree approximation).
-    buildings = store.read("buildings", bbox=_bbox_around(lon, lat, policy.nearest_m + 5.0),
-                           columns=["id", "estate_id", "community_id", "geometry"])
+    buildings = store.read(
+        "buildings",
+        bbox=_bbox_around(lon, lat, policy.nearest_m + 5.0),
+        columns=["id", "estate_id", "community_id", "geometry"],
+    )
     plan_id = published_plan_id(store)
     assignment: dict[str, str] = {}
     grids = None
     if plan_id is not None:
-        grids = store.read("plan_grids", bbox=_bbox_around(lon, lat, policy.boundary_m + 5.0),
-                           where={"plan_id": plan_id}, columns=["code", "community_id", "geometry"])
+        grids = store.read(
+            "plan_grids",
+            bbox=_bbox_around(lon, lat, policy.boundary_m + 5.0),
+            where={"plan_id": plan_id},
+            columns=["code", "community_id", "geometry"],
+        )
         if len(buildings):
-            a = store.read("plan_assignments", where={"plan_id": plan_id,
-                                                      "building_id": buildings["id"].tolist()})
+            a = store.read("plan_assignments", where={"plan_id": plan_id, "building_id": buildings["id"].tolist()})
             assignment = dict(zip(a["building_id"].astype(str), a["grid_code"].astype(str)))
-    serves = list(assignment.values()) + (grids["code"].astype(str).tolist() if grids is not None else []) + \
-        buildings["estate_id"].dropna().astype(str).tolist() + buildings["id"].astype(str).tolist()
-    stewards = store.read("stewards", where={"role": ["grid_leader", "property_steward"],
-                                             "serves": sorted(set(serves))},
-                          columns=["id", "role", "serves"]) if serves else None
+    serves = (
+        list(assignment.values())
+        + (grids["code"].astype(str).tolist() if grids is not None else [])
+        + buildings["estate_id"].dropna().astype(str).tolist()
+        + buildings["id"].astype(str).tolist()
+    )
+    stewards = (
+        store.read(
+            "stewards",
+            where={"role": ["grid_leader", "property_steward"], "serves": sorted(set(serves))},
+            columns=["id", "role", "serves"],
+        )
+        if serves
+        else None
+    )
     return {"buildings": buildings, "assignment": assignment, "grids": grids, "stewards": stewards}
 
 
@@ -60,15 +86,23 @@ def route_preview(store: Store, *, lon: Any, lat: Any, category: str, settings: 
     lon, lat = lonlat(lon, lat)
     policy = policy_from(settings)
     r = route_at(store, lon, lat, category=category, policy=policy)
-    return {"grid_code": r.grid_code, "community_id": r.community_id, "building_id": r.building_id,
-            "department": r.department, "departments": list(r.departments),
-            "needs_confirmation": r.needs_confirmation, "reasons": list(r.reasons),
-            "agency_responsible": r.agency(), "placement": r.placement,
-            "duplicates": duplicates_near(store, lon=lon, lat=lat, category=category, settings=settings)}
+    return {
+        "grid_code": r.grid_code,
+        "community_id": r.community_id,
+        "building_id": r.building_id,
+        "department": r.department,
+        "departments": list(r.departments),
+        "needs_confirmation": r.needs_confirmation,
+        "reasons": list(r.reasons),
+        "agency_responsible": r.agency(),
+        "placement": r.placement,
+        "duplicates": duplicates_near(store, lon=lon, lat=lat, category=category, settings=settings),
+    }
 
 
-def duplicates_near(store: Store, *, lon: Any, lat: Any, category: str, settings: Mapping[str, Any],
-                    exclude: str | None = None) -> list[dict[str, Any]]:
+def duplicates_near(
+    store: Store, *, lon: Any, lat: Any, category: str, settings: Mapping[str, Any], exclude: str | None = None
+) -> list[dict[str, Any]]:
     """Open requests of ``category`` within its duplicate radius: offered for linking."""
     lon, lat = lonlat(lon, lat)
     policy = policy_from(settings)
@@ -79,9 +113,12 @@ def duplicates_near(store: Store, *, lon: Any, lat: Any, category: str, settings
     if radius <= 0:
         return []
     open_states = [s for s, st in C.STATES.items() if st.type == "open"]
-    cand = store.read("complaints", bbox=_bbox_around(lon, lat, radius + 10),
-                      where={"category": category, "state": open_states},
-                      columns=["id", "category", "state", "created_at", "geometry"])
+    cand = store.read(
+        "complaints",
+        bbox=_bbox_around(lon, lat, radius + 10),
+        where={"category": category, "state": open_states},
+        columns=["id", "category", "state", "created_at", "geometry"],
+    )
     found = C.find_duplicates(lon, lat, category=category, candidates=cand, policy=policy, exclude=exclude)
     created = dict(zip(cand["id"].astype(str), cand["created_at"])) if len(cand) else {}
     states = dict(zip(cand["id"].astype(str), cand["state"])) if len(cand) else {}
@@ -101,8 +138,15 @@ def _locate(store: Store, data: Mapping[str, Any], building: str | None) -> tupl
     raise InvalidInput("say where: lon and lat (click the map) or building_id")
 
 
-def submit(store: Store, data: Mapping[str, Any], *, user: Any, settings: Mapping[str, Any],
-           channel: str = "api", now: dt.datetime | None = None) -> dict[str, Any]:
+def submit(
+    store: Store,
+    data: Mapping[str, Any],
+    *,
+    user: Any,
+    settings: Mapping[str, Any],
+    channel: str = "api",
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
     """Collect a request: validate, route, store it with its first event (one transaction).
 
     ``data``: ``category``, ``description``, ``lon``/``lat`` or ``building_id``, optional
@@ -118,18 +162,30 @@ def submit(store: Store, data: Mapping[str, Any], *, user: Any, settings: Mappin
     fields = C.validate_intake(data)
     channel = fields["channel"] or channel
     if channel in ("visit", "phone") and getattr(user, "role", "public") not in STAFF_ROLES:
-        raise Forbidden("只有网格员和工作人员可以代录诉求 / only grid leaders and officials enter "
-                        "requests on a resident's behalf (visit, phone)")
+        raise Forbidden(
+            "只有网格员和工作人员可以代录诉求 / only grid leaders and officials enter "
+            "requests on a resident's behalf (visit, phone)"
+        )
     category = fields["category"]
     lon, lat = _locate(store, data, fields["building_id"])
     route = route_at(store, lon, lat, category=category, policy=policy)
     dup_of = fields["duplicate_of"]
     actor = _actor(user)
     # validate before taking a number, so a refused request uses none (ComplaintError is a 400)
-    rec, event = C.new_complaint(id="", category=category, description=fields["description"] or "",
-                                 at=now, channel=channel, lon=lon, lat=lat, actor=actor, policy=policy,
-                                 route=route, contact_name=fields["contact_name"],
-                                 contact_phone=fields["contact_phone"])
+    rec, event = C.new_complaint(
+        id="",
+        category=category,
+        description=fields["description"] or "",
+        at=now,
+        channel=channel,
+        lon=lon,
+        lat=lat,
+        actor=actor,
+        policy=policy,
+        route=route,
+        contact_name=fields["contact_name"],
+        contact_phone=fields["contact_phone"],
+    )
     if dup_of is not None:
         other = store.get("complaints", dup_of)
         if other is None or not C.is_open(other["state"]):
@@ -142,16 +198,27 @@ def submit(store: Store, data: Mapping[str, Any], *, user: Any, settings: Mappin
     frames = _frames(rec, [event])
     with store.transaction():  # the request, its first event and the audit entry, all or none
         _store_frames(store, frames, mode="insert")
-        audit.record(store, user if getattr(user, "username", None) else None, "complaint.create",
-                     f"complaint:{cid}", {"channel": channel, "category": category, "actor": actor,
-                                          "fields": sorted(k for k in ("description", "contact_name",
-                                                                       "contact_phone") if rec.get(k))})
+        audit.record(
+            store,
+            user if getattr(user, "username", None) else None,
+            "complaint.create",
+            f"complaint:{cid}",
+            {
+                "channel": channel,
+                "category": category,
+                "actor": actor,
+                "fields": sorted(k for k in ("description", "contact_name", "contact_phone") if rec.get(k)),
+            },
+        )
     out = staff_view(rec)
-    out["route"] = {"reasons": list(route.reasons), "grid_leader_id": route.grid_leader_id,
-                    "property_steward_id": route.property_steward_id,
-                    "departments": list(route.departments), "agency_responsible": route.agency()}
-    out["duplicates"] = duplicates_near(store, lon=lon, lat=lat, category=category, settings=settings,
-                                        exclude=cid)
+    out["route"] = {
+        "reasons": list(route.reasons),
+        "grid_leader_id": route.grid_leader_id,
+        "property_steward_id": route.property_steward_id,
+        "departments": list(route.departments),
+        "agency_responsible": route.agency(),
+    }
+    out["duplicates"] = duplicates_near(store, lon=lon, lat=lat, category=category, settings=settings, exclude=cid)
     return out
 
 

@@ -17,13 +17,15 @@ open now is the years' open; a unit's requests are open plus closed, responded p
 differencing every published figure against every sum pins none to 1–4. The answer is kept for a short time
 per state of the data (a new or changed request makes a new table).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -40,22 +42,32 @@ DISTRICT = "district"
 ALL = "all"
 #: unit levels from the finest, and how each unit's parent is found from its code (:mod:`gridmap.domain.codes`)
 LEVELS = ("grid", "community", "street")
-_PARENT = {"grid": ("community", community_of), "community": ("street", street_of),
-           "street": (DISTRICT, lambda code: ALL)}
+_PARENT = {
+    "grid": ("community", community_of),
+    "community": ("street", street_of),
+    "street": (DISTRICT, lambda code: ALL),
+}
 #: additive KPI counts (``complaints_prev`` is the year before's ``complaints``)
 FIELDS = tuple(f for f in kpi.COUNT_FIELDS if f != "complaints_prev")
 #: counts now per unit, and which of them a public response shows per level
 NOW = ("total", "open", "closed", "overdue")
 NOW_SHOWN = {"grid": NOW, "community": ("total", "open", "overdue")}
 #: per unit and year: a count that is the sum of two others (the second one never shown by itself)
-SPLITS = (("complaints", "responded"), ("complaints", "open"), ("complaints", "disputes"),
-          ("evaluated", "satisfied"), ("evaluated", "resolved_yes"), ("open", "overdue_open"),
-          ("disputes", "disputes_resolved"), ("complaints", "evaluated"))
+SPLITS = (
+    ("complaints", "responded"),
+    ("complaints", "open"),
+    ("complaints", "disputes"),
+    ("evaluated", "satisfied"),
+    ("evaluated", "resolved_yes"),
+    ("open", "overdue_open"),
+    ("disputes", "disputes_resolved"),
+    ("complaints", "evaluated"),
+)
 #: district figures the summary shows itself or through a rate with a shown denominator
 DISTRICT_SHOWN = FIELDS
 #: how long a table is kept (seconds); a change to the requests makes a new one at once
 CACHE_SECONDS = 120.0
-_CACHE: dict[Any, tuple[float, "PublicTable"]] = {}
+_CACHE: dict[Any, tuple[float, PublicTable]] = {}
 _LOCK = threading.Lock()
 
 
@@ -82,8 +94,12 @@ def public_table(store: Store, *, settings: Mapping[str, Any] | None = None) -> 
     """The public counts of ``store``'s requests (kept while the requests and the published plan stay the
     same, for at most :data:`CACHE_SECONDS`)."""
     settings = settings if settings is not None else config.load()
-    key = (store.url, published_plan_id(store), _fingerprint(store),
-           repr(sorted((k, repr(v)) for k, v in settings.items() if str(k).startswith("COMPLAINT"))))
+    key = (
+        store.url,
+        published_plan_id(store),
+        _fingerprint(store),
+        repr(sorted((k, repr(v)) for k, v in settings.items() if str(k).startswith("COMPLAINT"))),
+    )
     with _LOCK:
         hit = _CACHE.get(key)
     if hit is not None and time.monotonic() - hit[0] <= CACHE_SECONDS:
@@ -97,8 +113,19 @@ def public_table(store: Store, *, settings: Mapping[str, Any] | None = None) -> 
     return table
 
 
-_FINGERPRINT = ["id", "state", "building_id", "community_id", "filed_grid_code", "created_at", "due_at", "closed_at",
-                "rating", "resolved", "category"]
+_FINGERPRINT = [
+    "id",
+    "state",
+    "building_id",
+    "community_id",
+    "filed_grid_code",
+    "created_at",
+    "due_at",
+    "closed_at",
+    "rating",
+    "resolved",
+    "category",
+]
 
 
 def _fingerprint(store: Store) -> int:
@@ -108,8 +135,9 @@ def _fingerprint(store: Store) -> int:
     return hash((h, store.count("complaint_events")))
 
 
-def _build(lab: pd.DataFrame, events: pd.DataFrame, units: Any, *, settings: Mapping[str, Any],
-           now: dt.datetime) -> PublicTable:
+def _build(
+    lab: pd.DataFrame, events: pd.DataFrame, units: Any, *, settings: Mapping[str, Any], now: dt.datetime
+) -> PublicTable:
     kw = kpi_options(settings, policy_from(settings))
     years = tuple(sorted(int(y) for y in lab["year"].dropna().unique()))
     values: dict[Any, int] = {}
@@ -134,8 +162,9 @@ def _build(lab: pd.DataFrame, events: pd.DataFrame, units: Any, *, settings: Map
                 shown.add(key)
         units_of_level[DISTRICT] = {ALL}
         for f in FIELDS:
-            sums += _hierarchy(values, lambda lvl, u, f=f, y=year: ("kpi", y, f, lvl, u), units_of_level,
-                               rest=("kpi-rest", year, f))
+            sums += _hierarchy(
+                values, lambda lvl, u, f=f, y=year: ("kpi", y, f, lvl, u), units_of_level, rest=("kpi-rest", year, f)
+            )
         for unit_level, unit_set in units_of_level.items():
             for unit in unit_set:
                 for whole, part in SPLITS:
@@ -151,8 +180,10 @@ def _build(lab: pd.DataFrame, events: pd.DataFrame, units: Any, *, settings: Map
         shown |= {o_total, o_open}
         fixed |= {o_total, o_open}
         values[("o311-uncounted", year)] = values[o_total] - values[("kpi", year, "complaints", DISTRICT, ALL)]
-        sums += [(o_total, (("kpi", year, "complaints", DISTRICT, ALL), ("o311-uncounted", year))),
-                 (o_open, (("kpi", year, "open", DISTRICT, ALL),))]
+        sums += [
+            (o_total, (("kpi", year, "complaints", DISTRICT, ALL), ("o311-uncounted", year))),
+            (o_open, (("kpi", year, "open", DISTRICT, ALL),)),
+        ]
         months = lab[lab["counted"] & (lab["year"] == year)].groupby("month").size()
         month_keys = []
         for m in range(1, 13):
@@ -172,8 +203,13 @@ def district_wide(key: Any) -> bool:
     return key[0] in ("o311", "o311-uncounted", "trend") or DISTRICT in key
 
 
-def _now_cells(lab: pd.DataFrame, values: dict[Any, int], shown: set[Any], units_of_level: Mapping[str, set[str]],
-               years: tuple[int, ...]) -> list[tuple[Any, tuple[Any, ...]]]:
+def _now_cells(
+    lab: pd.DataFrame,
+    values: dict[Any, int],
+    shown: set[Any],
+    units_of_level: Mapping[str, set[str]],
+    years: tuple[int, ...],
+) -> list[tuple[Any, tuple[Any, ...]]]:
     """Counts now per unit, tied to the years' counts; the grid and community ones are shown."""
     sums: list[tuple[Any, tuple[Any, ...]]] = []
     for level in (*LEVELS, DISTRICT):
@@ -203,8 +239,9 @@ def _now_cells(lab: pd.DataFrame, values: dict[Any, int], shown: set[Any], units
     return sums
 
 
-def _hierarchy(values: dict[Any, int], key: Any, units_of_level: Mapping[str, set[str]], *,
-               rest: tuple[Any, ...]) -> list[tuple[Any, tuple[Any, ...]]]:
+def _hierarchy(
+    values: dict[Any, int], key: Any, units_of_level: Mapping[str, set[str]], *, rest: tuple[Any, ...]
+) -> list[tuple[Any, tuple[Any, ...]]]:
     """Each parent = its children + a remainder (requests placed in the parent but in no child); a sum
     whose remainder would be negative (children filed elsewhere) is left out: it does not hold."""
     sums = []
@@ -232,12 +269,16 @@ def _district(lab: pd.DataFrame, events: pd.DataFrame, *, year: int, now: dt.dat
     over = kpi.overdue_counts(lab[lab["year"] == year], now=now)
     counted = lab[lab["counted"]]
     row = {"complaints": int((counted["year"] == year).sum())}
-    for frame, names in ((three, ("responded", "evaluated", "resolved_yes", "satisfied")),
-                         (disp, ("disputes", "resolved")), (over, ("open", "overdue_open", "closed_late"))):
+    for frame, names in (
+        (three, ("responded", "evaluated", "resolved_yes", "satisfied")),
+        (disp, ("disputes", "resolved")),
+        (over, ("open", "overdue_open", "closed_late")),
+    ):
         first = frame.iloc[0] if len(frame) else {}
         for name in names:
             row["disputes_resolved" if frame is disp and name == "resolved" else name] = _int(
-                first.get(name) if len(frame) else 0)
+                first.get(name) if len(frame) else 0
+            )
     return row
 
 
@@ -253,9 +294,12 @@ def _int(v: Any) -> int:
 
 # -- what the public gets --------------------------------------------------------------------------------
 #: figures computed from counts: withheld unless every count they come from is shown exactly
-DERIVED = {**kpi.DERIVED_FIELDS, "dispute_rate_prev": ("disputes_prev", "disputes_resolved_prev"),
-           "per_1000_prev": ("complaints_prev",),
-           "dispute_change": ("disputes", "disputes_resolved", "disputes_prev", "disputes_resolved_prev")}
+DERIVED = {
+    **kpi.DERIVED_FIELDS,
+    "dispute_rate_prev": ("disputes_prev", "disputes_resolved_prev"),
+    "per_1000_prev": ("complaints_prev",),
+    "dispute_change": ("disputes", "disputes_resolved", "disputes_prev", "disputes_resolved_prev"),
+}
 
 
 def public_report(report: Mapping[str, Any], table: PublicTable) -> dict[str, Any]:

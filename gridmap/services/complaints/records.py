@@ -3,11 +3,13 @@ settings, the rows written for a request and its events, and the JSON shapes sta
 
 ``user`` is anything with ``id``, ``role`` and ``scope`` (:class:`gridmap.web.access.User` fits).
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 from shapely.geometry import Point
@@ -33,15 +35,19 @@ def policy_from(settings: Mapping[str, Any]) -> C.Policy:
     """The complaint :class:`~gridmap.domain.complaints.Policy` from the ``COMPLAINT_*`` settings, its
     working days counted in the service's zone (``TIMEZONE``)."""
     try:
-        cal = _calendar(tuple(map(str, settings.get("COMPLAINT_HOLIDAYS") or ())),
-                        tuple(map(str, settings.get("COMPLAINT_WORKDAYS") or ())),
-                        str(settings.get("TIMEZONE") or config.setting("TIMEZONE").default))
-        policy = C.Policy(calendar=cal,
-                          reopen_days=int(settings.get("COMPLAINT_REOPEN_DAYS", 15)),
-                          escalation_step_days=int(settings.get("COMPLAINT_ESCALATION_DAYS", 3)),
-                          boundary_m=float(settings.get("COMPLAINT_BOUNDARY_M", 30.0)),
-                          nearest_m=float(settings.get("COMPLAINT_NEAREST_M", 60.0)),
-                          satisfied_min=int(settings.get("COMPLAINT_SATISFIED_MIN", 4)))
+        cal = _calendar(
+            tuple(map(str, settings.get("COMPLAINT_HOLIDAYS") or ())),
+            tuple(map(str, settings.get("COMPLAINT_WORKDAYS") or ())),
+            str(settings.get("TIMEZONE") or config.setting("TIMEZONE").default),
+        )
+        policy = C.Policy(
+            calendar=cal,
+            reopen_days=int(settings.get("COMPLAINT_REOPEN_DAYS", 15)),
+            escalation_step_days=int(settings.get("COMPLAINT_ESCALATION_DAYS", 3)),
+            boundary_m=float(settings.get("COMPLAINT_BOUNDARY_M", 30.0)),
+            nearest_m=float(settings.get("COMPLAINT_NEAREST_M", 60.0)),
+            satisfied_min=int(settings.get("COMPLAINT_SATISFIED_MIN", 4)),
+        )
         return C.with_sla(policy, dict(settings.get("COMPLAINT_SLA_DAYS") or {}))
     except (CalendarError, C.ComplaintError, TypeError, ValueError) as exc:
         raise InvalidInput(f"complaint settings are not valid: {exc}") from None
@@ -92,8 +98,14 @@ def _iso(v: Any) -> str | None:
 
 
 def _event_json(e: Mapping[str, Any]) -> dict[str, Any]:
-    return {"seq": int(e["seq"]), "from_state": e.get("from_state"), "to_state": e["to_state"],
-            "actor": e.get("actor"), "at": _iso(e.get("at")), "note": e.get("note")}
+    return {
+        "seq": int(e["seq"]),
+        "from_state": e.get("from_state"),
+        "to_state": e["to_state"],
+        "actor": e.get("actor"),
+        "at": _iso(e.get("at")),
+        "note": e.get("note"),
+    }
 
 
 def staff_view(rec: Mapping[str, Any], *, grid: str | None = None) -> dict[str, Any]:
@@ -114,9 +126,16 @@ def staff_view(rec: Mapping[str, Any], *, grid: str | None = None) -> dict[str, 
         elif hasattr(v, "item"):
             v = v.item()
         out[k] = v
-    out.update(lon=lon, lat=lat, grid_code=grid or rec.get("filed_grid_code"), status=state.type,
-               state_zh=state.zh, state_en=state.en, category_zh=cat.zh if cat else None,
-               category_en=cat.en if cat else None)
+    out.update(
+        lon=lon,
+        lat=lat,
+        grid_code=grid or rec.get("filed_grid_code"),
+        status=state.type,
+        state_zh=state.zh,
+        state_en=state.en,
+        category_zh=cat.zh if cat else None,
+        category_en=cat.en if cat else None,
+    )
     return out
 
 
@@ -138,9 +157,18 @@ def public_view(view: Mapping[str, Any]) -> dict[str, Any]:
 def categories_catalogue(settings: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Categories with their departments and time limits (working days), for forms and Open311."""
     policy = policy_from(settings)
-    return [{"code": c.code, "zh": c.zh, "en": c.en, "group": c.group, "sla_kind": c.sla_kind,
-             "sla_days": policy.sla_for(c.code), "duplicate_radius_m": c.duplicate_radius_m,
-             "dispute": c.dispute, "keywords": list(c.keywords),
-             "departments": [{"code": d, "zh": C.DEPARTMENTS[d].zh, "en": C.DEPARTMENTS[d].en}
-                             for d in c.departments]}
-            for c in policy.categories.values()]
+    return [
+        {
+            "code": c.code,
+            "zh": c.zh,
+            "en": c.en,
+            "group": c.group,
+            "sla_kind": c.sla_kind,
+            "sla_days": policy.sla_for(c.code),
+            "duplicate_radius_m": c.duplicate_radius_m,
+            "dispute": c.dispute,
+            "keywords": list(c.keywords),
+            "departments": [{"code": d, "zh": C.DEPARTMENTS[d].zh, "en": C.DEPARTMENTS[d].en} for d in c.departments],
+        }
+        for c in policy.categories.values()
+    ]

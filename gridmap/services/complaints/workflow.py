@@ -4,10 +4,12 @@ request through the transitions table, automatic 督办 of overdue requests, and
 Scope keys follow :mod:`gridmap.domain.privacy`: ``grids``, ``communities``, ``streets``, ``departments``
 (department codes such as ``urban_management`` or their Chinese names such as ``城管``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -16,8 +18,17 @@ from gridmap.domain import complaints as C
 from gridmap.domain import privacy
 from gridmap.domain.codes import street_of
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFoundError
-from gridmap.services.complaints.records import (STAFF_ROLES, _actor, _event_json, _isna, _now, _write, policy_from,
-                                                 public_view, staff_view)
+from gridmap.services.complaints.records import (
+    STAFF_ROLES,
+    _actor,
+    _event_json,
+    _isna,
+    _now,
+    _write,
+    policy_from,
+    public_view,
+    staff_view,
+)
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store import audit
 from gridmap.store.base import ConflictError, Range, Store
@@ -52,8 +63,9 @@ def _actor_kind(user: Any) -> str:
         return "staff"
     if role == "department":
         return "department"
-    raise Forbidden("只有网格员、部门和工作人员可以办理诉求 / only grid leaders, departments and officials "
-                    "act on requests")
+    raise Forbidden(
+        "只有网格员、部门和工作人员可以办理诉求 / only grid leaders, departments and officials act on requests"
+    )
 
 
 # -- moving a request ---------------------------------------------------------------------------------
@@ -69,9 +81,17 @@ def _next_seq(store: Store, cid: str) -> int:
     return int(ev["seq"].max()) + 1 if len(ev) else 1
 
 
-def transition(store: Store, cid: str, target: str, *, user: Any, settings: Mapping[str, Any],
-               note: str | None = None, changes: Mapping[str, Any] | None = None,
-               now: dt.datetime | None = None) -> dict[str, Any]:
+def transition(
+    store: Store,
+    cid: str,
+    target: str,
+    *,
+    user: Any,
+    settings: Mapping[str, Any],
+    note: str | None = None,
+    changes: Mapping[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
     """Move request ``cid`` to ``target`` as ``user`` (one transaction); returns the new record and the
     events written. ``changes`` holds only what that move may carry
     (:data:`gridmap.domain.complaints.MOVE_FIELDS`: ``assignee``, ``department`` on reassignment, ``rating`` and
@@ -91,8 +111,9 @@ def transition(store: Store, cid: str, target: str, *, user: Any, settings: Mapp
         try:
             if target == "evaluated":
                 rating, resolved = changes.pop("rating", None), _bool(changes.pop("resolved", None))
-                new, events = C.evaluate(rec, rating=rating, resolved=resolved, actor=actor, at=now, seq=seq,
-                                         policy=policy, note=note)
+                new, events = C.evaluate(
+                    rec, rating=rating, resolved=resolved, actor=actor, at=now, seq=seq, policy=policy, note=note
+                )
             elif target == "reopened":
                 new, ev = C.reopen(rec, actor=actor, at=now, seq=seq, policy=policy, note=note)
                 events = [ev]
@@ -107,16 +128,25 @@ def transition(store: Store, cid: str, target: str, *, user: Any, settings: Mapp
     return {"complaint": staff_view(new), "events": [_event_json(e) for e in events]}
 
 
-def set_due(store: Store, cid: str, due_at: Any, *, user: Any, settings: Mapping[str, Any],
-            note: str | None = None, now: dt.datetime | None = None) -> dict[str, Any]:
+def set_due(
+    store: Store,
+    cid: str,
+    due_at: Any,
+    *,
+    user: Any,
+    settings: Mapping[str, Any],
+    note: str | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
     """Change the time limit of open request ``cid`` (延期), as an event of its own (the old and new limit
     and the reason): only community and street officials whose area holds it, and admins
     (:data:`DUE_ROLES`). Audited as ``complaint.due``."""
     now = _now(now)
     policy = policy_from(settings)
     if getattr(user, "role", "public") not in DUE_ROLES:
-        raise Forbidden("只有社区、街道工作人员可以调整办理时限 / only community and street officials change a "
-                        "request's time limit")
+        raise Forbidden(
+            "只有社区、街道工作人员可以调整办理时限 / only community and street officials change a request's time limit"
+        )
     due = _datetime_like(due_at, policy.zone)
     with store.transaction():
         rec = _load(store, cid)
@@ -146,6 +176,7 @@ def _datetime_like(value: Any, zone: Any) -> dt.datetime:
 
 def _changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """Names of the columns a change touched (``updated_at`` aside)."""
+
     def same(a: Any, b: Any) -> bool:
         if _isna(a) and _isna(b):
             return True
@@ -153,20 +184,40 @@ def _changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
             return bool(a == b)
         except (TypeError, ValueError):
             return False
+
     return sorted(k for k in new if k not in ("updated_at", "lon", "lat", "geometry") and not same(old.get(k), new[k]))
 
 
-def _save(store: Store, cid: str, old: Mapping[str, Any], new: Mapping[str, Any], events: list[Mapping[str, Any]],
-          *, user: Any, action: str) -> None:
+def _save(
+    store: Store,
+    cid: str,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    events: list[Mapping[str, Any]],
+    *,
+    user: Any,
+    action: str,
+) -> None:
     """Write a changed request, its events and the audit entry (inside the caller's transaction)."""
     try:
         _write(store, new, events, mode="upsert")
     except ConflictError:  # another move of the same request won the race for this event number
-        raise Conflict(f"request {cid} was changed by someone else at the same moment; "
-                       f"reload it and try again") from None
-    audit.record(store, user if getattr(user, "username", None) else _actor(user), action, f"complaint:{cid}",
-                 {"from": old.get("state"), "to": new.get("state"), "seq": [int(e["seq"]) for e in events],
-                  "changed": _changed(old, new), "note": any(e.get("note") for e in events)})
+        raise Conflict(
+            f"request {cid} was changed by someone else at the same moment; reload it and try again"
+        ) from None
+    audit.record(
+        store,
+        user if getattr(user, "username", None) else _actor(user),
+        action,
+        f"complaint:{cid}",
+        {
+            "from": old.get("state"),
+            "to": new.get("state"),
+            "seq": [int(e["seq"]) for e in events],
+            "changed": _changed(old, new),
+            "note": any(e.get("note") for e in events),
+        },
+    )
 
 
 def _bool(v: Any) -> Any:
@@ -195,8 +246,15 @@ def escalate_overdue(store: Store, *, settings: Mapping[str, Any], now: dt.datet
             rec = {k: (None if _isna(v) else v) for k, v in row.items()}
             steps = C.escalate(rec, now, seq=_next_seq(store, rec["id"]), policy=policy)
             if steps:
-                _save(store, str(rec["id"]), rec, steps[-1][0], [ev for _, ev in steps], user="system",
-                      action="complaint.escalate")
+                _save(
+                    store,
+                    str(rec["id"]),
+                    rec,
+                    steps[-1][0],
+                    [ev for _, ev in steps],
+                    user="system",
+                    action="complaint.escalate",
+                )
                 escalated.append(str(rec["id"]))
                 n_events += len(steps)
     return {"checked": int(len(recs)), "escalated": escalated, "events": n_events}
@@ -245,26 +303,34 @@ def events_of(store: Store, cid: str) -> list[dict[str, Any]]:
     return [_event_json({k: (None if _isna(v) else v) for k, v in r.items()}) for r in ev.to_dict("records")]
 
 
-def list_complaints(store: Store, *, user: Any, filters: Mapping[str, Any] | None = None,
-                    limit: int = 100, offset: int = 0) -> dict[str, Any]:
+def list_complaints(
+    store: Store, *, user: Any, filters: Mapping[str, Any] | None = None, limit: int = 100, offset: int = 0
+) -> dict[str, Any]:
     """Requests in the user's area, newest first. ``filters``: ``state``, ``category``, ``department``,
     ``grid`` (filed grid), ``community_id``, ``overdue`` (true)."""
     filters = dict(filters or {})
     where: dict[str, Any] = {}
-    for key, col in (("state", "state"), ("category", "category"), ("department", "department"),
-                     ("grid", "filed_grid_code"), ("community_id", "community_id")):
+    for key, col in (
+        ("state", "state"),
+        ("category", "category"),
+        ("department", "department"),
+        ("grid", "filed_grid_code"),
+        ("community_id", "community_id"),
+    ):
         if filters.get(key):
             where[col] = str(filters[key]).split(",")
     role = getattr(user, "role", "public")
     if role == "grid_leader":
-        where["filed_grid_code"] = sorted(set(where.get("filed_grid_code", _scope(user, "grids")))
-                                          & _scope(user, "grids"))
+        where["filed_grid_code"] = sorted(
+            set(where.get("filed_grid_code", _scope(user, "grids"))) & _scope(user, "grids")
+        )
     elif role == "department":
         codes = set(privacy.department_codes(_scope(user, "departments")))
         where["department"] = sorted(set(where.get("department", codes)) & codes)
     elif role == "community_official":
-        where["community_id"] = sorted(set(where.get("community_id", _scope(user, "communities")))
-                                       & _scope(user, "communities"))
+        where["community_id"] = sorted(
+            set(where.get("community_id", _scope(user, "communities"))) & _scope(user, "communities")
+        )
     rows = store.read("complaints", where=where, order_by=["created_at"])
     if role == "street_official":
         rows = rows[rows["community_id"].map(street_of, na_action="ignore").isin(_scope(user, "streets"))]
@@ -272,14 +338,13 @@ def list_complaints(store: Store, *, user: Any, filters: Mapping[str, Any] | Non
         rows = rows[rows["state"].map(C.is_open) & (rows["due_at"] < pd.Timestamp(clock.now()))]
     rows = rows.iloc[::-1]
     total = len(rows)
-    page = rows.iloc[offset:offset + limit]
+    page = rows.iloc[offset : offset + limit]
     items = [staff_view({k: (None if _isna(v) else v) for k, v in r.items()}) for r in page.to_dict("records")]
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
 #: moves the work list offers as a button (reassigning and marking a duplicate need more than a note)
-_LIST_MOVES = ("dispatched", "responding", "returned", "resolved", "supervised", "evaluated", "reopened",
-               "rejected")
+_LIST_MOVES = ("dispatched", "responding", "returned", "resolved", "supervised", "evaluated", "reopened", "rejected")
 
 
 def open_states() -> list[dict[str, str]]:
@@ -287,16 +352,20 @@ def open_states() -> list[dict[str, str]]:
     return [{"code": k, "zh": st.zh, "en": st.en} for k, st in C.STATES.items() if st.type == "open"]
 
 
-def work_list(store: Store, *, user: Any, filters: Mapping[str, Any] | None = None,
-              limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def work_list(
+    store: Store, *, user: Any, filters: Mapping[str, Any] | None = None, limit: int = 50, offset: int = 0
+) -> dict[str, Any]:
     """:func:`list_complaints` for the staff work list page: each item with ``moves``, the states this user
     may move it to from the page (state code, 中文, English), and ``overdue``."""
     out = list_complaints(store, user=user, filters=filters, limit=limit, offset=offset)
     by = _actor_kind(user)
     now = clock.now()
     for item in out["items"]:
-        item["moves"] = [{"to": t, "zh": C.STATES[t].zh, "en": C.STATES[t].en}
-                         for t in C.allowed_targets(item["state"], by=by) if t in _LIST_MOVES]
+        item["moves"] = [
+            {"to": t, "zh": C.STATES[t].zh, "en": C.STATES[t].en}
+            for t in C.allowed_targets(item["state"], by=by)
+            if t in _LIST_MOVES
+        ]
         due = item.get("due_at")
         item["overdue"] = bool(C.is_open(item["state"]) and due and clock.utc(pd.Timestamp(due)) < now)
     return out

@@ -1,6 +1,7 @@
 """What every part of the maps shares: the published plan's assignment (cached), the caches and their
 lifetime, the complaint clock (days waiting, overdue) and the layer specs.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -2,6 +2,7 @@
 public maps show at every zoom, from the public table (:mod:`gridmap.services.complaints.public`: counts of 1–4
 are ``"<5"``, counts that differencing would give back are withheld).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,8 +41,11 @@ def centres(store: Store, level: str) -> pd.DataFrame:
     if hit is not None and time.monotonic() - hit[0] <= CACHE_SECONDS:
         return hit[1]
     if level == "grid":
-        rows = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code", "geometry"]) \
-            if plan_id else _empty(LAYERS["grids"])
+        rows = (
+            store.read("plan_grids", where={"plan_id": plan_id}, columns=["code", "geometry"])
+            if plan_id
+            else _empty(LAYERS["grids"])
+        )
         ids, names = rows["code"].astype(str), rows["code"].astype(str)
     else:
         rows = store.read("communities", columns=["id", "name", "geometry"])
@@ -55,8 +59,14 @@ def centres(store: Store, level: str) -> pd.DataFrame:
     return out
 
 
-def complaint_counts(store: Store, *, level: str = "grid", bbox: tuple[float, float, float, float] | None = None,
-                     open_only: bool = True, now: dt.datetime | None = None) -> pd.DataFrame:
+def complaint_counts(
+    store: Store,
+    *,
+    level: str = "grid",
+    bbox: tuple[float, float, float, float] | None = None,
+    open_only: bool = True,
+    now: dt.datetime | None = None,
+) -> pd.DataFrame:
     """Complaints counted per published grid (``level="grid"``) or per community, as points inside each
     area with ``id, name, level, count, overdue`` — the public table's figures
     (:mod:`gridmap.services.complaints.public`: ``"<5"`` for 1–4, ``None`` where withheld so that no
@@ -79,8 +89,7 @@ def complaint_counts(store: Store, *, level: str = "grid", bbox: tuple[float, fl
     table = public_table(store)
     measure = "open" if open_only else "total"
     count = [table.current(measure, level, str(i)) for i in where["id"]]
-    out = where.assign(level=level, count=count,
-                       overdue=[table.current("overdue", level, str(i)) for i in where["id"]])
+    out = where.assign(level=level, count=count, overdue=[table.current("overdue", level, str(i)) for i in where["id"]])
     out = out[[c != 0 for c in count]]
     cols = ["id", "name"] if level == "community" else ["id"]
     return out[cols + ["level", "count", "overdue", "geometry"]].reset_index(drop=True)

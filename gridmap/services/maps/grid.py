@@ -2,10 +2,12 @@
 and lists (buildings, stewards, open complaints, merchants and volunteer teams nearby); the areas embeds
 show; the district's extent.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,11 +22,16 @@ from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import Store
 
 
-def community_bounds(store: Store, community_ids: Iterable[str], default: tuple[int, int]) -> dict[str, tuple[int, int]]:
+def community_bounds(
+    store: Store, community_ids: Iterable[str], default: tuple[int, int]
+) -> dict[str, tuple[int, int]]:
     """community id → (min, max) households per grid (its own or the default)."""
     ids = sorted({str(c) for c in community_ids if c is not None})
-    coms = store.read("communities", ids=ids, columns=["id", "min_households", "max_households"]) if ids \
+    coms = (
+        store.read("communities", ids=ids, columns=["id", "min_households", "max_households"])
+        if ids
         else pd.DataFrame(columns=["id", "min_households", "max_households"])
+    )
     out = {}
     for r in coms.itertuples():
         lo = default[0] if pd.isna(r.min_households) else int(r.min_households)
@@ -65,26 +72,43 @@ def grid_buildings(store: Store, plan_id: str, code: str) -> pd.DataFrame:
     ids = sorted(b for b, g in grid_of.items() if g == code)
     if not ids:
         return _empty(LAYERS["buildings"]).assign(grid_code=[])
-    frame = store.read("buildings", ids=ids, columns=["id", "name", "estate_id", "community_id", "households",
-                                                     "floors", "residents", "geometry"])
+    frame = store.read(
+        "buildings",
+        ids=ids,
+        columns=["id", "name", "estate_id", "community_id", "households", "floors", "residents", "geometry"],
+    )
     return frame.assign(grid_code=code)
 
 
-def grid_stats(store: Store, code: str, *, bounds: tuple[int, int] = (300, 500),
-               now: dt.datetime | None = None) -> dict[str, Any]:
+def grid_stats(
+    store: Store, code: str, *, bounds: tuple[int, int] = (300, 500), now: dt.datetime | None = None
+) -> dict[str, Any]:
     """Figures of grid ``code``: households against its bounds, buildings, stewards by role, complaints."""
     return _grid(store, code, bounds=bounds, now=now)["stats"]
 
 
-def grid_detail(store: Store, code: str, *, bounds: tuple[int, int] = (300, 500),
-                now: dt.datetime | None = None, radius_m: float = 500.0) -> dict[str, Any]:
+def grid_detail(
+    store: Store,
+    code: str,
+    *,
+    bounds: tuple[int, int] = (300, 500),
+    now: dt.datetime | None = None,
+    radius_m: float = 500.0,
+) -> dict[str, Any]:
     """Everything the grid page shows: the figures and the lists (buildings, stewards by role, open
     complaints with days waiting and overdue flag, merchants and volunteer teams within ``radius_m``)."""
     return _grid(store, code, bounds=bounds, now=now, radius_m=radius_m, lists=True)
 
 
-def _grid(store: Store, code: str, *, bounds: tuple[int, int], now: dt.datetime | None,
-          radius_m: float = 500.0, lists: bool = False) -> dict[str, Any]:
+def _grid(
+    store: Store,
+    code: str,
+    *,
+    bounds: tuple[int, int],
+    now: dt.datetime | None,
+    radius_m: float = 500.0,
+    lists: bool = False,
+) -> dict[str, Any]:
     now = now or clock.now()
     row = grid_row(store, code)
     plan_id = row["plan_id"]
@@ -93,8 +117,11 @@ def _grid(store: Store, code: str, *, bounds: tuple[int, int], now: dt.datetime 
     ids = blds["id"].astype(str).tolist()
     lo, hi = community_bounds(store, [row["community_id"]], bounds)[str(row["community_id"])]
     stewards = _by_buildings(store, "stewards", ids, ["id", "role", "building_id", "serves", "geometry"])
-    leaders = store.read("stewards", where={"role": "grid_leader", "serves": code},
-                         columns=["id", "role", "building_id", "serves", "geometry"])
+    leaders = store.read(
+        "stewards",
+        where={"role": "grid_leader", "serves": code},
+        columns=["id", "role", "building_id", "serves", "geometry"],
+    )
     if len(leaders):
         stewards = pd.concat([stewards, leaders[~leaders["id"].isin(stewards["id"])]], ignore_index=True)
     complaints = _by_buildings(store, "complaints", ids, list(LAYERS["complaints"].columns) + ["geometry"])
@@ -106,9 +133,14 @@ def _grid(store: Store, code: str, *, bounds: tuple[int, int], now: dt.datetime 
     households = int(blds["households"].fillna(0).sum()) if len(blds) else 0
     by_role = {r: int((stewards["role"] == r).sum()) if len(stewards) else 0 for r in STEWARD_ROLES}
     stats = {
-        "code": code, "plan_id": plan_id, "community_id": row["community_id"],
+        "code": code,
+        "plan_id": plan_id,
+        "community_id": row["community_id"],
         "community": _name(store, "communities", row["community_id"]),
-        "households": households, "min": lo, "max": hi, "status": load_status(households, lo, hi),
+        "households": households,
+        "min": lo,
+        "max": hi,
+        "status": load_status(households, lo, hi),
         "buildings": len(blds),
         "residents": int(blds["residents"].fillna(0).sum()) if len(blds) and "residents" in blds else 0,
         "stewards": by_role,
@@ -132,18 +164,26 @@ def _grid(store: Store, code: str, *, bounds: tuple[int, int], now: dt.datetime 
     out.update(
         buildings=blds.sort_values(["estate", "name"], key=lambda s: s.astype(str).str.zfill(6)),
         stewards=stewards.assign(building=[bname.get(str(b), "") for b in stewards["building_id"]])
-        if len(stewards) else stewards,
-        complaints=open_c.assign(building=[bname.get(str(b), "") for b in open_c["building_id"]])
-        .sort_values("days_waiting", ascending=False) if len(open_c) else open_c,
-        merchants=merchants, volunteer_teams=teams)
+        if len(stewards)
+        else stewards,
+        complaints=open_c.assign(building=[bname.get(str(b), "") for b in open_c["building_id"]]).sort_values(
+            "days_waiting", ascending=False
+        )
+        if len(open_c)
+        else open_c,
+        merchants=merchants,
+        volunteer_teams=teams,
+    )
     return out
 
 
 def _by_buildings(store: Store, layer: str, ids: Sequence[str], columns: list[str]) -> pd.DataFrame:
     if not ids:
         return store.read(layer, columns=columns, limit=0)
-    parts = [store.read(layer, where={"building_id": list(ids[i:i + 500])}, columns=columns)
-             for i in range(0, len(ids), 500)]
+    parts = [
+        store.read(layer, where={"building_id": list(ids[i : i + 500])}, columns=columns)
+        for i in range(0, len(ids), 500)
+    ]
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
@@ -179,8 +219,12 @@ def area(store: Store, kind: str, key: str) -> dict[str, Any]:
         col = "community_id"
         grids = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code", col])
         codes = sorted(c for c, com in zip(grids["code"], grids[col]) if str(com).startswith(key))
-    return {"id": key, "name": row["name"], "bbox": [round(float(v), 6) for v in shapely.bounds(row["geometry"])],
-            "grids": codes}
+    return {
+        "id": key,
+        "name": row["name"],
+        "bbox": [round(float(v), 6) for v in shapely.bounds(row["geometry"])],
+        "grids": codes,
+    }
 
 
 def first_grid(store: Store) -> str | None:

@@ -5,13 +5,15 @@ and rounded to the precision the zoom can show, and carries **only non-personal 
 rooms, descriptions and contacts never leave here; the security area may add role-based views).
 A building's, steward's or complaint's grid is derived from the published plan (``plan_assignments``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import math
 import time
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,8 +24,17 @@ from gridmap.domain.gcj02 import geometries_wgs84_to_gcj02
 from gridmap.domain.values import json_column
 from gridmap.errors import InvalidInput
 from gridmap.present.layers import DETAIL_ZOOM, GRID_COUNT_ZOOM, LIGHT_COMPLAINT, MAX_FEATURES, POINT_ZOOM
-from gridmap.services.maps.common import (_ASSIGN_LOCK, _GRIDS_CACHE, CACHE_SECONDS, _complaint_clock, _empty,
-                                          _GridLayer, _spec, assignment, open_states)
+from gridmap.services.maps.common import (
+    _ASSIGN_LOCK,
+    _GRIDS_CACHE,
+    CACHE_SECONDS,
+    _complaint_clock,
+    _empty,
+    _GridLayer,
+    _spec,
+    assignment,
+    open_states,
+)
 from gridmap.services.maps.counts import _small_count, complaint_counts
 from gridmap.services.maps.grid import with_load
 from gridmap.services.plans.stored import published_plan_id
@@ -42,8 +53,11 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     if len(parts) != 4 or not all(math.isfinite(p) for p in parts):
         raise InvalidInput(f"bbox={text!r}: expected four finite numbers minx,miny,maxx,maxy")
     minx, miny, maxx, maxy = parts
-    if minx > maxx or miny > maxy or not (-180 <= minx <= 180 and -180 <= maxx <= 180
-                                          and -90 <= miny <= 90 and -90 <= maxy <= 90):
+    if (
+        minx > maxx
+        or miny > maxy
+        or not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90)
+    ):
         raise InvalidInput(f"bbox={text!r}: need minx<=maxx, miny<=maxy within ±180/±90 degrees")
     return minx, miny, maxx, maxy
 
@@ -62,7 +76,7 @@ def parse_zoom(text: str | None, *, default: int = 18) -> int:
 
 def tolerance(zoom: int) -> float:
     """Half a screen pixel at ``zoom``, in degrees (the simplification tolerance)."""
-    return 360.0 / (256 * 2 ** zoom) / 2
+    return 360.0 / (256 * 2**zoom) / 2
 
 
 def decimals(zoom: int) -> int:
@@ -72,9 +86,17 @@ def decimals(zoom: int) -> int:
 
 
 # -- layers as GeoJSON ---------------------------------------------------------------------------------
-def layer_frame(store: Store, layer: str, *, bbox: tuple[float, float, float, float] | None = None,
-                zoom: int = 18, where: Mapping[str, Any] | None = None, open_only: bool = True,
-                now: dt.datetime | None = None, grid: str | None = None) -> pd.DataFrame:
+def layer_frame(
+    store: Store,
+    layer: str,
+    *,
+    bbox: tuple[float, float, float, float] | None = None,
+    zoom: int = 18,
+    where: Mapping[str, Any] | None = None,
+    open_only: bool = True,
+    now: dt.datetime | None = None,
+    grid: str | None = None,
+) -> pd.DataFrame:
     """The rows of map layer ``layer`` inside ``bbox`` with their public properties (no simplification);
     ``grid``: only the buildings of that grid of the published plan (buildings layer only)."""
     spec = _spec(layer)
@@ -133,8 +155,10 @@ def feature_texts(frame: pd.DataFrame, *, zoom: int, shift: str | None = None) -
     props = [c for c in frame.columns if c != "geometry"]
     columns = [json_column(frame[c], digits=3) for c in props]
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    return ['{"type":"Feature","geometry":' + g + ',"properties":' + dumps(dict(zip(props, values))) + "}"
-            for g, values in zip(geo_text, zip(*columns))]
+    return [
+        '{"type":"Feature","geometry":' + g + ',"properties":' + dumps(dict(zip(props, values))) + "}"
+        for g, values in zip(geo_text, zip(*columns))
+    ]
 
 
 def collection(parts: Sequence[str], extra: Mapping[str, Any] | None = None) -> str:
@@ -144,17 +168,29 @@ def collection(parts: Sequence[str], extra: Mapping[str, Any] | None = None) -> 
     return text[:-1] + ',"features":[' + ",".join(parts) + "]}"
 
 
-def features_json(frame: pd.DataFrame, *, zoom: int, shift: str | None = None,
-                  extra: Mapping[str, Any] | None = None) -> str:
+def features_json(
+    frame: pd.DataFrame, *, zoom: int, shift: str | None = None, extra: Mapping[str, Any] | None = None
+) -> str:
     """A GeoJSON FeatureCollection (text) of ``frame``: simplified for ``zoom``; shifted to GCJ-02 when
     ``shift == "gcj02"``; ``extra`` members are added to the collection."""
     return collection(feature_texts(frame, zoom=zoom, shift=shift), extra)
 
 
-def layer_geojson(store: Store, layer: str, *, bbox=None, zoom: int = 18, shift: str | None = None,
-                  open_only: bool = True, limit: int = MAX_FEATURES, bounds: tuple[int, int] = (300, 500),
-                  where: Mapping[str, Any] | None = None, now: dt.datetime | None = None,
-                  grid: str | None = None, points: bool = True) -> str:
+def layer_geojson(
+    store: Store,
+    layer: str,
+    *,
+    bbox=None,
+    zoom: int = 18,
+    shift: str | None = None,
+    open_only: bool = True,
+    limit: int = MAX_FEATURES,
+    bounds: tuple[int, int] = (300, 500),
+    where: Mapping[str, Any] | None = None,
+    now: dt.datetime | None = None,
+    grid: str | None = None,
+    points: bool = True,
+) -> str:
     """Layer ``layer`` inside ``bbox`` as GeoJSON text for a map at ``zoom`` (``grid``: only that grid's
     buildings — a grid page draws the others from vector tiles). ``points=False``: complaints stay counts
     per grid at every zoom (public and embedded maps show only aggregates).
@@ -191,8 +227,14 @@ def layer_geojson(store: Store, layer: str, *, bbox=None, zoom: int = 18, shift:
     return features_json(frame, zoom=zoom, shift=shift, extra={**meta, "total": total})
 
 
-def grid_features(store: Store, *, bbox: tuple[float, float, float, float] | None, zoom: int,
-                  shift: str | None = None, bounds: tuple[int, int] = (300, 500)) -> list[str]:
+def grid_features(
+    store: Store,
+    *,
+    bbox: tuple[float, float, float, float] | None,
+    zoom: int,
+    shift: str | None = None,
+    bounds: tuple[int, int] = (300, 500),
+) -> list[str]:
     """Feature texts of the published plan's grids intersecting ``bbox`` (all without one), coloured
     against ``bounds``. The plan's whole layer is read, loaded and encoded once per zoom and kept for
     :data:`CACHE_SECONDS` (a published plan never changes; community bounds rarely do)."""
@@ -205,8 +247,12 @@ def grid_features(store: Store, *, bbox: tuple[float, float, float, float] | Non
     if hit is None or time.monotonic() - hit.made > CACHE_SECONDS:
         frame = layer_frame(store, "grids")
         frame = with_load(store, frame, bounds) if len(frame) else frame
-        hit = _GridLayer(frame=frame, boxes=shapely.bounds(frame.geometry.to_numpy()) if len(frame)
-                         else np.zeros((0, 4)), made=time.monotonic(), texts={})
+        hit = _GridLayer(
+            frame=frame,
+            boxes=shapely.bounds(frame.geometry.to_numpy()) if len(frame) else np.zeros((0, 4)),
+            made=time.monotonic(),
+            texts={},
+        )
         with _ASSIGN_LOCK:
             if len(_GRIDS_CACHE) > 8:
                 _GRIDS_CACHE.clear()

@@ -20,16 +20,51 @@ retired grid codes. Every change is written to the audit log.
 
 The names below are the package's public API (``from gridmap.services import plans as svc``).
 """
+
 from gridmap.services.plans.checks import check_plan, grid_polygons
-from gridmap.services.plans.drafts import (communities, draft_info, draft_view, lock_grids, merge_grids, move_buildings,
-                                           redo, split_grid, start_draft, undo)
+from gridmap.services.plans.drafts import (
+    communities,
+    draft_info,
+    draft_view,
+    lock_grids,
+    merge_grids,
+    move_buildings,
+    redo,
+    split_grid,
+    start_draft,
+    undo,
+)
 from gridmap.services.plans.exchange import export_plan_file, import_plan_file
 from gridmap.services.plans.publishing import publish, rollback
 from gridmap.services.plans.rebalancing import diff, rebalance_draft
 from gridmap.services.plans.stored import audit, list_plans, load_current, load_plan, published_plan_id
 from gridmap.services.plans.world import PlanWorld, load_world, world_stamp
 
-__all__ = ["PlanWorld", "load_world", "world_stamp", "communities", "draft_view", "published_plan_id", "load_plan",
-           "load_current", "start_draft", "draft_info", "move_buildings", "merge_grids", "split_grid", "lock_grids",
-           "undo", "redo", "rebalance_draft", "check_plan", "publish", "rollback", "diff", "list_plans",
-           "grid_polygons", "export_plan_file", "import_plan_file", "audit"]
+__all__ = [
+    "PlanWorld",
+    "load_world",
+    "world_stamp",
+    "communities",
+    "draft_view",
+    "published_plan_id",
+    "load_plan",
+    "load_current",
+    "start_draft",
+    "draft_info",
+    "move_buildings",
+    "merge_grids",
+    "split_grid",
+    "lock_grids",
+    "undo",
+    "redo",
+    "rebalance_draft",
+    "check_plan",
+    "publish",
+    "rollback",
+    "diff",
+    "list_plans",
+    "grid_polygons",
+    "export_plan_file",
+    "import_plan_file",
+    "audit",
+]

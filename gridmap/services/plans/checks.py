@@ -1,9 +1,11 @@
 """What a plan's grids look like and whether they pass: per-grid checks (bounds, contiguity, tiling,
 steward coverage) and grid polygons as the union of the buildings' tessellation cells.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -23,35 +25,55 @@ def _feature_collection(frame: gpd.GeoDataFrame) -> dict[str, Any]:
     props = [c for c in frame.columns if c != "geometry"]
     feats = []
     for row, geom in zip(frame[props].to_dict("records"), frame.geometry.values):
-        feats.append({"type": "Feature", "properties": {k: json_value(v) for k, v in row.items()},
-                      "geometry": shapely.geometry.mapping(geom) if geom is not None else None})
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {k: json_value(v) for k, v in row.items()},
+                "geometry": shapely.geometry.mapping(geom) if geom is not None else None,
+            }
+        )
     return {"type": "FeatureCollection", "features": feats}
 
 
-def check_plan(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | None = None
-               ) -> dict[str, dict[str, Any]]:
+def check_plan(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
     """Bounds, contiguity, exact tiling and steward coverage for ``codes`` (default: every grid).
 
     Tiling: every building of a grid has a tessellation cell, so the grid polygon (the union of its
     buildings' cells) and its neighbours' polygons tile the community without gap or overlap.
     """
-    checks = check_grids(plan, households=world.households, adjacency=world.adjacency,
-                         bounds=world.bounds, default_bounds=world.default_bounds, codes=codes,
-                         covered=world.grid_leaders)
+    checks = check_grids(
+        plan,
+        households=world.households,
+        adjacency=world.adjacency,
+        bounds=world.bounds,
+        default_bounds=world.default_bounds,
+        codes=codes,
+        covered=world.grid_leaders,
+    )
     members = members_of(plan, checks) if len(checks) <= 50 else plan.grids
     out = {}
     for code, c in checks.items():
         no_cell = sorted(b for b in members[code] if b not in world.cells)
         problems = list(c.problems) + (["tiling_gap"] if no_cell else [])
-        out[code] = {"code": code, "community_id": c.community, "households": c.households,
-                     "buildings": c.buildings, "min": c.min, "max": c.max, "parts": c.parts,
-                     "within_bounds": c.within_bounds, "buildings_without_cell": no_cell[:20],
-                     "problems": problems, "ok": not problems}
+        out[code] = {
+            "code": code,
+            "community_id": c.community,
+            "households": c.households,
+            "buildings": c.buildings,
+            "min": c.min,
+            "max": c.max,
+            "parts": c.parts,
+            "within_bounds": c.within_bounds,
+            "buildings_without_cell": no_cell[:20],
+            "problems": problems,
+            "ok": not problems,
+        }
     return out
 
 
-def grid_polygons(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | None = None,
-                  community: str | None = None) -> gpd.GeoDataFrame:
+def grid_polygons(
+    plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | None = None, community: str | None = None
+) -> gpd.GeoDataFrame:
     """Grid polygons = union of the grid's buildings' cells (EPSG:4326), with households."""
     codes = plan.codes if codes is None else sorted(set(codes))
     if community is not None:
@@ -62,9 +84,16 @@ def grid_polygons(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | No
         parts = [world.cells[b] for b in members[code] if b in world.cells]
         geoms.append(union_cells(parts) if parts else None)
         hh.append(sum(world.households.get(b, 0) for b in members[code]))
-    return gpd.GeoDataFrame({"code": codes, "community_id": [plan.grid_community[c] for c in codes],
-                             "households": hh, "buildings": [len(members[c]) for c in codes]},
-                            geometry=geoms, crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "code": codes,
+            "community_id": [plan.grid_community[c] for c in codes],
+            "households": hh,
+            "buildings": [len(members[c]) for c in codes],
+        },
+        geometry=geoms,
+        crs=4326,
+    )
 
 
 def union_cells(parts: list[Any]) -> Any:
@@ -81,11 +110,16 @@ def union_cells(parts: list[Any]) -> Any:
     except shapely.errors.GEOSException:
         pass
     fixed = shapely.make_valid(np.asarray(parts, dtype=object))
-    for repair in (lambda g: g, lambda g: shapely.buffer(g, 0),
-                   lambda g: shapely.set_precision(shapely.buffer(g, 0), 1e-9)):
+    for repair in (
+        lambda g: g,
+        lambda g: shapely.buffer(g, 0),
+        lambda g: shapely.set_precision(shapely.buffer(g, 0), 1e-9),
+    ):
         try:
             return shapely.union_all(repair(fixed))
         except shapely.errors.GEOSException:
             continue
-    raise InvalidInput("网格多边形无法合并 / the grid's tessellation cells cannot be unioned; "
-                       "regenerate the cells (gridmap grids generate)")
+    raise InvalidInput(
+        "网格多边形无法合并 / the grid's tessellation cells cannot be unioned; "
+        "regenerate the cells (gridmap grids generate)"
+    )

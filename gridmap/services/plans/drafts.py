@@ -5,11 +5,13 @@ Every change adds a version row (see :mod:`.stored`) and moves the draft's head 
 head along that chain (head and redo stack live in the root row's ``params``). Every change is written to
 the audit log in the same transaction.
 """
+
 from __future__ import annotations
 
 import json
 import time
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -22,8 +24,7 @@ from gridmap.services.plans.world import PlanWorld
 from gridmap.store.base import Store
 
 
-def start_draft(store: Store, *, actor: str | None, base: str | None = None,
-                note: str | None = None) -> dict[str, Any]:
+def start_draft(store: Store, *, actor: str | None, base: str | None = None, note: str | None = None) -> dict[str, Any]:
     """Start a draft from plan ``base`` (default: the published plan). Returns :func:`draft_info`."""
     base = base or published_plan_id(store)
     if base is None:
@@ -31,11 +32,31 @@ def start_draft(store: Store, *, actor: str | None, base: str | None = None,
     base_row = _plan_row(store, base)
     with store.transaction():
         pid = _new_plan_id(store)
-        store.write("plans", pd.DataFrame([{
-            "id": pid, "parent_id": base, "status": "draft", "created_at": _now(), "created_by": actor,
-            "params": {"kind": "version", "draft": pid, "head": pid, "redo": [], "base": base,
-                       "locked": _params(base_row).get("locked") or [], "action": "start"},
-            "moves": [], "note": note}]))
+        store.write(
+            "plans",
+            pd.DataFrame(
+                [
+                    {
+                        "id": pid,
+                        "parent_id": base,
+                        "status": "draft",
+                        "created_at": _now(),
+                        "created_by": actor,
+                        "params": {
+                            "kind": "version",
+                            "draft": pid,
+                            "head": pid,
+                            "redo": [],
+                            "base": base,
+                            "locked": _params(base_row).get("locked") or [],
+                            "action": "start",
+                        },
+                        "moves": [],
+                        "note": note,
+                    }
+                ]
+            ),
+        )
         audit(store, actor, "plan.draft.start", pid, {"base": base})
     return draft_info(store, pid)
 
@@ -52,9 +73,14 @@ def draft_info(store: Store, draft_id: str) -> dict[str, Any]:
     root = _draft_root(store, draft_id)
     p = _params(root)
     head = p["head"]
-    return {"draft": draft_id, "head": head, "base": root["parent_id"],
-            "can_undo": head != draft_id, "can_redo": bool(p.get("redo")),
-            "locked": _params(_plan_row(store, head)).get("locked") or []}
+    return {
+        "draft": draft_id,
+        "head": head,
+        "base": root["parent_id"],
+        "can_undo": head != draft_id,
+        "can_redo": bool(p.get("redo")),
+        "locked": _params(_plan_row(store, head)).get("locked") or [],
+    }
 
 
 def _set_head(store: Store, draft_id: str, head: str, redo: list[str]) -> None:
@@ -75,10 +101,21 @@ def _locked(plan: GridPlan) -> list[str]:
     return list(plan.meta.get("locked") or [])
 
 
-def _commit(store: Store, draft_id: str, root: dict, head: GridPlan, new: GridPlan, *,
-            actor: str | None, action: str, locked: list[str],
-            new_grids: Mapping[str, str] | None = None, dropped: Iterable[str] = (),
-            detail: Any = None, world: PlanWorld | None = None) -> GridPlan:
+def _commit(
+    store: Store,
+    draft_id: str,
+    root: dict,
+    head: GridPlan,
+    new: GridPlan,
+    *,
+    actor: str | None,
+    action: str,
+    locked: list[str],
+    new_grids: Mapping[str, str] | None = None,
+    dropped: Iterable[str] = (),
+    detail: Any = None,
+    world: PlanWorld | None = None,
+) -> GridPlan:
     """Write ``new`` (a child of ``head``) as the draft's new head; clears the redo stack.
 
     One transaction: the version row, the root's head pointer and the audit row.
@@ -88,25 +125,49 @@ def _commit(store: Store, draft_id: str, root: dict, head: GridPlan, new: GridPl
     locked = sorted(locked)
     with store.transaction():
         pid = _new_plan_id(store)
-        version = {"id": pid, "parent_id": head.id, "status": "draft", "created_at": _now(),
-                   "created_by": actor, "moves": moves, "effective_date": None, "published_at": None,
-                   "note": None,
-                   "params": {"kind": "version", "draft": draft_id, "locked": locked,
-                              "new_grids": dict(new_grids or {}), "dropped": sorted(dropped),
-                              "action": action}}
+        version = {
+            "id": pid,
+            "parent_id": head.id,
+            "status": "draft",
+            "created_at": _now(),
+            "created_by": actor,
+            "moves": moves,
+            "effective_date": None,
+            "published_at": None,
+            "note": None,
+            "params": {
+                "kind": "version",
+                "draft": draft_id,
+                "locked": locked,
+                "new_grids": dict(new_grids or {}),
+                "dropped": sorted(dropped),
+                "action": action,
+            },
+        }
         # the new version and the root's head pointer in one write (the root row written whole)
         moved_root = {**root, "params": {**root["params"], "head": pid, "redo": []}}
         store.write("plans", pd.DataFrame([moved_root, version])[list(version)])
-        audit(store, actor, f"plan.draft.{action}", pid,
-              {"draft": draft_id, "moves": len(moves), **(detail or {})})
-    plan = GridPlan(new.assignment, new.grid_community, parent=head, moves=new.moves, id=pid,
-                    meta={"locked": locked, "draft": draft_id})
+        audit(store, actor, f"plan.draft.{action}", pid, {"draft": draft_id, "moves": len(moves), **(detail or {})})
+    plan = GridPlan(
+        new.assignment,
+        new.grid_community,
+        parent=head,
+        moves=new.moves,
+        id=pid,
+        meta={"locked": locked, "draft": draft_id},
+    )
     return world.remember(plan) if world is not None else plan
 
 
 def _info_after_change(draft_id: str, root: dict, plan: GridPlan) -> dict[str, Any]:
-    return {"draft": draft_id, "head": plan.id, "base": root.get("parent_id"), "can_undo": True,
-            "can_redo": False, "locked": _locked(plan)}
+    return {
+        "draft": draft_id,
+        "head": plan.id,
+        "base": root.get("parent_id"),
+        "can_undo": True,
+        "can_redo": False,
+        "locked": _locked(plan),
+    }
 
 
 def _check_locked(head: GridPlan, moves: Iterable[tuple[str, str]], locked: Iterable[str]) -> None:
@@ -114,12 +175,14 @@ def _check_locked(head: GridPlan, moves: Iterable[tuple[str, str]], locked: Iter
     for b, to in moves:
         frm = head.assignment.get(b)
         if frm in locked or to in locked:
-            raise Conflict(f"网格 {frm if frm in locked else to} 已锁定 / grid "
-                           f"{frm if frm in locked else to} is locked")
+            raise Conflict(
+                f"网格 {frm if frm in locked else to} 已锁定 / grid {frm if frm in locked else to} is locked"
+            )
 
 
-def move_buildings(store: Store, draft_id: str, building_ids: Iterable[str], to_grid: str, *,
-                   actor: str | None, world: PlanWorld) -> dict[str, Any]:
+def move_buildings(
+    store: Store, draft_id: str, building_ids: Iterable[str], to_grid: str, *, actor: str | None, world: PlanWorld
+) -> dict[str, Any]:
     """Move buildings (ids from a click or a lasso) to ``to_grid``; returns the touched grids' checks."""
     head, root = _head(store, draft_id, world)
     ids = [str(b) for b in building_ids]
@@ -140,10 +203,19 @@ def move_buildings(store: Store, draft_id: str, building_ids: Iterable[str], to_
     except PlanError as err:
         raise InvalidInput(str(err)) from None
     touched = {m.from_grid for m in new.moves} | {to_grid}
-    plan = _commit(store, draft_id, root, head, new, actor=actor, action="move", locked=locked,
-                   detail={"to_grid": to_grid, "buildings": ids[:50]}, world=world)
-    return change_result(store, draft_id, plan, touched, world,
-                         info=_info_after_change(draft_id, root, plan))
+    plan = _commit(
+        store,
+        draft_id,
+        root,
+        head,
+        new,
+        actor=actor,
+        action="move",
+        locked=locked,
+        detail={"to_grid": to_grid, "buildings": ids[:50]},
+        world=world,
+    )
+    return change_result(store, draft_id, plan, touched, world, info=_info_after_change(draft_id, root, plan))
 
 
 def _with_partners(ids: list[str], world: PlanWorld) -> list[str]:
@@ -157,20 +229,33 @@ def _with_partners(ids: list[str], world: PlanWorld) -> list[str]:
     return out
 
 
-def change_result(store: Store, draft_id: str, plan: GridPlan, touched: Iterable[str],
-                  world: PlanWorld, *, info: dict[str, Any] | None = None) -> dict[str, Any]:
+def change_result(
+    store: Store,
+    draft_id: str,
+    plan: GridPlan,
+    touched: Iterable[str],
+    world: PlanWorld,
+    *,
+    info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """What the map and side panel need after a change: the touched grids' checks and polygons."""
     touched = sorted(c for c in set(touched) if c in plan.grid_community)
     t0 = time.perf_counter()
     checks = check_plan(plan, world, codes=touched)
     ms = (time.perf_counter() - t0) * 1000
-    return {"draft": info or draft_info(store, draft_id), "plan": plan.id,
-            "moves": [m.__dict__ for m in plan.moves], "grids": checks, "check_ms": round(ms, 2),
-            "polygons": _feature_collection(grid_polygons(plan, world, codes=touched))}
+    return {
+        "draft": info or draft_info(store, draft_id),
+        "plan": plan.id,
+        "moves": [m.__dict__ for m in plan.moves],
+        "grids": checks,
+        "check_ms": round(ms, 2),
+        "polygons": _feature_collection(grid_polygons(plan, world, codes=touched)),
+    }
 
 
-def merge_grids(store: Store, draft_id: str, codes: list[str], *, actor: str | None,
-                world: PlanWorld) -> dict[str, Any]:
+def merge_grids(
+    store: Store, draft_id: str, codes: list[str], *, actor: str | None, world: PlanWorld
+) -> dict[str, Any]:
     """Merge grids into the first code; the others' codes are retired (never reused)."""
     head, root = _head(store, draft_id, world)
     if len(set(codes)) < 2:
@@ -188,13 +273,31 @@ def merge_grids(store: Store, draft_id: str, codes: list[str], *, actor: str | N
     except PlanError as err:
         raise InvalidInput(str(err)) from None
     new = GridPlan(dropped.assignment, dropped.grid_community, parent=head, moves=moved.moves)
-    plan = _commit(store, draft_id, root, head, new, actor=actor, action="merge", locked=locked,
-                   dropped=others, detail={"into": keep, "merged": others}, world=world)
+    plan = _commit(
+        store,
+        draft_id,
+        root,
+        head,
+        new,
+        actor=actor,
+        action="merge",
+        locked=locked,
+        dropped=others,
+        detail={"into": keep, "merged": others},
+        world=world,
+    )
     return change_result(store, draft_id, plan, [keep], world)
 
 
-def split_grid(store: Store, draft_id: str, code: str, building_ids: Iterable[str] | None = None, *,
-               actor: str | None, world: PlanWorld) -> dict[str, Any]:
+def split_grid(
+    store: Store,
+    draft_id: str,
+    code: str,
+    building_ids: Iterable[str] | None = None,
+    *,
+    actor: str | None,
+    world: PlanWorld,
+) -> dict[str, Any]:
     """Split grid ``code``: the given buildings (or, without ids, about half of it, contiguous) go to a
     new grid with a fresh code never issued before."""
     head, root = _head(store, draft_id, world)
@@ -218,9 +321,19 @@ def split_grid(store: Store, draft_id: str, code: str, building_ids: Iterable[st
         if not ids:
             raise InvalidInput(f"网格 {code} 无法拆分 / grid {code} cannot be split")
     new = head.reassign([(b, new_code) for b in ids], new_grids={new_code: com})
-    plan = _commit(store, draft_id, root, head, new, actor=actor, action="split", locked=locked,
-                   new_grids={new_code: com}, detail={"grid": code, "new_grid": new_code},
-                   world=world)
+    plan = _commit(
+        store,
+        draft_id,
+        root,
+        head,
+        new,
+        actor=actor,
+        action="split",
+        locked=locked,
+        new_grids={new_code: com},
+        detail={"grid": code, "new_grid": new_code},
+        world=world,
+    )
     return change_result(store, draft_id, plan, [code, new_code], world)
 
 
@@ -231,8 +344,9 @@ def _codes_in_chain(plan: GridPlan) -> set[str]:
     return out
 
 
-def lock_grids(store: Store, draft_id: str, codes: Iterable[str], *, locked: bool = True,
-               actor: str | None, world: PlanWorld) -> dict[str, Any]:
+def lock_grids(
+    store: Store, draft_id: str, codes: Iterable[str], *, locked: bool = True, actor: str | None, world: PlanWorld
+) -> dict[str, Any]:
     """Lock (or unlock) grids of the draft: rebalance and moves leave locked grids alone."""
     head, root = _head(store, draft_id, world)
     codes = list(codes)
@@ -242,8 +356,18 @@ def lock_grids(store: Store, draft_id: str, codes: Iterable[str], *, locked: boo
     current = set(_locked(head))
     current = current | set(codes) if locked else current - set(codes)
     new = GridPlan(head.assignment, head.grid_community, parent=head)
-    plan = _commit(store, draft_id, root, head, new, actor=actor, action="lock" if locked else "unlock",
-                   locked=sorted(current), detail={"grids": codes}, world=world)
+    plan = _commit(
+        store,
+        draft_id,
+        root,
+        head,
+        new,
+        actor=actor,
+        action="lock" if locked else "unlock",
+        locked=sorted(current),
+        detail={"grids": codes},
+        world=world,
+    )
     return change_result(store, draft_id, plan, codes, world)
 
 
@@ -281,13 +405,13 @@ def redo(store: Store, draft_id: str, *, actor: str | None, world: PlanWorld) ->
 # ---------------------------------------------------------------------------------------------
 # what the planner map shows
 
+
 def communities(store: Store) -> list[dict[str, str]]:
     c = store.read("communities", columns=["id", "name"])
     return [{"id": r["id"], "name": r["name"]} for r in c.to_dict("records")]
 
 
-def draft_view(store: Store, draft_id: str, *, world: PlanWorld,
-               community: str | None = None) -> dict[str, Any]:
+def draft_view(store: Store, draft_id: str, *, world: PlanWorld, community: str | None = None) -> dict[str, Any]:
     """The draft's head for one community: buildings (with grid), grid polygons and every grid's checks."""
     info = draft_info(store, draft_id)
     plan = load_plan(store, info["head"], world=world)
@@ -295,14 +419,27 @@ def draft_view(store: Store, draft_id: str, *, world: PlanWorld,
     if community is None or community not in coms:
         community = coms[0] if coms else None
     codes = plan.grids_in(community) if community else []
-    b = store.read("buildings", where={"community_id": community},
-                   columns=["id", "name", "households", "geometry"]) if community else None
+    b = (
+        store.read("buildings", where={"community_id": community}, columns=["id", "name", "households", "geometry"])
+        if community
+        else None
+    )
     buildings: dict[str, Any] = {"type": "FeatureCollection", "features": []}
     if b is not None and len(b):
         pts = b.geometry.representative_point()
-        b = b.assign(grid=[plan.assignment.get(i) for i in b["id"]], cx=pts.x.round(7),
-                     cy=pts.y.round(7), households=b["households"].fillna(0).astype(int))
+        b = b.assign(
+            grid=[plan.assignment.get(i) for i in b["id"]],
+            cx=pts.x.round(7),
+            cy=pts.y.round(7),
+            households=b["households"].fillna(0).astype(int),
+        )
         buildings = json.loads(b.to_json(drop_id=True))
-    return {"draft": info, "plan": plan.id, "base": info["base"], "community": community,
-            "grids": check_plan(plan, world, codes=codes), "buildings": buildings,
-            "polygons": json.loads(grid_polygons(plan, world, codes=codes).to_json())}
+    return {
+        "draft": info,
+        "plan": plan.id,
+        "base": info["base"],
+        "community": community,
+        "grids": check_plan(plan, world, codes=codes),
+        "buildings": buildings,
+        "polygons": json.loads(grid_polygons(plan, world, codes=codes).to_json()),
+    }

@@ -8,10 +8,12 @@ published before, records new and retires unused grid codes (:func:`gridmap.stor
 writes the audit row: action ``plan.publish`` (``plan.rollback``), detail ``draft``, ``previous``,
 ``effective_date`` and the diff summary against the previous plan (:meth:`gridmap.domain.diff.PlanDiff.summary`).
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -29,8 +31,14 @@ from gridmap.store.plans import set_published
 _NOTHING = GridPlan({}, {})
 
 
-def publish(store: Store, draft_id: str, *, effective_date: dt.date | str | None = None,
-            actor: str | None, world: PlanWorld | None = None) -> dict[str, Any]:
+def publish(
+    store: Store,
+    draft_id: str,
+    *,
+    effective_date: dt.date | str | None = None,
+    actor: str | None,
+    world: PlanWorld | None = None,
+) -> dict[str, Any]:
     """Publish ``draft_id``: it becomes the one published plan; the previous one is superseded.
 
     ``draft_id`` is an open draft (its head is published and the draft is closed) or a draft plan with its
@@ -52,27 +60,42 @@ def publish(store: Store, draft_id: str, *, effective_date: dt.date | str | None
             pid = plan.id
             own = _write_full(store, pid, plan, world)
             own["kind"] = "published_version"
-            store.write("plans", pd.DataFrame([{"id": draft_id,
-                                                "params": {**params, "closed": pid}}]))
+            store.write("plans", pd.DataFrame([{"id": draft_id, "params": {**params, "closed": pid}}]))
             if pid == draft_id:
                 own["closed"] = pid
         else:
             plan, pid, own = load_plan(store, draft_id, world=world), draft_id, None
-        out = _bring_into_force(store, pid, plan, effective_date=eff, actor=actor, world=world,
-                                action="plan.publish", params=own, detail={"draft": draft_id})
+        out = _bring_into_force(
+            store,
+            pid,
+            plan,
+            effective_date=eff,
+            actor=actor,
+            world=world,
+            action="plan.publish",
+            params=own,
+            detail={"draft": draft_id},
+        )
     if world is not None:
         world.plans.pop(pid, None)
         world.issued_codes |= set(plan.grid_community)
     return out
 
 
-def rollback(store: Store, to_plan: str, *, actor: str | None, world: PlanWorld | None = None,
-             effective_date: dt.date | str | None = None) -> dict[str, Any]:
+def rollback(
+    store: Store,
+    to_plan: str,
+    *,
+    actor: str | None,
+    world: PlanWorld | None = None,
+    effective_date: dt.date | str | None = None,
+) -> dict[str, Any]:
     """Publish a new version equal to the earlier plan ``to_plan`` (its codes, assignment)."""
     row = _plan_row(store, to_plan)
     if row["status"] not in ("published", "superseded"):
-        raise Conflict(f"只能回退到已发布过的方案 / can only roll back to a plan that was published; "
-                       f"{to_plan} is {row['status']}")
+        raise Conflict(
+            f"只能回退到已发布过的方案 / can only roll back to a plan that was published; {to_plan} is {row['status']}"
+        )
     target = load_plan(store, to_plan, world=world)
     previous = published_plan_id(store)
     if previous == to_plan:
@@ -80,28 +103,63 @@ def rollback(store: Store, to_plan: str, *, actor: str | None, world: PlanWorld 
     eff = _date(effective_date, world.zone if world is not None else None)
     with store.transaction():
         pid = _new_plan_id(store)
-        store.write("plans", pd.DataFrame([{
-            "id": pid, "parent_id": previous, "status": "draft", "created_at": _now(), "created_by": actor,
-            "params": {"kind": "rollback", "rollback_of": to_plan}, "moves": [],
-            "note": f"rollback to {to_plan}"}]))
+        store.write(
+            "plans",
+            pd.DataFrame(
+                [
+                    {
+                        "id": pid,
+                        "parent_id": previous,
+                        "status": "draft",
+                        "created_at": _now(),
+                        "created_by": actor,
+                        "params": {"kind": "rollback", "rollback_of": to_plan},
+                        "moves": [],
+                        "note": f"rollback to {to_plan}",
+                    }
+                ]
+            ),
+        )
         plan = GridPlan(target.assignment, target.grid_community, id=pid)
         _write_full(store, pid, plan, world)
-        out = _bring_into_force(store, pid, plan, effective_date=eff, actor=actor, world=world,
-                                action="plan.rollback", detail={"to": to_plan})
+        out = _bring_into_force(
+            store,
+            pid,
+            plan,
+            effective_date=eff,
+            actor=actor,
+            world=world,
+            action="plan.rollback",
+            detail={"to": to_plan},
+        )
     return {**out, "rollback_of": to_plan}
 
 
-def _bring_into_force(store: Store, pid: str, plan: GridPlan, *, effective_date: dt.date, actor: str | None,
-                      world: PlanWorld | None, action: str, detail: Mapping[str, Any],
-                      params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def _bring_into_force(
+    store: Store,
+    pid: str,
+    plan: GridPlan,
+    *,
+    effective_date: dt.date,
+    actor: str | None,
+    world: PlanWorld | None,
+    action: str,
+    detail: Mapping[str, Any],
+    params: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The steps every publication shares (inside the caller's transaction): the plan in force, the old one
     superseded, codes settled, the audit row with the diff summary."""
     previous = published_plan_id(store)
     prev_plan = load_plan(store, previous, world=world) if previous and previous != pid else _NOTHING
     set_published(store, pid, plan, effective_date=effective_date, published_at=_now(), params=params)
     summary = diff_plans(prev_plan, plan, households=_households(store, world)).summary()
-    audit(store, actor, action, pid, {**detail, "previous": previous, "effective_date": effective_date.isoformat(),
-                                      **summary})
+    audit(
+        store,
+        actor,
+        action,
+        pid,
+        {**detail, "previous": previous, "effective_date": effective_date.isoformat(), **summary},
+    )
     return {"plan": pid, "previous": previous, "effective_date": effective_date.isoformat(), "diff": summary}
 
 
@@ -111,8 +169,11 @@ def _write_full(store: Store, plan_id: str, plan: GridPlan, world: PlanWorld | N
     store.delete("plan_assignments", where={"plan_id": plan_id})
     store.delete("plan_grids", where={"plan_id": plan_id})
     rows = sorted(plan.assignment.items())
-    store.write("plan_assignments", pd.DataFrame({"plan_id": plan_id, "building_id": [b for b, _ in rows],
-                                                  "grid_code": [g for _, g in rows]}), mode="insert")
+    store.write(
+        "plan_assignments",
+        pd.DataFrame({"plan_id": plan_id, "building_id": [b for b, _ in rows], "grid_code": [g for _, g in rows]}),
+        mode="insert",
+    )
     polys = grid_polygons(plan, world if world is not None else load_world(store))
     polys.insert(0, "plan_id", plan_id)
     store.write("plan_grids", polys, mode="insert")
@@ -127,12 +188,11 @@ def _households(store: Store, world: PlanWorld | None) -> dict[str, int]:
 
 
 def _date(value: dt.date | str | None, zone: dt.tzinfo | None = None) -> dt.date:
-    if value is None or value == "":   # today where the people are (the TIMEZONE setting without a world)
+    if value is None or value == "":  # today where the people are (the TIMEZONE setting without a world)
         return clock.today(zone if zone is not None else clock.zone(config.load()["TIMEZONE"]))
     if isinstance(value, dt.date):
         return value
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise InvalidInput(f"生效日期格式应为 YYYY-MM-DD / effective date {value!r} is not YYYY-MM-DD") \
-            from None
+        raise InvalidInput(f"生效日期格式应为 YYYY-MM-DD / effective date {value!r} is not YYYY-MM-DD") from None

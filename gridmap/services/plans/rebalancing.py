@@ -1,9 +1,11 @@
 """Rebalance a draft with the minimal-change rebalance, and diff two stored plans with today's households,
 stewards and open complaints.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -18,29 +20,47 @@ from gridmap.services.plans.world import PlanWorld
 from gridmap.store.base import Store
 
 
-def rebalance_draft(store: Store, draft_id: str, *, actor: str | None, world: PlanWorld,
-                    allow_new_grids: bool = True) -> dict[str, Any]:
+def rebalance_draft(
+    store: Store, draft_id: str, *, actor: str | None, world: PlanWorld, allow_new_grids: bool = True
+) -> dict[str, Any]:
     """Run the minimal-change rebalance on the draft's head; the result becomes the new head."""
     head, root = _head(store, draft_id, world)
     locked = _locked(head)
     result = run_rebalance(head, world, locked=locked, allow_new_grids=allow_new_grids)
-    plan = _commit(store, draft_id, root, head, result.plan, actor=actor, action="rebalance", locked=locked,
-                   new_grids=result.new_grids,
-                   detail={"households_moved": result.households_moved,
-                           "infeasible": len(result.infeasible)}, world=world)
+    plan = _commit(
+        store,
+        draft_id,
+        root,
+        head,
+        result.plan,
+        actor=actor,
+        action="rebalance",
+        locked=locked,
+        new_grids=result.new_grids,
+        detail={"households_moved": result.households_moved, "infeasible": len(result.infeasible)},
+        world=world,
+    )
     touched = {m.from_grid for m in result.moves} | {m.to_grid for m in result.moves}
     out = change_result(store, draft_id, plan, touched, world)
     out["rebalance"] = result.as_dict()
     return out
 
 
-def run_rebalance(plan: GridPlan, world: PlanWorld, *, locked: Iterable[str] = (),
-                  allow_new_grids: bool = True) -> RebalanceResult:
+def run_rebalance(
+    plan: GridPlan, world: PlanWorld, *, locked: Iterable[str] = (), allow_new_grids: bool = True
+) -> RebalanceResult:
     try:
-        return rebalance(plan, households=world.households, adjacency=world.adjacency,
-                         bounds=world.bounds, default_bounds=world.default_bounds, locked=locked,
-                         together=world.together, issued_codes=world.issued_codes | _codes_in_chain(plan),
-                         allow_new_grids=allow_new_grids)
+        return rebalance(
+            plan,
+            households=world.households,
+            adjacency=world.adjacency,
+            bounds=world.bounds,
+            default_bounds=world.default_bounds,
+            locked=locked,
+            together=world.together,
+            issued_codes=world.issued_codes | _codes_in_chain(plan),
+            allow_new_grids=allow_new_grids,
+        )
     except (RebalanceError, PlanError) as err:
         raise InvalidInput(str(err)) from None
 
@@ -57,5 +77,4 @@ def diff(store: Store, old_id: str, new_id: str, *, world: PlanWorld) -> PlanDif
     old = load_current(store, old_id, world=world)
     new = load_current(store, new_id, world=world)
     st = store.read("stewards", columns=["id", "building_id", "role"]).to_dict("records")
-    return diff_plans(old, new, households=world.households, stewards=st,
-                      complaints=_open_complaints(store))
+    return diff_plans(old, new, households=world.households, stewards=st, complaints=_open_complaints(store))

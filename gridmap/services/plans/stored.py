@@ -7,10 +7,10 @@ adds a row whose ``moves`` column holds the building moves from its parent and w
 ``kind="version"``, the draft's root id, the locked grids and any grids added or dropped. Only published
 (or imported/generated) plans carry full ``plan_assignments`` rows.
 """
+
 from __future__ import annotations
 
 from typing import Any
-
 
 from gridmap import clock
 from gridmap.domain.plan import GridPlan
@@ -50,17 +50,38 @@ def load_current(store: Store, plan_id: str, *, world: PlanWorld | None = None) 
 
 def list_plans(store: Store) -> list[dict[str, Any]]:
     """Every plan that is not an intermediate draft version, newest first."""
-    rows = store.read("plans", columns=["id", "parent_id", "status", "created_at", "created_by",
-                                        "effective_date", "published_at", "params", "note"])
+    rows = store.read(
+        "plans",
+        columns=[
+            "id",
+            "parent_id",
+            "status",
+            "created_at",
+            "created_by",
+            "effective_date",
+            "published_at",
+            "params",
+            "note",
+        ],
+    )
     out = []
     for r in rows.to_dict("records"):
         p = _params(r)
         if p.get("kind") == "version" and p.get("draft") != r["id"] and r["status"] == "draft":
             continue
-        out.append({"id": r["id"], "status": r["status"], "parent_id": json_value(r["parent_id"]),
-                    "created_at": json_value(r["created_at"]), "created_by": json_value(r["created_by"]),
-                    "effective_date": json_value(r["effective_date"]), "published_at": json_value(r["published_at"]),
-                    "head": p.get("head"), "note": json_value(r["note"])})
+        out.append(
+            {
+                "id": r["id"],
+                "status": r["status"],
+                "parent_id": json_value(r["parent_id"]),
+                "created_at": json_value(r["created_at"]),
+                "created_by": json_value(r["created_by"]),
+                "effective_date": json_value(r["effective_date"]),
+                "published_at": json_value(r["published_at"]),
+                "head": p.get("head"),
+                "note": json_value(r["note"]),
+            }
+        )
     return sorted(out, key=lambda r: (r["created_at"] or "", r["id"]), reverse=True)
 
 

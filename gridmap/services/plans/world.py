@@ -1,12 +1,14 @@
 """The world the plans are about: households, building adjacency, tessellation cells, bounds, stewards and
 issued codes, read once from the store into a :class:`PlanWorld` (the web layer keeps one per app).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -37,7 +39,7 @@ class PlanWorld:
     grid_leaders: set[str]
     issued_codes: set[str]
     stamp: tuple = ()
-    plans: "OrderedDict[str, GridPlan]" = field(default_factory=OrderedDict)
+    plans: OrderedDict[str, GridPlan] = field(default_factory=OrderedDict)
     zone: dt.tzinfo = clock.UTC  # the service's time zone (setting TIMEZONE): what "today" is
 
     def cached(self, plan_id: str) -> GridPlan | None:
@@ -55,8 +57,7 @@ class PlanWorld:
 
 def world_stamp(store: Store) -> tuple:
     """A cheap fingerprint of the data a world is built from (to know when to reload it)."""
-    return tuple(store.count(layer) for layer in ("buildings", "cells", "stewards", "communities",
-                                                  "grid_codes"))
+    return tuple(store.count(layer) for layer in ("buildings", "cells", "stewards", "communities", "grid_codes"))
 
 
 def load_world(store: Store, *, settings: Mapping[str, Any] | None = None) -> PlanWorld:
@@ -79,9 +80,19 @@ def load_world(store: Store, *, settings: Mapping[str, Any] | None = None) -> Pl
     together = together_groups(rows, buildings=households)
     leaders = {r["serves"] for r in rows if r["role"] == "grid_leader" and isinstance(r["serves"], str)}
     issued = set(store.read("grid_codes", columns=["code"])["code"])
-    return PlanWorld(households, community_of, adjacency, cells, bounds, default, together, leaders,
-                     issued, stamp=world_stamp(store),
-                     zone=clock.zone(settings.get("TIMEZONE") or config.setting("TIMEZONE").default))
+    return PlanWorld(
+        households,
+        community_of,
+        adjacency,
+        cells,
+        bounds,
+        default,
+        together,
+        leaders,
+        issued,
+        stamp=world_stamp(store),
+        zone=clock.zone(settings.get("TIMEZONE") or config.setting("TIMEZONE").default),
+    )
 
 
 def _adjacency(cells: gpd.GeoDataFrame) -> dict[str, set[str]]:

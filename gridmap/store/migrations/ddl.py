@@ -7,6 +7,7 @@
 
 Keep these functions' output stable: revisions already applied to users' databases call them.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -37,10 +38,13 @@ def enable_spatial() -> None:
 def geometry_columns() -> list[sa.Column]:
     """The column(s) holding a layer's geometry: ``geometry`` (and the bounding box on SQLite)."""
     if dialect() == "postgresql":
-        return [sa.Column("geometry", Geometry(geometry_type="GEOMETRY", srid=SRID, spatial_index=False),
-                          nullable=True)]
-    return [sa.Column("geometry", sa.LargeBinary(), nullable=True),
-            *[sa.Column(name, sa.Float(), nullable=True) for name in BBOX_COLUMNS]]
+        return [
+            sa.Column("geometry", Geometry(geometry_type="GEOMETRY", srid=SRID, spatial_index=False), nullable=True)
+        ]
+    return [
+        sa.Column("geometry", sa.LargeBinary(), nullable=True),
+        *[sa.Column(name, sa.Float(), nullable=True) for name in BBOX_COLUMNS],
+    ]
 
 
 def create_spatial_index(table: str) -> None:
@@ -52,16 +56,23 @@ def create_spatial_index(table: str) -> None:
     op.execute(f"CREATE VIRTUAL TABLE {rtree} USING rtree(rid, bbox_minx, bbox_maxx, bbox_miny, bbox_maxy)")
     new = "NEW.rowid, NEW.bbox_minx, NEW.bbox_maxx, NEW.bbox_miny, NEW.bbox_maxy"
     has_box = "NEW.bbox_minx IS NOT NULL"
-    op.execute(f"CREATE TRIGGER {table}_rtree_ins AFTER INSERT ON {table} "
-               f"WHEN {has_box} BEGIN INSERT INTO {rtree} VALUES ({new}); END")
-    op.execute(f"CREATE TRIGGER {table}_rtree_upd AFTER UPDATE ON {table} BEGIN "
-               f"DELETE FROM {rtree} WHERE rid = OLD.rowid; "
-               f"INSERT INTO {rtree} SELECT {new} WHERE {has_box}; END")
-    op.execute(f"CREATE TRIGGER {table}_rtree_del AFTER DELETE ON {table} BEGIN "
-               f"DELETE FROM {rtree} WHERE rid = OLD.rowid; END")
+    op.execute(
+        f"CREATE TRIGGER {table}_rtree_ins AFTER INSERT ON {table} "
+        f"WHEN {has_box} BEGIN INSERT INTO {rtree} VALUES ({new}); END"
+    )
+    op.execute(
+        f"CREATE TRIGGER {table}_rtree_upd AFTER UPDATE ON {table} BEGIN "
+        f"DELETE FROM {rtree} WHERE rid = OLD.rowid; "
+        f"INSERT INTO {rtree} SELECT {new} WHERE {has_box}; END"
+    )
+    op.execute(
+        f"CREATE TRIGGER {table}_rtree_del AFTER DELETE ON {table} BEGIN DELETE FROM {rtree} WHERE rid = OLD.rowid; END"
+    )
     # rows already in the table (a layer gaining a geometry later) enter the index too
-    op.execute(f"INSERT INTO {rtree} SELECT rowid, bbox_minx, bbox_maxx, bbox_miny, bbox_maxy FROM {table} "
-               f"WHERE bbox_minx IS NOT NULL")
+    op.execute(
+        f"INSERT INTO {rtree} SELECT rowid, bbox_minx, bbox_maxx, bbox_miny, bbox_maxy FROM {table} "
+        f"WHERE bbox_minx IS NOT NULL"
+    )
 
 
 def drop_spatial_index(table: str) -> None:

@@ -1,4 +1,5 @@
 """Alembic environment: runs on the connection and store handed over by ``SQLStore.migrate``."""
+
 from alembic import context
 
 config = context.config

@@ -7,6 +7,7 @@ time zone at this revision (holding UTC; revision 0002 makes them ``timestamptz`
 Revision ID: 0001
 Revises:
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -16,13 +17,49 @@ revision = "0001"
 down_revision = None
 
 #: tables of this revision that have a geometry (their spatial indexes are dropped first on downgrade)
-GEOMETRY_TABLES = ("districts", "streets", "communities", "estates", "buildings", "cells", "barriers",
-                   "households", "stewards", "volunteer_teams", "merchants", "facilities", "complaints",
-                   "plan_grids")
-TABLES = ("districts", "streets", "communities", "property_companies", "estates", "buildings", "cells",
-          "barriers", "households", "stewards", "party_members", "volunteer_teams", "merchants", "facilities",
-          "complaints", "complaint_events", "plans", "plan_assignments", "plan_grids", "grid_codes", "users",
-          "api_tokens", "embed_tokens", "audit_log", "gridmap_sequences")
+GEOMETRY_TABLES = (
+    "districts",
+    "streets",
+    "communities",
+    "estates",
+    "buildings",
+    "cells",
+    "barriers",
+    "households",
+    "stewards",
+    "volunteer_teams",
+    "merchants",
+    "facilities",
+    "complaints",
+    "plan_grids",
+)
+TABLES = (
+    "districts",
+    "streets",
+    "communities",
+    "property_companies",
+    "estates",
+    "buildings",
+    "cells",
+    "barriers",
+    "households",
+    "stewards",
+    "party_members",
+    "volunteer_teams",
+    "merchants",
+    "facilities",
+    "complaints",
+    "complaint_events",
+    "plans",
+    "plan_assignments",
+    "plan_grids",
+    "grid_codes",
+    "users",
+    "api_tokens",
+    "embed_tokens",
+    "audit_log",
+    "gridmap_sequences",
+)
 
 
 def _placement() -> list[sa.Column]:

@@ -5,6 +5,7 @@ none (read as 0), which the cookies issued so far (no version) match until the f
 Revision ID: 0003
 Revises: 0002
 """
+
 import sqlalchemy as sa
 from alembic import op
 
