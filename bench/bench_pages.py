@@ -354,8 +354,8 @@ def main(argv: list[str] | None = None) -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             zoom13 = (
-                "() => { var b = %s; gridmap.map.setView([(b[1] + b[3]) / 2, (b[0] + b[2]) / 2], 13, "
-                "{animate: false}); }" % json.dumps(busiest_bbox)
+                f"() => {{ var b = {json.dumps(busiest_bbox)}; "
+                "gridmap.map.setView([(b[1] + b[3]) / 2, (b[0] + b[2]) / 2], 13, {animate: false}); }"
             )
             pages = [
                 ("overview /", "/", {"width": 1280, "height": 800}),

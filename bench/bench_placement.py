@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     world = PlacementWorld(blds, coms, assignment=assignment).prepare()
     t_world = time.perf_counter() - t
     right = blds[["id", "geometry"]].copy()
-    right.sindex  # geopandas caches the index on the frame: built once, like the placement world
+    _ = right.sindex  # geopandas caches the index on the frame: built once, like the placement world
 
     def run_place():
         return place(pts, world)

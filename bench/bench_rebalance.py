@@ -331,14 +331,14 @@ def main() -> None:
     print()
     print("* buildings whose grid label differs before matching; households are counted after matching.")
     print("lower bound: households over the max summed over over-full grids (any fix moves at least that).")
-    for mode, (res, hh1, reasons, bound) in heads.items():
+    for mode, (_, _, reasons, _) in heads.items():
         print(f"still out of bounds after rebalance ({mode}): {reasons}")
     print()
     res, hh1, _, _ = heads["total"]
     from gridmap.services.plans import PlanWorld
 
     pw = PlanWorld(hh1, {}, adjacency, cell_of, bounds, default, [], set(), set())
-    res.plan.grids  # the head plan's grids are grouped once, as the web app's cache holds them
+    _ = res.plan.grids  # the head plan's grids are grouped once, as the web app's cache holds them
     checks = single_moves(res.plan, pw, args.moves, args.seed)
     service = service_moves(world, plan0, hh1, cells_4326, min(args.moves, 100), args.seed) if args.service else None
     q = statistics.quantiles(checks, n=20)

@@ -478,7 +478,8 @@ def print_table(results: dict[str, dict], args: argparse.Namespace) -> None:
         cells.append(
             r["error"][:60]
             if "error" in r
-            else f"{r['per_second']:.0f}/s, {r['p50_ms']:.0f} / {r['p95_ms']:.0f} ms, errors {sum(r['errors'].values())}"
+            else f"{r['per_second']:.0f}/s, {r['p50_ms']:.0f} / {r['p95_ms']:.0f} ms, "
+            f"errors {sum(r['errors'].values())}"
         )
     print(
         f"| complaint intake ({args.concurrency} threads, {args.seconds:.0f} s, 2nd process) | "

@@ -1,8 +1,8 @@
 """City-wide grid generation on a Dask cluster: communities are independent, so each is one task.
 
 A task tessellates one community's buildings, finds their adjacency and edge kinds, and partitions
-them (:mod:`gridmap.domain.tessellation`, :mod:`gridmap.domain.partition`) — the same functions, on the same rows, as the
-single-process path, so the result is identical. :func:`partition_communities` gathers the pieces back into
+them (:mod:`gridmap.domain.tessellation`, :mod:`gridmap.domain.partition`) — the same functions, on the same rows,
+as the single-process path, so the result is identical. :func:`partition_communities` gathers the pieces back into
 the whole-world shapes (cells in building order, adjacency by position, a :class:`WorldPartition`);
 :func:`generate` runs :func:`gridmap.services.grids.generate` with it.
 

@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Protocol
 
 import pandas as pd
@@ -252,7 +252,7 @@ def redact_text(text: Any) -> str | None:
     return _LANDLINE_IN_TEXT.sub(lambda m: m.group(1) + "-" + "*" * (len(m.group(2)) - 2) + m.group(2)[-2:], value)
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     NAME = "name"
     PHONE = "phone"
     ROOM = "room"

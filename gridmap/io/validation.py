@@ -152,7 +152,7 @@ def _values(spec: Layer, df: pd.DataFrame, issues: list[Issue]) -> None:
                     df,
                     neg,
                     col.name,
-                    num[neg].map(lambda v: f"negative {col.name} {v:g}"),
+                    num[neg].map(lambda v, name=col.name: f"negative {name} {v:g}"),
                     f"{col.name} must be 0 or more",
                     rule="negative_value",
                 )
@@ -203,7 +203,7 @@ def _values(spec: Layer, df: pd.DataFrame, issues: list[Issue]) -> None:
                 df,
                 markup,
                 col.name,
-                df.loc[markup, col.name].map(lambda v: f"{col.name} {v[:60]!r} holds HTML markup"),
+                df.loc[markup, col.name].map(lambda v, name=col.name: f"{name} {v[:60]!r} holds HTML markup"),
                 f"write {col.name} as plain text: remove tags such as <…> and entities such as &…;",
                 rule="markup_in_text",
             )
@@ -215,7 +215,7 @@ def _required(spec: Layer, df: pd.DataFrame, issues: list[Issue]) -> None:
         if not col.required or col.name == "id":
             continue
         missing = df[col.name].isna() if col.name in df else pd.Series(True, index=df.index)
-        missing &= ~df["_row"].map(lambda r: (r, col.name) in flagged)
+        missing &= ~df["_row"].map(lambda r, name=col.name: (r, name) in flagged)
         what = "household count" if col.name == "households" else col.name
         fix = "fill in the number of households (0 if none)" if col.name == "households" else f"fill in {col.name}"
         if spec.name in DERIVE_COMMUNITY and col.name == "community_id":
@@ -347,13 +347,14 @@ def _slivers(df: pd.DataFrame, issues: list[Issue]) -> None:
     for k in pd.unique(parts.index[bad.to_numpy()]):
         sub = bad[parts.index == k]
         worst = area[parts.index == k][sub].min()
+        is_thin = (thin[parts.index == k][sub] < SLIVER_THINNESS).any()
         row = df.loc[k]
         issues.append(
             Issue(
                 int(row["_row"]),
                 row.get("id"),
                 "geometry",
-                f"sliver polygon part ({worst:,.0f} m²{', thin' if (thin[parts.index == k][sub] < SLIVER_THINNESS).any() else ''})",
+                f"sliver polygon part ({worst:,.0f} m²{', thin' if is_thin else ''})",
                 "delete the sliver or merge it into the neighbouring polygon",
                 rule="sliver",
             )
@@ -467,7 +468,7 @@ def _parents(spec: Layer, df: pd.DataFrame, known: Mapping[str, set[str]], issue
             df,
             bad,
             col.name,
-            vals[bad].map(lambda v: f"unknown {col.ref} id {v!r}"),
+            vals[bad].map(lambda v, ref=col.ref: f"unknown {ref} id {v!r}"),
             f"import the {col.ref} first or correct {col.name}",
             rule="unknown_parent",
         )

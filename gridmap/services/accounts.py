@@ -345,7 +345,10 @@ def _area_exists(store: Any, code: str) -> bool:
 
 
 def check_embed(store: Any, secret_key: str, token: str, *, view: str | None = None) -> auth.EmbedClaims:
-    """Claims of a valid embed token; :class:`~gridmap.domain.credentials.InvalidToken` if tampered, expired or revoked."""
+    """Claims of a valid embed token.
+
+    Raises :class:`~gridmap.domain.credentials.InvalidToken` if tampered, expired or revoked.
+    """
     claims = auth.read_embed(token, secret_key, now=_now(), view=view)
     row = _row(store.get("embed_tokens", claims.id))
     if row is None or row.get("revoked"):

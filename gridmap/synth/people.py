@@ -250,7 +250,7 @@ def _party(
     for c, members in pm[~is_vanke].groupby("community_id").groups.items():
         k = int(rng.integers(1, 4))
         est = estates.index[estates["community_id"] == c].to_numpy()
-        for t in range(k):
+        for _ in range(k):
             take = (
                 rng.choice(np.asarray(members), size=min(len(members) // k, int(rng.integers(3, 11))), replace=False)
                 if len(members) >= k
@@ -269,7 +269,6 @@ def _party(
         tid = f"VT{i:04d}"
         pm.loc[take, "volunteer_team_id"] = tid
         ename = estates["name"].iat[e] if e is not None else ""
-        rect = estates["rect"].iat[e] if e is not None else None
         rows.append(
             (
                 tid,

@@ -7,8 +7,8 @@ W3C with the offset of the service's zone (``GRIDMAP_TIMEZONE``: +08:00 in Asia/
 ``end_date`` without an offset are times in that zone. Anyone may file and follow a request by
 id; personal fields (description, address id) are shown only to staff whose area holds the request (a
 planner sees the description with phone and ID numbers masked), coordinates to other staff are rounded to
-about 100 m, and the public gets no location and no grid at all (docs/security.md, "Small counts"). Every response that carries them is written to the audit log (``complaints.read``, issue #7),
-as the other APIs do.
+about 100 m, and the public gets no location and no grid at all (docs/security.md, "Small counts"). Every
+response that carries them is written to the audit log (``complaints.read``, issue #7), as the other APIs do.
 """
 
 from __future__ import annotations

@@ -99,11 +99,11 @@ def test_overview_grid_popup_and_search(site, browser, artifacts):
     page.goto(server.url + "/")
     _wait_idle(page)
     xy = page.evaluate(
-        """() => { var m = gridmap.map, hit = null;
+        """(code) => { var m = gridmap.map, hit = null;
         gridmap.sources.filter(s => s.opts.layer === 'grids')[0].group.eachLayer(g => g.eachLayer(l => {
-          if (l.feature.properties.code === '%s') hit = m.latLngToContainerPoint(l.getBounds().getCenter()); }));
-        return [hit.x, hit.y]; }"""
-        % maps_world.C
+          if (l.feature.properties.code === code) hit = m.latLngToContainerPoint(l.getBounds().getCenter()); }));
+        return [hit.x, hit.y]; }""",
+        maps_world.C,
     )
     page.locator(".folium-map").click(position={"x": xy[0], "y": xy[1]})
     popup = page.locator(".gm-popup")
@@ -164,11 +164,11 @@ def test_embed_click_reaches_the_host_page(site, browser, artifacts):
     assert _drawn(inner)["drawn"]["grids"] == 3
     assert inner.evaluate("() => document.querySelector('.topbar') === null")  # no page chrome
     xy = inner.evaluate(
-        """() => { var m = gridmap.map, hit = null;
+        """(code) => { var m = gridmap.map, hit = null;
         gridmap.sources.filter(s => s.opts.layer === 'grids')[0].group.eachLayer(g => g.eachLayer(l => {
-          if (l.feature.properties.code === '%s') hit = m.latLngToContainerPoint(l.getBounds().getCenter()); }));
-        return [hit.x, hit.y]; }"""
-        % maps_world.A
+          if (l.feature.properties.code === code) hit = m.latLngToContainerPoint(l.getBounds().getCenter()); }));
+        return [hit.x, hit.y]; }""",
+        maps_world.A,
     )
     frame.locator(".folium-map").click(position={"x": xy[0], "y": xy[1]})
     page.wait_for_function("() => window.gridmapMessages && window.gridmapMessages.length > 0")

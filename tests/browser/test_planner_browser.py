@@ -76,18 +76,18 @@ def test_planner_moves_a_building_publishes_and_the_grid_page_follows(app_factor
             "() => window.gridmap && gridmap.sources.length > 0 && gridmap.idle()", timeout=15000, polling=100
         )
         drawn = page.evaluate(
-            """() => {
+            """(code) => {
             var out = {grid: null, buildings: []};
             gridmap.sources.forEach(function (s) {
               if (!s.gj) return;
               s.gj.eachLayer(function (l) {
                 var p = l.feature.properties;
-                if (s.opts.layer === 'grids' && p.code === '%s') out.grid = l.feature.geometry;
+                if (s.opts.layer === 'grids' && p.code === code) out.grid = l.feature.geometry;
                 if (s.opts.layer === 'buildings') out.buildings.push(p.id);
               });
             });
-            return out; }"""
-            % B
+            return out; }""",
+            B,
         )
         assert drawn["grid"] is not None, "grid B is not drawn"
         assert "r1c1" in drawn["buildings"] and not errors, (drawn, errors)

@@ -127,7 +127,6 @@ def test_records_without_ids_get_new_ones_and_dry_run_writes_nothing(world_store
 
 
 def test_chunked_progress_run_equals_one_call(world_store):
-    f = frames()
     recs = gpd.GeoDataFrame(
         {"id": [f"p{i}" for i in range(9)] + ["p0"]},
         geometry=gpd.points_from_xy(

@@ -160,7 +160,7 @@ def test_transaction_rolls_back_everything(store):
 def test_bbox_filter_matches_brute_force(store):
     rng = random.Random(7)
     boxes = []
-    for i in range(300):
+    for _ in range(300):
         x, y = rng.uniform(120, 121), rng.uniform(36, 37)
         boxes.append(shapely.box(x, y, x + rng.uniform(0.001, 0.05), y + rng.uniform(0.001, 0.05)))
     frame = gpd.GeoDataFrame(

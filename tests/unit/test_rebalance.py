@@ -277,7 +277,7 @@ def test_members_of_replays_moves_like_a_full_regrouping(moves, cached_at):
     chain = [plan]
     for k, (b, g) in enumerate(moves):
         if k == cached_at:
-            chain[-1].grids  # an ancestor whose grids are cached
+            _ = chain[-1].grids  # an ancestor whose grids are cached
         chain.append(chain[-1].reassign([(buildings[b], plan.codes[g])]))
     last = chain[-1]
     assert members_of(last, last.codes) == dict(GridPlan(last.assignment, last.grid_community).grids)

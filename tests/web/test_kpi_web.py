@@ -42,7 +42,7 @@ def world(sqlite_store):
     svc.transition(sqlite_store, ids[-1], "rejected", user=staff, settings=s, now=dt.datetime(2025, 5, 20))
     # a dispute in 2025 resolved and evaluated satisfied
     d = ids[6]
-    for to, kw in [("dispatched", {}), ("responding", {}), ("resolved", {})]:
+    for to in ("dispatched", "responding", "resolved"):
         svc.transition(sqlite_store, d, to, user=staff, settings=s, now=dt.datetime(2025, 5, 5, 15))
     svc.transition(
         sqlite_store,

@@ -29,14 +29,14 @@ def _walk(client, url):
         body = _get(client, url).get_json()
         feats += body["features"]
         pages += 1
-        url = next((l["href"] for l in body["links"] if l["rel"] == "next"), None)
+        url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
     return feats, pages
 
 
 def test_landing_conformance_and_collections(ogc):
     client, _ = ogc
     landing = _get(client, "/ogc").get_json()
-    rels = {l["rel"]: l for l in landing["links"]}
+    rels = {link["rel"]: link for link in landing["links"]}
     assert {"self", "service-desc", "conformance", "data"} <= set(rels)
     assert rels["service-desc"]["type"].startswith("application/vnd.oai.openapi+json")
     conf = _get(client, rels["conformance"]["href"]).get_json()["conformsTo"]
@@ -47,7 +47,7 @@ def test_landing_conformance_and_collections(ogc):
     bbox = colls[0]["extent"]["spatial"]["bbox"][0]
     assert bbox == pytest.approx([W.X0 - 0.005, W.Y0 - 0.005, W.X0 + 0.015, W.Y0 + 0.005])
     one = _get(client, "/ogc/collections/buildings").get_json()
-    assert any(l["rel"] == "items" and l["type"] == "application/geo+json" for l in one["links"])
+    assert any(link["rel"] == "items" and link["type"] == "application/geo+json" for link in one["links"])
 
 
 def test_items_page_with_next_links_until_every_building(ogc):
@@ -57,7 +57,7 @@ def test_items_page_with_next_links_until_every_building(ogc):
     assert [f["id"] for f in feats] == sorted(world["buildings"]["id"])
     first = _get(client, "/ogc/collections/buildings/items?limit=5&offset=5").get_json()
     assert (first["numberMatched"], first["numberReturned"]) == (12, 5)
-    assert {l["rel"] for l in first["links"]} >= {"self", "next", "prev", "alternate"}
+    assert {link["rel"] for link in first["links"]} >= {"self", "next", "prev", "alternate"}
     by_id = world["buildings"].set_index("id")
     for f in feats:
         row = by_id.loc[f["id"]]
@@ -134,7 +134,7 @@ def test_single_item_and_errors_in_the_json_shape(ogc):
     client, _ = ogc
     f = _get(client, "/ogc/collections/estates/items/e2").get_json()
     assert f["type"] == "Feature" and f["id"] == "e2" and f["properties"]["name"] == "磊鑫伊顿阳光"
-    assert {l["rel"] for l in f["links"]} >= {"self", "collection"}
+    assert {link["rel"] for link in f["links"]} >= {"self", "collection"}
     for url, status in (
         ("/ogc/collections/estates/items/nope", 404),
         ("/ogc/collections/nope", 404),
@@ -151,7 +151,7 @@ def test_single_item_and_errors_in_the_json_shape(ogc):
 def test_limit_is_clamped_and_offset_past_the_end_is_empty(ogc):
     client, _ = ogc
     body = _get(client, "/ogc/collections/buildings/items?limit=1000000").get_json()
-    assert body["numberReturned"] == 12 and not any(l["rel"] == "next" for l in body["links"])
+    assert body["numberReturned"] == 12 and not any(link["rel"] == "next" for link in body["links"])
     body = _get(client, "/ogc/collections/buildings/items?offset=50").get_json()
     assert body["features"] == [] and body["numberMatched"] == 12
 

@@ -305,7 +305,10 @@ def test_zoom_hides_dense_layers_and_simplifies(c, login):
     assert fc["features"] == [] and fc["hidden"] == "zoom" and fc["min_zoom"] == 15
     coarse = geo(c, "/api/layers/streets?zoom=10")["features"][0]["geometry"]["coordinates"]
     fine = geo(c, "/api/layers/streets?zoom=19")["features"][0]["geometry"]["coordinates"]
-    decimals = lambda ring: max(len(str(v).split(".")[1]) if "." in str(v) else 0 for p in ring for v in p)
+
+    def decimals(ring):
+        return max(len(str(v).split(".")[1]) if "." in str(v) else 0 for p in ring for v in p)
+
     assert decimals(coarse[0]) <= 4 < decimals(fine[0])
 
 

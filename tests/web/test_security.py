@@ -163,7 +163,7 @@ def test_throttle_counts_only_failures_within_the_window(app):
             audit.record(get_store(), "x", "login.failed", "ip:127.0.0.1", at=now - dt.timedelta(minutes=16 + i))
     assert sign_in(app.test_client()).status_code == 302
     with app.app_context():
-        for i in range(4):  # a Shanghai clock on the same instants: the window is about instants
+        for _ in range(4):  # a Shanghai clock on the same instants: the window is about instants
             audit.record(
                 get_store(),
                 "x",

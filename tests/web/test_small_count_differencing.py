@@ -174,7 +174,10 @@ def structure(seen: dict) -> list[tuple[object, tuple]]:
         nest(lambda lvl, u, m=m: ("now", m, lvl, u))
     for level in ("grid", "community", "street", "district"):
         for u in units.get(level, ()) if level != "district" else ["all"]:
-            now = lambda m: ("now", m, level, u)  # noqa: E731
+
+            def now(m, level=level, u=u):
+                return ("now", m, level, u)
+
             sums.append((now("total"), (now("open"), now("closed"))))
             sums.append((now("open"), tuple(("kpi", y, "open", level, u) for y in years)))
             sums.append((now("overdue"), tuple(("kpi", y, "overdue_open", level, u) for y in years)))

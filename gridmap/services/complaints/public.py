@@ -226,7 +226,10 @@ def _now_cells(
                 values[key] = v
                 if m in NOW_SHOWN.get(level, ()):
                     shown.add(key)
-            now = lambda m: ("now", m, level, unit)  # noqa: E731
+
+            def now(m: str, level: str = level, unit: str = unit) -> tuple[str, str, str, str]:
+                return ("now", m, level, unit)
+
             sums.append((now("total"), (now("open"), now("closed"))))
             sums.append((now("open"), tuple(("kpi", y, "open", level, unit) for y in years)))
             sums.append((now("overdue"), tuple(("kpi", y, "overdue_open", level, unit) for y in years)))
