@@ -49,7 +49,7 @@ def user_errors() -> Iterator[None]:
         if code is None:
             raise
         failure = click.ClickException(message(exc))
-        failure.exit_code = code
+        failure.exit_code = code  # type: ignore[misc]  # click types exit_code a ClassVar; an instance's own is honoured
         raise failure from None
 
 

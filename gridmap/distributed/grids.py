@@ -15,7 +15,7 @@ Usage (see ``docs/scale.md``)::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -26,6 +26,12 @@ import shapely
 from gridmap.domain.partition import WorldPartition, edge_kinds, partition_world
 from gridmap.domain.tessellation import adjacency, tessellate
 from gridmap.services import grids
+
+
+def _pair(bounds: Sequence[int]) -> tuple[int, int]:
+    """(min, max) households as a tuple (a setting may hold them in a list)."""
+    lo, hi = bounds
+    return lo, hi
 
 
 def community_job(
@@ -97,8 +103,8 @@ def partition_communities(
             regions[cid],
             blds.iloc[pos].reset_index(drop=True),
             _near(barriers, blds.iloc[pos]),
-            tuple(bounds.get(cid, default_bounds)),
-            tuple(default_bounds),
+            _pair(bounds.get(cid, default_bounds)),
+            _pair(default_bounds),
             seed,
         )
         for cid, pos in groups.items()

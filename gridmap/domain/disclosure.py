@@ -118,28 +118,28 @@ def protect(
     withheld (``None``): the smallest exact part above zero, else the total, else a zero part, else another
     suppressed part. A cell pinned by fixed cells alone stays pinned (what is fixed tells it anyway).
     """
-    sums = [(t, tuple(parts)) for t, parts in sums]
+    equations = [(t, tuple(parts)) for t, parts in sums]
     fixed = set(fixed)
     out: dict[Key, Any] = {k: suppress_small(int(values.get(k, 0)), threshold=threshold) for k in published}
     holding: dict[Key, list[int]] = {}
-    for i, (total, parts) in enumerate(sums):
+    for i, (total, parts) in enumerate(equations):
         for k in (total, *parts):
             holding.setdefault(k, []).append(i)
     for _ in range(len(out) + 1):
-        pinned = recovered(out, sums, threshold=threshold, exempt=exempt)
+        pinned = recovered(out, equations, threshold=threshold, exempt=exempt)
         if not pinned:
             return out
         progress = False
         for key in sorted(pinned, key=repr):
             if key not in pinned:
                 continue
-            choice = _complement(key, holding.get(key, ()), sums, out, values, fixed)
+            choice = _complement(key, holding.get(key, ()), equations, out, values, fixed)
             if choice is None:
                 continue
             out[choice] = None
             progress = True
             for i in holding.get(choice, ()):  # the sums it sits in are changed: judge them next round
-                for k in (sums[i][0], *sums[i][1]):
+                for k in (equations[i][0], *equations[i][1]):
                     pinned.pop(k, None)
         if not progress:  # only fixed cells (or the pinned cell's own) are left to tell it: nothing to hide
             return out

@@ -413,10 +413,10 @@ def public_report(report: Mapping[str, Any], *, threshold: int | None = None) ->
     """A KPI report (``services.complaints.kpi_report``) with small counts suppressed for callers who may
     not see personal data: every count in :data:`COUNT_FIELDS` from 1 to 4 shown as ``"<5"`` and the
     rates of :data:`DERIVED_FIELDS` built on such a count withheld (``None``)."""
-    kw = {"derived": DERIVED_FIELDS, "threshold": threshold or privacy.SMALL_COUNT}
+    limit = threshold or privacy.SMALL_COUNT
 
     def clean(row: Mapping[str, Any]) -> dict[str, Any]:
-        return privacy.suppress_counts(row, COUNT_FIELDS, **kw)
+        return privacy.suppress_counts(row, COUNT_FIELDS, derived=DERIVED_FIELDS, threshold=limit)
 
     out = dict(report)
     out["summary"] = clean(report["summary"])

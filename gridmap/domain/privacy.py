@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 import pandas as pd
 
@@ -41,8 +41,13 @@ AGGREGATE_ONLY = frozenset({"public", "viewer"})
 
 
 class Viewer(Protocol):
-    role: str
-    scope: Mapping[str, Any]
+    """Who looks: read-only, so frozen records (the web's ``User``) satisfy it."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def scope(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -352,6 +357,10 @@ PEOPLE_LAYERS = frozenset({"households", "party_members"})
 
 
 # -- aggregates for public and embedded views -----------------------------------------------------
+@overload
+def suppress_small(value: int, *, threshold: int = SMALL_COUNT) -> int | str: ...
+@overload
+def suppress_small(value: float | str | None, *, threshold: int = SMALL_COUNT) -> int | str | None: ...
 def suppress_small(value: int | float | str | None, *, threshold: int = SMALL_COUNT) -> int | str | None:
     """A count safe to publish: ``"<5"`` for 1 … ``threshold - 1``; 0, larger counts and None unchanged.
 

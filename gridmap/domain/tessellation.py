@@ -275,7 +275,7 @@ def _check_crs(*frames: gpd.GeoDataFrame) -> None:
     if None in crs:
         raise TessellationError("every frame needs a CRS")
     if len(crs) > 1:
-        raise TessellationError(f"frames are in different CRS: {sorted(crs)}")
+        raise TessellationError(f"frames are in different CRS: {sorted(str(c) for c in crs)}")
     if not frames[0].crs.is_projected:
         raise TessellationError("tessellate in a projected CRS (see gridmap.domain.geometry.metric_crs)")
 

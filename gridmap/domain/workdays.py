@@ -33,7 +33,8 @@ class CalendarError(InvalidInput):
     """A calendar setting that cannot be read (a date that is not ISO ``YYYY-MM-DD``)."""
 
 
-def _as_date(value: dt.date | dt.datetime | str, *, what: str, zone: dt.tzinfo = clock.UTC) -> dt.date:
+def _as_date(value: object, *, what: str, zone: dt.tzinfo = clock.UTC) -> dt.date:
+    """A date from a date, a datetime (its date in ``zone`` if aware) or an ISO text (settings give any of them)."""
     if isinstance(value, dt.datetime):
         return value.astimezone(zone).date() if value.tzinfo is not None else value.date()
     if isinstance(value, dt.date):

@@ -132,8 +132,8 @@ def _export_shp(plan: GridPlan, path: Path, frame: gpd.GeoDataFrame) -> None:
     # Shapefile field names are at most 10 characters
     grids = frame.rename(columns={"community_id": "community", "households": "households"})
     assign = _assignment_frame(plan).rename(columns={"building_id": "building", "community_id": "community"})
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
         pyogrio.write_dataframe(grids, tmp / "grids.shp", driver="ESRI Shapefile", encoding="UTF-8")
         pyogrio.write_dataframe(assign, tmp / "assignments.dbf", driver="ESRI Shapefile", encoding="UTF-8")
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -225,6 +225,7 @@ def _plan_from_rows(rows: pd.DataFrame, source: str, *, building: str, grid: str
                     f"community_id column or use 15-digit grid codes"
                 )
             com = community_of(g)
+            assert com is not None  # a 15-digit grid code starts with its community id
         if grid_community.setdefault(g, com) != com:
             raise PlanFileError(
                 f"{source}: row {n}: grid {g!r} is in community {grid_community[g]!r} "

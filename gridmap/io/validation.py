@@ -67,7 +67,7 @@ def validate(
     _ids(df, issues)
     _values(spec, df, issues)
     if spec.geometry:
-        _geometry(spec, df, issues)
+        _geometry(spec, spec.geometry, df, issues)
         if layer == "communities":
             _communities(df, communities, issues)
         if layer in ("communities", "estates", "streets"):
@@ -223,7 +223,7 @@ def _required(spec: Layer, df: pd.DataFrame, issues: list[Issue]) -> None:
         issues += _issue(df, missing, col.name, f"missing {what}", fix, rule="missing_value")
 
 
-def _geometry(spec: Layer, df: pd.DataFrame, issues: list[Issue]) -> None:
+def _geometry(spec: Layer, family: str, df: pd.DataFrame, issues: list[Issue]) -> None:
     if "geometry" not in df:
         df["geometry"] = None
     geoms = df["geometry"].to_numpy(dtype=object)
@@ -237,7 +237,7 @@ def _geometry(spec: Layer, df: pd.DataFrame, issues: list[Issue]) -> None:
     invalid[ok] = ~shapely.is_valid(geoms[ok])
     if invalid.any():
         reasons = [shapely.is_valid_reason(g) for g in geoms[invalid]]
-        repaired = np.array([_family_part(shapely.make_valid(g), spec.geometry) for g in geoms[invalid]], dtype=object)
+        repaired = np.array([_family_part(shapely.make_valid(g), family) for g in geoms[invalid]], dtype=np.object_)
         lost = shapely.is_empty(repaired)
         inv_idx = np.flatnonzero(invalid)
         issues += _issue(
@@ -263,15 +263,16 @@ def _geometry(spec: Layer, df: pd.DataFrame, issues: list[Issue]) -> None:
             "redraw the feature",
             rule="invalid_geometry",
         )
-        geoms[invalid] = np.where(lost, None, repaired)
+        repaired[lost] = None
+        geoms[invalid] = repaired
     types = np.array([g.geom_type if g is not None and not g.is_empty else "" for g in geoms])
-    wrong = ok & ~invalid & ~np.isin(types, FAMILY[spec.geometry])
+    wrong = ok & ~invalid & ~np.isin(types, FAMILY[family])
     issues += _issue(
         df,
         wrong,
         "geometry",
-        pd.Series([f"{t} where a {spec.geometry} is expected" for t in types[wrong]], index=df.index[wrong]),
-        f"give {spec.name} {spec.geometry} geometries",
+        pd.Series([f"{t} where a {family} is expected" for t in types[wrong]], index=df.index[wrong]),
+        f"give {spec.name} {family} geometries",
         rule="wrong_geometry_type",
     )
     geoms[wrong] = None

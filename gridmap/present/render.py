@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import folium
-from branca.element import MacroElement
+from branca.element import Figure, MacroElement
 from folium import plugins
 from folium.elements import JSCSSMixin
 from jinja2 import Template
@@ -302,6 +302,8 @@ def build_map(
 def page_parts(m: folium.Map) -> dict[str, str]:
     """``{"head", "body", "script", "name"}`` of a map for a Jinja page (nonce the scripts before use)."""
     root = m.get_root()
+    if not isinstance(root, Figure):
+        raise TypeError(f"the map's root is a {type(root).__name__}, not a page (branca Figure)")
     root.render()
     return {
         "head": root.header.render(),

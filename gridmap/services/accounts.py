@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, overload
 
 import pandas as pd
 
@@ -34,6 +34,10 @@ def _clean(value: Any) -> Any:
     return value
 
 
+@overload
+def _row(record: Mapping[str, Any]) -> dict[str, Any]: ...
+@overload
+def _row(record: Mapping[str, Any] | None) -> dict[str, Any] | None: ...
 def _row(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return None if record is None else {k: _clean(v) for k, v in record.items()}
 

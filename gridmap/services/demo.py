@@ -187,6 +187,9 @@ def _demo_scopes(store: Store) -> dict[str, dict[str, list[str]]]:
     counts = filed[filed.isin(set(codes))].value_counts()
     code = str(counts.index[0]) if not counts.empty else str(codes.min())
     scopes["grid_leader"] = {"grids": [code]}
-    scopes["community_official"] = {"communities": [community_of(code)]}
-    scopes["street_official"] = {"streets": [street_of(code)]}
+    community, street = community_of(code), street_of(code)
+    if community is None or street is None:  # not a grid code: no area to scope the area officials to
+        return scopes
+    scopes["community_official"] = {"communities": [community]}
+    scopes["street_official"] = {"streets": [street]}
     return scopes

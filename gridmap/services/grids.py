@@ -189,7 +189,7 @@ def load_world(store: Store, plan: GridPlan) -> World:
             adj = adjacency(cells)
             bars = store.read("barriers")
             adj["kind"] = edge_kinds(blds, cells, adj, bars.to_crs(crs) if len(bars) else None)
-    grids = plans_mod.load_grids(store, plan.id)
+    grids = plans_mod.load_grids(store, plan.stored_id)
     grids = grids.to_crs(crs) if len(grids) else _cell_grids(plan, coms, blds, cells, crs)
     params = plan.meta.get("params") or {}
     lo, hi = params.get("min_households", 300), params.get("max_households", 500)
@@ -264,8 +264,9 @@ def _grids_and_codes(coms_m, blds_m, cells, parts, prev: GridPlan | None, issued
     for cid, region in zip(coms_m["id"], coms_m.geometry.values):
         res = parts.communities.get(cid)
         ids = parts.building_ids.get(cid, [])
+        sets: list[frozenset[str]]
         if res is None or not ids:
-            polys, sets = [region], [frozenset()]
+            polys, sets = np.array([region], dtype=object), [frozenset()]
         else:
             labels = res.labels
             geoms = np.array([cell_geom[b] for b in ids], dtype=object)
@@ -309,7 +310,7 @@ def _keep_others(store, prev: GridPlan, com_ids, assignment, grid_community, gri
     a.update(assignment)
     gc = dict(keep)
     gc.update(grid_community)
-    old = plans_mod.load_grids(store, prev.id)
+    old = plans_mod.load_grids(store, prev.stored_id)
     old = old[old["code"].isin(keep)].to_crs(crs)
     cols = ["code", "community_id", "households", "buildings", "geometry"]
     both = pd.concat([old[cols], grids[cols]], ignore_index=True)
@@ -350,7 +351,7 @@ def _fingerprints(coms_m: gpd.GeoDataFrame, blds_m: gpd.GeoDataFrame) -> dict[st
 def _stale_cells(store: Store, prints: dict[str, str], blds_m: gpd.GeoDataFrame) -> list[str]:
     """Communities whose stored cells do not come from the same outline and buildings."""
     rows = store.read("plans", columns=["id", "created_at", "params"])
-    last = {}
+    last: dict[str, str] = {}
     if len(rows):
         newest = rows.sort_values(["created_at", "id"]).iloc[-1]["params"] or {}
         last = newest.get("cells_fingerprint") or {}

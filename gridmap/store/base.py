@@ -32,11 +32,14 @@ from typing import Any
 import pandas as pd
 
 from gridmap.domain.schema import LAYERS
+from gridmap.domain.tiles import BUFFER, EXTENT
 from gridmap.errors import Conflict, GridmapError, InvalidInput, NotFoundError, Unavailable
 
 BBox = tuple[float, float, float, float]  # minx, miny, maxx, maxy in EPSG:4326
 #: ``where`` filters: column -> value (equality), list/tuple/set (IN), None (IS NULL) or :class:`Range`
 Where = Mapping[str, Any]
+#: a lookup for :meth:`Store.mvt`: property → (layer, column matching the key, column to show, where)
+Lookup = Mapping[str, tuple[str, str, str, Where]]
 
 #: capability: :meth:`Store.mvt` draws vector tiles in the database
 MVT = "mvt"
@@ -189,15 +192,30 @@ class Store(ABC):
     def close(self) -> None: ...
 
     # -- capabilities (only backends that declare them implement these) -------------------------
-    def mvt(self, layer: str, z: int, x: int, y: int, **kwargs: Any) -> bytes:
+    def mvt(
+        self,
+        layer: str,
+        z: int,
+        x: int,
+        y: int,
+        *,
+        columns: Sequence[str],
+        name: str | None = None,
+        where: Where | None = None,
+        lookup: Lookup | None = None,
+        extent: int = EXTENT,
+        buffer: int = BUFFER,
+    ) -> bytes:
         """One vector tile drawn by the database (capability :data:`MVT`)."""
         raise StoreError(f"{type(self).__name__} cannot draw vector tiles (capability {MVT!r})")
 
-    def containing(self, layer: str, points: Sequence[Any], **kwargs: Any) -> list[Any]:
+    def containing(self, layer: str, points: Sequence[Any], *, where: Where | None = None) -> list[Any]:
         """Key of a ``layer`` row covering each point (capability :data:`SPATIAL_QUERIES`)."""
         raise StoreError(f"{type(self).__name__} answers no spatial queries (capability {SPATIAL_QUERIES!r})")
 
-    def nearest(self, layer: str, points: Sequence[Any], **kwargs: Any) -> tuple[list[Any], list[float | None]]:
+    def nearest(
+        self, layer: str, points: Sequence[Any], *, max_distance_m: float, where: Where | None = None
+    ) -> tuple[list[Any], list[float | None]]:
         """Key of and distance to the nearest ``layer`` row (capability :data:`SPATIAL_QUERIES`)."""
         raise StoreError(f"{type(self).__name__} answers no spatial queries (capability {SPATIAL_QUERIES!r})")
 

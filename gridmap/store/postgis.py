@@ -11,7 +11,7 @@ interface it answers spatial questions in the database — :meth:`PostGISStore.c
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -23,14 +23,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from gridmap.domain import tiles as _mvt
 from gridmap.domain.schema import JSON, Layer
-from gridmap.store.base import MVT, SPATIAL_QUERIES, BBox, SchemaError, Where
+from gridmap.store.base import MVT, SPATIAL_QUERIES, BBox, Lookup, SchemaError, Where
 from gridmap.store.migrations.ddl import SRID
 from gridmap.store.sql import SQLStore, _layer
 
 #: inserts of at least this many rows use COPY instead of INSERT … VALUES
 COPY_MIN_ROWS = 500
-#: a lookup for :meth:`PostGISStore.mvt`: property → (layer, column matching the key, column to show, where)
-Lookup = Mapping[str, tuple[str, str, str, Where]]
 
 
 class PostGISStore(SQLStore):
@@ -76,6 +74,7 @@ class PostGISStore(SQLStore):
                 values.append(rows[c].tolist())
         names = ", ".join(_quote(c) for c in cols)
         raw = conn.connection.driver_connection
+        assert raw is not None, "a connection in use has its psycopg connection"
         with raw.cursor() as cur, cur.copy(f"COPY {_quote(spec.name)} ({names}) FROM STDIN") as copy:
             for row in zip(*values):
                 copy.write_row(row)

@@ -331,14 +331,14 @@ class SQLStore(Store):
         if chunks is not None and len(chunks) > 1:  # too many keys for one IN (...): sort and page here
             extra = [c for c, _ in sort if c not in cols]
             with self._read_conn() as conn:
-                rows = [
+                found = [
                     r
                     for chunk in chunks
                     for r in conn.execute(
                         self._select(table, cols + extra).where(self._key_in(spec, table, chunk), *conds)
                     )
                 ]
-            frame = self._frame(spec, rows, cols + extra)
+            frame = self._frame(spec, found, cols + extra)
             frame = frame.sort_values(
                 [c for c, _ in sort], ascending=[not d for _, d in sort], na_position="last", kind="stable"
             )
@@ -360,7 +360,7 @@ class SQLStore(Store):
             *[self.geometry_select(table).label("geometry") if c == "geometry" else table.c[c] for c in cols]
         )
 
-    def _frame(self, spec: Layer, rows: list[Any], cols: list[str]) -> pd.DataFrame:
+    def _frame(self, spec: Layer, rows: Sequence[Any], cols: list[str]) -> pd.DataFrame:
         data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
         out: dict[str, Any] = {}
         for c in cols:
@@ -402,7 +402,7 @@ class SQLStore(Store):
 
     # -- helpers ---------------------------------------------------------------------------------
     def _where(self, table: sa.Table, where: Where | None) -> list[sa.ColumnElement[bool]]:
-        conds = []
+        conds: list[sa.ColumnElement[bool]] = []
         for col, value in (where or {}).items():
             if col not in table.c:
                 raise SchemaError(f"layer {table.name!r} has no column {col!r} to filter on")

@@ -86,6 +86,7 @@ def to_python(s: pd.Series, kind: str, layer: str, col: str, *, _probe: bool = F
         if kind != JSON
         else np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in s])
     )
+    vals: list[Any]
     try:
         if kind == STR:
             vals = [None if m else (v if isinstance(v, str) else _str(v)) for v, m in zip(s.tolist(), mask)]

@@ -194,7 +194,7 @@ def _assign_blocks(
     use = np.full(len(bcomm), -9)
     for k, (_, street_name, _) in enumerate(NAMED_ESTATES, start=1):
         hit = np.flatnonzero(streets["name"].to_numpy() == street_name)
-        cand = np.flatnonzero((street_of == hit[0]) & (use == -9)) if len(hit) else []
+        cand = np.flatnonzero((street_of == hit[0]) & (use == -9)) if len(hit) else np.empty(0, dtype=np.intp)
         if len(cand):
             use[cand[len(cand) // 2]] = k
     want = np.floor(weights * sc.estates).astype(int)

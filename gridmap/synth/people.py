@@ -78,7 +78,7 @@ def _companies(estates: gpd.GeoDataFrame, rng: np.random.Generator) -> tuple[pd.
         }
     )
     pick = np.asarray(ids, dtype=object)[rng.integers(n, size=len(estates))]
-    pick = np.where(rng.random(len(estates)) < 0.12, None, pick)
+    pick[rng.random(len(estates)) < 0.12] = None
     est = estates.copy()
     est["property_company_id"] = pick
     est.loc[est["name"] == VANKE, "property_company_id"] = "PC001"
@@ -191,12 +191,12 @@ def _stewards(world: dict, lay: Layout, estates: pd.DataFrame, rng: np.random.Ge
         k = 1 + int(b["households"].to_numpy()[members].sum() // 600)
         rows += [("property_steward", int(i), e.id, 0.3) for i in rng.choice(members, size=k)]
     vb = np.flatnonzero(in_vanke)
-    for role, k in VANKE_STEWARDS.items() if len(vb) else ():
-        picks = vb[:k] if role == "building_leader" else rng.choice(vb, size=k)
-        serves = {"grid_leader": None, "property_steward": vanke, "volunteer": vanke}
-        rows += [(role, int(i), serves.get(role, b["id"].iat[i]), 1.0) for i in picks]
-    role, pos, serves, p = (np.array(x, dtype=object) for x in zip(*rows))
-    pos = pos.astype(int)
+    vanke_serves = {"grid_leader": None, "property_steward": vanke, "volunteer": vanke}
+    for vrole, k in VANKE_STEWARDS.items() if len(vb) else ():
+        picks = vb[:k] if vrole == "building_leader" else rng.choice(vb, size=k)
+        rows += [(vrole, int(i), vanke_serves.get(vrole, b["id"].iat[i]), 1.0) for i in picks]
+    role, at, serves, p = (np.array(x, dtype=object) for x in zip(*rows))
+    pos = at.astype(int)
     n = len(pos)
     return gpd.GeoDataFrame(
         {
@@ -338,13 +338,13 @@ def _facilities(world: dict, lay: Layout, rng: np.random.Generator) -> gpd.GeoDa
     vanke = np.flatnonzero((b["estate_id"] == _estate_id(lay, VANKE)).to_numpy())
     if len(vanke):
         rows.append((f"{VANKE}小区党群服务中心", "estate_party_service_center", int(vanke[0])))
-    name, kind, pos = (np.array(x, dtype=object) for x in zip(*rows))
-    pos = pos.astype(int)
+    name, kinds, at = (np.array(x, dtype=object) for x in zip(*rows))
+    pos = at.astype(int)
     return gpd.GeoDataFrame(
         {
             "id": [f"F{i:05d}" for i in range(1, len(pos) + 1)],
             "name": name,
-            "kind": kind,
+            "kind": kinds,
             "address": None,
             "building_id": b["id"].to_numpy()[pos],
             "community_id": b["community_id"].to_numpy()[pos],

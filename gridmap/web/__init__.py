@@ -11,6 +11,7 @@ from importlib import import_module
 from typing import Any
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel
 
 from gridmap import clock, config
@@ -58,7 +59,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | N
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_CONTENT_LENGTH"]
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.json.ensure_ascii = False
+    if isinstance(app.json, DefaultJSONProvider):  # Chinese text as itself in JSON, not \u escapes
+        app.json.ensure_ascii = False
     if store is not None:
         app.extensions["gridmap_store"] = store
 

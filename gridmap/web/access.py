@@ -102,7 +102,9 @@ def refuse_anonymous(required: str) -> None:
 
 
 def _denied(user: User, required: str) -> None:
-    access_denied.send(current_app._get_current_object(), endpoint=request.endpoint, role=user.role, required=required)
+    # the app itself, not the proxy (Flask's documented way to send a signal); the stubs type the proxy as Flask
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    access_denied.send(app, endpoint=request.endpoint, role=user.role, required=required)
 
 
 def rule_of(view: Callable) -> tuple[str, ...] | None:
@@ -227,11 +229,12 @@ def embed(view_name: str) -> Callable:
 
 def embed_view_of(view: Callable) -> str | None:
     """The embed view name of a view function, or None for ordinary pages."""
-    while view is not None:
-        name = getattr(view, "_gridmap_embed", None)
+    current: Callable | None = view
+    while current is not None:
+        name = getattr(current, "_gridmap_embed", None)
         if name:
             return name
-        view = getattr(view, "__wrapped__", None)
+        current = getattr(current, "__wrapped__", None)
     return None
 
 

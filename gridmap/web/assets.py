@@ -20,13 +20,21 @@ from urllib.parse import urlsplit
 
 import folium
 from flask import Blueprint, Flask, abort, send_from_directory
+from flask.blueprints import BlueprintSetupState
 from folium import plugins
 
 from gridmap.errors import ConfigError
 from gridmap.web.access import allow
 
 bp = Blueprint("assets", __name__)
-bp.record_once(lambda state: init_app(state.app))
+
+
+@bp.record_once
+def _on_register(state: BlueprintSetupState) -> None:
+    if not isinstance(state.app, Flask):  # Flask types the setup state's app as its sans-IO base
+        raise TypeError(f"gridmap's assets need a Flask app, not {type(state.app).__name__}")
+    init_app(state.app)
+
 
 YEAR = 365 * 24 * 3600
 

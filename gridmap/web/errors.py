@@ -23,6 +23,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from jinja2 import TemplateNotFound
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WSGIResponse
 
 from gridmap.errors import GridmapError
 
@@ -128,8 +129,8 @@ def respond(a: Answer) -> Response:
     return resp
 
 
-def handle(err: Exception) -> Response:
-    if isinstance(err, HTTPException) and err.response is not None:  # abort(response): already an answer
+def handle(err: Exception) -> WSGIResponse:
+    if isinstance(err, HTTPException) and isinstance(err.response, WSGIResponse):  # abort(response): an answer
         return err.response
     a = answer_for(err)
     if not isinstance(err, (GridmapError, HTTPException)):

@@ -10,8 +10,10 @@ by default, in Redis (or any storage ``limits`` knows) when ``RATE_LIMIT_STORAGE
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from flask import Flask, current_app, request
+from flask.typing import RouteCallable
 from flask_limiter import Limiter
 
 from gridmap.web.access import current_user
@@ -50,6 +52,16 @@ def limit(group: str, *, key: Callable[[], str] = client_key, methods: tuple[str
     return mark
 
 
+def _limit_value(setting: str) -> Callable[[], str]:
+    """The limit of a setting, read per request (tests change the settings of a running app)."""
+    return lambda: str(current_app.config.get(setting) or "")
+
+
+def _unlimited(setting: str) -> Callable[[], bool]:
+    """True while a setting is empty: that limit is off."""
+    return lambda: not current_app.config.get(setting)
+
+
 def init_app(app: Flask) -> Limiter:
     """One limiter per app (its own counters), applied to every view marked with :func:`limit`.
 
@@ -72,11 +84,13 @@ def init_app(app: Flask) -> Limiter:
             continue
         group, key, methods = mark
         setting = GROUPS[group]
-        app.view_functions[endpoint] = lim.shared_limit(
-            lambda setting=setting: str(current_app.config.get(setting) or ""),
+        limited = lim.shared_limit(
+            _limit_value(setting),
             key_func=key,
             scope=group,
             methods=list(methods) or None,
-            exempt_when=lambda setting=setting: not current_app.config.get(setting),
+            exempt_when=_unlimited(setting),
         )(view)
+        # the decorator keeps the view's own signature; mypy cannot carry it through RouteCallable's union
+        app.view_functions[endpoint] = cast(RouteCallable, limited)
     return lim

@@ -125,7 +125,7 @@ def openapi():
 # -- documents ---------------------------------------------------------------------------------------
 def _collection_body(coll: svc.Collection, bounds: Any) -> dict[str, Any]:
     cid = coll.id
-    body = {
+    body: dict[str, Any] = {
         "id": cid,
         "title": collection_title(coll),
         "description": in_ui_language(coll.description),

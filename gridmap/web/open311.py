@@ -194,7 +194,7 @@ def _as_request(view: Mapping[str, Any], user: User, grid: str | None = None) ->
     lat, lon = view.get("lat"), view.get("lon")
     if not staff:
         lat = lon = None
-    elif not full and lat is not None:
+    elif not full and lat is not None and lon is not None:
         lat, lon = round(float(lat), 3), round(float(lon), 3)
     notes = f"{state.zh} {state.en}"
     if view.get("needs_confirmation"):
@@ -258,11 +258,11 @@ def requests_index(fmt: str):
             where["state"] = [s for s, st in C.STATES.items() if st.type in statuses]
         end = _parse_w3c(request.args.get("end_date"), "end_date")
         start = _parse_w3c(request.args.get("start_date"), "start_date")
-        if start is None and end is None:
-            end = clock.now()
         if start is None:
+            if end is None:
+                end = clock.now()
             start = end - dt.timedelta(days=MAX_DAYS)
-        if end is None:
+        elif end is None:
             end = start + dt.timedelta(days=MAX_DAYS)
         if end < start:
             raise InvalidInput("end_date is before start_date")

@@ -228,7 +228,7 @@ PATHS: dict[str, dict[str, Any]] = {
 DRAFT = param("draft", "path", {"type": "string", "maxLength": 64})
 IDS = arr({"type": "string", "maxLength": 64}, maxItems=5000)
 OBJ = {"type": "object"}
-_P = dict(role="planner", tag="planner", ok=OBJ)
+_P: dict[str, Any] = dict(role="planner", tag="planner", ok=OBJ)
 
 PATHS.update(
     {
@@ -361,7 +361,7 @@ COMPLAINT_IN = obj(
     duplicate_of={"type": "string", "maxLength": 40, "nullable": True},
     channel={"type": "string", "enum": ["api", "map", "visit", "phone"]},
 )
-_C = dict(tag="complaints", ok=OBJ)
+_C: dict[str, Any] = dict(tag="complaints", ok=OBJ)
 
 PATHS.update(
     {

@@ -127,6 +127,7 @@ def partition_community(
             best = (score, labels, kk, mean)
         if out == 0:
             break
+    assert best is not None, "no grid count was tried"  # plan holds k0 at least, never tried before
     _, labels, kk, mean = best
     return CommunityPartition(labels, kk, mean, too_big, islands, count_infeasible=infeasible)
 

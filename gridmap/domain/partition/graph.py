@@ -49,9 +49,9 @@ class CommunityGraph:
         households: Sequence[int],
         edges: Sequence[tuple[int, int]] | np.ndarray,
         *,
-        length: Sequence[float] | None = None,
-        kind: Sequence[int] | None = None,
-        group: Sequence[int] | None = None,
+        length: Sequence[float] | np.ndarray | None = None,
+        kind: Sequence[int] | np.ndarray | None = None,
+        group: Sequence[int] | np.ndarray | None = None,
         xy: np.ndarray | None = None,
     ) -> CommunityGraph:
         h = np.asarray(households, dtype=np.int64)

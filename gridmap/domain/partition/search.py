@@ -5,6 +5,7 @@ grid with its neighbours, each keeping every grid one piece (see :class:`_Search
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -164,7 +165,7 @@ class _State:
 
     def __init__(self, part, size, nb, k):
         self.part, self.size, self.nb = part, size, nb
-        self.members = [set() for _ in range(k)]
+        self.members: list[set[int]] = [set() for _ in range(k)]
         for v, g in enumerate(part):
             self.members[g].add(v)
 
@@ -282,7 +283,7 @@ def _try_chain(st: _State, g, wl, bal, lam, m, top: int = 6) -> int:
             )
             firsts.append((d1, v, a, to))
     firsts.sort()
-    best = (-1e-12, None)
+    best: tuple[float, tuple[Any, ...] | None] = (-1e-12, None)
     for d1, v, a, to in firsts[:top]:
         wv = wl[v]
         hub = to if over else a  # the neighbour grid that passes on / pulls in

@@ -33,16 +33,16 @@ def metis_partition(
     adjncy = dst[order].astype(np.int32)
     xadj = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).astype(np.int32)
     opts = pymetis.Options(seed=int(seed), contig=1 if contiguous else 0)
-    _, parts = pymetis.part_graph(
+    _, membership = pymetis.part_graph(
         int(k),
         pymetis.CSRAdjacency(xadj, adjncy),
         vweights=np.maximum(weights, 1).astype(np.int32),
         eweights=None if ew is None else np.maximum(ew[order], 1).astype(np.int32),
         options=opts,
     )
-    parts = np.asarray(parts, dtype=np.int64)
-    _, parts = np.unique(parts, return_inverse=True)  # drop empty parts
-    return parts.ravel()
+    parts = np.asarray(membership, dtype=np.int64)
+    _, dense = np.unique(parts, return_inverse=True)  # drop empty parts
+    return dense.ravel()
 
 
 def _repair_contiguity(part, pairs, w):
@@ -56,7 +56,7 @@ def _repair_contiguity(part, pairs, w):
         if ncomp == part.max() + 1:
             return part
         weight = np.bincount(comp, weights=w + 1e-3, minlength=ncomp)
-        keep = {}
+        keep: dict[int, int] = {}
         for c in np.argsort(-weight, kind="stable"):
             gid = part[np.argmax(comp == c)]
             keep.setdefault(int(gid), int(c))

@@ -150,9 +150,9 @@ def _xy(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     try:
         if len(pts) < 200_000:
             return shapely.get_x(pts), shapely.get_y(pts)
-        y = _beside(shapely.get_y, pts)
+        y_of = _beside(shapely.get_y, pts)
         x = shapely.get_x(pts)
-        return x, y()
+        return x, y_of()
     except shapely.errors.GEOSException:  # an empty point among them: the slower, careful way
         x, y = np.full(len(pts), np.nan), np.full(len(pts), np.nan)
         ok = ~(shapely.is_missing(pts) | shapely.is_empty(pts))

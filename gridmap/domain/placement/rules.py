@@ -398,26 +398,24 @@ def _derived_columns(world: PlacementWorld, st: _State) -> dict[str, pd.Categori
 
     tables = world.code_tables
 
-    def codes(
-        name: str,
-        per_area: np.ndarray | None = None,
-        on_area: np.ndarray | None = None,
-        area_pos: np.ndarray | None = None,
-    ) -> pd.Categorical:
+    def codes(name: str, area: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> pd.Categorical:
+        """``area``: (code per area, record on an area, record's area position) fills records off buildings."""
         # position -1 (no building) picks the table's last entry, -1: one gather, no masks, and the
         # table's dtype is already the one pandas keeps for these categories (no conversion pass)
         out = tables[name][st.building]
-        if per_area is not None and len(per_area) and on_area.any():
-            rows = np.flatnonzero(on_area & (out < 0))
-            out[rows] = per_area[area_pos[rows]]
+        if area is not None:
+            per_area, on_area, area_pos = area
+            if len(per_area) and on_area.any():
+                rows = np.flatnonzero(on_area & (out < 0))
+                out[rows] = per_area[area_pos[rows]]
         return pd.Categorical.from_codes(out, dtype=world.dtypes[name], validate=False)
 
     return {
         "building_id": codes("building"),
         "estate_id": codes("estate"),
-        "grid_code": codes("grid", world.g_grid, on_g, st.grid),
-        "community_id": codes("community", world.c_community, on_c, st.community),
-        "street_id": codes("street", world.c_street, on_c, st.community),
+        "grid_code": codes("grid", (world.g_grid, on_g, st.grid)),
+        "community_id": codes("community", (world.c_community, on_c, st.community)),
+        "street_id": codes("street", (world.c_street, on_c, st.community)),
     }
 
 

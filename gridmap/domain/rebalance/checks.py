@@ -91,7 +91,7 @@ def together_groups(stewards: Iterable[Mapping], *, buildings: Iterable[str] | N
 
 
 def _bounds_of(
-    community: str, bounds: Mapping[str, tuple[int, int]] | None, default: tuple[int, int]
+    community: str, bounds: Mapping[str, tuple[int | None, int | None]] | None, default: tuple[int, int]
 ) -> tuple[int, int]:
     lo, hi = (bounds or {}).get(community, default)
     if lo is None or hi is None:

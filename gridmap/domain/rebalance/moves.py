@@ -182,7 +182,8 @@ class _Community:
         return sum(self.weight[u] for u in seq)
 
     def _options(self, g: str, h: str, rem: int, room: float, floor: float, exclude: frozenset[str]) -> list[str]:
-        finishing, partial = [], []
+        finishing: list[tuple[int, int, str]] = []
+        partial: list[tuple[int, int, str]] = []
         h_units = self.units[h]
         for u in self.units[g]:
             w = self.weight[u]
@@ -248,7 +249,7 @@ class _Community:
 
     def paths_from(self, g: str, max_len: int) -> list[list[str]]:
         """Shortest grid paths from ``g`` through free grids (BFS order), up to ``max_len`` steps."""
-        prev = {g: None}
+        prev: dict[str, str | None] = {g: None}
         order, queue = [], deque([(g, 0)])
         while queue:
             x, d = queue.popleft()
@@ -262,9 +263,10 @@ class _Community:
                 queue.append((y, d + 1))
         paths = []
         for y in order:
-            path = [y]
-            while prev[path[-1]] is not None:
-                path.append(prev[path[-1]])
+            path, step = [y], prev[y]
+            while step is not None:
+                path.append(step)
+                step = prev[step]
             paths.append(path[::-1])
         return paths
 

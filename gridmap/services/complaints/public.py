@@ -187,10 +187,10 @@ def _build(
         months = lab[lab["counted"] & (lab["year"] == year)].groupby("month").size()
         month_keys = []
         for m in range(1, 13):
-            key = ("trend", year, m)
-            values[key] = int(months.get(m, 0))
-            shown.add(key)
-            month_keys.append(key)
+            month = ("trend", year, m)
+            values[month] = int(months.get(m, 0))
+            shown.add(month)
+            month_keys.append(month)
         sums.append((("kpi", year, "complaints", DISTRICT, ALL), tuple(month_keys)))
     sums += _now_cells(lab, values, shown, units_of_level, years)
     cells = disclosure.protect(values, sums, shown, fixed=fixed, exempt=district_wide)

@@ -7,7 +7,7 @@ settings, the rows written for a request and its events, and the JSON shapes sta
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -63,7 +63,7 @@ def _actor(user: Any) -> str:
     return str(uid) if uid else "public"
 
 
-def _frames(rec: Mapping[str, Any], events: list[Mapping[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def _frames(rec: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The ``complaints`` row and its ``complaint_events`` rows as frames (built before any transaction)."""
     row = {k: v for k, v in rec.items() if k not in ("lon", "lat", "geometry")}
     geom = rec.get("geometry")
@@ -79,7 +79,7 @@ def _store_frames(store: Store, frames: tuple[pd.DataFrame, pd.DataFrame | None]
         store.write("complaint_events", frames[1], mode="insert")
 
 
-def _write(store: Store, rec: Mapping[str, Any], events: list[Mapping[str, Any]], *, mode: str) -> None:
+def _write(store: Store, rec: Mapping[str, Any], events: Sequence[Mapping[str, Any]], *, mode: str) -> None:
     _store_frames(store, _frames(rec, events), mode=mode)
 
 

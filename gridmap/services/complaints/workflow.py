@@ -8,7 +8,7 @@ Scope keys follow :mod:`gridmap.domain.privacy`: ``grids``, ``communities``, ``s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -193,7 +193,7 @@ def _save(
     cid: str,
     old: Mapping[str, Any],
     new: Mapping[str, Any],
-    events: list[Mapping[str, Any]],
+    events: Sequence[Mapping[str, Any]],
     *,
     user: Any,
     action: str,
@@ -244,7 +244,7 @@ def escalate_overdue(store: Store, *, settings: Mapping[str, Any], now: dt.datet
         recs = store.read("complaints", where={"state": open_states, "due_at": Range.below(now)})
         for _, row in recs.iterrows():
             rec = {k: (None if _isna(v) else v) for k, v in row.items()}
-            steps = C.escalate(rec, now, seq=_next_seq(store, rec["id"]), policy=policy)
+            steps = C.escalate(rec, now, seq=_next_seq(store, str(rec["id"])), policy=policy)
             if steps:
                 _save(
                     store,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -83,9 +84,9 @@ def complaint_counts(
     if bbox is not None and len(where):
         x, y = shapely.get_x(where.geometry.to_numpy()), shapely.get_y(where.geometry.to_numpy())
         where = where[(x >= bbox[0]) & (x <= bbox[2]) & (y >= bbox[1]) & (y <= bbox[3])]
-    cols = {"id": [], "name": [], "level": [], "count": [], "overdue": []}
     if not len(where) or not store.count("complaints"):
-        return gpd.GeoDataFrame(cols, geometry=[], crs=4326)
+        empty: dict[str, list[Any]] = {"id": [], "name": [], "level": [], "count": [], "overdue": []}
+        return gpd.GeoDataFrame(empty, geometry=[], crs=4326)
     table = public_table(store)
     measure = "open" if open_only else "total"
     count = [table.current(measure, level, str(i)) for i in where["id"]]

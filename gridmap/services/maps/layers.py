@@ -241,7 +241,7 @@ def grid_features(
     plan_id = published_plan_id(store)
     if plan_id is None:
         return []
-    key = (store.url, plan_id, tuple(bounds))
+    key = (store.url, plan_id, (bounds[0], bounds[1]))  # a tuple even when a setting holds a list
     with _ASSIGN_LOCK:
         hit = _GRIDS_CACHE.get(key)
     if hit is None or time.monotonic() - hit.made > CACHE_SECONDS:

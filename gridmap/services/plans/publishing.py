@@ -57,7 +57,7 @@ def publish(
     with store.transaction():
         if is_open_draft:
             plan = load_plan(store, params["head"], world=world)
-            pid = plan.id
+            pid = plan.stored_id
             own = _write_full(store, pid, plan, world)
             own["kind"] = "published_version"
             store.write("plans", pd.DataFrame([{"id": draft_id, "params": {**params, "closed": pid}}]))

@@ -49,7 +49,7 @@ class PlanWorld:
         return plan
 
     def remember(self, plan: GridPlan) -> GridPlan:
-        self.plans[plan.id] = plan
+        self.plans[plan.stored_id] = plan
         while len(self.plans) > 64:
             self.plans.popitem(last=False)
         return plan
