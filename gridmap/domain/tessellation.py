@@ -9,6 +9,8 @@ community allows. All inputs and outputs share one projected CRS (see :func:`gri
 
 from __future__ import annotations
 
+from typing import cast
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -82,7 +84,7 @@ def community_cells(footprints: np.ndarray, region: shapely.Geometry) -> np.ndar
 
 def _local_cells(seeds: np.ndarray, region: shapely.Geometry) -> np.ndarray:
     """Voronoi cells of ``seeds`` clipped to ``region`` (both in the local frame), one piece each."""
-    xmin, ymin, xmax, ymax = shapely.bounds(shapely.union_all([region, shapely.multipoints(seeds)]))
+    xmin, ymin, xmax, ymax = shapely.bounds(shapely.union_all([region, shapely.MultiPoint(seeds)]))
     pad = max(xmax - xmin, ymax - ymin) + 1.0
     frame = shapely.box(xmin - pad, ymin - pad, xmax + pad, ymax + pad)
     vor = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=frame, ordered=True)
@@ -96,7 +98,7 @@ def _local_cells(seeds: np.ndarray, region: shapely.Geometry) -> np.ndarray:
     inside = shapely.contains_properly(region, polys)
     cells = polys.copy()
     cells[~inside] = _robust(shapely.intersection, polys[~inside], region)
-    return _reassign_fragments(cells, shapely.points(seeds))
+    return _reassign_fragments(cells, cast(np.ndarray, shapely.points(seeds)))  # (n, 2) coordinates: n points
 
 
 def _shift(geoms, offset: np.ndarray):
@@ -161,7 +163,7 @@ def _reassign_fragments(cells: np.ndarray, seeds: np.ndarray) -> np.ndarray:
             keep[idx[np.argmax(area[idx])]] = True
     kept = np.full(len(cells), None, dtype=object)
     kept[owner[keep]] = pieces[keep]
-    kept = np.where(pd.isna(kept), shapely.Polygon(), kept).astype(object)
+    kept[pd.isna(kept)] = shapely.Polygon()
     target = _orphan_targets(pieces, np.where(keep, owner, -1), kept)
     extra: dict[int, list] = {}
     for piece, t in zip(pieces[~keep], target[~keep]):

@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from gridmap.domain.geometry import metric_crs
 from gridmap.domain.schema import BOOL, DATE, DATETIME, FLOAT, INT, LAYERS, Layer
@@ -227,7 +228,9 @@ def _geometry(spec: Layer, family: str, df: pd.DataFrame, issues: list[Issue]) -
     if "geometry" not in df:
         df["geometry"] = None
     geoms = df["geometry"].to_numpy(dtype=object)
-    missing = pd.isna(geoms) | shapely.is_empty(np.where(pd.isna(geoms), shapely.Point(), geoms))
+    present = geoms.copy()
+    present[pd.isna(present)] = None  # NaN as None, which shapely takes for "no geometry"
+    missing = pd.isna(geoms) | shapely.is_empty(present)
     if spec.geometry_required:
         issues += _issue(
             df, missing, "geometry", "no geometry", "draw the feature or drop the row", rule="missing_geometry"
@@ -285,7 +288,7 @@ def _mask(df: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
     return m
 
 
-def _family_part(geom: shapely.Geometry, family: str) -> shapely.Geometry:
+def _family_part(geom: BaseGeometry, family: str) -> BaseGeometry:
     if geom.geom_type in FAMILY[family]:
         return geom
     parts = [

@@ -27,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from gridmap.domain.codes import district_of
 from gridmap.errors import InvalidInput
@@ -186,7 +187,7 @@ def _communities(streets: gpd.GeoDataFrame, n: int, rng: np.random.Generator) ->
     return out
 
 
-def _points_in(poly: shapely.Geometry, k: int, rng: np.random.Generator) -> np.ndarray:
+def _points_in(poly: BaseGeometry, k: int, rng: np.random.Generator) -> np.ndarray:
     minx, miny, maxx, maxy = poly.bounds
     shapely.prepare(poly)
     got = np.empty((0, 2))
@@ -196,7 +197,7 @@ def _points_in(poly: shapely.Geometry, k: int, rng: np.random.Generator) -> np.n
     return got[:k]
 
 
-def _voronoi(seeds: np.ndarray, poly: shapely.Geometry, coslat: float) -> np.ndarray:
+def _voronoi(seeds: np.ndarray, poly: BaseGeometry, coslat: float) -> np.ndarray:
     if len(seeds) == 1:
         return np.array([poly])
     scaled = seeds * (coslat, 1.0)
@@ -209,7 +210,7 @@ def _voronoi(seeds: np.ndarray, poly: shapely.Geometry, coslat: float) -> np.nda
     return clipped[~shapely.is_empty(clipped)]
 
 
-def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+def _polygonal(geom: BaseGeometry) -> BaseGeometry:
     if geom.geom_type in ("Polygon", "MultiPolygon"):
         return geom
     parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]

@@ -97,8 +97,9 @@ def _join_islands(graph: CommunityGraph):
         members = np.flatnonzero(comp == c)
         # nearest pair between this component and the joined set
         d2, n2 = tree.query(graph.xy[members])
+        near = np.asarray(n2)  # one neighbour per queried point
         a = int(members[np.argmin(d2)])
-        b = int(idx_joined[n2[np.argmin(d2)]])
+        b = int(idx_joined[near[np.argmin(d2)]])
         extra.append((min(a, b), max(a, b)))
         islands.append((members.tolist(), b))
         joined[members] = True

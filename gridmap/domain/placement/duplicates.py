@@ -61,6 +61,12 @@ def _suspects(col: pd.Series) -> np.ndarray | None:
 _ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 
 
+def _buffer(arr: pa.Array, i: int, dtype: type[np.generic]) -> np.ndarray:
+    """Buffer ``i`` of an arrow array as numbers (empty where arrow allocated none)."""
+    buf = arr.buffers()[i]
+    return np.frombuffer(memoryview(buf), dtype=dtype) if buf is not None else np.empty(0, dtype=dtype)
+
+
 def _fingerprints(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
     """A 64-bit fingerprint of each string (equal strings, equal fingerprints), or None for other types.
 
@@ -71,7 +77,7 @@ def _fingerprints(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
         return None
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     arr = arr.cast(pa.large_string())
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    offsets = _buffer(arr, 1, np.int64)[arr.offset : arr.offset + len(arr) + 1]
     lo, hi = int(offsets[0]), int(offsets[-1])
     if (
         len(arr)
@@ -80,7 +86,7 @@ def _fingerprints(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
         and (np.diff(offsets) == offsets[1] - offsets[0]).all()
     ):  # fixed width ≤ 8 (generated ids): exact
         width = int(offsets[1] - offsets[0])
-        chars = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[lo:hi]
+        chars = _buffer(arr, 2, np.uint8)[lo:hi]
         if width == 8:
             return chars.view(np.uint64)
         block = np.zeros((len(arr), 8), dtype=np.uint8)
@@ -88,7 +94,7 @@ def _fingerprints(values: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
         return block.view(np.uint64).ravel()
     padded = np.zeros(hi - lo + 16, dtype=np.uint8)  # 8 spare bytes either side of the characters
     if hi > lo:
-        padded[8 : 8 + hi - lo] = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[lo:hi]
+        padded[8 : 8 + hi - lo] = _buffer(arr, 2, np.uint8)[lo:hi]
     words = np.ndarray((len(padded) - 7,), dtype=np.uint64, buffer=padded, strides=(1,))  # load at any byte
     start, end = offsets[:-1] - lo, offsets[1:] - lo
     length = (end - start).astype(np.uint64)

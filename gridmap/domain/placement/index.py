@@ -10,7 +10,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
@@ -96,7 +96,7 @@ class CellIndex:
         pos = np.where(hit, cand, -1).astype(np.int64)
         many = np.flatnonzero(cand == -2)
         if len(many):  # cells with several candidates: the tree, and the tie-break
-            pts = shapely.points(x[many], y[many])
+            pts = cast(np.ndarray, shapely.points(x[many], y[many]))  # arrays of coordinates: an array of points
             qi, pi = self.tree.query(pts, predicate="intersects")
             pos[many] = _pick_containing(qi, pi, self.polys, len(many), lambda q: pts[q])
         return pos

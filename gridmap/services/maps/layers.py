@@ -13,7 +13,7 @@ import json
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -151,7 +151,7 @@ def feature_texts(frame: pd.DataFrame, *, zoom: int, shift: str | None = None) -
     if shift == "gcj02" and len(geoms):
         geoms = geometries_wgs84_to_gcj02(geoms)
     geoms = simplify(geoms, zoom)
-    geo_text = shapely.to_geojson(geoms) if len(geoms) else []
+    geo_text = cast(np.ndarray, shapely.to_geojson(geoms)) if len(geoms) else np.array([], dtype=object)
     props = [c for c in frame.columns if c != "geometry"]
     columns = [json_column(frame[c], digits=3) for c in props]
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
