@@ -1,8 +1,9 @@
-"""GCJ-02 ("Mars coordinates" of AMap/Gaode and Tencent maps) ⇄ WGS84, vectorised with numpy.
+"""GCJ-02 ("Mars coordinates" of AMap/Gaode and Tencent maps) and BD-09 (Baidu) ⇄ WGS84, vectorised with numpy.
 
 GCJ-02 is WGS84 plus a deliberate, smooth offset of a few hundred metres inside China (none outside).
 The forward formula is the widely published one (eviltransform, coordtransform); the inverse has no closed
-form and is solved by fixed-point iteration to about 1e-9° (≈ 0.1 mm). No library on PyPI that we may
+form and is solved by fixed-point iteration to about 1e-9° (≈ 0.1 mm). BD-09 is GCJ-02 shifted once more by
+Baidu's published formula; its inverse is refined the same way. No library on PyPI that we may
 depend on offers a vectorised version, hence these few lines.
 """
 
@@ -85,4 +86,53 @@ def geometries_wgs84_to_gcj02(geoms: np.ndarray) -> np.ndarray:
     """Every vertex of shapely geometries from WGS84 to GCJ-02 (overlays drawn on AMap tiles)."""
     return shapely.transform(
         np.asarray(geoms, dtype=object), lambda xy: np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1]))
+    )
+
+
+# -- BD-09 (Baidu): GCJ-02 rotated and stretched a little more, ≈ 1 km further -----------------------------
+
+_X_PI = np.pi * 3000.0 / 180.0
+
+
+def gcj02_to_bd09(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GCJ-02 longitudes/latitudes (arrays) to BD-09, Baidu's published forward formula."""
+    x, y = np.asarray(lon, float), np.asarray(lat, float)
+    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(
+    lon: np.ndarray, lat: np.ndarray, *, tol: float = 1e-10, max_iter: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
+    """Invert :func:`gcj02_to_bd09`: the usual closed-form approximation, then refined by fixed-point
+    iteration so the round trip closes to ``tol`` degrees."""
+    bx, by = np.asarray(lon, float), np.asarray(lat, float)
+    x, y = bx - 0.0065, by - 0.006
+    z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
+    glon, glat = z * np.cos(theta), z * np.sin(theta)
+    for _ in range(max_iter):
+        fx, fy = gcj02_to_bd09(glon, glat)
+        ex, ey = fx - bx, fy - by
+        glon, glat = glon - ex, glat - ey
+        if np.nanmax(np.abs(np.r_[ex.ravel(), ey.ravel(), 0.0])) < tol:
+            break
+    return glon, glat
+
+
+def wgs84_to_bd09(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 to BD-09 (through GCJ-02)."""
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+
+
+def bd09_to_wgs84(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """BD-09 to WGS84 (through GCJ-02)."""
+    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+
+
+def geometries_bd09_to_wgs84(geoms: np.ndarray) -> np.ndarray:
+    """Every vertex of shapely geometries from BD-09 to WGS84 (one vectorised pass)."""
+    return shapely.transform(
+        np.asarray(geoms, dtype=object), lambda xy: np.column_stack(bd09_to_wgs84(xy[:, 0], xy[:, 1]))
     )

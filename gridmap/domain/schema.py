@@ -134,6 +134,12 @@ _layers = [
             Column("residents", INT),
             Column("floors", INT),
             Column("units", INT),
+            Column(
+                "aliases",
+                STR,
+                help="ids of overlapping footprints merged into this building, comma separated "
+                "(rosters naming them place here)",
+            ),
         ),
         geometry="polygon",
         geometry_required=True,

@@ -3,7 +3,8 @@ zipped), GeoParquet, and CSV with lon/lat or WKT columns.
 
 CRS handling: a file's own CRS is detected and transformed to EPSG:4326 (WGS84; CGCS2000 EPSG:4490 and
 its Gauss-Krüger zones such as EPSG:4549, Web Mercator EPSG:3857 …). A file without a CRS is refused
-unless ``crs`` is given; ``crs="gcj02"`` converts the offset coordinates of Chinese map apps to WGS84.
+unless ``crs`` is given; ``crs="gcj02"`` (AMap, Tencent) and ``crs="bd09"`` (Baidu) convert the offset
+coordinates of Chinese map apps to WGS84.
 Swapped latitude/longitude is detected and repaired (and reported).
 """
 
@@ -20,11 +21,16 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from gridmap.domain.gcj02 import geometries_gcj02_to_wgs84
+from gridmap.domain.gcj02 import geometries_bd09_to_wgs84, geometries_gcj02_to_wgs84
 from gridmap.errors import InvalidInput
 from gridmap.io.safety import UnsafeArchive, check_zip
 
 GCJ02 = "gcj02"
+BD09 = "bd09"
+#: offset CRSs of Chinese map apps, converted vertex by vertex
+OFFSET_CRS = {GCJ02: geometries_gcj02_to_wgs84, BD09: geometries_bd09_to_wgs84}
+#: how a file read as plain WGS84 longitude/latitude reports its source CRS
+WGS84_NAMES = ("EPSG:4326", "OGC:CRS84")
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "经度")
 LAT_NAMES = ("lat", "latitude", "y", "纬度")
 WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape")
@@ -54,7 +60,7 @@ def read_file(
     ----------
     crs
         CRS of the coordinates when the file has none (CSV, a shapefile without .prj): ``"EPSG:4326"``,
-        ``"EPSG:4490"``, ``"EPSG:4549"``, ``"gcj02"`` … Given for a file that has a CRS, it overrides it.
+        ``"EPSG:4490"``, ``"EPSG:4549"``, ``"gcj02"``, ``"bd09"`` … Given for a file that has a CRS, it overrides it.
     layer
         Layer name inside a GeoPackage (default: the first).
     geometry
@@ -143,13 +149,16 @@ def _geometry_from_columns(frame: pd.DataFrame, path: Path, *, geometry: bool) -
 
 
 def parse_crs(crs: str) -> CRS | str:
-    """``"gcj02"`` or anything pyproj understands (``EPSG:4549``, ``4490``, WKT …)."""
-    if crs.strip().lower().replace("-", "") == GCJ02:
-        return GCJ02
+    """``"gcj02"``, ``"bd09"`` or anything pyproj understands (``EPSG:4549``, ``4490``, WKT …)."""
+    name = crs.strip().lower().replace("-", "").replace("_", "")
+    if name in OFFSET_CRS:
+        return name
     try:
         return CRS.from_user_input(int(crs) if crs.strip().isdigit() else crs)
     except CRSError:
-        raise ReadError(f"unknown CRS {crs!r}; use e.g. EPSG:4326, EPSG:4490, EPSG:4549, EPSG:3857 or gcj02") from None
+        raise ReadError(
+            f"unknown CRS {crs!r}; use e.g. EPSG:4326, EPSG:4490, EPSG:4549, EPSG:3857, gcj02 or bd09"
+        ) from None
 
 
 def _to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, path: Path) -> ReadResult:
@@ -159,13 +168,13 @@ def _to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, path: Path) -> ReadResul
         raise ReadError(
             f"{path}: the file has no coordinate reference system. Pass --crs: EPSG:4326 "
             f"(GPS/WGS84), EPSG:4490 (CGCS2000), EPSG:4549 (CGCS2000 Gauss-Krüger 120°E), "
-            f"EPSG:3857 (Web Mercator) or gcj02 (AMap/Gaode, Tencent)"
+            f"EPSG:3857 (Web Mercator), gcj02 (AMap/Gaode, Tencent) or bd09 (Baidu)"
         )
-    if given == GCJ02:
+    if isinstance(given, str):  # gcj02 / bd09
         frame = frame.set_crs(4326, allow_override=True)
         frame, swapped = _unswap(frame)
-        frame["geometry"] = geometries_gcj02_to_wgs84(frame.geometry.to_numpy())
-        source = GCJ02
+        frame["geometry"] = OFFSET_CRS[given](frame.geometry.to_numpy())
+        source = given
     else:
         if given is not None:
             frame = frame.set_crs(given, allow_override=True)

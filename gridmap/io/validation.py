@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -20,11 +19,17 @@ from shapely.geometry.base import BaseGeometry
 
 from gridmap.domain.geometry import metric_crs
 from gridmap.domain.schema import BOOL, DATE, DATETIME, FLOAT, INT, LAYERS, Layer
+from gridmap.io.containment import (
+    INSIDE_SHARE,
+    STRADDLE_SHARE,
+    STRADDLERS,
+    community_shares,
+    containment,
+    overlapping_buildings,
+)
+from gridmap.io.issues import Issue, _issue
 
-#: a building/estate counts as straddling when its second community holds at least this share of it
-STRADDLE_SHARE = 0.05
-#: ... and as outside every community when communities hold less than this share of it
-INSIDE_SHARE = 0.5
+__all__ = ["INSIDE_SHARE", "STRADDLE_SHARE", "STRADDLERS", "Issue", "community_shares", "validate"]
 OVERLAP_M2 = 1.0  # communities may touch, and overlap by rounding, but not by more than this
 SLIVER_M2 = 200.0  # a polygon part smaller than this is a sliver …
 SLIVER_THINNESS = 0.02  # … and so is a part thinner than this (4πA/P², 1 for a circle)
@@ -34,33 +39,20 @@ FAMILY = {"polygon": ("Polygon", "MultiPolygon"), "point": ("Point",), "line": (
 DERIVE_COMMUNITY = ("estates", "buildings")
 
 
-@dataclass(frozen=True)
-class Issue:
-    """One problem: ``row`` is the 1-based record number in the file (None: the whole file)."""
-
-    row: int | None
-    id: str | None
-    field: str
-    problem: str
-    fix: str
-    level: str = "error"
-    rule: str = ""
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
 def validate(
     layer: str,
     frame: pd.DataFrame,
     *,
     communities: gpd.GeoDataFrame | None = None,
     known_ids: Mapping[str, set[str]] | None = None,
+    straddlers: str = "reject",
 ) -> tuple[pd.DataFrame, list[Issue]]:
     """Clean ``frame`` for ``layer`` and list its problems (see the module docstring).
 
     ``frame`` must carry the file's 1-based record numbers in a ``_row`` column. ``communities``: the
     communities already stored (for containment rules); ``known_ids``: ids of parent layers in the store.
+    ``straddlers``: ``reject`` (a building in two communities is an error) or ``majority`` (it goes to the
+    community holding most of its footprint, with a warning). Overlapping buildings are a warning.
     """
     spec = LAYERS[layer]
     issues: list[Issue] = []
@@ -74,19 +66,12 @@ def validate(
         if layer in ("communities", "estates", "streets"):
             _slivers(df, issues)
         if layer in DERIVE_COMMUNITY:
-            _containment(layer, df, communities, issues)
+            containment(layer, df, communities, issues, straddlers=straddlers)
+        if layer == "buildings":
+            issues += overlapping_buildings(df)
     _required(spec, df, issues)
     _parents(spec, df, known_ids or {}, issues)
     return df, sorted(issues, key=lambda i: (i.row or 0, i.field, i.rule))
-
-
-def _issue(df: pd.DataFrame, mask, field: str, problem, fix: str, level: str = "error", rule: str = "") -> list[Issue]:
-    rows = df.loc[mask]
-    probs = problem if isinstance(problem, pd.Series) else pd.Series(problem, index=rows.index)
-    return [
-        Issue(int(r), None if pd.isna(i) else str(i), field, str(probs[k]), fix, level, rule)
-        for k, r, i in zip(rows.index, rows["_row"], rows.get("id", pd.Series(None, index=rows.index)))
-    ]
 
 
 def _ids(df: pd.DataFrame, issues: list[Issue]) -> None:
@@ -363,100 +348,6 @@ def _slivers(df: pd.DataFrame, issues: list[Issue]) -> None:
                 rule="sliver",
             )
         )
-
-
-def community_shares(geoms: gpd.GeoSeries, communities: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Share of each geometry's area inside each community it touches: columns pos, community_id, share."""
-    crs = metric_crs(communities.geometry)
-    g = geoms.to_crs(crs).to_numpy()
-    c = communities.to_crs(crs)
-    left, right = c.sindex.query(g, predicate="intersects")
-    cg = c.geometry.to_numpy()
-    shapely.prepare(cg)
-    total = shapely.area(g)[left]
-    inside = shapely.contains_properly(cg[right], g[left])  # fast path: no intersection needed
-    inter = total.copy()
-    inter[~inside] = shapely.area(shapely.intersection(g[left][~inside], cg[right][~inside]))
-    return pd.DataFrame(
-        {
-            "pos": left,
-            "community_id": c["id"].to_numpy()[right],
-            "share": np.where(total > 0, inter / np.maximum(total, 1e-12), 1.0),
-        }
-    )
-
-
-def _containment(layer: str, df: pd.DataFrame, communities: gpd.GeoDataFrame | None, issues: list[Issue]) -> None:
-    """Derive or check ``community_id`` from geometry: outside every community, straddling two."""
-    if "community_id" not in df:
-        df["community_id"] = None
-    has = df["geometry"].notna().to_numpy()
-    if communities is None or not len(communities):
-        miss = df["community_id"].isna()
-        issues += _issue(
-            df,
-            miss,
-            "community_id",
-            "missing community_id and no communities to derive it from",
-            "import communities first, or give community_id",
-            rule="missing_value",
-        )
-        return
-    geoms = gpd.GeoSeries(list(df.loc[has, "geometry"]), crs=4326)
-    shares = community_shares(geoms, communities).sort_values(
-        ["pos", "share", "community_id"], ascending=[True, False, True], kind="stable"
-    )
-    n = len(geoms)
-    inside = shares.groupby("pos")["share"].sum().reindex(range(n), fill_value=0.0).to_numpy()
-    top = shares.groupby("pos").head(2)
-    rank = top.groupby("pos").cumcount().to_numpy()
-    first = top[rank == 0].set_index("pos").reindex(range(n))
-    second = top[rank == 1].set_index("pos").reindex(range(n))
-    sub = df.loc[has]
-    given = sub["community_id"].to_numpy(dtype=object)
-    best = first["community_id"].to_numpy(dtype=object)
-    out = inside < INSIDE_SHARE
-    straddle = ~out & (second["share"].fillna(0).to_numpy() >= STRADDLE_SHARE)
-    wrong = ~out & ~straddle & ~pd.isna(given) & (given != best)
-    what = "building" if layer == "buildings" else "estate"
-    idx = sub.index
-    issues += _issue(
-        sub,
-        out,
-        "geometry",
-        pd.Series([f"{what} lies outside every community ({v:.0%} inside)" for v in inside[out]], index=idx[out]),
-        "check its coordinates/CRS, or import the community it belongs to",
-        rule="outside_communities",
-    )
-    verb = "straddles communities" if layer == "buildings" else "crosses the boundary of communities"
-    a_id, a_sh = best[straddle], first["share"].to_numpy()[straddle]
-    b_id, b_sh = second["community_id"].to_numpy(dtype=object)[straddle], second["share"].to_numpy()[straddle]
-    issues += _issue(
-        sub,
-        straddle,
-        "geometry",
-        pd.Series(
-            [f"{what} {verb} {a} ({x:.0%}) and {b} ({y:.0%})" for a, x, b, y in zip(a_id, a_sh, b_id, b_sh)],
-            index=idx[straddle],
-        ),
-        "split the building or move the community boundary"
-        if layer == "buildings"
-        else "split the estate at the community boundary or move the boundary",
-        rule="straddles_communities" if layer == "buildings" else "crosses_community_boundary",
-    )
-    issues += _issue(
-        sub,
-        wrong,
-        "community_id",
-        pd.Series(
-            [f"community_id {g} but the {what} lies in {b}" for g, b in zip(given[wrong], best[wrong])],
-            index=idx[wrong],
-        ),
-        "set community_id to the community it lies in, or correct the geometry",
-        rule="wrong_community",
-    )
-    ok = ~out & ~straddle & ~wrong
-    df.loc[idx[ok], "community_id"] = best[ok]
 
 
 def _parents(spec: Layer, df: pd.DataFrame, known: Mapping[str, set[str]], issues: list[Issue]) -> None:

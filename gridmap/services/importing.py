@@ -20,8 +20,10 @@ from tqdm import tqdm
 
 from gridmap.domain.schema import IMPORTABLE, LAYERS
 from gridmap.errors import InvalidInput
-from gridmap.io.files import read_file
+from gridmap.io.files import WGS84_NAMES, read_file
+from gridmap.io.offsets import offset_hint
 from gridmap.io.validation import Issue, validate
+from gridmap.services.merging import merge_frame, resolve_aliases
 from gridmap.store.base import Store, WriteResult
 
 CHUNK = 5000
@@ -133,15 +135,30 @@ def import_file(
     id_column: str | None = None,
     gpkg_layer: str | None = None,
     progress: bool = False,
+    straddlers: str = "reject",
+    merge_overlapping: float | None = None,
 ) -> ImportReport:
     """Read ``path`` and import it into ``layer`` (see :func:`import_frame`); raises ``ReadError`` for
-    an unreadable file or a missing CRS."""
+    an unreadable file or a missing CRS. A file read as WGS84 that sits at the GCJ-02 or BD-09 offset from
+    the stored communities gets a ``crs_offset`` warning."""
     _check_layer(layer)
     result = read_file(path, crs=crs, layer=gpkg_layer, geometry=LAYERS[layer].geometry is not None)
     report = ImportReport(layer=layer, source=str(path), source_crs=result.source_crs)
     report.issues += [Issue(None, None, f, p, x, level="warning", rule="swapped_axes") for f, p, x in result.notes]
+    if result.source_crs in WGS84_NAMES and isinstance(result.frame, gpd.GeoDataFrame) and len(result.frame):
+        hint = offset_hint(result.frame.geometry.to_numpy(), store.read("communities", columns=["id", "geometry"]))
+        if hint is not None:
+            report.issues.append(Issue(None, None, "geometry", hint[0], hint[1], level="warning", rule="crs_offset"))
     return import_frame(
-        store, layer, result.frame, report=report, skip_invalid=skip_invalid, id_column=id_column, progress=progress
+        store,
+        layer,
+        result.frame,
+        report=report,
+        skip_invalid=skip_invalid,
+        id_column=id_column,
+        progress=progress,
+        straddlers=straddlers,
+        merge_overlapping=merge_overlapping,
     )
 
 
@@ -154,19 +171,40 @@ def import_frame(
     skip_invalid: bool = False,
     id_column: str | None = None,
     progress: bool = False,
+    straddlers: str = "reject",
+    merge_overlapping: float | None = None,
 ) -> ImportReport:
     """Validate ``frame`` (EPSG:4326) against ``layer`` and what the store holds, then upsert it in one
-    transaction. Errors and not ``skip_invalid``: raise :class:`ImportRejected`, nothing written."""
+    transaction. Errors and not ``skip_invalid``: raise :class:`ImportRejected`, nothing written.
+
+    ``straddlers``: ``reject`` or ``majority`` (see :func:`gridmap.io.validation.validate`).
+    ``merge_overlapping``: for buildings, union footprints overlapping by more than this share of the smaller
+    into one building (:func:`gridmap.domain.footprints.merge_overlapping`); stored buildings whose ids became
+    aliases are removed, and rows naming an alias in a ``building_id`` column are read as the kept building.
+    """
     _check_layer(layer)
     spec = LAYERS[layer]
     report = report or ImportReport(layer=layer, source="<frame>")
     df = _columns(spec, frame, id_column)
     report.rows_read = len(df)
+    if merge_overlapping is not None:
+        if layer != "buildings":
+            raise InvalidInput("--merge-overlapping applies to buildings only")
+        if not 0 < merge_overlapping < 1:
+            raise InvalidInput(f"--merge-overlapping share must be between 0 and 1, not {merge_overlapping}")
     with store.transaction():  # what is checked against is what is written to
         communities = store.read("communities", columns=["id", "geometry"]) if spec.geometry else None
         known = {ref: set(store.read(ref, columns=["id"])["id"]) for ref in _refs(spec)}
-        clean, issues = validate(layer, df, communities=communities, known_ids=known)
+        aliases: dict[str, str] = {}
+        if merge_overlapping is not None:
+            df, aliases, notes = merge_frame(df, merge_overlapping)
+            report.issues += notes
+        elif "building_id" in df and "buildings" in known:
+            df = resolve_aliases(store, df, report)
+        clean, issues = validate(layer, df, communities=communities, known_ids=known, straddlers=straddlers)
         report.issues += issues
+        if aliases and not (report.errors and not skip_invalid):
+            store.delete("buildings", ids=sorted(aliases))  # footprints stored earlier, now parts of others
         if report.errors and not skip_invalid:
             raise ImportRejected(report)
         good = clean[~clean["_row"].isin(report.rejected_rows)].drop(columns="_row")

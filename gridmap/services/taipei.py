@@ -2,8 +2,14 @@
 
 Villages (里) become communities, their districts (區) streets, Taipei City the district; building
 footprints become buildings whose community is derived from geometry by the importer, which reports the
-real anomalies (buildings outside every 里, buildings straddling two). Households are estimated from the
-footprint and the height: floors = height / 3 m, households = footprint × floors / 90 m² (at least 1).
+real anomalies (buildings outside every 里, buildings straddling two, overlapping footprints). Households are
+estimated from the footprint and the height: floors = height / 3 m, households = footprint × floors / 90 m²
+(at least 1).
+
+By default the loader applies the rules for real data: footprints overlapping by more than half of the
+smaller (the parts of one building in the 3-D city model) are merged into one building, and a building on a
+里 boundary goes to the 里 holding most of it (a warning each); ``merge_overlapping=None`` and
+``straddlers="reject"`` import the set as the file has it.
 
 Ids follow gridmap's code lengths: district ``630000``, street ``630000`` + the 3-digit 區 code of the
 NLSC village code (``6300700018`` → 萬華區 ``007``), community = street + the village's last 3 digits.
@@ -17,6 +23,7 @@ import pandas as pd
 import shapely
 
 from gridmap.domain.codes import street_of
+from gridmap.domain.footprints import OVERLAP_SHARE
 from gridmap.io.geodata import taipei_file
 from gridmap.services.importing import ImportReport, import_frame
 from gridmap.store.base import Store
@@ -70,16 +77,25 @@ def taipei_layers(villages: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> di
     return {"districts": district, "streets": streets, "communities": communities, "buildings": bld}
 
 
-def load_taipei(store: Store, *, skip_invalid: bool = True) -> dict[str, ImportReport]:
+def load_taipei(
+    store: Store,
+    *,
+    skip_invalid: bool = True,
+    merge_overlapping: float | None = OVERLAP_SHARE,
+    straddlers: str = "majority",
+) -> dict[str, ImportReport]:
     """Import the shipped Taipei set into ``store``; returns each layer's import report.
 
     With ``skip_invalid`` (default) the anomalous buildings are reported and left out; without it the
     first layer with an error raises :class:`gridmap.services.importing.ImportRejected` and nothing is written.
+    ``merge_overlapping`` and ``straddlers`` as in :func:`gridmap.services.importing.import_frame` (for the
+    buildings).
     """
     layers = taipei_layers(gpd.read_file(taipei_file("villages")), gpd.read_file(taipei_file("buildings")))
     reports = {}
     with store.transaction():  # all four layers or none
         for name in ("districts", "streets", "communities", "buildings"):
             report = ImportReport(layer=name, source=f"taipei:{name}", source_crs="EPSG:4326")
-            reports[name] = import_frame(store, name, layers[name], report=report, skip_invalid=skip_invalid)
+            rules = {"merge_overlapping": merge_overlapping, "straddlers": straddlers} if name == "buildings" else {}
+            reports[name] = import_frame(store, name, layers[name], report=report, skip_invalid=skip_invalid, **rules)
     return reports

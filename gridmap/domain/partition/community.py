@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
+from gridmap.domain.footprints import OVERLAP_SHARE, overlap_pairs
 from gridmap.domain.partition.graph import CommunityGraph, _check_bounds, _contract, _join_islands
 from gridmap.domain.partition.search import _Search
 from gridmap.domain.partition.split import _repair_contiguity, metis_partition
@@ -171,12 +172,16 @@ def partition_world(
     default_bounds: tuple[int, int] = (300, 500),
     seed: int = 0,
     communities: Sequence[str] | None = None,
+    tie_overlapping: float | None = OVERLAP_SHARE,
 ) -> WorldPartition:
     """Partition every community of ``buildings`` (rows aligned with the cells behind ``adj``).
 
     ``buildings``: ``id``, ``community_id``, ``households``, optional ``estate_id``, geometry in a
     projected CRS. ``adj``: :func:`gridmap.domain.tessellation.adjacency` of the buildings' cells;
     ``kind``: :func:`~.graph.edge_kinds`. ``bounds``: community id -> (min, max), else ``default_bounds``.
+    ``tie_overlapping``: buildings of one community whose footprints overlap by more than this share of the
+    smaller (:func:`gridmap.domain.footprints.overlap_pairs`) are one node, so never in different grids
+    (None: no ties).
     """
     com = buildings["community_id"].to_numpy(dtype=object)
     hh = buildings["households"].fillna(0).to_numpy(dtype=np.int64)
@@ -199,6 +204,11 @@ def partition_world(
     euniq, estart = np.unique(ecom[eorder], return_index=True)
     eranges = dict(zip(euniq, zip(estart, list(estart[1:]) + [len(eorder)])))
     wanted = None if communities is None else set(communities)
+    tied = np.zeros((0, 2), dtype=np.int64)
+    if tie_overlapping is not None and len(buildings):
+        tp = overlap_pairs(buildings.geometry.values, min_share=tie_overlapping)
+        tied = tp[["i", "j"]].to_numpy(dtype=np.int64)
+        tied = tied[com[tied[:, 0]] == com[tied[:, 1]]] if len(tied) else tied
     for c, s, e in zip(uniq, start, list(start[1:]) + [len(order)]):
         if wanted is not None and c not in wanted:
             continue
@@ -206,6 +216,7 @@ def partition_world(
         local[idx] = np.arange(len(idx))
         es, ee = eranges.get(c, (0, 0))
         sel = eorder[es:ee]
+        mine = tied[np.isin(tied[:, 0], idx)] if len(tied) else tied
         graph = CommunityGraph.build(
             hh[idx],
             np.c_[local[i[sel]], local[j[sel]]],
@@ -213,6 +224,7 @@ def partition_world(
             kind=kind[sel],
             group=group[idx],
             xy=xy[idx],
+            tied=np.c_[local[mine[:, 0]], local[mine[:, 1]]] if len(mine) else None,
         )
         lo, hi = bounds.get(c, default_bounds)
         res = partition_community(graph, min_households=int(lo), max_households=int(hi), seed=seed)

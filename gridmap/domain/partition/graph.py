@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -33,7 +33,8 @@ class CommunityGraph:
 
     ``households[i]`` of building ``i``; ``edges`` (m, 2) with ``i < j``; ``length`` the shared border
     (m); ``kind`` SOFT/WALL/BARRIER per edge; ``group`` an estate label per building (-1: none);
-    ``xy`` a point per building (to join islands and order grids).
+    ``xy`` a point per building (to join islands and order grids); ``tied`` (t, 2) pairs of buildings that
+    must share a grid (overlapping footprints: one physical building), contracted into one node.
     """
 
     households: np.ndarray
@@ -42,6 +43,7 @@ class CommunityGraph:
     kind: np.ndarray
     group: np.ndarray
     xy: np.ndarray
+    tied: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
 
     @classmethod
     def build(
@@ -53,6 +55,7 @@ class CommunityGraph:
         kind: Sequence[int] | np.ndarray | None = None,
         group: Sequence[int] | np.ndarray | None = None,
         xy: np.ndarray | None = None,
+        tied: Sequence[tuple[int, int]] | np.ndarray | None = None,
     ) -> CommunityGraph:
         h = np.asarray(households, dtype=np.int64)
         n = len(h)
@@ -67,7 +70,10 @@ class CommunityGraph:
         gr = np.full(n, -1, dtype=np.int64) if group is None else np.asarray(group, dtype=np.int64)
         pts = np.zeros((n, 2)) if xy is None else np.asarray(xy, dtype=float)
         keep = e[:, 0] != e[:, 1]
-        return cls(h, e[keep], ln[keep], kd[keep], gr, pts)
+        t = np.zeros((0, 2), dtype=np.int64) if tied is None else np.asarray(tied, dtype=np.int64).reshape(-1, 2)
+        if len(t) and (t.min() < 0 or t.max() >= n):
+            raise PartitionError(f"a tied pair refers to a building outside 0..{n - 1}")
+        return cls(h, e[keep], ln[keep], kd[keep], gr, pts, t)
 
 
 # -- graph preparation -------------------------------------------------------------------------
@@ -115,8 +121,9 @@ def _adj(n: int, e: np.ndarray):
 
 
 def _contract(graph: CommunityGraph, e, ln, kd, max_households, coarsen_to: int = 1):
-    """Contract every connected piece of an estate that fits in one grid into one node, then merge
-    neighbouring light nodes (never across a wall or barrier) up to ``coarsen_to`` households."""
+    """Contract every connected piece of an estate that fits in one grid into one node, and every group of
+    tied (overlapping) buildings whatever its size, then merge neighbouring light nodes (never across a wall
+    or barrier) up to ``coarsen_to`` households."""
     n = len(graph.households)
     g = graph.group
     gw = {}
@@ -130,7 +137,7 @@ def _contract(graph: CommunityGraph, e, ln, kd, max_households, coarsen_to: int 
         else np.zeros(n, dtype=bool)
     )
     same = (g[e[:, 0]] == g[e[:, 1]]) & fits[e[:, 0]] & fits[e[:, 1]] & (kd != BARRIER)
-    ncomp, node_of = connected_components(_adj(n, e[same]), directed=False)
+    ncomp, node_of = connected_components(_adj(n, np.vstack([e[same], graph.tied])), directed=False)
     w = np.bincount(node_of, weights=graph.households, minlength=ncomp).astype(np.int64)
     if coarsen_to > 1:
         node_of, w, ncomp = _coarsen(node_of, w, e[kd == SOFT], ln[kd == SOFT], coarsen_to)

@@ -9,6 +9,7 @@ import pymetis
 from scipy.sparse.csgraph import connected_components
 
 from gridmap.domain.partition.graph import _adj
+from gridmap.quiet import quiet_fds
 
 
 def metis_partition(
@@ -33,13 +34,14 @@ def metis_partition(
     adjncy = dst[order].astype(np.int32)
     xadj = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).astype(np.int32)
     opts = pymetis.Options(seed=int(seed), contig=1 if contiguous else 0)
-    _, membership = pymetis.part_graph(
-        int(k),
-        pymetis.CSRAdjacency(xadj, adjncy),
-        vweights=np.maximum(weights, 1).astype(np.int32),
-        eweights=None if ew is None else np.maximum(ew[order], 1).astype(np.int32),
-        options=opts,
-    )
+    with quiet_fds():  # METIS prints its own complaints to the C stdout; gridmap's report says what matters
+        _, membership = pymetis.part_graph(
+            int(k),
+            pymetis.CSRAdjacency(xadj, adjncy),
+            vweights=np.maximum(weights, 1).astype(np.int32),
+            eweights=None if ew is None else np.maximum(ew[order], 1).astype(np.int32),
+            options=opts,
+        )
     parts = np.asarray(membership, dtype=np.int64)
     _, dense = np.unique(parts, return_inverse=True)  # drop empty parts
     return dense.ravel()

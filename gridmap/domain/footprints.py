@@ -1,0 +1,158 @@
+"""Overlapping building footprints: which pairs overlap, which groups are one building, and how to merge them.
+
+Footprint sets cut from 3-D city models hold the parts of one building (podium, tower, roof storeys) as
+separate, overlapping polygons. Two footprints *overlap* when their common area is more than
+:data:`OVERLAP_SHARE` of the smaller one; such a pair is one physical building. The importer reports the
+pairs (rule ``overlapping_buildings``) and may merge them; the partitioner keeps every pair in one grid.
+
+Merging (:func:`merge_overlapping`) unions each group's footprints into one building: the id of the largest
+footprint, the others kept as aliases. Households (and residents) are counted once per square metre of
+ground: the parts are taken from the largest down, and each adds its count times the share of its footprint
+not already covered by larger parts (for a footprint set whose counts come from floor area, this is the sum
+of floor areas with every stacked storey counted once). Floors are the most of the parts. Pure: geometries
+in a metric CRS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+#: a pair overlaps when their common area is more than this share of the smaller footprint
+OVERLAP_SHARE = 0.5
+#: columns summed by the ground-share rule when merging
+COUNTED = ("households", "residents")
+#: columns taken as the most of the parts
+LARGEST = ("floors", "units")
+
+
+def overlap_pairs(geoms: np.ndarray, *, min_share: float = OVERLAP_SHARE) -> pd.DataFrame:
+    """Pairs of polygons (metric CRS) whose overlap is more than ``min_share`` of the smaller one.
+
+    Columns ``i < j`` (positions in ``geoms``), ``overlap_m2``, ``share`` (of the smaller), ``share_i``,
+    ``share_j`` (of each), sorted by ``i, j``.
+    """
+    g = np.asarray(geoms, dtype=object)
+    cols = ["i", "j", "overlap_m2", "share", "share_i", "share_j"]
+    ok = ~(pd.isna(g) | shapely.is_empty(np.where(pd.isna(g), shapely.Point(), g)))
+    if ok.sum() < 2:
+        return pd.DataFrame(columns=cols)
+    pos = np.flatnonzero(ok)
+    gg = g[pos]
+    left, right = shapely.STRtree(gg).query(gg, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    area = shapely.area(gg)
+    inter = shapely.area(shapely.intersection(gg[left], gg[right], grid_size=None))
+    small = np.maximum(np.minimum(area[left], area[right]), 1e-12)
+    share = inter / small
+    hit = share > min_share
+    out = pd.DataFrame(
+        {
+            "i": pos[left[hit]],
+            "j": pos[right[hit]],
+            "overlap_m2": inter[hit],
+            "share": share[hit],
+            "share_i": inter[hit] / np.maximum(area[left[hit]], 1e-12),
+            "share_j": inter[hit] / np.maximum(area[right[hit]], 1e-12),
+        },
+        columns=cols,
+    )
+    return out.sort_values(["i", "j"], kind="stable").reset_index(drop=True)
+
+
+def groups(n: int, pairs: np.ndarray) -> np.ndarray:
+    """A label per item: items joined by ``pairs`` (m, 2), directly or through others, share one label."""
+    p = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if not len(p):
+        return np.arange(n, dtype=np.int64)
+    m = coo_matrix((np.ones(len(p)), (p[:, 0], p[:, 1])), shape=(n, n))
+    return connected_components(m, directed=False)[1].astype(np.int64)
+
+
+@dataclass
+class Merged:
+    """The result of :func:`merge_overlapping`: the buildings after merging, ``aliases`` (alias id → kept id,
+    with the kept building's overlap share) and the groups merged (kept id, member ids)."""
+
+    frame: pd.DataFrame
+    aliases: pd.DataFrame
+    merged: list[tuple[str, list[str]]]
+
+
+def merge_overlapping(frame: pd.DataFrame, *, share: float = OVERLAP_SHARE, max_rounds: int = 10) -> Merged:
+    """Union footprints overlapping by more than ``share`` into one building (see the module docstring).
+
+    ``frame``: ``id``, ``geometry`` (metric CRS) and any of ``households``, ``residents``, ``floors``,
+    ``units``; other columns come from the largest part. Repeated until no pair overlaps any more (a union
+    can overlap a further footprint). Rows without geometry are left as they are.
+    """
+    df = frame.reset_index(drop=True).copy()
+    alias_rows: list[dict] = []
+    merged: dict[str, list[str]] = {}
+    for _ in range(max_rounds):
+        pairs = overlap_pairs(df["geometry"].to_numpy(dtype=object), min_share=share)
+        if not len(pairs):
+            break
+        label = groups(len(df), pairs[["i", "j"]].to_numpy())
+        geoms = df["geometry"].to_numpy(dtype=object)
+        area = shapely.area(np.where(pd.isna(geoms), shapely.Point(), geoms))
+        keep_rows, drop = [], np.zeros(len(df), dtype=bool)
+        sizes = np.bincount(label)
+        for lab in np.flatnonzero(sizes > 1):
+            members = np.flatnonzero(label == lab)
+            members = members[np.lexsort((df["id"].to_numpy(dtype=object)[members].astype(str), -area[members]))]
+            row = _merge_group(df.iloc[members], geoms[members])
+            keep_rows.append((members[0], row))
+            drop[members[1:]] = True
+            kept = str(df["id"].iat[members[0]])
+            for m in members[1:]:
+                alias = str(df["id"].iat[m])
+                alias_rows.append({"alias": alias, "building_id": kept})
+                merged.setdefault(kept, []).extend([alias, *merged.pop(alias, [])])
+        for pos, row in keep_rows:
+            for col, value in row.items():
+                df.at[pos, col] = value
+        df = df.loc[~drop].reset_index(drop=True)
+    aliases = pd.DataFrame(alias_rows, columns=["alias", "building_id"])
+    if len(aliases):  # an alias of an alias points at the building finally kept
+        final = dict(zip(aliases["alias"], aliases["building_id"]))
+        aliases["building_id"] = aliases["building_id"].map(lambda b: _follow(final, b))
+    return Merged(df, aliases, sorted((k, sorted(v)) for k, v in merged.items()))
+
+
+def _follow(final: dict[str, str], b: str) -> str:
+    seen = set()
+    while b in final and b not in seen:
+        seen.add(b)
+        b = final[b]
+    return b
+
+
+def _merge_group(rows: pd.DataFrame, geoms: np.ndarray) -> dict:
+    """One building from ``rows`` ordered largest footprint first (see the module docstring)."""
+    out: dict = {"geometry": shapely.union_all(geoms)}
+    covered = shapely.Polygon()
+    fresh = []
+    for g in geoms:
+        a = shapely.area(g)
+        fresh.append(0.0 if a <= 0 else shapely.area(shapely.difference(g, covered)) / a)
+        covered = shapely.union(covered, g)
+    fresh_arr = np.asarray(fresh)
+    for col in COUNTED:
+        if col in rows:
+            v = pd.to_numeric(rows[col], errors="coerce").to_numpy(float)
+            if np.isnan(v).all():
+                continue
+            out[col] = int(round(float(np.nansum(v * fresh_arr))))
+    for col in LARGEST:
+        if col in rows:
+            v = pd.to_numeric(rows[col], errors="coerce")
+            if v.notna().any():
+                out[col] = int(v.max())
+    return out
