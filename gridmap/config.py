@@ -110,6 +110,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATE_LIMIT_SIGNIN", "20 per minute;200 per hour", "Sign-in attempts per client address"),
     Setting("RATE_LIMIT_TOKENS", "10 per minute", "API and embed tokens one account may issue"),
     Setting("RATE_LIMIT_UPLOADS", "6 per minute", "File uploads (placement, plan import) one account may send"),
+    Setting(
+        "BARRIER_HIGHWAYS",
+        "motorway,trunk,primary,secondary,tertiary,unclassified,residential,living_street",
+        "OpenStreetMap `highway` classes `gridmap import barriers` keeps as grid walls, comma separated "
+        "(waterways, railways, walls and fences are always kept)",
+    ),
 )
 
 

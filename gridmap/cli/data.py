@@ -10,8 +10,12 @@ import click
 import geopandas as gpd
 
 from gridmap.cli.context import cli_store
+from gridmap.cli.errors import settings
+from gridmap.domain.footprints import OVERLAP_SHARE
 from gridmap.domain.schema import IMPORTABLE
 from gridmap.errors import InvalidInput
+from gridmap.io.validation import STRADDLERS
+from gridmap.services.barriers import import_barriers, split_classes
 from gridmap.services.demo import WRITE_ORDER
 from gridmap.services.importing import ImportRejected, import_file
 from gridmap.services.taipei import load_taipei
@@ -25,7 +29,7 @@ from gridmap.synth.world import SynthError, generate
     "--crs",
     default=None,
     help="CRS of the coordinates if the file has none (or to override it): "
-    "EPSG:4326, EPSG:4490, EPSG:4549, EPSG:3857 … or gcj02 (AMap/Gaode, Tencent).",
+    "EPSG:4326, EPSG:4490, EPSG:4549, EPSG:3857 … gcj02 (AMap/Gaode, Tencent) or bd09 (Baidu).",
 )
 @click.option(
     "--skip-invalid", is_flag=True, help="Write the valid rows and report the rest (default: any error writes nothing)."
@@ -39,6 +43,30 @@ from gridmap.synth.world import SynthError, generate
 )
 @click.option("--id-column", default=None, help="Column holding the ids, if it is not called 'id'.")
 @click.option("--layer-name", default=None, help="Layer inside a GeoPackage (default: the first).")
+@click.option(
+    "--merge-overlapping",
+    "merge_overlapping",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    is_flag=False,
+    flag_value=OVERLAP_SHARE,
+    default=None,
+    help="Buildings: union footprints overlapping by more than this share of the smaller (alone: "
+    f"{OVERLAP_SHARE}) into one building, the largest's id kept, the others as aliases.",
+)
+@click.option(
+    "--straddlers",
+    type=click.Choice(STRADDLERS),
+    default="reject",
+    show_default=True,
+    help="A building/estate in two communities: reject it, or give it to the community holding most of it "
+    "(a warning each).",
+)
+@click.option(
+    "--highways",
+    default=None,
+    help="Barriers from OpenStreetMap: highway classes kept, comma separated "
+    "(default GRIDMAP_BARRIER_HIGHWAYS).",
+)
 def import_cmd(
     layer: str,
     file: Path,
@@ -47,9 +75,26 @@ def import_cmd(
     report_path: Path | None,
     id_column: str | None,
     layer_name: str | None,
+    merge_overlapping: float | None,
+    straddlers: str,
+    highways: str | None,
 ) -> None:
     """Import FILE (GeoJSON, GeoPackage, Shapefile or zipped Shapefile, GeoParquet, CSV with lon/lat or
-    WKT) into LAYER, validating every row; all or nothing unless --skip-invalid."""
+    WKT) into LAYER, validating every row; all or nothing unless --skip-invalid. Barriers also come from
+    OpenStreetMap (.osm, .osm.pbf): roads by class, waterways, railways, walls and fences, clipped to the
+    district."""
+    if layer == "barriers":
+        classes = highways if highways is not None else str(settings()["BARRIER_HIGHWAYS"])
+        with cli_store() as store:
+            try:
+                breport = import_barriers(
+                    store, file, crs=crs, skip_invalid=skip_invalid, highways=split_classes(classes)
+                )
+            except ImportRejected as exc:
+                _show(exc.report, report_path)
+                raise
+        _show(breport, report_path)
+        return
     with cli_store() as store:
         try:
             report = import_file(
@@ -61,6 +106,8 @@ def import_cmd(
                 id_column=id_column,
                 gpkg_layer=layer_name,
                 progress=sys.stderr.isatty(),
+                straddlers=straddlers,
+                merge_overlapping=merge_overlapping,
             )
         except ImportRejected as exc:  # show what was wrong, row by row, before the one-line reason
             _show(exc.report, report_path)

@@ -13,6 +13,9 @@ from gridmap.cli.errors import settings
 from gridmap.domain.values import json_value
 from gridmap.services import grids as svc
 
+#: problems printed after a generation (all of them are in --report FILE)
+SHOW_PROBLEMS = 20
+
 
 @click.group("grids")
 def grids() -> None:
@@ -75,6 +78,11 @@ def generate_cmd(community, min_households, max_households, seed, publish, repor
         f"  problems: {len(res.report['problems'])}; time {res.timings['total']:.1f} s "
         f"({', '.join(f'{k} {v:.1f}' for k, v in res.timings.items() if k != 'total')})"
     )
+    shown = res.report["problems"][:SHOW_PROBLEMS]
+    for p in shown:
+        click.echo(f"  {p.get('level', 'warning')} {p['kind']}: {p['message']} → {p['fix']}")
+    if len(res.report["problems"]) > len(shown):
+        click.echo(f"  … and {len(res.report['problems']) - len(shown)} more (see --report FILE)")
     if report_out:
         report_out.write_text(
             json.dumps(res.report, ensure_ascii=False, indent=1, default=json_value), encoding="utf-8"

@@ -76,8 +76,19 @@ def build_report(plan: GridPlan, world: M.World, *, diagnostics: Mapping[str, An
 def problems(
     grids: pd.DataFrame, coms: pd.DataFrame, diagnostics: Mapping[str, Any], world: M.World
 ) -> list[dict[str, Any]]:
-    """Every shortfall as {kind, where, message}: out of bounds (and why), split, enclosed, gaps."""
-    out = []
+    """Every shortfall as {kind, level, where, message, fix}: out of bounds (and why), split, enclosed, gaps;
+    a community without buildings is one notice, not a grid out of bounds. ``fix`` says what the user can do."""
+    out: list[dict[str, Any]] = []
+    empty = _communities_without_buildings(grids)
+    for cid in sorted(empty):
+        out.append(
+            {
+                "kind": "community_without_buildings",
+                "level": "notice",
+                "where": cid,
+                "message": f"community {cid} has no buildings: it is one grid without households",
+            }
+        )
     too_big = {d["building_id"]: d for d in diagnostics.get("too_big", [])}
     for d in too_big.values():
         out.append(
@@ -108,7 +119,7 @@ def problems(
         )
     for code, g in grids.iterrows():
         lo, hi = world.bounds_of(g["community_id"])
-        if not g["in_bounds"]:
+        if not g["in_bounds"] and g["community_id"] not in empty:
             side = "below" if g["households"] < lo else "above"
             by = lo - g["households"] if side == "below" else g["households"] - hi
             out.append(
@@ -157,7 +168,38 @@ def problems(
                     "message": f"community {cid}: grids overlap on {c['overlap_m2']:.1f} m²",
                 }
             )
+    for p in out:
+        p.setdefault("level", "warning")
+        p["fix"] = FIXES[p["kind"]]
     return out
+
+
+#: what the user can do about each kind of problem
+FIXES = {
+    "community_without_buildings": "import its buildings (gridmap import buildings FILE), or leave it: "
+    "there is nothing to divide",
+    "building_too_big": "raise the maximum for its community (--max or communities.max_households), or accept "
+    "one grid above the maximum",
+    "bounds_infeasible": "widen the community's bounds (--min/--max or communities.min_households/max_households)",
+    "island": "check the detached buildings' community and position; move them by hand if another grid suits "
+    "(gridmap plan move)",
+    "out_of_bounds": "move buildings between neighbouring grids (gridmap plan rebalance, or the planner), or "
+    "widen the bounds",
+    "not_contiguous": "move the detached piece to the grid around it (gridmap plan move), or regenerate",
+    "community_pieces": "nothing to do if the community really is in separate pieces; else correct its boundary",
+    "enclosed": "merge the enclosed grid into the one around it, or move buildings so it touches another grid",
+    "estate_split": "move the estate's buildings into one grid (gridmap plan move), or regenerate",
+    "gap": "regenerate the plan after correcting the community or building geometry",
+    "overlap": "regenerate the plan after correcting the community or building geometry",
+}
+
+
+def _communities_without_buildings(grids: pd.DataFrame) -> set[str]:
+    """Communities whose grids hold no building at all."""
+    if not len(grids) or "buildings" not in grids:
+        return set()
+    n = grids.groupby("community_id")["buildings"].sum()
+    return {str(c) for c in n.index[n.fillna(0).to_numpy() == 0]}
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

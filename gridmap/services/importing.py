@@ -40,6 +40,9 @@ class ImportReport:
     issues: list[Issue] = field(default_factory=list)
     written: WriteResult | None = None
     source_crs: str | None = None
+    #: barriers: how many of each kind were read (after clipping), and how many lines were left out
+    kinds: dict[str, int] = field(default_factory=dict)
+    dropped: int = 0
 
     @property
     def errors(self) -> list[Issue]:
@@ -70,6 +73,7 @@ class ImportReport:
             "updated": w.updated,
             "unchanged": w.unchanged,
             "written": self.written is not None,
+            **({"kinds": dict(self.kinds), "left_out": self.dropped} if self.kinds or self.dropped else {}),
         }
 
     def write(self, path: str | Path) -> Path:
@@ -100,6 +104,12 @@ class ImportReport:
             if len(self.issues) > len(shown):
                 lines.append(f"… and {len(self.issues) - len(shown)} more (see the --report file)")
         s = self.summary()
+        if self.kinds or self.dropped:
+            lines.append(
+                f"{self.layer} by kind: "
+                + (", ".join(f"{k} {n}" for k, n in self.kinds.items()) or "none")
+                + f"; {self.dropped} lines left out (other tags, or outside the district)"
+            )
         verdict = "written" if s["written"] else "NOTHING WRITTEN"
         lines.append(
             f"{self.layer}: {s['rows_read']} rows read, {s['errors']} errors, {s['warnings']} warnings, "

@@ -79,7 +79,7 @@ class PlaceResult:
 def load_world(store: Store) -> PlacementWorld:
     """Buildings, communities and the published plan's assignment and grid polygons."""
     buildings = store.read(
-        "buildings", columns=["id", "name", "estate_id", "community_id", "units", "floors", "geometry"]
+        "buildings", columns=["id", "name", "estate_id", "community_id", "units", "floors", "aliases", "geometry"]
     )
     communities = store.read("communities", columns=["id", "street_id", "geometry"])
     plan = published_plan_id(store)

@@ -12,6 +12,7 @@ import numpy as np
 import shapely
 
 from gridmap.domain.footprints import OVERLAP_SHARE, overlap_pairs
+from gridmap.domain.partition.blocks import barrier_blocks
 from gridmap.domain.partition.graph import CommunityGraph, _check_bounds, _contract, _join_islands
 from gridmap.domain.partition.search import _Search
 from gridmap.domain.partition.split import _repair_contiguity, metis_partition
@@ -99,6 +100,20 @@ def partition_community(
             islands,
             count_infeasible=total > max_households or total < min_households,
         )
+    block = barrier_blocks(h, edges, length, kind, graph.tied, min_households, max_households)
+    if block.max() > 0:  # barriers cut the community into blocks that each fit whole grids: one by one
+        return _by_block(
+            graph,
+            block,
+            too_big,
+            islands,
+            min_households=min_households,
+            max_households=max_households,
+            seed=seed,
+            compactness=compactness,
+            coarsen=coarsen,
+            restarts=restarts,
+        )
     node_of, nodes_w, nb_edges = _contract(
         graph, edges, length, kind, max_households, coarsen_to=max(1, int(coarsen * min_households))
     )
@@ -131,6 +146,34 @@ def partition_community(
     assert best is not None, "no grid count was tried"  # plan holds k0 at least, never tried before
     _, labels, kk, mean = best
     return CommunityPartition(labels, kk, mean, too_big, islands, count_infeasible=infeasible)
+
+
+def _by_block(graph: CommunityGraph, block: np.ndarray, too_big, islands, **options) -> CommunityPartition:
+    """Partition each barrier block on its own (:mod:`.blocks`) and number the grids block after block."""
+    n = len(graph.households)
+    labels = np.zeros(n, dtype=np.int64)
+    k, infeasible = 0, False
+    local = np.empty(n, dtype=np.int64)
+    for b in range(int(block.max()) + 1):
+        idx = np.flatnonzero(block == b)
+        local[idx] = np.arange(len(idx))
+        inside = (block[graph.edges[:, 0]] == b) & (block[graph.edges[:, 1]] == b)
+        ties = graph.tied[block[graph.tied[:, 0]] == b] if len(graph.tied) else graph.tied
+        sub = CommunityGraph.build(
+            graph.households[idx],
+            local[graph.edges[inside]],
+            length=graph.length[inside],
+            kind=graph.kind[inside],
+            group=graph.group[idx],
+            xy=graph.xy[idx],
+            tied=local[ties] if len(ties) else None,
+        )
+        part = partition_community(sub, **options)
+        labels[idx] = part.labels + k
+        k += part.k
+        infeasible |= part.count_infeasible
+    total = float(graph.households.sum())
+    return CommunityPartition(labels, k, total / max(k, 1), too_big, islands, count_infeasible=infeasible)
 
 
 # -- solving -----------------------------------------------------------------------------------

@@ -199,7 +199,10 @@ def _by_building_id(records: pd.DataFrame, world: PlacementWorld, st: _State) ->
     if not rows.any():
         return
     idx = np.flatnonzero(rows)
-    pos = world.building_index.get_indexer(given[idx])
+    named = given[idx]
+    if world.building_aliases:  # a footprint merged into a building places on that building
+        named = np.array([world.building_aliases.get(str(v), v) for v in named], dtype=object)
+    pos = world.building_index.get_indexer(named)
     ok = pos >= 0
     st.to_building(idx[ok], pos[ok], EXACT)
     _reject_rows(st, idx[~ok], [f"楼栋编号不存在 / unknown building id {v}" for v in given[idx[~ok]]])

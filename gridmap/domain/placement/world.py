@@ -47,6 +47,14 @@ class PlacementWorld:
             if len(dup):
                 raise PlacementError(f"{what} ids are not unique: {sorted(map(str, dup.unique()))[:5]}")
         self.building_ids = b["id"].astype(str).to_numpy(dtype=object)
+        #: ids of footprints merged into a building (``buildings.aliases``) → the building's id
+        self.building_aliases: dict[str, str] = {
+            a.strip(): bid
+            for bid, text in zip(self.building_ids, b["aliases"] if "aliases" in b else [None] * len(b))
+            if isinstance(text, str)
+            for a in text.split(",")
+            if a.strip()
+        }
         self.building_geoms = b.geometry.to_numpy()
         self.building_names = _str_or_none(b.get("name"), len(b))
         self.building_estates = _str_or_none(b.get("estate_id"), len(b))
