@@ -6,11 +6,13 @@ separate, overlapping polygons. Two footprints *overlap* when their common area 
 pairs (rule ``overlapping_buildings``) and may merge them; the partitioner keeps every pair in one grid.
 
 Merging (:func:`merge_overlapping`) unions each group's footprints into one building: the id of the largest
-footprint, the others kept as aliases. Households (and residents) are counted once per square metre of
-ground: the parts are taken from the largest down, and each adds its count times the share of its footprint
-not already covered by larger parts (for a footprint set whose counts come from floor area, this is the sum
-of floor areas with every stacked storey counted once). Floors are the most of the parts. Pure: geometries
-in a metric CRS.
+footprint, the others kept as aliases. Households (and residents) count each square metre of ground once,
+at the densest part standing on it: the parts are taken from the most households per m² down, and each adds
+its count times the share of its footprint not already covered by denser parts. For counts that come from
+floor area (footprint × floors), this is the floor area of the tallest part over every m² of ground — a tower
+on its podium counts the tower's storeys over the tower and the podium's around it, and a part repeated
+whole counts once. The result is never below any part's count nor above their sum. Floors are the most of
+the parts. Pure: geometries in a metric CRS.
 """
 
 from __future__ import annotations
@@ -135,21 +137,22 @@ def _follow(final: dict[str, str], b: str) -> str:
 
 
 def _merge_group(rows: pd.DataFrame, geoms: np.ndarray) -> dict:
-    """One building from ``rows`` ordered largest footprint first (see the module docstring)."""
+    """One building from ``rows`` (largest footprint first; see the module docstring)."""
     out: dict = {"geometry": shapely.union_all(geoms)}
-    covered = shapely.Polygon()
-    fresh = []
-    for g in geoms:
-        a = shapely.area(g)
-        fresh.append(0.0 if a <= 0 else shapely.area(shapely.difference(g, covered)) / a)
-        covered = shapely.union(covered, g)
-    fresh_arr = np.asarray(fresh)
+    area = np.maximum(shapely.area(geoms), 1e-9)
     for col in COUNTED:
-        if col in rows:
-            v = pd.to_numeric(rows[col], errors="coerce").to_numpy(float)
-            if np.isnan(v).all():
-                continue
-            out[col] = int(round(float(np.nansum(v * fresh_arr))))
+        if col not in rows:
+            continue
+        v = pd.to_numeric(rows[col], errors="coerce").to_numpy(float)
+        if np.isnan(v).all():
+            continue
+        v = np.nan_to_num(v)
+        covered = shapely.Polygon()
+        total = 0.0
+        for k in np.argsort(-(v / area), kind="stable"):  # densest first
+            total += v[k] * shapely.area(shapely.difference(geoms[k], covered)) / area[k]
+            covered = shapely.union(covered, geoms[k])
+        out[col] = int(round(total))
     for col in LARGEST:
         if col in rows:
             v = pd.to_numeric(rows[col], errors="coerce")

@@ -51,6 +51,8 @@ def csv(rows: list[dict], name: str) -> None:
 def main() -> None:
     # a free spot inside community 1 (between the building rows) and inside community 2
     in1, in2 = box(20, 48, 30, 52), box(130, 48, 140, 52)
+    # a second free spot in each: files whose rules are not about overlaps keep their footprints apart
+    in1b, in2b = box(50, 48, 60, 52), box(160, 48, 170, 52)
     geo(
         [
             {"id": "n1", "households": 5, "geometry": poly((20, 48), (30, 52), (30, 48), (20, 52))},  # bow-tie
@@ -62,9 +64,9 @@ def main() -> None:
     csv(
         [
             {"id": "", "households": 1, "geometry": in1},
-            {"id": "n1", "households": 2, "geometry": in1},
+            {"id": "n1", "households": 2, "geometry": in1b},
             {"id": "n1", "households": 3, "geometry": in2},
-            {"id": "n3", "households": 4, "geometry": in2},
+            {"id": "n3", "households": 4, "geometry": in2b},
         ],
         "buildings_ids.csv",
     )
@@ -122,16 +124,16 @@ def main() -> None:
     csv(
         [
             {"id": "h-missing", "households": "", "geometry": in1},
-            {"id": "h-negative", "households": "-3", "geometry": in1},
+            {"id": "h-negative", "households": "-3", "geometry": in1b},
             {"id": "h-text", "households": "many", "geometry": in2},
-            {"id": "h-ok", "households": "12", "geometry": in2},
+            {"id": "h-ok", "households": "12", "geometry": in2b},
         ],
         "buildings_households.csv",
     )
     csv(
         [
             {"id": "p-unknown", "households": 4, "estate_id": "E99", "geometry": in1},
-            {"id": "p-ok", "households": 4, "estate_id": "E1", "geometry": in1},
+            {"id": "p-ok", "households": 4, "estate_id": "E1", "geometry": in1b},
         ],
         "buildings_parents.csv",
     )
@@ -143,7 +145,7 @@ def main() -> None:
                 "households": 4,
                 "geometry": in1,
             },
-            {"id": "m-entity", "name": "3&#35;楼", "households": 4, "geometry": in1},
+            {"id": "m-entity", "name": "3&#35;楼", "households": 4, "geometry": in1b},
             {"id": "m-ok", "name": "3号楼 (1<2, A < B)", "households": 4, "geometry": in2},
         ],
         "buildings_markup.csv",
