@@ -212,7 +212,7 @@ def _required(spec: Layer, df: pd.DataFrame, issues: list[Issue]) -> None:
 def _geometry(spec: Layer, family: str, df: pd.DataFrame, issues: list[Issue]) -> None:
     if "geometry" not in df:
         df["geometry"] = None
-    geoms = df["geometry"].to_numpy(dtype=object)
+    geoms = df["geometry"].to_numpy(dtype=object).copy()  # writable even when pandas hands out a view
     present = geoms.copy()
     present[pd.isna(present)] = None  # NaN as None, which shapely takes for "no geometry"
     missing = pd.isna(geoms) | shapely.is_empty(present)
