@@ -64,8 +64,7 @@ from gridmap.synth.world import SynthError, generate
 @click.option(
     "--highways",
     default=None,
-    help="Barriers from OpenStreetMap: highway classes kept, comma separated "
-    "(default GRIDMAP_BARRIER_HIGHWAYS).",
+    help="Barriers from OpenStreetMap: highway classes kept, comma separated (default GRIDMAP_BARRIER_HIGHWAYS).",
 )
 def import_cmd(
     layer: str,

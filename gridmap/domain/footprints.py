@@ -41,7 +41,7 @@ def overlap_pairs(geoms: np.ndarray, *, min_share: float = OVERLAP_SHARE) -> pd.
     """
     g = np.asarray(geoms, dtype=object)
     cols = ["i", "j", "overlap_m2", "share", "share_i", "share_j"]
-    ok = ~(pd.isna(g) | shapely.is_empty(np.where(pd.isna(g), shapely.Point(), g)))
+    ok = _present(g)
     if ok.sum() < 2:
         return pd.DataFrame(columns=cols)
     pos = np.flatnonzero(ok)
@@ -66,6 +66,11 @@ def overlap_pairs(geoms: np.ndarray, *, min_share: float = OVERLAP_SHARE) -> pd.
         columns=cols,
     )
     return out.sort_values(["i", "j"], kind="stable").reset_index(drop=True)
+
+
+def _present(g: np.ndarray) -> np.ndarray:
+    """True where ``g`` holds a non-empty geometry."""
+    return np.array([isinstance(x, shapely.Geometry) and not shapely.is_empty(x) for x in g], dtype=bool)
 
 
 def groups(n: int, pairs: np.ndarray) -> np.ndarray:
@@ -103,7 +108,7 @@ def merge_overlapping(frame: pd.DataFrame, *, share: float = OVERLAP_SHARE, max_
             break
         label = groups(len(df), pairs[["i", "j"]].to_numpy())
         geoms = df["geometry"].to_numpy(dtype=object)
-        area = shapely.area(np.where(pd.isna(geoms), shapely.Point(), geoms))
+        area = np.where(_present(geoms), shapely.area(np.where(_present(geoms), geoms, None)), 0.0)
         keep_rows, drop = [], np.zeros(len(df), dtype=bool)
         sizes = np.bincount(label)
         for lab in np.flatnonzero(sizes > 1):

@@ -35,8 +35,7 @@ def fit_share(geoms: np.ndarray, communities: np.ndarray, buildings: np.ndarray 
     points = bool((shapely.get_type_id(g) == 0).all())
     target = buildings if points and buildings is not None and len(buildings) else communities
     tree = shapely.STRtree(np.asarray(target, dtype=object))
-    pred = "intersects" if points else "covered_by"
-    hit, _ = tree.query(g, predicate=pred)
+    hit, _ = tree.query(g, predicate="intersects") if points else tree.query(g, predicate="covered_by")
     return float(len(np.unique(hit)) / len(g))
 
 

@@ -74,7 +74,7 @@ def classify(frame: pd.DataFrame, highways: Iterable[str]) -> pd.Series:
 
 def line_parts(geoms: np.ndarray) -> np.ndarray:
     """Each geometry reduced to its lines (a clip can leave points); empty where nothing is left."""
-    out = []
+    out: list[shapely.Geometry] = []
     for g in geoms:
         if g is None or g.is_empty:
             out.append(shapely.LineString())

@@ -46,9 +46,9 @@ def import_barriers(
     path = Path(path)
     area = _district(store)
     issues: list[Issue] = []
+    source_crs: str | None = "EPSG:4326"
     if is_osm(path):
         frame, said = read_osm(path)
-        source_crs = "EPSG:4326"
         issues += [
             Issue(None, None, "file", f"GDAL: {s}", "nothing to do unless barriers are missing", "warning", "gdal")
             for s in said[:20]
@@ -76,7 +76,7 @@ def import_barriers(
     frame = frame.reset_index(drop=True)
     geoms = frame.geometry.to_numpy()
     inside = shapely.intersects(geoms, area)
-    clipped = line_parts(np.where(inside, shapely.intersection(geoms, area), None))
+    clipped = line_parts(np.asarray(np.where(inside, shapely.intersection(geoms, area), None), dtype=object))
     keep = ~shapely.is_empty(clipped)
     out = gpd.GeoDataFrame(
         frame.loc[keep, [c for c in ("id", "kind", "name") if c in frame]].reset_index(drop=True),

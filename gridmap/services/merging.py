@@ -18,8 +18,14 @@ def merge_frame(df: pd.DataFrame, share: float) -> tuple[pd.DataFrame, dict[str,
     """Buildings of ``df`` (EPSG:4326, with ``_row``) whose footprints overlap by more than ``share`` become
     one; returns the merged frame, alias id → kept id, and a ``merged_buildings`` warning per building kept."""
     geoms = df["geometry"].to_numpy(dtype=object) if "geometry" in df else np.array([], dtype=object)
-    ok = np.array([isinstance(g, shapely.Geometry) and not g.is_empty for g in geoms], dtype=bool)
-    polys = ok & np.isin(shapely.get_type_id(np.where(ok, geoms, shapely.Point())), (3, 6))
+    polys = np.fromiter(
+        (
+            isinstance(g, shapely.Geometry) and not shapely.is_empty(g) and shapely.get_type_id(g) in (3, 6)
+            for g in geoms
+        ),
+        dtype=np.bool_,
+        count=len(geoms),
+    )
     if polys.sum() < 2:
         return df, {}, []
     sub = df.loc[polys].copy()

@@ -96,6 +96,14 @@ def load_taipei(
     with store.transaction():  # all four layers or none
         for name in ("districts", "streets", "communities", "buildings"):
             report = ImportReport(layer=name, source=f"taipei:{name}", source_crs="EPSG:4326")
-            rules = {"merge_overlapping": merge_overlapping, "straddlers": straddlers} if name == "buildings" else {}
-            reports[name] = import_frame(store, name, layers[name], report=report, skip_invalid=skip_invalid, **rules)
+            buildings = name == "buildings"
+            reports[name] = import_frame(
+                store,
+                name,
+                layers[name],
+                report=report,
+                skip_invalid=skip_invalid,
+                merge_overlapping=merge_overlapping if buildings else None,
+                straddlers=straddlers if buildings else "reject",
+            )
     return reports

@@ -62,5 +62,5 @@ def barrier_blocks(
         best = int(np.argmax(shared))  # the longest shared barrier; ties: the lower label
         block[block == b] = best
         stuck = {s if s != b else best for s in stuck}
-    _, block = np.unique(block, return_inverse=True)
-    return block.ravel().astype(np.int64)
+    _, renumbered = np.unique(block, return_inverse=True)
+    return np.asarray(renumbered, dtype=np.int64).ravel()

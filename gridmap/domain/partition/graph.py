@@ -48,7 +48,7 @@ class CommunityGraph:
     @classmethod
     def build(
         cls,
-        households: Sequence[int],
+        households: Sequence[int] | np.ndarray,
         edges: Sequence[tuple[int, int]] | np.ndarray,
         *,
         length: Sequence[float] | np.ndarray | None = None,
