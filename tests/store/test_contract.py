@@ -442,6 +442,7 @@ def test_get_returns_one_row_of_plain_values(store):
         "residents": None,
         "floors": None,
         "units": None,
+        "aliases": None,  # revision 0004: ids of footprints merged into the building
         "geometry": row["geometry"],
     }
     assert type(row["households"]) is int
