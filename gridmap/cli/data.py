@@ -87,7 +87,13 @@ def import_cmd(
         with cli_store() as store:
             try:
                 breport = import_barriers(
-                    store, file, crs=crs, skip_invalid=skip_invalid, highways=split_classes(classes)
+                    store,
+                    file,
+                    crs=crs,
+                    skip_invalid=skip_invalid,
+                    highways=split_classes(classes),
+                    gpkg_layer=layer_name,
+                    id_column=id_column,
                 )
             except ImportRejected as exc:
                 _show(exc.report, report_path)

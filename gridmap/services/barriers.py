@@ -41,6 +41,8 @@ def import_barriers(
     crs: str | None = None,
     skip_invalid: bool = False,
     highways: Iterable[str] = DEFAULT_HIGHWAYS,
+    gpkg_layer: str | None = None,
+    id_column: str | None = None,
 ) -> ImportReport:
     """Import the barrier lines of ``path`` clipped to the district (see the module docstring)."""
     path = Path(path)
@@ -54,11 +56,15 @@ def import_barriers(
             for s in said[:20]
         ]
     else:
-        result = read_file(path, crs=crs)
+        result = read_file(path, crs=crs, layer=gpkg_layer)
         frame, source_crs = result.frame, result.source_crs
     report = ImportReport(layer="barriers", source=str(path), source_crs=source_crs)
     report.issues += issues
     frame = frame.reset_index(drop=True)
+    if id_column:
+        if id_column not in frame:
+            raise InvalidInput(f"--id-column {id_column!r} is not a column of {path}")
+        frame = frame.drop(columns=["id"], errors="ignore").rename(columns={id_column: "id"})
     lines_read = len(frame)
     tagged = any(t in frame for t in TAGS)
     if tagged:
