@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from gridmap import __version__
+from gridmap import __version__, config, logs
 from gridmap.cli.errors import user_errors
 from gridmap.errors import ConfigError
 
@@ -32,6 +32,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "List every setting, its environment variable, current value and meaning.",
     ),
     "migrate": ("gridmap.cli.admin:migrate", "Create or upgrade the store's schema to the newest revision."),
+    "init": (
+        "gridmap.cli.admin:init_cmd",
+        "Set up a store: its schema, and a random secret key written once into the instance file (mode 0600).",
+    ),
+    "backup": (
+        "gridmap.cli.admin:backup",
+        "Back up the store into FILE while it runs (SQLite: a database file; PostGIS: pg_dump custom format).",
+    ),
+    "restore": (
+        "gridmap.cli.admin:restore",
+        "Replace the store's content with the backup in FILE (stop the server first); an older schema is upgraded.",
+    ),
     "grids": ("gridmap.cli.grids:grids", "网格生成与评估 Generate governance grids and evaluate plans."),
     "plan": ("gridmap.cli.plan:plan", "Grid plans: drafts, rebalance, diff, publish, rollback, export/import (方案)."),
     "import": (
@@ -125,8 +137,24 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gridmap")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """gridmap — 网格化治理: governance grids, red stewards, residents' complaints and maps.
 
     The store is chosen by GRIDMAP_DATABASE_URL (default sqlite:///gridmap.db).
     """
+    if ctx.invoked_subcommand == "settings":  # `gridmap settings --check` reports the problems itself
+        return
+    start()
+
+
+def start() -> None:
+    """Every command's start: check every GRIDMAP_* variable once (a bad value stops the command, naming the
+    variable; an unknown name is warned about with the nearest known one) and configure logging."""
+    bad = config.problems()
+    if bad:
+        raise ConfigError("; ".join(bad))
+    for line in config.unknown():
+        click.echo(f"Warning: {line}", err=True)
+    current = config.load()
+    logs.configure(level=current["LOG_LEVEL"], fmt=current["LOG_FORMAT"])

@@ -6,9 +6,11 @@ import secrets
 
 import click
 
+from gridmap import instance
 from gridmap.cli.context import cli_store
 from gridmap.cli.errors import settings
 from gridmap.domain.credentials import BadPassword, check_password_policy
+from gridmap.errors import ConfigError
 from gridmap.services.demo import demo_accounts, load_demo
 from gridmap.web import create_app
 from gridmap.web.server import make_server
@@ -22,6 +24,11 @@ from gridmap.web.server import make_server
 def serve(host: str | None, port: int | None, threads: int | None, debug: bool) -> None:
     """Serve the web app and API with waitress (a production WSGI server; --debug: Flask's own)."""
     current = settings()
+    if instance.keyring(current) is None and not debug:
+        raise ConfigError(
+            "no secret key: set GRIDMAP_SECRET_KEY, or run `gridmap init` to write one into "
+            f"{instance.path_for(current)} (sessions and embed tokens must survive restarts)"
+        )
     app = create_app()
     host, port = host or current["HOST"], port or current["PORT"]
     if debug:
@@ -71,6 +78,10 @@ def demo(
             check_password_policy(password)
         except BadPassword as exc:
             raise BadPassword(f"--password: {exc.message}") from None
+    path = instance.path_for(settings())
+    if not settings().get("SECRET_KEY"):
+        _, created = instance.ensure(path)
+        click.echo(f"secret key {'written to' if created else 'read from'} {path}", err=True)
     with cli_store() as store:
         summary = load_demo(store, seed=seed, fresh=fresh)
         for layer, n in summary.items():

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,7 +213,9 @@ def sign_embed(claims: EmbedClaims, secret_key: str) -> str:
     return _embed_serializer(secret_key).dumps(payload)
 
 
-def read_embed(token: str, secret_key: str, *, now: dt.datetime, view: str | None = None) -> EmbedClaims:
+def read_embed(
+    token: str, secret_key: str | Sequence[str], *, now: dt.datetime, view: str | None = None
+) -> EmbedClaims:
     """Check signature, expiry (against ``now``; naive means UTC) and (optionally) view; return the claims
     (``expires_at`` aware UTC) or raise :class:`InvalidToken`.
 
@@ -239,8 +241,10 @@ def read_embed(token: str, secret_key: str, *, now: dt.datetime, view: str | Non
     return claims
 
 
-def _embed_serializer(secret_key: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret_key, salt=EMBED_SALT, signer_kwargs={"digest_method": hashlib.sha512})
+def _embed_serializer(secret_key: str | Sequence[str]) -> URLSafeSerializer:
+    """Signs with ``secret_key`` (the last of a list); verifies with any of them (key rotation)."""
+    keys = [secret_key] if isinstance(secret_key, str) else list(secret_key)
+    return URLSafeSerializer(keys, salt=EMBED_SALT, signer_kwargs={"digest_method": hashlib.sha512})
 
 
 def same(a: str, b: str) -> bool:

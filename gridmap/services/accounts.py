@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, overload
 
 import pandas as pd
@@ -348,10 +348,13 @@ def _area_exists(store: Any, code: str) -> bool:
     return store.count(_AREA_LAYERS[len(code)], where={"id": code}) > 0
 
 
-def check_embed(store: Any, secret_key: str, token: str, *, view: str | None = None) -> auth.EmbedClaims:
+def check_embed(
+    store: Any, secret_key: str | Sequence[str], token: str, *, view: str | None = None
+) -> auth.EmbedClaims:
     """Claims of a valid embed token.
 
-    Raises :class:`~gridmap.domain.credentials.InvalidToken` if tampered, expired or revoked.
+    Raises :class:`~gridmap.domain.credentials.InvalidToken` if tampered, expired or revoked. ``secret_key`` may be
+    a list of keys (old keys in their grace period, the current one last).
     """
     claims = auth.read_embed(token, secret_key, now=_now(), view=view)
     row = _row(store.get("embed_tokens", claims.id))

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-import secrets
+import logging
 from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
@@ -14,15 +14,18 @@ from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import Babel
 
-from gridmap import clock, config
+from gridmap import clock, config, instance
 from gridmap.errors import ConfigError
 from gridmap.resources import resource_path
 from gridmap.store import Store
-from gridmap.web import errors, limits, security
+from gridmap.web import errors, limits, observe, security
 from gridmap.web.access import check_rules
 from gridmap.web.context import LOCALES, get_store, local_date, local_time, select_locale
+from gridmap.web.proxy import TrustedProxies
 
 __all__ = ["BLUEPRINTS", "LOCALES", "create_app", "get_store", "select_locale"]
+
+log = logging.getLogger(__name__)
 
 #: blueprints to register, as "module:attribute"
 BLUEPRINTS: list[str] = [
@@ -51,11 +54,17 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | N
         static_folder=str(resource_path("static", package=True)),
         static_url_path="/static",
     )
-    settings = config.load(test_config)
+    try:
+        settings = config.load(test_config)
+    except config.SettingError as exc:
+        raise ConfigError(str(exc)) from None
+    for line in config.unknown():
+        log.warning(line)
     app.config.update(settings)
     app.config["GRIDMAP_SETTINGS"] = settings
     app.config["GRIDMAP_ZONE"] = _zone(settings)
-    app.config["SECRET_KEY"] = settings.get("SECRET_KEY") or secrets.token_hex(32)
+    app.config["GRIDMAP_KEYRING"] = _keyring(settings)
+    app.config["SECRET_KEY"] = app.config["GRIDMAP_KEYRING"].current
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_CONTENT_LENGTH"]
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
@@ -64,6 +73,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | N
     if store is not None:
         app.extensions["gridmap_store"] = store
 
+    app.wsgi_app = TrustedProxies(app.wsgi_app, settings.get("TRUSTED_PROXIES"))  # type: ignore[method-assign]
+    observe.init_app(app)
     _init_babel(app)
     app.jinja_env.filters.update(local_date=local_date, local_time=local_time)
     errors.init_app(app)
@@ -74,6 +85,16 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, store: Store | N
     check_rules(app)
     limits.init_app(app)
     return app
+
+
+def _keyring(settings: Mapping[str, Any]) -> instance.KeyRing:
+    """``SECRET_KEY`` or the instance file's key; a random one (sessions end with the process) when neither
+    is there — ``gridmap serve`` refuses to start that way, tests and ``--debug`` may."""
+    ring = instance.keyring(settings)
+    if ring is None:
+        log.warning("no GRIDMAP_SECRET_KEY and no instance file: a random key signs sessions until this process ends")
+        ring = instance.random_keyring()
+    return ring
 
 
 def _zone(settings: Mapping[str, Any]) -> Any:

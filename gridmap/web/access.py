@@ -32,7 +32,7 @@ from gridmap.domain.credentials import EmbedClaims, InvalidToken, token_hash  # 
 from gridmap.errors import Forbidden, Unauthorized
 from gridmap.services.accounts import _row, check_embed, session_version, user_for_token
 from gridmap.store import audit
-from gridmap.web.context import get_store
+from gridmap.web.context import get_store, verifying_keys
 
 ROLES = ("public", "viewer", "department", "grid_leader", "community_official", "street_official", "planner", "admin")
 RANK = {r: i for i, r in enumerate(ROLES)}
@@ -244,7 +244,7 @@ def _check_embed(view_name: str) -> EmbedClaims | None:
         return None
     if not token:
         raise InvalidToken("需要嵌入令牌 / this embed needs ?token=… issued by a planner")
-    return check_embed(get_store(), current_app.config["SECRET_KEY"], token, view=view_name)
+    return check_embed(get_store(), verifying_keys(), token, view=view_name)
 
 
 def embed_claims() -> EmbedClaims | None:

@@ -64,3 +64,10 @@ def _local(value: Any, fmt: str) -> str:
     if value is None or value == "" or (not isinstance(value, str) and pd.isna(value)):
         return ""
     return clock.local(pd.Timestamp(value), zone()).strftime(fmt)
+
+
+def verifying_keys() -> list[str]:
+    """Keys that verify signed tokens now: old keys in their grace period, then the current one
+    (:class:`gridmap.instance.KeyRing`)."""
+    ring = current_app.config.get("GRIDMAP_KEYRING")
+    return ring.verifying() if ring is not None else [current_app.config["SECRET_KEY"]]

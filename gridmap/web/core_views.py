@@ -1,10 +1,19 @@
-"""Service-level views: health and version (used by load balancers and tests)."""
+"""Service-level views for operators: liveness, readiness and Prometheus metrics.
+
+* ``/healthz``: the process answers (no store work), for a load balancer's liveness probe;
+* ``/readyz``: the store is reachable, its schema at the newest revision and a plan is published
+  (:func:`gridmap.services.health.readiness`); 503 with the failing checks otherwise;
+* ``/metrics``: Prometheus text format (:mod:`gridmap.web.metrics`), readable from ``METRICS_ADDRESSES`` or by
+  a signed-in user of at least ``METRICS_ROLE``.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 
 from gridmap import __version__
+from gridmap.services.health import readiness
+from gridmap.web import metrics
 from gridmap.web.access import allow
 from gridmap.web.context import get_store
 
@@ -14,5 +23,22 @@ bp = Blueprint("core", __name__)
 @bp.get("/healthz")
 @allow("public")
 def healthz():
-    store = get_store()
-    return jsonify({"status": "ok", "version": __version__, "buildings": store.count("buildings")})
+    return jsonify({"status": "ok", "version": __version__})
+
+
+@bp.get("/readyz")
+@allow("public")
+def readyz():
+    state = readiness(get_store())
+    resp = jsonify({"status": "ready" if state["ready"] else "not_ready", **state})
+    resp.status_code = 200 if state["ready"] else 503
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/metrics")
+@allow("public")
+def prometheus_metrics():
+    metrics.require_reader()
+    body, content_type = metrics.exposition()
+    return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})

@@ -6,7 +6,7 @@
   headers (``Allow`` on a 405, ``Retry-After`` …);
 * anything else is a bug: logged with its traceback, answered ``500 internal_error`` without details.
 
-The body: under :data:`JSON_PREFIXES` the JSON shape ``{"error": {"status", "code", "message"}}``; under
+The body: under :data:`JSON_PREFIXES` the JSON shape ``{"error": {"status", "code", "message", "request_id"}}``; under
 ``/open311/`` the GeoReport v2 error list (``[{"code", "description"}]``, XML for ``….xml`` paths) that
 Open311 clients parse; elsewhere the HTML error page, or the JSON shape for a client that asks only for JSON.
 Views raise; they do not build error responses.
@@ -25,6 +25,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WSGIResponse
 
+from gridmap import logs
 from gridmap.errors import GridmapError
 
 log = logging.getLogger(__name__)
@@ -76,9 +77,13 @@ def answer_for(err: BaseException) -> Answer:
 
 
 def error_body(status: int, message: str, code: str | None = None, detail: object | None = None) -> dict:
-    body = {"status": status, "code": code or _CODES.get(status, "error"), "message": message}
+    """The one JSON error shape; ``request_id`` is the id answered in ``X-Request-ID`` (and in the log)."""
+    body: dict[str, Any] = {"status": status, "code": code or _CODES.get(status, "error"), "message": message}
     if detail is not None:
         body["detail"] = detail
+    rid = logs.current_request_id()
+    if rid:
+        body["request_id"] = rid
     return {"error": body}
 
 

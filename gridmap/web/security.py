@@ -28,6 +28,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from itsdangerous import URLSafeTimedSerializer
 from markupsafe import Markup
 
 from gridmap.io.safety import loads_json
@@ -128,6 +129,18 @@ class _SessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return _secure_cookies() if has_request_context() else super().get_cookie_secure(app)
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Sign with the current key; verify with it and the old keys whose grace period runs (rotation)."""
+        ring = app.config.get("GRIDMAP_KEYRING")
+        if ring is None:
+            return super().get_signing_serializer(app)
+        return URLSafeTimedSerializer(
+            ring.verifying(),
+            salt=self.salt,
+            serializer=self.serializer,
+            signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
+        )
 
 
 def _csrf_check() -> None:

@@ -4,6 +4,7 @@ malformed request) answered in gridmap's JSON error shape instead of waitress's 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from waitress.channel import HTTPChannel
@@ -20,18 +21,20 @@ class JSONErrorTask(ErrorTask):
     def execute(self) -> None:
         e = self.request.error
         status = int(e.code)
+        rid = uuid.uuid4().hex  # the app never saw this request: waitress refused it
         body = json.dumps(
             {
                 "error": {
                     "status": status,
                     "code": _CODES.get(status, "bad_request"),
                     "message": f"{e.reason}: {e.body}",
+                    "request_id": rid,
                 }
             },
             ensure_ascii=False,
         ).encode("utf-8")
         self.status = f"{status} {e.reason}"
-        self.response_headers.extend([("Content-Type", "application/json; charset=utf-8")])
+        self.response_headers.extend([("Content-Type", "application/json; charset=utf-8"), ("X-Request-ID", rid)])
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)
