@@ -19,8 +19,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from gridmap import clock
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class SettingError(ValueError):
@@ -95,7 +94,10 @@ def _fallbacks(value: Any) -> None:
 
 
 def _zone(value: Any) -> None:
-    clock.zone(value)
+    try:
+        ZoneInfo(str(value).strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a time zone name such as Asia/Shanghai or UTC") from None
 
 
 def _database_url(value: Any) -> None:

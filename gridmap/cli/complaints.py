@@ -10,6 +10,7 @@ import click
 from gridmap import clock
 from gridmap.cli.context import cli_store
 from gridmap.cli.errors import settings, zone_setting
+from gridmap.cli.progress import bar, progress_option
 from gridmap.services import complaints as svc
 from gridmap.synth import complaints as synth_complaints
 
@@ -41,11 +42,13 @@ def escalate_cmd(now: str | None) -> None:
     help="Generate up to this ISO time; without an offset it is a time in "
     "GRIDMAP_TIMEZONE (default: today 00:00 there).",
 )
-def synth_cmd(seed: int, now: str | None) -> None:
+@progress_option
+def synth_cmd(seed: int, now: str | None, progress: bool | None) -> None:
     """Replace the store's requests with generated ones (two full years and this year) for its buildings."""
     policy = svc.policy_from(settings())
-    with cli_store() as store:
-        click.echo(json.dumps(synth_complaints.load(store, seed=seed, now=_when(now) if now else None, policy=policy)))
+    with cli_store() as store, bar(progress, "complaints synth", unit="step") as report:
+        out = synth_complaints.load(store, seed=seed, now=_when(now) if now else None, policy=policy, progress=report)
+    click.echo(json.dumps(out))
 
 
 @complaints.command("kpi")

@@ -15,6 +15,7 @@ from distributed import Client, LocalCluster
 
 from gridmap.cli.context import cli_actor, cli_store
 from gridmap.cli.errors import settings
+from gridmap.cli.progress import bar, progress_option
 from gridmap.distributed import grids as dask_grids
 from gridmap.distributed import placement as dask_placement
 from gridmap.errors import InvalidInput, Unavailable
@@ -69,6 +70,7 @@ def dask_client(scheduler: str | None, local: int | None) -> Iterator[Any]:
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: same seed, same plan.")
 @click.option("--publish", is_flag=True, help="Publish the new plan at once (default: keep it a draft).")
+@progress_option
 def grids_cmd(
     scheduler: str | None,
     local: int | None,
@@ -76,6 +78,7 @@ def grids_cmd(
     max_households: int | None,
     seed: int,
     publish: bool,
+    progress: bool | None,
 ) -> None:
     """Generate grids for every community, one Dask task per community (same plan as `gridmap grids generate`)."""
     check_cluster(scheduler, local)
@@ -84,10 +87,15 @@ def grids_cmd(
     hi = max_households if max_households is not None else int(current["MAX_HOUSEHOLDS"])
     if lo < 1 or hi < lo:
         raise click.UsageError(f"--min/--max must satisfy 1 <= min <= max, got [{lo}, {hi}]")
-    with cli_store() as store, dask_client(scheduler, local) as client:
+    with (
+        cli_store() as store,
+        dask_client(scheduler, local) as client,
+        bar(progress, "communities", unit="community") as report,
+    ):
         res = dask_grids.generate(
             store,
             client=client,
+            progress=report,
             min_households=lo,
             max_households=hi,
             seed=seed,
@@ -114,7 +122,10 @@ def grids_cmd(
     show_default=True,
     help="Metres within which a point off every building goes to the nearest building (flagged).",
 )
-def place_cmd(records: str, out: str, scheduler: str | None, local: int | None, tolerance: float) -> None:
+@progress_option
+def place_cmd(
+    records: str, out: str, scheduler: str | None, local: int | None, tolerance: float, progress: bool | None
+) -> None:
     """Place GEOPARQUET point records (a file, folder or glob; may exceed memory) on the store's buildings,
     estates, published grids and communities, one Dask task per partition; write the placed rows to OUT as
     GeoParquet and print the counts by outcome (same placement as `gridmap place`)."""
@@ -127,6 +138,14 @@ def place_cmd(records: str, out: str, scheduler: str | None, local: int | None, 
         raise InvalidInput(f"cannot read {records}: {exc}") from None
     with dask_client(scheduler, local) as client:
         placed = dask_placement.place_dask(frame, world, tolerance_m=tolerance, client=client)
+        with bar(progress, "partitions", unit="part") as report:
+            if report is not None:  # compute the partitions on the cluster first, counting them as they finish
+                from distributed import as_completed, futures_of
+
+                placed = client.persist(placed)
+                parts = futures_of(placed)
+                for done, _ in enumerate(as_completed(parts), start=1):
+                    report(done, len(parts))
         placed.to_parquet(out)
         counts = dask_placement.summary(dask_geopandas.read_parquet(out))
     click.echo(" ".join(f"{k}={v}" for k, v in counts.items()) + f"; written to {out}")

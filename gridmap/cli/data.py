@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -11,10 +10,12 @@ import geopandas as gpd
 
 from gridmap.cli.context import cli_store
 from gridmap.cli.errors import settings
+from gridmap.cli.progress import bar, progress_option
 from gridmap.domain.footprints import OVERLAP_SHARE
 from gridmap.domain.schema import IMPORTABLE
 from gridmap.errors import InvalidInput
 from gridmap.io.validation import STRADDLERS
+from gridmap.jobs import Progress
 from gridmap.services.barriers import import_barriers, split_classes
 from gridmap.services.demo import WRITE_ORDER
 from gridmap.services.importing import ImportRejected, import_file
@@ -66,6 +67,7 @@ from gridmap.synth.world import SynthError, generate
     default=None,
     help="Barriers from OpenStreetMap: highway classes kept, comma separated (default GRIDMAP_BARRIER_HIGHWAYS).",
 )
+@progress_option
 def import_cmd(
     layer: str,
     file: Path,
@@ -77,6 +79,7 @@ def import_cmd(
     merge_overlapping: float | None,
     straddlers: str,
     highways: str | None,
+    progress: bool | None,
 ) -> None:
     """Import FILE (GeoJSON, GeoPackage, Shapefile or zipped Shapefile, GeoParquet, CSV with lon/lat or
     WKT) into LAYER, validating every row; all or nothing unless --skip-invalid. Barriers also come from
@@ -100,7 +103,7 @@ def import_cmd(
                 raise
         _show(breport, report_path)
         return
-    with cli_store() as store:
+    with cli_store() as store, bar(progress, f"import {layer}", unit="row") as show:
         try:
             report = import_file(
                 store,
@@ -110,7 +113,7 @@ def import_cmd(
                 skip_invalid=skip_invalid,
                 id_column=id_column,
                 gpkg_layer=layer_name,
-                progress=sys.stderr.isatty(),
+                progress=show,
                 straddlers=straddlers,
                 merge_overlapping=merge_overlapping,
             )
@@ -150,25 +153,30 @@ def _show(report, path: Path | None) -> None:
     show_default=True,
     help="File format with --out.",
 )
-def synth(scale: str, seed: int, out: Path | None, fmt: str) -> None:
+@progress_option
+def synth(scale: str, seed: int, out: Path | None, fmt: str, progress: bool | None) -> None:
     """Generate the seeded synthetic Chengyang world (real streets, synthetic estates, buildings, people)."""
-    try:
-        parsed = json.loads(scale) if scale.strip().startswith("{") else scale
-        world = generate(seed=seed, scale=parsed)
-    except (SynthError, TypeError, ValueError) as exc:
-        raise InvalidInput(f"bad --scale {scale!r}: {exc}") from None
-    if out is None:
-        with cli_store() as store, store.transaction():
-            for name in WRITE_ORDER:
-                if name in world:
+    with bar(progress, "synth", unit="step") as report:
+        try:
+            parsed = json.loads(scale) if scale.strip().startswith("{") else scale
+            world = generate(seed=seed, scale=parsed, progress=report)
+        except (SynthError, TypeError, ValueError) as exc:
+            raise InvalidInput(f"bad --scale {scale!r}: {exc}") from None
+    with bar(progress, "write", unit="layer") as report:
+        if out is None:
+            with cli_store() as store, store.transaction():
+                names = [name for name in WRITE_ORDER if name in world]
+                for done, name in enumerate(names, start=1):
                     store.write(name, world[name])
-    else:
-        write_world(world, out, fmt=fmt)
+                    if report is not None:
+                        report(done, len(names))
+        else:
+            write_world(world, out, fmt=fmt, progress=report)
     for name, frame in world.items():
         click.echo(f"{name:>20}: {len(frame)}")
 
 
-def write_world(world: dict, out: Path, *, fmt: str = "parquet") -> list[Path]:
+def write_world(world: dict, out: Path, *, fmt: str = "parquet", progress: Progress | None = None) -> list[Path]:
     """Write each layer of a generated world to ``out/<layer>.<ext>``."""
     out.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -188,6 +196,8 @@ def write_world(world: dict, out: Path, *, fmt: str = "parquet") -> list[Path]:
             path = out / (f"{name}.geojson" if geo else f"{name}.csv")
             frame.to_file(path, driver="GeoJSON") if geo else frame.to_csv(path, index=False)
         paths.append(path)
+        if progress is not None:
+            progress(len(paths), len(world))
     return paths
 
 

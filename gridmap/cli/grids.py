@@ -10,6 +10,7 @@ import click
 
 from gridmap.cli.context import cli_actor, cli_store
 from gridmap.cli.errors import settings
+from gridmap.cli.progress import bar, progress_option
 from gridmap.domain.values import json_value
 from gridmap.services import grids as svc
 
@@ -47,14 +48,15 @@ def grids() -> None:
     default=None,
     help="Also write the JSON report to this file.",
 )
-def generate_cmd(community, min_households, max_households, seed, publish, report_out) -> None:
+@progress_option
+def generate_cmd(community, min_households, max_households, seed, publish, report_out, progress) -> None:
     """Divide every community (or one) into grids and store the plan as a draft."""
     current = settings()
     lo = min_households if min_households is not None else int(current["MIN_HOUSEHOLDS"])
     hi = max_households if max_households is not None else int(current["MAX_HOUSEHOLDS"])
     if lo < 1 or hi < lo:
         raise click.UsageError(f"--min/--max must satisfy 1 <= min <= max, got [{lo}, {hi}]")
-    with cli_store() as store:
+    with cli_store() as store, bar(progress, "grids generate", unit="step") as report:
         res = svc.generate(
             store,
             community=community,
@@ -63,6 +65,7 @@ def generate_cmd(community, min_households, max_households, seed, publish, repor
             seed=seed,
             publish=publish,
             created_by=cli_actor(),
+            progress=report,
         )
     s = res.report["summary"]
     click.echo(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
 from gridmap.cli.context import cli_store
+from gridmap.cli.progress import bar, progress_option
 from gridmap.domain.values import json_value
 from gridmap.services import placement as svc
 
@@ -31,7 +31,7 @@ KIND_CHOICE = click.Choice(["households", "stewards", "complaints", "merchants",
     help="Write the unmatched/flagged records (row, id, placement, reason …) to this CSV.",
 )
 @click.option("--dry-run", is_flag=True, help="Place and report, but write nothing.")
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@progress_option
 def place(
     kind: str, file: str, tolerance: float, report_path: str | None, dry_run: bool, progress: bool | None
 ) -> None:
@@ -41,7 +41,7 @@ def place(
     containing the point; the nearest building within --tolerance metres (flagged); only the community
     (flagged); else rejected with the reason. Placed records are written in one transaction.
     """
-    with cli_store() as store:
+    with cli_store() as store, bar(progress, f"place {kind}", unit="rec") as report:
         records = svc.read_records(file)
         result = svc.place_records(
             store,
@@ -49,7 +49,7 @@ def place(
             records,
             tolerance_m=svc.parse_tolerance(tolerance),
             dry_run=dry_run,
-            progress=sys.stderr.isatty() if progress is None else progress,
+            progress=report,
         )
     width = max(len(k) for k in result.summary)
     for k, v in result.summary.items():

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from gridmap.cli.context import cli_actor, cli_store
+from gridmap.cli.progress import bar, progress_option
 from gridmap.domain.values import json_value
 from gridmap.services import plans as svc
 
@@ -62,12 +63,16 @@ def move_cmd(draft: str, buildings: tuple[str, ...], to_grid: str) -> None:
 @click.option("--draft", default=None, help="Draft to rebalance (default: a new draft from the published plan).")
 @click.option("--no-new-grids", is_flag=True, help="Never add a grid; report communities that need one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
-def rebalance_cmd(draft: str | None, no_new_grids: bool, as_json: bool) -> None:
+@progress_option
+def rebalance_cmd(draft: str | None, no_new_grids: bool, as_json: bool, progress: bool | None) -> None:
     """Bring every grid within bounds moving as few households as possible (locked grids stay)."""
 
     def go(store, world):
         d = draft or svc.start_draft(store, actor=cli_actor(), note="rebalance")["draft"]
-        return d, svc.rebalance_draft(store, d, actor=cli_actor(), world=world, allow_new_grids=not no_new_grids)
+        with bar(progress, "rebalance", unit="step") as report:
+            return d, svc.rebalance_draft(
+                store, d, actor=cli_actor(), world=world, allow_new_grids=not no_new_grids, progress=report
+            )
 
     d, res = _run(go)
     report = res["rebalance"]

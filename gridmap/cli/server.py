@@ -9,6 +9,7 @@ import click
 from gridmap import instance
 from gridmap.cli.context import cli_store
 from gridmap.cli.errors import settings
+from gridmap.cli.progress import bar, progress_option
 from gridmap.domain.credentials import BadPassword, check_password_policy
 from gridmap.errors import ConfigError
 from gridmap.services.demo import demo_accounts, load_demo
@@ -69,8 +70,16 @@ def serve(host: str | None, port: int | None, threads: int | None, debug: bool) 
     show_default=True,
     help="Create one sign-in account per role (admin, planner, street, community, gridleader, chengguan, viewer).",
 )
+@progress_option
 def demo(
-    seed: int, no_serve: bool, fresh: bool, host: str | None, port: int | None, password: str | None, accounts: bool
+    seed: int,
+    no_serve: bool,
+    fresh: bool,
+    host: str | None,
+    port: int | None,
+    password: str | None,
+    accounts: bool,
+    progress: bool | None,
 ) -> None:
     """Load the Chengyang demo (real street boundaries, synthetic estates) and serve it."""
     if accounts and password is not None:
@@ -83,7 +92,8 @@ def demo(
         _, created = instance.ensure(path)
         click.echo(f"secret key {'written to' if created else 'read from'} {path}", err=True)
     with cli_store() as store:
-        summary = load_demo(store, seed=seed, fresh=fresh)
+        with bar(progress, "demo", unit="step") as report:
+            summary = load_demo(store, seed=seed, fresh=fresh, progress=report)
         for layer, n in summary.items():
             click.echo(f"{layer:>20}: {n}")
         if accounts:

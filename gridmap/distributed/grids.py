@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap import jobs
 from gridmap.domain.partition import WorldPartition, edge_kinds, partition_world
 from gridmap.domain.tessellation import adjacency, tessellate
+from gridmap.jobs import Progress
 from gridmap.services import grids
 
 
@@ -72,6 +74,7 @@ def partition_communities(
     default_bounds: tuple[int, int] = (300, 500),
     seed: int = 0,
     client: Any = None,
+    progress: Progress | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Any]:
     """Cells, adjacency (with ``kind``) and partition of every community, one task per community.
 
@@ -83,6 +86,8 @@ def partition_communities(
         As for :func:`gridmap.domain.partition.partition_world`.
     client
         A ``distributed.Client``; ``None`` runs the same tasks one after another in this process.
+    progress
+        Called ``progress(done, total)`` as communities finish.
 
     Returns
     -------
@@ -110,19 +115,34 @@ def partition_communities(
         for cid, pos in groups.items()
     ]
     if client is None:
-        results = [community_job(*a) for a in args]
+        results = []
+        for a in args:
+            results.append(community_job(*a))
+            jobs.report(progress, len(results), len(args))
     else:
+        from distributed import as_completed  # the optional dask extra
+
         futures = [client.submit(community_job, *a, pure=False) for a in args]
+        for done, _ in enumerate(as_completed(futures), start=1):
+            jobs.report(progress, done, len(futures))
         results = client.gather(futures)
     return _assemble(blds, groups, results, WorldPartition)
 
 
-def generate(store: Any, *, client: Any, **options: Any) -> Any:
-    """:func:`gridmap.services.grids.generate` with the communities partitioned on ``client``."""
+def generate(store: Any, *, client: Any, progress: Progress | None = None, **options: Any) -> Any:
+    """:func:`gridmap.services.grids.generate` with the communities partitioned on ``client`` (``progress``
+    counts finished communities)."""
 
     def partitioner(coms_m, blds_m, bars_m, *, bounds, default_bounds, seed):
         return partition_communities(
-            coms_m, blds_m, bars_m, bounds=bounds, default_bounds=default_bounds, seed=seed, client=client
+            coms_m,
+            blds_m,
+            bars_m,
+            bounds=bounds,
+            default_bounds=default_bounds,
+            seed=seed,
+            client=client,
+            progress=progress,
         )
 
     return grids.generate(store, partitioner=partitioner, **options)

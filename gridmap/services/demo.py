@@ -13,8 +13,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridmap import jobs
 from gridmap.domain.codes import community_of, street_of
 from gridmap.domain.schema import LAYERS
+from gridmap.jobs import Progress
 from gridmap.services import accounts
 from gridmap.services import grids as grids_service
 from gridmap.services.complaints import policy_from
@@ -45,7 +47,14 @@ DEMO_LAYERS = tuple(n for n in LAYERS if n not in ("users", "api_tokens", "embed
 
 
 def load_demo(
-    store: Store, *, seed: int = 0, fresh: bool = True, scale: Any = "demo", grids: bool = True, complaints: bool = True
+    store: Store,
+    *,
+    seed: int = 0,
+    fresh: bool = True,
+    scale: Any = "demo",
+    grids: bool = True,
+    complaints: bool = True,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Write the seeded demo world into ``store`` and return rows written per layer.
 
@@ -60,8 +69,11 @@ def load_demo(
     complaints
         Add two years and this year of residents' requests with their histories
         (:func:`gridmap.synth.complaints.load`), after the grids so requests carry their grid.
+    progress
+        Called ``progress(done, 4)`` after the world, its layers, the grids and the requests.
     """
     world = generate(seed=seed, scale=scale)
+    jobs.report(progress, 1, 4)
     with store.transaction():
         if fresh:
             for name in reversed(DEMO_LAYERS):
@@ -69,11 +81,14 @@ def load_demo(
         for name in WRITE_ORDER:
             if name in world:
                 store.write(name, world[name])
+    jobs.report(progress, 2, 4)
     summary = {name: len(world[name]) for name in WRITE_ORDER if name in world}
     if grids:
         summary.update(make_grids(store))
+    jobs.report(progress, 3, 4)
     if complaints:
         summary.update(load_complaints(store, seed=seed, policy=policy_from({})))
+    jobs.report(progress, 4, 4)
     return summary
 
 

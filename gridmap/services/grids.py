@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap import jobs
 from gridmap.domain import codes as codes_mod
 from gridmap.domain.geometry import metric_crs
 from gridmap.domain.metrics import World
@@ -25,6 +26,7 @@ from gridmap.domain.plan import GridPlan
 from gridmap.domain.tessellation import adjacency, dissolve_cells, tessellate
 from gridmap.domain.values import json_value
 from gridmap.errors import InvalidInput, NotFoundError
+from gridmap.jobs import Progress
 from gridmap.present import report as report_mod
 from gridmap.services.plans import publishing
 from gridmap.store import plans as plans_mod
@@ -49,12 +51,14 @@ def generate(
     publish: bool = False,
     created_by: str | None = None,
     partitioner: Any = None,
+    progress: Progress | None = None,
 ) -> GenerateResult:
     """Generate grids for every community (or only ``community``) and store them as a draft plan.
 
     Per-community bounds (``communities.min_households/max_households``) override the defaults.
     With ``community``, the other communities keep their grids from the current plan (published,
     else newest). ``publish=True`` publishes the new plan at once (the demo loader does this).
+    ``progress(done, 5)`` is called after each step (read, cells, partition, codes, store; the report follows).
 
     Raises
     ------
@@ -65,6 +69,24 @@ def generate(
     """
     if min_households < 1 or max_households < min_households:
         raise InvalidInput(f"household bounds must satisfy 1 <= min <= max, got [{min_households}, {max_households}]")
+    with jobs.timed("generate"):
+        return _generate(
+            store, community, min_households, max_households, seed, publish, created_by, partitioner, progress
+        )
+
+
+def _generate(
+    store: Store,
+    community: str | None,
+    min_households: int,
+    max_households: int,
+    seed: int,
+    publish: bool,
+    created_by: str | None,
+    partitioner: Any,
+    progress: Progress | None,
+) -> GenerateResult:
+    steps = 5
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     coms = store.read("communities")
@@ -84,6 +106,7 @@ def generate(
     coms_m, blds_m = coms.to_crs(crs), blds.to_crs(crs).reset_index(drop=True)
     bars_m = barriers.to_crs(crs) if len(barriers) else None
     timings["read"] = time.perf_counter() - t0
+    jobs.report(progress, 1, steps)
 
     bounds = _bounds(coms, min_households, max_households)
     if partitioner is not None:  # e.g. gridmap.distributed.grids: the same steps, one task per community
@@ -92,12 +115,14 @@ def generate(
             coms_m, blds_m, bars_m, bounds=bounds, default_bounds=(min_households, max_households), seed=seed
         )
         timings["partition"] = time.perf_counter() - t
+        jobs.report(progress, 3, steps)
     else:
         t = time.perf_counter()
         cells = tessellate(blds_m, coms_m)
         adj = adjacency(cells)
         adj["kind"] = edge_kinds(blds_m, cells, adj, bars_m)
         timings["tessellate"] = time.perf_counter() - t
+        jobs.report(progress, 2, steps)
 
         t = time.perf_counter()
         parts = partition_world(
@@ -109,6 +134,7 @@ def generate(
             seed=seed,
         )
         timings["partition"] = time.perf_counter() - t
+        jobs.report(progress, 3, steps)
 
     t = time.perf_counter()
     prev_id = plans_mod.latest_plan_id(store)
@@ -120,6 +146,7 @@ def generate(
         assignment, grid_community, grids = _keep_others(store, prev, com_ids, assignment, grid_community, grids, crs)
     plan = GridPlan(assignment, grid_community, meta={"parent_id": prev_id})
     timings["codes"] = time.perf_counter() - t
+    jobs.report(progress, 4, steps)
 
     t = time.perf_counter()
     params = {
@@ -141,6 +168,7 @@ def generate(
             publishing.publish(store, plan_id, actor=created_by)
     plan = plan.with_id(plan_id)
     timings["store"] = time.perf_counter() - t
+    jobs.report(progress, 5, steps)
 
     t = time.perf_counter()
     world = World(

@@ -16,13 +16,14 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
+from gridmap import jobs
 from gridmap.domain.schema import IMPORTABLE, LAYERS
 from gridmap.errors import InvalidInput
 from gridmap.io.files import WGS84_NAMES, read_file
 from gridmap.io.offsets import offset_hint
 from gridmap.io.validation import Issue, validate
+from gridmap.jobs import Progress
 from gridmap.services.merging import merge_frame, resolve_aliases
 from gridmap.store.base import Store, WriteResult
 
@@ -144,7 +145,7 @@ def import_file(
     skip_invalid: bool = False,
     id_column: str | None = None,
     gpkg_layer: str | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
     straddlers: str = "reject",
     merge_overlapping: float | None = None,
 ) -> ImportReport:
@@ -152,6 +153,24 @@ def import_file(
     an unreadable file or a missing CRS. A file read as WGS84 that sits at the GCJ-02 or BD-09 offset from
     the stored communities gets a ``crs_offset`` warning."""
     _check_layer(layer)
+    with jobs.timed("import"):
+        return _import_file(
+            store, layer, path, crs, gpkg_layer, skip_invalid, id_column, progress, straddlers, merge_overlapping
+        )
+
+
+def _import_file(
+    store: Store,
+    layer: str,
+    path: str | Path,
+    crs: str | None,
+    gpkg_layer: str | None,
+    skip_invalid: bool,
+    id_column: str | None,
+    progress: Progress | None,
+    straddlers: str,
+    merge_overlapping: float | None,
+) -> ImportReport:
     result = read_file(path, crs=crs, layer=gpkg_layer, geometry=LAYERS[layer].geometry is not None)
     report = ImportReport(layer=layer, source=str(path), source_crs=result.source_crs)
     report.issues += [Issue(None, None, f, p, x, level="warning", rule="swapped_axes") for f, p, x in result.notes]
@@ -180,7 +199,7 @@ def import_frame(
     report: ImportReport | None = None,
     skip_invalid: bool = False,
     id_column: str | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
     straddlers: str = "reject",
     merge_overlapping: float | None = None,
 ) -> ImportReport:
@@ -253,17 +272,14 @@ def _columns(spec, frame: pd.DataFrame, id_column: str | None) -> pd.DataFrame:
     return df
 
 
-def _write(store: Store, layer: str, frame: pd.DataFrame, *, progress: bool) -> WriteResult:
+def _write(store: Store, layer: str, frame: pd.DataFrame, *, progress: Progress | None) -> WriteResult:
     ins = upd = same = 0
-    with (
-        store.transaction(),
-        tqdm(total=len(frame), desc=f"import {layer}", unit="row", disable=not progress or len(frame) <= CHUNK) as bar,
-    ):
+    with store.transaction():
         for start in range(0, max(len(frame), 1), CHUNK):
             chunk = frame.iloc[start : start + CHUNK]
             if not len(chunk):
                 break
             r = store.write(layer, chunk)
             ins, upd, same = ins + r.inserted, upd + r.updated, same + r.unchanged
-            bar.update(len(chunk))
+            jobs.report(progress, start + len(chunk), len(frame))
     return WriteResult(inserted=ins, updated=upd, unchanged=same)

@@ -20,8 +20,8 @@ from typing import IO, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
+from gridmap import jobs
 from gridmap.domain import coverage
 from gridmap.domain.placement import DEFAULT_TOLERANCE_M, PlacementWorld, derive, place, summarize
 from gridmap.domain.schema import LAYERS
@@ -29,6 +29,7 @@ from gridmap.domain.values import json_records
 from gridmap.errors import InvalidInput
 from gridmap.io.geodata import taipei_file
 from gridmap.io.safety import loads_json
+from gridmap.jobs import Progress
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import Store
 
@@ -182,32 +183,25 @@ def place_frame(
     world: PlacementWorld,
     *,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
-    progress: bool = False,
+    progress: Progress | None = None,
     chunk: int = CHUNK,
     on_chunk: Callable[[int], None] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """:func:`gridmap.domain.placement.place` in chunks (a tqdm bar when ``progress``); same answer as one call."""
-    if len(records) <= chunk and not progress:
+    """:func:`gridmap.domain.placement.place` in chunks (``progress(done, total)`` after each); same answer as
+    one call."""
+    if len(records) <= chunk and progress is None:
         res = place(records, world, tolerance_m=tolerance_m)
         return res.frame, res.summary
-    bar = None
-    if progress:
-        bar = tqdm(total=len(records), unit="rec", desc="placing", leave=False)
     parts, seen = [], pd.Index([], dtype=object)
-    try:
-        for start in range(0, max(len(records), 1), chunk):
-            piece = records.iloc[start : start + chunk]
-            res = place(piece, world, tolerance_m=tolerance_m, seen_ids=seen)
-            if "id" in piece:
-                seen = seen.append(pd.Index(piece["id"].dropna().astype(str).to_numpy(dtype=object)))
-            parts.append(res.frame)
-            if bar is not None:
-                bar.update(len(piece))
-            if on_chunk is not None:
-                on_chunk(len(piece))
-    finally:
-        if bar is not None:
-            bar.close()
+    for start in range(0, max(len(records), 1), chunk):
+        piece = records.iloc[start : start + chunk]
+        res = place(piece, world, tolerance_m=tolerance_m, seen_ids=seen)
+        if "id" in piece:
+            seen = seen.append(pd.Index(piece["id"].dropna().astype(str).to_numpy(dtype=object)))
+        parts.append(res.frame)
+        jobs.report(progress, start + len(piece), len(records))
+        if on_chunk is not None:
+            on_chunk(len(piece))
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     if isinstance(records, gpd.GeoDataFrame):
         frame = gpd.GeoDataFrame(frame, geometry=records.geometry.name, crs=records.crs)
@@ -221,7 +215,7 @@ def place_records(
     *,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
     dry_run: bool = False,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> PlaceResult:
     """Place ``records`` of layer ``kind`` and write the placed ones in one transaction.
 
@@ -235,7 +229,8 @@ def place_records(
     spec = LAYERS[kind]
     records = _normalise(records, kind)
     world = load_world(store)
-    frame, summary = place_frame(records, world, tolerance_m=tolerance_m, progress=progress)
+    with jobs.timed("place"):
+        frame, summary = place_frame(records, world, tolerance_m=tolerance_m, progress=progress)
     report = _report(frame)
     keep = [c for c in spec.column_names if c in frame.columns]
     ignored = [c for c in records.columns if c not in spec.column_names and c != "geometry" and c not in ("estate_id",)]

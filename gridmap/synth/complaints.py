@@ -24,9 +24,10 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import Point
 
-from gridmap import clock
+from gridmap import clock, jobs
 from gridmap.domain import complaints as C
 from gridmap.domain.schema import LAYERS
+from gridmap.jobs import Progress
 from gridmap.store.plans import published_plan_id
 
 __all__ = ["SynthSpec", "generate", "load"]
@@ -335,10 +336,12 @@ def load(
     now: dt.datetime | None = None,
     spec: SynthSpec = SynthSpec(),
     replace: bool = True,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Generate requests for the store's buildings and published plan and write them (one transaction).
 
     ``replace`` deletes every existing request and event first. Returns rows written per layer.
+    ``progress(done, 3)`` after reading, generating and writing.
     """
     # the start of today (in the policy's zone) by default, so loading the demo twice in a day writes the same rows
     now = (
@@ -358,6 +361,7 @@ def load(
     companies = store.read("property_companies", columns=["id", "has_party_org"])
     red_co = set(companies.loc[companies["has_party_org"].astype(bool), "id"].astype(str))
     red = {str(e) for e, c in zip(estates["id"], estates["property_company_id"]) if str(c) in red_co}
+    jobs.report(progress, 1, 3)
     comp, ev = generate(
         buildings,
         policy=policy,
@@ -368,10 +372,12 @@ def load(
         seed=seed,
         spec=spec,
     )
+    jobs.report(progress, 2, 3)
     with store.transaction():
         if replace:
             store.delete("complaint_events")
             store.delete("complaints")
         store.write("complaints", comp, mode="insert")
         store.write("complaint_events", ev, mode="insert")
+    jobs.report(progress, 3, 3)
     return {"complaints": len(comp), "complaint_events": len(ev)}

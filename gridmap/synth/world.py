@@ -29,9 +29,11 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gridmap import jobs
 from gridmap.domain.codes import district_of
 from gridmap.errors import InvalidInput
 from gridmap.io.geodata import chengyang_district, chengyang_streets
+from gridmap.jobs import Progress
 from gridmap.synth import names
 from gridmap.synth import people as synth_people
 from gridmap.synth.layout import KINDS, LEIXIN, METRIC_CRS, NAMED_ESTATES, VANKE, Kind, Layout, layout  # noqa: F401
@@ -82,6 +84,7 @@ def generate(
     scale: str | Mapping[str, Any] | Scale = "demo",
     streets: gpd.GeoDataFrame | None = None,
     district: gpd.GeoDataFrame | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, pd.DataFrame]:
     """A synthetic world, one frame per layer name of :data:`gridmap.domain.schema.LAYERS`.
 
@@ -96,6 +99,8 @@ def generate(
         Street polygons (EPSG:4326, column ``name``; ``id`` optional). Default: the 8 real Chengyang streets.
     district
         District polygon; default the real Chengyang boundary (or the union of ``streets``).
+    progress
+        Called ``progress(done, total)`` after each step (communities, layout, people, extra layers).
     """
     sc = resolve_scale(scale)
     rng = np.random.default_rng(seed)
@@ -105,15 +110,20 @@ def generate(
     streets = _street_frame(streets)
     district = _district_frame(district, streets)
     world: dict[str, pd.DataFrame] = {"districts": district, "streets": streets}
+    steps = 3 + len(EXTRA_GENERATORS)
     world["communities"] = _communities(streets, sc.communities, rng)
+    jobs.report(progress, 1, steps)
     lay = layout(world["communities"], streets, sc, rng, weights=_street_weights(streets))
     world.update(lay.frames())
+    jobs.report(progress, 2, steps)
     world.update(synth_people.people(world, lay, sc, rng))
-    for layer, target in EXTRA_GENERATORS.items():
+    jobs.report(progress, 3, steps)
+    for k, (layer, target) in enumerate(EXTRA_GENERATORS.items(), start=4):
         fn = _optional(target)
         if fn is not None:
             made = fn(world, rng=rng, scale=sc)
             world.update(made if isinstance(made, dict) else {layer: made})
+        jobs.report(progress, k, steps)
     return world
 
 

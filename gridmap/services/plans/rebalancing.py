@@ -9,11 +9,13 @@ from typing import Any
 
 import pandas as pd
 
+from gridmap import jobs
 from gridmap.domain.complaints import is_open
 from gridmap.domain.diff import PlanDiff, diff_plans
 from gridmap.domain.plan import GridPlan, PlanError
 from gridmap.domain.rebalance import RebalanceError, RebalanceResult, rebalance
 from gridmap.errors import InvalidInput
+from gridmap.jobs import Progress
 from gridmap.services.plans.drafts import _codes_in_chain, _commit, _head, _locked, change_result
 from gridmap.services.plans.stored import load_current
 from gridmap.services.plans.world import PlanWorld
@@ -21,12 +23,23 @@ from gridmap.store.base import Store
 
 
 def rebalance_draft(
-    store: Store, draft_id: str, *, actor: str | None, world: PlanWorld, allow_new_grids: bool = True
+    store: Store,
+    draft_id: str,
+    *,
+    actor: str | None,
+    world: PlanWorld,
+    allow_new_grids: bool = True,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Run the minimal-change rebalance on the draft's head; the result becomes the new head."""
+    """Run the minimal-change rebalance on the draft's head; the result becomes the new head.
+
+    ``progress(done, 3)`` after loading the head, rebalancing and storing the result."""
     head, root = _head(store, draft_id, world)
     locked = _locked(head)
-    result = run_rebalance(head, world, locked=locked, allow_new_grids=allow_new_grids)
+    jobs.report(progress, 1, 3)
+    with jobs.timed("rebalance"):
+        result = run_rebalance(head, world, locked=locked, allow_new_grids=allow_new_grids)
+    jobs.report(progress, 2, 3)
     plan = _commit(
         store,
         draft_id,
@@ -42,6 +55,7 @@ def rebalance_draft(
     )
     touched = {m.from_grid for m in result.moves} | {m.to_grid for m in result.moves}
     out = change_result(store, draft_id, plan, touched, world)
+    jobs.report(progress, 3, 3)
     out["rebalance"] = result.as_dict()
     return out
 
