@@ -1,7 +1,8 @@
 """Logging, configured once: the standard library's ``logging`` with one handler on the root logger.
 
 ``configure(level=, fmt=)`` (called by the CLI at start from ``GRIDMAP_LOG_LEVEL`` and ``GRIDMAP_LOG_FORMAT``)
-installs it; calling it again replaces gridmap's handler instead of adding a second one. Every line carries the
+installs it; calling it again replaces gridmap's handler instead of adding a second one. gridmap's loggers log
+at the level asked for, libraries' (alembic, waitress …) from WARNING up unless the level is DEBUG. Every line carries the
 request id of the request being served (:data:`request_id`, set by :mod:`gridmap.web.observe`; ``-`` outside a
 request):
 
@@ -83,7 +84,11 @@ def configure(*, level: str = "INFO", fmt: str = "text", stream: IO[str] | None 
     for old in [h for h in root.handlers if getattr(h, "_gridmap", False)]:
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level.upper())
+    # gridmap's own loggers at the level asked for; libraries (alembic, waitress …) only warn unless DEBUG
+    root.setLevel(
+        level.upper() if level.upper() == "DEBUG" else max(logging.WARNING, logging.getLevelName(level.upper()))
+    )
+    logging.getLogger("gridmap").setLevel(level.upper())
     return handler
 
 
