@@ -25,6 +25,8 @@ def test_serve_answers_over_loopback(tmp_path):
         **os.environ,
         "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
         "GRIDMAP_THREADS": "2",
+        "GRIDMAP_SECRET_KEY": "serve-test-key",
+        "GRIDMAP_LOG_FORMAT": "text",
         "PYTHONPATH": str(ROOT),
     }
     proc = subprocess.Popen(
@@ -46,7 +48,11 @@ def test_serve_answers_over_loopback(tmp_path):
                 time.sleep(0.3)
         assert body is not None, "gridmap serve did not answer within 90 s"
         assert '"status":"ok"' in body.replace(" ", "") and headers["Server"] == "gridmap"
+        rid = headers["X-Request-ID"]
     finally:
         proc.terminate()
         out = proc.communicate(timeout=30)[0]
     assert f"http://127.0.0.1:{port}/" in out and "2 threads" in out
+    # one access line for the request, with the id the response carried
+    access = [line for line in out.splitlines() if "gridmap.access" in line and "/healthz" in line]
+    assert len(access) == 1 and f"[{rid}]" in access[0] and "GET /healthz 200" in access[0], out
