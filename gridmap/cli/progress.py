@@ -13,6 +13,7 @@ module is the only one that turns such a callback into a bar::
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,11 +45,21 @@ def bar(progress: bool | None, desc: str, *, unit: str = "it") -> Iterator[Progr
     if not wanted(progress):
         yield None
         return
-    with tqdm(desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=True) as shown:
+    size = shutil.get_terminal_size(fallback=(100, 24))  # a terminal without a size (0×0) would hide the bar
+    shown: list[tqdm] = []  # made at the first report, when the total is known
 
-        def report(done: int, total: int) -> None:
-            if shown.total != total:
-                shown.total = total
-            shown.update(max(0, done - shown.n))
+    def report(done: int, total: int) -> None:
+        if not shown:
+            shown.append(
+                tqdm(desc=desc, unit=unit, total=total, file=sys.stderr, ncols=min(size.columns, 120), nrows=size.lines)
+            )
+        b = shown[0]
+        if b.total != total:
+            b.total = total
+        b.update(max(0, done - b.n))
 
+    try:
         yield report
+    finally:
+        if shown:
+            shown[0].close()

@@ -33,6 +33,7 @@ from gridmap import jobs
 from gridmap.domain.codes import district_of
 from gridmap.errors import InvalidInput
 from gridmap.io.geodata import chengyang_district, chengyang_streets
+from gridmap.io.validation import SLIVER_M2, SLIVER_THINNESS
 from gridmap.jobs import Progress
 from gridmap.synth import names
 from gridmap.synth import people as synth_people
@@ -217,7 +218,35 @@ def _voronoi(seeds: np.ndarray, poly: BaseGeometry, coslat: float) -> np.ndarray
     cells = shapely.transform(cells, lambda xy: xy / (coslat, 1.0))
     clipped = shapely.intersection(cells, poly)
     clipped = np.array([_polygonal(c) for c in clipped], dtype=object)
+    clipped = _merge_slivers(clipped[~shapely.is_empty(clipped)])
     return clipped[~shapely.is_empty(clipped)]
+
+
+def _merge_slivers(cells: np.ndarray) -> np.ndarray:
+    """Give every sliver part of a cell (the importer's rule: :data:`gridmap.io.validation.SLIVER_M2`,
+    ``SLIVER_THINNESS``) to the neighbouring cell it shares the longest border with, so the communities still
+    tile the street and ``gridmap import`` accepts them; cells without slivers are returned unchanged."""
+    parts = shapely.get_parts(cells, return_index=True)
+    geoms, owner = parts[0], parts[1]
+    metric = gpd.GeoSeries(geoms, crs=4326).to_crs(METRIC_CRS)
+    area, perim = metric.area.to_numpy(), metric.length.to_numpy()
+    bad = (area < SLIVER_M2) | (4 * np.pi * area / np.maximum(perim, 1e-9) ** 2 < SLIVER_THINNESS)
+    if not bad.any():
+        return cells
+    new_owner = owner.copy()
+    for i in np.flatnonzero(bad):
+        borders = [
+            (shapely.length(shapely.intersection(shapely.boundary(geoms[i]), shapely.boundary(geoms[j]))), j)
+            for j in np.flatnonzero(~bad & (owner != owner[i]))
+            if shapely.intersects(geoms[i], geoms[j])
+        ]
+        length, j = max(borders, default=(0.0, -1))
+        new_owner[i] = owner[j] if length > 0 else owner[i]
+    out = [
+        _polygonal(shapely.union_all(geoms[new_owner == k], grid_size=None)) if (new_owner == k).any() else None
+        for k in range(len(cells))
+    ]
+    return np.array([shapely.Polygon() if g is None else g for g in out], dtype=object)
 
 
 def _polygonal(geom: BaseGeometry) -> BaseGeometry:
