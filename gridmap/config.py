@@ -72,6 +72,10 @@ def networks(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     return out
 
 
+def _addresses(value: Any) -> None:
+    networks(str(value))
+
+
 def _proxies(value: Any) -> None:
     text = str(value).strip()
     if text.isdigit():
@@ -172,7 +176,7 @@ SETTINGS: tuple[Setting, ...] = (
         "METRICS_ADDRESSES",
         "127.0.0.1 ::1",
         "Client addresses or CIDR blocks that may read /metrics without signing in (space separated)",
-        networks,
+        _addresses,
     ),
     Setting(
         "METRICS_ROLE",
