@@ -6,6 +6,7 @@ import json
 
 import click
 
+from gridmap import instance
 from gridmap.cli.context import cli_store
 from gridmap.cli.errors import settings
 from gridmap.domain import credentials as auth
@@ -149,12 +150,13 @@ def embed() -> None:
 @click.option("--by", "actor", default="cli", show_default=True, help="Who issues it (for the audit log).")
 def embed_issue(view: str, grids: tuple[str, ...], layers: tuple[str, ...], hours: float, actor: str) -> None:
     """Issue an embed token and print its id and token."""
-    secret = settings().get("SECRET_KEY")
-    if not secret:
+    ring = instance.keyring(settings())
+    if ring is None:
         raise ConfigError(
-            "GRIDMAP_SECRET_KEY must be set: embed tokens are signed with it and the server must use the same key"
+            "no secret key: set GRIDMAP_SECRET_KEY or run `gridmap init` (embed tokens are signed with the key "
+            "the server uses)"
         )
-    out = _run(accounts.issue_embed, secret, view=view, grids=grids, layers=layers, hours=hours, actor=actor)
+    out = _run(accounts.issue_embed, ring.current, view=view, grids=grids, layers=layers, hours=hours, actor=actor)
     click.echo(f"{out['id']}\t{out['token']}\t(expires {out['expires_at']})")
 
 
