@@ -137,8 +137,10 @@ def test_chunked_progress_run_equals_one_call(world_store):
     )
     world = svc.load_world(world_store)
     one, s1 = svc.place_frame(recs, world)
-    many, s2 = svc.place_frame(recs, world, chunk=3, progress=True)
+    reported: list[tuple[int, int]] = []
+    many, s2 = svc.place_frame(recs, world, chunk=3, progress=lambda done, total: reported.append((done, total)))
     assert s1 == s2 and s1["rejected"] == 2  # outside + the duplicate p0 in the last chunk
+    assert reported == [(3, 10), (6, 10), (9, 10), (10, 10)]  # the callback hears of every chunk
     for col in ("building_id", "grid_code", "community_id", "placement", "reason"):
         assert one[col].astype(object).tolist() == many[col].astype(object).tolist()
 
