@@ -138,9 +138,7 @@ def file_revision(file: str | Path) -> str | None:
         finally:
             conn.close()
         return row[0] if row else None
-    out = _run(
-        [_tool("pg_restore"), "--data-only", "--table=alembic_version", "--file=-", str(file)], dict(os.environ)
-    )
+    out = _run([_tool("pg_restore"), "--data-only", "--table=alembic_version", "--file=-", str(file)], dict(os.environ))
     lines = out.splitlines()
     for i, line in enumerate(lines):
         if line.startswith("COPY ") and "alembic_version" in line and i + 1 < len(lines):
