@@ -3,8 +3,8 @@
 ``configure(level=, fmt=)`` (called by the CLI at start from ``GRIDMAP_LOG_LEVEL`` and ``GRIDMAP_LOG_FORMAT``)
 installs it; calling it again replaces gridmap's handler instead of adding a second one. gridmap's loggers log
 at the level asked for, libraries' (alembic, waitress …) from WARNING up unless the level is DEBUG. Every line
-carries the request id of the request being served (:data:`request_id`, set by :mod:`gridmap.web.observe`; ``-`` outside a
-request):
+carries the request id of the request being served (:data:`request_id`, set by :mod:`gridmap.web.observe`;
+``-`` outside a request):
 
 * ``text``: ``2026-12-04T10:14:03.512Z INFO gridmap.access [3f2a…] GET /api/kpi 200 1834B 12.4ms user=- role=public``
 * ``json``: one object a line, ``{"time", "level", "logger", "message", "request_id", …}`` with the access
