@@ -11,7 +11,7 @@ import stat
 import pytest
 from click.testing import CliRunner
 
-from gridmap import clock, instance
+from gridmap import clock, config, instance
 from gridmap.cli.main import main
 from gridmap.services import accounts
 from gridmap.store import open_store
@@ -110,7 +110,7 @@ def test_keys_from_the_environment_win_and_fallbacks_come_from_there_too(env, mo
     until = clock.iso(clock.now() + dt.timedelta(days=1))
     monkeypatch.setenv("GRIDMAP_SECRET_KEY", "new-key")
     monkeypatch.setenv("GRIDMAP_SECRET_KEY_FALLBACKS", json.dumps([{"key": "old-key", "until": until}]))
-    ring = instance.keyring(__import__("gridmap.config", fromlist=["load"]).load())
+    ring = instance.keyring(config.load())
     assert ring is not None and ring.current == "new-key" and ring.verifying() == ["old-key", "new-key"]
     monkeypatch.setenv("GRIDMAP_SECRET_KEY_FALLBACKS", '[{"key": "old-key"}]')
     res = _run("settings", "--check")

@@ -3,11 +3,15 @@ variable, unknown names are warned about with the nearest known one, `gridmap se
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from click.testing import CliRunner
 
 from gridmap import config
 from gridmap.cli.main import main
+from gridmap.errors import ConfigError
+from gridmap.web import create_app
 
 
 @pytest.mark.parametrize(
@@ -75,7 +79,7 @@ def test_defaults_are_not_shared_between_calls():
 
 def test_settings_check_exits_1_on_any_problem(monkeypatch):
     runner = CliRunner()
-    for name in [n for n in __import__("os").environ if n.startswith("GRIDMAP_") and not n.startswith("GRIDMAP_TEST_")]:
+    for name in [n for n in os.environ if n.startswith("GRIDMAP_") and not n.startswith("GRIDMAP_TEST_")]:
         monkeypatch.delenv(name)
     ok = runner.invoke(main, ["settings", "--check"])
     assert ok.exit_code == 0, ok.output
@@ -104,9 +108,6 @@ def test_every_command_checks_the_settings_at_start(monkeypatch, tmp_path):
 
 
 def test_the_app_refuses_to_start_with_a_bad_value(monkeypatch):
-    from gridmap.errors import ConfigError
-    from gridmap.web import create_app
-
     monkeypatch.setenv("GRIDMAP_THREADS", "many")
     with pytest.raises(ConfigError, match="GRIDMAP_THREADS"):
         create_app({"DATABASE_URL": "sqlite://"})

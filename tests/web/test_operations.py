@@ -8,9 +8,11 @@ import json
 import logging
 
 import pytest
+from flask import request
 from prometheus_client.parser import text_string_to_metric_families
 
-from gridmap import logs
+from gridmap import jobs, logs
+from gridmap.domain.complaints.catalogue import STATES
 from gridmap.web.access import allow
 
 PROXY, CLIENT, OTHER = "10.0.0.2", "203.0.113.7", "198.51.100.9"
@@ -96,8 +98,6 @@ def test_a_request_id_is_taken_only_from_a_trusted_proxy(app_factory, sqlite_sto
 
 
 def _whoami(client, **kw):
-    from flask import request
-
     app = client.application
     if "whoami" not in app.view_functions:
 
@@ -204,8 +204,6 @@ def test_metrics_parse_with_prometheus_client(demo_app_client):
     counts = [s for s in fam["gridmap_http_request_duration_seconds"].samples if s.name.endswith("_count")]
     assert any(s.labels["route"] == "/api/layers" and s.value == 2 for s in counts)
     open_by_state = {s.labels["state"]: s.value for s in fam["gridmap_complaints_open"].samples}
-    from gridmap.domain.complaints.catalogue import STATES
-
     open_states = [k for k, v in STATES.items() if v.type == "open"]
     assert set(open_by_state) == set(open_states)
     store = c.application.extensions["gridmap_store"]
@@ -214,8 +212,6 @@ def test_metrics_parse_with_prometheus_client(demo_app_client):
 
 
 def test_job_durations_reach_the_metrics(demo_app_client):
-    from gridmap import jobs
-
     with jobs.timed("import"):
         pass
     fam = _families(demo_app_client.get("/metrics").get_data(as_text=True))
