@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from gridmap.domain.footprints import OVERLAP_SHARE, overlap_pairs
 from gridmap.domain.partition.blocks import barrier_blocks
@@ -120,11 +122,16 @@ def partition_community(
     best = None
     infeasible = lo > hi or total < min_households
     # the count from the bounds first, then one more or fewer; then other seeds if a grid is still out
-    plan = [(k, seed) for k in (k0, k0 - 1, k0 + 1)]
+    # a further seed is tried only while the seed before it lowered the count of grids out of bounds
+    plan = [(k, seed, 0) for k in (k0, k0 - 1, k0 + 1)]
     if not infeasible and not too_big:
-        plan += [(k, seed * 1000 + r) for r in range(1, restarts + 1) for k in (k0, k0 - 1, k0 + 1)]
+        plan += [(k, seed * 1000 + r, r) for r in range(1, restarts + 1) for k in (k0, k0 - 1, k0 + 1)]
     tried: set[tuple[int, int]] = set()
-    for k, s in plan:
+    round_start: dict[int, float] = {}
+    for k, s, r in plan:
+        round_start.setdefault(r, math.inf if best is None else best[0][0])
+        if r >= 2 and round_start[r] >= round_start[r - 1]:
+            break
         k = min(k, len(nodes_w))
         if k < 1 or (k, s) in tried or (k != k0 and not (lo <= k <= hi or lo > hi)):
             continue
@@ -229,13 +236,13 @@ def partition_world(
     com = buildings["community_id"].to_numpy(dtype=object)
     hh = buildings["households"].fillna(0).to_numpy(dtype=np.int64)
     ids = buildings["id"].to_numpy(dtype=object)
-    xy = shapely.get_coordinates(shapely.point_on_surface(buildings.geometry.values))
     est = buildings["estate_id"] if "estate_id" in buildings else None
     group = (
         np.full(len(buildings), -1) if est is None else np.where(est.isna(), -1, est.astype("category").cat.codes)
     ).astype(np.int64)
     i, j = adj["i"].to_numpy(), adj["j"].to_numpy()
     length = adj["length"].to_numpy()
+    xy = _island_points(buildings, com, i, j)
     order = np.argsort(com.astype(str), kind="stable")
     uniq, start = np.unique(com[order].astype(str), return_index=True)
     local = np.empty(len(buildings), dtype=np.int64)
@@ -276,3 +283,22 @@ def partition_world(
         for b, lab in zip(members[c], res.labels.tolist()):
             grid_of[b] = (c, lab)
     return WorldPartition(grid_of, results, members)
+
+
+def _island_points(buildings, com: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """A point on every building of a community whose graph is in pieces (to join its islands); zeros
+    elsewhere, where no point is needed (point_on_surface for every building costs more than the search)."""
+    n = len(buildings)
+    xy = np.zeros((n, 2))
+    if n == 0:
+        return xy
+    codes = np.unique(com.astype(str), return_inverse=True)[1].ravel()
+    same = codes[i] == codes[j] if len(i) else np.zeros(0, dtype=bool)
+    m = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n))
+    _, comp = connected_components(m, directed=False)
+    ncomp = int(comp.max()) + 1
+    pieces = np.bincount(np.unique(codes * ncomp + comp) // ncomp, minlength=int(codes.max()) + 1)
+    need = np.flatnonzero(pieces[codes] > 1)
+    if len(need):
+        xy[need] = shapely.get_coordinates(shapely.point_on_surface(buildings.geometry.values[need]))
+    return xy

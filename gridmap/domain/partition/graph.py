@@ -167,20 +167,28 @@ def _coarsen(node_of, w, e, ln, cap, rounds: int = 8):
         if not ok.any():
             break
         a, b, score = a[ok], b[ok], score[ok]
-        # best partner of each node: the longest shared border (ties: lower id)
+        # best partner of each node: the longest shared border (ties: lower id); one sort by (node, partner)
         src = np.concatenate([a, b])
         dst = np.concatenate([b, a])
-        sc = np.concatenate([score, score])
-        order = np.lexsort((dst, -sc, src))
-        first = np.unique(src[order], return_index=True)[1]
+        order = np.argsort(src * n + dst)
+        src, dst, sc = src[order], dst[order], np.concatenate([score, score])[order]
+        first = np.flatnonzero(np.r_[True, src[1:] != src[:-1]])
+        top = np.maximum.reduceat(sc, first)
+        group = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(src)]))
+        hit = np.flatnonzero(sc == top[group])
+        hit = hit[np.r_[True, group[hit[1:]] != group[hit[:-1]]]]
         best = np.full(n, -1, dtype=np.int64)
-        best[src[order][first]] = dst[order][first]
+        best[src[hit]] = dst[hit]
         mutual = np.flatnonzero((best >= 0) & (best[np.maximum(best, 0)] == np.arange(n)))
         mutual = mutual[mutual < best[mutual]]
         if len(mutual) < max(1, n // 50):
             break
-        m = coo_matrix((np.ones(len(mutual)), (mutual, best[mutual])), shape=(n, n))
-        k, merged = connected_components(m, directed=False)
+        # each matched pair becomes one node, numbered by its lower member (as connected components would)
+        rep = np.arange(n)
+        rep[best[mutual]] = mutual
+        newid = np.cumsum(rep == np.arange(n)) - 1
+        merged = newid[rep]
+        k = int(newid[-1]) + 1
         node_of = merged[node_of]
         w = np.bincount(merged, weights=w, minlength=k).astype(np.int64)
         a, b = merged[a], merged[b]

@@ -45,10 +45,7 @@ class _Search:
         self.w, self.pairs, self.cost, self.mw = w, pairs, cost, mw
         self.lo, self.hi, self.m = lo, hi, mean
         self.seed, self.max_passes, self.chain_at, self.redo_at = seed, max_passes, chain_at, redo_at
-        nb: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-        for (a, b), c in zip(pairs.tolist(), cost.tolist()):
-            nb[a].append((b, c))
-            nb[b].append((a, c))
+        nb = _neighbours(n, pairs, cost)
         self.wl = w.tolist()
         scale = max(float(np.abs(cost).sum()) / k, 1e-9)
         self.lam = compactness / scale
@@ -66,7 +63,7 @@ class _Search:
 
         self.bal = bal
         self.st = _State(part.tolist(), np.bincount(part, weights=w, minlength=k).tolist(), nb, k)
-        self.rank = np.random.default_rng(seed).permutation(n)
+        self.rank = np.random.default_rng(seed).permutation(n).tolist()
 
     def _boundary(self) -> set:
         part = np.asarray(self.st.part)
@@ -105,12 +102,14 @@ class _Search:
         nodes = np.array(sorted(x for h in grids for x in st.members[h]))
         if len(nodes) <= len(grids):
             return False
-        local = {v: i for i, v in enumerate(nodes.tolist())}
-        inside = np.isin(self.pairs[:, 0], nodes) & np.isin(self.pairs[:, 1], nodes)
-        sub = np.array([[local[a], local[b]] for a, b in self.pairs[inside].tolist()], dtype=np.int64)
-        sub = sub.reshape(-1, 2)
+        local = np.full(len(self.wl), -1, dtype=np.int64)
+        local[nodes] = np.arange(len(nodes))
+        lp = local[self.pairs]
+        inside = (lp[:, 0] >= 0) & (lp[:, 1] >= 0)
+        sub = lp[inside].reshape(-1, 2)
         cost, mw, w = self.cost[inside], self.mw[inside], self.w[nodes]
-        cur = np.array([grids.index(st.part[v]) for v in nodes.tolist()])
+        gi = {h: i for i, h in enumerate(grids)}
+        cur = np.array([gi[st.part[v]] for v in nodes.tolist()])
         best = self._cost(cur, sub, cost, w, len(grids))
         found = None
         for t in range(tries):
@@ -148,6 +147,16 @@ class _Search:
         sizes = np.bincount(part, weights=w, minlength=k)
         cut = part[pairs[:, 0]] != part[pairs[:, 1]]
         return sum(self.bal(s) for s in sizes.tolist()) + self.lam * float(cost[cut].sum())
+
+
+def _neighbours(n: int, pairs: np.ndarray, cost: np.ndarray) -> list[list[tuple[int, float]]]:
+    """Per node its (neighbour, cut cost) pairs, neighbours in ascending order (built from sorted arrays)."""
+    src = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    dst = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    order = np.lexsort((dst, src))
+    bounds = np.searchsorted(src[order], np.arange(n + 1)).tolist()
+    both = list(zip(dst[order].tolist(), np.concatenate([cost, cost])[order].tolist()))
+    return [both[bounds[v] : bounds[v + 1]] for v in range(n)]
 
 
 def _sweep(st, todo, rank, wl, bal, lam) -> set:
@@ -189,6 +198,8 @@ class _State:
             return True
         if not targets:
             return False
+        if also is None and self._joined_nearby(v, g, targets):
+            return True
         start = next(iter(targets))
         seen = {start}
         stack = [start]
@@ -208,6 +219,27 @@ class _State:
             # every remaining member must still be reached from the rest
             return _all_reached(self, g, gone)
         return True
+
+    def _joined_nearby(self, v, g, targets) -> bool:
+        """The neighbours of ``v`` in grid ``g`` reach each other within two steps of ``v`` (then ``g``
+        without ``v`` is still one piece; if not, the caller searches the whole grid)."""
+        part, nb = self.part, self.nb
+        start = next(iter(targets))
+        seen = {start}
+        stack = [start]
+        found = 1
+        need = len(targets)
+        while stack:
+            x = stack.pop()
+            for u, _ in nb[x]:
+                if u not in seen and u != v and part[u] == g and (u in targets or x in targets):
+                    seen.add(u)
+                    stack.append(u)
+                    if u in targets:
+                        found += 1
+                        if found == need:
+                            return True
+        return False
 
     def move(self, v, b, wv):
         a = self.part[v]
@@ -235,7 +267,13 @@ def _all_reached(st: _State, g, gone):
 
 
 def _try_move(st: _State, v, wl, bal, lam) -> int:
-    a = st.part[v]
+    part = st.part
+    a = part[v]
+    for u, _ in st.nb[v]:
+        if part[u] != a:
+            break
+    else:  # an inner node: nowhere to go
+        return 0
     conn = st.conn(v)
     if len(conn) == 1 and a in conn:
         return 0
