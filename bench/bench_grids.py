@@ -29,6 +29,7 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from grid_floor import floors, run_kahip, summary
 from gridmap.domain import partition as P
 from gridmap.domain.geometry import metric_crs, polsby_popper
 from gridmap.domain.tessellation import adjacency, dissolve_cells, tessellate
@@ -258,10 +259,12 @@ def main(argv=None) -> None:
         default=120.0,
         help="seconds each slow peer may spend on its sample (communities not reached are shown as not done)",
     )
-    ap.add_argument("--peers", default="metis,gerrychain,regionkmeans,skater,maxp")
+    ap.add_argument("--peers", default="metis,kahip,gerrychain,regionkmeans,skater,maxp", help="also: kahip-strong")
     ap.add_argument("--generate", action="store_true", help="also time the whole generate into SQLite")
     ap.add_argument("--only-generate", action="store_true", help="only time the whole generate")
+    ap.add_argument("--per-community", action=argparse.BooleanOptionalAction, default=True)
     a = ap.parse_args(argv)
+    load0 = " ".join(f"{x:.2f}" for x in os.getloadavg())
     peers = set(a.peers.split(","))
 
     t = time.perf_counter()
@@ -314,6 +317,19 @@ def main(argv=None) -> None:
             }
         )
 
+    for key, mode in (("kahip", "fast"), ("kahip-strong", "strong")):
+        if key not in peers:
+            continue
+        t = time.perf_counter()
+        out = {c: run_kahip(hh[idx], pairs, ks[c], a.seed, mode) for c, (idx, pairs) in graphs.items()}
+        rows.append(
+            {
+                "method": f"KaHIP kaffpa {mode} (imbalance 0.03)",
+                "communities": len(out),
+                "time s": time.perf_counter() - t,
+                **score(out, graphs, hh, cells, a.lo, a.hi),
+            }
+        )
     sample = [c for c in sorted(graphs) if ks[c] >= 2 and len(graphs[c][0]) <= a.sample_max_buildings]
     sample = sample[:: max(1, len(sample) // a.sample)][: a.sample]
     small = sorted(sample, key=lambda c: len(graphs[c][0]))[: a.maxp_sample]
@@ -409,9 +425,22 @@ def main(argv=None) -> None:
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
         f"bounds [{a.lo}, {a.hi}]; seed {a.seed}; tessellation + adjacency {t_tess:.1f} s"
     )
+    print(f"load average before / after: {load0} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if metis:
         print(f"partition time / METIS time: {t_ours / t_metis:.2f}")
     print(markdown(table))
+    est = b["estate_id"] if "estate_id" in b else pd.Series([None] * len(b))
+    group = np.where(est.isna(), -1, est.astype("category").cat.codes).astype(np.int64)
+    per = floors(ours, graphs, hh, group, a.lo, a.hi)
+    print()
+    print(summary(per))
+    if a.per_community:
+        fmt_pc = {c: "{:.0%}" for c in ("within ±10%", "floor", "floor, estates whole", "in bounds", "bounds floor")}
+        for col, f in fmt_pc.items():
+            per[col] = per[col].map(f.format)
+        print()
+        print("gridmap per community (floor: the best share the building sizes allow):")
+        print(markdown(per))
     if a.generate:
         time_generate(a, w)
 
