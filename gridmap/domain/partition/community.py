@@ -122,16 +122,11 @@ def partition_community(
     best = None
     infeasible = lo > hi or total < min_households
     # the count from the bounds first, then one more or fewer; then other seeds if a grid is still out
-    # a further seed is tried only while the seed before it lowered the count of grids out of bounds
-    plan = [(k, seed, 0) for k in (k0, k0 - 1, k0 + 1)]
+    plan = [(k, seed) for k in (k0, k0 - 1, k0 + 1)]
     if not infeasible and not too_big:
-        plan += [(k, seed * 1000 + r, r) for r in range(1, restarts + 1) for k in (k0, k0 - 1, k0 + 1)]
+        plan += [(k, seed * 1000 + r) for r in range(1, restarts + 1) for k in (k0, k0 - 1, k0 + 1)]
     tried: set[tuple[int, int]] = set()
-    round_start: dict[int, float] = {}
-    for k, s, r in plan:
-        round_start.setdefault(r, math.inf if best is None else best[0][0])
-        if r >= 2 and round_start[r] >= round_start[r - 1]:
-            break
+    for k, s in plan:
         k = min(k, len(nodes_w))
         if k < 1 or (k, s) in tried or (k != k0 and not (lo <= k <= hi or lo > hi)):
             continue

@@ -136,6 +136,9 @@ class _Search:
             c = self._cost(part, sub, cost, w, len(grids))
             if c < best - 1e-9:
                 best, found = c, part
+                sizes = np.bincount(part, weights=w, minlength=len(grids))
+                if ((sizes >= self.lo) & (sizes <= self.hi)).all():
+                    break  # every grid of the group in bounds: good enough, spare the other tries
         if found is None:
             return False
         for v, p in zip(nodes.tolist(), found.tolist()):
