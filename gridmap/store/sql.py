@@ -26,6 +26,7 @@ from geopandas.array import from_shapely
 
 from gridmap.domain.schema import LAYERS, Layer
 from gridmap.store.base import BBox, ConflictError, Range, SchemaError, Store, Where, WriteResult
+from gridmap.store.rows import db_records, plain_rows
 from gridmap.store.values import TYPES, check_bbox, equal, from_db, scalar_from_db, to_python
 
 _CHUNK = 5000  # keys per IN (...) clause
@@ -161,6 +162,10 @@ class SQLStore(Store):
         spec = _layer(layer)
         if mode not in ("upsert", "insert", "replace"):
             raise ValueError(f"mode must be upsert, insert or replace, not {mode!r}")
+        small = plain_rows(spec, frame) if mode == "insert" else None
+        if small is not None:  # a few new rows: no per-column pandas work
+            with self._write_conn() as conn:
+                return self._insert_small(conn, spec, small)
         rows = self._prepare(spec, frame)
         with self._write_conn() as conn:
             if mode == "replace":
@@ -168,6 +173,19 @@ class SQLStore(Store):
             if rows.empty:
                 return WriteResult()
             return self._write_rows(conn, spec, rows, mode)
+
+    def _insert_small(self, conn: sa.Connection, spec: Layer, rows: list[dict[str, Any]]) -> WriteResult:
+        table = self.tables[spec.name]
+        keys = [tuple(r[k] for k in spec.key) for r in rows]
+        found = conn.execute(
+            sa.select(*[table.c[k] for k in spec.key]).where(self._key_in(spec, table, [list(k) for k in keys]))
+            if len(spec.key) > 1
+            else sa.select(table.c[spec.key[0]]).where(table.c[spec.key[0]].in_([k[0] for k in keys]))
+        ).fetchall()
+        if found:
+            raise ConflictError(f"layer {spec.name!r}: {len(found)} key(s) exist already, e.g. {list(found[0])}")
+        conn.execute(table.insert(), db_records(self, rows))
+        return WriteResult(inserted=len(rows))
 
     def _prepare(self, spec: Layer, frame: pd.DataFrame) -> pd.DataFrame:
         """Validate columns and convert values to plain Python objects (None for missing)."""
