@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 import shapely
@@ -121,10 +122,10 @@ def partition_community(
     )
     best = None
     infeasible = lo > hi or total < min_households
-    # the count from the bounds first, then one more or fewer; then other seeds if a grid is still out
-    plan = [(k, seed) for k in (k0, k0 - 1, k0 + 1)]
-    if not infeasible and not too_big:
-        plan += [(k, seed * 1000 + r) for r in range(1, restarts + 1) for k in (k0, k0 - 1, k0 + 1)]
+    seeds = [seed] + ([seed * 1000 + r for r in range(1, restarts + 1)] if not infeasible and not too_big else [])
+    # the count from the bounds with two seeds first, then one grid fewer or more, then the other seeds
+    plan = [(k0, s) for s in seeds[:2]] + [(k, seeds[0]) for k in (k0 - 1, k0 + 1)]
+    plan += [(k, s) for s in seeds[1:] for k in (k0, k0 - 1, k0 + 1)]
     tried: set[tuple[int, int]] = set()
     for k, s in plan:
         k = min(k, len(nodes_w))
@@ -188,12 +189,38 @@ def _solve(w, nb_edges, k, lo, hi, seed, compactness, redo=True):
         return np.zeros(n, dtype=np.int64)
     part = metis_partition(n, pairs, w, mw, k, seed=seed)
     part = _repair_contiguity(part, pairs, w)
+    part = _fill_parts(part, pairs, w, mw, k, seed)
     k = int(part.max()) + 1
     search = _Search(
         part, w, pairs, cost, mw, lo=lo, hi=hi, mean=float(w.sum()) / k, seed=seed, compactness=compactness
     )
     search.run(redo=redo)
     return np.asarray(search.st.part, dtype=np.int64)
+
+
+def _fill_parts(part, pairs, w, mw, k, seed):
+    """METIS may leave parts empty (or a detached piece may be merged away): bisect the heaviest grid until
+    there are ``k`` again, each half one piece, so the search starts from the count it was asked for."""
+    for _ in range(k):
+        have = int(part.max()) + 1
+        if have >= k:
+            break
+        sizes = np.bincount(part, weights=w, minlength=have)
+        g = int(np.argmax(sizes))
+        nodes = np.flatnonzero(part == g)
+        if len(nodes) < 2:
+            break
+        local = np.full(len(part), -1, dtype=np.int64)
+        local[nodes] = np.arange(len(nodes))
+        lp = local[pairs]
+        inside = (lp[:, 0] >= 0) & (lp[:, 1] >= 0)
+        half = metis_partition(len(nodes), lp[inside], w[nodes], mw[inside], 2, seed=seed)
+        half = _repair_contiguity(half, lp[inside], w[nodes])
+        if half.max() < 1:
+            break
+        part = part.copy()
+        part[nodes[half == 1]] = have
+    return part
 
 
 # -- a whole world -----------------------------------------------------------------------------
@@ -264,7 +291,7 @@ def partition_world(
         mine = tied[np.isin(tied[:, 0], idx)] if len(tied) else tied
         graph = CommunityGraph.build(
             hh[idx],
-            np.c_[local[i[sel]], local[j[sel]]],
+            np.stack([local[i[sel]], local[j[sel]]], axis=1),
             length=length[sel],
             kind=kind[sel],
             group=group[idx],
@@ -275,8 +302,7 @@ def partition_world(
         res = partition_community(graph, min_households=int(lo), max_households=int(hi), seed=seed)
         results[c] = res
         members[c] = ids[idx].tolist()
-        for b, lab in zip(members[c], res.labels.tolist()):
-            grid_of[b] = (c, lab)
+        grid_of.update(zip(members[c], zip(repeat(c), res.labels.tolist())))
     return WorldPartition(grid_of, results, members)
 
 

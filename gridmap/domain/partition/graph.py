@@ -152,7 +152,7 @@ def _contract(graph: CommunityGraph, e, ln, kd, max_households, coarsen_to: int 
     uniq, inv = np.unique(key, return_inverse=True)
     cost_u = np.bincount(inv, weights=cost)
     mw_u = np.bincount(inv, weights=metis_w).astype(np.int64)
-    pairs = np.c_[uniq // ncomp, uniq % ncomp]
+    pairs = np.stack([uniq // ncomp, uniq % ncomp], axis=1)
     return node_of, w, (pairs, cost_u, mw_u)
 
 
@@ -172,11 +172,11 @@ def _coarsen(node_of, w, e, ln, cap, rounds: int = 8):
         dst = np.concatenate([b, a])
         order = np.argsort(src * n + dst)
         src, dst, sc = src[order], dst[order], np.concatenate([score, score])[order]
-        first = np.flatnonzero(np.r_[True, src[1:] != src[:-1]])
+        first = np.flatnonzero(np.concatenate(([True], src[1:] != src[:-1])))
         top = np.maximum.reduceat(sc, first)
-        group = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(src)]))
+        group = np.repeat(np.arange(len(first)), np.diff(np.append(first, len(src))))
         hit = np.flatnonzero(sc == top[group])
-        hit = hit[np.r_[True, group[hit[1:]] != group[hit[:-1]]]]
+        hit = hit[np.concatenate(([True], group[hit[1:]] != group[hit[:-1]]))]
         best = np.full(n, -1, dtype=np.int64)
         best[src[hit]] = dst[hit]
         mutual = np.flatnonzero((best >= 0) & (best[np.maximum(best, 0)] == np.arange(n)))

@@ -95,7 +95,7 @@ class _Search:
             if redo and self.off(g, self.redo_at):
                 self.repartition(g)
 
-    def repartition(self, g: int, tries: int = 4) -> bool:
+    def repartition(self, g: int, tries: int = 2) -> bool:
         """Re-split grid ``g`` and its neighbour grids together; keep the best split if it is better."""
         st = self.st
         grids = sorted({st.part[u] for v in st.members[g] for u, _ in st.nb[v]} | {g})
