@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
 
 from gridmap.domain.schema import BOOL, DATE, DATETIME, FLOAT, INT, JSON, STR, Layer
-from gridmap.store.values import UTC, _bool
+from gridmap.store.values import UTC, _bool, scalar_from_db
 
 #: frames up to this many rows take the fast path
 SMALL_ROWS = 20
@@ -141,3 +142,40 @@ def db_records(store: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 d[name] = None if math.isnan(b) else float(b)
         out.append(d)
     return out
+
+
+def upsert_small(store: Any, conn: Any, spec: Layer, rows: list[dict[str, Any]]) -> tuple[int, int, int]:
+    """Insert the new rows, update the changed ones, leave equal ones alone (as the frame path does, for a
+    few rows without geometry): (inserted, updated, unchanged)."""
+    table = store.tables[spec.name]
+    cols = list(rows[0])
+    key = list(spec.key)
+    kinds = {c: spec.column(c).kind for c in cols}
+    found = conn.execute(
+        sa.select(*[table.c[c] for c in cols]).where(
+            store._key_in(spec, table, [tuple(r[k] for k in key) if len(key) > 1 else r[key[0]] for r in rows])
+        )
+    ).fetchall()
+    old = {}
+    for rec in found:
+        vals = {c: scalar_from_db(v, kinds[c]) for c, v in zip(cols, rec)}
+        vals = {c: json.loads(v) if kinds[c] == JSON and isinstance(v, str) else v for c, v in vals.items()}
+        old[tuple(vals[k] for k in key)] = vals
+    new, changed, same = [], [], 0
+    for r in rows:
+        was = old.get(tuple(r[k] for k in key))
+        if was is None:
+            new.append(r)
+        elif all(r[c] == was[c] for c in cols):
+            same += 1
+        else:
+            changed.append(r)
+    if new:
+        conn.execute(table.insert(), new)
+    if changed:
+        stmt = table.update().where(*[table.c[k] == sa.bindparam("_k_" + k) for k in key])
+        stmt = stmt.values({c: sa.bindparam(c) for c in cols if c not in key})
+        conn.execute(
+            stmt, [{**{c: v for c, v in r.items() if c not in key}, **{"_k_" + k: r[k] for k in key}} for r in changed]
+        )
+    return len(new), len(changed), same

@@ -26,7 +26,7 @@ from geopandas.array import from_shapely
 
 from gridmap.domain.schema import LAYERS, Layer
 from gridmap.store.base import BBox, ConflictError, Range, SchemaError, Store, Where, WriteResult
-from gridmap.store.rows import db_records, plain_rows
+from gridmap.store.rows import db_records, plain_rows, upsert_small
 from gridmap.store.values import TYPES, check_bbox, equal, from_db, scalar_from_db, to_python
 
 _CHUNK = 5000  # keys per IN (...) clause
@@ -162,10 +162,15 @@ class SQLStore(Store):
         spec = _layer(layer)
         if mode not in ("upsert", "insert", "replace"):
             raise ValueError(f"mode must be upsert, insert or replace, not {mode!r}")
-        small = plain_rows(spec, frame) if mode == "insert" else None
-        if small is not None:  # a few new rows: no per-column pandas work
+        small = plain_rows(spec, frame) if mode != "replace" else None
+        if small is not None and mode == "upsert" and "geometry" in small[0]:
+            small = None  # geometry equality is the frame path's
+        if small is not None:  # a few rows: no per-column pandas work
             with self._write_conn() as conn:
-                return self._insert_small(conn, spec, small)
+                if mode == "insert":
+                    return self._insert_small(conn, spec, small)
+                inserted, updated, unchanged = upsert_small(self, conn, spec, small)
+                return WriteResult(inserted=inserted, updated=updated, unchanged=unchanged)
         rows = self._prepare(spec, frame)
         with self._write_conn() as conn:
             if mode == "replace":

@@ -86,3 +86,25 @@ def test_a_bad_value_takes_the_frame_path_and_is_refused_with_the_reason(store):
     with pytest.raises(SchemaError, match="rating"):
         store.write("complaints", bad, mode="insert")
     assert store.get("complaints", "c2") is None
+
+
+def test_plain_upserts_count_and_store_as_the_frame_path_does(store, monkeypatch):
+    def plans(note: str) -> pd.DataFrame:
+        return pd.concat([_plan("p1"), _plan("p2")], ignore_index=True).assign(note=[note, "same"])
+
+    results = {}
+    for path in ("plain", "frames"):
+        if path == "frames":
+            monkeypatch.setattr(rows, "SMALL_ROWS", 0)
+            store.delete("plans")
+        first = store.write("plans", plans("a"))
+        again = store.write("plans", plans("a"))
+        changed = store.write("plans", plans("b"))
+        results[path] = (
+            [(r.inserted, r.updated, r.unchanged) for r in (first, again, changed)],
+            store.get("plans", "p1"),
+            store.get("plans", "p2"),
+        )
+    assert results["plain"] == results["frames"]
+    assert results["plain"][0] == [(2, 0, 0), (0, 0, 2), (0, 1, 1)]
+    assert results["plain"][1]["note"] == "b" and results["plain"][1]["params"] == {"a": [1, 2]}
