@@ -282,11 +282,12 @@ def _resolve(
     rec = state["rec"]
     due = rec["due_at"]
     late = rng.random() < spec.late[k]
-    days = policy.calendar.working_days_between(state["t"], due)
+    # working days left until the limit (0 when the request is already past it: a time limit counts forward)
+    days = max(policy.calendar.working_days_between(state["t"], due), 0)
     target_day = (
         int(rng.integers(days + 1, days + 2 * policy.escalation_step_days + 3))
         if late
-        else int(rng.integers(0, max(days, 0) + 1))
+        else int(rng.integers(0, days + 1))
     )
     end = policy.calendar.due(state["t"], target_day) - dt.timedelta(hours=float(rng.uniform(1, 8)))
     end = max(end, state["t"] + dt.timedelta(hours=1))
