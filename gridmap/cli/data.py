@@ -15,6 +15,7 @@ from gridmap.domain.footprints import OVERLAP_SHARE
 from gridmap.domain.schema import IMPORTABLE
 from gridmap.errors import InvalidInput
 from gridmap.io.validation import STRADDLERS
+from gridmap.services import tilecache
 from gridmap.services.barriers import import_barriers, split_classes
 from gridmap.services.demo import WRITE_ORDER
 from gridmap.services.importing import ImportRejected, import_file
@@ -162,6 +163,7 @@ def synth(scale: str, seed: int, out: Path | None, fmt: str) -> None:
             for name in WRITE_ORDER:
                 if name in world:
                     store.write(name, world[name])
+            tilecache.clear(store)  # a whole world: every cached tile may be stale
     else:
         write_world(world, out, fmt=fmt)
     for name, frame in world.items():

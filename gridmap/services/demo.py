@@ -15,7 +15,7 @@ import pandas as pd
 
 from gridmap.domain.codes import community_of, street_of
 from gridmap.domain.schema import LAYERS
-from gridmap.services import accounts
+from gridmap.services import accounts, tilecache
 from gridmap.services import grids as grids_service
 from gridmap.services.complaints import policy_from
 from gridmap.store.base import Store
@@ -69,6 +69,7 @@ def load_demo(
         for name in WRITE_ORDER:
             if name in world:
                 store.write(name, world[name])
+        tilecache.clear(store)  # a whole world: every cached tile may be stale
     summary = {name: len(world[name]) for name in WRITE_ORDER if name in world}
     if grids:
         summary.update(make_grids(store))

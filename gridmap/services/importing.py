@@ -23,6 +23,7 @@ from gridmap.errors import InvalidInput
 from gridmap.io.files import WGS84_NAMES, read_file
 from gridmap.io.offsets import offset_hint
 from gridmap.io.validation import Issue, validate
+from gridmap.services import tilecache
 from gridmap.services.merging import merge_frame, resolve_aliases
 from gridmap.store.base import Store, WriteResult
 
@@ -222,6 +223,7 @@ def import_frame(
             good = gpd.GeoDataFrame(good, geometry="geometry", crs=4326)
         else:
             good = pd.DataFrame(good).drop(columns="geometry", errors="ignore")
+        tilecache.before_write(store, layer, good)  # the cached tiles under what changes
         report.written = _write(store, layer, good, progress=progress)
     return report
 

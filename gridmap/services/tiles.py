@@ -13,6 +13,7 @@ import pandas as pd
 
 from gridmap.errors import NotFoundError
 from gridmap.present import mvt
+from gridmap.services import tilecache
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store import MVT, Store
 
@@ -42,12 +43,26 @@ TILE_LAYERS: dict[str, TileLayer] = {
 
 
 def tile(store: Store, layer: str, z: int, x: int, y: int) -> bytes:
-    """The MVT tile ``z/x/y`` of tile layer ``layer`` (``buildings`` or ``grids``); ``b""`` when empty."""
-    spec = _tile_layer(layer)
+    """The MVT tile ``z/x/y`` of tile layer ``layer`` (``buildings`` or ``grids``); ``b""`` when empty.
+
+    Served from the tile cache (:mod:`gridmap.services.tilecache`), drawn and kept there on a miss."""
+    _tile_layer(layer)
     try:
         mvt.check_tile(z, x, y)
     except mvt.TileError as exc:
         raise NotFoundError(str(exc)) from None
+    return tilecache.cached(store, layer, z, x, y, lambda: render(store, layer, z, x, y))
+
+
+def dataset_tile(store: Store, z: int, x: int, y: int) -> bytes:
+    """One tile with every tile layer (a Tile message's layers are a repeated field: the layers' encodings
+    concatenated are one valid tile)."""
+    return b"".join(tile(store, name, z, x, y) for name in TILE_LAYERS)
+
+
+def render(store: Store, layer: str, z: int, x: int, y: int) -> bytes:
+    """Draw the tile without the cache (the database draws it when it can)."""
+    spec = _tile_layer(layer)
     plan = published_plan_id(store)
     if spec.per_plan and plan is None:
         return b""
