@@ -90,9 +90,9 @@ def before_write(store: Store, layer: str, frame: pd.DataFrame) -> list[Key]:
     old = pd.DataFrame(store.read(layer, ids=new[key].tolist(), columns=[key, *shown, "geometry"]))
     old = old.rename(columns={c: c + "__old" for c in old.columns if c != key})
     merged = new[[key, *cols]].merge(old, on=key, how="left", indicator=True)
-    changed = (merged["_merge"] == "left_only").to_numpy()
+    changed = (merged["_merge"] == "left_only").to_numpy().copy()
     for c in cols:
-        changed |= ~equal(merged[c].astype(object), merged[c + "__old"].astype(object), geometry=c == "geometry")
+        changed |= ~equal(_plain(merged[c]), _plain(merged[c + "__old"]), geometry=c == "geometry")
     bounds = _bounds(merged.loc[changed, "geometry__old"])
     if "geometry" in cols:
         bounds += _bounds(merged.loc[changed, "geometry"])
@@ -112,9 +112,9 @@ def plan_changed(store: Store, previous: str | None, current: str) -> list[Key]:
         old = _grids(store, previous)
         new = _grids(store, current)
         both = old.merge(new, on="code", how="outer", suffixes=("__old", ""), indicator=True)
-        differs = (both["_merge"] != "both").to_numpy()
+        differs = (both["_merge"] != "both").to_numpy().copy()
         for c in _GRID_COLUMNS[1:]:
-            differs |= ~equal(both[c].astype(object), both[c + "__old"].astype(object), geometry=c == "geometry")
+            differs |= ~equal(_plain(both[c]), _plain(both[c + "__old"]), geometry=c == "geometry")
         dropped += forget(
             store, "grids", _bounds(both.loc[differs, "geometry"]) + _bounds(both.loc[differs, "geometry__old"])
         )
@@ -124,7 +124,7 @@ def plan_changed(store: Store, previous: str | None, current: str) -> list[Key]:
 def tiles_covering(bounds: tuple[float, float, float, float], zooms: Iterable[int]) -> list[tuple[int, int, int]]:
     """``(z, x, y)`` of the WebMercatorQuad tiles covering ``bounds`` (CRS84) at each zoom."""
     west, south, east, north = bounds
-    return [(t.z, t.x, t.y) for t in mercantile.tiles(west, south, east, north, list(zooms))]
+    return sorted({(t.z, t.x, t.y) for t in mercantile.tiles(west, south, east, north, list(zooms))})
 
 
 def seed(
@@ -148,6 +148,12 @@ def seed(
 
 
 # -- helpers -----------------------------------------------------------------------------------------
+def _plain(col: pd.Series) -> pd.Series:
+    """Plain values with None for every missing one (NaN, NA, NaT), as :func:`equal` compares them."""
+    return pd.Series([None if v is None or (not isinstance(v, shapely.Geometry) and pd.isna(v)) else v for v in col],
+                     index=col.index, dtype=object)
+
+
 def _bounds(geoms: Any) -> list[tuple[float, float, float, float]]:
     if geoms is None or len(geoms) == 0:
         return []

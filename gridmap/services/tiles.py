@@ -6,6 +6,7 @@ use the same extent, buffer and per-zoom simplification.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,3 +100,23 @@ def _grid_codes(store: Store, plan: Any, building_ids: list[str]) -> list[Any]:
     found = pd.concat(parts, ignore_index=True)
     codes = dict(zip(found["building_id"], found["grid_code"]))
     return [codes.get(b) for b in building_ids]
+
+
+def seed(
+    store: Store,
+    zooms: Iterable[int],
+    *,
+    bounds: tuple[float, float, float, float] | None = None,
+    progress: bool = False,
+) -> dict[str, int]:
+    """Pre-fill the tile cache with every tile layer at ``zooms`` over ``bounds`` (default: the buildings'
+    extent); see :func:`gridmap.services.tilecache.seed`. Nothing to draw (no buildings): no tiles."""
+    if bounds is None:
+        frame = store.read("buildings", columns=["geometry"])
+        if not len(frame) or frame.geometry.isna().all():
+            return {"tiles": 0, "rendered": 0, "cached": 0}
+        bounds = tuple(float(v) for v in frame.total_bounds)  # type: ignore[assignment]
+    assert bounds is not None
+    return tilecache.seed(
+        store, zooms, bounds, lambda n, z, x, y: render(store, n, z, x, y), list(TILE_LAYERS), progress=progress
+    )

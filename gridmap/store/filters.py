@@ -143,6 +143,7 @@ def _predicate(name: str) -> Callable[[bytes | None, bytes | None], int | None]:
 #: name → (number of arguments, function) registered on every SQLite connection
 SQLITE_FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
     "ST_GeomFromEWKT": (1, _literal),
+    "GeomFromEWKT": (1, _literal),  # the name GeoAlchemy2 compiles ST_GeomFromEWKT to on SQLite
     **{
         fn: (2, _predicate(op.lower() if op != "EQUALS" else "equals"))
         for op, fn in SPATIAL_FUNCTIONS.items()

@@ -150,7 +150,7 @@ def _tileset(cid: str | None) -> dict[str, Any]:
     bounds = ogc_svc.extent(get_store()) or (-180.0, -85.0511287798066, 180.0, 85.0511287798066)
     body = _summary(cid)
     body["tileMatrixSetLimits"] = [_limits(z, bounds) for z in range(MIN_ZOOM, MAX_ZOOM + 1)]
-    body["boundingBox"] = {"lowerLeft": list(bounds[:2]), "upperRight": list(bounds[2:]), "crs": crsmod.CRS84}
+    body["boundingBox"] = _mercator_box(bounds)
     body["layers"] = [_layer(name, bounds) for name in names]
     if cid:
         tile = ("ogc_tiles.collection_tile", {"collection_id": cid})
@@ -175,11 +175,19 @@ def _layer(name: str, bounds: tuple[float, ...]) -> dict[str, Any]:
         "geometryDimension": 2,
         "minTileMatrix": str(MIN_ZOOM),
         "maxTileMatrix": str(MAX_ZOOM),
-        "boundingBox": {"lowerLeft": list(bounds[:2]), "upperRight": list(bounds[2:]), "crs": crsmod.CRS84},
+        "boundingBox": _mercator_box(bounds),
         "propertiesSchema": {"type": "object", "properties": props},
         "links": [_link("ogc.collection", "http://www.opengis.net/def/rel/ogc/1.0/geodata", JSON, collection_id=name)],
         "description": f"simplified to {simplify_tolerance_m(MAX_ZOOM):.2f} m at zoom {MAX_ZOOM}",
     }
+
+
+def _mercator_box(bounds: tuple[float, ...]) -> dict[str, Any]:
+    """The data's bounds in the tile matrix set's CRS (EPSG:3857), as GDAL's OGCAPI driver reads them."""
+    west, south, east, north = bounds
+    x0, y0 = mercantile.xy(west, max(south, -85.0511287798066))
+    x1, y1 = mercantile.xy(east, min(north, 85.0511287798066))
+    return {"lowerLeft": [x0, y0], "upperRight": [x1, y1], "crs": crsmod.epsg_uri(crsmod.WEB_MERCATOR)}
 
 
 def _limits(z: int, bounds: tuple[float, ...]) -> dict[str, Any]:
