@@ -168,6 +168,13 @@ def _rewrite(node: Any, coll: Collection, src: str) -> Any:
         box_crs = crsmod.parse(node.crs, what="BBOX crs") if node.crs else src
         lhs = _rewrite(node.lhs, coll, src)
         return ast.GeometryIntersects(lhs, _envelope((node.minx, node.miny, node.maxx, node.maxy), box_crs))
+    if isinstance(node, ast.Function) and node.name.lower() == "bbox":  # CQL2 text's BBOX(x0, y0, x1, y1) literal
+        nums = list(node.arguments)
+        if len(nums) == 6:
+            nums = [nums[0], nums[1], nums[3], nums[4]]
+        if len(nums) != 4 or not all(isinstance(v, (int, float)) for v in nums):
+            raise InvalidInput("BBOX(...) 需要 4 个数 / a BBOX literal takes four numbers: minx, miny, maxx, maxy")
+        return _envelope(tuple(nums), src)  # type: ignore[arg-type]
     if isinstance(node, values.Envelope):
         return _envelope((node.x1, node.y1, node.x2, node.y2), src)
     if isinstance(node, values.Geometry):
