@@ -119,8 +119,9 @@ def collection(collection_id: str):
 def queryables(collection_id: str):
     coll = svc.collection(collection_id)
     url = url_for("ogc.queryables", collection_id=collection_id, _external=True)
-    body = query.queryables(coll, url, collection_title(coll))
-    return _respond(body, "ogc/collection.html", "application/schema+json", collection=coll)
+    resp = jsonify(query.queryables(coll, url, collection_title(coll)))  # JSON Schema only, also for browsers
+    resp.headers["Content-Type"] = "application/schema+json"
+    return resp
 
 
 @bp.get("/collections/<collection_id>/items")
