@@ -174,7 +174,7 @@ def _rewrite(node: Any, coll: Collection, src: str) -> Any:
             nums = [nums[0], nums[1], nums[3], nums[4]]
         if len(nums) != 4 or not all(isinstance(v, (int, float)) for v in nums):
             raise InvalidInput("BBOX(...) 需要 4 个数 / a BBOX literal takes four numbers: minx, miny, maxx, maxy")
-        return _envelope(tuple(nums), src)  # type: ignore[arg-type]
+        return _envelope((float(nums[0]), float(nums[1]), float(nums[2]), float(nums[3])), src)
     if isinstance(node, values.Envelope):
         return _envelope((node.x1, node.y1, node.x2, node.y2), src)
     if isinstance(node, values.Geometry):
@@ -185,7 +185,7 @@ def _rewrite(node: Any, coll: Collection, src: str) -> Any:
         return [_rewrite(n, coll, src) for n in node]
     if dataclasses.is_dataclass(node) and isinstance(node, ast.Node):
         changes = {f.name: _rewrite(getattr(node, f.name), coll, src) for f in dataclasses.fields(node)}
-        return dataclasses.replace(node, **changes)
+        return dataclasses.replace(node, **changes)  # type: ignore[type-var]
     return node
 
 

@@ -158,8 +158,10 @@ def _bounds(geoms: Any) -> list[tuple[float, float, float, float]]:
     if geoms is None or len(geoms) == 0:
         return []
     arr = np.asarray(list(geoms), dtype=object)
-    ok = np.array([isinstance(g, shapely.Geometry) and not g.is_empty for g in arr], dtype=bool)
-    return [tuple(float(v) for v in b) for b in shapely.bounds(arr[ok])] if ok.any() else []  # type: ignore[misc]
+    ok = np.asarray([isinstance(g, shapely.Geometry) and not shapely.is_empty(g) for g in arr])
+    if not ok.any():
+        return []
+    return [(float(b[0]), float(b[1]), float(b[2]), float(b[3])) for b in shapely.bounds(arr[ok])]
 
 
 def _assignment(store: Store, plan: str | None) -> dict[str, Any]:
