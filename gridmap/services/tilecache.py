@@ -150,8 +150,11 @@ def seed(
 # -- helpers -----------------------------------------------------------------------------------------
 def _plain(col: pd.Series) -> pd.Series:
     """Plain values with None for every missing one (NaN, NA, NaT), as :func:`equal` compares them."""
-    return pd.Series([None if v is None or (not isinstance(v, shapely.Geometry) and pd.isna(v)) else v for v in col],
-                     index=col.index, dtype=object)
+    return pd.Series(
+        [None if v is None or (not isinstance(v, shapely.Geometry) and pd.isna(v)) else v for v in col],
+        index=col.index,
+        dtype=object,
+    )
 
 
 def _bounds(geoms: Any) -> list[tuple[float, float, float, float]]:

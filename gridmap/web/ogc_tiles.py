@@ -164,8 +164,10 @@ def _tileset(cid: str | None) -> dict[str, Any]:
 
 def _layer(name: str, bounds: tuple[float, ...]) -> dict[str, Any]:
     spec = svc.TILE_LAYERS[name]
-    props = {c: {"type": "string" if c in ("id", "name", "code", "estate_id", "community_id") else "integer"}
-             for c in spec.columns}
+    props = {
+        c: {"type": "string" if c in ("id", "name", "code", "estate_id", "community_id") else "integer"}
+        for c in spec.columns
+    }
     if spec.with_grid_code:
         props["grid_code"] = {"type": "string"}
     return {
@@ -205,9 +207,7 @@ def _check_tms(tms: str) -> None:
 def _tiled(cid: str) -> None:
     ogc_svc.collection(cid)  # 404 for unknown collections
     if cid not in svc.TILE_LAYERS:
-        raise NotFoundError(
-            f"集合 {cid} 没有瓦片 / collection {cid} has no tiles; tiled: {', '.join(svc.TILE_LAYERS)}"
-        )
+        raise NotFoundError(f"集合 {cid} 没有瓦片 / collection {cid} has no tiles; tiled: {', '.join(svc.TILE_LAYERS)}")
 
 
 def _link(endpoint: str, rel: str, media: str, title: str | None = None, **args: Any) -> dict[str, Any]:
