@@ -3,15 +3,20 @@ buffered bounds meet what changed — every tile kept is still what a fresh draw
 
 from __future__ import annotations
 
+import json
+
 import mercantile
 import pandas as pd
 import shapely
+from click.testing import CliRunner
 from shapely.geometry import box
 
+from gridmap.cli.main import main
 from gridmap.domain.tiles import tile_bbox
 from gridmap.services import tilecache, tiles
 from gridmap.services.importing import import_frame
 from gridmap.services.plans.publishing import rollback
+from gridmap.store import open_store
 from tests.web import scale_world as W
 
 ZOOMS = range(15, 18)
@@ -113,3 +118,22 @@ def test_placing_households_drops_no_tile_and_a_rollback_keeps_the_cache(sqlite_
     except RuntimeError:
         pass
     assert set(store.cached_tile_keys()) == set(before)
+
+
+def test_tiles_seed_command_fills_the_cache_and_refuses_bad_zooms(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = open_store(url)
+    W.load(store)
+    monkeypatch.setenv("GRIDMAP_DATABASE_URL", url)
+    res = CliRunner().invoke(main, ["tiles", "seed", "--zoom", "15-17"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    want = tilecache.tiles_covering(tuple(store.read("buildings").total_bounds), range(15, 18))
+    assert out == {"zoom": [15, 17], "tiles": 2 * len(want), "rendered": 2 * len(want), "cached": 0}
+    assert {k[1:] for k in store.cached_tile_keys("grids")} == set(want)
+    again = json.loads(CliRunner().invoke(main, ["tiles", "seed", "--zoom", "15-17"]).stdout)
+    assert (again["rendered"], again["cached"]) == (0, 2 * len(want))
+    for bad in ("17-15", "x", "25"):
+        res = CliRunner().invoke(main, ["tiles", "seed", "--zoom", bad])
+        assert res.exit_code == 1 and "--zoom" in res.output, res.output
+    store.close()
