@@ -215,6 +215,7 @@ def import_frame(
         clean, issues = validate(layer, df, communities=communities, known_ids=known, straddlers=straddlers)
         report.issues += issues
         if aliases and not (report.errors and not skip_invalid):
+            tilecache.before_delete(store, "buildings", sorted(aliases))
             store.delete("buildings", ids=sorted(aliases))  # footprints stored earlier, now parts of others
         if report.errors and not skip_invalid:
             raise ImportRejected(report)

@@ -6,7 +6,8 @@ cached tile goes stale only when a row it shows changes, and only tiles whose bu
 the new bounding box of a changed row are dropped:
 
 * importing buildings (:func:`before_write`, called by :func:`gridmap.services.importing.import_frame` inside
-  its transaction): the new rows and the rows whose tile properties or geometry change;
+  its transaction): the new rows and the rows whose tile properties or geometry change, and the buildings an
+  import with ``--merge-overlapping`` deletes (:func:`before_delete`);
 * publishing or rolling back a plan (:func:`plan_changed`, called by
   :mod:`gridmap.services.plans.publishing`): the buildings whose grid changes and the grids that differ
   between the old and the new plan (code, community, households, buildings or polygon);
@@ -97,6 +98,14 @@ def before_write(store: Store, layer: str, frame: pd.DataFrame) -> list[Key]:
     if "geometry" in cols:
         bounds += _bounds(merged.loc[changed, "geometry"])
     return forget(store, name, bounds)
+
+
+def before_delete(store: Store, layer: str, ids: Sequence[str]) -> list[Key]:
+    """Drop the tiles under the rows ``ids`` of ``layer`` about to be deleted (e.g. footprints merged away)."""
+    if layer not in SOURCES or not ids or not store.cached_tile_keys(SOURCES[layer][0]):
+        return []
+    gone = store.read(layer, ids=list(ids), columns=["geometry"])
+    return forget(store, SOURCES[layer][0], _bounds(gone.geometry))
 
 
 def plan_changed(store: Store, previous: str | None, current: str) -> list[Key]:

@@ -1,4 +1,4 @@
-"""The tile cache table ``tile_cache`` (created by revision 0004): encoded vector tiles kept in the store.
+"""The tile cache table ``tile_cache`` (created by revision 0005): encoded vector tiles kept in the store.
 
 Keeping tiles in the store (not in files beside it) means every process of one service, on one machine or
 several, shares them, and an invalidation runs in the same transaction as the change that caused it: a

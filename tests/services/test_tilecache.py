@@ -137,3 +137,15 @@ def test_tiles_seed_command_fills_the_cache_and_refuses_bad_zooms(tmp_path, monk
         res = CliRunner().invoke(main, ["tiles", "seed", "--zoom", bad])
         assert res.exit_code == 1 and "--zoom" in res.output, res.output
     store.close()
+
+
+def test_buildings_deleted_by_an_import_drop_the_tiles_under_them(sqlite_store):
+    store = sqlite_store
+    world = W.load(store)
+    before = _seed(store)
+    b = world["buildings"].set_index("id")
+    with store.transaction():
+        dropped = tilecache.before_delete(store, "buildings", ["b26"])
+        store.delete("buildings", ids=["b26"])
+    assert set(dropped) == _under(before, "buildings", [b.loc["b26"].geometry]) != set()
+    _fresh(store, set(store.cached_tile_keys("buildings")))

@@ -2,15 +2,15 @@
 bytes; an empty tile is kept as zero bytes). Filled on demand and by ``gridmap tiles seed``, emptied of exactly
 the tiles under a change by :mod:`gridmap.services.tilecache`.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 
 
 def upgrade():
