@@ -91,6 +91,7 @@ def _empty(store: Any) -> None:
     with store.transaction():
         for name in LAYERS:
             store.delete(name)
+        store.drop_cached_tiles(None)  # the tile cache is drawn from those layers
     sequences = getattr(store, "sequences", None)
     if sequences is not None:  # the PostGIS database is shared by a session: restart every sequence too
         with store.engine.begin() as conn:

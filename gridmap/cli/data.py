@@ -16,6 +16,7 @@ from gridmap.domain.schema import IMPORTABLE
 from gridmap.errors import InvalidInput
 from gridmap.io.validation import STRADDLERS
 from gridmap.jobs import Progress
+from gridmap.services import tilecache
 from gridmap.services.barriers import import_barriers, split_classes
 from gridmap.services.demo import WRITE_ORDER
 from gridmap.services.importing import ImportRejected, import_file
@@ -170,6 +171,7 @@ def synth(scale: str, seed: int, out: Path | None, fmt: str, progress: bool | No
                     store.write(name, world[name])
                     if report is not None:
                         report(done, len(names))
+                tilecache.clear(store)  # a whole world: every cached tile may be stale
         else:
             write_world(world, out, fmt=fmt, progress=report)
     for name, frame in world.items():

@@ -76,6 +76,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "party-member central household, households per steward, party members by role, red-property "
         "coverage vs targets.",
     ),
+    "tiles": (
+        "gridmap.cli.tiles:tiles",
+        "Pre-fill the vector-tile cache: `tiles seed --zoom 11-15` (a progress bar on a terminal).",
+    ),
     "complaints": (
         "gridmap.cli.complaints:complaints",
         "民意诉求 Residents' requests: escalate overdue ones, generate demo requests, print KPIs.",

@@ -17,7 +17,7 @@ from gridmap import jobs
 from gridmap.domain.codes import community_of, street_of
 from gridmap.domain.schema import LAYERS
 from gridmap.jobs import Progress
-from gridmap.services import accounts
+from gridmap.services import accounts, tilecache
 from gridmap.services import grids as grids_service
 from gridmap.services.complaints import policy_from
 from gridmap.store.base import Store
@@ -81,6 +81,7 @@ def load_demo(
         for name in WRITE_ORDER:
             if name in world:
                 store.write(name, world[name])
+        tilecache.clear(store)  # a whole world: every cached tile may be stale
     jobs.report(progress, 2, 4)
     summary = {name: len(world[name]) for name in WRITE_ORDER if name in world}
     if grids:

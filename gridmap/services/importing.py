@@ -24,6 +24,7 @@ from gridmap.io.files import WGS84_NAMES, read_file
 from gridmap.io.offsets import offset_hint
 from gridmap.io.validation import Issue, validate
 from gridmap.jobs import Progress
+from gridmap.services import tilecache
 from gridmap.services.merging import merge_frame, resolve_aliases
 from gridmap.store.base import Store, WriteResult
 
@@ -233,6 +234,7 @@ def import_frame(
         clean, issues = validate(layer, df, communities=communities, known_ids=known, straddlers=straddlers)
         report.issues += issues
         if aliases and not (report.errors and not skip_invalid):
+            tilecache.before_delete(store, "buildings", sorted(aliases))
             store.delete("buildings", ids=sorted(aliases))  # footprints stored earlier, now parts of others
         if report.errors and not skip_invalid:
             raise ImportRejected(report)
@@ -241,6 +243,7 @@ def import_frame(
             good = gpd.GeoDataFrame(good, geometry="geometry", crs=4326)
         else:
             good = pd.DataFrame(good).drop(columns="geometry", errors="ignore")
+        tilecache.before_write(store, layer, good)  # the cached tiles under what changes
         report.written = _write(store, layer, good, progress=progress)
     return report
 

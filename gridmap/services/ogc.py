@@ -8,6 +8,7 @@ GeoJSON or HTML.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -18,10 +19,12 @@ import geopandas as gpd
 import pandas as pd
 
 from gridmap import clock
+from gridmap.domain import crs as crsmod
 from gridmap.domain.schema import LAYERS
 from gridmap.domain.values import json_value
 from gridmap.errors import InvalidInput, NotFoundError
 from gridmap.services.complaints.public import public_table
+from gridmap.services.ogc_query import JSON_TYPES, json_schema  # noqa: F401
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store import Store
 from gridmap.store.base import BBox
@@ -179,38 +182,66 @@ def items(
     offset: int = 0,
     now: dt.datetime | None = None,
     exact: bool = True,
+    filter: Any = None,
+    properties: dict[str, Any] | None = None,
+    order_by: list[str] | None = None,
+    crs: str = crsmod.CRS84,
 ) -> Page:
     """One page of a collection's items, in key order, filtered by ``bbox`` (CRS84, bounding boxes).
 
     A bbox crossing the antimeridian (minx > maxx) is split in two. ``exact=False`` (callers who may not
-    see personal data): request counts from 1 to 4 are published as ``"<5"``.
+    see personal data): request counts from 1 to 4 are published as ``"<5"``. ``filter``: a CQL2 AST from
+    :func:`gridmap.services.ogc_query.parse_filter` and ``properties`` equality filters (both run in the store);
+    ``order_by``: from :func:`~gridmap.services.ogc_query.parse_sortby`; ``crs``: the URI of the CRS of the
+    geometries returned (:mod:`gridmap.domain.crs`, axis order as it defines).
     """
     coll = collection(collection_id)
     where = _plan_filter(store, coll)
     if where is None:
         return Page(_empty(coll), 0, offset, limit)
+    where = {**where, **(properties or {})}
+    order = order_by or [coll.id_column]
     boxes = _split_bbox(bbox)
     if len(boxes) == 2:
-        return _two_box_page(store, coll, boxes, where, limit=limit, offset=offset, now=now, exact=exact)
+        page = _two_box_page(
+            store, coll, boxes, where, limit=limit, offset=offset, now=now, exact=exact, filter=filter, order=order
+        )
+        return dataclasses.replace(page, features=to_crs(page.features, crs))
     box = boxes[0]
-    matched = store.count(coll.layer, bbox=box, where=where)
+    matched = store.count(coll.layer, bbox=box, where=where, filter=filter)
     frame = store.read(
         coll.layer,
         bbox=box,
         where=where,
+        filter=filter,
         columns=_read_columns(coll),
-        order_by=[coll.id_column],
+        order_by=order,
         limit=limit,
         offset=offset,
     )
-    return Page(_finish(store, coll, frame, where, now=now, exact=exact), matched, offset, limit)
+    features = to_crs(_finish(store, coll, frame, where, now=now, exact=exact), crs)
+    return Page(features, matched, offset, limit)
+
+
+def to_crs(frame: gpd.GeoDataFrame, uri: str) -> gpd.GeoDataFrame:
+    """``frame`` (CRS84) with its geometries in the CRS ``uri``, coordinates in that CRS's axis order."""
+    if uri == crsmod.CRS84 or frame.empty:
+        return frame
+    moved = crsmod.transform(frame.geometry.to_numpy(), crsmod.CRS84, uri)
+    return gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=gpd.GeoSeries(moved, index=frame.index))
 
 
 def item(
-    store: Store, collection_id: str, feature_id: str, *, now: dt.datetime | None = None, exact: bool = True
+    store: Store,
+    collection_id: str,
+    feature_id: str,
+    *,
+    now: dt.datetime | None = None,
+    exact: bool = True,
+    crs: str = crsmod.CRS84,
 ) -> gpd.GeoDataFrame:
     """The one feature ``feature_id`` of a collection (a one-row GeoDataFrame) or :class:`NotFoundError`
-    (``exact`` as in :func:`items`)."""
+    (``exact`` and ``crs`` as in :func:`items`)."""
     coll = collection(collection_id)
     where = _plan_filter(store, coll)
     frame = None
@@ -224,7 +255,7 @@ def item(
         raise NotFoundError(
             f"集合 {collection_id} 中没有要素 {feature_id!r} / no feature {feature_id!r} in collection {collection_id}"
         )
-    return _finish(store, coll, frame, where or {}, now=now, exact=exact)
+    return to_crs(_finish(store, coll, frame, where or {}, now=now, exact=exact), crs)
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -342,10 +373,16 @@ def _two_box_page(
     offset: int,
     now: dt.datetime | None,
     exact: bool = True,
+    filter: Any = None,
+    order: list[str],
 ) -> Page:
-    frames = [store.read(coll.layer, bbox=b, where=where, columns=_read_columns(coll)) for b in boxes]
+    cols = _read_columns(coll)
+    sort = [o.lstrip("-") for o in order]
+    extra = [c for c in sort if c not in cols]
+    frames = [store.read(coll.layer, bbox=b, where=where, filter=filter, columns=cols + extra) for b in boxes]
     frame = pd.concat(frames, ignore_index=True).drop_duplicates(coll.id_column)
-    frame = frame.sort_values(coll.id_column).reset_index(drop=True)
+    frame = frame.sort_values(sort, ascending=[not o.startswith("-") for o in order], na_position="last")
+    frame = frame.drop(columns=extra).reset_index(drop=True)
     page = gpd.GeoDataFrame(frame.iloc[offset : offset + limit], geometry="geometry", crs="EPSG:4326")
     return Page(_finish(store, coll, page, where, now=now, exact=exact), len(frame), offset, limit)
 
@@ -366,24 +403,3 @@ def feature_dicts(frame: gpd.GeoDataFrame) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-#: for the OpenAPI document and HTML pages: schema kind → JSON Schema type
-JSON_TYPES: dict[str, str] = {
-    "count": "integer",
-    "str": "string",
-    "int": "integer",
-    "float": "number",
-    "bool": "boolean",
-    "date": "string",
-    "datetime": "string",
-    "json": "object",
-}
-
-
-def json_schema(kind: str) -> dict[str, Any]:
-    """JSON Schema of a property of schema ``kind`` (``count``: an integer, ``"<5"`` or null — withheld so that
-    differencing published counts gives no small count back)."""
-    if kind == "count":
-        return {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "enum": ["<5"]}], "nullable": True}
-    return {"type": JSON_TYPES[kind]}

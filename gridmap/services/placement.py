@@ -30,6 +30,7 @@ from gridmap.errors import InvalidInput
 from gridmap.io.geodata import taipei_file
 from gridmap.io.safety import loads_json
 from gridmap.jobs import Progress
+from gridmap.services import tilecache
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import Store
 
@@ -249,6 +250,7 @@ def place_records(
         with store.transaction():
             if "id" not in out or out["id"].isna().any():
                 out = _new_ids(store, kind, out)
+            tilecache.before_write(store, kind, out)  # no tile shows placed records: drops nothing today
             written = store.write(kind, out).written
     return PlaceResult(kind, summary, report, written=written, dry_run=dry_run, ignored_columns=ignored)
 

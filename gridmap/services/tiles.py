@@ -6,6 +6,7 @@ use the same extent, buffer and per-zoom simplification.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ import pandas as pd
 
 from gridmap.errors import NotFoundError
 from gridmap.present import mvt
+from gridmap.services import tilecache
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store import MVT, Store
 
@@ -42,12 +44,26 @@ TILE_LAYERS: dict[str, TileLayer] = {
 
 
 def tile(store: Store, layer: str, z: int, x: int, y: int) -> bytes:
-    """The MVT tile ``z/x/y`` of tile layer ``layer`` (``buildings`` or ``grids``); ``b""`` when empty."""
-    spec = _tile_layer(layer)
+    """The MVT tile ``z/x/y`` of tile layer ``layer`` (``buildings`` or ``grids``); ``b""`` when empty.
+
+    Served from the tile cache (:mod:`gridmap.services.tilecache`), drawn and kept there on a miss."""
+    _tile_layer(layer)
     try:
         mvt.check_tile(z, x, y)
     except mvt.TileError as exc:
         raise NotFoundError(str(exc)) from None
+    return tilecache.cached(store, layer, z, x, y, lambda: render(store, layer, z, x, y))
+
+
+def dataset_tile(store: Store, z: int, x: int, y: int) -> bytes:
+    """One tile with every tile layer (a Tile message's layers are a repeated field: the layers' encodings
+    concatenated are one valid tile)."""
+    return b"".join(tile(store, name, z, x, y) for name in TILE_LAYERS)
+
+
+def render(store: Store, layer: str, z: int, x: int, y: int) -> bytes:
+    """Draw the tile without the cache (the database draws it when it can)."""
+    spec = _tile_layer(layer)
     plan = published_plan_id(store)
     if spec.per_plan and plan is None:
         return b""
@@ -84,3 +100,23 @@ def _grid_codes(store: Store, plan: Any, building_ids: list[str]) -> list[Any]:
     found = pd.concat(parts, ignore_index=True)
     codes = dict(zip(found["building_id"], found["grid_code"]))
     return [codes.get(b) for b in building_ids]
+
+
+def seed(
+    store: Store,
+    zooms: Iterable[int],
+    *,
+    bounds: tuple[float, float, float, float] | None = None,
+    progress: bool = False,
+) -> dict[str, int]:
+    """Pre-fill the tile cache with every tile layer at ``zooms`` over ``bounds`` (default: the buildings'
+    extent); see :func:`gridmap.services.tilecache.seed`. Nothing to draw (no buildings): no tiles."""
+    if bounds is None:
+        frame = store.read("buildings", columns=["geometry"])
+        if not len(frame) or frame.geometry.isna().all():
+            return {"tiles": 0, "rendered": 0, "cached": 0}
+        bounds = tuple(float(v) for v in frame.total_bounds)  # type: ignore[assignment]
+    assert bounds is not None
+    return tilecache.seed(
+        store, zooms, bounds, lambda n, z, x, y: render(store, n, z, x, y), list(TILE_LAYERS), progress=progress
+    )

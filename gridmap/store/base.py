@@ -165,9 +165,13 @@ class Store(ABC):
         order_by: Sequence[str] | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        filter: Any = None,
     ) -> pd.DataFrame:
         """Rows of ``layer`` filtered by key (``ids``), bounding-box intersection and ``where`` (see the
-        module doc for filters and ``order_by``), then ``offset`` rows skipped and at most ``limit`` kept."""
+        module doc for filters and ``order_by``), then ``offset`` rows skipped and at most ``limit`` kept.
+
+        ``filter``: a CQL2 expression (a :mod:`pygeofilter` AST over the layer's columns, geometry literals in
+        CRS84), ANDed with the rest and evaluated by the database (:mod:`gridmap.store.filters`)."""
 
     @abstractmethod
     def get(self, layer: str, key: Any) -> dict[str, Any] | None:
@@ -177,7 +181,7 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None) -> int:
+    def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None, filter: Any = None) -> int:
         """How many rows :meth:`read` would return with the same filters."""
 
     @abstractmethod
@@ -218,6 +222,23 @@ class Store(ABC):
     ) -> tuple[list[Any], list[float | None]]:
         """Key of and distance to the nearest ``layer`` row (capability :data:`SPATIAL_QUERIES`)."""
         raise StoreError(f"{type(self).__name__} answers no spatial queries (capability {SPATIAL_QUERIES!r})")
+
+    # -- the tile cache: encoded vector tiles kept in the store (:mod:`gridmap.services.tilecache`) -----
+    @abstractmethod
+    def cached_tile(self, name: str, z: int, x: int, y: int) -> bytes | None:
+        """The cached tile ``name`` z/x/y (``b""`` for a cached empty tile) or None when not cached."""
+
+    @abstractmethod
+    def cache_tile(self, name: str, z: int, x: int, y: int, data: bytes) -> None:
+        """Keep (or replace) a tile in the cache."""
+
+    @abstractmethod
+    def cached_tile_keys(self, name: str | None = None) -> list[tuple[str, int, int, int]]:
+        """``(name, z, x, y)`` of every cached tile (of tile layer ``name``)."""
+
+    @abstractmethod
+    def drop_cached_tiles(self, keys: Iterable[tuple[str, int, int, int]] | None = None) -> int:
+        """Forget the cached tiles ``keys`` (None: every one); returns how many were dropped."""
 
     # -- conveniences shared by every backend -------------------------------------------------
     def snapshot(self, layers: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:

@@ -25,6 +25,8 @@ from alembic.config import Config
 from geopandas.array import from_shapely
 
 from gridmap.domain.schema import LAYERS, Layer
+from gridmap.store import filters as cql
+from gridmap.store import tilecache
 from gridmap.store.base import BBox, ConflictError, Range, SchemaError, Store, Where, WriteResult
 from gridmap.store.rows import db_records, plain_rows, upsert_small
 from gridmap.store.values import TYPES, check_bbox, equal, from_db, scalar_from_db, to_python
@@ -39,7 +41,7 @@ def _layer(name: str) -> Layer:
         raise SchemaError(f"unknown layer {name!r}; known layers: {', '.join(LAYERS)}") from None
 
 
-class SQLStore(Store):
+class SQLStore(tilecache.TileCacheMixin, Store):
     """A store on any SQLAlchemy engine. Subclasses set the dialect hooks."""
 
     #: name → extra SQL columns that hold the geometry's bounding box (SQLite keeps them for R*Tree)
@@ -59,6 +61,7 @@ class SQLStore(Store):
             sa.Column("name", sa.Text, primary_key=True),
             sa.Column("value", sa.BigInteger, nullable=False),
         )
+        self.tile_table = tilecache.make_table(self.metadata)
         self._tx: contextvars.ContextVar[sa.Connection | None] = contextvars.ContextVar(
             f"gridmap_tx_{id(self)}", default=None
         )
@@ -335,6 +338,7 @@ class SQLStore(Store):
         order_by: Sequence[str] | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        filter: Any = None,
     ) -> pd.DataFrame:
         spec = _layer(layer)
         table = self.tables[layer]
@@ -343,7 +347,7 @@ class SQLStore(Store):
         bad = [c for c in cols if c not in all_cols]
         if bad:
             raise SchemaError(f"layer {layer!r} has no column(s) {bad}")
-        conds = self._where(table, where)
+        conds = self._where(table, where) + self._filter(spec, table, filter)
         if bbox is not None:
             if not spec.geometry:
                 raise SchemaError(f"layer {layer!r} has no geometry to filter by bbox")
@@ -412,10 +416,10 @@ class SQLStore(Store):
             for c, v in zip(cols, row)
         }
 
-    def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None) -> int:
+    def count(self, layer: str, *, bbox: BBox | None = None, where: Where | None = None, filter: Any = None) -> int:
         spec = _layer(layer)
         table = self.tables[layer]
-        conds = self._where(table, where)
+        conds = self._where(table, where) + self._filter(spec, table, filter)
         if bbox is not None:
             if not spec.geometry:
                 raise SchemaError(f"layer {layer!r} has no geometry to filter by bbox")
@@ -442,6 +446,15 @@ class SQLStore(Store):
             else:
                 conds.append(c == value)
         return conds
+
+    def _filter(self, spec: Layer, table: sa.Table, node: Any) -> list[sa.ColumnElement[bool]]:
+        """A CQL2 filter (pygeofilter AST) as one SQL condition (:mod:`gridmap.store.filters`)."""
+        if node is None:
+            return []
+        columns: dict[str, Any] = {c: table.c[c] for c in spec.column_names}
+        if spec.geometry:
+            columns["geometry"] = table.c.geometry
+        return [cql.to_sql(node, columns, lambda b: self.bbox_clause(table, check_bbox(b)))]
 
     def _key_in(self, spec: Layer, table: sa.Table, ids: list[Any]) -> sa.ColumnElement[bool]:
         if len(spec.key) == 1:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from gridmap.store.base import BBox
+from gridmap.store.filters import register_sqlite_functions
 from gridmap.store.migrations.ddl import BBOX_COLUMNS, rtree_table
 from gridmap.store.sql import SQLStore
 
@@ -33,6 +34,7 @@ def _engine(url: str, *, immediate: bool) -> sa.Engine:
         cur.execute("PRAGMA busy_timeout=60000")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        register_sqlite_functions(dbapi_conn)  # the spatial predicates of CQL2 filters
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn):

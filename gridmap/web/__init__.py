@@ -37,6 +37,7 @@ BLUEPRINTS: list[str] = [
     "gridmap.web.auth:bp",
     "gridmap.web.openapi:bp",
     "gridmap.web.ogc:bp",
+    "gridmap.web.ogc_tiles:bp",
     "gridmap.web.tiles:bp",
     "gridmap.web.assets:bp",
     "gridmap.web.pages:bp",

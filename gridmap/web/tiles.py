@@ -7,6 +7,7 @@ a client revalidating with ``If-None-Match`` gets ``304 Not Modified``. An empty
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from gridmap.present import mvt
 from gridmap.services import tiles as svc
@@ -21,7 +22,11 @@ MEDIA = "application/vnd.mapbox-vector-tile"
 @bp.get("/<layer>/<int:z>/<int:x>/<int:y>.pbf")
 @allow("public")
 def tile(layer: str, z: int, x: int, y: int):
-    data = svc.tile(get_store(), layer, z, x, y)
+    return tile_response(svc.tile(get_store(), layer, z, x, y))
+
+
+def tile_response(data: bytes) -> BaseResponse:
+    """A tile with its strong ETag and ``Cache-Control: public, max-age=TILE_MAX_AGE``, 304 when revalidated."""
     resp = Response(data, mimetype=MEDIA)
     resp.set_etag(mvt.etag(data))
     resp.cache_control.public = True

@@ -21,6 +21,7 @@ from gridmap import clock, config
 from gridmap.domain.diff import diff_plans
 from gridmap.domain.plan import GridPlan
 from gridmap.errors import Conflict, InvalidInput
+from gridmap.services import tilecache
 from gridmap.services.plans.checks import grid_polygons
 from gridmap.services.plans.stored import _new_plan_id, _now, _params, _plan_row, audit, load_plan, published_plan_id
 from gridmap.services.plans.world import PlanWorld, load_world
@@ -152,6 +153,7 @@ def _bring_into_force(
     previous = published_plan_id(store)
     prev_plan = load_plan(store, previous, world=world) if previous and previous != pid else _NOTHING
     set_published(store, pid, plan, effective_date=effective_date, published_at=_now(), params=params)
+    tilecache.plan_changed(store, previous if previous != pid else None, pid)
     summary = diff_plans(prev_plan, plan, households=_households(store, world)).summary()
     audit(
         store,

@@ -1,0 +1,41 @@
+"""CLI group ``gridmap tiles``: pre-fill the vector-tile cache."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from gridmap.cli.context import cli_store
+from gridmap.domain.tiles import MAX_ZOOM
+from gridmap.errors import InvalidInput
+from gridmap.services import tiles as svc
+
+
+@click.group("tiles")
+def tiles() -> None:
+    """矢量瓦片 Vector tiles: pre-fill the tile cache kept in the store."""
+
+
+def _zooms(text: str) -> range:
+    """``"11-15"`` or ``"14"`` → the zoom levels, each within 0..24."""
+    lo, _, hi = text.partition("-")
+    try:
+        zooms = range(int(lo), int(hi or lo) + 1)
+    except ValueError:
+        raise InvalidInput(f"--zoom 应为 N 或 N-M / --zoom must be N or N-M (e.g. 11-15), not {text!r}") from None
+    if not zooms or zooms.start < 0 or zooms.stop - 1 > MAX_ZOOM:
+        raise InvalidInput(f"--zoom {text!r}: zoom levels run from 0 to {MAX_ZOOM}, low to high")
+    return zooms
+
+
+@tiles.command("seed")
+@click.option("--zoom", "zoom", default="11-15", show_default=True, help="Zoom levels to fill, N or N-M.")
+def seed_cmd(zoom: str) -> None:
+    """Draw every building and grid tile over the buildings' extent at the zoom levels into the cache (tiles
+    already cached are kept); a progress bar on a terminal; prints the counts as JSON."""
+    zooms = _zooms(zoom)
+    with cli_store() as store:
+        out = svc.seed(store, zooms, progress=sys.stderr.isatty())
+    click.echo(json.dumps({"zoom": [zooms.start, zooms.stop - 1], **out}))
