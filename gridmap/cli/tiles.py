@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
 from gridmap.cli.context import cli_store
+from gridmap.cli.progress import bar, progress_option
 from gridmap.domain.tiles import MAX_ZOOM
 from gridmap.errors import InvalidInput
 from gridmap.services import tiles as svc
@@ -32,10 +32,11 @@ def _zooms(text: str) -> range:
 
 @tiles.command("seed")
 @click.option("--zoom", "zoom", default="11-15", show_default=True, help="Zoom levels to fill, N or N-M.")
-def seed_cmd(zoom: str) -> None:
+@progress_option
+def seed_cmd(zoom: str, progress: bool | None) -> None:
     """Draw every building and grid tile over the buildings' extent at the zoom levels into the cache (tiles
     already cached are kept); a progress bar on a terminal; prints the counts as JSON."""
     zooms = _zooms(zoom)
-    with cli_store() as store:
-        out = svc.seed(store, zooms, progress=sys.stderr.isatty())
+    with cli_store() as store, bar(progress, "tiles", unit="tile") as report:
+        out = svc.seed(store, zooms, progress=report)
     click.echo(json.dumps({"zoom": [zooms.start, zooms.stop - 1], **out}))

@@ -28,9 +28,10 @@ import mercantile
 import numpy as np
 import pandas as pd
 import shapely
-from tqdm import tqdm
 
+from gridmap import jobs
 from gridmap.domain.tiles import tile_bbox
+from gridmap.jobs import Progress
 from gridmap.store import Store
 from gridmap.store.values import equal
 
@@ -143,16 +144,17 @@ def seed(
     render: Callable[[str, int, int, int], bytes],
     names: Sequence[str],
     *,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Fill the cache for tile layers ``names`` over ``bounds`` at ``zooms``: ``{"tiles", "rendered", "cached"}``
-    (already cached tiles are left as they are). ``progress``: a tqdm bar on stderr."""
+    (already cached tiles are left as they are). ``progress(done, total)`` hears each tile (:mod:`gridmap.jobs`)."""
     todo = [(name, *t) for t in tiles_covering(bounds, zooms) for name in names]
     rendered = 0
-    for name, z, x, y in tqdm(todo, desc="tiles", unit="tile", disable=not progress):
+    for done, (name, z, x, y) in enumerate(todo, start=1):
         if store.cached_tile(name, z, x, y) is None:
             store.cache_tile(name, z, x, y, render(name, z, x, y))
             rendered += 1
+        jobs.report(progress, done, len(todo))
     return {"tiles": len(todo), "rendered": rendered, "cached": len(todo) - rendered}
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from gridmap.errors import NotFoundError
+from gridmap.jobs import Progress
 from gridmap.present import mvt
 from gridmap.services import tilecache
 from gridmap.services.plans.stored import published_plan_id
@@ -107,7 +108,7 @@ def seed(
     zooms: Iterable[int],
     *,
     bounds: tuple[float, float, float, float] | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Pre-fill the tile cache with every tile layer at ``zooms`` over ``bounds`` (default: the buildings'
     extent); see :func:`gridmap.services.tilecache.seed`. Nothing to draw (no buildings): no tiles."""
