@@ -153,6 +153,8 @@
     return box;
   }
 
+  function resident() { return !!(gm.options && gm.options.resident); }
+
   function buildingPopup(p) {
     var box = el("div", "gm-popup"), dl = el("dl");
     box.appendChild(el("h3", null, t("楼栋") + " " + (p.name || p.id)));
@@ -264,7 +266,7 @@
           lyr.on("click", function () { select(src, "grid", p); });
           lyr.bindTooltip(el("span", null, String(p.code).slice(-3)), { permanent: false, direction: "center", className: "gm-label-grid" });
         } else if (layer === "buildings") {
-          lyr.bindPopup(function () { return buildingPopup(p); });
+          if (!resident()) lyr.bindPopup(function () { return buildingPopup(p); });   // a resident's tap places a pin
           lyr.on("click", function () { select(src, "building", p); });
           if (src.opts.focus && p.grid_code === src.opts.focus && src.map.getZoom() >= 17) labelled.push([lyr, el("span", null, String(p.households))]);
         } else if (layer === "estates" && gm.options && gm.options.resident && p.name) {
@@ -412,7 +414,7 @@
     vg.on("tileunload", function () { countTiles(src); });
     vg.on("click", function (e) {
       var p = e.layer && e.layer.properties;
-      if (!p) return;
+      if (!p || resident()) return;
       L.popup().setLatLng(e.latlng).setContent(buildingPopup(p)).openOn(src.map);
       select(src, "building", p);
     });
