@@ -3,7 +3,8 @@ the estate's 物业管家, the grid's 网格长) and its households by unit and 
 
 Records come out as stored plus ``grid_code`` (the published plan's grid of the building) so that
 :mod:`gridmap.domain.privacy` can decide, for each viewer, what of them is shown: the caller masks them
-(``gridmap.web.access.serve_personal``), exactly as the layers API does.
+(``gridmap.web.access.serve_personal``: :func:`gridmap.domain.privacy.redact_records`, the rule every API
+applies, with the read in the audit log).
 """
 
 from __future__ import annotations
