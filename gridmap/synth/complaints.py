@@ -330,6 +330,12 @@ def _utc(frame: pd.DataFrame, zone: dt.tzinfo) -> pd.DataFrame:
     return out
 
 
+def _registered(store: Any, assignment: Mapping[str, str]) -> set[str]:
+    """Grids with a household register (the building card then lists households)."""
+    held = store.read("households", columns=["building_id"])["building_id"].dropna().astype(str).unique()
+    return {assignment[b] for b in held if b in assignment}
+
+
 def _utc_aware(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its aware time columns as ``datetime64[ns, UTC]`` (as :func:`generate` gives them)."""
     out = frame.copy()
@@ -385,7 +391,7 @@ def load(
     )
     extra, extra_ev = showcase(  # every state, overdue ones too, in the busiest grids: every view shows something
         buildings,
-        grids=busiest(comp["filed_grid_code"]),
+        grids=busiest(comp["filed_grid_code"], among=_registered(store, assignment)),
         assignment=assignment,
         grid_leaders=grid_leaders,
         policy=policy,

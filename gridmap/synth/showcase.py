@@ -31,10 +31,11 @@ CASES: tuple[tuple[str, float, tuple[str, ...]], ...] = (
 )
 
 
-def busiest(grids: pd.Series, n: int = 3) -> list[str]:
-    """The ``n`` grid codes with the most requests (the demo's grid leader account gets the first)."""
+def busiest(grids: pd.Series, n: int = 3, *, among: set[str] | None = None) -> list[str]:
+    """The ``n`` grid codes with the most requests, those ``among`` (e.g. grids with a household register) first."""
     counts = grids.dropna().astype(str).value_counts()
-    return [str(c) for c in counts.index[:n]]
+    first = [str(c) for c in counts.index if among is not None and str(c) in among]
+    return (first + [str(c) for c in counts.index if str(c) not in first])[:n]
 
 
 def showcase(
@@ -72,6 +73,7 @@ def showcase(
                 community_id=str(b["community_id"]),
                 grid_code=grid,
                 grid_leader_id=grid_leaders.get(grid),
+                needs_confirmation=False,
                 placement="contained",
                 placement_distance_m=0.0,
                 department=C.CATEGORIES[category].departments[0],

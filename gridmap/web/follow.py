@@ -21,7 +21,7 @@ from gridmap.domain.complaints import STATES
 from gridmap.errors import GridmapError
 from gridmap.services import complaints as svc
 from gridmap.services.complaints import follow
-from gridmap.services.complaints.todo import moves
+from gridmap.services.complaints.todo import building_names, moves
 from gridmap.services.maps.building import building_card
 from gridmap.web.access import allow, current_user, serve_personal
 from gridmap.web.complaints import _audit_read, layout
@@ -82,6 +82,9 @@ def show(rid: str):
             en=select_locale() == "en",
             states={k: (s.en if select_locale() == "en" else s.zh) for k, s in STATES.items()},
             tel=_tel(view.get("contact_phone")),
+            building=building_names(get_store(), [str(view["building_id"])]).get(str(view["building_id"]))
+            if view.get("building_id")
+            else None,
         )
     return render_template("complaints/track.html", layout=layout(), number=rid, error=None), 200
 
@@ -146,7 +149,7 @@ def building(bid: str):
         card=card,
         stewards=[s | {"tel": _tel(s.get("phone"))} for s in stewards],
         units=units,
-        households_listed=len(households),
+        households_total=len(card["households"]),
         roles=role_names(),
         tags=tag_names(),
     )

@@ -175,5 +175,5 @@ def rate(
             )
         except C.IllegalTransition as exc:
             raise Conflict(str(exc)) from None
-        _save(store, cid, rec, new, events, user=_Resident(cid), action="complaint.transition")
+        _save(store, cid, rec, new, list[Mapping[str, Any]](events), user=_Resident(cid), action="complaint.transition")
     return {"state": new["state"], "events": [_event_json(e) for e in events]}

@@ -45,7 +45,7 @@ def sla_clock(due: Any, now: dt.datetime) -> dict[str, Any]:
     return {"days_left": math.floor(left) if left < 0 else math.ceil(left), "overdue": left < 0}
 
 
-def _buildings(store: Store, ids: list[str]) -> dict[str, str]:
+def building_names(store: Store, ids: list[str]) -> dict[str, str]:
     """Building id → "estate number" (宁天家园 12), as the grid page names them."""
     if not ids:
         return {}
@@ -80,7 +80,7 @@ def work_list(
     out = list_complaints(store, user=user, filters=filters, limit=limit, offset=offset, order="due")
     by = _actor_kind(user)
     now = clock.utc(now) if now is not None else clock.now()
-    names = _buildings(store, sorted({str(i["building_id"]) for i in out["items"] if i.get("building_id")}))
+    names = building_names(store, sorted({str(i["building_id"]) for i in out["items"] if i.get("building_id")}))
     for item in out["items"]:
         item["moves"] = moves(item["state"], by)
         item.update(sla_clock(item.get("due_at") if C.is_open(item["state"]) else None, now))
