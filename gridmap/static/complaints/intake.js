@@ -104,7 +104,7 @@
       .then(function (r) {
         clear(routeBox); clear(dupBox);
         if (r.error) { routeBox.appendChild(el("p", r.error.message)); return; }
-        routeBox.appendChild(el("p", text.grid + ": " + (r.grid_code || "—") + " · " + text.dept + ": " + (r.agency_responsible || "—")));
+        routeBox.appendChild(el("p", text.grid + ": " + (r.grid_code || "—") + " · " + text.dept + ": " + ((r.departments && depts[r.departments[0]]) || r.agency_responsible || "—")));
         if (r.needs_confirmation) routeBox.appendChild(el("p", text.confirm));
         if (r.duplicates && r.duplicates.length) {
           dupBox.appendChild(el("p", text.dups));
