@@ -15,6 +15,7 @@ import pandas as pd
 
 from gridmap import jobs
 from gridmap.domain.codes import community_of, street_of
+from gridmap.domain.complaints import STATES
 from gridmap.domain.schema import LAYERS
 from gridmap.jobs import Progress
 from gridmap.services import accounts, tilecache
@@ -172,9 +173,9 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
 def demo_accounts(store: Store, *, password: str) -> list[dict[str, Any]]:
     """Create (or reset the password of) one sign-in account per role, scoped to the demo's busiest grid.
 
-    The grid leader gets the grid of the published plan with the most open requests, the community and
-    street officials its community and street, the department account urban management (城管). Returns the
-    accounts as ``{"username", "role", "scope"}``.
+    The grid leader gets the grid of the published plan with the most open requests (then the most requests),
+    the community and street officials its community and street, the department account urban management
+    (城管). Returns the accounts as ``{"username", "role", "scope"}``.
     """
     scope_of = _demo_scopes(store)
     out = []
@@ -199,9 +200,17 @@ def _demo_scopes(store: Store) -> dict[str, dict[str, list[str]]]:
     codes = store.read("plan_grids", where={"plan_id": plan_id}, columns=["code"])["code"].astype(str)
     if codes.empty:
         return scopes
-    filed = store.read("complaints", columns=["filed_grid_code"])["filed_grid_code"].dropna().astype(str)
-    counts = filed[filed.isin(set(codes))].value_counts()
-    code = str(counts.index[0]) if not counts.empty else str(codes.min())
+    # the grid with the most open requests (every state of the demo's showcase), then the most requests
+    rows = store.read("complaints", columns=["filed_grid_code", "state"]).dropna(subset=["filed_grid_code"])
+    rows = rows[rows["filed_grid_code"].astype(str).isin(set(codes))]
+    open_ = {k for k, st in STATES.items() if st.type == "open"}
+    ranked = (
+        rows.assign(open=rows["state"].isin(open_))
+        .groupby(rows["filed_grid_code"].astype(str))["open"]
+        .agg(["sum", "size"])
+        .sort_values(["sum", "size"], ascending=False)
+    )
+    code = str(ranked.index[0]) if len(ranked) else str(codes.min())
     scopes["grid_leader"] = {"grids": [code]}
     community, street = community_of(code), street_of(code)
     if community is None or street is None:  # not a grid code: no area to scope the area officials to

@@ -29,6 +29,7 @@ from gridmap.domain import complaints as C
 from gridmap.domain.schema import LAYERS
 from gridmap.jobs import Progress
 from gridmap.store.plans import published_plan_id
+from gridmap.synth.showcase import busiest, showcase
 
 __all__ = ["SynthSpec", "generate", "load"]
 
@@ -329,6 +330,21 @@ def _utc(frame: pd.DataFrame, zone: dt.tzinfo) -> pd.DataFrame:
     return out
 
 
+def _registered(store: Any, assignment: Mapping[str, str]) -> set[str]:
+    """Grids with a household register (the building card then lists households)."""
+    held = store.read("households", columns=["building_id"])["building_id"].dropna().astype(str).unique()
+    return {assignment[b] for b in held if b in assignment}
+
+
+def _utc_aware(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its aware time columns as ``datetime64[ns, UTC]`` (as :func:`generate` gives them)."""
+    out = frame.copy()
+    for col in ("created_at", "updated_at", "due_at", "closed_at", "at"):
+        if col in out:
+            out[col] = pd.to_datetime(out[col], utc=True)
+    return out
+
+
 def load(
     store: Any,
     *,
@@ -373,6 +389,20 @@ def load(
         seed=seed,
         spec=spec,
     )
+    extra, extra_ev = showcase(  # every state, overdue ones too, in the busiest grids: every view shows something
+        buildings,
+        grids=busiest(comp["filed_grid_code"], among=_registered(store, assignment)),
+        assignment=assignment,
+        grid_leaders=grid_leaders,
+        policy=policy,
+        now=now,
+        seed=seed,
+    )
+    if extra:
+        more, more_ev = _frames(extra, extra_ev)
+        comp = pd.concat([comp, _utc_aware(more)], ignore_index=True)
+        more_ev = _utc_aware(more_ev)
+        ev = pd.concat([ev, more_ev], ignore_index=True)
     jobs.report(progress, 2, 3)
     with store.transaction():
         if replace:

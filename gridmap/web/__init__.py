@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 BLUEPRINTS: list[str] = [
     "gridmap.web.core_views:bp",
     "gridmap.web.complaints:bp",
+    "gridmap.web.follow:bp",
     "gridmap.web.open311:bp",
     "gridmap.web.kpi:bp",
     "gridmap.web.planner:bp",

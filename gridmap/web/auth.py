@@ -17,6 +17,7 @@ from gridmap.store import audit
 from gridmap.web.access import allow, current_user
 from gridmap.web.context import get_store
 from gridmap.web.limits import address_key, limit
+from gridmap.web.pages import home_of
 
 bp = Blueprint("auth", __name__)
 
@@ -77,6 +78,8 @@ def login_page():
             session["uid"] = user["id"]
             session["sv"] = accounts.session_version(user)
             session.permanent = True
+            if not request.args.get("next"):  # 我的待办 for the roles that have a work list
+                target = home_of(str(user.get("role", "")))
             return redirect(target)
     return render_template("auth/login.html", error=error, username=username, next=request.args.get("next", "")), status
 

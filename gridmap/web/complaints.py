@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
 from gridmap.domain import privacy
+from gridmap.domain.complaints import DEPARTMENTS
 from gridmap.errors import InvalidInput
 from gridmap.services import complaints as svc
+from gridmap.services.complaints.follow import follow_token
 from gridmap.services.maps import grid as map_grid
 from gridmap.store import audit
 from gridmap.web import openapi
@@ -58,10 +60,10 @@ def intake_form():
     store = get_store()
     communities, community, bbox = svc.map_extent(store, request.args.get("community"))
     extent = _padded(bbox) if bbox else map_grid.extent(store)
-    m = map_parts(
-        layers=("streets", "communities", "grids", "buildings"),
+    m = map_parts(  # a resident's map: estates and buildings by name, no grid load colours
+        layers=("streets", "communities", "estates", "buildings"),
         bounds=extent,
-        controls={"search": True, "locate": True, "linkGrids": False},
+        controls={"search": True, "locate": True, "linkGrids": False, "resident": True},
         link_grids=False,
     )
     shift = basemap_shift(current_app.config) if basemap_layers(current_app.config) else None
@@ -77,6 +79,7 @@ def intake_form():
         map=m,
         shift=shift or "",
         empty=extent is None,
+        departments={k: (d.en if select_locale() == "en" else d.zh) for k, d in DEPARTMENTS.items()},
     )
 
 
@@ -86,6 +89,7 @@ def work_list():
     """The staff work list: requests in the caller's area, newest first, each with the moves it allows."""
     filters = {k: request.args[k] for k in ("state", "category", "overdue") if request.args.get(k)}
     limit, offset = _int_arg("limit", 30, lo=1, hi=200), _int_arg("offset", 0, hi=10**9)
+    # 我的待办: open requests by default, earliest time limit (so overdue) first; state=all shows closed too
     out = svc.work_list(get_store(), user=current_user(), filters=filters, limit=limit, offset=offset)
     out["items"] = [_personal(item, None) for item in out["items"]]
     _audit_read("complaints:list", out["items"])
@@ -138,6 +142,8 @@ def create():
         if user.role in svc.STAFF_ROLES
         else svc.public_view(out) | {"duplicates": out["duplicates"], "due_at": out["due_at"]}
     )
+    token = follow_token(current_app.config["SECRET_KEY"], out["id"])
+    view["status_url"] = url_for("follow.show", rid=out["id"], t=token)  # the resident's own page
     return jsonify(view), 201
 
 

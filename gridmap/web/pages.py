@@ -12,7 +12,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from gridmap import clock
-from gridmap.domain.complaints import STATES
+from gridmap.domain.complaints import CATEGORIES, STATES
 from gridmap.domain.privacy import sees_exact_counts
 from gridmap.domain.schema import STEWARD_ROLES
 from gridmap.present import render
@@ -40,6 +40,7 @@ def lang_switch_url() -> str:
 
 #: top-bar links: (path, label msgid, lowest role that sees it)
 NAV = (
+    ("/complaints", "待办", "department"),
     ("/", "总览", "public"),
     ("/complaints/new", "反映诉求", "public"),
     ("/kpi", "考核", "public"),
@@ -54,6 +55,7 @@ def nav_items() -> list[dict[str, Any]]:
     user = current_user()
     rules = {r.rule for r in current_app.url_map.iter_rules()}
     labels = {
+        "待办": _("待办"),
         "总览": _("总览"),
         "反映诉求": _("反映诉求"),
         "考核": _("考核"),
@@ -69,7 +71,18 @@ def nav_items() -> list[dict[str, Any]]:
     if grids and "/grids/<code>" in rules:
         mine = f"/grids/{grids[0]}"
         items.insert(1, {"url": mine, "label": _("我的网格"), "current": request.path == mine})
+    for item in items:  # the first link stays in the bar on a phone; the others fold into the menu
+        item["primary"] = item is items[0]
     return items
+
+
+#: roles whose day starts at their work list (我的待办): they land there after signing in
+WORK_LIST_ROLES = ("department", "grid_leader", "community_official", "street_official")
+
+
+def home_of(role: str) -> str:
+    """Where a user of ``role`` lands after signing in without a ``next``: 我的待办 or the overview."""
+    return "/complaints" if role in WORK_LIST_ROLES else "/"
 
 
 def nav_user() -> dict[str, Any] | None:
@@ -154,6 +167,11 @@ def js_strings() -> dict[str, str]:
         "定位我的位置": _("定位我的位置"),
         "无法定位": _("无法定位"),
         "放大查看诉求点位": _("放大查看诉求点位"),
+        "查看办理": _("查看办理"),
+        "楼栋卡片": _("楼栋卡片"),
+        "geo:1": _("定位被拒绝：请在浏览器设置中允许定位，或在地图上点选位置"),
+        "geo:2": _("无法获取您的位置，请在地图上点选"),
+        "geo:3": _("定位超时，请重试或在地图上点选"),
     }
     out.update({f"role:{k}": v for k, v in role_names().items()})
     out.update({f"state:{k}": v for k, v in state_names().items()})
@@ -244,13 +262,16 @@ def overview():
 def grid_page(code: str):
     """One grid: its buildings and households, stewards by role, open complaints, merchants and teams nearby."""
     detail = map_grid.grid_detail(get_store(), code, bounds=bounds_setting(), now=clock.now())
-    exact = sees_exact_counts(current_user())  # the public sees request counts, not the requests (#7)
+    user = current_user()
+    exact = sees_exact_counts(user)  # the public sees request counts, not the requests (#7)
     detail = dict(detail, stats=visible_stats(detail["stats"]), complaints=detail["complaints"] if exact else None)
-    m = map_parts(
+    blds = detail["buildings"]
+    fit = [float(v) for v in blds.total_bounds] if len(blds) and "geometry" in blds else detail["stats"]["bbox"]
+    m = map_parts(  # opens fitted to the grid's buildings (a grid polygon is mostly roads and open ground)
         layers=("communities", "grids", "buildings", "merchants", "volunteer_teams", "stewards", "complaints"),
-        bounds=_padded(detail["stats"]["bbox"]),
+        bounds=_padded(fit, 0.15),
         focus=code,
-        controls={"search": False, "locate": True, "linkGrids": True},
+        controls={"search": False, "locate": True, "linkGrids": True, "cards": user.at_least("viewer")},
     )
     return render_template(
         "maps/grid.html",
@@ -260,7 +281,15 @@ def grid_page(code: str):
         roles=role_names(),
         role_order=STEWARD_ROLES,
         states=state_names(),
+        cards=user.at_least("viewer"),
+        categories=category_names(),
     )
+
+
+def category_names() -> dict[str, str]:
+    """Complaint category names in the page's language."""
+    en = ui_lang() == "en"
+    return {key: (c.en if en else c.zh) for key, c in CATEGORIES.items()}
 
 
 def _padded(bbox: Sequence[float], frac: float = 0.08) -> list[float]:

@@ -66,14 +66,16 @@ def test_intake_and_work_list_on_a_phone(browser, app_factory, sqlite_store, liv
         item = page.locator(f"#c-{cid}")
         item.wait_for()
         assert "楼下垃圾没人清" in item.text_content()
-        for sel in (".gm-item", ".gm-move select", ".gm-move input", ".gm-move button", ".gm-filters", "main"):
+        for sel in (".gm-item", ".gm-act", ".gm-filters", "main"):
             _fits(page, sel)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(path=str(artifacts / "phone-work-list.png"), full_page=True)
-        item.locator("select[name=to]").select_option("dispatched")
+        item.locator("button.gm-act[data-to=dispatched]").click()  # the action, then its confirmation
+        for sel in (".gm-move input", ".gm-move button"):
+            _fits(page, f"#c-{cid} {sel}")
         item.locator("input[name=note]").fill("已派城管")
         with page.expect_navigation():
-            item.locator("button[type=submit]").click()
+            item.locator("form.gm-move button[type=submit]").click()
         assert sqlite_store.get("complaints", cid)["state"] == "dispatched"
         page.locator(f"#c-{cid} .gm-state").wait_for()
         assert page.locator(f"#c-{cid} .gm-state").text_content().strip() == "已派单"

@@ -236,6 +236,8 @@ def test_work_list_shows_only_the_leaders_grid_and_offers_the_allowed_moves(wcli
     assert f'id="c-{mine}"' in html and f'id="c-{other}"' not in html
     assert "楼道&lt;script&gt;x&lt;/script&gt;堆物" in html and "<script>x" not in html
     moves = html.split(f'id="c-{mine}"')[1].split("</form>")[0]
-    assert 'value="dispatched"' in moves and 'value="rejected"' in moves and 'value="resolved"' not in moves
+    # the moves are actions named by the transitions table (派单, 不予受理 …), not target states
+    assert 'data-to="dispatched"' in moves and 'data-to="rejected"' in moves and 'data-to="resolved"' not in moves
+    assert ">派单<" in moves and ">不予受理<" in moves
     assert wclient.get("/complaints?state=resolved").get_data(as_text=True).count('class="gm-item') == 0
-    assert "Requests to handle" in wclient.get("/complaints?lang=en").get_data(as_text=True)
+    assert "My to-do list" in wclient.get("/complaints?lang=en").get_data(as_text=True)

@@ -18,6 +18,7 @@ import pytest
 
 from gridmap.domain.schema import LAYERS
 from gridmap.services.accounts import issue_embed
+from gridmap.services.complaints.follow import follow_token
 from gridmap.web import get_store
 from gridmap.web.access import embed_view_of
 
@@ -140,6 +141,7 @@ def test_every_html_page_is_english_with_lang_en(demo_copy, app_factory, login):
         "collection_id": "grids",
         "feature_id": grid,
         "rid": str(complaints.iloc[0]["id"]),
+        "bid": str(store.read("households", columns=["building_id"], limit=1)["building_id"].iloc[0]),
     }
     pages, problems = [], []
     for rule in app.url_map.iter_rules():
@@ -182,8 +184,10 @@ def test_every_html_page_is_english_with_lang_en(demo_copy, app_factory, login):
         other = app.test_client()
         if role:
             login(other, role, {"grids": [grid]})
-        for url in ("/", "/login", "/kpi", "/complaints/new", f"/grids/{grid}"):
-            resp = other.get(url, query_string={"lang": "en"})
+        rid = ids["rid"]
+        status = f"/complaints/{rid}?t={follow_token(app.config['SECRET_KEY'], rid)}"  # the resident's page
+        for url in ("/", "/login", "/kpi", "/complaints/new", f"/grids/{grid}", status, "/complaints/track"):
+            resp = other.get(url + ("&" if "?" in url else "?") + "lang=en")
             assert resp.status_code == 200, (role, url)
             problems += [f"{url} ({role or 'public'}): {x}" for x in chinese_left(resp.get_data(as_text=True), data)]
     must = {
@@ -196,6 +200,10 @@ def test_every_html_page_is_english_with_lang_en(demo_copy, app_factory, login):
         f"/planner/drafts/{ids['draft']}",
         "/ogc",
         f"/embed/grids/{grid}",
+        "/complaints",
+        f"/complaints/{ids['rid']}",
+        f"/buildings/{ids['bid']}",
+        "/complaints/track",
     }
     assert must <= set(pages), sorted(must - set(pages))
     assert not problems, f"{len(problems)} untranslated:\n" + "\n".join(sorted(set(problems))[:150])

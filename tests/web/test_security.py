@@ -56,7 +56,7 @@ def test_login_and_logout(app):
     add(app)
     c = app.test_client()
     r = sign_in(c)
-    assert r.status_code == 302 and r.headers["Location"] == "/"
+    assert r.status_code == 302 and r.headers["Location"] == "/complaints"  # a grid leader lands on 我的待办
     me = c.get("/api/me").get_json()
     assert me["username"] == "li" and me["role"] == "grid_leader" and me["scope"] == {"grids": [G1]}
     token = csrf_from(c.get("/login").get_data(as_text=True))
@@ -109,7 +109,7 @@ def test_next_with_control_characters_is_refused_before_sign_in(app, target):
         ("https://evil.example/", "/"),
         ("/a\\b", "/"),
         ("javascript:alert(1)", "/"),
-        ("", "/"),
+        ("", "/complaints"),  # no next: a grid leader lands on 我的待办
     ],
 )
 def test_next_keeps_only_same_site_paths(app, target, where):

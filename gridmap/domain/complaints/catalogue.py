@@ -57,7 +57,8 @@ class State:
 @dataclass(frozen=True)
 class Transition:
     """``by``: kinds of actor that may make it — ``staff`` (grid leader and officials, who may also do
-    what a department does), ``department`` (the handling unit), ``system`` (timed escalation)."""
+    what a department does), ``department`` (the handling unit), ``system`` (timed escalation),
+    ``resident`` (the person who filed it, following their own link: they rate a resolved request)."""
 
     source: str
     target: str
@@ -212,7 +213,7 @@ STATES: Mapping[str, State] = _freeze(
     "label",
 )
 
-_S, _D, _Y = "staff", "department", "system"
+_S, _D, _Y, _R = "staff", "department", "system", "resident"
 
 
 def _t(source: str, target: str, by: Iterable[str], zh: str, en: str) -> Transition:
@@ -242,9 +243,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("supervised", "dispatched", {_S}, "派单", "dispatch"),
     _t("supervised", "responding", {_D}, "签收响应", "respond"),
     _t("supervised", "resolved", {_D}, "办结", "resolve"),
-    _t("resolved", "evaluated", {_S}, "回访评价", "evaluate"),
+    _t("resolved", "evaluated", {_S, _R}, "回访评价", "evaluate"),
     _t("resolved", "reopened", {_S}, "重新办理", "reopen"),
-    _t("evaluated", "reopened", {_S}, "重新办理", "reopen"),
+    _t("evaluated", "reopened", {_S, _R}, "重新办理", "reopen"),
     _t("reopened", "responding", {_D}, "签收响应", "respond"),
     _t("reopened", "resolved", {_D}, "办结", "resolve"),
     _t("reopened", "supervised", {_S, _Y}, "督办", "supervise"),

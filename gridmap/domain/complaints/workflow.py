@@ -19,6 +19,7 @@ from gridmap.domain.complaints.catalogue import (
     _CLOSED,
     _D,
     _OPEN,
+    _R,
     _S,
     _Y,
     CHANNELS,
@@ -44,8 +45,8 @@ def allowed_targets(state: str, *, by: str | None = None) -> list[str]:
 
 
 def _kinds(by: str) -> frozenset[str]:
-    if by not in (_S, _D, _Y):
-        raise ComplaintError(f"unknown actor kind {by!r}; use staff, department or system")
+    if by not in (_S, _D, _Y, _R):
+        raise ComplaintError(f"unknown actor kind {by!r}; use staff, department, system or resident")
     return frozenset({_S, _D}) if by == _S else frozenset({by})
 
 
@@ -230,8 +231,10 @@ def evaluate(
     seq: int,
     policy: Policy,
     note: str | None = None,
+    by: str = _S,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Record the resident's verdict (回访评价): rating 1–5 and resolved yes/no.
+    """Record the resident's verdict (回访评价): rating 1–5 and resolved yes/no, taken by staff (``by`` =
+    ``staff``, a call-back) or given by the resident on their own status page (``by`` = ``resident``).
 
     An unsatisfied resident (not resolved, or a rating below ``policy.satisfied_min``) within
     ``policy.reopen_days`` of the resolution reopens the request: two events, evaluated → reopened.
@@ -248,7 +251,7 @@ def evaluate(
         record,
         "evaluated",
         actor=actor,
-        by=_S,
+        by=by,
         at=at,
         seq=seq,
         note=note,
@@ -260,7 +263,7 @@ def evaluate(
             new,
             "reopened",
             actor=actor,
-            by=_S,
+            by=by,
             at=at,
             seq=seq + 1,
             note=f"resident unsatisfied (rating {rating}, resolved={resolved})",

@@ -9,6 +9,8 @@ such as ``urban_management`` or their Chinese names such as ``城管``).
 * :mod:`.records` — the policy from the settings, rows written, JSON shapes for staff and the public;
 * :mod:`.intake` — routing, duplicates nearby, submitting;
 * :mod:`.workflow` — who may act, transitions, automatic 督办, reading and listing;
+* :mod:`.todo` — the staff work list (我的待办): open requests, earliest time limit first, moves as actions;
+* :mod:`.follow` — a resident's status link, page and rating;
 * :mod:`.report` — the KPI report.
 
 The names below are the package's public API (``from gridmap.services import complaints as svc``).
@@ -24,6 +26,7 @@ from gridmap.services.complaints.records import (
     staff_view,
 )
 from gridmap.services.complaints.report import kpi_report, units_of
+from gridmap.services.complaints.todo import work_list
 from gridmap.services.complaints.workflow import (
     DUE_ROLES,
     complaint_events,
@@ -36,7 +39,6 @@ from gridmap.services.complaints.workflow import (
     set_due,
     street_of,
     transition,
-    work_list,
 )
 
 __all__ = [

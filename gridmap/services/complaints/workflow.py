@@ -304,10 +304,17 @@ def events_of(store: Store, cid: str) -> list[dict[str, Any]]:
 
 
 def list_complaints(
-    store: Store, *, user: Any, filters: Mapping[str, Any] | None = None, limit: int = 100, offset: int = 0
+    store: Store,
+    *,
+    user: Any,
+    filters: Mapping[str, Any] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    order: str = "newest",
 ) -> dict[str, Any]:
-    """Requests in the user's area, newest first. ``filters``: ``state``, ``category``, ``department``,
-    ``grid`` (filed grid), ``community_id``, ``overdue`` (true)."""
+    """Requests in the user's area, newest first (``order="due"``: earliest time limit first, so overdue
+    requests lead). ``filters``: ``state``, ``category``, ``department``, ``grid`` (filed grid),
+    ``community_id``, ``overdue`` (true)."""
     filters = dict(filters or {})
     where: dict[str, Any] = {}
     for key, col in (
@@ -336,36 +343,13 @@ def list_complaints(
         rows = rows[rows["community_id"].map(street_of, na_action="ignore").isin(_scope(user, "streets"))]
     if str(filters.get("overdue", "")).lower() in ("1", "true", "yes"):
         rows = rows[rows["state"].map(C.is_open) & (rows["due_at"] < pd.Timestamp(clock.now()))]
-    rows = rows.iloc[::-1]
+    rows = rows.sort_values(["due_at", "created_at"], kind="stable") if order == "due" else rows.iloc[::-1]
     total = len(rows)
     page = rows.iloc[offset : offset + limit]
     items = [staff_view({k: (None if _isna(v) else v) for k, v in r.items()}) for r in page.to_dict("records")]
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
-#: moves the work list offers as a button (reassigning and marking a duplicate need more than a note)
-_LIST_MOVES = ("dispatched", "responding", "returned", "resolved", "supervised", "evaluated", "reopened", "rejected")
-
-
 def open_states() -> list[dict[str, str]]:
     """The open states (code, 中文, English), for filters."""
     return [{"code": k, "zh": st.zh, "en": st.en} for k, st in C.STATES.items() if st.type == "open"]
-
-
-def work_list(
-    store: Store, *, user: Any, filters: Mapping[str, Any] | None = None, limit: int = 50, offset: int = 0
-) -> dict[str, Any]:
-    """:func:`list_complaints` for the staff work list page: each item with ``moves``, the states this user
-    may move it to from the page (state code, 中文, English), and ``overdue``."""
-    out = list_complaints(store, user=user, filters=filters, limit=limit, offset=offset)
-    by = _actor_kind(user)
-    now = clock.now()
-    for item in out["items"]:
-        item["moves"] = [
-            {"to": t, "zh": C.STATES[t].zh, "en": C.STATES[t].en}
-            for t in C.allowed_targets(item["state"], by=by)
-            if t in _LIST_MOVES
-        ]
-        due = item.get("due_at")
-        item["overdue"] = bool(C.is_open(item["state"]) and due and clock.utc(pd.Timestamp(due)) < now)
-    return out

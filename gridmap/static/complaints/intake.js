@@ -20,6 +20,7 @@
   var where = document.getElementById("gm-where");
   var csrf = document.querySelector('meta[name="csrf-token"]');
   var marker = null;
+  var ZOOM_TO_PIN = 16;   // below this zoom a tap zooms in instead of placing the pin
 
   function el(tag, txt) { var e = document.createElement(tag); if (txt != null) e.textContent = txt; return e; }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
@@ -50,21 +51,35 @@
     else marker.setLatLng([p[1], p[0]]);
   }
 
+  var locText = document.getElementById("gm-loc-text");
+  var formError = document.getElementById("gm-form-error");
+  var depts = JSON.parse((document.getElementById("gm-depts") || {}).textContent || "{}");
   function setPoint(lon, lat) {
     form.lon.value = lon.toFixed(6);
     form.lat.value = lat.toFixed(6);
+    locText.textContent = text.picked + " (" + lat.toFixed(5) + ", " + lon.toFixed(5) + ")";
+    where.textContent = "";
+    formError.hidden = true;
     mark(lon, lat);
     preview();
   }
+  // a refused or failed geolocation in the page's language (the browser's own message is English)
+  function geoError(code) { return text["geo" + code] || text.geo2; }
 
   function hook() {
     var map = window.gridmap && window.gridmap.map;
     if (!map) { setTimeout(hook, 100); return; }
     map.getContainer().style.cursor = "crosshair";
     map.on("preclick", function (e) {   // preclick: also when the click lands on a building or grid
+      if (map.getZoom() < ZOOM_TO_PIN) {  // a tap on the whole district means "closer", not "here"
+        map.setView(e.latlng, Math.min(ZOOM_TO_PIN + 1, map.getMaxZoom()));
+        where.textContent = text.zoomed;
+        return;
+      }
       var p = shift === "gcj02" ? toWgs(e.latlng.lng, e.latlng.lat) : [e.latlng.lng, e.latlng.lat];
       setPoint(p[0], p[1]);
     });
+    map.on("locationerror", function (e) { where.textContent = geoError(e.code); });
     map.on("locationfound", function (e) {   // the map's own "locate me" control places the request too
       var p = shift === "gcj02" ? toWgs(e.latlng.lng, e.latlng.lat) : [e.latlng.lng, e.latlng.lat];
       setPoint(p[0], p[1]);
@@ -73,26 +88,23 @@
   if (box) hook();
   document.getElementById("gm-locate").addEventListener("click", function () {
     var map = window.gridmap && window.gridmap.map;
+    where.textContent = text.locating;
     if (map) { map.locate({ setView: true, maxZoom: 17, enableHighAccuracy: true }); return; }
-    if (!navigator.geolocation) return;
+    if (!navigator.geolocation) { where.textContent = text.nogeo; return; }
     navigator.geolocation.getCurrentPosition(function (pos) { setPoint(pos.coords.longitude, pos.coords.latitude); },
-      function (err) { where.textContent = err.message; });
+      function (err) { where.textContent = geoError(err.code); });
   });
   form.category.addEventListener("change", preview);
-  function typed() { var lon = parseFloat(form.lon.value), lat = parseFloat(form.lat.value);
-    if (isFinite(lon) && isFinite(lat)) { mark(lon, lat); preview(); } }
-  form.lon.addEventListener("change", typed);
-  form.lat.addEventListener("change", typed);
 
   function preview() {
-    if (!form.lon.value || !form.lat.value) return;
+    if (!form.lon.value || !form.lat.value || !form.category.value) return;
     var q = new URLSearchParams({lon: form.lon.value, lat: form.lat.value, category: form.category.value});
     fetch("/api/complaints/route?" + q, {headers: {Accept: "application/json"}})
       .then(function (r) { return r.json(); })
       .then(function (r) {
         clear(routeBox); clear(dupBox);
         if (r.error) { routeBox.appendChild(el("p", r.error.message)); return; }
-        routeBox.appendChild(el("p", text.grid + ": " + (r.grid_code || "—") + " · " + text.dept + ": " + (r.agency_responsible || "—")));
+        routeBox.appendChild(el("p", text.grid + ": " + (r.grid_code || "—") + " · " + text.dept + ": " + ((r.departments && depts[r.departments[0]]) || r.agency_responsible || "—")));
         if (r.needs_confirmation) routeBox.appendChild(el("p", text.confirm));
         if (r.duplicates && r.duplicates.length) {
           dupBox.appendChild(el("p", text.dups));
@@ -107,8 +119,33 @@
       });
   }
 
+  function refuse(msg, field) {
+    formError.textContent = msg; formError.hidden = false;
+    if (field && field.focus) field.focus();
+  }
+  function confirmation(j) {   // the receipt, at the top of the page: number, department, due date, the link
+    clear(result);
+    var box = el("div"); box.className = "gm-receipt"; box.setAttribute("role", "status");
+    box.appendChild(el("h2", "✓ " + text.title));
+    var dl = el("dl"); dl.className = "gm-facts";
+    [[text.number, j.id], [text.dept, depts[j.department] || j.department || "—"], [text.due, localDate(j.due_at)]]
+      .forEach(function (r) { dl.appendChild(el("dt", r[0])); var dd = el("dd", r[1]); dl.appendChild(dd); });
+    dl.querySelectorAll("dd")[0].id = "gm-receipt-number";
+    box.appendChild(dl);
+    var a = el("a", text.follow + " →"); a.href = j.status_url; a.className = "gm-primary gm-follow"; a.id = "gm-follow";
+    box.appendChild(a);
+    box.appendChild(el("p", text.keep));
+    result.appendChild(box);
+    result.scrollIntoView({block: "start"});
+    result.focus({preventScroll: true});
+  }
+
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
+    formError.hidden = true;
+    if (!form.category.value) { refuse(text.nocat, form.category); return; }
+    if (!form.description.value.trim()) { refuse(text.nodesc, form.description); return; }
+    if (!form.lon.value || !form.lat.value) { refuse(text.noplace, document.getElementById("gm-locate")); return; }
     var body = {};
     new FormData(form).forEach(function (v, k) { if (v !== "") body[k] = v; });
     var headers = {"Content-Type": "application/json", Accept: "application/json"};
@@ -116,11 +153,13 @@
     fetch(form.action, {method: "POST", headers: headers, body: JSON.stringify(body), credentials: "same-origin"})
       .then(function (r) { return r.json().then(function (j) { return [r.status, j]; }); })
       .then(function (res) {
-        clear(result);
         var j = res[1];
-        if (res[0] !== 201) { result.appendChild(el("p", text.error + ": " + (j.error ? j.error.message : res[0]))); return; }
-        result.appendChild(el("p", text.ok + " " + j.id + " · " + text.due + ": " + localDate(j.due_at)));
+        if (res[0] !== 201) { refuse(text.error + ": " + (j.error ? j.error.message : res[0])); return; }
+        confirmation(j);
         form.reset();
+        clear(routeBox); clear(dupBox);
+        locText.textContent = "";
+        if (marker && marker.remove) { marker.remove(); marker = null; }
       });
   });
 })();

@@ -1,16 +1,30 @@
-// Staff work list: each request's move form posts JSON to /api/complaints/<id>/transitions, then reloads.
-// Messages are put in the page through textContent only.
+// Staff moves (work list and a request's page): a tap on an action opens its confirmation (a note, the rating
+// for 回访评价, a warning before moves that undo work); 确定 posts JSON to /api/complaints/<id>/transitions and
+// reloads. Messages are put in the page through textContent only.
 (function () {
   "use strict";
   var text = document.getElementById("gm-list-text");
   if (!text) return;
   text = text.dataset;
   var csrf = document.querySelector('meta[name="csrf-token"]');
-  Array.prototype.forEach.call(document.querySelectorAll("form.gm-move"), function (form) {
+  Array.prototype.forEach.call(document.querySelectorAll(".gm-actions"), function (box) {
+    var form = box.querySelector("form.gm-move");
     var evalBox = form.querySelector(".gm-eval");
-    function toggle() { evalBox.hidden = form.to.value !== "evaluated"; }
-    form.to.addEventListener("change", toggle);
-    toggle();
+    var warn = form.querySelector(".gm-warn");
+    Array.prototype.forEach.call(box.querySelectorAll("button.gm-act"), function (b) {
+      b.addEventListener("click", function () {
+        form.to.value = b.dataset.to;
+        form.querySelector(".gm-ask-verb").textContent = b.dataset.label;
+        warn.hidden = !b.dataset.confirm;
+        evalBox.hidden = b.dataset.to !== "evaluated";
+        form.hidden = false;
+        Array.prototype.forEach.call(box.querySelectorAll("button.gm-act"), function (o) {
+          o.setAttribute("aria-pressed", o === b ? "true" : "false");
+        });
+        form.querySelector("button[type=submit]").focus();
+      });
+    });
+    form.querySelector(".gm-cancel").addEventListener("click", function () { form.hidden = true; });
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var body = {to: form.to.value, note: form.note.value || null};

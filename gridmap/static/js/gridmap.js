@@ -136,6 +136,10 @@
       row(dl, t("已等待"), p.days_waiting + " " + t("天"), p.overdue ? "gm-over" : null);
       if (p.overdue) row(dl, t("超期"), t("是"), "gm-over");
       if (p.grid_code) row(dl, t("网格"), p.grid_code);
+      var act = el("a", "gm-link", t("查看办理") + " →");   // points reach staff only
+      act.href = "/complaints/" + encodeURIComponent(p.id);
+      box.appendChild(dl); box.appendChild(act);
+      return box;
     } else if (layer === "merchants") {
       box.appendChild(el("h3", null, p.name));
       row(dl, t("类别"), p.category || "—");
@@ -149,6 +153,8 @@
     return box;
   }
 
+  function resident() { return !!(gm.options && gm.options.resident); }
+
   function buildingPopup(p) {
     var box = el("div", "gm-popup"), dl = el("dl");
     box.appendChild(el("h3", null, t("楼栋") + " " + (p.name || p.id)));
@@ -156,6 +162,11 @@
     if (p.floors) row(dl, t("层数"), p.floors);
     if (p.grid_code) row(dl, t("网格"), p.grid_code);
     box.appendChild(dl);
+    if (gm.options && gm.options.cards) {   // staff and viewers: the building card (stewards, households)
+      var a = el("a", "gm-link gm-card-link", t("楼栋卡片") + " →");
+      a.href = "/buildings/" + encodeURIComponent(p.id);
+      box.appendChild(a);
+    }
     return box;
   }
 
@@ -255,9 +266,12 @@
           lyr.on("click", function () { select(src, "grid", p); });
           lyr.bindTooltip(el("span", null, String(p.code).slice(-3)), { permanent: false, direction: "center", className: "gm-label-grid" });
         } else if (layer === "buildings") {
-          lyr.bindPopup(function () { return buildingPopup(p); });
+          if (!resident()) lyr.bindPopup(function () { return buildingPopup(p); });   // a resident's tap places a pin
           lyr.on("click", function () { select(src, "building", p); });
           if (src.opts.focus && p.grid_code === src.opts.focus && src.map.getZoom() >= 17) labelled.push([lyr, el("span", null, String(p.households))]);
+        } else if (layer === "estates" && gm.options && gm.options.resident && p.name) {
+          lyr.bindTooltip(el("span", null, String(p.name)), { permanent: true, direction: "center",
+                                           className: "gm-label gm-label-estates", interactive: false });
         } else if (layer === "streets" || layer === "communities") {
           lyr.bindTooltip(el("span", null, String(p.name)), { permanent: true, direction: "center",
                                            className: "gm-label gm-label-" + layer, interactive: false });
@@ -400,7 +414,7 @@
     vg.on("tileunload", function () { countTiles(src); });
     vg.on("click", function (e) {
       var p = e.layer && e.layer.properties;
-      if (!p) return;
+      if (!p || resident()) return;
       L.popup().setLatLng(e.latlng).setContent(buildingPopup(p)).openOn(src.map);
       select(src, "building", p);
     });
@@ -524,7 +538,7 @@
     });
     map.on("locationerror", function (e) {
       var s = document.getElementById("gm-status");
-      if (s) { s.textContent = t("无法定位") + ": " + e.message; s.style.display = ""; }
+      if (s) { s.textContent = t("geo:" + e.code, t("无法定位")); s.style.display = ""; }
       gm.locateError = e.message;
     });
     return box;
@@ -534,7 +548,7 @@
     gm.map = map; gm.options = opts;
     if (opts.search) control("topleft", function () { return searchBox(map, opts); }).addTo(map);
     if (opts.locate) control("topleft", function () { return locateButton(map); }).addTo(map);
-    if (opts.legend) control("bottomright", function () { return legend(opts.legend); }).addTo(map);
+    if (opts.legend && !opts.resident) control("bottomright", function () { return legend(opts.legend); }).addTo(map);
     control("bottomleft", function () { var s = el("div", "gm-status"); s.id = "gm-status"; s.style.display = "none"; return s; }).addTo(map);
     map.attributionControl && map.attributionControl.setPrefix("Leaflet");
     setTimeout(status, 0);

@@ -1,0 +1,90 @@
+"""The staff work list (我的待办): the open requests of the caller's area with the earliest time limit first (so
+overdue ones lead), each with its category, building, days waiting, SLA clock and the moves this user may
+make from the page, named as actions (派单, 办结, 督办 …) from the transitions table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from gridmap import clock
+from gridmap.domain import complaints as C
+from gridmap.services.complaints.workflow import _actor_kind, list_complaints
+from gridmap.store.base import Store
+
+#: moves the work list offers as a button (reassigning and marking a duplicate need more than a note)
+LIST_MOVES = ("dispatched", "responding", "returned", "resolved", "supervised", "evaluated", "reopened", "rejected")
+#: moves that undo work or close a request without solving it: the page asks before making them
+CONFIRM_MOVES = frozenset({"reopened", "rejected", "returned"})
+#: states the work list shows when no state is asked for: the open ones
+OPEN = tuple(k for k, st in C.STATES.items() if st.type == "open")
+
+
+def moves(state: str, by: str) -> list[dict[str, Any]]:
+    """The moves from ``state`` an actor of kind ``by`` may make from the page, each as an action
+    (``to``, 中文, English verb, ``confirm`` when the page must ask first)."""
+    pairs = {(t.source, t.target): t for t in C.TRANSITIONS}
+    return [
+        {"to": t, "zh": pairs[(state, t)].zh, "en": pairs[(state, t)].en, "confirm": t in CONFIRM_MOVES}
+        for t in C.allowed_targets(state, by=by)
+        if t in LIST_MOVES
+    ]
+
+
+def sla_clock(due: Any, now: dt.datetime) -> dict[str, Any]:
+    """The time left before ``due`` as whole days (``days_left`` < 0: overdue by that many days) and
+    ``overdue``; empty values without a time limit."""
+    if due is None or (isinstance(due, float) and math.isnan(due)):
+        return {"days_left": None, "overdue": False}
+    left = (clock.utc(pd.Timestamp(due).to_pydatetime()) - now).total_seconds() / 86400
+    return {"days_left": math.floor(left) if left < 0 else math.ceil(left), "overdue": left < 0}
+
+
+def building_names(store: Store, ids: list[str]) -> dict[str, str]:
+    """Building id → "estate number" (宁天家园 12), as the grid page names them."""
+    if not ids:
+        return {}
+    b = store.read("buildings", ids=ids, columns=["id", "name", "estate_id"])
+    est = b["estate_id"].dropna().astype(str).unique().tolist()
+    names = store.read("estates", ids=est, columns=["id", "name"]) if est else None
+    estate = dict(zip(names["id"].astype(str), names["name"].astype(str))) if names is not None else {}
+    return {
+        str(i): f"{estate.get(str(e), '')} {'' if n is None else n}".strip()
+        for i, n, e in zip(b["id"], b["name"], b["estate_id"])
+    }
+
+
+def work_list(
+    store: Store,
+    *,
+    user: Any,
+    filters: Mapping[str, Any] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The work list page's requests: open ones by default (``filters["state"]`` = ``all`` for every
+    state), earliest time limit first; each item with ``moves``, ``overdue``, ``days_left``,
+    ``days_waiting`` and ``building`` (its estate and number)."""
+    filters = dict(filters or {})
+    state = str(filters.get("state") or "")
+    if state == "all":
+        filters.pop("state")
+    elif not state:
+        filters["state"] = ",".join(OPEN)
+    out = list_complaints(store, user=user, filters=filters, limit=limit, offset=offset, order="due")
+    by = _actor_kind(user)
+    now = clock.utc(now) if now is not None else clock.now()
+    names = building_names(store, sorted({str(i["building_id"]) for i in out["items"] if i.get("building_id")}))
+    for item in out["items"]:
+        item["moves"] = moves(item["state"], by)
+        item.update(sla_clock(item.get("due_at") if C.is_open(item["state"]) else None, now))
+        created = clock.utc(pd.Timestamp(item["created_at"]).to_pydatetime())
+        item["days_waiting"] = max(0, int((now - created).total_seconds() // 86400))
+        item["building"] = names.get(str(item.get("building_id") or ""), "")
+    return out
