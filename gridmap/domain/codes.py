@@ -19,8 +19,10 @@ import numpy as np
 
 from gridmap.errors import InvalidInput
 
-CODE_RE = re.compile(r"^\d{15}$")
-COMMUNITY_RE = re.compile(r"^\d{12}$")
+# ASCII digits only (\d alone takes full-width １ and other scripts' digits); \Z, not $: "$" also matches
+# before a trailing newline, and "…001\n" is no code
+CODE_RE = re.compile(r"\A\d{15}\Z", re.ASCII)
+COMMUNITY_RE = re.compile(r"\A\d{12}\Z", re.ASCII)
 
 #: digits of each level of the code hierarchy, top down
 LEVELS: dict[str, int] = {"district": 6, "street": 9, "community": 12, "grid": 15}
@@ -63,7 +65,7 @@ def level_of(code: Any) -> str | None:
     """``"district"``, ``"street"``, ``"community"`` or ``"grid"`` by the length of an all-digit code;
     None for anything else."""
     text = _text(code)
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         return None
     return next((level for level, n in LEVELS.items() if len(text) == n), None)
 
