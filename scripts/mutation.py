@@ -95,20 +95,30 @@ def scratch_copy(module: str, files: list[Path], tests: list[str]) -> Path:
     return work
 
 
-def run_module(module: str, tests: list[str], sample: int | None, seed: int, minutes: float,
-               equivalent: dict[str, str], jobs: int) -> Result:
+def run_module(
+    module: str, tests: list[str], sample: int | None, seed: int, minutes: float, equivalent: dict[str, str], jobs: int
+) -> Result:
     files = module_files(module)
     names = mutant_names(files)
     result = Result(module, total=len(names))
-    chosen = sorted(random.Random(f"{seed}:{module}").sample(names, sample)) if sample and sample < len(names) else names
+    chosen = (
+        sorted(random.Random(f"{seed}:{module}").sample(names, sample)) if sample and sample < len(names) else names
+    )
     work = scratch_copy(module, files, tests)
     started = time.monotonic()
     try:
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         cmd = [sys.executable, "-m", "mutmut", "run", "--max-children", str(jobs), *chosen]
         try:
-            subprocess.run(cmd, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           timeout=minutes * 60, check=False)
+            subprocess.run(
+                cmd,
+                cwd=work,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                timeout=minutes * 60,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             print(f"  {module}: stopped after {minutes} min; unfinished mutants are listed as not run", file=sys.stderr)
         codes: dict[str, int | None] = {}

@@ -244,7 +244,7 @@ def mask_room(room: Any) -> str | None:
 # 11-digit mobiles, landlines with area code, 18-character ID numbers inside free text
 _PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
 _ID_IN_TEXT = re.compile(r"(?<![0-9Xx])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9Xx])")
-_LANDLINE_IN_TEXT = re.compile(r"(?<!\d)(0\d{2,3})-?(\d{7,8})(?!\d)")
+_LANDLINE_IN_TEXT = re.compile(r"(?<!\d)(0\d{2,3})[\s-]?(\d{7,8})(?!\d)")
 
 
 def redact_text(text: Any) -> str | None:

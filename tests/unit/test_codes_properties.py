@@ -96,14 +96,24 @@ def test_two_grids_with_the_same_previous_building_set_are_refused():
 def test_is_code_refuses_bad_codes_and_the_wrong_community():
     assert is_code(f"{COM}001") and is_code(f"{COM}001", COM)
     assert not is_code(f"{COM}001", "370214001008")
-    for bad in (f"{COM}01", f"{COM}0011", f"{COM}00a", f" {COM}001", "", f"{COM}001\n", "３７０２１４００１００７００１"):
+    for bad in (
+        f"{COM}01",
+        f"{COM}0011",
+        f"{COM}00a",
+        f" {COM}001",
+        "",
+        f"{COM}001\n",
+        "３７０２１４００１００７００１",
+    ):
         assert not is_code(bad), bad
     assert community_of(f"{COM}001") == COM
     assert level_of("３７０２１４") is None and level_of("370214") == "district"  # full-width digits are no code
     assert list(LEVELS.values()) == [6, 9, 12, 15]
 
 
-@pytest.mark.parametrize("bad", ["37021400100", "3702140010077", "37021400100a", "", "370214001007\n", "３７０２１４００１００７"])
+@pytest.mark.parametrize(
+    "bad", ["37021400100", "3702140010077", "37021400100a", "", "370214001007\n", "３７０２１４００１００７"]
+)
 def test_community_ids_that_are_not_12_digits(bad):
     with pytest.raises(CodeError, match="12 digits"):
         assign_codes(bad, [frozenset("a")], np.zeros((1, 2)))
