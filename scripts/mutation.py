@@ -43,6 +43,7 @@ class Result:
     survived: list[str] = field(default_factory=list)
     equivalent: list[str] = field(default_factory=list)
     not_run: list[str] = field(default_factory=list)
+    diffs: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
@@ -96,7 +97,14 @@ def scratch_copy(module: str, files: list[Path], tests: list[str]) -> Path:
 
 
 def run_module(
-    module: str, tests: list[str], sample: int | None, seed: int, minutes: float, equivalent: dict[str, str], jobs: int
+    module: str,
+    tests: list[str],
+    sample: int | None,
+    seed: int,
+    minutes: float,
+    equivalent: dict[str, str],
+    jobs: int,
+    show: bool = False,
 ) -> Result:
     files = module_files(module)
     names = mutant_names(files)
@@ -124,6 +132,18 @@ def run_module(
         codes: dict[str, int | None] = {}
         for meta in (work / "mutants").rglob("*.meta"):
             codes.update(json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"])
+        if show:
+            for name in chosen:
+                if codes.get(name) is not None and codes[name] not in KILLED and name not in equivalent:
+                    diff = subprocess.run(
+                        [sys.executable, "-m", "mutmut", "show", name],
+                        cwd=work,
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        check=False,
+                    )
+                    result.diffs[name] = diff.stdout
     finally:
         result.seconds = time.monotonic() - started
         shutil.rmtree(work, ignore_errors=True)
@@ -165,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=conf["seed"])
     parser.add_argument("--minutes", type=float, default=20.0, help="time limit per module")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="mutants tested at once")
-    parser.add_argument("--survivors", action="store_true", help="list the surviving mutants")
+    parser.add_argument("--survivors", action="store_true", help="list the surviving mutants with their diffs")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     args = parser.parse_args(argv)
     modules = list(conf["modules"]) if args.all else args.modules
@@ -176,11 +196,19 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for module in modules:
         print(f"mutating {module} …", file=sys.stderr)
-        r = run_module(module, conf["modules"][module], args.sample, args.seed, args.minutes, equivalent, args.jobs)
+        r = run_module(
+            module,
+            conf["modules"][module],
+            args.sample,
+            args.seed,
+            args.minutes,
+            equivalent,
+            args.jobs,
+            show=args.survivors,
+        )
         results.append(r)
-        if args.survivors:
-            for name in r.survived:
-                print(f"  survived: {name}", file=sys.stderr)
+        for name in r.survived if args.survivors else ():
+            print(f"  survived: {name}\n{r.diffs.get(name, '')}", file=sys.stderr)
     out = table(results, args.seed, args.sample)
     print(out)
     if args.markdown:
