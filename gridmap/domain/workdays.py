@@ -161,5 +161,5 @@ def china_calendar(
     years = sorted(set(int(y) for y in years))
     cn = holidays_pkg.country_holidays("CN", years=years)
     off = frozenset(d for d in cn if d.year in years)
-    worked = frozenset(d for d in getattr(cn, "weekend_workdays", ()) if d.year in years)
+    worked = frozenset(d for d in cn.weekend_workdays if d.year in years)
     return WorkCalendar(holidays=off, workdays=worked, zone=zone).with_overrides(holidays=holidays, workdays=workdays)

@@ -112,3 +112,55 @@ def test_a_year_outside_the_calendar_sees_only_weekends():
     cal = china_calendar([2025])
     assert cal.is_working_day(dt.date(2026, 10, 1)) is True  # National Day 2026 is not in this calendar
     assert all(d.year == 2025 for d in cal.holidays | cal.workdays)
+
+
+KIRITIMATI = ZoneInfo("Pacific/Kiritimati")  # UTC+14: a zone no test machine runs in
+
+
+def test_aware_times_are_counted_in_the_zone_by_every_method():
+    cal = WorkCalendar(zone=SHANGHAI)
+    friday_night_utc = dt.datetime(2025, 3, 7, 17, 0, tzinfo=dt.UTC)  # Saturday 01:00 in Shanghai
+    monday_utc = dt.datetime(2025, 3, 10, 1, 0, tzinfo=dt.UTC)  # Monday 09:00 in Shanghai
+    assert cal.add_working_days(friday_night_utc, 1) == dt.date(2025, 3, 10)  # counted from Saturday
+    assert WorkCalendar().add_working_days(friday_night_utc, 1) == dt.date(2025, 3, 10)  # from Friday, in UTC
+    assert cal.add_working_days(friday_night_utc, 0) == dt.date(2025, 3, 8)
+    assert cal.working_days_between(friday_night_utc, monday_utc) == 1  # (Sat, Mon]
+    assert WorkCalendar().working_days_between(friday_night_utc, monday_utc) == 1  # (Fri, Mon]
+    thursday_night_utc = dt.datetime(2025, 3, 6, 17, 0, tzinfo=dt.UTC)  # Friday 01:00 in Shanghai
+    assert cal.working_days_between(monday_utc, thursday_night_utc) == -1  # reversed: (Fri, Mon] in Shanghai: Mon
+    assert WorkCalendar().working_days_between(monday_utc, thursday_night_utc) == -2  # (Thu, Mon] in UTC: Fri, Mon
+
+
+def test_a_naive_time_is_a_wall_time_in_the_zone_not_the_machines():
+    cal = WorkCalendar(zone=KIRITIMATI)
+    friday_evening = dt.datetime(2025, 3, 7, 20, 0)
+    assert cal.day_of(friday_evening) == dt.date(2025, 3, 7)
+    assert cal.is_working_day(friday_evening) is True
+    assert cal.add_working_days(friday_evening, 0) == dt.date(2025, 3, 7)
+
+
+def test_overrides_and_the_china_calendar_keep_the_zone_and_the_weekend():
+    cal = WorkCalendar(weekend=frozenset({7}), zone=KIRITIMATI).with_overrides(holidays=["2025-03-05"])
+    assert cal.zone is KIRITIMATI and cal.weekend == frozenset({7})
+    assert cal.is_working_day(dt.date(2025, 3, 8)) is True  # a Saturday, worked under this weekend
+    assert cal.is_working_day(dt.date(2025, 3, 5)) is False
+    cn = china_calendar([2025], zone=KIRITIMATI, workdays=["2025-03-08"])
+    assert cn.zone is KIRITIMATI and cn.is_working_day(dt.date(2025, 3, 8)) is True
+    assert dt.date(2025, 9, 28) in cn.workdays  # a make-up Sunday from the package (National Day 2025)
+    assert cn.day_of(dt.datetime(2025, 3, 7, 12, 0, tzinfo=dt.UTC)) == dt.date(2025, 3, 8)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda c: c.day_of("Friday"), "day"),
+        (lambda c: c.add_working_days("3/7/2025", 1), "start"),
+        (lambda c: c.working_days_between("2025-03-07", "next week"), "end"),
+        (lambda c: c.working_days_between("yesterday", "2025-03-07"), "start"),
+        (lambda c: c.with_overrides(holidays=["1 May"]), "COMPLAINT_HOLIDAYS"),
+        (lambda c: c.with_overrides(workdays=["1 May"]), "COMPLAINT_WORKDAYS"),
+    ],
+)
+def test_a_bad_date_is_named_by_what_it_is(call, name):
+    with pytest.raises(CalendarError, match=rf"^{name}: .* is not a date \(write it as YYYY-MM-DD\)$"):
+        call(WorkCalendar())
