@@ -10,7 +10,6 @@ numbers after the highest ever issued in the community, so a retired code is nev
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -33,11 +32,9 @@ class CodeError(InvalidInput):
 
 
 def _text(code: Any) -> str:
-    """``code`` as stripped text; None, NaN and pandas' missing values (``<NA>``, ``NaT``) are ``""``."""
-    if code is None or (isinstance(code, float) and math.isnan(code)):
-        return ""
-    text = str(code).strip()
-    return "" if text in ("<NA>", "NaT", "nan") else text
+    """``code`` as stripped text (None → ``""``). Missing values (NaN, ``pd.NA``, ``NaT``) read as ``nan``,
+    ``<NA>``, ``NaT``: no digits, so no level and no prefix."""
+    return "" if code is None else str(code).strip()
 
 
 def _prefix(code: Any, level: str) -> str | None:

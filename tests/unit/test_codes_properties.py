@@ -4,6 +4,7 @@ sequence 999 itself, empty input, repeated building sets, ``is_code`` on bad cod
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,10 +14,12 @@ from gridmap.domain.codes import (
     CodeError,
     assign_codes,
     community_of,
+    district_of,
     geographic_order,
     is_code,
     level_of,
     sequence,
+    street_of,
 )
 
 COM = "370214001007"
@@ -62,7 +65,9 @@ def test_default_row_height_is_the_typical_spacing():
 
 
 def test_no_points_and_no_grids():
-    assert geographic_order(np.zeros((0, 2))).tolist() == []
+    empty = geographic_order(np.zeros((0, 2)))
+    assert empty.tolist() == [] and empty.dtype.kind == "i"  # positions: usable as an index even when empty
+    assert np.zeros((0, 2))[empty].shape == (0, 2)
     assert assign_codes(COM, [], np.zeros((0, 2))) == []
 
 
@@ -117,3 +122,27 @@ def test_is_code_refuses_bad_codes_and_the_wrong_community():
 def test_community_ids_that_are_not_12_digits(bad):
     with pytest.raises(CodeError, match="12 digits"):
         assign_codes(bad, [frozenset("a")], np.zeros((1, 2)))
+
+
+def default_row_height(xy: np.ndarray) -> float:
+    """The documented default: sqrt(bbox area / n), each side counted as at least 1 m (and never 0)."""
+    w, h = (float(np.ptp(xy[:, k])) for k in (0, 1))
+    return max(float(np.sqrt(max(w, 1.0) * max(h, 1.0) / len(xy))), 1e-9)
+
+
+small = st.integers(min_value=0, max_value=40).map(lambda v: v / 10)  # 0 … 4 m in 10 cm steps
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(small, small), min_size=2, max_size=8))
+def test_the_default_row_height_is_the_typical_spacing_for_any_small_set(points):
+    xy = np.array(points, dtype=float)
+    assert geographic_order(xy).tolist() == reading_order(xy, default_row_height(xy))
+
+
+def test_each_level_of_a_code_is_its_own_prefix():
+    assert district_of("370214") == "370214" and street_of("370214001") == "370214001"
+    assert community_of("370214001005") == "370214001005"
+    for missing in (float("nan"), pd.NA, pd.NaT, "nan", "<NA>"):
+        assert district_of(missing) is None and level_of(missing) is None
+    assert community_of(370214001005.0) == "370214001005"  # a code read as a number by a spreadsheet
