@@ -127,6 +127,8 @@ def test_aware_times_are_counted_in_the_zone_by_every_method():
     assert cal.working_days_between(friday_night_utc, monday_utc) == 1  # (Sat, Mon]
     assert WorkCalendar().working_days_between(friday_night_utc, monday_utc) == 1  # (Fri, Mon]
     thursday_night_utc = dt.datetime(2025, 3, 6, 17, 0, tzinfo=dt.UTC)  # Friday 01:00 in Shanghai
+    assert cal.working_days_between(thursday_night_utc, monday_utc) == 1  # (Fri, Mon] in Shanghai: Mon
+    assert WorkCalendar().working_days_between(thursday_night_utc, monday_utc) == 2  # (Thu, Mon] in UTC
     assert cal.working_days_between(monday_utc, thursday_night_utc) == -1  # reversed: (Fri, Mon] in Shanghai: Mon
     assert WorkCalendar().working_days_between(monday_utc, thursday_night_utc) == -2  # (Thu, Mon] in UTC: Fri, Mon
 
