@@ -9,9 +9,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import geopandas as gpd
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shapely.geometry import Point
 
 from gridmap.domain import privacy as P
 
@@ -196,3 +199,93 @@ def test_a_masked_name_shows_only_its_first_character(name):
     masked = P.mask_name(name)
     stripped = name.strip()
     assert masked[0] == stripped[0] and set(masked[1:]) == {"*"} and len(masked) == max(2, len(stripped))
+
+
+EVENTS = [
+    {"seq": 1, "to_state": "collected", "note": "channel=map"},
+    {"seq": 2, "to_state": "accepted", "note": "已联系 13812345678，身份证 370214199001011234"},
+    {"seq": 3, "to_state": "dispatched"},  # no note at all
+]
+AT = P.Where(grid=GRID, community=COMMUNITY, street=STREET, department="urban_management")
+
+
+def test_event_notes_by_note_level():
+    # admin and the area's own staff: in clear, and the events are copies
+    for viewer in (V("admin"), V("grid_leader", {"grids": [GRID]}), V("street_official", {"streets": [STREET]})):
+        out = P.redact_events(EVENTS, viewer, AT)
+        assert out == EVENTS and out[0] is not EVENTS[0], viewer
+    # planner and the department handling it: numbers masked, the rest kept
+    for viewer in (V("planner"), V("department", {"departments": ["城管"]})):
+        out = P.redact_events(EVENTS, viewer, AT)
+        assert out[1]["note"] == "已联系 138****5678，身份证 370214********1234", viewer
+        assert out[0]["note"] == "channel=map" and out[2].get("note") is None
+        assert [e["seq"] for e in out] == [1, 2, 3]
+    # staff outside the request's scope, viewers, the public: no notes at all, the steps kept
+    for viewer in (V("grid_leader", {"grids": [OTHER_GRID]}), V("department", {"departments": ["water"]}), V("viewer")):
+        out = P.redact_events(EVENTS, viewer, AT)
+        assert all("note" not in e for e in out), viewer
+        assert [e["to_state"] for e in out] == ["collected", "accepted", "dispatched"]
+    assert EVENTS[1]["note"].startswith("已联系 1381234")  # the input is untouched
+
+
+def test_admin_and_planner_are_in_every_scope_and_list_every_row():
+    for role in ("admin", "planner"):
+        assert P.in_scope(V(role), P.Where()) and P.in_scope(V(role), AT)
+        assert P.may_list(V(role), P.Where())
+    assert P.sees_exact_counts(V("grid_leader")) and P.sees_exact_counts(V("planner"))
+    assert not P.sees_exact_counts(V("viewer")) and not P.sees_exact_counts(V("public"))
+
+
+def test_where_reads_the_records_own_street_first():
+    where = P.Where.of({"street_id": "370214009", "community_id": COMMUNITY})
+    assert (where.street, where.community, where.grid) == ("370214009", COMMUNITY, None)
+    assert P.Where.of({"filed_grid_code": GRID}).street == STREET
+
+
+def test_redact_record_handles_missing_columns_one_by_one():
+    # head_name absent: the phone after it is still masked; tags absent: nothing to remove, no error
+    out = P.redact_record({"grid_code": GRID, "phone": "13812345678"}, "households", V("planner"))
+    assert out == {"grid_code": GRID, "phone": "138****5678"}
+    out = P.redact_record(
+        {"grid_code": GRID, "head_name": "张三"}, "households", V("grid_leader", {"grids": [OTHER_GRID]})
+    )
+    assert out == {"grid_code": GRID, "head_name": "张*"}
+
+
+def test_landline_keeps_exactly_its_area_code_and_last_two_digits():
+    assert P.redact_text("座机 0532-88886666") == "座机 0532-******66"
+    assert P.redact_text("021 1234567") == "021-*****67"
+
+
+def test_redact_frame_for_plain_frames_and_when_every_row_is_dropped():
+    rows = [dict(HOUSEHOLD, id=f"h{i}", geometry=Point(120.4, 36.3)) for i in range(3)]
+    plain = pd.DataFrame(rows)
+    out = P.redact_frame(plain, "households", V("planner"))
+    assert type(out) is pd.DataFrame and list(out["head_name"]) == ["张*"] * 3
+    # a viewer may list no household: no rows, and the columns that are not personal stay
+    geo = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
+    out = P.redact_frame(geo, "households", V("viewer"))
+    assert len(out) == 0 and {"id", "households", "geometry"} <= set(out.columns)
+    assert not {"head_name", "phone", "tags"} & set(out.columns)
+    # drop_unlisted=False keeps the rows for a viewer, without any personal field
+    out = P.redact_frame(geo, "households", V("viewer"), drop_unlisted=False)
+    assert len(out) == 3 and out.crs == geo.crs and not {"head_name", "phone", "tags"} & set(out.columns)
+
+
+def test_aggregate_skips_rows_without_a_key_and_missing_sums():
+    rows = [
+        {"grid": None, "people": 9},
+        {"grid": "A", "people": 4, "tags": "低保"},
+        {"grid": "A", "people": float("nan"), "tags": "低保,独居老人"},
+        {"grid": "B", "people": None},
+    ]
+    out = P.aggregate(rows, by="grid", sum_fields=["people"], tag_field="tags", threshold=3)
+    assert out == {
+        "A": {"count": "<3", "people": 4, "tags": {"低保": "<3", "独居老人": "<3"}},
+        "B": {"count": "<3", "people": 0, "tags": {}},
+    }
+
+
+def test_personal_fields_in_ignores_empty_values():
+    assert P.personal_fields_in({"phone": "", "head_name": None}) == []
+    assert P.personal_fields_in({"rows": [{"phone": "1"}]}) == ["$.rows[0].phone"]
