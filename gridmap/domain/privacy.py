@@ -345,11 +345,11 @@ def redact_frame(frame: Any, layer: str, viewer: Viewer, *, drop_unlisted: bool 
     kept = redact_records(records, layer, viewer, drop_unlisted=drop_unlisted)
     personal, sensitive = personal_columns(layer)
     columns = [c for c in frame.columns if (c not in personal and c not in sensitive) or any(c in r for r in kept)]
-    cls = type(frame)
-    kwargs = {"crs": frame.crs} if hasattr(frame, "crs") and "geometry" in columns else {}
-    if "geometry" not in columns and hasattr(frame, "crs"):
-        cls = pd.DataFrame
-    return cls([{c: r.get(c) for c in columns} for r in kept], columns=columns, **kwargs)
+    rows = [{c: r.get(c) for c in columns} for r in kept]
+    active = getattr(frame, "active_geometry_name", None)  # a GeoDataFrame's geometry column (any name)
+    if active is not None and active in columns:
+        return type(frame)(rows, columns=columns, geometry=active, crs=frame.crs)
+    return pd.DataFrame(rows, columns=columns)
 
 
 #: layers whose every row is about one person or household

@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 
 import geopandas as gpd
+import pandas as pd
 import pytest
-from shapely.geometry import Point, box
+from shapely.geometry import Point, Polygon, box
 
 from gridmap.domain import complaints as C
 from gridmap.domain.complaints import ComplaintError, Policy
@@ -158,3 +159,21 @@ def test_routing_ties_and_inheritance_hold_away_from_120E(crs, x0, y0):
     r = C.route(*lonlat(80, 80), category="parking", policy=Policy(nearest_m=5), **world)
     assert (r.building_id, r.grid_code, r.community_id, r.placement) == (None, "G1", "C9", "area")
     assert r.needs_confirmation and r.reasons == ("no building at this location",)
+
+
+def test_a_building_in_no_grid_is_still_a_contained_placement_and_empty_footprints_never_match():
+    world, lonlat = _world("EPSG:4549", 500000.0, 4017000.0)
+    lone = dict(world, assignment={}, grids=world["grids"].iloc[0:0])
+    r = C.route(*lonlat(20, 20), category="parking", policy=POLICY, **lone)
+    assert (r.building_id, r.grid_code, r.placement, r.placement_distance_m) == ("b1", None, "contained", 0.0)
+    assert r.reasons == ("building is in no grid of the published plan",) and r.needs_confirmation
+    # an empty footprint (and a missing one) with a lower id than the real building is never matched
+    buildings = world["buildings"].copy()
+    extra = gpd.GeoDataFrame(
+        {"id": ["a0", "a1"], "estate_id": ["e1", "e1"], "community_id": ["C1", "C1"]},
+        geometry=[Polygon(), None],
+        crs="EPSG:4326",
+    )
+    both = gpd.GeoDataFrame(pd.concat([extra, buildings], ignore_index=True), crs="EPSG:4326")
+    r = C.route(*lonlat(20, 20), category="parking", policy=POLICY, **dict(world, buildings=both))
+    assert r.building_id == "b1" and r.placement == "contained"

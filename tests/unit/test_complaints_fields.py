@@ -11,7 +11,7 @@ import pytest
 
 from gridmap.domain import complaints as C
 from gridmap.domain.complaints import ComplaintError, IllegalTransition, Policy
-from gridmap.domain.complaints.catalogue import MAX_DESCRIPTION
+from gridmap.domain.complaints.catalogue import MAX_DESCRIPTION, _isnull
 from gridmap.domain.complaints.workflow import MAX_CODE
 from gridmap.domain.workdays import WorkCalendar
 
@@ -280,3 +280,19 @@ def test_agency_names_the_department_and_the_grid_when_known():
     assert C.Route(department="urban_management", grid_code="G1").agency(lang="en").endswith(" / grid G1")
     assert C.Route(grid_code="G1").agency() == "网格 G1"
     assert C.Route(department="nowhere").agency() == "" and C.Route().agency() == ""
+
+
+def test_a_move_by_the_wrong_kind_names_every_kind_that_may_make_it():
+    t = next(t for t in C.TRANSITIONS if len(t.by) >= 2 and "department" not in t.by)
+    with pytest.raises(IllegalTransition) as err:
+        C.apply(_record(t.source), t.target, actor="u", by="department", at=T0, seq=2)
+    assert str(err.value).endswith(f"{' or '.join(sorted(t.by))}, not by department")
+    with pytest.raises(ComplaintError, match=f"^note is {C.MAX_NOTE + 1} characters; at most {C.MAX_NOTE}$"):
+        C.apply(_record(), "dispatched", actor="u", by="staff", at=T0, seq=2, note="n" * (C.MAX_NOTE + 1))
+
+
+def test_missing_values_are_scalars_only():
+    for missing in (None, float("nan"), pd.NaT, pd.NA):
+        assert _isnull(missing) is True, missing
+    for value in (0, "", dt.datetime(2025, 1, 1), [None, None], pd.Series([None, 1])):
+        assert _isnull(value) is False, value

@@ -289,3 +289,11 @@ def test_aggregate_skips_rows_without_a_key_and_missing_sums():
 def test_personal_fields_in_ignores_empty_values():
     assert P.personal_fields_in({"phone": "", "head_name": None}) == []
     assert P.personal_fields_in({"rows": [{"phone": "1"}]}) == ["$.rows[0].phone"]
+
+
+def test_redact_frame_keeps_a_geometry_column_of_any_name_and_its_crs():
+    rows = [dict(HOUSEHOLD, id="h1", geom=Point(120.4, 36.3))]
+    geo = gpd.GeoDataFrame(rows, geometry="geom", crs="EPSG:4490")
+    out = P.redact_frame(geo, "households", V("planner"))
+    assert isinstance(out, gpd.GeoDataFrame) and out.active_geometry_name == "geom" and out.crs == geo.crs
+    assert out.geometry.iloc[0].equals(Point(120.4, 36.3)) and out["head_name"].iloc[0] == "张*"

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+import pandas as pd
+
 from gridmap.errors import InvalidInput
 
 
@@ -271,7 +273,8 @@ def _state(label: str) -> State:
 
 
 def _isnull(v: Any) -> bool:
+    """None, NaN, NaT or pandas' NA (a scalar); False for anything else, lists and arrays included."""
     try:
-        return v is None or bool(v != v)  # NaN / NaT
-    except (TypeError, ValueError):
+        return v is None or bool(pd.isna(v))
+    except (TypeError, ValueError):  # an array: pd.isna gives one answer per element
         return False
