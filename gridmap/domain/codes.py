@@ -97,6 +97,13 @@ def sequence(code: str) -> int:
     return int(code[LEVELS["community"] :])
 
 
+def short_code(code: str) -> str:
+    """The short form of a grid code people read and type inside its community: the 3-digit sequence
+    (``370214003002005`` → ``"005"``); map labels and search use it with the community's name."""
+    text = _text(code)
+    return text[LEVELS["community"] :] if len(text) == LEVELS["grid"] else text
+
+
 def assign_codes(
     community_id: str,
     grids: Sequence[frozenset[str]],

@@ -162,6 +162,8 @@ def js_strings() -> dict[str, str]:
         "高于上限": _("高于上限"),
         "超期诉求": _("超期诉求"),
         "搜索网格编码、小区或楼栋": _("搜索网格编码、小区或楼栋"),
+        "搜索街道、社区、小区、楼栋或网格": _("搜索街道、社区、小区、楼栋或网格"),
+        "区域内待办诉求数；1–4 件显示为 <5，保护个人信息": _("区域内待办诉求数；1–4 件显示为 <5，保护个人信息"),
         "搜索": _("搜索"),
         "没有找到": _("没有找到"),
         "定位我的位置": _("定位我的位置"),
@@ -175,7 +177,15 @@ def js_strings() -> dict[str, str]:
     }
     out.update({f"role:{k}": v for k, v in role_names().items()})
     out.update({f"state:{k}": v for k, v in state_names().items()})
-    out.update({"kind:grid": _("网格"), "kind:estate": _("小区"), "kind:building": _("楼栋")})
+    out.update(
+        {
+            "kind:grid": _("网格"),
+            "kind:estate": _("小区"),
+            "kind:building": _("楼栋"),
+            "kind:street": _("街道"),
+            "kind:community": _("社区"),
+        }
+    )
     out.update(
         {
             "glyph:grid_leader": _("网"),

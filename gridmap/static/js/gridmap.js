@@ -456,67 +456,108 @@
     return new C();
   }
 
-  function legend(opts) {
+  function visibleLayers(map) {
+    var out = {};
+    gm.sources.forEach(function (s) { if (s.map === map && map.hasLayer(s.group)) out[s.opts.layer] = true; });
+    return out;
+  }
+
+  /* the legend lists only what is on the map: grid load, stewards' roles, requests and the "<5" bubbles */
+  function legend(map, opts) {
     var box = el("div", "gm-legend leaflet-bar");
-    box.appendChild(el("h4", null, t("网格户数")));
-    [["under", LOAD.under, t("低于下限") + " (<" + opts.min + ")"],
-     ["ok", "rgb(199,233,192)", opts.min + "–" + opts.max],
-     ["ok", "rgb(35,139,69)", ""],
-     ["over", LOAD.over, t("高于上限") + " (>" + opts.max + ")"]].forEach(function (r, i) {
-      if (i === 2) return;
-      var line = el("div", "gm-legend-row");
-      var sw = el("span", "gm-swatch");
-      sw.style.background = i === 1 ? "linear-gradient(90deg, rgb(199,233,192), rgb(35,139,69))" : r[1];
-      line.appendChild(sw); line.appendChild(el("span", null, r[2]));
-      box.appendChild(line);
-    });
-    if (opts.roles) {
-      var roles = el("div", "gm-legend-roles");
-      Object.keys(ROLE).forEach(function (k) {
-        var line = el("div", "gm-legend-row"), ic = el("span", "gm-icon-inline", glyph(k));
-        ic.style.background = ROLE[k].colour;
-        line.appendChild(ic); line.appendChild(el("span", null, t("role:" + k, k)));
-        roles.appendChild(line);
-      });
-      var c = el("div", "gm-legend-row"), dot = el("span", "gm-dot gm-overdue gm-dot-inline");
-      c.appendChild(dot); c.appendChild(el("span", null, t("超期诉求")));
-      roles.appendChild(c);
-      box.appendChild(roles);
+    function fill() {
+      box.textContent = "";
+      var on = visibleLayers(map), any = !gm.sources.length;
+      if (on.grids || any) {
+        box.appendChild(el("h4", null, t("网格户数")));
+        [[LOAD.under, t("低于下限") + " (<" + opts.min + ")"],
+         ["linear-gradient(90deg, rgb(199,233,192), rgb(35,139,69))", opts.min + "–" + opts.max],
+         [LOAD.over, t("高于上限") + " (>" + opts.max + ")"]].forEach(function (r) {
+          var line = el("div", "gm-legend-row"), sw = el("span", "gm-swatch");
+          sw.style.background = r[0];
+          line.appendChild(sw); line.appendChild(el("span", null, r[1]));
+          box.appendChild(line);
+        });
+      }
+      if (opts.roles && (on.stewards || any)) {
+        var roles = el("div", "gm-legend-roles");
+        Object.keys(ROLE).forEach(function (k) {
+          var line = el("div", "gm-legend-row"), ic = el("span", "gm-icon-inline", glyph(k));
+          ic.style.background = ROLE[k].colour;
+          line.appendChild(ic); line.appendChild(el("span", null, t("role:" + k, k)));
+          roles.appendChild(line);
+        });
+        box.appendChild(roles);
+      }
+      if (on.complaints) {
+        var c = el("div", "gm-legend-roles gm-legend-complaints");
+        var r1 = el("div", "gm-legend-row"), dot = el("span", "gm-dot gm-overdue gm-dot-inline");
+        r1.appendChild(dot); r1.appendChild(el("span", null, t("超期诉求")));
+        var r2 = el("div", "gm-legend-row"), b = el("span", "gm-bubble gm-bubble-inline", "<5");
+        r2.appendChild(b); r2.appendChild(el("span", null, t("区域内待办诉求数；1–4 件显示为 <5，保护个人信息")));
+        c.appendChild(r1); c.appendChild(r2);
+        box.appendChild(c);
+      }
+      box.style.display = box.childNodes.length ? "" : "none";
     }
+    fill();
+    map.on("overlayadd overlayremove layeradd layerremove", function () { clearTimeout(box._t); box._t = setTimeout(fill, 50); });
     return box;
   }
 
+  /* suggestions while typing; a pick zooms to the place and outlines it */
   function searchBox(map, opts) {
     var box = el("div", "gm-search leaflet-bar");
     var form = el("form"); form.setAttribute("role", "search");
-    var input = el("input"); input.type = "search"; input.placeholder = t("搜索网格编码、小区或楼栋");
+    var input = el("input"); input.type = "search"; input.placeholder = t("搜索街道、社区、小区、楼栋或网格");
     input.setAttribute("aria-label", t("搜索")); input.name = "q"; input.autocomplete = "off";
-    var list = el("ul", "gm-results");
+    var list = el("ul", "gm-results"); list.setAttribute("role", "listbox");
     form.appendChild(input); box.appendChild(form); box.appendChild(list);
-    form.addEventListener("submit", function (e) {
-      e.preventDefault();
-      var q = input.value.trim();
+    var timer = null, asked = 0, mark = null;
+    function pick(h) {
+      if (mark) map.removeLayer(mark);
+      if (h.geometry) {
+        mark = L.geoJSON(h.geometry, { interactive: false, style: { color: "#ff6d00", weight: 4, fill: true, fillOpacity: 0.08, dashArray: null } }).addTo(map);
+      }
+      gm.searchPick = { kind: h.kind, id: h.id };
+      if (h.bbox) map.fitBounds([[h.bbox[1], h.bbox[0]], [h.bbox[3], h.bbox[2]]], { maxZoom: h.kind === "building" ? 18 : 17 });
       list.textContent = "";
-      if (!q) return;
+      input.value = h.label.split(" · ")[0];
+      if (h.kind === "grid" && opts.linkGrids !== false) {
+        var go = el("li"), a = el("a", "gm-link", t("查看网格") + " " + h.label.split(" · ")[0] + " →");
+        a.href = h.url; go.appendChild(a); list.appendChild(go);
+      }
+    }
+    function ask(q, choose) {
+      var n = ++asked;
       fetch(opts.api + "/search?q=" + encodeURIComponent(q)).then(function (r) { return r.json(); }).then(function (data) {
+        if (n !== asked) return;       // an older answer arriving late
+        list.textContent = "";
         var hits = data.results || [];
         if (!hits.length) { list.appendChild(el("li", "gm-empty", t("没有找到"))); return; }
+        if (choose) { pick(hits[0]); return; }
         hits.forEach(function (h) {
           var li = el("li"), b = el("button", null, h.label);
-          b.type = "button";
+          b.type = "button"; li.setAttribute("role", "option");
           li.appendChild(el("span", "gm-kind", t("kind:" + h.kind, h.kind)));
           li.appendChild(b);
-          b.addEventListener("click", function () {
-            map.fitBounds([[h.bbox[1], h.bbox[0]], [h.bbox[3], h.bbox[2]]], { maxZoom: h.kind === "building" ? 18 : 17 });
-            list.textContent = "";
-            if (h.kind === "grid" && opts.linkGrids !== false) {
-              var go = el("li"), a = el("a", "gm-link", t("查看网格") + " " + h.label + " →");
-              a.href = h.url; go.appendChild(a); list.appendChild(go);
-            }
-          });
+          b.addEventListener("click", function () { pick(h); });
           list.appendChild(li);
         });
       });
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = input.value.trim();
+      if (!q) { list.textContent = ""; return; }
+      timer = setTimeout(function () { ask(q, false); }, 250);
+    });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      clearTimeout(timer);
+      var q = input.value.trim();
+      list.textContent = "";
+      if (q) ask(q, false);
     });
     return box;
   }
@@ -548,7 +589,7 @@
     gm.map = map; gm.options = opts;
     if (opts.search) control("topleft", function () { return searchBox(map, opts); }).addTo(map);
     if (opts.locate) control("topleft", function () { return locateButton(map); }).addTo(map);
-    if (opts.legend && !opts.resident) control("bottomright", function () { return legend(opts.legend); }).addTo(map);
+    if (opts.legend && !opts.resident) control("bottomright", function () { return legend(map, opts.legend); }).addTo(map);
     control("bottomleft", function () { var s = el("div", "gm-status"); s.id = "gm-status"; s.style.display = "none"; return s; }).addTo(map);
     map.attributionControl && map.attributionControl.setPrefix("Leaflet");
     setTimeout(status, 0);
