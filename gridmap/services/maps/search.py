@@ -74,12 +74,12 @@ def search(store: Store, q: str, *, limit: int = 10) -> list[dict[str, Any]]:
         if (coms or name == "") and (unit.endswith("网格") or not name or not _by_name(estates, name, area=False)):
             hits += [(0 if name else 3, h) for h in _grids_by_sequence(store, plan_id, number, coms, com_names, limit)]
     if m and m["name"]:  # a building: estate + number
-        name, number = m["name"].strip(), m["number"]
-        match = [row for _, row in _by_name(estates, name.replace(" ", ""), area=False)][:50]
+        estate_name, house = m["name"].strip(), str(int(m["number"]))
+        match = [row for _, row in _by_name(estates, estate_name.replace(" ", ""), area=False)][:50]
         if match:
             blds = store.read(
                 "buildings",
-                where={"estate_id": [r["id"] for r in match], "name": number},
+                where={"estate_id": [r["id"] for r in match], "name": house},
                 columns=["id", "name", "estate_id", "geometry"],
             )
             names = {r["id"]: r["name"] for r in match}
