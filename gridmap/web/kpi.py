@@ -15,7 +15,8 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from gridmap.domain import privacy
+from gridmap.domain import kpi_csv, privacy
+from gridmap.domain.codes import community_of, short_code
 from gridmap.errors import InvalidInput
 from gridmap.services import complaints as svc
 from gridmap.services.complaints import public
@@ -91,13 +92,15 @@ def as_csv():
     rep = _report()
     if level not in rep["levels"]:
         raise InvalidInput(f"level must be grid, community or street, got {level!r}")
-    rows = rep["levels"][level]
+    headers = request.args.get("headers", "zh")
+    if headers not in ("zh", "en"):
+        raise InvalidInput(f"headers must be zh or en, got {headers!r} / headers 应为 zh 或 en")
+    header, rows = kpi_csv.csv_table(rep["levels"][level], level, unit_names(), english=headers == "en")
     buf = io.StringIO()
     buf.write("\ufeff")  # so spreadsheet programs read UTF-8 (Chinese) correctly
-    if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    w = csv.writer(buf)
+    w.writerow(header)
+    w.writerows(rows)
     name = f"gridmap-kpi-{level}-{rep['year']}.csv"
     return Response(
         buf.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}"}
@@ -106,8 +109,19 @@ def as_csv():
 
 # -- inline SVG helpers (text escaped; numbers formatted here) ----------------------------------------
 def _street_names() -> dict[str, str]:
-    s = get_store().read("streets", columns=["id", "name"])
-    return dict(zip(s["id"].astype(str), s["name"].astype(str)))
+    return unit_names()["street"]
+
+
+def unit_names() -> dict[str, dict[str, str]]:
+    """Names of streets and communities by id, and of grids as "community short-code" (恒珠社区 005)."""
+    store = get_store()
+    s = store.read("streets", columns=["id", "name"])
+    c = store.read("communities", columns=["id", "name"])
+    communities = dict(zip(c["id"].astype(str), c["name"].astype(str)))
+    plan = published_plan_id(store)
+    codes = store.read("plan_grids", where={"plan_id": plan}, columns=["code"])["code"] if plan else []
+    grids = {str(g): f"{communities.get(community_of(g) or '', '')} {short_code(g)}".strip() for g in codes}
+    return {"street": dict(zip(s["id"].astype(str), s["name"].astype(str))), "community": communities, "grid": grids}
 
 
 def bar_chart(

@@ -89,7 +89,17 @@ def test_kpi_csv_and_page(client):
     r = client.get("/api/kpi.csv?year=2025&level=street")
     assert r.status_code == 200 and r.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
-    assert [x["street"] for x in rows] == [STREET] and rows[0]["complaints"] == "5"
+    assert [x["街道编码"] for x in rows] == [STREET] and rows[0]["诉求数"] == "5"
+    assert rows[0]["街道"] == "城阳街道"  # names, not only codes
+    en = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get("/api/kpi.csv?year=2025&level=street&headers=en").get_data(as_text=True).lstrip("\ufeff")
+            )
+        )
+    )
+    assert en[0]["street code"] == STREET and en[0]["requests"] == "5" and en[0]["street"] == "城阳街道"
+    assert client.get("/api/kpi.csv?headers=fr").status_code == 400
     assert client.get("/api/kpi.csv?level=planet").status_code == 400
     page = client.get("/kpi?year=2025").get_data(as_text=True)
     assert 'id="gridmap-svg"' in page and f'data-code="{G2}"' in page and "城阳街道" in page
@@ -119,7 +129,9 @@ def test_kpi_small_counts_are_suppressed_for_the_public(app_factory, world, logi
                 io.StringIO(c.get("/api/kpi.csv?year=2025&level=grid").get_data(as_text=True).lstrip("\ufeff"))
             )
         )
-        assert {r["grid"]: r["complaints"] for r in rows}[G1] == "<5"
+        g1 = {r["网格编码"]: r for r in rows}[G1]
+        assert g1["诉求数"] == "" and g1["每千户诉求"] == ""  # withheld: empty, never "<5" in a number column
+        assert "诉求数" in g1["隐藏的数值"].split(";") and "每千户诉求" in g1["隐藏的数值"].split(";")
         page = c.get("/kpi?year=2025").get_data(as_text=True)
         assert "&lt;5" in page
     # a department (may see personal data) keeps exact figures
@@ -141,3 +153,35 @@ def test_kpi_on_an_empty_store(app_factory, tmp_path):
     assert c.get("/api/kpi").json["summary"]["complaints"] == 0
     assert c.get("/kpi").status_code == 200 and c.get("/api/kpi.csv").status_code == 200
     assert c.get("/complaints/new").status_code == 200
+
+
+def test_kpi_csv_reads_with_pandas_as_numbers_and_names(app_factory, demo_store):
+    """The CSV a spreadsheet reads (issue 15): Chinese headers, names beside codes, every figure column numeric
+    (rates as percentages), a column naming what the small-count rule withheld — for the public too."""
+    import pandas as pd
+
+    from gridmap.domain.kpi_csv import CSV_FIGURES
+
+    app = app_factory(demo_store)
+    for level, name_col in (("grid", "网格"), ("community", "社区"), ("street", "街道")):
+        res = app.test_client().get(f"/api/kpi.csv?level={level}")
+        frame = pd.read_csv(io.BytesIO(res.get_data()), encoding="utf-8-sig", dtype={f"{name_col}编码": str})
+        assert len(frame) > 0
+        codes = frame[f"{name_col}编码"]
+        assert codes.str.fullmatch(r"\d+").all()
+        assert frame[name_col].notna().all() and not frame[name_col].astype(str).str.fullmatch(r"\d+").any()
+        for _key, header, _en, percent in CSV_FIGURES:
+            col = frame[header]
+            assert pd.api.types.is_numeric_dtype(col), (level, header, col.head())
+            if percent:
+                assert col.dropna().between(-100, 100_000).all()
+        assert "隐藏的数值" in frame.columns
+        if level == "grid":  # the demo has grids with 1–4 requests: withheld, empty and flagged
+            flagged = frame[frame["隐藏的数值"].fillna("").str.split(";").map(lambda names: "诉求数" in names)]
+            assert len(flagged) and flagged["诉求数"].isna().all()
+            assert frame.loc[frame["网格"].str.startswith("恒珠社区"), "网格"].str.fullmatch(r"恒珠社区 \d{3}").all()
+    street = pd.read_csv(
+        io.BytesIO(app.test_client().get("/api/kpi.csv?level=street").get_data()), encoding="utf-8-sig"
+    )
+    assert "城阳街道" in set(street["街道"])
+    assert street["响应率(%)"].max() > 1  # percentages, not fractions

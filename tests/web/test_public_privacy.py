@@ -10,6 +10,7 @@ import io
 import re
 
 from gridmap.domain import privacy
+from gridmap.domain.kpi_csv import header_keys
 from gridmap.services.accounts import issue_embed
 from gridmap.web import get_store
 from gridmap.web.access import embed_view_of
@@ -48,8 +49,9 @@ def small_counts(resp, keys: set[str]) -> list[str]:
     if resp.is_json:
         walk(resp.get_json(), "$")
     elif resp.mimetype == "text/csv":
+        named = header_keys()  # the CSV's Chinese headers name the report's keys
         for i, row in enumerate(csv.DictReader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff")))):
-            found += [f"row {i}.{k}={v}" for k, v in row.items() if k in keys and _small(v)]
+            found += [f"row {i}.{k}={v}" for k, v in row.items() if named.get(k, k) in keys and _small(v)]
     elif resp.mimetype == "text/html":
         found += [
             f"{k}={v}"
