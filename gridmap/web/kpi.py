@@ -6,28 +6,27 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import shapely
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from gridmap import clock
 from gridmap.domain import kpi_csv, privacy
 from gridmap.domain.codes import community_of, short_code
 from gridmap.errors import InvalidInput
+from gridmap.present import charts
 from gridmap.services import complaints as svc
 from gridmap.services.complaints import public
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.web.access import allow, current_user
 from gridmap.web.complaints import layout
-from gridmap.web.context import get_store
+from gridmap.web.context import get_store, zone
 
 bp = Blueprint("kpi", __name__)
-
-_PALETTE = ("#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#e6550d", "#a63603")
 
 
 def _year() -> int | None:
@@ -57,25 +56,45 @@ def _report() -> dict[str, Any]:
 @allow("public")
 def page():
     rep = _report()
+    names = unit_names()
     grid_values = {r["grid"]: r["per_1000"] for r in rep["levels"]["grid"]}
     streets = rep["levels"]["street"]
+    year = rep["year"]
+    now = clock.local(clock.now(), zone())
     return render_template(
         "kpi.html",
         layout=layout(),
         rep=rep,
-        street_chart=bar_chart(
-            [(r["street"], r["per_1000"], r["per_1000_prev"]) for r in streets], labels=_street_names()
+        names=names,
+        partial=(now.year, now.month) if year == now.year else None,
+        street_chart=charts.bar_chart(
+            [(names["street"].get(r["street"], r["street"]), r["per_1000"], r["per_1000_prev"]) for r in streets],
+            unit=_("每千户诉求（件/千户）"),
+            legend=(str(year), str(year - 1)),
         ),
-        trend_chart=trend_chart(rep["trend"]),
-        rates_chart=bar_chart(
+        trend_chart=charts.trend_chart(
+            rep["trend"],
+            words={
+                "unit": _("每千户诉求（件/千户）"),
+                "month": _("月份"),
+                "month_fmt": _("{m}月"),
+                "partial": _("本月未满，截至今日"),
+            },
+            partial=(now.year, now.month),
+        ),
+        rates_chart=charts.bar_chart(
             [
                 (_("响应率"), rep["summary"]["response_rate"], None),
                 (_("解决率"), rep["summary"]["resolution_rate"], None),
                 (_("满意率"), rep["summary"]["satisfaction_rate"], None),
             ],
+            unit=_("占比（%）"),
             percent=True,
         ),
-        map_svg=grid_svg(get_store(), values=grid_values),
+        map_svg=grid_svg(get_store(), values=grid_values, names=names["grid"]),
+        map_legend=charts.class_legend(
+            grid_values.values(), title=_("每千户诉求（件/千户）"), no_data=_("无数据或数量过少不公开")
+        ),
     )
 
 
@@ -108,10 +127,6 @@ def as_csv():
 
 
 # -- inline SVG helpers (text escaped; numbers formatted here) ----------------------------------------
-def _street_names() -> dict[str, str]:
-    return unit_names()["street"]
-
-
 def unit_names() -> dict[str, dict[str, str]]:
     """Names of streets and communities by id, and of grids as "community short-code" (恒珠社区 005)."""
     store = get_store()
@@ -124,79 +139,11 @@ def unit_names() -> dict[str, dict[str, str]]:
     return {"street": dict(zip(s["id"].astype(str), s["name"].astype(str))), "community": communities, "grid": grids}
 
 
-def bar_chart(
-    items: Sequence[tuple[str, float | None, float | None]],
-    *,
-    labels: Mapping[str, str] | None = None,
-    percent: bool = False,
-    width: int = 560,
-) -> Markup:
-    """Horizontal bars (this year dark, the year before light) as an SVG string."""
-    labels = labels or {}
-    vals = [v for _, a, b in items for v in (a, b) if v is not None]
-    top = max(vals) if vals else 1.0
-    top = top or 1.0
-    row, left = 26, 170
-    h = row * len(items) + 10
-    parts = [
-        f'<svg class="chart" role="img" viewBox="0 0 {width} {h}" width="100%" xmlns="http://www.w3.org/2000/svg">'
-    ]
-    for i, (key, now, prev) in enumerate(items):
-        y = 5 + i * row
-        name = escape(labels.get(key, key))
-        parts.append(f'<text x="{left - 6}" y="{y + 15}" text-anchor="end" font-size="12">{name}</text>')
-        if prev is not None:
-            wp = (width - left - 70) * prev / top
-            parts.append(
-                f'<rect x="{left}" y="{y + 12}" width="{wp:.1f}" height="8" fill="#c6dbef">'
-                f"<title>{_fmt(prev, percent)}</title></rect>"
-            )
-        if now is not None:
-            wn = (width - left - 70) * now / top
-            parts.append(
-                f'<rect x="{left}" y="{y + 2}" width="{wn:.1f}" height="10" fill="#2171b5">'
-                f"<title>{_fmt(now, percent)}</title></rect>"
-                f'<text x="{left + wn + 4:.1f}" y="{y + 12}" font-size="11">{_fmt(now, percent)}</text>'
-            )
-    parts.append("</svg>")
-    return Markup("".join(parts))
-
-
-def _fmt(v: float, percent: bool) -> str:
-    return f"{v * 100:.1f}%" if percent else f"{v:.1f}"
-
-
-def trend_chart(trend: Iterable[Mapping[str, Any]], *, width: int = 560, height: int = 180) -> Markup:
-    """Monthly requests per 1,000 households, one line per year."""
-    by_year: dict[int, dict[int, float]] = {}
-    for r in trend:
-        by_year.setdefault(int(r["year"]), {})[int(r["month"])] = float(r["per_1000"] or 0)
-    top = max((v for months in by_year.values() for v in months.values()), default=1.0) or 1.0
-    colours = ("#9ecae1", "#3182bd", "#08519c", "#e6550d")
-    parts = [
-        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" xmlns="http://www.w3.org/2000/svg">'
-    ]
-    x0, y0, w, h = 40, 10, width - 60, height - 40
-    parts.append(f'<line x1="{x0}" y1="{y0 + h}" x2="{x0 + w}" y2="{y0 + h}" stroke="#999"/>')
-    for m in range(1, 13):
-        parts.append(
-            f'<text x="{x0 + (m - 1) * w / 11:.1f}" y="{y0 + h + 15}" font-size="10" text-anchor="middle">{m}</text>'
-        )
-    for i, (year, months) in enumerate(sorted(by_year.items())):
-        pts = " ".join(f"{x0 + (m - 1) * w / 11:.1f},{y0 + h - h * v / top:.1f}" for m, v in sorted(months.items()))
-        c = colours[i % len(colours)]
-        parts.append(
-            f'<polyline fill="none" stroke="{c}" stroke-width="2" points="{pts}"/>'
-            f'<text x="{x0 + w + 2}" y="{y0 + 12 + 14 * i}" font-size="11" fill="{c}">{year}</text>'
-        )
-    parts.append(f'<text x="{x0}" y="{y0 + 8}" font-size="10">{top:.2f}</text></svg>')
-    return Markup("".join(parts))
-
-
 def grid_svg(
     store: Any,
     *,
     values: Mapping[str, float | None] | None = None,
+    names: Mapping[str, str] | None = None,
     width: int = 640,
     tolerance: float = 2e-5,
     buildings: bool = False,
@@ -223,8 +170,7 @@ def grid_svg(
     k_lat = math.cos(math.radians((miny + maxy) / 2))
     scale = width / max((maxx - minx) * k_lat, 1e-9)
     height = max(int((maxy - miny) * scale), 1)
-    vals = [v for v in (values or {}).values() if v is not None]
-    cuts = np.quantile(vals, [1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6]) if vals else None
+    cuts = charts.class_cuts((values or {}).values())
     parts = [
         f'<svg id="gridmap-svg" class="map" viewBox="0 0 {width} {height}" width="100%" '
         f'xmlns="http://www.w3.org/2000/svg" data-minlon="{minx}" data-maxlat="{maxy}" '
@@ -234,10 +180,8 @@ def grid_svg(
     for code, geom in zip(frame[key].astype(str), geoms):
         d = _path(geom, minx, maxy, scale, k_lat)
         v = (values or {}).get(code)
-        fill = (
-            _PALETTE[int(np.searchsorted(cuts, v, side="right"))] if cuts is not None and v is not None else "#f0f0f0"
-        )
-        tip = escape(code) + (f": {v:.1f} / 1000" if v is not None else "")
+        fill = charts.class_colour(v, cuts)
+        tip = escape((names or {}).get(code) or code) + (f": {v:.1f} / 1000" if v is not None else "")
         parts.append(
             f'<path d="{d}" fill="{fill}" stroke="#636363" stroke-width="0.4" data-code="{escape(code)}">'
             f"<title>{tip}</title></path>"

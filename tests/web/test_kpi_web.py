@@ -185,3 +185,31 @@ def test_kpi_csv_reads_with_pandas_as_numbers_and_names(app_factory, demo_store)
     )
     assert "城阳街道" in set(street["街道"])
     assert street["响应率(%)"].max() > 1  # percentages, not fractions
+
+
+def test_kpi_page_names_axes_partial_month_and_definitions(app_factory, demo_store):
+    """Issue 15: street names (not codes) in charts and tables, labelled axes and legends, the running month
+    marked partial, each figure defined on the page, a legend under the grid map."""
+    import re
+
+    from gridmap import clock
+
+    c = app_factory(demo_store).test_client()
+    this_year = clock.local(clock.now(), clock.zone("Asia/Shanghai")).year
+    page = c.get(f"/kpi?year={this_year}").get_data(as_text=True)
+    streets = demo_store.read("streets", columns=["id", "name"])
+    tables = page[page.index('class="gm-table"') :]
+    for sid, name in zip(streets["id"], streets["name"]):
+        assert name in tables
+        assert f">{sid}<" not in page  # no bare street codes in a cell or label
+    assert "每千户诉求（件/千户）" in page and "月份" in page  # axis titles
+    assert 'class="partial"' in page and 'id="kpi-partial"' in page  # this month drawn hollow, noted
+    assert str(this_year - 1) in page and "<rect" in page  # the bar legend names both years
+    defs = page[page.index('id="definitions"') :]
+    for figure in ("每千户诉求", "纠纷调处率", "响应率", "解决率", "满意率", "超期", "红色物业覆盖率", "&lt;5"):
+        assert f"<dt>{figure}</dt>" in defs
+    assert "docs/complaints.md" not in page
+    legend = page[page.index('class="gm-map-legend"') :]
+    assert len(re.findall(r"gm-swatch", legend.split("</figure>")[0])) == 7  # six classes and "no figure"
+    last_year = c.get(f"/kpi?year={this_year - 1}").get_data(as_text=True)
+    assert 'id="kpi-partial"' not in last_year
