@@ -68,7 +68,7 @@ def csv_table(
         raise KpiError(f"level must be grid, community or street, got {level!r}")
     pick = 2 if english else 1
     units = CSV_UNIT_COLUMNS[level]
-    header = [u[pick] for u in units] + [f[pick] for f in CSV_FIGURES] + [CSV_TARGET[pick], CSV_WITHHELD[pick]]
+    header = [u[pick] for u in units] + [f[2] if english else f[1] for f in CSV_FIGURES] + [CSV_TARGET[pick], CSV_WITHHELD[pick]]
     yes, no = ("yes", "no") if english else ("是", "否")
     out = []
     for r in rows:
@@ -90,7 +90,7 @@ def csv_table(
                 line.append(_number(key, float(v), percent))
         met = r.get("target_met")
         line.append("" if met is None or "target_met" in hidden else (yes if met else no))
-        line.append(";".join(f[pick] for f in CSV_FIGURES if f[0] in hidden))
+        line.append(";".join(f[2] if english else f[1] for f in CSV_FIGURES if f[0] in hidden))
         out.append(line)
     return header, out
 
