@@ -123,9 +123,19 @@ def diff_cmd(old: str, new: str, as_json: bool) -> None:
 @plan.command("publish")
 @click.argument("draft")
 @click.option("--date", "effective", default=None, help="Effective date YYYY-MM-DD (default today).")
-def publish_cmd(draft: str, effective: str | None) -> None:
-    """Publish DRAFT; the current published plan becomes superseded."""
-    out = _run(lambda store, world: svc.publish(store, draft, effective_date=effective, actor=cli_actor(), world=world))
+@click.option(
+    "--override-reason",
+    default=None,
+    help="Publish despite hard failures (a grid in pieces, a gap, a fixable grid above max); the reason is audited.",
+)
+def publish_cmd(draft: str, effective: str | None, override_reason: str | None) -> None:
+    """Publish DRAFT; the current published plan becomes superseded. A draft with hard failures is refused
+    unless --override-reason says why."""
+    out = _run(
+        lambda store, world: svc.publish(
+            store, draft, effective_date=effective, actor=cli_actor(), world=world, override_reason=override_reason
+        )
+    )
     click.echo(f"published {out['plan']} effective {out['effective_date']} (was {out['previous']})")
 
 

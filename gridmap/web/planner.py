@@ -176,9 +176,15 @@ def api_redo(draft: str):
 @allow("planner")
 def api_rebalance(draft: str):
     data = _opt_body()
+    community = _opt_str(data, "community")  # the community on screen; "all" or absent: every community
     return jsonify(
         svc.rebalance_draft(
-            _store(), draft, actor=_actor(), world=world(), allow_new_grids=bool(data.get("allow_new_grids", True))
+            _store(),
+            draft,
+            actor=_actor(),
+            world=world(),
+            allow_new_grids=bool(data.get("allow_new_grids", True)),
+            communities=None if community in (None, "", "all") else [community],
         )
     )
 
@@ -188,8 +194,21 @@ def api_rebalance(draft: str):
 def api_publish(draft: str):
     data = _opt_body()
     return jsonify(
-        svc.publish(_store(), draft, effective_date=_opt_str(data, "effective_date"), actor=_actor(), world=world())
+        svc.publish(
+            _store(),
+            draft,
+            effective_date=_opt_str(data, "effective_date"),
+            actor=_actor(),
+            world=world(),
+            override_reason=_opt_str(data, "override_reason"),
+        )
     )
+
+
+@bp.get("/api/planner/drafts/<draft>/review")
+@allow("planner")
+def api_review(draft: str):
+    return jsonify(svc.review(_store(), draft, world=world()))
 
 
 @bp.post("/api/planner/rollback")

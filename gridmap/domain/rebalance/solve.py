@@ -57,6 +57,7 @@ def rebalance(
     allow_new_grids: bool = True,
     max_chain: int = 4,
     max_rounds: int = 50,
+    communities: Iterable[str] | None = None,
 ) -> RebalanceResult:
     """Bring every grid of ``plan`` within its community's bounds with as few households moved as possible.
 
@@ -81,6 +82,8 @@ def rebalance(
         Split a grid when a community's households cannot fit its grids; otherwise report it.
     max_chain
         Longest chain of grids an excess may be pushed along.
+    communities
+        Community ids to rebalance (default: every community); the others are left as they are.
 
     Returns
     -------
@@ -108,7 +111,10 @@ def rebalance(
     final: dict[str, str] = {}
     new_grids: dict[str, str] = {}
     infeasible: list[Infeasible] = []
+    only = None if communities is None else set(communities)
     for com in sorted(by_community):
+        if only is not None and com not in only:
+            continue
         lo, hi = _bounds_of(com, bounds, default_bounds)
         if lo > hi:
             raise RebalanceError(f"community {com}: min {lo} is above max {hi}")

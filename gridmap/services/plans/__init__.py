@@ -15,7 +15,8 @@ retired grid codes. Every change is written to the audit log.
 * :mod:`.checks` — per-grid checks and grid polygons;
 * :mod:`.drafts` — start, move, merge, split, lock, undo, redo, the planner's view of a draft;
 * :mod:`.rebalancing` — rebalance a draft, diff two plans;
-* :mod:`.publishing` — publish, roll back;
+* :mod:`.gate` — what publishing a draft would bring into force, and the hard failures that stop it;
+* :mod:`.publishing` — publish (gated), roll back;
 * :mod:`.exchange` — plan files out and in.
 
 The names below are the package's public API (``from gridmap.services import plans as svc``).
@@ -35,6 +36,7 @@ from gridmap.services.plans.drafts import (
     undo,
 )
 from gridmap.services.plans.exchange import export_plan_file, import_plan_file
+from gridmap.services.plans.gate import hard_failures, review
 from gridmap.services.plans.publishing import publish, rollback
 from gridmap.services.plans.rebalancing import diff, rebalance_draft
 from gridmap.services.plans.stored import audit, list_plans, load_current, load_plan, published_plan_id
@@ -60,6 +62,8 @@ __all__ = [
     "rebalance_draft",
     "check_plan",
     "publish",
+    "review",
+    "hard_failures",
     "rollback",
     "diff",
     "list_plans",

@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from gridmap.domain.codes import short_code
+from gridmap.domain.colouring import colour_grids, grid_adjacency
 from gridmap.domain.plan import GridPlan, PlanError
 from gridmap.domain.rebalance import fresh_code, split_off
 from gridmap.errors import Conflict, InvalidInput
@@ -434,12 +436,20 @@ def draft_view(store: Store, draft_id: str, *, world: PlanWorld, community: str 
             households=b["households"].fillna(0).astype(int),
         )
         buildings = json.loads(b.to_json(drop_id=True))
+    polys = grid_polygons(plan, world, codes=codes)
+    # neighbouring grids never share a colour; each grid labelled with its short code at a point inside it
+    colours = colour_grids(grid_adjacency(plan.assignment, world.adjacency, grids=codes))
+    polys["colour"] = [colours.get(c, 0) for c in polys["code"]]
+    polys["short"] = [short_code(c) for c in polys["code"]]
+    inside = polys.geometry.representative_point()
+    polys["lx"], polys["ly"] = inside.x.round(7), inside.y.round(7)
     return {
         "draft": info,
         "plan": plan.id,
         "base": info["base"],
         "community": community,
         "grids": check_plan(plan, world, codes=codes),
+        "colours": colours,
         "buildings": buildings,
-        "polygons": json.loads(grid_polygons(plan, world, codes=codes).to_json()),
+        "polygons": json.loads(polys.to_json()),
     }

@@ -23,6 +23,7 @@ from gridmap.domain.plan import GridPlan
 from gridmap.errors import Conflict, InvalidInput
 from gridmap.services import tilecache
 from gridmap.services.plans.checks import grid_polygons
+from gridmap.services.plans.gate import hard_failures
 from gridmap.services.plans.stored import _new_plan_id, _now, _params, _plan_row, audit, load_plan, published_plan_id
 from gridmap.services.plans.world import PlanWorld, load_world
 from gridmap.store.base import Store
@@ -32,6 +33,20 @@ from gridmap.store.plans import set_published
 _NOTHING = GridPlan({}, {})
 
 
+class PublishRefused(Conflict):
+    """A draft with hard failures and no written reason to publish it anyway."""
+
+    def __init__(self, failures: list[dict[str, Any]]) -> None:
+        self.failures = failures
+        lines = "; ".join(f["message"] for f in failures[:10])
+        more = f" (+{len(failures) - 10})" if len(failures) > 10 else ""
+        super().__init__(
+            f"草稿有 {len(failures)} 个严重问题，未发布；修正后再发布，或写明理由强制发布 / the draft has "
+            f"{len(failures)} hard failures and was not published; fix them, or give a reason to publish anyway: "
+            f"{lines}{more}"
+        )
+
+
 def publish(
     store: Store,
     draft_id: str,
@@ -39,8 +54,15 @@ def publish(
     effective_date: dt.date | str | None = None,
     actor: str | None,
     world: PlanWorld | None = None,
+    override_reason: str | None = None,
 ) -> dict[str, Any]:
     """Publish ``draft_id``: it becomes the one published plan; the previous one is superseded.
+
+    An open draft with hard failures (:func:`gridmap.services.plans.gate.hard_failures`: a grid in pieces, a
+    gap, a grid above max that the rebalance can fix) is refused (:class:`~gridmap.errors.Conflict` naming
+    each) unless ``override_reason`` says in words why it is published anyway; the reason and the failures
+    overridden go into the audit row. A generated plan (``gridmap grids generate --publish``) is published
+    as generated: its report lists what falls short.
 
     ``draft_id`` is an open draft (its head is published and the draft is closed) or a draft plan with its
     own assignment and polygon rows (a generated plan). ``world`` (the planner's, optional) supplies the
@@ -55,6 +77,15 @@ def publish(
     is_open_draft = params.get("draft") == draft_id and not params.get("closed")
     if row["status"] != "draft" or (params.get("kind") == "version" and not is_open_draft):
         raise Conflict(f"方案 {draft_id} 不是草稿 / plan {draft_id!r} is not an open draft")
+    reason = (override_reason or "").strip()
+    detail: dict[str, Any] = {"draft": draft_id}
+    if is_open_draft:
+        world = world if world is not None else load_world(store)
+        hard = hard_failures(load_plan(store, params["head"], world=world), world)
+        if hard and not reason:
+            raise PublishRefused(hard)
+        if hard:
+            detail.update(override_reason=reason, overridden=[f"{h['grid']}:{h['problem']}" for h in hard])
     with store.transaction():
         if is_open_draft:
             plan = load_plan(store, params["head"], world=world)
@@ -75,7 +106,7 @@ def publish(
             world=world,
             action="plan.publish",
             params=own,
-            detail={"draft": draft_id},
+            detail=detail,
         )
     if world is not None:
         world.plans.pop(pid, None)

@@ -30,15 +30,23 @@ def rebalance_draft(
     world: PlanWorld,
     allow_new_grids: bool = True,
     progress: Progress | None = None,
+    communities: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """Run the minimal-change rebalance on the draft's head; the result becomes the new head.
 
+    ``communities``: only these communities' grids change (the planner's community on screen); default all.
+    The result's ``rebalance.infeasible`` names each grid still out of bounds and why.
     ``progress(done, 3)`` after loading the head, rebalancing and storing the result."""
     head, root = _head(store, draft_id, world)
     locked = _locked(head)
+    if communities is not None:
+        communities = sorted(set(communities))
+        unknown = [c for c in communities if c not in set(head.grid_community.values())]
+        if unknown:
+            raise InvalidInput(f"草稿中没有社区 {unknown[0]} / the draft has no community {unknown[0]!r}")
     jobs.report(progress, 1, 3)
     with jobs.timed("rebalance"):
-        result = run_rebalance(head, world, locked=locked, allow_new_grids=allow_new_grids)
+        result = run_rebalance(head, world, locked=locked, allow_new_grids=allow_new_grids, communities=communities)
     jobs.report(progress, 2, 3)
     plan = _commit(
         store,
@@ -50,7 +58,11 @@ def rebalance_draft(
         action="rebalance",
         locked=locked,
         new_grids=result.new_grids,
-        detail={"households_moved": result.households_moved, "infeasible": len(result.infeasible)},
+        detail={
+            "households_moved": result.households_moved,
+            "infeasible": len(result.infeasible),
+            "communities": communities or "all",
+        },
         world=world,
     )
     touched = {m.from_grid for m in result.moves} | {m.to_grid for m in result.moves}
@@ -61,7 +73,12 @@ def rebalance_draft(
 
 
 def run_rebalance(
-    plan: GridPlan, world: PlanWorld, *, locked: Iterable[str] = (), allow_new_grids: bool = True
+    plan: GridPlan,
+    world: PlanWorld,
+    *,
+    locked: Iterable[str] = (),
+    allow_new_grids: bool = True,
+    communities: Iterable[str] | None = None,
 ) -> RebalanceResult:
     try:
         return rebalance(
@@ -74,6 +91,7 @@ def run_rebalance(
             together=world.together,
             issued_codes=world.issued_codes | _codes_in_chain(plan),
             allow_new_grids=allow_new_grids,
+            communities=communities,
         )
     except (RebalanceError, PlanError) as err:
         raise InvalidInput(str(err)) from None
