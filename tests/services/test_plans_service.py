@@ -89,7 +89,9 @@ def test_merge_and_split_use_fresh_codes(world_store):
     assert set(split["grids"]) == {A, C}  # B was issued once: never reused
     head = svc.load_plan(store, svc.draft_info(store, draft)["head"], world=w)
     assert B not in head.grid_community
-    out = svc.publish(store, draft, actor="u1", world=w)
+    # A stays above max (a fix is feasible): a hard failure, published here with a reason (the gate's own
+    # tests are in test_publish_gate.py)
+    out = svc.publish(store, draft, actor="u1", world=w, override_reason="codes under test")
     codes = store.read("grid_codes").set_index("code")
     assert codes.loc[B, "retired_plan_id"] == out["plan"] and codes.loc[C, "first_plan_id"] == out["plan"]
 
