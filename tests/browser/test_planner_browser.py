@@ -52,7 +52,10 @@ def test_planner_moves_a_building_publishes_and_the_grid_page_follows(app_factor
         assert households_b.text_content() == "35"
         assert "above_max" not in (page.locator(f"#grid-{A} td.checks").text_content() or "")
         page.fill("#effective", "2026-12-01")
-        page.click("#publish")
+        page.click("#publish")  # opens the review; nothing is published before the confirmation
+        expect(page.locator("#publish-dialog")).to_be_visible()
+        assert page.locator("#publish-dialog").get_attribute("data-hard") == "0"
+        page.click("#confirm-publish")
         expect(page.locator("#planner")).to_have_attribute("data-published", re.compile(r"^P\d+$"))
         published = page.locator("#planner").get_attribute("data-published")
     finally:

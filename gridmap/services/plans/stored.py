@@ -79,6 +79,8 @@ def list_plans(store: Store) -> list[dict[str, Any]]:
                 "effective_date": json_value(r["effective_date"]),
                 "published_at": json_value(r["published_at"]),
                 "head": p.get("head"),
+                # a draft the planner can still edit: an open draft's root (published drafts are closed)
+                "editable": r["status"] == "draft" and p.get("draft") == r["id"] and not p.get("closed"),
                 "note": json_value(r["note"]),
             }
         )

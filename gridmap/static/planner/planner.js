@@ -47,30 +47,44 @@
   }
 
   // ---- the draft editor ----------------------------------------------------------------------
-  var PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-                 "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39"];
+  // colours for the grid colouring (neighbouring grids never share an index; computed on the server)
+  var PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7",
+                 "#9c755f", "#bab0ac"];
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    return e;
+  }
 
   function initDraft(root) {
     var T = JSON.parse(document.getElementById("planner-text").textContent);
     var api = root.dataset.api;
-    var state = { plan: null, grids: {}, buildings: null, selected: new Set(), changed: new Set(),
-                  layers: {}, polygons: null, community: root.dataset.community || null, locked: [] };
-    var map = L.map("map", { preferCanvas: false });
+    var state = { plan: null, grids: {}, colours: {}, buildings: null, selected: new Set(), changed: new Set(),
+                  layers: {}, polygons: null, community: root.dataset.community || null, locked: [],
+                  active: null, mode: "select", painting: null };
+    // boxZoom off: Shift-drag is the lasso, never a zoom
+    var map = L.map("map", { preferCanvas: false, boxZoom: false });
     var buildingLayer = L.layerGroup().addTo(map);
     var gridLayer = L.layerGroup().addTo(map);
+    var labelLayer = L.layerGroup().addTo(map);
+    var changedLayer = L.layerGroup().addTo(map);
+    root.map = map;
 
     function colour(code) {
-      var codes = Object.keys(state.grids).sort();
-      var i = codes.indexOf(code);
-      return PALETTE[(i < 0 ? 0 : i) % PALETTE.length];
+      var i = state.colours[code];
+      return PALETTE[(i === undefined ? 0 : i) % PALETTE.length];
     }
+    function shortCode(code) { return code ? code.slice(-3) : ""; }
 
     function styleOf(f) {
       var id = f.properties.id;
       var sel = state.selected.has(id), ch = state.changed.has(id);
-      return { color: sel ? "#000" : (ch ? "#e00000" : colour(f.properties.grid)),
-               weight: sel || ch ? 3 : 1, fillColor: colour(f.properties.grid),
-               fillOpacity: sel ? 0.9 : 0.6 };
+      var painted = state.painting && state.painting.has(id);
+      var fill = painted ? colour(state.active) : colour(f.properties.grid);
+      return { color: sel ? "#000" : (ch ? "#d00000" : "#555"), weight: sel ? 3 : (ch ? 3 : 0.6),
+               fillColor: fill, fillOpacity: sel || painted ? 0.95 : 0.75 };
     }
 
     function drawBuildings() {
@@ -81,17 +95,30 @@
         onEachFeature: function (f, layer) {
           state.layers[f.properties.id] = layer;
           layer.on("click", function (ev) {
-            toggle(f.properties.id);
             L.DomEvent.stopPropagation(ev);
+            if (state.mode === "paint") { return; }   // painting is handled on mousedown
+            if (lassoEnded) { return; }               // the release of a lasso that closed on a building
+            toggle(f.properties.id);
+          });
+          layer.on("mousedown", function (ev) {
+            if (state.mode !== "paint" || ev.originalEvent.shiftKey) { return; }
+            L.DomEvent.stop(ev);
+            startPaint(f.properties.id);
+          });
+          layer.on("mouseover", function () {
+            if (state.painting) { paintOver(f.properties.id); }
           });
           layer.bindTooltip(function () {
             return document.createTextNode(f.properties.name + " · " + f.properties.households + " " +
-                                           T.households + " · " + f.properties.grid);
+                                           T.households + " · " + T.grid + " " + shortCode(f.properties.grid));
           });
         }
       }).eachLayer(function (l) {
         // the path exists once the map has a view: tag it with the building id then
-        l.on("add", function () { l.getElement().setAttribute("data-building", l.feature.properties.id); });
+        l.on("add", function () {
+          l.getElement().setAttribute("data-building", l.feature.properties.id);
+          l.getElement().setAttribute("data-grid", l.feature.properties.grid || "");
+        });
         buildingLayer.addLayer(l);
       });
       // the map's buildings as data (for scripts and tests), not element ids
@@ -100,10 +127,29 @@
 
     function drawGrids() {
       gridLayer.clearLayers();
+      labelLayer.clearLayers();
       L.geoJSON(state.polygons, {
         interactive: false,
-        style: function (f) { return { color: colour(f.properties.code), weight: 3, fill: false }; }
+        style: function (f) {
+          var active = f.properties.code === state.active;
+          return { color: active ? "#111" : "#333", weight: active ? 4 : 2, fill: false,
+                   dashArray: active ? null : "6 3" };
+        }
       }).eachLayer(function (l) { gridLayer.addLayer(l); });
+      state.polygons.features.forEach(function (f) {
+        var p = f.properties;
+        if (p.lx === null || p.ly === null || p.lx === undefined) { return; }
+        var icon = L.divIcon({ className: "grid-label" + (p.code === state.active ? " active" : ""),
+                               html: "<span></span>", iconSize: null });
+        var m = L.marker([p.ly, p.lx], { icon: icon, interactive: false, keyboard: false });
+        m.on("add", function () {
+          var span = m.getElement().firstChild;
+          span.textContent = p.short;                     // text, never HTML
+          span.style.borderColor = colour(p.code);
+          m.getElement().setAttribute("data-grid", p.code);
+        });
+        labelLayer.addLayer(m);
+      });
     }
 
     function restyle(id) {
@@ -124,6 +170,24 @@
       document.getElementById("selected-count").textContent = "0";
     }
 
+    function bar(g) {
+      // households against [min, max]: the scale runs to 1.25 × max; marks at min and max
+      var top = Math.max(g.max * 1.25, g.households, 1);
+      var box = el("div", "hh-bar");
+      var fill = el("span", "fill " + (g.households > g.max ? "over" : (g.households < g.min ? "under" : "ok")));
+      fill.style.width = (100 * g.households / top).toFixed(1) + "%";
+      var lo = el("span", "mark"), hi = el("span", "mark");
+      lo.style.left = (100 * g.min / top).toFixed(1) + "%";
+      hi.style.left = (100 * g.max / top).toFixed(1) + "%";
+      box.appendChild(fill); box.appendChild(lo); box.appendChild(hi);
+      box.title = g.min + "–" + g.max;
+      box.setAttribute("role", "meter");
+      box.setAttribute("aria-valuenow", String(g.households));
+      box.setAttribute("aria-valuemin", "0");
+      box.setAttribute("aria-valuemax", String(Math.round(top)));
+      return box;
+    }
+
     function drawTable() {
       var body = document.querySelector("#grids tbody");
       body.textContent = "";
@@ -132,26 +196,64 @@
       target.textContent = "";
       Object.keys(state.grids).sort().forEach(function (code) {
         var g = state.grids[code];
-        var tr = document.createElement("tr");
+        var tr = el("tr");
         tr.id = "grid-" + code;
         tr.dataset.grid = code;
-        if (!g.ok) { tr.className = "bad"; }
-        if (state.locked.indexOf(code) >= 0) { tr.className += " locked"; }
-        [code, String(g.households), g.min + "–" + g.max, String(g.buildings),
-         g.problems.length ? g.problems.map(function (p) { return T.problems[p] || p; }).join(T.sep || ", ") : T.ok
-        ].forEach(function (text, i) {
-          var td = document.createElement("td");
-          td.textContent = text;
-          td.className = ["code", "households", "bounds", "buildings", "checks"][i];
-          tr.appendChild(td);
-        });
+        tr.tabIndex = 0;
+        var cls = [];
+        if (!g.ok) { cls.push("bad"); }
+        if (state.locked.indexOf(code) >= 0) { cls.push("locked"); }
+        if (code === state.active) { cls.push("active"); }
+        tr.className = cls.join(" ");
+        var tdCode = el("td", "code");
+        var sw = el("span", "swatch", shortCode(code));
+        sw.style.background = colour(code);
+        tdCode.appendChild(sw);
+        tdCode.appendChild(el("span", "full", code));
+        var tdBar = el("td", "load");
+        tdBar.appendChild(bar(g));
+        tdBar.appendChild(el("span", "bounds", g.min + "–" + g.max));
+        tr.appendChild(tdCode);
+        tr.appendChild(el("td", "households", g.households));
+        tr.appendChild(tdBar);
+        tr.appendChild(el("td", "buildings", g.buildings));
+        tr.appendChild(el("td", "checks", g.problems.length ?
+          g.problems.map(function (p) { return T.problems[p] || p; }).join(T.sep || ", ") : T.ok));
+        tr.addEventListener("click", function () { activate(code, true); });
+        tr.addEventListener("keydown", function (e) { if (e.key === "Enter") { activate(code, true); } });
         body.appendChild(tr);
-        var opt = document.createElement("option");
+        var opt = el("option", null, shortCode(code) + " · " + code + " (" + g.households + " " + T.households + ")");
         opt.value = code;
-        opt.textContent = code + " (" + g.households + " " + T.households + ")";
         target.appendChild(opt);
       });
-      if (keep && state.grids[keep]) { target.value = keep; }
+      if (state.active && state.grids[state.active]) { target.value = state.active; }
+      else if (keep && state.grids[keep]) { target.value = keep; }
+    }
+
+    function polygonOf(code) {
+      var f = (state.polygons.features || []).filter(function (x) { return x.properties.code === code; })[0];
+      return f && f.geometry ? L.geoJSON(f) : null;
+    }
+
+    function activate(code, zoom) {
+      state.active = code;
+      root.dataset.active = code;
+      document.getElementById("active-grid").textContent = shortCode(code) + " · " + code;
+      document.getElementById("target").value = code;
+      document.querySelectorAll("#grids tbody tr").forEach(function (tr) {
+        tr.classList.toggle("active", tr.dataset.grid === code);
+      });
+      drawGrids();
+      if (zoom) {
+        var poly = polygonOf(code);
+        if (poly) { map.fitBounds(poly.getBounds(), { padding: [40, 40], maxZoom: 18 }); }
+      }
+    }
+
+    function fitCommunity() {
+      if (state.buildings && state.buildings.features.length) {
+        map.fitBounds(L.geoJSON(state.buildings).getBounds(), { padding: [20, 20] });
+      }
     }
 
     function load(fit) {
@@ -160,18 +262,23 @@
         state.plan = data.plan;
         state.community = data.community;
         state.grids = data.grids;
+        state.colours = data.colours || {};
         state.buildings = data.buildings;
         state.polygons = data.polygons;
         state.locked = data.draft.locked || [];
+        if (state.active && !state.grids[state.active]) { state.active = null; }
         root.dataset.plan = data.plan;
+        root.dataset.community = data.community || "";
+        document.getElementById("community").value = data.community || "";
         document.getElementById("undo").disabled = !data.draft.can_undo;
         document.getElementById("redo").disabled = !data.draft.can_redo;
         drawBuildings();
         drawGrids();
         drawTable();
-        if (fit && state.buildings.features.length) {
-          map.fitBounds(L.geoJSON(state.buildings).getBounds(), { padding: [20, 20] });
-        }
+        if (state.active) { activate(state.active, false); }
+        drawChanged();
+        if (fit) { fitCommunity(); }
+        root.dataset.loaded = String(Number(root.dataset.loaded || 0) + 1);
       }).catch(function (e) { say(e.message, true); });
     }
 
@@ -193,6 +300,42 @@
       }).catch(function (e) { say(e.message, true); throw e; });
     }
 
+    // ---- paint: press on a building and drag over others; on release they join the active grid --------
+    function startPaint(id) {
+      if (!state.active) { say(T.paint_first, true); return; }
+      map.dragging.disable();
+      state.painting = new Set();
+      paintOver(id);
+    }
+    function paintOver(id) {
+      var layer = state.layers[id];
+      if (!layer || state.painting.has(id)) { return; }
+      if (layer.feature.properties.grid === state.active) { return; }
+      state.painting.add(id);
+      restyle(id);
+    }
+    function endPaint() {
+      if (!state.painting) { return; }
+      var ids = Array.from(state.painting);
+      state.painting = null;
+      map.dragging.enable();
+      if (!ids.length) { return; }
+      act("move", { buildings: ids, to_grid: state.active }).then(function (res) {
+        say(T.moved + " " + res.moves.length + " → " + shortCode(state.active));
+      }).catch(function () { ids.forEach(restyle); });
+    }
+    document.addEventListener("mouseup", endPaint);
+
+    document.querySelectorAll('#modes input[name="mode"]').forEach(function (r) {
+      r.addEventListener("change", function () {
+        state.mode = r.value;
+        root.dataset.mode = r.value;
+        document.getElementById("map").classList.toggle("painting", r.value === "paint");
+        document.getElementById("map").classList.toggle("lassoing", r.value === "lasso");
+        if (r.value === "paint" && !state.active) { say(T.paint_first, true); }
+      });
+    });
+
     document.getElementById("move").addEventListener("click", function () {
       var ids = Array.from(state.selected);
       var to = document.getElementById("target").value;
@@ -202,14 +345,25 @@
         say(T.moved + " " + res.moves.length);
       }).catch(function () {});
     });
+    document.getElementById("target").addEventListener("change", function (ev) { activate(ev.target.value, false); });
     document.getElementById("clear").addEventListener("click", clearSelection);
     document.getElementById("undo").addEventListener("click", function () { act("undo").catch(function () {}); });
     document.getElementById("redo").addEventListener("click", function () { act("redo").catch(function () {}); });
     document.getElementById("rebalance").addEventListener("click", function () {
-      act("rebalance", {}).then(function (res) {
+      var all = document.getElementById("rebalance-all").checked;
+      act("rebalance", { community: all ? "all" : state.community }).then(function (res) {
         var r = res.rebalance;
         say(T.moved + " " + r.buildings_moved + " / " + r.households_moved + " " + T.households +
-            (r.infeasible.length ? " · " + T.infeasible + " " + r.infeasible.length : ""));
+            (r.infeasible.length ? " · " + T.infeasible + " " + r.infeasible.length : " · " + T.all_fixed));
+        var list = document.getElementById("rebalance-report");
+        list.textContent = "";
+        r.infeasible.forEach(function (i) {
+          var li = el("li", null, T.cannot_fix + " " + shortCode(i.grid) + " (" + i.grid + "): " + i.households + " " +
+                      T.households + ", " + T.range + " " + i.min + "–" + i.max + " — " + (T.reasons[i.reason] || i.reason));
+          li.dataset.grid = i.grid;
+          li.dataset.reason = i.reason;
+          list.appendChild(li);
+        });
       }).catch(function () {});
     });
     document.getElementById("lock").addEventListener("click", function () {
@@ -234,42 +388,122 @@
       if (grids.length < 2) { say(T.nothing, true); return; }
       act("merge", { grids: grids }).catch(function () {});
     });
+
+    // ---- diff: in the UI's words; changed buildings outlined and marked so they show at any zoom ------
+    function drawChanged() {
+      changedLayer.clearLayers();
+      state.changed.forEach(function (id) {
+        var layer = state.layers[id];
+        if (!layer) { return; }
+        var p = layer.feature.properties;
+        changedLayer.addLayer(L.circleMarker([p.cy, p.cx], { radius: 7, color: "#d00000", weight: 3, fill: false,
+                                                             interactive: false, className: "changed-mark" }));
+      });
+    }
+    function showDiff(d, box, table) {
+      box.textContent = "";
+      var dl = el("dl", "diff-summary");
+      Object.keys(d.summary).forEach(function (k) {
+        dl.appendChild(el("dt", null, T.diff[k] || k));
+        var dd = el("dd", null, d.summary[k]);
+        dd.dataset.key = k;
+        dl.appendChild(dd);
+      });
+      box.appendChild(dl);
+      if (!d.summary.buildings) { box.appendChild(el("p", "ok", T.no_changes)); }
+      if (!table) { return; }
+      var body = table.querySelector("tbody");
+      body.textContent = "";
+      d.grids.filter(function (g) { return g.status !== "unchanged"; }).forEach(function (g) {
+        var tr = el("tr");
+        tr.dataset.grid = g.code;
+        tr.appendChild(el("td", null, shortCode(g.code) + " · " + g.code));
+        tr.appendChild(el("td", null, T.status[g.status] || g.status));
+        tr.appendChild(el("td", null, g.buildings_before + " → " + g.buildings_after));
+        tr.appendChild(el("td", null, g.households_before + " → " + g.households_after));
+        body.appendChild(tr);
+      });
+      table.hidden = !body.childNodes.length;
+    }
     document.getElementById("diff").addEventListener("click", function () {
       var url = root.dataset.diff + "?old=" + encodeURIComponent(root.dataset.base) + "&new=" +
         encodeURIComponent(state.plan);
       call("GET", url).then(function (d) {
         state.changed = new Set(d.buildings.map(function (b) { return b.building_id; }));
         Object.keys(state.layers).forEach(restyle);
-        var box = document.getElementById("diff-summary");
-        box.textContent = "";
-        Object.keys(d.summary).forEach(function (k) {
-          var p = document.createElement("div");
-          p.textContent = k + ": " + d.summary[k];
-          p.dataset.key = k;
-          box.appendChild(p);
-        });
+        drawChanged();
+        showDiff(d, document.getElementById("diff-summary"), document.getElementById("diff-grids"));
         root.dataset.changed = String(state.changed.size);
       }).catch(function (e) { say(e.message, true); });
     });
     document.getElementById("community").addEventListener("change", function (ev) {
       state.community = ev.target.value;
+      state.active = null;
+      document.getElementById("active-grid").textContent = "—";
       clearSelection();
       load(true);
     });
+
+    // ---- publish: review (checks, grid leaders, diff), confirm, a written reason over hard failures ----
+    var dialog = document.getElementById("publish-dialog");
+    var review = null;
+    function section(title, items, cls) {
+      var s = el("section", cls);
+      s.appendChild(el("h3", null, title + " (" + items.length + ")"));
+      var ul = el("ul");
+      if (!items.length) { ul.appendChild(el("li", "none", T.none)); }
+      items.forEach(function (t) { ul.appendChild(el("li", null, t)); });
+      s.appendChild(ul);
+      return s;
+    }
     document.getElementById("publish-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
-      call("POST", api + "/publish", { effective_date: document.getElementById("effective").value })
-        .then(function (res) {
-          say(T.published + " " + res.plan + " (" + res.effective_date + ")");
-          root.dataset.published = res.plan;
-          document.querySelectorAll("#panel button").forEach(function (b) { b.disabled = true; });
-        }).catch(function (e) { say(e.message, true); });
+      call("GET", root.dataset.review).then(function (r) {
+        review = r;
+        var body = document.getElementById("review-body");
+        body.textContent = "";
+        body.appendChild(section(T.hard, r.hard.map(function (h) { return h.message; }), "hard"));
+        body.appendChild(section(T.failing, Object.keys(r.failing).sort().map(function (code) {
+          var g = r.failing[code];
+          return shortCode(code) + " · " + code + ": " + g.problems.map(function (p) { return T.problems[p] || p; })
+            .join(T.sep) + " (" + g.households + " " + T.households + ", " + g.min + "–" + g.max + ")";
+        }), "failing"));
+        body.appendChild(section(T.no_leader, r.no_grid_leader.map(function (c) { return shortCode(c) + " · " + c; }),
+                                 "no-leader"));
+        var diffBox = el("section", "diff");
+        diffBox.appendChild(el("h3", null, T.changed));
+        body.appendChild(diffBox);
+        showDiff(r.diff, diffBox, null);
+        var hard = r.hard.length > 0;
+        document.getElementById("reason-box").hidden = !hard;
+        document.getElementById("override-reason").required = hard;
+        document.getElementById("confirm-publish").textContent = hard ? T.publish_anyway : T.publish;
+        dialog.dataset.hard = String(r.hard.length);
+        if (dialog.showModal) { dialog.showModal(); } else { dialog.setAttribute("open", ""); }
+      }).catch(function (e) { say(e.message, true); });
+    });
+    document.getElementById("cancel-publish").addEventListener("click", function () { dialog.close(); });
+    document.getElementById("confirm-publish").addEventListener("click", function () {
+      var reason = document.getElementById("override-reason").value.trim();
+      if (review && review.hard.length && !reason) {
+        say(T.reason_needed, true);
+        document.getElementById("override-reason").focus();
+        return;
+      }
+      var body = { effective_date: document.getElementById("effective").value };
+      if (reason) { body.override_reason = reason; }
+      call("POST", api + "/publish", body).then(function (res) {
+        dialog.close();
+        say(T.published + " " + res.plan + " (" + res.effective_date + ")");
+        root.dataset.published = res.plan;
+        document.querySelectorAll("#panel button").forEach(function (b) { b.disabled = true; });
+      }).catch(function (e) { dialog.close(); say(e.message, true); });
     });
 
-    // lasso: hold Shift and drag; buildings whose representative point falls inside are selected
-    var lasso = null, line = null;
+    // ---- lasso: Shift-drag (any mode) or plain drag in lasso mode; open or closed, it never zooms -----
+    var lasso = null, line = null, lassoEnded = false;
     map.on("mousedown", function (ev) {
-      if (!ev.originalEvent.shiftKey) { return; }
+      if (!(ev.originalEvent.shiftKey || state.mode === "lasso")) { return; }
       map.dragging.disable();
       lasso = [ev.latlng];
       line = L.polyline(lasso, { color: "#000", dashArray: "4 4", interactive: false }).addTo(map);
@@ -285,6 +519,8 @@
       lasso = null;
       map.removeLayer(line);
       map.dragging.enable();
+      lassoEnded = true;
+      setTimeout(function () { lassoEnded = false; }, 0);
       if (poly.length < 3) { return; }
       state.buildings.features.forEach(function (f) {
         if (inside(f.properties.cx, f.properties.cy, poly) && !state.selected.has(f.properties.id)) {
@@ -301,6 +537,18 @@
       }
       return hit;
     }
+
+    // "fit community": back to the whole community from any zoom
+    var Fit = L.Control.extend({ options: { position: "topleft" }, onAdd: function () {
+      var box = L.DomUtil.create("div", "leaflet-bar fit-community");
+      var a = L.DomUtil.create("a", "", box);
+      a.href = "#"; a.title = T.fit; a.setAttribute("role", "button"); a.setAttribute("aria-label", T.fit);
+      a.textContent = "⤢";
+      L.DomEvent.on(a, "click", function (e) { L.DomEvent.stop(e); fitCommunity(); });
+      L.DomEvent.disableClickPropagation(box);
+      return box;
+    } });
+    new Fit().addTo(map);
 
     // for tests and scripts: select buildings by id as a click would
     root.selectBuildings = function (ids) { ids.forEach(function (id) { if (!state.selected.has(id)) { toggle(id); } }); };
