@@ -193,6 +193,8 @@ class EmbedClaims:
     grids: tuple[str, ...] = ()
     layers: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: the site allowed to frame this embed (scheme://host[:port]); "" = only GRIDMAP_EMBED_FRAME_ANCESTORS
+    origin: str = ""
 
     def allows_grid(self, code: str) -> bool:
         return not self.grids or any(code.startswith(g) for g in self.grids)
@@ -210,6 +212,8 @@ def sign_embed(claims: EmbedClaims, secret_key: str) -> str:
         "l": list(claims.layers),
         "e": int(clock.utc(claims.expires_at).timestamp()),
     }
+    if claims.origin:
+        payload["o"] = claims.origin
     return _embed_serializer(secret_key).dumps(payload)
 
 
@@ -231,6 +235,7 @@ def read_embed(
             expires_at=dt.datetime.fromtimestamp(int(data["e"]), clock.UTC),
             grids=tuple(map(str, data.get("g") or ())),
             layers=tuple(map(str, data.get("l") or ())),
+            origin=str(data.get("o") or ""),
         )
     except (BadSignature, KeyError, TypeError, ValueError, OverflowError):
         raise InvalidToken("嵌入令牌无效 / the embed token is invalid") from None

@@ -410,6 +410,7 @@ _layers = [
             Column("created_at", DATETIME),
             Column("expires_at", DATETIME),
             Column("revoked", BOOL),
+            Column("origin", STR, help="the site allowed to frame the embed, e.g. https://dash.example.gov.cn"),
         ),
         help="signed embed tokens (revocation list)",
     ),

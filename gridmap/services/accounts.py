@@ -8,6 +8,7 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, overload
+from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -287,12 +288,16 @@ def issue_embed(
     layers: Iterable[str] = (),
     hours: float = 24 * 30,
     actor: str = "cli",
+    origin: str | None = None,
 ) -> dict[str, Any]:
-    """A signed embed token for ``view`` limited to ``grids`` (code prefixes; empty = all) and ``layers``.
+    """A signed embed token for ``view`` limited to ``grids`` (code prefixes; empty = all) and ``layers``;
+    ``origin`` (``https://dash.example.gov.cn``) is the host site allowed to frame it and to receive its
+    messages, beside the ``GRIDMAP_EMBED_FRAME_ANCESTORS`` setting.
 
-    Returns ``{"id", "token", "view", "grids", "layers", "expires_at"}``; the row in ``embed_tokens``
-    is what revocation flips.
+    Returns ``{"id", "token", "view", "grids", "layers", "origin", "expires_at"}``; the row in
+    ``embed_tokens`` is what revocation flips.
     """
+    origin = embed_origin(origin)
     if view not in auth.EMBED_VIEWS:
         raise InvalidInput(f"未知视图 {view!r} / unknown view; views: {', '.join(auth.EMBED_VIEWS)}")
     given = [str(g).strip() for g in grids]
@@ -312,7 +317,7 @@ def issue_embed(
         raise InvalidInput("有效期需在 0 与 366 天之间 / hours must be between 0 and 366 days")
     expires = (_now() + dt.timedelta(hours=float(hours))).replace(microsecond=0)
     claims = auth.EmbedClaims(
-        id=f"emb-{secrets.token_hex(6)}", view=view, expires_at=expires, grids=grids, layers=layers
+        id=f"emb-{secrets.token_hex(6)}", view=view, expires_at=expires, grids=grids, layers=layers, origin=origin
     )
     row = {
         "id": claims.id,
@@ -323,6 +328,7 @@ def issue_embed(
         "created_at": _now(),
         "expires_at": expires,
         "revoked": False,
+        "origin": origin or None,
     }
     with store.transaction():
         store.write("embed_tokens", pd.DataFrame([row]), mode="insert")
@@ -333,8 +339,23 @@ def issue_embed(
         "view": view,
         "grids": list(grids),
         "layers": list(layers),
+        "origin": origin,
         "expires_at": clock.iso(expires),
     }
+
+
+def embed_origin(origin: str | None) -> str:
+    """``origin`` as ``scheme://host[:port]`` (http or https, no path), "" when not given."""
+    text = (origin or "").strip().rstrip("/")
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
+        raise InvalidInput(
+            f"允许嵌入的网站应写成 https://主机[:端口] / origin {text!r} must look like "
+            "https://host[:port], without a path"
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 #: code length → the layer whose ids are codes of that level (15 digits: a grid of the published plan)
@@ -377,7 +398,8 @@ def list_embeds(store: Any) -> list[dict[str, Any]]:
     return [
         {
             k: _clean(r[k])
-            for k in ("id", "created_by", "view", "scope", "layers", "created_at", "expires_at", "revoked")
+            for k in ("id", "created_by", "view", "scope", "layers", "origin", "created_at", "expires_at", "revoked")
+            if k in r
         }
         for r in frame.to_dict("records")
     ]

@@ -174,6 +174,7 @@ def create_embed_token():
         layers=layers,
         hours=hours,
         actor=current_user().username,
+        origin=body.get("origin") if isinstance(body.get("origin"), str) else None,
     )
     return jsonify(out), 201
 

@@ -42,21 +42,33 @@ def chosen_layers() -> tuple[str, ...]:
 
 
 def allowed_origins() -> list[str]:
-    """Origins named in ``EMBED_FRAME_ANCESTORS`` (``'self'`` is this app's own origin)."""
+    """Origins named in ``GRIDMAP_EMBED_FRAME_ANCESTORS`` (``'self'`` is this app's own origin) and the embed
+    token's own ``origin``."""
     out = []
     for item in (current_app.config.get("EMBED_FRAME_ANCESTORS") or "'self'").split():
         out.append(request.host_url.rstrip("/") if item == "'self'" else item.rstrip("/"))
+    claims = embed_claims()
+    if claims is not None and claims.origin:
+        out.append(claims.origin)
     return out
 
 
 def target_origin() -> str:
-    """Where selections are posted: ``?origin=`` when it is allowed, else the only allowed host, else self."""
+    """Where selections are posted: ``?origin=`` when it is allowed, else the token's origin, else the only
+    allowed host, else self."""
     allowed = allowed_origins()
     wanted = (request.args.get("origin") or "").rstrip("/")
     if wanted:
         if wanted not in allowed:
-            raise InvalidInput(f"origin={wanted!r} is not in EMBED_FRAME_ANCESTORS")
+            raise InvalidInput(
+                f"origin={wanted} 不在允许嵌入的网站之列：请在签发嵌入令牌时填写它，或加入设置 "
+                f"GRIDMAP_EMBED_FRAME_ANCESTORS / origin={wanted!r} may not embed this map: name it when issuing "
+                f"the embed token, or add it to the setting GRIDMAP_EMBED_FRAME_ANCESTORS"
+            )
         return wanted
+    claims = embed_claims()
+    if claims is not None and claims.origin:
+        return claims.origin
     others = [o for o in allowed if o != request.host_url.rstrip("/") and "*" not in o]
     return others[0] if len(others) == 1 else request.host_url.rstrip("/")
 
@@ -109,6 +121,24 @@ def street(sid: str):
     _check_area(sid)
     a = map_grid.area(_store(), "street", sid)
     return _embed_page(title=a["name"], bounds=a["bbox"])
+
+
+@bp.get("/tokens")
+@allow("planner")
+def tokens():
+    """Planners and admins issue, list and revoke embed tokens and copy a ready snippet (issue 15)."""
+    store = _store()
+    coms = store.read("communities", columns=["id", "name"]).sort_values("id")
+    streets = store.read("streets", columns=["id", "name"]).sort_values("id")
+    return render_template(
+        "maps/embed_tokens.html",
+        layers=render.LAYER_ORDER,
+        default_layers=DEFAULT_LAYERS,
+        communities=coms.to_dict("records"),
+        streets=streets.to_dict("records"),
+        first_grid=map_grid.first_grid(store) or "",
+        ancestors=current_app.config.get("EMBED_FRAME_ANCESTORS") or "'self'",
+    )
 
 
 @bp.get("/demo")

@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from jinja2 import TemplateNotFound
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response as WSGIResponse
 
 from gridmap import logs
 from gridmap.errors import GridmapError
+from gridmap.web.access import embed_view_of
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +122,30 @@ def _page(a: Answer) -> Response:
     return Response(html, status=a.status, mimetype="text/html")
 
 
+def _embedded() -> bool:
+    """The request is for an embed page (``@embed``): its errors are bare and told to the host page."""
+    view = current_app.view_functions.get(request.endpoint or "") if request.endpoint else None
+    return view is not None and embed_view_of(view) is not None
+
+
+def _embed_page(a: Answer) -> Response:
+    """A refused embed: the message alone (no top bar, no sign-in link) and, posted to the host page,
+    ``{type: "gridmap:error", code, message}``."""
+    try:
+        html = render_template("maps/embed_error.html", status=a.status, code=a.code, message=a.message)
+    except TemplateNotFound:
+        return _page(a)
+    return Response(html, status=a.status, mimetype="text/html")
+
+
 def respond(a: Answer) -> Response:
     """The response for answer ``a`` in the shape the request's path calls for."""
     if request.path.startswith(OPEN311_PREFIX):
         resp = _georeport(a)
     elif wants_json():
         resp = api_error(a.status, a.message, a.code, a.detail)
+    elif _embedded():
+        resp = _embed_page(a)
     else:
         resp = _page(a)
     for key, value in a.headers:

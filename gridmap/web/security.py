@@ -36,6 +36,7 @@ from gridmap.web.access import (
     CSRF_EXEMPT_PREFIXES,
     bearer_secret,
     current_user,
+    embed_claims,
     embed_view_of,
     lowest_role,
     refuse_anonymous,
@@ -93,6 +94,12 @@ def _set_headers(resp):
     cfg = current_app.config
     embed = _is_embed()
     ancestors = (cfg.get("EMBED_FRAME_ANCESTORS") or "'self'") if embed else "'none'"
+    if embed and resp.status_code >= 400:
+        # a refused embed is a bare message with no data and no action (templates/maps/embed_error.html): any
+        # host may frame it, so the host's page shows why instead of the browser's "refused to connect"
+        ancestors = "*"
+    elif embed and embed_claims() is not None and embed_claims().origin:
+        ancestors = f"{ancestors} {embed_claims().origin}"  # the host site named when the token was issued
     resp.headers["Content-Security-Policy"] = content_security_policy(
         nonce=csp_nonce(), frame_ancestors=ancestors, extra_sources=cfg.get("CSP_EXTRA_SOURCES") or ""
     )
