@@ -365,7 +365,9 @@ def test_community_bounds_override_the_setting(c, sqlite_store):
 
 def test_search(c):
     hits = c.get("/api/search?q=370214001002").get_json()["results"]
-    assert [h["id"] for h in hits] == [C] and hits[0]["url"] == f"/grids/{C}"
+    # a community id finds the community first (issue 15), then its grids by code prefix
+    assert [(h["kind"], h["id"]) for h in hits] == [("community", "370214001002"), ("grid", C)]
+    assert hits[1]["url"] == f"/grids/{C}"
     est = c.get("/api/search?q=测试E1").get_json()["results"]
     assert [(h["kind"], h["id"]) for h in est] == [("estate", "E1")]
     bld = c.get("/api/search?q=测试E1小区 2").get_json()["results"]
