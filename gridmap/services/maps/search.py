@@ -73,7 +73,9 @@ def search(store: Store, q: str, *, limit: int = 10) -> list[dict[str, Any]]:
         coms = [r["id"] for _, r in _by_name(communities, name.replace(" ", ""), area=True)] if name else None
         if (coms or name == "") and (unit.endswith("网格") or not name or not _by_name(estates, name, area=False)):
             hits += [(0 if name else 3, h) for h in _grids_by_sequence(store, plan_id, number, coms, com_names, limit)]
-    if m and m["name"]:  # a building: estate + number
+    whole_is_estate = bool(_by_name(estates, compact, area=False))
+    spelled = bool(m and (m["unit"] or " " in q))  # "宁天家园 12", "宁天家园12号楼": a number, not part of a name
+    if m and m["name"] and (spelled or not whole_is_estate):  # a building: estate + number
         estate_name, house = m["name"].strip(), str(int(m["number"]))
         match = [row for _, row in _by_name(estates, estate_name.replace(" ", ""), area=False)][:50]
         if match:
