@@ -68,7 +68,11 @@ def csv_table(
         raise KpiError(f"level must be grid, community or street, got {level!r}")
     pick = 2 if english else 1
     units = CSV_UNIT_COLUMNS[level]
-    header = [u[pick] for u in units] + [f[2] if english else f[1] for f in CSV_FIGURES] + [CSV_TARGET[pick], CSV_WITHHELD[pick]]
+    header = (
+        [u[pick] for u in units]
+        + [f[2] if english else f[1] for f in CSV_FIGURES]
+        + [CSV_TARGET[pick], CSV_WITHHELD[pick]]
+    )
     yes, no = ("yes", "no") if english else ("是", "否")
     out = []
     for r in rows:

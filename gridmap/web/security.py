@@ -98,8 +98,10 @@ def _set_headers(resp):
         # a refused embed is a bare message with no data and no action (templates/maps/embed_error.html): any
         # host may frame it, so the host's page shows why instead of the browser's "refused to connect"
         ancestors = "*"
-    elif embed and embed_claims() is not None and embed_claims().origin:
-        ancestors = f"{ancestors} {embed_claims().origin}"  # the host site named when the token was issued
+    else:
+        claims = embed_claims() if embed else None
+        if claims is not None and claims.origin:
+            ancestors = f"{ancestors} {claims.origin}"  # the host site named when the token was issued
     resp.headers["Content-Security-Policy"] = content_security_policy(
         nonce=csp_nonce(), frame_ancestors=ancestors, extra_sources=cfg.get("CSP_EXTRA_SOURCES") or ""
     )
