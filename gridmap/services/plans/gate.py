@@ -21,7 +21,7 @@ from gridmap.domain.diff import diff_plans
 from gridmap.domain.plan import GridPlan
 from gridmap.services.plans.checks import check_plan
 from gridmap.services.plans.drafts import draft_info
-from gridmap.services.plans.rebalancing import run_rebalance
+from gridmap.services.plans.rebalancing import diff, run_rebalance
 from gridmap.services.plans.stored import load_plan, published_plan_id
 from gridmap.services.plans.world import PlanWorld
 from gridmap.store.base import Store
@@ -72,8 +72,10 @@ def review(store: Store, draft_id: str, *, world: PlanWorld) -> dict[str, Any]:
     checks = check_plan(plan, world)
     failing = {code: c for code, c in checks.items() if c["problems"]}
     previous = published_plan_id(store)
-    old = load_plan(store, previous, world=world) if previous else GridPlan({}, {})
-    d = diff_plans(old, plan, households=world.households)
+    if previous:  # the planner's diff: buildings, households, stewards and open requests that change grid
+        d = diff(store, previous, plan.id, world=world)
+    else:
+        d = diff_plans(GridPlan({}, {}), plan, households=world.households)
     return {
         "draft": draft_id,
         "plan": plan.id,

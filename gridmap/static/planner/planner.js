@@ -132,7 +132,9 @@
         interactive: false,
         style: function (f) {
           var active = f.properties.code === state.active;
-          return { color: active ? "#111" : "#333", weight: active ? 4 : 2, fill: false,
+          // the grid's area washed in its colour, so the colouring shows at community zoom too
+          return { color: active ? "#111" : "#333", weight: active ? 4 : 2, fill: true,
+                   fillColor: colour(f.properties.code), fillOpacity: active ? 0.35 : 0.22,
                    dashArray: active ? null : "6 3" };
         }
       }).eachLayer(function (l) { gridLayer.addLayer(l); });
