@@ -191,7 +191,7 @@
   function countValue(v) { return typeof v === "number" ? v : 2; }      // "<5": drawn as the smallest
   function bubbleIcon(p) {
     var n = countValue(p.count), d = Math.round(Math.min(64, 22 + 9 * Math.log10(Math.max(1, n))));
-    var span = el("span", null, String(p.count));
+    var span = el("span", null, p.count === null || p.count === undefined ? "—" : String(p.count));  // null: withheld
     var hot = typeof p.overdue === "number" && p.overdue > 0;
     return L.divIcon({ className: "gm-bubble" + (hot ? " gm-bubble-over" : "") + " gm-bubble-" + p.level,
                        iconSize: [d, d], iconAnchor: [d / 2, d / 2], html: span });
@@ -495,7 +495,9 @@
         r1.appendChild(dot); r1.appendChild(el("span", null, t("超期诉求")));
         var r2 = el("div", "gm-legend-row"), b = el("span", "gm-bubble gm-bubble-inline", "<5");
         r2.appendChild(b); r2.appendChild(el("span", null, t("区域内待办诉求数；1–4 件显示为 <5，保护个人信息")));
-        c.appendChild(r1); c.appendChild(r2);
+        var r3 = el("div", "gm-legend-row"), w = el("span", "gm-bubble gm-bubble-inline", "—");
+        r3.appendChild(w); r3.appendChild(el("span", null, t("不公开：防止与其他数字相减推算出小数字")));
+        c.appendChild(r1); c.appendChild(r2); c.appendChild(r3);
         box.appendChild(c);
       }
       box.style.display = box.childNodes.length ? "" : "none";
