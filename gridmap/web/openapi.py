@@ -192,10 +192,12 @@ PATHS: dict[str, dict[str, Any]] = {
                 view=STR,
                 grids=arr(STR),
                 layers=arr(STR),
+                origin=STR,
                 expires_at={"type": "string", "format": "date-time"},
             ),
             body=obj(
                 view={"type": "string", "enum": ["map", "grid", "stats"]},
+                origin={"type": "string", "maxLength": 200},
                 grids=arr({"type": "string", "pattern": "^[0-9]{6}([0-9]{3}){0,3}$"}, maxItems=500),
                 layers=arr({"type": "string", "maxLength": 40}, maxItems=50),
                 hours={"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 8784},
@@ -278,13 +280,24 @@ PATHS.update(
         "/api/planner/drafts/{draft}/undo": {"post": op("Undo the last change", params=(DRAFT,), **_P)},
         "/api/planner/drafts/{draft}/redo": {"post": op("Redo", params=(DRAFT,), **_P)},
         "/api/planner/drafts/{draft}/rebalance": {
-            "post": op("Minimal-change rebalance of the draft", params=(DRAFT,), body=obj(allow_new_grids=BOOL), **_P)
+            "post": op(
+                "Minimal-change rebalance of one community of the draft (or all)",
+                params=(DRAFT,),
+                body=obj(allow_new_grids=BOOL, community={"type": "string", "maxLength": 12}),
+                **_P,
+            )
+        },
+        "/api/planner/drafts/{draft}/review": {
+            "get": op("What publishing would bring into force", params=(DRAFT,), **_P)
         },
         "/api/planner/drafts/{draft}/publish": {
             "post": op(
                 "Publish the draft",
                 params=(DRAFT,),
-                body=obj(effective_date={"type": "string", "format": "date", "nullable": True}),
+                body=obj(
+                    effective_date={"type": "string", "format": "date", "nullable": True},
+                    override_reason={"type": "string", "maxLength": 500},
+                ),
                 **_P,
             )
         },

@@ -115,7 +115,9 @@ def test_overview_grid_popup_and_search(site, browser, artifacts):
     page.locator(".gm-search input").fill("370214001001")
     page.locator(".gm-search input").press("Enter")
     page.locator(".gm-results button").first.wait_for()
-    assert page.locator(".gm-results button").count() == 2
+    # the community itself first (issue 15), then its two grids
+    assert page.locator(".gm-results button").count() == 3
+    assert page.locator(".gm-results li .gm-kind").first.inner_text() == "社区"
     _only_loopback(requests)
     ctx.close()
 

@@ -493,9 +493,9 @@
         var c = el("div", "gm-legend-roles gm-legend-complaints");
         var r1 = el("div", "gm-legend-row"), dot = el("span", "gm-dot gm-overdue gm-dot-inline");
         r1.appendChild(dot); r1.appendChild(el("span", null, t("超期诉求")));
-        var r2 = el("div", "gm-legend-row"), b = el("span", "gm-bubble gm-bubble-inline", "<5");
+        var r2 = el("div", "gm-legend-row"), b = el("span", "gm-bubble-inline", "<5");
         r2.appendChild(b); r2.appendChild(el("span", null, t("区域内待办诉求数；1–4 件显示为 <5，保护个人信息")));
-        var r3 = el("div", "gm-legend-row"), w = el("span", "gm-bubble gm-bubble-inline", "—");
+        var r3 = el("div", "gm-legend-row"), w = el("span", "gm-bubble-inline", "—");
         r3.appendChild(w); r3.appendChild(el("span", null, t("不公开：防止与其他数字相减推算出小数字")));
         c.appendChild(r1); c.appendChild(r2); c.appendChild(r3);
         box.appendChild(c);
