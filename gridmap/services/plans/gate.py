@@ -73,7 +73,7 @@ def review(store: Store, draft_id: str, *, world: PlanWorld) -> dict[str, Any]:
     failing = {code: c for code, c in checks.items() if c["problems"]}
     previous = published_plan_id(store)
     if previous:  # the planner's diff: buildings, households, stewards and open requests that change grid
-        d = diff(store, previous, plan.id, world=world)
+        d = diff(store, previous, str(info["head"]), world=world)
     else:
         d = diff_plans(GridPlan({}, {}), plan, households=world.households)
     return {
