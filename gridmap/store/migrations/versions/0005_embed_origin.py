@@ -2,15 +2,15 @@
 added to the page's ``frame-ancestors`` beside ``GRIDMAP_EMBED_FRAME_ANCESTORS`` and where selections are posted.
 Tokens issued before have none (only the setting's sites may frame them).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 
 
 def upgrade():
