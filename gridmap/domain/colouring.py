@@ -8,6 +8,9 @@ colours (at most one more than the largest number of neighbours, in practice 4â€
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
+
+import shapely
 
 
 def grid_adjacency(
@@ -42,3 +45,17 @@ def colour_grids(neighbours: Mapping[str, Iterable[str]]) -> dict[str, int]:
         used = {colour[n] for n in graph[g] if n in colour}
         colour[g] = next(i for i in range(len(graph) + 1) if i not in used)
     return colour
+
+
+def touching(polygons: Mapping[str, Any], *, tolerance: float = 1e-7) -> dict[str, set[str]]:
+    """Grid code â†’ the grids whose polygons touch it (within ``tolerance`` degrees): neighbours on the map even
+    where their cells' borders do not match vertex for vertex."""
+    codes = [c for c, g in polygons.items() if g is not None and not shapely.is_empty(g)]
+    geoms = [shapely.buffer(polygons[c], tolerance) for c in codes]
+    tree = shapely.STRtree(geoms)
+    out: dict[str, set[str]] = {c: set() for c in codes}
+    left, right = tree.query(geoms, predicate="intersects")
+    for i, j in zip(left.tolist(), right.tolist()):
+        if i != j:
+            out[codes[i]].add(codes[j])
+    return out

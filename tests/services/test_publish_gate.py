@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 import pytest
+from shapely.geometry import shape
 
-from gridmap.domain.colouring import colour_grids, grid_adjacency
+from gridmap.domain.colouring import colour_grids, grid_adjacency, touching
 from gridmap.errors import Conflict
 from gridmap.services import plans as svc
 from plan_world import COM, seed
@@ -107,3 +108,14 @@ def test_neighbouring_grids_never_share_a_colour(demo_store):
     assert max(colours.values()) < 8  # a handful of colours, not one per grid
     big = max({c for c in plan.grid_community.values()}, key=lambda c: len(plan.grids_in(c)))
     assert len(plan.grids_in(big)) > max(colours.values()) + 1
+
+
+def test_on_the_planners_map_touching_grids_never_share_a_colour(demo_copy):
+    w = svc.load_world(demo_copy)
+    plan = svc.load_plan(demo_copy, svc.published_plan_id(demo_copy), world=w)
+    big = max({c for c in plan.grid_community.values()}, key=lambda c: len(plan.grids_in(c)))
+    draft = svc.start_draft(demo_copy, actor="planner1")["draft"]
+    view = svc.draft_view(demo_copy, draft, world=w, community=big)
+    polys = {f["properties"]["code"]: shape(f["geometry"]) for f in view["polygons"]["features"] if f["geometry"]}
+    for code, ns in touching(polys).items():
+        assert all(view["colours"][code] != view["colours"][n] for n in ns), code

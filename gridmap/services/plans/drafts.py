@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from gridmap.domain.codes import short_code
-from gridmap.domain.colouring import colour_grids, grid_adjacency
+from gridmap.domain.colouring import colour_grids, grid_adjacency, touching
 from gridmap.domain.plan import GridPlan, PlanError
 from gridmap.domain.rebalance import fresh_code, split_off
 from gridmap.errors import Conflict, InvalidInput
@@ -438,7 +438,10 @@ def draft_view(store: Store, draft_id: str, *, world: PlanWorld, community: str 
         buildings = json.loads(b.to_json(drop_id=True))
     polys = grid_polygons(plan, world, codes=codes)
     # neighbouring grids never share a colour; each grid labelled with its short code at a point inside it
-    colours = colour_grids(grid_adjacency(plan.assignment, world.adjacency, grids=codes))
+    near = grid_adjacency(plan.assignment, world.adjacency, grids=codes)
+    for code, ns in touching(dict(zip(polys["code"], polys.geometry))).items():
+        near.setdefault(code, set()).update(ns)
+    colours = colour_grids(near)
     polys["colour"] = [colours.get(c, 0) for c in polys["code"]]
     polys["short"] = [short_code(c) for c in polys["code"]]
     inside = polys.geometry.representative_point()
