@@ -2,15 +2,15 @@
 added to the page's ``frame-ancestors`` beside ``GRIDMAP_EMBED_FRAME_ANCESTORS`` and where selections are posted.
 Tokens issued before have none (only the setting's sites may frame them).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 
 
 def upgrade():
