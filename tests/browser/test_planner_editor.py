@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "services"))
-from plan_world import COM, seed
+from plan_world import COM, overfill, seed
 from tests.browser.pagekit import sign_in
 
 pytestmark = pytest.mark.browser
@@ -202,22 +202,24 @@ def test_rebalance_changes_only_the_community_on_screen(app_factory, demo_copy, 
 
     store = demo_copy
     w = svc.load_world(store)
-    before = svc.load_plan(store, svc.published_plan_id(store), world=w)
-    checks = svc.check_plan(before, w)
-    over_grids = [c["community_id"] for c in checks.values() if "above_max" in c["problems"]]
-    over = sorted(set(over_grids))
-    target = max(over, key=over_grids.count)  # the community with most grids above max
+    pub = svc.load_plan(store, svc.published_plan_id(store), world=w)
+    coms = [c for c in sorted(set(pub.grid_community.values())) if len(pub.grids_in(c)) >= 3]
+    target, other = coms[0], coms[1]
     server, page, errors = _open_editor(app_factory, store, live_server, browser)
     try:
+        draft = page.locator("#planner").get_attribute("data-draft")
+        full_t, full_o = overfill(store, draft, w, target), overfill(store, draft, w, other)
+        before = svc.load_plan(store, svc.draft_info(store, draft)["head"], world=w)
         page.select_option("#community", target)
         expect(page.locator("#planner")).to_have_attribute("data-community", target)
+        expect(page.locator(f"#grid-{full_t} td.checks")).to_contain_text("超过上限")
         plan0 = page.locator("#planner").get_attribute("data-plan")
         page.click("#rebalance")
         expect(page.locator("#planner")).not_to_have_attribute("data-plan", plan0)
         expect(page.locator("#message")).to_contain_text("已移动")
         head = page.locator("#planner").get_attribute("data-plan")
-        # the report names each grid it could not fix and why (none, or named)
-        for li in page.locator("#rebalance-report li").all():
+        expect(page.locator(f"#grid-{full_t} td.checks")).not_to_contain_text("超过上限")
+        for li in page.locator("#rebalance-report li").all():  # each grid it could not fix, named with why
             assert li.get_attribute("data-grid").startswith(target) and li.get_attribute("data-reason")
         assert not errors, errors
     finally:
@@ -225,6 +227,4 @@ def test_rebalance_changes_only_the_community_on_screen(app_factory, demo_copy, 
     after = svc.load_plan(store, head, world=w)
     changed = {b for b, g in after.assignment.items() if before.assignment.get(b) != g}
     assert changed and {b[:12] for b in changed} == {target}
-    still_over = [c for c in over if c != target]
-    after_checks = svc.check_plan(after, w)
-    assert any("above_max" in after_checks[g]["problems"] for g in after_checks if g[:12] in still_over)
+    assert "above_max" in svc.check_plan(after, w, codes=[full_o])[full_o]["problems"]  # the other untouched

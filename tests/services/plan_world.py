@@ -112,3 +112,27 @@ def seed(
                 ),
             )
     return {"codes": codes, "assignment": assignment, "households": hh}
+
+
+def overfill(store, draft: str, world, community: str, *, actor: str = "planner1") -> str:
+    """Move neighbouring buildings into the first grid of ``community`` in ``draft`` until it is above its
+    maximum (a grid the rebalance can bring back); returns that grid's code."""
+    from gridmap.services import plans as svc
+
+    def head():
+        return svc.load_plan(store, svc.draft_info(store, draft)["head"], world=world)
+
+    plan = head()
+    g1 = sorted(plan.grids_in(community))[0]
+    hi = world.bounds.get(community, world.default_bounds)[1]
+    for _ in range(60):
+        members = {b for b, g in plan.assignment.items() if g == g1}
+        if sum(world.households.get(b, 0) for b in members) > hi:
+            return g1
+        near = sorted(
+            n for b in members for n in world.adjacency.get(b, ()) if plan.assignment.get(n) not in (None, g1)
+        )
+        near = [n for n in near if plan.grid_community[plan.assignment[n]] == community]
+        svc.move_buildings(store, draft, near[:1], g1, actor=actor, world=world)
+        plan = head()
+    raise AssertionError(f"could not overfill {g1}")
