@@ -92,6 +92,8 @@ def _third_party(folder: str) -> dict[str, list[tuple[str, bool]]]:
     base = ROOT / folder
     files = sorted(p for p in base.rglob("*.py") if "__pycache__" not in p.parts)
     local = {"gridmap", "tests", "bench"} | {p.stem for p in files} | {p.parent.name for p in files}
+    if folder == "bench":  # benchmarks build their worlds with the tests' world builders (tests/web on sys.path)
+        local |= {p.stem for p in (ROOT / "tests").rglob("*_world.py")}
     skip = set(sys.stdlib_module_names) | local | {"__future__"}
     return {
         p.relative_to(ROOT).as_posix(): [(n, f) for n, f in _imports(ast.parse(p.read_bytes())) if n not in skip]
