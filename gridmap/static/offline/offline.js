@@ -62,8 +62,8 @@
       });
       var waiting = items.filter(function (i) { return i.status === "queued"; }).length;
       var b = bar();
-      b.textContent = !navigator.onLine ? T.offline + (waiting ? " · " + T.waiting.replace("%(n)s", waiting) : "")
-        : (waiting ? T.waiting.replace("%(n)s", waiting) : "");
+      b.textContent = !navigator.onLine ? T.offline + (waiting ? " · " + T.waiting.replace("{n}", waiting) : "")
+        : (waiting ? T.waiting.replace("{n}", waiting) : "");
       b.hidden = !b.textContent;
       items.forEach(function (item) {
         var box = document.querySelector('.gm-actions[data-id="' + CSS.escape(item.cid) + '"]');

@@ -5,6 +5,7 @@
 "use strict";
 var CACHE = "gridmap-leader-v1";
 var NEVER = ["/sw.js", "/logout", "/login", "/offline/scope.json"];
+var cleared = false;  // after sign-out this worker keeps nothing more (it is unregistered, and ends with the page)
 
 self.addEventListener("install", function () { self.skipWaiting(); });
 self.addEventListener("activate", function (event) {
@@ -35,7 +36,7 @@ self.addEventListener("fetch", function (event) {
   var url = new URL(req.url);
   if (url.origin !== self.location.origin || NEVER.indexOf(url.pathname) >= 0) return;
   event.respondWith(fetch(req).then(function (resp) {
-    if (keepable(url, resp)) {
+    if (!cleared && keepable(url, resp)) {
       var copy = resp.clone();
       event.waitUntil(caches.open(CACHE).then(function (c) { return c.put(req, copy); }));
     }
@@ -51,6 +52,7 @@ self.addEventListener("fetch", function (event) {
 
 self.addEventListener("message", function (event) {
   if (event.data && event.data.type === "clear") {  // sign-out: nothing of the leader's scope stays
+    cleared = true;
     event.waitUntil(caches.keys().then(function (names) {
       return Promise.all(names.map(function (n) { return caches.delete(n); }));
     }));
