@@ -86,7 +86,8 @@ def test_the_leader_works_offline_and_each_move_is_sent_once(browser, world, art
         sign_in(page, server.url, "leader1", PASSWORD)
         page.locator(".gm-worklist").wait_for()
         assert page.locator("link[rel=manifest]").count() == 1
-        _wait(page, lambda: page.evaluate("() => document.documentElement.dataset.offlineReady") == "1", "the scope kept")
+        kept = "() => document.documentElement.dataset.offlineReady"
+        _wait(page, lambda: page.evaluate(kept) == "1", "the scope kept")
         # load the grid with the network on (its map data is kept as it loads)
         page.goto(f"{server.url}/grids/{G1}")
         _wait(page, lambda: page.evaluate("() => !!(window.gridmap && window.gridmap.map)"), "the grid's map")
