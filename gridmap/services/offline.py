@@ -3,7 +3,7 @@
 :func:`leader_scope` lists the addresses the service worker fetches and keeps after sign-in — the work list,
 the page of each grid in the leader's scope, the page of each of their open requests and the building card of
 each building of their grids — so these open with the network off. Nothing outside the leader's scope is listed,
-and other roles get nothing (:data:`OFFLINE_ROLES`).
+and other roles get an empty list (:data:`OFFLINE_ROLES`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import quote
 
 from gridmap.domain import privacy
-from gridmap.errors import Forbidden
 from gridmap.services.complaints.todo import work_list
 from gridmap.services.plans import published_plan_id
 from gridmap.store.base import Store
@@ -29,8 +28,8 @@ def offline_allowed(user: Any) -> bool:
 
 def leader_scope(store: Store, user: Any) -> dict[str, Any]:
     """The grids, open requests and buildings of ``user``'s scope and the page addresses to keep for them."""
-    if not offline_allowed(user):
-        raise Forbidden("只有网格员的页面会离线保存 / only a grid leader's pages are kept for offline work")
+    if not offline_allowed(user):  # other roles keep nothing on the device
+        return {"grids": [], "requests": [], "buildings": [], "pages": []}
     grids = sorted(privacy.scope_list(getattr(user, "scope", None), "grids"))
     todo = work_list(store, user=user, limit=MAX_REQUESTS)
     requests = [str(i["id"]) for i in todo["items"]]

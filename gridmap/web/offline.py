@@ -5,7 +5,7 @@
   responses the server marks with ``X-Gridmap-Offline: keep`` (pages and API reads answered to a grid leader,
   whose reads are limited to their own scope) and the app's own static files; network first, the kept copy
   when the network is off.
-* ``/offline/scope.json`` — for a grid leader: the pages of their scope to keep after sign-in
+* ``/api/offline/scope`` — for a grid leader: the pages of their scope to keep after sign-in
   (:func:`gridmap.services.offline.leader_scope`) and a fresh CSRF token for sending queued moves.
 * Sign-out answers with ``Clear-Site-Data: "cache", "storage"`` (and the page's script empties the caches and the
   queue before it signs out), so nothing of the leader's scope stays on the device.
@@ -23,6 +23,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, send_fr
 from flask_wtf.csrf import generate_csrf
 
 from gridmap.services import offline as svc
+from gridmap.web import openapi
 from gridmap.web.access import allow, current_user
 from gridmap.web.context import get_store, select_locale
 
@@ -67,7 +68,7 @@ def manifest() -> Response:
     return resp
 
 
-@bp.get("/offline/scope.json")
+@bp.get("/api/offline/scope")
 @allow("grid_leader")
 def scope() -> Response:
     out = svc.leader_scope(get_store(), current_user())
@@ -104,3 +105,25 @@ def _mark(resp: Response) -> Response:
         if user is not None and svc.offline_allowed(user):
             resp.headers[KEEP] = "keep"
     return resp
+
+
+_LIST = openapi.arr(openapi.STR)
+openapi.describe(
+    "/api/offline/scope",
+    "get",
+    openapi.op(
+        "What a grid leader's phone keeps for offline work: the pages of their grids, open requests and buildings "
+        "(empty for other roles), the app's static files and a fresh CSRF token for sending queued moves",
+        role="grid_leader",
+        tag="complaints",
+        ok=openapi.obj(
+            ("pages", "static", "csrf"),
+            grids=_LIST,
+            requests=_LIST,
+            buildings=_LIST,
+            pages=_LIST,
+            static=_LIST,
+            csrf=openapi.STR,
+        ),
+    ),
+)

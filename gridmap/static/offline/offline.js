@@ -136,7 +136,7 @@
       var todo = items.filter(function (i) { return i.status === "queued"; });
       if (!todo.length) return false;
       // a fresh CSRF token (the kept page's may be old), which also proves the network is back
-      return fetch("/offline/scope.json", {credentials: "same-origin", headers: {Accept: "application/json"}})
+      return fetch("/api/offline/scope", {credentials: "same-origin", headers: {Accept: "application/json"}})
         .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
         .then(function (scope) {
           var applied = false;
@@ -155,7 +155,7 @@
   // -- keeping the leader's pages -----------------------------------------------------------------------
   function keep() {
     if (!navigator.onLine || !window.caches) return Promise.resolve();
-    return fetch("/offline/scope.json", {credentials: "same-origin", headers: {Accept: "application/json"}})
+    return fetch("/api/offline/scope", {credentials: "same-origin", headers: {Accept: "application/json"}})
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (scope) {
         if (!scope) return;

@@ -4,7 +4,7 @@
 // off the kept copy answers. Sign-out empties the caches (Clear-Site-Data and the page's script).
 "use strict";
 var CACHE = "gridmap-leader-v1";
-var NEVER = ["/sw.js", "/logout", "/login", "/offline/scope.json"];
+var NEVER = ["/sw.js", "/logout", "/login", "/api/offline/scope"];
 var cleared = false;  // after sign-out this worker keeps nothing more (it is unregistered, and ends with the page)
 
 self.addEventListener("install", function () { self.skipWaiting(); });
