@@ -153,8 +153,15 @@
   }
 
   // -- keeping the leader's pages -----------------------------------------------------------------------
+  var KEPT_AT = "gridmap-offline-kept-at", EVERY = 10 * 60 * 1000;  // the scope is fetched again at most every 10 min
+  var leaving = false, keeping = Promise.resolve();
   function keep() {
-    if (!navigator.onLine || !window.caches) return Promise.resolve();
+    var last = Number(sessionStorage.getItem(KEPT_AT) || 0);
+    if (!navigator.onLine || !window.caches || Date.now() - last < EVERY) return Promise.resolve();
+    keeping = fetchScope();
+    return keeping;
+  }
+  function fetchScope() {
     return fetch("/api/offline/scope", {credentials: "same-origin", headers: {Accept: "application/json"}})
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (scope) {
@@ -163,28 +170,41 @@
           var urls = scope.pages.concat(scope["static"]);
           return Promise.all(urls.map(function (u) {
             return fetch(u, {credentials: "same-origin"}).then(function (r) {
+              if (leaving) return;
               if (r.ok && (u.indexOf("/static/") === 0 || r.headers.get("X-Gridmap-Offline") === "keep")) return cache.put(u, r);
             }).catch(function () {});
-          })).then(function () { document.documentElement.dataset.offlineKept = String(urls.length); });
+          })).then(function () {
+            if (!leaving) sessionStorage.setItem(KEPT_AT, String(Date.now()));
+            document.documentElement.dataset.offlineKept = String(urls.length);
+          });
         });
       }).catch(function () {});
   }
 
   // -- sign-out: nothing stays on the device ------------------------------------------------------------
   function forget() {
-    var jobs = [];
-    if (window.caches) jobs.push(caches.keys().then(function (n) { return Promise.all(n.map(function (k) { return caches.delete(k); })); }));
-    jobs.push(new Promise(function (ok) { var r = indexedDB.deleteDatabase(DB); r.onsuccess = r.onerror = r.onblocked = function () { ok(); }; }));
-    if (navigator.serviceWorker) {
-      jobs.push(navigator.serviceWorker.getRegistrations().then(function (regs) {
-        return Promise.all(regs.map(function (reg) {
-          if (reg.active) reg.active.postMessage({type: "clear"});
-          return reg.unregister();
-        }));
-      }));
-    }
-    return Promise.all(jobs).catch(function () {});
+    leaving = true;
+    sessionStorage.removeItem(KEPT_AT);
+    return keeping.catch(function () {}).then(clearAll);  // let a keeping round in flight end first
   }
+  function clearAll() {
+    // the worker first (told to keep nothing more, then unregistered), then the caches and the queue
+    var workers = navigator.serviceWorker ? navigator.serviceWorker.getRegistrations().then(function (regs) {
+      return Promise.all(regs.map(function (reg) {
+        if (reg.active) reg.active.postMessage({type: "clear"});
+        return reg.unregister();
+      }));
+    }) : Promise.resolve();
+    return workers.catch(function () {}).then(function () {
+      var jobs = [new Promise(function (ok) {
+        var r = indexedDB.deleteDatabase(DB);
+        r.onsuccess = r.onerror = r.onblocked = function () { ok(); };
+      })];
+      if (window.caches) jobs.push(caches.keys().then(function (n) { return Promise.all(n.map(function (k) { return caches.delete(k); })); }));
+      return Promise.all(jobs);
+    }).catch(function () {});
+  }
+
   Array.prototype.forEach.call(document.querySelectorAll("form.account"), function (form) {
     form.addEventListener("submit", function (ev) {
       if (form.dataset.cleared) return;

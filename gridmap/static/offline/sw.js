@@ -38,7 +38,7 @@ self.addEventListener("fetch", function (event) {
   event.respondWith(fetch(req).then(function (resp) {
     if (!cleared && keepable(url, resp)) {
       var copy = resp.clone();
-      event.waitUntil(caches.open(CACHE).then(function (c) { return c.put(req, copy); }));
+      event.waitUntil(caches.open(CACHE).then(function (c) { return cleared ? null : c.put(req, copy); }));
     }
     return resp;
   }, function (err) {
