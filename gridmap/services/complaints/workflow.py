@@ -98,8 +98,9 @@ def transition(
     events written. With ``if_version`` (the request's version the caller saw, see :func:`versions`) the move
     is refused with a :class:`~gridmap.errors.Conflict` whose detail holds the request's current state when it
     has changed since; with an idempotency ``key`` a repeated call is answered with the first answer and applies
-    nothing. ``changes`` holds only what that move may carry (:data:`gridmap.domain.complaints.MOVE_FIELDS`: ``assignee``, ``department`` on reassignment, ``rating`` and
-    ``resolved`` on evaluation, ``reason`` on rejection, ``duplicate_of``); any other field is refused (400).
+    nothing. ``changes`` holds only what that move may carry (:data:`gridmap.domain.complaints.MOVE_FIELDS`:
+    ``assignee``, ``department`` on reassignment, ``rating`` and ``resolved`` on evaluation, ``reason`` on
+    rejection, ``duplicate_of``); any other field is refused (400).
     An unsatisfied resident reopens the request (two events). The move is written to the audit log
     (``complaint.transition``: states, event numbers and the names of the changed columns, no values)."""
     now = _now(now)
