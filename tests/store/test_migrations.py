@@ -96,7 +96,7 @@ def test_a_store_at_the_first_revision_upgrades_in_place_and_keeps_every_row(bla
     with old.engine.begin() as conn:
         tables = sa.MetaData()
         tables.reflect(conn, only=lambda name, _: name in LAYERS or name == "gridmap_sequences")
-        # every layer of today existed at 0001 but those later revisions added (0006: action_keys)
+        # every layer of today existed at 0001 but those later revisions added (0007: action_keys)
         assert set(LAYERS) - LATER_LAYERS <= set(tables.tables)
         for name in sorted(set(LAYERS) - LATER_LAYERS):
             written[name] = _old_rows(tables.tables[name], dialect)

@@ -2,15 +2,15 @@
 (the grid leader's offline queue sends each queued move with one), so a repeated send is answered with that
 answer and never applied twice.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 
 
 def upgrade():
