@@ -415,6 +415,17 @@ _layers = [
         help="signed embed tokens (revocation list)",
     ),
     Layer(
+        "action_keys",
+        (
+            _id("the user's id and the idempotency key the client sent, as user:key"),
+            Column("user_id", STR, required=True, index=True),
+            Column("target", STR, help="what the action was on, e.g. complaint:<id>"),
+            Column("result", JSON, help="the first answer, given again for a repeated key"),
+            Column("created_at", DATETIME),
+        ),
+        help="actions sent with an idempotency key (offline queues): each is applied once",
+    ),
+    Layer(
         "audit_log",
         (
             _id(),

@@ -45,6 +45,7 @@ BLUEPRINTS: list[str] = [
     "gridmap.web.api:bp",
     "gridmap.web.embed:bp",
     "gridmap.web.api_place:bp",
+    "gridmap.web.offline:bp",
 ]
 
 

@@ -215,7 +215,18 @@ def move(cid: str):
     target = data.pop("to", None) or data.pop("state", None)
     if not target or not isinstance(target, str):
         raise InvalidInput('say which state to move to: {"to": "dispatched", "note": "…"}')
-    out = svc.transition(get_store(), cid, target, user=current_user(), settings=_settings(), changes=data)
+    out = svc.transition(
+        get_store(),
+        cid,
+        target,
+        user=current_user(),
+        settings=_settings(),
+        changes=data,
+        # preconditions as headers (the offline queue sends both): the version the move was based on (the
+        # request's "version"), and a key so a move sent twice is applied once
+        if_version=request.headers.get("If-Match") or None,
+        key=request.headers.get("Idempotency-Key") or None,
+    )
     return jsonify(out)
 
 

@@ -83,6 +83,10 @@ def _old_rows(table: sa.Table, dialect: str) -> list[dict]:
     return rows
 
 
+#: layers a revision after 0001 created (empty in an upgraded store)
+LATER_LAYERS = {"action_keys"}
+
+
 def test_a_store_at_the_first_revision_upgrades_in_place_and_keeps_every_row(blank_store_url, monkeypatch):
     old = open_store(blank_store_url, migrate=False)
     old.migrate("0001")
@@ -92,8 +96,9 @@ def test_a_store_at_the_first_revision_upgrades_in_place_and_keeps_every_row(bla
     with old.engine.begin() as conn:
         tables = sa.MetaData()
         tables.reflect(conn, only=lambda name, _: name in LAYERS or name == "gridmap_sequences")
-        assert set(LAYERS) <= set(tables.tables)  # every layer of today existed at 0001
-        for name in LAYERS:
+        # every layer of today existed at 0001 but those later revisions added (0007: action_keys)
+        assert set(LAYERS) - LATER_LAYERS <= set(tables.tables)
+        for name in sorted(set(LAYERS) - LATER_LAYERS):
             written[name] = _old_rows(tables.tables[name], dialect)
             conn.execute(tables.tables[name].insert(), written[name])
         conn.execute(tables.tables["gridmap_sequences"].insert(), [{"name": "complaint", "value": 41}])

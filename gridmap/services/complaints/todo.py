@@ -14,7 +14,7 @@ import pandas as pd
 
 from gridmap import clock
 from gridmap.domain import complaints as C
-from gridmap.services.complaints.workflow import _actor_kind, list_complaints
+from gridmap.services.complaints.workflow import _actor_kind, list_complaints, versions
 from gridmap.store.base import Store
 
 #: moves the work list offers as a button (reassigning and marking a duplicate need more than a note)
@@ -81,7 +81,9 @@ def work_list(
     by = _actor_kind(user)
     now = clock.utc(now) if now is not None else clock.now()
     names = building_names(store, sorted({str(i["building_id"]) for i in out["items"] if i.get("building_id")}))
+    version = versions(store, [str(i["id"]) for i in out["items"]])
     for item in out["items"]:
+        item["version"] = version.get(str(item["id"]), 0)  # what a queued move's If-Match names
         item["moves"] = moves(item["state"], by)
         item.update(sla_clock(item.get("due_at") if C.is_open(item["state"]) else None, now))
         created = clock.utc(pd.Timestamp(item["created_at"]).to_pydatetime())

@@ -91,22 +91,35 @@ def transition(
     note: str | None = None,
     changes: Mapping[str, Any] | None = None,
     now: dt.datetime | None = None,
+    if_version: Any = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """Move request ``cid`` to ``target`` as ``user`` (one transaction); returns the new record and the
-    events written. ``changes`` holds only what that move may carry
-    (:data:`gridmap.domain.complaints.MOVE_FIELDS`: ``assignee``, ``department`` on reassignment, ``rating`` and
-    ``resolved`` on evaluation, ``reason`` on rejection, ``duplicate_of``); any other field is refused (400).
+    events written. With ``if_version`` (the request's version the caller saw, see :func:`versions`) the move
+    is refused with a :class:`~gridmap.errors.Conflict` whose detail holds the request's current state when it
+    has changed since; with an idempotency ``key`` a repeated call is answered with the first answer and applies
+    nothing. ``changes`` holds only what that move may carry (:data:`gridmap.domain.complaints.MOVE_FIELDS`:
+    ``assignee``, ``department`` on reassignment, ``rating`` and ``resolved`` on evaluation, ``reason`` on
+    rejection, ``duplicate_of``); any other field is refused (400).
     An unsatisfied resident reopens the request (two events). The move is written to the audit log
     (``complaint.transition``: states, event numbers and the names of the changed columns, no values)."""
     now = _now(now)
     policy = policy_from(settings)
     by = _actor_kind(user)
     note, changes = C.move_fields(str(target), {**dict(changes or {}), **({"note": note} if note else {})})
+    key_id = _key_id(user, key)
     with store.transaction():
         rec = _load(store, cid)
         if not in_scope(user, rec, _current_grid(store, rec)):
             raise Forbidden(f"诉求 {cid} 不在您的范围内 / request {cid} is outside your area")
+        if key_id:
+            first = store.get("action_keys", key_id)
+            if first is not None:
+                if first.get("target") != f"complaint:{cid}":
+                    raise InvalidInput(f"idempotency key {key!r} was used for {first.get('target')}, not request {cid}")
+                return dict(first["result"])
         seq = _next_seq(store, cid)
+        _check_unchanged(rec, seq - 1, if_version)
         actor = _actor(user)
         try:
             if target == "evaluated":
@@ -125,7 +138,66 @@ def transition(
         except C.IllegalTransition as exc:
             raise Conflict(str(exc)) from None
         _save(store, cid, rec, new, events, user=user, action="complaint.transition")
-    return {"complaint": staff_view(new), "events": [_event_json(e) for e in events]}
+        out = {"complaint": staff_view(new), "events": [_event_json(e) for e in events]}
+        if key_id:
+            _remember(store, key_id, user, f"complaint:{cid}", out, now)
+    return out
+
+
+#: what an idempotency key may look like (the offline queue sends a UUID)
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+
+
+def _key_id(user: Any, key: str | None) -> str | None:
+    """The stored id of ``user``'s idempotency ``key`` (keys are per user), or None without a key."""
+    if key is None or key == "":
+        return None
+    if not isinstance(key, str) or len(key) > 100 or not set(key) <= _KEY_CHARS:
+        raise InvalidInput("Idempotency-Key: up to 100 letters, digits and - _ . : (a UUID, for example)")
+    return f"{getattr(user, 'id', None) or getattr(user, 'username', None) or 'anonymous'}:{key}"
+
+
+def _remember(store: Store, key_id: str, user: Any, target: str, out: Mapping[str, Any], now: dt.datetime) -> None:
+    row = {"id": key_id, "user_id": key_id.rsplit(":", 1)[0], "target": target, "result": dict(out), "created_at": now}
+    try:
+        store.write("action_keys", pd.DataFrame([row]), mode="insert")
+    except ConflictError:  # the same key sent twice at the same moment: the other send applied it
+        raise Conflict(f"the action with this idempotency key on {target} is being applied; ask again") from None
+
+
+def _check_unchanged(rec: Mapping[str, Any], version: int, seen: Any) -> None:
+    """Refuse (409) a move based on an older version of ``rec`` than the stored ``version``; the detail carries
+    both (the version seen, the current state, version and time)."""
+    if seen is None or seen == "":
+        return
+    text = str(seen).strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise InvalidInput(f'If-Match / if_version {seen!r} is not a request version (a whole number, e.g. "3")')
+    if int(text) == version:
+        return
+    state = C.STATES[rec["state"]]
+    raise Conflict(
+        f"诉求 {rec['id']} 已被他人更新 / request {rec['id']} was changed by someone else since version {text}",
+        detail={
+            "based_on": int(text),
+            "current": {
+                "version": version,
+                "state": rec["state"],
+                "state_zh": state.zh,
+                "state_en": state.en,
+                "updated_at": staff_view(rec)["updated_at"],
+            },
+        },
+    )
+
+
+def versions(store: Store, ids: Sequence[str]) -> dict[str, int]:
+    """Each request's version: the number of its last event (every change to a request writes one), which a
+    move's ``if_version`` names."""
+    if not ids:
+        return {}
+    ev = store.read("complaint_events", where={"complaint_id": [str(i) for i in ids]}, columns=["complaint_id", "seq"])
+    return {str(k): int(v) for k, v in ev.groupby("complaint_id")["seq"].max().items()} if len(ev) else {}
 
 
 def set_due(
@@ -280,7 +352,9 @@ def get_complaint(store: Store, cid: str, *, user: Any) -> dict[str, Any]:
         view = privacy.redact_record(view, "complaints", user, where=where)
     else:
         view = public_view(view)
-    view["events"] = privacy.redact_events(events_of(store, cid), user, where)
+    events = events_of(store, cid)
+    view["events"] = privacy.redact_events(events, user, where)
+    view["version"] = max((int(e["seq"]) for e in events), default=0)  # what a move's if_version names
     return view
 
 

@@ -32,6 +32,15 @@
       var headers = {"Content-Type": "application/json", Accept: "application/json"};
       if (csrf && csrf.content) headers["X-CSRFToken"] = csrf.content;
       var msg = form.querySelector(".gm-msg");
+      var label = form.querySelector(".gm-ask-verb").textContent;
+      var offline = window.gridmapOffline;  // a grid leader's page: without network the move is queued (待同步)
+      function queue() {
+        return offline.queue(form.dataset.id, body, box.dataset.version, label, box.dataset.state).then(function () {
+          form.hidden = true;
+          msg.textContent = "";
+        });
+      }
+      if (offline && !navigator.onLine) { queue(); return; }
       fetch("/api/complaints/" + encodeURIComponent(form.dataset.id) + "/transitions",
             {method: "POST", headers: headers, body: JSON.stringify(body), credentials: "same-origin"})
         .then(function (r) { return r.json().then(function (j) { return {ok: r.ok, body: j}; }); })
@@ -40,7 +49,10 @@
           msg.textContent = text.ok;
           window.location.reload();
         })
-        .catch(function (e) { msg.textContent = text.error + ": " + e; });
+        .catch(function (e) {
+          if (offline && e instanceof TypeError) { queue(); return; }  // the network dropped on the way
+          msg.textContent = text.error + ": " + e;
+        });
     });
   });
 })();

@@ -1,0 +1,162 @@
+"""The grid leader's phone keeps working offline (issue #19 part 4), in Chromium at 390×844 with the service
+worker on a real http origin: sign in, load the grid, go offline, open the to-do list and a building card,
+move two requests on, come back online and find both moves stored exactly once; a third request changed
+meanwhile by a community official (through the service) is shown as a conflict with both states, and dropped.
+Sign-out leaves no cache, no queue and no worker on the device.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pagekit import sign_in
+
+from complaints_world import COM_A, G1, build
+
+pytestmark = pytest.mark.browser
+PHONE = {"width": 390, "height": 844}
+PASSWORD = "offline-密码-1357"
+
+
+@pytest.fixture
+def world(sqlite_store, app_factory, live_server):
+    from gridmap.services.accounts import add_user
+    from gridmap.services.complaints import submit
+
+    store = sqlite_store
+    build(store)
+    store.write(
+        "stewards",
+        pd.DataFrame(
+            {
+                "id": ["s10"],
+                "name": ["孙楼长"],
+                "phone": ["13712345678"],
+                "role": ["building_leader"],
+                "building_id": ["b1"],
+                "serves": ["b1"],
+                "community_id": [COM_A],
+            }
+        ),
+    )
+    add_user(store, username="leader1", role="grid_leader", password=PASSWORD, scope={"grids": [G1]})
+    app = app_factory(store)
+    settings = app.config["GRIDMAP_SETTINGS"]
+    public = SimpleNamespace(id=None, role="public", scope={})
+    ids = []
+    for text in ("单元门口堆放垃圾", "楼道灯不亮", "消防通道被占用"):
+        data = {"category": "sanitation", "description": text, "building_id": "b1", "contact_phone": "13912345678"}
+        ids.append(str(submit(store, data, user=public, settings=settings, channel="map")["id"]))
+    return store, live_server(app), settings, ids
+
+
+def _wait(page, test, what, tries=150):
+    for _ in range(tries):  # no wait_for_function: the pages' CSP forbids eval
+        if test():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _states(store, cid):
+    return list(store.read("complaint_events", where={"complaint_id": cid}, order_by=["seq"])["to_state"])
+
+
+def _move(page, cid, to):
+    item = page.locator(f"#c-{cid}")
+    item.locator(f"button.gm-act[data-to={to}]").click()
+    item.locator("form.gm-move button[type=submit]").click()
+    item.locator(".gm-pending").wait_for()
+
+
+def test_the_leader_works_offline_and_each_move_is_sent_once(browser, world, artifacts):
+    store, server, settings, (a, b, c) = world
+    ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, service_workers="allow")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        sign_in(page, server.url, "leader1", PASSWORD)
+        page.locator(".gm-worklist").wait_for()
+        assert page.locator("link[rel=manifest]").count() == 1
+        kept = "() => document.documentElement.dataset.offlineReady"
+        _wait(page, lambda: page.evaluate(kept) == "1", "the scope kept")
+        # load the grid with the network on (its map data is kept as it loads)
+        page.goto(f"{server.url}/grids/{G1}")
+        _wait(page, lambda: page.evaluate("() => !!(window.gridmap && window.gridmap.map)"), "the grid's map")
+        page.wait_for_timeout(1000)
+        assert page.evaluate("() => !!navigator.serviceWorker.controller")
+
+        ctx.set_offline(True)
+        failed: list[str] = []
+        page.on("requestfailed", lambda r: failed.append(r.url) if r.url.startswith(server.url) else None)
+        page.goto(f"{server.url}/grids/{G1}")  # the grid page and its map data from the device
+        _wait(page, lambda: page.evaluate("() => !!(window.gridmap && window.gridmap.map)"), "the grid's map offline")
+        page.wait_for_timeout(1000)
+        assert not failed, failed
+        page.goto(f"{server.url}/buildings/b1")  # a building card of the grid, kept at sign-in, never opened
+        card = page.locator("#building-card")
+        assert "孙楼长" in card.text_content()
+        assert card.locator("a[href='tel:13712345678']").count() == 1
+        page.goto(f"{server.url}/complaints")  # the to-do list
+        assert {x.get_attribute("id") for x in page.locator(".gm-item").all()} == {f"c-{a}", f"c-{b}", f"c-{c}"}
+        assert "离线模式" in page.text_content("#gm-offline-bar")
+        _move(page, a, "dispatched")
+        _move(page, b, "dispatched")
+        _move(page, c, "dispatched")
+        assert "待同步" in page.text_content(f"#c-{a} .gm-pending")
+        assert "3 项待同步" in page.text_content("#gm-offline-bar")
+        assert page.locator(f"#c-{a} button.gm-act").first.is_hidden()  # no second move while one waits
+        assert _states(store, a) == _states(store, b) == ["collected"]  # nothing left the phone
+        # meanwhile a community official dispatches the third one
+        official = SimpleNamespace(id="co1", username="co1", role="community_official", scope={"communities": [COM_A]})
+        from gridmap.services.complaints import transition
+
+        transition(store, c, "dispatched", user=official, settings=settings, note="已派物业")
+        page.reload()  # still offline: the kept page, with the queue shown again from the device
+        assert "待同步" in page.text_content(f"#c-{b} .gm-pending")
+
+        ctx.set_offline(False)  # back online: the queue is sent
+        _wait(page, lambda: store.get("complaints", b)["state"] == "dispatched", "the queued moves stored")
+        page.locator(f"#c-{c} .gm-queued-conflict").wait_for()
+        for cid in (a, b):
+            assert _states(store, cid) == ["collected", "dispatched"]
+            log = store.read("audit_log", where={"target": f"complaint:{cid}", "action": "complaint.transition"})
+            assert len(log) == 1
+        assert len(store.read("action_keys")) == 2
+        # the conflict: the leader's move and what it was based on, and the request as it is now
+        conflict = page.locator(f"#c-{c} .gm-queued-conflict")
+        assert "已被他人更新" in conflict.text_content()
+        assert "已受理" in conflict.locator(".gm-conflict-mine").text_content()
+        assert "已派单" in conflict.locator(".gm-conflict-now").text_content()
+        assert _states(store, c) == ["collected", "dispatched"]  # the official's move, not overwritten
+        page.wait_for_timeout(500)
+        # a second round of sending changes nothing
+        page.evaluate("() => window.gridmapOffline.sync()")
+        page.wait_for_timeout(1000)
+        assert _states(store, a) == _states(store, b) == ["collected", "dispatched"]
+        conflict.locator("button.gm-drop").click()
+        page.locator(f"#c-{c} .gm-queued").wait_for(state="detached")
+        assert _states(store, c) == ["collected", "dispatched"]
+        page.screenshot(path=str(artifacts / "offline-leader.png"))
+
+        # sign-out: no cache, no queue, no worker stays
+        page.locator("form.account button[type=submit]").click()
+        page.wait_for_url(f"{server.url}/")
+        page.wait_for_timeout(500)
+        left = page.evaluate(
+            """async () => ({caches: (await caches.keys()).length,
+                dbs: (await indexedDB.databases()).map(d => d.name),
+                workers: (await navigator.serviceWorker.getRegistrations()).length})"""
+        )
+        assert left == {"caches": 0, "dbs": [], "workers": 0}, left
+        assert not errors, errors
+    finally:
+        ctx.close()
