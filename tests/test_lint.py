@@ -1,4 +1,4 @@
-"""The code passes its linters: ``ruff check`` and ``ruff format --check`` over gridmap/, tests/ and bench/,
+"""The code passes its linters: ``ruff check`` and ``ruff format --check`` over gridmap/, tests/, bench/ and scripts/,
 and ``mypy`` over the gridmap package (settings in pyproject.toml: ``[tool.ruff]``, ``[tool.mypy]``).
 
 A failure prints the findings; ``ruff check --fix`` and ``ruff format`` mend most of what ruff finds.
@@ -14,7 +14,7 @@ import pytest
 from mypy import api as mypy_api
 
 ROOT = Path(__file__).resolve().parent.parent
-FOLDERS = ["gridmap", "tests", "bench"]
+FOLDERS = ["gridmap", "tests", "bench", "scripts"]
 
 
 def _ruff(*args: str) -> subprocess.CompletedProcess[str]:
