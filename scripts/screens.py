@@ -10,8 +10,9 @@ at 390×844 (and 1440×900 with ``--desktop``) in each language. Files are named
 a small hand-drawn world.
 
 A journey is a function ``journey(walk: Walk) -> None`` that drives ``walk.page`` through ``walk.tap``,
-``walk.type`` and ``walk.choose`` and calls ``walk.shot(step)``; add one to :data:`JOURNEYS` (other areas'
-journeys too: ``JOURNEYS.append(("planner", planner))``).
+``walk.type`` and ``walk.choose`` and calls ``walk.shot(step)``; add one to :data:`JOURNEYS`. The desktop
+journeys of ``scripts/screens_desktop.py`` (planner, embedding, search, KPI) run after them, each at its own
+sizes (``--only planner`` walks one).
 """
 
 from __future__ import annotations
@@ -231,6 +232,7 @@ def demo_world(store: Any, settings: dict[str, Any]) -> dict[str, Any]:
         "lonlat": (c.x, c.y),
         "settings": settings,
         "prepare": prepare,
+        "password": PASSWORD,
     }
 
 
@@ -248,6 +250,9 @@ def shooter(page: Any, out: Path, prefix: str) -> tuple[Callable[[str], None], l
 
 def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # the desktop journeys live beside this script
+    from screens_desktop import DESKTOP_JOURNEYS
 
     from gridmap.services.demo import load_demo
     from gridmap.store import open_store
@@ -288,6 +293,19 @@ def main(argv: list[str] | None = None) -> int:
                         journey(walk)
                         taps[name] = walk.taps
                         print(f"{name} [{lang} {size['width']}]: {walk.taps} taps, {n[0]} screens")
+                        ctx.close()
+            # the desktop journeys (issue 15): planner, embedding, search, KPI — each at its own sizes
+            for name, desk_journey, viewports in DESKTOP_JOURNEYS:
+                if args.only and name not in args.only.split(","):
+                    continue
+                for lang in args.lang.split(","):
+                    for size in viewports:
+                        ctx = browser.new_context(viewport=size, locale="zh-CN")
+                        ctx.add_cookies([{"name": "lang", "value": lang, "url": server.url}])
+                        page = ctx.new_page()
+                        shot, n = shooter(page, out, f"{name}-{lang}-{size['width']}")
+                        desk_journey(Walk(page=page, base=server.url, store=store, world=world, shot=shot))
+                        print(f"{name} [{lang} {size['width']}]: {n[0]} screens")
                         ctx.close()
             browser.close()
     finally:

@@ -34,9 +34,11 @@ class Walk:
 
 
 def _sign_in(walk: Walk, username: str = "planner") -> None:
+    """Sign in (with the demo accounts' password when ``scripts/screens.py`` runs the walk)."""
+    world = getattr(walk, "world", None) or {}
     walk.page.goto(f"{walk.base}/login")
     walk.page.fill("input[name=username]", username)
-    walk.page.fill("input[name=password]", PASSWORD)
+    walk.page.fill("input[name=password]", world.get("password", PASSWORD))
     walk.page.click("form button[type=submit]")
     walk.page.wait_for_load_state()
 
