@@ -141,10 +141,20 @@ def _zone_uris() -> list[str]:
     return [crsmod.epsg_uri(c) for c in crsmod.GK_ZONES]
 
 
+#: whole numbers a store column holds (64-bit): a larger one in a filter matches nothing a store can hold
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _whole(value: int) -> int:
+    if not INT64[0] <= value <= INT64[1]:
+        raise InvalidInput(f"数值超出范围 / {value} is out of range for a whole-number property (64-bit)")
+    return value
+
+
 def _typed(value: str, kind: str) -> Any:
     try:
         if kind in ("int", "count"):
-            return int(value)
+            return _whole(int(value))
         if kind == "float":
             return float(value)
         if kind == "bool":
@@ -181,6 +191,8 @@ def _rewrite(node: Any, coll: Collection, src: str) -> Any:
         geom = shapely.geometry.shape(node.geometry)
         moved = crsmod.transform(np.array([geom], dtype=object), src, crsmod.CRS84)[0]
         return values.Geometry(shapely.geometry.mapping(moved))
+    if isinstance(node, int) and not isinstance(node, bool):
+        return _whole(node)
     if isinstance(node, list):
         return [_rewrite(n, coll, src) for n in node]
     if dataclasses.is_dataclass(node) and isinstance(node, ast.Node):
