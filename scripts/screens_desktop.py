@@ -15,6 +15,7 @@ import argparse
 import sys
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +50,10 @@ def _busiest_community(store: Any) -> str:
     w = svc.load_world(store)
     plan = svc.load_plan(store, svc.published_plan_id(store), world=w)
     checks = svc.check_plan(plan, w)
-    over = [c["community_id"] for c in checks.values() if "above_max" in c["problems"]]
-    return max(set(over), key=over.count)
+    grids = Counter(c["community_id"] for c in checks.values())
+    over = Counter(c["community_id"] for c in checks.values() if "above_max" in c["problems"])
+    # a community with several grids (the walk moves buildings between two), the most above max first
+    return max(grids, key=lambda cid: (grids[cid] >= 3, over[cid], grids[cid]))
 
 
 def planner(walk: Walk) -> None:

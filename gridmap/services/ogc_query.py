@@ -152,9 +152,13 @@ def _whole(value: int) -> int:
 
 
 def _typed(value: str, kind: str) -> Any:
+    if kind in ("int", "count"):
+        try:
+            number = int(value)
+        except ValueError:
+            raise InvalidInput(f"参数值无效 / {value!r} is not a whole number") from None
+        return _whole(number)
     try:
-        if kind in ("int", "count"):
-            return _whole(int(value))
         if kind == "float":
             return float(value)
         if kind == "bool":
