@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gridmap.errors import ConfigError
 
-class SettingError(ValueError):
+
+class SettingError(ConfigError, ValueError):
     """A ``GRIDMAP_*`` variable whose value breaks its rule; the message names the variable."""
 
 

@@ -15,7 +15,7 @@ from gridmap.services import tiles as svc
 
 @click.group("tiles")
 def tiles() -> None:
-    """矢量瓦片 Vector tiles: pre-fill the tile cache kept in the store."""
+    """Pre-fill the vector-tile cache: `tiles seed --zoom 11-15` (a progress bar on a terminal)."""
 
 
 def _zooms(text: str) -> range:

@@ -83,7 +83,8 @@ class Layout:
             crs=4326,
         )
         cols = ["id", "name", "estate_id", "community_id", "households", "residents", "floors", "units"]
-        bld = gpd.GeoDataFrame(b[cols + ["geometry"]], geometry="geometry", crs=4326)
+        # synthetic footprints never overlap: no building stands for merged ones (aliases empty)
+        bld = gpd.GeoDataFrame(b[cols + ["geometry"]].assign(aliases=None), geometry="geometry", crs=4326)
         return {"estates": est, "buildings": bld}
 
     def points_in_buildings(self, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:

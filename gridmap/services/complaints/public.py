@@ -193,7 +193,10 @@ def _build(
             month_keys.append(month)
         sums.append((("kpi", year, "complaints", DISTRICT, ALL), tuple(month_keys)))
     sums += _now_cells(lab, values, shown, units_of_level, years)
-    cells = disclosure.protect(values, sums, shown, fixed=fixed, exempt=district_wide)
+    cells = dict(disclosure.protect(values, sums, shown, fixed=fixed, exempt=district_wide))
+    for key, value in list(cells.items()):  # overdue requests are open ones: none open is none overdue, as
+        if key[0] == "now" and key[1] == "open" and value == 0:  # a map without a bubble there says anyway
+            cells[("now", "overdue", *key[2:])] = 0
     return PublicTable(cells=cells, years=years, now=now)
 
 
