@@ -16,6 +16,7 @@ from gridmap.services.health import readiness
 from gridmap.web import metrics
 from gridmap.web.access import allow
 from gridmap.web.context import get_store
+from gridmap.web.errors import error_body
 
 bp = Blueprint("core", __name__)
 
@@ -30,7 +31,11 @@ def healthz():
 @allow("public")
 def readyz():
     state = readiness(get_store())
-    resp = jsonify({"status": "ready" if state["ready"] else "not_ready", **state})
+    body = {"status": "ready" if state["ready"] else "not_ready", **state}
+    if not state["ready"]:  # a 503 carries the one error shape too, naming the checks that failed
+        failed = "; ".join(f"{name}: {why}" for name, why in state["checks"].items() if why != "ok")
+        body |= error_body(503, f"not ready — {failed}", "not_ready", detail=state["checks"])
+    resp = jsonify(body)
     resp.status_code = 200 if state["ready"] else 503
     resp.headers["Cache-Control"] = "no-store"
     return resp
