@@ -310,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
             browser.close()
     finally:
         server.stop()
-    (out / "taps.json").write_text(json.dumps(taps, indent=1, ensure_ascii=False) + "\n")
+    known = json.loads((out / "taps.json").read_text()) if (out / "taps.json").exists() else {}
+    (out / "taps.json").write_text(json.dumps(known | taps, indent=1, ensure_ascii=False) + "\n")  # --only adds
     return 0
 
 
