@@ -193,10 +193,10 @@ def _build(
             month_keys.append(month)
         sums.append((("kpi", year, "complaints", DISTRICT, ALL), tuple(month_keys)))
     sums += _now_cells(lab, values, shown, units_of_level, years)
-    cells = dict(disclosure.protect(values, sums, shown, fixed=fixed, exempt=district_wide))
-    for key, value in list(cells.items()):  # overdue requests are open ones: none open is none overdue, as
-        if key[0] == "now" and key[1] == "open" and value == 0:  # a map without a bubble there says anyway
-            cells[("now", "overdue", *key[2:])] = 0
+    cells: dict[Any, Any] = dict(disclosure.protect(values, sums, shown, fixed=fixed, exempt=district_wide))
+    none_open = [cell[2:] for cell, value in cells.items() if cell[:2] == ("now", "open") and value == 0]
+    for where in none_open:  # overdue requests are open ones: none open is none overdue (a map without a
+        cells[("now", "overdue", *where)] = 0  # bubble there says so anyway)
     return PublicTable(cells=cells, years=years, now=now)
 
 
