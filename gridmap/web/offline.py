@@ -125,5 +125,6 @@ openapi.describe(
             static=_LIST,
             csrf=openapi.STR,
         ),
+        view=scope,
     ),
 )
