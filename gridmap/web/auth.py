@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -160,6 +161,23 @@ AreaCodes = Annotated[
     AfterValidator(codes.area_codes),
 ]
 
+#: the host site an embed may be framed by: ``https://host[:port]`` (no path; none: "")
+ORIGIN_PATTERN = r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?)?$"
+
+
+def _origin(value: str) -> str:
+    """The origin as :func:`gridmap.services.accounts.embed_origin` keeps it, once it has the documented shape
+    (matched as JSON Schema does: a search, so one trailing newline is let through and then stripped)."""
+    if not re.search(ORIGIN_PATTERN, value):
+        raise InvalidInput(
+            f"允许嵌入的网站应写成 https://主机[:端口] / origin {value!r} must look like https://host[:port], "
+            "without a path"
+        )
+    return accounts.embed_origin(value)
+
+
+Origin = Annotated[str, Field(max_length=200, json_schema_extra={"pattern": ORIGIN_PATTERN}), AfterValidator(_origin)]
+
 
 class EmbedIn(Body):
     """A signed embed token: the view, the areas it may show (none: all), its layers and lifetime."""
@@ -169,7 +187,7 @@ class EmbedIn(Body):
     layers: list[Annotated[str, Field(max_length=40)]] = Field([], max_length=50)
     hours: float = Field(24 * 30, gt=0, le=credentials.EMBED_MAX_HOURS)
     #: the host site that may frame it, https://host[:port] (:func:`gridmap.services.accounts.embed_origin`)
-    origin: str | None = Field(None, max_length=200)
+    origin: Origin | None = None
 
 
 @bp.post("/api/embed-tokens")

@@ -298,7 +298,12 @@ for _path, _method, _op in (
     (
         "/api/planner/drafts/{draft}/rebalance",
         "post",
-        op("Minimal-change rebalance of one community of the draft (or all)", params=(DRAFT,), view=api_rebalance, **_P),
+        op(
+            "Minimal-change rebalance of one community of the draft (or all)",
+            params=(DRAFT,),
+            view=api_rebalance,
+            **_P,
+        ),
     ),
     (
         "/api/planner/drafts/{draft}/review",
