@@ -302,3 +302,18 @@ def test_invalid_input_is_400_with_field_and_problem(fuzz_app, method, url, body
     err = r.get_json()["error"]
     assert err["code"] == "invalid_input" and field in err["message"]
     assert [d["field"] for d in err["detail"]] == [field] and err["detail"][0]["problem"]
+
+
+def test_embed_token_origin_is_kept_as_scheme_and_host_and_a_path_is_refused(fuzz_app):
+    """The embed token's origin (main's desktop work) is a field of the model: kept as https://host[:port],
+    a path refused with a message naming origin, and nothing stored for the refused one."""
+    c = fuzz_app.test_client()
+    auth = {"Authorization": f"Bearer {fuzz_app.config['FUZZ_TOKEN']}"}
+    ok = c.post("/api/embed-tokens", json={"view": "map", "origin": "https://Dash.Example.gov.cn:8443/"}, headers=auth)
+    assert ok.status_code == 201, ok.get_json()
+    assert ok.get_json()["origin"] == "https://dash.example.gov.cn:8443"
+    before = c.get("/api/embed-tokens", headers=auth).get_json()["embeds"]
+    bad = c.post("/api/embed-tokens", json={"view": "map", "origin": "https://dash.example.gov.cn/page"}, headers=auth)
+    assert bad.status_code == 400
+    assert "origin" in bad.get_json()["error"]["message"]
+    assert c.get("/api/embed-tokens", headers=auth).get_json()["embeds"] == before
