@@ -22,6 +22,9 @@ from gridmap.errors import InvalidInput
 # before a trailing newline, and "…001\n" is no code
 CODE_RE = re.compile(r"\A\d{15}\Z", re.ASCII)
 COMMUNITY_RE = re.compile(r"\A\d{12}\Z", re.ASCII)
+#: the code of an area: district (6 digits), street (9), community (12) or grid (15); a JSON Schema pattern too,
+#: so matched whole with fullmatch
+AREA_CODE_RE = re.compile(r"^[0-9]{6}(?:[0-9]{3}){0,3}$")
 
 #: digits of each level of the code hierarchy, top down
 LEVELS: dict[str, int] = {"district": 6, "street": 9, "community": 12, "grid": 15}
@@ -65,6 +68,20 @@ def level_of(code: Any) -> str | None:
     if not (text.isascii() and text.isdigit()):
         return None
     return next((level for level, n in LEVELS.items() if len(text) == n), None)
+
+
+def area_codes(values: Iterable[str]) -> tuple[str, ...]:
+    """Distinct area codes (:data:`AREA_CODE_RE`), sorted; :class:`InvalidInput` for a blank one (it would
+    read as "every area") or one of another shape."""
+    given = [str(v) for v in values]
+    if any(not v.strip() for v in given):
+        raise InvalidInput(
+            "网格范围含空编码 / grids: an empty code would cover every grid; leave grids out for the whole district"
+        )
+    bad = [v for v in given if not AREA_CODE_RE.fullmatch(v)]
+    if bad:
+        raise InvalidInput(f"网格范围需为区/街道/社区/网格编码 / grids must be 6/9/12/15-digit codes: {bad}")
+    return tuple(sorted(set(given)))
 
 
 def geographic_order(xy: np.ndarray, *, row_height: float | None = None) -> np.ndarray:

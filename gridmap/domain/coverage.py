@@ -31,6 +31,8 @@ from gridmap.errors import InvalidInput
 TARGETS = {2020: 0.5, 2021: 0.7, 2022: 1.0}
 NOT_A_STEWARD = "not_a_steward"
 LEVELS = ("estate", "community", "street", "district")
+#: the tables :meth:`Coverage.table` gives (``red_property`` by one of :data:`LEVELS`)
+TABLES = ("summary", "buildings", "grids", "party_members", "red_property")
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,7 @@ class Coverage:
             if level not in self.red_property:
                 raise InvalidInput(f"未知的层级 / unknown level {level!r}; use one of: {', '.join(self.red_property)}")
             return self.red_property[level]
-        raise InvalidInput(
-            f"未知的表 / unknown coverage table {name!r}; use one of: summary, buildings, grids, "
-            "party_members, red_property"
-        )
+        raise InvalidInput(f"未知的表 / unknown coverage table {name!r}; use one of: {', '.join(TABLES)}")
 
     def to_json(self) -> dict[str, Any]:
         return {

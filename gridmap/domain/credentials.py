@@ -180,6 +180,8 @@ class LoginPolicy:
 
 # -- embed tokens -------------------------------------------------------------------------------------
 EMBED_VIEWS = ("map", "grid", "stats")
+#: the longest an embed token may live: 366 days
+EMBED_MAX_HOURS = 24 * 366
 EMBED_SALT = "gridmap-embed-v1"
 
 

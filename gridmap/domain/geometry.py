@@ -52,7 +52,7 @@ def metric_crs_at(lon: float, lat: float) -> str:
 
     The one rule every measurement uses: EPSG:4549 (CGCS2000 3-degree Gauss-Kruger, central meridian
     120E) inside :data:`GK_120E_AREA`, else the WGS 84 UTM zone that geopandas' ``estimate_utm_crs``
-    picks for the point.
+    picks for the point, and beyond UTM's latitudes (80°S–84°N) the polar stereographic of that pole.
 
     Raises
     ------
@@ -63,7 +63,15 @@ def metric_crs_at(lon: float, lat: float) -> str:
     west, south, east, north = GK_120E_AREA
     if west <= lon < east and south <= lat <= north:
         return CGCS2000_GK_120E
-    return _utm(round(lon, 2), round(lat, 2))
+    lat = round(lat, 2)
+    if not UTM_SOUTH <= lat <= UTM_NORTH:  # UTM ends there: the polar stereographic of the pole's side
+        return UPS_NORTH if lat > 0 else UPS_SOUTH
+    return _utm(round(lon, 2), lat)
+
+
+#: the latitudes UTM covers; beyond them the Universal Polar Stereographic of that pole (metres)
+UTM_SOUTH, UTM_NORTH = -80.0, 84.0
+UPS_NORTH, UPS_SOUTH = "EPSG:32661", "EPSG:32761"
 
 
 @functools.lru_cache(maxsize=1024)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from gridmap import clock
 from gridmap.domain import credentials as auth
+from gridmap.domain.codes import area_codes
 from gridmap.domain.schema import LAYERS
 from gridmap.errors import Conflict, InvalidInput, NotFoundError, TooManyRequests, Unauthorized
 from gridmap.store import Range, audit
@@ -300,20 +301,12 @@ def issue_embed(
     origin = embed_origin(origin)
     if view not in auth.EMBED_VIEWS:
         raise InvalidInput(f"未知视图 {view!r} / unknown view; views: {', '.join(auth.EMBED_VIEWS)}")
-    given = [str(g).strip() for g in grids]
-    if any(not g for g in given):
-        raise InvalidInput(
-            "网格范围含空编码 / grids: an empty code would cover every grid; leave grids out for the whole district"
-        )
-    grids = tuple(sorted(set(given)))
-    bad = [g for g in grids if not (g.isdigit() and len(g) in (6, 9, 12, 15))]
-    if bad:
-        raise InvalidInput(f"网格范围需为区/街道/社区/网格编码 / grids must be 6/9/12/15-digit codes: {bad}")
+    grids = area_codes(grids)
     missing = [g for g in grids if not _area_exists(store, g)]
     if missing:
         raise InvalidInput(f"网格范围不存在 / no such district, street, community or published grid: {missing}")
     layers = tuple(sorted({str(x).strip() for x in layers if str(x).strip()}))
-    if not (0 < float(hours) <= 24 * 366):
+    if not (0 < float(hours) <= auth.EMBED_MAX_HOURS):
         raise InvalidInput("有效期需在 0 与 366 天之间 / hours must be between 0 and 366 days")
     expires = (_now() + dt.timedelta(hours=float(hours))).replace(microsecond=0)
     claims = auth.EmbedClaims(

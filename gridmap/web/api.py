@@ -9,12 +9,13 @@ No personal field is ever returned (see :mod:`gridmap.services.maps.layers`).
 from __future__ import annotations
 
 import gzip
+from typing import Annotated, Literal
 
 from flask import Blueprint, Response, jsonify, request
+from pydantic import Field, PlainValidator, WithJsonSchema
 
 from gridmap import clock
 from gridmap.domain import privacy
-from gridmap.errors import InvalidInput
 from gridmap.present.layers import LAYERS
 from gridmap.services.complaints import public
 from gridmap.services.maps import grid as map_grid
@@ -23,8 +24,12 @@ from gridmap.services.maps import search as map_search
 from gridmap.web.access import allow, current_user
 from gridmap.web.context import bounds_setting, get_store
 from gridmap.web.openapi import describe, obj, op, param
+from gridmap.web.schemas import LAT_TEXT, LON_TEXT, Query, given, query
 
 bp = Blueprint("maps_api", __name__, url_prefix="/api")
+
+#: four decimal numbers within ±180/±90; parse_bbox also wants them in order (minx <= maxx, miny <= maxy)
+BBOX_PATTERN = rf"^{LON_TEXT},{LAT_TEXT},{LON_TEXT},{LAT_TEXT}$"
 
 
 def _store():
@@ -55,30 +60,44 @@ def layers():
     )
 
 
+#: ``bbox`` and ``zoom`` as :mod:`gridmap.services.maps.layers` reads them
+BBox = Annotated[
+    tuple[float, float, float, float],
+    PlainValidator(given(map_layers.parse_bbox, pattern=BBOX_PATTERN, shape="four decimal numbers")),
+    WithJsonSchema({"type": "string", "pattern": BBOX_PATTERN}),
+]
+Zoom = Annotated[
+    int, PlainValidator(given(map_layers.parse_zoom)), WithJsonSchema({"type": "integer", "minimum": 0, "maximum": 22})
+]
+
+
+class LayerQuery(Query):
+    """The viewport of a layer request."""
+
+    bbox: BBox | None = Field(None, description="minx,miny,maxx,maxy in EPSG:4326 (minx <= maxx, miny <= maxy)")
+    zoom: Zoom = 18
+    shift: Literal["gcj02"] | None = None
+    state: Literal["open", "all"] = "open"
+    grid: str | None = Field(
+        None, pattern=r"^[0-9]{1,15}$", description="buildings only: the buildings of this grid of the published plan"
+    )
+
+
 @bp.get("/layers/<layer>")
 @allow("public")
-def layer(layer: str):
+@query(LayerQuery)
+def layer(layer: str, query: LayerQuery):
     """One layer inside ``bbox`` as GeoJSON, simplified for ``zoom``."""
-    shift = request.args.get("shift") or None
-    if shift not in (None, "gcj02"):
-        raise InvalidInput(f"shift={shift!r}: only gcj02 is supported")
-    state = request.args.get("state", "open")
-    if state not in ("open", "all"):
-        raise InvalidInput(f"state={state!r}: use open or all")
-    grid = request.args.get("grid") or None
-    if grid is not None and not (grid.isdigit() and len(grid) <= 15):
-        raise InvalidInput(f"grid={grid!r}: expected a grid code (digits)")
-
     text = map_layers.layer_geojson(
         _store(),
         layer,
-        bbox=map_layers.parse_bbox(request.args.get("bbox")),
-        zoom=map_layers.parse_zoom(request.args.get("zoom")),
-        shift=shift,
-        open_only=state == "open",
+        bbox=query.bbox,
+        zoom=query.zoom,
+        shift=query.shift,
+        open_only=query.state == "open",
         bounds=_bounds(),
         now=clock.now(),
-        grid=grid,
+        grid=query.grid,
         points=privacy.sees_exact_counts(current_user()),
     )
     return compressed(Response(text, mimetype="application/geo+json"))
@@ -119,11 +138,16 @@ def visible_stats(stats: dict) -> dict:
     return public.public_stats(stats, public.public_table(_store()))
 
 
+class SearchQuery(Query):
+    q: str = Field("", max_length=100)
+
+
 @bp.get("/search")
 @allow("public")
-def search():
+@query(SearchQuery)
+def search(query: SearchQuery):
     """Grids by code, estates by name, buildings as "estate number" or by id."""
-    return jsonify({"results": map_search.search(_store(), request.args.get("q", ""))})
+    return jsonify({"results": map_search.search(_store(), query.q)})
 
 
 def _describe() -> None:
@@ -142,6 +166,7 @@ def _describe() -> None:
             role="public",
             tag="maps",
             ok=obj(("layers",)),
+            view=layers,
         ),
     )
     describe(
@@ -153,22 +178,8 @@ def _describe() -> None:
             tag="maps",
             content_type="application/geo+json",
             ok=fc,
-            params=(
-                param("layer", "path", {"type": "string", "enum": layer_names}),
-                param(
-                    "bbox",
-                    description="minx,miny,maxx,maxy in EPSG:4326",
-                    schema={"type": "string", "pattern": r"^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$"},
-                ),
-                param("zoom", schema={"type": "integer", "minimum": 0, "maximum": 22}),
-                param("shift", schema={"type": "string", "enum": ["gcj02"]}),
-                param("state", schema={"type": "string", "enum": ["open", "all"]}),
-                param(
-                    "grid",
-                    description="buildings only: the buildings of this grid of the published plan",
-                    schema={"type": "string", "pattern": "^[0-9]{1,15}$"},
-                ),
-            ),
+            view=layer,
+            params=(param("layer", schema={"type": "string", "enum": layer_names}),),
         ),
     )
     describe(
@@ -179,7 +190,8 @@ def _describe() -> None:
             role="public",
             tag="maps",
             ok=obj(("code", "households")),
-            params=(param("code", "path", {"type": "string", "maxLength": 15}),),
+            view=grid_stats,
+            params=(param("code", schema={"type": "string", "maxLength": 15}),),
         ),
     )
     describe(
@@ -190,7 +202,7 @@ def _describe() -> None:
             role="public",
             tag="maps",
             ok=obj(("results",)),
-            params=(param("q", schema={"type": "string", "maxLength": 100}),),
+            view=search,
         ),
     )
 

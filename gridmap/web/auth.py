@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import re
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
+from pydantic import AfterValidator, BaseModel, Field
 
 from gridmap import clock
-from gridmap.domain import credentials as auth
+from gridmap.domain import codes, credentials
 from gridmap.domain.values import json_value
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.services import accounts
@@ -17,7 +19,9 @@ from gridmap.store import audit
 from gridmap.web.access import allow, current_user
 from gridmap.web.context import get_store
 from gridmap.web.limits import address_key, limit
+from gridmap.web.openapi import describe, op, param
 from gridmap.web.pages import home_of
+from gridmap.web.schemas import Body, Query, body, query
 
 bp = Blueprint("auth", __name__)
 
@@ -26,10 +30,10 @@ def _store():
     return get_store()
 
 
-def _policy() -> auth.LoginPolicy:
+def _policy() -> credentials.LoginPolicy:
     cfg = current_app.config
     seconds = dt.timedelta(seconds=int(cfg.get("LOGIN_LOCKOUT_SECONDS", 900)))
-    return auth.LoginPolicy(
+    return credentials.LoginPolicy(
         max_failures=int(cfg.get("LOGIN_MAX_FAILURES", 5)),
         lockout=seconds,
         max_failures_per_ip=int(cfg.get("LOGIN_MAX_FAILURES_PER_IP", 20)),
@@ -116,19 +120,22 @@ def list_tokens():
     return jsonify({"tokens": _jsonable(accounts.list_api_tokens(_store(), user_id=current_user().id))})
 
 
+class TokenIn(Body):
+    """A new API token: its name and how many days it lives (``null``: until revoked)."""
+
+    name: str | None = Field(None, max_length=100)
+    days: int | None = Field(90, ge=1, le=366)
+
+
 @bp.post("/api/tokens")
 @allow("viewer")
 @limit("tokens")
-def create_token():
-    body = _json_body()
-    days = body.get("days", 90)
-    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 366):
-        raise InvalidInput("days 需为 1–366 的整数 / days must be an integer from 1 to 366")
-    name = body.get("name")
-    if name is not None and (not isinstance(name, str) or len(name) > 100):
-        raise InvalidInput("name 需为不超过 100 字的文本 / name must be text up to 100 characters")
+@body(TokenIn)
+def create_token(body: TokenIn):
     user = current_user()
-    token_id, secret = accounts.issue_api_token(_store(), user.username, name=name, days=days, actor=user.username)
+    token_id, secret = accounts.issue_api_token(
+        _store(), user.username, name=body.name, days=body.days, actor=user.username
+    )
     return jsonify({"id": token_id, "token": secret, "note": "只显示一次 / shown once: store it now"}), 201
 
 
@@ -147,34 +154,56 @@ def list_embed_tokens():
     return jsonify({"embeds": _jsonable(accounts.list_embeds(_store()))})
 
 
+#: area codes of an embed (:func:`gridmap.domain.codes.area_codes` owns the rule)
+AreaCodes = Annotated[
+    list[Annotated[str, Field(json_schema_extra={"pattern": codes.AREA_CODE_RE.pattern})]],
+    Field(max_length=500),
+    AfterValidator(codes.area_codes),
+]
+
+#: the host site an embed may be framed by: ``https://host[:port]`` (no path; none: "")
+ORIGIN_PATTERN = r"^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?)?$"
+
+
+def _origin(value: str) -> str:
+    """The origin as :func:`gridmap.services.accounts.embed_origin` keeps it, once it has the documented shape
+    (matched as JSON Schema does: a search, so one trailing newline is let through and then stripped)."""
+    if not re.search(ORIGIN_PATTERN, value):
+        raise InvalidInput(
+            f"允许嵌入的网站应写成 https://主机[:端口] / origin {value!r} must look like https://host[:port], "
+            "without a path"
+        )
+    return accounts.embed_origin(value)
+
+
+Origin = Annotated[str, Field(max_length=200, json_schema_extra={"pattern": ORIGIN_PATTERN}), AfterValidator(_origin)]
+
+
+class EmbedIn(Body):
+    """A signed embed token: the view, the areas it may show (none: all), its layers and lifetime."""
+
+    view: Literal[credentials.EMBED_VIEWS] = "map"  # type: ignore[valid-type]
+    grids: AreaCodes = []
+    layers: list[Annotated[str, Field(max_length=40)]] = Field([], max_length=50)
+    hours: float = Field(24 * 30, gt=0, le=credentials.EMBED_MAX_HOURS)
+    #: the host site that may frame it, https://host[:port] (:func:`gridmap.services.accounts.embed_origin`)
+    origin: Origin | None = None
+
+
 @bp.post("/api/embed-tokens")
 @allow("planner")
 @limit("tokens")
-def create_embed_token():
-    body = _json_body()
-    view = body.get("view", "map")
-    grids, layers = body.get("grids", []), body.get("layers", [])
-    hours = body.get("hours", 24 * 30)
-    if (
-        not isinstance(view, str)
-        or not _str_list(grids)
-        or not _str_list(layers)
-        or not isinstance(hours, (int, float))
-        or isinstance(hours, bool)
-    ):
-        raise InvalidInput(
-            "view 为文本, grids/layers 为文本数组, hours 为数字 / view is text, grids and "
-            "layers are arrays of text, hours is a number"
-        )
+@body(EmbedIn)
+def create_embed_token(body: EmbedIn):
     out = accounts.issue_embed(
         _store(),
         current_app.config["SECRET_KEY"],
-        view=view,
-        grids=grids,
-        layers=layers,
-        hours=hours,
+        view=body.view,
+        grids=body.grids,
+        layers=body.layers,
+        hours=body.hours,
         actor=current_user().username,
-        origin=body.get("origin") if isinstance(body.get("origin"), str) else None,
+        origin=body.origin,
     )
     return jsonify(out), 201
 
@@ -186,38 +215,24 @@ def revoke_embed_token(token_id: str):
     return "", 204
 
 
+class AuditQuery(Query):
+    """Filters (exact) and paging of the audit log."""
+
+    actor: str | None = Field(None, max_length=200)
+    action: str | None = Field(None, max_length=200)
+    target: str | None = Field(None, max_length=200)
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=10**9)
+
+
 @bp.get("/api/audit")
 @allow("admin")
-def audit_log():
-    try:
-        limit = min(max(int(request.args.get("limit", 100)), 1), 1000)
-        offset = max(int(request.args.get("offset", 0)), 0)
-    except ValueError:
-        raise InvalidInput("limit/offset 需为整数 / limit and offset must be integers") from None
+@query(AuditQuery)
+def audit_log(query: AuditQuery):
     frame = audit.entries(
-        _store(),
-        actor=request.args.get("actor"),
-        action=request.args.get("action"),
-        target=request.args.get("target"),
-        limit=limit,
-        offset=offset,
+        _store(), actor=query.actor, action=query.action, target=query.target, limit=query.limit, offset=query.offset
     )
     return jsonify({"entries": _jsonable(accounts._row(r) for r in frame.to_dict("records"))})
-
-
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if request.content_length and body is None:
-        raise InvalidInput("请求体需为 JSON 对象 / the body must be a JSON object")
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise InvalidInput("请求体需为 JSON 对象 / the body must be a JSON object")
-    return body
-
-
-def _str_list(value: Any) -> bool:
-    return isinstance(value, list) and len(value) <= 500 and all(isinstance(v, str) for v in value)
 
 
 def _jsonable(rows) -> list[dict[str, Any]]:
@@ -225,3 +240,141 @@ def _jsonable(rows) -> list[dict[str, Any]]:
     for r in rows:
         out.append({k: clock.iso(v) if isinstance(v, dt.datetime) else json_value(v) for k, v in r.items()})
     return out
+
+
+# -- the OpenAPI description -------------------------------------------------------------------------------
+class Me(BaseModel):
+    username: str
+    role: str
+    display_name: str | None = None
+    authenticated: bool
+    scope: dict[str, list[str]] = {}
+
+
+class ApiToken(BaseModel):
+    id: str
+    user_id: str
+    name: str | None = None
+    created_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+    revoked: bool | None = None
+    origin: str | None = None
+
+
+class TokenIssued(BaseModel):
+    id: str
+    token: str
+    note: str
+
+
+class EmbedToken(BaseModel):
+    id: str
+    view: str
+    created_by: str | None = None
+    scope: dict[str, Any] | None = None
+    layers: list[Any] | None = None
+    created_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+    revoked: bool | None = None
+
+
+class EmbedIssued(BaseModel):
+    id: str
+    token: str
+    view: str
+    grids: list[str]
+    layers: list[str]
+    origin: str | None = None
+    expires_at: dt.datetime
+
+
+class AuditEntry(BaseModel):
+    id: str
+    at: dt.datetime
+    action: str
+    actor: str | None = None
+    target: str | None = None
+    detail: Any = None
+
+
+class Tokens(BaseModel):
+    tokens: list[ApiToken]
+
+
+class Embeds(BaseModel):
+    embeds: list[EmbedToken]
+
+
+class AuditEntries(BaseModel):
+    entries: list[AuditEntry]
+
+
+TOKEN_ID = param("token_id", schema={"type": "string", "maxLength": 64})
+
+for _path, _method, _op in (
+    ("/api/me", "get", op("Who am I (role and scope)", role="public", tag="accounts", ok=Me, view=me)),
+    (
+        "/api/tokens",
+        "get",
+        op("My API tokens (never their secrets)", role="viewer", tag="accounts", ok=Tokens, view=list_tokens),
+    ),
+    (
+        "/api/tokens",
+        "post",
+        op(
+            "Issue an API token for myself; the secret is shown once",
+            role="viewer",
+            tag="accounts",
+            status=201,
+            ok=TokenIssued,
+            view=create_token,
+        ),
+    ),
+    (
+        "/api/tokens/{token_id}",
+        "delete",
+        op(
+            "Revoke one of my API tokens (admin: anyone's)",
+            role="viewer",
+            tag="accounts",
+            status=204,
+            params=(TOKEN_ID,),
+            view=revoke_token,
+        ),
+    ),
+    (
+        "/api/embed-tokens",
+        "get",
+        op("Embed tokens issued so far", role="planner", tag="embeds", ok=Embeds, view=list_embed_tokens),
+    ),
+    (
+        "/api/embed-tokens",
+        "post",
+        op(
+            "Issue a signed embed token for a view, areas and layers",
+            role="planner",
+            tag="embeds",
+            status=201,
+            ok=EmbedIssued,
+            view=create_embed_token,
+        ),
+    ),
+    (
+        "/api/embed-tokens/{token_id}",
+        "delete",
+        op(
+            "Revoke an embed token",
+            role="planner",
+            tag="embeds",
+            status=204,
+            params=(TOKEN_ID,),
+            view=revoke_embed_token,
+        ),
+    ),
+    (
+        "/api/audit",
+        "get",
+        op("The audit log, newest first", role="admin", tag="accounts", ok=AuditEntries, view=audit_log),
+    ),
+):
+    describe(_path, _method, _op)

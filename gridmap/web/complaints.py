@@ -13,27 +13,20 @@ from gridmap.services import complaints as svc
 from gridmap.services.complaints.follow import follow_token
 from gridmap.services.maps import grid as map_grid
 from gridmap.store import audit
-from gridmap.web import openapi
 from gridmap.web.access import allow, current_user
 from gridmap.web.assets import basemap_layers, basemap_shift
+from gridmap.web.complaint_models import ComplaintDueIn, ComplaintIn, ComplaintMoveIn, ListQuery, WhereQuery
 from gridmap.web.context import get_store, select_locale
 from gridmap.web.limits import limit
+from gridmap.web.openapi import OBJ, arr, describe, op, param
 from gridmap.web.pages import _padded, map_parts
+from gridmap.web.schemas import body, query
 
 bp = Blueprint("complaints", __name__)
 
 
 def _settings() -> dict[str, Any]:
     return current_app.config["GRIDMAP_SETTINGS"]
-
-
-def _data() -> dict[str, Any]:
-    if request.is_json:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise InvalidInput("the body must be a JSON object")
-        return body
-    return request.form.to_dict()
 
 
 def _int_arg(name: str, default: int, *, lo: int = 0, hi: int = 1000) -> int:
@@ -111,32 +104,29 @@ def categories():
 
 @bp.get("/api/complaints/route")
 @allow("public")
-def route_preview():
-    a = request.args
+@query(WhereQuery)
+def route_preview(query: WhereQuery):
     return jsonify(
-        svc.route_preview(
-            get_store(), lon=a.get("lon"), lat=a.get("lat"), category=a.get("category", ""), settings=_settings()
-        )
+        svc.route_preview(get_store(), lon=query.lon, lat=query.lat, category=query.category, settings=_settings())
     )
 
 
 @bp.get("/api/complaints/duplicates")
 @allow("public")
-def duplicates():
-    a = request.args
+@query(WhereQuery)
+def duplicates(query: WhereQuery):
     return jsonify(
-        svc.duplicates_near(
-            get_store(), lon=a.get("lon"), lat=a.get("lat"), category=a.get("category", ""), settings=_settings()
-        )
+        svc.duplicates_near(get_store(), lon=query.lon, lat=query.lat, category=query.category, settings=_settings())
     )
 
 
 @bp.post("/api/complaints")
 @allow("public")
 @limit("intake")
-def create():
+@body(ComplaintIn, form=True)
+def create(body: ComplaintIn):
     user = current_user()
-    out = svc.submit(get_store(), _data(), user=user, settings=_settings(), channel="api")
+    out = svc.submit(get_store(), body.model_dump(exclude_none=True), user=user, settings=_settings(), channel="api")
     view = (
         out
         if user.role in svc.STAFF_ROLES
@@ -149,14 +139,10 @@ def create():
 
 @bp.get("/api/complaints")
 @allow("department", "grid_leader")
-def index():
-    out = svc.list_complaints(
-        get_store(),
-        user=current_user(),
-        filters=request.args,
-        limit=_int_arg("limit", 100, lo=1),
-        offset=_int_arg("offset", 0, hi=10**9),
-    )
+@query(ListQuery)
+def index(query: ListQuery):
+    filters = query.model_dump(exclude_none=True, exclude={"limit", "offset"})
+    out = svc.list_complaints(get_store(), user=current_user(), filters=filters, limit=query.limit, offset=query.offset)
     out["items"] = [_personal(item, None) for item in out["items"]]
     _audit_read("complaints:list", out["items"])
     return jsonify(out)
@@ -210,18 +196,18 @@ def events(cid: str):
 
 @bp.post("/api/complaints/<cid>/transitions")
 @allow("department", "grid_leader")
-def move(cid: str):
-    data = dict(_data())
-    target = data.pop("to", None) or data.pop("state", None)
-    if not target or not isinstance(target, str):
-        raise InvalidInput('say which state to move to: {"to": "dispatched", "note": "…"}')
+@body(ComplaintMoveIn)
+def move(cid: str, body: ComplaintMoveIn):
+    move: Any = body.root  # one of the moves (a model per target state)
+    changes = move.model_dump(exclude_unset=True)
+    target = changes.pop("to")
     out = svc.transition(
         get_store(),
         cid,
         target,
         user=current_user(),
         settings=_settings(),
-        changes=data,
+        changes=changes,
         # preconditions as headers (the offline queue sends both): the version the move was based on (the
         # request's "version"), and a key so a move sent twice is applied once
         if_version=request.headers.get("If-Match") or None,
@@ -232,16 +218,11 @@ def move(cid: str):
 
 @bp.post("/api/complaints/<cid>/due")
 @allow("community_official")
-def change_due(cid: str):
+@body(ComplaintDueIn)
+def change_due(cid: str, body: ComplaintDueIn):
     """Change an open request's time limit (延期): ``{"due_at": "2025-06-30T18:00:00", "note": "why"}``."""
-    data = dict(_data())
-    unknown = sorted(set(data) - {"due_at", "note"})
-    if unknown:
-        raise InvalidInput(f"a time-limit change takes due_at and note, not {', '.join(unknown)}")
-    if not data.get("due_at"):
-        raise InvalidInput('say the new time limit: {"due_at": "2025-06-30T18:00:00", "note": "…"}')
     return jsonify(
-        svc.set_due(get_store(), cid, data["due_at"], user=current_user(), settings=_settings(), note=data.get("note"))
+        svc.set_due(get_store(), cid, body.due_at, user=current_user(), settings=_settings(), note=body.note)
     )
 
 
@@ -251,18 +232,106 @@ def escalate():
     return jsonify(svc.escalate_overdue(get_store(), settings=_settings()))
 
 
-openapi.describe(
-    "/api/complaints/{cid}/due",
-    "post",
-    openapi.op(
-        "Change an open request's time limit (community and street officials of its area; an event and an audit "
-        "entry record it)",
-        role="community_official",
-        tag="complaints",
-        ok=openapi.OBJ,
-        params=(openapi.CID,),
-        body=openapi.obj(
-            ("due_at",), due_at={"type": "string", "format": "date-time"}, note={"type": "string", "maxLength": 1000}
+# -- the OpenAPI description -------------------------------------------------------------------------------
+CID = param("cid", schema={"type": "string", "maxLength": 40})
+_C: dict[str, Any] = dict(tag="complaints", ok=OBJ)
+
+for _path, _method, _op in (
+    (
+        "/api/complaints/categories",
+        "get",
+        op(
+            "Complaint categories, departments, time limits",
+            role="public",
+            tag="complaints",
+            ok=arr(OBJ),
+            view=categories,
         ),
     ),
-)
+    (
+        "/api/complaints/route",
+        "get",
+        op("Which grid and department a request here would go to", role="public", view=route_preview, **_C),
+    ),
+    (
+        "/api/complaints/duplicates",
+        "get",
+        op(
+            "Open requests of the category nearby (ids and distances)",
+            role="public",
+            tag="complaints",
+            ok=arr(OBJ),
+            view=duplicates,
+        ),
+    ),
+    (
+        "/api/complaints",
+        "post",
+        op(
+            "File a request (public: the answer carries no personal fields)",
+            role="public",
+            status=201,
+            view=create,
+            **_C,
+        ),
+    ),
+    (
+        "/api/complaints",
+        "get",
+        op(
+            "Requests in my area, newest first (personal fields masked by role and scope)",
+            role="department",
+            tag="complaints",
+            view=index,
+            ok={
+                "type": "object",
+                "required": ["items"],
+                "properties": {
+                    "total": {"type": "integer"},
+                    "limit": {"type": "integer"},
+                    "offset": {"type": "integer"},
+                    "items": arr(OBJ),
+                },
+            },
+        ),
+    ),
+    (
+        "/api/complaints/{cid}",
+        "get",
+        op("One request with its events (read is audited)", role="department", params=(CID,), view=show, **_C),
+    ),
+    (
+        "/api/complaints/{cid}/events",
+        "get",
+        op("A request's transitions", role="department", params=(CID,), tag="complaints", ok=arr(OBJ), view=events),
+    ),
+    (
+        "/api/complaints/{cid}/transitions",
+        "post",
+        op(
+            "Move a request to another state (with only what that move may carry)",
+            role="department",
+            params=(CID,),
+            view=move,
+            **_C,
+        ),
+    ),
+    (
+        "/api/complaints/{cid}/due",
+        "post",
+        op(
+            "Change an open request's time limit (community and street officials of its area; an event and an audit "
+            "entry record it)",
+            role="community_official",
+            params=(CID,),
+            view=change_due,
+            **_C,
+        ),
+    ),
+    (
+        "/api/complaints/escalate",
+        "post",
+        op("Escalate every overdue open request (督办)", role="street_official", view=escalate, **_C),
+    ),
+):
+    describe(_path, _method, _op)

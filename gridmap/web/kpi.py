@@ -7,17 +7,17 @@ import csv
 import io
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import shapely
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
+from pydantic import Field
 
 from gridmap import clock
-from gridmap.domain import kpi_csv, privacy
+from gridmap.domain import kpi, kpi_csv, privacy
 from gridmap.domain.codes import community_of, short_code
-from gridmap.errors import InvalidInput
 from gridmap.present import charts
 from gridmap.services import complaints as svc
 from gridmap.services.complaints import public
@@ -25,27 +25,26 @@ from gridmap.services.plans.stored import published_plan_id
 from gridmap.web.access import allow, current_user
 from gridmap.web.complaints import layout
 from gridmap.web.context import get_store, zone
+from gridmap.web.openapi import describe, op
+from gridmap.web.schemas import Query, parse, query
 
 bp = Blueprint("kpi", __name__)
 
 
-def _year() -> int | None:
-    raw = request.args.get("year")
-    if raw in (None, ""):
-        return None
-    try:
-        year = int(raw)
-    except ValueError:
-        raise InvalidInput(f"year must be a year such as 2025, got {raw!r}") from None
-    if not 1990 <= year <= 2100:
-        raise InvalidInput(f"year {year} is out of range")
-    return year
+class KpiQuery(Query):
+    year: int | None = Field(None, ge=1990, le=2100)
 
 
-def _report() -> dict[str, Any]:
+class KpiCsvQuery(KpiQuery):
+    level: Literal[kpi.LEVELS] = "grid"  # type: ignore[valid-type]
+    #: the column headers' language
+    headers: Literal["zh", "en"] = "zh"
+
+
+def _report(year: int | None) -> dict[str, Any]:
     """The KPI report; public, viewer and embed callers get the public table's counts (issue #13)."""
     settings = current_app.config["GRIDMAP_SETTINGS"]
-    rep = svc.kpi_report(get_store(), settings=settings, year=_year())
+    rep = svc.kpi_report(get_store(), settings=settings, year=year)
     if privacy.sees_exact_counts(current_user()):
         return rep
     # the public table: the same figures as the map, OGC and grid stats, safe against differencing
@@ -55,7 +54,8 @@ def _report() -> dict[str, Any]:
 @bp.get("/kpi")
 @allow("public")
 def page():
-    rep = _report()
+    raw = request.args.get("year")  # the page's form may send it empty
+    rep = _report(parse(KpiQuery, {"year": raw} if raw else {}, where="query").year)
     names = unit_names()
     grid_values = {r["grid"]: r["per_1000"] for r in rep["levels"]["grid"]}
     streets = rep["levels"]["street"]
@@ -100,21 +100,18 @@ def page():
 
 @bp.get("/api/kpi")
 @allow("public")
-def as_json():
-    return jsonify(_report())
+@query(KpiQuery)
+def as_json(query: KpiQuery):
+    return jsonify(_report(query.year))
 
 
 @bp.get("/api/kpi.csv")
 @allow("public")
-def as_csv():
-    level = request.args.get("level", "grid")
-    rep = _report()
-    if level not in rep["levels"]:
-        raise InvalidInput(f"level must be grid, community or street, got {level!r}")
-    headers = request.args.get("headers", "zh")
-    if headers not in ("zh", "en"):
-        raise InvalidInput(f"headers must be zh or en, got {headers!r} / headers 应为 zh 或 en")
-    header, rows = kpi_csv.csv_table(rep["levels"][level], level, unit_names(), english=headers == "en")
+@query(KpiCsvQuery)
+def as_csv(query: KpiCsvQuery):
+    level = query.level
+    rep = _report(query.year)
+    header, rows = kpi_csv.csv_table(rep["levels"][level], level, unit_names(), english=query.headers == "en")
     buf = io.StringIO()
     buf.write("\ufeff")  # so spreadsheet programs read UTF-8 (Chinese) correctly
     w = csv.writer(buf)
@@ -124,6 +121,32 @@ def as_csv():
     return Response(
         buf.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}"}
     )
+
+
+describe(
+    "/api/kpi",
+    "get",
+    op(
+        "Response, resolution and satisfaction rates per grid, community, street "
+        "(small counts withheld from public and viewer callers)",
+        role="public",
+        tag="complaints",
+        ok={"type": "object"},
+        view=as_json,
+    ),
+)
+describe(
+    "/api/kpi.csv",
+    "get",
+    op(
+        "The KPI table as CSV (headers=zh or en: the column headers' language)",
+        role="public",
+        tag="complaints",
+        content_type="text/csv",
+        ok={"type": "string"},
+        view=as_csv,
+    ),
+)
 
 
 # -- inline SVG helpers (text escaped; numbers formatted here) ----------------------------------------

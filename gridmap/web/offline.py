@@ -21,6 +21,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_from_directory, url_for
 from flask_wtf.csrf import generate_csrf
+from pydantic import BaseModel
 
 from gridmap.services import offline as svc
 from gridmap.web import openapi
@@ -107,7 +108,17 @@ def _mark(resp: Response) -> Response:
     return resp
 
 
-_LIST = openapi.arr(openapi.STR)
+class OfflineScope(BaseModel):
+    """What a grid leader's phone keeps (empty lists for other roles)."""
+
+    grids: list[str] = []
+    requests: list[str] = []
+    buildings: list[str] = []
+    pages: list[str]
+    static: list[str]
+    csrf: str
+
+
 openapi.describe(
     "/api/offline/scope",
     "get",
@@ -116,14 +127,7 @@ openapi.describe(
         "(empty for other roles), the app's static files and a fresh CSRF token for sending queued moves",
         role="grid_leader",
         tag="complaints",
-        ok=openapi.obj(
-            ("pages", "static", "csrf"),
-            grids=_LIST,
-            requests=_LIST,
-            buildings=_LIST,
-            pages=_LIST,
-            static=_LIST,
-            csrf=openapi.STR,
-        ),
+        ok=OfflineScope,
+        view=scope,
     ),
 )

@@ -30,8 +30,11 @@ from gridmap.services.accounts import user_for_token
 from gridmap.services.complaints.records import _isna
 from gridmap.store import Range, audit
 from gridmap.web.access import User, allow, current_user
+from gridmap.web.complaint_models import Open311Query, Open311RequestIn, Open311RequestsQuery, w3c_time
 from gridmap.web.context import get_store, zone
 from gridmap.web.limits import limit
+from gridmap.web.openapi import OBJ, arr, describe, obj, op, param
+from gridmap.web.schemas import body, query
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -95,21 +98,19 @@ def _w3c(v: Any) -> str | None:
     return clock.local(pd.Timestamp(v), zone()).replace(microsecond=0).isoformat()
 
 
-def _parse_w3c(raw: str | None, name: str) -> dt.datetime | None:
+def _parse_w3c(raw: str | None) -> dt.datetime | None:
     """A W3C time from a query (aware UTC); without an offset it is a time in the service's zone."""
     if not raw:
         return None
-    try:
-        t = dt.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"{name} {raw!r} is not a W3C datetime such as 2025-01-01T00:00:00+08:00") from None
+    t = w3c_time(raw)
     return clock.utc(t if t.tzinfo else clock.at_local(t.date(), t.time(), zone()))
 
 
 # -- discovery and services -------------------------------------------------------------------------------
 @bp.get("/discovery.<fmt>")
 @allow("public")
-def discovery(fmt: str):
+@query(Open311Query)
+def discovery(fmt: str, query: Open311Query):
     fmt = _fmt(fmt)
     base = url_for("open311.services", fmt="json", _external=True).rsplit("/", 1)[0] + "/"
     data = {
@@ -144,14 +145,16 @@ def _service(cat: dict[str, Any]) -> dict[str, Any]:
 
 @bp.get("/services.<fmt>")
 @allow("public")
-def services(fmt: str):
+@query(Open311Query)
+def services(fmt: str, query: Open311Query):
     fmt = _fmt(fmt)
     return _respond([_service(c) for c in svc.categories_catalogue(_settings())], fmt, "services", "service")
 
 
 @bp.get("/services/<code>.<fmt>")
 @allow("public")
-def service_definition(code: str, fmt: str):
+@query(Open311Query)
+def service_definition(code: str, fmt: str, query: Open311Query):
     fmt = _fmt(fmt)
     if code not in C.CATEGORIES:
         raise NotFoundError(f"service_code {code!r} does not exist; see services.{fmt}")
@@ -159,11 +162,11 @@ def service_definition(code: str, fmt: str):
 
 
 # -- requests ---------------------------------------------------------------------------------------------
-def _caller() -> User:
-    """The signed-in user, or the owner of ``api_key`` (a gridmap API token, checked like a bearer token:
-    unknown, revoked, expired or of a disabled user → 403), or anonymous."""
+def _caller(*keys: str | None) -> User:
+    """The signed-in user, or the owner of ``api_key`` (the first of ``keys`` given: a gridmap API token,
+    checked like a bearer token: unknown, revoked, expired or of a disabled user → 403), or anonymous."""
     user = current_user()
-    key = request.values.get("api_key")
+    key = next((k for k in keys if k), None)
     if user.authenticated or not key:
         return user
     row = user_for_token(get_store(), key)
@@ -238,26 +241,24 @@ def _split(raw: str | None) -> list[str]:
 
 @bp.get("/requests.<fmt>")
 @allow("public")
-def requests_index(fmt: str):
+@query(Open311RequestsQuery)
+def requests_index(fmt: str, query: Open311RequestsQuery):
     fmt = _fmt(fmt)
-    user = _caller()
+    user = _caller(query.api_key)
     store = get_store()
-    ids = _split(request.args.get("service_request_id"))
+    ids = _split(query.service_request_id)
     if ids:
         frame = store.read("complaints", ids=ids)
     else:
         where: dict[str, Any] = {}
-        codes = _split(request.args.get("service_code"))
+        codes = _split(query.service_code)
         if codes:
             where["category"] = codes
-        statuses = _split(request.args.get("status"))
-        bad = [s for s in statuses if s not in ("open", "closed")]
-        if bad:
-            raise InvalidInput(f"status must be open and/or closed, not {bad}")
+        statuses = _split(query.status)
         if statuses:
             where["state"] = [s for s, st in C.STATES.items() if st.type in statuses]
-        end = _parse_w3c(request.args.get("end_date"), "end_date")
-        start = _parse_w3c(request.args.get("start_date"), "start_date")
+        end = _parse_w3c(query.end_date)
+        start = _parse_w3c(query.start_date)
         if start is None:
             if end is None:
                 end = clock.now()
@@ -277,9 +278,10 @@ def requests_index(fmt: str):
 
 @bp.get("/requests/<rid>.<fmt>")
 @allow("public")
-def requests_show(rid: str, fmt: str):
+@query(Open311Query)
+def requests_show(rid: str, fmt: str, query: Open311Query):
     fmt = _fmt(fmt)
-    user = _caller()
+    user = _caller(query.api_key)
     frame = get_store().read("complaints", ids=[rid])
     if not len(frame):
         raise NotFoundError(f"service_request_id {rid!r} does not exist")
@@ -315,21 +317,21 @@ def _audit_read(user: User, target: str, data: list[dict[str, Any]]) -> None:
 @bp.post("/requests.<fmt>")
 @allow("public")
 @limit("intake")
-def requests_create(fmt: str):
+@query(Open311Query)
+@body(Open311RequestIn, form="api")
+def requests_create(fmt: str, query: Open311Query, body: Open311RequestIn):
     fmt = _fmt(fmt)
-    user = _caller()
-    f = request.values
-    if f.get("address_string") and not (f.get("lat") or f.get("address_id")):
+    user = _caller(body.api_key, query.api_key)
+    if body.address_string and not (body.lat is not None or body.address_id):
         raise InvalidInput("address_string alone cannot be placed: give lat and long, or address_id (a building id)")
-    name = " ".join(x for x in (f.get("first_name"), f.get("last_name")) if x) or None
     data = {
-        "category": f.get("service_code"),
-        "description": f.get("description"),
-        "lon": f.get("long"),
-        "lat": f.get("lat"),
-        "building_id": f.get("address_id"),
-        "contact_name": name,
-        "contact_phone": f.get("phone"),
+        "category": body.service_code,
+        "description": body.description,
+        "lon": body.long,
+        "lat": body.lat,
+        "building_id": body.address_id,
+        "contact_name": body.contact_name,
+        "contact_phone": body.phone,
         "channel": "open311",
     }
     if not data["category"]:
@@ -337,5 +339,117 @@ def requests_create(fmt: str):
     if data["category"] not in C.CATEGORIES:
         raise NotFoundError(f"service_code {data['category']!r} does not exist")
     out = svc.submit(get_store(), data, user=user, settings=_settings(), channel="open311")
-    body = [{"service_request_id": out["id"], "service_notice": _notice(out["category"]), "account_id": None}]
-    return _respond(body, fmt, "service_requests", "request", status=201)
+    answer = [{"service_request_id": out["id"], "service_notice": _notice(out["category"]), "account_id": None}]
+    return _respond(answer, fmt, "service_requests", "request", status=201)
+
+
+# -- the OpenAPI description (gridmap.web.openapi) ---------------------------------------------------------
+FMT = param("fmt", schema={"type": "string", "enum": list(FORMATS)}, description="json or xml")
+_TEXT = {"type": ["string", "null"]}
+_REQUEST = obj(
+    ("service_request_id", "status", "service_code"),
+    service_request_id={"type": "string"},
+    status={"type": "string", "enum": ["open", "closed"]},
+    status_notes=_TEXT,
+    service_name=_TEXT,
+    service_code={"type": "string"},
+    description=_TEXT,
+    agency_responsible=_TEXT,
+    service_notice=_TEXT,
+    requested_datetime=_TEXT,
+    updated_datetime=_TEXT,
+    expected_datetime=_TEXT,
+    address=_TEXT,
+    address_id=_TEXT,
+    zipcode=_TEXT,
+    lat={"type": ["number", "null"]},
+    long={"type": ["number", "null"]},
+    media_url=_TEXT,
+)
+#: GeoReport v2's error list (``[{"code", "description"}]``; XML for ``.xml``), not the API's Error
+GEOREPORT_ERRORS = {
+    "description": "error (GeoReport v2 error list)",
+    "content": {
+        "application/json": {"schema": arr(obj(("code", "description"), code={"type": "integer"}, description=_TEXT))},
+        "text/xml": {"schema": {"type": "string"}},
+    },
+}
+
+
+def _answer(ok: Any, status: int = 200) -> dict[str, Any]:
+    return {
+        str(status): {
+            "description": "ok (.json: JSON, .xml: XML)",
+            "content": {"application/json": {"schema": ok}, "text/xml": {"schema": {"type": "string"}}},
+        }
+    }
+
+
+_SERVICE = obj(("service_code", "service_name"), service_code={"type": "string"}, service_name={"type": "string"})
+_O311: dict[str, Any] = dict(role="public", tag="open311", errors=GEOREPORT_ERRORS)
+for _path, _method, _op in (
+    (
+        "/open311/v2/discovery.{fmt}",
+        "get",
+        op("GeoReport v2 discovery", view=discovery, params=(FMT,), responses=_answer(OBJ), **_O311),
+    ),
+    (
+        "/open311/v2/services.{fmt}",
+        "get",
+        op(
+            "The services (complaint categories)",
+            view=services,
+            params=(FMT,),
+            responses=_answer(arr(_SERVICE)),
+            **_O311,
+        ),
+    ),
+    (
+        "/open311/v2/services/{code}.{fmt}",
+        "get",
+        op(
+            "A service's definition (no attributes)",
+            view=service_definition,
+            params=(param("code"), FMT),
+            responses=_answer(
+                obj(("service_code", "attributes"), service_code={"type": "string"}, attributes=arr(OBJ))
+            ),
+            **_O311,
+        ),
+    ),
+    (
+        "/open311/v2/requests.{fmt}",
+        "get",
+        op(
+            "Requests by ids, or by service, status and a window of at most 90 days (personal fields and location by "
+            "role and area)",
+            view=requests_index,
+            params=(FMT,),
+            responses=_answer(arr(_REQUEST)),
+            **_O311,
+        ),
+    ),
+    (
+        "/open311/v2/requests/{rid}.{fmt}",
+        "get",
+        op(
+            "One request",
+            view=requests_show,
+            params=(param("rid", schema={"type": "string", "maxLength": 64}), FMT),
+            responses=_answer(arr(_REQUEST)),
+            **_O311,
+        ),
+    ),
+    (
+        "/open311/v2/requests.{fmt}",
+        "post",
+        op(
+            "File a request (a form; anyone may)",
+            view=requests_create,
+            params=(FMT,),
+            responses=_answer(arr(obj(("service_request_id",), service_request_id={"type": "string"})), 201),
+            **_O311,
+        ),
+    ),
+):
+    describe(_path, _method, _op)

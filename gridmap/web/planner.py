@@ -8,17 +8,19 @@ import io
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from flask import Blueprint, current_app, jsonify, render_template, request, send_file
+from pydantic import Field
 
-from gridmap.errors import InvalidInput
 from gridmap.io.planfiles import MEDIA_TYPES
 from gridmap.io.uploads import received
 from gridmap.services import plans as svc
 from gridmap.web.access import allow, current_user
 from gridmap.web.context import get_store
 from gridmap.web.limits import limit
+from gridmap.web.openapi import OBJ, describe, op, param
+from gridmap.web.schemas import Body, IsoDate, Query, body, distinct, query
 
 bp = Blueprint("planner", __name__)
 _LOCK = threading.Lock()
@@ -44,44 +46,66 @@ def _actor() -> str:
     return current_user().username
 
 
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if data is None and request.form:
-        data = request.form.to_dict()
-    if not isinstance(data, dict):
-        raise InvalidInput("请求体应为 JSON 对象 / the request body must be a JSON object")
-    return data
+# -- what the API takes ------------------------------------------------------------------------------
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+Ids = Annotated[list[Id], Field(max_length=5000)]
+Note = Annotated[str, Field(max_length=1000)]
+#: the day a plan takes effect; empty or left out: today
+EffectiveDate = IsoDate | Literal[""] | None
 
 
-def _opt_body() -> dict[str, Any]:
-    """An optional JSON object body: {} when absent, 400 when it is not an object."""
-    data = request.get_json(silent=True)
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise InvalidInput("请求体应为 JSON 对象 / the request body must be a JSON object")
-    return data
+class StartIn(Body):
+    base: Id | None = None
+    note: Note | None = None
 
 
-def _opt_str(data: dict, key: str) -> str | None:
-    value = data.get(key)
-    if value is not None and not isinstance(value, str):
-        raise InvalidInput(f"'{key}' 应为字符串 / '{key}' must be a string")
-    return value
+class DraftQuery(Query):
+    community: str | None = Field(None, max_length=12)
 
 
-def _list(data: dict, key: str) -> list[str]:
-    value = data.get(key)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidInput(f"'{key}' 应为字符串列表 / '{key}' must be a list of strings")
-    return value
+class MoveIn(Body):
+    buildings: Annotated[list[Id], Field(min_length=1, max_length=5000)]
+    to_grid: Id
 
 
-def _str(data: dict, key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
-        raise InvalidInput(f"缺少 '{key}' / '{key}' is required")
-    return value
+class MergeIn(Body):
+    grids: distinct(Id, min_length=2, max_length=5000)  # type: ignore[valid-type]
+
+
+class SplitIn(Body):
+    grid: Id
+    buildings: Ids | None = None
+
+
+class LockIn(Body):
+    grids: Ids
+    locked: bool = True
+
+
+class RebalanceIn(Body):
+    allow_new_grids: bool = True
+    #: the community on screen; "all" or absent: every community
+    community: str | None = Field(None, max_length=12)
+
+
+class PublishIn(Body):
+    effective_date: EffectiveDate = None
+    #: why a draft the publish gate holds back goes into force anyway (:mod:`gridmap.services.plans.gate`)
+    override_reason: str | None = Field(None, max_length=500)
+
+
+class RollbackIn(Body):
+    plan: Id
+    effective_date: EffectiveDate = None
+
+
+class DiffQuery(Query):
+    old: Id
+    new: Id
+
+
+class ExportQuery(Query):
+    format: Literal[tuple(MEDIA_TYPES)] = "gpkg"  # type: ignore[valid-type]
 
 
 # -- pages --------------------------------------------------------------------------------------
@@ -111,53 +135,44 @@ def api_plans():
 
 @bp.post("/api/planner/drafts")
 @allow("planner")
-def api_start():
-    data = _opt_body()
-    return jsonify(
-        svc.start_draft(_store(), actor=_actor(), base=_opt_str(data, "base"), note=_opt_str(data, "note"))
-    ), 201
+@body(StartIn)
+def api_start(body: StartIn):
+    return jsonify(svc.start_draft(_store(), actor=_actor(), base=body.base, note=body.note)), 201
 
 
 @bp.get("/api/planner/drafts/<draft>")
 @allow("planner")
-def api_draft(draft: str):
-    return jsonify(svc.draft_view(_store(), draft, world=world(), community=request.args.get("community")))
+@query(DraftQuery)
+def api_draft(draft: str, query: DraftQuery):
+    return jsonify(svc.draft_view(_store(), draft, world=world(), community=query.community))
 
 
 @bp.post("/api/planner/drafts/<draft>/move")
 @allow("planner")
-def api_move(draft: str):
-    data = _body()
-    return jsonify(
-        svc.move_buildings(
-            _store(), draft, _list(data, "buildings"), _str(data, "to_grid"), actor=_actor(), world=world()
-        )
-    )
+@body(MoveIn)
+def api_move(draft: str, body: MoveIn):
+    return jsonify(svc.move_buildings(_store(), draft, body.buildings, body.to_grid, actor=_actor(), world=world()))
 
 
 @bp.post("/api/planner/drafts/<draft>/merge")
 @allow("planner")
-def api_merge(draft: str):
-    return jsonify(svc.merge_grids(_store(), draft, _list(_body(), "grids"), actor=_actor(), world=world()))
+@body(MergeIn)
+def api_merge(draft: str, body: MergeIn):
+    return jsonify(svc.merge_grids(_store(), draft, body.grids, actor=_actor(), world=world()))
 
 
 @bp.post("/api/planner/drafts/<draft>/split")
 @allow("planner")
-def api_split(draft: str):
-    data = _body()
-    ids = _list(data, "buildings") if data.get("buildings") else None
-    return jsonify(svc.split_grid(_store(), draft, _str(data, "grid"), ids, actor=_actor(), world=world()))
+@body(SplitIn)
+def api_split(draft: str, body: SplitIn):
+    return jsonify(svc.split_grid(_store(), draft, body.grid, body.buildings or None, actor=_actor(), world=world()))
 
 
 @bp.post("/api/planner/drafts/<draft>/lock")
 @allow("planner")
-def api_lock(draft: str):
-    data = _body()
-    return jsonify(
-        svc.lock_grids(
-            _store(), draft, _list(data, "grids"), locked=bool(data.get("locked", True)), actor=_actor(), world=world()
-        )
-    )
+@body(LockIn)
+def api_lock(draft: str, body: LockIn):
+    return jsonify(svc.lock_grids(_store(), draft, body.grids, locked=body.locked, actor=_actor(), world=world()))
 
 
 @bp.post("/api/planner/drafts/<draft>/undo")
@@ -174,16 +189,16 @@ def api_redo(draft: str):
 
 @bp.post("/api/planner/drafts/<draft>/rebalance")
 @allow("planner")
-def api_rebalance(draft: str):
-    data = _opt_body()
-    community = _opt_str(data, "community")  # the community on screen; "all" or absent: every community
+@body(RebalanceIn)
+def api_rebalance(draft: str, body: RebalanceIn):
+    community = body.community
     return jsonify(
         svc.rebalance_draft(
             _store(),
             draft,
             actor=_actor(),
             world=world(),
-            allow_new_grids=bool(data.get("allow_new_grids", True)),
+            allow_new_grids=body.allow_new_grids,
             communities=None if community in (None, "", "all") else [community],
         )
     )
@@ -191,16 +206,16 @@ def api_rebalance(draft: str):
 
 @bp.post("/api/planner/drafts/<draft>/publish")
 @allow("planner")
-def api_publish(draft: str):
-    data = _opt_body()
+@body(PublishIn)
+def api_publish(draft: str, body: PublishIn):
     return jsonify(
         svc.publish(
             _store(),
             draft,
-            effective_date=_opt_str(data, "effective_date"),
+            effective_date=body.effective_date or None,
             actor=_actor(),
             world=world(),
-            override_reason=_opt_str(data, "override_reason"),
+            override_reason=body.override_reason,
         )
     )
 
@@ -213,31 +228,26 @@ def api_review(draft: str):
 
 @bp.post("/api/planner/rollback")
 @allow("planner")
-def api_rollback():
-    data = _body()
+@body(RollbackIn)
+def api_rollback(body: RollbackIn):
     return jsonify(
-        svc.rollback(
-            _store(), _str(data, "plan"), actor=_actor(), world=world(), effective_date=_opt_str(data, "effective_date")
-        )
+        svc.rollback(_store(), body.plan, actor=_actor(), world=world(), effective_date=body.effective_date or None)
     )
 
 
 @bp.get("/api/planner/diff")
 @allow("planner")
-def api_diff():
-    old, new = request.args.get("old"), request.args.get("new")
-    if not old or not new:
-        raise InvalidInput("需要 old 和 new 参数 / query parameters 'old' and 'new' are required")
-    return jsonify(svc.diff(_store(), old, new, world=world()).as_dict())
+@query(DiffQuery)
+def api_diff(query: DiffQuery):
+    return jsonify(svc.diff(_store(), query.old, query.new, world=world()).as_dict())
 
 
 @bp.get("/api/planner/plans/<plan_id>/export")
 @allow("planner")
-def api_export(plan_id: str):
-    fmt = request.args.get("format", "gpkg")
-    suffix = {"gpkg": ".gpkg", "geojson": ".geojson", "shp": ".zip", "csv": ".csv"}.get(fmt)
-    if suffix is None:
-        raise InvalidInput("format 应为 gpkg、geojson、shp 或 csv / format must be gpkg, geojson, shp or csv")
+@query(ExportQuery)
+def api_export(plan_id: str, query: ExportQuery):
+    fmt = query.format
+    suffix = {"gpkg": ".gpkg", "geojson": ".geojson", "shp": ".zip", "csv": ".csv"}[fmt]
     with tempfile.TemporaryDirectory(prefix="gridmap-export-") as folder:
         tmp = Path(folder) / f"{plan_id}{suffix}"
         svc.export_plan_file(_store(), plan_id, str(tmp), format=fmt, world=world())
@@ -248,9 +258,78 @@ def api_export(plan_id: str):
 @bp.post("/api/planner/import")
 @allow("planner")
 @limit("uploads")
-def api_import():
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise InvalidInput("请上传方案文件 / upload a plan file in field 'file'")
+@body(upload="file")
+def api_import(body: None, upload: Any):
     with received(upload.stream, upload.filename, allowed=(".gpkg", ".geojson", ".json", ".zip", ".csv")) as path:
         return jsonify(svc.import_plan_file(_store(), str(path), actor=_actor(), world=world())), 201
+
+
+# -- the OpenAPI description -------------------------------------------------------------------------------
+DRAFT = param("draft", schema={"type": "string", "maxLength": 64})
+_P: dict[str, Any] = dict(role="planner", tag="planner", ok=OBJ)
+_FILE = {"type": "string", "format": "binary"}
+
+for _path, _method, _op in (
+    ("/api/planner/plans", "get", op("Plans and the published one", view=api_plans, **_P)),
+    (
+        "/api/planner/drafts",
+        "post",
+        op("Start a draft from a plan (default: the published one)", status=201, view=api_start, **_P),
+    ),
+    (
+        "/api/planner/drafts/{draft}",
+        "get",
+        op("A draft's grids, figures and history", params=(DRAFT,), view=api_draft, **_P),
+    ),
+    ("/api/planner/drafts/{draft}/move", "post", op("Move buildings to a grid", params=(DRAFT,), view=api_move, **_P)),
+    ("/api/planner/drafts/{draft}/merge", "post", op("Merge grids", params=(DRAFT,), view=api_merge, **_P)),
+    (
+        "/api/planner/drafts/{draft}/split",
+        "post",
+        op("Split a grid (optionally: these buildings leave it)", params=(DRAFT,), view=api_split, **_P),
+    ),
+    (
+        "/api/planner/drafts/{draft}/lock",
+        "post",
+        op("Lock or unlock grids against rebalancing", params=(DRAFT,), view=api_lock, **_P),
+    ),
+    ("/api/planner/drafts/{draft}/undo", "post", op("Undo the last change", params=(DRAFT,), view=api_undo, **_P)),
+    ("/api/planner/drafts/{draft}/redo", "post", op("Redo", params=(DRAFT,), view=api_redo, **_P)),
+    (
+        "/api/planner/drafts/{draft}/rebalance",
+        "post",
+        op(
+            "Minimal-change rebalance of one community of the draft (or all)",
+            params=(DRAFT,),
+            view=api_rebalance,
+            **_P,
+        ),
+    ),
+    (
+        "/api/planner/drafts/{draft}/review",
+        "get",
+        op("What publishing would bring into force", params=(DRAFT,), view=api_review, **_P),
+    ),
+    ("/api/planner/drafts/{draft}/publish", "post", op("Publish the draft", params=(DRAFT,), view=api_publish, **_P)),
+    ("/api/planner/rollback", "post", op("Publish an earlier plan again", view=api_rollback, **_P)),
+    ("/api/planner/diff", "get", op("What changed between two plans", view=api_diff, **_P)),
+    (
+        "/api/planner/plans/{plan_id}/export",
+        "get",
+        op(
+            "Download a plan (gpkg, geojson, zipped shp, csv)",
+            role="planner",
+            tag="planner",
+            view=api_export,
+            params=(param("plan_id", schema={"type": "string", "maxLength": 64}),),
+            responses={
+                "200": {
+                    "description": "the file",
+                    "content": {media: {"schema": _FILE} for media in MEDIA_TYPES.values()},
+                }
+            },
+        ),
+    ),
+    ("/api/planner/import", "post", op("Import a plan file as a new draft", status=201, view=api_import, **_P)),
+):
+    describe(_path, _method, _op)

@@ -38,6 +38,16 @@ def test_the_rule_near_and_away_from_120e():
         metric_crs_at("east", 36.0)
 
 
+def test_beyond_utm_the_polar_stereographic():
+    """UTM ends at 80°S and 84°N (geopandas finds no zone there): a point nearer a pole measures in UPS."""
+    assert metric_crs_at(-118.6, -89.0) == "EPSG:32761"
+    assert metric_crs_at(10.0, 89.0) == "EPSG:32661"
+    assert metric_crs_at(10.0, 84.0) == "EPSG:32632" and metric_crs_at(10.0, -80.0) == "EPSG:32732"
+    assert metric_crs_at(10.0, 84.01) == "EPSG:32661" and metric_crs_at(10.0, -80.01) == "EPSG:32761"
+    frame = gpd.GeoDataFrame(geometry=[Point(-118.6, -89.0)], crs=4326)
+    assert frame.to_crs(metric_crs_at(-118.6, -89.0)).geometry.is_valid.all()
+
+
 def test_frames_and_bounds_use_the_same_rule():
     far = gpd.GeoDataFrame(geometry=[box(87.5, 43.7, 87.7, 43.9)], crs=4326)
     assert metric_crs(far) == metric_crs(far.geometry) == metric_crs_at(*URUMQI) == "EPSG:32645"
