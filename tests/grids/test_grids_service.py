@@ -187,12 +187,17 @@ def test_generate_publish_and_plan_publish_write_the_same_audit_row(sqlite_store
     draft = runner.invoke(main, ["plan", "draft"]).output.strip()
     b, frm, to = _a_move(plans.load_plan(sqlite_store, first))
     assert runner.invoke(main, ["plan", "move", draft, b, "--to", to]).exit_code == 0
-    pub = runner.invoke(main, ["plan", "publish", draft, "--date", "2026-09-01"])
+    # the move leaves a grid in pieces: the publish gate refuses it until a reason is given (kept in the row)
+    refused = runner.invoke(main, ["plan", "publish", draft, "--date", "2026-09-01"])
+    assert refused.exit_code != 0 and "hard failures" in refused.output
+    reason = "测试：只移一栋楼 / test: one building moved"
+    pub = runner.invoke(main, ["plan", "publish", draft, "--date", "2026-09-01", "--override-reason", reason])
     assert pub.exit_code == 0, pub.output
     second = plans.published_plan_id(sqlite_store)
     generated, published = _publish_rows(sqlite_store)
     assert generated["action"] == published["action"] == "plan.publish"
-    assert set(generated["detail"]) == set(published["detail"])
+    assert set(generated["detail"]) == set(published["detail"]) - {"override_reason", "overridden"}
+    assert published["detail"]["override_reason"] == reason and published["detail"]["overridden"]
     assert {"draft", "previous", "effective_date", "buildings", "households", "grids_added"} <= set(generated["detail"])
     assert (generated["target"], generated["detail"]["draft"], generated["detail"]["previous"]) == (first, first, None)
     assert generated["detail"]["grids_added"] == 5 and generated["detail"]["buildings"] == 48
