@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from gridmap.domain.codes import (
     LEVELS,
     CodeError,
+    area_codes,
     assign_codes,
     community_of,
     district_of,
@@ -19,8 +20,10 @@ from gridmap.domain.codes import (
     is_code,
     level_of,
     sequence,
+    short_code,
     street_of,
 )
+from gridmap.errors import InvalidInput
 
 COM = "370214001007"
 
@@ -146,3 +149,21 @@ def test_each_level_of_a_code_is_its_own_prefix():
     for missing in (float("nan"), pd.NA, pd.NaT, "nan", "<NA>"):
         assert district_of(missing) is None and level_of(missing) is None
     assert community_of(370214001005.0) == "370214001005"  # a code read as a number by a spreadsheet
+
+
+def test_area_codes_are_distinct_sorted_and_never_blank():
+    assert area_codes([f"{COM}002", "370214", f"{COM}002", "370214001"]) == ("370214", "370214001", f"{COM}002")
+    assert area_codes([]) == ()
+    with pytest.raises(InvalidInput, match="an empty code would cover every grid"):
+        area_codes([f"{COM}001", " "])
+    with pytest.raises(InvalidInput, match=r"grids must be 6/9/12/15-digit codes: \['37021', 'G1'\]"):
+        area_codes(["37021", f"{COM}001", "G1"])
+    for bad in (f"{COM}001\n", "３７０２１４", "3702140", f"{COM}0011"):
+        with pytest.raises(InvalidInput):
+            area_codes([bad])
+
+
+def test_short_code_is_the_sequence_of_a_grid_code_only():
+    assert short_code(f"{COM}005") == "005" and short_code(f" {COM}120 ") == "120"
+    assert short_code(COM) == COM and short_code("370214") == "370214"  # not a grid code: as given
+    assert short_code(None) == ""
