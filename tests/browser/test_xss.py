@@ -182,6 +182,11 @@ def test_names_with_markup_render_as_text_on_every_page(demo_copy, app_factory, 
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     code = str(assign["grid_code"])
     ids = {"cid": "none", "code": code, "sid": str(community["id"])[:9], "rid": "none", "fmt": "json", "draft": "none"}
+    # the building card and a request's own page (issue 14) name the building and its estate
+    ids["bid"] = str(building["id"])
+    filed = store.read("complaints", columns=["id", "building_id"])
+    here = filed[filed["building_id"] == building["id"]]
+    ids["rid"] = str((here if len(here) else filed).iloc[0]["id"])
 
     def visit_all() -> list[str]:
         seen = []
