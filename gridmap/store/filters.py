@@ -20,8 +20,8 @@ import shapely
 import sqlalchemy as sa
 from pygeofilter import ast, values
 from pygeofilter.backends.evaluator import handle
-from pygeofilter.backends.sqlalchemy import filters as pgf
 from pygeofilter.backends.sqlalchemy.evaluate import SQLAlchemyFilterEvaluator
+from sqlalchemy.ext.compiler import compiles
 
 from gridmap.store.base import SchemaError
 
@@ -85,9 +85,22 @@ class _Evaluator(SQLAlchemyFilterEvaluator):
     def spatial_distance(self, node, lhs, rhs):
         raise SchemaError("DWITHIN and BEYOND are not supported")
 
+    @handle(ast.Function)
+    def function(self, node, *args):
+        if node.name == "lower" and len(args) == 1:  # CQL2 CASEI(…), which pygeofilter reads as lower(…)
+            return args[0].lower() if isinstance(args[0], str) else sa.func.lower(args[0])
+        raise SchemaError(f"function {node.name}() is not supported in filters")
+
     @handle(ast.Like)
     def like(self, node, lhs):
-        return pgf.like(lhs, node.pattern, not node.nocase, node.not_)
+        pattern = self.evaluate(node.pattern) if isinstance(node.pattern, ast.Node) else node.pattern
+        if not isinstance(pattern, str):
+            raise SchemaError("LIKE takes a text pattern ('…'), not a column or an expression")
+        if node.nocase:
+            cond: Any = sa.func.lower(lhs).like(pattern.lower(), escape="\\")
+        else:
+            cond = CaseSensitiveLike(lhs, pattern)
+        return sa.not_(cond) if node.not_ else cond
 
     def _spatial(self, op: str, lhs: Any, rhs: Any) -> Any:
         if isinstance(lhs, _Literal) and not isinstance(rhs, _Literal):
@@ -100,6 +113,43 @@ class _Evaluator(SQLAlchemyFilterEvaluator):
             return cond
         # the index first: every predicate but DISJOINT implies that the bounding boxes meet
         return sa.and_(self.bbox_clause(tuple(float(v) for v in rhs.geom.bounds)), cond)  # type: ignore[arg-type]
+
+
+class CaseSensitiveLike(sa.sql.expression.ColumnElement[bool]):
+    """CQL2 ``LIKE``: case-sensitive, ``%`` any run, ``_`` one character, ``\\`` escapes the next character.
+
+    PostgreSQL's ``LIKE`` is exactly that. SQLite's ignores case for ASCII letters, so there the pattern is
+    translated to ``GLOB`` (case-sensitive; ``*`` ``?`` and ``[`` in the text become ``[*]`` ``[?]`` ``[[]``)."""
+
+    inherit_cache = True
+    type = sa.Boolean()
+
+    def __init__(self, column: Any, pattern: str):
+        self.column = column
+        self.pattern = pattern
+
+
+def like_to_glob(pattern: str) -> str:
+    """The SQLite ``GLOB`` pattern that matches what the CQL2 ``LIKE`` ``pattern`` matches."""
+    out, chars = [], iter(pattern)
+    for c in chars:
+        if c == "\\":
+            c = next(chars, "\\")
+        elif c in "%_":
+            out.append("*" if c == "%" else "?")
+            continue
+        out.append(f"[{c}]" if c in "*?[" else c)
+    return "".join(out)
+
+
+@compiles(CaseSensitiveLike)
+def _like_default(element: CaseSensitiveLike, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.column.like(element.pattern, escape="\\"), **kw)
+
+
+@compiles(CaseSensitiveLike, "sqlite")
+def _like_sqlite(element: CaseSensitiveLike, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.column.op("GLOB")(like_to_glob(element.pattern)), **kw)
 
 
 def to_sql(node: Any, columns: Mapping[str, Any], bbox_clause: BBoxClause) -> sa.ColumnElement[bool]:

@@ -108,6 +108,13 @@ def test_queryables_are_a_json_schema_without_counts(ogc):
         ("cql2-text", "households >= 100 AND community_id = '370214001001'", ["b15", "b16"]),
         ("cql2-text", "id IN ('b11', 'b26') OR floors BETWEEN 11 AND 11", ["b11", "b15", "b25", "b26"]),
         ("cql2-text", "name LIKE '<b>%'", ["b16", "b26"]),
+        # LIKE is case-sensitive on every backend (SQLite's own LIKE is not); CASEI() on both sides is not
+        ("cql2-text", "name LIKE '<B>%'", []),
+        ("cql2-text", "CASEI(name) LIKE CASEI('<B>%')", ["b16", "b26"]),
+        ("cql2-text", "name NOT LIKE '<B>%' AND households >= 100", ["b15", "b16", "b25", "b26"]),
+        ("cql2-text", "name LIKE '<_>_</_>'", ["b16", "b26"]),
+        ("cql2-text", "name LIKE '<b>6</b\\%'", []),  # an escaped % is a plain percent sign
+        ("cql2-text", "name LIKE '[b]%'", []),  # GLOB's [...] is literal text in a LIKE pattern
         ("cql2-text", "NOT (households < 110) AND estate_id IS NOT NULL", ["b16", "b26"]),
         ("cql2-text", f"S_INTERSECTS(geometry, POINT({W.X0 + 0.0002} {W.Y0 + 0.0002}))", ["b11"]),
         (
