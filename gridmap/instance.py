@@ -5,11 +5,18 @@ comes from, first match wins: ``GRIDMAP_SECRET_KEY``; else the instance file —
 default beside a SQLite store (``data/gridmap.db`` → ``data/gridmap.instance.json``), else
 ``gridmap.instance.json`` in the working directory. The file is JSON, created once with mode 0600::
 
-    {"secret_key": "…", "fallbacks": [{"key": "…", "until": "2027-01-31T00:00:00Z"}]}
+    {"secret_key": "…", "fallbacks": [{"key": "…", "until": "2027-01-31T00:00:00Z"}], "link_key": "…"}
 
 **Rotation** (``gridmap init --rotate``): a new key signs from now on; the old one joins ``fallbacks`` and still
 verifies sessions and embed tokens until ``until`` (the grace period), then stops. Keys rotated by hand go in
 ``GRIDMAP_SECRET_KEY_FALLBACKS`` in the same shape.
+
+**Residents' status links** are signed with ``link_key``, which that rotation leaves alone: a link handed to a
+resident keeps working for the life of the request. A file written before link keys existed gets, at its first
+rotation, the outgoing secret key as its link key, so links already given out stay valid.
+``gridmap init --rotate-links`` makes a new link key (old links stop; residents find their request again by
+number and the phone's last four digits). With ``GRIDMAP_SECRET_KEY`` set, links are signed with it (and
+verified with its fallbacks while they last).
 """
 
 from __future__ import annotations
@@ -39,6 +46,17 @@ class KeyRing:
     #: where the key came from: "GRIDMAP_SECRET_KEY", the instance file's path, or "random"
     source: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: the key of residents' status links (the instance file's ``link_key``); None: the signing key
+    link: str | None = None
+
+    @property
+    def link_key(self) -> str:
+        """The key that signs residents' status links."""
+        return self.link or self.current
+
+    def link_verifying(self, now: dt.datetime | None = None) -> list[str]:
+        """Keys that open a status link at ``now``: the link key, then the keys that verify sessions."""
+        return [self.link_key] + [k for k in self.verifying(now) if k != self.link_key]
 
     def verifying(self, now: dt.datetime | None = None) -> list[str]:
         """Keys that verify at ``now``, oldest first and the signing key last (itsdangerous's order)."""
@@ -98,7 +116,13 @@ def ensure(path: Path) -> tuple[dict[str, Any], bool]:
     data = read(path)
     if data is not None:
         return data, False
-    _write(path, {"secret_key": secrets.token_hex(32), "fallbacks": [], "created_at": clock.iso(clock.now())}, new=True)
+    fresh = {
+        "secret_key": secrets.token_hex(32),
+        "fallbacks": [],
+        "link_key": secrets.token_hex(32),
+        "created_at": clock.iso(clock.now()),
+    }
+    _write(path, fresh, new=True)
     data = read(path)
     assert data is not None
     return data, True
@@ -112,7 +136,19 @@ def rotate(path: Path, *, grace: dt.timedelta, now: dt.datetime | None = None) -
         raise ConfigError(f"instance file {path}: there is none to rotate; run gridmap init first")
     kept = [f for f in data.get("fallbacks") or [] if _until(f["until"]) > at]
     kept.append({"key": data["secret_key"], "until": clock.iso(at + grace)})
+    # a file from before link keys: its links were signed with the outgoing key, which now signs them for good
+    data.setdefault("link_key", data["secret_key"])
     data.update(secret_key=secrets.token_hex(32), fallbacks=kept, rotated_at=clock.iso(at))
+    _write(path, data, new=False)
+    return data
+
+
+def rotate_links(path: Path, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """A new key for residents' status links: every link given out before stops opening its page."""
+    data = read(path)
+    if data is None:
+        raise ConfigError(f"instance file {path}: there is none to rotate; run gridmap init first")
+    data.update(link_key=secrets.token_hex(32), links_rotated_at=clock.iso(clock.utc(now) if now else clock.now()))
     _write(path, data, new=False)
     return data
 
@@ -131,7 +167,12 @@ def keyring(settings: Mapping[str, Any]) -> KeyRing | None:
     data = read(path)
     if data is None:
         return None
-    return KeyRing(data["secret_key"], from_env + _fallbacks(data.get("fallbacks")), source=str(path))
+    return KeyRing(
+        data["secret_key"],
+        from_env + _fallbacks(data.get("fallbacks")),
+        source=str(path),
+        link=str(data["link_key"]) if data.get("link_key") else None,
+    )
 
 
 def random_keyring() -> KeyRing:

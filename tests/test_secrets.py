@@ -106,6 +106,56 @@ def test_a_rotated_key_verifies_until_its_grace_period_ends(env, fixed_now):
     assert _embed_status(old_app, new) == 403  # a server still on the old key does not trust the new one
 
 
+def _status(app, rid: str, token: str) -> int:
+    return app.test_client().get(f"/complaints/{rid}", query_string={"t": token}).status_code
+
+
+def test_status_links_outlive_a_session_key_rotation_until_links_are_rotated(env, fixed_now):
+    """A resident's link is signed with the instance's link key, which `--rotate` leaves alone; a file written
+    before link keys existed keeps its links through its first rotation; `--rotate-links` ends them."""
+    now = fixed_now("2026-03-02T08:00:00Z")
+    _run("demo", "--no-serve", "--no-accounts")
+    path = env / "gridmap.instance.json"
+    legacy = json.loads(path.read_text())
+    assert len(legacy.pop("link_key")) == 64  # a new file has its own link key …
+    path.write_text(json.dumps(legacy))  # … this one is as written before link keys existed
+    store = open_store(f"sqlite:///{env / 'gridmap.db'}")
+    try:
+        rid = str(store.read("complaints")["id"].iloc[0])
+    finally:
+        store.close()
+    with create_app({"RATE_LIMIT_ENABLED": False}).test_request_context():
+        from gridmap.web.context import status_url
+
+        old_link = status_url(rid)
+    token = old_link.split("t=", 1)[1]
+    assert _status(create_app({"RATE_LIMIT_ENABLED": False}), rid, token) == 200
+
+    assert _run("init", "--rotate", "--grace-days", "1").exit_code == 0
+    data = json.loads(path.read_text())
+    assert data["link_key"] == legacy["secret_key"] != data["secret_key"]  # the outgoing key now signs links
+    fixed_now(now + dt.timedelta(days=400))  # long after the session key's grace period
+    app = create_app({"RATE_LIMIT_ENABLED": False})
+    assert _status(app, rid, token) == 200
+    with app.test_request_context():
+        from gridmap.web.context import status_url
+
+        assert status_url(rid) == old_link  # and new receipts carry the same link
+
+    assert _run("init", "--rotate", "--grace-days", "1").exit_code == 0  # a second rotation: links still open
+    assert _status(create_app({"RATE_LIMIT_ENABLED": False}), rid, token) == 200
+
+    res = _run("init", "--rotate-links")
+    assert res.exit_code == 0 and "no longer open" in res.output
+    app = create_app({"RATE_LIMIT_ENABLED": False})
+    assert _status(app, rid, token) == 404  # the old link says nothing …
+    with app.test_request_context():
+        from gridmap.web.context import status_url
+
+        fresh = status_url(rid)
+    assert fresh != old_link and _status(app, rid, fresh.split("t=", 1)[1]) == 200  # … a new one opens
+
+
 def test_keys_from_the_environment_win_and_fallbacks_come_from_there_too(env, monkeypatch):
     until = clock.iso(clock.now() + dt.timedelta(days=1))
     monkeypatch.setenv("GRIDMAP_SECRET_KEY", "new-key")

@@ -44,14 +44,22 @@ def settings_cmd(check: bool) -> None:
 @click.command("init")
 @click.option("--rotate", is_flag=True, help="Make a new secret key; the old one keeps verifying for --grace-days.")
 @click.option("--grace-days", default=7.0, show_default=True, type=click.FloatRange(0, 365), help="Grace period.")
-def init_cmd(rotate: bool, grace_days: float) -> None:
+@click.option(
+    "--rotate-links",
+    is_flag=True,
+    help="Make a new key for residents' status links: links given out before stop opening (the finder still works).",
+)
+def init_cmd(rotate: bool, grace_days: float, rotate_links: bool) -> None:
     """Set up a store: its schema, and a random secret key written once into the instance file (mode 0600)."""
     current = settings()
     path = instance.path_for(current)
+    if rotate_links:
+        instance.rotate_links(path)
+        click.echo(f"new status-link key in {path}; links given out before no longer open their page")
     if rotate:
         data = instance.rotate(path, grace=dt.timedelta(days=grace_days))
         click.echo(f"new secret key in {path}; the old one verifies until {data['fallbacks'][-1]['until']}")
-    else:
+    elif not rotate_links:
         _, created = instance.ensure(path)
         click.echo(f"secret key {'written to' if created else 'already in'} {path} (mode 0600; keep it with backups)")
     if current.get("SECRET_KEY"):

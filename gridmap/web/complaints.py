@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, render_template, request
 
 from gridmap.domain import privacy
 from gridmap.domain.complaints import DEPARTMENTS
 from gridmap.errors import InvalidInput
 from gridmap.services import complaints as svc
-from gridmap.services.complaints.follow import follow_token
 from gridmap.services.maps import grid as map_grid
 from gridmap.store import audit
 from gridmap.web.access import allow, current_user
 from gridmap.web.assets import basemap_layers, basemap_shift
 from gridmap.web.complaint_models import ComplaintDueIn, ComplaintIn, ComplaintMoveIn, ListQuery, WhereQuery
-from gridmap.web.context import get_store, select_locale
+from gridmap.web.context import get_store, select_locale, status_url
 from gridmap.web.limits import limit
 from gridmap.web.openapi import OBJ, arr, describe, op, param
 from gridmap.web.pages import _padded, map_parts
@@ -132,8 +131,7 @@ def create(body: ComplaintIn):
         if user.role in svc.STAFF_ROLES
         else svc.public_view(out) | {"duplicates": out["duplicates"], "due_at": out["due_at"]}
     )
-    token = follow_token(current_app.config["SECRET_KEY"], out["id"])
-    view["status_url"] = url_for("follow.show", rid=out["id"], t=token)  # the resident's own page
+    view["status_url"] = status_url(out["id"])  # the resident's own page
     return jsonify(view), 201
 
 

@@ -12,9 +12,10 @@ import datetime as dt
 from typing import Any
 
 import pandas as pd
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, url_for
 
 from gridmap import clock
+from gridmap.services.complaints.follow import follow_token
 from gridmap.store import Store, open_store
 
 LOCALES = ("zh_CN", "en")
@@ -71,3 +72,15 @@ def verifying_keys() -> list[str]:
     (:class:`gridmap.instance.KeyRing`)."""
     ring = current_app.config.get("GRIDMAP_KEYRING")
     return ring.verifying() if ring is not None else [current_app.config["SECRET_KEY"]]
+
+
+def link_keys() -> list[str]:
+    """Keys that open a resident's status link now: the instance's link key first (it signs them), then the
+    session keys (:meth:`gridmap.instance.KeyRing.link_verifying`)."""
+    ring = current_app.config.get("GRIDMAP_KEYRING")
+    return ring.link_verifying() if ring is not None else [current_app.config["SECRET_KEY"]]
+
+
+def status_url(cid: str, **args: Any) -> str:
+    """The resident's link to request ``cid``'s status page (signed with the link key)."""
+    return url_for("follow.show", rid=cid, t=follow_token(link_keys()[0], cid), **args)

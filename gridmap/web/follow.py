@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request
 from flask_babel import gettext as _
 
 from gridmap.domain.complaints import STATES
@@ -25,20 +25,11 @@ from gridmap.services.complaints.todo import building_names, moves
 from gridmap.services.maps.building import building_card
 from gridmap.web.access import allow, current_user, serve_personal
 from gridmap.web.complaints import _audit_read, layout
-from gridmap.web.context import get_store, select_locale
+from gridmap.web.context import get_store, link_keys, select_locale, status_url
 from gridmap.web.limits import limit
 from gridmap.web.pages import role_names
 
 bp = Blueprint("follow", __name__)
-
-
-def _secret() -> str:
-    return str(current_app.config["SECRET_KEY"])
-
-
-def status_url(cid: str, **args: Any) -> str:
-    """The resident's link to request ``cid``'s status page."""
-    return url_for("follow.show", rid=cid, t=follow.follow_token(_secret(), cid), **args)
 
 
 def tag_names() -> dict[str, str]:
@@ -60,7 +51,7 @@ def show(rid: str):
     token = request.args.get("t")
     user = current_user()
     if token:
-        follow.check_token(_secret(), rid, token)
+        follow.check_token(link_keys(), rid, token)
         view = follow.resident_view(get_store(), rid, settings=current_app.config["GRIDMAP_SETTINGS"])
         return render_template(
             "complaints/status.html",
@@ -101,7 +92,7 @@ def _tel(phone: Any) -> str | None:
 def rate(rid: str):
     """The resident's rating from the status page (a form post), then back to the page."""
     token = request.form.get("t", "")
-    follow.check_token(_secret(), rid, token)
+    follow.check_token(link_keys(), rid, token)
     try:
         out = follow.rate(
             get_store(),

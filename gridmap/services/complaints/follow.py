@@ -3,10 +3,11 @@ and times, who handles it, the expected date — no one's personal data), findin
 last four digits of the phone given, and the resident's own rating (回访评价) of a resolved request.
 
 The link carries a token derived from the request's id with the service's secret (HMAC-SHA256), so nothing
-new is stored and a link cannot be guessed from a number; it stays valid as long as ``GRIDMAP_SECRET_KEY``
-does. The rating is the ``resolved → evaluated`` transition of the workflow made by the ``resident`` actor
-kind: once per resolution (an evaluated request cannot be evaluated again), an unsatisfied verdict within
-the reopen window reopens it (:func:`gridmap.domain.complaints.evaluate`), audited as
+new is stored and a link cannot be guessed from a number. The key is the instance's link key, which rotating
+the session key leaves alone (:mod:`gridmap.instance`), so a link lasts as long as its request. The rating is
+the ``resolved → evaluated`` transition of the workflow made by the ``resident`` actor kind: once per
+resolution (an evaluated request cannot be evaluated again), an unsatisfied verdict within the reopen window
+reopens it (:func:`gridmap.domain.complaints.evaluate`), audited as
 ``complaint.transition`` like every move.
 """
 
@@ -16,7 +17,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -52,10 +53,12 @@ def follow_token(secret: str, cid: str) -> str:
     return base64.b32encode(digest[:15]).decode().lower()
 
 
-def check_token(secret: str, cid: str, token: str | None) -> None:
-    """:class:`NotFoundError` unless ``token`` opens request ``cid`` (the same answer as for a request that
-    does not exist, so a wrong token tells nothing)."""
-    if not token or not hmac.compare_digest(follow_token(secret, str(cid)), str(token).strip().lower()):
+def check_token(keys: str | Sequence[str], cid: str, token: str | None) -> None:
+    """:class:`NotFoundError` unless ``token`` opens request ``cid`` under one of ``keys`` (the same answer as
+    for a request that does not exist, so a wrong token tells nothing)."""
+    given = str(token or "").strip().lower()
+    keys = [keys] if isinstance(keys, str) else keys
+    if not given or not any(hmac.compare_digest(follow_token(k, str(cid)), given) for k in keys):
         raise NotFoundError(f"诉求 {cid} 不存在或链接不正确 / request {cid} does not exist or the link is wrong")
 
 
