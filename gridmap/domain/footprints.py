@@ -46,8 +46,11 @@ def overlap_pairs(geoms: np.ndarray, *, min_share: float = OVERLAP_SHARE) -> pd.
         return pd.DataFrame(columns=cols)
     pos = np.flatnonzero(ok)
     gg = g[pos]
-    left, right = shapely.STRtree(gg).query(gg, predicate="intersects")
+    # bounding boxes first (cheap), each unordered pair once, then the exact test on those candidates only
+    left, right = shapely.STRtree(gg).query(gg)
     keep = left < right
+    left, right = left[keep], right[keep]
+    keep = shapely.intersects(gg[left], gg[right])
     left, right = left[keep], right[keep]
     area = shapely.area(gg)
     inter = shapely.area(shapely.intersection(gg[left], gg[right], grid_size=None))
@@ -70,7 +73,9 @@ def overlap_pairs(geoms: np.ndarray, *, min_share: float = OVERLAP_SHARE) -> pd.
 
 def _present(g: np.ndarray) -> np.ndarray:
     """True where ``g`` holds a non-empty geometry."""
-    return np.array([isinstance(x, shapely.Geometry) and not shapely.is_empty(x) for x in g], dtype=bool)
+    ok = np.asarray(shapely.is_geometry(g), dtype=bool)  # vectorised: None or any other object gives False
+    ok[ok] = ~shapely.is_empty(g[ok])
+    return ok
 
 
 def groups(n: int, pairs: np.ndarray) -> np.ndarray:

@@ -5,7 +5,6 @@ in one grid contracted to one node and small neighbours coarsened into clusters.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +20,7 @@ from gridmap.errors import InvalidInput
 SOFT, WALL, BARRIER = 0, 1, 2
 #: cut cost per metre of shared border, by kind: walls are cheap to cut, barriers want cutting
 CUT_COST = {SOFT: 1.0, WALL: 0.1, BARRIER: -10.0}
+_CUT_COSTS = np.array([CUT_COST[x] for x in (SOFT, WALL, BARRIER)])
 
 
 class PartitionError(InvalidInput):
@@ -126,16 +126,12 @@ def _contract(graph: CommunityGraph, e, ln, kd, max_households, coarsen_to: int 
     or barrier) up to ``coarsen_to`` households."""
     n = len(graph.households)
     g = graph.group
-    gw = {}
+    fits = np.zeros(n, dtype=bool)
     if (g >= 0).any():
-        labels, inv = np.unique(g[g >= 0], return_inverse=True)
-        sums = np.bincount(inv, weights=graph.households[g >= 0])
-        gw = dict(zip(labels.tolist(), sums.tolist()))
-    fits = (
-        np.array([gi >= 0 and gw.get(int(gi), math.inf) <= max_households for gi in g])
-        if len(gw)
-        else np.zeros(n, dtype=bool)
-    )
+        est = g >= 0
+        _, inv = np.unique(g[est], return_inverse=True)
+        sums = np.bincount(inv, weights=graph.households[est])
+        fits[est] = sums[inv] <= max_households
     same = (g[e[:, 0]] == g[e[:, 1]]) & fits[e[:, 0]] & fits[e[:, 1]] & (kd != BARRIER)
     ncomp, node_of = connected_components(_adj(n, np.vstack([e[same], graph.tied])), directed=False)
     w = np.bincount(node_of, weights=graph.households, minlength=ncomp).astype(np.int64)
@@ -143,7 +139,7 @@ def _contract(graph: CommunityGraph, e, ln, kd, max_households, coarsen_to: int 
         node_of, w, ncomp = _coarsen(node_of, w, e[kd == SOFT], ln[kd == SOFT], coarsen_to)
     a, b = node_of[e[:, 0]], node_of[e[:, 1]]
     cross = a != b
-    cost = np.array([CUT_COST[int(x)] for x in range(3)])[kd[cross]] * ln[cross]
+    cost = _CUT_COSTS[kd[cross]] * ln[cross]
     metis_w = np.where(
         kd[cross] == SOFT, 1 + np.round(ln[cross]), np.where(kd[cross] == WALL, 1 + np.round(0.1 * ln[cross]), 1)
     ).astype(np.int64)
@@ -167,18 +163,17 @@ def _coarsen(node_of, w, e, ln, cap, rounds: int = 8):
         if not ok.any():
             break
         a, b, score = a[ok], b[ok], score[ok]
-        # best partner of each node: the longest shared border (ties: lower id); one sort by (node, partner)
+        # best partner of each node: the longest shared border (ties: lower id), by unbuffered per-node
+        # max / min (no sort)
         src = np.concatenate([a, b])
         dst = np.concatenate([b, a])
-        order = np.argsort(src * n + dst)
-        src, dst, sc = src[order], dst[order], np.concatenate([score, score])[order]
-        first = np.flatnonzero(np.concatenate(([True], src[1:] != src[:-1])))
-        top = np.maximum.reduceat(sc, first)
-        group = np.repeat(np.arange(len(first)), np.diff(np.append(first, len(src))))
-        hit = np.flatnonzero(sc == top[group])
-        hit = hit[np.concatenate(([True], group[hit[1:]] != group[hit[:-1]]))]
-        best = np.full(n, -1, dtype=np.int64)
-        best[src[hit]] = dst[hit]
+        sc = np.concatenate([score, score])
+        top = np.full(n, -np.inf)
+        np.maximum.at(top, src, sc)
+        hit = sc == top[src]
+        best = np.full(n, n, dtype=np.int64)
+        np.minimum.at(best, src[hit], dst[hit])
+        best[best == n] = -1
         mutual = np.flatnonzero((best >= 0) & (best[np.maximum(best, 0)] == np.arange(n)))
         mutual = mutual[mutual < best[mutual]]
         if len(mutual) < max(1, n // 50):
