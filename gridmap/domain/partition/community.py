@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 
 import numpy as np
+import pandas as pd
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -264,30 +265,33 @@ def partition_world(
     ).astype(np.int64)
     i, j = adj["i"].to_numpy(), adj["j"].to_numpy()
     length = adj["length"].to_numpy()
-    xy = _island_points(buildings, com, i, j)
-    order = np.argsort(com.astype(str), kind="stable")
-    uniq, start = np.unique(com[order].astype(str), return_index=True)
+    # communities as integer codes in the order of their names as strings (one string pass, then integers)
+    codes, uniq = pd.factorize(com.astype(str))
+    rank = np.argsort(uniq)
+    uniq = uniq[rank]
+    codes = np.argsort(rank)[codes]
+    xy = _island_points(buildings, codes, i, j)
+    order = np.argsort(codes, kind="stable")
+    start = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
     local = np.empty(len(buildings), dtype=np.int64)
     grid_of: dict[str, tuple[str, int]] = {}
     results: dict[str, CommunityPartition] = {}
     members: dict[str, list[str]] = {}
-    ecom = com[i].astype(str) if len(i) else np.array([], dtype=str)
-    eorder = np.argsort(ecom, kind="stable")
-    euniq, estart = np.unique(ecom[eorder], return_index=True)
-    eranges = dict(zip(euniq, zip(estart, list(estart[1:]) + [len(eorder)])))
+    ecode = codes[i] if len(i) else np.zeros(0, dtype=np.int64)
+    eorder = np.argsort(ecode, kind="stable")
+    estart = np.searchsorted(ecode[eorder], np.arange(len(uniq) + 1))
     wanted = None if communities is None else set(communities)
     tied = np.zeros((0, 2), dtype=np.int64)
     if tie_overlapping is not None and len(buildings):
         tp = overlap_pairs(buildings.geometry.values, min_share=tie_overlapping)
         tied = tp[["i", "j"]].to_numpy(dtype=np.int64)
-        tied = tied[com[tied[:, 0]] == com[tied[:, 1]]] if len(tied) else tied
-    for c, s, e in zip(uniq, start, list(start[1:]) + [len(order)]):
+        tied = tied[codes[tied[:, 0]] == codes[tied[:, 1]]] if len(tied) else tied
+    for ci, c in enumerate(uniq.tolist()):
         if wanted is not None and c not in wanted:
             continue
-        idx = order[s:e]
+        idx = order[start[ci] : start[ci + 1]]
         local[idx] = np.arange(len(idx))
-        es, ee = eranges.get(c, (0, 0))
-        sel = eorder[es:ee]
+        sel = eorder[estart[ci] : estart[ci + 1]]
         mine = tied[np.isin(tied[:, 0], idx)] if len(tied) else tied
         graph = CommunityGraph.build(
             hh[idx],
@@ -306,14 +310,14 @@ def partition_world(
     return WorldPartition(grid_of, results, members)
 
 
-def _island_points(buildings, com: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """A point on every building of a community whose graph is in pieces (to join its islands); zeros
-    elsewhere, where no point is needed (point_on_surface for every building costs more than the search)."""
+def _island_points(buildings, codes: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """A point on every building of a community (``codes``: its number per building) whose graph is in
+    pieces (to join its islands); zeros elsewhere, where no point is needed (point_on_surface for every
+    building costs more than the search)."""
     n = len(buildings)
     xy = np.zeros((n, 2))
     if n == 0:
         return xy
-    codes = np.unique(com.astype(str), return_inverse=True)[1].ravel()
     same = codes[i] == codes[j] if len(i) else np.zeros(0, dtype=bool)
     m = coo_matrix((np.ones(int(same.sum())), (i[same], j[same])), shape=(n, n))
     _, comp = connected_components(m, directed=False)
