@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from scipy.sparse import coo_matrix
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
@@ -117,7 +117,13 @@ def _join_islands(graph: CommunityGraph):
 
 
 def _adj(n: int, e: np.ndarray):
-    return coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)).tocsr()
+    """The (directed, one entry per pair) adjacency of ``e`` as CSR, built straight from one sort of the rows:
+    what connected_components needs, at a fraction of the cost of coo -> csr on small graphs."""
+    e = np.asarray(e).reshape(-1, 2)
+    order = np.argsort(e[:, 0], kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(e[:, 0], minlength=n), out=indptr[1:])
+    return csr_matrix((np.ones(len(e)), e[order, 1].astype(np.int32), indptr), shape=(n, n))
 
 
 def _contract(graph: CommunityGraph, e, ln, kd, max_households, coarsen_to: int = 1):

@@ -50,20 +50,20 @@ def metis_partition(
 def _repair_contiguity(part, pairs, w):
     """Give every detached piece of a grid to the neighbouring grid it touches most."""
     n = len(part)
-    if n < 400 and _contiguous_small(part, pairs):
-        return part
     for _ in range(n):
         inside = part[pairs[:, 0]] == part[pairs[:, 1]]
         ncomp, comp = connected_components(_adj(n, pairs[inside]), directed=False)
         if ncomp == part.max() + 1:
             return part
         weight = np.bincount(comp, weights=w + 1e-3, minlength=ncomp)
-        keep: dict[int, int] = {}
-        for c in np.argsort(-weight, kind="stable"):
-            gid = part[np.argmax(comp == c)]
-            keep.setdefault(int(gid), int(c))
-        kept = np.isin(comp, list(keep.values()))
-        stray = ~kept
+        # per grid, its heaviest piece (ties: the lower piece label) stays
+        first = np.full(ncomp, n, dtype=np.int64)
+        np.minimum.at(first, comp, np.arange(n))
+        order = np.argsort(-weight, kind="stable")
+        _, pos = np.unique(part[first[order]], return_index=True)
+        kept_comp = np.zeros(ncomp, dtype=bool)
+        kept_comp[order[pos]] = True
+        stray = ~kept_comp[comp]
         # move one stray piece at a time to a neighbouring grid
         cross = ~inside & (stray[pairs[:, 0]] ^ stray[pairs[:, 1]])
         if not cross.any():
@@ -75,27 +75,3 @@ def _repair_contiguity(part, pairs, w):
         _, part = np.unique(part, return_inverse=True)
         part = part.ravel()
     return part
-
-
-def _contiguous_small(part, pairs) -> bool:
-    """Every part is one connected piece (union-find in Python: cheaper than scipy for small graphs)."""
-    parent = list(range(len(part)))
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    pl = part.tolist()
-    for a, b in pairs.tolist():
-        if pl[a] == pl[b]:
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[ra] = rb
-    roots: dict[int, int] = {}
-    for v, g in enumerate(pl):
-        r = find(v)
-        if roots.setdefault(g, r) != r:
-            return False
-    return True
