@@ -156,8 +156,8 @@ def _neighbours(n: int, pairs: np.ndarray, cost: np.ndarray) -> list[list[tuple[
     """Per node its (neighbour, cut cost) pairs, neighbours in ascending order (built from sorted arrays)."""
     src = np.concatenate([pairs[:, 0], pairs[:, 1]])
     dst = np.concatenate([pairs[:, 1], pairs[:, 0]])
-    order = np.lexsort((dst, src))
-    bounds = np.searchsorted(src[order], np.arange(n + 1)).tolist()
+    order = np.argsort(src * max(n, 1) + dst, kind="stable")  # by node, then neighbour: one integer sort
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).tolist()
     both = list(zip(dst[order].tolist(), np.concatenate([cost, cost])[order].tolist()))
     return [both[bounds[v] : bounds[v + 1]] for v in range(n)]
 
@@ -177,9 +177,11 @@ class _State:
 
     def __init__(self, part, size, nb, k):
         self.part, self.size, self.nb = part, size, nb
-        self.members: list[set[int]] = [set() for _ in range(k)]
-        for v, g in enumerate(part):
-            self.members[g].add(v)
+        # each grid's members added in ascending order (a set's iteration order follows its insertions)
+        p = np.asarray(part, dtype=np.int64)
+        byg = np.argsort(p, kind="stable").tolist()
+        ends = np.cumsum(np.bincount(p, minlength=k)).tolist() if len(p) else [0] * k
+        self.members: list[set[int]] = [set(byg[(ends[g - 1] if g else 0) : ends[g]]) for g in range(k)]
 
     def conn(self, v):
         out: dict[int, float] = {}
@@ -302,6 +304,14 @@ def _try_chain(st: _State, g, wl, bal, lam, m, top: int = 6) -> int:
     neighbour b, which pulls x from c. Both moves are made only if together they lower the cost."""
     over = st.size[g] > m
     part, size = st.part, st.size
+    seen_conn: dict[int, dict[int, float]] = {}  # nothing moves while the chains are weighed: one conn per node
+
+    def conn(x: int) -> dict[int, float]:
+        c = seen_conn.get(x)
+        if c is None:
+            c = seen_conn[x] = st.conn(x)
+        return c
+
     firsts = []
     seen = set()
     for y in st.members[g]:
@@ -314,7 +324,7 @@ def _try_chain(st: _State, g, wl, bal, lam, m, top: int = 6) -> int:
                 continue
             seen.add((v, to))
             wv = wl[v]
-            cv = st.conn(v)
+            cv = conn(v)
             d1 = (
                 bal(size[a] - wv)
                 - bal(size[a])
@@ -334,7 +344,7 @@ def _try_chain(st: _State, g, wl, bal, lam, m, top: int = 6) -> int:
                 (u, hub, c, cc, cu)
                 for u in st.members[hub]
                 if u != v
-                for cu in (st.conn(u),)
+                for cu in (conn(u),)
                 for c, cc in cu.items()
                 if c != hub
             )
@@ -343,7 +353,7 @@ def _try_chain(st: _State, g, wl, bal, lam, m, top: int = 6) -> int:
                 (x, part[x], hub, 0.0, cx)
                 for x in {z for y in st.members[hub] for z, _ in st.nb[y]}
                 if x != v and part[x] != hub
-                for cx in (st.conn(x),)
+                for cx in (conn(x),)
             )
         for u, frm, dst, _, cu in cands:
             wu = wl[u]
