@@ -62,6 +62,7 @@ class _Search:
             return d * d
 
         self.bal = bal
+        self.prm = (m, inv, lo, hi, penalty)  # bal's terms, for the sweep that inlines it
         self.st = _State(part.tolist(), np.bincount(part, weights=w, minlength=k).tolist(), nb, k)
         self.rank = np.random.default_rng(seed).permutation(n).tolist()
 
@@ -72,7 +73,7 @@ class _Search:
 
     def sweeps(self, todo: set) -> None:
         for _ in range(self.max_passes):
-            todo = _sweep(self.st, todo, self.rank, self.wl, self.bal, self.lam)
+            todo = _sweep(self.st, todo, self.rank, self.wl, self.prm, self.lam)
             if not todo:
                 break
 
@@ -162,13 +163,54 @@ def _neighbours(n: int, pairs: np.ndarray, cost: np.ndarray) -> list[list[tuple[
     return [both[bounds[v] : bounds[v + 1]] for v in range(n)]
 
 
-def _sweep(st, todo, rank, wl, bal, lam) -> set:
-    """Try a move for every node in ``todo`` (in seeded order); return the neighbours of movers."""
+def _sweep(st, todo, rank, wl, prm, lam) -> set:
+    """Try a move for every node in ``todo`` (in seeded order); return the neighbours of movers.
+
+    A node moves to the neighbouring grid that lowers the cost most (:meth:`_Search.bal` of both grids plus
+    the cut term), if its grid stays one piece. The cost terms are written out here (this loop is the
+    search's hot path); they are the same expressions as ``bal``, so the same moves result."""
+    m, inv, lo, hi, pen = prm
+    part, size, nb = st.part, st.size, st.nb
     touched: set[int] = set()
     for v in sorted(todo, key=rank.__getitem__):
-        if _try_move(st, v, wl, bal, lam):
-            touched.add(v)
-            touched.update(u for u, _ in st.nb[v])
+        a = part[v]
+        nbv = nb[v]
+        for u, _ in nbv:
+            if part[u] != a:
+                break
+        else:  # an inner node: nowhere to go
+            continue
+        conn: dict[int, float] = {}
+        for u, c in nbv:
+            g = part[u]
+            conn[g] = conn.get(g, 0.0) + c
+        wv = wl[v]
+        sa = size[a]
+        ca = conn.get(a, 0.0)
+        x = sa - wv
+        d = (x - m) * inv
+        b1 = d * d + pen * (lo - x) if x < lo else (d * d + pen * (x - hi) if x > hi else d * d)
+        d = (sa - m) * inv
+        b0 = d * d + pen * (lo - sa) if sa < lo else (d * d + pen * (sa - hi) if sa > hi else d * d)
+        da = b1 - b0
+        best, target = -1e-12, -1
+        for g, cg in conn.items():
+            if g == a:
+                continue
+            sg = size[g]
+            x = sg + wv
+            d = (x - m) * inv
+            b1 = d * d + pen * (lo - x) if x < lo else (d * d + pen * (x - hi) if x > hi else d * d)
+            d = (sg - m) * inv
+            b0 = d * d + pen * (lo - sg) if sg < lo else (d * d + pen * (sg - hi) if sg > hi else d * d)
+            dd = da + b1 - b0 + lam * (ca - cg)
+            if dd < best:
+                best, target = dd, g
+        if target < 0 or not st.stays_connected(v, a):
+            continue
+        st.move(v, target, wv)
+        touched.add(v)
+        touched.update(u for u, _ in nbv)
     return touched
 
 
@@ -269,34 +311,6 @@ def _all_reached(st: _State, g, gone):
                 seen.add(u)
                 stack.append(u)
     return len(seen) == len(mem)
-
-
-def _try_move(st: _State, v, wl, bal, lam) -> int:
-    part = st.part
-    a = part[v]
-    for u, _ in st.nb[v]:
-        if part[u] != a:
-            break
-    else:  # an inner node: nowhere to go
-        return 0
-    conn = st.conn(v)
-    if len(conn) == 1 and a in conn:
-        return 0
-    wv = wl[v]
-    sa = st.size[a]
-    ca = conn.get(a, 0.0)
-    da = bal(sa - wv) - bal(sa)
-    best, target = -1e-12, -1
-    for g, cg in conn.items():
-        if g == a:
-            continue
-        d = da + bal(st.size[g] + wv) - bal(st.size[g]) + lam * (ca - cg)
-        if d < best:
-            best, target = d, g
-    if target < 0 or not st.stays_connected(v, a):
-        return 0
-    st.move(v, target, wv)
-    return 1
 
 
 def _try_chain(st: _State, g, wl, bal, lam, m, top: int = 6) -> int:
