@@ -60,7 +60,7 @@ def record(
         "target": None if target is None else str(target)[:500],
         "detail": detail,
     }
-    store.write("audit_log", pd.DataFrame([row]), mode="insert")
+    store.write_rows("audit_log", [row], mode="insert")
     return entry_id
 
 

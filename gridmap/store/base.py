@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from gridmap.domain.schema import LAYERS
+from gridmap.domain.schema import LAYERS, Layer
 from gridmap.domain.tiles import BUFFER, EXTENT
 from gridmap.errors import Conflict, GridmapError, InvalidInput, NotFoundError, Unavailable
 
@@ -107,6 +107,24 @@ class StoreUnavailable(Unavailable, StoreError):
     """The database cannot be opened or reached (server down, bad path, bad credentials)."""
 
 
+def _layer(name: str) -> Layer:
+    try:
+        return LAYERS[name]
+    except KeyError:
+        raise SchemaError(f"unknown layer {name!r}; known layers: {', '.join(LAYERS)}") from None
+
+
+def _sort_keys(spec: Layer, order_by: Sequence[str] | None) -> list[tuple[str, bool]]:
+    """``order_by`` names as ``(column, descending)``; a leading ``-`` means descending."""
+    if isinstance(order_by, str):
+        order_by = [order_by]
+    out = [(name[1:], True) if name.startswith("-") else (name, False) for name in (order_by or spec.key)]
+    bad = [c for c, _ in out if c not in spec.column_names]
+    if bad:
+        raise SchemaError(f"layer {spec.name!r} cannot be ordered by {bad}; its columns are {list(spec.column_names)}")
+    return out
+
+
 @dataclass(frozen=True)
 class WriteResult:
     inserted: int = 0
@@ -172,6 +190,27 @@ class Store(ABC):
 
         ``filter``: a CQL2 expression (a :mod:`pygeofilter` AST over the layer's columns, geometry literals in
         CRS84), ANDed with the rest and evaluated by the database (:mod:`gridmap.store.filters`)."""
+
+    @abstractmethod
+    def rows(
+        self,
+        layer: str,
+        *,
+        ids: Iterable[Any] | None = None,
+        bbox: BBox | None = None,
+        where: Where | None = None,
+        columns: Sequence[str] | None = None,
+        order_by: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The rows :meth:`read` returns with the same arguments, as dicts of the plain values :meth:`get`
+        gives (missing values None, datetimes aware UTC, geometry shapely): for a handful of rows on a hot path,
+        where a frame is overkill (:mod:`gridmap.store.rows`)."""
+
+    @abstractmethod
+    def write_rows(self, layer: str, records: Sequence[Mapping[str, Any]], *, mode: str = "insert") -> WriteResult:
+        """:meth:`write` for rows a caller built as dicts (the same columns in each): a few new rows are
+        checked cell by cell with no frame in between; anything else takes :meth:`write` with a frame of them."""
 
     @abstractmethod
     def get(self, layer: str, key: Any) -> dict[str, Any] | None:

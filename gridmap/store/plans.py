@@ -147,10 +147,21 @@ def published_plan_id(store: Store) -> str | None:
     At most one plan is published at a time; should several rows say so, the newest ``published_at`` wins
     (a row without one counts as oldest), then the highest id.
     """
-    rows = store.read(
-        "plans", where={"status": "published"}, columns=["id"], order_by=["-published_at", "-id"], limit=1
+    found = published_plan(store)
+    return found[0] if found is not None else None
+
+
+def published_plan(store: Store) -> tuple[str, dt.datetime | None] | None:
+    """``(id, published_at)`` of the published plan (:func:`published_plan_id`'s answer and when it came into
+    force: a version that caches may key on, as every publication sets it anew), or None."""
+    rows = store.rows(
+        "plans",
+        where={"status": "published"},
+        columns=["id", "published_at"],
+        order_by=["-published_at", "-id"],
+        limit=1,
     )
-    return str(rows["id"].iloc[0]) if len(rows) else None
+    return (str(rows[0]["id"]), rows[0]["published_at"]) if rows else None
 
 
 def latest_plan_id(store: Store) -> str | None:

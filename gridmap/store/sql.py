@@ -27,21 +27,14 @@ from geopandas.array import from_shapely
 from gridmap.domain.schema import LAYERS, Layer
 from gridmap.store import filters as cql
 from gridmap.store import tilecache
-from gridmap.store.base import BBox, ConflictError, Range, SchemaError, Store, Where, WriteResult
-from gridmap.store.rows import db_records, plain_rows, upsert_small
+from gridmap.store.base import BBox, ConflictError, Range, SchemaError, Store, Where, WriteResult, _layer, _sort_keys
+from gridmap.store.rows import PlainRowsMixin, plain_rows, upsert_small
 from gridmap.store.values import TYPES, check_bbox, equal, from_db, scalar_from_db, to_python
 
 _CHUNK = 5000  # keys per IN (...) clause
 
 
-def _layer(name: str) -> Layer:
-    try:
-        return LAYERS[name]
-    except KeyError:
-        raise SchemaError(f"unknown layer {name!r}; known layers: {', '.join(LAYERS)}") from None
-
-
-class SQLStore(tilecache.TileCacheMixin, Store):
+class SQLStore(PlainRowsMixin, tilecache.TileCacheMixin, Store):
     """A store on any SQLAlchemy engine. Subclasses set the dialect hooks."""
 
     #: name → extra SQL columns that hold the geometry's bounding box (SQLite keeps them for R*Tree)
@@ -181,19 +174,6 @@ class SQLStore(tilecache.TileCacheMixin, Store):
             if rows.empty:
                 return WriteResult()
             return self._write_rows(conn, spec, rows, mode)
-
-    def _insert_small(self, conn: sa.Connection, spec: Layer, rows: list[dict[str, Any]]) -> WriteResult:
-        table = self.tables[spec.name]
-        keys = [tuple(r[k] for k in spec.key) for r in rows]
-        found = conn.execute(
-            sa.select(*[table.c[k] for k in spec.key]).where(self._key_in(spec, table, [list(k) for k in keys]))
-            if len(spec.key) > 1
-            else sa.select(table.c[spec.key[0]]).where(table.c[spec.key[0]].in_([k[0] for k in keys]))
-        ).fetchall()
-        if found:
-            raise ConflictError(f"layer {spec.name!r}: {len(found)} key(s) exist already, e.g. {list(found[0])}")
-        conn.execute(table.insert(), db_records(self, rows))
-        return WriteResult(inserted=len(rows))
 
     def _prepare(self, spec: Layer, frame: pd.DataFrame) -> pd.DataFrame:
         """Validate columns and convert values to plain Python objects (None for missing)."""
@@ -465,17 +445,6 @@ class SQLStore(tilecache.TileCacheMixin, Store):
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
-
-
-def _sort_keys(spec: Layer, order_by: Sequence[str] | None) -> list[tuple[str, bool]]:
-    """``order_by`` names as ``(column, descending)``; a leading ``-`` means descending."""
-    if isinstance(order_by, str):
-        order_by = [order_by]
-    out = [(name[1:], True) if name.startswith("-") else (name, False) for name in (order_by or spec.key)]
-    bad = [c for c, _ in out if c not in spec.column_names]
-    if bad:
-        raise SchemaError(f"layer {spec.name!r} cannot be ordered by {bad}; its columns are {list(spec.column_names)}")
-    return out
 
 
 def _chunks(ids: list[Any]) -> list[list[Any]]:

@@ -67,14 +67,16 @@ def route(
     Parameters
     ----------
     buildings
-        GeoDataFrame (EPSG:4326) with ``id``, ``estate_id``, ``community_id``, polygons near the point.
+        Rows (mappings, or a GeoDataFrame) with ``id``, ``estate_id``, ``community_id`` and polygon
+        ``geometry`` in EPSG:4326, near the point.
     assignment
         building id → grid code of the published plan.
     grids
-        GeoDataFrame of the published plan's grid polygons (``code``, ``community_id``).
+        Rows (mappings, or a GeoDataFrame) of the published plan's grid polygons near the point (``code``,
+        ``community_id``, ``geometry`` in EPSG:4326), in code order.
     stewards
-        Optional frame with ``id``, ``role``, ``serves``: the grid leader serves the grid code, the
-        property steward serves the estate id (or the building id).
+        Optional rows (mappings or a frame) with ``id``, ``role``, ``serves``: the grid leader serves the
+        grid code, the property steward serves the estate id (or the building id).
 
     Returns
     -------
@@ -85,6 +87,7 @@ def route(
     """
     cat = policy.category(category)
     _check_point(lon, lat)
+    buildings, grids, stewards = _records(buildings), _records(grids), _records(stewards)
     crs = metric_crs_at(float(lon), float(lat))
     pt = _project_point(float(lon), float(lat), crs)
     reasons: list[str] = []
@@ -98,14 +101,14 @@ def route(
             reasons.append("building is in no grid of the published plan")
     else:
         reasons.append("no building at this location")
-    if grids is not None and len(grids):
-        d = shapely.distance(_project(grids.geometry, crs), pt)
-        codes = grids["code"].astype(str).to_numpy()
+    if grids:
+        d = shapely.distance(_project(_geoms(grids), crs), pt)
+        codes = np.array([str(g["code"]) for g in grids], dtype=object)
         inside = np.flatnonzero(d <= 1e-6)
         drawn = str(codes[inside[0]]) if len(inside) else None
         if grid_code is None and drawn is not None:
             grid_code, placement = drawn, ("area" if b_row is None else placement)
-            community = community or _str_or_none(grids.iloc[int(inside[0])].get("community_id"))
+            community = community or _str_or_none(grids[int(inside[0])].get("community_id"))
         elif drawn is not None and drawn != grid_code:
             reasons.append(f"drawn inside grid {drawn}, building belongs to {grid_code}")
         others = d[codes != str(grid_code)]
@@ -114,7 +117,7 @@ def route(
                 f"{float(others.min()):.0f} m from another grid (confirmation below {policy.boundary_m:.0f} m)"
             )
     leader = steward = None
-    if stewards is not None and len(stewards):
+    if stewards:
         leader = _steward(stewards, "grid_leader", [grid_code])
         steward = _steward(stewards, "property_steward", [estate, building_id])
     return Route(
@@ -137,22 +140,41 @@ def _str_or_none(v: Any) -> str | None:
     return None if v is None or _isnull(v) else str(v)
 
 
+def _records(rows: Any) -> list[Mapping[str, Any]]:
+    """Rows as a list of mappings: plain rows as they are, a frame's rows as dicts (geometry in EPSG:4326)."""
+    if rows is None:
+        return []
+    if hasattr(rows, "columns") and hasattr(rows, "to_dict"):  # a (Geo)DataFrame
+        crs = getattr(rows, "crs", None)
+        if crs is not None and crs.to_epsg() != 4326:
+            rows = rows.to_crs("EPSG:4326")
+        return list(rows.to_dict("records"))
+    return list(rows)
+
+
+def _geoms(rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    out = np.empty(len(rows), dtype=object)
+    out[:] = [r.get("geometry") for r in rows]
+    return out
+
+
 def _match_building(
-    lon: float, lat: float, buildings: Any, crs: str, nearest_m: float
+    lon: float, lat: float, buildings: Sequence[Mapping[str, Any]], crs: str, nearest_m: float
 ) -> tuple[Mapping[str, Any] | None, str, float | None]:
     """The building of a point: placement's matcher (:func:`gridmap.domain.placement.match_points`, ties to the
     lowest id) with routing's tolerance ``nearest_m``, measured in ``crs``; the distance in metres to 0.1 m."""
-    if buildings is None or not len(buildings):
+    if not buildings:
         return None, "rejected", None
-    geoms = np.asarray(buildings.geometry.values, dtype=object)
+    geoms = _geoms(buildings)
     keep = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
-    order = keep[np.argsort(buildings["id"].astype(str).to_numpy()[keep], kind="stable")]
+    ids = np.array([str(b["id"]) for b in buildings], dtype=object)
+    order = keep[np.argsort(ids[keep], kind="stable")]
     pos, dist = match_points(
         BuildingIndex(geoms[order], crs), np.array([shapely.Point(lon, lat)], dtype=object), tolerance_m=nearest_m
     )
     if pos[0] < 0:
         return None, "rejected", None
-    row = buildings.iloc[int(order[pos[0]])]
+    row = buildings[int(order[pos[0]])]
     if dist[0] == 0.0:
         return row, "contained", 0.0
     return row, "nearest", round(float(dist[0]), 1)
@@ -178,12 +200,12 @@ def _project_point(lon: float, lat: float, crs: str) -> Any:
     return shapely.Point(x, y)
 
 
-def _steward(stewards: Any, role: str, serves: Sequence[str | None]) -> str | None:
-    wanted = [s for s in serves if s]
+def _steward(stewards: Sequence[Mapping[str, Any]], role: str, serves: Sequence[str | None]) -> str | None:
+    wanted = {s for s in serves if s}
     if not wanted:
         return None
-    rows = stewards[(stewards["role"] == role) & stewards["serves"].astype(str).isin(wanted)]
-    return str(sorted(rows["id"].astype(str))[0]) if len(rows) else None
+    ids = sorted(str(s["id"]) for s in stewards if s["role"] == role and str(s["serves"]) in wanted)
+    return ids[0] if ids else None
 
 
 def find_duplicates(
@@ -191,24 +213,25 @@ def find_duplicates(
 ) -> list[tuple[str, float]]:
     """Open requests of the same category within the category's duplicate radius, nearest first.
 
-    ``candidates``: GeoDataFrame (EPSG:4326) with ``id``, ``category``, ``state`` and point geometry.
-    Returns ``[(id, distance_m), …]``.
+    ``candidates``: rows (mappings, or a GeoDataFrame) with ``id``, ``category``, ``state`` and point
+    ``geometry`` in EPSG:4326. Returns ``[(id, distance_m), …]``.
     """
     cat = policy.category(category)
     _check_point(lon, lat)
     if candidates is None or not len(candidates) or cat.duplicate_radius_m <= 0:
         return []
-    c = candidates[
-        (candidates["category"] == cat.code)
-        & candidates["state"].map(lambda s: STATES[s].type == _OPEN if s in STATES else False)
-        & candidates.geometry.notna()
+    c = [
+        r
+        for r in _records(candidates)
+        if r["category"] == cat.code
+        and (STATES[r["state"]].type == _OPEN if r["state"] in STATES else False)
+        and r.get("geometry") is not None
+        and (exclude is None or str(r["id"]) != str(exclude))
     ]
-    if exclude is not None:
-        c = c[c["id"].astype(str) != str(exclude)]
-    if not len(c):
+    if not c:
         return []
     crs = metric_crs_at(float(lon), float(lat))
     pt = _project_point(float(lon), float(lat), crs)
-    d = shapely.distance(_project(c.geometry, crs), pt)
-    near = sorted((round(float(dist), 1), str(i)) for i, dist in zip(c["id"], d) if dist <= cat.duplicate_radius_m)
+    d = shapely.distance(_project(_geoms(c), crs), pt)
+    near = sorted((round(float(dist), 1), str(r["id"])) for r, dist in zip(c, d) if dist <= cat.duplicate_radius_m)
     return [(i, dist) for dist, i in near]

@@ -16,14 +16,13 @@ from gridmap.errors import Forbidden, InvalidInput
 from gridmap.services.complaints.records import (
     STAFF_ROLES,
     _actor,
-    _frames,
     _iso,
     _now,
-    _store_frames,
+    _rows,
     policy_from,
     staff_view,
 )
-from gridmap.services.plans.stored import published_plan_id
+from gridmap.services.plans.stored import published_grids
 from gridmap.store import audit
 from gridmap.store.base import Store
 
@@ -35,34 +34,33 @@ def _bbox_around(lon: float, lat: float, metres: float) -> tuple[float, float, f
 
 
 def _context(store: Store, lon: float, lat: float, policy: C.Policy) -> dict[str, Any]:
-    # Only what can matter, through the spatial index: a building within ``nearest_m`` and a grid within
-    # ``boundary_m`` must overlap these boxes (a few metres spare for the degree approximation).
-    buildings = store.read(
+    # Only what can matter, as plain rows through the spatial index: a building within ``nearest_m`` and a
+    # grid within ``boundary_m`` must overlap these boxes (a few metres spare for the degree approximation).
+    buildings = store.rows(
         "buildings",
         bbox=_bbox_around(lon, lat, policy.nearest_m + 5.0),
         columns=["id", "estate_id", "community_id", "geometry"],
     )
-    plan_id = published_plan_id(store)
+    published = published_grids(store)  # the published plan's grids, kept per published version
     assignment: dict[str, str] = {}
     grids = None
-    if plan_id is not None:
-        grids = store.read(
-            "plan_grids",
-            bbox=_bbox_around(lon, lat, policy.boundary_m + 5.0),
-            where={"plan_id": plan_id},
-            columns=["code", "community_id", "geometry"],
-        )
-        if len(buildings):
-            a = store.read("plan_assignments", where={"plan_id": plan_id, "building_id": buildings["id"].tolist()})
-            assignment = dict(zip(a["building_id"].astype(str), a["grid_code"].astype(str)))
+    if published is not None:
+        grids = published.near(_bbox_around(lon, lat, policy.boundary_m + 5.0))
+        if buildings:
+            a = store.rows(
+                "plan_assignments",
+                where={"plan_id": published.plan_id, "building_id": [b["id"] for b in buildings]},
+                columns=["building_id", "grid_code"],
+            )
+            assignment = {str(r["building_id"]): str(r["grid_code"]) for r in a}
     serves = (
         list(assignment.values())
-        + (grids["code"].astype(str).tolist() if grids is not None else [])
-        + buildings["estate_id"].dropna().astype(str).tolist()
-        + buildings["id"].astype(str).tolist()
+        + [str(g["code"]) for g in grids or ()]
+        + [str(b["estate_id"]) for b in buildings if b["estate_id"] is not None]
+        + [str(b["id"]) for b in buildings]
     )
     stewards = (
-        store.read(
+        store.rows(
             "stewards",
             where={"role": ["grid_leader", "property_steward"], "serves": sorted(set(serves))},
             columns=["id", "role", "serves"],
@@ -113,16 +111,18 @@ def duplicates_near(
     if radius <= 0:
         return []
     open_states = [s for s, st in C.STATES.items() if st.type == "open"]
-    cand = store.read(
+    cand = store.rows(
         "complaints",
         bbox=_bbox_around(lon, lat, radius + 10),
         where={"category": category, "state": open_states},
         columns=["id", "category", "state", "created_at", "geometry"],
     )
     found = C.find_duplicates(lon, lat, category=category, candidates=cand, policy=policy, exclude=exclude)
-    created = dict(zip(cand["id"].astype(str), cand["created_at"])) if len(cand) else {}
-    states = dict(zip(cand["id"].astype(str), cand["state"])) if len(cand) else {}
-    return [{"id": i, "distance_m": d, "state": states[i], "created_at": _iso(created[i])} for i, d in found]
+    by_id = {str(r["id"]): r for r in cand}
+    return [
+        {"id": i, "distance_m": d, "state": by_id[i]["state"], "created_at": _iso(by_id[i]["created_at"])}
+        for i, d in found
+    ]
 
 
 # -- submitting ---------------------------------------------------------------------------------------
@@ -195,9 +195,10 @@ def submit(
     # there it would hold the sequence row's lock until commit and queue every other submission behind it.
     cid = f"{clock.local(now, policy.zone):%Y}{store.next_id('complaint'):06d}"  # the year where it was filed
     rec["id"] = event["complaint_id"] = cid
-    frames = _frames(rec, [event])
+    row, events = _rows(rec, [event])
     with store.transaction():  # the request, its first event and the audit entry, all or none
-        _store_frames(store, frames, mode="insert")
+        store.write_rows("complaints", [row])
+        store.write_rows("complaint_events", events)
         audit.record(
             store,
             user if getattr(user, "username", None) else None,

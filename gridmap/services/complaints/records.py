@@ -63,14 +63,20 @@ def _actor(user: Any) -> str:
     return str(uid) if uid else "public"
 
 
-def _frames(rec: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """The ``complaints`` row and its ``complaint_events`` rows as frames (built before any transaction)."""
+def _rows(rec: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ``complaints`` row (geometry a point in EPSG:4326) and its ``complaint_events`` rows, as dicts."""
     row = {k: v for k, v in rec.items() if k not in ("lon", "lat", "geometry")}
     geom = rec.get("geometry")
     if geom is None and rec.get("lon") is not None:
         geom = Point(float(rec["lon"]), float(rec["lat"]))
-    row["geometry"] = geom  # EPSG:4326; a plain one-row frame is cheaper than a GeoDataFrame
-    return pd.DataFrame([row]), (pd.DataFrame(list(events)) if events else None)
+    row["geometry"] = geom
+    return row, [dict(e) for e in events]
+
+
+def _frames(rec: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The ``complaints`` row and its ``complaint_events`` rows as frames (built before any transaction)."""
+    row, evs = _rows(rec, events)  # a plain one-row frame is cheaper than a GeoDataFrame
+    return pd.DataFrame([row]), (pd.DataFrame(evs) if evs else None)
 
 
 def _store_frames(store: Store, frames: tuple[pd.DataFrame, pd.DataFrame | None], *, mode: str) -> None:

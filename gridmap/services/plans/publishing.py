@@ -24,7 +24,16 @@ from gridmap.errors import Conflict, InvalidInput
 from gridmap.services import tilecache
 from gridmap.services.plans.checks import grid_polygons
 from gridmap.services.plans.gate import hard_failures
-from gridmap.services.plans.stored import _new_plan_id, _now, _params, _plan_row, audit, load_plan, published_plan_id
+from gridmap.services.plans.stored import (
+    _new_plan_id,
+    _now,
+    _params,
+    _plan_row,
+    audit,
+    forget_published,
+    load_plan,
+    published_plan_id,
+)
 from gridmap.services.plans.world import PlanWorld, load_world
 from gridmap.store.base import Store
 from gridmap.store.plans import set_published
@@ -184,6 +193,7 @@ def _bring_into_force(
     previous = published_plan_id(store)
     prev_plan = load_plan(store, previous, world=world) if previous and previous != pid else _NOTHING
     set_published(store, pid, plan, effective_date=effective_date, published_at=_now(), params=params)
+    forget_published()  # this process's kept grids (others see the new published_at)
     tilecache.plan_changed(store, previous if previous != pid else None, pid)
     summary = diff_plans(prev_plan, plan, households=_households(store, world)).summary()
     audit(
