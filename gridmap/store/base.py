@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,6 +161,11 @@ class Store(ABC):
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """Group writes: ``with store.transaction(): store.write(...); store.delete(...)``."""
+
+    def reading(self) -> AbstractContextManager[None]:
+        """Group reads on one connection: ``with store.reading(): store.rows(...); store.get(...)`` (a
+        handful of small reads pay for one connection, not one each; writes are not affected)."""
+        return nullcontext()
 
     @abstractmethod
     def write(self, layer: str, frame: pd.DataFrame, *, mode: str = "upsert") -> WriteResult:

@@ -244,12 +244,16 @@ def read_rows(
         stmt = stmt.limit(int(limit))
     with store._read_conn() as conn:
         found = conn.execute(stmt).fetchall()
-    kinds = [None if c == "geometry" else spec.column(c).kind for c in cols]
+    # text, JSON and DATETIME values come as get() gives them (UTCDateTime makes them aware UTC already)
+    convert = [c for c in cols if c != "geometry" and spec.column(c).kind not in (STR, JSON, DATETIME)]
+    kinds = {c: spec.column(c).kind for c in convert}
     geo = cols.index("geometry") if "geometry" in cols else -1
     geoms = store.decode_geometry([r[geo] for r in found]) if geo >= 0 else None
     out = []
     for i, r in enumerate(found):
-        d = {c: (None if k is None else scalar_from_db(v, k)) for c, k, v in zip(cols, kinds, r)}
+        d = dict(zip(cols, r))
+        for c in convert:
+            d[c] = scalar_from_db(d[c], kinds[c])
         if geoms is not None:
             d["geometry"] = geoms[i]
         out.append(d)

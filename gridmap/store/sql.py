@@ -58,6 +58,9 @@ class SQLStore(PlainRowsMixin, tilecache.TileCacheMixin, Store):
         self._tx: contextvars.ContextVar[sa.Connection | None] = contextvars.ContextVar(
             f"gridmap_tx_{id(self)}", default=None
         )
+        self._rx: contextvars.ContextVar[sa.Connection | None] = contextvars.ContextVar(
+            f"gridmap_rx_{id(self)}", default=None
+        )
 
     # -- dialect hooks ---------------------------------------------------------------------------
     def geometry_type(self, layer: Layer) -> sa.types.TypeEngine:
@@ -145,8 +148,20 @@ class SQLStore(PlainRowsMixin, tilecache.TileCacheMixin, Store):
             yield conn
 
     @contextmanager
+    def reading(self) -> Iterator[None]:
+        if self._tx.get() is not None or self._rx.get() is not None:  # nested: use the outer connection
+            yield
+            return
+        with self.read_engine.connect() as conn:
+            token = self._rx.set(conn)
+            try:
+                yield
+            finally:
+                self._rx.reset(token)
+
+    @contextmanager
     def _read_conn(self) -> Iterator[sa.Connection]:
-        conn = self._tx.get()
+        conn = self._tx.get() or self._rx.get()
         if conn is not None:
             yield conn
             return

@@ -34,8 +34,14 @@ def _bbox_around(lon: float, lat: float, metres: float) -> tuple[float, float, f
 
 
 def _context(store: Store, lon: float, lat: float, policy: C.Policy) -> dict[str, Any]:
-    # Only what can matter, as plain rows through the spatial index: a building within ``nearest_m`` and a
-    # grid within ``boundary_m`` must overlap these boxes (a few metres spare for the degree approximation).
+    # Only what can matter, as plain rows through the spatial index (on one connection): a building within
+    # ``nearest_m`` and a grid within ``boundary_m`` must overlap these boxes (a few metres spare for the
+    # degree approximation).
+    with store.reading():
+        return _read_context(store, lon, lat, policy)
+
+
+def _read_context(store: Store, lon: float, lat: float, policy: C.Policy) -> dict[str, Any]:
     buildings = store.rows(
         "buildings",
         bbox=_bbox_around(lon, lat, policy.nearest_m + 5.0),
