@@ -108,3 +108,71 @@ def test_plain_upserts_count_and_store_as_the_frame_path_does(store, monkeypatch
     assert results["plain"] == results["frames"]
     assert results["plain"][0] == [(2, 0, 0), (0, 0, 2), (0, 1, 1)]
     assert results["plain"][1]["note"] == "b" and results["plain"][1]["params"] == {"a": [1, 2]}
+
+
+# -- plain-row reads (Store.rows): what read() returns, as the plain values get() gives -----------------------
+def _as_get(store, layer: str, frame: pd.DataFrame) -> list[dict]:
+    """Each row of ``frame`` as store.get returns that row (only the frame's columns)."""
+    key = LAYERS[layer].key[0]
+    return [{c: store.get(layer, k)[c] for c in frame.columns} for k in frame[key]]
+
+
+def _same(a: list[dict], b: list[dict]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        gx, gy = x.pop("geometry", None), y.pop("geometry", None)
+        assert (gx is None and gy is None) or shapely.equals_exact(gx, gy, tolerance=0)
+        assert x == y
+
+
+@pytest.mark.parametrize("plain", [True, False], ids=["plain", "frames"])
+def test_rows_are_what_read_returns_as_get_gives_them(store, monkeypatch, plain):
+    store.write("complaints", pd.concat([_complaint(f"c{i}") for i in range(5)], ignore_index=True))
+    store.write("complaints", _complaint("far").assign(geometry=[shapely.Point(100.0, 20.0)], rating=None))
+    store.write("complaints", _complaint("nowhere").assign(geometry=[None], state="resolved"))
+    store.write("plans", pd.concat([_plan("p1"), _plan("p2").assign(params=None)], ignore_index=True))
+    if not plain:  # the frame path answers (and must give the same)
+        monkeypatch.setattr(rows, "SMALL_ROWS", 0)
+    queries = [
+        ("complaints", {}),
+        ("complaints", {"bbox": (120.3, 36.2, 120.5, 36.4), "columns": ["id", "created_at", "geometry"]}),
+        ("complaints", {"where": {"state": ["collected"], "rating": 4}, "order_by": ["-id"], "limit": 2}),
+        ("complaints", {"ids": ["c3", "far", "none"], "columns": ["id", "rating", "resolved", "due_at"]}),
+        ("plans", {"columns": ["id", "params", "effective_date", "created_at"]}),
+    ]
+    for layer, kw in queries:
+        got = store.rows(layer, **kw)
+        assert got == [] or all(type(r) is dict for r in got)
+        _same(got, _as_get(store, layer, store.read(layer, **kw)))
+    assert [r["id"] for r in store.rows("complaints", where={"state": "resolved"})] == ["nowhere"]
+    assert store.rows("complaints", where={"state": "none such"}) == []
+    with pytest.raises(SchemaError, match="no column"):
+        store.rows("complaints", columns=["id", "colour"])
+    with pytest.raises(SchemaError, match="no geometry"):
+        store.rows("plans", bbox=(0, 0, 1, 1))
+
+
+def test_write_rows_stores_what_write_stores_and_refuses_as_it_does(store, monkeypatch):
+    row = _complaint("x").iloc[0].to_dict()
+    assert store.write_rows("complaints", [dict(row, id="new")]).inserted == 1
+    store.write("complaints", _complaint("old"), mode="insert")
+    new, old = store.get("complaints", "new"), store.get("complaints", "old")
+    new.pop("id"), old.pop("id")
+    _same([new], [old])
+    with pytest.raises(ConflictError, match="exist"):
+        store.write_rows("complaints", [dict(row, id="new")])
+    with pytest.raises(SchemaError, match="rating"):  # the frame path words the refusal
+        store.write_rows("complaints", [dict(row, id="bad", rating="four")])
+    with pytest.raises(SchemaError, match="colour"):
+        store.write_rows("complaints", [dict(row, id="bad", colour="red")])
+    assert store.get("complaints", "bad") is None
+
+
+def test_reading_groups_reads_and_leaves_writes_alone(store):
+    store.write("plans", _plan("p1"))
+    with store.reading():
+        first = store.rows("plans", columns=["id"])
+        store.write_rows("plans", [{"id": "p2", "status": "draft"}])  # a write commits on its own
+        assert store.get("plans", "p1")["status"] == "draft"
+    assert first == [{"id": "p1"}]
+    assert [r["id"] for r in store.rows("plans", columns=["id"])] == ["p1", "p2"]

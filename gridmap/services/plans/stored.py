@@ -12,6 +12,7 @@ adds a row whose ``moves`` column holds the building moves from its parent and w
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -80,7 +81,8 @@ class PublishedGrids:
         return [{"code": self.codes[i], "community_id": self.community_ids[i], "geometry": self.geoms[i]} for i in hits]
 
 
-_PUBLISHED: dict[tuple[str, str, Any], PublishedGrids] = {}
+#: per store object (a new store — a restored database, a test's fresh one — starts empty): the kept version
+_PUBLISHED: weakref.WeakKeyDictionary[Store, tuple[tuple[str, Any], PublishedGrids]] = weakref.WeakKeyDictionary()
 _PUBLISHED_LOCK = threading.Lock()
 
 
@@ -88,18 +90,17 @@ def published_grids(store: Store) -> PublishedGrids | None:
     """The published plan's grids (None before the first publication), read once per published version.
 
     The plan in force is asked of the store every time (:func:`gridmap.store.plans.published_plan`, one small
-    query, so every process of a service sees a publication at once); its polygons are kept per
-    ``(store, plan id, published_at)`` — a publication (:func:`gridmap.services.plans.publishing.publish`) sets
+    query, so every process of a service sees a publication at once); its polygons are kept per store object
+    and ``(plan id, published_at)`` — a publication (:func:`gridmap.services.plans.publishing.publish`) sets
     ``published_at`` anew and also drops this process's copies (:func:`forget_published`).
     """
     found = published_plan(store)
     if found is None:
         return None
-    key = (store.url, *found)
     with _PUBLISHED_LOCK:
-        hit = _PUBLISHED.get(key)
-    if hit is not None:
-        return hit
+        hit = _PUBLISHED.get(store)
+    if hit is not None and hit[0] == found:
+        return hit[1]
     rows = store.rows(
         "plan_grids", where={"plan_id": found[0]}, columns=["code", "community_id", "geometry"], order_by=["code"]
     )
@@ -113,9 +114,7 @@ def published_grids(store: Store) -> PublishedGrids | None:
         tree=shapely.STRtree(geoms),
     )
     with _PUBLISHED_LOCK:
-        for k in [k for k in _PUBLISHED if k[0] == store.url]:  # one published version per store is kept
-            del _PUBLISHED[k]
-        _PUBLISHED[key] = grids
+        _PUBLISHED[store] = (found, grids)
     return grids
 
 
