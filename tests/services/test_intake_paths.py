@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import threading
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
 import shapely
+from pyproj import Transformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
 from complaints_world import COM_A, COM_B, G1, G2, G3, _g, _rect, build, lonlat
 from gridmap import config
+from gridmap.domain.geometry import transformer
 from gridmap.domain.plan import GridPlan
 from gridmap.services import complaints as svc
 from gridmap.services.plans import stored
@@ -133,3 +138,19 @@ def test_the_published_grids_follow_a_publication_here_and_in_another_process(st
         assert stored.published_grids(other).near(shapely.box(*shapely.Point(lon, lat).buffer(1e-3).bounds).bounds)
     finally:
         other.close()
+
+
+@pytest.mark.parametrize("target", ["EPSG:4549", "EPSG:32651", "EPSG:3857"])
+def test_routing_transformations_are_the_chosen_pipeline_in_every_thread(target):
+    """Each server thread remakes a pyproj transformer from its recipe: kept as the PROJ pipeline the database
+    chose (no database query per thread), it gives the very numbers the CRS-made one gives, in any thread."""
+    t = transformer("EPSG:4326", target)
+    assert t.source_crs is None  # made from the pipeline, not from the CRSs
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(119.5, 120.5, 200), rng.uniform(35.5, 36.5, 200)
+    want = Transformer.from_crs("EPSG:4326", target, always_xy=True).transform(x, y)
+    got: list = []
+    th = threading.Thread(target=lambda: got.append(t.transform(x, y)))
+    th.start()
+    th.join()
+    assert np.array_equal(got[0][0], want[0]) and np.array_equal(got[0][1], want[1])
