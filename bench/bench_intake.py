@@ -146,8 +146,15 @@ def throughput(url: str, servers: int, *, seconds: float, clients: int, points_f
     procs = start_servers(url, ports)
     try:
         bases = [f"http://127.0.0.1:{p}" for p in ports]
-        for b in bases:  # first request of each process (imports, caches) outside the measurement
+        points = json.loads(Path(points_file).read_text())
+        for b in bases:  # each process's first requests (imports, caches, statements) outside the measurement
             urllib.request.urlopen(f"{b}/open311/v2/services.json", timeout=60).read()
+            for lon, lat in points[:3]:
+                body = {"service_code": "parking", "lat": lat, "long": lon, "description": "warm-up"}
+                post = urllib.request.Request(
+                    f"{b}/open311/v2/requests.json", data=urllib.parse.urlencode(body).encode(), method="POST"
+                )
+                urllib.request.urlopen(post, timeout=60).read()
         cpu0 = [_cpu_seconds(p.pid) for p in procs]
         cmd = [sys.executable, str(Path(__file__).resolve()), "load", "--urls", ",".join(bases)]
         cmd += ["--seconds", str(seconds), "--clients", str(clients), "--points", points_file]
