@@ -98,6 +98,8 @@ def _isna(v: Any) -> bool:
 
 # -- shapes ------------------------------------------------------------------------------------------------
 def _iso(v: Any) -> str | None:
+    if type(v) is dt.datetime:  # a plain row's value: the text pandas would give, without a Timestamp
+        return v.isoformat()
     if v is None or _isna(v):
         return None
     return pd.Timestamp(v).isoformat()
