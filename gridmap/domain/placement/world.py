@@ -196,14 +196,23 @@ def _geo(frame: gpd.GeoDataFrame, what: str, required: tuple[str, ...]) -> gpd.G
 
 
 def _str_or_none(col: pd.Series | np.ndarray | None, n: int) -> np.ndarray:
-    """Object array of strings, with missing and empty values as None (a copy)."""
+    """Object array of strings, with missing and empty values as None (a copy).
+
+    Whole numbers read as floats (a numeric column with blanks: 101.0, NaN) are written as integers ("101").
+    """
     if col is None:
         return np.full(n, None, dtype=object)
     s = pd.Series(np.asarray(col, dtype=object))
     missing = s.isna().to_numpy().copy()
-    if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind not in ("string", "empty"):
         s = s.astype(object)
-        s[~missing] = s[~missing].astype(str)
+        text = s[~missing].astype(str)
+        if kind in ("floating", "mixed-integer-float"):  # only numbers: a whole one is written without ".0"
+            num = s[~missing].to_numpy(dtype=float)
+            whole = num == np.trunc(num)
+            text[whole] = [f"{v:.0f}" for v in num[whole]]
+        s[~missing] = text
     arr = s.to_numpy(dtype=object, copy=True)
     missing |= arr == ""
     arr[missing] = None
