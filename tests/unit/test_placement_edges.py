@@ -182,6 +182,22 @@ def test_building_ids_read_as_numbers_with_blanks_still_match():
     assert res.summary["exact"] == 2 and res.summary["rejected"] == 1
 
 
+def test_record_ids_read_as_numbers_are_compared_as_they_are_stored(world):
+    """Record ids are kept as given (a float id 5.0 is stored as "5.0"), and place_frame hands the ids of
+    earlier chunks on as str(id): duplicates are found the same way in one call and in chunks."""
+    from gridmap.services.placement import place_frame
+
+    recs = pd.DataFrame({"id": [5.0, np.nan, 6.0, 5.0, 6.0, 7.0], "building_id": "K"})
+    one_call = place(recs, world).frame
+    want = ["exact", "exact", "exact", "rejected", "rejected", "exact"]
+    assert one_call["placement"].tolist() == want
+    assert one_call["reason"].iloc[3] == "重复记录 / duplicate record id 5.0"
+    chunked, summary = place_frame(recs, world, chunk=2)
+    assert chunked["placement"].astype(object).tolist() == want and summary["rejected"] == 2
+    again = place(recs.iloc[[5]], world, seen_ids=["7.0"]).frame
+    assert again["reason"].iloc[0] == "重复记录 / duplicate record id 7.0"
+
+
 # -- what the rules leave on a record -------------------------------------------------------------
 def test_rejected_records_carry_no_building_area_or_distance(world):
     recs = located(

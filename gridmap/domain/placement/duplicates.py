@@ -31,7 +31,7 @@ def _duplicate_rows(records: pd.DataFrame, seen_ids: Iterable[str] | None) -> tu
         return rows, []
     else:
         col = col.iloc[rows]
-    ids = _str_or_none(col, len(col))
+    ids = _str_or_none(col, len(col), whole_numbers=False)  # as str() writes them: seen_ids and the stored ids
     s = pd.Series(ids)
     has = s.notna().to_numpy()
     dup = has & s.duplicated(keep="first").to_numpy()

@@ -195,10 +195,11 @@ def _geo(frame: gpd.GeoDataFrame, what: str, required: tuple[str, ...]) -> gpd.G
     return frame
 
 
-def _str_or_none(col: pd.Series | np.ndarray | None, n: int) -> np.ndarray:
+def _str_or_none(col: pd.Series | np.ndarray | None, n: int, *, whole_numbers: bool = True) -> np.ndarray:
     """Object array of strings, with missing and empty values as None (a copy).
 
-    Whole numbers read as floats (a numeric column with blanks: 101.0, NaN) are written as integers ("101").
+    ``whole_numbers``: whole numbers read as floats (a numeric column with blanks: 101.0, NaN) are written as
+    integers ("101"), so they match the ids and names they stand for; False writes them as ``str`` does.
     """
     if col is None:
         return np.full(n, None, dtype=object)
@@ -208,7 +209,7 @@ def _str_or_none(col: pd.Series | np.ndarray | None, n: int) -> np.ndarray:
     if kind not in ("string", "empty"):
         s = s.astype(object)
         text = s[~missing].astype(str)
-        if kind in ("floating", "mixed-integer-float"):  # only numbers: a whole one is written without ".0"
+        if whole_numbers and kind in ("floating", "mixed-integer-float"):  # only numbers: whole ones lose ".0"
             num = s[~missing].to_numpy(dtype=float)
             whole = num == np.trunc(num)
             text[whole] = [f"{v:.0f}" for v in num[whole]]
