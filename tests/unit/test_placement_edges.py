@@ -107,6 +107,31 @@ def test_room_codes_with_neither_estate_nor_community_columns_are_rejected(world
     assert "needs the record's estate_id or community_id" in row(res, "r")["reason"]
 
 
+def test_a_room_code_naming_two_buildings_of_one_estate_says_so():
+    """D moved into estate E1 beside A, both named "1": "1-1-101" in E1 is ambiguous, not missing."""
+    f = frames()
+    b = f["buildings"].assign(estate_id=["E1", "E1", "E1", "E1", "E3"])
+    w = PlacementWorld(b, f["communities"], assignment=ASSIGNMENT, grids=f["grids"])
+    recs = pd.DataFrame({"id": ["b", "one", "nine"], "room": ["2-1-301", "1-1-101", "9-1-101"], "estate_id": "E1"})
+    res = place(recs, w)
+    assert (row(res, "b")["placement"], row(res, "b")["building_id"]) == ("room", "B")
+    assert row(res, "one")["reason"] == "小区 E1 有多个 1 号楼 / estate E1 has several buildings 1"
+    assert row(res, "nine")["reason"] == "小区 E1 没有 9 号楼 / estate E1 has no building 9"
+
+
+def test_units_and_floors_that_are_not_numbers_are_unknown():
+    f = frames()
+    b = f["buildings"].assign(units=["2", "二", "4", "2", ""], floors=["6", "6", None, "六", "6"])
+    w = PlacementWorld(b, f["communities"], assignment=ASSIGNMENT, grids=f["grids"])
+    recs = pd.DataFrame(
+        {"id": ["a", "b", "h"], "room": ["1-3-101", "2-9-101", "3-1-2001"], "estate_id": ["E1", "E1", "E1"]}
+    )
+    res = place(recs, w)
+    assert "has no unit 3 (units 1–2)" in row(res, "a")["reason"]  # A: "2" is read as 2 units
+    assert (row(res, "b")["placement"], row(res, "b")["unit"]) == ("room", 9)  # B: "二" units, so any unit
+    assert (row(res, "h")["placement"], row(res, "h")["floor"]) == ("room", 20)  # H: floors unknown
+
+
 def test_a_records_own_unit_and_floor_pass_through_unless_a_room_code_places_it(world):
     recs = located(
         ["own", "room", "blank", "bad"],
@@ -317,6 +342,9 @@ def test_derive_takes_everything_from_the_building_even_when_the_plan_leaves_it_
     assert got["community_id"].astype(object).tolist() == ["C1", "C1"]
     assert pd.isna(got["grid_code"].iloc[0]) and got["grid_code"].iloc[1] == "G1"
     assert got["street_id"].astype(object).tolist() == ["S1", "S1"]
+    assert list(got.columns) == ["id", "building_id", "estate_id", "grid_code", "community_id", "street_id"]
+    shifted = derive(stored.set_axis([10, 11]), w)  # the answer is in input order, numbered from 0
+    assert list(shifted.index) == [0, 1] and list(shifted.columns) == list(got.columns)
 
 
 # -- a malformed world -----------------------------------------------------------------------------
@@ -334,6 +362,40 @@ def test_a_malformed_world_is_refused_naming_the_layer():
     for args, kwargs, message in cases:
         with pytest.raises(PlacementError, match=re.escape(message)):
             PlacementWorld(*args, **kwargs)
+
+
+def test_duplicate_community_ids_are_refused():
+    f = frames()
+    with pytest.raises(PlacementError, match=re.escape("communities ids are not unique: ['C1']")):
+        PlacementWorld(f["buildings"], pd.concat([f["communities"], f["communities"].iloc[[0]]]))
+
+
+def test_a_building_outside_the_community_layer_keeps_its_community_and_has_no_street():
+    f = frames()
+    b = f["buildings"].assign(community_id=["C1", "C1", "C1", "C1", "C9"])
+    for communities in (f["communities"], f["communities"].iloc[0:0]):
+        w = PlacementWorld(b, communities, assignment=ASSIGNMENT, grids=f["grids"])
+        res = place(pd.DataFrame({"id": ["a", "k"], "building_id": ["A", "K"]}), w)
+        k = row(res, "k")
+        assert (k["placement"], k["community_id"], k["street_id"], k["grid_code"]) == ("exact", "C9", None, "G3")
+        a = row(res, "a")  # C1 is in the first layer only
+        assert (a["community_id"], a["street_id"]) == ("C1", "S1" if len(communities) else None)
+
+
+def test_a_prepared_world_ships_without_its_indexes():
+    """Workers rebuild the indexes: preparing a world does not make it heavier to send (and it still places)."""
+    import pickle
+
+    f = frames()
+
+    def fresh() -> PlacementWorld:
+        return PlacementWorld(f["buildings"], f["communities"], assignment=ASSIGNMENT, grids=f["grids"])
+
+    prepared = fresh().prepare()
+    blob = pickle.dumps(prepared)
+    assert len(blob) == len(pickle.dumps(fresh()))
+    got = row(place(located(["r"], [shapely.Point(*IN_A)]), pickle.loads(blob)), "r")
+    assert (got["placement"], got["building_id"], got["grid_code"]) == ("contained", "A", "G1")
 
 
 # -- the cell index and the duplicate fingerprints -------------------------------------------------
@@ -363,3 +425,25 @@ def test_shared_codes_of_nothing_is_nothing():
     assert len(cats) == 0 and parts == []
     cats, (a, b) = _shared_codes(np.array(["x", None, "y"], dtype=object), np.array(["y", "z"], dtype=object))
     assert cats.tolist() == ["x", "y", "z"] and a.tolist() == [0, -1, 1] and b.tolist() == [1, 2]
+
+
+def test_ids_differing_in_one_bit_get_different_fingerprints():
+    """Ids up to 16 bytes: flipping any one bit of any byte (ASCII stays ASCII) changes the fingerprint, also in
+    the bytes that only the tail word holds (9th to 16th)."""
+    import pyarrow as pa
+
+    from gridmap.domain.placement.duplicates import _fingerprints
+
+    base = "Hk7-Qz2m9Xa4Lp0w"
+    ids, twins = [], []
+    for n in range(1, 17):
+        word = base[:n].encode()
+        for i in range(n):
+            for bit in range(7):
+                flipped = bytearray(word)
+                flipped[i] ^= 1 << bit
+                ids += [word.decode(), flipped.decode()]
+                twins.append((n, i, bit))
+    fp = _fingerprints(pa.array(["pad", *ids, "x" * 20]).slice(1, len(ids))).tolist()  # mixed widths: hashed
+    clashes = [t for t, a, b in zip(twins, fp[0::2], fp[1::2]) if a == b]
+    assert not clashes

@@ -300,26 +300,19 @@ def _room_buildings(
     neither = ~use_estate & ~use_comm
     why[neither] = "房号需要小区或社区 / a room code needs the record's estate_id or community_id"
     if use_estate.any():
-        q = pd.DataFrame({"name": name[use_estate], "estate": estate[use_estate]})
-        m = q.merge(bld.drop_duplicates(["estate", "name"], keep=False), how="left", on=["name", "estate"])
-        p = m["pos"].fillna(-1).astype(np.int64).to_numpy()
         idx = np.flatnonzero(use_estate)
-        pos[idx] = p
-        missing = p < 0
-        why[idx[missing]] = [
-            f"小区 {e} 没有 {b} 号楼 / estate {e} has no building {b}"
-            for b, e in zip(q["name"].to_numpy()[missing], q["estate"].to_numpy()[missing])
+        pos[idx], nn = _only_building(bld, "estate", name[idx], estate[idx])
+        qn, qe = name[idx], estate[idx]
+        why[idx[nn == 0]] = [
+            f"小区 {e} 没有 {b} 号楼 / estate {e} has no building {b}" for b, e in zip(qn[nn == 0], qe[nn == 0])
+        ]
+        why[idx[nn > 1]] = [
+            f"小区 {e} 有多个 {b} 号楼 / estate {e} has several buildings {b}" for b, e in zip(qn[nn > 1], qe[nn > 1])
         ]
     if use_comm.any():
-        counts = bld.groupby(["community", "name"]).size().rename("n").reset_index()
-        first = bld.drop_duplicates(["community", "name"], keep="first")
-        q = pd.DataFrame({"name": name[use_comm], "community": community[use_comm]})
-        m = q.merge(counts, how="left", on=["community", "name"]).merge(first, how="left", on=["community", "name"])
-        nn = m["n"].fillna(0).to_numpy()
-        p = np.where(nn == 1, m["pos"].fillna(-1).to_numpy(), -1).astype(np.int64)
         idx = np.flatnonzero(use_comm)
-        pos[idx] = p
-        qn, qc = q["name"].to_numpy(), q["community"].to_numpy()
+        pos[idx], nn = _only_building(bld, "community", name[idx], community[idx])
+        qn, qc = name[idx], community[idx]
         why[idx[nn == 0]] = [
             f"社区 {c} 没有 {b} 号楼 / community {c} has no building {b}" for b, c in zip(qn[nn == 0], qc[nn == 0])
         ]
@@ -328,6 +321,17 @@ def _room_buildings(
             for b, c in zip(qn[nn > 1], qc[nn > 1])
         ]
     return pos, why
+
+
+def _only_building(bld: pd.DataFrame, key: str, name: np.ndarray, area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each (name, area): the position of the only building of that name in the area (an ``estate`` or a
+    ``community``, as ``key`` says) or -1, and how many buildings of that name the area has."""
+    counts = bld.groupby([key, "name"]).size().rename("n").reset_index()
+    first = bld.drop_duplicates([key, "name"])[[key, "name", "pos"]]
+    q = pd.DataFrame({"name": name, key: area})
+    m = q.merge(counts, how="left", on=[key, "name"]).merge(first, how="left", on=[key, "name"])
+    nn = m["n"].fillna(0).to_numpy()
+    return np.where(nn == 1, m["pos"].to_numpy(dtype=float), -1).astype(np.int64), nn
 
 
 def _by_location(records: pd.DataFrame, world: PlacementWorld, st: _State, tolerance_m: float) -> None:
