@@ -275,14 +275,19 @@ def test_the_report_lists_every_record_not_placed_exactly_with_its_columns(world
 
 
 # -- distances ------------------------------------------------------------------------------------
-def _metric_world(crs: str, x0: float, y0: float) -> tuple[PlacementWorld, Callable[[float, float], shapely.Point]]:
-    """One 10 m × 20 m building at (x0, y0) in ``crs``, inside a 400 m community; and metres → lon/lat."""
+def _metric_world(
+    crs: str, x0: float, y0: float, *, communities: bool = True
+) -> tuple[PlacementWorld, Callable[[float, float], shapely.Point]]:
+    """One 10 m × 20 m building at (x0, y0) in ``crs``, inside a 400 m community (or none); and metres →
+    lon/lat."""
 
     def frame(rows: dict, geoms: list) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame(rows, geometry=geoms, crs=crs).to_crs(4326)
 
     b = frame({"id": ["b1"], "community_id": ["C"]}, [shapely.box(x0, y0, x0 + 10, y0 + 20)])
     c = frame({"id": ["C"]}, [shapely.box(x0 - 200, y0 - 200, x0 + 200, y0 + 200)])
+    if not communities:
+        c = c.iloc[0:0]
 
     def at(dx: float, dy: float) -> shapely.Point:
         return gpd.GeoSeries([shapely.Point(x0 + dx, y0 + dy)], crs=crs).to_crs(4326).iloc[0]
@@ -307,6 +312,10 @@ def test_distances_far_from_120e_are_measured_in_the_local_utm_zone():
     got = row(place(located(["r"], [at(5, 40)]), w, tolerance_m=30), "r")
     assert (got["placement"], got["building_id"]) == ("nearest", "b1")
     assert got["placement_distance_m"] == pytest.approx(20.0, abs=0.01)
+    # the buildings alone say where the world is: without a community layer it is measured the same way
+    alone, _ = _metric_world("EPSG:32645", 548000.0, 4850000.0, communities=False)
+    got = row(place(located(["r"], [at(5, 40)]), alone, tolerance_m=30), "r")
+    assert (got["building_id"], got["placement_distance_m"]) == ("b1", pytest.approx(20.0, abs=0.01))
 
 
 def test_a_world_given_in_a_projected_crs_places_as_in_longitude_latitude(world):
@@ -380,6 +389,8 @@ def test_a_building_outside_the_community_layer_keeps_its_community_and_has_no_s
         assert (k["placement"], k["community_id"], k["street_id"], k["grid_code"]) == ("exact", "C9", None, "G3")
         a = row(res, "a")  # C1 is in the first layer only
         assert (a["community_id"], a["street_id"]) == ("C1", "S1" if len(communities) else None)
+        stored = derive(pd.DataFrame({"id": ["k"], "building_id": ["K"], "community_id": ["C1"]}), w)
+        assert stored["community_id"].iloc[0] == "C9" and pd.isna(stored["street_id"].iloc[0])
 
 
 def test_a_prepared_world_ships_without_its_indexes():
@@ -396,6 +407,37 @@ def test_a_prepared_world_ships_without_its_indexes():
     assert len(blob) == len(pickle.dumps(fresh()))
     got = row(place(located(["r"], [shapely.Point(*IN_A)]), pickle.loads(blob)), "r")
     assert (got["placement"], got["building_id"], got["grid_code"]) == ("contained", "A", "G1")
+
+
+def test_records_without_a_crs_are_refused_with_what_to_do():
+    with pytest.raises(PlacementError) as err:
+        place(gpd.GeoDataFrame({"id": ["r"]}, geometry=[shapely.Point(*IN_A)]), PlacementWorld(*_two_layers()))
+    assert str(err.value) == "the records have no CRS; set one (EPSG:4326 for longitude/latitude) first"
+
+
+def _two_layers() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    f = frames()
+    return f["buildings"], f["communities"]
+
+
+def test_a_world_without_a_published_plan_places_without_grids():
+    w = PlacementWorld(*_two_layers())
+    assert len(w.grid_codes) == 0
+    res = place(located(["in", "area"], [shapely.Point(*IN_A), shapely.Point(120.418, 36.308)]), w)
+    assert (row(res, "in")["building_id"], row(res, "in")["grid_code"]) == ("A", None)
+    assert (row(res, "area")["community_id"], row(res, "area")["grid_code"]) == ("C2", None)
+
+
+def test_footprints_merged_into_a_building_place_on_it():
+    """``aliases``: the ids of footprints merged into a building, comma-separated (blanks around them ignored)."""
+    b, c = _two_layers()
+    b = b.assign(aliases=[" A-old, A2 ,,", None, "", None, "K9"])
+    w = PlacementWorld(b, c, assignment=ASSIGNMENT)
+    recs = pd.DataFrame({"id": ["1", "2", "3", "4"], "building_id": ["A-old", "A2", "K9", "B"]})
+    res = place(recs, w)
+    assert res.frame["building_id"].astype(object).tolist() == ["A", "A", "K", "B"]
+    assert set(res.frame["placement"]) == {"exact"}
+    assert w.building_aliases == {"A-old": "A", "A2": "A", "K9": "K"}
 
 
 # -- the cell index and the duplicate fingerprints -------------------------------------------------
