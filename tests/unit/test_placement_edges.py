@@ -112,11 +112,19 @@ def test_a_room_code_naming_two_buildings_of_one_estate_says_so():
     f = frames()
     b = f["buildings"].assign(estate_id=["E1", "E1", "E1", "E1", "E3"])
     w = PlacementWorld(b, f["communities"], assignment=ASSIGNMENT, grids=f["grids"])
-    recs = pd.DataFrame({"id": ["b", "one", "nine"], "room": ["2-1-301", "1-1-101", "9-1-101"], "estate_id": "E1"})
+    recs = pd.DataFrame(
+        {
+            "id": ["b", "one", "nine", "k", "e3"],
+            "room": ["2-1-301", "1-1-101", "9-1-101", "1-1-101", "8-1-101"],
+            "estate_id": ["E1", "E1", "E1", "E3", "E3"],
+        }
+    )
     res = place(recs, w)
     assert (row(res, "b")["placement"], row(res, "b")["building_id"]) == ("room", "B")
+    assert (row(res, "k")["placement"], row(res, "k")["building_id"]) == ("room", "K")
     assert row(res, "one")["reason"] == "小区 E1 有多个 1 号楼 / estate E1 has several buildings 1"
     assert row(res, "nine")["reason"] == "小区 E1 没有 9 号楼 / estate E1 has no building 9"
+    assert row(res, "e3")["reason"] == "小区 E3 没有 8 号楼 / estate E3 has no building 8"
 
 
 def test_units_and_floors_that_are_not_numbers_are_unknown():
