@@ -284,6 +284,12 @@ class Store(ABC):
     def drop_cached_tiles(self, keys: Iterable[tuple[str, int, int, int]] | None = None) -> int:
         """Forget the cached tiles ``keys`` (None: every one); returns how many were dropped."""
 
+    # -- change counters (:mod:`gridmap.store.changes`) -------------------------------------------
+    def changes(self, layer: str) -> int:
+        """How many row changes (inserts, updates, deletes) layer ``layer`` has seen, counted by the database
+        for the layers in :data:`gridmap.store.changes.COUNTED`: equal numbers mean the layer is unchanged."""
+        raise StoreError(f"{type(self).__name__} counts no changes")
+
     # -- conveniences shared by every backend -------------------------------------------------
     def snapshot(self, layers: Iterable[str] | None = None) -> dict[str, pd.DataFrame]:
         """Every row of every (or the named) layer, sorted by key: for "store unchanged" checks."""

@@ -26,7 +26,7 @@ from geopandas.array import from_shapely
 
 from gridmap.domain.schema import LAYERS, Layer
 from gridmap.store import filters as cql
-from gridmap.store import tilecache
+from gridmap.store import changes, tilecache
 from gridmap.store.base import BBox, ConflictError, Range, SchemaError, Store, Where, WriteResult, _layer, _sort_keys
 from gridmap.store.rows import PlainRowsMixin, plain_rows, upsert_small
 from gridmap.store.values import TYPES, check_bbox, equal, from_db, scalar_from_db, to_python
@@ -34,7 +34,7 @@ from gridmap.store.values import TYPES, check_bbox, equal, from_db, scalar_from_
 _CHUNK = 5000  # keys per IN (...) clause
 
 
-class SQLStore(PlainRowsMixin, tilecache.TileCacheMixin, Store):
+class SQLStore(PlainRowsMixin, tilecache.TileCacheMixin, changes.ChangeCountMixin, Store):
     """A store on any SQLAlchemy engine. Subclasses set the dialect hooks."""
 
     #: name → extra SQL columns that hold the geometry's bounding box (SQLite keeps them for R*Tree)
@@ -55,6 +55,7 @@ class SQLStore(PlainRowsMixin, tilecache.TileCacheMixin, Store):
             sa.Column("value", sa.BigInteger, nullable=False),
         )
         self.tile_table = tilecache.make_table(self.metadata)
+        self.changes_table = changes.make_table(self.metadata)
         self._tx: contextvars.ContextVar[sa.Connection | None] = contextvars.ContextVar(
             f"gridmap_tx_{id(self)}", default=None
         )

@@ -91,8 +91,11 @@ class PublicTable:
 
 
 def public_table(store: Store, *, settings: Mapping[str, Any] | None = None) -> PublicTable:
-    """The public counts of ``store``'s requests (kept while the requests and the published plan stay the
-    same, for at most :data:`CACHE_SECONDS`)."""
+    """The public counts of ``store``'s requests, kept while the requests and the published plan stay the same
+    (:func:`_fingerprint`: the store's change counters, not a read of the requests). After
+    :data:`CACHE_SECONDS` the kept table is still answered while a new one (a later moment: overdue requests) is
+    made in the background, so no request waits for the whole district's requests to be labelled again; a
+    change to the requests or the plan makes a new table at once."""
     settings = settings if settings is not None else config.load()
     key = (
         store.url,
@@ -102,37 +105,38 @@ def public_table(store: Store, *, settings: Mapping[str, Any] | None = None) -> 
     )
     with _LOCK:
         hit = _CACHE.get(key)
-    if hit is not None and time.monotonic() - hit[0] <= CACHE_SECONDS:
+        stale = hit is not None and time.monotonic() - hit[0] > CACHE_SECONDS
+        if stale and key not in _REFRESHING:  # same requests, older moment: answer it while a new one is made
+            _REFRESHING.add(key)
+            threading.Thread(target=_refresh, args=(store, settings, key), daemon=True).start()
+    if hit is not None:
         return hit[1]
-    lab, events, units = labelled(store, zone=policy_from(settings).zone)
-    table = _build(lab, events, units, settings=settings, now=_now(None))
-    with _LOCK:
-        if len(_CACHE) > 8:
-            _CACHE.clear()
-        _CACHE[key] = (time.monotonic(), table)
-    return table
+    return _refresh(store, settings, key)
 
 
-_FINGERPRINT = [
-    "id",
-    "state",
-    "building_id",
-    "community_id",
-    "filed_grid_code",
-    "created_at",
-    "due_at",
-    "closed_at",
-    "rating",
-    "resolved",
-    "category",
-]
+#: keys whose table is being made again in the background (the expired one is answered meanwhile)
+_REFRESHING: set[Any] = set()
 
 
-def _fingerprint(store: Store) -> int:
-    """A hash of what the table is made of: the requests' states, places and times, and their events' count."""
-    rows = store.read("complaints", columns=_FINGERPRINT)
-    h = int(pd.util.hash_pandas_object(rows.astype(str), index=False).sum()) if len(rows) else 0
-    return hash((h, store.count("complaint_events")))
+def _refresh(store: Store, settings: Mapping[str, Any], key: Any) -> PublicTable:
+    try:
+        lab, events, units = labelled(store, zone=policy_from(settings).zone)
+        table = _build(lab, events, units, settings=settings, now=_now(None))
+        with _LOCK:
+            if len(_CACHE) > 8:
+                _CACHE.clear()
+            _CACHE[key] = (time.monotonic(), table)
+        return table
+    finally:
+        with _LOCK:
+            _REFRESHING.discard(key)
+
+
+def _fingerprint(store: Store) -> tuple[int, int, int]:
+    """What the table is made of, as numbers that change with it: the database's change counters of the requests
+    and their events (:meth:`~gridmap.store.base.Store.changes`, one row each — no read of the requests) and the
+    number of requests."""
+    return (store.changes("complaints"), store.changes("complaint_events"), store.count("complaints"))
 
 
 def _build(

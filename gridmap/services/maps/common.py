@@ -66,10 +66,32 @@ def assignment(store: Store, plan_id: str) -> dict[str, str]:
     return out
 
 
+_MEMBERS_CACHE: dict[tuple[str, str], dict[str, list[str]]] = {}
+
+
+def buildings_of(store: Store, plan_id: str, code: str) -> list[str]:
+    """The ids of grid ``code``'s buildings in ``plan_id``, sorted (from :func:`assignment`, grouped once per plan)."""
+    key = (store.url, plan_id)
+    with _ASSIGN_LOCK:
+        members = _MEMBERS_CACHE.get(key)
+    if members is None:
+        members = {}
+        for b, g in assignment(store, plan_id).items():
+            members.setdefault(g, []).append(b)
+        for ids in members.values():
+            ids.sort()
+        with _ASSIGN_LOCK:
+            if len(_MEMBERS_CACHE) > 8:
+                _MEMBERS_CACHE.clear()
+            _MEMBERS_CACHE[key] = members
+    return list(members.get(code, ()))
+
+
 def forget_cache() -> None:
     """Drop cached plan assignments, grid layers and centres (tests that rewrite a plan under the same id)."""
     with _ASSIGN_LOCK:
         _ASSIGN_CACHE.clear()
+        _MEMBERS_CACHE.clear()
         _GRIDS_CACHE.clear()
         _CENTRES_CACHE.clear()
 

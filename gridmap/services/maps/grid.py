@@ -17,7 +17,7 @@ from gridmap import clock
 from gridmap.domain.schema import STEWARD_ROLES
 from gridmap.errors import NotFoundError
 from gridmap.present.layers import LAYERS
-from gridmap.services.maps.common import _complaint_clock, _empty, assignment
+from gridmap.services.maps.common import _complaint_clock, _empty, buildings_of
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import Store
 
@@ -68,8 +68,7 @@ def grid_row(store: Store, code: str) -> dict[str, Any]:
 
 
 def grid_buildings(store: Store, plan_id: str, code: str) -> pd.DataFrame:
-    grid_of = assignment(store, plan_id)
-    ids = sorted(b for b, g in grid_of.items() if g == code)
+    ids = buildings_of(store, plan_id, code)
     if not ids:
         return _empty(LAYERS["buildings"]).assign(grid_code=[])
     frame = store.read(

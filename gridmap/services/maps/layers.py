@@ -33,6 +33,7 @@ from gridmap.services.maps.common import (
     _GridLayer,
     _spec,
     assignment,
+    buildings_of,
     open_states,
 )
 from gridmap.services.maps.counts import _small_count, complaint_counts
@@ -106,8 +107,7 @@ def layer_frame(
         if layer != "buildings":
             raise InvalidInput(f"grid={grid!r} filters the buildings layer only, not {layer}")
         plan_id = published_plan_id(store)
-        grid_of = assignment(store, plan_id) if plan_id else {}
-        filt["id"] = sorted(b for b, g in grid_of.items() if g == grid)
+        filt["id"] = buildings_of(store, plan_id, grid) if plan_id else []
         if not filt["id"]:
             return _empty(spec).assign(grid_code=[])
     if layer == "grids":

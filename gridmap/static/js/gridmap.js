@@ -371,12 +371,15 @@
   }
 
   var timers = {};
-  function schedule(map) {
+  function schedule(map, delay) {   // moves settle for 120 ms; the first view loads as soon as the page's script ran
     var id = L.stamp(map);
+    if (delay !== 0 && map._gridmapFirst) return;   // the first load is due now: it reads the view then
     clearTimeout(timers[id]);
+    map._gridmapFirst = delay === 0;
     timers[id] = setTimeout(function () {
+      map._gridmapFirst = false;
       gm.sources.forEach(function (s) { if (s.map === map) refresh(s); });
-    }, 120);
+    }, delay === undefined ? 120 : delay);
   }
 
   // -- vector tiles (Leaflet.VectorGrid) ------------------------------------------------------------------
@@ -430,7 +433,7 @@
       map._gridmapBound = true;
       map.on("moveend", function () { schedule(map); });
       map.on("overlayadd", function () { schedule(map); });
-      map.whenReady(function () { schedule(map); });
+      map.whenReady(function () { schedule(map, 0); });
     }
   };
 
