@@ -371,15 +371,18 @@
   }
 
   var timers = {};
-  function schedule(map, delay) {   // moves settle for 120 ms; the first view loads as soon as the page's script ran
+  /* load the layers for the view: the first view as soon as the page's script ran, a new zoom at once (before
+   * the vector tiles' decoding takes the main thread), pans once they settle for 120 ms */
+  function schedule(map, delay, first) {
     var id = L.stamp(map);
-    if (delay !== 0 && map._gridmapFirst) return;   // the first load is due now: it reads the view then
+    if (!first && map._gridmapFirst) return;   // the first load is due now: it reads the view then
     clearTimeout(timers[id]);
-    map._gridmapFirst = delay === 0;
+    map._gridmapFirst = !!first;
+    map._gridmapZoom = map.getZoom();
     timers[id] = setTimeout(function () {
       map._gridmapFirst = false;
       gm.sources.forEach(function (s) { if (s.map === map) refresh(s); });
-    }, delay === undefined ? 120 : delay);
+    }, delay);
   }
 
   // -- vector tiles (Leaflet.VectorGrid) ------------------------------------------------------------------
@@ -431,9 +434,9 @@
     if (opts.tiles && L.vectorGrid) addTiles(src);
     if (!map._gridmapBound) {
       map._gridmapBound = true;
-      map.on("moveend", function () { schedule(map); });
-      map.on("overlayadd", function () { schedule(map); });
-      map.whenReady(function () { schedule(map, 0); });
+      map.on("moveend", function () { schedule(map, map.getZoom() !== map._gridmapZoom ? 0 : 120); });
+      map.on("overlayadd", function () { schedule(map, 120); });
+      map.whenReady(function () { schedule(map, 0, true); });
     }
   };
 
