@@ -12,9 +12,14 @@ What it measures (printed as a Markdown table, for docs/benchmarks.md):
   same way (``--peer-buildings`` buildings, default 20,000);
 * server time per page and per API call, p50/p95, under load from a second process on loopback
   (``--clients`` client processes for ``--seconds`` seconds, against ``gridmap serve`` in its own process),
-  with the machine's load average before and after.
+  with the machine's load average before and after;
+* building tiles at ``--tile-zoom`` (13) over the densest area, in process on the SQLite store: the old path
+  (drawn for every request with mapbox-vector-tile's encoder alone, as before the tile cache), drawn with
+  today's encoder without the cache, cold (the tiles emptied from the cache, drawn and kept) and warm (the
+  second fetch, from the cache), p50/p95/max over the same tiles in the same run.
 
-The world is built once and kept in ``bench/out/pages-<scale>.db`` (``--rebuild`` to redo).
+The world is built once and kept in ``bench/out/pages-<scale>.db`` (``--db`` to use another file, ``--rebuild``
+to redo). The tile cache is emptied before the page loads: the server's warm-up load fills it on demand.
 """
 
 from __future__ import annotations
@@ -306,6 +311,95 @@ def load_test(base: str, urls: list[tuple[str, str]], *, clients: int, seconds: 
     return out
 
 
+# -- building tiles: old path, new encoder, cold and warm cache ---------------------------------------------
+def densest_tiles(store, z: int, n: int) -> list[tuple[int, int, int]]:
+    """The ``n`` tiles at zoom ``z`` holding the most buildings (the densest area of the district)."""
+    import mercantile
+    import shapely
+
+    pts = store.read("buildings", columns=["geometry"]).geometry.to_numpy()
+    c = shapely.centroid(pts)
+    counts: dict[tuple[int, int, int], int] = {}
+    for x, y in zip(shapely.get_x(c), shapely.get_y(c)):
+        t = mercantile.tile(float(x), float(y), z)
+        counts[(z, t.x, t.y)] = counts.get((z, t.x, t.y), 0) + 1
+    return [k for k, _ in sorted(counts.items(), key=lambda kv: -kv[1])[:n]]
+
+
+def library_encode(layers, z, x, y, **kw):
+    """The SQLite encoder before this round: mapbox-vector-tile alone on the prepared features (same bytes)."""
+    import mapbox_vector_tile
+
+    from gridmap.present import mvt
+
+    out = [{"name": name, "features": mvt.prepare_layer(f, z, x, y, **kw)} for name, f in layers.items()]
+    out = [layer for layer in out if layer["features"]]
+    opts = {
+        "extents": mvt.EXTENT,
+        "y_coord_down": True,
+        "on_invalid_geometry": mapbox_vector_tile.encoder.on_invalid_geometry_make_valid,
+    }
+    return mapbox_vector_tile.encode(out, default_options=opts) if out else b""
+
+
+def library_grid_codes(store, plan, building_ids):
+    """Grid codes as the SQLite path read them before this round: plan_assignments per tile, 5,000 ids a query."""
+    import pandas as pd
+
+    parts = [
+        store.read(
+            "plan_assignments",
+            where={"plan_id": plan, "building_id": building_ids[i : i + 5000]},
+            columns=["building_id", "grid_code"],
+        )
+        for i in range(0, len(building_ids), 5000)
+    ]
+    found = pd.concat(parts, ignore_index=True)
+    codes = dict(zip(found["building_id"], found["grid_code"]))
+    return [codes.get(b) for b in building_ids]
+
+
+def tile_rows(db: Path, z: int, n: int) -> tuple[list[tuple[str, dict]], dict]:
+    """p50/p95/max ms of building tiles at ``z`` over the ``n`` densest tiles, four ways, in one process."""
+    from unittest import mock
+
+    from gridmap.present import mvt
+    from gridmap.services import tiles
+    from gridmap.store import open_store
+
+    store = open_store(f"sqlite:///{db}")
+    keys = densest_tiles(store, z, n)
+
+    def timed(fn) -> dict:
+        ms, size = [], 0
+        for _, x, y in keys:
+            t0 = time.perf_counter()
+            data = fn(x, y)
+            ms.append(1000 * (time.perf_counter() - t0))
+            size = max(size, len(data))
+        ms.sort()
+        return {
+            "n": len(ms),
+            "p50_ms": statistics.median(ms),
+            "p95_ms": ms[min(len(ms) - 1, int(0.95 * len(ms)))],
+            "max_ms": ms[-1],
+            "max_kb": size / 1024,
+        }
+
+    load = os.getloadavg()
+    render = lambda x, y: tiles.render(store, "buildings", z, x, y)  # noqa: E731
+    cached = lambda x, y: tiles.tile(store, "buildings", z, x, y)  # noqa: E731
+    rows = []
+    with mock.patch.object(mvt, "encode", library_encode), mock.patch.object(tiles, "_grid_codes", library_grid_codes):
+        rows.append(("old path: drawn per request, mapbox-vector-tile alone, grid codes read per tile", timed(render)))
+    rows.append(("drawn per request, today's encoder (no cache)", timed(render)))
+    store.drop_cached_tiles([("buildings", z, x, y) for _, x, y in keys])
+    rows.append(("cold: emptied from the cache, drawn and kept", timed(cached)))
+    rows.append(("warm: the second fetch, from the cache", timed(cached)))
+    store.close()
+    return rows, {"load_before": load[0], "load_after": os.getloadavg()[0], "tiles": len(keys), "zoom": z}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", default="district", help="synth scale: district (~100k buildings) or demo")
@@ -319,6 +413,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--runs", type=int, default=3, help="cold loads per page (median reported)")
     ap.add_argument("--skip-pages", action="store_true", help="only the peer and the load test")
     ap.add_argument("--skip-peer", action="store_true", help="no folium peer page")
+    ap.add_argument("--skip-load", action="store_true", help="no load test from a second process")
+    ap.add_argument("--skip-tiles", action="store_true", help="no building tile rows")
+    ap.add_argument("--tile-zoom", type=int, default=13)
+    ap.add_argument("--tiles", type=int, default=40, help="densest tiles timed for the tile rows")
     a = ap.parse_args(argv)
     started_load = os.getloadavg()
     db = a.db or ROOT / "bench" / "out" / f"pages-{a.scale}.db"
@@ -341,13 +439,20 @@ def main(argv: list[str] | None = None) -> None:
     from gridmap.services.maps.grid import grid_row
 
     busiest_bbox = [float(v) for v in grid_row(store, code)["geometry"].bounds]
+    store.drop_cached_tiles(None)  # the server's warm-up load fills the tile cache on demand
     store.close()
     print(f"world: {facts}; grid page: {code}", flush=True)
 
     proc = start_server(db, a.port)
     base = f"http://127.0.0.1:{a.port}"
     rows = []
+    load: dict[str, dict] = {}
+    load_before = load_after = (0.0, 0.0, 0.0)
     try:
+        t0 = time.perf_counter()  # the server's first answers fill its caches (public counts of 100k requests)
+        for path in ("/", f"/grids/{code}"):
+            urllib.request.urlopen(base + path, timeout=600).read()
+        print(f"server warmed in {time.perf_counter() - t0:.1f} s", flush=True)
         from playwright.sync_api import sync_playwright
 
         idle = "() => window.gridmap && gridmap.sources.length > 0 && gridmap.idle()"
@@ -414,12 +519,14 @@ def main(argv: list[str] | None = None) -> None:
             ("tile buildings z13", f"/tiles/buildings/13/{t13.x}/{t13.y}.pbf"),
             ("tile buildings z15", f"/tiles/buildings/15/{t15.x}/{t15.y}.pbf"),
         ]
-        load_before = os.getloadavg()
-        load = load_test(base, urls, clients=a.clients, seconds=a.seconds)
-        load_after = os.getloadavg()
+        if not a.skip_load:
+            load_before = os.getloadavg()
+            load = load_test(base, urls, clients=a.clients, seconds=a.seconds)
+            load_after = os.getloadavg()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    tiles, tile_facts = ([], {}) if a.skip_tiles else tile_rows(db, a.tile_zoom, a.tiles)
 
     print()
     print(
@@ -438,6 +545,22 @@ def main(argv: list[str] | None = None) -> None:
             f"| {label}{extra} | {r['seconds']:.2f} s | {r['html'] / 1024:,.0f} KB | {r['data'] / 1024:,.0f} KB "
             f"| {r.get('tiles', 0) / 1024:,.0f} KB | {r['static'] / 1024:,.0f} KB | {shown} |"
         )
+    if tiles:
+        print()
+        print(
+            f"Building tiles at z{tile_facts['zoom']}, the {tile_facts['tiles']} densest tiles, in process on SQLite "
+            f"(load average {tile_facts['load_before']:.1f} before, {tile_facts['load_after']:.1f} after):"
+        )
+        print()
+        print("| building tiles | tiles | p50 | p95 | max | largest |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for label, r in tiles:
+            print(
+                f"| {label} | {r['n']} | {r['p50_ms']:.0f} ms | {r['p95_ms']:.0f} ms | {r['max_ms']:.0f} ms "
+                f"| {r['max_kb']:,.0f} KB |"
+            )
+    if not load:
+        return
     print()
     print(f"Load test: load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min)")
     print()

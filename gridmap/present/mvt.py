@@ -109,6 +109,34 @@ class _Tile(mapbox_vector_tile.encoder.VectorTile):
             return shape
         return super().enforce_winding_order(shape, n_try)
 
+    def _handle_attr(self, layer: Any, feature: Any, props: Mapping[str, Any]) -> None:
+        """The library's property tags (same keys and values tables, same order), appended in one go."""
+        tags: list[int] = []
+        for k, v in props.items():
+            if not isinstance(k, str) or not isinstance(v, (str, bool, int, float)):
+                continue
+            ki = self.seen_keys_idx.get(k)
+            if ki is None:
+                layer.keys.append(k)
+                ki = self.seen_keys_idx[k] = self.key_idx
+                self.key_idx += 1
+            seen = self.seen_values_bool_idx if isinstance(v, bool) else self.seen_values_idx
+            vi = seen.get(v)
+            if vi is None:
+                vi = seen[v] = self.val_idx
+                self.val_idx += 1
+                val = layer.values.add()
+                if isinstance(v, bool):
+                    val.bool_value = v
+                elif isinstance(v, str):
+                    val.string_value = v
+                elif isinstance(v, int):
+                    val.int_value = v
+                else:
+                    val.double_value = v
+            tags += (ki, vi)
+        feature.tags.extend(tags)
+
     def add_feature(self, feature: Any, shape: Any) -> None:
         commands = self.ready.get(id(shape))
         if commands is None:

@@ -10,16 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from gridmap.errors import NotFoundError
 from gridmap.jobs import Progress
 from gridmap.present import mvt
 from gridmap.services import tilecache
+from gridmap.services.maps.common import assignment
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store import MVT, Store
-
-_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -90,17 +87,9 @@ def _tile_layer(name: str) -> TileLayer:
 
 
 def _grid_codes(store: Store, plan: Any, building_ids: list[str]) -> list[Any]:
-    parts = [
-        store.read(
-            "plan_assignments",
-            where={"plan_id": plan, "building_id": building_ids[i : i + _CHUNK]},
-            columns=["building_id", "grid_code"],
-        )
-        for i in range(0, len(building_ids), _CHUNK)
-    ]
-    found = pd.concat(parts, ignore_index=True)
-    codes = dict(zip(found["building_id"], found["grid_code"]))
-    return [codes.get(b) for b in building_ids]
+    """Each building's grid code in ``plan`` (the published plan's assignment, kept per plan by the maps)."""
+    grid_of = assignment(store, plan)
+    return [grid_of.get(str(b)) for b in building_ids]
 
 
 def seed(
