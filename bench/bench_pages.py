@@ -234,17 +234,34 @@ def cold_load(
     cdp = ctx.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    page.add_init_script("performance.setResourceTimingBufferSize(5000)")
     t0 = time.perf_counter()
     page.goto(url, wait_until="domcontentloaded")
     page.wait_for_function(wait_js, timeout=timeout_s * 1000, polling=50)
     if then:
         for k in sizes:
             sizes[k] = 0
+        page.evaluate("performance.clearResourceTimings()")
         t0 = time.perf_counter()
         page.evaluate(then)
         page.wait_for_timeout(200)  # the map schedules its loads 120 ms after a move
         page.wait_for_function(wait_js, timeout=timeout_s * 1000, polling=50)
     elapsed = time.perf_counter() - t0
+    # bytes by kind from the page's resource timings (decoded bodies; fetch() bodies included)
+    by_kind = page.evaluate(
+        """() => {
+        const out = {html: 0, data: 0, tiles: 0, static: 0};
+        for (const e of performance.getEntriesByType('resource')) {
+            const p = new URL(e.name).pathname;
+            const k = p.startsWith('/api/') ? 'data' : p.startsWith('/tiles/') ? 'tiles'
+                : p.startsWith('/static/') || p.startsWith('/vendor/') ? 'static' : 'html';
+            out[k] += e.decodedBodySize || 0;
+        }
+        return out;
+    }"""
+    )
+    for k, v in by_kind.items():
+        sizes[k] = max(sizes[k], v) if k != "html" else sizes[k]
     drawn = page.evaluate(
         "() => window.gridmap ? Object.assign({}, gridmap.drawn, "
         "Object.fromEntries(Object.entries(gridmap.tiled).map(([k, v]) => [k + ' (tiles)', v]))) : null"
