@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, make_response, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from gridmap import clock
 from gridmap.domain.complaints import CATEGORIES, STATES
@@ -17,8 +18,9 @@ from gridmap.domain.privacy import sees_exact_counts
 from gridmap.domain.schema import STEWARD_ROLES
 from gridmap.present import render
 from gridmap.services.maps import grid as map_grid
+from gridmap.services.maps import layers as map_layers
 from gridmap.web.access import allow, current_user
-from gridmap.web.api import visible_stats
+from gridmap.web.api import compressed, visible_stats
 from gridmap.web.assets import basemap_layers, basemap_shift
 from gridmap.web.context import bounds_setting, get_store
 from gridmap.web.security import nonce_scripts
@@ -284,9 +286,15 @@ def grid_page(code: str):
         focus=code,
         controls={"search": False, "locate": True, "linkGrids": True, "cards": user.at_least("viewer")},
     )
-    return render_template(
+    # the grid's own buildings go with the page (the first view draws them without a request), as the API
+    # would answer them; "<", ">" and "&" escaped so that no name closes the script element
+    seed = map_layers.own_buildings_geojson(blds, zoom=SEED_ZOOM) if len(blds) and "geometry" in blds else None
+    if seed is not None:
+        seed = seed.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    page = render_template(
         "maps/grid.html",
         map=m,
+        seed=Markup(seed) if seed is not None else None,
         d=detail,
         s=detail["stats"],
         roles=role_names(),
@@ -295,6 +303,11 @@ def grid_page(code: str):
         cards=user.at_least("viewer"),
         categories=category_names(),
     )
+    return compressed(make_response(page))
+
+
+#: the zoom whose simplification a grid page's own buildings are sent with (finer than the page opens at)
+SEED_ZOOM = 17
 
 
 def category_names() -> dict[str, str]:

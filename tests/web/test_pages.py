@@ -173,6 +173,24 @@ def test_grid_page_figures_and_lists(c, login):
     assert 'locate": true' in html
 
 
+def test_grid_page_sends_its_own_buildings_as_the_api_answers_them(c, sqlite_store):
+    # a name with markup: the page stays one script element and the name arrives as written
+    row = sqlite_store.read("buildings", ids=["b0_0"])
+    sqlite_store.write("buildings", row.assign(name="</script><script>alert(1)</script>&"))
+    r = c.get(f"/grids/{A}", headers={"Accept-Encoding": "gzip"})
+    assert r.headers.get("Content-Encoding") == "gzip"
+    import gzip
+
+    html = gzip.decompress(r.data).decode()
+    assert "<script>alert(1)" not in html
+    seed = json.loads(re.search(r'id="gridmap-seed-buildings">(.*?)</script>', html, re.S).group(1))
+    api = c.get(f"/api/layers/buildings?grid={A}&zoom=17&bbox=-180,-90,180,90").get_json()
+    by_id = lambda fc: {f["properties"]["id"]: f for f in fc["features"]}  # noqa: E731
+    assert by_id(seed) == by_id(api) and set(by_id(seed)) == {"b0_0", "b1_0"}
+    assert by_id(seed)["b0_0"]["properties"]["name"] == "</script><script>alert(1)</script>&"
+    assert seed["total"] == 2 and seed["zoom"] == 17
+
+
 def test_grid_page_in_english(c):
     html = c.get(f"/grids/{B}?lang=en").get_data(as_text=True)
     assert "Households" in html and "Grid leader" in html and '<html lang="en">' in html

@@ -227,6 +227,16 @@ def layer_geojson(
     return features_json(frame, zoom=zoom, shift=shift, extra={**meta, "total": total})
 
 
+def own_buildings_geojson(frame: pd.DataFrame, *, zoom: int) -> str:
+    """A grid's own buildings (a frame of them with their ``grid_code``, as :func:`.grid.grid_detail` lists them)
+    as the collection ``/api/layers/buildings?grid=…&zoom=…`` answers for the whole grid: a grid page sends it
+    with the page, so the first view draws them without asking."""
+    spec = _spec("buildings")
+    cols = [c for c in (*spec.columns, "grid_code") if c in frame.columns]
+    meta = {"layer": "buildings", "zoom": zoom, "min_zoom": spec.min_zoom, "total": len(frame)}
+    return features_json(frame[[*cols, "geometry"]], zoom=zoom, extra=meta)
+
+
 def grid_features(
     store: Store,
     *,

@@ -338,6 +338,15 @@
       src.group.eachLayer && src.opts.mode === "polygon" && toggleLabels(src, zoom);
       return;
     }
+    if (src.seed && zoom >= src.opts.minZoom) {   // sent with the page (a grid's own buildings): no request
+      var seed = src.seed;
+      src.seed = null;
+      gm.drawn[src.opts.layer] = draw(src, seed);
+      gm.totals[src.opts.layer] = seed.total;
+      src.box = [-180, -90, 180, 90]; src.zoomKey = zoomKey; src.drawnAt = zoom; src.loaded = true;
+      status();
+      return;
+    }
     var box = boxOf(map);
     if (src.controller) src.controller.abort();
     src.controller = new AbortController();
@@ -431,6 +440,8 @@
     var src = { map: map, group: group, opts: opts, api: opts.url.replace(/\/layers\/.*$/, "") };
     gm.sources.push(src);
     gm.drawn[opts.layer] = 0;
+    var seed = opts.focusOnly && document.getElementById("gridmap-seed-" + opts.layer);
+    if (seed) src.seed = JSON.parse(seed.textContent);   // the whole focus grid's features, for the first view
     if (opts.tiles && L.vectorGrid) addTiles(src);
     if (!map._gridmapBound) {
       map._gridmapBound = true;
