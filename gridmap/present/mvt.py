@@ -73,11 +73,11 @@ def encode(
     simplify: float = SIMPLIFY_UNITS,
 ) -> bytes:
     """One tile with a layer per ``{name: GeoDataFrame in EPSG:4326}``; empty layers are left out."""
-    out = []
+    out: list[tuple[str, list[dict[str, Any]]]] = []
     for name, frame in layers.items():
         feats = prepare_layer(frame, z, x, y, extent=extent, buffer=buffer, simplify=simplify)
         if feats:
-            out.append({"name": name, "features": feats})
+            out.append((name, feats))
     if not out:
         return b""
     tile = _Tile(
@@ -87,12 +87,10 @@ def encode(
             "on_invalid_geometry": mapbox_vector_tile.encoder.on_invalid_geometry_make_valid,
         }
     )
-    for layer in out:
-        feats = layer["features"]
+    for name, feats in out:
         wound, ready = _wound(np.asarray([f["geometry"] for f in feats], dtype=object))
-        layer["features"] = [dict(f, geometry=g) for f, g in zip(feats, wound)]
         tile.ready = dict(zip((id(g) for g in wound[ready]), polygon_commands(wound[ready])))
-        tile.add_layer(layer["name"], layer["features"])
+        tile.add_layer(name, [dict(f, geometry=g) for f, g in zip(feats, wound)])
     return tile.tile.SerializeToString()
 
 
