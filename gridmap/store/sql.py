@@ -25,8 +25,8 @@ from alembic.config import Config
 from geopandas.array import from_shapely
 
 from gridmap.domain.schema import LAYERS, Layer
-from gridmap.store import filters as cql
 from gridmap.store import changes, tilecache
+from gridmap.store import filters as cql
 from gridmap.store.base import BBox, ConflictError, Range, SchemaError, Store, Where, WriteResult, _layer, _sort_keys
 from gridmap.store.rows import PlainRowsMixin, plain_rows, upsert_small
 from gridmap.store.values import TYPES, check_bbox, equal, from_db, scalar_from_db, to_python
