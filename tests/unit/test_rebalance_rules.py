@@ -154,7 +154,8 @@ def test_an_excess_travels_along_at_most_max_chain_grids():
     assert [(i.grid, i.households, i.reason) for i in res.infeasible] == [(A, 24, "no_contiguous_transfer")]
     longer = rebalance(plan, households=hh, adjacency=adj, default_bounds=(10, 20), allow_new_grids=False, max_chain=5)
     assert longer.infeasible == ()
-    assert moved(longer) == [(f"r0c{2 * k + 1}", g, h) for k, (g, h) in enumerate(zip([A, B, C, D, E], [B, C, D, E, F]))]
+    steps = zip([A, B, C, D, E], [B, C, D, E, F])
+    assert moved(longer) == [(f"r0c{2 * k + 1}", g, h) for k, (g, h) in enumerate(steps)]
     assert longer.households_moved == 40
 
 
