@@ -6,6 +6,8 @@ and what bad input is refused with. (Written from the survivors of a mutation ru
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gridmap.domain.plan import GridPlan
 from gridmap.domain.rebalance import (
@@ -115,14 +117,12 @@ def test_split_off_carves_about_half_from_the_far_end_of_the_grid():
     assert part == ["r0c4", "r0c5"] and components(part, adj) == 1
 
 
-def test_split_off_stops_at_half_even_when_the_next_building_would_land_closer():
+def test_split_off_stops_as_soon_as_it_reaches_half():
     plan = plan_from_rows(["AAAA"])
     adj = lattice(1, 4)
-    # half is 20: r0c3 (10) + r0c2 (10) reach it exactly, r0c1 is not taken
-    assert split_off(plan, A, B, households={"r0c0": 10, "r0c1": 0, "r0c2": 10, "r0c3": 10}, adjacency=adj) == [
-        "r0c2",
-        "r0c3",
-    ]
+    # half of 20 is 10: r0c3 (5) + r0c2 (5) reach it exactly; the empty r0c1 next to them is not taken
+    hh = {"r0c0": 10, "r0c1": 0, "r0c2": 5, "r0c3": 5}
+    assert split_off(plan, A, B, households=hh, adjacency=adj) == ["r0c2", "r0c3"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,3 +234,90 @@ def test_the_result_as_a_dict_lists_moves_new_grids_and_reports():
     assert stuck.as_dict()["infeasible"] == [
         {"grid": A, "community": COM, "households": 65, "min": 20, "max": 50, "reason": "no_contiguous_transfer"}
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# rebalance: the moves it tries (transfers, pulls along a chain, swaps, splits)
+
+
+def test_a_grid_within_bounds_never_gives_so_much_that_it_falls_below_min():
+    plan = plan_from_rows(["ABB"])
+    hh = {"r0c0": 5, "r0c1": 12, "r0c2": 3}  # B = 15 could give A its 12, but would be left with 3
+    res = rebalance(plan, households=hh, adjacency=lattice(1, 3), default_bounds=(10, 30))
+    assert res.moves == ()
+    assert [(i.grid, i.households, i.reason) for i in res.infeasible] == [(A, 5, "no_contiguous_transfer")]
+
+
+def test_an_under_full_grid_pulls_along_a_chain_when_its_neighbour_is_at_min():
+    plan = plan_from_rows(["AABBCC"])
+    hh = dict(zip([f"r0c{j}" for j in range(6)], [2, 3, 5, 5, 10, 10]))  # A = 5, B = 10 (at min), C = 20
+    res = rebalance(plan, households=hh, adjacency=lattice(1, 6), default_bounds=(10, 20))
+    assert moved(res) == [("r0c2", B, A), ("r0c4", C, B)]
+    assert res.households_moved == 15 and res.infeasible == ()
+
+
+def test_an_over_full_grid_whose_boundary_buildings_are_too_big_swaps_with_its_neighbour():
+    #   A A B      A = 10 + 15 + 12 = 37 (7 over); B = 5 + 5 + 10 = 20 has room for 10,
+    #   A B B      but A's boundary buildings hold 15 and 12: A gives 12 and takes 5 back
+    # (taking a building from B first does not help: B keeps its minimum and has nothing to ask back)
+    plan = plan_from_rows(["AAB", "ABB"])
+    hh = {"r0c0": 10, "r0c1": 15, "r1c0": 12, "r0c2": 5, "r1c1": 5, "r1c2": 10}
+    res = rebalance(plan, households=hh, adjacency=lattice(2, 3), default_bounds=(15, 30), allow_new_grids=False)
+    assert res.infeasible == ()
+    assert moved(res) == [("r0c2", B, A), ("r1c0", A, B)]
+    assert res.households_moved == 17
+
+
+def test_when_one_new_grid_is_all_the_community_can_afford_the_fullest_grid_is_split():
+    # A (40) and B (42) are both over 30; C (5, on its own) is under. 87 households are enough for four
+    # grids of at least 20, not for five: only one new grid, carved out of B, the fuller one
+    plan = plan_from_rows(["AAAACBBBBB"])
+    adj = lattice(1, 10)
+    adj["r0c3"].discard("r0c4")
+    adj["r0c5"].discard("r0c4")
+    adj["r0c4"] = set()
+    hh = dict(zip([f"r0c{j}" for j in range(10)], [10, 10, 10, 10, 5, 10, 10, 2, 10, 10]))
+    res = rebalance(plan, households=hh, adjacency=adj, default_bounds=(20, 30))
+    assert dict(res.new_grids) == {D: COM}
+    assert sorted(res.plan.grids[D]) == ["r0c7", "r0c8", "r0c9"]
+    assert res.plan.grids[A] == plan.grids[A]
+    assert [(i.grid, i.households) for i in res.infeasible] == [(A, 40), (C, 5)]
+
+
+@st.composite
+def grown_worlds(draw):
+    """Up to 4 × 6 lattices cut into 2–5 contiguous grids of any shape (grown from random seeds)."""
+    rows, cols = draw(st.integers(1, 4)), draw(st.integers(2, 6))
+    adj = lattice(rows, cols)
+    cells = sorted(adj)
+    k = draw(st.integers(2, min(5, len(cells))))
+    rnd = draw(st.randoms(use_true_random=False))
+    owner = {s: i for i, s in enumerate(rnd.sample(cells, k))}
+    while len(owner) < len(cells):
+        c = rnd.choice(sorted(owner))
+        free = sorted(v for v in adj[c] if v not in owner)
+        if free:
+            owner[rnd.choice(free)] = owner[c]
+    plan = GridPlan({b: f"{COM}{owner[b] + 1:03d}" for b in cells}, {f"{COM}{i + 1:03d}": COM for i in range(k)})
+    hh = {b: draw(st.sampled_from([0, 1, 2, 3, 5, 8, 10, 12, 15, 20])) for b in cells}
+    lo = draw(st.integers(5, 25))
+    return plan, hh, adj, (lo, lo + draw(st.integers(0, 25))), draw(st.booleans())
+
+
+@settings(max_examples=120, deadline=None)
+@given(grown_worlds())
+def test_a_grid_within_bounds_stays_within_bounds_and_in_one_piece(world):
+    """Fixing one grid never breaks another: every grid that starts within bounds ends within them, every
+    grid stays in one piece, and no more grids end outside bounds than started there."""
+    plan, hh, adj, (lo, hi), new_grids = world
+    res = rebalance(plan, households=hh, adjacency=adj, default_bounds=(lo, hi), allow_new_grids=new_grids)
+
+    def fine(members):
+        return lo <= sum(hh[b] for b in members) <= hi
+
+    for code, members in plan.grids.items():
+        if fine(members):
+            assert fine(res.plan.grids[code]), code
+    for code, members in res.plan.grids.items():
+        assert components(members, adj) == 1, code
+    assert len(res.infeasible) <= sum(not fine(m) for m in plan.grids.values())
