@@ -321,3 +321,32 @@ def test_a_grid_within_bounds_stays_within_bounds_and_in_one_piece(world):
     for code, members in res.plan.grids.items():
         assert components(members, adj) == 1, code
     assert len(res.infeasible) <= sum(not fine(m) for m in plan.grids.values())
+
+
+def _comb(row1: list[int], excess: int):
+    """Grid A = two rows (10 households a building above, ``row1`` below), grid B = one row of 1s under it;
+    A is ``excess`` over its max and every building of its lower row touches B."""
+    cols = len(row1)
+    plan = plan_from_rows(["A" * cols, "A" * cols, "B" * cols])
+    hh = {f"r0c{j}": 10 for j in range(cols)} | {f"r1c{j}": n for j, n in enumerate(row1)}
+    hh |= {f"r2c{j}": 1 for j in range(cols)}
+    return plan, hh, lattice(3, cols), (cols, 10 * cols + sum(row1) - excess)
+
+
+def test_an_excess_is_shed_in_the_two_largest_boundary_buildings_that_cover_it():
+    plan, hh, adj, bounds = _comb([1, 1, 1, 5, 1, 5], 10)
+    res = rebalance(plan, households=hh, adjacency=adj, default_bounds=bounds, allow_new_grids=False)
+    assert moved(res) == [("r1c3", A, B), ("r1c5", A, B)]
+    assert res.households_moved == 10 and res.infeasible == ()
+
+
+@pytest.mark.parametrize(
+    ("row1", "excess"),
+    [([2, 1, 1, 1, 1, 3, 1, 3, 3], 15), ([1, 1, 3, 1, 3, 2, 1, 3, 2, 1], 18)],
+)
+def test_an_excess_spread_over_many_small_buildings_is_shed_exactly(row1, excess):
+    """Eight or ten small buildings must go: the search goes deep enough to move exactly the excess."""
+    plan, hh, adj, bounds = _comb(row1, excess)
+    res = rebalance(plan, households=hh, adjacency=adj, default_bounds=bounds, allow_new_grids=False)
+    assert res.infeasible == () and res.households_moved == excess
+    assert {m.to_grid for m in res.moves} == {B} and all(m.building_id.startswith("r1") for m in res.moves)
