@@ -329,3 +329,12 @@ def test_coverage_without_grids_or_communities():
     }
     none = M.coverage(GridPlan({}, {}), M.World(gpd.GeoDataFrame({"id": []}, geometry=[], crs=CRS), _empty(), _empty()))
     assert none.empty and list(none.columns) == ["area_m2", "gap_m2", "overlap_m2"]
+
+
+def test_grid_table_has_one_row_per_grid_of_the_plan_whatever_a_metric_returns(monkeypatch):
+    # a registered metric that knows only some grids, and one the plan does not have
+    monkeypatch.setitem(M.METRICS, "partial", lambda plan, world: pd.Series({A2: 1.5, A + "999": 9.0}))
+    plan, world = _lattice_world({"r0c0": A1, "r0c1": A2, "r0c2": A2}, [A1, A2, A3])
+    t = M.grid_table(plan, world, ["households", "partial"])
+    assert list(t.index) == [A1, A2, A3]
+    assert t["partial"].tolist() == pytest.approx([np.nan, 1.5, np.nan], nan_ok=True)
