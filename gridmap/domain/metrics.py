@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -18,6 +18,7 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from gridmap.domain.coverage import buildings_without_leader as _unled_buildings
 from gridmap.domain.geometry import parts, polsby_popper
 from gridmap.domain.partition.graph import BARRIER
 from gridmap.domain.plan import GridPlan
@@ -293,20 +294,26 @@ def grid_leaders(plan: GridPlan, world: World) -> pd.Series:
 
 @metric("party_central_households")
 def party_central(plan: GridPlan, world: World) -> pd.Series:
+    """Party-member central households living in the grid (as :mod:`gridmap.domain.coverage` counts them): a
+    steward in the role who is not a party member does not count; without a ``party_member`` column, all do."""
+    s = world.stewards
+    if s is not None and "party_member" in s:
+        world = replace(world, stewards=s[s["party_member"].astype("boolean").fillna(False).astype(bool)])
     return _stewards_by_grid(plan, world, "party_central_household")
 
 
 @metric("buildings_without_leader")
 def buildings_without_leader(plan: GridPlan, world: World) -> pd.Series:
+    """Residential buildings that no building leader serves, by the rule of
+    :func:`gridmap.domain.coverage.buildings_without_leader` (``serves`` names the building, or the leader lives
+    in it when ``serves`` is empty)."""
     s = world.stewards
+    if s is None or not len(s):
+        s = pd.DataFrame({"role": [], "building_id": [], "serves": []}, dtype=object)
+    elif "serves" not in s:
+        s = s.assign(serves=None)
     b = world.buildings
-    led: set = set()
-    if s is not None and len(s):
-        leaders = s[s["role"] == "building_leader"]
-        led = set(leaders["building_id"].dropna())
-        if "serves" in leaders:
-            led |= set(leaders["serves"].dropna())
-    lacking = ~b["id"].isin(led)
+    lacking = b["id"].isin(_unled_buildings(b, s)["id"]).to_numpy()
     grid = _grid_of_buildings(plan, world)[lacking]
     return grid.value_counts().reindex(_codes(plan), fill_value=0).astype(int)
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from gridmap.domain import coverage
 from gridmap.domain import metrics as M
 from gridmap.domain.plan import GridPlan
 from grids_worlds import CRS, X0, Y0, lattice
@@ -259,7 +260,7 @@ def test_stewards_counted_by_role_home_and_the_grid_a_leader_serves():
             {"role": "grid_leader", "building_id": "r0c1", "serves": "370214001001999"},  # no such grid: home
             {"role": "party_central_household", "building_id": "r0c1", "serves": A1},  # counted at home
             {"role": "party_central_household", "building_id": "r0c0", "serves": None},
-            {"role": "building_leader", "building_id": "r0c2", "serves": "r0c1"},
+            {"role": "building_leader", "building_id": "r0c2", "serves": "r0c1"},  # leads r0c1, not its home
             {"role": "volunteer", "building_id": "r0c2", "serves": None},
         ]
     )
@@ -268,7 +269,7 @@ def test_stewards_counted_by_role_home_and_the_grid_a_leader_serves():
     t = M.grid_table(plan, world, names)
     assert t.to_dict("index") == {
         A1: {"stewards": 3, "grid_leaders": 1, "party_central_households": 1, "buildings_without_leader": 1},
-        A2: {"stewards": 4, "grid_leaders": 2, "party_central_households": 1, "buildings_without_leader": 0},
+        A2: {"stewards": 4, "grid_leaders": 2, "party_central_households": 1, "buildings_without_leader": 1},
         A3: {"stewards": 0, "grid_leaders": 0, "party_central_households": 0, "buildings_without_leader": 0},
     }
     assert all(t[c].dtype.kind == "i" for c in names)
@@ -338,3 +339,51 @@ def test_grid_table_has_one_row_per_grid_of_the_plan_whatever_a_metric_returns(m
     t = M.grid_table(plan, world, ["households", "partial"])
     assert list(t.index) == [A1, A2, A3]
     assert t["partial"].tolist() == pytest.approx([np.nan, 1.5, np.nan], nan_ok=True)
+
+
+def test_buildings_without_leader_follow_the_coverage_rule():
+    """The report and the coverage page count the same buildings: residential ones (households > 0) that no
+    building leader serves — ``serves`` names the building, or the leader lives in it when ``serves`` is empty."""
+    stewards = pd.DataFrame(
+        [
+            {"role": "building_leader", "building_id": "r0c0", "serves": "r0c3"},  # serves r0c3 only
+            {"role": "building_leader", "building_id": "r0c1", "serves": None},  # serves its home
+            {"role": "grid_leader", "building_id": "r0c2", "serves": None},  # not a building leader
+        ]
+    )
+    # r0c4 is a shop or a school (no households): nobody has to lead it
+    plan, world = _lattice_world(
+        {f"r0c{i}": A1 if i < 2 else A2 for i in range(5)},
+        [A1, A2],
+        households=((100, 200, 300, 50, 0),),
+        stewards=stewards,
+    )
+    assert M.compute("buildings_without_leader", plan, world).to_dict() == {A1: 1, A2: 1}  # r0c0; r0c2
+    assert sorted(coverage.buildings_without_leader(world.buildings, stewards)["id"]) == ["r0c0", "r0c2"]
+
+
+def test_buildings_without_leader_when_stewards_have_no_serves_column():
+    stewards = pd.DataFrame([{"role": "building_leader", "building_id": "r0c1"}])
+    plan, world = _lattice_world({"r0c0": A1, "r0c1": A2, "r0c2": A2}, [A1, A2], stewards=stewards)
+    assert M.compute("buildings_without_leader", plan, world).to_dict() == {A1: 1, A2: 1}
+
+
+def test_only_party_members_count_as_party_central_households():
+    """A grid without a party-member central household is reported as such (docs/grids.md, as the coverage page
+    counts it): a steward in that role who is not a party member does not fill the gap."""
+    stewards = pd.DataFrame(
+        [
+            {"role": "party_central_household", "building_id": "r0c0", "serves": None, "party_member": True},
+            {"role": "party_central_household", "building_id": "r0c1", "serves": None, "party_member": False},
+            {"role": "party_central_household", "building_id": "r0c2", "serves": None, "party_member": None},
+        ]
+    )
+    plan, world = _lattice_world({"r0c0": A1, "r0c1": A2, "r0c2": A3}, [A1, A2, A3], stewards=stewards)
+    t = M.grid_table(plan, world, ["stewards", "party_central_households"])
+    assert t.to_dict("index") == {
+        A1: {"stewards": 1, "party_central_households": 1},
+        A2: {"stewards": 1, "party_central_households": 0},
+        A3: {"stewards": 1, "party_central_households": 0},
+    }
+    com = M.community_table(M.grid_table(plan, world), world).loc[A]
+    assert com["grids_without_party_central"] == 2
