@@ -387,3 +387,35 @@ def test_only_party_members_count_as_party_central_households():
     }
     com = M.community_table(M.grid_table(plan, world), world).loc[A]
     assert com["grids_without_party_central"] == 2
+
+
+def test_buildings_indexed_any_way():
+    # a frame filtered or indexed by id (not 0..n-1) is read row by row as it stands
+    plan, world = _lattice_world({"r0c0": A1, "r0c1": A2, "r0c2": A2}, [A1, A2])
+    b = world.buildings.iloc[[2, 0, 1]].set_axis([30, 10, 20])
+    other = M.World(world.communities, b, world.grids)
+    t = M.grid_table(plan, other, ["households", "buildings", "buildings_without_leader"])
+    assert t.to_dict("list") == {"households": [100, 500], "buildings": [1, 2], "buildings_without_leader": [1, 2]}
+
+
+def test_grid_polygons_are_matched_by_code_not_by_row():
+    # the grids frame lists the polygons in its own order, with one the plan does not have and one missing
+    grids = gpd.GeoDataFrame(
+        {"code": [A3 + "9", A2, A1], "community_id": A},
+        geometry=[box(0, 0, 1, 1), box(10, 0, 30, 10), box(0, 0, 10, 10)],
+        crs=CRS,
+    )
+    w = lattice([[100, 200, 300]])
+    plan = GridPlan({"r0c0": A1, "r0c1": A2, "r0c2": A2}, {A1: A, A2: A, A3: A})
+    t = M.grid_table(plan, M.World(w["communities"], w["buildings"], grids), ["area_m2", "parts", "polsby_popper"])
+    assert list(t.index) == [A1, A2, A3]
+    assert t["area_m2"].tolist() == pytest.approx([100.0, 200.0, np.nan], nan_ok=True)
+    assert t["parts"].tolist() == [1, 1, 0]
+    assert t["polsby_popper"].tolist() == pytest.approx([np.pi / 4, 4 * np.pi * 200 / 60**2, 0.0])
+
+
+def test_a_community_of_a_single_household_is_still_measured():
+    # mean 0.5 households per grid: the grids are 100% off it, and the spread is the mean itself
+    t = _grids().loc[[A1, A2]].assign(households=[0, 1], deviation=[-1.0, 1.0])
+    com = M.community_table(t, _bounds_world()).loc[A]
+    assert (com["mean"], com["cv"], com["share_within_10pct"], com["p95_deviation"]) == pytest.approx((0.5, 1, 0, 1))
