@@ -221,11 +221,12 @@ def enclosed_by(plan: GridPlan, world: World) -> pd.Series:
     if ok.sum() < 2:
         return out
     idx = np.flatnonzero(ok)
-    filled = shapely.polygons(shapely.get_exterior_ring(shapely.get_geometry(geoms[idx], 0)))
+    pieces, owner = shapely.get_parts(geoms[idx], return_index=True)  # every piece of a grid drawn in several
+    filled = shapely.polygons(shapely.get_exterior_ring(pieces))
     shrunk = shapely.buffer(geoms[idx], -0.01)
     tree = shapely.STRtree(filled)
     a, b = tree.query(shrunk, predicate="within")
-    for x, y in zip(a.tolist(), b.tolist()):
+    for x, y in zip(a.tolist(), owner[b].tolist()):
         if x != y and plan.grid_community[codes[idx[x]]] == plan.grid_community[codes[idx[y]]]:
             out.iloc[idx[x]] = codes[idx[y]]
     return out

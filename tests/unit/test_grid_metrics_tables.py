@@ -419,3 +419,17 @@ def test_a_community_of_a_single_household_is_still_measured():
     t = _grids().loc[[A1, A2]].assign(households=[0, 1], deviation=[-1.0, 1.0])
     com = M.community_table(t, _bounds_world()).loc[A]
     assert (com["mean"], com["cv"], com["share_within_10pct"], com["p95_deviation"]) == pytest.approx((0.5, 1, 0, 1))
+
+
+@pytest.mark.parametrize("ring_first", [True, False])
+def test_a_grid_inside_any_piece_of_another_is_enclosed(ring_first):
+    # A1 is drawn in two pieces, the second a ring around A2: A2 is enclosed whatever the order of A1's pieces
+    ring = shapely.difference(box(10, 0, 30, 10), box(15, 2, 25, 8))
+    pieces = [ring, box(0, 0, 5, 10)] if ring_first else [box(0, 0, 5, 10), ring]
+    grids = gpd.GeoDataFrame(
+        {"code": [A1, A2], "community_id": A}, geometry=[shapely.MultiPolygon(pieces), box(15, 2, 25, 8)], crs=CRS
+    )
+    w = lattice([[100, 200, 300]])
+    plan = GridPlan({"r0c0": A1, "r0c1": A2, "r0c2": A1}, {A1: A, A2: A})
+    got = M.compute("enclosed_by", plan, M.World(w["communities"], w["buildings"], grids))
+    assert got.to_dict() == {A1: "", A2: A1}
