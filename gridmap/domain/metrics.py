@@ -222,7 +222,7 @@ def enclosed_by(plan: GridPlan, world: World) -> pd.Series:
         return out
     idx = np.flatnonzero(ok)
     pieces, owner = shapely.get_parts(geoms[idx], return_index=True)  # every piece of a grid drawn in several
-    filled = shapely.polygons(shapely.get_exterior_ring(pieces))
+    filled = np.asarray(shapely.polygons(shapely.get_exterior_ring(pieces)))
     shrunk = shapely.buffer(geoms[idx], -0.01)
     tree = shapely.STRtree(filled)
     a, b = tree.query(shrunk, predicate="within")
