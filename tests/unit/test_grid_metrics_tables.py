@@ -16,6 +16,7 @@ import shapely
 
 from gridmap.domain import coverage
 from gridmap.domain import metrics as M
+from gridmap.domain.partition import BARRIER, SOFT
 from gridmap.domain.plan import GridPlan
 from grids_worlds import CRS, X0, Y0, lattice
 
@@ -433,3 +434,92 @@ def test_a_grid_inside_any_piece_of_another_is_enclosed(ring_first):
     plan = GridPlan({"r0c0": A1, "r0c1": A2, "r0c2": A1}, {A1: A, A2: A})
     got = M.compute("enclosed_by", plan, M.World(w["communities"], w["buildings"], grids))
     assert got.to_dict() == {A1: "", A2: A1}
+
+
+# -- the per-grid metrics themselves (mutmut skips decorated functions, so these stand outside its score) -----------
+
+
+def _row_world(households, assignment, codes, geoms=None, *, adjacency=None, estates=None, bounds=None):
+    w = lattice([list(households)], estates=estates)
+    geoms = geoms or [box(0, 0, 10, 10)] * len(codes)
+    grids = gpd.GeoDataFrame({"code": codes, "community_id": A}, geometry=geoms, crs=CRS)
+    plan = GridPlan(assignment, {c: A for c in codes})
+    return plan, M.World(w["communities"], w["buildings"], grids, adjacency=adjacency, bounds=bounds or {})
+
+
+def test_in_bounds_includes_both_bounds_and_deviation_of_empty_communities():
+    plan, world = _row_world(
+        (150, 350, 100, 251), {"r0c0": A1, "r0c1": A2, "r0c2": A3, "r0c3": A3}, [A1, A2, A3], bounds={A: (150, 350)}
+    )
+    assert M.compute("in_bounds", plan, world).tolist() == [True, True, False]  # 150, 350, 351
+    plan, world = _row_world((0, 0), {"r0c0": A1, "r0c1": A2}, [A1, A2])
+    assert M.compute("deviation", plan, world).tolist() == [0.0, 0.0]  # no households: no deviation
+    plan, world = _row_world((0, 1), {"r0c0": A1, "r0c1": A2}, [A1, A2])
+    assert M.compute("deviation", plan, world).tolist() == [-1.0, 1.0]  # mean 0.5
+
+
+def test_building_parts_counts_pieces_of_same_grid_neighbours():
+    adj = pd.DataFrame({"i": [0, 1, 2], "j": [1, 2, 3], "length": 10.0, "kind": [SOFT, SOFT, SOFT]})
+    # A1 = r0c0, r0c1 (touching) and r0c3 (cut off by A2's r0c2); A3 has no building
+    plan, world = _row_world(
+        (1, 1, 1, 1), {"r0c0": A1, "r0c1": A1, "r0c2": A2, "r0c3": A1}, [A1, A2, A3], adjacency=adj
+    )
+    got = M.compute("building_parts", plan, world)
+    assert got.tolist() == [2, 1, 0] and got.dtype.kind == "i"
+    plan, world = _row_world((1,), {"r0c0": A1}, [A1, A2], adjacency=adj.iloc[:0])
+    assert M.compute("building_parts", plan, world).tolist() == [1, 0]  # a world of one building
+    plan, world = _row_world((1, 1), {"r0c0": A1, "r0c1": A1}, [A1, A2])
+    got = M.compute("building_parts", plan, world)
+    assert list(got.index) == [A1, A2] and got.isna().all()  # no adjacency: unknown, not 0
+
+
+def test_walls_crossed_counts_barrier_pairs_inside_one_grid_only():
+    adj = pd.DataFrame({"i": [0, 1, 2], "j": [1, 2, 3], "length": 10.0, "kind": [BARRIER, BARRIER, SOFT]})
+    plan, world = _row_world(
+        (1, 1, 1, 1), {"r0c0": A1, "r0c1": A1, "r0c2": A2, "r0c3": A2}, [A1, A2, A3], adjacency=adj
+    )
+    got = M.compute("walls_crossed", plan, world)
+    assert got.tolist() == [1, 0, 0] and got.dtype.kind == "i"  # r0c1-r0c2 is a barrier between grids
+    plan, world = _row_world((1, 1), {"r0c0": A1, "r0c1": A1}, [A1, A2])
+    got = M.compute("walls_crossed", plan, world)
+    assert got.to_dict() == {A1: 0, A2: 0}
+
+
+def test_estates_split_only_when_the_estate_fits_one_grid():
+    # estate X: 150 + 200 = 350 households, exactly the maximum: it fits, so splitting it counts
+    assign = {"r0c0": A1, "r0c1": A2, "r0c2": A2, "r0c3": A3}
+    plan, world = _row_world((150, 200, 100, 100), assign, [A1, A2, A3], estates=["XXY."], bounds={A: (100, 350)})
+    got = M.compute("estates_split", plan, world)
+    assert got.tolist() == [1, 1, 0] and got.dtype.kind == "i"  # Y lies in one grid; r0c3 has no estate
+    # one household more and X cannot fit in one grid: not counted
+    plan, world = _row_world((151, 200, 100, 100), assign, [A1, A2, A3], estates=["XXY."], bounds={A: (100, 350)})
+    assert M.compute("estates_split", plan, world).tolist() == [0, 0, 0]
+    plan, world = _row_world((1, 1), {"r0c0": A1, "r0c1": A2}, [A1, A2])
+    world = M.World(world.communities, world.buildings.drop(columns="estate_id"), world.grids)
+    assert M.compute("estates_split", plan, world).to_dict() == {A1: 0, A2: 0}
+
+
+def test_detached_parts_forgives_pieces_the_community_forces():
+    # the community is two separate boxes; A1 spans both (forced), A2 is in two pieces of one box (avoidable)
+    region = shapely.union_all([box(0, 0, 20, 10), box(30, 0, 50, 10)])
+    w = lattice([[1, 1, 1, 1, 1]], region=region)
+    geoms = [
+        shapely.union_all([box(0, 0, 10, 10), box(30, 0, 40, 10)]),
+        shapely.union_all([box(40, 0, 45, 10), box(46, 0, 50, 10)]),
+        shapely.Polygon(),  # A3 drawn empty
+    ]
+    grids = gpd.GeoDataFrame({"code": [A1, A2, A3], "community_id": A}, geometry=geoms, crs=CRS)
+    plan = GridPlan({"r0c0": A1, "r0c4": A2}, {A1: A, A2: A, A3: A})
+    got = M.compute("detached_parts", plan, M.World(w["communities"], w["buildings"], grids))
+    assert got.tolist() == [0, 1, 0] and got.dtype.kind == "i"
+
+
+def test_neighbours_and_slivers_are_not_enclosed():
+    # A2 sits in a notch of A1 but touches the outside; A3 is a 1.5 m wide strip in a hole of A1
+    outer = shapely.difference(box(0, 0, 30, 10), shapely.union_all([box(10, 0, 20, 5), box(24, 4, 25.5, 6)]))
+    geoms = [outer, box(10, 0, 20, 5), box(24, 4, 25.5, 6)]
+    grids = gpd.GeoDataFrame({"code": [A1, A2, A3], "community_id": A}, geometry=geoms, crs=CRS)
+    w = lattice([[1, 1, 1]])
+    plan = GridPlan({"r0c0": A1, "r0c1": A2, "r0c2": A3}, {A1: A, A2: A, A3: A})
+    got = M.compute("enclosed_by", plan, M.World(w["communities"], w["buildings"], grids))
+    assert got.to_dict() == {A1: "", A2: "", A3: A1}
