@@ -97,6 +97,9 @@ def test_planner_moves_a_building_publishes_and_the_grid_page_follows(app_factor
         # the boundary drawn is the published one: it covers r1c1's cell (to the precision sent)
         assert shape(drawn["grid"]).buffer(1e-4).contains(cell(1, 1))
         assert shape(drawn["grid"]).area == pytest.approx(poly_b.area, rel=0.05)
-        assert any("/api/layers/buildings" in u and f"grid={B}" in u for u in requests)
+        # the grid's own buildings (r1c1 among them) came with the page, the published assignment's: no request
+        sent = page.locator("#gridmap-seed-buildings").text_content() or ""
+        assert '"r1c1"' in sent
+        assert not any("/api/layers/buildings" in u and f"grid={B}" in u for u in requests)
     finally:
         page.close()
