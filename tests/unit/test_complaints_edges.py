@@ -5,6 +5,7 @@ tie-break between several stewards, routing away from 120°E, and every row of t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import geopandas as gpd
@@ -14,7 +15,7 @@ from shapely.geometry import Point, Polygon, box
 
 from gridmap.domain import complaints as C
 from gridmap.domain.complaints import ComplaintError, Policy
-from gridmap.domain.complaints.catalogue import MAX_DESCRIPTION
+from gridmap.domain.complaints.catalogue import CATEGORIES, MAX_DESCRIPTION
 from gridmap.domain.workdays import WorkCalendar
 
 T0 = dt.datetime(2025, 3, 3, 9, 0)  # Monday
@@ -177,3 +178,36 @@ def test_a_building_in_no_grid_is_still_a_contained_placement_and_empty_footprin
     both = gpd.GeoDataFrame(pd.concat([extra, buildings], ignore_index=True), crs="EPSG:4326")
     r = C.route(*lonlat(20, 20), category="parking", policy=POLICY, **dict(world, buildings=both))
     assert r.building_id == "b1" and r.placement == "contained"
+
+
+def test_frames_in_a_projected_crs_route_and_find_duplicates_as_in_lonlat():
+    """Buildings, grids and candidate requests may come as frames in any CRS: routing reads them in lon/lat."""
+    world, lonlat = _world("EPSG:4549", 500000.0, 4017000.0)
+    projected = dict(world, buildings=world["buildings"].to_crs("EPSG:4549"), grids=world["grids"].to_crs("EPSG:4549"))
+    for x, y in ((20, 20), (40, 20), (80, 80)):
+        a = C.route(*lonlat(x, y), category="parking", policy=Policy(nearest_m=30), **world)
+        b = C.route(*lonlat(x, y), category="parking", policy=Policy(nearest_m=30), **projected)
+        assert (b.building_id, b.grid_code, b.community_id, b.placement) == (
+            a.building_id,
+            a.grid_code,
+            a.community_id,
+            a.placement,
+        )
+        assert (b.placement_distance_m is None) == (a.placement_distance_m is None)
+    cand = gpd.GeoDataFrame(
+        {"id": ["a"], "category": ["parking"], "state": ["dispatched"]}, geometry=[Point(*lonlat(30, 20))], crs=4326
+    ).to_crs("EPSG:4549")
+    found = C.find_duplicates(*lonlat(20, 20), category="parking", candidates=cand, policy=POLICY)
+    assert [i for i, _ in found] == ["a"] and found[0][1] == pytest.approx(10.0, abs=0.15)
+
+
+def test_duplicates_are_off_at_a_radius_of_zero_and_unknown_states_are_not_open():
+    _, lonlat = _world("EPSG:4549", 500000.0, 4017000.0)
+    here = lonlat(20, 20)
+    cand = [
+        {"id": "a", "category": "parking", "state": "dispatched", "geometry": Point(*here)},
+        {"id": "z", "category": "parking", "state": "no-such-state", "geometry": Point(*here)},
+    ]
+    assert C.find_duplicates(*here, category="parking", candidates=cand, policy=POLICY) == [("a", 0.0)]
+    off = Policy(categories={**CATEGORIES, "parking": dataclasses.replace(CATEGORIES["parking"], duplicate_radius_m=0)})
+    assert C.find_duplicates(*here, category="parking", candidates=cand, policy=off) == []
