@@ -195,6 +195,7 @@ def test_bounds_of_one_household_and_equal_bounds_are_allowed():
 def test_graph_build_orders_pairs_drops_self_loops_and_fills_defaults():
     g = CommunityGraph.build([5, 6, 7], [(1, 0), (2, 2), (1, 2)])
     assert g.households.tolist() == [5, 6, 7]
+    assert np.issubdtype(CommunityGraph.build(np.array([5.0, 6.0]), [(0, 1)]).households.dtype, np.integer)
     assert g.edges.tolist() == [[0, 1], [1, 2]]
     assert g.length.tolist() == [1.0, 1.0]
     assert g.kind.tolist() == [SOFT, SOFT]
@@ -227,6 +228,7 @@ def test_graph_build_keeps_what_is_given_aligned_with_the_kept_edges():
         ([1, 2], [(0, 2)], None, r"edge refers to a building outside 0\.\.1"),
         ([1, 2], [(-1, 1)], None, r"edge refers to a building outside 0\.\.1"),
         ([1, -2, 3], [(0, 1)], None, "building 1 has negative households"),
+        ([0, 5, -2], [(0, 1)], None, "building 2 has negative households"),
         ([1, 2], [(0, 1)], [(0, 5)], r"tied pair refers to a building outside 0\.\.1"),
         ([1, 2], [(0, 1)], [(-1, 0)], r"tied pair refers to a building outside 0\.\.1"),
     ],
@@ -341,12 +343,18 @@ def test_one_more_grid_when_it_lets_every_grid_fit():
 
 @pytest.mark.parametrize(
     ("households", "lo", "hi", "k"),
-    [([100, 10, 110, 20, 10], 30, 140, 3), ([50, 50, 30, 60, 60, 100, 100], 30, 120, 6)],
+    [
+        ([[100, 10, 110, 20, 10]], 30, 140, 3),
+        ([[50, 50, 30, 60, 60, 100, 100]], 30, 120, 6),
+        ([[50, 100, 60, 10, 60, 30], [90, 50, 90, 30, 100, 20]], 30, 130, 9),
+        ([[80, 110, 100, 30, 20, 80], [30, 90, 70, 110, 110, 100]], 50, 130, 10),
+    ],
 )
 def test_the_count_from_the_bounds_even_where_metis_leaves_a_part_empty(households, lo, hi, k):
-    # METIS, asked for k parts of these uneven buildings, leaves one empty: the count asked for is restored
-    g = row(households)
-    assert grid_count(sum(households), min_households=lo, max_households=hi) == k
+    # METIS, asked for k parts of these uneven buildings, leaves one empty: the heaviest grid is split again
+    # so the count asked for is restored (splitting another grid, or none, ends with fewer grids)
+    g = lattice(households)
+    assert grid_count(int(np.sum(households)), min_households=lo, max_households=hi) == k
     res = partition_community(g, min_households=lo, max_households=hi)
     sizes = check_whole(res, g)
     assert res.k == k
@@ -625,6 +633,30 @@ def test_world_of_three_communities_keeps_each_apart():
     assert [res.communities[c].k for c in "ABC"] == [1, 2, 3]
     assert {res.grid_of[f"C-{c}"] for c in range(9)} == {("C", 0), ("C", 1), ("C", 2)}
     assert len(res.grid_of) == 18
+
+
+def test_world_keeps_each_communitys_buildings_in_the_order_given():
+    # two communities of 20 buildings given interleaved: building_ids (and the labels aligned with them)
+    # list each community's buildings in input order
+    b, adj, kind = world([("A", 20), ("B", 20)])
+    b = b.iloc[np.r_[0:20, 20:40].reshape(2, 20).T.ravel()].reset_index(drop=True)  # A-0, B-0, A-1, B-1, ...
+    pos = {bid: p for p, bid in enumerate(b["id"])}
+    adj = pd.DataFrame(
+        {
+            "i": [min(pos[f"{c}-{x}"], pos[f"{c}-{x + 1}"]) for c in "AB" for x in range(19)],
+            "j": [max(pos[f"{c}-{x}"], pos[f"{c}-{x + 1}"]) for c in "AB" for x in range(19)],
+            "length": 10.0,
+        }
+    )
+    res = partition_world(b, adj, np.zeros(len(adj), dtype=np.int8), bounds={}, default_bounds=(250, 350))
+    assert res.building_ids["A"] == [f"A-{x}" for x in range(20)]
+    assert res.building_ids["B"] == [f"B-{x}" for x in range(20)]
+    for com in "AB":  # each grid a run of neighbours along the row, in the order of building_ids
+        for grid in groups(res.communities[com].labels):
+            assert grid == list(range(grid[0], grid[-1] + 1)), groups(res.communities[com].labels)
+        assert [res.grid_of[bid] for bid in res.building_ids[com]] == [
+            (com, g) for g in res.communities[com].labels.tolist()
+        ]
 
 
 def test_world_only_the_communities_asked_for():
