@@ -583,6 +583,38 @@ def test_every_partition_is_whole_within_bounds_where_they_surely_fit_and_reprod
     assert again.labels.tolist() == res.labels.tolist()
 
 
+def test_the_local_search_leaves_no_single_move_that_would_clearly_even_out_two_grids():
+    # the local search pulls grids towards the mean: with compactness 0 and no clustering, no boundary
+    # building can move to a neighbouring grid, both grids staying within bounds and one piece, and bring
+    # the two sizes clearly nearer the mean (by more than 0.02 in squared deviation relative to the mean)
+    rng = np.random.default_rng(0)
+    checked = 0
+    for _ in range(150):
+        rows, cols = int(rng.integers(2, 7)), int(rng.integers(2, 7))
+        lo = int(rng.integers(40, 200))
+        hi = lo + int(rng.integers(60, 200))
+        g = lattice(rng.integers(0, max(1, (hi - lo) // 4) + 1, (rows, cols)))
+        res = partition_community(g, min_households=lo, max_households=hi, compactness=0.0, coarsen=0.0)
+        s = res.sizes(g.households).astype(float)
+        if res.k < 2 or not ((s >= lo) & (s <= hi)).all():
+            continue
+        checked += 1
+        m, lab = s.sum() / res.k, res.labels
+        for x, y in g.edges.tolist():
+            for v, u in ((x, y), (y, x)):
+                a, b = lab[v], lab[u]
+                na, nb = s[a] - g.households[v], s[b] + g.households[v]
+                if a == b or not (lo <= na <= hi and lo <= nb <= hi):
+                    continue
+                moved = lab.copy()
+                moved[v] = b
+                if not (moved == a).any() or pieces(moved, g.edges, a) != 1:
+                    continue
+                gain = ((na - m) ** 2 + (nb - m) ** 2 - (s[a] - m) ** 2 - (s[b] - m) ** 2) / m**2
+                assert gain > -0.02, (lab.tolist(), v, b, gain)
+    assert checked > 40
+
+
 # -- a world of communities ----------------------------------------------------------------------------------
 
 
