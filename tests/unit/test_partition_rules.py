@@ -361,13 +361,8 @@ def test_the_count_from_the_bounds_even_where_metis_leaves_a_part_empty(househol
     assert ((sizes >= lo) & (sizes <= hi)).all(), sizes.tolist()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="defect: with fewer buildings than the grid count, every count tried is clipped to the number of "
-    "buildings and then skipped as outside [ceil(H/max), floor(H/min)], so no plan is made and "
-    "partition_community fails its own 'no grid count was tried' assertion (community.py)",
-)
+# a defect the mutation run found: with fewer buildings than the grid count, every count tried was clipped to the
+# number of buildings and then skipped as outside [ceil(H/max), floor(H/min)], so partition_community failed
 @pytest.mark.parametrize("households", [[600, 600], [600, 600, 600], [520, 520, 520]])
 def test_a_community_of_towers_each_above_the_maximum_is_a_grid_per_tower(households):
     g = row(households)

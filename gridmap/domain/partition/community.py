@@ -128,9 +128,10 @@ def partition_community(
     plan = [(k0, s) for s in seeds[:2]] + [(k, seeds[0]) for k in (k0 - 1, k0 + 1)]
     plan += [(k, s) for s in seeds[1:] for k in (k0, k0 - 1, k0 + 1)]
     tried: set[tuple[int, int]] = set()
+    first = min(k0, len(nodes_w))  # never more grids than (contracted) buildings
     for k, s in plan:
         k = min(k, len(nodes_w))
-        if k < 1 or (k, s) in tried or (k != k0 and not (lo <= k <= hi or lo > hi)):
+        if k < 1 or (k, s) in tried or (k != first and not (lo <= k <= hi or lo > hi)):
             continue
         tried.add((k, s))
         part = _solve(
@@ -147,7 +148,7 @@ def partition_community(
             best = (score, labels, kk, mean)
         if out == 0:
             break
-    assert best is not None, "no grid count was tried"  # plan holds k0 at least, never tried before
+    assert best is not None, "no grid count was tried"  # plan holds the first count, never skipped
     _, labels, kk, mean = best
     return CommunityPartition(labels, kk, mean, too_big, islands, count_infeasible=infeasible)
 
