@@ -175,6 +175,9 @@ class PostGISStore(SQLStore):
                 table.c.geometry.op("&&")(_envelope(_mvt.tile_bbox(z, x, y, extent=extent, buffer=buffer))),
                 *self._where(table, where),
             )
+            # features in key order, so a tile's bytes are the same every time it is drawn (PostgreSQL feeds an
+            # aggregate the rows of a sorted subquery in that order)
+            .order_by(*[table.c[k] for k in spec.key])
             .subquery("q")
         )
         stmt = (
