@@ -82,7 +82,7 @@ def test_the_receipt_links_to_a_status_page_no_one_can_guess(app, world):
     url = urlsplit(j["status_url"])
     token = parse_qs(url.query)["t"][0]
     assert url.path == f"/complaints/{j['id']}" and len(token) == 24
-    check_token("test-secret", j["id"], token)
+    check_token(["test-secret"], j["id"], token)
     assert follow_token("test-secret", j["id"]) != follow_token("other-secret", j["id"])
     page = c.get(j["status_url"]).get_data(as_text=True)
     assert j["id"] in page and "已受理" in page and "城管" in page and "13800138000" not in page

@@ -53,11 +53,10 @@ def follow_token(secret: str, cid: str) -> str:
     return base64.b32encode(digest[:15]).decode().lower()
 
 
-def check_token(keys: str | Sequence[str], cid: str, token: str | None) -> None:
+def check_token(keys: Sequence[str], cid: str, token: str | None) -> None:
     """:class:`NotFoundError` unless ``token`` opens request ``cid`` under one of ``keys`` (the same answer as
     for a request that does not exist, so a wrong token tells nothing)."""
     given = str(token or "").strip().lower()
-    keys = [keys] if isinstance(keys, str) else keys
     if not given or not any(hmac.compare_digest(follow_token(k, str(cid)), given) for k in keys):
         raise NotFoundError(f"诉求 {cid} 不存在或链接不正确 / request {cid} does not exist or the link is wrong")
 
