@@ -16,9 +16,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 _LOCK = threading.RLock()
 _LIBC = None
+_SINK: tuple[int, Any] | None = None  # (pid, the open temporary file)
 
 
 @dataclass
@@ -38,11 +40,22 @@ def _flush_c() -> None:
         pass
 
 
+def _sink() -> int:
+    """This process's sink: one temporary file, opened at the first call and again after a fork (a child
+    must not share the file offset with its parent); emptied after every use."""
+    global _SINK
+    pid = os.getpid()
+    if _SINK is None or _SINK[0] != pid:
+        _SINK = (pid, tempfile.TemporaryFile(mode="w+b"))
+    return _SINK[1].fileno()
+
+
 @contextmanager
 def quiet_fds() -> Iterator[Captured]:
     """Redirect file descriptors 1 and 2 to a temporary file for the duration (see the module docstring)."""
     out = Captured()
-    with _LOCK, tempfile.TemporaryFile(mode="w+b") as sink:
+    with _LOCK:
+        sink = _sink()
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -51,8 +64,8 @@ def quiet_fds() -> Iterator[Captured]:
         _flush_c()
         saved = [os.dup(1), os.dup(2)]
         try:
-            os.dup2(sink.fileno(), 1)
-            os.dup2(sink.fileno(), 2)
+            os.dup2(sink, 1)
+            os.dup2(sink, 2)
             yield out
         finally:
             _flush_c()
@@ -60,5 +73,8 @@ def quiet_fds() -> Iterator[Captured]:
             os.dup2(saved[1], 2)
             for fd in saved:
                 os.close(fd)
-            sink.seek(0)
-            out.text = sink.read().decode("utf-8", "replace")
+            size = os.lseek(sink, 0, os.SEEK_END)
+            if size:
+                out.text = os.pread(sink, size, 0).decode("utf-8", "replace")
+                os.ftruncate(sink, 0)
+            os.lseek(sink, 0, os.SEEK_SET)

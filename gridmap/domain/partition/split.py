@@ -4,11 +4,12 @@ option), then every detached piece of a grid handed to the neighbour it touches 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pymetis
-from scipy.sparse.csgraph import connected_components
 
-from gridmap.domain.partition.graph import _adj
+from gridmap.domain.partition.graph import components
 from gridmap.quiet import quiet_fds
 
 
@@ -33,7 +34,7 @@ def metis_partition(
     order = np.argsort(src, kind="stable")
     adjncy = dst[order].astype(np.int32)
     xadj = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).astype(np.int32)
-    opts = pymetis.Options(seed=int(seed), contig=1 if contiguous else 0)
+    opts = _options(int(seed), contiguous)
     with quiet_fds():  # METIS prints its own complaints to the C stdout; gridmap's report says what matters
         _, membership = pymetis.part_graph(
             int(k),
@@ -43,8 +44,15 @@ def metis_partition(
             options=opts,
         )
     parts = np.asarray(membership, dtype=np.int64)
-    _, dense = np.unique(parts, return_inverse=True)  # drop empty parts
-    return dense.ravel()
+    present = np.bincount(parts, minlength=k) > 0
+    if present.all():
+        return parts
+    return (np.cumsum(present) - 1)[parts]  # drop empty parts, keeping the order of the rest
+
+
+@lru_cache(maxsize=64)
+def _options(seed: int, contiguous: bool) -> pymetis.Options:
+    return pymetis.Options(seed=seed, contig=1 if contiguous else 0)
 
 
 def _repair_contiguity(part, pairs, w):
@@ -52,7 +60,7 @@ def _repair_contiguity(part, pairs, w):
     n = len(part)
     for _ in range(n):
         inside = part[pairs[:, 0]] == part[pairs[:, 1]]
-        ncomp, comp = connected_components(_adj(n, pairs[inside]), directed=False)
+        ncomp, comp = components(n, pairs[inside])
         if ncomp == part.max() + 1:
             return part
         weight = np.bincount(comp, weights=w + 1e-3, minlength=ncomp)
