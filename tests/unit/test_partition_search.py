@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from gridmap.domain.partition.graph import _coarsen, components
+from gridmap.domain.partition.graph import _coarsen
 from gridmap.domain.partition.search import _neighbours, _State
 
 
@@ -66,40 +64,3 @@ def test_coarsening_merges_mutual_best_partners_within_the_cap():
     for c in range(k):  # every cluster is one connected piece
         members = np.flatnonzero(node_of == c)
         assert _one_piece((node_of == c).astype(int), pairs, 1, -1) or len(members) == 1
-
-
-# -- component labelling -------------------------------------------------------------------------
-
-
-@st.composite
-def _graphs(draw):
-    n = draw(st.integers(min_value=1, max_value=40))
-    node = st.integers(0, n - 1)
-    return n, draw(st.lists(st.tuples(node, node), max_size=60))
-
-
-@settings(max_examples=200, deadline=None)
-@given(_graphs())
-def test_components_label_as_scipy_does(case):
-    """Same count and the same label per node as scipy's undirected labelling (lowest node first), which the
-    contraction and the contiguity repair number their nodes and pieces by."""
-    n, edges = case
-    e = np.array(edges, dtype=np.int64).reshape(-1, 2)
-    m = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)) if len(e) else coo_matrix((n, n))
-    want_n, want = connected_components(m, directed=False)
-    got_n, got = components(n, e)
-    assert got_n == want_n
-    np.testing.assert_array_equal(got, want)
-
-
-def test_components_of_nothing():
-    assert components(0, np.zeros((0, 2), dtype=np.int64))[0] == 0
-    n, lab = components(3, np.zeros((0, 2), dtype=np.int64))
-    assert n == 3 and lab.tolist() == [0, 1, 2]
-
-
-def test_components_with_repeated_and_reversed_pairs():
-    """A pair given twice or both ways (a tied pair that is also a border) is one edge: scipy's walk would never
-    end on a row with a repeated entry."""
-    n, lab = components(4, np.array([[0, 1], [1, 0], [0, 1], [2, 2]]))
-    assert n == 3 and lab.tolist() == [0, 0, 1, 2]

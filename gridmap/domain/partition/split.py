@@ -8,8 +8,9 @@ from functools import lru_cache
 
 import numpy as np
 import pymetis
+from scipy.sparse.csgraph import connected_components
 
-from gridmap.domain.partition.graph import components
+from gridmap.domain.partition.graph import _adj
 from gridmap.quiet import quiet_fds
 
 
@@ -60,7 +61,7 @@ def _repair_contiguity(part, pairs, w):
     n = len(part)
     for _ in range(n):
         inside = part[pairs[:, 0]] == part[pairs[:, 1]]
-        ncomp, comp = components(n, pairs[inside])
+        ncomp, comp = connected_components(_adj(n, pairs[inside]), directed=False)
         if ncomp == part.max() + 1:
             return part
         weight = np.bincount(comp, weights=w + 1e-3, minlength=ncomp)
