@@ -80,19 +80,21 @@ def _codes(plan: GridPlan) -> pd.Index:
     return pd.Index(plan.codes, name="code")
 
 
-_GRID_OF: weakref.WeakKeyDictionary[GridPlan, tuple[int, pd.Series]] = weakref.WeakKeyDictionary()
+#: per plan: (a weak reference to the buildings frame it was computed for, the result). The frame is held by
+#: reference, not by ``id()``: a new frame may reuse a freed frame's id and would be handed a stale answer.
+_GRID_OF: weakref.WeakKeyDictionary[GridPlan, tuple[weakref.ref, pd.Series]] = weakref.WeakKeyDictionary()
 
 
 def _grid_of_buildings(plan: GridPlan, world: World) -> pd.Series:
     """Grid code of each of ``world.buildings`` (NaN when unassigned), computed once per plan/world."""
     hit = _GRID_OF.get(plan)
-    if hit is not None and hit[0] == id(world.buildings):
+    if hit is not None and hit[0]() is world.buildings:
         return hit[1]
     lookup = pd.Series(dict(plan.assignment), dtype=object)
     out = pd.Series(
         lookup.reindex(world.buildings["id"].to_numpy()).to_numpy(), index=world.buildings.index, dtype=object
     )
-    _GRID_OF[plan] = (id(world.buildings), out)
+    _GRID_OF[plan] = (weakref.ref(world.buildings), out)
     return out
 
 

@@ -82,3 +82,27 @@ def test_unknown_metric_names_the_known_ones():
     plan, world = _world({G1: box(0, 0, 30, 10)}, {"r0c0": G1, "r0c1": G1, "r0c2": G1})
     with pytest.raises(KeyError, match="households"):
         M.compute("nope", plan, world)
+
+
+def test_grid_of_buildings_is_not_fooled_by_a_reused_frame_id():
+    """The per-plan cache of each building's grid is keyed on the buildings frame itself: a new frame that
+    happens to get a freed frame's ``id()`` (CPython reuses them) must not be handed the old frame's answer."""
+    import gc
+
+    geoms = {G1: box(0, 0, 10, 10), G2: box(10, 0, 30, 10)}
+    plan, world = _world(geoms, {"r0c0": G1, "r0c1": G2, "r0c2": G2})
+    reused = 0
+    for _ in range(200):
+        first = world.buildings.copy()
+        old_id = id(first)
+        assert M.households(plan, M.World(world.communities, first, world.grids)).to_dict() == {G1: 100, G2: 500}
+        del first
+        gc.collect()
+        # a frame with the same ids in another order: r0c2's 300 households now on the row of r0c0
+        swapped = world.buildings.copy()
+        swapped["id"] = ["r0c2", "r0c1", "r0c0"]
+        reused += id(swapped) == old_id
+        assert M.households(plan, M.World(world.communities, swapped, world.grids)).to_dict() == {G1: 300, G2: 300}
+        if reused >= 3:
+            break
+    assert reused, "CPython never reused a frame's id here: the case this test is about did not arise"
