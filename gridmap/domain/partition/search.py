@@ -233,19 +233,16 @@ class _State:
             out[g] = out.get(g, 0.0) + c
         return out
 
-    def stays_connected(self, v, g, also=None):
-        """Grid ``g`` without ``v`` (and ``also``) is still one piece and not empty."""
+    def stays_connected(self, v, g):
+        """Grid ``g`` without ``v`` is still one piece and not empty."""
         mem = self.members[g]
-        gone = {v} if also is None else {v, also}
-        if len(mem) <= len(gone):
+        if len(mem) <= 1:
             return False
         part = self.part
-        targets = {u for x in gone for u, _ in self.nb[x] if part[u] == g and u not in gone}
-        if len(targets) <= 1 and also is None:
+        targets = {u for u, _ in self.nb[v] if part[u] == g and u != v}
+        if len(targets) <= 1:
             return True
-        if not targets:
-            return False
-        if also is None and self._joined_nearby(v, g, targets):
+        if self._joined_nearby(v, g, targets):
             return True
         start = next(iter(targets))
         seen = {start}
@@ -255,17 +252,12 @@ class _State:
         while stack and found < need:
             x = stack.pop()
             for u, _ in self.nb[x]:
-                if u not in seen and part[u] == g and u not in gone:
+                if u not in seen and part[u] == g and u != v:
                     seen.add(u)
                     stack.append(u)
                     if u in targets:
                         found += 1
-        if found < need:
-            return False
-        if also is not None:
-            # every remaining member must still be reached from the rest
-            return _all_reached(self, g, gone)
-        return True
+        return found >= need
 
     def _joined_nearby(self, v, g, targets) -> bool:
         """The neighbours of ``v`` in grid ``g`` reach each other within two steps of ``v`` (then ``g``
@@ -295,22 +287,6 @@ class _State:
         self.size[b] += wv
         self.members[a].discard(v)
         self.members[b].add(v)
-
-
-def _all_reached(st: _State, g, gone):
-    mem = [x for x in st.members[g] if x not in gone]
-    if not mem:
-        return False
-    part = st.part
-    seen = {mem[0]}
-    stack = [mem[0]]
-    while stack:
-        x = stack.pop()
-        for u, _ in st.nb[x]:
-            if u not in seen and part[u] == g and u not in gone:
-                seen.add(u)
-                stack.append(u)
-    return len(seen) == len(mem)
 
 
 def _try_chain(st: _State, g, wl, bal, lam, m, top: int = 6) -> int:
