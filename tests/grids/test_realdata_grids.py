@@ -82,6 +82,37 @@ def test_quiet_fds_keeps_c_output_and_hands_it_back(capfd):
     assert capfd.readouterr().out == "after\n"
 
 
+def test_quiet_fds_hands_back_only_what_each_call_said_and_a_child_its_own(capfd):
+    """The sink file is kept for the process: each call gets only its own text (emptied between calls), and a
+    forked child opens its own sink (a shared file offset would mix parent and child)."""
+    libc = ctypes.CDLL(None)
+    with quiet_fds() as first:
+        libc.printf(b"a long first complaint from C\n")
+    with quiet_fds() as second:
+        libc.printf(b"short\n")
+    with quiet_fds() as third:
+        pass
+    assert "a long first complaint" in first.text
+    assert second.text == "short\n" and third.text == ""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: capture, report through the pipe, leave without running the parent's atexit
+        try:
+            with quiet_fds() as said:
+                libc.printf(b"from the child\n")
+            os.write(write, said.text.encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 1024).decode()
+    os.close(read)
+    with quiet_fds() as after:
+        libc.printf(b"parent again\n")
+    assert child == "from the child\n" and after.text == "parent again\n"
+    assert capfd.readouterr().out == ""
+
+
 def test_a_community_without_buildings_is_one_notice(sqlite_store):
     w = grid_world(4, 6, communities=2, households=100)
     with sqlite_store.transaction():
