@@ -1,16 +1,19 @@
 """GridPlan: an immutable building → grid assignment that remembers its parent and the moves that made it.
 
 A plan is a value (after GerryChain's ``Partition``): changing it returns a new plan. Derived views
-(grids, households per grid) are computed lazily and cached. No I/O here.
+(grids, households per grid) are computed lazily and cached. A changed plan shares its assignment with the
+plan it came from (:class:`Assignment`: a shared base and the few entries that differ), so a planner's move
+costs what it changes, not the size of the district. No I/O here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any
 
 from gridmap.errors import InvalidInput
 
@@ -26,6 +29,104 @@ class PlanError(InvalidInput):
     """A change to a plan that cannot be made (unknown building, unknown grid …)."""
 
 
+class Assignment(Mapping[str, str]):
+    """Building id → grid code, immutable. :meth:`changed` returns a new one that shares every unchanged entry
+    with this one: a base dict (never written after it is made, shared along a chain of changes) and a small
+    dict of the entries that differ from it, folded into a new base once it holds a sizeable share of the
+    buildings. Buildings per grid code are counted alongside (what :meth:`codes` answers), kept up to date
+    change by change once they have been counted.
+    """
+
+    __slots__ = ("_base", "_delta", "_counts")
+
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        self._base: dict[str, str] = dict(items)
+        self._delta: dict[str, str] = {}
+        self._counts: dict[str, int] | None = None
+
+    @classmethod
+    def _made(cls, base: dict[str, str], delta: dict[str, str], counts: dict[str, int] | None) -> Assignment:
+        out = cls.__new__(cls)
+        out._base, out._delta, out._counts = base, delta, counts
+        return out
+
+    # -- the mapping ---------------------------------------------------------------------------
+    def __getitem__(self, building: str) -> str:
+        delta = self._delta
+        return delta[building] if building in delta else self._base[building]
+
+    def get(self, building: str, default: Any = None) -> Any:
+        delta = self._delta
+        return delta[building] if building in delta else self._base.get(building, default)
+
+    def __contains__(self, building: object) -> bool:
+        return building in self._base
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._base)
+
+    def __len__(self) -> int:
+        return len(self._base)
+
+    def keys(self) -> KeysView[str]:
+        return self._base.keys()
+
+    def items(self) -> ItemsView[str, str]:
+        return self._base.items() if not self._delta else ItemsView(self)
+
+    def values(self) -> ValuesView[str]:
+        return self._base.values() if not self._delta else ValuesView(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Assignment) and other._base is self._base:  # one chain: compare what differs
+            return all(self[b] == other[b] for b in self._delta.keys() | other._delta.keys())
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return len(self) == len(other) and all(other.get(b, None) == g for b, g in self.items())
+
+    __hash__ = None  # type: ignore[assignment]  # a mapping: compared by value, not hashed
+
+    def __repr__(self) -> str:
+        return f"Assignment({len(self)} buildings, {len(self._delta)} changed)"
+
+    # -- changes -------------------------------------------------------------------------------
+    def codes(self) -> set[str]:
+        """The grid codes that hold at least one building."""
+        return set(self._counted())
+
+    def _counted(self) -> dict[str, int]:
+        if self._counts is None:
+            counts = Counter(self._base.values())
+            for b, g in self._delta.items():
+                counts[self._base[b]] -= 1
+                counts[g] += 1
+            self._counts = {g: n for g, n in counts.items() if n}
+        return self._counts
+
+    def changed(self, changes: Mapping[str, str]) -> Assignment:
+        """A new assignment with ``changes`` (building → grid code; buildings already here) made; this one
+        stays as it is."""
+        counts = dict(self._counted())
+        delta = dict(self._delta)
+        base = self._base
+        for b, g in changes.items():
+            old = delta[b] if b in delta else base[b]
+            if old == g:
+                continue
+            counts[old] -= 1
+            if not counts[old]:
+                del counts[old]
+            counts[g] = counts.get(g, 0) + 1
+            if base[b] == g:
+                delta.pop(b, None)
+            else:
+                delta[b] = g
+        if len(delta) > max(256, len(base) // 32):  # fold the changes into a new base now and then
+            base = {**base, **delta}
+            delta = {}
+        return Assignment._made(base, delta, counts)
+
+
 @dataclass(frozen=True, eq=False)
 class GridPlan:
     """``assignment``: building id → grid code. ``grid_community``: grid code → community id."""
@@ -38,12 +139,19 @@ class GridPlan:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "assignment", MappingProxyType(dict(self.assignment)))
+        assignment = self.assignment
+        if not isinstance(assignment, Assignment):  # an Assignment is immutable: shared as it is
+            object.__setattr__(self, "assignment", Assignment(assignment))
         object.__setattr__(self, "grid_community", MappingProxyType(dict(self.grid_community)))
         object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
-        unknown = set(self.assignment.values()) - set(self.grid_community)
+        unknown = self._assignment.codes() - self.grid_community.keys()
         if unknown:
             raise PlanError(f"grids without a community: {sorted(unknown)[:5]}")
+
+    @property
+    def _assignment(self) -> Assignment:
+        assert isinstance(self.assignment, Assignment)  # __post_init__ makes it one
+        return self.assignment
 
     # -- views ---------------------------------------------------------------------------------
     @cached_property
@@ -78,23 +186,23 @@ class GridPlan:
         pairs = list(moves.items()) if isinstance(moves, Mapping) else list(moves)
         grid_community = dict(self.grid_community)
         grid_community.update(new_grids or {})
-        # the proxy's (__post_init__) dict copy: ~5× faster than dict(proxy)
-        assignment = cast("MappingProxyType[str, str]", self.assignment).copy()
+        current = self._assignment
+        changes: dict[str, str] = {}
         made: list[Move] = []
         for building, to_grid in pairs:
-            if building not in assignment:
+            if building not in current:
                 raise PlanError(f"building {building!r} is not in this plan")
             if to_grid not in grid_community:
                 raise PlanError(f"grid {to_grid!r} does not exist")
-            from_grid = assignment[building]
+            from_grid = changes[building] if building in changes else current[building]
             if grid_community[from_grid] != grid_community[to_grid]:
                 raise PlanError(
                     f"building {building!r} cannot move to grid {to_grid!r}: a grid never spans two communities"
                 )
             if from_grid != to_grid:
-                assignment[building] = to_grid
+                changes[building] = to_grid
                 made.append(Move(building, from_grid, to_grid))
-        return GridPlan(assignment, grid_community, parent=self, moves=tuple(made), meta=dict(self.meta))
+        return GridPlan(current.changed(changes), grid_community, parent=self, moves=tuple(made), meta=dict(self.meta))
 
     def without_grids(self, codes: Iterable[str]) -> GridPlan:
         """A new plan whose empty grids ``codes`` are dropped (after a merge)."""
@@ -127,9 +235,7 @@ class GridPlan:
         return out
 
     def same_assignment(self, other: GridPlan) -> bool:
-        return dict(self.assignment) == dict(other.assignment) and dict(self.grid_community) == dict(
-            other.grid_community
-        )
+        return self.assignment == other.assignment and dict(self.grid_community) == dict(other.grid_community)
 
     def __repr__(self) -> str:
         return (
