@@ -20,21 +20,6 @@ from gridmap.errors import InvalidInput
 from gridmap.services.plans.world import PlanWorld
 
 
-def _feature_collection(frame: gpd.GeoDataFrame) -> dict[str, Any]:
-    """GeoJSON of a small frame (faster than ``to_json`` for the two grids of a move)."""
-    props = [c for c in frame.columns if c != "geometry"]
-    feats = []
-    for row, geom in zip(frame[props].to_dict("records"), frame.geometry.values):
-        feats.append(
-            {
-                "type": "Feature",
-                "properties": {k: json_value(v) for k, v in row.items()},
-                "geometry": shapely.geometry.mapping(geom) if geom is not None else None,
-            }
-        )
-    return {"type": "FeatureCollection", "features": feats}
-
-
 def check_plan(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
     """Bounds, contiguity, exact tiling and steward coverage for ``codes`` (default: every grid).
 
@@ -71,27 +56,52 @@ def check_plan(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | None 
     return out
 
 
+def grid_rows(plan: GridPlan, world: PlanWorld, codes: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Per grid of ``codes`` (default every grid), in code order: ``code``, ``community_id``, ``households``,
+    ``buildings`` and ``geometry`` (the union of its buildings' cells, EPSG:4326; None without cells)."""
+    codes = plan.codes if codes is None else sorted(set(codes))
+    members = plan.grids if len(codes) > 50 else members_of(plan, codes)
+    out = []
+    for code in codes:
+        parts = [world.cells[b] for b in members[code] if b in world.cells]
+        out.append(
+            {
+                "code": code,
+                "community_id": plan.grid_community[code],
+                "households": int(sum(world.households.get(b, 0) for b in members[code])),
+                "buildings": len(members[code]),
+                "geometry": union_cells(parts) if parts else None,
+            }
+        )
+    return out
+
+
+def grid_features(plan: GridPlan, world: PlanWorld, codes: Iterable[str]) -> dict[str, Any]:
+    """:func:`grid_rows` as a GeoJSON FeatureCollection (what the map redraws after a change)."""
+    feats = []
+    for row in grid_rows(plan, world, codes):
+        geom = row.pop("geometry")
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {k: json_value(v) for k, v in row.items()},
+                "geometry": shapely.geometry.mapping(geom) if geom is not None else None,
+            }
+        )
+    return {"type": "FeatureCollection", "features": feats}
+
+
 def grid_polygons(
     plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | None = None, community: str | None = None
 ) -> gpd.GeoDataFrame:
-    """Grid polygons = union of the grid's buildings' cells (EPSG:4326), with households."""
+    """Grid polygons = union of the grid's buildings' cells (EPSG:4326), with households (:func:`grid_rows`)."""
     codes = plan.codes if codes is None else sorted(set(codes))
     if community is not None:
         codes = [c for c in codes if plan.grid_community[c] == community]
-    members = plan.grids if len(codes) > 50 else members_of(plan, codes)
-    geoms, hh = [], []
-    for code in codes:
-        parts = [world.cells[b] for b in members[code] if b in world.cells]
-        geoms.append(union_cells(parts) if parts else None)
-        hh.append(sum(world.households.get(b, 0) for b in members[code]))
+    rows = grid_rows(plan, world, codes)
     return gpd.GeoDataFrame(
-        {
-            "code": codes,
-            "community_id": [plan.grid_community[c] for c in codes],
-            "households": hh,
-            "buildings": [len(members[c]) for c in codes],
-        },
-        geometry=geoms,
+        {k: [r[k] for r in rows] for k in ("code", "community_id", "households", "buildings")},
+        geometry=[r["geometry"] for r in rows],
         crs=4326,
     )
 

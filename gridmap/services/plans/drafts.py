@@ -20,7 +20,7 @@ from gridmap.domain.colouring import colour_grids, grid_adjacency, touching
 from gridmap.domain.plan import GridPlan, PlanError
 from gridmap.domain.rebalance import fresh_code, split_off
 from gridmap.errors import Conflict, InvalidInput
-from gridmap.services.plans.checks import _feature_collection, check_plan, grid_polygons
+from gridmap.services.plans.checks import check_plan, grid_features, grid_polygons
 from gridmap.services.plans.stored import _new_plan_id, _now, _params, _plan_row, audit, load_plan, published_plan_id
 from gridmap.services.plans.world import PlanWorld
 from gridmap.store.base import Store
@@ -146,9 +146,9 @@ def _commit(
                 "action": action,
             },
         }
-        # the new version and the root's head pointer in one write (the root row written whole)
-        moved_root = {**root, "params": {**root["params"], "head": pid, "redo": []}}
-        store.write("plans", pd.DataFrame([moved_root, version])[list(version)])
+        # what the change adds: the new version row, and the root's head pointer (its params, nothing else)
+        store.write_rows("plans", [version], mode="insert")
+        store.write("plans", pd.DataFrame([{"id": draft_id, "params": {**root["params"], "head": pid, "redo": []}}]))
         audit(store, actor, f"plan.draft.{action}", pid, {"draft": draft_id, "moves": len(moves), **(detail or {})})
     plan = GridPlan(
         new.assignment,
@@ -251,7 +251,7 @@ def change_result(
         "moves": [m.__dict__ for m in plan.moves],
         "grids": checks,
         "check_ms": round(ms, 2),
-        "polygons": _feature_collection(grid_polygons(plan, world, codes=touched)),
+        "polygons": grid_features(plan, world, touched),
     }
 
 
