@@ -5,17 +5,21 @@ and what bad input is refused with. (Written from the survivors of a mutation ru
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shapely.geometry import box
 
 from gridmap.domain.plan import GridPlan
 from gridmap.domain.rebalance import (
     RebalanceError,
     check_grids,
     components,
+    overlapping_groups,
     rebalance,
     split_off,
+    tie_groups,
     together_groups,
 )
 from rebalance_worlds import lattice, plan_from_rows
@@ -98,6 +102,36 @@ def test_together_groups_ignores_rows_without_both_buildings_and_unknown_buildin
     assert together_groups(rows, buildings=known) == [frozenset({"b1", "b2"})]
     # without the list of buildings every well-formed pair counts
     assert together_groups(rows) == [frozenset({"b1", "b2"}), frozenset({"b1", "b9"}), frozenset({"b9", "b2"})]
+
+
+def test_overlapping_groups_ties_footprints_over_half_the_smaller_within_one_community_and_chains_them():
+    ids = ["a", "b", "c", "d", "e", "f", "g"]
+    coms = [COM, COM, COM, COM, COM, "370214001002", COM]
+    geoms = [
+        box(0, 0, 10, 10),  # a
+        box(2, 2, 8, 8),  # b: wholly under a
+        box(7, 0, 12, 10),  # c: 60% of it under a (more than half of the smaller): tied, so a–b–c is one group
+        box(30, 0, 40, 10),  # d
+        box(35, 0, 45, 10),  # e: half of each under the other, not more: not tied
+        box(31, 1, 39, 9),  # f: under d, but in another community: not tied
+        None,  # g: no footprint
+    ]
+    assert overlapping_groups(ids, coms, np.array(geoms, dtype=object)) == [frozenset({"a", "b", "c"})]
+    assert overlapping_groups(ids, coms, np.array(geoms, dtype=object), share=0.4) == [
+        frozenset({"a", "b", "c"}),
+        frozenset({"d", "e"}),
+    ]
+
+
+def test_tie_groups_joins_groups_that_share_a_building():
+    leaders = [frozenset({"x", "a"}), frozenset({"p", "q"})]
+    overlaps = [frozenset({"a", "b"}), frozenset({"c", "d"})]
+    assert tie_groups(leaders, overlaps) == [
+        frozenset({"a", "b", "x"}),
+        frozenset({"c", "d"}),
+        frozenset({"p", "q"}),
+    ]
+    assert tie_groups([]) == [] and tie_groups([frozenset({"a"})]) == []
 
 
 # ---------------------------------------------------------------------------------------------

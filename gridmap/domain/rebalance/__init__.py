@@ -6,8 +6,9 @@ moves recorded) in which every grid is within bounds wherever that is feasible, 
 as it can: over-full grids hand boundary buildings to neighbours with room (or push along a short chain
 of grids), under-full grids pull from neighbours with spare. Every move keeps both grids contiguous,
 locked grids are never touched, buildings tied together (a building leader's home and the building they
-serve) move as one unit, codes are kept, and a community gets a new grid — with a fresh, never-issued
-code — only when its households cannot fit its grids at all.
+serve; footprints overlapping by more than half the smaller one, one physical building) move as one unit and
+are never split, codes are kept, and a community gets a new grid — with a fresh, never-issued code — only
+when its households cannot fit its grids at all.
 
 * :mod:`.checks` — per-grid checks, connected parts, fresh codes, tied buildings;
 * :mod:`.moves` — one community's working state and its moves (transfer, swap, chain, split);
@@ -24,6 +25,8 @@ from gridmap.domain.rebalance.checks import (
     components,
     fresh_code,
     members_of,
+    overlapping_groups,
+    tie_groups,
     together_groups,
 )
 from gridmap.domain.rebalance.moves import split_off
@@ -40,6 +43,8 @@ __all__ = [
     "components",
     "fresh_code",
     "together_groups",
+    "overlapping_groups",
+    "tie_groups",
     "members_of",
     "split_off",
 ]

@@ -6,9 +6,12 @@ Pure: no I/O. Everything is plain dicts and sets.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from gridmap.domain.footprints import OVERLAP_SHARE, groups, overlap_pairs
 from gridmap.domain.plan import GridPlan
 from gridmap.errors import InvalidInput
 
@@ -88,6 +91,51 @@ def together_groups(stewards: Iterable[Mapping], *, buildings: Iterable[str] | N
             continue
         out.append(frozenset((home, served)))
     return out
+
+
+def overlapping_groups(
+    ids: Sequence[str], communities: Sequence[str], geoms: np.ndarray, *, share: float = OVERLAP_SHARE
+) -> list[frozenset[str]]:
+    """Buildings that are one physical building: footprints (``geoms``, metric CRS, aligned with ``ids`` and
+    ``communities``) overlapping by more than ``share`` of the smaller (:func:`gridmap.domain.footprints.overlap_pairs`,
+    the partitioner's ``tie_overlapping`` rule), within one community; pairs that chain make one group."""
+    ids = list(ids)
+    pairs = overlap_pairs(np.asarray(geoms, dtype=object), min_share=share)
+    if not len(pairs):
+        return []
+    i, j = pairs["i"].to_numpy(dtype=np.int64), pairs["j"].to_numpy(dtype=np.int64)
+    com = np.asarray(list(communities), dtype=object)
+    same = com[i] == com[j]
+    label = groups(len(ids), np.c_[i[same], j[same]])
+    members: dict[int, set[str]] = {}
+    for k in np.unique(np.r_[i[same], j[same]]).tolist():
+        members.setdefault(int(label[k]), set()).add(ids[k])
+    return sorted((frozenset(m) for m in members.values() if len(m) > 1), key=sorted)
+
+
+def tie_groups(*group_lists: Iterable[Iterable[str]]) -> list[frozenset[str]]:
+    """The groups of several tie rules joined where they share a building (tied to two partners, a building
+    ties them to each other): every building in at most one group, each group in one grid."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for group_list in group_lists:
+        for group in group_list:
+            members = sorted(group)
+            for a, b in zip(members, members[1:]):
+                parent[find(a)] = find(b)
+            if members:
+                find(members[0])
+    out: dict[str, set[str]] = {}
+    for b in parent:
+        out.setdefault(find(b), set()).add(b)
+    return sorted((frozenset(m) for m in out.values() if len(m) > 1), key=sorted)
 
 
 def _bounds_of(

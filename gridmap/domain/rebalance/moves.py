@@ -395,10 +395,18 @@ def _far_end(units: set[str], adj: Mapping[str, set[str]]) -> str:
 
 
 def split_off(
-    plan: GridPlan, code: str, new_code: str, *, households: Mapping[str, int], adjacency: Mapping[str, Iterable[str]]
+    plan: GridPlan,
+    code: str,
+    new_code: str,
+    *,
+    households: Mapping[str, int],
+    adjacency: Mapping[str, Iterable[str]],
+    together: Iterable[Iterable[str]] = (),
 ) -> list[str]:
     """The buildings of grid ``code`` that splitting it would give the new grid ``new_code``: about half of
-    its households, contiguous, carved from its far end (:meth:`_Community.split`), sorted by id."""
-    state = _Community(plan.grid_community[code], plan, [code], households, adjacency, [], 0, 10**9, set())
+    its households, contiguous, carved from its far end (:meth:`_Community.split`), sorted by id. Buildings
+    of one ``together`` group (see :func:`~gridmap.domain.rebalance.rebalance`) stay on one side."""
+    groups = [frozenset(g) for g in together]
+    state = _Community(plan.grid_community[code], plan, [code], households, adjacency, groups, 0, 10**9, set())
     state.split(code, new_code)
     return sorted(b for u in state.units[new_code] for b in state.members[u])

@@ -75,7 +75,8 @@ def rebalance(
         Grid codes that must not change: no building leaves or joins them.
     together
         Groups of building ids that must stay in one grid (a building leader's home and the building they
-        serve, see :func:`together_groups`); such a group moves as one unit.
+        serve, see :func:`together_groups`; overlapping footprints, :func:`overlapping_groups`; joined by
+        :func:`tie_groups`); such a group moves as one unit and is never split.
     issued_codes
         Every grid code ever issued (layer ``grid_codes``): a new grid gets a code above all of them.
     allow_new_grids

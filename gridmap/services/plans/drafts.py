@@ -195,7 +195,7 @@ def move_buildings(
         raise InvalidInput(f"方案中没有这些楼栋 / buildings not in the plan: {unknown[:5]}")
     if to_grid not in head.grid_community:
         raise InvalidInput(f"没有网格 {to_grid} / no grid {to_grid!r} in this plan")
-    # a building leader's home and served building go together
+    # tied buildings move together: a building leader's home and served building, overlapping footprints
     ids = _with_partners(ids, world)
     pairs = [(b, to_grid) for b in ids]
     locked = _locked(head)
@@ -221,13 +221,16 @@ def move_buildings(
 
 
 def _with_partners(ids: list[str], world: PlanWorld) -> list[str]:
+    """``ids`` and the buildings tied to them (:attr:`PlanWorld.together`: a building leader's home and served
+    building, overlapping footprints), each once, in that order."""
     out = list(dict.fromkeys(ids))
     chosen = set(out)
-    for group in world.together:
-        if group & chosen:
-            for b in sorted(group - chosen):
-                out.append(b)
-                chosen.add(b)
+    partners = world.partners
+    for b in list(out):
+        for p in sorted(partners.get(b, ())):
+            if p not in chosen:
+                out.append(p)
+                chosen.add(p)
     return out
 
 
@@ -316,10 +319,14 @@ def split_grid(
         bad = [b for b in ids if head.assignment.get(b) != code]
         if bad:
             raise InvalidInput(f"这些楼栋不在网格 {code} / buildings not in grid {code}: {bad[:5]}")
+        # tied buildings of the grid go with the chosen ones
+        ids = [b for b in _with_partners(ids, world) if head.assignment.get(b) == code]
         if len(set(ids)) >= len(head.grids[code]):
             raise InvalidInput("拆分后原网格不能为空 / a split must leave buildings in the grid")
     else:
-        ids = split_off(head, code, new_code, households=world.households, adjacency=world.adjacency)
+        ids = split_off(
+            head, code, new_code, households=world.households, adjacency=world.adjacency, together=world.together
+        )
         if not ids:
             raise InvalidInput(f"网格 {code} 无法拆分 / grid {code} cannot be split")
     new = head.reassign([(b, new_code) for b in ids], new_grids={new_code: com})

@@ -8,6 +8,7 @@ import datetime as dt
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import geopandas as gpd
@@ -16,7 +17,7 @@ import pandas as pd
 from gridmap import clock, config
 from gridmap.domain.geometry import to_metric
 from gridmap.domain.plan import GridPlan
-from gridmap.domain.rebalance import together_groups
+from gridmap.domain.rebalance import overlapping_groups, tie_groups, together_groups
 from gridmap.domain.tessellation import adjacency as tess_adjacency
 from gridmap.store.base import Store
 
@@ -25,8 +26,11 @@ from gridmap.store.base import Store
 class PlanWorld:
     """Everything a plan is checked against: households, adjacency, cells, bounds, stewards.
 
-    Built by :func:`load_world`; the web layer keeps one per app and reloads it when the data changes.
-    Plans loaded through it are cached by id (plan rows never change their assignment).
+    ``together``: building groups that must stay in one grid — a building leader's home and the building they
+    serve, and buildings whose footprints overlap (``overlapping``: one physical building, the partitioner's
+    rule), joined where they share a building. Built by :func:`load_world`; the web layer keeps one per app
+    and reloads it when the data changes. Plans loaded through it are cached by id (plan rows never change
+    their assignment).
     """
 
     households: dict[str, int]
@@ -41,6 +45,12 @@ class PlanWorld:
     stamp: tuple = ()
     plans: OrderedDict[str, GridPlan] = field(default_factory=OrderedDict)
     zone: dt.tzinfo = clock.UTC  # the service's time zone (setting TIMEZONE): what "today" is
+    overlapping: list[frozenset[str]] = field(default_factory=list)
+
+    @cached_property
+    def partners(self) -> dict[str, frozenset[str]]:
+        """Building id → its ``together`` group (buildings in no group are not listed)."""
+        return {b: group for group in self.together for b in group}
 
     def cached(self, plan_id: str) -> GridPlan | None:
         plan = self.plans.get(plan_id)
@@ -63,9 +73,11 @@ def world_stamp(store: Store) -> tuple:
 def load_world(store: Store, *, settings: Mapping[str, Any] | None = None) -> PlanWorld:
     """Read buildings, cells, communities, stewards and issued codes into a :class:`PlanWorld`."""
     settings = settings or config.load()
-    b = store.read("buildings", columns=["id", "community_id", "households"])
+    b = store.read("buildings", columns=["id", "community_id", "households", "geometry"])
     households = dict(zip(b["id"], pd.to_numeric(b["households"]).fillna(0).astype(int)))
     community_of = dict(zip(b["id"], b["community_id"]))
+    # one physical building in several overlapping footprints: computed once per world, not per move
+    overlapping = overlapping_groups(b["id"], b["community_id"], to_metric(b).geometry.values) if len(b) else []
     cells_frame = store.read("cells", columns=["id", "community_id", "geometry"])
     cells = dict(zip(cells_frame["id"], cells_frame.geometry.values))
     adjacency = _adjacency(cells_frame)
@@ -77,7 +89,7 @@ def load_world(store: Store, *, settings: Mapping[str, Any] | None = None) -> Pl
         bounds[row["id"]] = (default[0] if pd.isna(lo) else int(lo), default[1] if pd.isna(hi) else int(hi))
     st = store.read("stewards", columns=["id", "role", "building_id", "serves"])
     rows = st.to_dict("records")
-    together = together_groups(rows, buildings=households)
+    together = tie_groups(together_groups(rows, buildings=households), overlapping)
     leaders = {r["serves"] for r in rows if r["role"] == "grid_leader" and isinstance(r["serves"], str)}
     issued = set(store.read("grid_codes", columns=["code"])["code"])
     return PlanWorld(
@@ -92,6 +104,7 @@ def load_world(store: Store, *, settings: Mapping[str, Any] | None = None) -> Pl
         issued,
         stamp=world_stamp(store),
         zone=clock.zone(settings.get("TIMEZONE") or config.setting("TIMEZONE").default),
+        overlapping=overlapping,
     )
 
 
