@@ -11,17 +11,25 @@ the same run:
   charitable reading of "households that change grid";
 * **single move**: one boundary building moved to a neighbouring grid and the two touched grids re-checked
   (bounds, contiguity, tiling: union of their cells, grid leader), as the planner's API does; with
-  ``--service`` also end-to-end through :func:`gridmap.services.plans.move_buildings` on a SQLite store.
+  ``--service`` also end-to-end through :func:`gridmap.services.plans.move_buildings` on a SQLite store;
+  ``--baseline REF`` times the same moves with the code of git revision ``REF`` (``git archive`` of its
+  ``gridmap/`` into a temporary directory) in the same run: each code in its own process, on its own copy of
+  the same seeded store, the same moves, alternating old and new ``--rounds`` times.
 
-Run: ``python bench/bench_rebalance.py [--scale district|demo] [--seed 0] [--service]``
+Run: ``python bench/bench_rebalance.py [--scale district|demo] [--seed 0] [--service [--baseline REF]]``
+(``--moves-only``: skip the rebalance table).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import pickle
 import platform
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,10 +40,13 @@ import pandas as pd
 import shapely
 import shapely.errors
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# the code under test: this checkout, or (for --baseline) an older revision's gridmap/ in a child process
+sys.path.insert(0, os.environ.get("GRIDMAP_BENCH_CODE") or str(Path(__file__).resolve().parent.parent))
 
 from gridmap.domain.plan import GridPlan
 from gridmap.domain.rebalance import rebalance
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def build(scale: str, seed: int):
@@ -176,67 +187,58 @@ def single_moves(plan: GridPlan, world, n: int, seed: int):
     return times
 
 
-def service_moves(world, plan: GridPlan, hh, cells_4326, n: int, seed: int):
-    """End to end: seed a SQLite store, then time move_buildings (server time, no HTTP)."""
+def seed_store(path: str, world_file: str) -> None:
+    """A SQLite store at ``path`` with the district, its cells and the first plan published (``world_file``:
+    what :func:`service_rows` pickled), written by the code under test."""
     import datetime as dt
 
     import geopandas as gpd
 
-    from gridmap.services import plans as svc
     from gridmap.store import open_store
 
-    tmp = tempfile.mkdtemp(prefix="bench-rebalance-")
-    store = open_store(f"sqlite:///{tmp}/bench.db")
-    t = time.perf_counter()
-    blds = world["buildings"].copy()
-    blds["households"] = blds["id"].map(hh)
+    with open(world_file, "rb") as f:
+        data = pickle.load(f)
+    assignment, grid_community = data["assignment"], data["grid_community"]
+    codes = sorted(grid_community)
+    store = open_store(f"sqlite:///{path}")
     with store.transaction():
-        store.write("communities", world["communities"])
-        store.write("buildings", blds)
-        store.write("cells", cells_4326)
-        store.write(
-            "plans",
-            pd.DataFrame(
-                [
-                    {
-                        "id": "bench-base",
-                        "status": "published",
-                        "created_at": dt.datetime(2026, 1, 1),
-                        "published_at": dt.datetime(2026, 1, 1),
-                    }
-                ]
-            ),
-        )
+        store.write("communities", data["communities"])
+        store.write("buildings", data["buildings"])
+        store.write("cells", data["cells"])
+        when = dt.datetime(2026, 1, 1)
+        base = {"id": "bench-base", "status": "published", "created_at": when, "published_at": when}
+        store.write("plans", pd.DataFrame([base]))
         store.write(
             "plan_assignments",
             pd.DataFrame(
-                {
-                    "plan_id": "bench-base",
-                    "building_id": list(plan.assignment),
-                    "grid_code": list(plan.assignment.values()),
-                }
+                {"plan_id": "bench-base", "building_id": list(assignment), "grid_code": list(assignment.values())}
             ),
         )
         store.write(
             "plan_grids",
             gpd.GeoDataFrame(
-                {
-                    "plan_id": "bench-base",
-                    "code": plan.codes,
-                    "community_id": [plan.grid_community[c] for c in plan.codes],
-                },
-                geometry=[None] * len(plan.codes),
+                {"plan_id": "bench-base", "code": codes, "community_id": [grid_community[c] for c in codes]},
+                geometry=[None] * len(codes),
                 crs=4326,
             ),
         )
-    print(f"service store seeded in {time.perf_counter() - t:.1f} s", flush=True)
+    store.close()
+
+
+def timed_moves(path: str, n: int, seed: int) -> list[float]:
+    """Server time of ``n`` planner moves through :func:`gridmap.services.plans.move_buildings` (no HTTP) on
+    the store at ``path``: a random building to a neighbouring grid, in one draft, as the planner's API
+    does (the plan world loaded once and its plan cache warm, as the web app keeps them)."""
+    from gridmap.services import plans as svc
+    from gridmap.store import open_store
+
+    store = open_store(f"sqlite:///{path}")
     w = svc.load_world(store)
     draft = svc.start_draft(store, actor="bench")["draft"]
-    svc.load_plan(store, draft, world=w)  # warm the plan cache as the web app does
+    head = svc.load_plan(store, draft, world=w)
     rng = np.random.default_rng(seed + 3)
-    ids = list(plan.assignment)
-    times = []
-    head = plan
+    ids = list(head.assignment)
+    times: list[float] = []
     while len(times) < n:
         b = ids[rng.integers(len(ids))]
         g = head.assignment[b]
@@ -249,6 +251,64 @@ def service_moves(world, plan: GridPlan, hh, cells_4326, n: int, seed: int):
         head = svc.load_plan(store, res["plan"], world=w)
     store.close()
     return times
+
+
+def _child(world_file: str, db: str, n: int, seed: int) -> None:
+    """One code's run (this process imports the code under test): seed its store once, time moves on a copy."""
+    if not os.path.exists(db):
+        seed_store(db, world_file)
+    work = db + ".work"
+    shutil.copyfile(db, work)
+    try:
+        times = timed_moves(work, n, seed)
+    finally:
+        os.remove(work)
+    print(json.dumps(times))
+
+
+def export_code(ref: str, into: Path) -> Path:
+    """``gridmap/`` of git revision ``ref`` of this repository, written under ``into``."""
+    into.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "gridmap"], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
+def service_rows(
+    world, hh, cells_4326, plan: GridPlan, n: int, seed: int, *, baseline: str | None, rounds: int
+) -> dict[str, list[float]]:
+    """Moves timed end to end on SQLite, per code (``new``: this checkout; ``old``: ``baseline``), each in a
+    child process, alternating old and new ``rounds`` times; every run starts from the same seeded store."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-rebalance-"))
+    blds = world["buildings"].copy()
+    blds["households"] = blds["id"].map(hh)
+    world_file = tmp / "world.pickle"
+    with open(world_file, "wb") as f:
+        pickle.dump(
+            {
+                "communities": world["communities"],
+                "buildings": blds,
+                "cells": cells_4326,
+                "assignment": dict(plan.assignment),
+                "grid_community": dict(plan.grid_community),
+            },
+            f,
+        )
+    codes = {"new": str(ROOT)}
+    if baseline:
+        codes = {"old": str(export_code(baseline, tmp / "old")), **codes}
+    out: dict[str, list[float]] = {label: [] for label in codes}
+    per_round = max(1, n // rounds)
+    for r in range(rounds):
+        for label, code in codes.items():
+            cmd = [sys.executable, __file__, "--child", str(world_file), str(tmp / f"{label}.db")]
+            cmd += ["--moves", str(per_round), "--seed", str(seed + r)]
+            done = subprocess.run(
+                cmd, env={**os.environ, "GRIDMAP_BENCH_CODE": code}, check=True, capture_output=True, text=True
+            )
+            out[label] += json.loads(done.stdout.strip().splitlines()[-1])
+    shutil.rmtree(tmp, ignore_errors=True)
+    return out
 
 
 def main() -> None:
@@ -264,7 +324,14 @@ def main() -> None:
     )
     ap.add_argument("--moves", type=int, default=200, help="single moves to time")
     ap.add_argument("--service", action="store_true", help="also time moves through the plan service")
+    ap.add_argument("--baseline", default=None, help="git revision whose code is timed too (with --service)")
+    ap.add_argument("--rounds", type=int, default=2, help="old/new alternations of the service moves")
+    ap.add_argument("--moves-only", action="store_true", help="skip the rebalance and regenerate table")
+    ap.add_argument("--child", nargs=2, metavar=("WORLD", "DB"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        _child(*args.child, args.moves, args.seed)
+        return
 
     world, coms, blds_m, cells, adj, kind = build(args.scale, args.seed)
     default = (300, 500)
@@ -289,6 +356,10 @@ def main() -> None:
         f"grids (first generation {t_gen0:.1f} s), bounds {default}; {args.share:.0%} of buildings grow"
     )
     print()
+    if args.moves_only:
+        hh1 = grow(blds_m, share=args.share, extra=args.extra, seed=args.seed, mode="total")
+        moves(args, world, plan0, hh1, adjacency, cell_of, cells_4326, bounds, default)
+        return
     print(
         "| growth | method | time (s) | households moved | share of all | × regenerate | "
         "× lower bound | buildings moved | new grids | grids out of bounds |"
@@ -335,23 +406,24 @@ def main() -> None:
         print(f"still out of bounds after rebalance ({mode}): {reasons}")
     print()
     res, hh1, _, _ = heads["total"]
+    moves(args, world, plan0, hh1, adjacency, cell_of, cells_4326, bounds, default, head=res.plan)
+
+
+def moves(args, world, plan0, hh1, adjacency, cell_of, cells_4326, bounds, default, *, head=None) -> None:
+    """The single-move table: the pure check on ``head`` (the rebalanced plan; without it the first plan),
+    and with ``--service`` the moves end to end on SQLite (old and new code with ``--baseline``)."""
     from gridmap.services.plans import PlanWorld
 
+    head = head if head is not None else plan0
     pw = PlanWorld(hh1, {}, adjacency, cell_of, bounds, default, [], set(), set())
-    _ = res.plan.grids  # the head plan's grids are grouped once, as the web app's cache holds them
-    checks = single_moves(res.plan, pw, args.moves, args.seed)
-    service = old_service = None
+    _ = head.grids  # the head plan's grids are grouped once, as the web app's cache holds them
+    print(f"load average before the moves: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    checks = single_moves(head, pw, args.moves, args.seed)
+    service: dict[str, list[float]] = {}
     if args.service:
-        from gridmap.store import rows as store_rows
-
-        keep = store_rows.SMALL_ROWS
-        store_rows.SMALL_ROWS = 0  # the old code: every store write through frames
-        try:
-            old_service = service_moves(world, plan0, hh1, cells_4326, min(args.moves, 100), args.seed)
-        finally:
-            store_rows.SMALL_ROWS = keep
-        service = service_moves(world, plan0, hh1, cells_4326, min(args.moves, 100), args.seed)
-    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        n = min(args.moves, 100)
+        service = service_rows(world, hh1, cells_4326, plan0, n, args.seed, baseline=args.baseline, rounds=args.rounds)
+    print(f"load average after the moves: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     q = statistics.quantiles(checks, n=20)
     print("| single move, re-check of the 2 touched grids | median (ms) | p95 (ms) | max (ms) | n |")
     print("|---|---:|---:|---:|---:|")
@@ -359,13 +431,13 @@ def main() -> None:
         f"| pure check (bounds, contiguity, tiling union, leader) | {statistics.median(checks):.2f} | "
         f"{q[18]:.2f} | {max(checks):.2f} | {len(checks)} |"
     )
-    for label, times in (("old: store writes through frames", old_service), ("new: plain-row writes", service)):
-        if times:
-            qs = statistics.quantiles(times, n=20)
-            print(
-                f"| service move_buildings on SQLite (write version + audit + check), {label} | "
-                f"{statistics.median(times):.2f} | {qs[18]:.2f} | {max(times):.2f} | {len(times)} |"
-            )
+    names = {"old": f"old code ({args.baseline})", "new": "new code (this checkout)"}
+    for label, times in service.items():
+        qs = statistics.quantiles(times, n=20)
+        print(
+            f"| service move_buildings on SQLite (version row + head pointer + audit + check), {names[label]} | "
+            f"{statistics.median(times):.2f} | {qs[18]:.2f} | {max(times):.2f} | {len(times)} |"
+        )
 
 
 if __name__ == "__main__":
