@@ -11,6 +11,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
+from gridmap.errors import Conflict
 from gridmap.services import plans as svc
 from gridmap.services.plans.rebalancing import run_rebalance
 from plan_world import COM, seed
@@ -129,3 +130,22 @@ def test_a_split_keeps_an_overlapping_pair_on_one_side(tied_store):
     svc.split_grid(store, draft, A, actor="u1", world=w)
     now = head(store, draft, w)
     assert now.grid_of("r1c0") == now.grid_of("r1c1")
+
+
+def test_a_move_whose_tied_building_is_in_a_locked_grid_is_refused_and_leaves_the_store_unchanged(sqlite_store):
+    store = sqlite_store
+    seed(store, ["ABC", "ABC", "ABC"])
+    overlap(store, "r0c2", "r0c1")  # a pair the base plan already puts in two grids (B and C)
+    w = world(store)
+    draft = svc.start_draft(store, actor="u1")["draft"]
+    svc.lock_grids(store, draft, [C], actor="u1", world=w)
+    before = store.snapshot(["plans", "audit_log"])
+    with pytest.raises(Conflict, match=f"grid {C} is locked \\(building r0c2\\)"):
+        svc.move_buildings(store, draft, ["r0c1"], A, actor="u1", world=w)
+    after = store.snapshot(["plans", "audit_log"])
+    for k in before:
+        pd.testing.assert_frame_equal(before[k], after[k])
+    # unlocked, the move joins the pair again in the target grid
+    svc.lock_grids(store, draft, [C], locked=False, actor="u1", world=w)
+    res = svc.move_buildings(store, draft, ["r0c1"], A, actor="u1", world=w)
+    assert sorted((m["building_id"], m["from_grid"]) for m in res["moves"]) == [("r0c1", B), ("r0c2", C)]

@@ -177,9 +177,8 @@ def _check_locked(head: GridPlan, moves: Iterable[tuple[str, str]], locked: Iter
     for b, to in moves:
         frm = head.assignment.get(b)
         if frm in locked or to in locked:
-            raise Conflict(
-                f"网格 {frm if frm in locked else to} 已锁定 / grid {frm if frm in locked else to} is locked"
-            )
+            g = frm if frm in locked else to
+            raise Conflict(f"网格 {g} 已锁定（楼栋 {b}） / grid {g} is locked (building {b})")
 
 
 def move_buildings(
