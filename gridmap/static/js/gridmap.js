@@ -318,6 +318,20 @@
     });
   }
 
+  function layerUrl(src, box, zoom) {
+    return src.opts.url + "?bbox=" + box.join(",") + "&zoom=" + zoom + (src.opts.shift ? "&shift=" + src.opts.shift : "") +
+           (src.opts.focusOnly && src.opts.focus ? "&grid=" + encodeURIComponent(src.opts.focus) : "");
+  }
+  /* ask for a layer of the first view as soon as it is registered (the map already has its view): the answer
+   * waits in getJSON's memo for refresh(), which runs once every layer is registered and draws it */
+  function prefetch(src) {
+    var map = src.map;
+    if (!map._loaded || !map.hasLayer(src.group) || src.seed) return;
+    var zoom = map.getZoom();
+    if (zoom < src.opts.minZoom) return;
+    getJSON(layerUrl(src, boxOf(map), zoom)).catch(function () {});   // refresh() reports a failure
+  }
+
   function refresh(src) {
     var map = src.map, zoom = map.getZoom();
     if (!map.hasLayer(src.group)) return;                        // hidden in the layer control
@@ -347,11 +361,9 @@
       status();
       return;
     }
-    var box = boxOf(map);
+    var box = boxOf(map), url = layerUrl(src, box, zoom);
     if (src.controller) src.controller.abort();
     src.controller = new AbortController();
-    var url = src.opts.url + "?bbox=" + box.join(",") + "&zoom=" + zoom + (src.opts.shift ? "&shift=" + src.opts.shift : "") +
-              (src.opts.focusOnly && src.opts.focus ? "&grid=" + encodeURIComponent(src.opts.focus) : "");
     gm.pending += 1; status();
     getJSON(url, src.controller.signal)
       .then(function (data) {
@@ -442,6 +454,7 @@
     gm.drawn[opts.layer] = 0;
     var seed = opts.focusOnly && document.getElementById("gridmap-seed-" + opts.layer);
     if (seed) src.seed = JSON.parse(seed.textContent);   // the whole focus grid's features, for the first view
+    prefetch(src);
     if (opts.tiles && L.vectorGrid) addTiles(src);
     if (!map._gridmapBound) {
       map._gridmapBound = true;
