@@ -474,10 +474,9 @@
       if (zoom < src.opts.minZoom && !tiled && map.hasLayer(src.group) && src.opts.layer === "buildings") hints.push(t("放大查看楼栋"));
     });
     if (gm.truncated) hints.push(t("要素过多，请放大"));
-    var busy = gm.pending > 0 || tilesBusy();
-    s.textContent = busy ? t("加载中…") : hints.join(" · ");
-    s.style.display = s.textContent ? "" : "none";
-    document.documentElement.dataset.gmIdle = busy ? "0" : "1";
+    var busy = gm.pending > 0 || tilesBusy(), text = busy ? t("加载中…") : hints.join(" · "), idle = busy ? "0" : "1";
+    if (s.textContent !== text) { s.textContent = text; s.style.display = text ? "" : "none"; }   // no restyle when unchanged
+    if (document.documentElement.dataset.gmIdle !== idle) document.documentElement.dataset.gmIdle = idle;
   }
 
   function control(position, build) {
