@@ -148,7 +148,7 @@ class _Tile(mapbox_vector_tile.encoder.VectorTile):
             if t:
                 f.tags.extend(t)
             f.type = kinds[i]
-            f.geometry.extend(commands[i])  # type: ignore[arg-type]
+            f.geometry.extend(commands[i])
 
 
 def polygon_commands(geoms: np.ndarray) -> list[list[int]]:
