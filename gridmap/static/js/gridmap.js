@@ -265,9 +265,7 @@
           lyr.bindPopup(function () { return gridPopup(src, p); }, { maxWidth: 260 });
           lyr.on("click", function () { select(src, "grid", p); });
           lyr.bindTooltip(el("span", null, String(p.code).slice(-3)), { permanent: false, direction: "center", className: "gm-label-grid" });
-        } else if (layer === "buildings") {
-          if (!resident()) lyr.bindPopup(function () { return buildingPopup(p); });   // a resident's tap places a pin
-          lyr.on("click", function () { select(src, "building", p); });
+        } else if (layer === "buildings") {   // a tap: one handler on the layer below (hundreds of buildings)
           if (src.opts.focus && p.grid_code === src.opts.focus && src.map.getZoom() >= 17) labelled.push([lyr, el("span", null, String(p.households))]);
         } else if (layer === "estates" && gm.options && gm.options.resident && p.name) {
           lyr.bindTooltip(el("span", null, String(p.name)), { permanent: true, direction: "center",
@@ -279,6 +277,15 @@
           lyr.bindPopup(function () { return pointPopup(layer, p); });
         }
       }
+    });
+    if (layer === "buildings") gj.on("click", function (e) {
+      var p = e.layer && e.layer.feature && e.layer.feature.properties;
+      if (!p) return;
+      if (!resident()) {   // a resident's tap places a pin (the map gets the click)
+        L.DomEvent.stop(e);
+        L.popup().setLatLng(e.latlng).setContent(buildingPopup(p)).openOn(src.map);
+      }
+      select(src, "building", p);
     });
     gj.addTo(group);
     src.gj = gj;
