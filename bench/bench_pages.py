@@ -25,6 +25,7 @@ to redo). The tile cache is emptied before the page loads: the server's warm-up 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import multiprocessing as mp
@@ -418,7 +419,11 @@ def tile_rows(db: Path, z: int, n: int) -> tuple[list[tuple[str, dict]], dict]:
     render = lambda x, y: tiles.render(store, "buildings", z, x, y)  # noqa: E731
     cached = lambda x, y: tiles.tile(store, "buildings", z, x, y)  # noqa: E731
     rows = []
-    with mock.patch.object(mvt, "encode", library_encode), mock.patch.object(tiles, "_grid_codes", library_grid_codes):
+    with (
+        mock.patch.object(mvt, "encode", library_encode),
+        mock.patch.object(tiles, "_grid_codes", library_grid_codes),
+        mock.patch.object(tiles, "_collector_paused", contextlib.nullcontext),
+    ):
         rows.append(("old path: drawn per request, mapbox-vector-tile alone, grid codes read per tile", timed(render)))
     rows.append(("drawn per request, today's encoder (no cache)", timed(render)))
     store.drop_cached_tiles([("buildings", z, x, y) for _, x, y in keys])

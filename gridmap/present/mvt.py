@@ -8,6 +8,7 @@ The SQLite path of ``/tiles/{layer}/{z}/{x}/{y}.pbf`` encodes here; PostGIS does
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -204,7 +205,19 @@ def _wound(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, ready
 
 
-_BOOL = object()  # marks a bool value: the library keeps True and 1 apart (its own table for bools)
+class _Bool:
+    """A bool property value in the values table: the library numbers bools apart (``True`` is not ``1`` there)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool):
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Bool) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash((_Bool, self.value))
 
 
 def _tags(props: pd.DataFrame) -> tuple[list[str], list[Any], list[list[int]]]:
@@ -214,33 +227,41 @@ def _tags(props: pd.DataFrame) -> tuple[list[str], list[Any], list[list[int]]]:
     n, cols = len(props), [c for c in props.columns if isinstance(c, str)]
     if n == 0 or not cols:
         return [], [], [[] for _ in range(n)]
-    plain = [_plain_column(props[c]) for c in cols]
-    present = np.array([[v is not None for v in col] for col in plain], dtype=bool).T  # rows × columns
-    flat = np.empty(present.size, dtype=object)
-    flat[:] = [v for row in zip(*plain) for v in row]  # row-major, as the features are written
-    where = np.flatnonzero(present.ravel())
-    kept = flat[where]
+    grid = np.empty((n, len(cols)), dtype=object)
+    present = np.empty((n, len(cols)), dtype=bool)
+    for j, c in enumerate(cols):
+        grid[:, j], present[:, j] = _plain_column(props[c])
+    where = np.flatnonzero(present.ravel())  # row-major: the order the features are written in
     col_of = where % len(cols)
     seen = np.full(len(cols), present.size)
     np.minimum.at(seen, col_of, where)  # each key's first appearance
     order = [j for j in np.argsort(seen, kind="stable").tolist() if seen[j] < present.size]
     key_index = np.zeros(len(cols), dtype=np.int64)
     key_index[order] = np.arange(len(order))
-    marked = pd.Series([(_BOOL, v) if isinstance(v, bool) else v for v in kept], dtype=object)
-    codes, uniques = pd.factorize(marked, sort=False)
-    values = [u[1] if isinstance(u, tuple) and len(u) == 2 and u[0] is _BOOL else u for u in uniques]
-    pairs = np.empty(2 * len(kept), dtype=np.int64)
+    codes, uniques = pd.factorize(grid.ravel()[where], sort=False)
+    values = [u.value if isinstance(u, _Bool) else u for u in uniques]
+    pairs = np.empty(2 * len(where), dtype=np.int64)
     pairs[0::2], pairs[1::2] = key_index[col_of], codes
-    ends = 2 * np.cumsum(present.sum(axis=1))
-    flat_pairs = pairs.tolist()
-    starts = [0, *ends[:-1].tolist()]
-    return [cols[j] for j in order], values, [flat_pairs[a:b] for a, b in zip(starts, ends.tolist())]
+    ends = (2 * np.cumsum(present.sum(axis=1))).tolist()
+    flat = pairs.tolist()
+    return [cols[j] for j in order], values, [flat[a:b] for a, b in zip([0, *ends[:-1]], ends)]
 
 
-def _plain_column(column: pd.Series) -> list[Any]:
-    """The values of ``column`` as a tile property holds them (:func:`json_column`; None when missing; nested
-    values as their JSON text)."""
-    return [v if not isinstance(v, (list, dict)) else json.dumps(v, ensure_ascii=False) for v in json_column(column)]
+def _plain_column(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The values of ``column`` as a tile property holds them (:func:`json_column`: plain Python values; nested ones
+    as their JSON text; bools marked) and where one is present."""
+    ok = column.notna().to_numpy(dtype=bool)
+    out = np.empty(len(column), dtype=object)
+    if pd.api.types.is_integer_dtype(column.dtype):
+        out[ok] = column[ok].astype(object).tolist()  # Python ints
+        return out, ok
+    values = column.astype(object).tolist()
+    if set(map(type, itertools.compress(values, ok))) <= {str}:
+        out[:] = values
+        return out, ok
+    plain = [v if not isinstance(v, (list, dict)) else json.dumps(v, ensure_ascii=False) for v in json_column(column)]
+    out[:] = [_Bool(v) if isinstance(v, bool) else v for v in plain]
+    return out, ok & np.array([v is not None for v in plain], dtype=bool)
 
 
 def decode(data: bytes) -> dict[str, dict[str, Any]]:
