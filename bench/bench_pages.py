@@ -5,7 +5,8 @@
 
 What it measures (printed as a Markdown table, for docs/benchmarks.md):
 
-* cold load of the overview ``/`` and of a grid page in headless Chromium (new browser context, empty cache):
+* cold load of the overview ``/`` and of a grid page in headless Chromium (new browser context, empty cache; the
+  new window settles ``--settle`` seconds on a blank page first, see :func:`cold_load`):
   time until every visible layer is drawn (``gridmap.idle()``, vector tiles included), and the decoded bytes
   by kind (HTML, API data, vector tiles, static files);
 * the peer: folium's default way — every building inlined as GeoJSON in one page — built and loaded the
@@ -14,8 +15,8 @@ What it measures (printed as a Markdown table, for docs/benchmarks.md):
   (``--clients`` client processes for ``--seconds`` seconds, against ``gridmap serve`` in its own process),
   with the machine's load average before and after;
 * building tiles at ``--tile-zoom`` (13) over the densest area, in process on the SQLite store: the old path
-  (drawn for every request with mapbox-vector-tile's encoder alone, as before the tile cache), drawn with
-  today's encoder without the cache, cold (the tiles emptied from the cache, drawn and kept) and warm (the
+  (drawn for every request with mapbox-vector-tile's encoder alone and the garbage collector on, as before the tile
+  cache), drawn with today's encoder without the cache, cold (the tiles emptied from the cache, drawn and kept) and warm (the
   second fetch, from the cache), p50/p95/max over the same tiles in the same run.
 
 The world is built once and kept in ``bench/out/pages-<scale>.db`` (``--db`` to use another file, ``--rebuild``
