@@ -16,8 +16,8 @@ What it measures (printed as a Markdown table, for docs/benchmarks.md):
   with the machine's load average before and after;
 * building tiles at ``--tile-zoom`` (13) over the densest area, in process on the SQLite store: the old path
   (drawn for every request with mapbox-vector-tile's encoder alone and the garbage collector on, as before the tile
-  cache), drawn with today's encoder without the cache, cold (the tiles emptied from the cache, drawn and kept) and warm (the
-  second fetch, from the cache), p50/p95/max over the same tiles in the same run.
+  cache), drawn with today's encoder without the cache, cold (the tiles emptied from the cache, drawn and kept)
+  and warm (the second fetch, from the cache), p50/p95/max over the same tiles in the same run.
 
 The world is built once and kept in ``bench/out/pages-<scale>.db`` (``--db`` to use another file, ``--rebuild``
 to redo). The tile cache is emptied before the page loads: the server's warm-up load fills it on demand.
