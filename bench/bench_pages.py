@@ -5,7 +5,8 @@
 
 What it measures (printed as a Markdown table, for docs/benchmarks.md):
 
-* cold load of the overview ``/`` and of a grid page in headless Chromium (new browser context, empty cache):
+* cold load of the overview ``/`` and of a grid page in headless Chromium (new browser context, empty cache; the
+  new window settles ``--settle`` seconds on a blank page first, see :func:`cold_load`):
   time until every visible layer is drawn (``gridmap.idle()``, vector tiles included), and the decoded bytes
   by kind (HTML, API data, vector tiles, static files);
 * the peer: folium's default way — every building inlined as GeoJSON in one page — built and loaded the
@@ -14,9 +15,9 @@ What it measures (printed as a Markdown table, for docs/benchmarks.md):
   (``--clients`` client processes for ``--seconds`` seconds, against ``gridmap serve`` in its own process),
   with the machine's load average before and after;
 * building tiles at ``--tile-zoom`` (13) over the densest area, in process on the SQLite store: the old path
-  (drawn for every request with mapbox-vector-tile's encoder alone, as before the tile cache), drawn with
-  today's encoder without the cache, cold (the tiles emptied from the cache, drawn and kept) and warm (the
-  second fetch, from the cache), p50/p95/max over the same tiles in the same run.
+  (drawn for every request with mapbox-vector-tile's encoder alone and the garbage collector on, as before the tile
+  cache), drawn with today's encoder without the cache, cold (the tiles emptied from the cache, drawn and kept)
+  and warm (the second fetch, from the cache), p50/p95/max over the same tiles in the same run.
 
 The world is built once and kept in ``bench/out/pages-<scale>.db`` (``--db`` to use another file, ``--rebuild``
 to redo). The tile cache is emptied before the page loads: the server's warm-up load fills it on demand.
@@ -25,6 +26,7 @@ to redo). The tile cache is emptied before the page loads: the server's warm-up 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import multiprocessing as mp
@@ -198,13 +200,24 @@ def start_server(db: Path, port: int) -> subprocess.Popen:
 
 # -- the browser ---------------------------------------------------------------------------------------
 def cold_load(
-    browser, url: str, *, viewport, wait_js: str, timeout_s: float = 120, then: str | None = None
+    browser,
+    url: str,
+    *,
+    viewport,
+    wait_js: str,
+    timeout_s: float = 120,
+    then: str | None = None,
+    settle_s: float = 0.0,
 ) -> dict[str, float]:
     """Open ``url`` in a fresh context (empty cache); time until ``wait_js`` is true; bytes by kind.
     With ``then`` (JavaScript run once the page is drawn, e.g. a zoom), the time and bytes are those from
-    running it until ``wait_js`` is true again."""
+    running it until ``wait_js`` is true again. ``settle_s``: seconds the new window waits on a blank page
+    before the clock starts (headless Chromium starts its own omnibox-popup WebUI renderer with each new
+    window: about a second of CPU that otherwise overlaps the page's load on a 2-core machine)."""
     ctx = browser.new_context(viewport=viewport)
     page = ctx.new_page()
+    if settle_s > 0:
+        page.wait_for_timeout(1000 * settle_s)
     sizes = {"html": 0, "data": 0, "tiles": 0, "static": 0}
     outside = []
 
@@ -407,7 +420,11 @@ def tile_rows(db: Path, z: int, n: int) -> tuple[list[tuple[str, dict]], dict]:
     render = lambda x, y: tiles.render(store, "buildings", z, x, y)  # noqa: E731
     cached = lambda x, y: tiles.tile(store, "buildings", z, x, y)  # noqa: E731
     rows = []
-    with mock.patch.object(mvt, "encode", library_encode), mock.patch.object(tiles, "_grid_codes", library_grid_codes):
+    with (
+        mock.patch.object(mvt, "encode", library_encode),
+        mock.patch.object(tiles, "_grid_codes", library_grid_codes),
+        mock.patch.object(tiles, "_collector_paused", contextlib.nullcontext),
+    ):
         rows.append(("old path: drawn per request, mapbox-vector-tile alone, grid codes read per tile", timed(render)))
     rows.append(("drawn per request, today's encoder (no cache)", timed(render)))
     store.drop_cached_tiles([("buildings", z, x, y) for _, x, y in keys])
@@ -432,6 +449,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-peer", action="store_true", help="no folium peer page")
     ap.add_argument("--skip-load", action="store_true", help="no load test from a second process")
     ap.add_argument("--skip-tiles", action="store_true", help="no building tile rows")
+    ap.add_argument(
+        "--settle",
+        type=float,
+        default=1.5,
+        help="seconds a new browser window waits before each cold load's clock starts (0: round two's way)",
+    )
     ap.add_argument("--tile-zoom", type=int, default=13)
     ap.add_argument("--tiles", type=int, default=40, help="densest tiles timed for the tile rows")
     a = ap.parse_args(argv)
@@ -487,8 +510,9 @@ def main(argv: list[str] | None = None) -> None:
             ]
             for label, path, vp in [] if a.skip_pages else pages:
                 then = zoom13 if "zoom 13" in label else None
-                cold_load(browser, base + path, viewport=vp, wait_js=idle, then=then)  # warm the server
-                runs = [cold_load(browser, base + path, viewport=vp, wait_js=idle, then=then) for _ in range(a.runs)]
+                kw = {"viewport": vp, "wait_js": idle, "then": then, "settle_s": a.settle}
+                cold_load(browser, base + path, **kw)  # warm the server
+                runs = [cold_load(browser, base + path, **kw) for _ in range(a.runs)]
                 med = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
                 rows.append((label, med))
                 print(label, json.dumps(med, ensure_ascii=False), flush=True)
@@ -504,7 +528,13 @@ def main(argv: list[str] | None = None) -> None:
                         "() => document.querySelectorAll('path.leaflet-interactive').length > 0 || "
                         "document.querySelector('canvas.leaflet-zoom-animated') !== null"
                     )
-                    res = cold_load(browser, peer.as_uri(), viewport={"width": 1280, "height": 800}, wait_js=ctx_wait)
+                    res = cold_load(
+                        browser,
+                        peer.as_uri(),
+                        viewport={"width": 1280, "height": 800},
+                        wait_js=ctx_wait,
+                        settle_s=a.settle,
+                    )
                     res.update(html=size, build_s=build_s)
                     rows.append((f"peer: folium inlining {a.peer_buildings:,} buildings", res))
                     print("peer", json.dumps(res), flush=True)
@@ -549,7 +579,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"World: {facts['buildings']:,} buildings, {facts['grids']:,} grids, {facts['complaints']:,} complaints "
         f"(scale {a.scale}); machine: {os.cpu_count()} CPUs, {sys.platform}; load average (1/5/15 min) "
-        f"at the start {started_load[0]:.1f}/{started_load[1]:.1f}/{started_load[2]:.1f}"
+        f"at the start {started_load[0]:.1f}/{started_load[1]:.1f}/{started_load[2]:.1f}; new windows settle "
+        f"{a.settle:g} s before each cold load"
     )
     print()
     print("| cold load (headless Chromium) | time to drawn | HTML | data (API) | vector tiles | static | drawn |")

@@ -8,6 +8,7 @@ The SQLite path of ``/tiles/{layer}/{z}/{x}/{y}.pbf`` encodes here; PostGIS does
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +18,8 @@ import mapbox_vector_tile
 import numpy as np
 import pandas as pd
 import shapely
+from mapbox_vector_tile.geom_encoder import GeometryEncoder
+from mapbox_vector_tile.utils import get_encode_options
 
 from gridmap.domain.tiles import (  # noqa: F401
     BUFFER,
@@ -29,7 +32,7 @@ from gridmap.domain.tiles import (  # noqa: F401
     tile_bbox,
     to_tile_coords,
 )
-from gridmap.domain.values import json_records
+from gridmap.domain.values import json_column, json_records
 
 
 def prepare_layer(
@@ -47,9 +50,17 @@ def prepare_layer(
     Polygons that shrink below one square tile unit at this zoom are left out (they would vanish
     when coordinates are rounded to the tile grid); ``None``/NaN properties are omitted.
     """
+    geoms, props = _prepared(frame, z, x, y, extent=extent, buffer=buffer, simplify=simplify)
+    return [{"geometry": g, "properties": p} for g, p in zip(geoms, _plain_records(props))]
+
+
+def _prepared(
+    frame: gpd.GeoDataFrame | None, z: int, x: int, y: int, *, extent: int, buffer: int, simplify: float
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """The kept shapes of one layer (projected, clipped, simplified) and their rows' properties (a frame)."""
     check_tile(z, x, y)
     if frame is None or len(frame) == 0:
-        return []
+        return np.array([], dtype=object), pd.DataFrame()
     geoms = to_tile_coords(frame.geometry.to_numpy(), z, x, y, extent=extent)
     geoms = shapely.clip_by_rect(geoms, -buffer, -buffer, extent + buffer, extent + buffer)
     if simplify > 0:
@@ -57,9 +68,8 @@ def prepare_layer(
     keep = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
     polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
     keep &= ~polygonal | (shapely.area(geoms) >= 1.0)
-    props = frame.drop(columns=frame.geometry.name).loc[keep]
-    records = _plain_records(props)
-    return [{"geometry": g, "properties": p} for g, p in zip(geoms[keep], records)]
+    props = pd.DataFrame(frame.drop(columns=frame.geometry.name)).loc[keep]
+    return geoms[keep], props
 
 
 def encode(
@@ -73,11 +83,11 @@ def encode(
     simplify: float = SIMPLIFY_UNITS,
 ) -> bytes:
     """One tile with a layer per ``{name: GeoDataFrame in EPSG:4326}``; empty layers are left out."""
-    out: list[tuple[str, list[dict[str, Any]]]] = []
+    out = []
     for name, frame in layers.items():
-        feats = prepare_layer(frame, z, x, y, extent=extent, buffer=buffer, simplify=simplify)
-        if feats:
-            out.append((name, feats))
+        geoms, props = _prepared(frame, z, x, y, extent=extent, buffer=buffer, simplify=simplify)
+        if len(geoms):
+            out.append((name, geoms, props))
     if not out:
         return b""
     tile = _Tile(
@@ -87,64 +97,59 @@ def encode(
             "on_invalid_geometry": mapbox_vector_tile.encoder.on_invalid_geometry_make_valid,
         }
     )
-    for name, feats in out:
-        wound, ready = _wound(np.asarray([f["geometry"] for f in feats], dtype=object))
-        tile.ready = dict(zip((id(g) for g in wound[ready]), polygon_commands(wound[ready])))
-        tile.add_layer(name, [dict(f, geometry=g) for f, g in zip(feats, wound)])
+    for name, geoms, props in out:
+        tile.add_frame(name, geoms, props)
     return tile.tile.SerializeToString()
 
 
 class _Tile(mapbox_vector_tile.encoder.VectorTile):
-    """mapbox-vector-tile's encoder, skipping its one-by-one winding of the shapes :func:`_wound` already put on the
-    tile grid and wound for the whole layer at once (the same result: the tile's bytes are the same); any other
-    shape (e.g. one that rounding made invalid) goes through the library's own repair as before."""
+    """mapbox-vector-tile's encoder for whole layers at once, writing the bytes the library writes feature by feature:
+    shapes :func:`_wound` put on the tile grid and wound get their commands from :func:`polygon_commands` for the
+    whole layer, any other (e.g. one that rounding made invalid, a line, a point) goes through the library's own
+    repair and geometry encoder as before; the keys and values tables and each feature's tags come from the
+    property columns (:func:`_tags`), in the library's order."""
 
-    #: id of a shape made ready by :func:`_wound` → its geometry commands (:func:`polygon_commands`)
-    ready: dict[int, list[int]] = {}
-
-    def enforce_winding_order(self, shape: Any, n_try: int = 1) -> Any:
-        if n_try == 1 and id(shape) in self.ready:
-            return shape
-        return super().enforce_winding_order(shape, n_try)
-
-    def _handle_attr(self, layer: Any, feature: Any, props: Mapping[str, Any]) -> None:
-        """The library's property tags (same keys and values tables, same order), appended in one go."""
-        tags: list[int] = []
-        for k, v in props.items():
-            if not isinstance(k, str) or not isinstance(v, (str, bool, int, float)):
-                continue
-            ki = self.seen_keys_idx.get(k)
-            if ki is None:
-                layer.keys.append(k)
-                ki = self.seen_keys_idx[k] = self.key_idx
-                self.key_idx += 1
-            seen = self.seen_values_bool_idx if isinstance(v, bool) else self.seen_values_idx
-            vi = seen.get(v)
-            if vi is None:
-                vi = seen[v] = self.val_idx
-                self.val_idx += 1
-                val = layer.values.add()
-                if isinstance(v, bool):
-                    val.bool_value = v
-                elif isinstance(v, str):
-                    val.string_value = v
-                elif isinstance(v, int):
-                    val.int_value = v
-                else:
-                    val.double_value = v
-            tags += (ki, vi)
-        feature.tags.extend(tags)
-
-    def add_feature(self, feature: Any, shape: Any) -> None:
-        commands = self.ready.get(id(shape))
-        if commands is None:
-            super().add_feature(feature, shape)
-            return
-        f = self.layer.features.add()
-        if feature.get("properties") is not None:
-            self._handle_attr(self.layer, f, feature["properties"])
-        f.type = self.tile.Polygon
-        f.geometry.extend(commands)
+    def add_frame(self, name: str, geoms: np.ndarray, props: pd.DataFrame) -> None:
+        """A layer ``name`` of the shapes ``geoms`` (tile units) with the rows of ``props`` as their properties."""
+        if not name or name in self.seen_layer_names:
+            raise ValueError(f"layer name {name!r} is empty or already in the tile")
+        self.seen_layer_names.add(name)
+        layer = self.layer = self.tile.layers.add()
+        self.layer_options = get_encode_options(layer_options=None, default_options=self.default_options)
+        layer.name, layer.version, layer.extent = name, 2, self.layer_options["extents"]
+        wound, ready = _wound(geoms)
+        n = len(geoms)
+        commands: list[list[int] | None] = [None] * n
+        kinds = [int(self.tile.Polygon)] * n
+        for i, cmds in zip(np.flatnonzero(ready).tolist(), polygon_commands(wound[ready])):
+            commands[i] = cmds
+        y_down, extent = self.layer_options["y_coord_down"], self.layer_options["extents"]
+        for i in np.flatnonzero(~ready).tolist():  # as the library's add_layer and add_feature treat them
+            shape = self.enforce_winding_order(wound[i])
+            if shape is not None and not shape.is_empty:
+                cmds = GeometryEncoder(y_down, extent).encode(shape)  # one encoder per shape: it keeps a cursor
+                if len(cmds):
+                    commands[i], kinds[i] = cmds, int(self._get_feature_type(shape))
+        drawn = [i for i in range(n) if commands[i] is not None]
+        keys, values, tags = _tags(props.iloc[drawn])
+        layer.keys.extend(keys)
+        for v in values:
+            val = layer.values.add()
+            if isinstance(v, bool):
+                val.bool_value = v
+            elif isinstance(v, str):
+                val.string_value = v
+            elif isinstance(v, int):
+                val.int_value = v
+            else:
+                val.double_value = v
+        add = layer.features.add
+        for i, t in zip(drawn, tags):
+            f = add()
+            if t:
+                f.tags.extend(t)
+            f.type = kinds[i]
+            f.geometry.extend(commands[i])
 
 
 def polygon_commands(geoms: np.ndarray) -> list[list[int]]:
@@ -198,6 +203,65 @@ def _wound(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         out[idx[ok]] = wound[ok]
         ready[idx[ok]] = True
     return out, ready
+
+
+class _Bool:
+    """A bool property value in the values table: the library numbers bools apart (``True`` is not ``1`` there)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool):
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Bool) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash((_Bool, self.value))
+
+
+def _tags(props: pd.DataFrame) -> tuple[list[str], list[Any], list[list[int]]]:
+    """The keys and values tables of a layer and each row's tags (key, value index pairs), as the library makes them
+    feature by feature: keys and values numbered in order of first appearance over the rows, each row's
+    properties in column order, missing ones left out, equal values (``1`` and ``1.0``, not ``True``) shared."""
+    n, cols = len(props), [c for c in props.columns if isinstance(c, str)]
+    if n == 0 or not cols:
+        return [], [], [[] for _ in range(n)]
+    grid = np.empty((n, len(cols)), dtype=object)
+    present = np.empty((n, len(cols)), dtype=bool)
+    for j, c in enumerate(cols):
+        grid[:, j], present[:, j] = _plain_column(props[c])
+    where = np.flatnonzero(present.ravel())  # row-major: the order the features are written in
+    col_of = where % len(cols)
+    seen = np.full(len(cols), present.size)
+    np.minimum.at(seen, col_of, where)  # each key's first appearance
+    order = [j for j in np.argsort(seen, kind="stable").tolist() if seen[j] < present.size]
+    key_index = np.zeros(len(cols), dtype=np.int64)
+    key_index[order] = np.arange(len(order))
+    codes, uniques = pd.factorize(grid.ravel()[where], sort=False)
+    values = [u.value if isinstance(u, _Bool) else u for u in uniques]
+    pairs = np.empty(2 * len(where), dtype=np.int64)
+    pairs[0::2], pairs[1::2] = key_index[col_of], codes
+    ends = (2 * np.cumsum(present.sum(axis=1))).tolist()
+    flat = pairs.tolist()
+    return [cols[j] for j in order], values, [flat[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+
+
+def _plain_column(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The values of ``column`` as a tile property holds them (:func:`json_column`: plain Python values; nested ones
+    as their JSON text; bools marked) and where one is present."""
+    ok = column.notna().to_numpy(dtype=bool)
+    out = np.empty(len(column), dtype=object)
+    if pd.api.types.is_integer_dtype(column.dtype):
+        out[ok] = column[ok].astype(object).tolist()  # Python ints
+        return out, ok
+    values = column.astype(object).tolist()
+    if set(map(type, itertools.compress(values, ok))) <= {str}:
+        out[:] = values
+        return out, ok
+    plain = [v if not isinstance(v, (list, dict)) else json.dumps(v, ensure_ascii=False) for v in json_column(column)]
+    out[:] = [_Bool(v) if isinstance(v, bool) else v for v in plain]
+    return out, ok & np.array([v is not None for v in plain], dtype=bool)
 
 
 def decode(data: bytes) -> dict[str, dict[str, Any]]:

@@ -6,7 +6,10 @@ use the same extent, buffer and per-zoom simplification.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import gc
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +64,36 @@ def dataset_tile(store: Store, z: int, x: int, y: int) -> bytes:
 
 def render(store: Store, layer: str, z: int, x: int, y: int) -> bytes:
     """Draw the tile without the cache (the database draws it when it can)."""
+    with _collector_paused():
+        return _render(store, layer, z, x, y)
+
+
+_GC_LOCK = threading.Lock()
+_GC_HOLDS = [0, True]  # tiles being drawn now; whether the collector ran before the first of them
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector held off while a tile is drawn. A dense tile allocates thousands of small
+    lists and dicts that live until the tile is written; that churn starts full collections, each walking every
+    object the server keeps (the plan's assignment, the public counts …): 130–170 ms each, one every few dense
+    tiles, 40 % of their time. Drawing makes no garbage cycles; the collector runs again once no tile is being
+    drawn (counted across threads; left off if it was off)."""
+    with _GC_LOCK:
+        if _GC_HOLDS[0] == 0:
+            _GC_HOLDS[1] = gc.isenabled()
+            gc.disable()
+        _GC_HOLDS[0] += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _GC_HOLDS[0] -= 1
+            if _GC_HOLDS[0] == 0 and _GC_HOLDS[1]:
+                gc.enable()
+
+
+def _render(store: Store, layer: str, z: int, x: int, y: int) -> bytes:
     spec = _tile_layer(layer)
     plan = published_plan_id(store)
     if spec.per_plan and plan is None:

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
@@ -231,10 +235,9 @@ def map_parts(
         tiles={} if shift else vector_tiles(),
     )
     lo, hi = bounds_setting()
-    m = render.build_map(
+    parts = _rendered_map(
         opts, names=layer_names(), controls={"legend": {"min": lo, "max": hi, "roles": True}, **controls}
     )
-    parts = render.page_parts(m)
     return {
         "head": nonce_scripts(parts["head"]),
         "body": nonce_scripts(parts["body"]),
@@ -242,6 +245,27 @@ def map_parts(
         "name": parts["name"],
         "strings": js_strings(),
     }
+
+
+_MAPS: OrderedDict[str, dict[str, str]] = OrderedDict()
+_MAPS_LOCK = threading.Lock()
+
+
+def _rendered_map(opts: render.MapOptions, *, names: Mapping[str, str], controls: Mapping[str, Any]) -> dict[str, str]:
+    """:func:`render.page_parts` of the map these options make, kept for the next page that asks for the same map
+    (folium renders a map in ~25 ms; the pieces depend only on these inputs, the nonce is added per request)."""
+    key = json.dumps([dataclasses.asdict(opts), names, controls], sort_keys=True, default=str, ensure_ascii=False)
+    with _MAPS_LOCK:
+        hit = _MAPS.get(key)
+        if hit is not None:
+            _MAPS.move_to_end(key)
+            return hit
+    parts = render.page_parts(render.build_map(opts, names=names, controls=controls))
+    with _MAPS_LOCK:
+        _MAPS[key] = parts
+        while len(_MAPS) > 512:
+            _MAPS.popitem(last=False)
+    return parts
 
 
 TILE_RULE = "/tiles/<layer>/<int:z>/<int:x>/<int:y>.pbf"

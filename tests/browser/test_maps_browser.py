@@ -139,6 +139,16 @@ def test_grid_page_on_a_phone_and_desktop(site, browser, artifacts):
         assert page.locator("[data-figure=complaints_overdue]").inner_text() == "<5"
         assert page.locator("tr[data-complaint]").count() == 0
         assert page.locator(".gm-locate a").is_visible()
+        # the map's script runs before the panel is parsed: it measured the box it has once the panel is there, and
+        # the grid's own buildings are inside the view it fitted
+        fit = page.evaluate(
+            """() => { const box = document.querySelector('.map-box'), s = gridmap.map.getSize();
+                       const own = L.latLngBounds([]);
+                       gridmap.sources.forEach(src => {
+                           if (src.gj && src.opts.layer === 'buildings') own.extend(src.gj.getBounds()); });
+                       return [s.x, s.y, box.clientWidth, box.clientHeight, gridmap.map.getBounds().contains(own)]; }"""
+        )
+        assert fit[:2] == fit[2:4] and fit[4], fit
         # no horizontal scrolling on the phone
         assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
         page.locator(".gm-locate a").click()

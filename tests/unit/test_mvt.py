@@ -163,3 +163,32 @@ def test_shapes_that_rounding_breaks_are_left_to_the_library():
     feats = mvt.prepare_layer(frame, Z, X, Y)
     _, ready = mvt._wound(np.asarray([f["geometry"] for f in feats], dtype=object))
     assert 0 < ready.sum() < len(feats)  # the bow tie, the line and the point are not made ready here
+
+
+def test_property_values_are_numbered_and_shared_as_the_library_does():
+    # the tables are made for the whole layer at once: keys and values in order of first appearance over the rows,
+    # 1 and 1.0 one value (the first seen kept), True apart from 1, "1" apart from both, lists as JSON text, a
+    # missing value left out, a key first seen on a later row numbered then
+    import mapbox_vector_tile
+
+    world = _world().iloc[[0, 2]]
+    frame = gpd.GeoDataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "mixed": pd.array([1, True, 1.0, "1", None], dtype=object),
+            "late": pd.array([None, None, 2.5, [1, "x"], 2.5], dtype=object),
+        },
+        geometry=[world.geometry.iloc[0]] * 3 + [world.geometry.iloc[1]] * 2,
+        crs="EPSG:4326",
+    )
+    feats = mvt.prepare_layer(frame, Z, X, Y)
+    opts = {
+        "extents": mvt.EXTENT,
+        "y_coord_down": True,
+        "on_invalid_geometry": mapbox_vector_tile.encoder.on_invalid_geometry_make_valid,
+    }
+    library = mapbox_vector_tile.encode([{"name": "b", "features": feats}], default_options=opts)
+    assert mvt.encode({"b": frame}, Z, X, Y) == library
+    props = [f["properties"] for f in mvt.decode(library)["b"]["features"]]
+    assert props[0] == {"id": "a", "mixed": 1} and props[2]["mixed"] == 1 and props[1]["mixed"] is True
+    assert props[3] == {"id": "d", "mixed": "1", "late": '[1, "x"]'} and props[4] == {"id": "e", "late": 2.5}

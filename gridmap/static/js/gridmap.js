@@ -265,9 +265,7 @@
           lyr.bindPopup(function () { return gridPopup(src, p); }, { maxWidth: 260 });
           lyr.on("click", function () { select(src, "grid", p); });
           lyr.bindTooltip(el("span", null, String(p.code).slice(-3)), { permanent: false, direction: "center", className: "gm-label-grid" });
-        } else if (layer === "buildings") {
-          if (!resident()) lyr.bindPopup(function () { return buildingPopup(p); });   // a resident's tap places a pin
-          lyr.on("click", function () { select(src, "building", p); });
+        } else if (layer === "buildings") {   // a tap: one handler on the layer below (hundreds of buildings)
           if (src.opts.focus && p.grid_code === src.opts.focus && src.map.getZoom() >= 17) labelled.push([lyr, el("span", null, String(p.households))]);
         } else if (layer === "estates" && gm.options && gm.options.resident && p.name) {
           lyr.bindTooltip(el("span", null, String(p.name)), { permanent: true, direction: "center",
@@ -279,6 +277,15 @@
           lyr.bindPopup(function () { return pointPopup(layer, p); });
         }
       }
+    });
+    if (layer === "buildings") gj.on("click", function (e) {
+      var p = e.layer && e.layer.feature && e.layer.feature.properties;
+      if (!p) return;
+      if (!resident()) {   // a resident's tap places a pin (the map gets the click)
+        L.DomEvent.stop(e);
+        L.popup().setLatLng(e.latlng).setContent(buildingPopup(p)).openOn(src.map);
+      }
+      select(src, "building", p);
     });
     gj.addTo(group);
     src.gj = gj;
@@ -318,6 +325,20 @@
     });
   }
 
+  function layerUrl(src, box, zoom) {
+    return src.opts.url + "?bbox=" + box.join(",") + "&zoom=" + zoom + (src.opts.shift ? "&shift=" + src.opts.shift : "") +
+           (src.opts.focusOnly && src.opts.focus ? "&grid=" + encodeURIComponent(src.opts.focus) : "");
+  }
+  /* ask for a layer of the first view as soon as it is registered (the map already has its view): the answer
+   * waits in getJSON's memo for refresh(), which runs once every layer is registered and draws it */
+  function prefetch(src) {
+    var map = src.map;
+    if (!map._loaded || !map.hasLayer(src.group) || src.seed) return;
+    var zoom = map.getZoom();
+    if (zoom < src.opts.minZoom) return;
+    getJSON(layerUrl(src, boxOf(map), zoom)).catch(function () {});   // refresh() reports a failure
+  }
+
   function refresh(src) {
     var map = src.map, zoom = map.getZoom();
     if (!map.hasLayer(src.group)) return;                        // hidden in the layer control
@@ -347,11 +368,9 @@
       status();
       return;
     }
-    var box = boxOf(map);
+    var box = boxOf(map), url = layerUrl(src, box, zoom);
     if (src.controller) src.controller.abort();
     src.controller = new AbortController();
-    var url = src.opts.url + "?bbox=" + box.join(",") + "&zoom=" + zoom + (src.opts.shift ? "&shift=" + src.opts.shift : "") +
-              (src.opts.focusOnly && src.opts.focus ? "&grid=" + encodeURIComponent(src.opts.focus) : "");
     gm.pending += 1; status();
     getJSON(url, src.controller.signal)
       .then(function (data) {
@@ -442,6 +461,7 @@
     gm.drawn[opts.layer] = 0;
     var seed = opts.focusOnly && document.getElementById("gridmap-seed-" + opts.layer);
     if (seed) src.seed = JSON.parse(seed.textContent);   // the whole focus grid's features, for the first view
+    prefetch(src);
     if (opts.tiles && L.vectorGrid) addTiles(src);
     if (!map._gridmapBound) {
       map._gridmapBound = true;
@@ -461,10 +481,9 @@
       if (zoom < src.opts.minZoom && !tiled && map.hasLayer(src.group) && src.opts.layer === "buildings") hints.push(t("放大查看楼栋"));
     });
     if (gm.truncated) hints.push(t("要素过多，请放大"));
-    var busy = gm.pending > 0 || tilesBusy();
-    s.textContent = busy ? t("加载中…") : hints.join(" · ");
-    s.style.display = s.textContent ? "" : "none";
-    document.documentElement.dataset.gmIdle = busy ? "0" : "1";
+    var busy = gm.pending > 0 || tilesBusy(), text = busy ? t("加载中…") : hints.join(" · "), idle = busy ? "0" : "1";
+    if (s.textContent !== text) { s.textContent = text; s.style.display = text ? "" : "none"; }   // no restyle when unchanged
+    if (document.documentElement.dataset.gmIdle !== idle) document.documentElement.dataset.gmIdle = idle;
   }
 
   function control(position, build) {

@@ -157,7 +157,7 @@
   var leaving = false, keeping = Promise.resolve();
   function keep() {
     var last = Number(sessionStorage.getItem(KEPT_AT) || 0);
-    if (!navigator.onLine || !window.caches || Date.now() - last < EVERY) return Promise.resolve();
+    if (leaving || !navigator.onLine || !window.caches || Date.now() - last < EVERY) return Promise.resolve();
     keeping = fetchScope();
     return keeping;
   }
@@ -165,7 +165,7 @@
     return fetch("/api/offline/scope", {credentials: "same-origin", headers: {Accept: "application/json"}})
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (scope) {
-        if (!scope) return;
+        if (!scope || leaving) return;   // signing out: opening would make the cache again
         return caches.open(CACHE).then(function (cache) {
           var urls = scope.pages.concat(scope["static"]);
           return Promise.all(urls.map(function (u) {

@@ -38,11 +38,12 @@ self.addEventListener("fetch", function (event) {
   event.respondWith(fetch(req).then(function (resp) {
     if (!cleared && keepable(url, resp)) {
       var copy = resp.clone();
-      event.waitUntil(caches.open(CACHE).then(function (c) { return cleared ? null : c.put(req, copy); }));
+      // opening makes the cache again if sign-out emptied the caches meanwhile: then it is dropped again
+      event.waitUntil(caches.open(CACHE).then(function (c) { return cleared ? caches.delete(CACHE) : c.put(req, copy); }));
     }
     return resp;
   }, function (err) {
-    return caches.open(CACHE).then(function (c) { return c.match(req, {ignoreVary: true}); }).then(function (hit) {
+    return caches.match(req, {cacheName: CACHE, ignoreVary: true}).then(function (hit) {   // (match makes no cache)
       if (hit) return hit;
       if (req.mode === "navigate") return offlinePage();
       throw err;
