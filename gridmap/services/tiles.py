@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -69,7 +70,10 @@ def render(store: Store, layer: str, z: int, x: int, y: int) -> bytes:
 
 
 _GC_LOCK = threading.Lock()
-_GC_HOLDS = [0, True]  # tiles being drawn now; whether the collector ran before the first of them
+#: tiles being drawn now; whether the collector ran before the first of them; when it was held off (monotonic)
+_GC_HOLDS: list[Any] = [0, True, 0.0]
+#: the longest the collector stays off while tiles keep overlapping (a busy server may never reach zero)
+GC_PAUSE_LIMIT_S = 2.0
 
 
 @contextlib.contextmanager
@@ -78,10 +82,12 @@ def _collector_paused() -> Iterator[None]:
     lists and dicts that live until the tile is written; that churn starts full collections, each walking every
     object the server keeps (the plan's assignment, the public counts …): 130–170 ms each, one every few dense
     tiles, 40 % of their time. Drawing makes no garbage cycles; the collector runs again once no tile is being
-    drawn (counted across threads; left off if it was off)."""
+    drawn (counted across threads; left off if it was off), or once it has been off for ``GC_PAUSE_LIMIT_S``
+    while tiles kept overlapping, so that a server never busy-free does not go without it."""
     with _GC_LOCK:
         if _GC_HOLDS[0] == 0:
             _GC_HOLDS[1] = gc.isenabled()
+            _GC_HOLDS[2] = time.monotonic()
             gc.disable()
         _GC_HOLDS[0] += 1
     try:
@@ -89,7 +95,7 @@ def _collector_paused() -> Iterator[None]:
     finally:
         with _GC_LOCK:
             _GC_HOLDS[0] -= 1
-            if _GC_HOLDS[0] == 0 and _GC_HOLDS[1]:
+            if _GC_HOLDS[1] and (_GC_HOLDS[0] == 0 or time.monotonic() - _GC_HOLDS[2] > GC_PAUSE_LIMIT_S):
                 gc.enable()
 
 

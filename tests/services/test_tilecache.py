@@ -149,3 +149,50 @@ def test_buildings_deleted_by_an_import_drop_the_tiles_under_them(sqlite_store):
         store.delete("buildings", ids=["b26"])
     assert set(dropped) == _under(before, "buildings", [b.loc["b26"].geometry]) != set()
     _fresh(store, set(store.cached_tile_keys("buildings")))
+
+
+# -- the collector held off while tiles are drawn ------------------------------------------------------------
+
+
+def test_the_collector_is_off_while_tiles_are_drawn_and_back_after(monkeypatch):
+    import gc
+
+    from gridmap.services import tiles as T
+
+    assert gc.isenabled()
+    with T._collector_paused():
+        assert not gc.isenabled()
+        with T._collector_paused():  # a second tile drawn at the same time (another thread)
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the first is still being drawn
+    assert gc.isenabled()
+    gc.disable()  # left off by someone else: drawing a tile does not turn it on
+    try:
+        with T._collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_overlapping_tiles_never_keep_the_collector_off_past_the_limit(monkeypatch):
+    """A busy server whose tiles always overlap never reaches zero drawers: the collector comes back once it has
+    been off for the limit."""
+    import gc
+
+    from gridmap.services import tiles as T
+
+    clock = [100.0]
+    monkeypatch.setattr(T.time, "monotonic", lambda: clock[0])
+    first = T._collector_paused()
+    first.__enter__()
+    try:
+        with T._collector_paused():
+            clock[0] += T.GC_PAUSE_LIMIT_S / 2
+        assert not gc.isenabled()  # within the limit: still off
+        with T._collector_paused():
+            clock[0] += T.GC_PAUSE_LIMIT_S
+        assert gc.isenabled()  # past it: back on though the first tile is still being drawn
+    finally:
+        first.__exit__(None, None, None)
+    assert gc.isenabled()
