@@ -283,6 +283,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("COMPLAINT_SATISFIED_MIN", 4, "Ratings (1–5) at or above this count as satisfied", _between(1, 5)),
     Setting("TILE_MAX_AGE", 60, "Seconds browsers may reuse a vector tile before revalidating it (ETag)", _between(0)),
+    Setting(
+        "TILE_CACHE_MAX_ZOOM",
+        18,
+        "Deepest zoom whose vector tiles the tile cache keeps; deeper ones are drawn per request",
+        _between(0, 24),
+    ),
     Setting("RATE_LIMIT_ENABLED", True, "Apply the rate limits below (turn off only behind a gateway that limits)"),
     Setting(
         "RATE_LIMIT_STORAGE",

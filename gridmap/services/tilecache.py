@@ -45,11 +45,14 @@ _GRID_COLUMNS = ["code", "community_id", "households", "buildings", "geometry"]
 
 
 def cached(store: Store, name: str, z: int, x: int, y: int, render: Callable[[], bytes]) -> bytes:
-    """The tile from the cache, or ``render()`` kept in the cache (an empty tile too)."""
+    """The tile from the cache, or ``render()`` kept in the cache when it shows something. An empty tile is not
+    kept on demand (one index query draws it again, and the empty tiles anyone may ask for are countless);
+    :func:`seed` keeps them over the area it is given."""
     data = store.cached_tile(name, z, x, y)
     if data is None:
         data = render()
-        store.cache_tile(name, z, x, y, data)
+        if data:
+            store.cache_tile(name, z, x, y, data)
     return data
 
 

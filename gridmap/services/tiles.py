@@ -45,22 +45,32 @@ TILE_LAYERS: dict[str, TileLayer] = {
 }
 
 
-def tile(store: Store, layer: str, z: int, x: int, y: int) -> bytes:
+#: the deepest zoom whose tiles the cache keeps by default (setting ``TILE_CACHE_MAX_ZOOM``)
+CACHE_MAX_ZOOM = 18
+
+
+def tile(store: Store, layer: str, z: int, x: int, y: int, *, cache_max_zoom: int = CACHE_MAX_ZOOM) -> bytes:
     """The MVT tile ``z/x/y`` of tile layer ``layer`` (``buildings`` or ``grids``); ``b""`` when empty.
 
-    Served from the tile cache (:mod:`gridmap.services.tilecache`), drawn and kept there on a miss."""
+    Served from the tile cache (:mod:`gridmap.services.tilecache`), drawn and kept there on a miss when it shows
+    something and ``z <= cache_max_zoom``. Deeper tiles (a few buildings each, cheap to draw) and empty ones are
+    drawn per request, so the tiles anyone may ask for cannot fill the store: what the cache holds is bounded by
+    the data, not by the requests (``gridmap tiles seed`` keeps an operator's chosen area whole, empty tiles too).
+    """
     _tile_layer(layer)
     try:
         mvt.check_tile(z, x, y)
     except mvt.TileError as exc:
         raise NotFoundError(str(exc)) from None
+    if z > cache_max_zoom:
+        return render(store, layer, z, x, y)
     return tilecache.cached(store, layer, z, x, y, lambda: render(store, layer, z, x, y))
 
 
-def dataset_tile(store: Store, z: int, x: int, y: int) -> bytes:
+def dataset_tile(store: Store, z: int, x: int, y: int, *, cache_max_zoom: int = CACHE_MAX_ZOOM) -> bytes:
     """One tile with every tile layer (a Tile message's layers are a repeated field: the layers' encodings
     concatenated are one valid tile)."""
-    return b"".join(tile(store, name, z, x, y) for name in TILE_LAYERS)
+    return b"".join(tile(store, name, z, x, y, cache_max_zoom=cache_max_zoom) for name in TILE_LAYERS)
 
 
 def render(store: Store, layer: str, z: int, x: int, y: int) -> bytes:

@@ -19,7 +19,7 @@ from gridmap.services import ogc as ogc_svc
 from gridmap.services import tiles as svc
 from gridmap.web.access import allow
 from gridmap.web.context import get_store
-from gridmap.web.tiles import tile_response
+from gridmap.web.tiles import cache_max_zoom, tile_response
 
 bp = Blueprint("ogc_tiles", __name__, url_prefix="/ogc")
 
@@ -100,7 +100,9 @@ def dataset_tileset(tms: str):
 @allow("public")
 def dataset_tile(tms: str, tile_matrix: int, tile_row: int, tile_col: int):
     _check_tms(tms)
-    return tile_response(svc.dataset_tile(get_store(), tile_matrix, tile_col, tile_row))
+    return tile_response(
+        svc.dataset_tile(get_store(), tile_matrix, tile_col, tile_row, cache_max_zoom=cache_max_zoom())
+    )
 
 
 @bp.get("/collections/<collection_id>/tiles")
@@ -127,7 +129,9 @@ def collection_tileset(collection_id: str, tms: str):
 def collection_tile(collection_id: str, tms: str, tile_matrix: int, tile_row: int, tile_col: int):
     _tiled(collection_id)
     _check_tms(tms)
-    return tile_response(svc.tile(get_store(), collection_id, tile_matrix, tile_col, tile_row))
+    return tile_response(
+        svc.tile(get_store(), collection_id, tile_matrix, tile_col, tile_row, cache_max_zoom=cache_max_zoom())
+    )
 
 
 # -- documents ---------------------------------------------------------------------------------------

@@ -22,7 +22,12 @@ MEDIA = "application/vnd.mapbox-vector-tile"
 @bp.get("/<layer>/<int:z>/<int:x>/<int:y>.pbf")
 @allow("public")
 def tile(layer: str, z: int, x: int, y: int):
-    return tile_response(svc.tile(get_store(), layer, z, x, y))
+    return tile_response(svc.tile(get_store(), layer, z, x, y, cache_max_zoom=cache_max_zoom()))
+
+
+def cache_max_zoom() -> int:
+    """The deepest zoom the tile cache keeps (setting ``TILE_CACHE_MAX_ZOOM``)."""
+    return int(current_app.config.get("TILE_CACHE_MAX_ZOOM", svc.CACHE_MAX_ZOOM))
 
 
 def tile_response(data: bytes) -> BaseResponse:

@@ -196,3 +196,29 @@ def test_overlapping_tiles_never_keep_the_collector_off_past_the_limit(monkeypat
     finally:
         first.__exit__(None, None, None)
     assert gc.isenabled()
+
+
+def test_tiles_anyone_may_ask_for_cannot_fill_the_cache(sqlite_store):
+    """Empty tiles (far from the data) and tiles deeper than the cache's zoom are drawn, not kept: the cache
+    holds what the data shows, not what was asked (``/tiles/…`` is public)."""
+    store = sqlite_store
+    W.load(store)
+    for x in range(5):  # the other side of the world: empty
+        assert tiles.tile(store, "buildings", 15, x, 3) == b""
+    assert store.cached_tile_keys() == []
+    t = mercantile.tile(W.X0 + 0.001, W.Y0 + 0.001, 17)
+    shown = tiles.tile(store, "buildings", 17, t.x, t.y, cache_max_zoom=16)  # deeper than the cache keeps
+    assert shown and store.cached_tile_keys() == []
+    assert tiles.tile(store, "buildings", 17, t.x, t.y) == shown  # at the default depth (18): kept
+    assert store.cached_tile_keys() == [("buildings", 17, t.x, t.y)]
+
+
+def test_the_tile_endpoint_keeps_deep_tiles_out_of_the_cache_as_the_setting_says(sqlite_store, monkeypatch):
+    from gridmap.web import create_app
+
+    W.load(sqlite_store)
+    t = mercantile.tile(W.X0 + 0.001, W.Y0 + 0.001, 17)
+    app = create_app({"TESTING": True, "TILE_CACHE_MAX_ZOOM": 16}, store=sqlite_store)
+    res = app.test_client().get(f"/tiles/buildings/17/{t.x}/{t.y}.pbf")
+    assert res.status_code == 200 and res.data
+    assert sqlite_store.cached_tile_keys() == []
