@@ -149,3 +149,24 @@ def test_a_move_whose_tied_building_is_in_a_locked_grid_is_refused_and_leaves_th
     svc.lock_grids(store, draft, [C], locked=False, actor="u1", world=w)
     res = svc.move_buildings(store, draft, ["r0c1"], A, actor="u1", world=w)
     assert sorted((m["building_id"], m["from_grid"]) for m in res["moves"]) == [("r0c1", B), ("r0c2", C)]
+
+
+def test_a_plan_made_elsewhere_that_splits_a_pair_is_flagged_in_its_checks(sqlite_store):
+    """Moves and the rebalance keep tied buildings together, but a plan imported or made before the tie may not:
+    its checks say so on both grids (a warning: publishing is not stopped by it)."""
+    from gridmap.services.plans.checks import check_plan
+    from gridmap.services.plans.gate import hard_failures
+
+    seed(sqlite_store, ["AAB", "AAB", "AAB"], 10)
+    w = world(sqlite_store)
+    plan = svc.load_plan(sqlite_store, "plan-base", world=w)
+    assert not any("tie_split" in c["problems"] for c in check_plan(plan, w).values())  # no tie yet
+    overlap(sqlite_store, "r1c1", "r1c2")  # r1c1 in A now lies over r1c2 in B
+    w = world(sqlite_store)
+    checks = check_plan(plan, w)
+    assert "tie_split" in checks[A]["problems"] and "tie_split" in checks[B]["problems"]
+    assert all(f["problem"] != "tie_split" for f in hard_failures(plan, w, checks))
+    # a planner's move of either building mends it
+    draft = svc.start_draft(sqlite_store, actor="u1")["draft"]
+    res = svc.move_buildings(sqlite_store, draft, ["r1c2"], A, actor="u1", world=w)
+    assert all("tie_split" not in g["problems"] for g in res["grids"].values())

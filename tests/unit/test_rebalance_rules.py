@@ -384,3 +384,19 @@ def test_an_excess_spread_over_many_small_buildings_is_shed_exactly(row1, excess
     res = rebalance(plan, households=hh, adjacency=adj, default_bounds=bounds, allow_new_grids=False)
     assert res.infeasible == () and res.households_moved == excess
     assert {m.to_grid for m in res.moves} == {B} and all(m.building_id.startswith("r1") for m in res.moves)
+
+
+def test_check_grids_flags_a_grid_holding_part_of_a_tied_group():
+    from gridmap.domain.plan import GridPlan
+    from gridmap.domain.rebalance import check_grids
+
+    plan = GridPlan({"a": "G1", "b": "G1", "c": "G2", "d": "G2"}, {"G1": "C", "G2": "C"})
+    adjacency = {"a": {"b"}, "b": {"a", "c"}, "c": {"b", "d"}, "d": {"c"}}
+    common = dict(households=dict.fromkeys("abcd", 10), adjacency=adjacency, default_bounds=(10, 40))
+    group = frozenset({"b", "c"})
+    split = check_grids(plan, partners={"b": group, "c": group}, **common)
+    assert "tie_split" in split["G1"].problems and "tie_split" in split["G2"].problems
+    whole = frozenset({"a", "b"})
+    kept = check_grids(plan, partners={"a": whole, "b": whole}, **common)
+    assert all("tie_split" not in c.problems for c in kept.values())
+    assert all("tie_split" not in c.problems for c in check_grids(plan, **common).values())

@@ -173,6 +173,11 @@ def members_of(plan: GridPlan, codes: Iterable[str]) -> dict[str, frozenset[str]
     return {c: frozenset(v) for c, v in out.items()}
 
 
+def _splits_a_tie(members: frozenset[str], partners: Mapping[str, frozenset[str]]) -> bool:
+    """Whether a grid of ``members`` holds some but not all of a tied group."""
+    return any(b in partners and not partners[b] <= members for b in members)
+
+
 def check_grids(
     plan: GridPlan,
     *,
@@ -182,8 +187,9 @@ def check_grids(
     default_bounds: tuple[int, int] = DEFAULT_BOUNDS,
     codes: Iterable[str] | None = None,
     covered: Iterable[str] | None = None,
+    partners: Mapping[str, frozenset[str]] | None = None,
 ) -> dict[str, GridCheck]:
-    """Check grids of ``plan``: bounds, contiguity (parts), emptiness and steward coverage.
+    """Check grids of ``plan``: bounds, contiguity (parts), emptiness, steward coverage and tied buildings.
 
     Parameters
     ----------
@@ -197,6 +203,10 @@ def check_grids(
         Check only these grids (the two a move touched); default every grid.
     covered
         Grid codes that have a grid leader (steward coverage); None skips that check.
+    partners
+        Building id → the group of buildings it must share a grid with (see
+        :func:`tie_groups`); a grid holding part of a group is ``tie_split``. Moves and the rebalance keep groups
+        whole; a plan made elsewhere (imported, or from before the tie) may not. None skips that check.
 
     Returns
     -------
@@ -227,5 +237,7 @@ def check_grids(
             problems.append("not_contiguous")
         if covered is not None and code not in covered:
             problems.append("no_grid_leader")
+        if partners and _splits_a_tie(members, partners):
+            problems.append("tie_split")
         out[code] = GridCheck(code, community, hh, len(members), lo, hi, parts, tuple(problems))
     return out

@@ -21,7 +21,8 @@ from gridmap.services.plans.world import PlanWorld
 
 
 def check_plan(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
-    """Bounds, contiguity, exact tiling and steward coverage for ``codes`` (default: every grid).
+    """Bounds, contiguity, exact tiling, steward coverage and tied buildings kept together for ``codes``
+    (default: every grid).
 
     Tiling: every building of a grid has a tessellation cell, so the grid polygon (the union of its
     buildings' cells) and its neighbours' polygons tile the community without gap or overlap.
@@ -34,6 +35,7 @@ def check_plan(plan: GridPlan, world: PlanWorld, *, codes: Iterable[str] | None 
         default_bounds=world.default_bounds,
         codes=codes,
         covered=world.grid_leaders,
+        partners=world.partners,
     )
     members = members_of(plan, checks) if len(checks) <= 50 else plan.grids
     out = {}
