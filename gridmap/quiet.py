@@ -62,6 +62,7 @@ def quiet_fds() -> Iterator[Captured]:
             except (AttributeError, ValueError):
                 pass
         _flush_c()
+        start = os.lseek(sink, 0, os.SEEK_END)  # 0, or where an enclosing call (same thread) has got to
         saved = [os.dup(1), os.dup(2)]
         try:
             os.dup2(sink, 1)
@@ -73,8 +74,8 @@ def quiet_fds() -> Iterator[Captured]:
             os.dup2(saved[1], 2)
             for fd in saved:
                 os.close(fd)
-            size = os.lseek(sink, 0, os.SEEK_END)
-            if size:
-                out.text = os.pread(sink, size, 0).decode("utf-8", "replace")
-                os.ftruncate(sink, 0)
-            os.lseek(sink, 0, os.SEEK_SET)
+            size = os.lseek(sink, 0, os.SEEK_END) - start
+            if size > 0:
+                out.text = os.pread(sink, size, start).decode("utf-8", "replace")
+                os.ftruncate(sink, start)  # each call hands back only what was said during it
+            os.lseek(sink, start, os.SEEK_SET)

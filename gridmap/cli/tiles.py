@@ -7,6 +7,7 @@ import json
 import click
 
 from gridmap.cli.context import cli_store
+from gridmap.cli.errors import settings
 from gridmap.cli.progress import bar, progress_option
 from gridmap.domain.tiles import MAX_ZOOM
 from gridmap.errors import InvalidInput
@@ -35,8 +36,9 @@ def _zooms(text: str) -> range:
 @progress_option
 def seed_cmd(zoom: str, progress: bool | None) -> None:
     """Draw every building and grid tile over the buildings' extent at the zoom levels into the cache (tiles
-    already cached are kept); a progress bar on a terminal; prints the counts as JSON."""
+    already cached are kept; zooms deeper than GRIDMAP_TILE_CACHE_MAX_ZOOM are refused: those tiles are drawn per
+    request); a progress bar on a terminal; prints the counts as JSON."""
     zooms = _zooms(zoom)
     with cli_store() as store, bar(progress, "tiles", unit="tile") as report:
-        out = svc.seed(store, zooms, progress=report)
+        out = svc.seed(store, zooms, progress=report, cache_max_zoom=int(settings()["TILE_CACHE_MAX_ZOOM"]))
     click.echo(json.dumps({"zoom": [zooms.start, zooms.stop - 1], **out}))

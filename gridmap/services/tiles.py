@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from gridmap.errors import NotFoundError
+from gridmap.errors import InvalidInput, NotFoundError
 from gridmap.jobs import Progress
 from gridmap.present import mvt
 from gridmap.services import tilecache
@@ -147,9 +147,20 @@ def seed(
     *,
     bounds: tuple[float, float, float, float] | None = None,
     progress: Progress | None = None,
+    cache_max_zoom: int = CACHE_MAX_ZOOM,
 ) -> dict[str, int]:
     """Pre-fill the tile cache with every tile layer at ``zooms`` over ``bounds`` (default: the buildings'
-    extent); see :func:`gridmap.services.tilecache.seed`. Nothing to draw (no buildings): no tiles."""
+    extent); see :func:`gridmap.services.tilecache.seed`. Nothing to draw (no buildings): no tiles. A zoom
+    deeper than ``cache_max_zoom`` is refused: its tiles are drawn per request, never served from the cache."""
+    zooms = list(zooms)
+    deep = [z for z in zooms if z > cache_max_zoom]
+    if deep:
+        raise InvalidInput(
+            f"缩放级别 {deep[0]} 超过瓦片缓存的最深级别 {cache_max_zoom}（GRIDMAP_TILE_CACHE_MAX_ZOOM），"
+            "这些瓦片按请求绘制 / "
+            f"zoom {deep[0]} is deeper than the tile cache keeps (GRIDMAP_TILE_CACHE_MAX_ZOOM = {cache_max_zoom}): "
+            "its tiles are drawn per request, so seeding them would only fill the store"
+        )
     if bounds is None:
         frame = store.read("buildings", columns=["geometry"])
         if not len(frame) or frame.geometry.isna().all():

@@ -113,6 +113,18 @@ def test_quiet_fds_hands_back_only_what_each_call_said_and_a_child_its_own(capfd
     assert capfd.readouterr().out == ""
 
 
+def test_quiet_fds_nested_calls_each_hand_back_their_own_text(capfd):
+    libc = ctypes.CDLL(None)
+    with quiet_fds() as outer:
+        libc.printf(b"outer before\n")
+        with quiet_fds() as inner:
+            libc.printf(b"inner\n")
+        libc.printf(b"outer after\n")
+    assert inner.text == "inner\n"
+    assert outer.text == "outer before\nouter after\n"
+    assert capfd.readouterr().out == ""
+
+
 def test_a_community_without_buildings_is_one_notice(sqlite_store):
     w = grid_world(4, 6, communities=2, households=100)
     with sqlite_store.transaction():

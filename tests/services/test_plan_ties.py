@@ -170,3 +170,22 @@ def test_a_plan_made_elsewhere_that_splits_a_pair_is_flagged_in_its_checks(sqlit
     draft = svc.start_draft(sqlite_store, actor="u1")["draft"]
     res = svc.move_buildings(sqlite_store, draft, ["r1c2"], A, actor="u1", world=w)
     assert all("tie_split" not in g["problems"] for g in res["grids"].values())
+
+
+def test_a_tie_to_a_building_the_plan_lacks_neither_drags_a_move_nor_flags_a_grid(sqlite_store):
+    """A footprint imported after the plan was made lies over one of the plan's buildings: the plan cannot keep
+    them together (it does not hold the newcomer), so a move of the old building is made alone and no grid is
+    flagged for ever."""
+    from gridmap.services.plans.checks import check_plan
+
+    seed(sqlite_store, ["AAB", "AAB", "AAB"], 10)
+    draft = svc.start_draft(sqlite_store, actor="u1")["draft"]
+    rows = sqlite_store.read("buildings", ids=["r1c0"]).reset_index(drop=True)
+    rows["id"] = "late1"  # the same footprint: overlapping by all of it
+    sqlite_store.write("buildings", gpd.GeoDataFrame(rows, geometry="geometry", crs=rows.crs))
+    w = world(sqlite_store)
+    assert w.partners["r1c0"] == frozenset({"r1c0", "late1"})
+    plan = head(sqlite_store, draft, w)
+    assert all("tie_split" not in c["problems"] for c in check_plan(plan, w).values())
+    res = svc.move_buildings(sqlite_store, draft, ["r1c0"], B, actor="u1", world=w)
+    assert [m["building_id"] for m in res["moves"]] == ["r1c0"]

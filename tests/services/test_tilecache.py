@@ -139,6 +139,20 @@ def test_tiles_seed_command_fills_the_cache_and_refuses_bad_zooms(tmp_path, monk
     store.close()
 
 
+def test_tiles_seed_refuses_zooms_the_cache_does_not_serve(tmp_path, monkeypatch):
+    """Tiles deeper than GRIDMAP_TILE_CACHE_MAX_ZOOM are drawn per request: seeding them would only fill the
+    store, so the command says so and draws nothing."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = open_store(url)
+    W.load(store)
+    monkeypatch.setenv("GRIDMAP_DATABASE_URL", url)
+    monkeypatch.setenv("GRIDMAP_TILE_CACHE_MAX_ZOOM", "16")
+    res = CliRunner().invoke(main, ["tiles", "seed", "--zoom", "15-17"])
+    assert res.exit_code == 1 and "GRIDMAP_TILE_CACHE_MAX_ZOOM" in res.output and "17" in res.output, res.output
+    assert store.cached_tile_keys() == []
+    store.close()
+
+
 def test_buildings_deleted_by_an_import_drop_the_tiles_under_them(sqlite_store):
     store = sqlite_store
     world = W.load(store)

@@ -400,3 +400,35 @@ def test_check_grids_flags_a_grid_holding_part_of_a_tied_group():
     kept = check_grids(plan, partners={"a": whole, "b": whole}, **common)
     assert all("tie_split" not in c.problems for c in kept.values())
     assert all("tie_split" not in c.problems for c in check_grids(plan, **common).values())
+
+
+def test_check_grids_counts_only_partners_the_plan_holds_in_the_same_community():
+    from gridmap.domain.plan import GridPlan
+    from gridmap.domain.rebalance import check_grids, plan_partners
+
+    plan = GridPlan({"a": "G1", "b": "G1", "c": "H1"}, {"G1": "C", "H1": "D"})
+    group = frozenset({"a", "c", "elsewhere"})  # c in another community, "elsewhere" not in the plan
+    partners = {"a": group, "c": group}
+    assert plan_partners(plan, partners, "a") == [] and plan_partners(plan, partners, "b") == []
+    checks = check_grids(
+        plan, households=dict.fromkeys("abc", 10), adjacency={"a": {"b"}, "b": {"a"}}, partners=partners
+    )
+    assert all("tie_split" not in c.problems for c in checks.values())
+
+
+@pytest.mark.parametrize("order", [("a", "b", "c"), ("a", "c", "b"), ("b", "a", "c"), ("c", "b", "a")])
+def test_a_split_group_stays_one_unit_per_grid_whatever_its_order(order):
+    """A tied group of three already split (a and c in one grid, b in the other): a and c are one unit whatever
+    order the group is iterated in (a frozenset's order follows the string hash, which changes per process)."""
+    from gridmap.domain.plan import GridPlan
+    from gridmap.domain.rebalance.moves import _Community
+
+    plan = GridPlan({"a": "G1", "b": "G2", "c": "G1", "d": "G1"}, {"G1": "C", "G2": "C"})
+
+    class Ordered(frozenset):
+        def __iter__(self):
+            return iter(order)
+
+    com = _Community("C", plan, ["G1", "G2"], dict.fromkeys("abcd", 10), {}, [Ordered(order)], 10, 40, locked=set())
+    assert com.unit_of["a"] == com.unit_of["c"] != com.unit_of["b"]
+    assert com.unit_of["d"] != com.unit_of["a"]

@@ -26,6 +26,7 @@ from gridmap.domain.rebalance.checks import (
     fresh_code,
     members_of,
     overlapping_groups,
+    plan_partners,
     tie_groups,
     together_groups,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "RebalanceResult",
     "GridCheck",
     "RebalanceError",
+    "plan_partners",
     "rebalance",
     "check_grids",
     "components",

@@ -173,9 +173,22 @@ def members_of(plan: GridPlan, codes: Iterable[str]) -> dict[str, frozenset[str]
     return {c: frozenset(v) for c, v in out.items()}
 
 
-def _splits_a_tie(members: frozenset[str], partners: Mapping[str, frozenset[str]]) -> bool:
-    """Whether a grid of ``members`` holds some but not all of a tied group."""
-    return any(b in partners and not partners[b] <= members for b in members)
+def plan_partners(plan: GridPlan, partners: Mapping[str, frozenset[str]], building: str) -> list[str]:
+    """The buildings tied to ``building`` (``partners``: building → its tied group) that ``plan`` can keep with
+    it, sorted: those in the plan and in the same community. A tie to a building the plan lacks (imported after
+    the plan was made) or across a community line can never be kept, so it neither drags a move along nor flags
+    a grid."""
+    group = partners.get(building)
+    if not group:
+        return []
+    grid_of, community_of = plan.assignment, plan.grid_community
+    community = community_of[grid_of[building]]
+    return sorted(p for p in group if p != building and p in grid_of and community_of[grid_of[p]] == community)
+
+
+def _splits_a_tie(plan: GridPlan, members: frozenset[str], partners: Mapping[str, frozenset[str]]) -> bool:
+    """Whether a grid of ``members`` holds some but not all of a tied group (as :func:`plan_partners` counts)."""
+    return any(b in partners and any(p not in members for p in plan_partners(plan, partners, b)) for b in members)
 
 
 def check_grids(
@@ -237,7 +250,7 @@ def check_grids(
             problems.append("not_contiguous")
         if covered is not None and code not in covered:
             problems.append("no_grid_leader")
-        if partners and _splits_a_tie(members, partners):
+        if partners and _splits_a_tie(plan, members, partners):
             problems.append("tie_split")
         out[code] = GridCheck(code, community, hh, len(members), lo, hi, parts, tuple(problems))
     return out

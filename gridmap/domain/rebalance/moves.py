@@ -42,10 +42,13 @@ class _Community:
                 x = parent[x]
             return x
 
-        for group in groups:
-            members = [b for b in group if b in in_community]
-            for a, b in zip(members, members[1:]):
-                if plan.assignment[a] == plan.assignment[b]:
+        for group in groups:  # the members of a group in one grid become one unit (all of them, in any order)
+            by_grid: dict[str, list[str]] = {}
+            for b in sorted(group):
+                if b in in_community:
+                    by_grid.setdefault(plan.assignment[b], []).append(b)
+            for members in by_grid.values():
+                for a, b in zip(members, members[1:]):
                     parent[find(a)] = find(b)
         self.members: dict[str, list[str]] = {}
         for b in sorted(buildings):

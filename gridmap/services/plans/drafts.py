@@ -18,7 +18,7 @@ import pandas as pd
 from gridmap.domain.codes import short_code
 from gridmap.domain.colouring import colour_grids, grid_adjacency, touching
 from gridmap.domain.plan import GridPlan, PlanError
-from gridmap.domain.rebalance import fresh_code, split_off
+from gridmap.domain.rebalance import fresh_code, plan_partners, split_off
 from gridmap.errors import Conflict, InvalidInput
 from gridmap.services.plans.checks import check_plan, grid_features, grid_polygons
 from gridmap.services.plans.stored import _new_plan_id, _now, _params, _plan_row, audit, load_plan, published_plan_id
@@ -195,7 +195,7 @@ def move_buildings(
     if to_grid not in head.grid_community:
         raise InvalidInput(f"没有网格 {to_grid} / no grid {to_grid!r} in this plan")
     # tied buildings move together: a building leader's home and served building, overlapping footprints
-    ids = _with_partners(ids, world)
+    ids = _with_partners(ids, head, world)
     pairs = [(b, to_grid) for b in ids]
     locked = _locked(head)
     _check_locked(head, pairs, locked)
@@ -219,14 +219,14 @@ def move_buildings(
     return change_result(store, draft_id, plan, touched, world, info=_info_after_change(draft_id, root, plan))
 
 
-def _with_partners(ids: list[str], world: PlanWorld) -> list[str]:
-    """``ids`` and the buildings tied to them (:attr:`PlanWorld.together`: a building leader's home and served
-    building, overlapping footprints), each once, in that order."""
+def _with_partners(ids: list[str], plan: GridPlan, world: PlanWorld) -> list[str]:
+    """``ids`` and the buildings tied to them that ``plan`` can keep with them (:attr:`PlanWorld.together`: a
+    building leader's home and served building, overlapping footprints; see
+    :func:`gridmap.domain.rebalance.plan_partners`), each once, in that order."""
     out = list(dict.fromkeys(ids))
     chosen = set(out)
-    partners = world.partners
     for b in list(out):
-        for p in sorted(partners.get(b, ())):
+        for p in plan_partners(plan, world.partners, b):
             if p not in chosen:
                 out.append(p)
                 chosen.add(p)
@@ -319,7 +319,7 @@ def split_grid(
         if bad:
             raise InvalidInput(f"这些楼栋不在网格 {code} / buildings not in grid {code}: {bad[:5]}")
         # tied buildings of the grid go with the chosen ones
-        ids = [b for b in _with_partners(ids, world) if head.assignment.get(b) == code]
+        ids = [b for b in _with_partners(ids, head, world) if head.assignment.get(b) == code]
         if len(set(ids)) >= len(head.grids[code]):
             raise InvalidInput("拆分后原网格不能为空 / a split must leave buildings in the grid")
     else:
