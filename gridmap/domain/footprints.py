@@ -71,6 +71,18 @@ def overlap_pairs(geoms: np.ndarray, *, min_share: float = OVERLAP_SHARE) -> pd.
     return out.sort_values(["i", "j"], kind="stable").reset_index(drop=True)
 
 
+def tied_pairs(geoms: np.ndarray, within: np.ndarray, *, min_share: float = OVERLAP_SHARE) -> np.ndarray:
+    """Pairs ``(i, j)`` (t, 2) of :func:`overlap_pairs` whose two footprints share a label of ``within`` (a
+    community per building): one physical building in several footprints, which the partitioner and the plan
+    edits keep in one grid (a grid never crosses a community line, so only pairs inside one are tied)."""
+    pairs = overlap_pairs(geoms, min_share=min_share)
+    if not len(pairs):
+        return np.zeros((0, 2), dtype=np.int64)
+    tied = pairs[["i", "j"]].to_numpy(dtype=np.int64)
+    label = np.asarray(within)
+    return tied[label[tied[:, 0]] == label[tied[:, 1]]]
+
+
 def _present(g: np.ndarray) -> np.ndarray:
     """True where ``g`` holds a non-empty geometry."""
     ok = np.asarray(shapely.is_geometry(g), dtype=bool)  # vectorised: None or any other object gives False

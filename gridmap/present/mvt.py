@@ -259,7 +259,7 @@ def _plain_column(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if set(map(type, itertools.compress(values, ok))) <= {str}:
         out[:] = values
         return out, ok
-    plain = [v if not isinstance(v, (list, dict)) else json.dumps(v, ensure_ascii=False) for v in json_column(column)]
+    plain = [_scalar(v) for v in json_column(column)]
     out[:] = [_Bool(v) if isinstance(v, bool) else v for v in plain]
     return out, ok & np.array([v is not None for v in plain], dtype=bool)
 
@@ -277,13 +277,9 @@ def etag(data: bytes) -> str:
 def _plain_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Properties of each row as :func:`gridmap.domain.values.json_value` values, missing ones left out; an
     MVT property holds one scalar, so nested values (lists, objects) go in as their JSON text."""
-    out = []
-    for rec in json_records(frame):
-        out.append(
-            {
-                c: v if not isinstance(v, (list, dict)) else json.dumps(v, ensure_ascii=False)
-                for c, v in rec.items()
-                if v is not None
-            }
-        )
-    return out
+    return [{c: _scalar(v) for c, v in rec.items() if v is not None} for rec in json_records(frame)]
+
+
+def _scalar(value: Any) -> Any:
+    """A plain value as an MVT property holds it: one scalar, so a nested value (list, object) as its JSON text."""
+    return value if not isinstance(value, (list, dict)) else json.dumps(value, ensure_ascii=False)

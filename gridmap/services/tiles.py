@@ -79,9 +79,16 @@ def render(store: Store, layer: str, z: int, x: int, y: int) -> bytes:
         return _render(store, layer, z, x, y)
 
 
-_GC_LOCK = threading.Lock()
-#: tiles being drawn now; whether the collector ran before the first of them; when it was held off (monotonic)
-_GC_HOLDS: list[Any] = [0, True, 0.0]
+class _Pause:
+    """The collector's pause across threads: tiles being drawn now, whether the collector ran before the first
+    of them, and since when it has been held off (monotonic seconds). Changed under ``lock`` only."""
+
+    lock = threading.Lock()
+    drawing = 0
+    was_enabled = True
+    since = 0.0
+
+
 #: the longest the collector stays off while tiles keep overlapping (a busy server may never reach zero)
 GC_PAUSE_LIMIT_S = 2.0
 
@@ -94,18 +101,17 @@ def _collector_paused() -> Iterator[None]:
     tiles, 40 % of their time. Drawing makes no garbage cycles; the collector runs again once no tile is being
     drawn (counted across threads; left off if it was off), or once it has been off for ``GC_PAUSE_LIMIT_S``
     while tiles kept overlapping, so that a server never busy-free does not go without it."""
-    with _GC_LOCK:
-        if _GC_HOLDS[0] == 0:
-            _GC_HOLDS[1] = gc.isenabled()
-            _GC_HOLDS[2] = time.monotonic()
+    with _Pause.lock:
+        if _Pause.drawing == 0:
+            _Pause.was_enabled, _Pause.since = gc.isenabled(), time.monotonic()
             gc.disable()
-        _GC_HOLDS[0] += 1
+        _Pause.drawing += 1
     try:
         yield
     finally:
-        with _GC_LOCK:
-            _GC_HOLDS[0] -= 1
-            if _GC_HOLDS[1] and (_GC_HOLDS[0] == 0 or time.monotonic() - _GC_HOLDS[2] > GC_PAUSE_LIMIT_S):
+        with _Pause.lock:
+            _Pause.drawing -= 1
+            if _Pause.was_enabled and (_Pause.drawing == 0 or time.monotonic() - _Pause.since > GC_PAUSE_LIMIT_S):
                 gc.enable()
 
 

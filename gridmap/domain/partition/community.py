@@ -15,7 +15,7 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from gridmap.domain.footprints import OVERLAP_SHARE, overlap_pairs
+from gridmap.domain.footprints import OVERLAP_SHARE, tied_pairs
 from gridmap.domain.partition.blocks import barrier_blocks
 from gridmap.domain.partition.graph import CommunityGraph, _check_bounds, _contract, _join_islands
 from gridmap.domain.partition.search import _Search
@@ -254,7 +254,7 @@ def partition_world(
     projected CRS. ``adj``: :func:`gridmap.domain.tessellation.adjacency` of the buildings' cells;
     ``kind``: :func:`~.graph.edge_kinds`. ``bounds``: community id -> (min, max), else ``default_bounds``.
     ``tie_overlapping``: buildings of one community whose footprints overlap by more than this share of the
-    smaller (:func:`gridmap.domain.footprints.overlap_pairs`) are one node, so never in different grids
+    smaller (:func:`gridmap.domain.footprints.tied_pairs`) are one node, so never in different grids
     (None: no ties).
     """
     com = buildings["community_id"].to_numpy(dtype=object)
@@ -284,9 +284,7 @@ def partition_world(
     wanted = None if communities is None else set(communities)
     tied = np.zeros((0, 2), dtype=np.int64)
     if tie_overlapping is not None and len(buildings):
-        tp = overlap_pairs(buildings.geometry.values, min_share=tie_overlapping)
-        tied = tp[["i", "j"]].to_numpy(dtype=np.int64)
-        tied = tied[codes[tied[:, 0]] == codes[tied[:, 1]]] if len(tied) else tied
+        tied = tied_pairs(buildings.geometry.values, codes, min_share=tie_overlapping)
     for ci, c in enumerate(uniq.tolist()):
         if wanted is not None and c not in wanted:
             continue

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gridmap.domain.footprints import OVERLAP_SHARE, groups, overlap_pairs
+from gridmap.domain.footprints import OVERLAP_SHARE, groups, tied_pairs
 from gridmap.domain.plan import GridPlan
 from gridmap.errors import InvalidInput
 
@@ -97,20 +97,17 @@ def overlapping_groups(
     ids: Sequence[str], communities: Sequence[str], geoms: np.ndarray, *, share: float = OVERLAP_SHARE
 ) -> list[frozenset[str]]:
     """Buildings that are one physical building: footprints (``geoms``, metric CRS, aligned with ``ids`` and
-    ``communities``) overlapping by more than ``share`` of the smaller (:func:`gridmap.domain.footprints.overlap_pairs`,
-    the partitioner's ``tie_overlapping`` rule), within one community; pairs that chain make one group."""
+    ``communities``) tied by :func:`gridmap.domain.footprints.tied_pairs` (the partitioner's ``tie_overlapping``
+    rule); pairs that chain make one group."""
     ids = list(ids)
-    pairs = overlap_pairs(np.asarray(geoms, dtype=object), min_share=share)
+    pairs = tied_pairs(np.asarray(geoms, dtype=object), np.asarray(list(communities), dtype=object), min_share=share)
     if not len(pairs):
         return []
-    i, j = pairs["i"].to_numpy(dtype=np.int64), pairs["j"].to_numpy(dtype=np.int64)
-    com = np.asarray(list(communities), dtype=object)
-    same = com[i] == com[j]
-    label = groups(len(ids), np.c_[i[same], j[same]])
+    label = groups(len(ids), pairs)
     members: dict[int, set[str]] = {}
-    for k in np.unique(np.r_[i[same], j[same]]).tolist():
+    for k in np.unique(pairs).tolist():
         members.setdefault(int(label[k]), set()).add(ids[k])
-    return sorted((frozenset(m) for m in members.values() if len(m) > 1), key=sorted)
+    return sorted((frozenset(m) for m in members.values()), key=sorted)
 
 
 def tie_groups(*group_lists: Iterable[Iterable[str]]) -> list[frozenset[str]]:
