@@ -160,3 +160,60 @@ def test_the_leader_works_offline_and_each_move_is_sent_once(browser, world, art
         assert not errors, errors
     finally:
         ctx.close()
+
+
+def _device(page):
+    return page.evaluate(
+        """async () => ({caches: (await caches.keys()).length,
+            dbs: (await indexedDB.databases()).map(d => d.name),
+            workers: (await navigator.serviceWorker.getRegistrations()).length})"""
+    )
+
+
+def test_sign_out_asks_before_dropping_unsent_moves_and_sends_them_when_it_can(browser, world):
+    """Signing out deletes the queue with everything else on the phone. Offline, the leader is asked first
+    (还有 1 项操作未同步…) and saying no keeps the move, which is sent when the network returns. Online with a
+    move still waiting (the request failed on the way and the next round has not come), sign-out sends it first
+    and asks nothing."""
+    store, server, settings, (a, b, c) = world
+    ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, service_workers="allow")
+    page = ctx.new_page()
+    errors: list[str] = []
+    asked: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        sign_in(page, server.url, "leader1", PASSWORD)
+        page.locator(".gm-worklist").wait_for()
+        _wait(page, lambda: page.evaluate("() => document.documentElement.dataset.offlineReady") == "1", "ready")
+
+        # offline: a move waits, sign-out asks, "no" keeps it
+        ctx.set_offline(True)
+        _move(page, a, "dispatched")
+        page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+        page.locator("form.account button[type=submit]").click()
+        _wait(page, lambda: bool(asked), "the question before signing out")
+        assert "1 项操作未同步" in asked[0] and "丢失" in asked[0], asked
+        page.wait_for_timeout(300)
+        assert page.url.endswith("/complaints"), page.url  # still signed in, on the work list
+        assert "待同步" in page.text_content(f"#c-{a} .gm-pending")  # the move still waits on the phone
+        assert _states(store, a) == ["collected"]
+        ctx.set_offline(False)  # the network returns: the kept move is sent
+        _wait(page, lambda: _states(store, a) == ["collected", "dispatched"], "the kept move stored")
+
+        # online, a move whose request failed on the way: sign-out sends it, then signs out without asking
+        page.goto(f"{server.url}/complaints")  # a fresh page: its 30-second round is far off
+        page.locator(".gm-worklist").wait_for()
+        page.route("**/api/complaints/*/transitions", lambda route: route.abort())
+        _move(page, b, "dispatched")
+        page.unroute("**/api/complaints/*/transitions")
+        assert _states(store, b) == ["collected"]
+        page.on("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+        page.locator("form.account button[type=submit]").click()
+        page.wait_for_url(f"{server.url}/")
+        assert _states(store, b) == ["collected", "dispatched"]
+        assert len(asked) == 1, asked  # asked only the first time
+        page.wait_for_timeout(500)
+        assert _device(page) == {"caches": 0, "dbs": [], "workers": 0}
+        assert not errors, errors
+    finally:
+        ctx.close()

@@ -2,7 +2,7 @@
 // leader's scope after sign-in, queues moves made without network (IndexedDB, shown as 待同步), sends them when
 // the network returns — each once (an Idempotency-Key) and only on the state they were based on (If-Match: the
 // request's version) — and shows a request changed meanwhile as a conflict to retry on the fresh state or drop.
-// Sign-out empties the caches, the queue and the worker. Text goes into the page through textContent only.
+// Sign-out sends what waits (online) or asks before dropping it, then empties the caches, the queue and the worker. Text goes into the page through textContent only.
 (function () {
   "use strict";
   var textNode = document.getElementById("gm-offline-text");
@@ -129,13 +129,15 @@
         });
       });
   }
-  function sync() {
-    if (syncing || !navigator.onLine) return Promise.resolve();
-    syncing = true;
-    return all().then(function (items) {
+  // send every queued move in order (a fresh CSRF token first, which also proves the network is back);
+  // resolves to whether any was applied. One round at a time: a second caller shares the round in flight.
+  var sending = null;
+  function sendQueue() {
+    if (sending) return sending;
+    if (!navigator.onLine) return Promise.resolve(false);
+    sending = all().then(function (items) {
       var todo = items.filter(function (i) { return i.status === "queued"; });
       if (!todo.length) return false;
-      // a fresh CSRF token (the kept page's may be old), which also proves the network is back
       return fetch("/api/offline/scope", {credentials: "same-origin", headers: {Accept: "application/json"}})
         .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
         .then(function (scope) {
@@ -144,12 +146,37 @@
             return p.then(function () { return send(item, scope.csrf).then(function (ok) { applied = applied || ok; }); });
           }, Promise.resolve()).then(function () { return applied; });
         });
-    }).then(function (applied) {
-      syncing = false;
+    }).catch(function () { return false; }).then(function (applied) {
+      sending = null;
       document.documentElement.dataset.offlineSynced = String(Date.now());
+      return applied;
+    });
+    return sending;
+  }
+  function sync() {
+    if (syncing || !navigator.onLine) return Promise.resolve();
+    syncing = true;
+    return sendQueue().then(function (applied) {
+      syncing = false;
       if (applied) { window.location.reload(); return; }
       return render();
-    }, function () { syncing = false; return render(); });
+    });
+  }
+  function unsent() {
+    return all().then(function (items) { return items.filter(function (i) { return i.status === "queued"; }).length; },
+                      function () { return 0; });
+  }
+  // before signing out: send what waits if the network is there; if moves are still unsent, ask — signing out
+  // deletes the queue with everything else on the device
+  function mayLeave() {
+    return unsent().then(function (n) {
+      if (!n) return true;
+      return sendQueue().then(unsent).then(function (left) {
+        if (!left) return true;
+        render();
+        return window.confirm(T.unsent.replace("{n}", left));
+      });
+    });
   }
 
   // -- keeping the leader's pages -----------------------------------------------------------------------
@@ -209,7 +236,12 @@
     form.addEventListener("submit", function (ev) {
       if (form.dataset.cleared) return;
       ev.preventDefault();
-      forget().then(function () { form.dataset.cleared = "1"; form.submit(); });
+      if (form.dataset.leaving) return;  // a second tap while the first is still asking or sending
+      form.dataset.leaving = "1";
+      mayLeave().then(function (go) {
+        if (!go) { delete form.dataset.leaving; return; }
+        forget().then(function () { form.dataset.cleared = "1"; form.submit(); });
+      });
     });
   });
 
