@@ -30,7 +30,6 @@ import random
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -44,6 +43,7 @@ sys.path.insert(0, str(ROOT / "tests" / "web"))
 
 import shapely  # noqa: E402
 
+import loadgen  # noqa: E402
 from complaints_world import build, lonlat  # noqa: E402
 from gridmap import config  # noqa: E402
 from gridmap.services import complaints as svc  # noqa: E402
@@ -173,50 +173,14 @@ def throughput(url: str, servers: int, *, seconds: float, clients: int, points_f
 
 
 def load_worker(args: argparse.Namespace) -> None:
-    """The second process: ``clients`` threads POSTing Open311 requests, spread over ``urls``."""
-    urls = args.urls.split(",")
+    """The second process: ``clients`` threads POSTing Open311 requests at the points, spread over ``urls``."""
     points = json.loads(Path(args.points).read_text())
-    stop = time.perf_counter() + args.seconds
-    lat: list[float] = []
-    errors: dict[str, int] = {}
-    lock = threading.Lock()
 
-    def run(i: int) -> None:
-        rng = random.Random(i)
-        base = urls[i % len(urls)]
-        while time.perf_counter() < stop:
-            lon, la = rng.choice(points)
-            body = {"service_code": rng.choice(CATEGORIES), "lat": la, "long": lon, "description": f"bench 压测 {i}"}
-            req = urllib.request.Request(
-                f"{base}/open311/v2/requests.json", data=urllib.parse.urlencode(body).encode(), method="POST"
-            )
-            t = time.perf_counter()
-            try:
-                with urllib.request.urlopen(req, timeout=60) as r:
-                    r.read()
-                    ok, key = r.status == 201, str(r.status)
-            except urllib.error.HTTPError as exc:
-                ok, key = False, str(exc.code)
-                exc.read()
-            except OSError as exc:
-                ok, key = False, type(exc).__name__
-            with lock:
-                if ok:
-                    lat.append(time.perf_counter() - t)
-                else:
-                    errors[key] = errors.get(key, 0) + 1
+    def body(rng: random.Random, i: int) -> dict[str, object]:
+        lon, la = rng.choice(points)
+        return {"service_code": rng.choice(CATEGORIES), "lat": la, "long": lon, "description": f"bench 压测 {i}"}
 
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(args.clients)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    wall = time.perf_counter() - t0
-    lat.sort()
-    q = (lambda f: lat[min(len(lat) - 1, int(f * len(lat)))] * 1000) if lat else (lambda f: float("nan"))
-    print(json.dumps({"accepted": len(lat), "per_second": len(lat) / wall, "p50_ms": q(0.5), "p95_ms": q(0.95),
-                      "errors": errors}))  # fmt: skip
+    loadgen.print_result(loadgen.post_requests(args.urls.split(","), body, seconds=args.seconds, clients=args.clients))
 
 
 def main(argv: list[str] | None = None) -> None:

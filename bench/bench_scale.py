@@ -31,7 +31,6 @@ import random
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -46,6 +45,10 @@ import shapely
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import loadgen  # noqa: E402
+from loadgen import pct  # noqa: E402
 
 GRID_HOUSEHOLDS = 400
 
@@ -179,11 +182,6 @@ def load(store, world: dict[str, pd.DataFrame]) -> dict[str, float]:
 
 
 # -- measuring ---------------------------------------------------------------------------------------
-def pct(values: list[float]) -> tuple[float, float]:
-    v = sorted(values)
-    return (statistics.median(v) * 1000, v[min(len(v) - 1, int(round(0.95 * (len(v) - 1))))] * 1000)
-
-
 def timed_get(url: str) -> tuple[float, int, int]:
     t = time.perf_counter()
     try:
@@ -283,66 +281,21 @@ def intake(base: str, *, seconds: float, concurrency: int, bounds) -> dict[str, 
 
 
 def intake_worker(args: argparse.Namespace) -> None:
-    """The second process: POST Open311 requests from ``concurrency`` threads for ``seconds``."""
+    """The second process: POST Open311 requests at random points of the box from ``concurrency`` threads."""
     minx, miny, maxx, maxy = (float(v) for v in args.bbox.split(","))
     services = json.loads(urllib.request.urlopen(f"{args.url}/open311/v2/services.json", timeout=30).read())
     codes = [s["service_code"] for s in services]
-    stop = time.perf_counter() + args.seconds
-    lat: list[float] = []
-    errors: dict[str, int] = {}
-    lock = threading.Lock()
 
-    def run(i: int) -> None:
-        rng = random.Random(i)
-        while time.perf_counter() < stop:
-            data = urllib.parse.urlencode(
-                {
-                    "service_code": rng.choice(codes),
-                    "lat": rng.uniform(miny, maxy),
-                    "long": rng.uniform(minx, maxx),
-                    "description": f"bench 压测 {i}",
-                }
-            ).encode()
-            t = time.perf_counter()
-            try:
-                with urllib.request.urlopen(
-                    urllib.request.Request(f"{args.url}/open311/v2/requests.json", data=data, method="POST"), timeout=60
-                ) as r:
-                    r.read()
-                    ok = r.status == 201
-                    key = str(r.status)
-            except urllib.error.HTTPError as exc:
-                ok, key = False, f"{exc.code}"
-                exc.read()
-            except OSError as exc:
-                ok, key = False, type(exc).__name__
-            with lock:
-                if ok:
-                    lat.append(time.perf_counter() - t)
-                else:
-                    errors[key] = errors.get(key, 0) + 1
+    def body(rng: random.Random, i: int) -> dict[str, object]:
+        return {
+            "service_code": rng.choice(codes),
+            "lat": rng.uniform(miny, maxy),
+            "long": rng.uniform(minx, maxx),
+            "description": f"bench 压测 {i}",
+        }
 
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(args.concurrency)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    wall = time.perf_counter() - t0
-    p50, p95 = pct(lat) if lat else (float("nan"), float("nan"))
-    print(
-        json.dumps(
-            {
-                "accepted": len(lat),
-                "per_second": len(lat) / wall,
-                "p50_ms": p50,
-                "p95_ms": p95,
-                "errors": errors,
-                "seconds": wall,
-                "concurrency": args.concurrency,
-            }
-        )
-    )
+    res = loadgen.post_requests([args.url], body, seconds=args.seconds, clients=args.concurrency)
+    loadgen.print_result({**res, "concurrency": args.concurrency})
 
 
 # -- main --------------------------------------------------------------------------------------------
