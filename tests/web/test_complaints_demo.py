@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from gridmap import clock, config
 from gridmap.services import complaints as svc
 
