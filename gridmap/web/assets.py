@@ -6,24 +6,33 @@
   Leaflet.heat). Versioned URLs are sent with a one-year ``Cache-Control``.
 * :func:`localize_folium` rewrites folium's ``default_js``/``default_css`` (the map and every plugin class
   gridmap uses) to those local URLs; :func:`external_urls` finds any URL that is still not local.
+* The app's own files under ``/static/`` are **fingerprinted**: every URL the app writes for one
+  (``url_for('static', …)``, folium's and gridmap's map elements) carries ``?v=`` and the first 12 hex digits of
+  the file's SHA-256 (:func:`static_url`). A request whose ``v`` is the file's digest is answered with
+  ``Cache-Control: public, max-age=31536000, immutable`` — a phone loads it once per release, not once per page —
+  and any other (no ``v``, or an old page's) with ``no-cache`` and an ETag, as before.
 * The configured basemap's origin is added to the CSP's image sources (``CSP_EXTRA_SOURCES``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import folium
-from flask import Blueprint, Flask, abort, send_from_directory
+from flask import Blueprint, Flask, Response, abort, request, send_from_directory
 from flask.blueprints import BlueprintSetupState
 from folium import plugins
 
 from gridmap.errors import ConfigError
+from gridmap.present import render
+from gridmap.resources import resource_path
 from gridmap.web.access import allow
 
 bp = Blueprint("assets", __name__)
@@ -66,6 +75,52 @@ def vendor_url(package: str, filename: str) -> str:
     return f"/vendor/{package}/{version}/{filename}"
 
 
+# -- the app's own static files, fingerprinted ------------------------------------------------------------
+STATIC = "/static/"
+
+
+@lru_cache(maxsize=1024)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def static_version(filename: str) -> str | None:
+    """The first 12 hex digits of the SHA-256 of ``gridmap/static/<filename>`` (None: no such file). Read once
+    per file and change: a file edited under a running server gets a new digest."""
+    base = resource_path("static", package=True).resolve()
+    path = (base / filename).resolve()
+    if not path.is_relative_to(base) or not path.is_file():
+        return None
+    st = path.stat()
+    return _digest(str(path), st.st_mtime_ns, st.st_size)
+
+
+def static_url(filename: str) -> str:
+    """``/static/<filename>?v=<digest>`` (without ``?v=`` for a file that does not exist)."""
+    v = static_version(filename)
+    return f"{STATIC}{filename}" + (f"?v={v}" if v else "")
+
+
+def _version_static_urls(endpoint: str, values: dict[str, Any]) -> None:
+    """``url_for('static', filename=…)`` → the fingerprinted URL."""
+    if endpoint == "static" and "filename" in values and "v" not in values:
+        v = static_version(str(values["filename"]))
+        if v:
+            values["v"] = v
+
+
+def _cache_fingerprinted(resp: Response) -> Response:
+    """A static file asked for by its current digest may be kept for a year; anything else revalidates."""
+    if request.endpoint == "static" and resp.status_code in (200, 304):
+        v = request.args.get("v")
+        if v and v == static_version(str((request.view_args or {}).get("filename", ""))):
+            resp.cache_control.no_cache = None
+            resp.cache_control.public = True
+            resp.cache_control.max_age = YEAR
+            resp.cache_control.immutable = True
+    return resp
+
+
 def local_assets() -> dict[str, str]:
     """folium's asset names → local URL paths."""
     s = "/static/vendor"
@@ -103,7 +158,9 @@ def _rewrite(pairs: Iterable[tuple[str, str]], where: str) -> list[tuple[str, st
         if name in DROPPED:
             continue
         if name in local:
-            out.append((name, local[name]))
+            url = local[name]
+        if url.startswith(STATIC):  # the app's own file: by its fingerprint (again, if it was versioned before)
+            out.append((name, static_url(url[len(STATIC) :].split("?", 1)[0])))
         elif url.startswith("/"):
             out.append((name, url))
         else:
@@ -112,7 +169,8 @@ def _rewrite(pairs: Iterable[tuple[str, str]], where: str) -> list[tuple[str, st
 
 
 def localize_folium() -> None:
-    """Point folium's map and the plugins gridmap uses at the local copies (idempotent)."""
+    """Point folium's map, the plugins gridmap uses and gridmap's own map elements at the local copies, the
+    app's own files by their fingerprints (idempotent)."""
     classes: list[Any] = [
         folium.Map,
         folium.GeoJson,
@@ -123,6 +181,9 @@ def localize_folium() -> None:
         plugins.MarkerCluster,
         plugins.FastMarkerCluster,
         plugins.HeatMap,
+        render.ApiSource,
+        render.VectorTileAssets,
+        render.MapControls,
     ]
     for cls in classes:
         for attr in ("default_js", "default_css"):
@@ -230,10 +291,12 @@ def basemap_origins(config: dict[str, Any]) -> list[str]:
 
 
 def init_app(app: Flask) -> None:
-    """Rewrite folium to local files, offer ``vendor_url`` to templates, let the basemap's tiles through
-    the CSP."""
+    """Rewrite folium to local files, fingerprint the app's static URLs, offer ``vendor_url`` to templates, let
+    the basemap's tiles through the CSP."""
     localize_folium()
     app.jinja_env.globals.setdefault("vendor_url", vendor_url)
+    app.url_defaults(_version_static_urls)
+    app.after_request(_cache_fingerprinted)
     origins = basemap_origins(app.config)
     if origins:
         extra = (app.config.get("CSP_EXTRA_SOURCES") or "").split()
