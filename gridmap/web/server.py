@@ -45,7 +45,14 @@ class JSONErrorChannel(HTTPChannel):
 
 
 def make_server(app: Any, *, host: str, port: int, threads: int, **adjustments: Any) -> Any:
-    """A waitress server for ``app`` (call ``.run()``) whose own error answers are JSON."""
+    """A waitress server for ``app`` (call ``.run()``) whose own error answers are JSON.
+
+    waitress is told to leave ``X-Forwarded-*`` and ``Forwarded`` alone: by default it strips them from every
+    request (it trusts no proxy unless given its own ``trusted_proxy``), and then ``GRIDMAP_TRUSTED_PROXIES`` —
+    which the app applies per request (:class:`gridmap.web.proxy.TrustedProxies`) — would never see them: behind
+    nginx every client would be the proxy's address, HTTPS would never be known, and ``/metrics`` would be open
+    to anyone the proxy forwards. With no trusted proxy set the app ignores the headers itself."""
+    adjustments.setdefault("clear_untrusted_proxy_headers", False)
     server = create_server(app, host=host, port=port, threads=threads, ident="gridmap", **adjustments)
     # one listening socket: the server itself; several: a MultiSocketServer whose map holds them
     listeners = [server] if hasattr(server, "channel_class") else list(getattr(server, "map", {}).values())
