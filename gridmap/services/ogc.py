@@ -24,7 +24,7 @@ from gridmap.domain.schema import LAYERS
 from gridmap.domain.values import json_value
 from gridmap.errors import InvalidInput, NotFoundError
 from gridmap.services.complaints.public import public_table
-from gridmap.services.ogc_query import JSON_TYPES, json_schema  # noqa: F401
+from gridmap.services.ogc_query import JSON_TYPES, json_schema, with_bbox  # noqa: F401
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store import Store
 from gridmap.store.base import BBox
@@ -187,7 +187,8 @@ def items(
     order_by: list[str] | None = None,
     crs: str = crsmod.CRS84,
 ) -> Page:
-    """One page of a collection's items, in key order, filtered by ``bbox`` (CRS84, bounding boxes).
+    """One page of a collection's items, in key order, filtered by ``bbox`` (CRS84: the features whose geometry
+    intersects it, as CQL2's ``BBOX``).
 
     A bbox crossing the antimeridian (minx > maxx) is split in two. ``exact=False`` (callers who may not
     see personal data): request counts from 1 to 4 are published as ``"<5"``. ``filter``: a CQL2 AST from
@@ -208,6 +209,8 @@ def items(
         )
         return dataclasses.replace(page, features=to_crs(page.features, crs))
     box = boxes[0]
+    if box is not None:
+        filter = with_bbox(filter, box)
     matched = store.count(coll.layer, bbox=box, where=where, filter=filter)
     frame = store.read(
         coll.layer,
@@ -379,7 +382,9 @@ def _two_box_page(
     cols = _read_columns(coll)
     sort = [o.lstrip("-") for o in order]
     extra = [c for c in sort if c not in cols]
-    frames = [store.read(coll.layer, bbox=b, where=where, filter=filter, columns=cols + extra) for b in boxes]
+    frames = [
+        store.read(coll.layer, bbox=b, where=where, filter=with_bbox(filter, b), columns=cols + extra) for b in boxes
+    ]
     frame = pd.concat(frames, ignore_index=True).drop_duplicates(coll.id_column)
     frame = frame.sort_values(sort, ascending=[not o.startswith("-") for o in order], na_position="last")
     frame = frame.drop(columns=extra).reset_index(drop=True)

@@ -205,6 +205,15 @@ def _rewrite(node: Any, coll: Collection, src: str) -> Any:
     return node
 
 
+def with_bbox(node: ast.Node | None, box: tuple[float, float, float, float]) -> ast.Node:
+    """``node`` AND the geometry intersects ``box`` (CRS84): the items' ``bbox`` parameter as the same predicate
+    as CQL2's ``BBOX(geometry, …)`` (OGC API – Features: the features whose geometry intersects the box, not
+    only their bounding boxes), so both select the same features."""
+    minx, miny, maxx, maxy = (float(v) for v in box)
+    inside = ast.GeometryIntersects(ast.Attribute("geometry"), values.Envelope(minx, maxx, miny, maxy))
+    return inside if node is None else ast.And(node, inside)
+
+
 def _envelope(box: tuple[float, float, float, float], src: str) -> values.Envelope:
     minx, miny, maxx, maxy = crsmod.bbox_to_crs84(tuple(float(v) for v in box), src)  # type: ignore[arg-type]
     return values.Envelope(minx, maxx, miny, maxy)

@@ -70,11 +70,47 @@ def test_bbox_matches_brute_force(ogc):
     client, world = ogc
     q = (W.X0 + 0.0012, W.Y0 - 0.001, W.X0 + 0.0075, W.Y0 + 0.0012)
     body = _get(client, "/ogc/collections/buildings/items?limit=100&bbox=" + ",".join(map(str, q))).get_json()
-    expected = sorted(
-        i for i, g in zip(world["buildings"]["id"], world["buildings"].geometry) if box(*g.bounds).intersects(box(*q))
-    )
+    expected = sorted(i for i, g in zip(world["buildings"]["id"], world["buildings"].geometry) if g.intersects(box(*q)))
     assert [f["id"] for f in body["features"]] == expected and 0 < len(expected) < 12
     assert body["numberMatched"] == len(expected)
+
+
+def test_bbox_selects_by_geometry_like_the_cql2_bbox_filter(store, app_factory):
+    """OGC API – Features: ``bbox`` selects the features whose *geometry* intersects the box. An L-shaped estate
+    whose bounding box reaches into the box but whose shape does not is not selected — by ``bbox=`` and by
+    ``filter=BBOX(geometry, …)`` alike (the review found 15 grids against 14 for the same box)."""
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+
+    W.load(store)
+    x, y = W.X0 + 0.02, W.Y0
+    ell = Polygon([(x, y), (x + 0.004, y), (x + 0.004, y + 0.001), (x + 0.001, y + 0.001), (x + 0.001, y + 0.004),
+                   (x, y + 0.004)])  # fmt: skip
+    near = box(x + 0.005, y + 0.005, x + 0.006, y + 0.006)  # plainly outside, for contrast
+    store.write(
+        "estates",
+        gpd.GeoDataFrame(
+            {"id": ["eL", "eN"], "name": ["L形小区", "远处小区"], "community_id": ["370214001002"] * 2,
+             "property_company_id": [None, None]},
+            geometry=[ell, near],
+            crs="EPSG:4326",
+        ),
+    )  # fmt: skip
+    client = app_factory(store).test_client()
+    q = (x + 0.002, y + 0.002, x + 0.0035, y + 0.0035)  # inside the L's bounding box, in its empty corner
+    assert box(*ell.bounds).intersects(box(*q)) and not ell.intersects(box(*q))
+    by_param = _get(client, "/ogc/collections/estates/items?bbox=" + ",".join(map(str, q))).get_json()
+    by_filter = _get(
+        client, "/ogc/collections/estates/items?filter=BBOX(geometry," + ",".join(map(str, q)) + ")"
+    ).get_json()
+    assert [f["id"] for f in by_param["features"]] == [f["id"] for f in by_filter["features"]] == []
+    assert by_param["numberMatched"] == by_filter["numberMatched"] == 0
+    q2 = (x + 0.0005, y + 0.002, x + 0.0035, y + 0.0035)  # now over the L's upright arm
+    ids = [
+        f["id"]
+        for f in _get(client, "/ogc/collections/estates/items?bbox=" + ",".join(map(str, q2))).get_json()["features"]
+    ]
+    assert ids == ["eL"]
 
 
 def test_grids_are_the_published_plans(ogc):
