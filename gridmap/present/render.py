@@ -8,6 +8,7 @@ every ``moveend``. :func:`page_parts` splits a map into the pieces a Jinja page 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -299,14 +300,21 @@ def build_map(
     return m
 
 
+#: folium's own viewport line (``maximum-scale=1.0, user-scalable=no``): a page has its own, which lets people zoom
+_FOLIUM_VIEWPORT = re.compile(r"""<meta\s+name=["']viewport["'][^>]*>""", re.IGNORECASE)
+
+
 def page_parts(m: folium.Map) -> dict[str, str]:
-    """``{"head", "body", "script", "name"}`` of a map for a Jinja page (nonce the scripts before use)."""
+    """``{"head", "body", "script", "name"}`` of a map for a Jinja page (nonce the scripts before use).
+
+    The head leaves out folium's viewport meta: the page's layout has the one viewport, and folium's forbids
+    pinch-zoom (``user-scalable=no``), which residents who need larger text rely on."""
     root = m.get_root()
     if not isinstance(root, Figure):
         raise TypeError(f"the map's root is a {type(root).__name__}, not a page (branca Figure)")
     root.render()
     return {
-        "head": root.header.render(),
+        "head": _FOLIUM_VIEWPORT.sub("", root.header.render()),
         "body": root.html.render(),
         "script": "<script>\n" + root.script.render() + "\n</script>",
         "name": m.get_name(),

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from gridmap.domain import privacy
-from gridmap.domain.complaints import DEPARTMENTS
+from gridmap.domain.complaints import DEPARTMENTS, STATES
 from gridmap.errors import InvalidInput
 from gridmap.services import complaints as svc
 from gridmap.services.maps import grid as map_grid
@@ -59,19 +59,26 @@ def intake_form():
         link_grids=False,
     )
     shift = basemap_shift(current_app.config) if basemap_layers(current_app.config) else None
+    en = select_locale() == "en"
+    categories = svc.categories_catalogue(_settings())
     return render_template(
         "complaints/new.html",
         layout=layout(),
         user=user,
-        en=select_locale() == "en",
-        categories=svc.categories_catalogue(_settings()),
+        en=en,
+        categories=categories,
         communities=communities,
         community=community,
         staff=user.role in svc.STAFF_ROLES,
         map=m,
         shift=shift or "",
         empty=extent is None,
-        departments={k: (d.en if select_locale() == "en" else d.zh) for k, d in DEPARTMENTS.items()},
+        departments={k: (d.en if en else d.zh) for k, d in DEPARTMENTS.items()},
+        # a nearby request offered for linking is named by number, category and state (no personal field)
+        names={
+            "categories": {c["code"]: c["en"] if en else c["zh"] for c in categories},
+            "states": {k: st.en if en else st.zh for k, st in STATES.items()},
+        },
     )
 
 

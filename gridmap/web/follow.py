@@ -60,6 +60,7 @@ def show(rid: str):
             token=token,
             en=select_locale() == "en",
             rated=request.args.get("rated"),
+            why=request.args.get("why"),
         )
     if user.role in (*svc.STAFF_ROLES, "department"):
         view = svc.get_complaint(get_store(), rid, user=user)
@@ -107,7 +108,8 @@ def rate(rid: str):
         return render_template(
             "complaints/status.html", layout=layout(), c=view, token=token, en=select_locale() == "en", error=exc
         ), exc.status
-    return redirect(status_url(rid, rated=out["state"]), code=303)
+    why = {"why": out["why"]} if out["why"] else {}  # the page says why it was sent back
+    return redirect(status_url(rid, rated=out["state"], **why), code=303)
 
 
 @bp.route("/complaints/track", methods=["GET", "POST"])

@@ -48,6 +48,7 @@ from gridmap.domain.complaints.workflow import (
     new_complaint,
     reopen,
     set_due,
+    unsatisfied,
     validate_intake,
 )
 
@@ -69,6 +70,7 @@ __all__ = [
     "new_complaint",
     "apply",
     "evaluate",
+    "unsatisfied",
     "escalate",
     "escalation_level_due",
     "allowed_targets",

@@ -221,6 +221,12 @@ def _guard_supervised(record: Mapping[str, Any], changes: Mapping[str, Any]) -> 
 _GUARDS = {"duplicate": _guard_duplicate, "reassigned": _guard_reassigned, "supervised": _guard_supervised}
 
 
+def unsatisfied(rating: int, resolved: bool, policy: Policy) -> str | None:
+    """Why a verdict counts as unsatisfied (the reopen rule): ``"unresolved"``, ``"rating"`` (below
+    ``policy.satisfied_min``), or ``None`` when the resident is satisfied."""
+    return "unresolved" if not resolved else "rating" if rating < policy.satisfied_min else None
+
+
 def evaluate(
     record: Mapping[str, Any],
     *,
@@ -258,7 +264,7 @@ def evaluate(
         changes={"rating": rating, "resolved": resolved},
     )
     events = [ev]
-    if (not resolved or rating < policy.satisfied_min) and _within_reopen(record, at, policy):
+    if unsatisfied(rating, resolved, policy) and _within_reopen(record, at, policy):
         new, ev2 = apply(
             new,
             "reopened",

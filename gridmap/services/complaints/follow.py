@@ -131,6 +131,7 @@ def resident_view(
         "rating": view.get("rating"),
         "resolved": view.get("resolved"),
         "reopen_days": policy_from(settings).reopen_days,
+        "satisfied_min": policy_from(settings).satisfied_min,
     }
 
 
@@ -178,4 +179,5 @@ def rate(
         except C.IllegalTransition as exc:
             raise Conflict(str(exc)) from None
         _save(store, cid, rec, new, list[Mapping[str, Any]](events), user=_Resident(cid), action="complaint.transition")
-    return {"state": new["state"], "events": [_event_json(e) for e in events]}
+    why = C.unsatisfied(score, verdict, policy) if new["state"] == "reopened" else None
+    return {"state": new["state"], "why": why, "events": [_event_json(e) for e in events]}

@@ -52,8 +52,10 @@
   }
 
   var locText = document.getElementById("gm-loc-text");
+  var notChosen = locText.textContent;   // "not chosen yet", shown again once a request is in
   var formError = document.getElementById("gm-form-error");
   var depts = JSON.parse((document.getElementById("gm-depts") || {}).textContent || "{}");
+  var names = JSON.parse((document.getElementById("gm-names") || {}).textContent || "{}");
   function setPoint(lon, lat) {
     form.lon.value = lon.toFixed(6);
     form.lat.value = lat.toFixed(6);
@@ -109,10 +111,12 @@
         if (r.duplicates && r.duplicates.length) {
           dupBox.appendChild(el("p", text.dups));
           var none = el("label"); var n = el("input"); n.type = "radio"; n.name = "duplicate_of"; n.value = ""; n.checked = true;
-          none.appendChild(n); none.appendChild(document.createTextNode(" " + text.none)); dupBox.appendChild(none);
-          r.duplicates.forEach(function (d) {
+          none.appendChild(n); none.appendChild(el("span", text.none)); dupBox.appendChild(none);
+          var cats = names.categories || {}, states = names.states || {};
+          r.duplicates.forEach(function (d) {   // number, category, state, distance: nothing personal
             var l = el("label"); var i = el("input"); i.type = "radio"; i.name = "duplicate_of"; i.value = d.id;
-            l.appendChild(i); l.appendChild(document.createTextNode(" " + text.link + " " + d.id + " (" + Math.round(d.distance_m) + " m)"));
+            var what = [cats[form.category.value] || form.category.value, states[d.state] || d.state, Math.round(d.distance_m) + " m"];
+            l.appendChild(i); l.appendChild(el("span", text.link + " " + d.id + " · " + what.join(" · ")));
             dupBox.appendChild(l);
           });
         }
@@ -157,8 +161,10 @@
         if (res[0] !== 201) { refuse(text.error + ": " + (j.error ? j.error.message : res[0])); return; }
         confirmation(j);
         form.reset();
+        // a hidden field keeps its value through reset(): clear the place so the next request asks again
+        form.lon.value = ""; form.lat.value = "";
         clear(routeBox); clear(dupBox);
-        locText.textContent = "";
+        locText.textContent = notChosen; where.textContent = "";
         if (marker && marker.remove) { marker.remove(); marker = null; }
       });
   });

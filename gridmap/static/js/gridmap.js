@@ -488,7 +488,12 @@
 
   function control(position, build) {
     var C = L.Control.extend({ options: { position: position }, onAdd: function () {
-      var box = build(); L.DomEvent.disableClickPropagation(box); L.DomEvent.disableScrollPropagation(box); return box; } });
+      var box = build(); L.DomEvent.disableClickPropagation(box); L.DomEvent.disableScrollPropagation(box);
+      // and no click at all reaches the map: Leaflet tells a control's click by walking up from its target,
+      // which fails once the control has removed it (a picked search result), and the map then took the
+      // tap as a place (the intake form's pin)
+      L.DomEvent.on(box, "click", L.DomEvent.stopPropagation);
+      return box; } });
     return new C();
   }
 
