@@ -121,6 +121,47 @@ def test_the_resident_rates_once_and_unsolved_reopens(app, world):
     assert "已重办" in page and "您的评价" in page
 
 
+@pytest.mark.parametrize("mark", [4, 3])
+def test_a_low_rating_with_solved_says_it_was_below_the_mark(app_factory, world, mark):
+    """Rated below the policy's satisfaction mark but "solved": reopened (the rule), and the page says why —
+    the mark shown is the policy's COMPLAINT_SATISFIED_MIN, not a restated 4; the form names both triggers."""
+    app = app_factory(world, COMPLAINT_SATISFIED_MIN=mark)
+    c = app.test_client()
+    _arm_csrf(c)
+    j = _file(c)
+    _resolve(world, app, j["id"])
+    form = c.get(j["status_url"]).get_data(as_text=True)
+    assert f"选“未解决”或评分低于 {mark} 星，诉求将重新交办" in form
+    en = app.test_client()  # (?lang=en is remembered in a cookie)
+    english = en.get(j["status_url"] + "&lang=en").get_data(as_text=True)
+    assert f'Choose "not solved" or rate below {mark} stars' in english
+    token = parse_qs(urlsplit(j["status_url"]).query)["t"][0]
+    r = c.post(f"/complaints/{j['id']}/rate", data={"t": token, "rating": str(mark - 1), "resolved": "true"})
+    assert r.status_code == 303 and "rated=reopened" in r.headers["Location"] and "why=rating" in r.headers["Location"]
+    assert world.get("complaints", j["id"])["state"] == "reopened"
+    page = c.get(r.headers["Location"]).get_data(as_text=True)
+    assert f"评分低于满意标准（{mark} 星），已重新交办" in page and "问题未解决" not in page
+    english = en.get(r.headers["Location"] + "&lang=en").get_data(as_text=True)
+    assert f"Rated below the satisfaction mark ({mark} stars)" in english
+
+
+def test_not_solved_says_not_solved_and_a_good_rating_just_thanks(app, world):
+    c = app.test_client()
+    _arm_csrf(c)
+    first, second = _file(c), _file(c, description="路灯不亮")
+    for j in (first, second):
+        _resolve(world, app, j["id"])
+    token = parse_qs(urlsplit(first["status_url"]).query)["t"][0]
+    r = c.post(f"/complaints/{first['id']}/rate", data={"t": token, "rating": "5", "resolved": "false"})
+    assert "rated=reopened" in r.headers["Location"] and "why=unresolved" in r.headers["Location"]
+    assert "问题未解决，已重新交办" in c.get(r.headers["Location"]).get_data(as_text=True)
+    token = parse_qs(urlsplit(second["status_url"]).query)["t"][0]
+    r = c.post(f"/complaints/{second['id']}/rate", data={"t": token, "rating": "4", "resolved": "true"})
+    assert "rated=evaluated" in r.headers["Location"] and "why=" not in r.headers["Location"]
+    page = c.get(r.headers["Location"]).get_data(as_text=True)
+    assert "感谢您的评价" in page and "重新交办，请留意进度" not in page
+
+
 def test_bad_ratings_change_nothing(app, world):
     c = app.test_client()
     _arm_csrf(c)
