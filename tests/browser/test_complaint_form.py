@@ -41,6 +41,6 @@ def test_click_map_and_submit(browser, app_factory, sqlite_store, live_server, a
     assert len(rows) == 1 and rows["id"].iloc[0] in text, text
     row = rows.iloc[0]
     assert row["category"] == "sanitation" and row["filed_grid_code"] == G1 and row["building_id"] == "b1"
-    assert row["description"] == "楼下垃圾<b>没人清</b>" and row["channel"] == "api"
+    assert row["description"] == "楼下垃圾<b>没人清</b>" and row["channel"] == "map"  # the page files as "map"
     assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
     assert not [u for u in requested if not u.startswith(server.url)], "requests beyond loopback"
