@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
 from complaints_world import G1, build, lonlat
 from tests.browser.pagekit import tap_map
+from tests.conftest import _arm_csrf
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -104,6 +105,49 @@ def test_a_picked_search_result_moves_the_map_and_places_nothing(
         assert west < lon < east, (lon, west, east)
         # … and the tap on the result neither placed the request nor zoomed the map to it
         assert (page.input_value("input[name=lon]"), page.text_content("#gm-where")) == before
+        assert not errors, errors
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize(("phone", "lang"), [(True, "zh"), (False, "en")], ids=["phone-zh", "desktop-en"])
+def test_a_nearby_request_is_offered_by_number_category_and_state(
+    browser, app_factory, sqlite_store, live_server, artifacts, phone, lang
+):
+    from gridmap.domain.complaints import CATEGORIES, STATES
+
+    build(sqlite_store)
+    app = app_factory(sqlite_store)
+    server = live_server(app)
+    c = sqlite_store.get("buildings", "b1")["geometry"].centroid
+    api = app.test_client()
+    _arm_csrf(api)
+    body = {"category": "sanitation", "description": "王家门口垃圾堆", "lon": c.x, "lat": c.y}
+    first = api.post("/api/complaints", json=body | {"contact_phone": "13800138000"}).get_json()
+    ctx, page, errors = _page(browser, phone)
+    try:
+        page.goto(f"{server.url}/complaints/new" + ("?lang=en" if lang == "en" else ""))
+        page.select_option("select[name=category]", "sanitation")
+        tap_map(page, c.x, c.y)
+        offer = page.locator("#gm-dups label", has_text=first["id"])
+        offer.wait_for()
+        text = offer.inner_text()
+        cat, state = CATEGORIES["sanitation"], STATES[first["state"]]
+        assert (cat.en if lang == "en" else cat.zh) in text and (state.en if lang == "en" else state.zh) in text, text
+        assert "\u00a0m" in text and "垃圾堆" not in text and "8000" not in text  # nothing personal
+        # each radio button sits beside its words, on the same line, before them
+        for label in page.locator("#gm-dups label").all():
+            radio, words = label.locator("input").bounding_box(), label.locator("span").bounding_box()
+            assert radio and words
+            assert radio["x"] + radio["width"] <= words["x"] + 0.5, (radio, words)
+            mid = radio["y"] + radio["height"] / 2
+            assert words["y"] <= mid <= words["y"] + words["height"], (radio, words)
+            assert label.bounding_box()["height"] >= 44  # a thumb-sized row on a phone
+        page.locator("#gm-dups").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / f"intake-dups-{'phone' if phone else 'desk'}-{lang}.png"))
+        # linking to it is still one tap on its words
+        offer.locator("span").tap() if phone else offer.locator("span").click()
+        assert offer.locator("input").is_checked()
         assert not errors, errors
     finally:
         ctx.close()

@@ -115,7 +115,7 @@
           var cats = names.categories || {}, states = names.states || {};
           r.duplicates.forEach(function (d) {   // number, category, state, distance: nothing personal
             var l = el("label"); var i = el("input"); i.type = "radio"; i.name = "duplicate_of"; i.value = d.id;
-            var what = [cats[form.category.value] || form.category.value, states[d.state] || d.state, Math.round(d.distance_m) + " m"];
+            var what = [cats[form.category.value] || form.category.value, states[d.state] || d.state, Math.round(d.distance_m) + "\u00a0m"];
             l.appendChild(i); l.appendChild(el("span", text.link + " " + d.id + " · " + what.join(" · ")));
             dupBox.appendChild(l);
           });
