@@ -121,3 +121,53 @@ def test_on_the_planners_map_touching_grids_never_share_a_colour(demo_copy):
     polys = {f["properties"]["code"]: shape(f["geometry"]) for f in view["polygons"]["features"] if f["geometry"]}
     for code, ns in touching(polys).items():
         assert all(view["colours"][code] != view["colours"][n] for n in ns), code
+
+
+def test_a_draft_whose_base_was_replaced_is_stale_and_diffs_against_the_plan_in_force(sqlite_store):
+    store = sqlite_store
+    seed(store, ["AAB", "AAB", "AAB"], {f"r{i}c{j}": 8 for i in range(3) for j in range(3)})
+    w = svc.load_world(store, settings={"MIN_HOUSEHOLDS": 1, "MAX_HOUSEHOLDS": 500})
+    old_draft = svc.start_draft(store, actor="planner1")["draft"]
+    assert svc.draft_info(store, old_draft)["stale"] is False
+    newer = svc.start_draft(store, actor="planner1")["draft"]
+    svc.move_buildings(store, newer, ["r0c1", "r1c1"], B, actor="planner1", world=w)
+    published = svc.publish(store, newer, actor="planner1", world=w)["plan"]
+    info = svc.draft_info(store, old_draft)
+    assert (info["base"], info["published"], info["stale"]) == ("plan-base", published, True)
+    review = svc.review(store, old_draft, world=w)
+    assert review["stale"] is True and review["previous"] == published and review["base"] == "plan-base"
+    # publishing the untouched old draft would move the two buildings back: the review says so
+    assert review["diff"]["summary"]["buildings"] == 2
+    assert {b["building_id"] for b in review["diff"]["buildings"]} == {"r0c1", "r1c1"}
+    assert svc.review(store, svc.start_draft(store, actor="planner1")["draft"], world=w)["stale"] is False
+
+
+def test_an_empty_grid_is_a_hard_failure(sqlite_store):
+    store = sqlite_store
+    seed(store, ["AAB", "AAB", "AAB"])
+    w = svc.load_world(store, settings={"MIN_HOUSEHOLDS": 1, "MAX_HOUSEHOLDS": 500})
+    draft = svc.start_draft(store, actor="planner1")["draft"]
+    svc.move_buildings(store, draft, ["r0c2", "r1c2", "r2c2"], A, actor="planner1", world=w)
+    review = svc.review(store, draft, world=w)
+    assert [(h["grid"], h["problem"]) for h in review["hard"]] == [(B, "empty")]
+    assert "empty" in review["hard"][0]["message"] and "没有楼栋" in review["hard"][0]["message"]
+    with pytest.raises(Conflict) as err:
+        svc.publish(store, draft, actor="planner1", world=w)
+    assert B in str(err.value)
+    assert svc.published_plan_id(store) == "plan-base"
+    out = svc.publish(store, draft, actor="planner1", world=w, override_reason="B 网格下月撤销，先保留编码")
+    assert _audit(store, "plan.publish")[-1]["detail"]["overridden"] == [f"{B}:empty"]
+    assert out["plan"] == svc.published_plan_id(store)
+
+
+def test_the_publish_audit_row_carries_the_figures_of_the_review(sqlite_store):
+    store = sqlite_store
+    seed(store, ["AAB", "AAB", "AAB"])  # each grid's leader lives in its first building (r0c0, r0c2)
+    w = svc.load_world(store, settings={"MIN_HOUSEHOLDS": 1, "MAX_HOUSEHOLDS": 500})
+    draft = svc.start_draft(store, actor="planner1")["draft"]
+    svc.move_buildings(store, draft, ["r0c2"], A, actor="planner1", world=w)
+    summary = svc.review(store, draft, world=w)["diff"]["summary"]
+    assert summary["stewards"] == 1 and summary["buildings"] == 1
+    svc.publish(store, draft, actor="planner1", world=w)
+    detail = _audit(store, "plan.publish")[-1]["detail"]
+    assert {k: detail[k] for k in summary} == summary

@@ -75,10 +75,14 @@ def draft_info(store: Store, draft_id: str) -> dict[str, Any]:
     root = _draft_root(store, draft_id)
     p = _params(root)
     head = p["head"]
+    published = published_plan_id(store)
     return {
         "draft": draft_id,
         "head": head,
         "base": root["parent_id"],
+        "published": published,
+        # started from a plan no longer in force: publishing it undoes what was published since
+        "stale": published is not None and root["parent_id"] != published,
         "can_undo": head != draft_id,
         "can_redo": bool(p.get("redo")),
         "locked": _params(_plan_row(store, head)).get("locked") or [],

@@ -1,9 +1,12 @@
 """What publishing a draft would bring into force, and what stops it (issue 15).
 
 :func:`review` is what the planner's confirmation shows: every grid that fails a check, the grids without a
-grid leader (网格长), the hard failures and the diff against the published plan (summary and per grid).
+grid leader (网格长), the hard failures, the diff against the plan in force now (summary and per grid) and
+whether the draft is ``stale`` — started from a plan that has since been replaced, so publishing it replaces the
+plan in force and undoes what was published since the draft began.
 :func:`hard_failures` is the gate :func:`gridmap.services.plans.publishing.publish` applies to a draft:
 
+* an empty grid (``empty``: no buildings, so it would be published without an area);
 * a grid in pieces (``not_contiguous``);
 * a gap in the tiling (``tiling_gap``: buildings without a tessellation cell, so the grids leave a hole);
 * a grid above its maximum where the rebalance (the planner's 自动平衡, new grids allowed) brings it within
@@ -17,19 +20,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from gridmap.domain.diff import diff_plans
 from gridmap.domain.plan import GridPlan
 from gridmap.services.plans.checks import check_plan
 from gridmap.services.plans.drafts import draft_info
-from gridmap.services.plans.rebalancing import diff, run_rebalance
-from gridmap.services.plans.stored import load_plan, published_plan_id
+from gridmap.services.plans.rebalancing import plan_diff, run_rebalance
+from gridmap.services.plans.stored import load_plan
 from gridmap.services.plans.world import PlanWorld
 from gridmap.store.base import Store
 
 #: problems that stop publishing by themselves
-HARD = ("not_contiguous", "tiling_gap")
+HARD = ("empty", "not_contiguous", "tiling_gap")
 #: the words of each hard failure (Chinese / English)
 _WORDS = {
+    "empty": "网格 {grid} 没有楼栋，发布后是一个没有范围的空网格 / grid {grid} has no buildings: it would be published "
+    "as an empty grid with no area",
     "not_contiguous": "网格 {grid} 不连续，分成 {parts} 块 / grid {grid} is in {parts} pieces",
     "tiling_gap": "网格 {grid} 有 {n} 栋楼没有地块，网格之间留有缺口 / grid {grid} has {n} buildings without a cell: "
     "the grids leave a gap",
@@ -71,15 +75,17 @@ def review(store: Store, draft_id: str, *, world: PlanWorld) -> dict[str, Any]:
     plan = load_plan(store, info["head"], world=world)
     checks = check_plan(plan, world)
     failing = {code: c for code, c in checks.items() if c["problems"]}
-    previous = published_plan_id(store)
-    if previous:  # the planner's diff: buildings, households, stewards and open requests that change grid
-        d = diff(store, previous, str(info["head"]), world=world)
-    else:
-        d = diff_plans(GridPlan({}, {}), plan, households=world.households)
+    previous = info["published"]
+    # the planner's diff against the plan in force: buildings, households, stewards and open requests that
+    # change grid — the same computation as the plan.publish audit row
+    old = load_plan(store, previous, world=world) if previous else GridPlan({}, {})
+    d = plan_diff(store, old, plan, households=world.households)
     return {
         "draft": draft_id,
         "plan": plan.id,
         "previous": previous,
+        "base": info["base"],
+        "stale": info["stale"],
         "failing": failing,
         "no_grid_leader": sorted(code for code, c in failing.items() if "no_grid_leader" in c["problems"]),
         "hard": hard_failures(plan, world, checks),

@@ -6,7 +6,8 @@ through the same steps. In one transaction it writes the plan's full assignment 
 draft version has only its moves), marks it ``published`` with its effective date, supersedes the plan
 published before, records new and retires unused grid codes (:func:`gridmap.store.plans.set_published`) and
 writes the audit row: action ``plan.publish`` (``plan.rollback``), detail ``draft``, ``previous``,
-``effective_date`` and the diff summary against the previous plan (:meth:`gridmap.domain.diff.PlanDiff.summary`).
+``effective_date`` and the diff summary against the previous plan (:meth:`gridmap.domain.diff.PlanDiff.summary`,
+:func:`gridmap.services.plans.rebalancing.plan_diff`: the same figures the review showed).
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from typing import Any
 import pandas as pd
 
 from gridmap import clock, config
-from gridmap.domain.diff import diff_plans
 from gridmap.domain.plan import GridPlan
 from gridmap.errors import Conflict, InvalidInput
 from gridmap.services import tilecache
 from gridmap.services.plans.checks import grid_polygons
 from gridmap.services.plans.gate import hard_failures
+from gridmap.services.plans.rebalancing import plan_diff
 from gridmap.services.plans.stored import (
     _new_plan_id,
     _now,
@@ -195,7 +196,7 @@ def _bring_into_force(
     set_published(store, pid, plan, effective_date=effective_date, published_at=_now(), params=params)
     forget_published()  # this process's kept grids (others see the new published_at)
     tilecache.plan_changed(store, previous if previous != pid else None, pid)
-    summary = diff_plans(prev_plan, plan, households=_households(store, world)).summary()
+    summary = plan_diff(store, prev_plan, plan, households=_households(store, world)).summary()
     audit(
         store,
         actor,

@@ -4,7 +4,7 @@ stewards and open complaints.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -108,5 +108,11 @@ def diff(store: Store, old_id: str, new_id: str, *, world: PlanWorld) -> PlanDif
     """Diff two stored plans with today's households, stewards and open complaints."""
     old = load_current(store, old_id, world=world)
     new = load_current(store, new_id, world=world)
+    return plan_diff(store, old, new, households=world.households)
+
+
+def plan_diff(store: Store, old: GridPlan, new: GridPlan, *, households: Mapping[str, int]) -> PlanDiff:
+    """The diff of two plans with ``households`` and today's stewards and open complaints: the one
+    computation behind the planner's diff, the review before publishing and the ``plan.publish`` audit row."""
     st = store.read("stewards", columns=["id", "building_id", "role"]).to_dict("records")
-    return diff_plans(old, new, households=world.households, stewards=st, complaints=_open_complaints(store))
+    return diff_plans(old, new, households=households, stewards=st, complaints=_open_complaints(store))

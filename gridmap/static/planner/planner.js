@@ -428,7 +428,8 @@
       table.hidden = !body.childNodes.length;
     }
     document.getElementById("diff").addEventListener("click", function () {
-      var url = root.dataset.diff + "?old=" + encodeURIComponent(root.dataset.base) + "&new=" +
+      // against the plan in force now (the button's words), not the draft's base, which may since be replaced
+      var url = root.dataset.diff + "?old=" + encodeURIComponent(root.dataset.published || root.dataset.base) + "&new=" +
         encodeURIComponent(state.plan);
       call("GET", url).then(function (d) {
         state.changed = new Set(d.buildings.map(function (b) { return b.building_id; }));
@@ -464,6 +465,7 @@
         review = r;
         var body = document.getElementById("review-body");
         body.textContent = "";
+        if (r.stale) { body.appendChild(el("p", "stale-warning", T.stale)); }
         body.appendChild(section(T.hard, r.hard.map(function (h) { return h.message; }), "hard"));
         body.appendChild(section(T.failing, Object.keys(r.failing).sort().map(function (code) {
           var g = r.failing[code];
