@@ -51,6 +51,7 @@ NAV = (
     ("/complaints/new", "反映诉求", "public"),
     ("/kpi", "考核", "public"),
     ("/planner", "网格规划", "planner"),
+    ("/embed/tokens", "嵌入令牌", "planner"),
     ("/ogc", "开放数据", "public"),
 )
 
@@ -66,6 +67,7 @@ def nav_items() -> list[dict[str, Any]]:
         "反映诉求": _("反映诉求"),
         "考核": _("考核"),
         "网格规划": _("网格规划"),
+        "嵌入令牌": _("嵌入令牌"),
         "开放数据": _("开放数据"),
     }
     items = [
