@@ -52,6 +52,9 @@ class MapOptions:
     focus: str | None = None
     #: a click on a grid or building posts ``gridmap:select`` to ``window.parent`` (embeds)
     select_origin: str | None = None
+    #: a street, community or grid code: the map fetches, shows and selects only what lies inside it (the area
+    #: of a community or street embed; the layer API's ``area=``)
+    area: str | None = None
     #: layers hidden at first (still in the layer control)
     hidden: Sequence[str] = ()
     api: str = "/api"
@@ -171,6 +174,7 @@ def _source(
         "shift": opts.shift,
         "focus": opts.focus,
         "select": opts.select_origin is not None,
+        "area": opts.area,
         "linkGrids": opts.link_grids,
         **extra,
     }
@@ -295,7 +299,14 @@ def build_map(
             ADDERS[layer](m, opts, **kwargs)
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
     MapControls(
-        dict(controls or {}, focus=opts.focus, selectOrigin=opts.select_origin, api=opts.api, **opts.extra)
+        dict(
+            controls or {},
+            focus=opts.focus,
+            selectOrigin=opts.select_origin,
+            area=opts.area,
+            api=opts.api,
+            **opts.extra,
+        )
     ).add_to(m)
     return m
 

@@ -81,6 +81,11 @@ class LayerQuery(Query):
     grid: str | None = Field(
         None, pattern=r"^[0-9]{1,15}$", description="buildings only: the buildings of this grid of the published plan"
     )
+    area: str | None = Field(
+        None,
+        pattern=r"^([0-9]{9}|[0-9]{12}|[0-9]{15})$",
+        description="only the features inside this street, community or grid (community and street embeds)",
+    )
 
 
 @bp.get("/layers/<layer>")
@@ -98,6 +103,7 @@ def layer(layer: str, query: LayerQuery):
         bounds=_bounds(),
         now=clock.now(),
         grid=query.grid,
+        area=query.area,
         points=privacy.sees_exact_counts(current_user()),
     )
     return compressed(Response(text, mimetype="application/geo+json"))

@@ -79,7 +79,7 @@ def _check_area(key: str) -> None:
         raise Forbidden("此嵌入令牌不含该区域 / this embed token does not cover this area")
 
 
-def _embed_page(*, title: str, bounds, focus: str | None = None):
+def _embed_page(*, title: str, bounds, focus: str | None = None, area: str | None = None):
     basemap = "none" if request.args.get("basemap") == "none" else None
     m = map_parts(
         layers=chosen_layers(),
@@ -89,6 +89,7 @@ def _embed_page(*, title: str, bounds, focus: str | None = None):
         basemap=basemap,
         controls={"search": False, "locate": False, "linkGrids": False},
         link_grids=False,
+        area=area,
     )
     return render_template("maps/embed.html", map=m, title=title)
 
@@ -110,7 +111,7 @@ def community(cid: str):
     """One community and its grids, framed by a host page."""
     _check_area(cid)
     a = map_grid.area(_store(), "community", cid)
-    return _embed_page(title=a["name"], bounds=a["bbox"])
+    return _embed_page(title=a["name"], bounds=a["bbox"], area=cid)  # only the community: data and selection
 
 
 @bp.get("/streets/<sid>")
@@ -120,7 +121,7 @@ def street(sid: str):
     """One street and its grids, framed by a host page."""
     _check_area(sid)
     a = map_grid.area(_store(), "street", sid)
-    return _embed_page(title=a["name"], bounds=a["bbox"])
+    return _embed_page(title=a["name"], bounds=a["bbox"], area=sid)
 
 
 @bp.get("/tokens")

@@ -220,8 +220,11 @@ def map_parts(
     basemap: str | None = None,
     hidden: Sequence[str] = (),
     link_grids: bool = True,
+    area: str | None = None,
 ) -> dict[str, Any]:
-    """The map of a page as ``head``/``body``/``script`` pieces (scripts carry this request's nonce)."""
+    """The map of a page as ``head``/``body``/``script`` pieces (scripts carry this request's nonce); ``area``:
+    a code the map is limited to (see :class:`gridmap.present.render.MapOptions`; no vector tiles then, which
+    would carry the buildings around it)."""
     cfg = current_app.config
     base = basemap_layers(cfg, basemap)
     shift = basemap_shift(cfg) if base else None
@@ -234,7 +237,8 @@ def map_parts(
         select_origin=select_origin,
         hidden=tuple(hidden),
         link_grids=link_grids,
-        tiles={} if shift else vector_tiles(),
+        area=area,
+        tiles={} if shift or area else vector_tiles(),
     )
     lo, hi = bounds_setting()
     parts = _rendered_map(

@@ -136,3 +136,51 @@ def test_a_refused_embed_is_bare_and_names_the_real_setting(app_factory, sqlite_
     assert "frame-ancestors *" in res.headers["Content-Security-Policy"]  # the host can show why
     res = c.get(f"/embed/grids/{maps_world.A}")  # no token
     assert res.status_code == 403 and '"invalid_token"' in res.get_data(as_text=True)
+
+
+@pytest.mark.browser
+def test_a_community_embed_selects_and_shows_only_its_area(app_factory, sqlite_store, live_server, browser, host):
+    from gridmap.services.accounts import issue_embed
+
+    maps_world.build(sqlite_store)
+    community = maps_world.A[:12]  # grids A and B; C is the neighbouring community's
+    app = app_factory(sqlite_store)
+    server = live_server(app)
+    folder, host_url = host
+    with app.app_context():
+        token = issue_embed(
+            sqlite_store, app.config["SECRET_KEY"], view="map", grids=[community], hours=1, origin=host_url
+        )["token"]
+    src = f"{server.url}/embed/communities/{community}?token={token}&layers=grids,buildings"
+    _host_page(folder, "community.html", f'<iframe src="{src}" width="900" height="700"></iframe>')
+    grids = sqlite_store.read("plan_grids")
+    centre = {
+        code: (g.representative_point().y, g.representative_point().x) for code, g in zip(grids["code"], grids.geometry)
+    }
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    dash = ctx.new_page()
+    fetched: list[str] = []
+    dash.on("request", lambda r: fetched.append(r.url) if "/api/layers/" in r.url else None)
+    dash.goto(f"{host_url}/community.html")
+    inner = dash.locator("iframe").element_handle().content_frame()
+    inner.wait_for_function("() => window.gridmap && gridmap.sources.length > 0 && gridmap.idle()", timeout=20000)
+    inner.evaluate("() => gridmap.map.setZoom(gridmap.map.getZoom() - 1, {animate: false})")  # C in view too
+    inner.wait_for_function("() => gridmap.idle()", timeout=20000)
+    drawn = inner.evaluate(
+        """() => { var codes = [];
+        gridmap.sources.filter(s => s.opts.layer === 'grids')[0].group.eachLayer(g => g.eachLayer(l => {
+          codes.push(l.feature.properties.code); })); return codes.sort(); }"""
+    )
+    assert drawn == sorted([maps_world.A, maps_world.B])
+    assert fetched and all(f"area={community}" in u for u in fetched), fetched
+    frame = dash.frame_locator("iframe").locator(".folium-map")
+    for code in (maps_world.C, maps_world.A):  # the neighbour's grid first: a click there posts nothing
+        xy = inner.evaluate(
+            "([lat, lon]) => { var p = gridmap.map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+            list(centre[code]),
+        )
+        assert 0 < xy[0] < 900 and 0 < xy[1] < 700, (code, xy)  # on the map
+        frame.click(position={"x": xy[0], "y": xy[1]})
+    selects = _messages(dash, "gridmap:select")
+    assert [m["data"]["code"] for m in selects] == [maps_world.A]
+    ctx.close()

@@ -24,6 +24,7 @@ from gridmap.domain.gcj02 import geometries_wgs84_to_gcj02
 from gridmap.domain.values import json_column
 from gridmap.errors import InvalidInput
 from gridmap.present.layers import DETAIL_ZOOM, GRID_COUNT_ZOOM, LIGHT_COMPLAINT, MAX_FEATURES, POINT_ZOOM
+from gridmap.services.maps.area import check_area, in_area, keep_in_area
 from gridmap.services.maps.common import (
     _ASSIGN_LOCK,
     _GRIDS_CACHE,
@@ -190,10 +191,12 @@ def layer_geojson(
     now: dt.datetime | None = None,
     grid: str | None = None,
     points: bool = True,
+    area: str | None = None,
 ) -> str:
     """Layer ``layer`` inside ``bbox`` as GeoJSON text for a map at ``zoom`` (``grid``: only that grid's
     buildings — a grid page draws the others from vector tiles). ``points=False``: complaints stay counts
-    per grid at every zoom (public and embedded maps show only aggregates).
+    per grid at every zoom (public and embedded maps show only aggregates). ``area`` (a street, community or
+    grid code): only the features inside it (:mod:`gridmap.services.maps.area`; community and street embeds).
 
     Below the layer's ``min_zoom`` the collection is empty with ``"hidden": "zoom"`` (too many to draw);
     more than ``limit`` features are cut with ``"truncated": true``; ``"total"`` counts them all.
@@ -202,10 +205,12 @@ def layer_geojson(
     """
     spec = _spec(layer)
     meta: dict[str, Any] = {"layer": layer, "zoom": zoom, "min_zoom": spec.min_zoom}
+    if area is not None:
+        meta["area"] = check_area(area)
     if zoom < spec.min_zoom:
         return features_json(_empty(spec), zoom=zoom, extra={**meta, "total": None, "hidden": "zoom"})
     if layer == "grids" and not where:
-        parts = grid_features(store, bbox=bbox, zoom=zoom, shift=shift, bounds=bounds)
+        parts = grid_features(store, bbox=bbox, zoom=zoom, shift=shift, bounds=bounds, area=area)
         meta["total"] = len(parts)
         if len(parts) > limit:
             parts, meta["truncated"] = parts[:limit], True
@@ -213,9 +218,11 @@ def layer_geojson(
     if layer == "complaints" and (zoom < POINT_ZOOM or not points) and not where:
         level = "grid" if zoom >= GRID_COUNT_ZOOM else "community"
         frame = complaint_counts(store, level=level, bbox=bbox, open_only=open_only, now=now)
+        frame = keep_in_area(store, layer, frame, area) if area is not None else frame
         meta.update(aggregate=level, point_zoom=POINT_ZOOM, suppressed_below=_small_count(), points=points)
         return features_json(frame, zoom=zoom, shift=shift, extra={**meta, "total": len(frame)})
     frame = layer_frame(store, layer, bbox=bbox, zoom=zoom, open_only=open_only, where=where, now=now, grid=grid)
+    frame = keep_in_area(store, layer, frame, area) if area is not None else frame
     total = len(frame)
     if layer == "grids" and total:
         frame = with_load(store, frame, bounds)
@@ -244,6 +251,7 @@ def grid_features(
     zoom: int,
     shift: str | None = None,
     bounds: tuple[int, int] = (300, 500),
+    area: str | None = None,
 ) -> list[str]:
     """Feature texts of the published plan's grids intersecting ``bbox`` (all without one), coloured
     against ``bounds``. The plan's whole layer is read, loaded and encoded once per zoom and kept for
@@ -271,10 +279,12 @@ def grid_features(
     if texts is None:
         texts = feature_texts(hit.frame, zoom=zoom, shift=shift)
         hit.texts[(zoom, shift)] = texts
+    mine = in_area(hit.frame["code"], area) if area is not None and len(hit.frame) else None
     if bbox is None:
-        return list(texts)
+        return list(texts) if mine is None else [t for t, keep in zip(texts, mine) if keep]
     b = hit.boxes
     inside = (b[:, 0] <= bbox[2]) & (b[:, 2] >= bbox[0]) & (b[:, 1] <= bbox[3]) & (b[:, 3] >= bbox[1])
+    inside = inside if mine is None else inside & mine
     if inside.any():
         # the boxes overlap: keep only grids whose polygon really meets the box
         idx = np.flatnonzero(inside)

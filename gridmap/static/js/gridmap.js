@@ -171,7 +171,13 @@
   }
 
   // -- selecting (embeds post to the host page) -------------------------------------------------------
+  // a community or street embed: only what lies in its area (a code prefix) is selected and posted
+  function inArea(src, code) {
+    var area = src.opts.area;
+    return !area || (typeof code === "string" && code.indexOf(area) === 0);
+  }
   function select(src, kind, p) {
+    if (!inArea(src, kind === "grid" ? p.code : p.grid_code)) return;
     gm.selected = { kind: kind, code: kind === "grid" ? p.code : p.id };
     if (!src.opts.select || window.parent === window) return;
     var origin = gm.options.selectOrigin || window.location.origin;
@@ -327,7 +333,8 @@
 
   function layerUrl(src, box, zoom) {
     return src.opts.url + "?bbox=" + box.join(",") + "&zoom=" + zoom + (src.opts.shift ? "&shift=" + src.opts.shift : "") +
-           (src.opts.focusOnly && src.opts.focus ? "&grid=" + encodeURIComponent(src.opts.focus) : "");
+           (src.opts.focusOnly && src.opts.focus ? "&grid=" + encodeURIComponent(src.opts.focus) : "") +
+           (src.opts.area ? "&area=" + encodeURIComponent(src.opts.area) : "");
   }
   /* ask for a layer of the first view as soon as it is registered (the map already has its view): the answer
    * waits in getJSON's memo for refresh(), which runs once every layer is registered and draws it */
