@@ -109,3 +109,55 @@ def test_embed_tokens_reached_by_clicks_revoke_says_revoke(app_factory, sqlite_s
     page.goto(f"{server.url}/")
     assert page.locator("a[href='/embed/tokens']").count() == 0
     ctx.close()
+
+
+def test_english_editor_fits_names_locks_and_asks_for_the_reason_in_the_dialog(
+    app_factory, sqlite_store, live_server, browser
+):
+    from playwright.sync_api import expect
+
+    from gridmap.services import plans as svc
+    from gridmap.services.accounts import add_user
+
+    seed(sqlite_store, ["AAB", "AAB", "AAB"], bounds=(30, 500))
+    add_user(sqlite_store, username="planner1", role="planner", password=PASSWORD)
+    w = svc.load_world(sqlite_store)
+    draft = svc.start_draft(sqlite_store, actor="planner1")["draft"]
+    svc.move_buildings(sqlite_store, draft, ["r0c2", "r1c2", "r2c2"], A, actor="planner1", world=w)  # B empty
+    svc.lock_grids(sqlite_store, draft, [A], locked=True, actor="planner1", world=w)
+    server = live_server(app_factory(sqlite_store))
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, server.url, "planner1", PASSWORD)
+    page.goto(f"{server.url}/planner/drafts/{draft}?lang=en")
+    checks_b = page.locator(f"#grid-{B} td.checks")
+    expect(checks_b).to_contain_text("Empty grid")
+    # the lock is said in words, not only by an emoji
+    expect(page.locator(f"#grid-{A} .lock-mark")).to_have_text("🔒 locked")
+    assert page.locator(f"#grid-{B} .lock-mark").count() == 0
+    # the grid table is not cut off by the panel: the checks column ends inside it
+    fit = page.evaluate(
+        """(code) => { const panel = document.getElementById('panel').getBoundingClientRect();
+        const cell = document.querySelector('#grid-' + code + ' td.checks').getBoundingClientRect();
+        const t = document.getElementById('grids');
+        return [cell.right <= panel.right + 0.5, t.getBoundingClientRect().right <= panel.right + 0.5]; }""",
+        B,
+    )
+    assert fit == [True, True], fit
+    page.screenshot(path="/tmp/planner5-editor-en-1440.png")
+    # publishing with the empty grid: a hard failure; confirming without a reason says so in the dialog
+    page.fill("#effective", "2026-12-01")
+    page.click("#publish")
+    dialog = page.locator("#publish-dialog")
+    expect(dialog).to_be_visible()
+    assert dialog.get_attribute("data-hard") == "1"
+    expect(dialog.locator("section.hard")).to_contain_text("no buildings")
+    page.click("#confirm-publish")
+    message = dialog.locator("#publish-dialog-message")
+    expect(message).to_be_visible()
+    expect(message).to_contain_text("reason")
+    assert svc.published_plan_id(sqlite_store) == "plan-base"
+    page.screenshot(path="/tmp/planner5-dialog-en-1440.png")
+    assert not errors, errors
+    page.close()

@@ -212,6 +212,7 @@
         sw.style.background = colour(code);
         tdCode.appendChild(sw);
         tdCode.appendChild(el("span", "full", code));
+        if (state.locked.indexOf(code) >= 0) { tdCode.appendChild(el("span", "lock-mark", "🔒 " + T.locked)); }
         var tdBar = el("td", "load");
         tdBar.appendChild(bar(g));
         tdBar.appendChild(el("span", "bounds", g.min + "–" + g.max));
@@ -463,6 +464,7 @@
       ev.preventDefault();
       call("GET", root.dataset.review).then(function (r) {
         review = r;
+        document.getElementById("publish-dialog-message").textContent = "";
         var body = document.getElementById("review-body");
         body.textContent = "";
         if (r.stale) { body.appendChild(el("p", "stale-warning", T.stale)); }
@@ -489,8 +491,10 @@
     document.getElementById("cancel-publish").addEventListener("click", function () { dialog.close(); });
     document.getElementById("confirm-publish").addEventListener("click", function () {
       var reason = document.getElementById("override-reason").value.trim();
+      var dialogMessage = document.getElementById("publish-dialog-message");
+      dialogMessage.textContent = "";
       if (review && review.hard.length && !reason) {
-        say(T.reason_needed, true);
+        dialogMessage.textContent = T.reason_needed;   // in the dialog: the page behind it is covered
         document.getElementById("override-reason").focus();
         return;
       }
