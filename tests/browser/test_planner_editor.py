@@ -58,8 +58,9 @@ def test_paint_buildings_into_the_active_grid_and_the_bar_moves(app_factory, sql
     server, page, errors = _open_editor(app_factory, sqlite_store, live_server, browser)
     try:
         # a full-width map: the map takes the page beside the panel
-        map_box = page.locator("#map").bounding_box()
-        assert map_box["width"] >= 1440 - 420 - 2 and map_box["height"] >= 900 - 60
+        map_box, panel_box = page.locator("#map").bounding_box(), page.locator("#panel").bounding_box()
+        assert panel_box["width"] <= 480 and map_box["width"] >= 1440 - panel_box["width"] - 2
+        assert map_box["height"] >= 900 - 60
         # every grid has a numbered swatch in its colour and a label on the map; neighbours differ
         swatches = page.eval_on_selector_all(
             "#grids tbody tr .swatch", "els => els.map(e => [e.textContent, e.style.background])"

@@ -430,7 +430,7 @@
     }
     document.getElementById("diff").addEventListener("click", function () {
       // against the plan in force now (the button's words), not the draft's base, which may since be replaced
-      var url = root.dataset.diff + "?old=" + encodeURIComponent(root.dataset.published || root.dataset.base) + "&new=" +
+      var url = root.dataset.diff + "?old=" + encodeURIComponent(root.dataset.inForce || root.dataset.base) + "&new=" +
         encodeURIComponent(state.plan);
       call("GET", url).then(function (d) {
         state.changed = new Set(d.buildings.map(function (b) { return b.building_id; }));
