@@ -202,6 +202,8 @@ def dispute_rates(
 
 def _first_response(events: pd.DataFrame) -> pd.Series:
     ev = events[events["to_state"].isin(("responding", "resolved"))]
+    if "from_state" in ev:  # an event that keeps the state (a reply, a new time limit) is no response
+        ev = ev[ev["from_state"].isna() | (ev["from_state"] != ev["to_state"])]
     return pd.to_datetime(ev.groupby("complaint_id")["at"].min(), utc=True)
 
 

@@ -304,10 +304,11 @@ _layers = [
             Column("to_state", STR, required=True),
             Column("actor", STR),
             Column("at", DATETIME, required=True),
-            Column("note", STR),
+            Column("note", STR, help="internal: staff only"),
+            Column("reply", STR, help="public reply to the resident (答复群众)"),
         ),
         key=("complaint_id", "seq"),
-        help="every transition: who, when, note",
+        help="every transition: who, when, note; and replies to the resident (a reply alone keeps the state)",
     ),
     Layer(
         "plans",

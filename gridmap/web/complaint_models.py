@@ -179,6 +179,7 @@ class ListQuery(Query):
 #: what a move to each state may carry besides ``to`` (:data:`gridmap.domain.complaints.MOVE_FIELDS`)
 _MOVE_TYPES: dict[str, Any] = {
     "note": (_text(C.MAX_NOTE) | None, None),
+    "reply": (_text(C.MAX_REPLY, C.check_reply) | None, None),
     "reason": (_text(C.MAX_NOTE) | None, None),
     "assignee": (_text(C.MAX_ID) | None, None),
     "duplicate_of": (_text(C.MAX_ID) | None, None),
@@ -193,7 +194,7 @@ _MOVES = [
         f"ComplaintMove_{target}",
         __base__=Body,
         to=(_LITERAL[target], ...),
-        **{f: _MOVE_TYPES[f] for f in sorted(C.MOVE_FIELDS.get(target, frozenset({"note"})))},
+        **{f: _MOVE_TYPES[f] for f in sorted(C.MOVE_FIELDS.get(target, frozenset({"note", "reply"})))},
     )
     for target in C.STATES
 ]
@@ -218,6 +219,12 @@ class ComplaintDueIn(Body):
 
     due_at: Annotated[str, Field(min_length=1, max_length=40, json_schema_extra={"format": "date-time"})]
     note: _text(C.MAX_NOTE) | None = None  # type: ignore[valid-type]
+
+
+class ComplaintReplyIn(Body):
+    """A reply to the resident on its own (回复): the words the resident reads (the request keeps its state)."""
+
+    reply: _text(C.MAX_REPLY, C.check_reply)  # type: ignore[valid-type]
 
 
 # -- Open311 GeoReport v2 (gridmap.web.open311): the spec's parameters, and ours (api_key) -----------------------

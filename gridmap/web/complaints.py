@@ -14,7 +14,14 @@ from gridmap.services.maps import grid as map_grid
 from gridmap.store import audit
 from gridmap.web.access import allow, current_user
 from gridmap.web.assets import basemap_layers, basemap_shift
-from gridmap.web.complaint_models import ComplaintDueIn, ComplaintIn, ComplaintMoveIn, ListQuery, WhereQuery
+from gridmap.web.complaint_models import (
+    ComplaintDueIn,
+    ComplaintIn,
+    ComplaintMoveIn,
+    ComplaintReplyIn,
+    ListQuery,
+    WhereQuery,
+)
 from gridmap.web.context import get_store, select_locale, status_url
 from gridmap.web.limits import limit
 from gridmap.web.openapi import OBJ, arr, describe, op, param
@@ -221,6 +228,18 @@ def move(cid: str, body: ComplaintMoveIn):
     return jsonify(out)
 
 
+@bp.post("/api/complaints/<cid>/replies")
+@allow("department", "grid_leader")
+@body(ComplaintReplyIn)
+def reply(cid: str, body: ComplaintReplyIn):
+    """Answer the resident without moving the request (回复): ``{"reply": "words the resident reads"}``; an
+    ``If-Match`` header (the request's version) as on a move."""
+    out = svc.reply(
+        get_store(), cid, body.reply, user=current_user(), if_version=request.headers.get("If-Match") or None
+    )
+    return jsonify(out), 201
+
+
 @bp.post("/api/complaints/<cid>/due")
 @allow("community_official")
 @body(ComplaintDueIn)
@@ -318,6 +337,19 @@ for _path, _method, _op in (
             role="department",
             params=(CID,),
             view=move,
+            **_C,
+        ),
+    ),
+    (
+        "/api/complaints/{cid}/replies",
+        "post",
+        op(
+            "Reply to the resident without moving the request (回复; the resident's status page and Open311 "
+            "status_notes show it)",
+            role="department",
+            params=(CID,),
+            status=201,
+            view=reply,
             **_C,
         ),
     ),

@@ -1,7 +1,8 @@
 """Open311 GeoReport v2 under ``/open311/v2/``: discovery, services, service definitions, requests (GET with
 the spec's filters, POST) and one request; every path in ``.json`` and ``.xml``.
 
-Our states map to ``open``/``closed`` by their type; ``status_notes`` carries the state's name,
+Our states map to ``open``/``closed`` by their type; ``status_notes`` carries the latest reply staff gave the
+resident (答复, phone and ID numbers masked; empty when none; never an internal note),
 ``agency_responsible`` the routed department and grid, ``expected_datetime`` the SLA due time. Times are
 W3C with the offset of the service's zone (``GRIDMAP_TIMEZONE``: +08:00 in Asia/Shanghai); ``start_date`` and
 ``end_date`` without an offset are times in that zone. Anyone may file and follow a request by
@@ -175,7 +176,9 @@ def _caller(*keys: str | None) -> User:
     return User(id=row["id"], username=row["username"], role=row["role"], scope=row.get("scope") or {}, via="token")
 
 
-def _as_request(view: Mapping[str, Any], user: User, grid: str | None = None) -> dict[str, Any]:
+def _as_request(
+    view: Mapping[str, Any], user: User, grid: str | None = None, replies: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """One request in GeoReport v2 shape for ``user``.
 
     Staff whose area holds it: description (planners: masked) and address id, exact location, the grid in
@@ -199,9 +202,8 @@ def _as_request(view: Mapping[str, Any], user: User, grid: str | None = None) ->
         lat = lon = None
     elif not full and lat is not None and lon is not None:
         lat, lon = round(float(lat), 3), round(float(lon), 3)
-    notes = f"{state.zh} {state.en}"
-    if view.get("needs_confirmation"):
-        notes += "；位置待确认 location to be confirmed"
+    # status_notes: the latest reply to the resident (答复), phone and ID numbers masked; empty when none yet
+    notes = privacy.redact_text((replies or {}).get(str(view["id"]))) or ""
     return {
         "service_request_id": view["id"],
         "status": state.type,
@@ -229,6 +231,20 @@ def _notice(code: str) -> str | None:
     except Exception:
         return None
     return f"{days} 个工作日内办理 / handled within {days} working days"
+
+
+def _replies(ids: list[str]) -> dict[str, str]:
+    """Each request's latest reply to the resident (:func:`gridmap.domain.complaints.latest_reply`), by id."""
+    if not ids:
+        return {}
+    ev = get_store().read("complaint_events", where={"complaint_id": ids}, columns=["complaint_id", "seq", "reply"])
+    ev = ev[ev["reply"].notna()]
+    out: dict[str, str] = {}
+    for cid, rows in ev.groupby("complaint_id"):
+        last = C.latest_reply(rows.to_dict("records"))
+        if last:
+            out[str(cid)] = last["reply"]
+    return out
 
 
 def _views(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -271,7 +287,9 @@ def requests_index(fmt: str, query: Open311RequestsQuery):
             raise InvalidInput(f"a search may span at most {MAX_DAYS} days")
         where["created_at"] = Range(start, end, hi_inclusive=True)
         frame = store.read("complaints", where=where, order_by=["-created_at"], limit=1000)
-    data = [_as_request(v, user) for v in _views(frame)]
+    views = _views(frame)
+    replies = _replies([str(v["id"]) for v in views])
+    data = [_as_request(v, user, replies=replies) for v in views]
     _audit_read(user, "open311:requests", data)
     return _respond(data, fmt, "service_requests", "request")
 
@@ -285,7 +303,7 @@ def requests_show(rid: str, fmt: str, query: Open311Query):
     frame = get_store().read("complaints", ids=[rid])
     if not len(frame):
         raise NotFoundError(f"service_request_id {rid!r} does not exist")
-    data = [_as_request(v, user) for v in _views(frame)]
+    data = [_as_request(v, user, replies=_replies([rid])) for v in _views(frame)]
     _audit_read(user, f"complaint:{rid}", data)
     return _respond(data, fmt, "service_requests", "request")
 

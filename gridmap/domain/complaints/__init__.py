@@ -28,6 +28,7 @@ from gridmap.domain.complaints.catalogue import (
     Transition,
     is_open,
 )
+from gridmap.domain.complaints.replies import MAX_REPLY, check_reply, is_reply_only, latest_reply, reply
 from gridmap.domain.complaints.routing import Route, find_duplicates, route
 from gridmap.domain.complaints.sla import Policy, escalation_level_due, is_overdue, with_sla
 from gridmap.domain.complaints.workflow import (
@@ -92,4 +93,9 @@ __all__ = [
     "validate_intake",
     "move_fields",
     "set_due",
+    "MAX_REPLY",
+    "check_reply",
+    "is_reply_only",
+    "latest_reply",
+    "reply",
 ]

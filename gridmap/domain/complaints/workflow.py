@@ -338,13 +338,13 @@ MAX_PHONE = 30
 PHONE = re.compile(r"(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:\s*(?:-|转|ext\.?\s*|x|#)\s*\d{1,6})?)", re.I)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-#: what each move may carry besides ``to`` (the fields of a request that move may change): a note on every
-#: move, an assignee on dispatch and reassignment, the new department on reassignment (改派, done by staff),
-#: the resident's rating and verdict on evaluation, a reason on rejection, the original on marking a
-#: duplicate. Nothing else — where a request is, its time limit (:func:`set_due`) and its contact data are
-#: not changed by a move.
+#: what each move may carry besides ``to`` (the fields of a request that move may change): a note and a reply
+#: to the resident (:mod:`.replies`) on every move, an assignee on dispatch and reassignment, the new department
+#: on reassignment (改派, done by staff), the resident's rating and verdict on evaluation, a reason on rejection,
+#: the original on marking a duplicate. Nothing else — where a request is, its time limit (:func:`set_due`) and
+#: its contact data are not changed by a move.
 MOVE_FIELDS: Mapping[str, frozenset[str]] = {
-    target: frozenset({"note"}) | extra
+    target: frozenset({"note", "reply"}) | extra
     for target, extra in {
         "dispatched": frozenset({"assignee"}),
         "responding": frozenset(),
@@ -427,7 +427,7 @@ def move_fields(target: str, fields: Mapping[str, Any]) -> tuple[str | None, dic
     request's time limit, place, rating or department behind the transitions table's back.
     """
     _state(target)
-    allowed = MOVE_FIELDS.get(target, frozenset({"note"}))
+    allowed = MOVE_FIELDS.get(target, frozenset({"note", "reply"}))
     unknown = sorted(set(fields) - allowed)
     if unknown:
         raise ComplaintError(

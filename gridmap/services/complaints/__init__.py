@@ -36,6 +36,7 @@ from gridmap.services.complaints.workflow import (
     in_scope,
     list_complaints,
     open_states,
+    reply,
     set_due,
     street_of,
     transition,
@@ -67,4 +68,5 @@ __all__ = [
     "set_due",
     "complaint_events",
     "DUE_ROLES",
+    "reply",
 ]

@@ -89,14 +89,20 @@ def resident_view(
     store: Store, cid: str, *, settings: Mapping[str, Any], now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """What the resident's status page shows of request ``cid``: category, state, times, the handling unit,
-    the steps (state and time; staff notes and names stay out), whether it may be rated now, and the
+    the steps (state and time, each with the replies staff gave the resident in it, oldest first, phone and ID
+    numbers masked; staff notes and names stay out), whether it may be rated now, and the
     resident's own words with any phone or ID number in them masked."""
     now = _now(now)
     rec = _load(store, cid)
     grid = _current_grid(store, rec)
     view = staff_view(rec, grid=grid)
-    steps = []
+    steps: list[dict[str, Any]] = []
     for e in events_of(store, cid):
+        words = privacy.redact_text(e.get("reply")) or None  # staff's words for the resident (never the note)
+        said = [{"text": words, "at": e["at"]}] if words else []
+        if C.is_reply_only(e) and steps:  # a reply on its own goes under the step it was given in
+            steps[-1]["replies"].extend(said)
+            continue
         st = C.STATES[e["to_state"]]
         same = e["from_state"] == e["to_state"] and e["to_state"] != "supervised"
         steps.append(
@@ -107,6 +113,7 @@ def resident_view(
                 "en": "time limit changed" if same else st.en,
                 "at": e["at"],
                 "by_resident": e.get("actor") == RESIDENT,
+                "replies": said,  # oldest first
             }
         )
     due = view.get("due_at")

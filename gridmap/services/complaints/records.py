@@ -113,6 +113,7 @@ def _event_json(e: Mapping[str, Any]) -> dict[str, Any]:
         "actor": e.get("actor"),
         "at": _iso(e.get("at")),
         "note": e.get("note"),
+        "reply": e.get("reply"),
     }
 
 

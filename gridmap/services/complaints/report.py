@@ -114,7 +114,7 @@ def labelled(store: Store, *, zone: Any) -> tuple[pd.DataFrame, pd.DataFrame, An
     ``zone``), their events and the units."""
     units = units_of(store)
     raw = store.read("complaints", columns=_KPI_COLS)
-    events = store.read("complaint_events", columns=["complaint_id", "seq", "to_state", "at"])
+    events = store.read("complaint_events", columns=["complaint_id", "seq", "from_state", "to_state", "at"])
     return kpi.label_units(raw, units, zone=zone), events, units
 
 

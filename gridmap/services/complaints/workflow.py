@@ -100,13 +100,16 @@ def transition(
     has changed since; with an idempotency ``key`` a repeated call is answered with the first answer and applies
     nothing. ``changes`` holds only what that move may carry (:data:`gridmap.domain.complaints.MOVE_FIELDS`:
     ``assignee``, ``department`` on reassignment, ``rating`` and ``resolved`` on evaluation, ``reason`` on
-    rejection, ``duplicate_of``); any other field is refused (400).
+    rejection, ``duplicate_of``) and a ``reply`` to the resident (on the move's last event); any other field is
+    refused (400).
     An unsatisfied resident reopens the request (two events). The move is written to the audit log
     (``complaint.transition``: states, event numbers and the names of the changed columns, no values)."""
     now = _now(now)
     policy = policy_from(settings)
     by = _actor_kind(user)
-    note, changes = C.move_fields(str(target), {**dict(changes or {}), **({"note": note} if note else {})})
+    fields = {**dict(changes or {}), **({"note": note} if note else {})}
+    note, changes = C.move_fields(str(target), fields)  # a reply may come with every move
+    words = C.check_reply(fields.get("reply"))
     key_id = _key_id(user, key)
     with store.transaction():
         rec = _load(store, cid)
@@ -137,6 +140,8 @@ def transition(
                 events = [ev]
         except C.IllegalTransition as exc:
             raise Conflict(str(exc)) from None
+        if words:  # the resident reads it under the step the move made
+            events[-1] = {**events[-1], "reply": words}
         _save(store, cid, rec, new, events, user=user, action="complaint.transition")
         out = {"complaint": staff_view(new), "events": [_event_json(e) for e in events]}
         if key_id:
@@ -232,6 +237,31 @@ def set_due(
     return {"complaint": staff_view(new), "events": [_event_json(ev)]}
 
 
+def reply(
+    store: Store,
+    cid: str,
+    text: Any,
+    *,
+    user: Any,
+    now: dt.datetime | None = None,
+    if_version: Any = None,
+) -> dict[str, Any]:
+    """Answer the resident of request ``cid`` without moving it (回复): an event that keeps the state and carries
+    ``text`` (:func:`gridmap.domain.complaints.reply`), by staff and departments whose area holds the request, in
+    any state. ``if_version`` as :func:`transition`. Audited as ``complaint.reply`` (no words)."""
+    now = _now(now)
+    _actor_kind(user)
+    with store.transaction():
+        rec = _load(store, cid)
+        if not in_scope(user, rec, _current_grid(store, rec)):
+            raise Forbidden(f"诉求 {cid} 不在您的范围内 / request {cid} is outside your area")
+        seq = _next_seq(store, cid)
+        _check_unchanged(rec, seq - 1, if_version)
+        new, ev = C.reply(rec, text, actor=_actor(user), at=now, seq=seq)
+        _save(store, cid, rec, new, [ev], user=user, action="complaint.reply")
+    return {"complaint": staff_view(new), "events": [_event_json(ev)]}
+
+
 def _datetime_like(value: Any, zone: Any) -> dt.datetime:
     """``value`` (a datetime or ISO 8601 text) as aware UTC; without an offset it is read on the service's
     clocks (``zone``), as people write times."""
@@ -288,6 +318,7 @@ def _save(
             "seq": [int(e["seq"]) for e in events],
             "changed": _changed(old, new),
             "note": any(e.get("note") for e in events),
+            "reply": any(e.get("reply") for e in events),
         },
     )
 
@@ -352,7 +383,7 @@ def get_complaint(store: Store, cid: str, *, user: Any) -> dict[str, Any]:
         view = privacy.redact_record(view, "complaints", user, where=where)
     else:
         view = public_view(view)
-    events = events_of(store, cid)
+    events = [{**e, "reply_only": C.is_reply_only(e)} for e in events_of(store, cid)]  # 回复: not a move
     view["events"] = privacy.redact_events(events, user, where)
     view["version"] = max((int(e["seq"]) for e in events), default=0)  # what a move's if_version names
     return view

@@ -1,6 +1,7 @@
-// Staff moves (work list and a request's page): a tap on an action opens its confirmation (a note, the rating
-// for 回访评价, a warning before moves that undo work); 确定 posts JSON to /api/complaints/<id>/transitions and
-// reloads. Messages are put in the page through textContent only.
+// Staff moves (work list and a request's page): a tap on an action opens its confirmation (a note, a reply the
+// resident sees, the rating for 回访评价, a warning before moves that undo work); 确定 posts JSON to
+// /api/complaints/<id>/transitions (回复: the reply alone to /api/complaints/<id>/replies) and reloads.
+// Messages are put in the page through textContent only.
 (function () {
   "use strict";
   var text = document.getElementById("gm-list-text");
@@ -17,6 +18,8 @@
         form.querySelector(".gm-ask-verb").textContent = b.dataset.label;
         warn.hidden = !b.dataset.confirm;
         evalBox.hidden = b.dataset.to !== "evaluated";
+        form.querySelector(".gm-note-field").hidden = b.dataset.to === "reply";  // 回复: words for the resident only
+        form.reply.required = b.dataset.to === "reply";
         form.hidden = false;
         Array.prototype.forEach.call(box.querySelectorAll("button.gm-act"), function (o) {
           o.setAttribute("aria-pressed", o === b ? "true" : "false");
@@ -27,7 +30,9 @@
     form.querySelector(".gm-cancel").addEventListener("click", function () { form.hidden = true; });
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
-      var body = {to: form.to.value, note: form.note.value || null};
+      var reply = form.to.value === "reply";
+      var body = reply ? {reply: form.reply.value} : {to: form.to.value, note: form.note.value || null};
+      if (!reply && form.reply.value.trim()) body.reply = form.reply.value;
       if (form.to.value === "evaluated") { body.rating = form.rating.value ? parseInt(form.rating.value, 10) : null; body.resolved = form.resolved.value || null; }
       var headers = {"Content-Type": "application/json", Accept: "application/json"};
       if (csrf && csrf.content) headers["X-CSRFToken"] = csrf.content;
@@ -40,8 +45,9 @@
           msg.textContent = "";
         });
       }
+      if (reply) offline = null;  // a reply alone is sent only with the network (moves are queued)
       if (offline && !navigator.onLine) { queue(); return; }
-      fetch("/api/complaints/" + encodeURIComponent(form.dataset.id) + "/transitions",
+      fetch("/api/complaints/" + encodeURIComponent(form.dataset.id) + (reply ? "/replies" : "/transitions"),
             {method: "POST", headers: headers, body: JSON.stringify(body), credentials: "same-origin"})
         .then(function (r) { return r.json().then(function (j) { return {ok: r.ok, body: j}; }); })
         .then(function (r) {
