@@ -73,7 +73,7 @@ def test_post_and_read_back_json_and_xml(client, world):
     got = client.get(f"/open311/v2/requests/{rid}.json").json[0]
     assert got["status"] == "open" and got["service_code"] == "sanitation"
     # public: no personal fields, and no area or location (they would publish small counts per area)
-    assert got["agency_responsible"] == "城管" and "已受理" in got["status_notes"]
+    assert got["agency_responsible"] == "城管" and got["status_notes"] == ""  # no reply to the resident yet
     assert got["description"] is None and got["address_id"] is None
     assert got["lat"] is None and got["long"] is None and got["requested_datetime"].endswith("+08:00")
     x = xmltodict.parse(client.get(f"/open311/v2/requests/{rid}.xml").data)["service_requests"]["request"]
@@ -148,7 +148,8 @@ def test_request_filters(client, world):
     assert r.status_code == 400 and "90 days" in r.json[0]["description"]
     assert client.get("/open311/v2/requests.json?status=pending").status_code == 400
     closed = client.get(f"/open311/v2/requests/{new}.json").json[0]
-    assert closed["status"] == "closed" and "不予受理" in closed["status_notes"]
+    # the rejection's note is internal: status_notes carries only replies to the resident
+    assert closed["status"] == "closed" and closed["status_notes"] == "" and "不属实" not in str(closed)
 
 
 @pytest.mark.parametrize(
@@ -207,6 +208,28 @@ def test_georeport_and_civicbot_clients_live(app_factory, world, live_server):
     assert back["service_request_id"] == rid and back["service_code"] == "after_school"
     assert back["status"] == "open" and back["agency_responsible"].startswith("民政")
     assert rid in [r["service_request_id"] for r in gr.get_service_requests(service_code="after_school")]
+    # staff answer the resident (with a move, then on its own): status_notes is the latest reply, notes stay out
+    from gridmap import config
+    from gridmap.services import complaints as svc
+    from gridmap.web.access import User
+
+    staff = User("u1", "gl", "admin")
+    assert back["status_notes"] == ""
+    svc.transition(
+        world,
+        rid,
+        "dispatched",
+        user=staff,
+        settings=config.load(),
+        note="内部：找王师傅",
+        changes={"reply": "已派社区处理"},
+    )
+    assert gr.get_service_request(rid)["status_notes"] == "已派社区处理"
+    svc.reply(world, rid, "下周一开放报名，电话 13912345678", user=staff)
+    back = gr.get_service_request(rid)
+    assert back["status_notes"] == "下周一开放报名，电话 139****5678" and back["status"] == "open"
+    listed = {r["service_request_id"]: r for r in gr.get_service_requests(service_code="after_school")}
+    assert listed[rid]["status_notes"] == back["status_notes"] and "王师傅" not in str(listed[rid])
     assert cb.get_request(rid)["service_name"] == "课后托管"
     xml = GeoReport(root, output_format="xml")
     assert xml.get_service_request(rid)["service_request_id"] == rid
