@@ -113,6 +113,31 @@ def test_complaint_and_steward_payloads_never_run(demo_copy, app_factory, browse
     page.fill("input[name=password]", "correct horse battery")
     page.click("button[type=submit]")
     page.wait_for_load_state()
+    # staff answer the resident with payloads: 回复 on the request's page (the reply alone), and with a move
+    page.goto(f"{server.url}/complaints/{cid}")
+    page.click(".gm-actions button[data-to=reply]")
+    page.fill("form.gm-move textarea[name=reply]", " ".join(PAYLOADS))
+    with page.expect_navigation():
+        page.click("form.gm-move button[type=submit]")
+    page.click(".gm-actions button[data-to=dispatched]")
+    page.fill("form.gm-move textarea[name=reply]", PAYLOADS[1])
+    page.fill("form.gm-move input[name=note]", "内部备忘 " + PAYLOADS[3])
+    with page.expect_navigation():
+        page.click("form.gm-move button[type=submit]")
+    no_xss(page)
+    said = store.read("complaint_events", where={"complaint_id": cid}, order_by=["seq"])["reply"].tolist()[-2:]
+    assert said == [" ".join(PAYLOADS), PAYLOADS[1]], "the replies were not stored as typed"
+    assert page.locator("#gm-history .gm-reply-text").all_inner_texts() == [PAYLOADS[1], " ".join(PAYLOADS)]
+    # the resident's status page shows them as text, and not the internal note
+    from gridmap.services.complaints.follow import follow_token
+
+    resident = browser.new_page()
+    resident.goto(f"{server.url}/complaints/{cid}?t={follow_token('test-secret', cid)}")
+    # newest step first; the reply alone came while the request was still 已受理, under that step
+    assert resident.locator("#gm-steps .gm-reply-text").all_inner_texts() == [PAYLOADS[1], " ".join(PAYLOADS)]
+    assert "内部备忘" not in resident.inner_text("body")
+    no_xss(resident)
+    resident.close()
     ids = {
         "cid": cid,
         "code": str(assign["grid_code"]),
