@@ -158,10 +158,10 @@ def test_moves_carry_only_their_fields():
 def test_a_move_refuses_every_field_it_may_not_carry_by_name():
     with pytest.raises(ComplaintError) as err:
         C.move_fields("supervised", {"due_at": "2099-01-01", "rating": 99, "department": "bogus", "note": "x"})
-    assert str(err.value) == "a move to supervised cannot carry department, due_at, rating; it takes note"
-    with pytest.raises(ComplaintError, match="^a move to responding cannot carry assignee; it takes note$"):
+    assert str(err.value) == "a move to supervised cannot carry department, due_at, rating; it takes note, reply"
+    with pytest.raises(ComplaintError, match="^a move to responding cannot carry assignee; it takes note, reply$"):
         C.move_fields("responding", {"assignee": "u1"})
-    with pytest.raises(ComplaintError, match="^a move to collected cannot carry assignee; it takes note$"):
+    with pytest.raises(ComplaintError, match="^a move to collected cannot carry assignee; it takes note, reply$"):
         C.move_fields("collected", {"assignee": "u1"})
     with pytest.raises(ComplaintError, match="^unknown department 'bogus'; departments are "):
         C.move_fields("reassigned", {"department": "bogus"})
