@@ -129,6 +129,7 @@ BOTH_BACKENDS = (
     "tests/web/test_planner_web.py",
     "tests/web/test_open311.py",
     "tests/web/test_complaints_api.py",
+    "tests/web/test_replies.py",
     "tests/web/test_kpi_web.py",
     "tests/web/test_public_privacy.py",
     "tests/services/",
