@@ -9,13 +9,13 @@ grid of a building, steward or complaint) is kept when that code starts with the
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
 
+from gridmap.domain.codes import level_of
 from gridmap.errors import InvalidInput, NotFoundError
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import Store
@@ -30,12 +30,11 @@ AREA_COLUMN = {
     "stewards": "grid_code",
     "complaints": "grid_code",
 }
-_AREA = re.compile(r"^(\d{9}|\d{12}|\d{15})$")
 
 
 def check_area(area: str) -> str:
     """``area`` when it is a street (9 digits), community (12) or grid (15) code, else :class:`InvalidInput`."""
-    if not _AREA.match(area or ""):
+    if level_of(area) not in ("street", "community", "grid"):
         raise InvalidInput(
             f"area={area!r}：应为街道 9 位、社区 12 位或网格 15 位编码 / area must be a 9, 12 or 15 digit code"
         )
@@ -49,13 +48,13 @@ def in_area(codes: Any, area: str) -> np.ndarray:
 
 def area_shape(store: Store, area: str) -> Any:
     """The polygon of street, community or published grid ``area`` (EPSG:4326)."""
-    check_area(area)
-    if len(area) == 15:
+    level = level_of(check_area(area))
+    if level == "grid":
         plan_id = published_plan_id(store)
         rows = store.read("plan_grids", where={"plan_id": plan_id, "code": area}) if plan_id else None
         geom = rows.geometry.iloc[0] if rows is not None and len(rows) else None
     else:
-        row = store.get("streets" if len(area) == 9 else "communities", area)
+        row = store.get("streets" if level == "street" else "communities", area)
         geom = row["geometry"] if row is not None else None
     if geom is None:
         raise NotFoundError(f"{area} 不存在 / no area {area}")
