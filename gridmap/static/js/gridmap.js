@@ -295,11 +295,23 @@
     });
     gj.addTo(group);
     src.gj = gj;
+    restack(src);
     labelled.forEach(function (x) {   // after adding: a polygon's centre needs the map
       x[0].bindTooltip(x[1], { permanent: true, direction: "center", className: "gm-label-hh" })
           .openTooltip(x[0].getBounds().getCenter());
     });
     return n;
+  }
+
+  /* the map's polygons share one canvas, where the last drawn wins a tap: a layer drawn again (grids reload on
+   * every zoom) is put back under the layers above it in the drawing order, so a tap on a building opens the
+   * building, not the grid around it */
+  function restack(src) {
+    var above = false;
+    gm.sources.forEach(function (s) {
+      if (s === src) { above = true; return; }
+      if (above && s.map === src.map && s.gj && s.opts.mode === "polygon") s.gj.bringToFront();
+    });
   }
 
   function labelsVisible(src, zoom) {
