@@ -311,6 +311,23 @@ def build_map(
     return m
 
 
+def asset_urls(m: folium.Map) -> list[str]:
+    """Every script and style sheet URL the page of map ``m`` loads (its elements' ``default_js`` and
+    ``default_css``, as folium writes them in the page's head), in order, each once."""
+    out: list[str] = []
+
+    def walk(element: Any) -> None:
+        for attr in ("default_js", "default_css"):
+            for _name, url in getattr(element, attr, None) or ():
+                if url not in out:
+                    out.append(url)
+        for child in element._children.values():
+            walk(child)
+
+    walk(m)
+    return out
+
+
 #: folium's own viewport line (``maximum-scale=1.0, user-scalable=no``): a page has its own, which lets people zoom
 _FOLIUM_VIEWPORT = re.compile(r"""<meta\s+name=["']viewport["'][^>]*>""", re.IGNORECASE)
 

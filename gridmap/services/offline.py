@@ -27,9 +27,10 @@ def offline_allowed(user: Any) -> bool:
 
 
 def leader_scope(store: Store, user: Any) -> dict[str, Any]:
-    """The grids, open requests and buildings of ``user``'s scope and the page addresses to keep for them."""
+    """The grids, open requests and buildings of ``user``'s scope, the page addresses to keep for them and
+    ``bbox``, the extent of their grids (for the maps' data)."""
     if not offline_allowed(user):  # other roles keep nothing on the device
-        return {"grids": [], "requests": [], "buildings": [], "pages": []}
+        return {"grids": [], "requests": [], "buildings": [], "pages": [], "bbox": None}
     grids = sorted(privacy.scope_list(getattr(user, "scope", None), "grids"))
     todo = work_list(store, user=user, limit=MAX_REQUESTS)
     requests = [str(i["id"]) for i in todo["items"]]
@@ -44,4 +45,15 @@ def leader_scope(store: Store, user: Any) -> dict[str, Any]:
         *(f"/complaints/{quote(r)}" for r in requests),
         *(f"/buildings/{quote(b)}" for b in buildings),
     ]
-    return {"grids": grids, "requests": requests, "buildings": buildings, "pages": pages}
+    bbox = _bounds(store, plan, grids)
+    return {"grids": grids, "requests": requests, "buildings": buildings, "pages": pages, "bbox": bbox}
+
+
+def _bounds(store: Store, plan: str | None, grids: list[str]) -> list[float] | None:
+    """``[minx, miny, maxx, maxy]`` of the leader's grids in the published plan (None: none drawn)."""
+    if not plan or not grids:
+        return None
+    frame = store.read("plan_grids", where={"plan_id": plan, "code": grids}, columns=["geometry"])
+    if not len(frame) or frame.geometry.isna().all():
+        return None
+    return [round(float(v), 6) for v in frame.total_bounds]

@@ -23,7 +23,7 @@ from functools import lru_cache
 from importlib import import_module
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import folium
 from flask import Blueprint, Flask, Response, abort, request, send_from_directory
@@ -119,6 +119,42 @@ def _cache_fingerprinted(resp: Response) -> Response:
             resp.cache_control.max_age = YEAR
             resp.cache_control.immutable = True
     return resp
+
+
+_CSS_URL = re.compile(r"""url\(\s*['"]?([^'")\s]+)['"]?\s*\)""")
+
+
+def _local_file(url: str) -> Path | None:
+    """The file behind one of the app's own URLs (``/static/…`` or ``/vendor/<package>/<version>/…``)."""
+    path = urlsplit(url).path
+    if path.startswith(STATIC):
+        base = resource_path("static", package=True).resolve()
+        rel = path[len(STATIC) :]
+    elif path.startswith("/vendor/"):
+        parts = path.split("/", 4)  # "", "vendor", package, version, file
+        if len(parts) < 5 or parts[2] not in PACKAGES or parts[3] != _xstatic(PACKAGES[parts[2]])[0]:
+            return None
+        base, rel = _xstatic(PACKAGES[parts[2]])[1].resolve(), parts[4]
+    else:
+        return None
+    f = (base / rel).resolve()
+    return f if f.is_relative_to(base) and f.is_file() else None
+
+
+def css_images(url: str) -> list[str]:
+    """The same-origin files a style sheet of the app refers to with ``url(…)`` (Leaflet's control icons …),
+    as the browser asks for them (resolved against the sheet's URL); ``data:`` URIs are not files."""
+    f = _local_file(url) if url.endswith(".css") or ".css?" in url else None
+    if f is None:
+        return []
+    out: list[str] = []
+    for ref in _CSS_URL.findall(f.read_text(encoding="utf-8", errors="replace")):
+        if ref.startswith(("data:", "#")) or "//" in ref:
+            continue
+        full = urljoin(url, ref)
+        if _local_file(full) is not None and full not in out:
+            out.append(full)
+    return out
 
 
 def local_assets() -> dict[str, str]:

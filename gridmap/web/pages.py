@@ -225,20 +225,15 @@ def map_parts(
     """The map of a page as ``head``/``body``/``script`` pieces (scripts carry this request's nonce); ``area``:
     a code the map is limited to (see :class:`gridmap.present.render.MapOptions`; no vector tiles then, which
     would carry the buildings around it)."""
-    cfg = current_app.config
-    base = basemap_layers(cfg, basemap)
-    shift = basemap_shift(cfg) if base else None
-    opts = render.MapOptions(
-        layers=tuple(layers),
+    opts = map_options(
+        layers=layers,
         bounds=bounds,
-        basemaps=base,
-        shift=shift,
         focus=focus,
         select_origin=select_origin,
-        hidden=tuple(hidden),
+        basemap=basemap,
+        hidden=hidden,
         link_grids=link_grids,
         area=area,
-        tiles={} if shift or area else vector_tiles(),
     )
     lo, hi = bounds_setting()
     parts = _rendered_map(
@@ -251,6 +246,40 @@ def map_parts(
         "name": parts["name"],
         "strings": js_strings(),
     }
+
+
+def map_options(
+    *,
+    layers: Sequence[str],
+    bounds: Sequence[float] | None = None,
+    focus: str | None = None,
+    select_origin: str | None = None,
+    basemap: str | None = None,
+    hidden: Sequence[str] = (),
+    link_grids: bool = True,
+    area: str | None = None,
+) -> render.MapOptions:
+    """The options of a page's map under this app's basemap and vector tile settings."""
+    cfg = current_app.config
+    base = basemap_layers(cfg, basemap)
+    shift = basemap_shift(cfg) if base else None
+    return render.MapOptions(
+        layers=tuple(layers),
+        bounds=bounds,
+        basemaps=base,
+        shift=shift,
+        focus=focus,
+        select_origin=select_origin,
+        hidden=tuple(hidden),
+        link_grids=link_grids,
+        area=area,
+        tiles={} if shift or area else vector_tiles(),
+    )
+
+
+def grid_map_assets() -> list[str]:
+    """The scripts and style sheets the map of a grid page loads (the URLs its head names)."""
+    return render.asset_urls(render.build_map(map_options(layers=GRID_LAYERS, focus="-")))
 
 
 _MAPS: OrderedDict[str, dict[str, str]] = OrderedDict()
@@ -300,6 +329,10 @@ def overview():
     return render_template("maps/overview.html", map=m, empty=extent is None)
 
 
+#: the layers of a grid page's map
+GRID_LAYERS = ("communities", "grids", "buildings", "merchants", "volunteer_teams", "stewards", "complaints")
+
+
 @bp.get("/grids/<code>")
 @allow("public")
 def grid_page(code: str):
@@ -311,7 +344,7 @@ def grid_page(code: str):
     blds = detail["buildings"]
     fit = [float(v) for v in blds.total_bounds] if len(blds) and "geometry" in blds else detail["stats"]["bbox"]
     m = map_parts(  # opens fitted to the grid's buildings (a grid polygon is mostly roads and open ground)
-        layers=("communities", "grids", "buildings", "merchants", "volunteer_teams", "stewards", "complaints"),
+        layers=GRID_LAYERS,
         bounds=_padded(fit, 0.15),
         focus=code,
         controls={"search": False, "locate": True, "linkGrids": True, "cards": user.at_least("viewer")},

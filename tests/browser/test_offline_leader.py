@@ -217,3 +217,40 @@ def test_sign_out_asks_before_dropping_unsent_moves_and_sends_them_when_it_can(b
         assert not errors, errors
     finally:
         ctx.close()
+
+
+def test_the_grid_map_draws_offline_without_having_been_opened(browser, world, artifacts):
+    """Signed in, the phone keeps the grid map's libraries, gridmap.js and its data with the pages: offline, the
+    grid page never opened online draws its map (Leaflet there, the grids and buildings drawn, tiles shown) and no
+    request to the app fails."""
+    store, server, settings, ids = world
+    ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, service_workers="allow")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        sign_in(page, server.url, "leader1", PASSWORD)
+        page.locator(".gm-worklist").wait_for()
+        _wait(page, lambda: page.evaluate("() => document.documentElement.dataset.offlineReady") == "1", "the worker")
+        _wait(page, lambda: page.evaluate("() => document.documentElement.dataset.offlineKept"), "the scope kept")
+        assert page.evaluate("() => !!navigator.serviceWorker.controller")
+
+        ctx.set_offline(True)
+        failed: list[str] = []
+        page.on("requestfailed", lambda r: failed.append(r.url) if r.url.startswith(server.url) else None)
+        page.goto(f"{server.url}/grids/{G1}")
+        _wait(page, lambda: page.evaluate("() => !!(window.gridmap && window.gridmap.map)"), "the grid's map offline")
+        drawn = "() => document.documentElement.dataset.gmIdle === '1' && (window.gridmap.drawn.grids || 0) > 0"
+        _wait(page, lambda: page.evaluate(drawn), "the grids drawn offline")
+        assert page.evaluate("() => window.gridmap.drawn.buildings") == 2  # b1, b2 of G1, from the page
+        assert page.evaluate("() => (window.gridmap.errors || 0)") == 0  # every layer answered from the device
+        page.evaluate("() => window.gridmap.map.setZoom(window.gridmap.map.getZoom() - 1, {animate: false})")
+        page.wait_for_timeout(300)
+        _wait(page, lambda: page.evaluate(drawn), "the map zoomed out offline")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / "offline-grid-never-opened.png"))
+        assert page.evaluate("() => window.gridmap.tiled.buildings || 0") > 0  # the neighbours, from kept tiles
+        assert not failed, failed
+        assert not errors, errors
+    finally:
+        ctx.close()

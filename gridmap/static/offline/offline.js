@@ -194,11 +194,11 @@
       .then(function (scope) {
         if (!scope || leaving) return;   // signing out: opening would make the cache again
         return caches.open(CACHE).then(function (cache) {
-          var urls = scope.pages.concat(scope["static"]);
+          var urls = scope.pages.concat(scope["static"], scope.data || []);
           return Promise.all(urls.map(function (u) {
             return fetch(u, {credentials: "same-origin"}).then(function (r) {
               if (leaving) return;
-              if (r.ok && (u.indexOf("/static/") === 0 || r.headers.get("X-Gridmap-Offline") === "keep")) return cache.put(u, r);
+              if (r.ok && (/^\/(static|vendor|tiles)\//.test(u) || r.headers.get("X-Gridmap-Offline") === "keep")) return cache.put(u, r);
             }).catch(function () {});
           })).then(function () {
             if (!leaving) sessionStorage.setItem(KEPT_AT, String(Date.now()));

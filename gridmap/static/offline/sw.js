@@ -45,6 +45,13 @@ self.addEventListener("fetch", function (event) {
   }, function (err) {
     return caches.match(req, {cacheName: CACHE, ignoreVary: true}).then(function (hit) {   // (match makes no cache)
       if (hit) return hit;
+      // a map layer asked for another box or zoom than the kept one: the kept answer over the leader's grids
+      if (url.pathname.indexOf("/api/layers/") === 0) {
+        return caches.match(req, {cacheName: CACHE, ignoreVary: true, ignoreSearch: true}).then(function (kept) {
+          if (kept) return kept;
+          throw err;
+        });
+      }
       if (req.mode === "navigate") return offlinePage();
       throw err;
     });
