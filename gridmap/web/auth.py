@@ -82,7 +82,9 @@ def login_page():
             session["uid"] = user["id"]
             session["sv"] = accounts.session_version(user)
             session.permanent = True
-            if not request.args.get("next"):  # 我的待办 for the roles that have a work list
+            asked = request.args.get("next") or ""
+            if not asked or (target == asked and urlsplit(asked).path == "/"):
+                # no next, or just the overview (what the top bar's 登录 sends): 我的待办 for the roles with one
                 target = home_of(str(user.get("role", "")))
             return redirect(target)
     return render_template("auth/login.html", error=error, username=username, next=request.args.get("next", "")), status

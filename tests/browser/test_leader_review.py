@@ -111,3 +111,38 @@ def test_a_tap_on_a_building_opens_the_building_and_its_card_not_the_grid(browse
         assert not errors, errors
     finally:
         ctx.close()
+
+
+def test_signing_in_from_the_top_bar_lands_on_the_work_list_and_a_deep_link_is_kept(browser, world):
+    store, server = world
+    ctx, page, errors = _phone(browser)
+    missing: list[str] = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    try:
+        page.goto(f"{server.url}/")
+        page.locator("a.signin").tap()  # the top bar's 登录 (its next is the overview)
+        page.locator("input[name=username]").wait_for()
+        assert "/login?next=" in page.url
+        page.fill("input[name=username]", "leader1")
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("form button[type=submit]").tap()
+        page.locator(".gm-worklist").wait_for()
+        assert page.url == f"{server.url}/complaints"
+        page.locator("form.account button[type=submit]").tap()
+        page.wait_for_url(f"{server.url}/")
+        # a deep link is honoured, also after switching the sign-in page to English and back
+        page.goto(f"{server.url}/login?next=/buildings/b1")
+        page.locator("p.lang a[href*='lang=en']").tap()
+        page.wait_for_url("**lang=en**")
+        assert "next=" in page.url and page.locator("h1").text_content() == "Sign in"
+        page.locator("p.lang a[href*='lang=zh_CN']").tap()
+        page.wait_for_url("**lang=zh_CN**")
+        page.fill("input[name=username]", "leader1")
+        page.fill("input[name=password]", PASSWORD)
+        page.locator("form button[type=submit]").tap()
+        page.locator("#building-card").wait_for()
+        assert page.url == f"{server.url}/buildings/b1"
+        assert not missing, missing  # the sign-in page names its icon: no /favicon.ico 404
+        assert not errors, errors
+    finally:
+        ctx.close()

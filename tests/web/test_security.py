@@ -110,6 +110,9 @@ def test_next_with_control_characters_is_refused_before_sign_in(app, target):
         ("/a\\b", "/"),
         ("javascript:alert(1)", "/"),
         ("", "/complaints"),  # no next: a grid leader lands on 我的待办
+        ("/?", "/complaints"),  # just the overview (the top bar's 登录 on /): 我的待办 too
+        ("/?lang=en", "/complaints"),
+        ("/buildings/b1", "/buildings/b1"),  # a deep link is honoured
     ],
 )
 def test_next_keeps_only_same_site_paths(app, target, where):
