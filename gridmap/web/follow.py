@@ -70,7 +70,7 @@ def show(rid: str):
             "complaints/show.html",
             layout=layout(),
             c=view,
-            moves=moves(view["state"], "department" if user.role == "department" else "staff") if mine else [],
+            moves=moves(view, "department" if user.role == "department" else "staff") if mine else [],
             en=select_locale() == "en",
             states={k: (s.en if select_locale() == "en" else s.zh) for k, s in STATES.items()},
             tel=_tel(view.get("contact_phone")),

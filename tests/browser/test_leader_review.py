@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -15,6 +16,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pagekit import sign_in
 
 from complaints_world import G1, build, lonlat
+
+ADMIN = SimpleNamespace(id="a1", username="a1", role="admin", scope={})
+PUBLIC = SimpleNamespace(id=None, role="public", scope={})
+#: the settings of the running app (the requests are made through the service with them)
+SETTINGS: dict = {}
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -28,7 +34,10 @@ def world(sqlite_store, app_factory, live_server):
     store = sqlite_store
     build(store)
     add_user(store, username="leader1", role="grid_leader", password=PASSWORD, scope={"grids": [G1]})
-    return store, live_server(app_factory(store))
+    app = app_factory(store)
+    SETTINGS.clear()
+    SETTINGS.update(app.config["GRIDMAP_SETTINGS"])
+    return store, live_server(app)
 
 
 def _wait(page, test, what, tries=150):
@@ -143,6 +152,50 @@ def test_signing_in_from_the_top_bar_lands_on_the_work_list_and_a_deep_link_is_k
         page.locator("#building-card").wait_for()
         assert page.url == f"{server.url}/buildings/b1"
         assert not missing, missing  # the sign-in page names its icon: no /favicon.ico 404
+        assert not errors, errors
+    finally:
+        ctx.close()
+
+
+def _request(store, *moves):
+    """A request on b1 (grid G1) moved through ``moves`` by an official (who may also make a department's)."""
+    from gridmap.services.complaints import submit, transition
+
+    data = {"category": "sanitation", "description": "楼道堆物", "building_id": "b1", "contact_phone": "13912345678"}
+    cid = str(submit(store, data, user=PUBLIC, settings=SETTINGS, channel="map")["id"])
+    for to in moves:
+        transition(store, cid, to, user=ADMIN, settings=SETTINGS)
+    return cid
+
+
+def test_a_returned_request_is_passed_on_by_taps_and_no_supervision_is_offered_beyond_the_street(browser, world):
+    store, server = world
+    returned = _request(store, "dispatched", "returned")
+    street = _request(store, "dispatched", "supervised", "supervised")  # 督办 by the community, then the street
+    community = _request(store, "dispatched", "supervised")
+    assert int(store.get("complaints", street)["escalation"]) == 2
+    ctx, page, errors = _phone(browser)
+    try:
+        sign_in(page, server.url, "leader1", PASSWORD)
+        page.locator(".gm-worklist").wait_for()
+        item = page.locator(f"#c-{returned}")
+        assert item.locator("button.gm-act[data-to=reassigned]").text_content() == "改派"
+        assert page.locator(f"#c-{street} button.gm-act[data-to=supervised]").count() == 0  # the highest level
+        assert page.locator(f"#c-{community} button.gm-act[data-to=supervised]").count() == 1  # on to the street
+        item.locator("button.gm-act[data-to=reassigned]").tap()
+        assert item.locator(".gm-dept").is_visible()
+        before = store.get("complaints", returned)["department"]
+        choices = [o.get_attribute("value") for o in item.locator("select[name=department] option").all()]
+        assert before not in choices and "police" in choices
+        item.locator("select[name=department]").select_option("police")
+        item.locator("form.gm-move button[type=submit]").tap()
+        _wait(page, lambda: store.get("complaints", returned)["state"] == "reassigned", "the request passed on")
+        assert store.get("complaints", returned)["department"] == "police"
+        page.locator(".gm-worklist").wait_for()
+        # the request's own page offers the same moves
+        page.goto(f"{server.url}/complaints/{street}")
+        assert page.locator("button.gm-act").count() > 0
+        assert page.locator("button.gm-act[data-to=supervised]").count() == 0
         assert not errors, errors
     finally:
         ctx.close()

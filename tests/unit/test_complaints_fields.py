@@ -230,7 +230,8 @@ def test_escalation_stops_at_the_street():
     # a request already at the street level and moved on, then supervised again, stays at the street level
     new, _ = C.apply(_record("dispatched", escalation=2), "supervised", actor="u", by="staff", at=T0, seq=3)
     assert new["escalation"] == 2
-    with pytest.raises(IllegalTransition, match="^complaint c1 is already supervised by the street, the highest"):
+    both = "^诉求 c1 已由街道督办（最高一级），不能再升级督办 / complaint c1 is already supervised by the street"
+    with pytest.raises(IllegalTransition, match=both):  # in both languages, as the service's other refusals
         C.apply(_record("supervised", escalation=2), "supervised", actor="u", by="staff", at=T0, seq=3)
 
 

@@ -213,9 +213,27 @@ def _guard_reassigned(record: Mapping[str, Any], changes: Mapping[str, Any]) -> 
         raise ComplaintError(f"unknown department {dept!r}; departments are {', '.join(DEPARTMENTS)}")
 
 
+def _at_highest_level(record: Mapping[str, Any]) -> bool:
+    """督办 has reached the street, the highest level: no further 督办."""
+    level = record.get("escalation")
+    level = 0 if level is None or _isnull(level) else int(level)
+    return record["state"] == "supervised" and level >= len(ESCALATION_LEVELS) - 1
+
+
 def _guard_supervised(record: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
-    if record["state"] == "supervised" and int(record.get("escalation") or 0) >= len(ESCALATION_LEVELS) - 1:
-        raise IllegalTransition(f"complaint {record.get('id')} is already supervised by the street, the highest level")
+    if _at_highest_level(record):
+        cid = record.get("id")
+        raise IllegalTransition(
+            f"诉求 {cid} 已由街道督办（最高一级），不能再升级督办 / "
+            f"complaint {cid} is already supervised by the street, the highest level"
+        )
+
+
+def possible_targets(record: Mapping[str, Any], *, by: str | None = None) -> list[str]:
+    """The states ``record`` may move to now (by an actor kind, if given): :func:`allowed_targets` of its state
+    without the moves :func:`apply` refuses for the request itself whatever they carry (督办 beyond the street)."""
+    top = _at_highest_level(record)
+    return [t for t in allowed_targets(record["state"], by=by) if not (top and t == "supervised")]
 
 
 _GUARDS = {"duplicate": _guard_duplicate, "reassigned": _guard_reassigned, "supervised": _guard_supervised}

@@ -17,23 +17,45 @@ from gridmap.domain import complaints as C
 from gridmap.services.complaints.workflow import _actor_kind, list_complaints, versions
 from gridmap.store.base import Store
 
-#: moves the work list offers as a button (reassigning and marking a duplicate need more than a note)
-LIST_MOVES = ("dispatched", "responding", "returned", "resolved", "supervised", "evaluated", "reopened", "rejected")
+#: moves the work list offers as a button (marking a duplicate needs the original: it is done from the API)
+LIST_MOVES = (
+    "dispatched",
+    "responding",
+    "returned",
+    "reassigned",
+    "resolved",
+    "supervised",
+    "evaluated",
+    "reopened",
+    "rejected",
+)
 #: moves that undo work or close a request without solving it: the page asks before making them
 CONFIRM_MOVES = frozenset({"reopened", "rejected", "returned"})
 #: states the work list shows when no state is asked for: the open ones
 OPEN = tuple(k for k, st in C.STATES.items() if st.type == "open")
 
 
-def moves(state: str, by: str) -> list[dict[str, Any]]:
-    """The moves from ``state`` an actor of kind ``by`` may make from the page, each as an action
-    (``to``, 中文, English verb, ``confirm`` when the page must ask first)."""
+def moves(record: Mapping[str, Any], by: str) -> list[dict[str, Any]]:
+    """The moves ``record`` allows now to an actor of kind ``by`` from the page (the domain's
+    :func:`~gridmap.domain.complaints.possible_targets`: no 督办 beyond the street), each as an action (``to``,
+    中文, English verb, ``confirm`` when the page must ask first; 改派 with the ``departments`` to choose from,
+    its current one left out)."""
+    state = record["state"]
     pairs = {(t.source, t.target): t for t in C.TRANSITIONS}
-    return [
-        {"to": t, "zh": pairs[(state, t)].zh, "en": pairs[(state, t)].en, "confirm": t in CONFIRM_MOVES}
-        for t in C.allowed_targets(state, by=by)
-        if t in LIST_MOVES
-    ]
+    out: list[dict[str, Any]] = []
+    for t in C.possible_targets(record, by=by):
+        if t not in LIST_MOVES:
+            continue
+        move: dict[str, Any] = {"to": t, "zh": pairs[(state, t)].zh, "en": pairs[(state, t)].en}
+        move["confirm"] = t in CONFIRM_MOVES
+        if t == "reassigned":
+            move["departments"] = [
+                {"code": code, "zh": d.zh, "en": d.en}
+                for code, d in C.DEPARTMENTS.items()
+                if code != record.get("department")
+            ]
+        out.append(move)
+    return out
 
 
 def sla_clock(due: Any, now: dt.datetime) -> dict[str, Any]:
@@ -84,7 +106,7 @@ def work_list(
     version = versions(store, [str(i["id"]) for i in out["items"]])
     for item in out["items"]:
         item["version"] = version.get(str(item["id"]), 0)  # what a queued move's If-Match names
-        item["moves"] = moves(item["state"], by)
+        item["moves"] = moves(item, by)
         item.update(sla_clock(item.get("due_at") if C.is_open(item["state"]) else None, now))
         created = clock.utc(pd.Timestamp(item["created_at"]).to_pydatetime())
         item["days_waiting"] = max(0, int((now - created).total_seconds() // 86400))

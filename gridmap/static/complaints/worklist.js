@@ -1,7 +1,7 @@
 // Staff moves (work list and a request's page): a tap on an action opens its confirmation (a note, a reply the
-// resident sees, the rating for 回访评价, a warning before moves that undo work); 确定 posts JSON to
-// /api/complaints/<id>/transitions (回复: the reply alone to /api/complaints/<id>/replies) and reloads.
-// Messages are put in the page through textContent only.
+// resident sees, the rating for 回访评价, the department for 改派, a warning before moves that undo work); 确定
+// posts JSON to /api/complaints/<id>/transitions (回复: the reply alone to /api/complaints/<id>/replies) and
+// reloads. Messages are put in the page through textContent only.
 (function () {
   "use strict";
   var text = document.getElementById("gm-list-text");
@@ -12,6 +12,7 @@
     var form = box.querySelector("form.gm-move");
     var evalBox = form.querySelector(".gm-eval");
     var warn = form.querySelector(".gm-warn");
+    var deptBox = form.querySelector(".gm-dept");
     Array.prototype.forEach.call(box.querySelectorAll("button.gm-act"), function (b) {
       b.addEventListener("click", function () {
         form.to.value = b.dataset.to;
@@ -20,6 +21,10 @@
         evalBox.hidden = b.dataset.to !== "evaluated";
         form.querySelector(".gm-note-field").hidden = b.dataset.to === "reply";  // 回复: words for the resident only
         form.reply.required = b.dataset.to === "reply";
+        if (deptBox) {   // 改派: to which department (asked for only there)
+          deptBox.hidden = b.dataset.to !== "reassigned";
+          form.department.required = !deptBox.hidden;
+        }
         form.hidden = false;
         Array.prototype.forEach.call(box.querySelectorAll("button.gm-act"), function (o) {
           o.setAttribute("aria-pressed", o === b ? "true" : "false");
@@ -33,6 +38,7 @@
       var reply = form.to.value === "reply";
       var body = reply ? {reply: form.reply.value} : {to: form.to.value, note: form.note.value || null};
       if (!reply && form.reply.value.trim()) body.reply = form.reply.value;
+      if (form.to.value === "reassigned" && form.department) body.department = form.department.value || null;
       if (form.to.value === "evaluated") { body.rating = form.rating.value ? parseInt(form.rating.value, 10) : null; body.resolved = form.resolved.value || null; }
       var headers = {"Content-Type": "application/json", Accept: "application/json"};
       if (csrf && csrf.content) headers["X-CSRFToken"] = csrf.content;
