@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 
 from gridmap.domain import privacy
 from gridmap.domain.complaints import DEPARTMENTS, STATES
@@ -96,7 +97,9 @@ def work_list():
     filters = {k: request.args[k] for k in ("state", "category", "overdue") if request.args.get(k)}
     limit, offset = _int_arg("limit", 30, lo=1, hi=200), _int_arg("offset", 0, hi=10**9)
     # 我的待办: open requests by default, earliest time limit (so overdue) first; state=all shows closed too
-    out = svc.work_list(get_store(), user=current_user(), filters=filters, limit=limit, offset=offset)
+    out = svc.work_list(
+        get_store(), user=current_user(), filters=filters, limit=limit, offset=offset, number=building_number
+    )
     out["items"] = [_personal(item, None) for item in out["items"]]
     _audit_read("complaints:list", out["items"])
     return render_template(
@@ -107,6 +110,11 @@ def work_list():
         en=select_locale() == "en",
         open_states=svc.open_states(),
     )
+
+
+def building_number(n: str) -> str:
+    """A building's number as its card writes it, in the page's language (2号楼, Building 2)."""
+    return _("%(n)s号楼", n=n)
 
 
 @bp.get("/api/complaints/categories")

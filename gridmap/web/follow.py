@@ -17,14 +17,15 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, render_template, request
 from flask_babel import gettext as _
 
+from gridmap import clock
 from gridmap.domain.complaints import STATES
 from gridmap.errors import GridmapError
 from gridmap.services import complaints as svc
 from gridmap.services.complaints import follow
-from gridmap.services.complaints.todo import building_names, moves
+from gridmap.services.complaints.todo import building_names, moves, waiting
 from gridmap.services.maps.building import building_card
 from gridmap.web.access import allow, current_user, serve_personal
-from gridmap.web.complaints import _audit_read, layout
+from gridmap.web.complaints import _audit_read, building_number, layout
 from gridmap.web.context import get_store, link_keys, select_locale, status_url
 from gridmap.web.limits import limit
 from gridmap.web.pages import role_names
@@ -71,10 +72,13 @@ def show(rid: str):
             layout=layout(),
             c=view,
             moves=moves(view, "department" if user.role == "department" else "staff") if mine else [],
+            wait=waiting(view, clock.now()),
             en=select_locale() == "en",
             states={k: (s.en if select_locale() == "en" else s.zh) for k, s in STATES.items()},
             tel=_tel(view.get("contact_phone")),
-            building=building_names(get_store(), [str(view["building_id"])]).get(str(view["building_id"]))
+            building=building_names(get_store(), [str(view["building_id"])], number=building_number).get(
+                str(view["building_id"])
+            )
             if view.get("building_id")
             else None,
         )

@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from complaints_world import G1, build
-from gridmap import config
+from gridmap import clock, config
 from gridmap.domain import complaints as C
 from gridmap.errors import Conflict
 from gridmap.services import complaints as svc
@@ -75,3 +77,25 @@ def test_the_work_list_and_request_pages_offer_reassign_with_a_department_choice
     en = c.get("/complaints?lang=en").get_data(as_text=True)
     assert "Reassign to" in en and "Choose a department" in en
     assert f'<option value="police">{C.DEPARTMENTS["police"].en}</option>' in en
+
+
+def test_the_request_page_shows_waiting_and_overdue_and_names_the_building_as_its_card(
+    made, app_factory, login, fixed_now
+):
+    store, s, request = made
+    cid = request("dispatched")
+    rec = store.get("complaints", cid)
+    fixed_now(pd.Timestamp(rec["due_at"]).to_pydatetime() + dt.timedelta(days=2, hours=1))
+    waited = (clock.now() - clock.utc(pd.Timestamp(rec["created_at"]).to_pydatetime())).days
+    c = app_factory(store).test_client()
+    login(c, "grid_leader", scope={"grids": [G1]})
+    page = c.get(f"/complaints/{cid}").get_data(as_text=True)
+    listed = c.get("/complaints").get_data(as_text=True)
+    late = re.search(r'<span class="tag overdue gm-sla">超期 (\d+) 天</span>', listed)
+    assert late and int(late.group(1)) >= 2
+    assert late.group(0) in page  # as the work list says it
+    assert f'<dd class="gm-waited">{waited} 天</dd>' in page and waited >= 2
+    assert ">一苑 1号楼</a>" in page  # estate and number as the building card names it
+    assert "一苑 1号楼" in listed
+    en = c.get(f"/complaints/{cid}?lang=en").get_data(as_text=True)
+    assert "一苑 Building 1" in en and "days overdue" in en and f"{waited} days" in en

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -67,8 +67,9 @@ def sla_clock(due: Any, now: dt.datetime) -> dict[str, Any]:
     return {"days_left": math.floor(left) if left < 0 else math.ceil(left), "overdue": left < 0}
 
 
-def building_names(store: Store, ids: list[str]) -> dict[str, str]:
-    """Building id → "estate number" (宁天家园 12), as the grid page names them."""
+def building_names(store: Store, ids: list[str], *, number: Callable[[str], str] = str) -> dict[str, str]:
+    """Building id → "estate number" (宁天家园 12), the number written by ``number`` (the pages pass the building
+    card's own "%(n)s号楼" in the page's language: 宁天家园 12号楼, 宁天家园 Building 12)."""
     if not ids:
         return {}
     b = store.read("buildings", ids=ids, columns=["id", "name", "estate_id"])
@@ -76,9 +77,18 @@ def building_names(store: Store, ids: list[str]) -> dict[str, str]:
     names = store.read("estates", ids=est, columns=["id", "name"]) if est else None
     estate = dict(zip(names["id"].astype(str), names["name"].astype(str))) if names is not None else {}
     return {
-        str(i): f"{estate.get(str(e), '')} {'' if n is None else n}".strip()
+        str(i): f"{estate.get(str(e), '')} {'' if n is None or pd.isna(n) else number(str(n))}".strip()
         for i, n, e in zip(b["id"], b["name"], b["estate_id"])
     }
+
+
+def waiting(item: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """How long a request has waited and its time limit, as the work list shows them: ``days_waiting`` since it
+    was filed, ``days_left`` and ``overdue`` (:func:`sla_clock`) while it is open."""
+    created = clock.utc(pd.Timestamp(item["created_at"]).to_pydatetime())
+    out = sla_clock(item.get("due_at") if C.is_open(item["state"]) else None, now)
+    out["days_waiting"] = max(0, int((now - created).total_seconds() // 86400))
+    return out
 
 
 def work_list(
@@ -89,10 +99,11 @@ def work_list(
     limit: int = 50,
     offset: int = 0,
     now: dt.datetime | None = None,
+    number: Callable[[str], str] = str,
 ) -> dict[str, Any]:
     """The work list page's requests: open ones by default (``filters["state"]`` = ``all`` for every
     state), earliest time limit first; each item with ``moves``, ``overdue``, ``days_left``,
-    ``days_waiting`` and ``building`` (its estate and number)."""
+    ``days_waiting`` and ``building`` (its estate and number, the number written by ``number``)."""
     filters = dict(filters or {})
     state = str(filters.get("state") or "")
     if state == "all":
@@ -102,13 +113,12 @@ def work_list(
     out = list_complaints(store, user=user, filters=filters, limit=limit, offset=offset, order="due")
     by = _actor_kind(user)
     now = clock.utc(now) if now is not None else clock.now()
-    names = building_names(store, sorted({str(i["building_id"]) for i in out["items"] if i.get("building_id")}))
+    ids = sorted({str(i["building_id"]) for i in out["items"] if i.get("building_id")})
+    names = building_names(store, ids, number=number)
     version = versions(store, [str(i["id"]) for i in out["items"]])
     for item in out["items"]:
         item["version"] = version.get(str(item["id"]), 0)  # what a queued move's If-Match names
         item["moves"] = moves(item, by)
-        item.update(sla_clock(item.get("due_at") if C.is_open(item["state"]) else None, now))
-        created = clock.utc(pd.Timestamp(item["created_at"]).to_pydatetime())
-        item["days_waiting"] = max(0, int((now - created).total_seconds() // 86400))
+        item.update(waiting(item, now))
         item["building"] = names.get(str(item.get("building_id") or ""), "")
     return out
