@@ -168,7 +168,9 @@ def _request(store, *moves):
     return cid
 
 
-def test_a_returned_request_is_passed_on_by_taps_and_no_supervision_is_offered_beyond_the_street(browser, world):
+def test_a_returned_request_is_passed_on_by_taps_and_no_supervision_is_offered_beyond_the_street(
+    browser, world, artifacts
+):
     store, server = world
     returned = _request(store, "dispatched", "returned")
     street = _request(store, "dispatched", "supervised", "supervised")  # 督办 by the community, then the street
@@ -188,12 +190,15 @@ def test_a_returned_request_is_passed_on_by_taps_and_no_supervision_is_offered_b
         choices = [o.get_attribute("value") for o in item.locator("select[name=department] option").all()]
         assert before not in choices and "police" in choices
         item.locator("select[name=department]").select_option("police")
+        item.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "review-reassign-phone.png"))
         item.locator("form.gm-move button[type=submit]").tap()
         _wait(page, lambda: store.get("complaints", returned)["state"] == "reassigned", "the request passed on")
         assert store.get("complaints", returned)["department"] == "police"
         page.locator(".gm-worklist").wait_for()
         # the request's own page offers the same moves
         page.goto(f"{server.url}/complaints/{street}")
+        page.screenshot(path=str(artifacts / "review-request-page-phone.png"), full_page=True)
         assert page.locator("button.gm-act").count() > 0
         assert page.locator("button.gm-act[data-to=supervised]").count() == 0
         assert not errors, errors
