@@ -216,22 +216,20 @@ def _guard_reassigned(record: Mapping[str, Any], changes: Mapping[str, Any]) -> 
 def _at_highest_level(record: Mapping[str, Any]) -> bool:
     """督办 has reached the street, the highest level: no further 督办."""
     level = record.get("escalation")
-    level = 0 if level is None or _isnull(level) else int(level)
-    return record["state"] == "supervised" and level >= len(ESCALATION_LEVELS) - 1
+    return record["state"] == "supervised" and not _isnull(level) and int(level) >= len(ESCALATION_LEVELS) - 1
 
 
 def _guard_supervised(record: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
     if _at_highest_level(record):
         cid = record.get("id")
         raise IllegalTransition(
-            f"诉求 {cid} 已由街道督办（最高一级），不能再升级督办 / "
-            f"complaint {cid} is already supervised by the street, the highest level"
+            f"诉求 {cid} 已由街道督办（最高一级），不能再升级督办 / complaint {cid} is already "
+            "supervised by the street, the highest level"
         )
 
 
 def possible_targets(record: Mapping[str, Any], *, by: str | None = None) -> list[str]:
-    """The states ``record`` may move to now (by an actor kind, if given): :func:`allowed_targets` of its state
-    without the moves :func:`apply` refuses for the request itself whatever they carry (督办 beyond the street)."""
+    """What ``record`` may move to now: :func:`allowed_targets` less what :func:`apply` refuses it (督办 past 街道)."""
     top = _at_highest_level(record)
     return [t for t in allowed_targets(record["state"], by=by) if not (top and t == "supervised")]
 
