@@ -216,7 +216,7 @@ def _guard_reassigned(record: Mapping[str, Any], changes: Mapping[str, Any]) -> 
 def _at_highest_level(record: Mapping[str, Any]) -> bool:
     """督办 has reached the street, the highest level: no further 督办."""
     level = record.get("escalation")
-    return record["state"] == "supervised" and not _isnull(level) and int(level) >= len(ESCALATION_LEVELS) - 1
+    return record["state"] == "supervised" and not _isnull(level) and int(level or 0) >= len(ESCALATION_LEVELS) - 1
 
 
 def _guard_supervised(record: Mapping[str, Any], changes: Mapping[str, Any]) -> None:

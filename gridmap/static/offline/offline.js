@@ -195,12 +195,16 @@
         if (!scope || leaving) return;   // signing out: opening would make the cache again
         return caches.open(CACHE).then(function (cache) {
           var urls = scope.pages.concat(scope["static"], scope.data || []);
-          return Promise.all(urls.map(function (u) {
+          function one(u) {
             return fetch(u, {credentials: "same-origin"}).then(function (r) {
               if (leaving) return;
               if (r.ok && (/^\/(static|vendor|tiles)\//.test(u) || r.headers.get("X-Gridmap-Offline") === "keep")) return cache.put(u, r);
             }).catch(function () {});
-          })).then(function () {
+          }
+          // a few at a time: the page the leader is on keeps the network and the server for its own requests
+          var next = 0;
+          function worker() { return next < urls.length && !leaving ? one(urls[next++]).then(worker) : null; }
+          return Promise.all([worker(), worker(), worker()]).then(function () {
             if (!leaving) sessionStorage.setItem(KEPT_AT, String(Date.now()));
             document.documentElement.dataset.offlineKept = String(urls.length);
           });
