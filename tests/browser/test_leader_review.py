@@ -199,6 +199,9 @@ def test_a_returned_request_is_passed_on_by_taps_and_no_supervision_is_offered_b
         # the request's own page offers the same moves
         page.goto(f"{server.url}/complaints/{street}")
         page.screenshot(path=str(artifacts / "review-request-page-phone.png"), full_page=True)
+        page.set_viewport_size({"width": 1440, "height": 900})
+        page.screenshot(path=str(artifacts / "review-request-page-desktop.png"))
+        page.set_viewport_size(PHONE)
         assert page.locator("button.gm-act").count() > 0
         assert page.locator("button.gm-act[data-to=supervised]").count() == 0
         assert not errors, errors
