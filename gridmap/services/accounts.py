@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from gridmap import clock
+from gridmap.domain import codes
 from gridmap.domain import credentials as auth
 from gridmap.domain.codes import area_codes
 from gridmap.domain.schema import LAYERS
@@ -290,10 +291,13 @@ def issue_embed(
     hours: float = 24 * 30,
     actor: str = "cli",
     origin: str | None = None,
+    page: str | None = None,
 ) -> dict[str, Any]:
     """A signed embed token for ``view`` limited to ``grids`` (code prefixes; empty = all) and ``layers``;
     ``origin`` (``https://dash.example.gov.cn``) is the host site allowed to frame it and to receive its
-    messages, beside the ``GRIDMAP_EMBED_FRAME_ANCESTORS`` setting.
+    messages, beside the ``GRIDMAP_EMBED_FRAME_ANCESTORS`` setting. ``page`` (``grid``, ``community`` or
+    ``street``) is the embed page the token is for (``/embed/grids/<code>`` …): then the areas must be codes of
+    that level, so a snippet never frames a page that answers 404.
 
     Returns ``{"id", "token", "view", "grids", "layers", "origin", "expires_at"}``; the row in
     ``embed_tokens`` is what revocation flips.
@@ -302,6 +306,7 @@ def issue_embed(
     if view not in auth.EMBED_VIEWS:
         raise InvalidInput(f"未知视图 {view!r} / unknown view; views: {', '.join(auth.EMBED_VIEWS)}")
     grids = area_codes(grids)
+    _check_page(page, view, grids)
     missing = [g for g in grids if not _area_exists(store, g)]
     if missing:
         raise InvalidInput(f"网格范围不存在 / no such district, street, community or published grid: {missing}")
@@ -353,6 +358,42 @@ def embed_origin(origin: str | None) -> str:
 
 #: code length → the layer whose ids are codes of that level (15 digits: a grid of the published plan)
 _AREA_LAYERS = {6: "districts", 9: "streets", 12: "communities"}
+
+
+#: the embed pages a token can be issued for: the token view they take and their names (zh, en)
+EMBED_PAGES = {
+    "grid": ("grid", "网格", "grid"),
+    "community": ("map", "社区", "community"),
+    "street": ("map", "街道", "street"),
+}
+_LEVEL_NAMES = {
+    "district": ("区", "district"),
+    "street": ("街道", "street"),
+    "community": ("社区", "community"),
+    "grid": ("网格", "grid"),
+}
+
+
+def _check_page(page: str | None, view: str, grids: tuple[str, ...]) -> None:
+    """:class:`InvalidInput` unless every area code is of the level of the embed ``page`` (and ``view`` fits it)."""
+    if page is None:
+        return
+    if page not in EMBED_PAGES:
+        raise InvalidInput(f"未知嵌入页面 {page!r} / page: unknown {page!r}; pages: {', '.join(EMBED_PAGES)}")
+    want_view, zh, en = EMBED_PAGES[page]
+    if view != want_view:
+        raise InvalidInput(f"{zh}嵌入页面需要视图 {want_view} / page {page!r} needs view {want_view!r}, not {view!r}")
+    digits = codes.LEVELS[page]
+    if not grids:
+        raise InvalidInput(f"请填写区域编码：{digits} 位{zh}编码 / area: give the {digits}-digit {en} code")
+    for code in grids:
+        level = codes.level_of(code)
+        if level != page:
+            lzh, len_ = _LEVEL_NAMES.get(level or "", ("未知", "unknown"))
+            raise InvalidInput(
+                f"区域编码 {code} 是{lzh}编码，“一个{zh}”视图需要 {digits} 位{zh}编码 / area {code} is a {len_} code; "
+                f"a one-{en} embed needs a {digits}-digit {en} code"
+            )
 
 
 def _area_exists(store: Any, code: str) -> bool:

@@ -17,7 +17,7 @@ from gridmap.errors import GridmapError, InvalidInput
 from gridmap.services import accounts
 from gridmap.store import audit
 from gridmap.web.access import allow, current_user
-from gridmap.web.context import get_store
+from gridmap.web.context import get_store, local_time
 from gridmap.web.limits import address_key, limit
 from gridmap.web.openapi import describe, op, param
 from gridmap.web.pages import home_of
@@ -153,7 +153,8 @@ def revoke_token(token_id: str):
 @bp.get("/api/embed-tokens")
 @allow("planner")
 def list_embed_tokens():
-    return jsonify({"embeds": _jsonable(accounts.list_embeds(_store()))})
+    embeds = [{**e, "expires_local": local_time(e.get("expires_at"))} for e in accounts.list_embeds(_store())]
+    return jsonify({"embeds": _jsonable(embeds)})
 
 
 #: area codes of an embed (:func:`gridmap.domain.codes.area_codes` owns the rule)
@@ -190,6 +191,8 @@ class EmbedIn(Body):
     hours: float = Field(24 * 30, gt=0, le=credentials.EMBED_MAX_HOURS)
     #: the host site that may frame it, https://host[:port] (:func:`gridmap.services.accounts.embed_origin`)
     origin: Origin | None = None
+    #: the embed page the token is for; then every area must be a code of that level (a grid page: a grid code)
+    page: Literal["grid", "community", "street"] | None = None
 
 
 @bp.post("/api/embed-tokens")
@@ -206,6 +209,7 @@ def create_embed_token(body: EmbedIn):
         hours=body.hours,
         actor=current_user().username,
         origin=body.origin,
+        page=body.page,
     )
     return jsonify(out), 201
 
@@ -259,6 +263,8 @@ class ApiToken(BaseModel):
     name: str | None = None
     created_at: dt.datetime | None = None
     expires_at: dt.datetime | None = None
+    #: ``expires_at`` in the service's zone (``GRIDMAP_TIMEZONE``), ``YYYY-MM-DD HH:MM``, as the pages show times
+    expires_local: str | None = None
     revoked: bool | None = None
     origin: str | None = None
 

@@ -71,3 +71,37 @@ def test_a_community_embed_asks_for_its_area_only(c):
     grid = _token(c, view="grid", grids=[A])
     html = c.get(f"/embed/grids/{A}", query_string={"token": grid}).get_data(as_text=True)
     assert '"area": null' in html
+
+
+@pytest.mark.parametrize(
+    "page,code,said",
+    [
+        ("grid", COM_AB, "community code"),  # the review's case: a one-grid embed of a community code
+        ("community", A, "grid code"),
+        ("community", "370214001", "street code"),
+        ("street", COM_AB, "community code"),
+    ],
+)
+def test_an_embed_token_for_a_page_needs_a_code_of_that_level(c, login, page, code, said):
+    """The embed tokens form names the page it frames; a code of another level (which that page answers with
+    404) is refused when issuing, with a bilingual message naming the area field, and nothing is stored."""
+    login(c, "planner")
+    view = "grid" if page == "grid" else "map"
+    r = c.post("/api/embed-tokens", json={"view": view, "page": page, "grids": [code], "hours": 2})
+    assert r.status_code == 400, r.get_json()
+    message = r.get_json()["error"]["message"]
+    assert "区域编码" in message and f"area {code} is a {said}" in message, message
+    assert c.get("/api/embed-tokens").get_json()["embeds"] == []
+    # the same page with a code of its level is issued, and its page answers
+    right = {"grid": A, "community": COM_AB, "street": "370214001"}[page]
+    ok = c.post("/api/embed-tokens", json={"view": view, "page": page, "grids": [right], "hours": 2})
+    assert ok.status_code == 201, ok.get_json()
+    path = {"grid": "grids", "community": "communities", "street": "streets"}[page]
+    assert c.get(f"/embed/{path}/{right}", query_string={"token": ok.get_json()["token"]}).status_code == 200
+
+
+def test_an_embed_token_page_must_fit_its_view(c, login):
+    login(c, "planner")
+    r = c.post("/api/embed-tokens", json={"view": "map", "page": "grid", "grids": [A], "hours": 2})
+    assert r.status_code == 400 and "view" in r.get_json()["error"]["message"]
+    assert c.get("/api/embed-tokens").get_json()["embeds"] == []

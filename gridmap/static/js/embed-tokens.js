@@ -61,7 +61,7 @@
         td(tr, ((t.scope && t.scope.grids) || []).join(", ") || T.all);
         td(tr, (t.layers || []).join(", ") || T.all);
         td(tr, t.origin || T.none);
-        td(tr, t.expires_at ? String(t.expires_at).replace("T", " ").slice(0, 16) : "");
+        td(tr, t.expires_local || "");  // the service's zone (GRIDMAP_TIMEZONE), formatted by the server
         td(tr, t.created_by || "");
         var expired = t.expires_at && Date.parse(t.expires_at) < now;
         td(tr, t.revoked ? T.revoked : (expired ? T.expired : T.active)).className = "state";
@@ -86,7 +86,7 @@
     var layers = Array.prototype.slice.call(document.querySelectorAll('input[name="layers"]:checked'))
       .map(function (i) { return i.value; });
     var origin = document.getElementById("origin").value.trim();
-    var body = { view: view === "grid" ? "grid" : "map", grids: [area], layers: layers,
+    var body = { view: view === "grid" ? "grid" : "map", page: view, grids: [area], layers: layers,
                  hours: Number(document.getElementById("days").value) * 24 };
     if (origin) { body.origin = origin; }
     call("POST", api, body).then(function (t) {
@@ -103,9 +103,20 @@
   });
   document.getElementById("copy").addEventListener("click", function () {
     var text = document.getElementById("snippet");
+    function done(ok) {
+      if (ok) { say(T.copied); return; }
+      text.focus();
+      text.select();  // refused: the snippet stays selected so it can be copied by hand
+      say(T.copyFailed, true);
+    }
     text.select();
-    (navigator.clipboard ? navigator.clipboard.writeText(text.value) : Promise.resolve(document.execCommand("copy")))
-      .then(function () { say(T.copied); }, function () { say(T.copied); });
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text.value).then(function () { done(true); }, function () { done(false); });
+    } else {
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      done(ok);
+    }
   });
   list();
 })();
