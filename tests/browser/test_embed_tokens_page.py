@@ -80,7 +80,8 @@ def test_copy_says_when_the_clipboard_is_refused_and_selects_the_snippet(server,
     assert "已复制" not in page.inner_text("#message")
     selected = page.evaluate(
         """() => { const t = document.getElementById("snippet");
-                   return [document.activeElement === t, t.value.slice(t.selectionStart, t.selectionEnd) === t.value]; }"""
+                   const picked = t.value.slice(t.selectionStart, t.selectionEnd);
+                   return [document.activeElement === t, picked === t.value]; }"""
     )
     assert selected == [True, True]
     ctx.close()
