@@ -94,9 +94,14 @@ def test_paint_buildings_into_the_active_grid_and_the_bar_moves(app_factory, sql
         assert _bar_width(page, B) > before_b and _bar_width(page, A) < before_a
         assert page.locator('path[data-building="r0c1"]').get_attribute("data-grid") == B
         assert page.locator('path[data-building="r2c1"]').get_attribute("data-grid") == A  # not painted
-        # undo takes the stroke back
+        expect(page.locator("#message")).to_contain_text("已移动 2")
+        # undo takes the stroke back, and the status line says so (not the stale "已移动 2")
         page.click("#undo")
         expect(page.locator(f"#grid-{B} .households")).to_have_text("30")
+        expect(page.locator("#message")).to_have_text("已撤销上一步：移动楼栋 · 2 栋楼")
+        page.click("#redo")
+        expect(page.locator(f"#grid-{B} .households")).to_have_text("50")
+        expect(page.locator("#message")).to_have_text("已重做：移动楼栋 · 2 栋楼")
         assert not errors, errors
     finally:
         page.close()

@@ -396,7 +396,7 @@ def undo(store: Store, draft_id: str, *, actor: str | None, world: PlanWorld) ->
         _set_head(store, draft_id, parent, [head, *p.get("redo", [])])
         audit(store, actor, "plan.draft.undo", draft_id, {"from": head, "to": parent})
     touched = {m.from_grid for m in plan.moves} | {m.to_grid for m in plan.moves}
-    return change_result(store, draft_id, load_plan(store, parent, world=world), touched, world)
+    return {**change_result(store, draft_id, load_plan(store, parent, world=world), touched, world), "step": _step(row)}
 
 
 def redo(store: Store, draft_id: str, *, actor: str | None, world: PlanWorld) -> dict[str, Any]:
@@ -411,7 +411,14 @@ def redo(store: Store, draft_id: str, *, actor: str | None, world: PlanWorld) ->
         audit(store, actor, "plan.draft.redo", draft_id, {"to": nxt})
     plan = load_plan(store, nxt, world=world)
     touched = {m.from_grid for m in plan.moves} | {m.to_grid for m in plan.moves}
-    return change_result(store, draft_id, plan, touched, world)
+    return {**change_result(store, draft_id, plan, touched, world), "step": _step(_plan_row(store, nxt))}
+
+
+def _step(row: Mapping[str, Any]) -> dict[str, Any]:
+    """What an undone or redone version did, for the status line: its action (``move``, ``merge``, ``split``,
+    ``lock``, ``unlock``, ``rebalance``, ``import``) and how many buildings it moved."""
+    params = row.get("params") or {}
+    return {"action": params.get("action") or "", "buildings": len(row.get("moves") or [])}
 
 
 # ---------------------------------------------------------------------------------------------

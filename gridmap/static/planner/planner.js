@@ -350,8 +350,20 @@
     });
     document.getElementById("target").addEventListener("change", function (ev) { activate(ev.target.value, false); });
     document.getElementById("clear").addEventListener("click", clearSelection);
-    document.getElementById("undo").addEventListener("click", function () { act("undo").catch(function () {}); });
-    document.getElementById("redo").addEventListener("click", function () { act("redo").catch(function () {}); });
+    function stepDone(prefix) {
+      // the status line says what undo/redo did, not what the last move did
+      return function (res) {
+        var step = res.step || {};
+        say(prefix + ((T.actions || {})[step.action] || step.action || "") +
+            (step.buildings ? " · " + step.buildings + " " + T.bld_unit : ""));
+      };
+    }
+    document.getElementById("undo").addEventListener("click", function () {
+      act("undo").then(stepDone(T.undid)).catch(function () {});
+    });
+    document.getElementById("redo").addEventListener("click", function () {
+      act("redo").then(stepDone(T.redid)).catch(function () {});
+    });
     document.getElementById("rebalance").addEventListener("click", function () {
       var all = document.getElementById("rebalance-all").checked;
       act("rebalance", { community: all ? "all" : state.community }).then(function (res) {
