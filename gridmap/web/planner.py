@@ -13,11 +13,12 @@ from typing import Annotated, Any, Literal
 from flask import Blueprint, current_app, jsonify, render_template, request, send_file
 from pydantic import Field
 
+from gridmap import clock
 from gridmap.io.planfiles import MEDIA_TYPES
 from gridmap.io.uploads import received
 from gridmap.services import plans as svc
 from gridmap.web.access import allow, current_user
-from gridmap.web.context import get_store
+from gridmap.web.context import get_store, local_date
 from gridmap.web.limits import limit
 from gridmap.web.openapi import OBJ, describe, op, param
 from gridmap.web.schemas import Body, IsoDate, Query, body, distinct, query
@@ -122,7 +123,11 @@ def index():
 def draft_page(draft: str):
     info = svc.draft_info(_store(), draft)
     return render_template(
-        "planner/draft.html", info=info, communities=svc.communities(_store()), community=request.args.get("community")
+        "planner/draft.html",
+        info=info,
+        communities=svc.communities(_store()),
+        community=request.args.get("community"),
+        today=local_date(clock.now()),  # the latest effective date: publishing takes effect at once
     )
 
 

@@ -161,3 +161,39 @@ def test_english_editor_fits_names_locks_and_asks_for_the_reason_in_the_dialog(
     page.screenshot(path="/tmp/planner5-dialog-en-1440.png")
     assert not errors, errors
     page.close()
+
+
+def test_publishing_says_it_takes_effect_now_and_a_later_date_cannot_be_chosen(
+    app_factory, sqlite_store, live_server, browser, fixed_now
+):
+    """Publishing has no scheduling (docs/planning.md, "Effective date"): the form offers today at the latest
+    in the service's zone and says publishing takes effect at once; the review dialog says it again."""
+    from playwright.sync_api import expect
+
+    from gridmap.services import plans as svc
+    from gridmap.services.accounts import add_user
+
+    fixed_now("2026-12-04T17:00:00Z")  # 2026-12-05 01:00 in Asia/Shanghai
+    seed(sqlite_store, ["AAB", "AAB", "AAB"], bounds=(1, 500))
+    add_user(sqlite_store, username="planner1", role="planner", password=PASSWORD)
+    draft = svc.start_draft(sqlite_store, actor="planner1")["draft"]
+    svc.move_buildings(sqlite_store, draft, ["r1c1"], B, actor="planner1", world=svc.load_world(sqlite_store))
+    server = live_server(app_factory(sqlite_store))
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    sign_in(page, server.url, "planner1", PASSWORD)
+    page.goto(f"{server.url}/planner/drafts/{draft}")
+    page.locator("#grids tbody tr").first.wait_for()
+    effective = page.locator("#effective")
+    assert effective.get_attribute("max") == "2026-12-05" and effective.input_value() == "2026-12-05"
+    expect(page.locator("#effective-hint")).to_contain_text("发布即刻生效")
+    effective.fill("2026-12-06")
+    page.click("#publish")  # the browser's own check stops a later date before anything is sent
+    assert page.evaluate("() => document.getElementById('effective').validity.rangeOverflow")
+    expect(page.locator("#publish-dialog")).not_to_be_visible()
+    assert svc.published_plan_id(sqlite_store) == "plan-base"
+    effective.fill("2026-12-05")
+    page.click("#publish")
+    expect(page.locator("#publish-dialog")).to_be_visible()
+    expect(page.locator("#publish-dialog .takes-effect")).to_contain_text("确认发布后立即生效")
+    page.screenshot(path="/tmp/planner5-publish-now-390.png")
+    page.close()

@@ -66,6 +66,41 @@ def test_move_check_undo_redo_publish(world_store):
         svc.move_buildings(store, draft, ["r0c1"], B, actor="u1", world=w)  # draft is closed
 
 
+def test_undo_and_redo_say_which_step_they_took(world_store):
+    store, w = world_store, world(world_store)
+    draft = svc.start_draft(store, actor="u1")["draft"]
+    svc.move_buildings(store, draft, ["r1c1"], B, actor="u1", world=w)
+    svc.lock_grids(store, draft, [B], actor="u1", world=w)
+    assert svc.undo(store, draft, actor="u1", world=w)["step"] == {"action": "lock", "buildings": 0}
+    assert svc.undo(store, draft, actor="u1", world=w)["step"] == {"action": "move", "buildings": 1}
+    assert svc.redo(store, draft, actor="u1", world=w)["step"] == {"action": "move", "buildings": 1}
+
+
+def test_a_future_effective_date_is_refused_because_publishing_takes_effect_now(world_store, fixed_now):
+    """Publishing has no scheduling: a plan published with a later date would be in force at once while
+    saying otherwise, so the date is refused, with why, and nothing changes (review of journey 3)."""
+    store, w = world_store, world(world_store)
+    fixed_now("2026-12-04T17:00:00Z")  # 2026-12-05 01:00 in Asia/Shanghai
+    draft = svc.start_draft(store, actor="u1")["draft"]
+    svc.move_buildings(store, draft, ["r1c1"], B, actor="u1", world=w)
+    plans_before = store.read("plans")[["id", "status"]].sort_values("id").reset_index(drop=True)
+    audit_before = len(store.read("audit_log"))
+    with pytest.raises(InvalidInput, match="effective_date 2026-12-06 is after today \\(2026-12-05\\)") as err:
+        svc.publish(store, draft, effective_date="2026-12-06", actor="u1", world=w)
+    assert "发布即刻生效" in str(err.value)
+    assert svc.published_plan_id(store) == "plan-base"
+    pd.testing.assert_frame_equal(
+        store.read("plans")[["id", "status"]].sort_values("id").reset_index(drop=True), plans_before
+    )
+    assert len(store.read("audit_log")) == audit_before
+    # today where the people are (already the 5th in Shanghai) is accepted and recorded
+    out = svc.publish(store, draft, effective_date="2026-12-05", actor="u1", world=w)
+    assert out["effective_date"] == "2026-12-05" and svc.published_plan_id(store) == out["plan"]
+    with pytest.raises(InvalidInput, match="after today"):  # rollback publishes too
+        svc.rollback(store, "plan-base", actor="u1", world=w, effective_date="2027-01-01")
+    assert svc.published_plan_id(store) == out["plan"]
+
+
 def test_locked_grids_refuse_moves_and_rebalance_leaves_them(world_store):
     store, w = world_store, world(world_store)
     draft = svc.start_draft(store, actor="u1")["draft"]

@@ -232,11 +232,24 @@ def _households(store: Store, world: PlanWorld | None) -> dict[str, int]:
 
 
 def _date(value: dt.date | str | None, zone: dt.tzinfo | None = None) -> dt.date:
-    if value is None or value == "":  # today where the people are (the TIMEZONE setting without a world)
-        return clock.today(zone if zone is not None else clock.zone(config.load()["TIMEZONE"]))
+    """The effective date to record: ``value`` (default today where the people are: the TIMEZONE setting
+    without a world). Publishing takes effect at once — there is no scheduling — so a date after today is
+    refused rather than recorded on a plan that is already in force (docs/planning.md, "Effective date")."""
+    zone = zone if zone is not None else clock.zone(config.load()["TIMEZONE"])
+    today = clock.today(zone)
+    if value is None or value == "":
+        return today
     if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput(f"生效日期格式应为 YYYY-MM-DD / effective date {value!r} is not YYYY-MM-DD") from None
+        day = clock.local(value, zone).date() if isinstance(value, dt.datetime) else value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise InvalidInput(f"生效日期格式应为 YYYY-MM-DD / effective date {value!r} is not YYYY-MM-DD") from None
+    if day > today:
+        raise InvalidInput(
+            f"生效日期 {day} 晚于今天（{today}）：发布即刻生效，暂不支持定时生效，请在生效当天发布 / "
+            f"effective_date {day} is after today ({today}): publishing takes effect at once and scheduled plans "
+            "are not supported; publish on the day the plan takes effect"
+        )
+    return day
