@@ -83,7 +83,11 @@ def test_a_future_effective_date_is_refused_because_publishing_takes_effect_now(
     fixed_now("2026-12-04T17:00:00Z")  # 2026-12-05 01:00 in Asia/Shanghai
     draft = svc.start_draft(store, actor="u1")["draft"]
     svc.move_buildings(store, draft, ["r1c1"], B, actor="u1", world=w)
-    plans_before = store.read("plans")[["id", "status"]].sort_values("id").reset_index(drop=True)
+
+    def plans():
+        return store.read("plans")[["id", "status"]].sort_values("id").reset_index(drop=True)
+
+    plans_before = plans()
     audit_before = len(store.read("audit_log"))
     with pytest.raises(InvalidInput, match="effective_date 2026-12-06 is after today \\(2026-12-05\\)") as err:
         svc.publish(store, draft, effective_date="2026-12-06", actor="u1", world=w)
