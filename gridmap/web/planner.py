@@ -51,7 +51,8 @@ def _actor() -> str:
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 Ids = Annotated[list[Id], Field(max_length=5000)]
 Note = Annotated[str, Field(max_length=1000)]
-#: the day a plan takes effect; empty or left out: today
+#: the day a plan takes effect; empty or left out: today. Publishing takes effect at once (no scheduling), so
+#: a date after today in GRIDMAP_TIMEZONE is refused (docs/planning.md, "Effective date")
 EffectiveDate = IsoDate | Literal[""] | None
 
 

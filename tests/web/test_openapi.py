@@ -141,7 +141,7 @@ def _held(tally: Tally, app) -> None:
 #: required columns). Any other refusal of a valid request fails the run.
 DATA_RULES = {
     ("GET", "/api/layers/{layer}"): r"minx<=maxx|filters the buildings layer only",
-    ("POST", "/api/embed-tokens"): r"网格范围不存在",
+    ("POST", "/api/embed-tokens"): r"网格范围不存在|区域编码 \d+ 是|嵌入页面需要视图|请填写区域编码",
     ("POST", "/api/place/{kind}"): r"GeoJSON|缺少必填列",
     ("POST", "/api/complaints"): r"building .* does not exist|is not an open request",
     ("GET", "/open311/v2/requests.{fmt}"): r"90 days|before start_date",
@@ -150,6 +150,9 @@ DATA_RULES = {
     ("POST", "/api/planner/drafts/{draft}/merge"): r"没有网格",
     ("POST", "/api/planner/drafts/{draft}/split"): r"没有网格|不在网格|不能为空|无法拆分",
     ("POST", "/api/planner/drafts/{draft}/lock"): r"没有网格",
+    # publishing takes effect at once: an effective date after today (a moving bound) is refused
+    ("POST", "/api/planner/drafts/{draft}/publish"): r"晚于今天",
+    ("POST", "/api/planner/rollback"): r"晚于今天",
 }
 #: operations taking a file: what is inside it (and its name) is not described, so a refused file is no failure
 UPLOADS = {("POST", "/api/place/{kind}"), ("POST", "/api/planner/import")}
