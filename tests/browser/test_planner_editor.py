@@ -234,3 +234,42 @@ def test_rebalance_changes_only_the_community_on_screen(app_factory, demo_copy, 
     changed = {b for b, g in after.assignment.items() if before.assignment.get(b) != g}
     assert changed and {b[:12] for b in changed} == {target}
     assert "above_max" in svc.check_plan(after, w, codes=[full_o])[full_o]["problems"]  # the other untouched
+
+
+def test_a_grid_row_in_a_sparse_community_zooms_to_where_buildings_can_be_picked(
+    app_factory, sqlite_store, live_server, browser, monkeypatch
+):
+    """A village community: 2 km cells with 20 m houses. Clicking a grid row fitted the grid's polygon, so the
+    houses were 1-2 px and could not be clicked; now the map fits the grid's buildings and goes no further out
+    than a zoom where a house can be picked (review of journey 3)."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    import plan_world
+
+    monkeypatch.setattr(plan_world, "D", 0.02)
+    seed(sqlite_store, ["AAB", "AAB", "AAB"], 10, bounds=(20, 80))
+    b = sqlite_store.read("buildings", columns=["id", "geometry"])
+    h = 0.0001  # half of about 20 m
+    small = [box(c.x - h, c.y - h, c.x + h, c.y + h) for c in b.geometry.representative_point()]
+    sqlite_store.write("buildings", gpd.GeoDataFrame({"id": b["id"]}, geometry=small, crs=b.crs))
+    server, page, errors = _open_editor(app_factory, sqlite_store, live_server, browser)
+    try:
+        page.click(f"#grid-{A}")
+        page.wait_for_timeout(600)
+        assert page.evaluate("() => document.getElementById('planner').map.getZoom()") >= 16
+        map_box = page.locator("#map").bounding_box()
+        seen = []
+        for path in page.locator("path[data-building]").all():
+            r = path.bounding_box()
+            inside = r and map_box["x"] <= r["x"] and r["x"] + r["width"] <= map_box["x"] + map_box["width"]
+            if inside and map_box["y"] <= r["y"] and r["y"] + r["height"] <= map_box["y"] + map_box["height"]:
+                seen.append((path.get_attribute("data-building"), path.get_attribute("data-grid"), r["width"]))
+        assert seen and all(w >= 8 for _, _, w in seen), seen  # a house is a target, not a dot
+        assert any(g == A for _, g, _ in seen), seen
+        building = next(bid for bid, g, _ in seen if g == A)
+        page.click(f'path[data-building="{building}"]')
+        assert page.locator("#selected-count").text_content() == "1"
+        assert not errors, errors
+    finally:
+        page.close()

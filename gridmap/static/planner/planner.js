@@ -247,10 +247,31 @@
         tr.classList.toggle("active", tr.dataset.grid === code);
       });
       drawGrids();
-      if (zoom) {
-        var poly = polygonOf(code);
-        if (poly) { map.fitBounds(poly.getBounds(), { padding: [40, 40], maxZoom: 18 }); }
+      if (zoom) { zoomToGrid(code); }
+    }
+
+    // the zoom below which buildings are a few pixels and cannot be clicked or tapped
+    var PICK_ZOOM = 16;
+    function zoomToGrid(code) {
+      // fit the grid's buildings, not its polygon (in a sparse community the polygon holds fields and hills)
+      var feats = ((state.buildings && state.buildings.features) || []).filter(function (f) {
+        return f.properties.grid === code;
+      });
+      var poly = polygonOf(code);
+      var bounds = feats.length ? L.geoJSON({ type: "FeatureCollection", features: feats }).getBounds() :
+        (poly ? poly.getBounds() : null);
+      if (!bounds || !bounds.isValid()) { return; }
+      if (Math.min(map.getBoundsZoom(bounds, false, L.point(80, 80)), 18) >= PICK_ZOOM || !feats.length) {
+        map.fitBounds(bounds, { padding: [40, 40], maxZoom: 18 });
+        return;
       }
+      // too spread out to fit at a zoom where buildings can be picked: the building nearest the middle
+      var mid = bounds.getCenter(), best = mid, near = Infinity;
+      feats.forEach(function (f) {
+        var c = L.geoJSON(f).getBounds().getCenter(), d = mid.distanceTo(c);
+        if (d < near) { near = d; best = c; }
+      });
+      map.setView(best, PICK_ZOOM);
     }
 
     function fitCommunity() {
