@@ -187,6 +187,11 @@ def test_grid_leader_works_the_to_do_list_and_opens_a_building_card(browser, wor
         assert leader.locator("a[href='tel:13712345678']").count() == 1
         assert "独居老人" in card.text_content() and "吴大爷" in card.text_content()  # own grid: in clear
         _no_sideways(page)
+        # the same card in English: longer words ("elderly living alone") still fit the phone's width
+        page.goto(page.url.split("?")[0] + "?lang=en")
+        card.wait_for()
+        assert "elderly living alone" in card.text_content().lower()
+        _no_sideways(page)
         assert not errors, errors
     finally:
         ctx.close()
