@@ -68,10 +68,18 @@ def test_a_second_request_asks_for_its_place_again(browser, app_factory, sqlite_
         page.screenshot(path=str(artifacts / "intake-second-asks-place.png"), full_page=True)
         assert len(sqlite_store.read("complaints")) == 1
         # with a place it goes in, at that place, and also as a map request
+        first = page.text_content("#gm-receipt-number")
         c = sqlite_store.get("buildings", "b4")["geometry"].centroid
         tap_map(page, c.x, c.y)
         page.locator("#gm-route p").first.wait_for()
         _submit(page, phone=True)
+        # the first receipt (and its follow link) is still on the page: wait for the second's number
+        for _ in range(150):
+            if (page.text_content("#gm-receipt-number") or first) != first:
+                break
+            page.wait_for_timeout(100)
+        second = page.text_content("#gm-receipt-number")
+        assert second and second != first, "no second receipt"
         page.locator("#gm-follow").wait_for()
         rows = sqlite_store.read("complaints").sort_values("id")
         assert len(rows) == 2 and rows["category"].iloc[1] == "parking"

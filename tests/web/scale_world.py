@@ -150,7 +150,7 @@ def frames() -> dict[str, pd.DataFrame]:
             {
                 "id": f"c{i + 1}",
                 "category": "sanitation",
-                "state": "collected" if closed is None else "closed",
+                "state": "collected" if closed is None else "resolved",  # a real state: the services read it
                 "building_id": bid,
                 "created_at": NOW - dt.timedelta(days=10),
                 "closed_at": closed,
