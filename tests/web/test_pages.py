@@ -371,6 +371,22 @@ def test_grid_stats_brute_force(c, sqlite_store, login):
     assert s["stewards"]["volunteer"] == 1 and s["complaints_open"] == 1 and s["complaints_overdue"] == 0
 
 
+def test_a_grid_counts_the_stewards_who_serve_it_by_the_cards_rule(c, sqlite_store, login):
+    """One rule for "who serves" (services.maps.building.serving_stewards), on the grid page and the building card:
+    A's grid leader lives in grid B but serves A — A's 网格长, not B's (B used to count him by his home)."""
+
+    login(c, "planner")
+    a, b, cc = (c.get(f"/api/grids/{g}/stats").get_json()["stewards"] for g in (A, B, C))
+    assert (a["grid_leader"], a["building_leader"]) == (1, 2)
+    assert (b["grid_leader"], b["party_central_household"]) == (0, 1)
+    assert cc["volunteer"] == 1  # lives in C and names nothing else: C's
+    # and the card of a building in A names the same grid leader, the card of his home in B does not
+    leader = next(r for r in sqlite_store.read("stewards").to_dict("records") if r["role"] == "grid_leader")
+    in_a = c.get(f"/buildings/{maps_world.GRIDS[A][0]}").get_data(as_text=True)
+    home = c.get(f"/buildings/{leader['building_id']}").get_data(as_text=True)
+    assert 'data-role="grid_leader"' in in_a and 'data-role="grid_leader"' not in home
+
+
 def test_community_bounds_override_the_setting(c, sqlite_store):
 
     row = sqlite_store.read("communities", ids=["370214001001"])

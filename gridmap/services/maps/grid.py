@@ -17,6 +17,7 @@ from gridmap import clock
 from gridmap.domain.schema import STEWARD_ROLES
 from gridmap.errors import NotFoundError
 from gridmap.present.layers import LAYERS
+from gridmap.services.maps.building import serving_stewards
 from gridmap.services.maps.common import _complaint_clock, _empty, buildings_of
 from gridmap.services.plans.stored import published_plan_id
 from gridmap.store.base import Store
@@ -115,14 +116,13 @@ def _grid(
     blds = grid_buildings(store, plan_id, code)
     ids = blds["id"].astype(str).tolist()
     lo, hi = community_bounds(store, [row["community_id"]], bounds)[str(row["community_id"])]
-    stewards = _by_buildings(store, "stewards", ids, ["id", "role", "building_id", "serves", "geometry"])
-    leaders = store.read(
-        "stewards",
-        where={"role": "grid_leader", "serves": code},
+    stewards = serving_stewards(
+        store,
+        ids,
+        estates=sorted({str(e) for e in blds["estate_id"].dropna()}),
+        grids=[code],
         columns=["id", "role", "building_id", "serves", "geometry"],
     )
-    if len(leaders):
-        stewards = pd.concat([stewards, leaders[~leaders["id"].isin(stewards["id"])]], ignore_index=True)
     complaints = _by_buildings(store, "complaints", ids, list(LAYERS["complaints"].columns) + ["geometry"])
     if len(complaints):
         complaints = _complaint_clock(complaints, now)
