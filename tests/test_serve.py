@@ -21,7 +21,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_answers_over_loopback(tmp_path):
+def _serve(tmp_path, **settings: str) -> tuple[subprocess.Popen, int]:
+    """``gridmap serve`` in a process of its own over a fresh SQLite store, with ``settings`` (GRIDMAP_*) added."""
     port = _free_port()
     env = {
         **os.environ,
@@ -30,6 +31,7 @@ def test_serve_answers_over_loopback(tmp_path):
         "GRIDMAP_SECRET_KEY": "serve-test-key",
         "GRIDMAP_LOG_FORMAT": "text",
         "PYTHONPATH": str(ROOT),
+        **{f"GRIDMAP_{k}": v for k, v in settings.items()},
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "gridmap", "serve", "--port", str(port)],
@@ -39,6 +41,11 @@ def test_serve_answers_over_loopback(tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
+    return proc, port
+
+
+def test_serve_answers_over_loopback(tmp_path):
+    proc, port = _serve(tmp_path)
     try:
         deadline, body, headers = time.monotonic() + 90, None, None
         while time.monotonic() < deadline and body is None:
@@ -64,24 +71,7 @@ def test_serve_believes_a_trusted_proxys_forwarded_headers(tmp_path):
     """Behind nginx (``GRIDMAP_TRUSTED_PROXIES``), the real server must see X-Forwarded-For/-Proto: the client's
     address in the log and for /metrics' address rule, HTTPS for HSTS. waitress strips those headers by default,
     so this fails unless ``gridmap serve`` tells it not to (the app decides which proxies to believe)."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}",
-        "GRIDMAP_THREADS": "2",
-        "GRIDMAP_SECRET_KEY": "serve-test-key",
-        "GRIDMAP_LOG_FORMAT": "text",
-        "GRIDMAP_TRUSTED_PROXIES": "127.0.0.1",
-        "PYTHONPATH": str(ROOT),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gridmap", "serve", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc, port = _serve(tmp_path, TRUSTED_PROXIES="127.0.0.1")
     forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "grid.example"}
 
     def get(path: str, headers: dict[str, str]) -> tuple[int, Any]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gridmap.domain.complaints.catalogue import ComplaintError, _isnull, _state
-from gridmap.domain.complaints.workflow import check_text
+from gridmap.domain.complaints.workflow import check_text, same_state_event
 
 #: longest reply to the resident
 MAX_REPLY = 1000
@@ -33,24 +33,13 @@ def reply(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Answer the resident without moving the request (回复): returns ``(record, event)``; the record only gets
     ``updated_at``, the event keeps the state (from and to the current one) and carries the reply, no note."""
-    state = record["state"]
-    _state(state)
+    _state(record["state"])
     words = check_reply(text)
     if not words:
         raise ComplaintError("给群众的答复为空，请填写答复内容 / reply is empty: write what the resident should read")
     new = dict(record)
     new["updated_at"] = at
-    event = {
-        "complaint_id": record["id"],
-        "seq": int(seq),
-        "from_state": state,
-        "to_state": state,
-        "actor": actor,
-        "at": at,
-        "note": None,
-        "reply": words,
-    }
-    return new, event
+    return new, same_state_event(record, seq=seq, actor=actor, at=at, note=None, reply=words)
 
 
 def _text(v: Any) -> str | None:

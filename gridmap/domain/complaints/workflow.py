@@ -488,13 +488,11 @@ def set_due(
     text = f"due_at {old_text} → {due_at.isoformat(timespec='minutes')}" + (f": {reason}" if reason else "")
     new = dict(record)
     new["due_at"], new["updated_at"] = due_at, at
-    event = {
-        "complaint_id": record["id"],
-        "seq": int(seq),
-        "from_state": state,
-        "to_state": state,
-        "actor": actor,
-        "at": at,
-        "note": text,
-    }
-    return new, event
+    return new, same_state_event(record, seq=seq, actor=actor, at=at, note=text)
+
+
+def same_state_event(record: Mapping[str, Any], *, seq: int, actor: str, at: dt.datetime, **fields: Any) -> dict:
+    """An event that keeps the request's state (from and to its current one) with ``fields`` (note, reply)."""
+    state = record["state"]
+    return {"complaint_id": record["id"], "seq": int(seq), "from_state": state, "to_state": state, "actor": actor,
+            "at": at, **fields}  # fmt: skip
