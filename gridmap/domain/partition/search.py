@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from gridmap.domain.partition.kernels import sweep_moves
 from gridmap.domain.partition.split import _repair_contiguity, metis_partition
 
 
@@ -45,8 +46,10 @@ class _Search:
         self.w, self.pairs, self.cost, self.mw = w, pairs, cost, mw
         self.lo, self.hi, self.m = lo, hi, mean
         self.seed, self.max_passes, self.chain_at, self.redo_at = seed, max_passes, chain_at, redo_at
-        nb = _neighbours(n, pairs, cost)
+        self.csr = _csr(n, pairs, cost)
+        nb = _lists(n, *self.csr)
         self.wl = w.tolist()
+        self.wf = w.astype(np.float64)
         scale = max(float(np.abs(cost).sum()) / k, 1e-9)
         self.lam = compactness / scale
         m, penalty = mean, 100.0 / mean
@@ -62,20 +65,28 @@ class _Search:
             return d * d
 
         self.bal = bal
-        self.prm = (m, inv, lo, hi, penalty)  # bal's terms, for the sweep that inlines it
+        self.prm = np.array([m, inv, lo, hi, penalty], dtype=np.float64)  # bal's terms, for the compiled sweep
         self.st = _State(part.tolist(), np.bincount(part, weights=w, minlength=k).tolist(), nb, k)
-        self.rank = np.random.default_rng(seed).permutation(n).tolist()
+        # nodes in the seeded visiting order (a node's key is its place in a seeded permutation)
+        self.byrank = np.argsort(np.random.default_rng(seed).permutation(n))
 
-    def _boundary(self) -> set:
-        part = np.asarray(self.st.part)
+    def sweeps(self) -> None:
+        """Single boundary moves (:func:`.kernels.sweep_moves`, compiled), starting from every node on a
+        grid boundary, until a pass moves nothing; the moves are replayed on the Python state."""
+        st = self.st
+        part = np.array(st.part, dtype=np.int64)
+        todo = np.zeros(len(part), dtype=np.bool_)
         cut = part[self.pairs[:, 0]] != part[self.pairs[:, 1]]
-        return set(np.unique(self.pairs[cut]).tolist())
-
-    def sweeps(self, todo: set) -> None:
-        for _ in range(self.max_passes):
-            todo = _sweep(self.st, todo, self.rank, self.wl, self.prm, self.lam)
-            if not todo:
-                break
+        todo[self.pairs[cut].ravel()] = True
+        size = np.array(st.size, dtype=np.float64)
+        count = np.array([len(x) for x in st.members], dtype=np.int64)
+        indptr, indices, costs = self.csr
+        moves = sweep_moves(
+            part, size, count, indptr, indices, costs, self.wf, self.byrank, todo, self.prm, self.lam, self.max_passes
+        )
+        wl = self.wl
+        for v, b in moves.tolist():
+            st.move(v, b, wl[v])
 
     def off(self, g: int, at: float) -> bool:
         s = self.st.size[g]
@@ -83,7 +94,7 @@ class _Search:
 
     def run(self, *, redo: bool = True) -> None:
         st, m = self.st, self.m
-        self.sweeps(self._boundary())
+        self.sweeps()
         for _ in range(4):
             moved = 0
             for g in sorted(range(len(st.size)), key=lambda g: -abs(st.size[g] - m)):
@@ -91,7 +102,7 @@ class _Search:
                     moved += _try_chain(st, g, self.wl, self.bal, self.lam, m)
             if not moved:
                 break
-            self.sweeps(self._boundary())
+            self.sweeps()
         for g in range(len(st.size)):
             if redo and self.off(g, self.redo_at):
                 self.repartition(g)
@@ -132,7 +143,7 @@ class _Search:
                 redo_at=np.inf,
             )
             inner.lam = self.lam
-            inner.sweeps(inner._boundary())
+            inner.sweeps()
             part = np.asarray(inner.st.part)
             c = self._cost(part, sub, cost, w, len(grids))
             if c < best - 1e-9:
@@ -153,65 +164,26 @@ class _Search:
         return sum(self.bal(s) for s in sizes.tolist()) + self.lam * float(cost[cut].sum())
 
 
+def _csr(n: int, pairs: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The graph as CSR (indptr, neighbour, cut cost): per node its neighbours in ascending order (one integer
+    sort; a pair listed twice stays twice)."""
+    src = np.concatenate([pairs[:, 0], pairs[:, 1]]).astype(np.int64)
+    dst = np.concatenate([pairs[:, 1], pairs[:, 0]]).astype(np.int64)
+    order = np.argsort(src * max(n, 1) + dst, kind="stable")  # by node, then neighbour
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).astype(np.int64)
+    costs = np.concatenate([cost, cost]).astype(np.float64)[order]
+    return indptr, dst[order], costs
+
+
 def _neighbours(n: int, pairs: np.ndarray, cost: np.ndarray) -> list[list[tuple[int, float]]]:
-    """Per node its (neighbour, cut cost) pairs, neighbours in ascending order (built from sorted arrays)."""
-    src = np.concatenate([pairs[:, 0], pairs[:, 1]])
-    dst = np.concatenate([pairs[:, 1], pairs[:, 0]])
-    order = np.argsort(src * max(n, 1) + dst, kind="stable")  # by node, then neighbour: one integer sort
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).tolist()
-    both = list(zip(dst[order].tolist(), np.concatenate([cost, cost])[order].tolist()))
+    """Per node its (neighbour, cut cost) pairs, neighbours in ascending order."""
+    return _lists(n, *_csr(n, pairs, cost))
+
+
+def _lists(n: int, indptr, indices, costs) -> list[list[tuple[int, float]]]:
+    bounds = indptr.tolist()
+    both = list(zip(indices.tolist(), costs.tolist()))
     return [both[bounds[v] : bounds[v + 1]] for v in range(n)]
-
-
-def _sweep(st, todo, rank, wl, prm, lam) -> set:
-    """Try a move for every node in ``todo`` (in seeded order); return the neighbours of movers.
-
-    A node moves to the neighbouring grid that lowers the cost most (:meth:`_Search.bal` of both grids plus
-    the cut term), if its grid stays one piece. The cost terms are written out here (this loop is the
-    search's hot path); they are the same expressions as ``bal``, so the same moves result."""
-    m, inv, lo, hi, pen = prm
-    part, size, nb = st.part, st.size, st.nb
-    touched: set[int] = set()
-    for v in sorted(todo, key=rank.__getitem__):
-        a = part[v]
-        nbv = nb[v]
-        for u, _ in nbv:
-            if part[u] != a:
-                break
-        else:  # an inner node: nowhere to go
-            continue
-        conn: dict[int, float] = {}
-        for u, c in nbv:
-            g = part[u]
-            conn[g] = conn.get(g, 0.0) + c
-        wv = wl[v]
-        sa = size[a]
-        ca = conn.get(a, 0.0)
-        x = sa - wv
-        d = (x - m) * inv
-        b1 = d * d + pen * (lo - x) if x < lo else (d * d + pen * (x - hi) if x > hi else d * d)
-        d = (sa - m) * inv
-        b0 = d * d + pen * (lo - sa) if sa < lo else (d * d + pen * (sa - hi) if sa > hi else d * d)
-        da = b1 - b0
-        best, target = -1e-12, -1
-        for g, cg in conn.items():
-            if g == a:
-                continue
-            sg = size[g]
-            x = sg + wv
-            d = (x - m) * inv
-            b1 = d * d + pen * (lo - x) if x < lo else (d * d + pen * (x - hi) if x > hi else d * d)
-            d = (sg - m) * inv
-            b0 = d * d + pen * (lo - sg) if sg < lo else (d * d + pen * (sg - hi) if sg > hi else d * d)
-            dd = da + b1 - b0 + lam * (ca - cg)
-            if dd < best:
-                best, target = dd, g
-        if target < 0 or not st.stays_connected(v, a):
-            continue
-        st.move(v, target, wv)
-        touched.add(v)
-        touched.update(u for u, _ in nbv)
-    return touched
 
 
 class _State:
