@@ -14,6 +14,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from gridmap.domain.partition.kernels import coarsen_rounds
 from gridmap.errors import InvalidInput
 
 #: edge kinds: an ordinary neighbour, a neighbour behind an estate wall, one across a barrier line
@@ -159,46 +160,18 @@ def _contract(graph: CommunityGraph, e, ln, kd, max_households, coarsen_to: int 
 
 
 def _coarsen(node_of, w, e, ln, cap, rounds: int = 8):
-    """Heavy-edge matching (vectorised): neighbours joined by a soft edge whose combined households
-    stay within ``cap`` merge pairwise, round after round, so small houses travel in clusters."""
-    a, b = node_of[e[:, 0]], node_of[e[:, 1]]
-    score = ln
-    for _ in range(rounds):
-        n = len(w)
-        ok = (a != b) & (w[a] + w[b] <= cap)
-        if not ok.any():
-            break
-        a, b, score = a[ok], b[ok], score[ok]
-        # best partner of each node: the longest shared border (ties: lower id), by unbuffered per-node
-        # max / min (no sort)
-        src = np.concatenate([a, b])
-        dst = np.concatenate([b, a])
-        sc = np.concatenate([score, score])
-        top = np.full(n, -np.inf)
-        np.maximum.at(top, src, sc)
-        hit = sc == top[src]
-        best = np.full(n, n, dtype=np.int64)
-        np.minimum.at(best, src[hit], dst[hit])
-        best[best == n] = -1
-        mutual = np.flatnonzero((best >= 0) & (best[np.maximum(best, 0)] == np.arange(n)))
-        mutual = mutual[mutual < best[mutual]]
-        if len(mutual) < max(1, n // 50):
-            break
-        # each matched pair becomes one node, numbered by its lower member (as connected components would)
-        rep = np.arange(n)
-        rep[best[mutual]] = mutual
-        newid = np.cumsum(rep == np.arange(n)) - 1
-        merged = newid[rep]
-        k = int(newid[-1]) + 1
-        node_of = merged[node_of]
-        w = np.bincount(merged, weights=w, minlength=k).astype(np.int64)
-        a, b = merged[a], merged[b]
-        lo, hi = np.minimum(a, b), np.maximum(a, b)
-        keep = lo != hi
-        key, inv = np.unique(lo[keep] * k + hi[keep], return_inverse=True)
-        score = np.bincount(inv, weights=score[keep])
-        a, b = key // k, key % k
-    return node_of, w, len(w)
+    """Heavy-edge matching (compiled: :func:`.kernels.coarsen_rounds`): neighbours joined by a soft edge whose
+    combined households stay within ``cap`` merge pairwise, round after round, so small houses travel in
+    clusters."""
+    a = node_of[e[:, 0]].astype(np.int64)
+    b = node_of[e[:, 1]].astype(np.int64)
+    w = np.asarray(w, dtype=np.int64)
+    new_of, w2, merged = coarsen_rounds(
+        np.asarray(node_of, dtype=np.int64), w, a, b, np.asarray(ln, dtype=np.float64), int(cap), int(rounds)
+    )
+    if not merged:
+        return node_of, w, len(w)
+    return new_of, w2, len(w2)
 
 
 def _check_bounds(lo: int, hi: int) -> None:

@@ -155,3 +155,100 @@ def sweep_moves(part, size, count, indptr, indices, costs, w, byrank, todo, prm,
         cur, nxt = nxt, cur
         nxt[:] = False
     return moves[:nm]
+
+
+@numba.njit(cache=True)
+def coarsen_rounds(node_of, w, a, b, score, cap, rounds):  # pragma: no cover - compiled
+    """Heavy-edge matching, round after round (see :func:`.graph._coarsen`): per node its best partner by the
+    longest shared border (ties: the lower id) among neighbours whose households together stay within
+    ``cap``; mutual best partners merge, numbered by their lower member. Stops when a round matches fewer
+    than one node in 50. Returns (node_of, w, whether anything merged); borders of merged pairs are summed
+    in the order of the edges (as ``np.bincount`` would)."""
+    merged_any = False
+    for _ in range(rounds):
+        n = len(w)
+        cnt = 0
+        for i in range(len(a)):
+            if a[i] != b[i] and w[a[i]] + w[b[i]] <= cap:
+                cnt += 1
+        if cnt == 0:
+            break
+        a2 = np.empty(cnt, dtype=np.int64)
+        b2 = np.empty(cnt, dtype=np.int64)
+        s2 = np.empty(cnt, dtype=np.float64)
+        j = 0
+        for i in range(len(a)):
+            if a[i] != b[i] and w[a[i]] + w[b[i]] <= cap:
+                a2[j] = a[i]
+                b2[j] = b[i]
+                s2[j] = score[i]
+                j += 1
+        a, b, score = a2, b2, s2
+        top = np.full(n, -np.inf)
+        for i in range(cnt):
+            if score[i] > top[a[i]]:
+                top[a[i]] = score[i]
+            if score[i] > top[b[i]]:
+                top[b[i]] = score[i]
+        best = np.full(n, n, dtype=np.int64)
+        for i in range(cnt):
+            if score[i] == top[a[i]] and b[i] < best[a[i]]:
+                best[a[i]] = b[i]
+            if score[i] == top[b[i]] and a[i] < best[b[i]]:
+                best[b[i]] = a[i]
+        rep = np.arange(n)
+        nmut = 0
+        for v in range(n):
+            p = best[v]
+            if p < n and best[p] == v and v < p:
+                nmut += 1
+        if nmut < max(1, n // 50):
+            break
+        for v in range(n):
+            p = best[v]
+            if p < n and best[p] == v and v < p:
+                rep[p] = v
+        newid = np.empty(n, dtype=np.int64)
+        c = -1
+        for v in range(n):
+            if rep[v] == v:
+                c += 1
+            newid[v] = c
+        k = c + 1
+        merged = newid[rep]
+        node_of = merged[node_of]
+        w2 = np.zeros(k, dtype=np.int64)
+        for v in range(n):
+            w2[merged[v]] += w[v]
+        w = w2
+        merged_any = True
+        m = 0
+        for i in range(cnt):
+            if merged[a[i]] != merged[b[i]]:
+                m += 1
+        keys = np.empty(m, dtype=np.int64)
+        sc = np.empty(m, dtype=np.float64)
+        j = 0
+        for i in range(cnt):
+            x, y = merged[a[i]], merged[b[i]]
+            if x != y:
+                keys[j] = min(x, y) * k + max(x, y)
+                sc[j] = score[i]
+                j += 1
+        order = np.argsort(keys, kind="mergesort")
+        nu = 0
+        for t in range(m):
+            if t == 0 or keys[order[t]] != keys[order[t - 1]]:
+                nu += 1
+        a = np.empty(nu, dtype=np.int64)
+        b = np.empty(nu, dtype=np.int64)
+        score = np.zeros(nu, dtype=np.float64)
+        u = -1
+        for t in range(m):
+            key = keys[order[t]]
+            if t == 0 or key != keys[order[t - 1]]:
+                u += 1
+                a[u] = key // k
+                b[u] = key % k
+            score[u] += sc[order[t]]
+    return node_of, w, merged_any
