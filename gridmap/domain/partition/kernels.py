@@ -252,3 +252,26 @@ def coarsen_rounds(node_of, w, a, b, score, cap, rounds):  # pragma: no cover - 
                 b[u] = key % k
             score[u] += sc[order[t]]
     return node_of, w, merged_any
+
+
+@numba.njit(cache=True)
+def pieces(part, a, b):  # pragma: no cover - compiled
+    """The number of connected pieces of the grids ``part`` over the edges (a[i], b[i]) (union-find on the
+    edges inside a grid): every grid is one piece when this equals the number of grids."""
+    n = len(part)
+    root = np.arange(n)
+    count = n
+    for i in range(len(a)):
+        x, y = a[i], b[i]
+        if part[x] != part[y]:
+            continue
+        while root[x] != x:
+            root[x] = root[root[x]]
+            x = root[x]
+        while root[y] != y:
+            root[y] = root[root[y]]
+            y = root[y]
+        if x != y:
+            root[max(x, y)] = min(x, y)
+            count -= 1
+    return count

@@ -47,7 +47,6 @@ class _Search:
         self.lo, self.hi, self.m = lo, hi, mean
         self.seed, self.max_passes, self.chain_at, self.redo_at = seed, max_passes, chain_at, redo_at
         self.csr = _csr(n, pairs, cost)
-        nb = _lists(n, *self.csr)
         self.wl = w.tolist()
         self.wf = w.astype(np.float64)
         scale = max(float(np.abs(cost).sum()) / k, 1e-9)
@@ -66,7 +65,7 @@ class _Search:
 
         self.bal = bal
         self.prm = np.array([m, inv, lo, hi, penalty], dtype=np.float64)  # bal's terms, for the compiled sweep
-        self.st = _State(part.tolist(), np.bincount(part, weights=w, minlength=k).tolist(), nb, k)
+        self.st = _State(part.tolist(), np.bincount(part, weights=w, minlength=k).tolist(), None, k, csr=self.csr)
         # nodes in the seeded visiting order (a node's key is its place in a seeded permutation)
         self.byrank = np.argsort(np.random.default_rng(seed).permutation(n))
 
@@ -187,15 +186,23 @@ def _lists(n: int, indptr, indices, costs) -> list[list[tuple[int, float]]]:
 
 
 class _State:
-    __slots__ = ("part", "size", "nb", "members")
+    __slots__ = ("part", "size", "_nb", "_csr", "members")
 
-    def __init__(self, part, size, nb, k):
-        self.part, self.size, self.nb = part, size, nb
+    def __init__(self, part, size, nb, k, *, csr=None):
+        """``nb``: per node its (neighbour, cut cost) pairs; or None and ``csr`` (:func:`_csr`), from which
+        the lists are built when first needed (a search that only sweeps never needs them)."""
+        self.part, self.size, self._nb, self._csr = part, size, nb, csr
         # each grid's members added in ascending order (a set's iteration order follows its insertions)
         p = np.asarray(part, dtype=np.int64)
         byg = np.argsort(p, kind="stable").tolist()
         ends = np.cumsum(np.bincount(p, minlength=k)).tolist() if len(p) else [0] * k
         self.members: list[set[int]] = [set(byg[(ends[g - 1] if g else 0) : ends[g]]) for g in range(k)]
+
+    @property
+    def nb(self) -> list[list[tuple[int, float]]]:
+        if self._nb is None:
+            self._nb = _lists(len(self.part), *self._csr)
+        return self._nb
 
     def conn(self, v):
         out: dict[int, float] = {}
@@ -221,6 +228,7 @@ class _State:
         stack = [start]
         found = 1
         need = len(targets)
+        nb = self.nb
         while stack and found < need:
             x = stack.pop()
             for u, _ in self.nb[x]:
@@ -276,8 +284,9 @@ def _try_chain(st: _State, g, wl, bal, lam, m, top: int = 6) -> int:
 
     firsts = []
     seen = set()
+    nb = st.nb
     for y in st.members[g]:
-        for u, _ in st.nb[y]:
+        for u, _ in nb[y]:
             b = part[u]
             if b == g:
                 continue
@@ -313,7 +322,7 @@ def _try_chain(st: _State, g, wl, bal, lam, m, top: int = 6) -> int:
         else:  # x: c -> hub
             cands = (
                 (x, part[x], hub, 0.0, cx)
-                for x in {z for y in st.members[hub] for z, _ in st.nb[y]}
+                for x in {z for y in st.members[hub] for z, _ in nb[y]}
                 if x != v and part[x] != hub
                 for cx in (conn(x),)
             )
