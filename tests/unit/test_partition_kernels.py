@@ -1,5 +1,5 @@
 """The partition's compiled kernels (numba) against plain numpy/scipy: the sweep's moves keep every grid one
-piece and never raise the cost, the piece count matches connected components, and the kernels still run
+piece and never raise the cost, the components match scipy's, and the kernels still run
 where numba's cache directory cannot be written (a read-only install)."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from gridmap.domain.partition.kernels import pieces, sweep_moves
+from gridmap.domain.partition.graph import _components
+from gridmap.domain.partition.kernels import sweep_moves
 from gridmap.domain.partition.search import _csr, _Search
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,21 +28,29 @@ def _lattice(rows: int, cols: int, rng) -> np.ndarray:
     return np.r_[pairs, diag[rng.random(len(diag)) < 0.3]].astype(np.int64)
 
 
-def _scipy_pieces(part: np.ndarray, pairs: np.ndarray) -> int:
-    n = len(part)
-    inside = part[pairs[:, 0]] == part[pairs[:, 1]]
-    m = coo_matrix((np.ones(int(inside.sum())), (pairs[inside, 0], pairs[inside, 1])), shape=(n, n))
-    return int(connected_components(m, directed=False)[0])
+def _scipy_components(n: int, pairs: np.ndarray) -> tuple[int, np.ndarray]:
+    m = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return connected_components(m, directed=False)
+
+
+def pieces(part: np.ndarray, pairs: np.ndarray) -> int:
+    """The number of one-piece parts of the grids ``part`` (components over the edges inside a grid)."""
+    return int(_components(len(part), pairs[part[pairs[:, 0]] == part[pairs[:, 1]]])[0])
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_pieces_matches_connected_components(seed):
+def test_components_match_scipy_labels_and_all(seed):
     rng = np.random.default_rng(seed)
     pairs = _lattice(8, 9, rng)
     part = rng.integers(0, 5, 72)  # random labels: grids in many pieces
-    assert pieces(part, pairs[:, 0], pairs[:, 1]) == _scipy_pieces(part, pairs)
+    inside = pairs[part[pairs[:, 0]] == part[pairs[:, 1]]]
+    ncomp, label = _components(72, inside[rng.permutation(len(inside))][:, ::-1])  # any edge order, direction
+    want_n, want = _scipy_components(72, inside)
+    assert ncomp == want_n > 5
+    assert (label == want).all()  # the same numbering, which the contiguity repair's tie-breaks rely on
     blocks = (np.arange(72) % 9 >= 4).astype(np.int64)  # two halves: two pieces
-    assert pieces(blocks, pairs[:, 0], pairs[:, 1]) == 2 == _scipy_pieces(blocks, pairs)
+    assert pieces(blocks, pairs) == 2
+    assert _components(3, np.zeros((0, 2), dtype=np.int64))[0] == 3
 
 
 def _cost(part, pairs, cost, w, search: _Search) -> float:
@@ -80,7 +89,7 @@ def test_sweep_moves_keep_grids_whole_and_lower_the_cost(seed):
     assert (replay == p).all()  # the moves, in order, give the kernel's labels
     assert np.allclose(size, np.bincount(p, weights=w, minlength=k))
     assert (count == np.bincount(p, minlength=k)).all()
-    assert pieces(p, pairs[:, 0], pairs[:, 1]) == k  # every grid still one piece, none emptied
+    assert pieces(p, pairs) == k  # every grid still one piece, none emptied
     assert _cost(p, pairs, cost, w, search) < before
     # the Python search's sweeps make the same moves
     search.sweeps()
@@ -91,8 +100,8 @@ def test_kernels_run_where_the_cache_cannot_be_written(tmp_path):
     """A read-only install: numba cannot write its cache, compiles in memory and gives the same answer."""
     code = (
         "import numpy as np\n"
-        "from gridmap.domain.partition.kernels import pieces\n"
-        "print(pieces(np.array([0, 0, 1, 1]), np.array([0, 1, 2]), np.array([1, 2, 3])))\n"
+        "from gridmap.domain.partition.kernels import components\n"
+        "print(components(4, np.array([0, 2]), np.array([1, 3]))[0])\n"
     )
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")

@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.sparse.csgraph import connected_components
 
-from gridmap.domain.partition.graph import BARRIER, _adj
+from gridmap.domain.partition.graph import BARRIER, _components
 
 
 def feasible(total: float, lo: int, hi: int) -> bool:
@@ -37,7 +36,7 @@ def barrier_blocks(
         return np.zeros(n, dtype=np.int64)
     soft = edges[kind != BARRIER]
     joined = np.vstack([soft, np.asarray(tied, dtype=np.int64).reshape(-1, 2)])
-    nb, block = connected_components(_adj(n, joined), directed=False)
+    nb, block = _components(n, joined)
     if nb == 1:
         return np.zeros(n, dtype=np.int64)
     bar = edges[kind == BARRIER]

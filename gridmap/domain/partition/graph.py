@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from gridmap.domain.partition.kernels import coarsen_rounds
+from gridmap.domain.partition.kernels import coarsen_rounds, components
 from gridmap.errors import InvalidInput
 
 #: edge kinds: an ordinary neighbour, a neighbour behind an estate wall, one across a barrier line
@@ -84,7 +82,7 @@ def _join_islands(graph: CommunityGraph):
     """Connect every component to its nearest neighbour component; report the islands."""
     n = len(graph.households)
     e, ln, kd = graph.edges, graph.length, graph.kind
-    ncomp, comp = connected_components(_adj(n, e), directed=False)
+    ncomp, comp = _components(n, e)
     islands: list[tuple[list[int], int]] = []
     if ncomp == 1:
         return e, ln, kd, islands
@@ -117,14 +115,11 @@ def _join_islands(graph: CommunityGraph):
     return e, ln, kd, islands
 
 
-def _adj(n: int, e: np.ndarray):
-    """The (directed, one entry per pair) adjacency of ``e`` as CSR, built straight from one sort of the rows:
-    what connected_components needs, at a fraction of the cost of coo -> csr on small graphs."""
-    e = np.asarray(e).reshape(-1, 2)
-    order = np.argsort(e[:, 0], kind="stable")
-    indptr = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(np.bincount(e[:, 0], minlength=n), out=indptr[1:])
-    return csr_matrix((np.ones(len(e)), e[order, 1].astype(np.int32), indptr), shape=(n, n))
+def _components(n: int, e: np.ndarray) -> tuple[int, np.ndarray]:
+    """Connected components of the graph on ``n`` nodes with edge rows ``e`` (either direction), numbered
+    as scipy's ``connected_components`` numbers them (compiled: :func:`.kernels.components`)."""
+    e = np.asarray(e, dtype=np.int64).reshape(-1, 2)
+    return components(n, e[:, 0], e[:, 1])
 
 
 def _contract(graph: CommunityGraph, e, ln, kd, max_households, coarsen_to: int = 1):
@@ -140,7 +135,7 @@ def _contract(graph: CommunityGraph, e, ln, kd, max_households, coarsen_to: int 
         sums = np.bincount(inv, weights=graph.households[est])
         fits[est] = sums[inv] <= max_households
     same = (g[e[:, 0]] == g[e[:, 1]]) & fits[e[:, 0]] & fits[e[:, 1]] & (kd != BARRIER)
-    ncomp, node_of = connected_components(_adj(n, np.vstack([e[same], graph.tied])), directed=False)
+    ncomp, node_of = _components(n, np.vstack([e[same], graph.tied]))
     w = np.bincount(node_of, weights=graph.households, minlength=ncomp).astype(np.int64)
     if coarsen_to > 1:
         node_of, w, ncomp = _coarsen(node_of, w, e[kd == SOFT], ln[kd == SOFT], coarsen_to)

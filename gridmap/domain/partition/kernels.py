@@ -255,16 +255,13 @@ def coarsen_rounds(node_of, w, a, b, score, cap, rounds):  # pragma: no cover - 
 
 
 @numba.njit(cache=True)
-def pieces(part, a, b):  # pragma: no cover - compiled
-    """The number of connected pieces of the grids ``part`` over the edges (a[i], b[i]) (union-find on the
-    edges inside a grid): every grid is one piece when this equals the number of grids."""
-    n = len(part)
+def components(n, a, b):  # pragma: no cover - compiled
+    """Connected components of the graph on nodes 0..n-1 with edges (a[i], b[i]), numbered as
+    ``scipy.sparse.csgraph.connected_components`` numbers them (in the order of each one's lowest node).
+    Union-find with path halving; returns (count, label per node)."""
     root = np.arange(n)
-    count = n
     for i in range(len(a)):
         x, y = a[i], b[i]
-        if part[x] != part[y]:
-            continue
         while root[x] != x:
             root[x] = root[root[x]]
             x = root[x]
@@ -273,5 +270,15 @@ def pieces(part, a, b):  # pragma: no cover - compiled
             y = root[y]
         if x != y:
             root[max(x, y)] = min(x, y)
-            count -= 1
-    return count
+    label = np.empty(n, dtype=np.int64)
+    c = 0
+    for v in range(n):  # a root is its set's lowest node: roots are met in order
+        x = v
+        while root[x] != x:
+            x = root[x]
+        if x == v:
+            label[v] = c
+            c += 1
+        else:
+            label[v] = label[x]
+    return c, label

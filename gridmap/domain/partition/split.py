@@ -8,10 +8,8 @@ from functools import lru_cache
 
 import numpy as np
 import pymetis
-from scipy.sparse.csgraph import connected_components
 
-from gridmap.domain.partition.graph import _adj
-from gridmap.domain.partition.kernels import pieces
+from gridmap.domain.partition.graph import _components
 from gridmap.quiet import quiet_fds
 
 
@@ -60,13 +58,9 @@ def _options(seed: int, contiguous: bool) -> pymetis.Options:
 def _repair_contiguity(part, pairs, w):
     """Give every detached piece of a grid to the neighbouring grid it touches most."""
     n = len(part)
-    if not n or pieces(part.astype(np.int64), pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)) == (
-        part.max() + 1
-    ):
-        return part  # every grid one piece already (the common case; compiled check)
     for _ in range(n):
         inside = part[pairs[:, 0]] == part[pairs[:, 1]]
-        ncomp, comp = connected_components(_adj(n, pairs[inside]), directed=False)
+        ncomp, comp = _components(n, pairs[inside])
         if ncomp == part.max() + 1:
             return part
         weight = np.bincount(comp, weights=w + 1e-3, minlength=ncomp)
