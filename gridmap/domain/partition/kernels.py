@@ -282,3 +282,140 @@ def components(n, a, b):  # pragma: no cover - compiled
         else:
             label[v] = label[x]
     return c, label
+
+
+@numba.njit(cache=True)
+def _bal(s, prm):  # pragma: no cover - compiled
+    m, inv, lo, hi, pen = prm[0], prm[1], prm[2], prm[3], prm[4]
+    d = (s - m) * inv
+    if s < lo:
+        return d * d + pen * (lo - s)
+    if s > hi:
+        return d * d + pen * (s - hi)
+    return d * d
+
+
+@numba.njit(cache=True)
+def _conn_to(x, g, part, indptr, indices, costs):  # pragma: no cover - compiled
+    """Node ``x``'s summed border with grid ``g`` (neighbours in order, from 0.0, as a dict's get would)."""
+    t = 0.0
+    for q in range(indptr[x], indptr[x + 1]):
+        if part[indices[q]] == g:
+            t = t + costs[q]
+    return t
+
+
+@numba.njit(cache=True)
+def chain_step(stage, nodes, g, over, v, a, to, d1, best, part, size, indptr, indices, costs, w, prm, lam, top):
+    """The two steps of a chain (:meth:`.search._Search.chain`), weighed as the Python search did before.
+
+    ``stage`` 0: ``nodes`` are grid ``g``'s members; returns the first moves as rows (d1, v, a, to), the
+    ``top`` best by (d1, v, a, to). ``stage`` 1: ``nodes`` are the second step's candidates in the Python
+    code's order; returns one row (best d1 + d2, u, from, to) if a candidate beats ``best`` (first met on ties),
+    else an empty array."""
+    if stage == 0:
+        cap = 0
+        for y in nodes:
+            cap += indptr[y + 1] - indptr[y]
+        rows = np.empty((cap, 4))
+        nr = 0
+        for y in nodes:
+            for q in range(indptr[y], indptr[y + 1]):
+                u = indices[q]
+                b = part[u]
+                if b == g:
+                    continue
+                if over:
+                    vv, aa, tt = y, g, b
+                else:
+                    vv, aa, tt = u, b, g
+                dup = False
+                for r in range(nr):
+                    if rows[r, 1] == vv and rows[r, 3] == tt:
+                        dup = True
+                        break
+                if dup:
+                    continue
+                wv = w[vv]
+                d = (
+                    _bal(size[aa] - wv, prm)
+                    - _bal(size[aa], prm)
+                    + _bal(size[tt] + wv, prm)
+                    - _bal(size[tt], prm)
+                    + lam
+                    * (_conn_to(vv, aa, part, indptr, indices, costs) - _conn_to(vv, tt, part, indptr, indices, costs))
+                )
+                rows[nr, 0] = d
+                rows[nr, 1] = vv
+                rows[nr, 2] = aa
+                rows[nr, 3] = tt
+                nr += 1
+        k = min(top, nr)
+        out = np.empty((k, 4))
+        used = np.zeros(nr, dtype=np.bool_)
+        for i in range(k):
+            bi = -1
+            for r in range(nr):
+                if used[r]:
+                    continue
+                if bi < 0:
+                    bi = r
+                    continue
+                x, y = rows[r], rows[bi]
+                if (x[0], x[1], x[2], x[3]) < (y[0], y[1], y[2], y[3]):
+                    bi = r
+            used[bi] = True
+            out[i] = rows[bi]
+        return out
+    wv = w[v]
+    hub = to if over else a
+    s_hub = size[hub] + wv if over else size[hub] - wv
+    found = np.empty((0, 4))
+    for u in nodes:
+        if u == v:
+            continue
+        wu = w[u]
+        if over:
+            frm = hub
+            cf = _conn_to(u, frm, part, indptr, indices, costs)
+            # the neighbouring grids of u other than hub, in the order first met
+            for q in range(indptr[u], indptr[u + 1]):
+                dst = part[indices[q]]
+                if dst == hub:
+                    continue
+                first = True
+                for q2 in range(indptr[u], q):
+                    if part[indices[q2]] == dst:
+                        first = False
+                        break
+                if not first:
+                    continue
+                sd = size[dst] - wv if dst == a else size[dst]
+                d2 = (
+                    _bal(s_hub - wu, prm)
+                    - _bal(s_hub, prm)
+                    + _bal(sd + wu, prm)
+                    - _bal(sd, prm)
+                    + lam * (cf - _conn_to(u, dst, part, indptr, indices, costs))
+                )
+                if d1 + d2 < best:
+                    best = d1 + d2
+                    found = np.array([[best, u, frm, dst]])
+        else:
+            frm = part[u]
+            if frm == hub:
+                continue
+            dst = hub
+            sf = size[frm] + wv if frm == to else size[frm]
+            d2 = (
+                _bal(s_hub + wu, prm)
+                - _bal(s_hub, prm)
+                + _bal(sf - wu, prm)
+                - _bal(sf, prm)
+                + lam
+                * (_conn_to(u, frm, part, indptr, indices, costs) - _conn_to(u, dst, part, indptr, indices, costs))
+            )
+            if d1 + d2 < best:
+                best = d1 + d2
+                found = np.array([[best, u, frm, dst]])
+    return found

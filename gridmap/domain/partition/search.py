@@ -5,11 +5,10 @@ grid with its neighbours, each keeping every grid one piece (see :class:`_Search
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
-from gridmap.domain.partition.kernels import sweep_moves
+from gridmap.domain.partition.kernels import chain_step, sweep_moves
 from gridmap.domain.partition.split import _repair_contiguity, metis_partition
 
 
@@ -87,6 +86,46 @@ class _Search:
         for v, b in moves.tolist():
             st.move(v, b, wl[v])
 
+    def chain(self, g: int, top: int = 6) -> int:
+        """Grid ``g`` too big: push v to neighbour b, which passes u on to c. Too small: pull v from
+        neighbour b, which pulls x from c. Both moves are made only if together they lower the cost.
+
+        Weighed by :func:`.kernels.chain_step` (the ``top`` best first moves, then for each the second
+        step's candidates in the order of the grids' member sets, first met winning ties)."""
+        st, wl = self.st, self.wl
+        over = st.size[g] > self.m
+        part = np.array(st.part, dtype=np.int64)
+        size = np.array(st.size, dtype=np.float64)
+        indptr, indices, costs = self.csr
+        args = (part, size, indptr, indices, costs, self.wf, self.prm, self.lam, top)
+        mem = np.fromiter(st.members[g], dtype=np.int64, count=len(st.members[g]))
+        firsts = chain_step(0, mem, g, over, 0, 0, 0, 0.0, 0.0, *args)
+        best, pick = -1e-12, None
+        nb = st.nb if not over else None
+        for d1, v, a, to in firsts.tolist():
+            v, a, to = int(v), int(a), int(to)
+            hub = to if over else a
+            if over:
+                cand = np.fromiter(st.members[hub], dtype=np.int64, count=len(st.members[hub]))
+            else:
+                near = {z for y in st.members[hub] for z, _ in nb[y]}
+                cand = np.fromiter(near, dtype=np.int64, count=len(near))
+            found = chain_step(1, cand, g, over, v, a, to, d1, best, *args)
+            if len(found):
+                best = float(found[0, 0])
+                pick = (v, a, to, int(found[0, 1]), int(found[0, 2]), int(found[0, 3]))
+        if pick is None:
+            return 0
+        v, a, to, u, frm, dst = pick
+        if not st.stays_connected(v, a):
+            return 0
+        st.move(v, to, wl[v])
+        if st.part[u] != frm or not st.stays_connected(u, frm) or not any(st.part[x] == dst for x, _ in st.nb[u]):
+            st.move(v, a, wl[v])
+            return 0
+        st.move(u, dst, wl[u])
+        return 1
+
     def off(self, g: int, at: float) -> bool:
         s = self.st.size[g]
         return abs(s - self.m) > at * self.m or not self.lo <= s <= self.hi
@@ -98,7 +137,7 @@ class _Search:
             moved = 0
             for g in sorted(range(len(st.size)), key=lambda g: -abs(st.size[g] - m)):
                 if self.off(g, self.chain_at):
-                    moved += _try_chain(st, g, self.wl, self.bal, self.lam, m)
+                    moved += self.chain(g)
             if not moved:
                 break
             self.sweeps()
@@ -269,6 +308,7 @@ class _State:
         self.members[b].add(v)
 
 
+<<<<<<< HEAD
 def _try_chain(st: _State, g, wl, bal, lam, m, top: int = 6) -> int:
     """Grid ``g`` too big: push v to neighbour b, which passes u on to c. Too small: pull v from
     neighbour b, which pulls x from c. Both moves are made only if together they lower the cost."""
@@ -347,3 +387,19 @@ def _try_chain(st: _State, g, wl, bal, lam, m, top: int = 6) -> int:
         return 0
     st.move(u, dst, wl[u])
     return 1
+=======
+def _all_reached(st: _State, g, gone):
+    mem = [x for x in st.members[g] if x not in gone]
+    if not mem:
+        return False
+    part, nb = st.part, st.nb
+    seen = {mem[0]}
+    stack = [mem[0]]
+    while stack:
+        x = stack.pop()
+        for u, _ in nb[x]:
+            if u not in seen and part[u] == g and u not in gone:
+                seen.add(u)
+                stack.append(u)
+    return len(seen) == len(mem)
+>>>>>>> 60bfb5c (partition search: the two-step chains weighed by a compiled kernel (kernels.chain_step: the top first moves, then each one's second-step candidates in the order of the grids' member sets, passed in, so ties go as before); same labels (md5 c7afec64))
