@@ -101,13 +101,13 @@ class _Search:
         mem = np.fromiter(st.members[g], dtype=np.int64, count=len(st.members[g]))
         firsts = chain_step(0, mem, g, over, 0, 0, 0, 0.0, 0.0, *args)
         best, pick = -1e-12, None
-        nb = st.nb if not over else None
         for d1, v, a, to in firsts.tolist():
             v, a, to = int(v), int(a), int(to)
             hub = to if over else a
             if over:
                 cand = np.fromiter(st.members[hub], dtype=np.int64, count=len(st.members[hub]))
             else:
+                nb = st.nb
                 near = {z for y in st.members[hub] for z, _ in nb[y]}
                 cand = np.fromiter(near, dtype=np.int64, count=len(near))
             found = chain_step(1, cand, g, over, v, a, to, d1, best, *args)
