@@ -161,7 +161,6 @@ def _assemble(
     blds: gpd.GeoDataFrame, groups: Mapping[str, np.ndarray], results: list[dict[str, Any]], world_partition: Any
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame, Any]:
     cell_parts, adj_parts = [], []
-    grid_of: dict[str, tuple[str, int]] = {}
     communities: dict[str, Any] = {}
     members: dict[str, list[str]] = {}
     for (cid, pos), res in zip(groups.items(), results):
@@ -172,8 +171,6 @@ def _assemble(
         if res["partition"] is not None:
             communities[cid] = res["partition"]
             members[cid] = list(res["ids"])
-            for b, lab in zip(members[cid], res["partition"].labels.tolist()):
-                grid_of[b] = (cid, lab)
     crs = blds.crs
     if cell_parts:
         cells = pd.concat(cell_parts, ignore_index=True).sort_values("_pos").drop(columns="_pos")
@@ -194,4 +191,4 @@ def _assemble(
                 "kind": np.zeros(0, dtype=np.int8),
             }
         )
-    return cells, adj, world_partition(grid_of, communities, members)
+    return cells, adj, world_partition(communities, members)

@@ -109,3 +109,29 @@ def test_kernels_run_where_the_cache_cannot_be_written(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "2"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pair_sort_is_the_stable_argsort(seed):
+    from gridmap.domain.partition.kernels import _sort_pairs
+
+    rng = np.random.default_rng(seed)
+    k = 40
+    lo = rng.integers(0, k - 1, 500)
+    hi = lo + 1 + rng.integers(0, k - 1 - lo)
+    keys = (lo * k + hi).astype(np.int64)  # many repeats: ties must keep the keys' order
+    assert (_sort_pairs(keys, k) == np.argsort(keys, kind="stable")).all()
+
+
+def test_warm_up_runs_every_compiled_kernel_the_partition_calls():
+    """A process that calls warm_up() compiles or loads every kernel a district partition uses (the bench
+    times the partition after it): in a fresh process, each dispatcher then holds a compiled signature."""
+    code = (
+        "from gridmap.domain.partition import kernels, warm_up\n"
+        "assert warm_up() > 0\n"
+        "names = ('sweep_moves', 'chain_step', 'coarsen_rounds', 'components')\n"
+        "print(' '.join(n for n in names if not getattr(kernels, n).signatures))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"not run by warm_up(): {out.stdout.strip()}"

@@ -19,6 +19,7 @@ from gridmap.domain.partition.community import (
     grid_count,
     partition_community,
     partition_world,
+    warm_up,
 )
 from gridmap.domain.partition.graph import BARRIER, CUT_COST, SOFT, WALL, CommunityGraph, PartitionError, edge_kinds
 from gridmap.domain.partition.split import metis_partition
@@ -37,4 +38,5 @@ __all__ = [
     "metis_partition",
     "edge_kinds",
     "partition_world",
+    "warm_up",
 ]

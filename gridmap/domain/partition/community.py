@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import repeat
 
 import numpy as np
@@ -230,11 +231,19 @@ def _fill_parts(part, pairs, w, mw, k, seed):
 
 @dataclass
 class WorldPartition:
-    """``labels``: building id -> (community id, grid index); per community its CommunityPartition."""
+    """Per community its CommunityPartition and its buildings' ids (in the order of the labels)."""
 
-    grid_of: dict[str, tuple[str, int]]
     communities: dict[str, CommunityPartition]
     building_ids: dict[str, list[str]]
+
+    @cached_property
+    def grid_of(self) -> dict[str, tuple[str, int]]:
+        """Building id -> (community id, grid index), built on first use (generating a plan reads the
+        labels per community and never needs it; at district scale it is 100,000 tuples)."""
+        out: dict[str, tuple[str, int]] = {}
+        for c, res in self.communities.items():
+            out.update(zip(self.building_ids[c], zip(repeat(c), res.labels.tolist())))
+        return out
 
 
 def partition_world(
@@ -275,7 +284,6 @@ def partition_world(
     order = np.argsort(codes, kind="stable")
     start = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
     local = np.empty(len(buildings), dtype=np.int64)
-    grid_of: dict[str, tuple[str, int]] = {}
     results: dict[str, CommunityPartition] = {}
     members: dict[str, list[str]] = {}
     ecode = codes[i] if len(i) else np.zeros(0, dtype=np.int64)
@@ -305,8 +313,7 @@ def partition_world(
         res = partition_community(graph, min_households=int(lo), max_households=int(hi), seed=seed)
         results[c] = res
         members[c] = ids[idx].tolist()
-        grid_of.update(zip(members[c], zip(repeat(c), res.labels.tolist())))
-    return WorldPartition(grid_of, results, members)
+    return WorldPartition(results, members)
 
 
 def _island_points(buildings, codes: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -326,3 +333,25 @@ def _island_points(buildings, codes: np.ndarray, i: np.ndarray, j: np.ndarray) -
     if len(need):
         xy[need] = shapely.get_coordinates(shapely.point_on_surface(buildings.geometry.values[need]))
     return xy
+
+
+def warm_up() -> float:
+    """Load the partition's compiled kernels (:mod:`.kernels`) by partitioning a small made-up community
+    (a 12 × 12 lattice of buildings in two estates) that takes every compiled path: contraction, coarsening,
+    components, the sweep and the chains. A process pays this once, on its first partition anyway; the
+    first run after an install also compiles the kernels (seconds), later runs read numba's cache.
+    Returns the seconds it took."""
+    import time
+
+    t = time.perf_counter()
+    side = 12
+    ids = np.arange(side * side).reshape(side, side)
+    edges = np.concatenate(
+        [np.c_[ids[:, :-1].ravel(), ids[:, 1:].ravel()], np.c_[ids[:-1, :].ravel(), ids[1:, :].ravel()]]
+    )
+    hh = (np.arange(side * side) * 37 % 61 + 2).astype(np.int64)
+    hh[::11] = 250  # heavy buildings every so often: a grid stays off balance and the chains run
+    group = np.where(ids.ravel() % side < 3, 0, -1)
+    graph = CommunityGraph.build(hh, edges, group=group, length=np.full(len(edges), 10.0))
+    partition_community(graph, min_households=300, max_households=500, seed=0)
+    return time.perf_counter() - t

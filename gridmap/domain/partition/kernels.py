@@ -235,7 +235,7 @@ def coarsen_rounds(node_of, w, a, b, score, cap, rounds):  # pragma: no cover - 
                 keys[j] = min(x, y) * k + max(x, y)
                 sc[j] = score[i]
                 j += 1
-        order = np.argsort(keys, kind="mergesort")
+        order = _sort_pairs(keys, k)
         nu = 0
         for t in range(m):
             if t == 0 or keys[order[t]] != keys[order[t - 1]]:
@@ -252,6 +252,36 @@ def coarsen_rounds(node_of, w, a, b, score, cap, rounds):  # pragma: no cover - 
                 b[u] = key % k
             score[u] += sc[order[t]]
     return node_of, w, merged_any
+
+
+@numba.njit(cache=True)
+def _sort_pairs(keys, k):  # pragma: no cover - compiled
+    """The stable order of ``keys`` (each ``lo * k + hi`` with 0 <= lo < hi < k), as
+    ``np.argsort(keys, kind="stable")`` gives it, by two counting passes (by ``hi``, then by ``lo``): linear
+    in the keys and the nodes where the sort is not."""
+    m = len(keys)
+    count = np.zeros(k + 1, dtype=np.int64)
+    for t in range(m):
+        count[keys[t] % k + 1] += 1
+    for v in range(k):
+        count[v + 1] += count[v]
+    by_hi = np.empty(m, dtype=np.int64)
+    for t in range(m):
+        h = keys[t] % k
+        by_hi[count[h]] = t
+        count[h] += 1
+    count[:] = 0
+    for t in range(m):
+        count[keys[t] // k + 1] += 1
+    for v in range(k):
+        count[v + 1] += count[v]
+    order = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        t = by_hi[i]
+        lo = keys[t] // k
+        order[count[lo]] = t
+        count[lo] += 1
+    return order
 
 
 @numba.njit(cache=True)

@@ -270,7 +270,7 @@ class _State:
         nb = self.nb
         while stack and found < need:
             x = stack.pop()
-            for u, _ in self.nb[x]:
+            for u, _ in nb[x]:
                 if u not in seen and part[u] == g and u != v:
                     seen.add(u)
                     stack.append(u)
