@@ -128,7 +128,7 @@ def test_warm_up_runs_every_compiled_kernel_the_partition_calls():
     times the partition after it): in a fresh process, each dispatcher then holds a compiled signature."""
     code = (
         "from gridmap.domain.partition import kernels, warm_up\n"
-        "assert warm_up() > 0\n"
+        "warm_up()\n"
         "names = ('sweep_moves', 'chain_step', 'coarsen_rounds', 'components')\n"
         "print(' '.join(n for n in names if not getattr(kernels, n).signatures))\n"
     )

@@ -335,15 +335,11 @@ def _island_points(buildings, codes: np.ndarray, i: np.ndarray, j: np.ndarray) -
     return xy
 
 
-def warm_up() -> float:
+def warm_up() -> None:
     """Load the partition's compiled kernels (:mod:`.kernels`) by partitioning a small made-up community
     (a 12 × 12 lattice of buildings in two estates) that takes every compiled path: contraction, coarsening,
     components, the sweep and the chains. A process pays this once, on its first partition anyway; the
-    first run after an install also compiles the kernels (seconds), later runs read numba's cache.
-    Returns the seconds it took."""
-    import time
-
-    t = time.perf_counter()
+    first run after an install also compiles the kernels (seconds), later runs read numba's cache."""
     side = 12
     ids = np.arange(side * side).reshape(side, side)
     edges = np.concatenate(
@@ -354,4 +350,3 @@ def warm_up() -> float:
     group = np.where(ids.ravel() % side < 3, 0, -1)
     graph = CommunityGraph.build(hh, edges, group=group, length=np.full(len(edges), 10.0))
     partition_community(graph, min_households=300, max_households=500, seed=0)
-    return time.perf_counter() - t
