@@ -8,7 +8,8 @@ contiguity option) gives the first partition (:mod:`.split`); a local search the
 the community's mean grid size, never breaking a grid in two, while a small cut-length term keeps grids
 compact and cheap cuts along estate walls and barrier lines keep boundaries where the ground has them
 (:mod:`.search`). The number of grids follows from the bounds; where one grid more or fewer lets every grid
-fit, that count is chosen (:mod:`.community`). Pure numpy/scipy/pymetis; no I/O.
+fit, that count is chosen (:mod:`.community`). The hot loops are compiled by numba (:mod:`.kernels`).
+Pure numpy/scipy/pymetis/numba; no I/O.
 
 The names below are the package's public API.
 """

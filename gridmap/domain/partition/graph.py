@@ -1,6 +1,7 @@
 """A community's buildings as a graph for partitioning: households per building, shared borders, edge
 kinds (ordinary, estate wall, barrier line), estate groups; islands joined to the rest; estates that fit
-in one grid contracted to one node and small neighbours coarsened into clusters. Pure numpy/scipy.
+in one grid contracted to one node and small neighbours coarsened into clusters. Pure numpy/scipy and the
+compiled kernels of :mod:`.kernels`.
 """
 
 from __future__ import annotations
