@@ -1,5 +1,5 @@
 """The local search's building blocks against brute force: whether a grid stays one piece without a node
-(the two-step shortcut and the whole-grid search), and the coarsening's pairwise matching."""
+(the compiled check every move makes), and the coarsening's pairwise matching."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from gridmap.domain.partition.graph import _coarsen
-from gridmap.domain.partition.search import _neighbours, _State
+from gridmap.domain.partition.kernels import _stays
+from gridmap.domain.partition.search import _csr
 
 
 def _lattice(rows: int, cols: int, rng) -> np.ndarray:
@@ -40,13 +41,16 @@ def test_stays_connected_matches_brute_force(seed):
         a, b = pairs[rng.integers(len(pairs))]
         part[a] = part[b]
     part = np.unique(part, return_inverse=True)[1].ravel()
-    st = _State(part.tolist(), np.bincount(part).tolist(), _neighbours(n, pairs, np.ones(len(pairs))), part.max() + 1)
+    indptr, indices, _ = _csr(n, pairs, np.ones(len(pairs)))
+    count = np.bincount(part)
+    mark, tmark, stack = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     checked = 0
     for v in range(n):
         g = int(part[v])
-        if all(part[u] == g for u, _ in st.nb[v]) or not _one_piece(part, pairs, g, -1):
+        if all(part[u] == g for u in indices[indptr[v] : indptr[v + 1]]) or not _one_piece(part, pairs, g, -1):
             continue  # an inner node, or a grid the swaps already broke (the search keeps grids whole)
-        assert st.stays_connected(v, g) == _one_piece(part, pairs, g, v), (seed, v)
+        stays = _stays(v, g, part.astype(np.int64), count, indptr, indices, mark, tmark, stack, v + 1)
+        assert stays == _one_piece(part, pairs, g, v), (seed, v)
         checked += 1
     assert checked > 20
 

@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-from gridmap.domain.partition.kernels import coarsen_rounds, components
+from gridmap.domain.partition.graph_kernels import coarsen_rounds, components
 from gridmap.errors import InvalidInput
 
 #: edge kinds: an ordinary neighbour, a neighbour behind an estate wall, one across a barrier line
@@ -118,7 +118,7 @@ def _join_islands(graph: CommunityGraph):
 
 def _components(n: int, e: np.ndarray) -> tuple[int, np.ndarray]:
     """Connected components of the graph on ``n`` nodes with edge rows ``e`` (either direction), numbered
-    as scipy's ``connected_components`` numbers them (compiled: :func:`.kernels.components`)."""
+    as scipy's ``connected_components`` numbers them (compiled: :func:`.graph_kernels.components`)."""
     e = np.asarray(e, dtype=np.int64).reshape(-1, 2)
     return components(n, e[:, 0], e[:, 1])
 
@@ -156,7 +156,7 @@ def _contract(graph: CommunityGraph, e, ln, kd, max_households, coarsen_to: int 
 
 
 def _coarsen(node_of, w, e, ln, cap, rounds: int = 8):
-    """Heavy-edge matching (compiled: :func:`.kernels.coarsen_rounds`): neighbours joined by a soft edge whose
+    """Heavy-edge matching (compiled: :func:`.graph_kernels.coarsen_rounds`): neighbours joined by a soft edge whose
     combined households stay within ``cap`` merge pairwise, round after round, so small houses travel in
     clusters."""
     a = node_of[e[:, 0]].astype(np.int64)

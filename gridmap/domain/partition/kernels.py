@@ -3,8 +3,9 @@ loaded from numba's cache; where the cache directory is not writable numba compi
 
 Plain arrays only: the graph as CSR (``indptr``, ``indices``, ``costs``, neighbours of a node in ascending
 order), grid labels ``part`` (int64), grid sizes ``size`` (float64, as the Python search keeps them) and
-member counts ``count``. Each kernel makes exactly the decisions of the Python code it replaces (same
-visiting order, same float expressions, same tie-breaks), so the labels do not change.
+member counts ``count``. The sweeps make exactly the decisions of the Python loop they replaced (same
+visiting order, float expressions and tie-breaks); the chains weigh their second-step candidates in ascending
+node order (first met winning ties). The coarsening and components are in :mod:`.graph_kernels`.
 """
 
 from __future__ import annotations
@@ -158,163 +159,6 @@ def sweep_moves(part, size, count, indptr, indices, costs, w, byrank, todo, prm,
 
 
 @numba.njit(cache=True)
-def coarsen_rounds(node_of, w, a, b, score, cap, rounds):  # pragma: no cover - compiled
-    """Heavy-edge matching, round after round (see :func:`.graph._coarsen`): per node its best partner by the
-    longest shared border (ties: the lower id) among neighbours whose households together stay within
-    ``cap``; mutual best partners merge, numbered by their lower member. Stops when a round matches fewer
-    than one node in 50. Returns (node_of, w, whether anything merged); borders of merged pairs are summed
-    in the order of the edges (as ``np.bincount`` would)."""
-    merged_any = False
-    for _ in range(rounds):
-        n = len(w)
-        cnt = 0
-        for i in range(len(a)):
-            if a[i] != b[i] and w[a[i]] + w[b[i]] <= cap:
-                cnt += 1
-        if cnt == 0:
-            break
-        a2 = np.empty(cnt, dtype=np.int64)
-        b2 = np.empty(cnt, dtype=np.int64)
-        s2 = np.empty(cnt, dtype=np.float64)
-        j = 0
-        for i in range(len(a)):
-            if a[i] != b[i] and w[a[i]] + w[b[i]] <= cap:
-                a2[j] = a[i]
-                b2[j] = b[i]
-                s2[j] = score[i]
-                j += 1
-        a, b, score = a2, b2, s2
-        top = np.full(n, -np.inf)
-        for i in range(cnt):
-            if score[i] > top[a[i]]:
-                top[a[i]] = score[i]
-            if score[i] > top[b[i]]:
-                top[b[i]] = score[i]
-        best = np.full(n, n, dtype=np.int64)
-        for i in range(cnt):
-            if score[i] == top[a[i]] and b[i] < best[a[i]]:
-                best[a[i]] = b[i]
-            if score[i] == top[b[i]] and a[i] < best[b[i]]:
-                best[b[i]] = a[i]
-        rep = np.arange(n)
-        nmut = 0
-        for v in range(n):
-            p = best[v]
-            if p < n and best[p] == v and v < p:
-                nmut += 1
-        if nmut < max(1, n // 50):
-            break
-        for v in range(n):
-            p = best[v]
-            if p < n and best[p] == v and v < p:
-                rep[p] = v
-        newid = np.empty(n, dtype=np.int64)
-        c = -1
-        for v in range(n):
-            if rep[v] == v:
-                c += 1
-            newid[v] = c
-        k = c + 1
-        merged = newid[rep]
-        node_of = merged[node_of]
-        w2 = np.zeros(k, dtype=np.int64)
-        for v in range(n):
-            w2[merged[v]] += w[v]
-        w = w2
-        merged_any = True
-        m = 0
-        for i in range(cnt):
-            if merged[a[i]] != merged[b[i]]:
-                m += 1
-        keys = np.empty(m, dtype=np.int64)
-        sc = np.empty(m, dtype=np.float64)
-        j = 0
-        for i in range(cnt):
-            x, y = merged[a[i]], merged[b[i]]
-            if x != y:
-                keys[j] = min(x, y) * k + max(x, y)
-                sc[j] = score[i]
-                j += 1
-        order = _sort_pairs(keys, k)
-        nu = 0
-        for t in range(m):
-            if t == 0 or keys[order[t]] != keys[order[t - 1]]:
-                nu += 1
-        a = np.empty(nu, dtype=np.int64)
-        b = np.empty(nu, dtype=np.int64)
-        score = np.zeros(nu, dtype=np.float64)
-        u = -1
-        for t in range(m):
-            key = keys[order[t]]
-            if t == 0 or key != keys[order[t - 1]]:
-                u += 1
-                a[u] = key // k
-                b[u] = key % k
-            score[u] += sc[order[t]]
-    return node_of, w, merged_any
-
-
-@numba.njit(cache=True)
-def _sort_pairs(keys, k):  # pragma: no cover - compiled
-    """The stable order of ``keys`` (each ``lo * k + hi`` with 0 <= lo < hi < k), as
-    ``np.argsort(keys, kind="stable")`` gives it, by two counting passes (by ``hi``, then by ``lo``): linear
-    in the keys and the nodes where the sort is not."""
-    m = len(keys)
-    count = np.zeros(k + 1, dtype=np.int64)
-    for t in range(m):
-        count[keys[t] % k + 1] += 1
-    for v in range(k):
-        count[v + 1] += count[v]
-    by_hi = np.empty(m, dtype=np.int64)
-    for t in range(m):
-        h = keys[t] % k
-        by_hi[count[h]] = t
-        count[h] += 1
-    count[:] = 0
-    for t in range(m):
-        count[keys[t] // k + 1] += 1
-    for v in range(k):
-        count[v + 1] += count[v]
-    order = np.empty(m, dtype=np.int64)
-    for i in range(m):
-        t = by_hi[i]
-        lo = keys[t] // k
-        order[count[lo]] = t
-        count[lo] += 1
-    return order
-
-
-@numba.njit(cache=True)
-def components(n, a, b):  # pragma: no cover - compiled
-    """Connected components of the graph on nodes 0..n-1 with edges (a[i], b[i]), numbered as
-    ``scipy.sparse.csgraph.connected_components`` numbers them (in the order of each one's lowest node).
-    Union-find with path halving; returns (count, label per node)."""
-    root = np.arange(n)
-    for i in range(len(a)):
-        x, y = a[i], b[i]
-        while root[x] != x:
-            root[x] = root[root[x]]
-            x = root[x]
-        while root[y] != y:
-            root[y] = root[root[y]]
-            y = root[y]
-        if x != y:
-            root[max(x, y)] = min(x, y)
-    label = np.empty(n, dtype=np.int64)
-    c = 0
-    for v in range(n):  # a root is its set's lowest node: roots are met in order
-        x = v
-        while root[x] != x:
-            x = root[x]
-        if x == v:
-            label[v] = c
-            c += 1
-        else:
-            label[v] = label[x]
-    return c, label
-
-
-@numba.njit(cache=True)
 def _bal(s, prm):  # pragma: no cover - compiled
     m, inv, lo, hi, pen = prm[0], prm[1], prm[2], prm[3], prm[4]
     d = (s - m) * inv
@@ -333,6 +177,23 @@ def _conn_to(x, g, part, indptr, indices, costs):  # pragma: no cover - compiled
         if part[indices[q]] == g:
             t = t + costs[q]
     return t
+
+
+@numba.njit(cache=True)
+def pull_candidates(members, hub, part, indptr, indices):  # pragma: no cover - compiled
+    """The nodes outside grid ``hub`` that touch one of its ``members``, each once, in the order first met
+    (members in the order given, each one's neighbours ascending): what a grid pulls a node from."""
+    seen = np.zeros(len(part), dtype=np.bool_)
+    out = np.empty(indptr[-1], dtype=np.int64)
+    c = 0
+    for y in members:
+        for q in range(indptr[y], indptr[y + 1]):
+            z = indices[q]
+            if not seen[z] and part[z] != hub:
+                seen[z] = True
+                out[c] = z
+                c += 1
+    return out[:c]
 
 
 @numba.njit(cache=True)
@@ -449,3 +310,147 @@ def chain_step(stage, nodes, g, over, v, a, to, d1, best, part, size, indptr, in
                 best = d1 + d2
                 found = np.array([[best, u, frm, dst]])
     return found
+
+
+@numba.njit(cache=True)
+def _members(part, g):  # pragma: no cover - compiled
+    """Grid ``g``'s nodes, ascending."""
+    c = 0
+    for x in range(len(part)):
+        if part[x] == g:
+            c += 1
+    out = np.empty(c, dtype=np.int64)
+    c = 0
+    for x in range(len(part)):
+        if part[x] == g:
+            out[c] = x
+            c += 1
+    return out
+
+
+@numba.njit(cache=True)
+def boundary_nodes(part, indptr, indices):  # pragma: no cover - compiled
+    """True for every node with a neighbour in another grid."""
+    n = len(part)
+    out = np.zeros(n, dtype=np.bool_)
+    for v in range(n):
+        for q in range(indptr[v], indptr[v + 1]):
+            if part[indices[q]] != part[v]:
+                out[v] = True
+                break
+    return out
+
+
+@numba.njit(cache=True)
+def _chain(
+    g, part, size, count, indptr, indices, costs, w, prm, lam, top, mark, tmark, stack, stamp
+):  # pragma: no cover
+    """One two-step chain for grid ``g`` (part of :func:`local_search`); returns 1 if both moves were
+    made. Candidates in ascending node order (first met wins ties)."""
+    m = prm[0]
+    over = size[g] > m
+    firsts = chain_step(
+        0, _members(part, g), g, over, 0, 0, 0, 0.0, 0.0, part, size, indptr, indices, costs, w, prm, lam, top
+    )
+    best = -1e-12
+    pv, pa, pto, pu, pfrm, pdst = -1, -1, -1, -1, -1, -1
+    for i in range(firsts.shape[0]):
+        d1 = firsts[i, 0]
+        v, a, to = int(firsts[i, 1]), int(firsts[i, 2]), int(firsts[i, 3])
+        hub = to if over else a
+        cand = _members(part, hub)
+        if not over:
+            cand = pull_candidates(cand, hub, part, indptr, indices)
+        found = chain_step(1, cand, g, over, v, a, to, d1, best, part, size, indptr, indices, costs, w, prm, lam, top)
+        if found.shape[0]:
+            best = found[0, 0]
+            pv, pa, pto = v, a, to
+            pu, pfrm, pdst = int(found[0, 1]), int(found[0, 2]), int(found[0, 3])
+    if pv < 0:
+        return 0
+    if not _stays(pv, pa, part, count, indptr, indices, mark, tmark, stack, stamp):
+        return 0
+    wv, wu = w[pv], w[pu]
+    part[pv] = pto
+    size[pa] -= wv
+    size[pto] += wv
+    count[pa] -= 1
+    count[pto] += 1
+    ok = part[pu] == pfrm and _stays(pu, pfrm, part, count, indptr, indices, mark, tmark, stack, stamp + 1)
+    if ok:
+        ok = False
+        for q in range(indptr[pu], indptr[pu + 1]):
+            if part[indices[q]] == pdst:
+                ok = True
+                break
+    if not ok:  # undo the first move
+        part[pv] = pa
+        size[pto] -= wv
+        size[pa] += wv
+        count[pto] -= 1
+        count[pa] += 1
+        return 0
+    part[pu] = pdst
+    size[pfrm] -= wu
+    size[pdst] += wu
+    count[pfrm] -= 1
+    count[pdst] += 1
+    return 1
+
+
+@numba.njit(cache=True)
+def local_search(
+    part, size, count, indptr, indices, costs, w, byrank, prm, lam, max_passes, chain_at, top, rounds
+):  # pragma: no cover
+    """The search's moves without the re-splits (:meth:`.search._Search.run`): sweeps of single moves, then up
+    to ``rounds`` rounds of two-step chains for every grid off the mean by more than ``chain_at`` of it or out
+    of bounds (grids most off first), each round followed by sweeps. ``part``, ``size``, ``count`` in place."""
+    m, lo, hi = prm[0], prm[2], prm[3]
+    n = len(part)
+    k = len(size)
+    sweep_moves(
+        part,
+        size,
+        count,
+        indptr,
+        indices,
+        costs,
+        w,
+        byrank,
+        boundary_nodes(part, indptr, indices),
+        prm,
+        lam,
+        max_passes,
+    )
+    mark = np.zeros(n, dtype=np.int64)
+    tmark = np.zeros(n, dtype=np.int64)
+    stack = np.empty(max(n, 1), dtype=np.int64)
+    stamp = 0
+    for _ in range(rounds):
+        moved = 0
+        key = np.empty(k)
+        for g in range(k):
+            key[g] = -abs(size[g] - m)
+        for g in np.argsort(key, kind="mergesort"):
+            s = size[g]
+            if abs(s - m) > chain_at * m or not (lo <= s <= hi):
+                stamp += 2
+                moved += _chain(
+                    g, part, size, count, indptr, indices, costs, w, prm, lam, top, mark, tmark, stack, stamp
+                )
+        if not moved:
+            break
+        sweep_moves(
+            part,
+            size,
+            count,
+            indptr,
+            indices,
+            costs,
+            w,
+            byrank,
+            boundary_nodes(part, indptr, indices),
+            prm,
+            lam,
+            max_passes,
+        )

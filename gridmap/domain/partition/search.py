@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from gridmap.domain.partition.kernels import chain_step, sweep_moves
+from gridmap.domain.partition.kernels import boundary_nodes, local_search, sweep_moves
 from gridmap.domain.partition.split import _repair_contiguity, metis_partition
 
 
@@ -37,16 +37,18 @@ class _Search:
         seed,
         compactness,
         max_passes: int = 12,
-        chain_at: float = 0.1,
+        chain_at: float = 0.05,
         redo_at: float = math.inf,
+        chain_top: int = 6,
+        chain_rounds: int = 4,
     ):
         n = len(w)
         k = int(part.max()) + 1
         self.w, self.pairs, self.cost, self.mw = w, pairs, cost, mw
         self.lo, self.hi, self.m = lo, hi, mean
         self.seed, self.max_passes, self.chain_at, self.redo_at = seed, max_passes, chain_at, redo_at
+        self.chain_top, self.chain_rounds = chain_top, chain_rounds
         self.csr = _csr(n, pairs, cost)
-        self.wl = w.tolist()
         self.wf = w.astype(np.float64)
         scale = max(float(np.abs(cost).sum()) / k, 1e-9)
         self.lam = compactness / scale
@@ -63,103 +65,63 @@ class _Search:
             return d * d
 
         self.bal = bal
-        self.prm = np.array([m, inv, lo, hi, penalty], dtype=np.float64)  # bal's terms, for the compiled sweep
-        self.st = _State(part.tolist(), np.bincount(part, weights=w, minlength=k).tolist(), None, k, csr=self.csr)
+        self.prm = np.array([m, inv, lo, hi, penalty], dtype=np.float64)  # bal's terms, for the kernels
+        # the state: grid per node, households and nodes per grid (the kernels update them in place)
+        self.part = np.array(part, dtype=np.int64)
+        self.size = np.bincount(self.part, weights=w, minlength=k).astype(np.float64)
+        self.count = np.bincount(self.part, minlength=k).astype(np.int64)
         # nodes in the seeded visiting order (a node's key is its place in a seeded permutation)
         self.byrank = np.argsort(np.random.default_rng(seed).permutation(n))
 
+    def labels(self) -> np.ndarray:
+        """The grid of every node now."""
+        return self.part.copy()
+
     def sweeps(self) -> None:
         """Single boundary moves (:func:`.kernels.sweep_moves`, compiled), starting from every node on a
-        grid boundary, until a pass moves nothing; the moves are replayed on the Python state."""
-        st = self.st
-        part = np.array(st.part, dtype=np.int64)
-        todo = np.zeros(len(part), dtype=np.bool_)
-        cut = part[self.pairs[:, 0]] != part[self.pairs[:, 1]]
-        todo[self.pairs[cut].ravel()] = True
-        size = np.array(st.size, dtype=np.float64)
-        count = np.array([len(x) for x in st.members], dtype=np.int64)
+        grid boundary, until a pass moves nothing."""
         indptr, indices, costs = self.csr
-        moves = sweep_moves(
-            part, size, count, indptr, indices, costs, self.wf, self.byrank, todo, self.prm, self.lam, self.max_passes
-        )
-        wl = self.wl
-        for v, b in moves.tolist():
-            st.move(v, b, wl[v])
-
-    def chain(self, g: int, top: int = 6) -> int:
-        """Grid ``g`` too big: push v to neighbour b, which passes u on to c. Too small: pull v from
-        neighbour b, which pulls x from c. Both moves are made only if together they lower the cost.
-
-        Weighed by :func:`.kernels.chain_step` (the ``top`` best first moves, then for each the second
-        step's candidates in the order of the grids' member sets, first met winning ties)."""
-        st, wl = self.st, self.wl
-        over = st.size[g] > self.m
-        part = np.array(st.part, dtype=np.int64)
-        size = np.array(st.size, dtype=np.float64)
-        indptr, indices, costs = self.csr
-        args = (part, size, indptr, indices, costs, self.wf, self.prm, self.lam, top)
-        mem = np.fromiter(st.members[g], dtype=np.int64, count=len(st.members[g]))
-        firsts = chain_step(0, mem, g, over, 0, 0, 0, 0.0, 0.0, *args)
-        best, pick = -1e-12, None
-        for d1, v, a, to in firsts.tolist():
-            v, a, to = int(v), int(a), int(to)
-            hub = to if over else a
-            if over:
-                cand = np.fromiter(st.members[hub], dtype=np.int64, count=len(st.members[hub]))
-            else:
-                nb = st.nb
-                near = {z for y in st.members[hub] for z, _ in nb[y]}
-                cand = np.fromiter(near, dtype=np.int64, count=len(near))
-            found = chain_step(1, cand, g, over, v, a, to, d1, best, *args)
-            if len(found):
-                best = float(found[0, 0])
-                pick = (v, a, to, int(found[0, 1]), int(found[0, 2]), int(found[0, 3]))
-        if pick is None:
-            return 0
-        v, a, to, u, frm, dst = pick
-        if not st.stays_connected(v, a):
-            return 0
-        st.move(v, to, wl[v])
-        if st.part[u] != frm or not st.stays_connected(u, frm) or not any(st.part[x] == dst for x, _ in st.nb[u]):
-            st.move(v, a, wl[v])
-            return 0
-        st.move(u, dst, wl[u])
-        return 1
+        sweep_moves(
+            self.part, self.size, self.count, indptr, indices, costs, self.wf, self.byrank,
+            boundary_nodes(self.part, indptr, indices), self.prm, self.lam, self.max_passes,
+        )  # fmt: skip
 
     def off(self, g: int, at: float) -> bool:
-        s = self.st.size[g]
+        s = float(self.size[g])
         return abs(s - self.m) > at * self.m or not self.lo <= s <= self.hi
 
     def run(self, *, redo: bool = True) -> None:
-        st, m = self.st, self.m
-        self.sweeps()
-        for _ in range(4):
-            moved = 0
-            for g in sorted(range(len(st.size)), key=lambda g: -abs(st.size[g] - m)):
-                if self.off(g, self.chain_at):
-                    moved += self.chain(g)
-            if not moved:
-                break
-            self.sweeps()
-        for g in range(len(st.size)):
-            if redo and self.off(g, self.redo_at):
-                self.repartition(g)
+        """Sweeps, then rounds of two-step chains for the grids off the mean by more than ``chain_at`` of it
+        (each round followed by sweeps) — :func:`.kernels.local_search`: a grid too big pushes a node to a
+        neighbour grid, which passes one on; too small pulls one in, whose grid pulls one from a third; both
+        moves only if together they lower the cost, first met winning ties — then a re-split of every grid
+        still out of bounds (or off by more than ``redo_at``) with its neighbours."""
+        indptr, indices, costs = self.csr
+        local_search(
+            self.part, self.size, self.count, indptr, indices, costs, self.wf, self.byrank, self.prm, self.lam,
+            self.max_passes, self.chain_at, self.chain_top, self.chain_rounds,
+        )  # fmt: skip
+        if redo:
+            for g in range(len(self.size)):
+                if self.off(g, self.redo_at):
+                    self.repartition(g)
 
     def repartition(self, g: int, tries: int = 2) -> bool:
         """Re-split grid ``g`` and its neighbour grids together; keep the best split if it is better."""
-        st = self.st
-        grids = sorted({st.part[u] for v in st.members[g] for u, _ in st.nb[v]} | {g})
-        nodes = np.array(sorted(x for h in grids for x in st.members[h]))
+        indptr, indices, _ = self.csr
+        mine = np.flatnonzero(self.part == g)
+        around = indices[np.concatenate([np.arange(indptr[v], indptr[v + 1]) for v in mine.tolist()])]
+        grids = np.union1d(self.part[around], [g])
+        nodes = np.flatnonzero(np.isin(self.part, grids))
         if len(nodes) <= len(grids):
             return False
-        local = np.full(len(self.wl), -1, dtype=np.int64)
+        local = np.full(len(self.part), -1, dtype=np.int64)
         local[nodes] = np.arange(len(nodes))
         lp = local[self.pairs]
         inside = (lp[:, 0] >= 0) & (lp[:, 1] >= 0)
         sub = lp[inside].reshape(-1, 2)
         cost, mw, w = self.cost[inside], self.mw[inside], self.w[nodes]
-        gi = {h: i for i, h in enumerate(grids)}
-        cur = np.array([gi[st.part[v]] for v in nodes.tolist()])
+        cur = np.searchsorted(grids, self.part[nodes])
         best = self._cost(cur, sub, cost, w, len(grids))
         found = None
         for t in range(tries):
@@ -182,7 +144,7 @@ class _Search:
             )
             inner.lam = self.lam
             inner.sweeps()
-            part = np.asarray(inner.st.part)
+            part = inner.labels()
             c = self._cost(part, sub, cost, w, len(grids))
             if c < best - 1e-9:
                 best, found = c, part
@@ -191,9 +153,10 @@ class _Search:
                     break  # every grid of the group in bounds: good enough, spare the other tries
         if found is None:
             return False
-        for v, p in zip(nodes.tolist(), found.tolist()):
-            if st.part[v] != grids[p]:
-                st.move(v, grids[p], self.wl[v])
+        self.part[nodes] = grids[found]
+        k = len(self.size)
+        self.size[:] = np.bincount(self.part, weights=self.w, minlength=k)  # whole households: exact sums
+        self.count[:] = np.bincount(self.part, minlength=k)
         return True
 
     def _cost(self, part, pairs, cost, w, k) -> float:
@@ -211,98 +174,3 @@ def _csr(n: int, pairs: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.nd
     indptr = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n))]).astype(np.int64)
     costs = np.concatenate([cost, cost]).astype(np.float64)[order]
     return indptr, dst[order], costs
-
-
-def _neighbours(n: int, pairs: np.ndarray, cost: np.ndarray) -> list[list[tuple[int, float]]]:
-    """Per node its (neighbour, cut cost) pairs, neighbours in ascending order."""
-    return _lists(n, *_csr(n, pairs, cost))
-
-
-def _lists(n: int, indptr, indices, costs) -> list[list[tuple[int, float]]]:
-    bounds = indptr.tolist()
-    both = list(zip(indices.tolist(), costs.tolist()))
-    return [both[bounds[v] : bounds[v + 1]] for v in range(n)]
-
-
-class _State:
-    __slots__ = ("part", "size", "_nb", "_csr", "members")
-
-    def __init__(self, part, size, nb, k, *, csr=None):
-        """``nb``: per node its (neighbour, cut cost) pairs; or None and ``csr`` (:func:`_csr`), from which
-        the lists are built when first needed (a search that only sweeps never needs them)."""
-        self.part, self.size, self._nb, self._csr = part, size, nb, csr
-        # each grid's members added in ascending order (a set's iteration order follows its insertions)
-        p = np.asarray(part, dtype=np.int64)
-        byg = np.argsort(p, kind="stable").tolist()
-        ends = np.cumsum(np.bincount(p, minlength=k)).tolist() if len(p) else [0] * k
-        self.members: list[set[int]] = [set(byg[(ends[g - 1] if g else 0) : ends[g]]) for g in range(k)]
-
-    @property
-    def nb(self) -> list[list[tuple[int, float]]]:
-        if self._nb is None:
-            self._nb = _lists(len(self.part), *self._csr)
-        return self._nb
-
-    def conn(self, v):
-        out: dict[int, float] = {}
-        part = self.part
-        for u, c in self.nb[v]:
-            g = part[u]
-            out[g] = out.get(g, 0.0) + c
-        return out
-
-    def stays_connected(self, v, g):
-        """Grid ``g`` without ``v`` is still one piece and not empty."""
-        mem = self.members[g]
-        if len(mem) <= 1:
-            return False
-        part = self.part
-        targets = {u for u, _ in self.nb[v] if part[u] == g and u != v}
-        if len(targets) <= 1:
-            return True
-        if self._joined_nearby(v, g, targets):
-            return True
-        start = next(iter(targets))
-        seen = {start}
-        stack = [start]
-        found = 1
-        need = len(targets)
-        nb = self.nb
-        while stack and found < need:
-            x = stack.pop()
-            for u, _ in nb[x]:
-                if u not in seen and part[u] == g and u != v:
-                    seen.add(u)
-                    stack.append(u)
-                    if u in targets:
-                        found += 1
-        return found >= need
-
-    def _joined_nearby(self, v, g, targets) -> bool:
-        """The neighbours of ``v`` in grid ``g`` reach each other within two steps of ``v`` (then ``g``
-        without ``v`` is still one piece; if not, the caller searches the whole grid)."""
-        part, nb = self.part, self.nb
-        start = next(iter(targets))
-        seen = {start}
-        stack = [start]
-        found = 1
-        need = len(targets)
-        while stack:
-            x = stack.pop()
-            for u, _ in nb[x]:
-                if u not in seen and u != v and part[u] == g and (u in targets or x in targets):
-                    seen.add(u)
-                    stack.append(u)
-                    if u in targets:
-                        found += 1
-                        if found == need:
-                            return True
-        return False
-
-    def move(self, v, b, wv):
-        a = self.part[v]
-        self.part[v] = b
-        self.size[a] -= wv
-        self.size[b] += wv
-        self.members[a].discard(v)
-        self.members[b].add(v)
