@@ -129,7 +129,7 @@ def test_warm_up_runs_every_compiled_kernel_the_partition_calls():
     code = (
         "from gridmap.domain.partition import graph_kernels, kernels, warm_up\n"
         "warm_up()\n"
-        "names = ('local_search', 'sweep_moves', 'boundary_nodes', 'coarsen_rounds', 'components')\n"
+        "names = ('local_search', 'sweep_moves', 'boundary_nodes', 'bal', 'coarsen_rounds', 'components')\n"
         "print(' '.join(n for n in names if not (getattr(kernels, n, None) or getattr(graph_kernels, n)).signatures))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)

@@ -351,6 +351,7 @@ def warm_up() -> None:
     group = np.where(ids.ravel() % side < 3, 0, -1)
     graph = CommunityGraph.build(hh, edges, group=group, length=np.full(len(edges), 10.0))
     res = partition_community(graph, min_households=300, max_households=500, seed=0)
-    # the re-splits' own sweeps (a grid still out of bounds) are not reached here: run one
+    # a re-split (its own sweeps and cost), which a grid still out of bounds needs and this one does not
     ones = np.ones(len(edges), dtype=np.int64)
-    _Search(res.labels, hh, edges, ones * 1.0, ones, lo=300, hi=500, mean=res.mean, seed=0, compactness=0.02).sweeps()
+    search = _Search(res.labels, hh, edges, ones * 1.0, ones, lo=300, hi=500, mean=res.mean, seed=0, compactness=0.02)
+    search.repartition(0)

@@ -50,6 +50,19 @@ def _stays(v, g, part, count, indptr, indices, mark, tmark, stack, stamp):  # pr
 
 
 @numba.njit(cache=True)
+def bal(s, prm):  # pragma: no cover - compiled
+    """The balance term of a grid of ``s`` households: ``d² + penalty * (households outside [lo, hi])``,
+    ``d = (s - mean) / mean``; ``prm`` = (mean, 1 / mean, lo, hi, penalty)."""
+    m, inv, lo, hi, pen = prm[0], prm[1], prm[2], prm[3], prm[4]
+    d = (s - m) * inv
+    if s < lo:
+        return d * d + pen * (lo - s)
+    if s > hi:
+        return d * d + pen * (s - hi)
+    return d * d
+
+
+@numba.njit(cache=True)
 def sweep_moves(part, size, count, indptr, indices, costs, w, byrank, todo, prm, lam, max_passes):  # pragma: no cover
     """Up to ``max_passes`` sweeps of single boundary moves; returns the moves made, in order, as rows
     (node, new grid). ``part``, ``size`` and ``count`` are updated in place.
@@ -64,7 +77,6 @@ def sweep_moves(part, size, count, indptr, indices, costs, w, byrank, todo, prm,
     pass's ``todo``; the sweeps stop when a pass moves nothing. ``prm``: (mean, 1 / mean, lo, hi, penalty)
     of ``bal(s) = d² + penalty * (households outside [lo, hi])``, ``d = (s - mean) / mean``.
     """
-    m, inv, lo, hi, pen = prm[0], prm[1], prm[2], prm[3], prm[4]
     n = len(part)
     cur = todo.copy()
     nxt = np.zeros(n, dtype=np.bool_)
@@ -111,26 +123,14 @@ def sweep_moves(part, size, count, indptr, indices, costs, w, byrank, todo, prm,
                 if gs[j] == a:
                     ca = cs[j]
             wv = w[v]
-            sa = size[a]
-            x = sa - wv
-            d = (x - m) * inv
-            b1 = d * d + pen * (lo - x) if x < lo else (d * d + pen * (x - hi) if x > hi else d * d)
-            d = (sa - m) * inv
-            b0 = d * d + pen * (lo - sa) if sa < lo else (d * d + pen * (sa - hi) if sa > hi else d * d)
-            da = b1 - b0
+            da = bal(size[a] - wv, prm) - bal(size[a], prm)
             best = -1e-12
             target = -1
             for j in range(ng):
                 g = gs[j]
                 if g == a:
                     continue
-                sg = size[g]
-                x = sg + wv
-                d = (x - m) * inv
-                b1 = d * d + pen * (lo - x) if x < lo else (d * d + pen * (x - hi) if x > hi else d * d)
-                d = (sg - m) * inv
-                b0 = d * d + pen * (lo - sg) if sg < lo else (d * d + pen * (sg - hi) if sg > hi else d * d)
-                dd = da + b1 - b0 + lam * (ca - cs[j])
+                dd = da + bal(size[g] + wv, prm) - bal(size[g], prm) + lam * (ca - cs[j])
                 if dd < best:
                     best = dd
                     target = g
@@ -156,17 +156,6 @@ def sweep_moves(part, size, count, indptr, indices, costs, w, byrank, todo, prm,
         cur, nxt = nxt, cur
         nxt[:] = False
     return moves[:nm]
-
-
-@numba.njit(cache=True)
-def _bal(s, prm):  # pragma: no cover - compiled
-    m, inv, lo, hi, pen = prm[0], prm[1], prm[2], prm[3], prm[4]
-    d = (s - m) * inv
-    if s < lo:
-        return d * d + pen * (lo - s)
-    if s > hi:
-        return d * d + pen * (s - hi)
-    return d * d
 
 
 @numba.njit(cache=True)
@@ -229,10 +218,10 @@ def chain_step(stage, nodes, g, over, v, a, to, d1, best, part, size, indptr, in
                     continue
                 wv = w[vv]
                 d = (
-                    _bal(size[aa] - wv, prm)
-                    - _bal(size[aa], prm)
-                    + _bal(size[tt] + wv, prm)
-                    - _bal(size[tt], prm)
+                    bal(size[aa] - wv, prm)
+                    - bal(size[aa], prm)
+                    + bal(size[tt] + wv, prm)
+                    - bal(size[tt], prm)
                     + lam
                     * (_conn_to(vv, aa, part, indptr, indices, costs) - _conn_to(vv, tt, part, indptr, indices, costs))
                 )
@@ -283,10 +272,10 @@ def chain_step(stage, nodes, g, over, v, a, to, d1, best, part, size, indptr, in
                     continue
                 sd = size[dst] - wv if dst == a else size[dst]
                 d2 = (
-                    _bal(s_hub - wu, prm)
-                    - _bal(s_hub, prm)
-                    + _bal(sd + wu, prm)
-                    - _bal(sd, prm)
+                    bal(s_hub - wu, prm)
+                    - bal(s_hub, prm)
+                    + bal(sd + wu, prm)
+                    - bal(sd, prm)
                     + lam * (cf - _conn_to(u, dst, part, indptr, indices, costs))
                 )
                 if d1 + d2 < best:
@@ -299,10 +288,10 @@ def chain_step(stage, nodes, g, over, v, a, to, d1, best, part, size, indptr, in
             dst = hub
             sf = size[frm] + wv if frm == to else size[frm]
             d2 = (
-                _bal(s_hub + wu, prm)
-                - _bal(s_hub, prm)
-                + _bal(sf - wu, prm)
-                - _bal(sf, prm)
+                bal(s_hub + wu, prm)
+                - bal(s_hub, prm)
+                + bal(sf - wu, prm)
+                - bal(sf, prm)
                 + lam
                 * (_conn_to(u, frm, part, indptr, indices, costs) - _conn_to(u, dst, part, indptr, indices, costs))
             )
@@ -408,25 +397,15 @@ def local_search(
     m, lo, hi = prm[0], prm[2], prm[3]
     n = len(part)
     k = len(size)
-    sweep_moves(
-        part,
-        size,
-        count,
-        indptr,
-        indices,
-        costs,
-        w,
-        byrank,
-        boundary_nodes(part, indptr, indices),
-        prm,
-        lam,
-        max_passes,
-    )
     mark = np.zeros(n, dtype=np.int64)
     tmark = np.zeros(n, dtype=np.int64)
     stack = np.empty(max(n, 1), dtype=np.int64)
     stamp = 0
-    for _ in range(rounds):
+    for r in range(rounds + 1):
+        todo = boundary_nodes(part, indptr, indices)
+        sweep_moves(part, size, count, indptr, indices, costs, w, byrank, todo, prm, lam, max_passes)
+        if r == rounds:
+            break
         moved = 0
         key = np.empty(k)
         for g in range(k):
@@ -440,17 +419,3 @@ def local_search(
                 )
         if not moved:
             break
-        sweep_moves(
-            part,
-            size,
-            count,
-            indptr,
-            indices,
-            costs,
-            w,
-            byrank,
-            boundary_nodes(part, indptr, indices),
-            prm,
-            lam,
-            max_passes,
-        )

@@ -8,8 +8,11 @@ import math
 
 import numpy as np
 
-from gridmap.domain.partition.kernels import boundary_nodes, local_search, sweep_moves
+from gridmap.domain.partition.kernels import bal, boundary_nodes, local_search, sweep_moves
 from gridmap.domain.partition.split import _repair_contiguity, metis_partition
+
+#: a chain weighs the best few first moves of a grid, in up to this many rounds of chains
+CHAIN_TOP, CHAIN_ROUNDS = 6, 4
 
 
 class _Search:
@@ -39,39 +42,28 @@ class _Search:
         max_passes: int = 12,
         chain_at: float = 0.05,
         redo_at: float = math.inf,
-        chain_top: int = 6,
-        chain_rounds: int = 4,
     ):
         n = len(w)
         k = int(part.max()) + 1
         self.w, self.pairs, self.cost, self.mw = w, pairs, cost, mw
         self.lo, self.hi, self.m = lo, hi, mean
         self.seed, self.max_passes, self.chain_at, self.redo_at = seed, max_passes, chain_at, redo_at
-        self.chain_top, self.chain_rounds = chain_top, chain_rounds
         self.csr = _csr(n, pairs, cost)
         self.wf = w.astype(np.float64)
         scale = max(float(np.abs(cost).sum()) / k, 1e-9)
         self.lam = compactness / scale
-        m, penalty = mean, 100.0 / mean
-
-        inv = 1.0 / mean
-
-        def bal(s: float) -> float:
-            d = (s - m) * inv
-            if s < lo:
-                return d * d + penalty * (lo - s)
-            if s > hi:
-                return d * d + penalty * (s - hi)
-            return d * d
-
-        self.bal = bal
-        self.prm = np.array([m, inv, lo, hi, penalty], dtype=np.float64)  # bal's terms, for the kernels
+        # the terms of the balance cost (:func:`.kernels.bal`): mean, 1 / mean, bounds, penalty per household out
+        self.prm = np.array([mean, 1.0 / mean, lo, hi, 100.0 / mean], dtype=np.float64)
         # the state: grid per node, households and nodes per grid (the kernels update them in place)
         self.part = np.array(part, dtype=np.int64)
         self.size = np.bincount(self.part, weights=w, minlength=k).astype(np.float64)
         self.count = np.bincount(self.part, minlength=k).astype(np.int64)
         # nodes in the seeded visiting order (a node's key is its place in a seeded permutation)
         self.byrank = np.argsort(np.random.default_rng(seed).permutation(n))
+
+    def bal(self, s: float) -> float:
+        """The balance term of a grid of ``s`` households (:func:`.kernels.bal`)."""
+        return bal(s, self.prm)
 
     def labels(self) -> np.ndarray:
         """The grid of every node now."""
@@ -99,7 +91,7 @@ class _Search:
         indptr, indices, costs = self.csr
         local_search(
             self.part, self.size, self.count, indptr, indices, costs, self.wf, self.byrank, self.prm, self.lam,
-            self.max_passes, self.chain_at, self.chain_top, self.chain_rounds,
+            self.max_passes, self.chain_at, CHAIN_TOP, CHAIN_ROUNDS,
         )  # fmt: skip
         if redo:
             for g in range(len(self.size)):
